@@ -1,0 +1,72 @@
+/**
+ * One error type for the whole runtime, with a stable code per area
+ * (`CODPOS_<AREA>_<WHAT>`, in the spirit of fastify's FST_ERR_*).
+ *
+ * It lives in config/ because config is the one leaf every layer (emv, spool,
+ * drivers, runtime) may import: the dependency rule of DESIGN.md keeps emv and
+ * spool free of anything else of ours.
+ */
+
+/** Areas and the exit code the CLI gives when an error of that area ends a command. */
+export const ERROR_AREAS = {
+  USAGE: { exitCode: 2, about: 'bad command line or input given to a command' },
+  CONFIG: { exitCode: 2, about: 'configuration file or CODPOS_* environment is invalid' },
+  ISO8583: { exitCode: 2, about: 'an ISO 8583 message could not be encoded or decoded' },
+  TLV: { exitCode: 2, about: 'BER-TLV data could not be encoded or decoded' },
+  CRYPTO: { exitCode: 2, about: 'bad key, block or cryptographic input' },
+  DEVICE: { exitCode: 3, about: 'a device (scanner, reader, PIN pad, printer) failed or is absent' },
+  HOST: { exitCode: 4, about: 'the acquirer host link failed' },
+  UPLINK: { exitCode: 4, about: 'the logistics back-end link failed' },
+  SPOOL: { exitCode: 5, about: 'the on-box store (SQLite spool) failed or refused a record' },
+  EMV: { exitCode: 6, about: 'the card or the EMV kernel failed' },
+  DAEMON: { exitCode: 7, about: 'the daemon could not start or is not reachable' },
+  INTERNAL: { exitCode: 1, about: 'a bug: please report it with the log' },
+} as const;
+
+export type ErrorArea = keyof typeof ERROR_AREAS;
+
+/** A code is `CODPOS_<AREA>_<WHAT>`; the type keeps the area honest at compile time. */
+export type ErrorCode = `CODPOS_${ErrorArea}_${string}`;
+
+export interface PosErrorOptions {
+  cause?: unknown;
+  /** The fault is a lost link or unplugged device: the owner should reopen, not give up. */
+  disconnected?: boolean;
+  /** Structured facts for logs and `--json` output (never card data). */
+  details?: Record<string, unknown>;
+}
+
+export class PosError extends Error {
+  override readonly name = 'PosError';
+  readonly code: ErrorCode;
+  readonly area: ErrorArea;
+  readonly disconnected: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: PosErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.area = areaOf(code);
+    this.disconnected = options.disconnected ?? false;
+    this.details = options.details;
+  }
+
+  get exitCode(): number {
+    return ERROR_AREAS[this.area].exitCode;
+  }
+}
+
+export function areaOf(code: ErrorCode): ErrorArea {
+  const area = code.slice('CODPOS_'.length).split('_')[0] as ErrorArea;
+  if (!(area in ERROR_AREAS)) throw new TypeError(`error code ${code} names no known area`);
+  return area;
+}
+
+export function isPosError(value: unknown, code?: ErrorCode): value is PosError {
+  return value instanceof PosError && (code === undefined || value.code === code);
+}
+
+/** The exit code for any thrown value: a PosError's area, otherwise INTERNAL. */
+export function exitCodeFor(error: unknown): number {
+  return error instanceof PosError ? error.exitCode : ERROR_AREAS.INTERNAL.exitCode;
+}

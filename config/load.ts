@@ -1,0 +1,183 @@
+/**
+ * Reads a config file, applies CODPOS_* environment overrides and validates the
+ * result against the schema. Every problem becomes one `path: message` line; the
+ * whole set is thrown as one PosError (CODPOS_CONFIG_INVALID) — never a stack trace.
+ *
+ * Environment overrides: `CODPOS_` + the setting's path, segments joined by `__`,
+ * each segment in upper snake case: `devices.printer.baudRate` is
+ * `CODPOS_DEVICES__PRINTER__BAUD_RATE`. Values are JSON where they parse as JSON
+ * and the setting is not text (`9600`, `true`, `["visa-dda"]`), otherwise text.
+ * `CODPOS_CONFIG` names the config file and is not a setting.
+ */
+import { readFileSync } from 'node:fs';
+import type { core } from 'zod';
+import { configSchema, type Config } from './schema.js';
+import { PosError } from './errors.js';
+import { simConfigPath } from './paths.js';
+
+export const CONFIG_FILE_ENV = 'CODPOS_CONFIG';
+const ENV_PREFIX = 'CODPOS_';
+/** Variables of ours that are not settings. */
+const RESERVED_ENV = new Set([CONFIG_FILE_ENV]);
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file read, or undefined when only defaults and environment were used. */
+  file: string | undefined;
+}
+
+export interface LoadOptions {
+  /** The config file; defaults to CODPOS_CONFIG, then the embedded simulated default. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env[CONFIG_FILE_ENV] ?? simConfigPath;
+  const input = readConfigFile(file);
+  return { config: validateConfig(input, env, file), file };
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw invalid([`${file}: cannot read the file (${code})`], error);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw invalid([`${file}: not valid JSON (${(error as Error).message})`], error);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw invalid([`${file}: expected a JSON object at the top level`]);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Validates an already-parsed config object with environment overrides applied. */
+export function validateConfig(input: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, source = '(config)'): Config {
+  const merged = structuredClone(input);
+  const fromEnv = new Map<string, string>(); // dotted path -> variable name
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || value === undefined) continue;
+    const path = envNameToPath(name);
+    fromEnv.set(path.join('.'), name);
+    setPath(merged, path, value);
+  }
+
+  let result = configSchema.safeParse(merged, { reportInput: true });
+  if (!result.success && fromEnv.size > 0) {
+    // Environment values arrive as text; where the schema wanted something else, read them as JSON.
+    let retyped = false;
+    for (const issue of result.error.issues) {
+      const key = issue.path.join('.');
+      if (issue.code === 'invalid_type' && fromEnv.has(key)) {
+        const json = tryJson(env[fromEnv.get(key)!]!);
+        if (json !== undefined) {
+          setPath(merged, issue.path.map(String), json);
+          retyped = true;
+        }
+      }
+    }
+    if (retyped) result = configSchema.safeParse(merged, { reportInput: true });
+  }
+  if (result.success) return result.data;
+  throw invalid(result.error.issues.flatMap((issue) => describeIssue(issue, fromEnv)), undefined, source);
+}
+
+function invalid(problems: string[], cause?: unknown, source?: string): PosError {
+  return new PosError('CODPOS_CONFIG_INVALID', problems.join('\n'), {
+    cause,
+    details: { problems, ...(source ? { source } : {}) },
+  });
+}
+
+/** One line per problem: `path: message`, naming the environment variable where it came from. */
+function describeIssue(issue: core.$ZodIssue, fromEnv: Map<string, string>): string[] {
+  const base = issue.path.map(String);
+  const where = (path: string[]) => {
+    const dotted = path.join('.') || '(top level)';
+    const variable = fromEnv.get(path.join('.'));
+    return variable ? `${dotted} (from ${variable})` : dotted;
+  };
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => `${where([...base, key])}: unknown setting`);
+    case 'invalid_type': {
+      const expected = issue.message.startsWith('expected ') ? issue.message : `expected ${article(issue.expected)}`;
+      return [`${where(base)}: ${expected}, got ${show(issue.input)}`];
+    }
+    case 'invalid_value':
+      return [`${where(base)}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${show(issue.input)}`];
+    case 'invalid_union':
+      if ('discriminator' in issue && issue.discriminator) {
+        const expected = issue.message.replace(/^.*Expected /, '').replace(/'/g, '"').split(' | ').join(', ');
+        return [`${where(base)}: expected one of ${expected}, got ${show((issue.input as Record<string, unknown> | undefined)?.[String(issue.discriminator)] ?? issue.input)}`];
+      }
+      return [`${where(base)}: ${issue.message}`];
+    case 'too_small':
+    case 'too_big':
+      return [`${where(base)}: expected ${describeBound(issue)}, got ${show(issue.input)}`];
+    default:
+      return [`${where(base)}: ${lowerFirst(issue.message)}${'input' in issue && issue.input !== undefined ? `, got ${show(issue.input)}` : ''}`];
+  }
+}
+
+function describeBound(issue: core.$ZodIssueTooSmall | core.$ZodIssueTooBig): string {
+  const small = issue.code === 'too_small';
+  const limit = String(small ? (issue as core.$ZodIssueTooSmall).minimum : (issue as core.$ZodIssueTooBig).maximum);
+  const relation = issue.inclusive === false ? (small ? 'more than' : 'less than') : small ? 'at least' : 'at most';
+  const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
+  const what = issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint' ? 'a number' : `a ${issue.origin}`;
+  return `${what} ${relation} ${limit}${unit}`;
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `CODPOS_DEVICES__PRINTER__BAUD_RATE` -> ['devices', 'printer', 'baudRate']. */
+export function envNameToPath(name: string): string[] {
+  return name
+    .slice(ENV_PREFIX.length)
+    .split('__')
+    .map((segment) => segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+}
+
+/** ['devices', 'printer', 'baudRate'] -> `CODPOS_DEVICES__PRINTER__BAUD_RATE`. */
+export function pathToEnvName(path: string[]): string {
+  return ENV_PREFIX + path.map((segment) => segment.replace(/([A-Z])/g, '_$1').toUpperCase()).join('__');
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const segment of path.slice(0, -1)) {
+    const next = node[segment];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[segment] = {};
+    node = node[segment] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}

@@ -1,0 +1,126 @@
+/**
+ * The one redaction policy (PCI DSS v4 display rules), declared once and used by
+ * logs, the CLI, the ISO 8583 printer and receipts — like jPOS'
+ * ProtectedLogListener (`protect="2 35 45 52 55"`) and pino's redact paths.
+ *
+ * - A PAN shows at most its first 6 and last 4 digits (receipts: last 4 only).
+ * - Track data, PIN blocks, CVV, EMV data (DE55) and key material never show.
+ */
+
+export const WIPED = '[WIPED]';
+
+/** ISO 8583 data elements that are masked (PAN) or wiped (everything else). */
+export const ISO8583_PAN_FIELDS: ReadonlySet<number> = new Set([2]);
+export const ISO8583_WIPED_FIELDS: ReadonlySet<number> = new Set([
+  35, // track 2
+  36, // track 3
+  45, // track 1
+  52, // PIN block
+  53, // security control information (key set, KSN)
+  55, // ICC data (carries track-2 equivalent, cryptograms)
+  96, // key management data (1993)
+  120, // often private key exchange data
+]);
+
+/** Object keys whose values are never printed, whatever their shape. Lowercased, no separators. */
+const SECRET_KEY_NAMES = [
+  'track', 'track1', 'track2', 'track3', 'track2equivalent', 'trackdata',
+  'pinblock', 'pin', 'clearpin', 'cvv', 'cvv2', 'cvc', 'icc', 'iccdata', 'de35', 'de45', 'de52', 'de55',
+  'key', 'bdk', 'ipek', 'pinkey', 'mackey', 'datakey', 'sessionkey', 'masterkey', 'secret', 'password',
+  'token', 'bearertoken', 'datakeyhex', 'privatekey',
+];
+const PAN_KEY_NAMES = ['pan', 'de2', 'cardnumber', 'primaryaccountnumber'];
+
+function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+const secretKeys = new Set(SECRET_KEY_NAMES);
+const panKeys = new Set(PAN_KEY_NAMES);
+
+/** True when a key (in any case or separator style) names data that must be wiped. */
+export function isSecretKeyName(key: string): boolean {
+  const k = normalizeKey(key);
+  return secretKeys.has(k) || k.endsWith('key') || k.endsWith('pinblock') || k.startsWith('track');
+}
+
+export function isPanKeyName(key: string): boolean {
+  return panKeys.has(normalizeKey(key));
+}
+
+/** First 6 and last 4 digits of a PAN; the rest as `*`. Short values are wiped whole. */
+export function maskPan(pan: string): string {
+  const digits = pan.trim();
+  if (digits.length < 13) return WIPED;
+  return digits.slice(0, 6) + '*'.repeat(digits.length - 10) + digits.slice(-4);
+}
+
+/** Receipt form: last 4 digits only. */
+export function maskPanForReceipt(pan: string): string {
+  const digits = pan.trim();
+  if (digits.length < 13) return WIPED;
+  return '*'.repeat(digits.length - 4) + digits.slice(-4);
+}
+
+/** A PAN-looking run of 13-19 digits inside free text (with optional spaces or dashes). */
+const PAN_IN_TEXT = /(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])/g;
+/** Track 2 (`;PAN=YYMM...?`, or `PAN=YYMM` / `PAN DYYMM` in hex) and track 1 (`%B...^NAME^...?`). */
+const TRACK2_IN_TEXT = /;?[0-9]{12,19}[=D][0-9]{4}[0-9A-F]*\??/gi;
+const TRACK1_IN_TEXT = /%?B[0-9]{12,19}\^[^^]{2,26}\^[0-9]{4}[^?]*\??/g;
+
+/**
+ * Scrubs free text: track data is wiped, PAN-like digit runs that pass Luhn are masked 6+4.
+ * Used on messages that may quote input (error messages, log lines).
+ */
+export function scrubText(text: string): string {
+  return text
+    .replace(TRACK1_IN_TEXT, WIPED)
+    .replace(TRACK2_IN_TEXT, WIPED)
+    .replace(PAN_IN_TEXT, (run) => {
+      const digits = run.replace(/[ -]/g, '');
+      return luhnValid(digits) ? maskPan(digits) : run;
+    });
+}
+
+export function luhnValid(digits: string): boolean {
+  if (!/^[0-9]+$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Masks one ISO 8583 field value for display, by field number. */
+export function maskIso8583Field(field: number, value: string): string {
+  if (ISO8583_PAN_FIELDS.has(field)) return maskPan(value);
+  if (ISO8583_WIPED_FIELDS.has(field)) return WIPED;
+  return value;
+}
+
+/**
+ * Deep copy of a value with secrets wiped and PANs masked, by key name, and
+ * free-text strings scrubbed. Buffers are wiped unless under a known harmless key.
+ */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 12) return '[DEPTH]';
+  if (typeof value === 'string') return scrubText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.length} bytes]`;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value instanceof Error) {
+    return { type: value.name, message: scrubText(value.message), code: (value as { code?: unknown }).code };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (isPanKeyName(key) && (typeof v === 'string' || typeof v === 'number')) out[key] = maskPan(String(v));
+    else if (isSecretKeyName(key) && v !== undefined && v !== null && v !== '') out[key] = WIPED;
+    else out[key] = redact(v, depth + 1);
+  }
+  return out;
+}

@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve, isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The package root, found by walking up from this module to the nearest package.json.
+ * Works from the TypeScript sources (tests) and from dist/ (the installed bins) alike.
+ */
+export const packageRoot: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('codpos: package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+})();
+
+/** The shipped configs (config/*.json) live in the source tree, not in dist/. */
+export const shippedConfigDir = join(packageRoot, 'config');
+export const simConfigPath = join(shippedConfigDir, 'sim.json');
+
+/** Resolves a path setting relative to the data directory unless it is absolute. */
+export function inDataDir(dataDir: string, file: string): string {
+  return isAbsolute(file) ? file : resolve(dataDir, file);
+}

@@ -1,0 +1,204 @@
+/**
+ * The configuration schema: the one source of truth for every setting, its type
+ * and its default. Types are derived from it (`Config`), never written twice.
+ * Every object is strict: an unknown key is an error, so a typo cannot pass silently.
+ * docs/config.md is the reference a technician reads.
+ */
+import { z } from 'zod';
+
+const integer = () => z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'expected an integer' : undefined) });
+const port = () => integer().min(1).max(65535);
+const hex = (bytes?: number) =>
+  z
+    .string()
+    .regex(/^([0-9A-Fa-f]{2})*$/, { message: 'expected hexadecimal digits in pairs' })
+    .refine((s) => bytes === undefined || s.length === bytes * 2, { message: `expected ${bytes} bytes of hex` });
+
+/** How the daemon reaches a device. `sim` runs the device's simulator in-process. */
+const serialTransport = z.strictObject({
+  kind: z.literal('serial'),
+  path: z.string().min(1),
+});
+const hidTransport = z.strictObject({
+  kind: z.literal('hid'),
+  vendorId: integer().min(0).max(0xffff),
+  productId: integer().min(0).max(0xffff),
+  /** `pos` = HID POS usage page 0x8C reports; `keyboard` = boot keyboard wedge. */
+  mode: z.enum(['pos', 'keyboard']).default('pos'),
+});
+const bleTransport = z.strictObject({
+  kind: z.literal('ble'),
+  /** Peripheral local name or address (aa:bb:cc:dd:ee:ff). */
+  peripheral: z.string().min(1),
+  /** Defaults to the Nordic UART service. */
+  service: z.string().default('6e400001b5a3f393e0a9e50e24dcca9e'),
+  writeCharacteristic: z.string().default('6e400002b5a3f393e0a9e50e24dcca9e'),
+  notifyCharacteristic: z.string().default('6e400003b5a3f393e0a9e50e24dcca9e'),
+  scanTimeoutMs: integer().positive().default(10000),
+});
+const simTransport = z.strictObject({ kind: z.literal('sim') });
+const transport = z.discriminatedUnion('kind', [serialTransport, hidTransport, bleTransport, simTransport]);
+
+const reconnect = z
+  .strictObject({
+    initialDelayMs: integer().positive().default(250),
+    maxDelayMs: integer().positive().default(10000),
+  })
+  .prefault({});
+
+const scanner = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    transport: transport.default({ kind: 'sim' }),
+    /** UART speed when the transport is serial. */
+    baudRate: integer().positive().default(9600),
+    /** Serial line mode: text the scanner puts before and after each code. */
+    prefix: z.string().default(''),
+    suffix: z.string().default('\r'),
+    /** Whether the scanner sends AIM symbology identifiers (`]E0`, `]C0`, `]Q1`, ...). */
+    aimIds: z.boolean().default(true),
+    reconnect,
+  })
+  .prefault({});
+
+const cardReader = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    transport: transport.default({ kind: 'sim' }),
+    /** UART speed when the transport is serial. */
+    baudRate: integer().positive().default(115200),
+    /** Virtual cards loaded into the simulated reader (profile names from emv/card/profiles). */
+    simCards: z.array(z.string()).default([]),
+    apduTimeoutMs: integer().positive().default(5000),
+    reconnect,
+  })
+  .prefault({});
+
+const pinpad = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    transport: transport.default({ kind: 'sim' }),
+    /** UART speed when the transport is serial. */
+    baudRate: integer().positive().default(19200),
+    dukpt: z.enum(['tdes', 'aes128', 'aes256']).default('tdes'),
+    entryTimeoutMs: integer().positive().default(60000),
+    /** Simulator only: the base derivation key and initial KSN it derives from. Never on a real box. */
+    sim: z
+      .strictObject({
+        bdk: hex().default('0123456789ABCDEFFEDCBA9876543210'),
+        ksn: hex().default('FFFF9876543210E00000'),
+      })
+      .prefault({}),
+    reconnect,
+  })
+  .prefault({});
+
+const printer = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    transport: transport.default({ kind: 'sim' }),
+    /** UART speed when the transport is serial. */
+    baudRate: integer().positive().default(115200),
+    /** Paper width profile: 58 mm (384 dots, 32 columns) or 80 mm (576 dots, 48 columns). */
+    profile: z.enum(['58mm', '80mm']).default('58mm'),
+    codePage: integer().min(0).max(255).default(0),
+    statusPollMs: integer().positive().default(2000),
+    reconnect,
+  })
+  .prefault({});
+
+const host = z
+  .strictObject({
+    /** `sim` starts the acquirer host simulator on loopback. */
+    mode: z.enum(['sim', 'tcp']).default('sim'),
+    address: z.string().default('127.0.0.1'),
+    port: port().default(8583),
+    dialect: z.string().default('pos87b'),
+    framing: z.enum(['len2', 'len2-tpdu', 'bcd2', 'ascii4']).default('len2-tpdu'),
+    /** 5-byte TPDU as hex: 60 + destination NII + source NII. */
+    tpdu: hex(5).default('6000010000'),
+    lengthIncludesTpdu: z.boolean().default(true),
+    connectTimeoutMs: integer().positive().default(5000),
+    responseTimeoutMs: integer().positive().default(30000),
+    tls: z.boolean().default(false),
+  })
+  .prefault({});
+
+const uplink = z
+  .strictObject({
+    /** `sim` starts the back-end simulator on loopback. */
+    mode: z.enum(['sim', 'http']).default('sim'),
+    url: z.string().default('http://127.0.0.1:8080/api/v1'),
+    batchSize: integer().positive().default(100),
+    intervalMs: integer().positive().default(5000),
+    token: z.string().default(''),
+  })
+  .prefault({});
+
+const offline = z
+  .strictObject({
+    /** Amounts in minor units of the terminal currency. */
+    maxAmountPerTransaction: integer().min(0).default(50000),
+    maxTotalAmount: integer().min(0).default(200000),
+    maxRecords: integer().positive().default(100000),
+    maxAgeHours: integer().positive().default(72),
+  })
+  .prefault({});
+
+const spool = z
+  .strictObject({
+    /** SQLite database file, relative to data.dir unless absolute. */
+    file: z.string().default('spool.db'),
+    /** 32-byte AES-256-GCM data key for sealing PAN and pre-authorization data; mode 0600. */
+    keyFile: z.string().default('vault.key'),
+    maxDiskMb: integer().positive().default(512),
+    retentionDays: integer().positive().default(45),
+  })
+  .prefault({});
+
+const api = z
+  .strictObject({
+    socket: z.string().default('codposd.sock'),
+    /** Optional loopback TCP listener for the screen app; 0 disables it. */
+    tcpPort: integer().min(0).max(65535).default(0),
+    bearerToken: z.string().default(''),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  terminal: z
+    .strictObject({
+      /** DE41: card acceptor terminal id, 8 characters. */
+      id: z.string().regex(/^[ -~]{8}$/, { message: 'expected 8 printable characters' }).default('CODPOS01'),
+      /** DE42: card acceptor id code, 15 characters. */
+      merchantId: z.string().regex(/^[ -~]{15}$/, { message: 'expected 15 printable characters' }).default('000000000000001'),
+      merchantName: z.string().default('CODPOS COURIER'),
+      /** ISO 4217 numeric currency code (DE49). */
+      currency: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 4217 numeric)' }).default('840'),
+      /** ISO 3166 numeric country code (tag 9F1A). */
+      country: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 3166 numeric)' }).default('840'),
+    })
+    .prefault({}),
+  data: z
+    .strictObject({
+      /** Where the spool, keys and the local API socket live. */
+      dir: z.string().default('./var'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  devices: z.strictObject({ scanner, cardReader, pinpad, printer }).prefault({}),
+  host,
+  uplink,
+  offline,
+  spool,
+  api,
+});
+
+/** The validated configuration with every default filled in. */
+export type Config = z.infer<typeof configSchema>;
+/** What a config file may contain: every key optional. */
+export type ConfigInput = z.input<typeof configSchema>;

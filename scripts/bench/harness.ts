@@ -1,0 +1,107 @@
+/**
+ * The benchmark harness: warm up, run several timed rounds, take the median.
+ * Peers run beside ours in the same process and run, and the result carries the
+ * ratio (ours over theirs, higher is better). Output: a readable table, or with
+ * `--json` one JSON object per line (`bench`, the figure under a key naming its
+ * unit, and `peer`, `peer_<unit>`, `ratio` where a peer ran).
+ */
+
+export type Unit = 'ops_per_s' | 'records_per_s' | 'ms' | 'mb';
+
+export interface BenchResult {
+  bench: string;
+  unit: Unit;
+  value: number;
+  peer?: string;
+  peerValue?: number;
+  /** Optional note shown in the table (e.g. the target). */
+  note?: string;
+}
+
+export interface BenchOptions {
+  json: boolean;
+  /** Timed rounds per measurement; the median is reported. */
+  rounds: number;
+  /** Minimum duration of one round in milliseconds. */
+  roundMs: number;
+}
+
+/** Median operations per second of `fn`, which performs `batch` operations per call. */
+export function opsPerSecond(fn: () => void, options: Pick<BenchOptions, 'rounds' | 'roundMs'>, batch = 1): number {
+  // Warm-up: let the JIT settle before any round is timed.
+  const warmEnd = performance.now() + Math.min(200, options.roundMs);
+  while (performance.now() < warmEnd) fn();
+  const rates: number[] = [];
+  for (let r = 0; r < options.rounds; r++) {
+    let calls = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      fn();
+      calls++;
+      elapsed = performance.now() - start;
+    } while (elapsed < options.roundMs);
+    rates.push((calls * batch * 1000) / elapsed);
+  }
+  return median(rates);
+}
+
+/** Median rate for an async workload: `fn` performs `count` operations and resolves. */
+export async function asyncRate(fn: () => Promise<number>, rounds: number): Promise<number> {
+  const rates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const start = performance.now();
+    const count = await fn();
+    rates.push((count * 1000) / (performance.now() - start));
+  }
+  return median(rates);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function ratio(result: BenchResult): number | undefined {
+  if (result.peerValue === undefined || result.peerValue === 0) return undefined;
+  // For times and sizes lower is better, so the ratio is theirs over ours.
+  const lowerIsBetter = result.unit === 'ms' || result.unit === 'mb';
+  return lowerIsBetter ? result.peerValue / result.value : result.value / result.peerValue;
+}
+
+export function toJsonLine(result: BenchResult): string {
+  const line: Record<string, unknown> = { bench: result.bench, [result.unit]: round(result.value) };
+  if (result.peer !== undefined && result.peerValue !== undefined) {
+    line.peer = result.peer;
+    line[`peer_${result.unit}`] = round(result.peerValue);
+    line.ratio = round(ratio(result)!, 2);
+  }
+  return JSON.stringify(line);
+}
+
+export function toTable(results: BenchResult[]): string {
+  const rows = results.map((r) => {
+    const q = ratio(r);
+    return [r.bench, `${format(r.value)} ${r.unit}`, r.peer ?? '', r.peerValue === undefined ? '' : `${format(r.peerValue)} ${r.unit}`, q === undefined ? '' : `${q.toFixed(2)}x`, r.note ?? ''];
+  });
+  const header = ['bench', 'ours', 'peer', 'peer figure', 'ratio', 'note'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const fmt = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
+}
+
+function round(value: number, digits = value >= 100 ? 0 : 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function format(value: number): string {
+  return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
+}
+
+/** What every benchmark module in scripts/bench/ exports. */
+export interface BenchModule {
+  /** Runs the benchmark and returns its figures; prints nothing itself. */
+  run(options: BenchOptions): Promise<BenchResult[]>;
+}

@@ -1,0 +1,38 @@
+/** `codpos config check|show`: validate a config and show it with defaults filled in and secrets masked. */
+import type { Command } from 'commander';
+import { loadConfig } from '../../../config/load.js';
+import { redact } from '../../../config/masking.js';
+import { action, printJson, printLines } from '../output.js';
+
+export const order = 90;
+
+export function register(program: Command): void {
+  const group = program.command('config').description('check or show the daemon configuration');
+
+  group
+    .command('check')
+    .description('validate a config file (default: CODPOS_CONFIG or the embedded simulated config); exit 2 with one line per problem')
+    .argument('[file]', 'config file (JSON)')
+    .option('--json', 'machine-readable output')
+    .action(
+      action((file: string | undefined, opts: { json?: boolean }) => {
+        const loaded = loadConfig({ file });
+        if (opts.json) printJson({ ok: true, file: loaded.file });
+        else printLines([`${loaded.file}: ok`]);
+      }),
+    );
+
+  group
+    .command('show')
+    .description('print the effective config (file + CODPOS_* environment + defaults), secrets masked')
+    .argument('[file]', 'config file (JSON)')
+    .option('--json', 'one-line JSON instead of indented JSON')
+    .action(
+      action((file: string | undefined, opts: { json?: boolean }) => {
+        const { config } = loadConfig({ file });
+        const shown = redact(config);
+        if (opts.json) printJson(shown);
+        else process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
+      }),
+    );
+}

@@ -1,0 +1,44 @@
+/**
+ * How every command ends: output on stdout, problems on stderr as plain lines
+ * (`codpos: ...`), the exit code from the error's area. Never a stack trace for a
+ * user's mistake; a bug (a non-PosError) prints its stack so it can be reported.
+ */
+import { PosError, exitCodeFor } from '../../config/errors.js';
+import { scrubText } from '../../config/masking.js';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}
+
+export function printLines(lines: string[]): void {
+  if (lines.length > 0) process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Prints an error the way a technician can act on and sets the exit code. */
+export function reportError(error: unknown, options: { json?: boolean } = {}): number {
+  const exitCode = exitCodeFor(error);
+  if (error instanceof PosError) {
+    if (options.json) {
+      process.stderr.write(JSON.stringify({ error: error.code, message: scrubText(error.message), ...(error.details ? { details: error.details } : {}) }) + '\n');
+    } else {
+      for (const line of scrubText(error.message).split('\n')) process.stderr.write(line + '\n');
+    }
+  } else {
+    process.stderr.write(`codpos: internal error (please report it): ${scrubText(String((error as Error)?.stack ?? error))}\n`);
+  }
+  process.exitCode = exitCode;
+  return exitCode;
+}
+
+/** Wraps a command action so any throw ends as reportError(). */
+export function action<Args extends unknown[]>(run: (...args: Args) => unknown | Promise<unknown>) {
+  return async (...args: Args): Promise<void> => {
+    try {
+      await run(...args);
+    } catch (error) {
+      const last = args[args.length - 1] as { opts?: () => Record<string, unknown> } | undefined;
+      const json = typeof last?.opts === 'function' ? Boolean(last.opts().json) : false;
+      reportError(error, { json });
+    }
+  };
+}

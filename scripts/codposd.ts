@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * `codposd [--config FILE] [--sim]`: the daemon. Starts the services in order,
+ * logs `ready`, and on SIGTERM/SIGINT stops them in reverse within the stop budget.
+ * A bad config exits 2 with the same lines as `codpos config check`.
+ */
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { ERROR_AREAS } from '../config/errors.js';
+import { createLogger } from '../runtime/log.js';
+import { createDaemon, simulateEverything } from '../runtime/daemon.js';
+import { reportError } from './cli/output.js';
+
+/** SIGTERM to exit; systemd's default TimeoutStopSec is far longer, our promise is 2 s. */
+const STOP_BUDGET_MS = 1800;
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('codposd')
+    .description('codpos daemon: devices, courier workflow, payments, spool')
+    .option('-c, --config <file>', 'config file (default: CODPOS_CONFIG, else the embedded simulated config)')
+    .option('--sim', 'simulate every device, the acquirer host and the back-end')
+    .exitOverride();
+  try {
+    program.parse(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : ERROR_AREAS.USAGE.exitCode;
+    throw error;
+  }
+  const opts = program.opts<{ config?: string; sim?: boolean }>();
+
+  let config;
+  try {
+    config = loadConfig({ file: opts.config }).config;
+  } catch (error) {
+    return reportError(error);
+  }
+  if (opts.sim) config = simulateEverything(config);
+
+  const log = createLogger({ level: config.log.level });
+  const daemon = createDaemon(config, log);
+  const began = performance.now();
+  try {
+    await daemon.start();
+  } catch (error) {
+    log.fatal({ err: error }, 'start failed');
+    return reportError(error);
+  }
+  log.info({ ms: Math.round(performance.now() - began), terminal: config.terminal.id, sim: Boolean(opts.sim) }, 'ready');
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      const watchdog = setTimeout(() => {
+        log.error({ budgetMs: STOP_BUDGET_MS }, 'services did not stop in time; exiting anyway');
+        resolveExit(1);
+      }, STOP_BUDGET_MS);
+      watchdog.unref();
+      void daemon.stop().then(() => {
+        clearTimeout(watchdog);
+        log.info('stopped');
+        resolveExit(0);
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+process.exit(await main(process.argv));

@@ -1,0 +1,52 @@
+import t from 'tap';
+import { maskPan, maskPanForReceipt, scrubText, redact, luhnValid, maskIso8583Field, WIPED } from '../../config/masking.js';
+
+// Test PANs: 4761739001010119 is a published Visa test card (Visa ADVT); 5413330089010434 is a Mastercard test PAN (M-TIP).
+const VISA = '4761739001010119';
+const MC = '5413330089010434';
+
+t.test('PAN shows first 6 and last 4 at most', async (t) => {
+  t.equal(maskPan(VISA), '476173******0119');
+  t.equal(maskPan('4761739001010119123'), '476173*********9123');
+  t.equal(maskPan('12345'), WIPED, 'too short to be a PAN: nothing shown');
+  t.equal(maskPanForReceipt(VISA), '************0119');
+});
+
+t.test('Luhn', async (t) => {
+  t.ok(luhnValid(VISA));
+  t.ok(luhnValid(MC));
+  t.notOk(luhnValid('4761739001010118'));
+  t.notOk(luhnValid('47617390010101A9'));
+});
+
+t.test('free text: track data wiped, Luhn-valid PANs masked, other numbers kept', async (t) => {
+  t.equal(scrubText(`card ${VISA} declined`), 'card 476173******0119 declined');
+  t.equal(scrubText(`t2 ;${VISA}=22122011143804400000? end`), `t2 ${WIPED} end`);
+  t.equal(scrubText(`t1 %B${VISA}^CARDHOLDER/TEST^2212201100000000000000? end`), `t1 ${WIPED} end`);
+  t.equal(scrubText('waybill 1234567890123 stan 000123'), 'waybill 1234567890123 stan 000123', 'not Luhn-valid: not a PAN');
+});
+
+t.test('objects: secrets by key name wiped, PAN keys masked, deep', async (t) => {
+  const out = redact({
+    pan: VISA,
+    track2: `${VISA}=2212`,
+    pinBlock: '0123456789ABCDEF',
+    ksn: 'FFFF9876543210E00001',
+    nested: { bdk: '0123456789ABCDEFFEDCBA9876543210', note: `paid with ${MC}`, amount: 1500 },
+    raw: Buffer.from('secret'),
+  });
+  t.same(out, {
+    pan: '476173******0119',
+    track2: WIPED,
+    pinBlock: WIPED,
+    ksn: 'FFFF9876543210E00001',
+    nested: { bdk: WIPED, note: 'paid with 541333******0434', amount: 1500 },
+    raw: '[6 bytes]',
+  });
+});
+
+t.test('ISO 8583 fields: DE2 masked; DE35, 45, 52, 55 wiped', async (t) => {
+  t.equal(maskIso8583Field(2, VISA), '476173******0119');
+  for (const field of [35, 45, 52, 55]) t.equal(maskIso8583Field(field, 'AB'), WIPED, `DE${field}`);
+  t.equal(maskIso8583Field(4, '000000001500'), '000000001500');
+});

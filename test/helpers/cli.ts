@@ -1,0 +1,66 @@
+/** Runs the built bins (dist/) as a technician would, for tests of whole processes. */
+import { spawnSync, spawn, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../../config/paths.js';
+
+export const codposBin = join(packageRoot, 'dist', 'scripts', 'codpos.js');
+export const codposdBin = join(packageRoot, 'dist', 'scripts', 'codposd.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `codpos ARGS` to completion; `input` is written to its stdin. */
+export function runCodpos(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliResult {
+  const result: SpawnSyncReturns<string> = spawnSync(process.execPath, [codposBin, ...args], {
+    encoding: 'utf8',
+    input: options.input ?? '',
+    env: { ...cleanEnv(), ...options.env },
+    cwd: options.cwd ?? packageRoot,
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts `codposd ARGS`; the caller owns the process. */
+export function startCodposd(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
+  return spawn(process.execPath, [codposdBin, ...args], {
+    env: { ...cleanEnv(), ...options.env },
+    cwd: options.cwd ?? packageRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** The environment without any CODPOS_* variable a developer may have set. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODPOS_')));
+}
+
+/** Resolves with the first JSON log line whose `msg` is `msg`, or rejects when the process ends first. */
+export function waitForLogLine(child: ChildProcess, msg: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (parsed.msg === msg) {
+            child.stdout!.off('data', onData);
+            resolve(parsed);
+            return;
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`process exited (${code}) before logging "${msg}"`)));
+  });
+}

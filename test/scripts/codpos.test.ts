@@ -1,0 +1,52 @@
+import t from 'tap';
+import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { runCodpos } from '../helpers/cli.js';
+import { packageRoot } from '../../config/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'codpos-cli-'));
+
+t.test('--version and --help', async (t) => {
+  const version = runCodpos(['--version']);
+  t.equal(version.status, 0);
+  t.equal(version.stdout.trim(), JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version);
+  const help = runCodpos(['--help']);
+  t.equal(help.status, 0);
+  t.match(help.stdout, /config\s+check or show/);
+  t.match(help.stdout, /Exit codes:/);
+});
+
+t.test('config check: the shipped sim config is ok', async (t) => {
+  const result = runCodpos(['config', 'check', 'config/sim.json']);
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, /config\/sim\.json: ok/);
+});
+
+t.test('config check: three mistakes exit 2 with three path: message lines, no stack', async (t) => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ devices: { printer: { baudRate: 'fast' } }, host: { port: 99999 }, terminl: {} }));
+  const result = runCodpos(['config', 'check', bad]);
+  t.equal(result.status, 2);
+  t.same(result.stderr.trim().split('\n'), [
+    'devices.printer.baudRate: expected an integer, got "fast"',
+    'host.port: expected a number at most 65535, got 99999',
+    'terminl: unknown setting',
+  ]);
+  t.notMatch(result.stderr, /at .*\.js:\d+/);
+});
+
+t.test('config show masks secrets', async (t) => {
+  const result = runCodpos(['config', 'show', '--json'], { env: { CODPOS_UPLINK__TOKEN: 'sekret-token-value' } });
+  t.equal(result.status, 0, result.stderr);
+  const shown = JSON.parse(result.stdout);
+  t.equal(shown.uplink.token, '[WIPED]');
+  t.equal(shown.devices.pinpad.sim.bdk, '[WIPED]');
+  t.notMatch(result.stdout, /sekret-token-value|0123456789ABCDEFFEDCBA9876543210/);
+});
+
+t.test('an unknown command is a usage error (exit 2)', async (t) => {
+  const result = runCodpos(['frobnicate']);
+  t.equal(result.status, 2);
+  t.match(result.stderr, /unknown command 'frobnicate'/);
+});

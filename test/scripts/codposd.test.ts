@@ -1,0 +1,58 @@
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { once } from 'node:events';
+import { startCodposd, waitForLogLine } from '../helpers/cli.js';
+
+t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means within its stop budget)', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
+  const daemon = startCodposd(['--sim'], { env: { CODPOS_DATA__DIR: dataDir } });
+  t.teardown(() => daemon.kill('SIGKILL'));
+  const ready = await waitForLogLine(daemon, 'ready');
+  t.equal(ready.level, 'info');
+  t.equal(ready.sim, true);
+  t.comment(`ready after ${String(ready.ms)} ms of service start-up`);
+  const exit = once(daemon, 'exit');
+  daemon.kill('SIGTERM');
+  const [code, signal] = await exit;
+  t.equal(signal, null);
+  t.equal(code, 0, 'a stop over budget exits 1');
+});
+
+t.test('SIGINT (Ctrl-C) stops it too', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
+  const daemon = startCodposd(['--sim'], { env: { CODPOS_DATA__DIR: dataDir } });
+  t.teardown(() => daemon.kill('SIGKILL'));
+  await waitForLogLine(daemon, 'ready');
+  const exit = once(daemon, 'exit');
+  daemon.kill('SIGINT');
+  t.same(await exit, [0, null]);
+});
+
+t.test('a bad config exits 2 with the same lines as config check', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codposd-bad-'));
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ log: { level: 'loud' }, api: { tcpPort: -1 } }));
+  const daemon = startCodposd(['--config', bad]);
+  let stderr = '';
+  daemon.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = await once(daemon, 'exit');
+  t.equal(code, 2);
+  t.same(stderr.trim().split('\n'), [
+    'log.level: expected one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got "loud"',
+    'api.tcpPort: expected a number at least 0, got -1',
+  ]);
+});
+
+t.test('an unwritable data directory is a clear start failure', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codposd-ro-'));
+  const file = join(dir, 'not-a-dir');
+  writeFileSync(file, '');
+  const daemon = startCodposd(['--sim'], { env: { CODPOS_DATA__DIR: join(file, 'var') } });
+  let stderr = '';
+  daemon.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = await once(daemon, 'exit');
+  t.equal(code, 5);
+  t.match(stderr, /data directory .* is not writable \(ENOTDIR\)/);
+});
