@@ -1,0 +1,159 @@
+/**
+ * Opens the spool's SQLite file the one safe way: WAL, synchronous=FULL (a
+ * commit has reached the disk when it returns), foreign keys on, secure_delete
+ * on (deleted rows are overwritten, not left in free pages), an integrity check
+ * at open, and the migrations. A damaged file is copied aside for the
+ * technician and refused with CODPOS_SPOOL_CORRUPT; it is never silently
+ * replaced. Backups go through SQLite's online backup API, never a file copy.
+ */
+import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { PosError } from '../config/errors.js';
+import { migrate, MIGRATIONS, type Migration } from './migrations.js';
+import { systemClock, type Clock } from './clock.js';
+
+export type { Database };
+
+export interface OpenDatabaseOptions {
+  /** Create the file when absent (the daemon); tools that only inspect say false. */
+  create?: boolean;
+  /** `quick` (default, O(N) without index cross-checks) or `full` integrity_check at open. */
+  check?: 'quick' | 'full' | 'none';
+  /** How long a writer waits for another connection's lock before failing. */
+  busyTimeoutMs?: number;
+  migrations?: readonly Migration[];
+  clock?: Clock;
+}
+
+const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
+
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Database {
+  const create = options.create ?? true;
+  const clock = options.clock ?? systemClock;
+  if (!existsSync(file)) {
+    if (!create) {
+      throw new PosError('CODPOS_SPOOL_NOT_FOUND', `no spool database at ${file} (check data.dir and spool.file, or pass --db FILE)`, { details: { file } });
+    }
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  }
+  let db: Database;
+  try {
+    db = new BetterSqlite3(file, { fileMustExist: !create });
+  } catch (error) {
+    throw new PosError('CODPOS_SPOOL_OPEN', `cannot open spool database ${file}: ${(error as Error).message}`, { cause: error, details: { file } });
+  }
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new PosError('CODPOS_SPOOL_OPEN', `spool database ${file} refused WAL mode (got ${String(mode)})`);
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('secure_delete = ON');
+    const check = options.check ?? 'quick';
+    if (check !== 'none') {
+      const problems = integrityProblems(db, check);
+      if (problems.length > 0) throw corrupt(db, file, problems, clock);
+    }
+    migrate(db, options.migrations ?? MIGRATIONS, file);
+    return db;
+  } catch (error) {
+    if (error instanceof PosError) {
+      if (db.open) db.close();
+      throw error;
+    }
+    if (CORRUPTION_CODES.has((error as { code?: string }).code ?? '')) throw corrupt(db, file, [(error as Error).message], clock);
+    if (db.open) db.close();
+    throw toSpoolError(error, `opening ${file}`);
+  }
+}
+
+/** The rows of quick_check / integrity_check other than `ok`. */
+export function integrityProblems(db: Database, kind: 'quick' | 'full' = 'full'): string[] {
+  const rows = db.pragma(kind === 'quick' ? 'quick_check' : 'integrity_check') as Array<Record<string, string>>;
+  const lines = rows.map((row) => Object.values(row)[0]!);
+  return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
+}
+
+/** Closes the damaged database, copies it (and its WAL) aside, and describes what happened. */
+function corrupt(db: Database, file: string, problems: string[], clock: Clock): PosError {
+  if (db.open) db.close();
+  const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, '-');
+  const preserved = `${file}.corrupt-${stamp}`;
+  try {
+    copyFileSync(file, preserved);
+    if (existsSync(file + '-wal')) copyFileSync(file + '-wal', preserved + '-wal');
+  } catch (error) {
+    return new PosError('CODPOS_SPOOL_CORRUPT', `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}) and could not be copied aside: ${(error as Error).message}`, {
+      cause: error,
+      details: { file, problems: problems.slice(0, 20) },
+    });
+  }
+  return new PosError(
+    'CODPOS_SPOOL_CORRUPT',
+    `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}); a copy was kept at ${preserved}. ` +
+      'Unforwarded records may be recoverable from the copy (sqlite3 .recover); move the damaged file away to start a new spool.',
+    { details: { file, preserved, problems: problems.slice(0, 20) } },
+  );
+}
+
+/**
+ * A consistent copy of the live database through the online backup API, flushed
+ * to disk and checked; the destination must not exist.
+ */
+export async function backupDatabase(db: Database, destination: string): Promise<{ file: string; bytes: number }> {
+  if (existsSync(destination)) {
+    throw new PosError('CODPOS_SPOOL_BACKUP_EXISTS', `backup destination ${destination} already exists; choose a new file`, { details: { destination } });
+  }
+  try {
+    await db.backup(destination);
+  } catch (error) {
+    throw toSpoolError(error, `writing the backup ${destination}`);
+  }
+  const fd = openSync(destination, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const copy = new BetterSqlite3(destination, { readonly: true, fileMustExist: true });
+  try {
+    const problems = integrityProblems(copy, 'full');
+    if (problems.length > 0) throw new PosError('CODPOS_SPOOL_BACKUP_FAILED', `the backup ${destination} failed its integrity check: ${problems[0]}`);
+  } finally {
+    copy.close();
+  }
+  return { file: destination, bytes: statSync(destination).size };
+}
+
+/** Bytes the spool occupies on disk: the database pages plus the write-ahead log. */
+export function diskUseBytes(db: Database): number {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  let wal = 0;
+  try {
+    wal = statSync(db.name + '-wal').size;
+  } catch {
+    // no WAL file yet
+  }
+  return pageSize * pages + wal;
+}
+
+/** Maps SQLite failures to PosErrors a technician can act on; anything else is a bug and passes through. */
+export function toSpoolError(error: unknown, doing: string): unknown {
+  if (error instanceof PosError) return error;
+  const code = (error as { code?: string })?.code ?? '';
+  if (code === 'SQLITE_FULL') {
+    return new PosError('CODPOS_SPOOL_FULL', `the spool is full while ${doing}: the disk (or the database size limit) has no room; nothing was written. Free space or forward records.`, {
+      cause: error,
+    });
+  }
+  if (CORRUPTION_CODES.has(code)) return new PosError('CODPOS_SPOOL_CORRUPT', `the spool database is damaged (${(error as Error).message}) while ${doing}`, { cause: error });
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new PosError('CODPOS_SPOOL_BUSY', `the spool database is locked by another process while ${doing}`, { cause: error });
+  }
+  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+    return new PosError('CODPOS_SPOOL_IO', `the spool database could not be written while ${doing} (${code})`, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,121 @@
+/**
+ * Versioned schema migrations, run in order at start-up. `PRAGMA user_version`
+ * holds the version reached; each migration runs in its own transaction with
+ * the version bump, so a crash mid-migration leaves the previous version whole.
+ * A database newer than this code is refused rather than guessed at.
+ *
+ * Append new migrations; never edit one that has shipped.
+ */
+import type { Database } from 'better-sqlite3';
+import { PosError } from '../config/errors.js';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'outbox, card transaction journal, counters, meta',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      -- seq gives the order within a stream (AUTOINCREMENT: never reused, even after a purge).
+      CREATE TABLE outbox (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id           TEXT    NOT NULL UNIQUE,
+        stream       TEXT    NOT NULL,
+        payload      TEXT    NOT NULL,
+        sealed       BLOB,
+        state        TEXT    NOT NULL DEFAULT 'ready'
+                     CHECK (state IN ('ready', 'leased', 'forwarded', 'dead')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        available_at INTEGER NOT NULL,
+        lease_owner  TEXT,
+        lease_until  INTEGER,
+        last_error   TEXT,
+        forwarded_at INTEGER,
+        dead_at      INTEGER,
+        CHECK (state <> 'leased' OR lease_until IS NOT NULL),
+        CHECK (state <> 'forwarded' OR forwarded_at IS NOT NULL),
+        CHECK (state <> 'dead' OR dead_at IS NOT NULL)
+      ) STRICT;
+      CREATE INDEX outbox_by_stream ON outbox (stream, state, seq);
+      CREATE INDEX outbox_forwarded ON outbox (forwarded_at) WHERE state = 'forwarded';
+      CREATE INDEX outbox_leases ON outbox (lease_until) WHERE state = 'leased';
+
+      CREATE TABLE card_txn (
+        id            TEXT    PRIMARY KEY,
+        kind          TEXT    NOT NULL CHECK (kind IN ('purchase', 'void', 'refund')),
+        state         TEXT    NOT NULL CHECK (state IN ('pending', 'approved', 'declined', 'reversal_pending',
+                               'reversed', 'offline_approved', 'advised', 'voided', 'settled')),
+        offline       INTEGER NOT NULL DEFAULT 0 CHECK (offline IN (0, 1)),
+        amount        INTEGER NOT NULL CHECK (amount >= 0),
+        currency      TEXT    NOT NULL,
+        stan          INTEGER NOT NULL CHECK (stan BETWEEN 1 AND 999999),
+        rrn           TEXT    NOT NULL,
+        batch         INTEGER NOT NULL,
+        invoice       INTEGER NOT NULL,
+        waybill       TEXT,
+        original_id   TEXT    REFERENCES card_txn (id) ON DELETE SET NULL,
+        pan_masked    TEXT,
+        pan_sealed    BLOB,
+        -- Sensitive authentication data (track-2 equivalent, PIN block): sealed, and
+        -- only while the authorization has no answer yet. The database itself enforces it.
+        sad_sealed    BLOB CHECK (sad_sealed IS NULL OR state = 'pending'),
+        response_code TEXT,
+        auth_code     TEXT,
+        reason        TEXT,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX card_txn_by_state ON card_txn (state, updated_at);
+      CREATE INDEX card_txn_by_batch ON card_txn (batch, state);
+
+      CREATE TABLE card_txn_history (
+        txn_id     TEXT    NOT NULL REFERENCES card_txn (id) ON DELETE CASCADE,
+        from_state TEXT,
+        to_state   TEXT    NOT NULL,
+        at         INTEGER NOT NULL,
+        reason     TEXT
+      ) STRICT;
+      CREATE INDEX card_txn_history_by_txn ON card_txn_history (txn_id);
+
+      CREATE TABLE counters (
+        name  TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Brings the database to SCHEMA_VERSION; returns the versions applied. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS, file = db.name): number[] {
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > latest) {
+    throw new PosError(
+      'CODPOS_SPOOL_TOO_NEW',
+      `spool database ${file} has schema version ${current}, newer than this codpos (${latest}); install a newer codpos or restore an older backup`,
+      { details: { file, version: current, supported: latest } },
+    );
+  }
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+    applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,515 @@
+/**
+ * The outbox: store-and-forward of records in named streams.
+ *
+ * `enqueue` resolves only once the record's commit is on disk (synchronous=FULL).
+ * Enqueues made while the event loop is busy are written together in one
+ * transaction — group commit — so 32 producers cost about one fsync per round
+ * instead of 32, and every producer's promise still resolves only after that
+ * commit (or rejects if it failed; nothing is resolved early).
+ *
+ * A sender `lease`s a batch (its lease expires if the sender dies), then `ack`s
+ * what the far end accepted, `fail`s what it refused (retried with exponential
+ * backoff and jitter, dead-lettered with the reason after the stream's policy),
+ * and `release`s what it did not try. Every record carries a terminal-made
+ * UUIDv7 the receiver dedupes on forever, so a resend after a crash is harmless.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import { PosError } from '../config/errors.js';
+import { systemClock, cryptoRandomFraction, type Clock, type RandomFraction } from './clock.js';
+import { IdGenerator } from './ids.js';
+import { toSpoolError } from './database.js';
+import { backoffDelay, resolvePolicies, type StreamPolicies, type StreamPolicy } from './streams.js';
+import type { Vault } from './vault.js';
+
+export type OutboxState = 'ready' | 'leased' | 'forwarded' | 'dead';
+export const OUTBOX_STATES: readonly OutboxState[] = ['ready', 'leased', 'forwarded', 'dead'];
+
+export interface OutboxRecord<Payload = unknown> {
+  id: string;
+  seq: number;
+  stream: string;
+  payload: Payload;
+  /** The opened sealed part, on lease only, when the record has one and the outbox has a vault. */
+  sealed?: unknown;
+  hasSealed: boolean;
+  state: OutboxState;
+  attempts: number;
+  createdAt: number;
+  /** Not leased before this time (retry backoff). */
+  availableAt: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  lastError: string | null;
+  forwardedAt: number | null;
+  deadAt: number | null;
+}
+
+export interface EnqueueOptions {
+  /** A caller-made id (UUIDv7 or terminal id + sequence); enqueueing the same id twice stores it once. */
+  id?: string;
+  /** Card data for the receiver: sealed with the vault under the record id, opened only on lease. */
+  sealed?: unknown;
+}
+
+export interface Enqueued {
+  id: string;
+  seq: number;
+  /** False when the id was already stored (an idempotent repeat). */
+  inserted: boolean;
+}
+
+export interface LeaseOptions {
+  /** Most records returned. */
+  limit?: number;
+  /** How long the sender has before the records come back to others. */
+  leaseMs?: number;
+  /** Who holds the lease, for `codpos spool list`. */
+  owner?: string;
+}
+
+export interface FailOptions {
+  /** The far end refused the record for good (format error): dead-letter it now. */
+  permanent?: boolean;
+}
+
+export type FailOutcome = { state: 'ready'; retryAt: number; attempts: number } | { state: 'dead'; attempts: number; reason: string };
+
+export interface StreamStatus {
+  stream: string;
+  /** Records still to forward: ready (including those waiting for a retry) plus leased. */
+  depth: number;
+  ready: number;
+  /** Ready records whose retry time has not come. */
+  waiting: number;
+  leased: number;
+  dead: number;
+  forwarded: number;
+  /** Creation time of the oldest record still to forward. */
+  oldestPendingAt: number | null;
+}
+
+export interface ListOptions {
+  stream?: string;
+  state?: OutboxState;
+  limit?: number;
+  /** Records after this seq (paging). */
+  afterSeq?: number;
+}
+
+export interface OutboxOptions {
+  clock?: Clock;
+  ids?: IdGenerator;
+  random?: RandomFraction;
+  policies?: Record<string, Partial<StreamPolicy>>;
+  vault?: Vault;
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  stream: string;
+  payload: string;
+  sealed: Buffer | null;
+  state: OutboxState;
+  attempts: number;
+  created_at: number;
+  available_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  forwarded_at: number | null;
+  dead_at: number | null;
+}
+
+interface PendingEnqueue {
+  id: string;
+  stream: string;
+  payload: string;
+  sealed: Buffer | null;
+  createdAt: number;
+  callerId: boolean;
+  resolve: (value: Enqueued) => void;
+  reject: (error: unknown) => void;
+}
+
+const SEALED_FIELD = 'outbox.sealed';
+const MAX_REASON = 500;
+
+export class Outbox {
+  readonly policies: StreamPolicies;
+  private readonly clock: Clock;
+  private readonly ids: IdGenerator;
+  private readonly random: RandomFraction;
+  private readonly vault: Vault | undefined;
+  private pending: PendingEnqueue[] = [];
+  private flushScheduled = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly sql: Record<string, Statement>;
+
+  constructor(
+    private readonly db: Database,
+    options: OutboxOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.ids = options.ids ?? new IdGenerator(this.clock);
+    this.random = options.random ?? cryptoRandomFraction;
+    this.vault = options.vault;
+    this.policies = resolvePolicies(options.policies);
+    this.sql = {
+      insert: db.prepare(
+        `INSERT INTO outbox (id, stream, payload, sealed, state, attempts, created_at, available_at)
+         VALUES (?, ?, ?, ?, 'ready', 0, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq`,
+      ),
+      seqOf: db.prepare('SELECT seq FROM outbox WHERE id = ?'),
+      byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      expired: db.prepare(`SELECT * FROM outbox WHERE state = 'leased' AND lease_until <= ?`),
+      unlease: db.prepare(`UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`),
+      kill: db.prepare(`UPDATE outbox SET state = 'dead', dead_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?`),
+      hasUnfinished: db.prepare(`SELECT 1 FROM outbox WHERE stream = ? AND state IN ('ready', 'leased') LIMIT 1`),
+      hasLeased: db.prepare(`SELECT 1 FROM outbox WHERE stream = ? AND state = 'leased' LIMIT 1`),
+      headOrdered: db.prepare(`SELECT * FROM outbox WHERE stream = ? AND state = 'ready' ORDER BY seq LIMIT ?`),
+      headUnordered: db.prepare(`SELECT * FROM outbox WHERE stream = ? AND state = 'ready' AND available_at <= ? ORDER BY seq LIMIT ?`),
+      lease: db.prepare(`UPDATE outbox SET state = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE seq = ?`),
+      ack: db.prepare(
+        `UPDATE outbox SET state = 'forwarded', forwarded_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('leased', 'ready')`,
+      ),
+      retryLater: db.prepare(`UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`),
+      release: db.prepare(
+        `UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0) WHERE id = ? AND state = 'leased'`,
+      ),
+      revive: db.prepare(`UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE id = ? AND state IN ('dead', 'ready')`),
+      reviveAllDead: db.prepare(`UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE state = 'dead'`),
+      reviveDeadOfStream: db.prepare(`UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE state = 'dead' AND stream = ?`),
+      countByState: db.prepare(`SELECT state, count(*) AS n, sum(available_at > ?) AS waiting FROM outbox WHERE stream = ? GROUP BY state`),
+      oldestPending: db.prepare(`SELECT min(created_at) AS at FROM outbox WHERE stream = ? AND state IN ('ready', 'leased')`),
+      purge: db.prepare(`DELETE FROM outbox WHERE state = 'forwarded' AND forwarded_at < ?`),
+      unfinishedCount: db.prepare(`SELECT count(*) AS n FROM outbox WHERE state IN ('ready', 'leased')`),
+    };
+  }
+
+  /** Streams this outbox knows, in the order of their policies. */
+  get streams(): string[] {
+    return Object.keys(this.policies);
+  }
+
+  /**
+   * Stores a record; resolves once its commit is durable. Enqueues arriving in the
+   * same turn of the event loop share one commit.
+   */
+  enqueue<Payload>(stream: string, payload: Payload, options: EnqueueOptions = {}): Promise<Enqueued> {
+    let pending: Omit<PendingEnqueue, 'resolve' | 'reject'>;
+    try {
+      pending = this.prepare(stream, payload, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<Enqueued>((resolve, reject) => {
+      this.pending.push({ ...pending, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // setImmediate, not a microtask: it runs after every producer woken by the
+        // previous commit has had its turn, so they all land in the next commit.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /**
+   * Stores a record now, inside the caller's transaction if there is one (the
+   * journal uses it to write a reversal with the state change that needs it).
+   */
+  enqueueNow<Payload>(stream: string, payload: Payload, options: EnqueueOptions = {}): Enqueued {
+    const record = this.prepare(stream, payload, options);
+    try {
+      return this.insert(record);
+    } catch (error) {
+      throw toSpoolError(error, `storing a ${stream} record`);
+    }
+  }
+
+  /** Writes what is waiting for the group commit now (at shutdown). */
+  flushNow(): void {
+    if (this.pending.length > 0) this.flush();
+  }
+
+  /** Resolves when no enqueue waits for its commit. */
+  whenIdle(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private prepare(stream: string, payload: unknown, options: EnqueueOptions): Omit<PendingEnqueue, 'resolve' | 'reject'> {
+    if (!(stream in this.policies)) {
+      throw new PosError('CODPOS_SPOOL_UNKNOWN_STREAM', `unknown outbox stream "${stream}"; streams are ${this.streams.join(', ')}`, { details: { stream } });
+    }
+    const text = JSON.stringify(payload);
+    if (text === undefined) throw new PosError('CODPOS_SPOOL_BAD_RECORD', `the ${stream} record payload cannot be stored as JSON`);
+    const id = options.id ?? this.ids.next();
+    if (!/^[0-9A-Za-z][0-9A-Za-z._:-]{0,63}$/.test(id)) {
+      throw new PosError('CODPOS_SPOOL_BAD_RECORD', `record id "${id}" must be 1-64 letters, digits or . _ : -`, { details: { field: 'id' } });
+    }
+    let sealed: Buffer | null = null;
+    if (options.sealed !== undefined) {
+      if (!this.vault) throw new PosError('CODPOS_SPOOL_NO_VAULT', `a ${stream} record has sealed data but the spool was opened without a vault key`);
+      sealed = this.vault.seal(id, SEALED_FIELD, JSON.stringify(options.sealed));
+    }
+    return { id, stream, payload: text, sealed, createdAt: this.clock.now(), callerId: options.id !== undefined };
+  }
+
+  private insert(record: Omit<PendingEnqueue, 'resolve' | 'reject'>): Enqueued {
+    const row = this.sql.insert!.get(record.id, record.stream, record.payload, record.sealed, record.createdAt, record.createdAt) as { seq: number } | undefined;
+    if (row) return { id: record.id, seq: row.seq, inserted: true };
+    const existing = this.sql.seqOf!.get(record.id) as { seq: number };
+    return { id: record.id, seq: existing.seq, inserted: false };
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    let results: Enqueued[];
+    try {
+      results = this.db.transaction(() => batch.map((record) => this.insert(record)))();
+    } catch (error) {
+      const failure = toSpoolError(error, `storing ${batch.length} record(s)`);
+      for (const record of batch) record.reject(failure);
+      this.notifyIdle();
+      return;
+    }
+    // The transaction has committed with synchronous=FULL: the records are on disk.
+    batch.forEach((record, i) => record.resolve(results[i]!));
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.pending.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Leases up to `limit` records from the given streams, taken in the order given.
+   * Expired leases come back first. An ordered stream yields only from its head and
+   * only when none of its records is leased; a stream whose policy names blockers
+   * yields nothing while a blocker still has records to forward.
+   */
+  lease<Payload = unknown>(streams: string | readonly string[], options: LeaseOptions = {}): Array<OutboxRecord<Payload>> {
+    const names = typeof streams === 'string' ? [streams] : [...streams];
+    for (const name of names) this.policyOf(name);
+    const limit = options.limit ?? 100;
+    const leaseMs = options.leaseMs ?? 30_000;
+    if (!Number.isInteger(limit) || limit < 1) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `lease limit must be a positive integer, got ${limit}`);
+    if (!(leaseMs > 0)) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `leaseMs must be more than 0, got ${leaseMs}`);
+    const owner = options.owner ?? `pid-${process.pid}`;
+    try {
+      return this.db.transaction(() => {
+        const now = this.clock.now();
+        this.reclaimExpired(now);
+        const taken: Row[] = [];
+        for (const name of names) {
+          if (taken.length >= limit) break;
+          const policy = this.policies[name]!;
+          if (policy.blockedBy.some((blocker) => this.sql.hasUnfinished!.get(blocker) !== undefined)) continue;
+          const room = limit - taken.length;
+          let rows: Row[];
+          if (policy.ordered) {
+            if (this.sql.hasLeased!.get(name) !== undefined) continue;
+            rows = [];
+            for (const row of this.sql.headOrdered!.all(name, room) as Row[]) {
+              if (row.available_at > now) break; // the head waits for its retry; the rest wait behind it
+              rows.push(row);
+            }
+          } else {
+            rows = this.sql.headUnordered!.all(name, now, room) as Row[];
+          }
+          const until = now + leaseMs;
+          for (const row of rows) {
+            this.sql.lease!.run(owner, until, row.seq);
+            row.state = 'leased';
+            row.lease_owner = owner;
+            row.lease_until = until;
+            row.attempts += 1;
+            taken.push(row);
+          }
+        }
+        return taken;
+      })().map((row) => this.toRecord<Payload>(row, true));
+    } catch (error) {
+      throw toSpoolError(error, 'leasing records');
+    }
+  }
+
+  /** Leases whose time ran out (the sender crashed or hung) go back to ready, or dead past the policy. */
+  private reclaimExpired(now: number): void {
+    for (const row of this.sql.expired!.all(now) as Row[]) {
+      const policy = this.policies[row.stream];
+      const reason = `lease held by ${row.lease_owner ?? 'unknown'} expired without an answer`;
+      if (policy && row.attempts >= policy.maxAttempts) {
+        this.sql.kill!.run(now, truncate(`${reason}; dead after ${row.attempts} attempts (stream ${row.stream} allows ${policy.maxAttempts})`), row.seq);
+      } else {
+        this.sql.unlease!.run(now, reason, row.seq);
+      }
+    }
+  }
+
+  /** Marks records forwarded (the far end accepted them). Returns how many changed. */
+  ack(ids: string | readonly string[]): number {
+    const list = typeof ids === 'string' ? [ids] : ids;
+    try {
+      return this.db.transaction(() => {
+        const now = this.clock.now();
+        let changed = 0;
+        for (const id of list) changed += this.sql.ack!.run(now, id).changes;
+        return changed;
+      })();
+    } catch (error) {
+      throw toSpoolError(error, 'acknowledging records');
+    }
+  }
+
+  /** The far end refused or did not answer: retry later with backoff, or dead-letter per policy. */
+  fail(id: string, reason: string, options: FailOptions = {}): FailOutcome {
+    try {
+      return this.db.transaction((): FailOutcome => {
+        const row = this.sql.byId!.get(id) as Row | undefined;
+        if (!row) throw noSuchRecord(id);
+        if (row.state !== 'leased' && row.state !== 'ready') {
+          throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `record ${id} is ${row.state}; only a leased or ready record can fail`, { details: { id, state: row.state } });
+        }
+        const policy = this.policyOf(row.stream);
+        const now = this.clock.now();
+        const attempts = Math.max(row.attempts, 1);
+        let deadBecause: string | undefined;
+        if (options.permanent) deadBecause = 'refused as permanent';
+        else if (attempts >= policy.maxAttempts) deadBecause = `dead after ${attempts} attempts (stream ${row.stream} allows ${policy.maxAttempts})`;
+        else if (policy.maxAgeMs > 0 && now - row.created_at >= policy.maxAgeMs) deadBecause = `dead: older than ${policy.maxAgeMs} ms (stream ${row.stream} policy)`;
+        if (deadBecause) {
+          const full = truncate(`${reason}; ${deadBecause}`);
+          this.sql.kill!.run(now, full, row.seq);
+          return { state: 'dead', attempts, reason: full };
+        }
+        const retryAt = now + backoffDelay(policy.backoff, attempts, this.random());
+        this.sql.retryLater!.run(retryAt, truncate(reason), row.seq);
+        return { state: 'ready', retryAt, attempts };
+      })();
+    } catch (error) {
+      throw toSpoolError(error, `failing record ${id}`);
+    }
+  }
+
+  /** Gives leased records back untried (the sender stopped before sending them); no attempt is counted. */
+  release(ids: string | readonly string[]): number {
+    const list = typeof ids === 'string' ? [ids] : ids;
+    return this.db.transaction(() => list.reduce((n, id) => n + this.sql.release!.run(id).changes, 0))();
+  }
+
+  /** A dead (or waiting) record goes back to ready now, its attempts reset; the last reason is kept. */
+  retry(id: string): void {
+    const row = this.sql.byId!.get(id) as Row | undefined;
+    if (!row) throw noSuchRecord(id);
+    if (row.state !== 'dead' && row.state !== 'ready') {
+      throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `record ${id} is ${row.state}; only a dead or waiting record can be retried`, { details: { id, state: row.state } });
+    }
+    this.sql.revive!.run(this.clock.now(), id);
+  }
+
+  /** Every dead record (of one stream, or all) back to ready. Returns how many. */
+  retryDead(stream?: string): number {
+    const now = this.clock.now();
+    if (stream === undefined) return this.sql.reviveAllDead!.run(now).changes;
+    this.policyOf(stream);
+    return this.sql.reviveDeadOfStream!.run(now, stream).changes;
+  }
+
+  get<Payload = unknown>(id: string): OutboxRecord<Payload> | undefined {
+    const row = this.sql.byId!.get(id) as Row | undefined;
+    return row && this.toRecord<Payload>(row, false);
+  }
+
+  list(options: ListOptions = {}): OutboxRecord[] {
+    const where: string[] = ['seq > ?'];
+    const args: unknown[] = [options.afterSeq ?? 0];
+    if (options.stream !== undefined) {
+      this.policyOf(options.stream);
+      where.push('stream = ?');
+      args.push(options.stream);
+    }
+    if (options.state !== undefined) {
+      if (!OUTBOX_STATES.includes(options.state)) {
+        throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `unknown record state "${options.state}"; states are ${OUTBOX_STATES.join(', ')}`);
+      }
+      where.push('state = ?');
+      args.push(options.state);
+    }
+    args.push(options.limit ?? 100);
+    const rows = this.db.prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args) as Row[];
+    return rows.map((row) => this.toRecord(row, false));
+  }
+
+  status(): StreamStatus[] {
+    const now = this.clock.now();
+    return this.db.transaction(() =>
+      this.streams.map((stream) => {
+        const status: StreamStatus = { stream, depth: 0, ready: 0, waiting: 0, leased: 0, dead: 0, forwarded: 0, oldestPendingAt: null };
+        for (const row of this.sql.countByState!.all(now, stream) as Array<{ state: OutboxState; n: number; waiting: number }>) {
+          status[row.state] = row.n;
+          if (row.state === 'ready') status.waiting = row.waiting;
+        }
+        status.depth = status.ready + status.leased;
+        status.oldestPendingAt = (this.sql.oldestPending!.get(stream) as { at: number | null }).at;
+        return status;
+      }),
+    )();
+  }
+
+  /** Records still to forward, all streams. */
+  unfinishedCount(): number {
+    return (this.sql.unfinishedCount!.get() as { n: number }).n;
+  }
+
+  /** Deletes records forwarded before `before` (ms). Returns how many. */
+  purgeForwarded(before: number): number {
+    try {
+      return this.sql.purge!.run(before).changes;
+    } catch (error) {
+      throw toSpoolError(error, 'purging forwarded records');
+    }
+  }
+
+  private policyOf(stream: string): StreamPolicy {
+    const policy = this.policies[stream];
+    if (!policy) throw new PosError('CODPOS_SPOOL_UNKNOWN_STREAM', `unknown outbox stream "${stream}"; streams are ${this.streams.join(', ')}`, { details: { stream } });
+    return policy;
+  }
+
+  private toRecord<Payload>(row: Row, openSealed: boolean): OutboxRecord<Payload> {
+    const record: OutboxRecord<Payload> = {
+      id: row.id,
+      seq: row.seq,
+      stream: row.stream,
+      payload: JSON.parse(row.payload) as Payload,
+      hasSealed: row.sealed !== null,
+      state: row.state,
+      attempts: row.attempts,
+      createdAt: row.created_at,
+      availableAt: row.available_at,
+      leaseOwner: row.lease_owner,
+      leaseUntil: row.lease_until,
+      lastError: row.last_error,
+      forwardedAt: row.forwarded_at,
+      deadAt: row.dead_at,
+    };
+    if (openSealed && row.sealed !== null && this.vault) record.sealed = JSON.parse(this.vault.openText(row.id, SEALED_FIELD, row.sealed));
+    return record;
+  }
+}
+
+function noSuchRecord(id: string): PosError {
+  return new PosError('CODPOS_SPOOL_NO_SUCH_RECORD', `no outbox record with id ${id}`, { details: { id } });
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_REASON ? text.slice(0, MAX_REASON - 3) + '...' : text;
+}

@@ -1,0 +1,256 @@
+import t from 'tap';
+import { openTestSpool } from './helpers.js';
+import { isPosError } from '../../config/errors.js';
+import { UUID_V7 } from '../../spool/ids.js';
+
+t.test('enqueue stores a record with a sortable UUIDv7 id, durable when the promise resolves', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const first = await spool.outbox.enqueue('waybill-event', { waybill: 'RR123456785GB', event: 'pickup' });
+  const second = await spool.outbox.enqueue('waybill-event', { waybill: 'RR123456785GB', event: 'delivered' });
+  t.match(first.id, UUID_V7);
+  t.ok(first.id < second.id, 'ids sort in creation order even within one millisecond');
+  t.ok(first.inserted);
+  const stored = spool.outbox.get(first.id)!;
+  t.same(stored.payload, { waybill: 'RR123456785GB', event: 'pickup' });
+  t.equal(stored.state, 'ready');
+});
+
+t.test('concurrent enqueues share one commit and every promise resolves after it', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const db = spool.db;
+  const original = db.transaction.bind(db);
+  let commits = 0;
+  (db as { transaction: typeof db.transaction }).transaction = ((fn: (...args: never[]) => unknown) => {
+    const wrapped = original(fn);
+    return Object.assign((...args: never[]) => {
+      const result = wrapped(...args);
+      commits++;
+      return result;
+    }, wrapped);
+  }) as typeof db.transaction;
+  const results = await Promise.all(Array.from({ length: 32 }, (_, i) => spool.outbox.enqueue('waybill-event', { n: i })));
+  t.equal(commits, 1, '32 enqueues in one turn: one transaction');
+  t.equal(new Set(results.map((r) => r.id)).size, 32);
+  const count = (db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  t.equal(count, 32);
+  // The second wave (producers woken by the first commit) shares the next commit.
+  commits = 0;
+  await Promise.all(results.map(async (r) => spool.outbox.enqueue('waybill-event', { after: r.id })));
+  t.equal(commits, 1);
+});
+
+t.test('a failed group commit rejects every promise in it and stores none', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  await spool.outbox.enqueue('waybill-event', { warm: true });
+  const pages = spool.db.pragma('page_count', { simple: true }) as number;
+  spool.db.pragma(`max_page_count = ${pages}`);
+  const big = 'x'.repeat(64 * 1024);
+  const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => spool.outbox.enqueue('waybill-event', { big })));
+  t.same(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected', 'rejected']);
+  t.ok(outcomes.every((o) => o.status === 'rejected' && isPosError(o.reason, 'CODPOS_SPOOL_FULL')));
+  t.equal((spool.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n, 1);
+});
+
+t.test('a caller-made id is stored once however often it is enqueued', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const a = await spool.outbox.enqueue('transaction', { amount: 100 }, { id: 'CODPOS01-000042' });
+  const b = await spool.outbox.enqueue('transaction', { amount: 100 }, { id: 'CODPOS01-000042' });
+  t.equal(a.seq, b.seq);
+  t.ok(a.inserted);
+  t.notOk(b.inserted);
+  await t.rejects(spool.outbox.enqueue('nope', {}), { code: 'CODPOS_SPOOL_UNKNOWN_STREAM', message: /unknown outbox stream "nope"; streams are waybill-event, transaction/ });
+  await t.rejects(spool.outbox.enqueue('transaction', {}, { id: 'bad id with spaces' }), { code: 'CODPOS_SPOOL_BAD_RECORD' });
+});
+
+t.test('records of a stream are leased in order, one batch in flight at a time', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push((await spool.outbox.enqueue('waybill-event', { n: i })).id);
+  const batch = spool.outbox.lease('waybill-event', { limit: 3 });
+  t.same(batch.map((r) => r.id), ids.slice(0, 3));
+  t.same(batch.map((r) => r.attempts), [1, 1, 1]);
+  t.same(spool.outbox.lease('waybill-event', { limit: 3 }), [], 'ordered stream: nothing more while a batch is leased');
+  t.equal(spool.outbox.ack(batch.map((r) => r.id)), 3);
+  t.same(spool.outbox.lease('waybill-event', { limit: 10 }).map((r) => r.id), ids.slice(3));
+});
+
+t.test('an expired lease comes back (the sender crashed)', async (t) => {
+  const { spool, clock } = openTestSpool();
+  t.teardown(() => spool.close());
+  const { id } = await spool.outbox.enqueue('transaction', { amount: 2500 });
+  const first = spool.outbox.lease('transaction', { leaseMs: 10_000, owner: 'uplink-1' });
+  t.same(first.map((r) => r.id), [id]);
+  clock.advance(9_999);
+  t.same(spool.outbox.lease('transaction', { owner: 'uplink-2' }), [], 'still leased just before expiry');
+  clock.advance(1);
+  const again = spool.outbox.lease('transaction', { owner: 'uplink-2' });
+  t.same(again.map((r) => r.id), [id], 'back once the lease expired');
+  t.equal(again[0]!.attempts, 2);
+  t.equal(again[0]!.leaseOwner, 'uplink-2');
+});
+
+t.test('fail retries with exponential backoff and injected jitter, then dead-letters with the reason', async (t) => {
+  const { spool, clock, randoms } = openTestSpool({
+    policies: { transaction: { maxAttempts: 4, backoff: { initialMs: 1000, maxMs: 3000, factor: 2, jitter: 0.5 } } },
+  });
+  t.teardown(() => spool.close());
+  const { id } = await spool.outbox.enqueue('transaction', { amount: 2500 });
+  const start = clock.now();
+
+  spool.outbox.lease('transaction');
+  randoms.push(1); // top of the jitter range: the full exponential delay
+  const one = spool.outbox.fail(id, 'HTTP 503');
+  t.same(one, { state: 'ready', retryAt: start + 1000, attempts: 1 });
+
+  clock.advance(999);
+  t.same(spool.outbox.lease('transaction'), [], 'not before its retry time');
+  clock.advance(1);
+  t.equal(spool.outbox.lease('transaction').length, 1);
+  randoms.push(0); // bottom of the range: half the delay
+  const two = spool.outbox.fail(id, 'HTTP 503');
+  t.same(two, { state: 'ready', retryAt: clock.now() + 1000, attempts: 2 }, '2000 ms * (0.5 + 0.5 * 0)');
+
+  clock.advance(1000);
+  spool.outbox.lease('transaction');
+  randoms.push(1);
+  const three = spool.outbox.fail(id, 'HTTP 503');
+  t.same(three, { state: 'ready', retryAt: clock.now() + 3000, attempts: 3 }, 'capped at maxMs');
+
+  clock.advance(3000);
+  spool.outbox.lease('transaction');
+  const four = spool.outbox.fail(id, 'HTTP 400 bad record');
+  t.equal(four.state, 'dead');
+  const dead = spool.outbox.get(id)!;
+  t.equal(dead.state, 'dead');
+  t.match(dead.lastError, /HTTP 400 bad record; dead after 4 attempts \(stream transaction allows 4\)/);
+  t.same(spool.outbox.lease('transaction'), [], 'a dead record is not leased');
+
+  spool.outbox.retry(id);
+  const revived = spool.outbox.lease('transaction');
+  t.equal(revived.length, 1);
+  t.equal(revived[0]!.attempts, 1, 'retry resets the attempts');
+});
+
+t.test('a permanent failure dead-letters at once; retryDead revives them all', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const a = await spool.outbox.enqueue('waybill-event', { n: 1 });
+  spool.outbox.lease('waybill-event');
+  t.equal(spool.outbox.fail(a.id, 'back-end says: unknown waybill', { permanent: true }).state, 'dead');
+  t.match(spool.outbox.get(a.id)!.lastError, /unknown waybill; refused as permanent/);
+  t.equal(spool.outbox.retryDead(), 1);
+  t.equal(spool.outbox.get(a.id)!.state, 'ready');
+  t.throws(() => spool.outbox.retry('no-such-id'), { code: 'CODPOS_SPOOL_NO_SUCH_RECORD' });
+});
+
+t.test('a record waiting for its retry holds back the records behind it in an ordered stream', async (t) => {
+  const { spool, clock, randoms } = openTestSpool();
+  t.teardown(() => spool.close());
+  const a = await spool.outbox.enqueue('waybill-event', { event: 'pickup' });
+  const b = await spool.outbox.enqueue('waybill-event', { event: 'delivered' });
+  const [first, second] = spool.outbox.lease('waybill-event', { limit: 2 });
+  t.same([first!.id, second!.id], [a.id, b.id]);
+  randoms.push(1);
+  spool.outbox.fail(a.id, 'timeout');
+  t.equal(spool.outbox.release(b.id), 1, 'the untried record goes back without counting an attempt');
+  t.equal(spool.outbox.get(b.id)!.attempts, 0);
+  t.same(spool.outbox.lease('waybill-event', { limit: 2 }), [], 'delivered may not overtake pickup');
+  clock.advance(1000);
+  t.same(spool.outbox.lease('waybill-event', { limit: 2 }).map((r) => r.id), [a.id, b.id]);
+});
+
+t.test('unordered streams let later records pass one that waits', async (t) => {
+  const { spool, randoms } = openTestSpool({ policies: { 'waybill-event': { ordered: false } } });
+  t.teardown(() => spool.close());
+  const a = await spool.outbox.enqueue('waybill-event', { n: 1 });
+  const b = await spool.outbox.enqueue('waybill-event', { n: 2 });
+  spool.outbox.lease('waybill-event', { limit: 1 });
+  randoms.push(1);
+  spool.outbox.fail(a.id, 'timeout');
+  t.same(spool.outbox.lease('waybill-event').map((r) => r.id), [b.id]);
+});
+
+t.test('reversals go first: advices and batch uploads wait while a reversal is unforwarded', async (t) => {
+  const { spool, clock, randoms } = openTestSpool();
+  t.teardown(() => spool.close());
+  const advice = await spool.outbox.enqueue('advice', { mti: '0220' });
+  const upload = await spool.outbox.enqueue('batch-upload', { mti: '0320' });
+  const reversal = await spool.outbox.enqueue('reversal', { mti: '0400' });
+  const acquirerStreams = ['advice', 'batch-upload', 'reversal'];
+
+  const first = spool.outbox.lease(acquirerStreams);
+  t.same(first.map((r) => r.id), [reversal.id], 'only the reversal, though the advice was enqueued first');
+  randoms.push(1);
+  spool.outbox.fail(reversal.id, 'no answer');
+  t.same(spool.outbox.lease(acquirerStreams), [], 'nothing while the reversal waits for its retry');
+  clock.advance(1000);
+  const again = spool.outbox.lease(acquirerStreams);
+  t.same(again.map((r) => r.id), [reversal.id]);
+  spool.outbox.ack(reversal.id);
+
+  t.same(spool.outbox.lease(acquirerStreams).map((r) => r.id), [advice.id], 'then the advice; the batch upload waits for advices too');
+  spool.outbox.ack(advice.id);
+  t.same(spool.outbox.lease(acquirerStreams).map((r) => r.id), [upload.id]);
+
+  const waybill = await spool.outbox.enqueue('waybill-event', { event: 'pickup' });
+  await spool.outbox.enqueue('reversal', { mti: '0400' });
+  t.same(spool.outbox.lease('waybill-event').map((r) => r.id), [waybill.id], 'back-end traffic does not wait for acquirer reversals');
+});
+
+t.test('an expired lease past the attempt limit is dead-lettered with the reason', async (t) => {
+  const { spool, clock } = openTestSpool({ policies: { reversal: { maxAttempts: 2 } } });
+  t.teardown(() => spool.close());
+  const { id } = await spool.outbox.enqueue('reversal', { mti: '0400' });
+  spool.outbox.lease('reversal', { leaseMs: 1000, owner: 'host-link' });
+  clock.advance(1000);
+  spool.outbox.lease('reversal', { leaseMs: 1000, owner: 'host-link' });
+  clock.advance(1000);
+  t.same(spool.outbox.lease('reversal'), []);
+  const record = spool.outbox.get(id)!;
+  t.equal(record.state, 'dead');
+  t.match(record.lastError, /lease held by host-link expired without an answer; dead after 2 attempts/);
+});
+
+t.test('status counts depth, waiting, dead and the oldest pending record per stream', async (t) => {
+  const { spool, clock, randoms } = openTestSpool();
+  t.teardown(() => spool.close());
+  const start = clock.now();
+  const a = await spool.outbox.enqueue('waybill-event', { n: 1 });
+  clock.advance(5000);
+  await spool.outbox.enqueue('waybill-event', { n: 2 });
+  const d = await spool.outbox.enqueue('advice', { n: 3 });
+  spool.outbox.lease('waybill-event', { limit: 1 });
+  randoms.push(1);
+  spool.outbox.fail(a.id, 'x');
+  spool.outbox.lease('advice');
+  spool.outbox.fail(d.id, 'format error', { permanent: true });
+  const byStream = Object.fromEntries(spool.outbox.status().map((s) => [s.stream, s]));
+  t.match(byStream['waybill-event'], { depth: 2, ready: 2, waiting: 1, leased: 0, dead: 0, oldestPendingAt: start });
+  t.match(byStream.advice, { depth: 0, dead: 1 });
+  const status = spool.status();
+  t.equal(status.depth, 2);
+  t.equal(status.dead, 1);
+  t.equal(status.oldestPendingAgeMs, 5000);
+  t.ok(status.diskBytes > 0);
+});
+
+t.test('retention: forwarded records are purged after the retention time, pending ones never', async (t) => {
+  const day = 86_400_000;
+  const { spool, clock } = openTestSpool({ retentionMs: 10 * day });
+  t.teardown(() => spool.close());
+  const old = await spool.outbox.enqueue('waybill-event', { n: 1 });
+  const kept = await spool.outbox.enqueue('waybill-event', { n: 2 });
+  spool.outbox.lease('waybill-event', { limit: 1 });
+  spool.outbox.ack(old.id);
+  clock.advance(10 * day);
+  t.same(spool.purge(), { records: 0, transactions: 0 }, 'exactly the retention time: kept');
+  clock.advance(1);
+  t.same(spool.purge(), { records: 1, transactions: 0 });
+  t.equal(spool.outbox.get(old.id), undefined);
+  t.equal(spool.outbox.get(kept.id)!.state, 'ready', 'a record not yet forwarded is never purged');
+});
