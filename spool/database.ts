@@ -50,6 +50,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');
+    // After a checkpoint the WAL file is cut back to this size rather than kept at its peak.
+    db.pragma('journal_size_limit = 4194304');
     const check = options.check ?? 'quick';
     if (check !== 'none') {
       const problems = integrityProblems(db, check);
