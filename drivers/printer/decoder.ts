@@ -1,0 +1,216 @@
+/**
+ * Streaming ESC/POS decoder for the printer simulator: turns the bytes a
+ * driver sends back into printed text lines (split into pages at each cut),
+ * barcode/QR marks, and 1-bit raster images; unknown commands are recorded
+ * with their offset, never silently dropped. Split-safe: a command cut across
+ * chunks waits for its remaining bytes. DLE EOT requests are handed to
+ * `onStatusRequest` in stream order.
+ */
+import type { MonoImage } from './escpos.js';
+
+export interface UnknownCommand {
+  offset: number;
+  bytes: string;
+}
+
+export interface DecoderHooks {
+  onStatusRequest?: (n: number) => void;
+  /** Called after each printed line; returning false pauses decoding (paper ran out). */
+  onLine?: (line: string) => boolean | void;
+}
+
+const NEED_MORE = -1;
+
+export class EscPosDecoder {
+  /** Pages of printed lines; a cut closes the current page. */
+  readonly pages: string[][] = [];
+  readonly images: MonoImage[] = [];
+  readonly unknown: UnknownCommand[] = [];
+  private page: string[] = [];
+  private line = '';
+  private pending: Buffer = Buffer.alloc(0);
+  private consumed = 0;
+  private codePage = 0;
+  paused = false;
+
+  constructor(private readonly hooks: DecoderHooks = {}) {}
+
+  /** Lines printed on the page not yet cut. */
+  get currentPage(): string[] {
+    return this.page;
+  }
+
+  /** Everything printed, pages and the uncut page, as lines. */
+  get allLines(): string[] {
+    return [...this.pages.flat(), ...this.page];
+  }
+
+  get pendingBytes(): number {
+    return this.pending.length;
+  }
+
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    this.run();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.run();
+  }
+
+  private run(): void {
+    let at = 0;
+    while (at < this.pending.length && !this.paused) {
+      const used = this.command(this.pending, at);
+      if (used === NEED_MORE) break;
+      at += used;
+    }
+    this.consumed += at;
+    this.pending = this.pending.subarray(at);
+  }
+
+  /** Decodes the command at `at`; returns the bytes it used or NEED_MORE. */
+  private command(buf: Buffer, at: number): number {
+    const b = buf[at]!;
+    const left = buf.length - at;
+    const need = (n: number) => (left >= n ? n : NEED_MORE);
+    if (b === 0x0a) {
+      this.endLine();
+      return 1;
+    }
+    if (b === 0x0d) return 1;
+    if (b === 0x09) {
+      this.line += ' ';
+      return 1;
+    }
+    if (b >= 0x20 && b !== 0x7f) {
+      this.line += this.codePage === 16 || b < 0x80 ? String.fromCharCode(b) : '?';
+      return 1;
+    }
+    if (b === 0x10) {
+      if (left < 3) return NEED_MORE;
+      if (buf[at + 1] === 0x04) {
+        this.hooks.onStatusRequest?.(buf[at + 2]!);
+        return 3;
+      }
+      return this.unknownCommand(buf, at, 2);
+    }
+    if (b === 0x1b) {
+      if (left < 2) return NEED_MORE;
+      const c = buf[at + 1]!;
+      if (c === 0x40 || c === 0x32) return 2; // ESC @ init, ESC 2 default spacing
+      if ([0x61, 0x45, 0x2d, 0x21, 0x4a, 0x33, 0x47, 0x4d, 0x52, 0x7b].includes(c)) return need(3);
+      if (c === 0x74) {
+        if (left < 3) return NEED_MORE;
+        this.codePage = buf[at + 2]!;
+        return 3;
+      }
+      if (c === 0x64) {
+        if (left < 3) return NEED_MORE;
+        if (this.line) this.endLine();
+        return 3;
+      }
+      return this.unknownCommand(buf, at, 2);
+    }
+    if (b === 0x1d) {
+      if (left < 2) return NEED_MORE;
+      const c = buf[at + 1]!;
+      if ([0x21, 0x68, 0x77, 0x48, 0x66].includes(c)) return need(3);
+      if (c === 0x56) {
+        if (left < 3) return NEED_MORE;
+        const m = buf[at + 2]!;
+        const length = m === 65 || m === 66 ? 4 : 3;
+        if (left < length) return NEED_MORE;
+        this.cut();
+        return length;
+      }
+      if (c === 0x6b) return this.barcode(buf, at);
+      if (c === 0x28 && left >= 3 && buf[at + 2] === 0x6b) return this.qrFunction(buf, at);
+      if (c === 0x28 && left < 3) return NEED_MORE;
+      if (c === 0x76) return this.raster(buf, at);
+      return this.unknownCommand(buf, at, 2);
+    }
+    return this.unknownCommand(buf, at, 1);
+  }
+
+  private qrData: Buffer | undefined;
+
+  private barcode(buf: Buffer, at: number): number {
+    const left = buf.length - at;
+    if (left < 3) return NEED_MORE;
+    const m = buf[at + 2]!;
+    let data: Buffer;
+    let used: number;
+    if (m <= 6) {
+      const end = buf.indexOf(0, at + 3);
+      if (end < 0) return NEED_MORE;
+      data = buf.subarray(at + 3, end);
+      used = end + 1 - at;
+    } else {
+      if (left < 4) return NEED_MORE;
+      const n = buf[at + 3]!;
+      if (left < 4 + n) return NEED_MORE;
+      data = buf.subarray(at + 4, at + 4 + n);
+      used = 4 + n;
+    }
+    let text = data.toString('latin1');
+    const name = m === 73 ? 'CODE128' : m === 67 || m === 2 ? 'EAN13' : m === 69 || m === 4 ? 'CODE39' : `BARCODE${m}`;
+    if (m === 73 && /^\{[ABC]/.test(text)) text = text.slice(2);
+    this.mark(`[${name} ${text}]`);
+    return used;
+  }
+
+  private qrFunction(buf: Buffer, at: number): number {
+    if (buf.length - at < 5) return NEED_MORE;
+    const length = buf[at + 3]! | (buf[at + 4]! << 8);
+    if (buf.length - at < 5 + length) return NEED_MORE;
+    const cn = buf[at + 5];
+    const fn = buf[at + 6];
+    if (cn === 0x31 && fn === 0x50) this.qrData = Buffer.from(buf.subarray(at + 8, at + 5 + length));
+    else if (cn === 0x31 && fn === 0x51) this.mark(`[QR ${this.qrData?.toString('utf8') ?? ''}]`);
+    else if (!(cn === 0x31 && (fn === 0x41 || fn === 0x43 || fn === 0x45))) this.unknown.push({ offset: this.consumed + at, bytes: buf.subarray(at, at + 7).toString('hex') });
+    return 5 + length;
+  }
+
+  private raster(buf: Buffer, at: number): number {
+    if (buf.length - at < 8) return NEED_MORE;
+    if (buf[at + 2] !== 0x30) return this.unknownCommand(buf, at, 3);
+    const rowBytes = buf[at + 4]! | (buf[at + 5]! << 8);
+    const height = buf[at + 6]! | (buf[at + 7]! << 8);
+    const size = rowBytes * height;
+    if (buf.length - at < 8 + size) return NEED_MORE;
+    const width = rowBytes * 8;
+    const pixels = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) pixels[y * width + x] = (buf[at + 8 + y * rowBytes + (x >> 3)]! >> (7 - (x & 7))) & 1;
+    }
+    this.images.push({ width, height, pixels });
+    this.mark(`[RASTER ${width}x${height}]`);
+    return 8 + size;
+  }
+
+  private unknownCommand(buf: Buffer, at: number, length: number): number {
+    this.unknown.push({ offset: this.consumed + at, bytes: buf.subarray(at, at + length).toString('hex') });
+    return length;
+  }
+
+  private mark(text: string): void {
+    if (this.line) this.endLine();
+    this.line = text;
+    this.endLine();
+  }
+
+  private endLine(): void {
+    const line = this.line;
+    this.page.push(line);
+    this.line = '';
+    if (this.hooks.onLine?.(line) === false) this.paused = true;
+  }
+
+  private cut(): void {
+    if (this.line) this.endLine();
+    this.pages.push(this.page);
+    this.page = [];
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Receipt printer driver. Jobs are ESC/POS bytes (see escpos.ts); one prints
+ * at a time. Before a job the printer's status is read (DLE EOT 1..4): when
+ * it cannot print (paper out, cover open) the job is held here, the state
+ * becomes `held` with the reason, and status is polled every statusPollMs;
+ * the job is sent once the printer is clear. After a job the status is read
+ * again: if the paper ran out mid-job, the printer keeps the rest in its
+ * buffer and prints it when paper returns, so the driver waits and never
+ * resends. Either way a job is printed exactly once. The last job is kept
+ * for `reprintLast()`.
+ */
+import { EventEmitter } from 'node:events';
+import { PosError } from '../../config/errors.js';
+import type { Transport } from '../transport/transport.js';
+import { EscPosBuilder, statusRequest } from './escpos.js';
+import { isStatusByte, parseStatus, blockingReason, type PrinterStatus } from './status.js';
+import { PRINTER_PROFILES, type PrinterProfile } from './profiles.js';
+
+export interface PrinterDriverOptions {
+  profile?: PrinterProfile;
+  statusPollMs?: number;
+  statusTimeoutMs?: number;
+}
+
+export type PrinterState = { state: 'ready' } | { state: 'printing' } | { state: 'held'; reason: string };
+
+export class PrinterDriver extends EventEmitter {
+  readonly profile: PrinterProfile;
+  private readonly statusPollMs: number;
+  private readonly statusTimeoutMs: number;
+  private waiters: Array<(byte: number) => void> = [];
+  private queue: Promise<void> = Promise.resolve();
+  private lastJob: Buffer | undefined;
+  private current: PrinterState = { state: 'ready' };
+  /** Jobs written to the printer; a job is written once. */
+  jobsSent = 0;
+  private readonly onData = (chunk: Buffer) => {
+    for (const byte of chunk) {
+      if (!isStatusByte(byte)) continue;
+      this.waiters.shift()?.(byte);
+    }
+  };
+
+  constructor(
+    readonly transport: Transport,
+    options: PrinterDriverOptions = {},
+  ) {
+    super();
+    this.profile = options.profile ?? PRINTER_PROFILES['58mm'];
+    this.statusPollMs = options.statusPollMs ?? 2000;
+    this.statusTimeoutMs = options.statusTimeoutMs ?? 1000;
+    transport.on('data', this.onData);
+  }
+
+  get state(): PrinterState {
+    return this.current;
+  }
+
+  builder(): EscPosBuilder {
+    return new EscPosBuilder(this.profile);
+  }
+
+  async start(): Promise<void> {
+    if (!this.transport.isOpen) await this.transport.open();
+  }
+
+  async stop(): Promise<void> {
+    this.transport.off('data', this.onData);
+    await this.transport.close();
+  }
+
+  /** Reads DLE EOT 1, 2, 3 and 4. */
+  async status(): Promise<PrinterStatus> {
+    const bytes: number[] = [];
+    for (const n of [1, 2, 3, 4] as const) bytes.push(await this.statusByte(n));
+    return parseStatus(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
+  }
+
+  /** Prints a job exactly once; resolves when the printer reports it clear after the job. */
+  print(job: Buffer): Promise<void> {
+    const run = this.queue.then(() => this.runJob(job));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  reprintLast(): Promise<void> {
+    if (!this.lastJob) return Promise.reject(new PosError('CODPOS_DEVICE_PRINTER_NOTHING_TO_REPRINT', 'reprint: nothing has been printed since the printer started'));
+    return this.print(this.lastJob);
+  }
+
+  private async runJob(job: Buffer): Promise<void> {
+    this.setState({ state: 'printing' });
+    try {
+      await this.waitUntilClear();
+      await this.transport.write(job);
+      this.jobsSent++;
+      this.lastJob = job;
+      await this.waitUntilClear();
+      this.emit('printed', job.length);
+    } finally {
+      this.setState({ state: 'ready' });
+    }
+  }
+
+  private async waitUntilClear(): Promise<void> {
+    for (;;) {
+      const reason = blockingReason(await this.status());
+      if (reason === undefined) {
+        if (this.current.state === 'held') this.setState({ state: 'printing' });
+        return;
+      }
+      this.setState({ state: 'held', reason });
+      await new Promise((resolve) => setTimeout(resolve, this.statusPollMs));
+    }
+  }
+
+  private statusByte(n: 1 | 2 | 3 | 4): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new PosError('CODPOS_DEVICE_PRINTER_NO_STATUS', `printer on ${this.transport.description} did not answer DLE EOT ${n} within ${this.statusTimeoutMs} ms (off, unplugged or not an ESC/POS printer)`));
+      }, this.statusTimeoutMs);
+      const waiter = (byte: number) => {
+        clearTimeout(timer);
+        resolve(byte);
+      };
+      this.waiters.push(waiter);
+      this.transport.write(statusRequest(n)).catch((error: unknown) => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(error);
+      });
+    });
+  }
+
+  private setState(next: PrinterState): void {
+    const same = next.state === this.current.state && (next as { reason?: string }).reason === (this.current as { reason?: string }).reason;
+    this.current = next;
+    if (!same) this.emit('state', next);
+  }
+}

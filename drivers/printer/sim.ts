@@ -1,0 +1,115 @@
+/**
+ * Receipt printer simulator: decodes the ESC/POS it receives back to text
+ * (pages split at cuts), barcode/QR marks, raster images (PNG on request) and
+ * a list of unknown commands. Scriptable: paper out / paper in, cover open /
+ * close, and `runOutAfterLines` to lose the paper in the middle of a job.
+ * Like a real printer it stops printing while blocked and keeps what it has
+ * received, answering DLE EOT in real time, then prints the rest when it can.
+ */
+import type { Transport } from '../transport/transport.js';
+import { EscPosDecoder } from './decoder.js';
+import { monoImageToPng } from './png.js';
+import { encodeStatus, blockingReason, type PrinterStatus } from './status.js';
+import { PRINTER_PROFILES, type PrinterProfile } from './profiles.js';
+
+export interface PrinterSimOptions {
+  profile?: PrinterProfile;
+  /** The paper runs out after this many printed lines (once). */
+  runOutAfterLines?: number;
+}
+
+export class PrinterSim {
+  readonly decoder: EscPosDecoder;
+  readonly status: PrinterStatus = { offline: false, coverOpen: false, paperNearEnd: false, paperOut: false, error: false };
+  readonly profile: PrinterProfile;
+  private linesPrinted = 0;
+  private runOutAfterLines: number | undefined;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+
+  constructor(
+    readonly transport: Transport,
+    options: PrinterSimOptions = {},
+  ) {
+    this.profile = options.profile ?? PRINTER_PROFILES['58mm'];
+    this.runOutAfterLines = options.runOutAfterLines;
+    this.decoder = new EscPosDecoder({
+      onStatusRequest: (n) => this.answerStatus(n),
+      onLine: () => {
+        this.linesPrinted++;
+        if (this.runOutAfterLines !== undefined && this.linesPrinted >= this.runOutAfterLines) {
+          this.runOutAfterLines = undefined;
+          this.status.paperOut = true;
+          return false;
+        }
+        return true;
+      },
+    });
+    transport.on('data', this.onData);
+  }
+
+  async start(): Promise<void> {
+    if (!this.transport.isOpen) await this.transport.open();
+  }
+
+  async stop(): Promise<void> {
+    this.transport.off('data', this.onData);
+    await this.transport.close();
+  }
+
+  get pages(): string[][] {
+    return this.decoder.pages;
+  }
+
+  get unknown() {
+    return this.decoder.unknown;
+  }
+
+  pngs(): Buffer[] {
+    return this.decoder.images.map(monoImageToPng);
+  }
+
+  paperOut(): void {
+    this.status.paperOut = true;
+    this.decoder.paused = true;
+  }
+
+  paperIn(): void {
+    this.status.paperOut = false;
+    this.resumeIfClear();
+  }
+
+  openCover(): void {
+    this.status.coverOpen = true;
+    this.decoder.paused = true;
+  }
+
+  closeCover(): void {
+    this.status.coverOpen = false;
+    this.resumeIfClear();
+  }
+
+  private resumeIfClear(): void {
+    if (blockingReason(this.status) === undefined) this.decoder.resume();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (!this.decoder.paused) {
+      this.decoder.push(chunk);
+      return;
+    }
+    // Blocked: keep the data for later but answer real-time status requests now.
+    const kept: number[] = [];
+    for (let i = 0; i < chunk.length; i++) {
+      if (chunk[i] === 0x10 && chunk[i + 1] === 0x04 && i + 2 < chunk.length) {
+        this.answerStatus(chunk[i + 2]!);
+        i += 2;
+      } else kept.push(chunk[i]!);
+    }
+    this.decoder.push(Buffer.from(kept));
+  }
+
+  private answerStatus(n: number): void {
+    if (n < 1 || n > 4) return;
+    void this.transport.write(Buffer.from([encodeStatus(this.status)[n - 1]!])).catch(() => undefined);
+  }
+}
