@@ -1,0 +1,58 @@
+/**
+ * Byte tables the codec looks characters up in, built once at load time so the hot
+ * path is an array index, not a regex or a string conversion.
+ */
+
+/** IBM code page 500 bytes for printable ASCII 0x20..0x7E, in order. */
+const CP500_PRINTABLE =
+  '404F7F7B5B6C507D4D5D5C4E6B604B61F0F1F2F3F4F5F6F7F8F97A5E4C7E6E6F7CC1C2C3C4C5C6C7C8C9D1D2D3D4D5D6D7D8D9E2E3E4E5E6E7E8E94AE05A5F6D79818283848586878889919293949596979899A2A3A4A5A6A7A8A9C0BBD0A1';
+
+/** ASCII code -> EBCDIC byte; 0 where the character has no mapping here (not printable ASCII). */
+export const ASCII_TO_EBCDIC = new Uint8Array(128);
+/** EBCDIC byte -> ASCII code; 0 where the byte is not a printable character. */
+export const EBCDIC_TO_ASCII = new Uint8Array(256);
+for (let i = 0; i < CP500_PRINTABLE.length / 2; i++) {
+  const ebcdic = parseInt(CP500_PRINTABLE.slice(i * 2, i * 2 + 2), 16);
+  ASCII_TO_EBCDIC[0x20 + i] = ebcdic;
+  EBCDIC_TO_ASCII[ebcdic] = 0x20 + i;
+}
+
+/** Content classes as bit flags, so one table serves every content type. */
+export const DIGIT = 1;
+export const LETTER_OR_SPACE = 2;
+export const PRINTABLE = 4;
+export const TRACK_SEPARATOR = 8; // '='
+export const SIGN = 16; // 'C', 'D' (and '0', see spec.ts)
+
+/** ASCII code (0..255) -> the classes it belongs to. */
+export const CHAR_CLASS = new Uint8Array(256);
+for (let c = 0x20; c <= 0x7e; c++) CHAR_CLASS[c] |= PRINTABLE;
+for (let c = 0x30; c <= 0x39; c++) CHAR_CLASS[c] |= DIGIT;
+for (let c = 0x41; c <= 0x5a; c++) CHAR_CLASS[c] |= LETTER_OR_SPACE;
+for (let c = 0x61; c <= 0x7a; c++) CHAR_CLASS[c] |= LETTER_OR_SPACE;
+CHAR_CLASS[0x20] |= LETTER_OR_SPACE;
+CHAR_CLASS[0x3d] |= TRACK_SEPARATOR;
+CHAR_CLASS[0x43] |= SIGN;
+CHAR_CLASS[0x44] |= SIGN;
+CHAR_CLASS[0x30] |= SIGN;
+
+/** One-character strings by code, so building a short string never allocates per character. */
+export const CHAR = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
+
+/** Byte -> its two digits ("00".."99") when both nibbles are 0-9, else undefined. */
+export const BCD_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, b) =>
+  b >> 4 <= 9 && (b & 15) <= 9 ? String.fromCharCode(48 + (b >> 4), 48 + (b & 15)) : undefined,
+);
+
+/** Nibble -> track 2 character: 0-9 and D as '='; undefined for A, B, C, E, F. */
+export const TRACK_NIBBLE: (string | undefined)[] = Array.from({ length: 16 }, (_, n) => (n <= 9 ? String(n) : n === 0xd ? '=' : undefined));
+
+/** Byte -> two uppercase hex characters. */
+export const HEX_PAIR = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+
+/** ASCII code -> hex nibble value, or 255 when not a hex digit (either case). */
+export const HEX_VALUE = new Uint8Array(256).fill(255);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+}
