@@ -13,7 +13,7 @@
  * Sealed layout: version (1 byte, 0x01) | IV (12) | GCM tag (16) | ciphertext.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PosError } from '../config/errors.js';
 
@@ -147,17 +147,27 @@ export class FileKeyProvider implements KeyProvider {
     return key;
   }
 
+  /**
+   * Writes the new key to a temporary file and links it into place only once it is
+   * complete on disk: a crash mid-way never leaves a short key file behind, and a
+   * key another process created meanwhile is never overwritten (link fails with EEXIST).
+   */
   private create(): Buffer {
     const key = randomBytes(DATA_KEY_BYTES);
+    const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      // 'wx': never overwrite a key another process created meanwhile.
-      const fd = openSync(this.file, 'wx', 0o600);
+      const fd = openSync(temporary, 'wx', 0o600);
       try {
         writeSync(fd, key);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
+      }
+      try {
+        linkSync(temporary, this.file);
+      } finally {
+        rmSync(temporary, { force: true });
       }
       const dirFd = openSync(dirname(this.file), 'r');
       try {
