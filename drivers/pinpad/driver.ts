@@ -1,0 +1,139 @@
+/**
+ * PIN pad driver. The daemon asks for a PIN and gets back only what leaves a
+ * real PIN pad: the KSN and the ISO 9564 PIN block encrypted under the DUKPT
+ * PIN key (format 0 under TDES DUKPT, format 4 under AES DUKPT). A clear PIN
+ * never crosses this interface. A PIN entry that ends without a PIN (cancel on
+ * the pad, timeout) is an outcome, not an error; link faults are PosErrors.
+ */
+import { EventEmitter } from 'node:events';
+import { PosError } from '../../config/errors.js';
+import type { AckNakLink } from '../link/ack-nak.js';
+import type { Transport } from '../transport/transport.js';
+import { pinpadLink, pinpadPacket } from './link.js';
+import { encodeHostMessage, parsePadMessage, type DukptMode, type HostMessage, type PadMessage } from './protocol.js';
+
+export interface PinpadDriverOptions {
+  dukpt?: DukptMode;
+  /** How long the customer has to enter a PIN; the driver gives the pad this long plus a grace period. */
+  entryTimeoutMs?: number;
+  ackTimeoutMs?: number;
+}
+
+export type PinEntryResult =
+  | { outcome: 'pin'; dukpt: DukptMode; format: 0 | 4; ksn: string; pinBlock: string }
+  | { outcome: 'cancelled' | 'timeout' | 'refused'; reason: string };
+
+export interface PinpadIdentity {
+  selfTestOk: boolean;
+  dukpt: DukptMode;
+  /** KSN the next PIN entry will use. */
+  ksn: string;
+  model: string;
+}
+
+const GRACE_MS = 2000;
+
+export class PinpadDriver extends EventEmitter {
+  private readonly link: AckNakLink;
+  private readonly dukpt: DukptMode;
+  private readonly entryTimeoutMs: number;
+  private waiting: { resolve: (message: PadMessage) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout } | undefined;
+
+  constructor(
+    readonly transport: Transport,
+    options: PinpadDriverOptions = {},
+  ) {
+    super();
+    this.dukpt = options.dukpt ?? 'tdes';
+    this.entryTimeoutMs = options.entryTimeoutMs ?? 60_000;
+    this.link = pinpadLink(transport, 'PIN pad', options.ackTimeoutMs);
+    this.link.on('frame', (payload: Buffer) => this.answer(payload));
+    transport.on('close', (error) => {
+      if (error) this.fail(error);
+    });
+  }
+
+  async start(): Promise<void> {
+    if (!this.transport.isOpen) await this.transport.open();
+  }
+
+  async stop(): Promise<void> {
+    this.fail(new PosError('CODPOS_DEVICE_CLOSED', 'PIN pad driver stopped'));
+    this.link.detach();
+    await this.transport.close();
+  }
+
+  async display(text: string, options: { clear?: boolean } = {}): Promise<void> {
+    await this.send({ type: 'display', text, clear: options.clear ?? true });
+  }
+
+  /** Asks the customer for a PIN bound to `pan`; resolves with KSN + encrypted block, or why there is none. */
+  async requestPin(options: { pan: string; dukpt?: DukptMode }): Promise<PinEntryResult> {
+    if (!/^\d{12,19}$/.test(options.pan)) throw new PosError('CODPOS_USAGE_PAN', 'requestPin: option "pan" must be 12 to 19 digits');
+    const dukpt = options.dukpt ?? this.dukpt;
+    const answer = await this.exchange({ type: 'pin-entry', dukpt, pan: options.pan }, this.entryTimeoutMs + GRACE_MS);
+    if (answer.type === 'pin-block') return { outcome: 'pin', dukpt, format: answer.dukpt === 'tdes' ? 0 : 4, ksn: answer.ksn, pinBlock: answer.block };
+    if (answer.type === 'entry-failed') {
+      const outcome = answer.code === '00005' || answer.code === '00007' ? 'cancelled' : answer.code === '00006' ? 'timeout' : 'refused';
+      return { outcome, reason: answer.reason };
+    }
+    throw new PosError('CODPOS_DEVICE_PINPAD_MESSAGE', 'PIN pad answered a PIN request with an identity message');
+  }
+
+  /** Ends a PIN entry in progress (the pending requestPin resolves as cancelled). */
+  async cancel(): Promise<void> {
+    await this.send({ type: 'cancel' });
+  }
+
+  async identify(): Promise<PinpadIdentity> {
+    const answer = await this.exchange({ type: 'identify' }, 5000);
+    if (answer.type !== 'identity') throw new PosError('CODPOS_DEVICE_PINPAD_MESSAGE', 'PIN pad answered identify with something else');
+    const { selfTestOk, dukpt, ksn, model } = answer;
+    return { selfTestOk, dukpt, ksn, model };
+  }
+
+  private async send(message: HostMessage): Promise<void> {
+    const { payload, control } = encodeHostMessage(message);
+    await this.link.send(pinpadPacket(payload, control));
+  }
+
+  private async exchange(message: HostMessage, timeoutMs: number): Promise<PadMessage> {
+    if (this.waiting) throw new PosError('CODPOS_DEVICE_PINPAD_BUSY', 'PIN pad is busy with another request');
+    const answer = new Promise<PadMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', `PIN pad on ${this.transport.description} gave no answer within ${timeoutMs} ms`));
+        this.send({ type: 'cancel' }).catch(() => undefined);
+      }, timeoutMs);
+      this.waiting = { resolve, reject, timer };
+    });
+    try {
+      await this.send(message);
+    } catch (error) {
+      this.fail(error as PosError);
+    }
+    return answer;
+  }
+
+  private answer(payload: Buffer): void {
+    let message: PadMessage;
+    try {
+      message = parsePadMessage(payload.toString('latin1'));
+    } catch (error) {
+      this.fail(error as PosError);
+      return;
+    }
+    const waiting = this.waiting;
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.waiting = undefined;
+    waiting.resolve(message);
+  }
+
+  private fail(error: PosError): void {
+    const waiting = this.waiting;
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.waiting = undefined;
+    waiting.reject(error);
+  }
+}
