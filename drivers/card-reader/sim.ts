@@ -1,0 +1,131 @@
+/**
+ * Card reader simulator: a reader with one card slot and a magstripe head,
+ * on the device end of a transport. Scriptable: insert(card), remove(),
+ * swipe(card or tracks). The card is anything shaped like emv/card's
+ * VirtualCard (powerOn -> ATR, transmit, powerOff, tracks); a card whose
+ * powerOn throws CODPOS_EMV_CHIP_MUTE is a mute chip, reported on insertion
+ * (the reader tries the ATR itself, as real readers do) and on power-on.
+ */
+import { EventEmitter } from 'node:events';
+import { PosError } from '../../config/errors.js';
+import type { AckNakLink } from '../link/ack-nak.js';
+import type { Transport } from '../transport/transport.js';
+import { readerLink, readerFrame } from './link.js';
+import { decodeRequest, encodeEvent, encodeReply, READER_ERROR, type ReaderErrorCode, type ReaderReply, type ReaderRequest } from './protocol.js';
+
+export interface SimCard {
+  powerOn(): Buffer;
+  transmit(apdu: Buffer): Buffer;
+  powerOff(): void;
+  readonly tracks: { track1?: string; track2?: string };
+}
+
+export class CardReaderSim extends EventEmitter {
+  private readonly link: AckNakLink;
+  private card: SimCard | undefined;
+  private chip = false;
+  private powered = false;
+  private last: { request: Buffer; reply: Buffer } | undefined;
+  /** Commands executed (repeats answered from the cache are not counted). */
+  executed = 0;
+
+  constructor(readonly transport: Transport) {
+    super();
+    this.link = readerLink(transport, 'card reader simulator');
+    this.link.on('frame', (payload: Buffer) => this.request(payload));
+  }
+
+  async start(): Promise<void> {
+    if (!this.transport.isOpen) await this.transport.open();
+  }
+
+  async stop(): Promise<void> {
+    this.link.detach();
+    await this.transport.close();
+  }
+
+  /** Inserts a card in the chip slot. */
+  async insert(card: SimCard): Promise<void> {
+    if (this.card) await this.remove();
+    this.card = card;
+    this.powered = false;
+    let mute = false;
+    try {
+      card.powerOn();
+      card.powerOff();
+      this.chip = true;
+    } catch (error) {
+      mute = error instanceof PosError && error.code === 'CODPOS_EMV_CHIP_MUTE';
+      this.chip = mute;
+    }
+    await this.event({ type: 'inserted', chip: this.chip });
+    if (mute) await this.event({ type: 'chip-mute' });
+  }
+
+  async remove(): Promise<void> {
+    if (!this.card) return;
+    if (this.powered) this.card.powerOff();
+    this.card = undefined;
+    this.powered = false;
+    await this.event({ type: 'removed' });
+  }
+
+  /** Swipes a card (or raw tracks) through the magstripe head. */
+  async swipe(source: SimCard | { track1?: string; track2?: string }): Promise<void> {
+    const tracks = 'tracks' in source ? source.tracks : source;
+    await this.event({ type: 'swipe', ...tracks });
+  }
+
+  private async event(event: Parameters<typeof encodeEvent>[0]): Promise<void> {
+    await this.link.send(readerFrame(encodeEvent(event)));
+  }
+
+  private request(payload: Buffer): void {
+    let request: ReaderRequest;
+    try {
+      request = decodeRequest(payload);
+    } catch (error) {
+      this.emit('unknown', error);
+      void this.link.send(readerFrame(encodeReply({ seq: payload[0] ?? 0, type: 'error', code: 0x04, message: (error as Error).message }))).catch(() => undefined);
+      return;
+    }
+    // A repeat of the last request (our ACK or its answer was lost): answer again, never run it twice.
+    // Same SEQ and same bytes: a repeat, not a new command from a restarted host.
+    const repeat = this.last !== undefined && this.last.request.equals(payload);
+    const reply = repeat ? this.last!.reply : encodeReply(this.execute(request));
+    this.last = { request: Buffer.from(payload), reply };
+    void this.link.send(readerFrame(reply)).catch((error: unknown) => this.emit('link-error', error));
+  }
+
+  private execute(request: ReaderRequest): ReaderReply {
+    this.executed++;
+    const error = (code: ReaderErrorCode): ReaderReply => ({ seq: request.seq, type: 'error', code, message: READER_ERROR[code] });
+    switch (request.type) {
+      case 'status':
+        return { seq: request.seq, type: 'status', slot: !this.card ? 'empty' : this.powered ? 'powered' : 'present', chip: this.chip };
+      case 'power-on': {
+        if (!this.card) return error(0x01);
+        try {
+          const atr = this.card.powerOn();
+          this.powered = true;
+          return { seq: request.seq, type: 'atr', atr };
+        } catch {
+          return error(0x02);
+        }
+      }
+      case 'apdu': {
+        if (!this.card) return error(0x05);
+        if (!this.powered) return error(0x03);
+        try {
+          return { seq: request.seq, type: 'apdu', response: this.card.transmit(request.apdu) };
+        } catch {
+          return error(0x02);
+        }
+      }
+      case 'power-off':
+        if (this.card && this.powered) this.card.powerOff();
+        this.powered = false;
+        return { seq: request.seq, type: 'powered-off' };
+    }
+  }
+}
