@@ -1,0 +1,122 @@
+/**
+ * The state of one transaction while the kernel runs it: card data gathered from the
+ * FCI, GPO and records; terminal data; the live TVR and TSI; the card channel. Each
+ * step of the flow reads and writes this, never globals.
+ */
+import { PosError } from '../../config/errors.js';
+import type { Tlv } from '../tlv/index.js';
+import { CardChannel } from './apdu.js';
+import { buildDolData } from './dol.js';
+import { newTsi, newTvr, type BitField, type TsiBit, type TvrBit } from './tvr.js';
+import type { KernelCallbacks, TerminalApplication, TerminalConfig, TransactionInput } from './types.js';
+
+export class TransactionContext {
+  readonly tvr: BitField<TvrBit> = newTvr();
+  readonly tsi: BitField<TsiBit> = newTsi();
+  /** Data from the card (FCI, GPO, records, GENERATE AC), by tag. */
+  readonly card = new Map<number, Buffer>();
+  /** Terminal and transaction data, by tag. */
+  readonly terminalData = new Map<number, Buffer>();
+  /** Static data to authenticate (records flagged by the AFL + 9F4A), built while reading. */
+  odaInput: Buffer = Buffer.alloc(0);
+  /** A record meant for ODA was not a 70 template: ODA will fail (Book 3 10.3). */
+  odaRecordsMalformed = false;
+  pdolData: Buffer = Buffer.alloc(0);
+  cdol1Data?: Buffer;
+  application?: TerminalApplication;
+  aid?: Buffer;
+
+  constructor(
+    readonly channel: CardChannel,
+    readonly terminal: TerminalConfig,
+    readonly transaction: TransactionInput,
+    readonly callbacks: KernelCallbacks,
+  ) {
+    const t = this.terminalData;
+    t.set(0x9f02, bcd(transaction.amount, 6));
+    t.set(0x81, uint(transaction.amount, 4));
+    t.set(0x9f03, bcd(transaction.otherAmount ?? 0, 6));
+    t.set(0x9f04, uint(transaction.otherAmount ?? 0, 4));
+    t.set(0x5f2a, Buffer.from(transaction.currencyCode.padStart(4, '0'), 'hex'));
+    t.set(0x5f36, bcd(transaction.currencyExponent ?? 2, 1));
+    t.set(0x9c, Buffer.from(transaction.transactionType, 'hex'));
+    t.set(0x9a, yymmdd(transaction.date));
+    t.set(0x9f21, hhmmss(transaction.date));
+    t.set(0x9f37, Buffer.from(transaction.unpredictableNumber));
+    t.set(0x9f41, bcd(transaction.sequenceCounter, 4));
+    t.set(0x9f1a, Buffer.from(terminal.countryCode.padStart(4, '0'), 'hex'));
+    t.set(0x9f33, Buffer.from(terminal.capabilities, 'hex'));
+    t.set(0x9f40, Buffer.from(terminal.additionalCapabilities, 'hex'));
+    t.set(0x9f35, Buffer.from(terminal.terminalType, 'hex'));
+    t.set(0x9f1c, Buffer.from(terminal.terminalId.padEnd(8, ' ').slice(0, 8), 'latin1'));
+    if (terminal.merchantId) t.set(0x9f16, Buffer.from(terminal.merchantId.padEnd(15, ' ').slice(0, 15), 'latin1'));
+    if (terminal.merchantCategoryCode) t.set(0x9f15, Buffer.from(terminal.merchantCategoryCode.padStart(4, '0'), 'hex'));
+    if (terminal.ifdSerialNumber) t.set(0x9f1e, Buffer.from(terminal.ifdSerialNumber.padEnd(8, ' ').slice(0, 8), 'latin1'));
+    t.set(0x9f39, Buffer.from('05', 'hex'));
+    t.set(0x9f34, Buffer.from('3F0000', 'hex'));
+    t.set(0x8a, Buffer.alloc(2));
+    // Live views: DOLs read the current TVR and TSI.
+    t.set(0x95, this.tvr.bytes);
+    t.set(0x9b, this.tsi.bytes);
+  }
+
+  /** Terminal data first for terminal-sourced tags, then card data. */
+  lookup = (tag: number): Buffer | undefined => this.terminalData.get(tag) ?? this.card.get(tag);
+
+  dolData(dol: Buffer): Buffer {
+    return buildDolData(dol, this.lookup);
+  }
+
+  /** Adds card data, refusing a second occurrence of the same tag (Book 3 7.5: terminate). */
+  addCardData(items: Tlv[], source: string): void {
+    for (const item of items) {
+      if (item.children) {
+        this.addCardData(item.children, source);
+        continue;
+      }
+      if (this.card.has(item.tag) && source === 'record') {
+        throw new PosError('CODPOS_EMV_DUPLICATE_DATA', `card sent tag ${item.tag.toString(16).toUpperCase()} twice in its records`, { details: { tag: item.tag.toString(16).toUpperCase() } });
+      }
+      this.card.set(item.tag, item.value);
+    }
+  }
+
+  pan(): string | undefined {
+    const v = this.card.get(0x5a);
+    return v?.toString('hex').toUpperCase().replace(/F+$/, '');
+  }
+
+  /** The transaction date as YYMMDD digits. */
+  dateDigits(): string {
+    return this.terminalData.get(0x9a)!.toString('hex');
+  }
+}
+
+export function bcd(value: number, bytes: number): Buffer {
+  const digits = String(Math.trunc(value)).padStart(bytes * 2, '0');
+  if (digits.length > bytes * 2) throw new PosError('CODPOS_EMV_BAD_AMOUNT', `value ${value} does not fit ${bytes} BCD bytes`, { details: { value } });
+  return Buffer.from(digits, 'hex');
+}
+
+export function uint(value: number, bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  out.writeUIntBE(Math.min(value, 2 ** (8 * bytes) - 1), 0, bytes);
+  return out;
+}
+
+function yymmdd(date: Date): Buffer {
+  const s = date.toISOString();
+  return Buffer.from(s.slice(2, 4) + s.slice(5, 7) + s.slice(8, 10), 'hex');
+}
+
+function hhmmss(date: Date): Buffer {
+  const s = date.toISOString();
+  return Buffer.from(s.slice(11, 13) + s.slice(14, 16) + s.slice(17, 19), 'hex');
+}
+
+/** YYMMDD -> comparable number with the EMV year window (YY < 50 = 20YY). */
+export function dateValue(yymmdd: string): number {
+  const yy = Number(yymmdd.slice(0, 2));
+  const year = yy < 50 ? 2000 + yy : 1900 + yy;
+  return year * 10000 + Number(yymmdd.slice(2, 6));
+}
