@@ -172,6 +172,7 @@ export class VirtualCard {
       case 0x8416:
       case 0x8424:
       case 0x04da:
+      case 0x84da:
         return this.scriptCommand(cla, ins, p1, p2, data);
       default:
         return cla === 0x00 || cla === 0x80 || cla === 0x84 || cla === 0x04 ? SW.insNotSupported : SW.claNotSupported;
@@ -297,8 +298,13 @@ export class VirtualCard {
       const iad = values.get(0x91);
       if (iad && iad.some((b) => b !== 0)) tx.issuerAuthenticated = cardArpcValid(p, tx.app.atc, tx.arqc!, iad);
       type = requested;
-      if (type === 'TC' && p.issuerAuthenticationRequired && tx.issuerAuthenticated !== true) type = 'AAC';
-      if (type === 'TC') tx.app.lastOnlineAtc = tx.app.atc;
+      // Y3/Z3 in tag 8A: the terminal could not go online, so there is no issuer
+      // authentication to insist on; the card applies its own offline rule.
+      const arc = values.get(0x8a)?.toString('latin1');
+      const unableOnline = arc === 'Y3' || arc === 'Z3';
+      if (type === 'TC' && unableOnline && !p.offlineApprovalAllowed) type = 'AAC';
+      if (type === 'TC' && !unableOnline && p.issuerAuthenticationRequired && tx.issuerAuthenticated !== true) type = 'AAC';
+      if (type === 'TC' && !unableOnline) tx.app.lastOnlineAtc = tx.app.atc;
     }
     tx.genAcCount++;
     const aip = Buffer.from(p.aip, 'hex');
