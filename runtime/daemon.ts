@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from './log.js';
 import { ServiceManager, type Service, type Health } from './service.js';
 import { StorageMonitor } from './storage-monitor.js';
+import { SpoolService } from '../spool/service.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -16,7 +17,7 @@ export interface Daemon {
 
 /** Services in start order: storage -> spool -> drivers -> host link -> uplink -> local API. */
 export function buildServices(config: Config, log: Logger): Service[] {
-  return [new StorageMonitor({ dir: resolve(config.data.dir) }, log)];
+  return [new StorageMonitor({ dir: resolve(config.data.dir) }, log), new SpoolService(config)];
 }
 
 export function createDaemon(config: Config, log: Logger): Daemon {

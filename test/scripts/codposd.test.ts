@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { once } from 'node:events';
@@ -13,6 +13,8 @@ t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means wi
   t.equal(ready.level, 'info');
   t.equal(ready.sim, true);
   t.comment(`ready after ${String(ready.ms)} ms of service start-up`);
+  t.ok(existsSync(join(dataDir, 'spool.db')), 'the spool database was opened in the data directory');
+  t.equal(statSync(join(dataDir, 'vault.key')).mode & 0o777, 0o600, 'the vault key file is private');
   const exit = once(daemon, 'exit');
   daemon.kill('SIGTERM');
   const [code, signal] = await exit;
