@@ -97,6 +97,14 @@ export interface ListOptions {
 }
 
 export interface OutboxOptions {
+  /**
+   * How sender bookkeeping (lease, ack, fail, release) is committed. NORMAL (the
+   * default): atomic and consistent through the WAL but without its own fsync — a
+   * power cut may undo the last few steps, which only makes a record be sent again,
+   * and receivers dedupe on its id. The next FULL commit (any enqueue) flushes them.
+   * FULL: each step waits for the disk like an enqueue does.
+   */
+  bookkeepingSync?: 'NORMAL' | 'FULL';
   clock?: Clock;
   ids?: IdGenerator;
   random?: RandomFraction;
@@ -145,6 +153,10 @@ export class Outbox {
   private flushScheduled = false;
   private idleWaiters: Array<() => void> = [];
   private readonly sql: Record<string, Statement>;
+  private readonly insertBatch: (batch: PendingEnqueue[]) => Enqueued[];
+  private readonly bookkeepingSync: 'NORMAL' | 'FULL';
+  private commits = 0;
+  private committedRecords = 0;
 
   constructor(
     private readonly db: Database,
@@ -154,11 +166,12 @@ export class Outbox {
     this.ids = options.ids ?? new IdGenerator(this.clock);
     this.random = options.random ?? cryptoRandomFraction;
     this.vault = options.vault;
+    this.bookkeepingSync = options.bookkeepingSync ?? 'NORMAL';
     this.policies = resolvePolicies(options.policies);
     this.sql = {
       insert: db.prepare(
         `INSERT INTO outbox (id, stream, payload, sealed, state, attempts, created_at, available_at)
-         VALUES (?, ?, ?, ?, 'ready', 0, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING seq`,
+         VALUES (?, ?, ?, ?, 'ready', 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
       ),
       seqOf: db.prepare('SELECT seq FROM outbox WHERE id = ?'),
       byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
@@ -167,11 +180,16 @@ export class Outbox {
       kill: db.prepare(`UPDATE outbox SET state = 'dead', dead_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?`),
       hasUnfinished: db.prepare(`SELECT 1 FROM outbox WHERE stream = ? AND state IN ('ready', 'leased') LIMIT 1`),
       hasLeased: db.prepare(`SELECT 1 FROM outbox WHERE stream = ? AND state = 'leased' LIMIT 1`),
-      headOrdered: db.prepare(`SELECT * FROM outbox WHERE stream = ? AND state = 'ready' ORDER BY seq LIMIT ?`),
-      headUnordered: db.prepare(`SELECT * FROM outbox WHERE stream = ? AND state = 'ready' AND available_at <= ? ORDER BY seq LIMIT ?`),
-      lease: db.prepare(`UPDATE outbox SET state = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE seq = ?`),
+      headOrdered: db.prepare(`SELECT seq, available_at FROM outbox WHERE stream = ? AND state = 'ready' ORDER BY seq LIMIT ?`),
+      headUnordered: db.prepare(`SELECT seq FROM outbox WHERE stream = ? AND state = 'ready' AND available_at <= ? ORDER BY seq LIMIT ?`),
+      // Between the first and last seq found above, exactly the records found are ready and due.
+      leaseRange: db.prepare(
+        `UPDATE outbox SET state = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+         WHERE stream = ? AND state = 'ready' AND seq BETWEEN ? AND ? AND available_at <= ? RETURNING *`,
+      ),
       ack: db.prepare(
-        `UPDATE outbox SET state = 'forwarded', forwarded_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND state IN ('leased', 'ready')`,
+        `UPDATE outbox SET state = 'forwarded', forwarded_at = ?, lease_owner = NULL, lease_until = NULL
+         WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('leased', 'ready')`,
       ),
       retryLater: db.prepare(`UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`),
       release: db.prepare(
@@ -185,6 +203,7 @@ export class Outbox {
       purge: db.prepare(`DELETE FROM outbox WHERE state = 'forwarded' AND forwarded_at < ?`),
       unfinishedCount: db.prepare(`SELECT count(*) AS n FROM outbox WHERE state IN ('ready', 'leased')`),
     };
+    this.insertBatch = db.transaction((batch: PendingEnqueue[]) => batch.map((record) => this.insert(record)));
   }
 
   /** Streams this outbox knows, in the order of their policies. */
@@ -245,7 +264,7 @@ export class Outbox {
     const text = JSON.stringify(payload);
     if (text === undefined) throw new PosError('CODPOS_SPOOL_BAD_RECORD', `the ${stream} record payload cannot be stored as JSON`);
     const id = options.id ?? this.ids.next();
-    if (!/^[0-9A-Za-z][0-9A-Za-z._:-]{0,63}$/.test(id)) {
+    if (options.id !== undefined && !/^[0-9A-Za-z][0-9A-Za-z._:-]{0,63}$/.test(id)) {
       throw new PosError('CODPOS_SPOOL_BAD_RECORD', `record id "${id}" must be 1-64 letters, digits or . _ : -`, { details: { field: 'id' } });
     }
     let sealed: Buffer | null = null;
@@ -257,8 +276,8 @@ export class Outbox {
   }
 
   private insert(record: Omit<PendingEnqueue, 'resolve' | 'reject'>): Enqueued {
-    const row = this.sql.insert!.get(record.id, record.stream, record.payload, record.sealed, record.createdAt, record.createdAt) as { seq: number } | undefined;
-    if (row) return { id: record.id, seq: row.seq, inserted: true };
+    const result = this.sql.insert!.run(record.id, record.stream, record.payload, record.sealed, record.createdAt, record.createdAt);
+    if (result.changes === 1) return { id: record.id, seq: Number(result.lastInsertRowid), inserted: true };
     const existing = this.sql.seqOf!.get(record.id) as { seq: number };
     return { id: record.id, seq: existing.seq, inserted: false };
   }
@@ -270,7 +289,7 @@ export class Outbox {
     if (batch.length === 0) return;
     let results: Enqueued[];
     try {
-      results = this.db.transaction(() => batch.map((record) => this.insert(record)))();
+      results = this.insertBatch(batch);
     } catch (error) {
       const failure = toSpoolError(error, `storing ${batch.length} record(s)`);
       for (const record of batch) record.reject(failure);
@@ -278,8 +297,26 @@ export class Outbox {
       return;
     }
     // The transaction has committed with synchronous=FULL: the records are on disk.
+    this.commits++;
+    this.committedRecords += batch.length;
     batch.forEach((record, i) => record.resolve(results[i]!));
     this.notifyIdle();
+  }
+
+  /** Group commits so far and the records they carried (records / commits = the mean group size). */
+  groupCommitStats(): { commits: number; records: number } {
+    return { commits: this.commits, records: this.committedRecords };
+  }
+
+  /** Runs sender bookkeeping under the bookkeeping sync level (see OutboxOptions). */
+  private bookkeeping<T>(step: () => T): T {
+    if (this.bookkeepingSync === 'FULL' || this.db.inTransaction) return step();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return step();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   private notifyIdle(): void {
@@ -304,7 +341,7 @@ export class Outbox {
     if (!(leaseMs > 0)) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `leaseMs must be more than 0, got ${leaseMs}`);
     const owner = options.owner ?? `pid-${process.pid}`;
     try {
-      return this.db.transaction(() => {
+      return this.bookkeeping(() => this.db.transaction(() => {
         const now = this.clock.now();
         this.reclaimExpired(now);
         const taken: Row[] = [];
@@ -313,29 +350,28 @@ export class Outbox {
           const policy = this.policies[name]!;
           if (policy.blockedBy.some((blocker) => this.sql.hasUnfinished!.get(blocker) !== undefined)) continue;
           const room = limit - taken.length;
-          let rows: Row[];
+          // Find the run of records to take, then lease it with one range UPDATE.
+          let last: number | undefined;
+          let first: number | undefined;
           if (policy.ordered) {
             if (this.sql.hasLeased!.get(name) !== undefined) continue;
-            rows = [];
-            for (const row of this.sql.headOrdered!.all(name, room) as Row[]) {
+            for (const row of this.sql.headOrdered!.all(name, room) as Array<{ seq: number; available_at: number }>) {
               if (row.available_at > now) break; // the head waits for its retry; the rest wait behind it
-              rows.push(row);
+              first ??= row.seq;
+              last = row.seq;
             }
           } else {
-            rows = this.sql.headUnordered!.all(name, now, room) as Row[];
+            const rows = this.sql.headUnordered!.all(name, now, room) as Array<{ seq: number }>;
+            first = rows[0]?.seq;
+            last = rows[rows.length - 1]?.seq;
           }
-          const until = now + leaseMs;
-          for (const row of rows) {
-            this.sql.lease!.run(owner, until, row.seq);
-            row.state = 'leased';
-            row.lease_owner = owner;
-            row.lease_until = until;
-            row.attempts += 1;
-            taken.push(row);
-          }
+          if (first === undefined || last === undefined) continue;
+          const rows = this.sql.leaseRange!.all(owner, now + leaseMs, name, first, last, now) as Row[];
+          rows.sort((a, b) => a.seq - b.seq);
+          for (const row of rows) taken.push(row);
         }
         return taken;
-      })().map((row) => this.toRecord<Payload>(row, true));
+      })()).map((row) => this.toRecord<Payload>(row, true));
     } catch (error) {
       throw toSpoolError(error, 'leasing records');
     }
@@ -358,12 +394,7 @@ export class Outbox {
   ack(ids: string | readonly string[]): number {
     const list = typeof ids === 'string' ? [ids] : ids;
     try {
-      return this.db.transaction(() => {
-        const now = this.clock.now();
-        let changed = 0;
-        for (const id of list) changed += this.sql.ack!.run(now, id).changes;
-        return changed;
-      })();
+      return this.bookkeeping(() => this.sql.ack!.run(this.clock.now(), JSON.stringify(list)).changes);
     } catch (error) {
       throw toSpoolError(error, 'acknowledging records');
     }
@@ -372,7 +403,7 @@ export class Outbox {
   /** The far end refused or did not answer: retry later with backoff, or dead-letter per policy. */
   fail(id: string, reason: string, options: FailOptions = {}): FailOutcome {
     try {
-      return this.db.transaction((): FailOutcome => {
+      return this.bookkeeping(() => this.db.transaction((): FailOutcome => {
         const row = this.sql.byId!.get(id) as Row | undefined;
         if (!row) throw noSuchRecord(id);
         if (row.state !== 'leased' && row.state !== 'ready') {
@@ -393,7 +424,7 @@ export class Outbox {
         const retryAt = now + backoffDelay(policy.backoff, attempts, this.random());
         this.sql.retryLater!.run(retryAt, truncate(reason), row.seq);
         return { state: 'ready', retryAt, attempts };
-      })();
+      })());
     } catch (error) {
       throw toSpoolError(error, `failing record ${id}`);
     }
@@ -402,7 +433,7 @@ export class Outbox {
   /** Gives leased records back untried (the sender stopped before sending them); no attempt is counted. */
   release(ids: string | readonly string[]): number {
     const list = typeof ids === 'string' ? [ids] : ids;
-    return this.db.transaction(() => list.reduce((n, id) => n + this.sql.release!.run(id).changes, 0))();
+    return this.bookkeeping(() => this.db.transaction(() => list.reduce((n, id) => n + this.sql.release!.run(id).changes, 0))());
   }
 
   /** A dead (or waiting) record goes back to ready now, its attempts reset; the last reason is kept. */

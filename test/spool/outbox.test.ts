@@ -2,6 +2,7 @@ import t from 'tap';
 import { openTestSpool } from './helpers.js';
 import { isPosError } from '../../config/errors.js';
 import { UUID_V7 } from '../../spool/ids.js';
+import BetterSqlite3 from 'better-sqlite3';
 
 t.test('enqueue stores a record with a sortable UUIDv7 id, durable when the promise resolves', async (t) => {
   const { spool } = openTestSpool();
@@ -20,25 +21,27 @@ t.test('concurrent enqueues share one commit and every promise resolves after it
   const { spool } = openTestSpool();
   t.teardown(() => spool.close());
   const db = spool.db;
-  const original = db.transaction.bind(db);
-  let commits = 0;
-  (db as { transaction: typeof db.transaction }).transaction = ((fn: (...args: never[]) => unknown) => {
-    const wrapped = original(fn);
-    return Object.assign((...args: never[]) => {
-      const result = wrapped(...args);
-      commits++;
-      return result;
-    }, wrapped);
-  }) as typeof db.transaction;
-  const results = await Promise.all(Array.from({ length: 32 }, (_, i) => spool.outbox.enqueue('waybill-event', { n: i })));
-  t.equal(commits, 1, '32 enqueues in one turn: one transaction');
+  const before = spool.outbox.groupCommitStats();
+  const reader = new BetterSqlite3(spool.file, { readonly: true });
+  t.teardown(() => reader.close());
+  const seenByAnotherConnection: number[] = [];
+  const results = await Promise.all(
+    Array.from({ length: 32 }, (_, i) =>
+      spool.outbox.enqueue('waybill-event', { n: i }).then((result) => {
+        seenByAnotherConnection.push((reader.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n);
+        return result;
+      }),
+    ),
+  );
+  t.same(new Set(seenByAnotherConnection), new Set([32]), 'each promise resolves only once all 32 are committed');
+  t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 1, records: before.records + 32 }, '32 enqueues in one turn: one transaction');
   t.equal(new Set(results.map((r) => r.id)).size, 32);
   const count = (db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
   t.equal(count, 32);
   // The second wave (producers woken by the first commit) shares the next commit.
-  commits = 0;
   await Promise.all(results.map(async (r) => spool.outbox.enqueue('waybill-event', { after: r.id })));
-  t.equal(commits, 1);
+  t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 2, records: before.records + 64 });
+  t.equal(db.pragma('synchronous', { simple: true }), 2, 'enqueue commits at synchronous=FULL');
 });
 
 t.test('a failed group commit rejects every promise in it and stores none', async (t) => {
@@ -77,6 +80,7 @@ t.test('records of a stream are leased in order, one batch in flight at a time',
   t.same(spool.outbox.lease('waybill-event', { limit: 3 }), [], 'ordered stream: nothing more while a batch is leased');
   t.equal(spool.outbox.ack(batch.map((r) => r.id)), 3);
   t.same(spool.outbox.lease('waybill-event', { limit: 10 }).map((r) => r.id), ids.slice(3));
+  t.equal(spool.db.pragma('synchronous', { simple: true }), 2, 'back to FULL after the bookkeeping commits');
 });
 
 t.test('an expired lease comes back (the sender crashed)', async (t) => {
