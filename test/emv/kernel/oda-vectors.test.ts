@@ -1,0 +1,131 @@
+/**
+ * Must show 3: the SDA, DDA and CDA vectors of the shared emv-crypto.json (copied to
+ * test/vectors/emv-kernel-oda.json with their sources: Proxmark3 / emv-tools tests) run
+ * through the kernel's ODA step — CA key lookup by RID/index/length, static data with
+ * the 9F4A AIP, INTERNAL AUTHENTICATE over a card channel, the CDA check of a GENERATE
+ * AC answer — and set TVR/TSI as the books say; a tampered byte fails them.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { CardChannel } from '../../../emv/kernel/apdu.js';
+import { TransactionContext } from '../../../emv/kernel/context.js';
+import { offlineDataAuthentication, verifyCdaResponse } from '../../../emv/kernel/oda.js';
+import { decodeTlv, encodeTlv } from '../../../emv/tlv/index.js';
+import { terminal, transaction, VISA_APP, MC_APP } from './fixtures.js';
+import type { CaPublicKey } from '../../../emv/kernel/index.js';
+
+interface OdaVector {
+  name: string;
+  source: string;
+  inputs: Record<string, string>;
+  expected: Record<string, string | boolean>;
+}
+const vectors = (JSON.parse(readFileSync(new URL('../../vectors/emv-kernel-oda.json', import.meta.url), 'utf8')) as { offline_data_authentication: OdaVector[] }).offline_data_authentication;
+const [sda, dda, cda] = vectors as [OdaVector, OdaVector, OdaVector];
+const hex = (s: string) => Buffer.from(s, 'hex');
+
+/** A context as the kernel has it after reading records: card data by tag, the static data, the AID. */
+function contextFor(v: OdaVector, options: { aid: string; capabilities: string; date: string; aip: string; transmit?: (apdu: Buffer) => Buffer; caKeys?: CaPublicKey[] }) {
+  const capk: CaPublicKey = { rid: v.inputs.capk_rid!, index: v.inputs.capk_index!, modulus: v.inputs.capk_modulus!, exponent: v.inputs.capk_exponent!, expiry: '000000' };
+  const ctx = new TransactionContext(
+    new CardChannel(options.transmit ?? (() => Buffer.from('6D00', 'hex'))),
+    terminal({ capabilities: options.capabilities, caKeys: options.caKeys ?? [capk] }),
+    transaction({ date: new Date(options.date), unpredictableNumber: hex(v.inputs.un_9F37 ?? '00000000') }),
+    { goOnline: () => ({ result: 'unable' }) },
+  );
+  ctx.aid = hex(options.aid);
+  ctx.application = options.aid.startsWith('A000000003') ? VISA_APP : MC_APP;
+  // The vector's static data is the records' TLVs followed by the AIP (9F4A = 82).
+  const staticData = hex(v.inputs.static_data_to_authenticate!);
+  ctx.odaInput = staticData.subarray(0, staticData.length - 2);
+  ctx.addCardData(decodeTlv(ctx.odaInput), 'record');
+  ctx.card.set(0x82, hex(options.aip));
+  ctx.card.set(0x9f4a, hex('82'));
+  ctx.card.set(0x8f, hex(v.inputs.capk_index!));
+  ctx.card.set(0x90, hex(v.inputs.issuer_cert_90!));
+  ctx.card.set(0x92, hex(v.inputs.issuer_remainder_92!));
+  ctx.card.set(0x9f32, hex(v.inputs.issuer_exponent_9F32!));
+  if (v.inputs.ssad_93) ctx.card.set(0x93, hex(v.inputs.ssad_93));
+  if (v.inputs.icc_cert_9F46) {
+    ctx.card.set(0x9f46, hex(v.inputs.icc_cert_9F46));
+    ctx.card.set(0x9f47, hex(v.inputs.icc_exponent_9F47!));
+  }
+  if (!ctx.card.has(0x5a)) ctx.card.set(0x5a, hex(v.inputs.pan_5A_ignored_by_test ?? v.inputs.pan_5A!));
+  return ctx;
+}
+
+t.test(`SDA vector through the kernel: ${sda.source}`, async (t) => {
+  const ctx = contextFor(sda, { aid: 'A0000000031010', capabilities: 'E0F8C0', date: '2009-06-01T00:00:00Z', aip: '5C00' });
+  const state = await offlineDataAuthentication(ctx);
+  t.equal(state.method, 'SDA');
+  t.equal(state.failure, undefined);
+  t.equal(ctx.card.get(0x9f45)!.toString('hex').toUpperCase(), sda.expected.dac_9F45, 'DAC recovered into 9F45');
+  t.same(ctx.tvr.setBits(), ['sdaSelected'], 'TVR: SDA selected, not failed');
+  t.same(ctx.tsi.setBits(), ['offlineDataAuthenticationPerformed']);
+
+  const tampered = contextFor(sda, { aid: 'A0000000031010', capabilities: 'E0F8C0', date: '2009-06-01T00:00:00Z', aip: '5C00' });
+  tampered.odaInput = Buffer.from(tampered.odaInput);
+  tampered.odaInput[5]! ^= 0x01;
+  const bad = await offlineDataAuthentication(tampered);
+  t.equal(bad.failure, 'ssad_hash');
+  t.same(tampered.tvr.setBits(), ['sdaFailed', 'sdaSelected']);
+
+  const late = contextFor(sda, { aid: 'A0000000031010', capabilities: 'E0F8C0', date: '2010-01-01T00:00:00Z', aip: '5C00' });
+  t.equal((await offlineDataAuthentication(late)).failure, 'issuer_cert_expired', 'the same card after its issuer certificate expired (12/09)');
+
+  const noKey = contextFor(sda, { aid: 'A0000000031010', capabilities: 'E0F8C0', date: '2009-06-01T00:00:00Z', aip: '5C00', caKeys: [] });
+  t.match((await offlineDataAuthentication(noKey)).failure, /no usable CA public key/);
+  t.same(noKey.tvr.setBits(), ['sdaFailed', 'sdaSelected']);
+
+  const revoked = contextFor(sda, { aid: 'A0000000031010', capabilities: 'E0F8C0', date: '2009-06-01T00:00:00Z', aip: '5C00' });
+  const serial = (sda.expected.recovered_issuer_cert_header as string).slice(16, 22);
+  revoked.terminal.revokedCertificates = [{ rid: 'A000000003', index: '01', serial }];
+  t.equal((await offlineDataAuthentication(revoked)).failure, 'issuer_cert_revoked');
+});
+
+t.test(`DDA vector through the kernel with INTERNAL AUTHENTICATE: ${dda.source}`, async (t) => {
+  const commands: string[] = [];
+  const transmit = (apdu: Buffer) => {
+    commands.push(apdu.toString('hex').toUpperCase());
+    // The card of the vector answers INTERNAL AUTHENTICATE with its SDAD (format 1).
+    return Buffer.concat([encodeTlv([{ tag: 0x80, value: hex(dda.inputs.sdad_9F4B!) }]), hex('9000')]);
+  };
+  const ctx = contextFor(dda, { aid: 'A0000000041010', capabilities: 'E0F8C0', date: '2014-09-25T00:00:00Z', aip: '3900', transmit });
+  ctx.terminalData.set(0x9f37, hex(dda.inputs.ddol_data!));
+  // The vector's records carry no DDOL (9F49): the terminal's default DDOL applies.
+  t.notOk(ctx.card.has(0x9f49));
+  ctx.application = { ...MC_APP, defaultDdol: '9F3704' };
+  const state = await offlineDataAuthentication(ctx);
+  t.equal(state.method, 'DDA', 'the terminal has no CDA capability here, so DDA is chosen');
+  t.equal(state.failure, undefined);
+  t.same(commands, ['0088000004' + dda.inputs.ddol_data], 'INTERNAL AUTHENTICATE with the DDOL data (9F37)');
+  t.equal(ctx.card.get(0x9f4c)!.toString('hex').toUpperCase(), dda.expected.idn_9F4C);
+  t.same(ctx.tvr.setBits(), []);
+  t.same(ctx.tsi.setBits(), ['offlineDataAuthenticationPerformed']);
+
+  const wrongUn = contextFor(dda, { aid: 'A0000000041010', capabilities: 'E0F8C0', date: '2014-09-25T00:00:00Z', aip: '3900', transmit });
+  wrongUn.terminalData.set(0x9f37, hex('00000001'));
+  wrongUn.application = { ...MC_APP, defaultDdol: '9F3704' };
+  t.equal((await offlineDataAuthentication(wrongUn)).failure, 'sdad_hash', 'signed over another unpredictable number');
+  t.same(wrongUn.tvr.setBits(), ['ddaFailed']);
+});
+
+t.test(`CDA vector through the kernel's GENERATE AC check: ${cda.source}`, async (t) => {
+  const ctx = contextFor(cda, { aid: 'A0000000041010', capabilities: 'E0F8C8', date: '2014-09-25T00:00:00Z', aip: '3900' });
+  const state = await offlineDataAuthentication(ctx);
+  t.equal(state.method, 'CDA');
+  t.ok(state.cdaKey, 'ICC key recovered before GENERATE AC');
+  t.same(ctx.tvr.setBits(), []);
+  const answer = { cid: 0x40, tlvsWithoutSignature: hex(cda.inputs.genac_response_tlvs_excluding_9F4B!), sdad: hex(cda.inputs.sdad_9F4B!) };
+  const check = verifyCdaResponse(ctx, state, answer, [hex(cda.inputs.cdol1_related_data!)]);
+  t.same(check.ok ? { cryptogram: check.cryptogram.toString('hex').toUpperCase(), idn: check.idn.toString('hex').toUpperCase() } : check, {
+    cryptogram: cda.expected.application_cryptogram_9F26,
+    idn: cda.expected.idn_9F4C,
+  });
+  t.same(ctx.tsi.setBits(), ['offlineDataAuthenticationPerformed']);
+  const otherCid = verifyCdaResponse(ctx, state, { ...answer, cid: 0x80 }, [hex(cda.inputs.cdol1_related_data!)]);
+  t.same(otherCid, { ok: false, failure: 'cda_cid_mismatch' });
+  const otherData = hex(cda.inputs.cdol1_related_data!);
+  otherData[0]! ^= 0x01;
+  t.same(verifyCdaResponse(ctx, state, answer, [otherData]), { ok: false, failure: 'cda_transaction_data_hash' });
+});
