@@ -109,7 +109,7 @@ export class CardReaderDriver extends EventEmitter implements CardChannel {
     this.link.send(readerFrame(encodeRequest({ seq, ...request } as ReaderRequest))).catch((error: PosError) => this.fail(error));
     const answer = await reply;
     if (answer.type === 'error') {
-      const code = answer.code === 0x02 ? 'CODPOS_EMV_CHIP_MUTE' : answer.code === 0x01 ? 'CODPOS_EMV_NO_CARD' : answer.code === 0x05 ? 'CODPOS_EMV_CARD_REMOVED' : 'CODPOS_DEVICE_READER_ERROR';
+      const code = answer.code === 0x02 ? 'CODPOS_EMV_CHIP_MUTE' : answer.code === 0x01 ? 'CODPOS_EMV_NO_CARD' : answer.code === 0x05 ? 'CODPOS_EMV_CARD_REMOVED' : answer.code === 0x06 ? 'CODPOS_EMV_NO_CHIP' : 'CODPOS_DEVICE_READER_ERROR';
       throw new PosError(code, `card reader: ${answer.message}`, { details: { readerError: answer.code } });
     }
     return answer;

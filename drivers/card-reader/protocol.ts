@@ -37,6 +37,7 @@ export const READER_ERROR = {
   0x03: 'the chip is not powered',
   0x04: 'unknown or malformed command',
   0x05: 'the card was removed during the exchange',
+  0x06: 'the card has no chip (swipe it)',
 } as const;
 export type ReaderErrorCode = keyof typeof READER_ERROR;
 

@@ -109,8 +109,8 @@ export class CardReaderSim extends EventEmitter {
           const atr = this.card.powerOn();
           this.powered = true;
           return { seq: request.seq, type: 'atr', atr };
-        } catch {
-          return error(0x02);
+        } catch (failure) {
+          return error(failure instanceof PosError && failure.code === 'CODPOS_EMV_NO_CHIP' ? 0x06 : 0x02);
         }
       }
       case 'apdu': {

@@ -144,3 +144,20 @@ t.test('a lost ACK makes the host resend; the reader answers from its cache and 
   t.ok(dropped);
   t.equal(sim.executed, 1, 'the reader ran power-on once');
 });
+
+t.test('shipped virtual cards: a mute chip, a magstripe-only card, a swipe of the same card', async (t) => {
+  const { VirtualCard, loadCardProfile } = await import('../../emv/card/index.js');
+  const { sim, driver } = await pair();
+  const mute = new Promise((resolve) => driver.once('chip-mute', () => resolve(true)));
+  await sim.insert(new VirtualCard(loadCardProfile('mute-chip')));
+  t.ok(await mute, 'mute chip reported on insertion');
+  await t.rejects(driver.powerOn(), { code: 'CODPOS_EMV_CHIP_MUTE' });
+  const inserted = new Promise((resolve) => driver.once('card-inserted', resolve));
+  const stripe = new VirtualCard(loadCardProfile('magstripe-only'));
+  await sim.insert(stripe);
+  t.same(await inserted, { chip: false });
+  await t.rejects(driver.powerOn(), { code: 'CODPOS_EMV_NO_CHIP', message: /no chip/ });
+  const swiped = new Promise((resolve) => driver.once('swipe', resolve));
+  await sim.swipe(stripe);
+  t.same(await swiped, { track1: stripe.tracks.track1, track2: stripe.tracks.track2 });
+});

@@ -19,7 +19,8 @@ import { EscPosBuilder } from '../../drivers/printer/escpos.js';
 import { PRINTER_PROFILES } from '../../drivers/printer/profiles.js';
 import { deriveTdesKeys, parseTdesKsn } from '../../emv/crypto/dukpt-tdes.js';
 import { decodePinBlock } from '../../emv/crypto/pin-block.js';
-import { testCard, ATR, SELECT_PSE, PSE_FCI } from './test-card.js';
+import { VirtualCard, loadCardProfile } from '../../emv/card/index.js';
+import { decodeTlv, findTag } from '../../emv/tlv/index.js';
 
 t.setTimeout(60_000);
 const BDK = '0123456789ABCDEFFEDCBA9876543210';
@@ -57,11 +58,14 @@ t.test('card reader: a card gives an ATR and answers APDUs', async (t) => {
   const driver = new CardReaderDriver(link(devices.paths['card-reader']));
   await driver.start();
   const inserted = new Promise((resolve) => driver.once('card-inserted', resolve));
-  await devices.cardReader.insert(testCard());
+  const profile = loadCardProfile('visa-dda');
+  await devices.cardReader.insert(new VirtualCard(profile));
   t.same(await inserted, { chip: true });
-  t.same(await driver.powerOn(), ATR);
-  const response = await driver.transmit(SELECT_PSE);
-  t.same(response, Buffer.concat([PSE_FCI, Buffer.from([0x90, 0x00])]));
+  t.same(await driver.powerOn(), Buffer.from(profile.atr ?? '3B6500002063CB6600', 'hex'), 'the virtual card\'s ATR');
+  const response = await driver.transmit(Buffer.from('00A404000E315041592E5359532E444446303100', 'hex'));
+  t.same(response.subarray(-2), Buffer.from([0x90, 0x00]), 'SELECT PSE answered 9000 (61xx/6Cxx handled by the driver)');
+  const fci = findTag(decodeTlv(response.subarray(0, -2)), 0x84);
+  t.equal(fci?.value.toString('latin1'), '1PAY.SYS.DDF01', 'the FCI names the PSE');
   await driver.powerOff();
 });
 
