@@ -40,7 +40,7 @@ function describeOne(item: Tlv, options: DescribeOptions): DescribedTlv {
     out.text = maskPan(hex.replace(/F+$/, ''));
     return out;
   }
-  if (!options.unmask && (sensitivity === 'track' || sensitivity === 'secret')) {
+  if (!options.unmask && (sensitivity === 'track' || sensitivity === 'secret' || sensitivity === 'name')) {
     out.value = WIPED;
     return out;
   }

@@ -62,7 +62,8 @@ t.test('describe: names tags, nests templates, masks PAN and track 2 unless unma
   t.equal(masked[0]!.children![0]!.text, '476173******0119');
   t.equal(masked[0]!.children![0]!.value, '[WIPED]');
   t.equal(masked[0]!.children![1]!.value, '[WIPED]');
-  t.equal(masked[0]!.children![2]!.text, 'J.DOE');
+  t.equal(masked[0]!.children![2]!.value, '[WIPED]', 'cardholder name wiped too');
+  t.equal(describeTlv(items, { unmask: true })[0]!.children![2]!.text, 'J.DOE');
   const text = formatDescribed(masked).join('\n');
   t.notMatch(text, /4761739001010119/, 'no full PAN in the printed lines');
   t.match(text, /^  5A Application Primary Account Number \(PAN\) \(8\)/m);
