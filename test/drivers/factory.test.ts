@@ -1,0 +1,50 @@
+import t from 'tap';
+import { validateConfig } from '../../config/load.js';
+import { buildDevices, startDevice, stopDevice, pinpadSimOptions } from '../../drivers/factory.js';
+import type { Scan } from '../../drivers/scanner/driver.js';
+
+const eafnosupport = () => {
+  throw Object.assign(new Error('EAFNOSUPPORT, Address family not supported by protocol'), { code: 'EAFNOSUPPORT' });
+};
+const noLibusb = () => {
+  throw new Error('libusb-1.0.so.0: cannot open shared object file: No such file or directory');
+};
+
+t.test('the simulated config: every device starts in-process and works', async (t) => {
+  const config = validateConfig({});
+  const devices = buildDevices(config.devices);
+  for (const d of Object.values(devices)) await startDevice(d);
+  t.equal(devices.scanner!.link.state.state, 'online');
+  const scan = new Promise<Scan>((resolve) => devices.scanner!.driver.once('scan', resolve));
+  await devices.scanner!.sim!.scan('RR123456785CH', 'Code 128');
+  t.equal((await scan).data, 'RR123456785CH');
+  t.same((await devices.pinpad!.driver.identify()).ksn, 'FFFF9876543210E00001');
+  t.same(await devices.cardReader!.driver.status(), { slot: 'empty', chip: false });
+  await devices.printer!.driver.print(devices.printer!.driver.builder().line('hello').cut().build());
+  t.same(devices.printer!.sim!.pages, [['hello']]);
+  for (const d of Object.values(devices)) await stopDevice(d);
+});
+
+t.test('no Bluetooth and no libusb: those devices are in error with the reason, the others start (the daemon still starts)', async (t) => {
+  const config = validateConfig({
+    devices: {
+      scanner: { transport: { kind: 'hid', vendorId: 0x0c2e, productId: 0x0b61 } },
+      printer: { transport: { kind: 'ble', peripheral: 'PT-210', scanTimeoutMs: 50 } },
+    },
+  });
+  const devices = buildDevices(config.devices, { hidLoader: noLibusb, nobleLoader: eafnosupport });
+  for (const d of Object.values(devices)) await startDevice(d);
+  t.equal(devices.scanner!.link.state.state, 'error');
+  t.match(devices.scanner!.link.state.reason, /libusb-1\.0-0/);
+  t.equal(devices.printer!.link.state.state, 'error');
+  t.match(devices.printer!.link.state.reason, /Bluetooth LE is unsupported/);
+  t.equal(devices.cardReader!.link.state.state, 'online');
+  t.equal(devices.pinpad!.link.state.state, 'online');
+  for (const d of Object.values(devices)) await stopDevice(d);
+});
+
+t.test('a disabled device is not built; a 24-hex simulator KSN selects AES DUKPT', async (t) => {
+  const config = validateConfig({ devices: { printer: { enabled: false }, pinpad: { dukpt: 'aes128', sim: { ksn: '123456789012345600000000' } } } });
+  t.notOk(buildDevices(config.devices).printer);
+  t.same(pinpadSimOptions(config.devices.pinpad), { bdk: '0123456789ABCDEFFEDCBA9876543210', aesKsn: '123456789012345600000000', dukpt: 'aes128', entryTimeoutMs: 60000 });
+});
