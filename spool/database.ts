@@ -6,7 +6,7 @@
  * technician and refused with CODPOS_SPOOL_CORRUPT; it is never silently
  * replaced. Backups go through SQLite's online backup API, never a file copy.
  */
-import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { PosError } from '../config/errors.js';
@@ -36,6 +36,13 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
       throw new PosError('CODPOS_SPOOL_NOT_FOUND', `no spool database at ${file} (check data.dir and spool.file, or pass --db FILE)`, { details: { file } });
     }
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // An empty file is a valid new database; creating it ourselves makes it 0600,
+    // and SQLite gives the -wal and -shm files the database file's permissions.
+    try {
+      writeFileSync(file, '', { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw toSpoolError(error, `creating ${file}`);
+    }
   }
   let db: Database;
   try {
@@ -154,7 +161,7 @@ export function toSpoolError(error: unknown, doing: string): unknown {
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new PosError('CODPOS_SPOOL_BUSY', `the spool database is locked by another process while ${doing}`, { cause: error });
   }
-  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC') {
     return new PosError('CODPOS_SPOOL_IO', `the spool database could not be written while ${doing} (${code})`, { cause: error });
   }
   return error;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { openDatabase, integrityProblems } from '../../spool/database.js';
@@ -18,6 +18,8 @@ t.test('the database opens with WAL, synchronous=FULL, foreign keys and secure_d
   t.equal(db.pragma('secure_delete', { simple: true }), 1);
   t.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   t.same(migrate(db), [], 'a second run applies nothing');
+  t.equal(statSync(file).mode & 0o777, 0o600, 'the database file is private');
+  t.equal(statSync(file + '-wal').mode & 0o777, 0o600, 'and so is its WAL');
 });
 
 t.test('an inspecting tool does not create a spool that is not there', async (t) => {
