@@ -39,7 +39,8 @@ export function tdesKsnCounter(ksn: TdesKsn): number {
   return ksn.readUIntBE(7, 3) & TDES_COUNTER_MASK;
 }
 
-function withCounter(ksn: TdesKsn, counter: number): TdesKsn {
+/** The KSN with its 21-bit counter replaced. */
+export function withTdesCounter(ksn: TdesKsn, counter: number): TdesKsn {
   const out = Buffer.from(ksn);
   const tail = (out.readUIntBE(7, 3) & ~TDES_COUNTER_MASK & 0xffffff) | counter;
   out.writeUIntBE(tail, 7, 3);
@@ -70,12 +71,12 @@ export function nextKsn(ksn: TdesKsn): TdesKsn {
   if (counter > TDES_COUNTER_MASK) {
     throw new PosError('CODPOS_CRYPTO_KSN_EXHAUSTED', 'the TDES DUKPT counter is exhausted: the PIN pad needs a new initial key');
   }
-  return withCounter(ksn, counter);
+  return withTdesCounter(ksn, counter);
 }
 
 /** The initial KSN (counter zeroed), whose leftmost 8 bytes feed the IPEK derivation. */
 export function initialKsn(ksn: TdesKsn): TdesKsn {
-  return withCounter(ksn, 0);
+  return withTdesCounter(ksn, 0);
 }
 
 function checkBdk(bdkInput: HexOrBuffer): Buffer {
@@ -91,8 +92,8 @@ export function deriveIpek(bdkInput: HexOrBuffer, ksn: TdesKsn): Buffer {
   return Buffer.concat([left, right]);
 }
 
-/** The non-reversible key generation process: a 16-byte key and 8 bytes of data. */
-function nonReversibleKey(key: Buffer, data: Buffer): Buffer {
+/** The non-reversible key generation process: a 16-byte key and 8 bytes of data (the KSN's right half). */
+export function nonReversibleKeyGeneration(key: Buffer, data: Buffer): Buffer {
   const half = (k: Buffer): Buffer => {
     const kl = k.subarray(0, 8);
     const kr = k.subarray(8, 16);
@@ -125,7 +126,7 @@ export function deriveTransactionKey(ipekInput: HexOrBuffer, ksn: TdesKsn): Buff
     built |= bit;
     const tail = (register.readUIntBE(5, 3) & ~TDES_COUNTER_MASK & 0xffffff) | built;
     register.writeUIntBE(tail, 5, 3);
-    key = nonReversibleKey(key, register);
+    key = nonReversibleKeyGeneration(key, register);
   }
   return key;
 }
