@@ -64,6 +64,14 @@ t.test('AES-CMAC [source: RFC 4493 section 4 test vectors]', async (t) => {
   t.equal(hex(aesCmac(key, m)), '51F0BEBF7E3B9D92FC49741779363CFE', 'Example 4: len = 64');
 });
 
+t.test('AES-CMAC with 192- and 256-bit keys [source: NIST SP 800-38B Appendix D.2 / D.3 examples]', async (t) => {
+  const k192 = bytes('8E73B0F7DA0E6452C810F32B809079E562F8EAD2522C6B7B');
+  t.equal(hex(aesCmac(k192, Buffer.alloc(0))), 'D17DDF46ADAACDE531CAC483DE7A9367', 'AES-192, Mlen = 0');
+  const k256 = bytes('603DEB1015CA71BE2B73AEF0857D77811F352C073B6108D72D9810A30914DFF4');
+  t.equal(hex(aesCmac(k256, Buffer.alloc(0))), '028962F61B7BF89EFC6B551F4667D983', 'AES-256, Mlen = 0');
+  t.equal(hex(aesCmac(k256, bytes('6BC1BEE22E409F96E93D7E117393172A'))), '28A7023F452E8F82BD4BF28D8C37C35C', 'AES-256, Mlen = 128');
+});
+
 t.test('ISO 9797-1 padding methods 1 and 2', async (t) => {
   t.equal(hex(iso9797Pad1(bytes('0102'))), '0102000000000000');
   t.equal(hex(iso9797Pad1(bytes('0102030405060708'))), '0102030405060708', 'method 1 adds nothing to whole blocks');
