@@ -44,7 +44,14 @@ export class SpoolService {
   async start(): Promise<void> {
     const settings = spoolSettings(this.config);
     this.vault = await Vault.fromProvider(this.options.keyProvider ?? new FileKeyProvider(settings.keyFile));
-    this.current = Spool.open({ file: settings.file, vault: this.vault, limits: settings.limits, retentionMs: settings.retentionMs, ...this.options.spool });
+    try {
+      this.current = Spool.open({ file: settings.file, vault: this.vault, limits: settings.limits, retentionMs: settings.retentionMs, ...this.options.spool });
+    } catch (error) {
+      this.vault.destroy();
+      this.vault = undefined;
+      this.state = { state: 'down', reason: (error as Error).message };
+      throw error;
+    }
     this.maintain();
     this.timer = setInterval(() => this.maintain(), this.options.purgeIntervalMs ?? 3_600_000);
     this.timer.unref();
