@@ -76,8 +76,9 @@ export class CardReaderSim extends EventEmitter {
     await this.event({ type: 'swipe', ...tracks });
   }
 
+  /** Resolves when the host ACKed the event or the link gave up (no host attached is not a simulator fault). */
   private async event(event: Parameters<typeof encodeEvent>[0]): Promise<void> {
-    await this.link.send(readerFrame(encodeEvent(event)));
+    await this.link.send(readerFrame(encodeEvent(event))).catch((error: unknown) => this.emit('link-error', error));
   }
 
   private request(payload: Buffer): void {

@@ -17,6 +17,8 @@ export interface DecoderHooks {
   onStatusRequest?: (n: number) => void;
   /** Called after each printed line; returning false pauses decoding (paper ran out). */
   onLine?: (line: string) => boolean | void;
+  /** Called with each page when it is cut. */
+  onPage?: (page: string[]) => void;
 }
 
 const NEED_MORE = -1;
@@ -210,7 +212,9 @@ export class EscPosDecoder {
 
   private cut(): void {
     if (this.line) this.endLine();
-    this.pages.push(this.page);
+    const page = this.page;
+    this.pages.push(page);
     this.page = [];
+    this.hooks.onPage?.(page);
   }
 }

@@ -6,6 +6,7 @@
  * Like a real printer it stops printing while blocked and keeps what it has
  * received, answering DLE EOT in real time, then prints the rest when it can.
  */
+import { EventEmitter } from 'node:events';
 import type { Transport } from '../transport/transport.js';
 import { EscPosDecoder } from './decoder.js';
 import { monoImageToPng } from './png.js';
@@ -18,7 +19,8 @@ export interface PrinterSimOptions {
   runOutAfterLines?: number;
 }
 
-export class PrinterSim {
+/** Emits `page` (lines) at each cut. */
+export class PrinterSim extends EventEmitter {
   readonly decoder: EscPosDecoder;
   readonly status: PrinterStatus = { offline: false, coverOpen: false, paperNearEnd: false, paperOut: false, error: false };
   readonly profile: PrinterProfile;
@@ -30,10 +32,12 @@ export class PrinterSim {
     readonly transport: Transport,
     options: PrinterSimOptions = {},
   ) {
+    super();
     this.profile = options.profile ?? PRINTER_PROFILES['58mm'];
     this.runOutAfterLines = options.runOutAfterLines;
     this.decoder = new EscPosDecoder({
       onStatusRequest: (n) => this.answerStatus(n),
+      onPage: (page) => this.emit('page', page),
       onLine: () => {
         this.linesPrinted++;
         if (this.runOutAfterLines !== undefined && this.linesPrinted >= this.runOutAfterLines) {

@@ -1,0 +1,107 @@
+/**
+ * `codpos sim devices [--dir DIR]`: the four device simulators on pseudo-
+ * terminal pairs. Prints the driver-side paths (put them in a config's
+ * `devices.<name>.transport` as `{ kind: serial, path }`), then reads script
+ * commands from stdin (`help` lists them) until SIGINT/SIGTERM. Later issues
+ * add `sim host` and `sim backend` to the same group.
+ */
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { loadConfig } from '../../../config/load.js';
+import { PosError } from '../../../config/errors.js';
+import { scrubText } from '../../../config/masking.js';
+import { startSimDevices, SIM_DEVICE_NAMES } from '../../../drivers/sim-devices.js';
+import { runSimCommand } from '../../../drivers/sim-script.js';
+import { pinpadSimOptions } from '../../../drivers/factory.js';
+import { monoImageToPng } from '../../../drivers/printer/png.js';
+import { groupCommand } from '../groups.js';
+import { action, printJson, printLines } from '../output.js';
+
+export const order = 60;
+
+interface SimDevicesOptions {
+  dir?: string;
+  config?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const group = groupCommand(program, 'sim', 'run simulators (devices, acquirer host, back-end) for a box-less setup');
+  group
+    .command('devices')
+    .description('start the scanner, card reader, PIN pad and printer simulators on pseudo-terminals and print their paths; then read commands (help) from stdin')
+    .option('--dir <dir>', 'where to create the device links (default: <data.dir>/sim-devices)')
+    .option('--config <file>', 'config file for the PIN pad keys, printer profile and scanner format (default: CODPOS_CONFIG or the simulated config)')
+    .option('--json', 'machine-readable output: one JSON object per line')
+    .action(action(async (opts: SimDevicesOptions) => runSimDevices(opts)));
+}
+
+async function runSimDevices(opts: SimDevicesOptions): Promise<void> {
+  const { config } = loadConfig({ file: opts.config });
+  const dir = resolve(opts.dir ?? join(config.data.dir, 'sim-devices'));
+  const devices = await startSimDevices({
+    dir,
+    scanner: { prefix: config.devices.scanner.prefix, suffix: config.devices.scanner.suffix, aimIds: config.devices.scanner.aimIds },
+    pinpad: pinpadSimOptions(config.devices.pinpad),
+    printer: { profile: config.devices.printer.profile },
+  });
+  const say = (device: string, text: string, extra: Record<string, unknown> = {}) => {
+    if (opts.json) printJson({ event: device, text, ...extra });
+    else printLines(text.split('\n').map((line) => `${device}| ${line}`));
+  };
+
+  let images = 0;
+  devices.printer.on('page', (page: string[]) => {
+    const files: string[] = [];
+    for (const image of devices.printer.decoder.images.slice(images)) {
+      const file = join(dir, `printer-${++images}.png`);
+      writeFileSync(file, monoImageToPng(image));
+      files.push(file);
+    }
+    say('printer', page.join('\n'), files.length ? { images: files } : {});
+    for (const unknown of devices.printer.unknown.splice(0)) say('printer', `unknown command ${unknown.bytes} at offset ${unknown.offset}`);
+  });
+  devices.pinpad.on('prompt', ({ dukpt }: { dukpt: string }) => say('pinpad', `PIN requested (${dukpt} DUKPT): type press <digits>, then enter`));
+  devices.pinpad.on('display', (text: string) => say('pinpad', `display: ${text}`));
+
+  if (opts.json) printJson({ dir, paths: devices.paths });
+  else {
+    printLines([
+      `codpos simulated devices on pseudo-terminals in ${dir}:`,
+      ...SIM_DEVICE_NAMES.map((name) => `  ${name.padEnd(12)} ${devices.paths[name]}`),
+      'Configure a daemon with { "kind": "serial", "path": <path> } for each device.',
+      'Type commands (help lists them); Ctrl-C stops.',
+    ]);
+  }
+
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  // Commands run one at a time, in order, however fast they are typed or piped.
+  let chain = Promise.resolve();
+  lines.on('line', (line) => {
+    chain = chain.then(async () => {
+      try {
+        const answer = await runSimCommand(devices, line);
+        if (!answer) return;
+        if (opts.json) printJson({ ok: true, command: line.trim().split(/\s+/)[0], text: answer });
+        else printLines([answer]);
+      } catch (error) {
+        const message = error instanceof PosError ? error.message : String(error);
+        if (opts.json) printJson({ ok: false, error: error instanceof PosError ? error.code : 'CODPOS_INTERNAL', message: scrubText(message) });
+        else process.stderr.write(`error: ${scrubText(message)}\n`);
+      }
+    });
+  });
+
+  // stdin ending (a background run with </dev/null) does not stop the devices; a signal does.
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  lines.close();
+  await chain;
+  await devices.stop();
+  if (!opts.json) printLines(['simulated devices stopped']);
+}
