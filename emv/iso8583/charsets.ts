@@ -39,10 +39,27 @@ CHAR_CLASS[0x30] |= SIGN;
 /** One-character strings by code, so building a short string never allocates per character. */
 export const CHAR = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
 
+/** 1 where a byte is two BCD digits (both nibbles 0-9), else 0. */
+export const IS_BCD = Uint8Array.from({ length: 256 }, (_, b) => (b >> 4 <= 9 && (b & 15) <= 9 ? 1 : 0));
+
+/** 1 where a byte is two track 2 nibbles (each 0-9 or the separator D), else 0. */
+export const IS_TRACK_BCD = Uint8Array.from({ length: 256 }, (_, b) => ((b >> 4 <= 9 || b >> 4 === 0xd) && ((b & 15) <= 9 || (b & 15) === 0xd) ? 1 : 0));
+
+/** Nibble -> character code: digits for 0-9 (0 elsewhere); the track form also maps D to '='. */
+export const DIGIT_CODE = Uint8Array.from({ length: 16 }, (_, n) => (n <= 9 ? 48 + n : 0));
+export const TRACK_CODE = Uint8Array.from({ length: 16 }, (_, n) => (n <= 9 ? 48 + n : n === 0xd ? 0x3d : 0));
+
 /** Byte -> its two digits ("00".."99") when both nibbles are 0-9, else undefined. */
 export const BCD_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, b) =>
   b >> 4 <= 9 && (b & 15) <= 9 ? String.fromCharCode(48 + (b >> 4), 48 + (b & 15)) : undefined,
 );
+
+/** Byte -> its two track 2 characters (digits, D as '='), else undefined. */
+export const TRACK_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, b) => {
+  const hi = b >> 4 <= 9 ? String(b >> 4) : b >> 4 === 0xd ? '=' : undefined;
+  const lo = (b & 15) <= 9 ? String(b & 15) : (b & 15) === 0xd ? '=' : undefined;
+  return hi !== undefined && lo !== undefined ? hi + lo : undefined;
+});
 
 /** Nibble -> track 2 character: 0-9 and D as '='; undefined for A, B, C, E, F. */
 export const TRACK_NIBBLE: (string | undefined)[] = Array.from({ length: 16 }, (_, n) => (n <= 9 ? String(n) : n === 0xd ? '=' : undefined));

@@ -57,6 +57,8 @@ export class CompiledField {
     /** Character classes (charsets.ts) a text or ASCII/EBCDIC numeric character must belong to. */
     readonly charClass: number,
     readonly sub: CompiledFieldSet | undefined,
+    /** The same rule as `charClass`, for checking long strings in one native pass. */
+    readonly pattern: RegExp,
   ) {}
 }
 
@@ -76,8 +78,20 @@ export interface CompiledDialect {
 
 const cache = new WeakMap<Dialect, CompiledDialect>();
 
+let lastDialect: Dialect | undefined;
+let lastCompiled: CompiledDialect | undefined;
+
 /** The compiled form of `dialect`, checking it on first use (PosError CODPOS_ISO8583_BAD_DIALECT). */
 export function compileDialect(dialect: Dialect): CompiledDialect {
+  // Most callers use one dialect all day: skip the WeakMap for the last one.
+  if (dialect === lastDialect) return lastCompiled!;
+  const compiled = compileCached(dialect);
+  lastDialect = dialect;
+  lastCompiled = compiled;
+  return compiled;
+}
+
+function compileCached(dialect: Dialect): CompiledDialect {
   let compiled = cache.get(dialect);
   if (compiled === undefined) {
     const mtiEncoding = ENCODING_CODES[dialect.mtiEncoding as 'bcd'];
@@ -134,7 +148,8 @@ function compileField(dialectName: string, path: string, spec: FieldSpec): Compi
   }
   const charClass =
     content === AN ? LETTER_OR_SPACE | DIGIT : content === ANS ? PRINTABLE : content === Z ? DIGIT | TRACK_SEPARATOR : DIGIT;
-  return new CompiledField(path, `field ${path} (${spec.name})`, spec.name, content, encoding, spec.maxLength, lengthDigits, lengthEncoding, prefixBytes, padLeft, charClass, sub);
+  const pattern = content === AN ? /^[A-Za-z0-9 ]*$/ : content === ANS ? /^[\x20-\x7e]*$/ : content === Z ? /^[0-9=]*$/ : /^[0-9]*$/;
+  return new CompiledField(path, `field ${path} (${spec.name})`, spec.name, content, encoding, spec.maxLength, lengthDigits, lengthEncoding, prefixBytes, padLeft, charClass, sub, pattern);
 }
 
 /** A binary length prefix is as many bytes as its decimal form would need to hold the same maximum. */

@@ -9,7 +9,7 @@
  * Hot path notes: field specs are precompiled (compile.ts); strings are built from
  * lookup tables; the bitmap is walked with Math.clz32 so absent fields cost nothing.
  */
-import { BCD_PAIR, CHAR, CHAR_CLASS, EBCDIC_TO_ASCII, HEX_VALUE, SIGN, TRACK_NIBBLE } from './charsets.js';
+import { CHAR, CHAR_CLASS, DIGIT_CODE, EBCDIC_TO_ASCII, HEX_VALUE, IS_BCD, IS_TRACK_BCD, SIGN, TRACK_CODE, TRACK_NIBBLE } from './charsets.js';
 import { ASCII, B, BCD, BINARY, EBCDIC, N, XN, Z, compileDialect, type CompiledField, type CompiledFieldSet } from './compile.js';
 import { ISO8583_ERRORS as E, decodeError } from './errors.js';
 import type { Dialect } from './spec.js';
@@ -23,34 +23,71 @@ export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const mtiBytes = compiled.mtiEncoding === BCD ? 2 : 4;
   if (end < mtiBytes) throw decodeError(E.TRUNCATED, 'mti', 'MTI', 0, `needs ${mtiBytes} bytes, the message has ${end}`);
   const mti = compiled.mtiEncoding === BCD ? bcdDigits(buf, 0, 2, 'mti', 'MTI') : textDigits(buf, 0, 4, compiled.mtiEncoding === EBCDIC, 'mti', 'MTI');
-  const fields: IsoFields = {};
-  const pos = decodeBody(buf, mtiBytes, end, compiled.body, fields);
+  let fields: IsoFields;
+  try {
+    fields = decodeBody(buf, mtiBytes, end, compiled.body);
+  } finally {
+    messageText = undefined;
+  }
+  const pos = bodyEnd;
   if (pos !== end) throw decodeError(E.TRAILING_BYTES, 'message', 'message', pos, `${end - pos} bytes are left after the last field the bitmap names`);
   return { mti, fields };
 }
 
-/** Decodes a bitmap and the fields it names from buf[start, end); returns the offset after the last field. */
-function decodeBody(buf: Buffer, start: number, end: number, set: CompiledFieldSet, out: IsoFields): number {
+/**
+ * Decoded fields live in a sparse array indexed by field number: filling one is
+ * several times faster than adding integer keys to a plain object, and it reads the
+ * same (`fields[35]`, `Object.entries(fields)`, `for..in` list the present fields).
+ */
+function newFields(highest: number): IsoFields {
+  return new Array<IsoFields[number]>(highest + 1);
+}
+
+/** The highest field number a bitmap's words name (0 when none). */
+function highestField(w0: number, w1: number, w2: number, w3: number): number {
+  if (w3 !== 0) return 128 - ctz(w3);
+  if (w2 !== 0) return 96 - ctz(w2);
+  if (w1 !== 0) return 64 - ctz(w1);
+  return w0 !== 0 ? 32 - ctz(w0) : 0;
+}
+
+/** Count of trailing zero bits of a non-zero 32-bit word. */
+function ctz(word: number): number {
+  return 31 - Math.clz32(word & -word);
+}
+
+/** Where the last decodeBody() stopped (a module variable, so no result object is made per call). */
+let bodyEnd = 0;
+
+/** Decodes a bitmap and the fields it names from buf[start, end); sets bodyEnd to the offset after the last one. */
+function decodeBody(buf: Buffer, start: number, end: number, set: CompiledFieldSet): IsoFields {
   let pos = start;
   const bitmapBytes = set.bitmapHex ? 16 : 8;
   if (pos + bitmapBytes > end) throw decodeError(E.TRUNCATED, 'bitmap', 'primary bitmap', pos, `needs ${bitmapBytes} bytes, ${end - pos} left`);
-  const w0 = set.bitmapHex ? hexWord(buf, pos) : buf.readUInt32BE(pos);
-  const w1 = set.bitmapHex ? hexWord(buf, pos + 8) : buf.readUInt32BE(pos + 4);
+  const w0 = set.bitmapHex ? hexWord(buf, pos) : u32(buf, pos);
+  const w1 = set.bitmapHex ? hexWord(buf, pos + 8) : u32(buf, pos + 4);
   pos += bitmapBytes;
   let w2 = 0;
   let w3 = 0;
   if ((w0 & 0x80000000) !== 0) {
     if (!set.hasSecondary) throw decodeError(E.UNKNOWN_FIELD, '1', 'bitmap', pos - bitmapBytes, 'bit 1 announces a secondary bitmap, but this dialect has no field above 64');
     if (pos + bitmapBytes > end) throw decodeError(E.TRUNCATED, '1', 'secondary bitmap', pos, `needs ${bitmapBytes} bytes, ${end - pos} left`);
-    w2 = set.bitmapHex ? hexWord(buf, pos) : buf.readUInt32BE(pos);
-    w3 = set.bitmapHex ? hexWord(buf, pos + 8) : buf.readUInt32BE(pos + 4);
+    w2 = set.bitmapHex ? hexWord(buf, pos) : u32(buf, pos);
+    w3 = set.bitmapHex ? hexWord(buf, pos + 8) : u32(buf, pos + 4);
     pos += bitmapBytes;
   }
+  const out = newFields(highestField(w0 & 0x7fffffff, w1, w2, w3));
   pos = decodeWord(buf, pos, end, set, out, w0 & 0x7fffffff, 0, start);
   pos = decodeWord(buf, pos, end, set, out, w1, 32, start);
   if (w2 !== 0) pos = decodeWord(buf, pos, end, set, out, w2, 64, start);
   if (w3 !== 0) pos = decodeWord(buf, pos, end, set, out, w3, 96, start);
-  return pos;
+  bodyEnd = pos;
+  return out;
+}
+
+/** Big-endian 32-bit word (bounds already checked). */
+function u32(buf: Buffer, pos: number): number {
+  return ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) >>> 0;
 }
 
 /** Decodes the fields named by one 32-bit bitmap word whose first bit is field `base + 1`. */
@@ -85,14 +122,13 @@ function decodeField(buf: Buffer, pos: number, end: number, f: CompiledField, ou
   if (content === B) {
     if (enc === BINARY) {
       if (f.sub !== undefined) {
-        const sub: IsoFields = {};
-        const subEnd = decodeBody(buf, pos, pos + size, f.sub, sub);
+        const sub = decodeBody(buf, pos, pos + size, f.sub);
+        const subEnd = bodyEnd;
         if (subEnd !== pos + size) throw decodeError(E.TRAILING_BYTES, f.path, f.label, subEnd, `${pos + size - subEnd} bytes are left after the last subfield its bitmap names`);
         out[number] = sub;
       } else {
-        const value = Buffer.allocUnsafe(size);
-        buf.copy(value, 0, pos, pos + size);
-        out[number] = value;
+        // A view, not a copy (like emv/tlv): copy it if the input buffer will be reused.
+        out[number] = buf.subarray(pos, pos + size);
       }
     } else {
       out[number] = hexBytes(buf, pos, length, f);
@@ -104,7 +140,7 @@ function decodeField(buf: Buffer, pos: number, end: number, f: CompiledField, ou
       out[number] = sign(buf, pos, f) + bcdValue(buf, pos + 1, length, f);
       return pos + total;
     }
-    out[number] = content === Z ? trackValue(buf, pos, length, f) : bcdValue(buf, pos, length, f);
+    out[number] = bcdValue(buf, pos, length, f);
     return pos + size;
   }
   // ASCII or EBCDIC characters.
@@ -141,62 +177,85 @@ function readLength(buf: Buffer, pos: number, f: CompiledField): number {
   return length;
 }
 
-/** `digits` digits packed as BCD at buf[pos], with the filler nibble on the field's pad side when odd. */
+/**
+ * `digits` digits packed as BCD at buf[pos], with the filler nibble 0 on the field's
+ * pad side when odd. Track data (z) reads nibble D as the separator '='.
+ */
 function bcdValue(buf: Buffer, pos: number, digits: number, f: CompiledField): string {
-  let value = '';
-  let i = pos;
-  const odd = (digits & 1) === 1;
-  if (odd && f.padLeft) {
-    const b = buf[i]!;
-    if (b >> 4 !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, i, `filler nibble is ${hex1(b >> 4)}, not 0`);
-    if ((b & 15) > 9) throw decodeError(E.BAD_DIGIT, f.path, f.label, i, `nibble ${hex1(b & 15)} is not a digit`);
-    value = CHAR[48 + (b & 15)]!;
-    i++;
+  const track = f.content === Z;
+  if ((digits & 1) === 0) return evenBcd(buf, pos, pos + (digits >> 1), track, f);
+  if (f.padLeft) {
+    const b = buf[pos]!;
+    if (b >> 4 !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, pos, `filler nibble is ${hex1(b >> 4)}, not 0`);
+    return oneDigit(b & 15, track, pos, f) + evenBcd(buf, pos + 1, pos + 1 + (digits >> 1), track, f);
   }
-  const pairsEnd = pos + (odd && !f.padLeft ? digits >> 1 : (digits + 1) >> 1);
-  for (; i < pairsEnd; i++) {
-    const pair = BCD_PAIR[buf[i]!];
-    if (pair === undefined) throw decodeError(E.BAD_DIGIT, f.path, f.label, i, `byte 0x${hex2(buf[i]!)} is not two BCD digits`);
-    value += pair;
-  }
-  if (odd && !f.padLeft) {
-    const b = buf[i]!;
-    if (b >> 4 > 9) throw decodeError(E.BAD_DIGIT, f.path, f.label, i, `nibble ${hex1(b >> 4)} is not a digit`);
-    if ((b & 15) !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, i, `filler nibble is ${hex1(b & 15)}, not 0`);
-    value += CHAR[48 + (b >> 4)]!;
-  }
-  return value;
+  const last = pos + (digits >> 1);
+  const b = buf[last]!;
+  if ((b & 15) !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, last, `filler nibble is ${hex1(b & 15)}, not 0`);
+  return evenBcd(buf, pos, last, track, f) + oneDigit(b >> 4, track, last, f);
 }
 
-/** Track data packed as BCD: digits, and nibble D read as the separator '='. */
-function trackValue(buf: Buffer, pos: number, digits: number, f: CompiledField): string {
+/**
+ * The bytes buf[i, end) as two characters each. One String.fromCharCode call per four
+ * bytes, and one for the rest: building strings is the cost here, not the checks.
+ */
+function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: CompiledField): string {
+  const valid = track ? IS_TRACK_BCD : IS_BCD;
+  const code = track ? TRACK_CODE : DIGIT_CODE;
   let value = '';
-  const odd = (digits & 1) === 1;
-  const nibbles = odd ? digits + 1 : digits;
-  for (let n = 0; n < nibbles; n++) {
-    const b = buf[pos + (n >> 1)]!;
-    const nibble = (n & 1) === 0 ? b >> 4 : b & 15;
-    const isFiller = odd && (f.padLeft ? n === 0 : n === nibbles - 1);
-    if (isFiller) {
-      if (nibble !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, pos + (n >> 1), `filler nibble is ${hex1(nibble)}, not 0`);
-      continue;
+  for (; i + 4 <= end; i += 4) {
+    const a = buf[i]!;
+    const b = buf[i + 1]!;
+    const c = buf[i + 2]!;
+    const d = buf[i + 3]!;
+    if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
+    value += String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
+  }
+  switch (end - i) {
+    case 0:
+      return value;
+    case 1: {
+      const a = buf[i]!;
+      if (valid[a]! === 0) throw badBcd(buf, i, track, f);
+      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!);
     }
-    const c = TRACK_NIBBLE[nibble];
-    if (c === undefined) throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + (n >> 1), `nibble ${hex1(nibble)} is neither a digit nor the separator D`);
-    value += c;
+    case 2: {
+      const a = buf[i]!;
+      const b = buf[i + 1]!;
+      if ((valid[a]! & valid[b]!) === 0) throw badBcd(buf, i, track, f);
+      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!);
+    }
+    default: {
+      const a = buf[i]!;
+      const b = buf[i + 1]!;
+      const c = buf[i + 2]!;
+      if ((valid[a]! & valid[b]! & valid[c]!) === 0) throw badBcd(buf, i, track, f);
+      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!);
+    }
   }
-  return value;
 }
 
-/** An MTI as BCD. */
+/** The error for the first byte from `i` on that is not BCD. */
+function badBcd(buf: Buffer, i: number, track: boolean, f: CompiledField) {
+  const valid = track ? IS_TRACK_BCD : IS_BCD;
+  while (valid[buf[i]!] === 1) i++;
+  return decodeError(E.BAD_DIGIT, f.path, f.label, i, `byte 0x${hex2(buf[i]!)} is not two BCD digits${track ? ' (or the separator D)' : ''}`);
+}
+
+function oneDigit(nibble: number, track: boolean, offset: number, f: CompiledField): string {
+  const c = track ? TRACK_NIBBLE[nibble] : nibble <= 9 ? CHAR[48 + nibble] : undefined;
+  if (c === undefined) throw decodeError(E.BAD_DIGIT, f.path, f.label, offset, `nibble ${hex1(nibble)} is not a digit${track ? ' or the separator D' : ''}`);
+  return c;
+}
+
+/** An MTI as BCD (two bytes). */
 function bcdDigits(buf: Buffer, pos: number, bytes: number, path: string, where: string): string {
-  let value = '';
   for (let i = pos; i < pos + bytes; i++) {
-    const pair = BCD_PAIR[buf[i]!];
-    if (pair === undefined) throw decodeError(E.BAD_DIGIT, path, where, i, `byte 0x${hex2(buf[i]!)} is not two BCD digits`);
-    value += pair;
+    if (IS_BCD[buf[i]!] === 0) throw decodeError(E.BAD_DIGIT, path, where, i, `byte 0x${hex2(buf[i]!)} is not two BCD digits`);
   }
-  return value;
+  const a = buf[pos]!;
+  const b = buf[pos + 1]!;
+  return String.fromCharCode(48 + (a >> 4), 48 + (a & 15), 48 + (b >> 4), 48 + (b & 15));
 }
 
 /** An MTI as ASCII or EBCDIC digits. */
@@ -210,17 +269,60 @@ function textDigits(buf: Buffer, pos: number, length: number, ebcdic: boolean, p
   return value;
 }
 
+/**
+ * The message as one latin1 string, made on the first ASCII text field of a decode and
+ * sliced per field: one native conversion per message instead of one per field (a
+ * substring of 13 or more characters is a cheap view in V8). Reset by decodeIso8583.
+ */
+let messageText: string | undefined;
+
 /** `length` ASCII or EBCDIC characters, each in one of the classes `allowed`. */
 function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed: number, f: CompiledField): string {
   const end = pos + length;
-  for (let i = pos; i < end; i++) {
-    const c = ebcdic ? EBCDIC_TO_ASCII[buf[i]!]! : buf[i]!;
-    if ((CHAR_CLASS[c]! & allowed) === 0) throw badCharacter(buf, i, ebcdic, f);
+  if (ebcdic) {
+    let value = '';
+    for (let i = pos; i < end; i++) {
+      const c = EBCDIC_TO_ASCII[buf[i]!]!;
+      if ((CHAR_CLASS[c]! & allowed) === 0) throw badCharacter(buf, i, ebcdic, f);
+      value += CHAR[c]!;
+    }
+    return value;
   }
-  if (!ebcdic) return buf.toString('latin1', pos, end);
-  let value = '';
-  for (let i = pos; i < end; i++) value += CHAR[EBCDIC_TO_ASCII[buf[i]!]!]!;
-  return value;
+  if (length > 32) {
+    // Long text: one regex pass beats a JS loop.
+    if (messageText === undefined) messageText = buf.toString('latin1');
+    const value = messageText.substring(pos, end);
+    if (f.pattern.test(value)) return value;
+  } else {
+    let i = pos;
+    while (i < end && (CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
+    if (i === end) return length <= 8 ? shortLatin1(buf, pos, length) : (messageText ??= buf.toString('latin1')).substring(pos, end);
+  }
+  let i = pos;
+  while ((CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
+  throw badCharacter(buf, i, ebcdic, f);
+}
+
+/** Up to eight bytes as a string, in one String.fromCharCode call. */
+function shortLatin1(buf: Buffer, i: number, length: number): string {
+  switch (length) {
+    case 1:
+      return CHAR[buf[i]!]!;
+    case 2:
+      return String.fromCharCode(buf[i]!, buf[i + 1]!);
+    case 3:
+      return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!);
+    case 4:
+      return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!);
+    case 5:
+      return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!, buf[i + 4]!);
+    case 6:
+      return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!, buf[i + 4]!, buf[i + 5]!);
+    case 7:
+      return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!, buf[i + 4]!, buf[i + 5]!, buf[i + 6]!);
+    default:
+      return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!, buf[i + 4]!, buf[i + 5]!, buf[i + 6]!, buf[i + 7]!);
+  }
 }
 
 function badCharacter(buf: Buffer, i: number, ebcdic: boolean, f: CompiledField) {

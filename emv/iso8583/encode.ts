@@ -6,8 +6,7 @@
  * trailing spaces), since that never changes their meaning.
  *
  * Hot path notes: one pass writes into a reusable scratch buffer (grown on demand),
- * and the result is one copy of the written bytes; the bitmap is computed from the
- * field keys, which JavaScript enumerates in ascending numeric order.
+ * and the result is one copy of the written bytes.
  */
 import { PosError } from '../../config/errors.js';
 import { ASCII_TO_EBCDIC, CHAR_CLASS, HEX_PAIR, SIGN } from './charsets.js';
@@ -48,18 +47,18 @@ const MTI_FIELD = { path: 'mti', label: 'MTI', content: N, charClass: 1 } as Com
 
 function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): number {
   if (typeof fields !== 'object' || fields === null) throw new PosError(E.BAD_VALUE, 'ISO 8583 message: fields must be an object of field number -> value');
-  // Pass 1: the bitmap, checking every key names a field of the dialect.
+  if (fields[0] !== undefined || fields[1] !== undefined) {
+    throw new PosError(E.UNKNOWN_FIELD, 'ISO 8583: fields 0 and 1 are the MTI and the secondary bitmap, which the encoder writes itself', { details: { field: fields[0] !== undefined ? '0' : '1' } });
+  }
+  // Pass 1: the bitmap, checking every present field is in the dialect. Field numbers
+  // are scanned as integers: for..in over integer keys would make a string per key.
   let w0 = 0;
   let w1 = 0;
   let w2 = 0;
   let w3 = 0;
-  for (const key in fields) {
-    if (fields[key as unknown as number] === undefined) continue;
-    const number = +key;
-    if (set.fields[number] === undefined) {
-      const why = number === 1 ? 'field 1 is the secondary bitmap, which the encoder sets itself' : `field ${key} is not in this dialect`;
-      throw new PosError(E.UNKNOWN_FIELD, `ISO 8583: ${why}`, { details: { field: key } });
-    }
+  for (let number = 2; number <= 128; number++) {
+    if (fields[number] === undefined) continue;
+    if (set.fields[number] === undefined) throw new PosError(E.UNKNOWN_FIELD, `ISO 8583: field ${number} is not in this dialect`, { details: { field: String(number) } });
     const bit = 0x80000000 >>> ((number - 1) & 31);
     if (number <= 32) w0 |= bit;
     else if (number <= 64) w1 |= bit;
@@ -88,10 +87,10 @@ function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): nu
     }
   }
   // Pass 2: the fields, in ascending order.
-  for (const key in fields) {
-    const value = fields[key as unknown as number];
-    if (value === undefined) continue;
-    pos = encodeField(value, set.fields[+key]!, pos);
+  const last = words === 4 ? 128 : 64;
+  for (let number = 2; number <= last; number++) {
+    const value = fields[number];
+    if (value !== undefined) pos = encodeField(value, set.fields[number]!, pos);
   }
   return pos;
 }
@@ -219,15 +218,36 @@ function nibble(text: string, i: number, track: boolean, f: CompiledField): numb
 /** Writes `length` characters of text (from `from`) as ASCII or EBCDIC bytes, each checked against the field's classes. */
 function writeChars(text: string, from: number, pos: number, length: number, ebcdic: boolean, f: CompiledField): number {
   const allowed = f.charClass;
+  if (ebcdic) {
+    for (let i = from; i < from + length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0xff || (CHAR_CLASS[c]! & allowed) === 0) throw badChar(text, i, f);
+      scratch[pos++] = ASCII_TO_EBCDIC[c]!;
+    }
+    return pos;
+  }
+  if (length > 32 && from === 0) {
+    // Long text: one regex pass and one native copy beat a JS loop.
+    if (!f.pattern.test(text)) throw badChar(text, firstBad(text, f), f);
+    return pos + scratch.write(text, pos, length, 'latin1');
+  }
   for (let i = from; i < from + length; i++) {
     const c = text.charCodeAt(i);
-    if (c > 0xff || (CHAR_CLASS[c]! & allowed) === 0) {
-      const code = f.content === AN || f.content === ANS ? E.BAD_CHARACTER : E.BAD_DIGIT;
-      throw encodeError(code, f.path, f.label, `character ${i + 1} is not ${expected(f)}`);
-    }
-    scratch[pos++] = ebcdic ? ASCII_TO_EBCDIC[c]! : c;
+    if (c > 0xff || (CHAR_CLASS[c]! & allowed) === 0) throw badChar(text, i, f);
+    scratch[pos++] = c;
   }
   return pos;
+}
+
+function firstBad(text: string, f: CompiledField): number {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) <= 0xff && (CHAR_CLASS[text.charCodeAt(i)]! & f.charClass) !== 0) i++;
+  return i;
+}
+
+function badChar(text: string, i: number, f: CompiledField) {
+  const code = f.content === AN || f.content === ANS ? E.BAD_CHARACTER : E.BAD_DIGIT;
+  return encodeError(code, f.path, f.label, `character ${i + 1} is not ${expected(f)}`);
 }
 
 function expected(f: CompiledField): string {

@@ -7,7 +7,11 @@
  */
 export type FieldValue = string | Buffer | IsoFields;
 
-/** Field number -> value. Bitmaps are not fields here: the codec derives them. */
+/**
+ * Field number -> value. Bitmaps are not fields here: the codec derives them.
+ * Build one as a plain object (`{ 2: '4761...', 4: '000000001000' }`); the decoder
+ * returns a sparse array indexed by field number, which reads the same way.
+ */
 export interface IsoFields {
   [field: number]: FieldValue;
 }
