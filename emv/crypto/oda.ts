@@ -103,6 +103,7 @@ export function capkChecksumValid(capk: CaPublicKey): boolean {
  * the expected format byte, and a hash algorithm we know (SHA-1).
  */
 function recoverSigned(key: RsaPublicKey, signed: Buffer, item: SignedItem, format: number): OdaResult<{ recovered: Buffer }> {
+  if (!Buffer.isBuffer(signed)) return fail(`${item}_length`, `${item} is missing`);
   let recovered: Buffer;
   try {
     recovered = rsaRecover(key, signed);
@@ -184,7 +185,11 @@ export interface IssuerKeyInput {
 /** EMV Book 2 section 5.3 / 6.3: the issuer public key from its certificate. */
 export function recoverIssuerPublicKey(input: IssuerKeyInput): OdaResult<{ issuer: IssuerPublicKey }> {
   let ca: RsaPublicKey;
+  let rid: string;
+  let index: string;
   try {
+    rid = hexUpper(toBytes(input.capk.rid, 'CAPK RID', [5]));
+    index = typeof input.capk.index === 'number' ? hexUpper(Buffer.from([input.capk.index])) : hexUpper(toBytes(input.capk.index, 'CAPK index', [1]));
     if (input.capk.sha1 !== undefined && !capkChecksumValid(input.capk)) return fail('capk_checksum', 'CA public key does not match its SHA-1 checksum');
     ca = rsaPublicKey(input.capk.modulus, input.capk.exponent);
   } catch (error) {
@@ -204,8 +209,6 @@ export function recoverIssuerPublicKey(input: IssuerKeyInput): OdaResult<{ issue
   const expiry = notExpired(r.subarray(6, 8), input.transactionDate);
   if (!expiry.valid) return fail('issuer_cert_expired', `issuer certificate expired or has no valid expiry (MMYY ${expiry.text})`);
   const serial = hexUpper(r.subarray(8, 11));
-  const rid = hexUpper(toBytes(input.capk.rid, 'CAPK RID', [5]));
-  const index = typeof input.capk.index === 'number' ? input.capk.index.toString(16).padStart(2, '0').toUpperCase() : hexUpper(toBytes(input.capk.index, 'CAPK index', [1]));
   if (input.isRevoked?.(rid, index, serial)) return fail('issuer_cert_revoked', `issuer certificate ${serial} under CA ${rid}/${index} is revoked`);
   if (r[12] !== PK_ALGORITHM_RSA) return fail('issuer_pk_algorithm', `issuer public key algorithm ${r[12]} is not 01 (RSA)`);
   const ni = r[13]!;

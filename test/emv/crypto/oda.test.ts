@@ -182,6 +182,8 @@ t.test('vector chains: each check names itself', async (t) => {
   t.equal(failedOf(authenticateSda({ ...sdaInput(), issuerCertificate: sdaInput().issuerCertificate.subarray(1) })), 'issuer_cert_length');
   t.equal(failedOf(authenticateSda({ ...sdaInput(), issuerCertificate: Buffer.alloc(128, 0xff) })), 'issuer_cert_range');
   t.equal(failedOf(authenticateSda({ ...sdaInput(), capk: { ...sdaInput().capk, modulus: 'C6', sha1: undefined } })), 'capk_invalid');
+  t.equal(failedOf(authenticateSda({ ...sdaInput(), capk: { ...sdaInput().capk, rid: 'A0000003' } })), 'capk_invalid', 'a 4-byte RID');
+  t.equal(failedOf(authenticateSda({ ...sdaInput(), ssad: undefined as unknown as Buffer })), 'ssad_length', 'a missing SSAD');
   const revoked = authenticateSda({ ...sdaInput(), isRevoked: (rid, index, serial) => rid === 'A000000003' && index === '01' && serial === '0042B3' });
   t.equal(failedOf(revoked), 'issuer_cert_revoked');
   // another CA key of the same size does not recover this certificate
