@@ -70,7 +70,7 @@ t.test(`SIGKILL at random moments, ${KILLS} times: nothing acknowledged is lost`
   for (let run = 0; run < KILLS; run++) {
     // Mostly while writing, every fifth run possibly during start-up (open, migrations, key creation).
     const duringStartup = run % 5 === 0;
-    const afterMs = Math.floor(Math.random() * (duringStartup ? 300 : 150));
+    const afterMs = Math.floor(Math.random() * (duringStartup ? 250 : 100));
     const out = await runAndKill(file, keyFile, afterMs, duringStartup);
     if (out.signal !== 'SIGKILL') {
       t.fail(`run ${run}: the writer ended by itself (code ${out.code}): ${out.stderr.slice(0, 500)}`);
