@@ -4,6 +4,8 @@
  * "no CVM required"; offline PIN counts as not supported unless the terminal has a PIN
  * pad that can do it (then TVR "PIN pad not present or not working" is not set).
  */
+import { decodeTlv, findTag } from '../tlv/index.js';
+import { commandApdu, SW_OK } from './apdu.js';
 import type { TransactionContext } from './context.js';
 
 export const CVM = {
@@ -38,10 +40,11 @@ function terminalSupports(ctx: TransactionContext, method: number): boolean {
   switch (method) {
     case CVM.offlinePlaintextPin:
     case CVM.offlinePlaintextPinAndSignature:
-      return (caps & 0x80) !== 0 && ctx.terminal.offlinePinSupported === true;
+      return (caps & 0x80) !== 0 && ctx.terminal.offlinePinSupported === true && ctx.callbacks.requestOfflinePinBlock !== undefined;
     case CVM.offlineEncipheredPin:
     case CVM.offlineEncipheredPinAndSignature:
-      return (caps & 0x10) !== 0 && ctx.terminal.offlinePinSupported === true;
+      // Enciphering the PIN under the ICC PIN key is not part of codpos' PIN pad.
+      return false;
     case CVM.onlineEncipheredPin:
       return (caps & 0x40) !== 0;
     case CVM.signature:
@@ -147,11 +150,54 @@ export async function cardholderVerification(ctx: TransactionContext): Promise<C
     }
     if (method === CVM.signature) return finish({ results: Buffer.from([methodByte, condition, CVM_RESULT.unknown]), signatureRequired: true });
     if (method === CVM.noCvmRequired) return finish({ results: Buffer.from([methodByte, condition, CVM_RESULT.successful]), signatureRequired: false });
-    // Offline PIN with a capable PIN pad is not part of codpos' kernel: treated as failed.
+    // Offline plaintext PIN, with a PIN pad configured for it.
+    const verified = await offlinePlaintextPin(ctx);
+    if (verified === 'ok') {
+      const withSignature = method === CVM.offlinePlaintextPinAndSignature;
+      return finish({ results: Buffer.from([methodByte, condition, withSignature ? CVM_RESULT.unknown : CVM_RESULT.successful]), signatureRequired: withSignature });
+    }
     if (failed()) continue;
     break;
   }
   tvr.set('cardholderVerificationNotSuccessful');
   if (!anyConditionMet || !last) return finish({ results: Buffer.from([0x3f, 0x00, CVM_RESULT.failed]), signatureRequired: false });
   return finish({ results: Buffer.from([last[0], last[1], CVM_RESULT.failed]), signatureRequired: false });
+}
+
+/** PIN try counter (9F17) by GET DATA; undefined when the card does not give it. */
+async function pinTryCounter(ctx: TransactionContext): Promise<number | undefined> {
+  const { data, sw } = await ctx.channel.send(commandApdu(0x80, 0xca, 0x9f, 0x17, undefined, 0x00));
+  if (sw !== SW_OK) return undefined;
+  try {
+    return findTag(decodeTlv(data), 0x9f17)?.value[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Book 3 10.5.1: check the try counter, ask the PIN pad, VERIFY (P2 = 80, plaintext).
+ * 63Cx with x > 0 asks again; 63C0, 6983 and 6984 mean the try limit is exceeded.
+ */
+async function offlinePlaintextPin(ctx: TransactionContext): Promise<'ok' | 'failed'> {
+  let tries = await pinTryCounter(ctx);
+  if (tries === 0) {
+    ctx.tvr.set('pinTryLimitExceeded');
+    return 'failed';
+  }
+  for (;;) {
+    const block = await ctx.callbacks.requestOfflinePinBlock!(tries);
+    if (!block) {
+      ctx.tvr.set('pinNotEntered');
+      return 'failed';
+    }
+    const { sw } = await ctx.channel.send(commandApdu(0x00, 0x20, 0x00, 0x80, block));
+    if (sw === SW_OK) return 'ok';
+    if ((sw & 0xfff0) === 0x63c0 && (sw & 0x0f) > 0) {
+      tries = sw & 0x0f;
+      continue;
+    }
+    if ((sw & 0xfff0) === 0x63c0 || sw === 0x6983 || sw === 0x6984) ctx.tvr.set('pinTryLimitExceeded');
+    return 'failed';
+  }
 }

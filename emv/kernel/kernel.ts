@@ -7,6 +7,7 @@
  * the channel and passed through. The kernel does no I/O of its own: the PIN pad and
  * the host are callbacks.
  */
+import { createHash } from 'node:crypto';
 import { maskPanForReceipt } from '../../config/masking.js';
 import { PosError } from '../../config/errors.js';
 import { decodeTlv, encodeTlv, findTag, type Tlv } from '../tlv/index.js';
@@ -94,6 +95,7 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
     const decision = terminalActionAnalysis(ctx);
 
     // First GENERATE AC.
+    prepareTcHash(ctx, ctx.card.get(0x8c)!);
     const cdaRequested = oda.method === 'CDA' && oda.cdaKey !== undefined && decision !== 'AAC';
     const cdol1 = ctx.card.get(0x8c)!;
     const cdol1Data = ctx.dolData(cdol1);
@@ -320,6 +322,7 @@ async function generateAc(ctx: TransactionContext, type: Decision, cda: boolean,
 }
 
 async function secondGenerateAc(ctx: TransactionContext, type: 'TC' | 'AAC', oda: OdaState, allowCda: boolean): Promise<GenAcAnswer & { cdaFailed?: boolean }> {
+  prepareTcHash(ctx, ctx.card.get(0x8d)!);
   const cdol2Data = ctx.dolData(ctx.card.get(0x8d)!);
   const cda = allowCda && oda.method === 'CDA' && oda.cdaKey !== undefined && type === 'TC';
   const answer = await generateAc(ctx, type, cda, cdol2Data);
@@ -334,6 +337,20 @@ async function secondGenerateAc(ctx: TransactionContext, type: 'TC' | 'AAC', oda
     ctx.card.set(0x9f26, check.cryptogram);
   }
   return answer;
+}
+
+/**
+ * Book 3 5.4 / 10.8: when a CDOL asks for the TC Hash Value (98), it is the SHA-1 of
+ * the TDOL data — the card's TDOL (97), or the terminal's default (TVR B5b8).
+ */
+function prepareTcHash(ctx: TransactionContext, cdol: Buffer): void {
+  if (!dolRequests(cdol, 0x98)) return;
+  let tdol = ctx.card.get(0x97);
+  if (!tdol && ctx.application?.defaultTdol) {
+    tdol = Buffer.from(ctx.application.defaultTdol, 'hex');
+    ctx.tvr.set('defaultTdolUsed');
+  }
+  ctx.terminalData.set(0x98, createHash('sha1').update(tdol ? ctx.dolData(tdol) : Buffer.alloc(0)).digest());
 }
 
 function buildDe55(ctx: TransactionContext, scripts: ScriptResult[]): Tlv[] {

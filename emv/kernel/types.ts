@@ -131,6 +131,12 @@ export interface KernelCallbacks {
   confirmApplication?: (candidate: CandidateApplication) => boolean | Promise<boolean>;
   /** Online PIN entry on the PIN pad; resolves with the PIN block, or null when bypassed. */
   requestOnlinePin?: (pan: string) => Promise<Buffer | null> | Buffer | null;
+  /**
+   * Offline plaintext PIN (only with `offlinePinSupported`): the PIN pad's ISO 9564
+   * format 2 block for VERIFY, or null when the cardholder bypassed entry. `triesLeft`
+   * is the card's PIN try counter when known.
+   */
+  requestOfflinePinBlock?: (triesLeft: number | undefined) => Promise<Buffer | null> | Buffer | null;
   /** The host call: one authorisation request, one answer (or `unable`). */
   goOnline: (request: OnlineRequest) => Promise<HostAnswer> | HostAnswer;
   /** Random number 1..99 for random transaction selection. Default: node:crypto. */

@@ -1,0 +1,149 @@
+/**
+ * Kernel steps on variants of the shipped cards: CVM list (online PIN bypass, offline
+ * plaintext PIN when configured or not), processing restrictions, velocity checking,
+ * TDOL / TC hash, CA key expiry. Variants rewrite record 2.1 of a profile; where that
+ * breaks the card's static data signature the terminal runs without ODA (9F33 byte 3 = 00)
+ * so the step under test is the only thing that changes.
+ */
+import t from 'tap';
+import { decodeTlv, encodeTlv, findTag } from '../../../emv/tlv/index.js';
+import type { CardProfile } from '../../../emv/card/index.js';
+import { card, run, issuerFor, terminal, VISA_APP } from './fixtures.js';
+
+const NO_ODA = 'E0E800'; // IC; offline plaintext PIN, online PIN, signature, no CVM; no ODA
+
+/** Replaces (or adds) tags in record 2.1 of the first application. */
+function withRecordTags(values: Record<string, string>) {
+  return (p: CardProfile) => {
+    const app = p.applications[0]!;
+    const [template] = decodeTlv(Buffer.from(app.records['2.1']!, 'hex'));
+    const children = template!.children!.filter((c) => !(c.tag.toString(16).toUpperCase() in values));
+    for (const [tag, hex] of Object.entries(values)) children.push({ tag: parseInt(tag, 16), value: Buffer.from(hex, 'hex') });
+    app.records['2.1'] = encodeTlv([{ tag: 0x70, value: Buffer.alloc(0), children }]).toString('hex');
+  };
+}
+
+function approving(c: ReturnType<typeof card>) {
+  const issuer = issuerFor(c);
+  return (r: Parameters<typeof issuer.issuerAuthenticationData>[0]) => ({ result: 'approved' as const, responseCode: '00', issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00') });
+}
+
+t.test('online PIN bypassed: TVR B3b4, the next rule (signature) applies', async (t) => {
+  const c = card('visa-dda');
+  const { result, requests } = await run(c, { host: approving(c), callbacks: { requestOnlinePin: () => null } });
+  t.equal(result.outcome, 'approved');
+  t.same(result.tvrBits, ['pinNotEntered', 'exceedsFloorLimit']);
+  t.equal(result.cvmResults!.toString('hex').toUpperCase(), '1E0300');
+  t.equal(result.signatureRequired, true);
+  t.equal(requests[0]!.pinBlock, undefined);
+});
+
+t.test('no PIN pad: online PIN not possible (TVR B3b5), signature instead', async (t) => {
+  const c = card('visa-dda');
+  const { result } = await run(c, { host: approving(c), terminal: { pinPadPresent: false } });
+  t.same(result.tvrBits, ['pinPadNotPresentOrNotWorking', 'exceedsFloorLimit']);
+  t.equal(result.cvmResults!.toString('hex').toUpperCase(), '1E0300');
+});
+
+t.test('offline plaintext PIN: not supported unless configured', async (t) => {
+  // CVM list: offline plaintext PIN always (no "apply next"), then no CVM.
+  const variant = withRecordTags({ '8E': '000000000000000001001F03' });
+  const c = card('visa-dda', (p) => {
+    variant(p);
+    p.applications[0]!.offlinePin = '1234';
+  });
+  const { result } = await run(c, { terminal: { capabilities: NO_ODA }, host: approving(c) });
+  t.same(result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'cardholderVerificationNotSuccessful', 'pinPadNotPresentOrNotWorking', 'exceedsFloorLimit']);
+  t.equal(result.cvmResults!.toString('hex').toUpperCase(), '010001', 'offline PIN failed (not supported)');
+  const conditional = card('visa-dda', withRecordTags({ '8E': '000000000000000001031F03' }));
+  const skipped = await run(conditional, { terminal: { capabilities: NO_ODA }, host: approving(conditional) });
+  t.equal(skipped.result.cvmResults!.toString('hex').toUpperCase(), '1F0302', 'condition 03 "if terminal supports": rule skipped, no CVM applies');
+  t.notOk(c.log.includes('VERIFY'));
+});
+
+t.test('offline plaintext PIN with a configured PIN pad: wrong PIN, then right, VERIFY to the card', async (t) => {
+  const variant = withRecordTags({ '8E': '000000000000000001031F03' });
+  const c = card('visa-dda', (p) => {
+    variant(p);
+    p.applications[0]!.offlinePin = '1234';
+    p.applications[0]!.pinTryLimit = 3;
+  });
+  const asked: Array<number | undefined> = [];
+  const blocks = [Buffer.from('241111FFFFFFFFFF', 'hex'), Buffer.from('241234FFFFFFFFFF', 'hex')];
+  const { result } = await run(c, {
+    terminal: { capabilities: NO_ODA, offlinePinSupported: true },
+    host: approving(c),
+    callbacks: {
+      requestOfflinePinBlock: (tries) => {
+        asked.push(tries);
+        return blocks.shift() ?? null;
+      },
+    },
+  });
+  t.same(asked, [3, 2], 'try counter read first (GET DATA 9F17), then from 63C2');
+  t.equal(result.cvmResults!.toString('hex').toUpperCase(), '010302', 'offline PIN successful');
+  t.same(result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'exceedsFloorLimit']);
+  t.same(c.log.filter((i) => i === 'VERIFY'), ['VERIFY', 'VERIFY']);
+  t.equal(result.outcome, 'approved');
+});
+
+t.test('offline PIN try limit exhausted: TVR B3b6 and B3b8', async (t) => {
+  const variant = withRecordTags({ '8E': '000000000000000001031F03' });
+  const c = card('visa-dda', (p) => {
+    variant(p);
+    p.applications[0]!.offlinePin = '1234';
+    p.applications[0]!.pinTryLimit = 1;
+  });
+  const { result } = await run(c, {
+    terminal: { capabilities: NO_ODA, offlinePinSupported: true },
+    host: approving(c),
+    callbacks: { requestOfflinePinBlock: () => Buffer.from('249999FFFFFFFFFF', 'hex') },
+  });
+  t.same(result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'cardholderVerificationNotSuccessful', 'pinTryLimitExceeded', 'exceedsFloorLimit']);
+  t.equal(result.cvmResults!.toString('hex').toUpperCase(), '010301');
+});
+
+t.test('processing restrictions: version, usage control, not yet effective', async (t) => {
+  const c = card('visa-dda', withRecordTags({ '9F08': '0097', '9F07': '0001', '5F25': '271231' }));
+  const { result } = await run(c, { terminal: { capabilities: 'E068' + '00' }, host: approving(c) });
+  // B2b8 versions differ, B2b6 not yet effective, B2b5 service not allowed (AUC has no domestic goods).
+  t.same(result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'differentApplicationVersions', 'applicationNotYetEffective', 'serviceNotAllowed', 'onlinePinEntered', 'exceedsFloorLimit']);
+  t.equal(result.outcome, 'declined', 'Visa TAC/IAC denial includes "service not allowed"');
+  t.equal(result.reason, 'offline-declined');
+});
+
+t.test('velocity: consecutive offline transactions past the lower and upper limits; new card', async (t) => {
+  const busy = card('visa-dda', (p) => {
+    p.applications[0]!.atc = 0x30;
+    p.applications[0]!.lastOnlineAtc = 0x28;
+  });
+  const r1 = await run(busy, { host: approving(busy) });
+  // ATC after GPO 0x31, last online 0x28: 9 > 3 (9F14) and 9 > 6 (9F23).
+  t.same(r1.result.tvrBits, ['onlinePinEntered', 'exceedsFloorLimit', 'lowerConsecutiveOfflineLimitExceeded', 'upperConsecutiveOfflineLimitExceeded']);
+  const fresh = card('visa-dda', (p) => {
+    p.applications[0]!.atc = 0;
+    p.applications[0]!.lastOnlineAtc = 0;
+  });
+  const r2 = await run(fresh, { host: approving(fresh) });
+  t.same(r2.result.tvrBits, ['newCard', 'onlinePinEntered', 'exceedsFloorLimit'], 'last online ATC 0 = new card');
+  t.equal(fresh.atcOf('A0000000031010'), 1);
+});
+
+t.test('TC hash: a CDOL asking for tag 98 gets SHA-1 of the default TDOL data (TVR B5b8)', async (t) => {
+  const c = card('visa-dda', withRecordTags({ '8C': '9F02069F03069F1A0295055F2A029A039C019F37049814' }));
+  const { result } = await run(c, {
+    terminal: { capabilities: 'E06800', applications: [{ ...VISA_APP, defaultTdol: '9F02065F2A029A03' }] },
+    host: approving(c),
+  });
+  t.ok(result.tvrBits.includes('defaultTdolUsed'));
+  t.equal(result.outcome, 'approved');
+});
+
+t.test('CA public key past its expiry is not used: DDA fails', async (t) => {
+  const c = card('visa-dda');
+  const keys = terminal().caKeys.map((k) => ({ ...k, expiry: '251231' }));
+  const { result } = await run(c, { terminal: { caKeys: keys }, host: approving(c) });
+  t.same(result.tvrBits, ['ddaFailed', 'onlinePinEntered', 'exceedsFloorLimit']);
+  t.notOk(c.log.includes('INTERNAL AUTHENTICATE'), 'no key: no need to ask the card to sign');
+  t.equal(findTag(result.de55, 0x95)!.value.toString('hex').toUpperCase(), '0800048000');
+});
