@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { packageRoot } from '../../config/paths.js';
-import { opsPerSecond, type BenchOptions, type BenchResult } from './harness.js';
+import { median, opsPerSecond, type BenchOptions, type BenchResult } from './harness.js';
 import { rsaPublicKey, rsaRecover } from '../../emv/crypto/rsa.js';
 import { authenticateDda } from '../../emv/crypto/oda.js';
 import { deriveTdesKeys, parseTdesKsn } from '../../emv/crypto/dukpt-tdes.js';
@@ -60,8 +60,15 @@ function rsaBenches(options: BenchOptions): BenchResult[] {
     const theirs = Buffer.from(forgeRaw(forgeInput, forgeKey, true, false), 'binary');
     if (!ours.equals(theirs)) throw new Error(`RSA ${bits}: node:crypto and node-forge disagree`);
 
-    const value = opsPerSecond(() => rsaRecover(key, input), options, 1);
-    const peerValue = opsPerSecond(() => forgeRaw(forgeInput, forgeKey, true, false), options, 1);
+    // Rounds alternate between ours and the peer so a busy machine slows both alike.
+    const ourRates: number[] = [];
+    const peerRates: number[] = [];
+    for (let r = 0; r < options.rounds; r++) {
+      ourRates.push(opsPerSecond(() => rsaRecover(key, input), { rounds: 1, roundMs: options.roundMs }));
+      peerRates.push(opsPerSecond(() => forgeRaw(forgeInput, forgeKey, true, false), { rounds: 1, roundMs: options.roundMs }));
+    }
+    const value = median(ourRates);
+    const peerValue = median(peerRates);
     results.push({ bench: `crypto.rsa_recover.${bits}`, unit: 'ops_per_s', value, peer: 'node-forge', peerValue, note: `EMV CA ${rid}/${index}, e=${capk.exponent}` });
   }
   return results;
