@@ -14,6 +14,10 @@ const ZERO_IV_8 = Buffer.alloc(8);
 const ZERO_IV_16 = Buffer.alloc(16);
 
 function run(cipherName: string, key: Buffer, iv: Buffer | null, data: Buffer, encrypt: boolean): Buffer {
+  if (iv !== null) {
+    const wanted = cipherName.startsWith('aes') ? 16 : 8;
+    if (iv.length !== wanted) throw new PosError('CODPOS_CRYPTO_IV_LENGTH', `the CBC IV must be ${wanted} bytes (got ${iv.length})`);
+  }
   const cipher = encrypt ? createCipheriv(cipherName, key, iv) : createDecipheriv(cipherName, key, iv);
   cipher.setAutoPadding(false);
   return Buffer.concat([cipher.update(data), cipher.final()]);

@@ -111,6 +111,8 @@ t.test('bad lengths are PosErrors naming the problem, never crashes', async (t) 
   t.throws(() => tdesEcbEncrypt(bytes('0123456789ABCDEFFEDCBA9876543210'), Buffer.alloc(7)), { code: 'CODPOS_CRYPTO_DATA_LENGTH' });
   t.throws(() => aesEcbEncrypt(Buffer.alloc(15), Buffer.alloc(16)), { code: 'CODPOS_CRYPTO_KEY_LENGTH' });
   t.throws(() => aesCbcEncrypt(Buffer.alloc(16), Buffer.alloc(17)), { code: 'CODPOS_CRYPTO_DATA_LENGTH' });
+  t.throws(() => aesCbcEncrypt(Buffer.alloc(16), Buffer.alloc(16), Buffer.alloc(8)), { code: 'CODPOS_CRYPTO_IV_LENGTH', message: /16 bytes \(got 8\)/ });
+  t.throws(() => tdesCbcDecrypt(Buffer.alloc(16), Buffer.alloc(8), Buffer.alloc(16)), { code: 'CODPOS_CRYPTO_IV_LENGTH', message: /8 bytes \(got 16\)/ });
 });
 
 t.test('odd parity adjustment', async (t) => {
