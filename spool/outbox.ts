@@ -15,6 +15,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { PosError } from '../config/errors.js';
+import { isPanKeyName, isSecretKeyName, luhnValid } from '../config/masking.js';
 import { systemClock, cryptoRandomFraction, type Clock, type RandomFraction } from './clock.js';
 import { IdGenerator } from './ids.js';
 import { toSpoolError } from './database.js';
@@ -261,6 +262,7 @@ export class Outbox {
     if (!(stream in this.policies)) {
       throw new PosError('CODPOS_SPOOL_UNKNOWN_STREAM', `unknown outbox stream "${stream}"; streams are ${this.streams.join(', ')}`, { details: { stream } });
     }
+    refuseClearCardData(stream, payload, options.sealed);
     const text = JSON.stringify(payload);
     if (text === undefined) throw new PosError('CODPOS_SPOOL_BAD_RECORD', `the ${stream} record payload cannot be stored as JSON`);
     const id = options.id ?? this.ids.next();
@@ -534,6 +536,41 @@ export class Outbox {
     };
     if (openSealed && row.sealed !== null && this.vault) record.sealed = JSON.parse(this.vault.openText(row.id, SEALED_FIELD, row.sealed));
     return record;
+  }
+}
+
+/**
+ * A payload is stored in clear: it may not carry a full PAN or any secret (by the
+ * masking module's key names). Sealed data may carry a PAN, but never sensitive
+ * authentication data (track data, PIN block, CVV): PCI DSS forbids keeping it, even
+ * encrypted, once the authorization has an answer — it lives only in a pending journal row.
+ */
+function refuseClearCardData(stream: string, payload: unknown, sealed: unknown): void {
+  walk(payload, (key, value) => {
+    if (isSecretKeyName(key)) {
+      throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record payload carries "${key}": secrets and sensitive authentication data are never queued`, { details: { stream, key } });
+    }
+    if (isPanKeyName(key) && (typeof value === 'string' || typeof value === 'number') && /^[0-9]{13,19}$/.test(String(value)) && luhnValid(String(value))) {
+      throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record payload carries a full PAN under "${key}": pass it in \`sealed\` (or mask it)`, { details: { stream, key } });
+    }
+  });
+  walk(sealed, (key) => {
+    if (isSecretKeyName(key)) {
+      throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record's sealed data carries "${key}": sensitive authentication data is never queued, even sealed`, { details: { stream, key } });
+    }
+  });
+}
+
+function walk(value: unknown, visit: (key: string, value: unknown) => void, depth = 0): void {
+  if (value === null || typeof value !== 'object' || depth > 16) return;
+  if (Array.isArray(value)) {
+    for (const item of value) walk(item, visit, depth + 1);
+    return;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (child === undefined || child === null || child === '') continue;
+    visit(key, child);
+    walk(child, visit, depth + 1);
   }
 }
 

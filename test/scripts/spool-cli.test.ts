@@ -12,9 +12,12 @@ async function seededSpool(): Promise<{ dir: string; file: string; deadId: strin
   const dir = tempDir('codpos-spool-cli-');
   const file = join(dir, 'spool.db');
   const spool = Spool.open({ file, vault: Vault.fromKey(Buffer.alloc(32, 9)) });
-  const ready = await spool.outbox.enqueue('waybill-event', { waybill: 'RR123456785GB', event: 'delivered', pan: TEST_PAN });
+  const ready = await spool.outbox.enqueue('waybill-event', { waybill: 'RR123456785GB', event: 'delivered' });
+  // A PAN that reached a payload anyway (the outbox refuses it; a hand edit or an old writer did not):
+  // the CLI must still mask it.
+  spool.db.prepare('UPDATE outbox SET payload = ? WHERE id = ?').run(JSON.stringify({ waybill: 'RR123456785GB', event: 'delivered', pan: TEST_PAN }), ready.id);
   await spool.outbox.enqueue('waybill-event', { waybill: 'RR123456785GB', event: 'signature' });
-  const dead = await spool.outbox.enqueue('advice', { mti: '0220' }, { sealed: { pan: TEST_PAN, track2: TEST_TRACK2 } });
+  const dead = await spool.outbox.enqueue('advice', { mti: '0220' }, { sealed: { pan: TEST_PAN, expiry: '2212' } });
   spool.outbox.lease('advice');
   spool.outbox.fail(dead.id, 'acquirer: format error in DE4', { permanent: true });
   const forwarded = await spool.outbox.enqueue('transaction', { amount: 2500 });

@@ -66,7 +66,7 @@ t.test('no card data in clear in the database or its WAL', async (t) => {
       ids.push(txn.id);
       if (round === 1) spool.journal.transition(txn.id, 'approved', { responseCode: '00' });
       if (round === 2) {
-        spool.journal.transition(txn.id, 'reversal_pending', { outbox: { stream: 'reversal', payload: { txnId: txn.id }, sealed: { pan: card.pan, track2: card.track2 } } });
+        spool.journal.transition(txn.id, 'reversal_pending', { outbox: { stream: 'reversal', payload: { txnId: txn.id }, sealed: { pan: card.pan } } });
       }
     }
   }

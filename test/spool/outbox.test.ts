@@ -258,3 +258,21 @@ t.test('retention: forwarded records are purged after the retention time, pendin
   t.equal(spool.outbox.get(old.id), undefined);
   t.equal(spool.outbox.get(kept.id)!.state, 'ready', 'a record not yet forwarded is never purged');
 });
+
+t.test('card data is refused in clear payloads, and sensitive authentication data even sealed', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  await t.rejects(spool.outbox.enqueue('transaction', { amount: 100, pan: '4761739001010010' }), {
+    code: 'CODPOS_SPOOL_CLEAR_CARD_DATA',
+    message: /carries a full PAN under "pan": pass it in `sealed`/,
+  });
+  await t.rejects(spool.outbox.enqueue('transaction', { card: { track2: '4761739001010010=2212201' } }), { code: 'CODPOS_SPOOL_CLEAR_CARD_DATA', message: /"track2"/ });
+  await t.rejects(spool.outbox.enqueue('reversal', { mti: '0400' }, { sealed: { pan: '4761739001010010', pinBlock: '8F3A52C1D07B4E69' } }), {
+    code: 'CODPOS_SPOOL_CLEAR_CARD_DATA',
+    message: /sealed data carries "pinBlock"/,
+  });
+  t.throws(() => spool.outbox.enqueueNow('advice', { de52: 'x' }), { code: 'CODPOS_SPOOL_CLEAR_CARD_DATA' });
+  t.ok(await spool.outbox.enqueue('transaction', { amount: 100, pan: '476173******0010', waybill: '4761739001010010' }), 'a masked PAN, and digits under other names, pass');
+  t.ok(await spool.outbox.enqueue('reversal', { mti: '0400' }, { sealed: { pan: '4761739001010010' } }), 'a sealed PAN passes');
+  t.equal((spool.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n, 2);
+});
