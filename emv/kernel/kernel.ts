@@ -174,6 +174,11 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
     return finish('approved', 'online-approved');
   } catch (error) {
     if (error instanceof Termination) return finish(error.outcome, error.reason);
+    // Malformed card data (a DOL cut short, a tag sent twice) ends the session as the
+    // books say; reader and channel faults stay PosErrors for the caller.
+    if (error instanceof PosError && (error.area === 'TLV' || error.code === 'CODPOS_EMV_DUPLICATE_DATA')) {
+      return finish('terminated', `card-data-malformed: ${error.message}`);
+    }
     throw error;
   }
 }
