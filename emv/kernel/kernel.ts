@@ -175,8 +175,8 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
   } catch (error) {
     if (error instanceof Termination) return finish(error.outcome, error.reason);
     // Malformed card data (a DOL cut short or asking for more than a command holds, a
-    // tag sent twice) ends the session as the
-    // books say; reader and channel faults stay PosErrors for the caller.
+    // tag sent twice) ends the session as the books say; reader and channel faults
+    // stay PosErrors for the caller.
     if (error instanceof PosError && (error.area === 'TLV' || error.code === 'CODPOS_EMV_DUPLICATE_DATA' || error.code === 'CODPOS_EMV_BAD_COMMAND')) {
       return finish('terminated', `card-data-malformed: ${error.message}`);
     }
