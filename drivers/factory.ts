@@ -62,7 +62,7 @@ export function transportFor(settings: TransportSettings, baudRate: number, deps
 }
 
 function simPair(name: string) {
-  return memoryPair(name);
+  return memoryPair(`simulated ${name}, in-process`);
 }
 
 export function buildScanner(settings: Devices['scanner'], deps: FactoryDeps = {}): BuiltDevice<ScannerDriver, ScannerSim> {

@@ -36,7 +36,7 @@ interface Pending {
 
 export class AckNakLink extends EventEmitter {
   private pending: Pending | undefined;
-  private queue: Array<() => void> = [];
+  private queue: Array<{ start: () => void; reject: (error: PosError) => void }> = [];
   private readonly ackTimeoutMs: number;
   private readonly maxAttempts: number;
   /** Counters for diag and tests. */
@@ -55,9 +55,11 @@ export class AckNakLink extends EventEmitter {
     transport.on('close', this.onClose);
   }
 
+  /** Stops listening; what is in flight or queued fails as closed. */
   detach(): void {
     this.transport.off('data', this.onData);
     this.transport.off('close', this.onClose);
+    this.abort(new PosError('CODPOS_DEVICE_CLOSED', `${this.options.name}: link closed by its owner`));
   }
 
   /** Sends one encoded frame; resolves when the peer ACKs it. Frames queue behind each other. */
@@ -67,7 +69,7 @@ export class AckNakLink extends EventEmitter {
         this.pending = { bytes, attempts: 0, timer: undefined, resolve, reject };
         this.transmit();
       };
-      if (this.pending) this.queue.push(start);
+      if (this.pending) this.queue.push({ start, reject });
       else start();
     });
   }
@@ -105,7 +107,7 @@ export class AckNakLink extends EventEmitter {
     if (error) pending.reject(error);
     else pending.resolve();
     const next = this.queue.shift();
-    if (next) next();
+    if (next) next.start();
   }
 
   /** Fails what is in flight and queued (link closed). */
@@ -113,10 +115,7 @@ export class AckNakLink extends EventEmitter {
     const queued = this.queue;
     this.queue = [];
     this.finish(error);
-    for (const start of queued) {
-      start();
-      this.finish(error);
-    }
+    for (const waiting of queued) waiting.reject(error);
   }
 
   private receive(chunk: Buffer): void {
