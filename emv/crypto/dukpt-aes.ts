@@ -159,9 +159,23 @@ export function deriveAesTransactionKey(initialKeyInput: HexOrBuffer, ksn: AesKs
   for (let bit = 0x80000000; bit >= 1; bit = Math.floor(bit / 2)) {
     if ((counter & bit) === 0) continue;
     built = (built | bit) >>> 0;
-    key = deriveKey(key, aesDerivationData(AES_KEY_USAGE.keyDerivation, type, counterData(ksn, built)), AES_DUKPT_KEY_TYPES[type].bits);
+    key = deriveAesIntermediateKey(key, type, ksn, built);
   }
   return key;
+}
+
+/**
+ * One derivation step (usage 8000): the derivation key for `counter` from the key of
+ * `counter` without its lowest one-bit. The device side (dukpt-aes-device.ts) uses it
+ * to fill its intermediate derivation key registers.
+ */
+export function deriveAesIntermediateKey(parent: Buffer, type: AesDerivationKeyType, ksn: AesKsn, counter: number): Buffer {
+  return deriveKey(parent, aesDerivationData(AES_KEY_USAGE.keyDerivation, type, counterData(ksn, counter)), AES_DUKPT_KEY_TYPES[type].bits);
+}
+
+/** The key type of an AES DUKPT derivation key, from its length. */
+export function aesDerivationKeyType(key: Buffer): AesDerivationKeyType {
+  return keyTypeOfLength(key.length);
 }
 
 /** A working key of one usage and type from a transaction key (X9.24-3 section 6.3.3). */
