@@ -306,6 +306,8 @@ function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed
 /** Up to eight bytes as a string, in one String.fromCharCode call. */
 function shortLatin1(buf: Buffer, i: number, length: number): string {
   switch (length) {
+    case 0:
+      return '';
     case 1:
       return CHAR[buf[i]!]!;
     case 2:
