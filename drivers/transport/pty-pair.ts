@@ -59,7 +59,7 @@ export interface PtyPair {
   kill(): void;
 }
 
-export async function openPtyPair(hostPath: string, devicePath: string, python = process.env.CODPOS_PYTHON ?? 'python3'): Promise<PtyPair> {
+export async function openPtyPair(hostPath: string, devicePath: string, python = 'python3'): Promise<PtyPair> {
   const child = spawn(python, ['-c', RELAY, hostPath, devicePath], { stdio: ['ignore', 'pipe', 'pipe'] });
   const ttys = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
