@@ -17,6 +17,8 @@ export interface PinpadDriverOptions {
   /** How long the customer has to enter a PIN; the driver gives the pad this long plus a grace period. */
   entryTimeoutMs?: number;
   ackTimeoutMs?: number;
+  /** Extra time past entryTimeoutMs before the driver gives up on a silent pad (the pad times out first). */
+  answerGraceMs?: number;
 }
 
 export type PinEntryResult =
@@ -31,12 +33,12 @@ export interface PinpadIdentity {
   model: string;
 }
 
-const GRACE_MS = 2000;
 
 export class PinpadDriver extends EventEmitter {
   private readonly link: AckNakLink;
   private readonly dukpt: DukptMode;
   private readonly entryTimeoutMs: number;
+  private readonly answerGraceMs: number;
   private waiting: { resolve: (message: PadMessage) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout } | undefined;
 
   constructor(
@@ -46,6 +48,7 @@ export class PinpadDriver extends EventEmitter {
     super();
     this.dukpt = options.dukpt ?? 'tdes';
     this.entryTimeoutMs = options.entryTimeoutMs ?? 60_000;
+    this.answerGraceMs = options.answerGraceMs ?? 2000;
     this.link = pinpadLink(transport, 'PIN pad', options.ackTimeoutMs);
     this.link.on('frame', (payload: Buffer) => this.answer(payload));
     transport.on('close', (error) => {
@@ -71,7 +74,7 @@ export class PinpadDriver extends EventEmitter {
   async requestPin(options: { pan: string; dukpt?: DukptMode }): Promise<PinEntryResult> {
     if (!/^\d{12,19}$/.test(options.pan)) throw new PosError('CODPOS_USAGE_PAN', 'requestPin: option "pan" must be 12 to 19 digits');
     const dukpt = options.dukpt ?? this.dukpt;
-    const answer = await this.exchange({ type: 'pin-entry', dukpt, pan: options.pan }, this.entryTimeoutMs + GRACE_MS);
+    const answer = await this.exchange({ type: 'pin-entry', dukpt, pan: options.pan }, this.entryTimeoutMs + this.answerGraceMs);
     if (answer.type === 'pin-block') return { outcome: 'pin', dukpt, format: answer.dukpt === 'tdes' ? 0 : 4, ksn: answer.ksn, pinBlock: answer.block };
     if (answer.type === 'entry-failed') {
       const outcome = answer.code === '00005' || answer.code === '00007' ? 'cancelled' : answer.code === '00006' ? 'timeout' : 'refused';

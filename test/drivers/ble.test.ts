@@ -96,3 +96,18 @@ t.test('a scan lists peripherals; a missing peripheral is a retryable absence', 
   const transport = new BleTransport({ peripheral: 'NOT-THERE', scanTimeoutMs: 30, ...NUS, loader: () => simulatedNoble(new SimulatedBleBindings('poweredOn', [])) });
   await t.rejects(transport.open(), { code: 'CODPOS_DEVICE_ABSENT', disconnected: true });
 });
+
+t.test('a BLE serial scanner (Nordic UART): line mode over notifications', async (t) => {
+  const { ScannerDriver } = await import('../../drivers/scanner/driver.js');
+  const { ScannerSim } = await import('../../drivers/scanner/sim.js');
+  const end = new BlePeripheralEnd({ address: 'aa:bb:cc:dd:ee:04', localName: 'BLE-SCANNER', ...NUS });
+  const bindings = new SimulatedBleBindings('poweredOn', [end]);
+  const driver = new ScannerDriver(new BleTransport({ peripheral: 'BLE-SCANNER', scanTimeoutMs: 2000, ...NUS, loader: () => simulatedNoble(bindings) }));
+  const sim = new ScannerSim(end);
+  await sim.start();
+  await driver.start();
+  const scan = new Promise<{ symbology: string; data: string }>((resolve) => driver.once('scan', resolve));
+  await sim.scan('https://t.example/RR123456785CH', 'QR Code');
+  t.match(await scan, { symbology: 'QR Code', data: 'https://t.example/RR123456785CH' });
+  await driver.stop();
+});

@@ -161,3 +161,15 @@ t.test('a pad that NAKs everything: three tries, EOT, clear error', async (t) =>
   await t.rejects(driver.display('HELLO'), { code: 'CODPOS_DEVICE_LINK_FAILED', message: /refused the frame 3 times/ });
   t.same([...host.written.at(-1)!], [0x04]);
 });
+
+t.test('a pad that ACKs but never answers: the driver cancels and fails with a timeout', async (t) => {
+  const { host, device } = memoryPair('pinpad');
+  await device.open();
+  device.on('data', (chunk) => chunk.length > 1 && void device.write(Buffer.from([0x06])));
+  const driver = new PinpadDriver(host, { entryTimeoutMs: 10, answerGraceMs: 10 });
+  await driver.start();
+  await t.rejects(driver.requestPin({ pan: '4012345678909' }), { code: 'CODPOS_DEVICE_PINPAD_TIMEOUT', message: /gave no answer within 20 ms/ });
+  await new Promise((r) => setTimeout(r, 20));
+  const sent = host.written.map((b) => b.toString('latin1'));
+  t.ok(sent.some((s) => s.includes('72') && s.startsWith('\x0f')), 'the driver sent the cancel control packet');
+});
