@@ -79,7 +79,8 @@ export class ScannerDriver extends EventEmitter {
         this.armIdleTimer();
       }
     } catch (error) {
-      this.emit('error', error);
+      // Not 'error': an unhandled 'error' event would throw inside the transport's data handler.
+      this.emit('protocol-error', error);
     }
   }
 

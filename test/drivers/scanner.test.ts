@@ -97,3 +97,17 @@ t.test('line mode without suffix: silence ends the code', async (t) => {
   t.same((await got).data, '12345');
   await driver.stop();
 });
+
+t.test('a malformed HID report is reported as protocol-error, not a crash; the next scan still decodes', async (t) => {
+  const { host, device } = memoryPair();
+  const driver = new ScannerDriver(host, { mode: 'hid-pos' });
+  await driver.start();
+  await device.open();
+  const problem = new Promise<Error>((resolve) => driver.once('protocol-error', resolve));
+  await device.write(hex('02 40 5d4530 31'));
+  t.match(await problem, { code: 'CODPOS_DEVICE_HID_REPORT' });
+  const scan = new Promise<Scan>((resolve) => driver.once('scan', resolve));
+  await device.write(RECORDED_HID_POS_EAN13);
+  t.equal((await scan).data, '4006381333931');
+  await driver.stop();
+});
