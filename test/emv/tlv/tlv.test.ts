@@ -211,3 +211,17 @@ t.test('fuzz: 100,000 mutated inputs end only in PosErrors', async (t) => {
   t.equal(accepted + refused, 100_000);
   t.ok(refused > 10_000 && accepted > 1_000, `both outcomes exercised (accepted ${accepted}, refused ${refused})`);
 });
+
+t.test('decoded values are Buffer views of the input (no copy)', async (t) => {
+  const data = hex('9F02 06 000000001500 5F20 04 4A4F484E');
+  const [amount, name] = decodeTlv(data);
+  t.ok(Buffer.isBuffer(amount!.value));
+  t.ok(amount!.value instanceof Buffer);
+  t.ok(amount!.value.equals(hex('000000001500')));
+  t.equal(name!.value.toString('latin1'), 'JOHN');
+  t.equal(amount!.value.readUInt16BE(4), 0x1500);
+  t.equal(amount!.value.subarray(4).toString('hex'), '1500');
+  t.same(Buffer.concat([amount!.value, name!.value]), hex('0000000015004A4F484E'));
+  data[3] = 0x99;
+  t.equal(amount!.value[0], 0x99, 'a view: it sees the input change');
+});
