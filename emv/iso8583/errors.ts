@@ -34,6 +34,8 @@ export const ISO8583_ERRORS = {
   MISSING_FIELD: 'CODPOS_ISO8583_MISSING_FIELD',
   /** The MTI is not the one a reader or builder expects. */
   BAD_MTI: 'CODPOS_ISO8583_BAD_MTI',
+  /** A response's STAN or terminal id differs from its request's. */
+  RESPONSE_MISMATCH: 'CODPOS_ISO8583_RESPONSE_MISMATCH',
 } as const satisfies Record<string, ErrorCode>;
 
 export type Iso8583ErrorCode = (typeof ISO8583_ERRORS)[keyof typeof ISO8583_ERRORS];

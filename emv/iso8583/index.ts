@@ -16,3 +16,4 @@ export type { Frame, FramingOptions, LengthHeader, Tpdu } from './framing.js';
 export { IsoStreamFramer } from './stream-framer.js';
 export { messageToJson, messageFromJson, bytesToHex, hexToBytes, type IsoJson, type IsoJsonFields } from './json.js';
 export { maskedMessageJson } from './mask.js';
+export * from './messages/index.js';
