@@ -132,7 +132,7 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
     // ARQC: online authorisation.
     online = true;
     const pan = ctx.pan() ?? '';
-    const answer: HostAnswer = await input.callbacks.goOnline({
+    const answer: HostAnswer = await askHost(input, {
       de55: buildDe55(ctx, []),
       pan,
       ...(ctx.card.get(0x5f34) ? { panSequenceNumber: ctx.card.get(0x5f34)!.toString('hex') } : {}),
@@ -180,6 +180,20 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
     if (error instanceof PosError && (error.area === 'TLV' || error.code === 'CODPOS_EMV_DUPLICATE_DATA' || error.code === 'CODPOS_EMV_BAD_COMMAND')) {
       return finish('terminated', `card-data-malformed: ${error.message}`);
     }
+    throw error;
+  }
+}
+
+/**
+ * The host call. A host fault (PosError of area HOST: link down, timeout) is "unable to
+ * go online" for the card, which must still get its second GENERATE AC; the caller
+ * learns about the fault from the result (`online: false`, Y3/Z3) and its own logs.
+ */
+async function askHost(input: KernelInput, request: Parameters<KernelInput['callbacks']['goOnline']>[0]): Promise<HostAnswer> {
+  try {
+    return await input.callbacks.goOnline(request);
+  } catch (error) {
+    if (error instanceof PosError && error.area === 'HOST') return { result: 'unable' };
     throw error;
   }
 }

@@ -262,3 +262,32 @@ t.test('a chip that goes mute mid-transaction is a PosError (a fault), not an ou
   const { terminal, transaction } = await import('./fixtures.js');
   await t.rejects(runTransaction({ transmit, terminal: terminal(), transaction: transaction(), callbacks: { goOnline: () => ({ result: 'unable' }) } }), { code: 'CODPOS_EMV_CHIP_MUTE' });
 });
+
+t.test('a host fault (PosError of area HOST) is "unable to go online": the card still gets GENERATE AC 2', async (t) => {
+  const c = card('sda');
+  const { result } = await run(c, {
+    host: () => {
+      throw new PosError('CODPOS_HOST_TIMEOUT', 'no answer from the acquirer in 30 s');
+    },
+  });
+  t.equal(result.reason, 'unable-to-go-online-declined');
+  t.equal(result.responseCode, 'Z3');
+  t.same(c.log.filter((i) => i === 'GENERATE AC'), ['GENERATE AC', 'GENERATE AC']);
+});
+
+t.test('mc-cda: a wrong ARPC inside GENERATE AC 2 makes the card decline (no TVR bit: the terminal cannot see it)', async (t) => {
+  const c = card('mc-cda');
+  const issuer = issuerFor(c);
+  const { result } = await run(c, {
+    host: (r) => {
+      const iad = issuer.issuerAuthenticationData(r, '00');
+      iad[2]! ^= 0x40;
+      return { result: 'approved', responseCode: '00', issuerAuthenticationData: iad };
+    },
+  });
+  t.equal(result.outcome, 'declined');
+  t.equal(result.reason, 'card-declined-after-online-approval', 'approved by the issuer, declined by the card: the caller reverses');
+  t.equal(result.tvr.toString('hex').toUpperCase(), '0000048000');
+  t.equal(result.tsi.toString('hex').toUpperCase(), 'E800');
+  t.equal(result.cid, 0x00);
+});
