@@ -4,7 +4,9 @@
  * binding opens like a UART (the way socat's `pty,link=A pty,link=B` works).
  * python3's `pty` module is on every machine we run on and needs no install.
  * Each end is published as a symlink at a stable path, so a driver that lost
- * its device reopens the same path when the pair is started again.
+ * its device reopens the same path when the pair is started again. Each
+ * direction is buffered in the relay (up to 1 MiB, then dropped as a UART
+ * would), so a slow or absent reader on one end never stalls the other.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PosError } from '../../config/errors.js';
@@ -16,6 +18,7 @@ ends = []
 for link in links:
     master, slave = pty.openpty()
     tty.setraw(slave)
+    os.set_blocking(master, False)
     name = os.ttyname(slave)
     try:
         os.unlink(link)
@@ -35,15 +38,26 @@ signal.signal(signal.SIGINT, bye)
 print(json.dumps([e[2] for e in ends]), flush=True)
 a, b = ends[0][0], ends[1][0]
 other = {a: b, b: a}
+pending = {a: bytearray(), b: bytearray()}
+LIMIT = 1 << 20
 while True:
-    readable, _, _ = select.select([a, b], [], [])
+    writers = [fd for fd in (a, b) if pending[fd]]
+    readable, writable, _ = select.select([a, b], writers, [])
+    for fd in writable:
+        try:
+            sent = os.write(fd, pending[fd])
+            del pending[fd][:sent]
+        except BlockingIOError:
+            pass
+        except OSError:
+            pending[fd].clear()
     for fd in readable:
         try:
             data = os.read(fd, 65536)
         except OSError:
             data = b''
-        if data:
-            os.write(other[fd], data)
+        if data and len(pending[other[fd]]) < LIMIT:
+            pending[other[fd]] += data
 `;
 
 export interface PtyPair {

@@ -29,6 +29,7 @@ let devices: SimDevices;
 const links: ReconnectingTransport[] = [];
 let scannerLink: ReconnectingTransport;
 let scanner: ScannerDriver;
+let printer: PrinterDriver;
 
 function link(path: string): ReconnectingTransport {
   const l = new ReconnectingTransport(new SerialTransport({ path, baudRate: 115200, livenessMs: 100 }), { initialDelayMs: 50, maxDelayMs: 200 });
@@ -41,6 +42,8 @@ t.before(async () => {
   scannerLink = link(devices.paths.scanner);
   scanner = new ScannerDriver(scannerLink);
   await scanner.start();
+  printer = new PrinterDriver(link(devices.paths.printer), { statusPollMs: 20 });
+  await printer.start();
 });
 t.teardown(async () => {
   for (const l of links) await l.close();
@@ -83,13 +86,20 @@ t.test('PIN pad: the encrypted block decrypts with the BDK to the digits pressed
 });
 
 t.test('printer: the decoded text equals the receipt sent', async (t) => {
-  const driver = new PrinterDriver(link(devices.paths.printer), { statusPollMs: 20 });
-  await driver.start();
   const receipt = ['CODPOS COURIER', 'Waybill RR123456785CH', 'COD 12.50 USD  CARD ****0010', 'APPROVED 123456'];
   const job = new EscPosBuilder(PRINTER_PROFILES['58mm']).init().align('center');
   for (const line of receipt) job.line(line);
-  await driver.print(job.cut().build());
+  await printer.print(job.cut().build());
   t.same(devices.printer.pages.at(-1), receipt);
+});
+
+t.test('printer: a large raster job (a signature) crosses the PTY intact', async (t) => {
+  const width = 384;
+  const height = 800;
+  const pixels = new Uint8Array(width * height).map((_, i) => ((i * 7919) % 13 < 4 ? 1 : 0));
+  await printer.print(new EscPosBuilder(PRINTER_PROFILES['58mm']).raster({ width, height, pixels }).line('signed').cut().build());
+  t.same(devices.printer.pages.at(-1), [`[RASTER ${width}x${height}]`, 'signed']);
+  t.same(devices.printer.decoder.images.at(-1)!.pixels, pixels, 'every dot arrived');
 });
 
 t.test('killing a device PTY: disconnected, then reopened when it returns, no crash', async (t) => {
