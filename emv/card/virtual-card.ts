@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { PosError } from '../../config/errors.js';
 import { decodeTlv, encodeTlv, findTag, type Tlv } from '../tlv/index.js';
+import { parseDol } from '../kernel/dol.js';
 import type { CardApplicationProfile, CardFaults, CardProfile } from './profile.js';
 import { cdaDynamicData, ddaDynamicData, signDynamicData } from '../crypto/oda-sign.js';
 import { iccKeyPair } from './icc-key.js';
@@ -314,7 +315,7 @@ export class VirtualCard {
     const atc = Buffer.from([tx.app.atc >> 8, tx.app.atc & 0xff]);
     const wantsCda = (p1 & 0x10) !== 0 && p.iccPrivateKey !== undefined && type !== 'AAC';
     if (!wantsCda) {
-      if (p.gpoFormat === 1 && !wantsCda) {
+      if (p.gpoFormat === 1) {
         return Buffer.concat([encodeTlv([{ tag: 0x80, value: Buffer.concat([Buffer.from([cid]), atc, cryptogram, iad]) }]), SW.ok]);
       }
       return Buffer.concat([encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children: [
@@ -409,33 +410,14 @@ const INS_NAMES: Record<number, string> = {
 
 /** Sum of the lengths a DOL asks for. */
 function dolLength(dol: Buffer): number {
-  let total = 0;
-  for (const entry of parseDolEntries(dol)) total += entry.length;
-  return total;
-}
-
-function parseDolEntries(dol: Buffer): Array<{ tag: number; length: number }> {
-  const out: Array<{ tag: number; length: number }> = [];
-  let pos = 0;
-  while (pos < dol.length) {
-    let tag = dol[pos++]!;
-    if ((tag & 0x1f) === 0x1f) {
-      let b: number;
-      do {
-        b = dol[pos++]!;
-        tag = tag * 256 + b;
-      } while (b & 0x80);
-    }
-    out.push({ tag, length: dol[pos++]! });
-  }
-  return out;
+  return parseDol(dol).reduce((sum, entry) => sum + entry.length, 0);
 }
 
 /** The values a terminal sent for a DOL, by tag. */
 function dolValues(dol: Buffer, data: Buffer): Map<number, Buffer> {
   const values = new Map<number, Buffer>();
   let pos = 0;
-  for (const { tag, length } of parseDolEntries(dol)) {
+  for (const { tag, length } of parseDol(dol)) {
     values.set(tag, data.subarray(pos, pos + length));
     pos += length;
   }
