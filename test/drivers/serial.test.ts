@@ -1,0 +1,63 @@
+/** SerialTransport over real pseudo-terminals: the ways a device can vanish, each turned into one disconnected close. */
+import t from 'tap';
+import { mkdtempSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPtyPair } from '../../drivers/transport/pty-pair.js';
+import { SerialTransport } from '../../drivers/transport/serial.js';
+import type { PosError } from '../../config/errors.js';
+
+t.setTimeout(30_000);
+
+async function pair(name: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-serial-'));
+  return openPtyPair(join(dir, `${name}`), join(dir, `${name}.sim`));
+}
+
+t.test('data both ways through the native binding', async (t) => {
+  const p = await pair('echo');
+  const host = new SerialTransport({ path: p.hostPath, baudRate: 115200, livenessMs: 0 });
+  const device = new SerialTransport({ path: p.devicePath, baudRate: 115200, livenessMs: 0 });
+  await host.open();
+  await device.open();
+  const got = new Promise<Buffer>((resolve) => device.once('data', resolve));
+  await host.write(Buffer.from([0x02, 0x00, 0xff, 0x0a]));
+  await host.drain();
+  t.same(await got, Buffer.from([0x02, 0x00, 0xff, 0x0a]), 'raw bytes, no tty translation');
+  await host.close();
+  await device.close();
+  await p.close();
+});
+
+t.test('the device node vanishes while the port still "works" (no close from serialport): the liveness probe reports it', async (t) => {
+  const p = await pair('vanish');
+  const host = new SerialTransport({ path: p.hostPath, baudRate: 115200, livenessMs: 20 });
+  await host.open();
+  const closed = new Promise<PosError | undefined>((resolve) => host.once('close', resolve));
+  unlinkSync(p.hostPath); // like /dev/ttyUSB0 disappearing on a USB unplug
+  const error = await closed;
+  t.match(error, { code: 'CODPOS_DEVICE_DISCONNECTED', disconnected: true });
+  t.equal(host.isOpen, false);
+  await p.close();
+});
+
+t.test('the other end hangs up: the next read or write gives one disconnected close, and writes then fail as not open', async (t) => {
+  const p = await pair('hangup');
+  const host = new SerialTransport({ path: p.hostPath, baudRate: 115200, livenessMs: 0 });
+  await host.open();
+  const closes: Array<PosError | undefined> = [];
+  const closed = new Promise<void>((resolve) =>
+    host.on('close', (e) => {
+      closes.push(e);
+      resolve();
+    }),
+  );
+  p.kill();
+  await host.write(Buffer.from('x')).catch(() => undefined);
+  await closed;
+  await host.write(Buffer.from('z')).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 100)); // room for a second (wrong) close to show up
+  t.equal(closes.length, 1, 'one close, however many signs of the loss');
+  t.match(closes[0], { disconnected: true });
+  await t.rejects(host.write(Buffer.from('y')), { code: 'CODPOS_DEVICE_NOT_OPEN' });
+});
