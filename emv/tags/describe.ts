@@ -15,11 +15,15 @@ export interface DescribedTlv {
   value?: string;
   /** Readable form: text for a/an/ans, digits for n/cn, masked PAN. */
   text?: string;
+  /** What the value means (DOL entries, TVR bits, ...), when the caller can say. */
+  meaning?: string;
   children?: DescribedTlv[];
 }
 
 export interface DescribeOptions {
   unmask?: boolean;
+  /** Adds a readable meaning to values (DOLs, TVR, ...); see emv/kernel/explain.ts. */
+  explain?: (tag: number, value: Buffer) => string | undefined;
 }
 
 export function describeTlv(items: Tlv[], options: DescribeOptions = {}): DescribedTlv[] {
@@ -49,6 +53,8 @@ function describeOne(item: Tlv, options: DescribeOptions): DescribedTlv {
   if ((format === 'a' || format === 'an' || format === 'ans') && isPrintable(item.value)) out.text = item.value.toString('latin1');
   else if (format === 'n') out.text = hex;
   else if (format === 'cn') out.text = hex.replace(/F+$/, '');
+  const meaning = options.explain?.(item.tag, item.value);
+  if (meaning !== undefined) out.meaning = meaning;
   return out;
 }
 
@@ -68,6 +74,7 @@ export function formatDescribed(items: DescribedTlv[], indent = ''): string[] {
     } else {
       const text = item.text !== undefined && item.text !== item.value ? `  "${item.text}"` : '';
       lines.push(`${head}: ${item.value ?? ''}${text}`);
+      if (item.meaning !== undefined) lines.push(`${indent}  = ${item.meaning}`);
     }
   }
   return lines;

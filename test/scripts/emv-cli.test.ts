@@ -61,3 +61,15 @@ t.test('decode track: a bad track exits 2 naming the field, without echoing the 
   t.match(r.stderr, /expiry month/);
   t.notMatch(r.stderr, /4761739001010119/);
 });
+
+t.test('decode tlv explains DOLs, TVR, TSI, AIP and the CVM list', async (t) => {
+  const r = runCodpos(['decode', 'tlv', '8C099F02069F37049F3501' + '95050000048000' + '9B02E800' + '82023D00' + '8E0C00000000000000004203' + '1F03']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /= 9F02 Amount, Authorised \(Numeric\) \[6\]; 9F37 Unpredictable Number \[4\]; 9F35 Terminal Type \[1\]/);
+  t.match(r.stdout, /= onlinePinEntered, exceedsFloorLimit/);
+  t.match(r.stdout, /= offlineDataAuthenticationPerformed, cardholderVerificationPerformed, cardRiskManagementPerformed, terminalRiskManagementPerformed/);
+  t.match(r.stdout, /= DDA, cardholder verification, terminal risk management, issuer authentication, CDA/);
+  t.match(r.stdout, /= X=0 Y=0: online enciphered PIN if terminal supports the CVM, else next; no CVM required if terminal supports the CVM/);
+  const json = JSON.parse(runCodpos(['decode', 'tlv', '95050000048000', '--json']).stdout) as Array<{ meaning: string }>;
+  t.equal(json[0]!.meaning, 'onlinePinEntered, exceedsFloorLimit');
+});

@@ -8,6 +8,7 @@ import { PosError } from '../../../config/errors.js';
 import { maskPan, WIPED } from '../../../config/masking.js';
 import { decodeTlv } from '../../../emv/tlv/index.js';
 import { describeTlv, formatDescribed } from '../../../emv/tags/index.js';
+import { explainValue } from '../../../emv/kernel/explain.js';
 import { explainServiceCode, isExpired, parseTrack } from '../../../emv/magstripe/index.js';
 import { groupCommand } from '../groups.js';
 import { action, printJson, printLines } from '../output.js';
@@ -46,7 +47,7 @@ export function register(program: Command): void {
     .action(
       action((hex: string, opts: { json?: boolean; unmask?: boolean }) => {
         const items = decodeTlv(hexInput(hex));
-        const described = describeTlv(items, { unmask: opts.unmask === true });
+        const described = describeTlv(items, { unmask: opts.unmask === true, explain: explainValue });
         if (opts.json) printJson(described);
         else printLines(formatDescribed(described));
       }),
