@@ -46,9 +46,9 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (state <> 'forwarded' OR forwarded_at IS NOT NULL),
         CHECK (state <> 'dead' OR dead_at IS NOT NULL)
       ) STRICT;
+      -- The one index every outbox query goes through (lease, expiry, status, purge):
+      -- each further index would cost every lease and ack an extra b-tree write.
       CREATE INDEX outbox_by_stream ON outbox (stream, state, seq);
-      CREATE INDEX outbox_forwarded ON outbox (forwarded_at) WHERE state = 'forwarded';
-      CREATE INDEX outbox_leases ON outbox (lease_until) WHERE state = 'leased';
 
       CREATE TABLE card_txn (
         id            TEXT    PRIMARY KEY,

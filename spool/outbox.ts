@@ -176,7 +176,7 @@ export class Outbox {
       ),
       seqOf: db.prepare('SELECT seq FROM outbox WHERE id = ?'),
       byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
-      expired: db.prepare(`SELECT * FROM outbox WHERE state = 'leased' AND lease_until <= ?`),
+      expired: db.prepare(`SELECT * FROM outbox WHERE stream = ? AND state = 'leased' AND lease_until <= ?`),
       unlease: db.prepare(`UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`),
       kill: db.prepare(`UPDATE outbox SET state = 'dead', dead_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?`),
       hasUnfinished: db.prepare(`SELECT 1 FROM outbox WHERE stream = ? AND state IN ('ready', 'leased') LIMIT 1`),
@@ -201,7 +201,7 @@ export class Outbox {
       reviveDeadOfStream: db.prepare(`UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE state = 'dead' AND stream = ?`),
       countByState: db.prepare(`SELECT state, count(*) AS n, sum(available_at > ?) AS waiting FROM outbox WHERE stream = ? GROUP BY state`),
       oldestPending: db.prepare(`SELECT min(created_at) AS at FROM outbox WHERE stream = ? AND state IN ('ready', 'leased')`),
-      purge: db.prepare(`DELETE FROM outbox WHERE state = 'forwarded' AND forwarded_at < ?`),
+      purge: db.prepare(`DELETE FROM outbox WHERE stream = ? AND state = 'forwarded' AND forwarded_at < ?`),
       unfinishedCount: db.prepare(`SELECT count(*) AS n FROM outbox WHERE state IN ('ready', 'leased')`),
     };
     this.insertBatch = db.transaction((batch: PendingEnqueue[]) => batch.map((record) => this.insert(record)));
@@ -381,7 +381,7 @@ export class Outbox {
 
   /** Leases whose time ran out (the sender crashed or hung) go back to ready, or dead past the policy. */
   private reclaimExpired(now: number): void {
-    for (const row of this.sql.expired!.all(now) as Row[]) {
+    for (const row of this.streams.flatMap((stream) => this.sql.expired!.all(stream, now) as Row[])) {
       const policy = this.policies[row.stream];
       const reason = `lease held by ${row.lease_owner ?? 'unknown'} expired without an answer`;
       if (policy && row.attempts >= policy.maxAttempts) {
@@ -505,7 +505,7 @@ export class Outbox {
   /** Deletes records forwarded before `before` (ms). Returns how many. */
   purgeForwarded(before: number): number {
     try {
-      return this.sql.purge!.run(before).changes;
+      return this.db.transaction(() => this.streams.reduce((n, stream) => n + this.sql.purge!.run(stream, before).changes, 0))();
     } catch (error) {
       throw toSpoolError(error, 'purging forwarded records');
     }
