@@ -142,6 +142,7 @@ function makeCard(spec: CardSpec): CardProfile {
     issuerMasterKeys: ISSUER_MASTER_KEYS,
     pan,
     panSequenceNumber: '01',
+    onlinePin: '1234',
     atc: spec.atc,
     lastOnlineAtc: spec.lastOnlineAtc,
     offlineApprovalAllowed: spec.offlineApprovalAllowed,

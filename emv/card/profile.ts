@@ -45,6 +45,8 @@ export interface CardApplicationProfile {
   /** Application Transaction Counter now, and at the last online transaction. */
   atc: number;
   lastOnlineAtc: number;
+  /** The cardholder's PIN as the issuer knows it: the host simulator checks online PIN blocks against it. */
+  onlinePin?: string;
   /** Offline PIN (only used when the terminal is configured for offline PIN). */
   offlinePin?: string;
   pinTryLimit?: number;
