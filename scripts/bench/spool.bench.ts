@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { median, type BenchOptions, type BenchResult } from './harness.js';
 import { openDatabase } from '../../spool/database.js';
 import { Spool } from '../../spool/spool.js';
+import { Outbox } from '../../spool/outbox.js';
 
 const PRODUCERS = 32;
 const DRAIN_RECORDS = 20_000;
@@ -109,26 +110,31 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     raw.close();
     sequentialSpool.close();
     concurrentSpool.close();
-    const spool = Spool.open({ file: join(dir, 'drain.db') });
-    const outbox = spool.outbox;
-
-    // Drain: lease a batch, ack it, until the stream is empty.
-    const drainRates: number[] = [];
-    for (let r = 0; r < options.rounds + 1; r++) {
-      spool.db.transaction(() => {
-        for (let n = 0; n < DRAIN_RECORDS; n++) outbox.enqueueNow('transaction', payload(n));
-      })();
-      const rate = await timed(0, () => {
-        let drained = 0;
-        for (;;) {
-          const batch = outbox.lease('transaction', { limit: DRAIN_BATCH, owner: 'bench' });
-          if (batch.length === 0) return drained;
-          drained += outbox.ack(batch.map((record) => record.id));
-        }
-      });
-      if (r > 0) drainRates.push(rate); // the first round is the warm-up
-    }
-    spool.close();
+    // Drain: lease a batch, ack it, until the stream is empty. Measured with the default
+    // bookkeeping durability (NORMAL: see Outbox) and, for comparison, with an fsync per step.
+    const drain = async (file: string, bookkeepingSync: 'NORMAL' | 'FULL') => {
+      const spool = Spool.open({ file });
+      const outbox = new Outbox(spool.db, { bookkeepingSync });
+      const rates: number[] = [];
+      for (let r = 0; r < options.rounds + 1; r++) {
+        spool.db.transaction(() => {
+          for (let i = 0; i < DRAIN_RECORDS; i++) outbox.enqueueNow('transaction', payload(i));
+        })();
+        const rate = await timed(0, () => {
+          let drained = 0;
+          for (;;) {
+            const batch = outbox.lease('transaction', { limit: DRAIN_BATCH, owner: 'bench' });
+            if (batch.length === 0) return drained;
+            drained += outbox.ack(batch.map((record) => record.id));
+          }
+        });
+        if (r > 0) rates.push(rate); // the first round is the warm-up
+      }
+      spool.close();
+      return median(rates);
+    };
+    const drainRate = await drain(join(dir, 'drain.db'), 'NORMAL');
+    const drainFullRate = await drain(join(dir, 'drain-full.db'), 'FULL');
 
     const rawRate = median(rawRates);
     const sequential = median(sequentialRates);
@@ -136,7 +142,8 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
       { bench: 'spool.raw-insert.sync-full', unit: 'records_per_s', value: rawRate, note: 'baseline: better-sqlite3, 1 transaction per insert' },
       { bench: 'spool.enqueue.sequential', unit: 'records_per_s', value: sequential, peer: 'raw better-sqlite3', peerValue: rawRate, note: 'target >= 0.8x' },
       { bench: 'spool.enqueue.32-producers', unit: 'records_per_s', value: median(concurrentRates), peer: 'spool.enqueue.sequential', peerValue: sequential, note: 'target >= 10x (group commit)' },
-      { bench: 'spool.drain.lease-ack', unit: 'records_per_s', value: median(drainRates), note: `batches of ${DRAIN_BATCH}; target >= 20,000` },
+      { bench: 'spool.drain.lease-ack', unit: 'records_per_s', value: drainRate, note: `batches of ${DRAIN_BATCH}; target >= 20,000` },
+      { bench: 'spool.drain.lease-ack.fsync-each', unit: 'records_per_s', value: drainFullRate, note: 'same, bookkeepingSync FULL (for comparison)' },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
