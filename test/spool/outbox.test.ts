@@ -44,6 +44,17 @@ t.test('concurrent enqueues share one commit and every promise resolves after it
   t.equal(db.pragma('synchronous', { simple: true }), 2, 'enqueue commits at synchronous=FULL');
 });
 
+t.test('producers woken by separate event-loop callbacks in one turn share a commit too', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const before = spool.outbox.groupCommitStats();
+  const done = await Promise.all(
+    Array.from({ length: 16 }, (_, i) => new Promise<string>((resolve, reject) => setImmediate(() => spool.outbox.enqueue('waybill-event', { i }).then((r) => resolve(r.id), reject)))),
+  );
+  t.equal(done.length, 16);
+  t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 1, records: before.records + 16 });
+});
+
 t.test('a failed group commit rejects every promise in it and stores none', async (t) => {
   const { spool } = openTestSpool();
   t.teardown(() => spool.close());
