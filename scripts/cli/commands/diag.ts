@@ -6,20 +6,20 @@
  * test reads the KSN and the self-test only, never a PIN.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../../../config/load.js';
 import type { Config } from '../../../config/schema.js';
 import { PosError } from '../../../config/errors.js';
-import { maskPan, scrubText } from '../../../config/masking.js';
-import { listSerialPorts } from '../../../drivers/transport/serial-list.js';
-import { listHidDevices } from '../../../drivers/transport/hid.js';
-import { scanBle, type BlePeripheralInfo } from '../../../drivers/transport/ble.js';
-import { buildScanner, buildCardReader, buildPinpad, buildPrinter, startDevice, stopDevice, type BuiltDevice } from '../../../drivers/factory.js';
+import { scrubText } from '../../../config/masking.js';
+import type { BlePeripheralInfo } from '../../../drivers/transport/ble.js';
+import type { BuiltDevice } from '../../../drivers/factory.js';
 import type { Scan } from '../../../drivers/scanner/driver.js';
-import { HID_POS_USAGE_PAGE } from '../../../drivers/scanner/hid-pos.js';
-import { buildTestPage } from '../../../drivers/printer/test-page.js';
-import { blockingReason } from '../../../drivers/printer/status.js';
-import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
 import { action, printJson, printLines } from '../output.js';
+
+// Every `codpos` run loads this module, so the drivers, the virtual cards and the
+// config loader are imported only by the command that needs them.
+const load = {
+  config: () => import('../../../config/load.js'),
+  factory: () => import('../../../drivers/factory.js'),
+};
 
 export const order = 50;
 
@@ -82,6 +82,7 @@ function deviceCommand(group: Command, name: string, description: string): Comma
 
 /** Starts a device; false (with a FAIL verdict) when it is not online. */
 async function bringUp(device: BuiltDevice<{ start(): Promise<void> }, { start(): Promise<void> }>, report: Report): Promise<boolean> {
+  const { startDevice } = await load.factory();
   await startDevice(device);
   report.line('transport', device.link.description);
   if (device.link.state.state !== 'online') {
@@ -135,6 +136,10 @@ export function register(program: Command): void {
 
 async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: boolean }): Promise<void> {
   const report = new Report('devices', Boolean(opts.json));
+  const { listSerialPorts } = await import('../../../drivers/transport/serial-list.js');
+  const { listHidDevices } = await import('../../../drivers/transport/hid.js');
+  const { scanBle } = await import('../../../drivers/transport/ble.js');
+  const { HID_POS_USAGE_PAGE } = await import('../../../drivers/scanner/hid-pos.js');
   const serial = await listSerialPorts();
   report.line('serial', serial.map((p) => p.path + (p.manufacturer ? ` (${p.manufacturer})` : '')));
   let hidSummary: string;
@@ -182,6 +187,8 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
 }
 
 async function diagScanner(opts: DeviceOptions): Promise<void> {
+  const { loadConfig } = await load.config();
+  const { buildScanner, stopDevice } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('scanner', Boolean(opts.json));
   const timeoutMs = positive(opts.timeout, 30000, '--timeout');
@@ -202,11 +209,15 @@ async function diagScanner(opts: DeviceOptions): Promise<void> {
 }
 
 async function diagCard(opts: DeviceOptions): Promise<void> {
+  const { loadConfig } = await load.config();
+  const { buildCardReader, stopDevice } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('card', Boolean(opts.json));
   const timeoutMs = positive(opts.timeout, 30000, '--timeout');
   const settings = settingsFor(config, 'cardReader', opts);
   const device = buildCardReader(settings);
+  const { maskPan } = await import('../../../config/masking.js');
+  const { VirtualCard, loadCardProfile } = await import('../../../emv/card/index.js');
   try {
     if (!(await bringUp(device, report))) return;
     const status = await device.driver.status();
@@ -243,6 +254,8 @@ async function diagCard(opts: DeviceOptions): Promise<void> {
 }
 
 async function diagPinpad(opts: DeviceOptions): Promise<void> {
+  const { loadConfig } = await load.config();
+  const { buildPinpad, stopDevice } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('pinpad', Boolean(opts.json));
   const device = buildPinpad(settingsFor(config, 'pinpad', opts));
@@ -265,9 +278,13 @@ async function diagPinpad(opts: DeviceOptions): Promise<void> {
 }
 
 async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promise<void> {
+  const { loadConfig } = await load.config();
+  const { buildPrinter, stopDevice } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('printer', Boolean(opts.json));
   const settings = settingsFor(config, 'printer', opts);
+  const { buildTestPage } = await import('../../../drivers/printer/test-page.js');
+  const { blockingReason } = await import('../../../drivers/printer/status.js');
   const device = buildPrinter({ ...settings, statusPollMs: Math.min(settings.statusPollMs, 500) });
   try {
     if (!(await bringUp(device, report))) return;

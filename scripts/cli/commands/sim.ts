@@ -9,13 +9,8 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { loadConfig } from '../../../config/load.js';
 import { PosError } from '../../../config/errors.js';
 import { scrubText } from '../../../config/masking.js';
-import { startSimDevices, SIM_DEVICE_NAMES } from '../../../drivers/sim-devices.js';
-import { runSimCommand } from '../../../drivers/sim-script.js';
-import { pinpadSimOptions } from '../../../drivers/factory.js';
-import { monoImageToPng } from '../../../drivers/printer/png.js';
 import { groupCommand } from '../groups.js';
 import { action, printJson, printLines } from '../output.js';
 
@@ -39,6 +34,12 @@ export function register(program: Command): void {
 }
 
 async function runSimDevices(opts: SimDevicesOptions): Promise<void> {
+  // Loaded here, not at the top: every `codpos` run imports this module.
+  const { loadConfig } = await import('../../../config/load.js');
+  const { startSimDevices, SIM_DEVICE_NAMES } = await import('../../../drivers/sim-devices.js');
+  const { runSimCommand } = await import('../../../drivers/sim-script.js');
+  const { pinpadSimOptions } = await import('../../../drivers/factory.js');
+  const { monoImageToPng } = await import('../../../drivers/printer/png.js');
   const { config } = loadConfig({ file: opts.config });
   const dir = resolve(opts.dir ?? join(config.data.dir, 'sim-devices'));
   const devices = await startSimDevices({
