@@ -69,6 +69,12 @@ t.test('card reader: a card gives an ATR and answers APDUs', async (t) => {
   t.same(response.subarray(-2), Buffer.from([0x90, 0x00]), 'SELECT PSE answered 9000 (61xx/6Cxx handled by the driver)');
   const fci = findTag(decodeTlv(response.subarray(0, -2)), 0x84);
   t.equal(fci?.value.toString('latin1'), '1PAY.SYS.DDF01', 'the FCI names the PSE');
+  // The kernel's application selection (PSE, records, SELECT AID) through this very driver.
+  const { CardChannel, buildCandidateList } = await import('../../emv/kernel/index.js');
+  const visa = { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0000000000', tacOnline: '0000000000', tacDefault: '0000000000', floorLimit: 0 };
+  const selection = await buildCandidateList(new CardChannel((apdu) => driver.transmit(apdu)), [visa]);
+  if (selection.kind !== 'candidates') throw new Error('card blocked');
+  t.same(selection.candidates.map((c) => c.aid.toString('hex').toUpperCase()), ['A0000000031010'], 'the kernel found the Visa application');
   await driver.powerOff();
 });
 
