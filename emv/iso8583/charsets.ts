@@ -49,6 +49,16 @@ export const IS_TRACK_BCD = Uint8Array.from({ length: 256 }, (_, b) => ((b >> 4 
 export const DIGIT_CODE = Uint8Array.from({ length: 16 }, (_, n) => (n <= 9 ? 48 + n : 0));
 export const TRACK_CODE = Uint8Array.from({ length: 16 }, (_, n) => (n <= 9 ? 48 + n : n === 0xd ? 0x3d : 0));
 
+/** Byte -> the number its two BCD digits make (0..99), or 255 when a nibble is not a digit. */
+export const BCD_VALUE = Uint8Array.from({ length: 256 }, (_, b) => (b >> 4 <= 9 && (b & 15) <= 9 ? (b >> 4) * 10 + (b & 15) : 255));
+
+/**
+ * Every 3- and 4-digit string, made once: short numeric fields (MTI, dates, entry mode,
+ * sequence numbers) then cost a table lookup instead of a new string (~220 KB).
+ */
+export const DIGITS3: readonly string[] = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+export const DIGITS4: readonly string[] = Array.from({ length: 10000 }, (_, n) => String(n).padStart(4, '0'));
+
 /** Byte -> its two digits ("00".."99") when both nibbles are 0-9, else undefined. */
 export const BCD_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, b) =>
   b >> 4 <= 9 && (b & 15) <= 9 ? String.fromCharCode(48 + (b >> 4), 48 + (b & 15)) : undefined,

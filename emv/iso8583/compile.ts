@@ -59,7 +59,15 @@ export class CompiledField {
     readonly sub: CompiledFieldSet | undefined,
     /** The same rule as `charClass`, for checking long strings in one native pass. */
     readonly pattern: RegExp,
-  ) {}
+  ) {
+    this.fixedBcdNumeric = lengthDigits === 0 && encoding === BCD && content === N;
+    this.fixedBytes = encoding === BCD ? (maxLength + 1) >> 1 : encoding === HEX ? maxLength * 2 : maxLength;
+  }
+
+  /** A fixed-length BCD numeric: most fields of a binary dialect, so the decoder reads them first. */
+  readonly fixedBcdNumeric: boolean;
+  /** Bytes the data of a fixed field takes (without an xn sign). */
+  readonly fixedBytes: number;
 }
 
 export interface CompiledFieldSet {

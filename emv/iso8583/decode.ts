@@ -9,7 +9,7 @@
  * Hot path notes: field specs are precompiled (compile.ts); strings are built from
  * lookup tables; the bitmap is walked with Math.clz32 so absent fields cost nothing.
  */
-import { CHAR, CHAR_CLASS, DIGIT_CODE, EBCDIC_TO_ASCII, HEX_VALUE, IS_BCD, IS_TRACK_BCD, SIGN, TRACK_CODE, TRACK_NIBBLE } from './charsets.js';
+import { BCD_PAIR, BCD_VALUE, CHAR, CHAR_CLASS, DIGITS3, DIGITS4, DIGIT_CODE, EBCDIC_TO_ASCII, HEX_VALUE, IS_BCD, IS_TRACK_BCD, SIGN, TRACK_CODE, TRACK_NIBBLE } from './charsets.js';
 import { ASCII, B, BCD, BINARY, EBCDIC, N, XN, Z, compileDialect, type CompiledField, type CompiledFieldSet } from './compile.js';
 import { ISO8583_ERRORS as E, decodeError } from './errors.js';
 import type { Dialect } from './spec.js';
@@ -23,12 +23,7 @@ export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const mtiBytes = compiled.mtiEncoding === BCD ? 2 : 4;
   if (end < mtiBytes) throw decodeError(E.TRUNCATED, 'mti', 'MTI', 0, `needs ${mtiBytes} bytes, the message has ${end}`);
   const mti = compiled.mtiEncoding === BCD ? bcdDigits(buf, 0, 2, 'mti', 'MTI') : textDigits(buf, 0, 4, compiled.mtiEncoding === EBCDIC, 'mti', 'MTI');
-  let fields: IsoFields;
-  try {
-    fields = decodeBody(buf, mtiBytes, end, compiled.body);
-  } finally {
-    messageText = undefined;
-  }
+  const fields = decodeBody(buf, mtiBytes, end, compiled.body);
   const pos = bodyEnd;
   if (pos !== end) throw decodeError(E.TRAILING_BYTES, 'message', 'message', pos, `${end - pos} bytes are left after the last field the bitmap names`);
   return { mti, fields };
@@ -106,6 +101,12 @@ function decodeWord(buf: Buffer, pos: number, end: number, set: CompiledFieldSet
 }
 
 function decodeField(buf: Buffer, pos: number, end: number, f: CompiledField, out: IsoFields, number: number): number {
+  if (f.fixedBcdNumeric) {
+    const size = f.fixedBytes;
+    if (pos + size > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${size} bytes, ${end - pos} left`);
+    out[number] = bcdValue(buf, pos, f.maxLength, f);
+    return pos + size;
+  }
   let length = f.maxLength;
   if (f.lengthDigits !== 0) {
     if (pos + f.prefixBytes > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `its length prefix needs ${f.prefixBytes} bytes, ${end - pos} left`);
@@ -185,9 +186,14 @@ function bcdValue(buf: Buffer, pos: number, digits: number, f: CompiledField): s
   const track = f.content === Z;
   if ((digits & 1) === 0) return evenBcd(buf, pos, pos + (digits >> 1), track, f);
   if (f.padLeft) {
-    const b = buf[pos]!;
-    if (b >> 4 !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, pos, `filler nibble is ${hex1(b >> 4)}, not 0`);
-    return oneDigit(b & 15, track, pos, f) + evenBcd(buf, pos + 1, pos + 1 + (digits >> 1), track, f);
+    const a = buf[pos]!;
+    if (a >> 4 !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, pos, `filler nibble is ${hex1(a >> 4)}, not 0`);
+    if (digits === 3 && !track) {
+      // n3 (entry mode, card sequence number, NII, country codes): a shared string from the table.
+      const low = BCD_VALUE[buf[pos + 1]!]!;
+      if ((a & 15) <= 9 && low !== 255) return DIGITS3[(a & 15) * 100 + low]!;
+    }
+    return oneDigit(a & 15, track, pos, f) + evenBcd(buf, pos + 1, pos + 1 + (digits >> 1), track, f);
   }
   const last = pos + (digits >> 1);
   const b = buf[last]!;
@@ -196,20 +202,37 @@ function bcdValue(buf: Buffer, pos: number, digits: number, f: CompiledField): s
 }
 
 /**
- * The bytes buf[i, end) as two characters each. One String.fromCharCode call per four
- * bytes, and one for the rest: building strings is the cost here, not the checks.
+ * The bytes buf[i, end) as two characters each. Building strings is the cost here, not
+ * the checks, so characters go out in as few String.fromCharCode calls as possible:
+ * sixteen at a time, then eight, then the rest.
  */
 function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: CompiledField): string {
   const valid = track ? IS_TRACK_BCD : IS_BCD;
   const code = track ? TRACK_CODE : DIGIT_CODE;
   let value = '';
-  for (; i + 4 <= end; i += 4) {
+  for (; i + 8 <= end; i += 8) {
+    const a = buf[i]!;
+    const b = buf[i + 1]!;
+    const c = buf[i + 2]!;
+    const d = buf[i + 3]!;
+    const e = buf[i + 4]!;
+    const g = buf[i + 5]!;
+    const h = buf[i + 6]!;
+    const k = buf[i + 7]!;
+    if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]! & valid[g]! & valid[h]! & valid[k]!) === 0) throw badBcd(buf, i, track, f);
+    value += String.fromCharCode(
+      code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!,
+      code[e >> 4]!, code[e & 15]!, code[g >> 4]!, code[g & 15]!, code[h >> 4]!, code[h & 15]!, code[k >> 4]!, code[k & 15]!,
+    );
+  }
+  if (i + 4 <= end) {
     const a = buf[i]!;
     const b = buf[i + 1]!;
     const c = buf[i + 2]!;
     const d = buf[i + 3]!;
     if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
     value += String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
+    i += 4;
   }
   switch (end - i) {
     case 0:
@@ -217,13 +240,14 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
     case 1: {
       const a = buf[i]!;
       if (valid[a]! === 0) throw badBcd(buf, i, track, f);
-      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!);
+      return value + (track ? String.fromCharCode(code[a >> 4]!, code[a & 15]!) : BCD_PAIR[a]!);
     }
     case 2: {
       const a = buf[i]!;
       const b = buf[i + 1]!;
       if ((valid[a]! & valid[b]!) === 0) throw badBcd(buf, i, track, f);
-      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!);
+      // Two bytes of digits (dates, MMDD, n4 codes): a shared string from the table.
+      return value + (track ? String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!) : DIGITS4[BCD_VALUE[a]! * 100 + BCD_VALUE[b]!]!);
     }
     default: {
       const a = buf[i]!;
@@ -253,9 +277,7 @@ function bcdDigits(buf: Buffer, pos: number, bytes: number, path: string, where:
   for (let i = pos; i < pos + bytes; i++) {
     if (IS_BCD[buf[i]!] === 0) throw decodeError(E.BAD_DIGIT, path, where, i, `byte 0x${hex2(buf[i]!)} is not two BCD digits`);
   }
-  const a = buf[pos]!;
-  const b = buf[pos + 1]!;
-  return String.fromCharCode(48 + (a >> 4), 48 + (a & 15), 48 + (b >> 4), 48 + (b & 15));
+  return DIGITS4[BCD_VALUE[buf[pos]!]! * 100 + BCD_VALUE[buf[pos + 1]!]!]!;
 }
 
 /** An MTI as ASCII or EBCDIC digits. */
@@ -269,13 +291,6 @@ function textDigits(buf: Buffer, pos: number, length: number, ebcdic: boolean, p
   return value;
 }
 
-/**
- * The message as one latin1 string, made on the first ASCII text field of a decode and
- * sliced per field: one native conversion per message instead of one per field (a
- * substring of 13 or more characters is a cheap view in V8). Reset by decodeIso8583.
- */
-let messageText: string | undefined;
-
 /** `length` ASCII or EBCDIC characters, each in one of the classes `allowed`. */
 function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed: number, f: CompiledField): string {
   const end = pos + length;
@@ -288,22 +303,24 @@ function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed
     }
     return value;
   }
-  if (length > 32) {
-    // Long text: one regex pass beats a JS loop.
-    if (messageText === undefined) messageText = buf.toString('latin1');
-    const value = messageText.substring(pos, end);
+  if (length > 16) {
+    // Long text: one native conversion and one regex pass beat a JS loop.
+    const value = buf.toString('latin1', pos, end);
     if (f.pattern.test(value)) return value;
   } else {
     let i = pos;
     while (i < end && (CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
-    if (i === end) return length <= 8 ? shortLatin1(buf, pos, length) : (messageText ??= buf.toString('latin1')).substring(pos, end);
+    if (i === end) return length > 8 ? shortLatin1(buf, pos, 8) + shortLatin1(buf, pos + 8, length - 8) : shortLatin1(buf, pos, length);
   }
   let i = pos;
   while ((CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
   throw badCharacter(buf, i, ebcdic, f);
 }
 
-/** Up to eight bytes as a string, in one String.fromCharCode call. */
+/**
+ * Up to eight bytes as a string, in one String.fromCharCode call: for short values this
+ * beats a native conversion, whose fixed cost dominates.
+ */
 function shortLatin1(buf: Buffer, i: number, length: number): string {
   switch (length) {
     case 0:

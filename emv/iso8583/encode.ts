@@ -9,7 +9,7 @@
  * and the result is one copy of the written bytes.
  */
 import { PosError } from '../../config/errors.js';
-import { ASCII_TO_EBCDIC, CHAR_CLASS, HEX_PAIR, SIGN } from './charsets.js';
+import { ASCII_TO_EBCDIC, CHAR_CLASS, SIGN } from './charsets.js';
 import { AN, ANS, B, BCD, BINARY, EBCDIC, N, XN, Z, compileDialect, type CompiledField, type CompiledFieldSet } from './compile.js';
 import { ISO8583_ERRORS as E, encodeError } from './errors.js';
 import type { Dialect } from './spec.js';
@@ -96,13 +96,13 @@ function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): nu
 }
 
 function writeHexWord(word: number, pos: number): number {
-  for (let shift = 24; shift >= 0; shift -= 8) {
-    const pair = HEX_PAIR[(word >>> shift) & 0xff]!;
-    scratch[pos++] = pair.charCodeAt(0);
-    scratch[pos++] = pair.charCodeAt(1);
-  }
+  const out = scratch;
+  for (let shift = 28; shift >= 0; shift -= 4) out[pos++] = HEX_DIGIT[(word >>> shift) & 15]!;
   return pos;
 }
+
+/** Nibble -> ASCII code of its uppercase hex digit. */
+const HEX_DIGIT = Uint8Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
 
 function encodeField(value: unknown, f: CompiledField, pos: number): number {
   if (f.content === B) return encodeBinary(value, f, pos);
@@ -162,10 +162,10 @@ function encodeBinary(value: unknown, f: CompiledField, pos: number): number {
     scratch.set(value, pos);
     return pos + length;
   }
+  const out = scratch;
   for (let i = 0; i < length; i++) {
-    const pair = HEX_PAIR[value[i]!]!;
-    scratch[pos++] = pair.charCodeAt(0);
-    scratch[pos++] = pair.charCodeAt(1);
+    out[pos++] = HEX_DIGIT[value[i]! >> 4]!;
+    out[pos++] = HEX_DIGIT[value[i]! & 15]!;
   }
   return pos;
 }
@@ -196,15 +196,19 @@ function writeLength(length: number, f: CompiledField, pos: number): number {
 
 /** Writes `digits` characters of text (from `from`) as BCD, the filler nibble 0 on the pad side when odd. */
 function writeBcd(text: string, digits: number, padLeft: boolean, from: number, pos: number, f: CompiledField): number {
+  const out = scratch;
   const track = f.content === Z;
   let i = from;
   const end = from + digits;
-  if ((digits & 1) === 1 && padLeft) scratch[pos++] = nibble(text, i++, track, f);
+  if ((digits & 1) === 1 && padLeft) out[pos++] = nibble(text, i++, track, f);
   while (i + 1 < end) {
-    scratch[pos++] = (nibble(text, i, track, f) << 4) | nibble(text, i + 1, track, f);
+    const hi = text.charCodeAt(i) - 48;
+    const lo = text.charCodeAt(i + 1) - 48;
+    // Both digits (the usual case) in one unsigned compare each; anything else takes the careful path.
+    out[pos++] = hi >>> 0 <= 9 && lo >>> 0 <= 9 ? (hi << 4) | lo : (nibble(text, i, track, f) << 4) | nibble(text, i + 1, track, f);
     i += 2;
   }
-  if (i < end) scratch[pos++] = nibble(text, i, track, f) << 4;
+  if (i < end) out[pos++] = nibble(text, i, track, f) << 4;
   return pos;
 }
 
@@ -217,24 +221,34 @@ function nibble(text: string, i: number, track: boolean, f: CompiledField): numb
 
 /** Writes `length` characters of text (from `from`) as ASCII or EBCDIC bytes, each checked against the field's classes. */
 function writeChars(text: string, from: number, pos: number, length: number, ebcdic: boolean, f: CompiledField): number {
+  const out = scratch;
   const allowed = f.charClass;
+  const end = from + length;
   if (ebcdic) {
-    for (let i = from; i < from + length; i++) {
+    for (let i = from; i < end; i++) {
       const c = text.charCodeAt(i);
       if (c > 0xff || (CHAR_CLASS[c]! & allowed) === 0) throw badChar(text, i, f);
-      scratch[pos++] = ASCII_TO_EBCDIC[c]!;
+      out[pos++] = ASCII_TO_EBCDIC[c]!;
     }
     return pos;
   }
   if (length > 32 && from === 0) {
     // Long text: one regex pass and one native copy beat a JS loop.
     if (!f.pattern.test(text)) throw badChar(text, firstBad(text, f), f);
-    return pos + scratch.write(text, pos, length, 'latin1');
+    return pos + out.write(text, pos, length, 'latin1');
   }
-  for (let i = from; i < from + length; i++) {
+  if (f.content === N || f.content === XN) {
+    for (let i = from; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if ((c - 48) >>> 0 > 9) throw badChar(text, i, f);
+      out[pos++] = c;
+    }
+    return pos;
+  }
+  for (let i = from; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c > 0xff || (CHAR_CLASS[c]! & allowed) === 0) throw badChar(text, i, f);
-    scratch[pos++] = c;
+    out[pos++] = c;
   }
   return pos;
 }
