@@ -123,8 +123,9 @@ export interface BleTransportOptions {
   /** Gap between write-without-response chunks. */
   writeIntervalMs?: number;
   loader?: NobleLoader;
-  /** The pause between chunks; tests pass one they control. */
+  /** The pause between chunks and the clock it is measured on; tests pass ones they control. */
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 const DEFAULT_ATT_MTU = 23;
@@ -135,9 +136,11 @@ export class BleTransport extends TransportBase {
   private writer: NobleCharacteristic | undefined;
   private writing: Promise<void> = Promise.resolve();
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
   private readonly writeIntervalMs: number;
   /** Every chunk written to the peripheral (sizes are what tests check). */
   chunksWritten = 0;
+  private lastChunkAt = -Infinity;
 
   constructor(private readonly options: BleTransportOptions) {
     super();
@@ -145,6 +148,7 @@ export class BleTransport extends TransportBase {
     this.description = `ble ${options.peripheral}`;
     this.writeIntervalMs = options.writeIntervalMs ?? 10;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
   }
 
   get isOpen(): boolean {
@@ -206,13 +210,16 @@ export class BleTransport extends TransportBase {
     this.emit('close');
   }
 
+  /** Writes in MTU - 3 chunks, never two chunks closer than writeIntervalMs (within a write or across writes). */
   private async writeChunks(data: Buffer): Promise<void> {
     const size = this.chunkSize;
     for (let at = 0; at < data.length; at += size) {
+      const wait = this.lastChunkAt + this.writeIntervalMs - this.now();
+      if (wait > 0) await this.sleep(wait);
       const writer = this.writer;
       if (!writer) throw notOpenError(this.description);
-      if (at > 0) await this.sleep(this.writeIntervalMs);
       await writer.writeAsync(data.subarray(at, at + size), true);
+      this.lastChunkAt = this.now();
       this.chunksWritten++;
     }
   }
