@@ -8,7 +8,7 @@ import { ScannerSim } from '../../drivers/scanner/sim.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-/** Reports as recorded from a HID POS scanner (usage page 0x8C) reading EAN-13 4006381333931. */
+/** HID POS (usage page 0x8C) report bytes written out by hand in the scanner's wire layout: EAN-13 4006381333931. */
 const RECORDED_POS = [hex('02 0d 5d4530 34303036333831333333393331' + '00'.repeat(43) + '00')];
 /** Boot keyboard reports from a wedge scanner typing "RR1" + Enter (shift held for R R, then released). */
 const RECORDED_WEDGE = ['02 00 15 00 00 00 00 00', '02 00 00 00 00 00 00 00', '02 00 15 00 00 00 00 00', '00 00 00 00 00 00 00 00', '00 00 1e 00 00 00 00 00', '00 00 00 00 00 00 00 00', '00 00 28 00 00 00 00 00', '00 00 00 00 00 00 00 00'].map(hex);
@@ -36,7 +36,7 @@ for (const [mode, reports, expected] of [
   ['hid-pos', RECORDED_POS, { symbology: 'EAN-13', data: '4006381333931' }],
   ['hid-keyboard', RECORDED_WEDGE, { symbology: 'unknown', data: 'RR1' }],
 ] as const) {
-  t.test(`${mode}: recorded reports through the HID transport decode to a scan`, async (t) => {
+  t.test(`${mode}: report bytes through the HID transport decode to a scan`, async (t) => {
     const hid = fakeNodeHid([SCANNER], [...reports]);
     const transport = new HidTransport({ vendorId: 0x0c2e, productId: 0x0b61, loader: () => hid });
     const driver = new ScannerDriver(transport, { mode, aimIds: mode === 'hid-pos' });

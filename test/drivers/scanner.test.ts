@@ -9,7 +9,11 @@ import { splitsOf } from './split.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-/** A HID POS scanned-data report as captured from a scanner: id 02, 13 data bytes, AIM ]E0, EAN-13 4006381333931, no continuation. */
+/**
+ * Report bytes written out by hand in the wire layout of HID POS scanners (not produced by our
+ * encoder, so a symmetric encoder/decoder bug cannot hide): id 02, 13 data bytes, AIM ]E0,
+ * EAN-13 4006381333931, no continuation. No physical scanner capture is in the repository.
+ */
 const RECORDED_HID_POS_EAN13 = hex(
   '02 0d 5d4530 34303036333831333333393331' + '00'.repeat(43) + '00',
 );
@@ -18,7 +22,7 @@ const RECORDED_HID_POS_QR = [
   hex('02 38 5d5131' + Buffer.from('https://track.example/S/RR123456785CH/0123456789abcdefgh').toString('hex') + '01'),
   hex('02 05 5d5131' + Buffer.from('ijklm').toString('hex') + '00'.repeat(51) + '00'),
 ];
-/** Keyboard boot reports typing "Ab1-" then Enter, as a wedge scanner sends them, with a key held over two reports. */
+/** Boot keyboard reports written out by hand, typing "Ab1-" then Enter as a wedge scanner does, with a key held over two reports. */
 const RECORDED_WEDGE = [
   '02 00 04 00 00 00 00 00', // shift + a -> A
   '00 00 00 00 00 00 00 00',
@@ -39,7 +43,7 @@ t.test('AIM identifiers', async (t) => {
   t.same(splitAim('plain'), { symbology: 'unknown', data: 'plain' });
 });
 
-t.test('HID POS: recorded reports decode, long codes join across reports', async (t) => {
+t.test('HID POS: report bytes decode, long codes join across reports', async (t) => {
   const decoder = new HidPosDecoder();
   t.same(decoder.push(RECORDED_HID_POS_EAN13), { symbology: 'EAN-13', data: '4006381333931' });
   t.equal(decoder.push(RECORDED_HID_POS_QR[0]!), undefined, 'continuation flag set: wait');
@@ -48,7 +52,7 @@ t.test('HID POS: recorded reports decode, long codes join across reports', async
   t.throws(() => decoder.push(hex('02 40 5d4530 31')), { code: 'CODPOS_DEVICE_HID_REPORT', message: /byte 1/ });
 });
 
-t.test('keyboard wedge: recorded boot reports, shift, held keys not repeated', async (t) => {
+t.test('keyboard wedge: boot report bytes, shift, held keys not repeated', async (t) => {
   const decoder = new KeyboardWedgeDecoder();
   const results = RECORDED_WEDGE.map((r) => decoder.push(r)).filter(Boolean);
   t.same(results, [{ symbology: 'unknown', data: 'Ab1-' }]);
