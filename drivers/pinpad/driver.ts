@@ -39,7 +39,8 @@ export class PinpadDriver extends EventEmitter {
   private readonly dukpt: DukptMode;
   private readonly entryTimeoutMs: number;
   private readonly answerGraceMs: number;
-  private waiting: { resolve: (message: PadMessage) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout } | undefined;
+  /** The request awaiting its answer; `accepted` once the pad ACKed it. */
+  private waiting: { resolve: (message: PadMessage) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout; accepted: boolean } | undefined;
 
   constructor(
     readonly transport: Transport,
@@ -51,6 +52,8 @@ export class PinpadDriver extends EventEmitter {
     this.answerGraceMs = options.answerGraceMs ?? 2000;
     this.link = pinpadLink(transport, 'PIN pad', options.ackTimeoutMs);
     this.link.on('frame', (payload: Buffer) => this.answer(payload));
+    // A VeriFone pad ends a PIN entry with a bare EOT when the customer cancels or the entry times out.
+    this.link.on('eot', () => this.endedByPad());
     transport.on('close', (error) => {
       if (error) this.fail(error);
     });
@@ -102,15 +105,18 @@ export class PinpadDriver extends EventEmitter {
 
   private async exchange(message: HostMessage, timeoutMs: number): Promise<PadMessage> {
     if (this.waiting) throw new PosError('CODPOS_DEVICE_PINPAD_BUSY', 'PIN pad is busy with another request');
+    let entry: NonNullable<PinpadDriver['waiting']> | undefined;
     const answer = new Promise<PadMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', `PIN pad on ${this.transport.description} gave no answer within ${timeoutMs} ms`));
         this.send({ type: 'cancel' }).catch(() => undefined);
       }, timeoutMs);
-      this.waiting = { resolve, reject, timer };
+      entry = { resolve, reject, timer, accepted: false };
+      this.waiting = entry;
     });
     try {
       await this.send(message);
+      if (entry) entry.accepted = true;
     } catch (error) {
       this.fail(error as PosError);
     }
@@ -130,6 +136,15 @@ export class PinpadDriver extends EventEmitter {
     clearTimeout(waiting.timer);
     this.waiting = undefined;
     waiting.resolve(message);
+  }
+
+  private endedByPad(): void {
+    const waiting = this.waiting;
+    // Before the pad ACKed the request, an EOT is the link giving up (the send fails with LINK_FAILED).
+    if (!waiting?.accepted) return;
+    clearTimeout(waiting.timer);
+    this.waiting = undefined;
+    waiting.resolve({ type: 'entry-failed', dukpt: 'tdes', code: '00005', reason: 'the PIN pad ended the entry (EOT: cancelled or timed out on the pad)' });
   }
 
   private fail(error: PosError): void {

@@ -6,7 +6,7 @@
  *
  *   host -> pad  Z2<SUB>text                 display text (SUB clears first)
  *   host -> pad  Z60.<PAN><FS>DUKPT ENCRYPTION   TDES DUKPT PIN entry, ISO 9564 format 0
- *   pad -> host  73.00000<KSN 20 hex><block 16 hex>
+ *   pad -> host  73.00000<KSN 10-20 hex, leading Fs suppressed><block 16 hex>
  *   host -> pad  72 (as an SI..SO control packet)  cancel the session
  *   extension:
  *   host -> pad  ZA60.<PAN><FS><aes128|aes256>     AES DUKPT PIN entry, ISO 9564 format 4
@@ -83,7 +83,8 @@ export function parseHostMessage(payload: string, control: boolean): HostMessage
 export function encodePadMessage(message: PadMessage): string {
   switch (message.type) {
     case 'pin-block':
-      return `${message.dukpt === 'tdes' ? '73' : '7A'}.00000${message.ksn}${message.block}`;
+      // As VeriFone pads do, a TDES KSN goes out with its leading F digits suppressed.
+      return message.dukpt === 'tdes' ? `73.00000${message.ksn.replace(/^F+/, '')}${message.block}` : `7A.00000${message.ksn}${message.block}`;
     case 'entry-failed':
       return `${message.dukpt === 'tdes' ? '73' : '7A'}.${message.code}`;
     case 'identity':
@@ -101,10 +102,13 @@ export function parsePadMessage(payload: string): PadMessage {
       if (!(code in ENTRY_RESULT)) throw bad(`unknown result code ${code}`);
       return { type: 'entry-failed', dukpt, code, reason: ENTRY_RESULT[code] };
     }
-    const ksnHex = dukpt === 'tdes' ? 20 : 24;
-    const blockHex = dukpt === 'tdes' ? 16 : 32;
-    if (rest.length !== ksnHex + blockHex) throw bad(`${match[1]} answer carries ${rest.length} hex digits, expected ${ksnHex + blockHex} (KSN + PIN block)`);
-    return { type: 'pin-block', dukpt, ksn: rest.slice(0, ksnHex), block: rest.slice(ksnHex) };
+    if (dukpt === 'tdes') {
+      // KSN of 10..20 hex digits (leading Fs suppressed), then a 16-digit block.
+      if (rest.length < 26 || rest.length > 36) throw bad(`73 answer carries ${rest.length} hex digits, expected 26 to 36 (KSN of 10-20 + PIN block of 16)`);
+      return { type: 'pin-block', dukpt, ksn: rest.slice(0, -16).padStart(20, 'F'), block: rest.slice(-16) };
+    }
+    if (rest.length !== 56) throw bad(`7A answer carries ${rest.length} hex digits, expected 56 (KSN of 24 + PIN block of 32)`);
+    return { type: 'pin-block', dukpt, ksn: rest.slice(0, 24), block: rest.slice(24) };
   }
   match = /^7X1\.(OK|FAIL)\.(tdes|aes128|aes256)\.([0-9A-F]+)\.(.*)$/.exec(payload);
   if (match) return { type: 'identity', selfTestOk: match[1] === 'OK', dukpt: match[2] as DukptMode, ksn: match[3]!, model: match[4]! };

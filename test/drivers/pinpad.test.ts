@@ -30,17 +30,18 @@ t.test('messages encode and parse back; malformed ones name what is wrong', asyn
     t.same(parseHostMessage(payload, control), m);
   }
   const block = { type: 'pin-block', dukpt: 'tdes', ksn: 'FFFF9876543210E00001', block: '1B9C1845EB993A7A' } as const;
-  t.equal(encodePadMessage(block), '73.00000FFFF9876543210E000011B9C1845EB993A7A');
+  t.equal(encodePadMessage(block), '73.000009876543210E000011B9C1845EB993A7A', 'leading F digits of the KSN suppressed, as VeriFone pads send it');
   t.same(parsePadMessage(encodePadMessage(block)), block);
   t.same(parsePadMessage('73.00005'), { type: 'entry-failed', dukpt: 'tdes', code: '00005', reason: 'cancelled on the PIN pad' });
-  t.throws(() => parsePadMessage('73.00000ABCD'), { code: 'CODPOS_DEVICE_PINPAD_MESSAGE', message: /4 hex digits, expected 36/ });
+  t.same(parsePadMessage('73.00000FFFF9876543210E000011B9C1845EB993A7A'), block, 'a full 20-digit KSN is read too');
+  t.throws(() => parsePadMessage('73.00000ABCD'), { code: 'CODPOS_DEVICE_PINPAD_MESSAGE', message: /4 hex digits, expected 26 to 36/ });
   t.throws(() => parseHostMessage('Q9', false), { message: /unknown or malformed request starting "Q9"/ });
 });
 
 t.test('the pad\'s packets decode at every split with garbage between them', async (t) => {
   const stream = Buffer.concat([
     Buffer.from([0x00, 0x41]),
-    pinpadPacket('73.00000FFFF9876543210E000011B9C1845EB993A7A', false),
+    pinpadPacket('73.000009876543210E000011B9C1845EB993A7A', false),
     Buffer.from([0x06, 0x7f]),
     pinpadPacket('72', true),
     Buffer.from('junk'),
@@ -50,7 +51,7 @@ t.test('the pad\'s packets decode at every split with garbage between them', asy
     const framer = new StxEtxLrcFramer({ packets: [{ start: STX, end: ETX }, { start: SI, end: SO }] });
     const frames = parts.flatMap((p) => framer.push(p)).filter((e) => e.type === 'frame');
     t.same(frames.map((f) => (f.type === 'frame' ? [f.start, f.payload.toString()] : [])), [
-      [STX, '73.00000FFFF9876543210E000011B9C1845EB993A7A'],
+      [STX, '73.000009876543210E000011B9C1845EB993A7A'],
       [SI, '72'],
       [STX, '7X1.OK.tdes.FFFF9876543210E00002.sim'],
     ]);
@@ -173,4 +174,15 @@ t.test('a pad that ACKs but never answers: the driver cancels and fails with a t
   await new Promise((r) => setTimeout(r, 20));
   const sent = host.written.map((b) => b.toString('latin1'));
   t.ok(sent.some((s) => s.includes('72') && s.startsWith('\x0f')), 'the driver sent the cancel control packet');
+});
+
+t.test('a pad that ends the entry with a bare EOT (VeriFone: cancel or timeout) gives a cancelled outcome', async (t) => {
+  const { host, device } = memoryPair('pinpad');
+  await device.open();
+  device.on('data', (chunk) => {
+    if (chunk.length > 1) void device.write(Buffer.from([0x06])).then(() => device.write(Buffer.from([0x04])));
+  });
+  const driver = new PinpadDriver(host);
+  await driver.start();
+  t.same(await driver.requestPin({ pan: '4012345678909' }), { outcome: 'cancelled', reason: 'the PIN pad ended the entry (EOT: cancelled or timed out on the pad)' });
 });
