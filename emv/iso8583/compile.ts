@@ -61,11 +61,14 @@ export class CompiledField {
     readonly pattern: RegExp,
   ) {
     this.fixedBcdNumeric = lengthDigits === 0 && encoding === BCD && content === N;
+    this.fixedAsciiNumeric = lengthDigits === 0 && encoding === ASCII && content === N;
     this.fixedBytes = encoding === BCD ? (maxLength + 1) >> 1 : encoding === HEX ? maxLength * 2 : maxLength;
   }
 
   /** A fixed-length BCD numeric: most fields of a binary dialect, so the decoder reads them first. */
   readonly fixedBcdNumeric: boolean;
+  /** A fixed-length ASCII numeric: most fields of an ASCII dialect. */
+  readonly fixedAsciiNumeric: boolean;
   /** Bytes the data of a fixed field takes (without an xn sign). */
   readonly fixedBytes: number;
 }

@@ -9,7 +9,7 @@
  * Hot path notes: field specs are precompiled (compile.ts); strings are built from
  * lookup tables; the bitmap is walked with Math.clz32 so absent fields cost nothing.
  */
-import { BCD_PAIR, BCD_VALUE, CHAR, CHAR_CLASS, DIGITS3, DIGITS4, DIGIT_CODE, EBCDIC_TO_ASCII, HEX_VALUE, IS_BCD, IS_TRACK_BCD, SIGN, TRACK_CODE, TRACK_NIBBLE } from './charsets.js';
+import { BCD_PAIR, BCD_VALUE, CHAR, CHAR_CLASS, DIGITS3, DIGITS4, PRINTABLE, DIGIT_CODE, EBCDIC_TO_ASCII, HEX_VALUE, IS_BCD, IS_TRACK_BCD, SIGN, TRACK_CODE, TRACK_NIBBLE } from './charsets.js';
 import { ASCII, B, BCD, BINARY, EBCDIC, N, XN, Z, compileDialect, type CompiledField, type CompiledFieldSet } from './compile.js';
 import { ISO8583_ERRORS as E, decodeError } from './errors.js';
 import type { Dialect } from './spec.js';
@@ -105,6 +105,12 @@ function decodeField(buf: Buffer, pos: number, end: number, f: CompiledField, ou
     const size = f.fixedBytes;
     if (pos + size > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${size} bytes, ${end - pos} left`);
     out[number] = bcdValue(buf, pos, f.maxLength, f);
+    return pos + size;
+  }
+  if (f.fixedAsciiNumeric) {
+    const size = f.fixedBytes;
+    if (pos + size > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${size} bytes, ${end - pos} left`);
+    out[number] = asciiDigits(buf, pos, size, f);
     return pos + size;
   }
   let length = f.maxLength;
@@ -280,6 +286,20 @@ function bcdDigits(buf: Buffer, pos: number, bytes: number, path: string, where:
   return DIGITS4[BCD_VALUE[buf[pos]!]! * 100 + BCD_VALUE[buf[pos + 1]!]!]!;
 }
 
+/** `length` ASCII digits; up to four come from the shared tables instead of a new string. */
+function asciiDigits(buf: Buffer, pos: number, length: number, f: CompiledField): string {
+  let value = 0;
+  for (let i = pos; i < pos + length; i++) {
+    const d = buf[i]! - 48;
+    if (d >>> 0 > 9) throw badCharacter(buf, i, false, f);
+    if (length <= 4) value = value * 10 + d;
+  }
+  if (length === 4) return DIGITS4[value]!;
+  if (length === 3) return DIGITS3[value]!;
+  if (length > 16) return buf.toString('latin1', pos, pos + length);
+  return length > 8 ? shortLatin1(buf, pos, 8) + shortLatin1(buf, pos + 8, length - 8) : shortLatin1(buf, pos, length);
+}
+
 /** An MTI as ASCII or EBCDIC digits. */
 function textDigits(buf: Buffer, pos: number, length: number, ebcdic: boolean, path: string, where: string): string {
   let value = '';
@@ -304,9 +324,13 @@ function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed
     return value;
   }
   if (length > 16) {
-    // Long text: one native conversion and one regex pass beat a JS loop.
-    const value = buf.toString('latin1', pos, end);
-    if (f.pattern.test(value)) return value;
+    // Long text (DE55 as hex text in iso87a, DE43-48): check a word at a time, or one regex pass.
+    if (allowed === PRINTABLE) {
+      if (allPrintable(buf, pos, end)) return buf.toString('latin1', pos, end);
+    } else {
+      const value = buf.toString('latin1', pos, end);
+      if (f.pattern.test(value)) return value;
+    }
   } else {
     let i = pos;
     while (i < end && (CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
@@ -315,6 +339,38 @@ function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed
   let i = pos;
   while ((CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
   throw badCharacter(buf, i, ebcdic, f);
+}
+
+/** A 32-bit view of the last input's memory, so long runs can be checked four bytes at a time. */
+let wordsOf: ArrayBufferLike | undefined;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+/**
+ * True when every byte of buf[start, end) is printable ASCII (0x20-0x7E). Aligned words
+ * are tested with the "has a byte less than / more than" bit tricks (exact for existence;
+ * Bit Twiddling Hacks, hasless/hasmore), the ragged ends byte by byte.
+ */
+function allPrintable(buf: Buffer, start: number, end: number): boolean {
+  const base = buf.byteOffset;
+  let i = start;
+  for (; i < end && ((base + i) & 3) !== 0; i++) if (buf[i]! < 0x20 || buf[i]! > 0x7e) return false;
+  const firstWord = (base + i) >>> 2;
+  const endWord = (base + end) >>> 2;
+  if (endWord > firstWord) {
+    if (buf.buffer !== wordsOf) {
+      wordsOf = buf.buffer;
+      words = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+    }
+    let bad = 0;
+    for (let w = firstWord; w < endWord; w++) {
+      const x = words[w]!;
+      bad |= ((x - 0x20202020) & ~x) | ((x + 0x01010101) | x);
+    }
+    if ((bad & 0x80808080) !== 0) return false;
+    i = endWord * 4 - base;
+  }
+  for (; i < end; i++) if (buf[i]! < 0x20 || buf[i]! > 0x7e) return false;
+  return true;
 }
 
 /**

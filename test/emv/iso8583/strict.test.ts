@@ -177,3 +177,32 @@ t.test('a bad dialect is refused when first used, naming the field and the probl
   fault(t, () => encodeIso8583(purchase, broken({ 3: { name: 'x', content: 'ans', lengthType: 'LL', maxLength: 120, encoding: 'ascii', lengthEncoding: 'bcd' } })), 'CODPOS_ISO8583_BAD_DIALECT', 'field 3', undefined, /does not fit a LL bcd length \(at most 99\)/);
   fault(t, () => encodeIso8583(purchase, broken({ 1: { name: 'x', content: 'b', lengthType: 'fixed', maxLength: 8, encoding: 'binary' } })), 'CODPOS_ISO8583_BAD_DIALECT', '1', undefined, /field numbers run from 2 to 128/);
 });
+
+t.test('long text is checked at every position and alignment (word-at-a-time check)', async (t) => {
+  const text = 'ABCDEF0123456789'.repeat(12) + 'xyz ~!';
+  const message = encodeIso8583({ mti: '0200', fields: { 55: text } }, iso87a);
+  const start = message.length - text.length;
+  let wrong = 0;
+  for (const shift of [0, 1, 2, 3]) {
+    // The same bytes at each alignment of their underlying memory.
+    const holder = Buffer.alloc(message.length + 8);
+    message.copy(holder, shift);
+    const view = holder.subarray(shift, shift + message.length);
+    if (decodeIso8583(view, iso87a).fields[55] !== text) wrong++;
+    for (let i = 0; i < text.length; i++) {
+      for (const bad of [0x00, 0x1f, 0x7f, 0x80, 0xff]) {
+        const original = view[start + i]!;
+        view[start + i] = bad;
+        try {
+          decodeIso8583(view, iso87a);
+          wrong++;
+        } catch (error) {
+          const e = error as PosError;
+          if (e.code !== 'CODPOS_ISO8583_BAD_CHARACTER' || e.details?.offset !== start + i) wrong++;
+        }
+        view[start + i] = original;
+      }
+    }
+  }
+  t.equal(wrong, 0, 'every bad byte found at its offset, the good text accepted, at all four alignments');
+});
