@@ -6,8 +6,9 @@
  * the job is sent once the printer is clear. After a job the status is read
  * again: if the paper ran out mid-job, the printer keeps the rest in its
  * buffer and prints it when paper returns, so the driver waits and never
- * resends. Either way a job is printed exactly once. The last job is kept
- * for `reprintLast()`.
+ * resends. Either way a job is printed exactly once. A printer that is
+ * offline or unplugged holds the job the same way until it is back. The last
+ * job is kept for `reprintLast()`.
  */
 import { EventEmitter } from 'node:events';
 import { PosError } from '../../config/errors.js';
@@ -28,7 +29,7 @@ export class PrinterDriver extends EventEmitter {
   readonly profile: PrinterProfile;
   private readonly statusPollMs: number;
   private readonly statusTimeoutMs: number;
-  private waiters: Array<(byte: number) => void> = [];
+  private waiters: Array<(byte: number, error?: PosError) => void> = [];
   private queue: Promise<void> = Promise.resolve();
   private lastJob: Buffer | undefined;
   private current: PrinterState = { state: 'ready' };
@@ -50,6 +51,13 @@ export class PrinterDriver extends EventEmitter {
     this.statusPollMs = options.statusPollMs ?? 2000;
     this.statusTimeoutMs = options.statusTimeoutMs ?? 1000;
     transport.on('data', this.onData);
+    // Status bytes still awaited when the link drops will never come: fail them now, so a
+    // late byte from the next connection is not taken as their answer.
+    transport.on('close', (error) => {
+      const waiting = this.waiters;
+      this.waiters = [];
+      for (const waiter of waiting) waiter(-1, error ?? new PosError('CODPOS_DEVICE_DISCONNECTED', 'printer link closed', { disconnected: true }));
+    });
   }
 
   get state(): PrinterState {
@@ -76,9 +84,13 @@ export class PrinterDriver extends EventEmitter {
     return parseStatus(bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!);
   }
 
-  /** Prints a job exactly once; resolves when the printer reports it clear after the job. */
-  print(job: Buffer): Promise<void> {
-    const run = this.queue.then(() => this.runJob(job));
+  /**
+   * Prints a job exactly once; resolves when the printer reports it clear after the job.
+   * While the job is held (paper out, cover open, printer offline or unplugged) `signal`
+   * may abort it: it is then not printed. Once sent, a job is the printer's and is not aborted.
+   */
+  print(job: Buffer, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const run = this.queue.then(() => this.runJob(job, options.signal));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -88,29 +100,45 @@ export class PrinterDriver extends EventEmitter {
     return this.print(this.lastJob);
   }
 
-  private async runJob(job: Buffer): Promise<void> {
+  private async runJob(job: Buffer, signal: AbortSignal | undefined): Promise<void> {
     this.setState({ state: 'printing' });
     try {
-      await this.waitUntilClear();
+      await this.waitUntilClear(signal);
       await this.transport.write(job);
       this.jobsSent++;
       this.lastJob = job;
-      await this.waitUntilClear();
+      await this.waitUntilClear(undefined);
       this.emit('printed', job.length);
     } finally {
       this.setState({ state: 'ready' });
     }
   }
 
-  private async waitUntilClear(): Promise<void> {
+  /** Polls status until the printer can print; a lost link counts as a reason to wait, not to fail. */
+  private async waitUntilClear(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      const reason = blockingReason(await this.status());
+      if (signal?.aborted) throw new PosError('CODPOS_DEVICE_PRINT_CANCELLED', 'print job cancelled while held; it was not printed');
+      let reason: string | undefined;
+      try {
+        reason = blockingReason(await this.status());
+      } catch (error) {
+        if (!(error instanceof PosError && error.disconnected)) throw error;
+        reason = 'offline (printer disconnected)';
+      }
       if (reason === undefined) {
         if (this.current.state === 'held') this.setState({ state: 'printing' });
         return;
       }
       this.setState({ state: 'held', reason });
-      await new Promise((resolve) => setTimeout(resolve, this.statusPollMs));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.statusPollMs);
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        signal?.addEventListener('abort', done);
+      });
     }
   }
 
@@ -120,9 +148,10 @@ export class PrinterDriver extends EventEmitter {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new PosError('CODPOS_DEVICE_PRINTER_NO_STATUS', `printer on ${this.transport.description} did not answer DLE EOT ${n} within ${this.statusTimeoutMs} ms (off, unplugged or not an ESC/POS printer)`));
       }, this.statusTimeoutMs);
-      const waiter = (byte: number) => {
+      const waiter = (byte: number, error?: PosError) => {
         clearTimeout(timer);
-        resolve(byte);
+        if (error) reject(error);
+        else resolve(byte);
       };
       this.waiters.push(waiter);
       this.transport.write(statusRequest(n)).catch((error: unknown) => {

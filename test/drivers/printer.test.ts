@@ -155,3 +155,37 @@ t.test('reprint last and a silent printer', async (t) => {
   const mute = new PrinterDriver(host, { statusTimeoutMs: 5 });
   await t.rejects(mute.status(), { code: 'CODPOS_DEVICE_PRINTER_NO_STATUS', message: /did not answer DLE EOT 1/ });
 });
+
+t.test('an unplugged printer holds the job; it prints once when the printer is back', async (t) => {
+  const { ReconnectingTransport } = await import('../../drivers/transport/reconnecting.js');
+  const { host, device } = memoryPair('printer');
+  const sim = new PrinterSim(device);
+  const link = new ReconnectingTransport(host, { initialDelayMs: 2, maxDelayMs: 5 });
+  const driver = new PrinterDriver(link, { statusPollMs: 5 });
+  await sim.start();
+  await driver.start();
+  host.unplug();
+  const printed = driver.print(new EscPosBuilder(p58).line('receipt 42').cut().build());
+  await new Promise<void>((resolve) => driver.on('state', (s: PrinterState) => s.state === 'held' && resolve()));
+  t.match(driver.state, { state: 'held', reason: /offline/ });
+  t.equal(driver.jobsSent, 0);
+  host.plug();
+  await sim.start();
+  await printed;
+  t.same(sim.pages, [['receipt 42']]);
+  t.equal(driver.jobsSent, 1);
+  await link.close();
+});
+
+t.test('a held job can be cancelled: it is never printed', async (t) => {
+  const { sim, driver } = await printerPair();
+  sim.paperOut();
+  const abort = new AbortController();
+  const printed = driver.print(new EscPosBuilder(p58).line('never').cut().build(), { signal: abort.signal });
+  await new Promise<void>((resolve) => driver.on('state', (s: PrinterState) => s.state === 'held' && resolve()));
+  abort.abort();
+  await t.rejects(printed, { code: 'CODPOS_DEVICE_PRINT_CANCELLED' });
+  sim.paperIn();
+  await driver.print(new EscPosBuilder(p58).line('next').cut().build());
+  t.same(sim.pages, [['next']]);
+});
