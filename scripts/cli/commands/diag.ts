@@ -131,6 +131,7 @@ export function register(program: Command): void {
 
   deviceCommand(group, 'printer', 'printer status (DLE EOT); with --test-page, print text sizes, barcodes, QR and a raster image')
     .option('--test-page', 'print the test page')
+    .option('--timeout <ms>', 'how long the test page may wait for the printer (paper, cover) before it is cancelled', '60000')
     .action(action(async (opts: DeviceOptions & { testPage?: boolean }) => diagPrinter(opts)));
 }
 
@@ -293,7 +294,11 @@ async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promis
     const blocked = blockingReason(status);
     if (blocked) return report.fail(`printer reports ${blocked}`);
     if (opts.testPage) {
-      await device.driver.print(buildTestPage(device.driver.profile, status));
+      device.driver.on('state', (state: { state: string; reason?: string }) => {
+        if (state.state === 'held' && !opts.json) printLines([`held: ${state.reason} (waiting; fix it or press Ctrl-C)`]);
+      });
+      const timeoutMs = positive(opts.timeout, 60000, '--timeout');
+      await device.driver.print(buildTestPage(device.driver.profile, status), { signal: AbortSignal.timeout(timeoutMs) });
       if (device.sim) report.line('printed', device.sim.pages.flat());
       return report.pass(`test page printed on ${device.driver.profile.name} paper`);
     }
