@@ -67,7 +67,7 @@ export function bytesToHex(bytes: Uint8Array): string {
   return hex;
 }
 
-/** Strict hex (even length, 0-9 A-F either case) to bytes; PosError naming `field` otherwise. */
+/** Strict hex (even length, 0-9 A-F either case) to bytes; PosError naming `field` (a field path or what the hex is) otherwise. */
 export function hexToBytes(hex: string, field: string): Buffer {
   if (hex.length % 2 !== 0) throw badJson(field, 'hex must have an even number of digits');
   const out = Buffer.allocUnsafe(hex.length / 2);
@@ -80,6 +80,14 @@ export function hexToBytes(hex: string, field: string): Buffer {
   return out;
 }
 
+/** `field` is a field path ("55", "127.2"), or a name for other input ("mti", "fields", "the HEX argument"). */
 function badJson(field: string, problem: string): PosError {
-  return new PosError(ISO8583_ERRORS.BAD_VALUE, `ISO 8583 JSON ${field === 'input' || field === 'mti' || field === 'fields' ? field : `field ${field}`}: ${problem}`, { details: { field } });
+  const where = /^[0-9.]+$/.test(field) || field === 'privateHeader'
+    ? `ISO 8583 JSON field ${field}`
+    : field === 'mti' || field === 'fields' || field === 'input'
+      ? `ISO 8583 JSON ${field}`
+      : field.startsWith('the ')
+        ? `The ${field.slice(4)}`
+        : `ISO 8583 JSON key ${field}`;
+  return new PosError(ISO8583_ERRORS.BAD_VALUE, `${where}: ${problem}`, { details: { field } });
 }

@@ -108,3 +108,12 @@ t.test('the decode group is shared: iso8583 sits under `codpos decode`', async (
   t.equal(help.status, 0);
   t.match(help.stdout, /iso8583/);
 });
+
+t.test('a malformed HEX argument is a usage problem named as such', async (t) => {
+  const odd = runCodpos(['decode', 'iso8583', '0200F']);
+  t.equal(odd.status, 2);
+  t.match(odd.stderr, /The HEX argument: hex must have an even number of digits/);
+  const letters = runCodpos(['decode', 'iso8583', '02 00 ZZ']);
+  t.equal(letters.status, 2);
+  t.match(letters.stderr, /The HEX argument: character 5 is not a hex digit/);
+});

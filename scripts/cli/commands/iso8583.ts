@@ -73,7 +73,7 @@ export function register(program: Command): void {
 function decodeCommand(hexArgument: string, options: DecodeOptions): void {
   const dialect = getDialect(options.dialect);
   const framing = framingOptions(options.framing, options.privateHeader);
-  const input = hexToBytes(hexArgument.replace(/\s+/g, ''), 'input');
+  const input = hexToBytes(hexArgument.replace(/\s+/g, ''), 'the HEX argument');
   const frame: Frame = framing.lengthHeader === 'none' && !framing.tpdu && framing.privateHeaderLength === 0 ? { message: input } : unframeMessage(input, framing);
   const frameHeaderBytes = input.length - frame.message.length;
   let message;
