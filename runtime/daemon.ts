@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import { ServiceManager, type Service, type Health } from './service.js';
 import { StorageMonitor } from './storage-monitor.js';
 import { SpoolService } from '../spool/service.js';
+import { DevicesService } from './devices-service.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -17,7 +18,7 @@ export interface Daemon {
 
 /** Services in start order: storage -> spool -> drivers -> host link -> uplink -> local API. */
 export function buildServices(config: Config, log: Logger): Service[] {
-  return [new StorageMonitor({ dir: resolve(config.data.dir) }, log), new SpoolService(config)];
+  return [new StorageMonitor({ dir: resolve(config.data.dir) }, log), new SpoolService(config), new DevicesService(config.devices, log)];
 }
 
 export function createDaemon(config: Config, log: Logger): Daemon {

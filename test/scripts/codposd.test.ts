@@ -22,6 +22,31 @@ t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means wi
   t.equal(code, 0, 'a stop over budget exits 1');
 });
 
+t.test('devices that are absent or unsupported here (BLE, HID, a missing serial port) do not stop the daemon', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codposd-absent-'));
+  const file = join(dir, 'box.json');
+  writeFileSync(file, JSON.stringify({
+    data: { dir: join(dir, 'var') },
+    devices: {
+      scanner: { transport: { kind: 'ble', peripheral: 'SCANNER-1', scanTimeoutMs: 500 } },
+      cardReader: { transport: { kind: 'serial', path: join(dir, 'no-such-tty') } },
+      printer: { transport: { kind: 'hid', vendorId: 0x0416, productId: 0x5011 } },
+    },
+  }));
+  const daemon = startCodposd(['--config', file]);
+  t.teardown(() => daemon.kill('SIGKILL'));
+  let stdout = '';
+  daemon.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  await waitForLogLine(daemon, 'ready');
+  const lines = stdout.split('\n').filter((line) => line.startsWith('{') && line.endsWith('}')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const warned = new Set(lines.filter((l) => l.msg === 'device state' && l.state !== 'online').map((l) => l.device));
+  t.ok(warned.has('scanner') && warned.has('cardReader') && warned.has('printer'), `absent devices are reported (${[...warned].join(', ')})`);
+  t.ok(lines.some((l) => l.msg === 'device state' && l.device === 'pinpad' && l.state === 'online'), 'the simulated PIN pad is online');
+  const exit = once(daemon, 'exit');
+  daemon.kill('SIGTERM');
+  t.same(await exit, [0, null]);
+});
+
 t.test('SIGINT (Ctrl-C) stops it too', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
   const daemon = startCodposd(['--sim'], { env: { CODPOS_DATA__DIR: dataDir } });

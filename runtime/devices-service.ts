@@ -1,0 +1,72 @@
+/**
+ * The devices as one daemon service: builds the four drivers from the config,
+ * starts them (a missing or unsupported device never stops the daemon: its link
+ * says why it is offline), logs every state change a technician would want to
+ * see, and reports degraded health naming each device that is not online.
+ */
+import type { Config } from '../config/schema.js';
+import type { Logger } from './log.js';
+import type { Health, Service } from './service.js';
+import { buildDevices, startDevice, stopDevice, type BuiltDevices, type FactoryDeps } from '../drivers/factory.js';
+import type { DeviceState } from '../drivers/transport/transport.js';
+
+type DeviceName = keyof BuiltDevices;
+type AnyDevice = NonNullable<BuiltDevices[DeviceName]>;
+
+export class DevicesService implements Service {
+  readonly name = 'devices';
+  private built: BuiltDevices = {};
+  private readonly unsubscribe: Array<() => void> = [];
+  /** The last state logged per device, so a state is logged once however it was reached. */
+  private readonly logged = new Map<DeviceName, string>();
+
+  constructor(
+    private readonly config: Config['devices'],
+    private readonly log: Logger,
+    private readonly deps: FactoryDeps = {},
+  ) {}
+
+  /** The built devices, for the services started after this one (payment flow, receipts). */
+  get devices(): BuiltDevices {
+    return this.built;
+  }
+
+  async start(): Promise<void> {
+    this.built = buildDevices(this.config, this.deps);
+    for (const [name, device] of this.entries()) {
+      this.unsubscribe.push(device.link.onState((state) => this.logState(name, state)));
+      await startDevice(device);
+      this.logState(name, device.link.state);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
+    for (const [, device] of this.entries().reverse()) await stopDevice(device);
+    this.built = {};
+  }
+
+  health(): Health {
+    const problems = this.entries()
+      .filter(([, device]) => device.link.state.state !== 'online')
+      .map(([name, device]) => `${name} ${device.link.state.state}${device.link.state.reason ? `: ${device.link.state.reason}` : ''}`);
+    return problems.length > 0 ? { state: 'degraded', reason: problems.join('; ') } : { state: 'up' };
+  }
+
+  /** Each device's link state, for status screens. */
+  states(): Partial<Record<DeviceName, DeviceState>> {
+    return Object.fromEntries(this.entries().map(([name, device]) => [name, device.link.state]));
+  }
+
+  private entries(): Array<[DeviceName, AnyDevice]> {
+    return (Object.entries(this.built) as Array<[DeviceName, AnyDevice | undefined]>).filter((entry): entry is [DeviceName, AnyDevice] => entry[1] !== undefined);
+  }
+
+  private logState(device: DeviceName, state: DeviceState): void {
+    const key = `${state.state}:${state.reason ?? ''}`;
+    if (this.logged.get(device) === key) return;
+    this.logged.set(device, key);
+    const level = state.state === 'online' ? 'info' : 'warn';
+    this.log[level]({ device, state: state.state, ...(state.reason ? { reason: state.reason } : {}) }, 'device state');
+  }
+}
