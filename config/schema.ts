@@ -86,10 +86,22 @@ const pinpad = z
     sim: z
       .strictObject({
         bdk: hex().default('0123456789ABCDEFFEDCBA9876543210'),
+        /** 10 bytes (20 hex digits) for TDES DUKPT, 12 bytes (24 hex digits) for AES DUKPT. */
         ksn: hex().default('FFFF9876543210E00000'),
       })
       .prefault({}),
     reconnect,
+  })
+  .check((ctx) => {
+    const wanted = ctx.value.dukpt === 'tdes' ? 20 : 24;
+    if (ctx.value.sim.ksn.length !== wanted) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['sim', 'ksn'],
+        input: ctx.value.sim.ksn,
+        message: `expected ${wanted / 2} bytes of hex for ${ctx.value.dukpt === 'tdes' ? 'TDES' : 'AES'} DUKPT`,
+      });
+    }
   })
   .prefault({});
 

@@ -57,6 +57,13 @@ t.test('unknown keys are refused at every depth', async (t) => {
   ]);
 });
 
+t.test('the PIN pad simulator KSN must fit the DUKPT kind', async (t) => {
+  t.same(problemsOf(() => validateConfig({ devices: { pinpad: { dukpt: 'aes128' } } })), [
+    'devices.pinpad.sim.ksn: expected 12 bytes of hex for AES DUKPT, got "FFFF9876543210E00000"',
+  ]);
+  t.equal(validateConfig({ devices: { pinpad: { dukpt: 'aes128', sim: { ksn: '123456789012345600000000' } } } }).devices.pinpad.sim.ksn.length, 24);
+});
+
 t.test('a file that cannot be read or parsed is one clear line', async (t) => {
   t.match(problemsOf(() => loadConfig({ file: join(dir, 'missing.json'), env: {} })), [/missing\.json: cannot read the file \(ENOENT\)/]);
   t.match(problemsOf(() => loadConfig({ file: file('broken.json', '{"host": '), env: {} })), [/broken\.json: not valid JSON/]);
