@@ -210,7 +210,8 @@ function bcdValue(buf: Buffer, pos: number, digits: number, f: CompiledField): s
 /**
  * The bytes buf[i, end) as two characters each. Building strings is the cost here, not
  * the checks, so characters go out in as few String.fromCharCode calls as possible:
- * sixteen at a time, then eight, then the rest.
+ * sixteen at a time, then the rest in one call (each remainder length has its own case,
+ * reading only its own bytes: reads past the end of a typed array are slow in V8).
  */
 function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: CompiledField): string {
   const valid = track ? IS_TRACK_BCD : IS_BCD;
@@ -231,15 +232,6 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
       code[e >> 4]!, code[e & 15]!, code[g >> 4]!, code[g & 15]!, code[h >> 4]!, code[h & 15]!, code[k >> 4]!, code[k & 15]!,
     );
   }
-  if (i + 4 <= end) {
-    const a = buf[i]!;
-    const b = buf[i + 1]!;
-    const c = buf[i + 2]!;
-    const d = buf[i + 3]!;
-    if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
-    value += String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
-    i += 4;
-  }
   switch (end - i) {
     case 0:
       return value;
@@ -255,12 +247,49 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
       // Two bytes of digits (dates, MMDD, n4 codes): a shared string from the table.
       return value + (track ? String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!) : DIGITS4[BCD_VALUE[a]! * 100 + BCD_VALUE[b]!]!);
     }
-    default: {
+    case 3: {
       const a = buf[i]!;
       const b = buf[i + 1]!;
       const c = buf[i + 2]!;
       if ((valid[a]! & valid[b]! & valid[c]!) === 0) throw badBcd(buf, i, track, f);
       return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!);
+    }
+    case 4: {
+      const a = buf[i]!;
+      const b = buf[i + 1]!;
+      const c = buf[i + 2]!;
+      const d = buf[i + 3]!;
+      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
+      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
+    }
+    case 5: {
+      const a = buf[i]!;
+      const b = buf[i + 1]!;
+      const c = buf[i + 2]!;
+      const d = buf[i + 3]!;
+      const e = buf[i + 4]!;
+      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]!) === 0) throw badBcd(buf, i, track, f);
+      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!, code[e >> 4]!, code[e & 15]!);
+    }
+    case 6: {
+      const a = buf[i]!;
+      const b = buf[i + 1]!;
+      const c = buf[i + 2]!;
+      const d = buf[i + 3]!;
+      const e = buf[i + 4]!;
+      const g = buf[i + 5]!;
+      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]! & valid[g]!) === 0) throw badBcd(buf, i, track, f);
+      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!, code[e >> 4]!, code[e & 15]!, code[g >> 4]!, code[g & 15]!);
+    }
+    default: {
+      // 7 bytes: 8 + 6 characters (rare enough not to need its own call).
+      const a = buf[i]!;
+      const b = buf[i + 1]!;
+      const c = buf[i + 2]!;
+      const d = buf[i + 3]!;
+      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
+      value += String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
+      return value + evenBcd(buf, i + 4, end, track, f);
     }
   }
 }
