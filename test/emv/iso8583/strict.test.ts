@@ -206,3 +206,34 @@ t.test('long text is checked at every position and alignment (word-at-a-time che
   }
   t.equal(wrong, 0, 'every bad byte found at its offset, the good text accepted, at all four alignments');
 });
+
+t.test('BCD values of every length: decoded exactly, a bad nibble found at its byte', async (t) => {
+  const dialect = withFields(pos87b, {
+    name: 'long-bcd',
+    fields: {
+      2: { name: 'Long number', content: 'n', lengthType: 'LL', maxLength: 41, encoding: 'bcd', lengthEncoding: 'bcd', pad: 'left' },
+      35: { name: 'Long track', content: 'z', lengthType: 'LL', maxLength: 41, encoding: 'bcd', lengthEncoding: 'bcd' },
+    },
+  });
+  let wrong = 0;
+  for (const field of [2, 35]) {
+    for (let digits = 1; digits <= 41; digits++) {
+      const value = Array.from({ length: digits }, (_, i) => (field === 35 && i === 5 ? '=' : String((i * 7) % 10))).join('');
+      const bytes = encodeIso8583({ mti: '0200', fields: { [field]: value } }, dialect);
+      if (decodeIso8583(bytes, dialect).fields[field] !== value) wrong++;
+      const dataStart = 2 + 8 + 1;
+      for (let at = dataStart; at < bytes.length; at++) {
+        const bad = Buffer.from(bytes);
+        bad[at] = field === 35 ? 0xee : 0xaa; // nibbles that are neither digits nor the separator D
+        try {
+          decodeIso8583(bad, dialect);
+          wrong++;
+        } catch (error) {
+          const e = error as PosError;
+          if (!['CODPOS_ISO8583_BAD_DIGIT', 'CODPOS_ISO8583_BAD_PADDING'].includes(e.code) || e.details?.offset !== at) wrong++;
+        }
+      }
+    }
+  }
+  t.equal(wrong, 0);
+});
