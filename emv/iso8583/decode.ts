@@ -22,7 +22,7 @@ export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const end = buf.length;
   const mtiBytes = compiled.mtiEncoding === BCD ? 2 : 4;
   if (end < mtiBytes) throw decodeError(E.TRUNCATED, 'mti', 'MTI', 0, `needs ${mtiBytes} bytes, the message has ${end}`);
-  const mti = compiled.mtiEncoding === BCD ? bcdDigits(buf, 0, 2, 'mti', 'MTI') : textDigits(buf, 0, 4, compiled.mtiEncoding === EBCDIC, 'mti', 'MTI');
+  const mti = compiled.mtiEncoding === BCD ? bcdDigits(buf, 0, 2, 'mti', 'MTI') : textDigits(buf, 0, compiled.mtiEncoding === EBCDIC, 'mti', 'MTI');
   const fields = decodeBody(buf, mtiBytes, end, compiled.body);
   const pos = bodyEnd;
   if (pos !== end) throw decodeError(E.TRAILING_BYTES, 'message', 'message', pos, `${end - pos} bytes are left after the last field the bitmap names`);
@@ -329,15 +329,15 @@ function asciiDigits(buf: Buffer, pos: number, length: number, f: CompiledField)
   return length > 8 ? shortLatin1(buf, pos, 8) + shortLatin1(buf, pos + 8, length - 8) : shortLatin1(buf, pos, length);
 }
 
-/** An MTI as ASCII or EBCDIC digits. */
-function textDigits(buf: Buffer, pos: number, length: number, ebcdic: boolean, path: string, where: string): string {
-  let value = '';
-  for (let i = pos; i < pos + length; i++) {
+/** A 4-digit MTI as ASCII or EBCDIC digits (a shared string from the table). */
+function textDigits(buf: Buffer, pos: number, ebcdic: boolean, path: string, where: string): string {
+  let value = 0;
+  for (let i = pos; i < pos + 4; i++) {
     const c = ebcdic ? EBCDIC_TO_ASCII[buf[i]!]! : buf[i]!;
     if (c < 0x30 || c > 0x39) throw decodeError(E.BAD_DIGIT, path, where, i, `byte 0x${hex2(buf[i]!)} is not a digit`);
-    value += CHAR[c]!;
+    value = value * 10 + (c - 0x30);
   }
-  return value;
+  return DIGITS4[value]!;
 }
 
 /** `length` ASCII or EBCDIC characters, each in one of the classes `allowed`. */
@@ -352,14 +352,18 @@ function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed
     }
     return value;
   }
-  if (length > 16) {
-    // Long text (DE55 as hex text in iso87a, DE43-48): check a word at a time, or one regex pass.
+  if (length > 64) {
+    // Long text (DE55 as hex text in iso87a, DE46-48): check a word at a time, or one regex pass.
     if (allowed === PRINTABLE) {
       if (allPrintable(buf, pos, end)) return buf.toString('latin1', pos, end);
     } else {
       const value = buf.toString('latin1', pos, end);
       if (f.pattern.test(value)) return value;
     }
+  } else if (length > 16) {
+    let i = pos;
+    while (i < end && (CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
+    if (i === end) return buf.toString('latin1', pos, end);
   } else {
     let i = pos;
     while (i < end && (CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
