@@ -64,13 +64,6 @@ export const BCD_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, 
   b >> 4 <= 9 && (b & 15) <= 9 ? String.fromCharCode(48 + (b >> 4), 48 + (b & 15)) : undefined,
 );
 
-/** Byte -> its two track 2 characters (digits, D as '='), else undefined. */
-export const TRACK_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, b) => {
-  const hi = b >> 4 <= 9 ? String(b >> 4) : b >> 4 === 0xd ? '=' : undefined;
-  const lo = (b & 15) <= 9 ? String(b & 15) : (b & 15) === 0xd ? '=' : undefined;
-  return hi !== undefined && lo !== undefined ? hi + lo : undefined;
-});
-
 /** Nibble -> track 2 character: 0-9 and D as '='; undefined for A, B, C, E, F. */
 export const TRACK_NIBBLE: (string | undefined)[] = Array.from({ length: 16 }, (_, n) => (n <= 9 ? String(n) : n === 0xd ? '=' : undefined));
 
