@@ -77,22 +77,40 @@ function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): nu
       pos = writeHexWord(w3, pos);
     }
   } else {
-    scratch.writeUInt32BE(w0 >>> 0, pos);
-    scratch.writeUInt32BE(w1 >>> 0, pos + 4);
-    pos += 8;
+    pos = writeWord(w0, pos);
+    pos = writeWord(w1, pos);
     if (words === 4) {
-      scratch.writeUInt32BE(w2 >>> 0, pos);
-      scratch.writeUInt32BE(w3 >>> 0, pos + 4);
-      pos += 8;
+      pos = writeWord(w2, pos);
+      pos = writeWord(w3, pos);
     }
   }
-  // Pass 2: the fields, in ascending order.
-  const last = words === 4 ? 128 : 64;
-  for (let number = 2; number <= last; number++) {
-    const value = fields[number];
-    if (value !== undefined) pos = encodeField(value, set.fields[number]!, pos);
+  // Pass 2: the fields the bitmap names, in ascending order.
+  pos = encodeWord(fields, set, w0 & 0x7fffffff, 0, pos);
+  pos = encodeWord(fields, set, w1, 32, pos);
+  if (w2 !== 0) pos = encodeWord(fields, set, w2, 64, pos);
+  if (w3 !== 0) pos = encodeWord(fields, set, w3, 96, pos);
+  return pos;
+}
+
+/** Encodes the fields named by one 32-bit bitmap word whose first bit is field `base + 1`. */
+function encodeWord(fields: IsoFields, set: CompiledFieldSet, word: number, base: number, pos: number): number {
+  while (word !== 0) {
+    const bit = Math.clz32(word);
+    word &= ~(0x80000000 >>> bit);
+    const number = base + bit + 1;
+    pos = encodeField(fields[number], set.fields[number]!, pos);
   }
   return pos;
+}
+
+/** A bitmap word, big-endian. */
+function writeWord(word: number, pos: number): number {
+  const out = scratch;
+  out[pos] = word >>> 24;
+  out[pos + 1] = (word >>> 16) & 0xff;
+  out[pos + 2] = (word >>> 8) & 0xff;
+  out[pos + 3] = word & 0xff;
+  return pos + 4;
 }
 
 function writeHexWord(word: number, pos: number): number {
