@@ -95,9 +95,7 @@ function decodeWord(buf: Buffer, pos: number, end: number, set: CompiledFieldSet
     word &= ~(0x80000000 >>> bit);
     const number = base + bit + 1;
     const field = set.fields[number];
-    if (field === undefined) {
-      throw decodeError(E.UNKNOWN_FIELD, String(number), 'bitmap', bitmapOffset + (((number - 1) >> 6) * (set.bitmapHex ? 16 : 8)), `names field ${number}, which this dialect does not define`);
-    }
+    if (field === undefined) throw unknownField(set, number, bitmapOffset);
     pos = decodeField(buf, pos, end, field, out, number);
   }
   return pos;
@@ -106,35 +104,35 @@ function decodeWord(buf: Buffer, pos: number, end: number, set: CompiledFieldSet
 function decodeField(buf: Buffer, pos: number, end: number, f: CompiledField, out: IsoFields, number: number): number {
   if (f.fixedBcdNumeric) {
     const size = f.fixedBytes;
-    if (pos + size > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${size} bytes, ${end - pos} left`);
+    if (pos + size > end) throw truncated(f, pos, size, end);
     out[number] = bcdValue(buf, pos, f.maxLength, f);
     return pos + size;
   }
   if (f.fixedAsciiNumeric) {
     const size = f.fixedBytes;
-    if (pos + size > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${size} bytes, ${end - pos} left`);
+    if (pos + size > end) throw truncated(f, pos, size, end);
     out[number] = asciiDigits(buf, pos, size, f);
     return pos + size;
   }
   let length = f.maxLength;
   if (f.lengthDigits !== 0) {
-    if (pos + f.prefixBytes > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `its length prefix needs ${f.prefixBytes} bytes, ${end - pos} left`);
+    if (pos + f.prefixBytes > end) throw truncatedPrefix(f, pos, end);
     length = readLength(buf, pos, f);
-    if (length > f.maxLength) throw decodeError(E.LENGTH_OVER_MAX, f.path, f.label, pos, `length ${length} is over the field's maximum ${f.maxLength}`);
+    if (length > f.maxLength) throw overMaximum(f, pos, length);
     pos += f.prefixBytes;
   }
   const enc = f.encoding;
   const size =
     enc === BCD ? (length + 1) >> 1 : enc === BINARY ? length : enc === ASCII || enc === EBCDIC ? length : length * 2; // HEX: two characters a byte
   const total = f.content === XN ? size + 1 : size;
-  if (pos + total > end) throw decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${total} bytes, ${end - pos} left`);
+  if (pos + total > end) throw truncated(f, pos, total, end);
   const content = f.content;
   if (content === B) {
     if (enc === BINARY) {
       if (f.sub !== undefined) {
         const sub = decodeBody(buf, pos, pos + size, f.sub);
         const subEnd = bodyEnd;
-        if (subEnd !== pos + size) throw decodeError(E.TRAILING_BYTES, f.path, f.label, subEnd, `${pos + size - subEnd} bytes are left after the last subfield its bitmap names`);
+        if (subEnd !== pos + size) throw subfieldsLeftOver(f, subEnd, pos + size);
         out[number] = sub;
       } else {
         // A view, not a copy (like emv/tlv): copy it if the input buffer will be reused.
@@ -160,6 +158,34 @@ function decodeField(buf: Buffer, pos: number, end: number, f: CompiledField, ou
   }
   out[number] = text(buf, pos, length, enc === EBCDIC, f.charClass, f);
   return pos + size;
+}
+
+// Errors are built in small functions of their own so the hot functions stay small
+// enough for V8 to inline.
+
+function unknownField(set: CompiledFieldSet, number: number, bitmapOffset: number) {
+  const offset = bitmapOffset + ((number - 1) >> 6) * (set.bitmapHex ? 16 : 8);
+  return decodeError(E.UNKNOWN_FIELD, String(number), 'bitmap', offset, `names field ${number}, which this dialect does not define`);
+}
+
+function truncated(f: CompiledField, pos: number, needed: number, end: number) {
+  return decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${needed} bytes, ${end - pos} left`);
+}
+
+function truncatedPrefix(f: CompiledField, pos: number, end: number) {
+  return decodeError(E.TRUNCATED, f.path, f.label, pos, `its length prefix needs ${f.prefixBytes} bytes, ${end - pos} left`);
+}
+
+function overMaximum(f: CompiledField, pos: number, length: number) {
+  return decodeError(E.LENGTH_OVER_MAX, f.path, f.label, pos, `length ${length} is over the field's maximum ${f.maxLength}`);
+}
+
+function subfieldsLeftOver(f: CompiledField, subEnd: number, end: number) {
+  return decodeError(E.TRAILING_BYTES, f.path, f.label, subEnd, `${end - subEnd} bytes are left after the last subfield its bitmap names`);
+}
+
+function badPadding(f: CompiledField, offset: number, nibble: number) {
+  return decodeError(E.BAD_PADDING, f.path, f.label, offset, `filler nibble is ${hex1(nibble)}, not 0`);
 }
 
 /** The length in a variable field's prefix at buf[pos]. */
@@ -196,7 +222,7 @@ function bcdValue(buf: Buffer, pos: number, digits: number, f: CompiledField): s
   if ((digits & 1) === 0) return evenBcd(buf, pos, pos + (digits >> 1), track, f);
   if (f.padLeft) {
     const a = buf[pos]!;
-    if (a >> 4 !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, pos, `filler nibble is ${hex1(a >> 4)}, not 0`);
+    if (a >> 4 !== 0) throw badPadding(f, pos, a >> 4);
     if (digits === 3 && !track) {
       // n3 (entry mode, card sequence number, NII, country codes): a shared string from the table.
       const low = BCD_VALUE[buf[pos + 1]!]!;
@@ -206,7 +232,7 @@ function bcdValue(buf: Buffer, pos: number, digits: number, f: CompiledField): s
   }
   const last = pos + (digits >> 1);
   const b = buf[last]!;
-  if ((b & 15) !== 0) throw decodeError(E.BAD_PADDING, f.path, f.label, last, `filler nibble is ${hex1(b & 15)}, not 0`);
+  if ((b & 15) !== 0) throw badPadding(f, last, b & 15);
   return evenBcd(buf, pos, last, track, f) + oneDigit(b >> 4, track, last, f);
 }
 
