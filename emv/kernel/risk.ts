@@ -44,26 +44,25 @@ export async function terminalRiskManagement(ctx: TransactionContext): Promise<v
     if (draw <= percent) tvr.set('selectedRandomlyForOnline');
   }
 
-  // Velocity checking.
+  // Velocity checking (Book 3 10.6.3). A counter the card does not give, or an ATC not
+  // above the last online ATC, counts as both limits exceeded; "new card" only ever
+  // comes from a last online ATC register the card returned as zero.
   const lower = ctx.card.get(0x9f14);
   const upper = ctx.card.get(0x9f23);
   if (lower && upper) {
     const atc = await getData(ctx, 0x9f36);
     const lastOnline = await getData(ctx, 0x9f13);
-    if (!atc || !lastOnline) {
+    if (lastOnline && lastOnline.readUInt16BE(0) === 0) tvr.set('newCard');
+    const offlineCount = atc && lastOnline ? atc.readUInt16BE(0) - lastOnline.readUInt16BE(0) : 0;
+    if (offlineCount <= 0) {
       tvr.set('lowerConsecutiveOfflineLimitExceeded');
       tvr.set('upperConsecutiveOfflineLimitExceeded');
-      tvr.set('iccDataMissing');
     } else {
-      const atcValue = atc.readUInt16BE(0);
-      const lastValue = lastOnline.readUInt16BE(0);
-      if (lastValue === 0) tvr.set('newCard');
-      const offlineCount = atcValue - lastValue;
       if (offlineCount > lower[0]!) tvr.set('lowerConsecutiveOfflineLimitExceeded');
       if (offlineCount > upper[0]!) tvr.set('upperConsecutiveOfflineLimitExceeded');
-      ctx.card.set(0x9f36, atc);
-      ctx.card.set(0x9f13, lastOnline);
     }
+    if (atc) ctx.card.set(0x9f36, atc);
+    if (lastOnline) ctx.card.set(0x9f13, lastOnline);
   }
   tsi.set('terminalRiskManagementPerformed');
 }

@@ -129,6 +129,31 @@ t.test('velocity: consecutive offline transactions past the lower and upper limi
   t.equal(fresh.atcOf('A0000000031010'), 1);
 });
 
+t.test('velocity: an ATC not above the last online ATC counts as both limits exceeded (Book 3 10.6.3)', async (t) => {
+  const c = card('visa-dda', (p) => {
+    p.applications[0]!.atc = 0x28;
+    p.applications[0]!.lastOnlineAtc = 0x29;
+  });
+  const { result } = await run(c, { host: approving(c) });
+  // ATC after GPO 0x29 = last online 0x29: B4b7 and B4b6, and no "new card".
+  t.equal(result.tvr.toString('hex').toUpperCase(), '000004E000');
+  t.same(result.tvrBits, ['onlinePinEntered', 'exceedsFloorLimit', 'lowerConsecutiveOfflineLimitExceeded', 'upperConsecutiveOfflineLimitExceeded']);
+});
+
+t.test('velocity: an ATC the card does not give by GET DATA counts as both limits exceeded, not as ICC data missing', async (t) => {
+  const c = card('visa-dda', (p) => {
+    p.applications[0]!.atc = 0;
+    p.applications[0]!.lastOnlineAtc = 0;
+  });
+  const transmit = c.transmit.bind(c);
+  // GET DATA 9F36 answered "referenced data not found"; GET DATA 9F13 still answers 0000.
+  c.transmit = (apdu: Buffer) => (apdu[1] === 0xca && apdu[2] === 0x9f && apdu[3] === 0x36 ? Buffer.from('6A88', 'hex') : transmit(apdu));
+  const { result } = await run(c, { host: approving(c) });
+  // B2b4 new card (last online ATC returned as 0000), B4b7, B4b6; B1b6 stays clear.
+  t.equal(result.tvr.toString('hex').toUpperCase(), '000804E000');
+  t.same(result.tvrBits, ['newCard', 'onlinePinEntered', 'exceedsFloorLimit', 'lowerConsecutiveOfflineLimitExceeded', 'upperConsecutiveOfflineLimitExceeded']);
+});
+
 t.test('TC hash: a CDOL asking for tag 98 gets SHA-1 of the default TDOL data (TVR B5b8)', async (t) => {
   const c = card('visa-dda', withRecordTags({ '8C': '9F02069F03069F1A0295055F2A029A039C019F37049814' }));
   const { result } = await run(c, {
