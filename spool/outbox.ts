@@ -286,23 +286,43 @@ export class Outbox {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.db.open && this.db.inTransaction) {
+      // Someone holds a transaction open across an await: our transaction would only
+      // be a savepoint inside theirs, and the promises would resolve before any COMMIT.
+      // Wait for theirs to end.
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+      return;
+    }
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    this.commitGroup(batch);
+    this.notifyIdle();
+  }
+
+  /**
+   * Writes the group in one transaction and settles each promise after it. When the
+   * group fails, each record is tried again in a transaction of its own, so a record
+   * that cannot be stored (too big for the room left, say) fails only its own
+   * producer and every promise gets its own true outcome.
+   */
+  private commitGroup(batch: PendingEnqueue[]): void {
     let results: Enqueued[];
     try {
       results = this.insertBatch(batch);
     } catch (error) {
-      const failure = toSpoolError(error, `storing ${batch.length} record(s)`);
-      for (const record of batch) record.reject(failure);
-      this.notifyIdle();
+      if (batch.length > 1) {
+        for (const record of batch) this.commitGroup([record]);
+        return;
+      }
+      batch[0]!.reject(toSpoolError(error, `storing a ${batch[0]!.stream} record`));
       return;
     }
     // The transaction has committed with synchronous=FULL: the records are on disk.
     this.commits++;
     this.committedRecords += batch.length;
     batch.forEach((record, i) => record.resolve(results[i]!));
-    this.notifyIdle();
   }
 
   /** Group commits so far and the records they carried (records / commits = the mean group size). */

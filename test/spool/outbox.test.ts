@@ -68,6 +68,45 @@ t.test('a failed group commit rejects every promise in it and stores none', asyn
   t.equal((spool.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n, 1);
 });
 
+t.test('a record that cannot be stored fails alone; the others of its group are stored', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  await spool.outbox.enqueue('waybill-event', { warm: true });
+  const pages = spool.db.pragma('page_count', { simple: true }) as number;
+  // Room for small records, not for one of 64 KiB.
+  spool.db.pragma(`max_page_count = ${pages + 4}`);
+  const big = 'x'.repeat(64 * 1024);
+  const before = spool.outbox.groupCommitStats();
+  const outcomes = await Promise.allSettled([
+    spool.outbox.enqueue('waybill-event', { n: 1 }),
+    spool.outbox.enqueue('waybill-event', { big }),
+    spool.outbox.enqueue('waybill-event', { n: 3 }),
+  ]);
+  t.same(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+  t.ok(outcomes[1]!.status === 'rejected' && isPosError(outcomes[1]!.reason, 'CODPOS_SPOOL_FULL'), 'the big record: CODPOS_SPOOL_FULL');
+  const stored = (spool.db.prepare('SELECT payload FROM outbox ORDER BY seq').all() as Array<{ payload: string }>).map((r) => JSON.parse(r.payload) as unknown);
+  t.same(stored, [{ warm: true }, { n: 1 }, { n: 3 }], 'each fulfilled promise has its record stored, the rejected one has none');
+  t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 2, records: before.records + 2 }, 'after the group failed, each record got a commit of its own');
+});
+
+t.test('an enqueue resolves only after the COMMIT of a transaction someone holds open', async (t) => {
+  const { spool, file } = openTestSpool();
+  t.teardown(() => spool.close());
+  const reader = new BetterSqlite3(file, { readonly: true });
+  t.teardown(() => reader.close());
+  spool.db.exec('BEGIN IMMEDIATE');
+  let resolved = false;
+  const done = spool.outbox.enqueue('waybill-event', { n: 1 }).then((r) => {
+    resolved = true;
+    return r;
+  });
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.notOk(resolved, 'still waiting while the outer transaction is open');
+  spool.db.exec('COMMIT');
+  const { id } = await done;
+  t.ok(reader.prepare('SELECT 1 FROM outbox WHERE id = ?').get(id), 'committed and visible to another connection when the promise resolved');
+});
+
 t.test('a caller-made id is stored once however often it is enqueued', async (t) => {
   const { spool } = openTestSpool();
   t.teardown(() => spool.close());
