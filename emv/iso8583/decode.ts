@@ -21,6 +21,7 @@ import type { IsoFields, IsoMessage } from './message.js';
 /** Decodes one whole message; `data` must hold exactly one message (no framing). */
 export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const compiled = compileDialect(dialect);
+  if (!(data instanceof Uint8Array)) throw decodeError(E.BAD_VALUE, 'message', 'message', 0, 'the input must be bytes (a Buffer or Uint8Array)');
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const end = buf.length;
   const mtiBytes = compiled.mtiEncoding === BCD ? 2 : 4;

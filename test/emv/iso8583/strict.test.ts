@@ -237,3 +237,8 @@ t.test('BCD values of every length: decoded exactly, a bad nibble found at its b
   }
   t.equal(wrong, 0);
 });
+
+t.test('input that is not bytes', async (t) => {
+  t.throws(() => decodeIso8583('0200' as unknown as Buffer, pos87b), { code: 'CODPOS_ISO8583_BAD_VALUE', message: /must be bytes/ });
+  t.same(messageToJson(decodeIso8583(new Uint8Array(wire), pos87b)), messageToJson(purchase), 'a plain Uint8Array is fine');
+});
