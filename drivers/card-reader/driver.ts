@@ -5,9 +5,8 @@
  * handled (see t0.ts), `powerOff()`. A reader error is a PosError naming it
  * (EMV area for card faults, DEVICE area for the reader and the link).
  */
-import { EventEmitter } from 'node:events';
 import { PosError } from '../../config/errors.js';
-import type { AckNakLink } from '../link/ack-nak.js';
+import { AckNakDevice } from '../link/ack-nak-device.js';
 import type { Transport } from '../transport/transport.js';
 import { readerLink, readerFrame } from './link.js';
 import { decodeFromReader, encodeRequest, isReaderEvent, type ReaderReply, type ReaderRequest, type SlotState } from './protocol.js';
@@ -27,37 +26,17 @@ export interface CardChannel {
 
 type Request = { type: 'status' } | { type: 'power-on' } | { type: 'apdu'; apdu: Buffer } | { type: 'power-off' };
 
-export class CardReaderDriver extends EventEmitter implements CardChannel {
-  private readonly link: AckNakLink;
+export class CardReaderDriver extends AckNakDevice<ReaderReply, { seq: number }> implements CardChannel {
   private readonly apduTimeoutMs: number;
   /** Starts anywhere so a restarted host is not taken for a repeat of the last run's request. */
   private seq = Math.floor(Math.random() * 255);
-  private waiting: { seq: number; resolve: (reply: ReaderReply) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Raw exchanges with the reader (GET RESPONSE and resends included), for diag. */
   exchanges = 0;
 
-  constructor(
-    readonly transport: Transport,
-    options: CardReaderDriverOptions = {},
-  ) {
-    super();
+  constructor(transport: Transport, options: CardReaderDriverOptions = {}) {
+    super(transport, readerLink(transport, 'card reader', options.ackTimeoutMs), 'card reader');
     this.apduTimeoutMs = options.apduTimeoutMs ?? 5000;
-    this.link = readerLink(transport, 'card reader', options.ackTimeoutMs);
-    this.link.on('frame', (payload: Buffer) => this.receive(payload));
-    transport.on('close', (error) => {
-      if (error) this.fail(error);
-    });
-  }
-
-  async start(): Promise<void> {
-    if (!this.transport.isOpen) await this.transport.open();
-  }
-
-  async stop(): Promise<void> {
-    this.fail(new PosError('CODPOS_DEVICE_CLOSED', 'card reader driver stopped'));
-    this.link.detach();
-    await this.transport.close();
   }
 
   async status(): Promise<{ slot: SlotState; chip: boolean }> {
@@ -99,13 +78,9 @@ export class CardReaderDriver extends EventEmitter implements CardChannel {
     this.seq = (this.seq % 255) + 1;
     const seq = this.seq;
     this.exchanges++;
-    const reply = new Promise<ReaderReply>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(new PosError('CODPOS_DEVICE_READER_TIMEOUT', `card reader on ${this.transport.description} gave no answer within ${this.apduTimeoutMs} ms`)),
-        this.apduTimeoutMs,
-      );
-      this.waiting = { seq, resolve, reject, timer };
-    });
+    const reply = this.awaitReply({ seq }, this.apduTimeoutMs, () =>
+      this.fail(new PosError('CODPOS_DEVICE_READER_TIMEOUT', `card reader on ${this.transport.description} gave no answer within ${this.apduTimeoutMs} ms`)),
+    );
     this.link.send(readerFrame(encodeRequest({ seq, ...request } as ReaderRequest))).catch((error: PosError) => this.fail(error));
     const answer = await reply;
     if (answer.type === 'error') {
@@ -115,7 +90,7 @@ export class CardReaderDriver extends EventEmitter implements CardChannel {
     return answer;
   }
 
-  private receive(payload: Buffer): void {
+  protected receive(payload: Buffer): void {
     let message;
     try {
       message = decodeFromReader(payload);
@@ -130,19 +105,8 @@ export class CardReaderDriver extends EventEmitter implements CardChannel {
       else this.emit('swipe', { track1: message.track1, track2: message.track2 });
       return;
     }
-    const waiting = this.waiting;
-    if (!waiting || waiting.seq !== message.seq) return; // a late answer to a request we gave up on
-    clearTimeout(waiting.timer);
-    this.waiting = undefined;
-    waiting.resolve(message);
-  }
-
-  private fail(error: PosError): void {
-    const waiting = this.waiting;
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.waiting = undefined;
-    waiting.reject(error);
+    if (this.waiting?.seq !== message.seq) return; // a late answer to a request we gave up on
+    this.settle(message);
   }
 }
 

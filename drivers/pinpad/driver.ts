@@ -5,9 +5,8 @@
  * never crosses this interface. A PIN entry that ends without a PIN (cancel on
  * the pad, timeout) is an outcome, not an error; link faults are PosErrors.
  */
-import { EventEmitter } from 'node:events';
 import { PosError } from '../../config/errors.js';
-import type { AckNakLink } from '../link/ack-nak.js';
+import { AckNakDevice } from '../link/ack-nak-device.js';
 import type { Transport } from '../transport/transport.js';
 import { pinpadLink, pinpadPacket } from './link.js';
 import { encodeHostMessage, parsePadMessage, type DukptMode, type HostMessage, type PadMessage } from './protocol.js';
@@ -33,40 +32,19 @@ export interface PinpadIdentity {
   model: string;
 }
 
-
-export class PinpadDriver extends EventEmitter {
-  private readonly link: AckNakLink;
+/** The request awaiting its answer is tagged `accepted` once the pad ACKed it. */
+export class PinpadDriver extends AckNakDevice<PadMessage, { accepted: boolean }> {
   private readonly dukpt: DukptMode;
   private readonly entryTimeoutMs: number;
   private readonly answerGraceMs: number;
-  /** The request awaiting its answer; `accepted` once the pad ACKed it. */
-  private waiting: { resolve: (message: PadMessage) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout; accepted: boolean } | undefined;
 
-  constructor(
-    readonly transport: Transport,
-    options: PinpadDriverOptions = {},
-  ) {
-    super();
+  constructor(transport: Transport, options: PinpadDriverOptions = {}) {
+    super(transport, pinpadLink(transport, 'PIN pad', options.ackTimeoutMs), 'PIN pad');
     this.dukpt = options.dukpt ?? 'tdes';
     this.entryTimeoutMs = options.entryTimeoutMs ?? 60_000;
     this.answerGraceMs = options.answerGraceMs ?? 2000;
-    this.link = pinpadLink(transport, 'PIN pad', options.ackTimeoutMs);
-    this.link.on('frame', (payload: Buffer) => this.answer(payload));
     // A VeriFone pad ends a PIN entry with a bare EOT when the customer cancels or the entry times out.
     this.link.on('eot', () => this.endedByPad());
-    transport.on('close', (error) => {
-      if (error) this.fail(error);
-    });
-  }
-
-  async start(): Promise<void> {
-    if (!this.transport.isOpen) await this.transport.open();
-  }
-
-  async stop(): Promise<void> {
-    this.fail(new PosError('CODPOS_DEVICE_CLOSED', 'PIN pad driver stopped'));
-    this.link.detach();
-    await this.transport.close();
   }
 
   async display(text: string, options: { clear?: boolean } = {}): Promise<void> {
@@ -105,25 +83,21 @@ export class PinpadDriver extends EventEmitter {
 
   private async exchange(message: HostMessage, timeoutMs: number): Promise<PadMessage> {
     if (this.waiting) throw new PosError('CODPOS_DEVICE_PINPAD_BUSY', 'PIN pad is busy with another request');
-    let entry: NonNullable<PinpadDriver['waiting']> | undefined;
-    const answer = new Promise<PadMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', `PIN pad on ${this.transport.description} gave no answer within ${timeoutMs} ms`));
-        this.send({ type: 'cancel' }).catch(() => undefined);
-      }, timeoutMs);
-      entry = { resolve, reject, timer, accepted: false };
-      this.waiting = entry;
+    const entry = { accepted: false };
+    const answer = this.awaitReply(entry, timeoutMs, () => {
+      this.fail(new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', `PIN pad on ${this.transport.description} gave no answer within ${timeoutMs} ms`));
+      this.send({ type: 'cancel' }).catch(() => undefined);
     });
     try {
       await this.send(message);
-      if (entry) entry.accepted = true;
+      entry.accepted = true;
     } catch (error) {
       this.fail(error as PosError);
     }
     return answer;
   }
 
-  private answer(payload: Buffer): void {
+  protected receive(payload: Buffer): void {
     let message: PadMessage;
     try {
       message = parsePadMessage(payload.toString('latin1'));
@@ -131,27 +105,12 @@ export class PinpadDriver extends EventEmitter {
       this.fail(error as PosError);
       return;
     }
-    const waiting = this.waiting;
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.waiting = undefined;
-    waiting.resolve(message);
+    this.settle(message);
   }
 
   private endedByPad(): void {
-    const waiting = this.waiting;
     // Before the pad ACKed the request, an EOT is the link giving up (the send fails with LINK_FAILED).
-    if (!waiting?.accepted) return;
-    clearTimeout(waiting.timer);
-    this.waiting = undefined;
-    waiting.resolve({ type: 'entry-failed', dukpt: 'tdes', code: '00005', reason: 'the PIN pad ended the entry (EOT: cancelled or timed out on the pad)' });
-  }
-
-  private fail(error: PosError): void {
-    const waiting = this.waiting;
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.waiting = undefined;
-    waiting.reject(error);
+    if (!this.waiting?.accepted) return;
+    this.settle({ type: 'entry-failed', dukpt: 'tdes', code: '00005', reason: 'the PIN pad ended the entry (EOT: cancelled or timed out on the pad)' });
   }
 }
