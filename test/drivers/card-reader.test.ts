@@ -54,6 +54,16 @@ t.test('messages round-trip and malformed ones name the offset', async (t) => {
   t.throws(() => decodeRequest(hex('0103 00A4')), { message: /APDU of 2 bytes at offset 2/ });
 });
 
+t.test('the example in docs/card-reader-protocol.md is the bytes on the wire', async (t) => {
+  t.same(readerFrame(encodeRequest({ seq: 5, type: 'power-on' })), hex('02 00 02 05 02 05'), 'host: POWER ON, SEQ 5');
+  const atr = hex('3B 68 00 00 00 73 C8 40 13 00 90 00');
+  const answer = hex('02 00 0E 05 82 3B 68 00 00 00 73 C8 40 13 00 90 00 A2');
+  t.same(readerFrame(encodeReply({ seq: 5, type: 'atr', atr })), answer, 'reader: ATR, SEQ 5, LRC A2');
+  const framer = new LengthPrefixFramer({ maxLength: 300 });
+  const [event] = framer.push(answer);
+  t.same(event?.type === 'frame' ? decodeFromReader(event.payload) : event, { seq: 5, type: 'atr', atr });
+});
+
 t.test('the reader stream decodes at every split with garbage between frames', async (t) => {
   const messages = [
     encodeEvent({ type: 'inserted', chip: true }),

@@ -38,6 +38,18 @@ t.test('messages encode and parse back; malformed ones name what is wrong', asyn
   t.throws(() => parseHostMessage('Q9', false), { message: /unknown or malformed request starting "Q9"/ });
 });
 
+t.test('the packets in docs/pinpad-protocol.md are the bytes on the wire', async (t) => {
+  const packet = (message: Parameters<typeof encodeHostMessage>[0]) => {
+    const { payload, control } = encodeHostMessage(message);
+    return pinpadPacket(payload, control);
+  };
+  t.same(packet({ type: 'pin-entry', dukpt: 'tdes', pan: '4012345678909' }), Buffer.concat([Buffer.from([STX]), Buffer.from('Z60.4012345678909\x1cDUKPT ENCRYPTION', 'latin1'), Buffer.from([ETX, 0x20])]), 'Z60, LRC 20');
+  const answer = encodePadMessage({ type: 'pin-block', dukpt: 'tdes', ksn: 'FFFF9876543210E00001', block: '1B9C1845EB993A7A' });
+  t.same(pinpadPacket(answer, false), Buffer.concat([Buffer.from([STX]), Buffer.from('73.000009876543210E000011B9C1845EB993A7A', 'latin1'), Buffer.from([ETX, 0x6e])]), '73, LRC 6E');
+  t.same(packet({ type: 'cancel' }), Buffer.from([SI, 0x37, 0x32, SO, 0x0b]), 'cancel: control packet 72, LRC 0B');
+  t.same(packet({ type: 'display', text: 'TOTAL 12.50', clear: true }).subarray(0, 4), Buffer.from([STX, 0x5a, 0x32, 0x1a]), 'Z2 then SUB to clear first');
+});
+
 t.test('the pad\'s packets decode at every split with garbage between them', async (t) => {
   const stream = Buffer.concat([
     Buffer.from([0x00, 0x41]),
