@@ -231,6 +231,24 @@ t.test('issuer scripts: a command with a wrong MAC fails its script (TVR B5b5 af
   t.notOk(c.isBlocked('A0000000031010'));
 });
 
+t.test('issuer scripts: a 71 command with a wrong MAC fails its script (TVR B5b6, before final GENERATE AC)', async (t) => {
+  const c = card('visa-dda');
+  const issuer = issuerFor(c);
+  const { result } = await run(c, {
+    host: (r) => {
+      const bad = issuer.scriptCommand(r, 0xda, 0x9f, 0x14, Buffer.from([0x05]));
+      bad[bad.length - 1]! ^= 0x01;
+      return { result: 'approved', responseCode: '00', issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00'), issuerScripts: scriptTemplate(0x71, '01020304', [bad]) };
+    },
+  });
+  t.equal(result.outcome, 'approved');
+  t.same(result.scriptResults.map((s) => s.value.toString('hex').toUpperCase()), ['1101020304'], 'failed at command 1');
+  t.equal(result.tvr.toString('hex').toUpperCase(), '0000048020');
+  t.same(result.tvrBits, ['onlinePinEntered', 'exceedsFloorLimit', 'scriptFailedBeforeFinalGenerateAc']);
+  t.equal(result.tsi.toString('hex').toUpperCase(), 'FC00');
+  t.equal(findTag(result.de55, 0x95)!.value.toString('hex').toUpperCase(), '0000048020', 'the final TVR in DE55 carries it');
+});
+
 t.test('magstripe-only and mute-chip: no chip session, the stripe rules decide', async (t) => {
   const stripe = new VirtualCard(loadCardProfile('magstripe-only'));
   t.throws(() => stripe.powerOn(), { code: 'CODPOS_EMV_NO_CHIP' });

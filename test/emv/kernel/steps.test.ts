@@ -23,6 +23,16 @@ function withRecordTags(values: Record<string, string>) {
   };
 }
 
+/** Removes a tag from a record ('SFI.record') of the first application. */
+function withoutRecordTag(record: string, tag: number) {
+  return (p: CardProfile) => {
+    const app = p.applications[0]!;
+    const [template] = decodeTlv(Buffer.from(app.records[record]!, 'hex'));
+    const children = template!.children!.filter((c) => c.tag !== tag);
+    app.records[record] = encodeTlv([{ tag: 0x70, value: Buffer.alloc(0), children }]).toString('hex');
+  };
+}
+
 function approving(c: ReturnType<typeof card>) {
   const issuer = issuerFor(c);
   return (r: Parameters<typeof issuer.issuerAuthenticationData>[0]) => ({ result: 'approved' as const, responseCode: '00', issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00') });
@@ -160,7 +170,9 @@ t.test('TC hash: a CDOL asking for tag 98 gets SHA-1 of the default TDOL data (T
     terminal: { capabilities: 'E06800', applications: [{ ...VISA_APP, defaultTdol: '9F02065F2A029A03' }] },
     host: approving(c),
   });
-  t.ok(result.tvrBits.includes('defaultTdolUsed'));
+  // B1b8 (no ODA on this terminal), B3b3, B4b8, B5b8 default TDOL used.
+  t.equal(result.tvr.toString('hex').toUpperCase(), '8000048080');
+  t.same(result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'onlinePinEntered', 'exceedsFloorLimit', 'defaultTdolUsed']);
   t.equal(result.outcome, 'approved');
 });
 
@@ -171,4 +183,53 @@ t.test('CA public key past its expiry is not used: DDA fails', async (t) => {
   t.same(result.tvrBits, ['ddaFailed', 'onlinePinEntered', 'exceedsFloorLimit']);
   t.notOk(c.log.includes('INTERNAL AUTHENTICATE'), 'no key: no need to ask the card to sign');
   t.equal(findTag(result.de55, 0x95)!.value.toString('hex').toUpperCase(), '0800048000');
+});
+
+t.test('unrecognised CVM (TVR B3b7): with "apply next" the next rule runs; without it verification fails (B3b8)', async (t) => {
+  // 0x20 is a method code reserved for the payment systems: codpos does not know it.
+  const next = card('visa-dda', withRecordTags({ '8E': '000000000000000060001F00' }));
+  const r1 = await run(next, { terminal: { capabilities: NO_ODA }, host: approving(next) });
+  t.equal(r1.result.tvr.toString('hex').toUpperCase(), '8000408000');
+  t.same(r1.result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'unrecognisedCvm', 'exceedsFloorLimit']);
+  t.equal(r1.result.cvmResults!.toString('hex').toUpperCase(), '1F0002', 'no CVM required applied');
+  const last = card('visa-dda', withRecordTags({ '8E': '00000000000000002000' }));
+  const r2 = await run(last, { terminal: { capabilities: NO_ODA }, host: approving(last) });
+  t.equal(r2.result.tvr.toString('hex').toUpperCase(), '8000C08000');
+  t.same(r2.result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'cardholderVerificationNotSuccessful', 'unrecognisedCvm', 'exceedsFloorLimit']);
+  t.equal(r2.result.cvmResults!.toString('hex').toUpperCase(), '200001', 'the unrecognised rule, failed');
+  t.ok(r2.result.tsiBits.includes('cardholderVerificationPerformed'));
+});
+
+t.test('CVM list absent with cardholder verification in the AIP: ICC data missing (B1b6), TSI B1b7 clear, CVM results 3F0000', async (t) => {
+  const c = card('visa-dda', withoutRecordTag('2.1', 0x8e));
+  const { result, requests } = await run(c, { terminal: { capabilities: NO_ODA }, host: approving(c) });
+  t.equal(result.tvr.toString('hex').toUpperCase(), 'A000008000');
+  t.same(result.tvrBits, ['offlineDataAuthenticationNotPerformed', 'iccDataMissing', 'exceedsFloorLimit']);
+  t.equal(result.tsi.toString('hex').toUpperCase(), '3800', 'card risk management, issuer authentication, terminal risk management; no ODA, no CVM');
+  t.equal(result.cvmResults!.toString('hex').toUpperCase(), '3F0000');
+  t.equal(requests[0]!.pinBlock, undefined);
+});
+
+t.test('DDA with the ICC public key exponent (9F47) missing: ICC data missing (B1b6) and DDA failed (B1b4)', async (t) => {
+  // Record 3.2 is outside the static data (AFL 18 01 02 00), so only 9F47 is missing.
+  const c = card('visa-dda', withoutRecordTag('3.2', 0x9f47));
+  const { result } = await run(c, { host: approving(c) });
+  t.equal(result.odaMethod, 'DDA');
+  t.equal(result.tvr.toString('hex').toUpperCase(), '2800048000');
+  t.same(result.tvrBits, ['iccDataMissing', 'ddaFailed', 'onlinePinEntered', 'exceedsFloorLimit']);
+  t.ok(result.tsiBits.includes('offlineDataAuthenticationPerformed'));
+  t.notOk(c.log.includes('INTERNAL AUTHENTICATE'));
+});
+
+t.test('merchant forced online (TVR B4b4) below the floor limit: the TAC online sends it to the host', async (t) => {
+  const c = card('visa-dda');
+  const { result, requests } = await run(c, {
+    terminal: { applications: [{ ...VISA_APP, floorLimit: 100000 }] },
+    transaction: { forceOnline: true },
+    host: approving(c),
+  });
+  t.equal(result.tvr.toString('hex').toUpperCase(), '0000040800');
+  t.same(result.tvrBits, ['onlinePinEntered', 'merchantForcedOnline']);
+  t.equal(requests.length, 1);
+  t.equal(result.reason, 'online-approved');
 });
