@@ -117,3 +117,11 @@ t.test('a malformed HEX argument is a usage problem named as such', async (t) =>
   t.equal(letters.status, 2);
   t.match(letters.stderr, /The HEX argument: character 5 is not a hex digit/);
 });
+
+t.test('the help lists exactly the codec dialects and framings (the command module names them without loading the codec)', async (t) => {
+  const { dialectNames, FRAMING_PRESETS } = await import('../../emv/iso8583/index.js');
+  const help = runCodpos(['decode', 'iso8583', '--help']).stdout.replace(/\s+/g, ' ');
+  const listed = /field layout: ([a-z0-9, ]+?) \(default: "pos87b"\)/.exec(help)?.[1]?.split(', ');
+  t.same(listed, dialectNames());
+  t.match(help, Object.keys(FRAMING_PRESETS).join('|'));
+});
