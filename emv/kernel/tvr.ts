@@ -70,13 +70,12 @@ export class BitField<Name extends string> {
   }
 
   has(name: Name): boolean {
-    const [byte, bit] = this.names[name];
-    return (this.bytes[byte - 1]! & (1 << (bit - 1))) !== 0;
+    return isSet(this.bytes, this.names[name]);
   }
 
   /** Names of the bits that are set, in book order. */
   setBits(): Name[] {
-    return (Object.keys(this.names) as Name[]).filter((n) => this.has(n));
+    return namesOfSetBits(this.names, this.bytes);
   }
 
   hex(): string {
@@ -87,17 +86,15 @@ export class BitField<Name extends string> {
 export const newTvr = () => new BitField<TvrBit>(TVR, 5);
 export const newTsi = () => new BitField<TsiBit>(TSI, 2);
 
-/** Names of the TVR bits set in a 5-byte value (for logs, receipts and tests). */
-export function tvrBitsOf(value: Buffer): TvrBit[] {
-  return (Object.keys(TVR) as TvrBit[]).filter((n) => {
-    const [byte, bit] = TVR[n];
-    return (value[byte - 1]! & (1 << (bit - 1))) !== 0;
-  });
+function isSet(value: Buffer, [byte, bit]: BitAddress): boolean {
+  return ((value[byte - 1] ?? 0) & (1 << (bit - 1))) !== 0;
 }
 
-export function tsiBitsOf(value: Buffer): TsiBit[] {
-  return (Object.keys(TSI) as TsiBit[]).filter((n) => {
-    const [byte, bit] = TSI[n];
-    return (value[byte - 1]! & (1 << (bit - 1))) !== 0;
-  });
+function namesOfSetBits<Name extends string>(names: Record<Name, BitAddress>, value: Buffer): Name[] {
+  return (Object.keys(names) as Name[]).filter((n) => isSet(value, names[n]));
 }
+
+/** Names of the TVR bits set in a 5-byte value (for logs, receipts and tests). */
+export const tvrBitsOf = (value: Buffer): TvrBit[] => namesOfSetBits(TVR, value);
+
+export const tsiBitsOf = (value: Buffer): TsiBit[] => namesOfSetBits(TSI, value);
