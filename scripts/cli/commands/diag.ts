@@ -80,16 +80,27 @@ function deviceCommand(group: Command, name: string, description: string): Comma
     .option('--json', 'one JSON object with the verdict');
 }
 
-/** Starts a device; false (with a FAIL verdict) when it is not online. */
-async function bringUp(device: BuiltDevice<{ start(): Promise<void> }, { start(): Promise<void> }>, report: Report): Promise<boolean> {
-  const { startDevice } = await load.factory();
-  await startDevice(device);
-  report.line('transport', device.link.description);
-  if (device.link.state.state !== 'online') {
-    report.fail(`${device.link.description} is ${device.link.state.state}: ${device.link.state.reason ?? 'unknown reason'}`);
-    return false;
+type Lifecycle = { start(): Promise<void>; stop(): Promise<void> };
+
+/**
+ * Starts the device, runs the test, and stops the device whatever happened. A device
+ * that is not online, or a device error during the test, ends in a FAIL verdict.
+ */
+async function runDiag(device: BuiltDevice<Lifecycle, Lifecycle>, report: Report, test: () => Promise<void>): Promise<void> {
+  const { startDevice, stopDevice } = await load.factory();
+  try {
+    await startDevice(device);
+    report.line('transport', device.link.description);
+    if (device.link.state.state !== 'online') {
+      return report.fail(`${device.link.description} is ${device.link.state.state}: ${device.link.state.reason ?? 'unknown reason'}`);
+    }
+    await test();
+  } catch (error) {
+    if (error instanceof PosError) return report.fail(error.message);
+    throw error;
+  } finally {
+    await stopDevice(device);
   }
-  return true;
 }
 
 function waitFor<T>(emitter: NodeJS.EventEmitter, events: string[], timeoutMs: number): Promise<{ event: string; value: T } | undefined> {
@@ -189,13 +200,12 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
 
 async function diagScanner(opts: DeviceOptions): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildScanner, stopDevice } = await load.factory();
+  const { buildScanner } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('scanner', Boolean(opts.json));
   const timeoutMs = positive(opts.timeout, 30000, '--timeout');
   const device = buildScanner(settingsFor(config, 'scanner', opts));
-  try {
-    if (!(await bringUp(device, report))) return;
+  await runDiag(device, report, async () => {
     if (!opts.json) printLines([`scan a barcode within ${Math.round(timeoutMs / 1000)} s ...`]);
     const waiting = waitFor<Scan>(device.driver, ['scan'], timeoutMs);
     if (device.sim) await device.sim.scan('RR123456785CH', 'Code 128');
@@ -204,14 +214,12 @@ async function diagScanner(opts: DeviceOptions): Promise<void> {
     report.line('symbology', got.value.symbology);
     report.line('data', got.value.data);
     report.pass(`scanner read ${got.value.symbology} "${got.value.data}"`);
-  } finally {
-    await stopDevice(device);
-  }
+  });
 }
 
 async function diagCard(opts: DeviceOptions): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildCardReader, stopDevice } = await load.factory();
+  const { buildCardReader } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('card', Boolean(opts.json));
   const timeoutMs = positive(opts.timeout, 30000, '--timeout');
@@ -219,8 +227,7 @@ async function diagCard(opts: DeviceOptions): Promise<void> {
   const device = buildCardReader(settings);
   const { maskPan } = await import('../../../config/masking.js');
   const { VirtualCard, loadCardProfile } = await import('../../../emv/card/index.js');
-  try {
-    if (!(await bringUp(device, report))) return;
+  await runDiag(device, report, async () => {
     const status = await device.driver.status();
     report.line('slot', status.slot);
     if (!opts.json) printLines([`insert or swipe a card within ${Math.round(timeoutMs / 1000)} s ...`]);
@@ -246,22 +253,16 @@ async function diagCard(opts: DeviceOptions): Promise<void> {
     report.line('select pse', `SW ${sw}, ${response.length - 2} bytes`);
     await device.driver.powerOff();
     report.pass(`chip answered: ATR ${atr.length} bytes, SELECT PSE ${sw}`);
-  } catch (error) {
-    if (error instanceof PosError) return report.fail(error.message);
-    throw error;
-  } finally {
-    await stopDevice(device);
-  }
+  });
 }
 
 async function diagPinpad(opts: DeviceOptions): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildPinpad, stopDevice } = await load.factory();
+  const { buildPinpad } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('pinpad', Boolean(opts.json));
   const device = buildPinpad(settingsFor(config, 'pinpad', opts));
-  try {
-    if (!(await bringUp(device, report))) return;
+  await runDiag(device, report, async () => {
     const identity = await device.driver.identify();
     report.line('model', identity.model);
     report.line('dukpt', identity.dukpt);
@@ -270,25 +271,19 @@ async function diagPinpad(opts: DeviceOptions): Promise<void> {
     await device.driver.display('CODPOS DIAG OK');
     if (!identity.selfTestOk) return report.fail('PIN pad self-test failed (no key loaded or KSN exhausted): reload the DUKPT initial key');
     report.pass(`PIN pad answers, ${identity.dukpt} DUKPT, next KSN ${identity.ksn}`);
-  } catch (error) {
-    if (error instanceof PosError) return report.fail(error.message);
-    throw error;
-  } finally {
-    await stopDevice(device);
-  }
+  });
 }
 
 async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildPrinter, stopDevice } = await load.factory();
+  const { buildPrinter } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('printer', Boolean(opts.json));
   const settings = settingsFor(config, 'printer', opts);
   const { buildTestPage } = await import('../../../drivers/printer/test-page.js');
   const { blockingReason } = await import('../../../drivers/printer/status.js');
   const device = buildPrinter({ ...settings, statusPollMs: Math.min(settings.statusPollMs, 500) });
-  try {
-    if (!(await bringUp(device, report))) return;
+  await runDiag(device, report, async () => {
     const status = await device.driver.status();
     report.line('status', status);
     const blocked = blockingReason(status);
@@ -303,10 +298,5 @@ async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promis
       return report.pass(`test page printed on ${device.driver.profile.name} paper`);
     }
     report.pass(`printer ready${status.paperNearEnd ? ' (paper near end)' : ''}`);
-  } catch (error) {
-    if (error instanceof PosError) return report.fail(error.message);
-    throw error;
-  } finally {
-    await stopDevice(device);
-  }
+  });
 }
