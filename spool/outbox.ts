@@ -455,7 +455,11 @@ export class Outbox {
   /** Gives leased records back untried (the sender stopped before sending them); no attempt is counted. */
   release(ids: string | readonly string[]): number {
     const list = typeof ids === 'string' ? [ids] : ids;
-    return this.bookkeeping(() => this.db.transaction(() => list.reduce((n, id) => n + this.sql.release!.run(id).changes, 0))());
+    try {
+      return this.bookkeeping(() => this.db.transaction(() => list.reduce((n, id) => n + this.sql.release!.run(id).changes, 0))());
+    } catch (error) {
+      throw toSpoolError(error, 'releasing records');
+    }
   }
 
   /** A dead (or waiting) record goes back to ready now, its attempts reset; the last reason is kept. */
@@ -465,15 +469,22 @@ export class Outbox {
     if (row.state !== 'dead' && row.state !== 'ready') {
       throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `record ${id} is ${row.state}; only a dead or waiting record can be retried`, { details: { id, state: row.state } });
     }
-    this.sql.revive!.run(this.clock.now(), id);
+    try {
+      this.sql.revive!.run(this.clock.now(), id);
+    } catch (error) {
+      throw toSpoolError(error, `retrying record ${id}`);
+    }
   }
 
   /** Every dead record (of one stream, or all) back to ready. Returns how many. */
   retryDead(stream?: string): number {
     const now = this.clock.now();
-    if (stream === undefined) return this.sql.reviveAllDead!.run(now).changes;
-    this.policyOf(stream);
-    return this.sql.reviveDeadOfStream!.run(now, stream).changes;
+    if (stream !== undefined) this.policyOf(stream);
+    try {
+      return (stream === undefined ? this.sql.reviveAllDead!.run(now) : this.sql.reviveDeadOfStream!.run(now, stream)).changes;
+    } catch (error) {
+      throw toSpoolError(error, 'retrying dead records');
+    }
   }
 
   get<Payload = unknown>(id: string): OutboxRecord<Payload> | undefined {

@@ -107,6 +107,26 @@ t.test('an enqueue resolves only after the COMMIT of a transaction someone holds
   t.ok(reader.prepare('SELECT 1 FROM outbox WHERE id = ?').get(id), 'committed and visible to another connection when the promise resolved');
 });
 
+t.test('a spool locked by another process is CODPOS_SPOOL_BUSY for every write, not a raw SQLite error', async (t) => {
+  const { spool, file, clock } = openTestSpool();
+  t.teardown(() => spool.close());
+  const { id } = await spool.outbox.enqueue('transaction', { amount: 100 });
+  spool.outbox.fail(id, 'refused', { permanent: true });
+  const leased = (await spool.outbox.enqueue('waybill-event', { n: 1 })).id;
+  clock.advance(1);
+  spool.outbox.lease('waybill-event');
+  const daemon = new BetterSqlite3(file);
+  t.teardown(() => daemon.close());
+  daemon.exec('BEGIN IMMEDIATE');
+  t.teardown(() => daemon.inTransaction && daemon.exec('ROLLBACK'));
+  spool.db.pragma('busy_timeout = 0');
+  t.throws(() => spool.outbox.retry(id), { code: 'CODPOS_SPOOL_BUSY' }, 'retry');
+  t.throws(() => spool.outbox.retryDead(), { code: 'CODPOS_SPOOL_BUSY' }, 'retryDead');
+  t.throws(() => spool.outbox.release(leased), { code: 'CODPOS_SPOOL_BUSY' }, 'release');
+  t.throws(() => spool.outbox.ack(leased), { code: 'CODPOS_SPOOL_BUSY' }, 'ack');
+  t.equal(spool.db.pragma('synchronous', { simple: true }), 2, 'a failed bookkeeping step leaves synchronous=FULL');
+});
+
 t.test('a caller-made id is stored once however often it is enqueued', async (t) => {
   const { spool } = openTestSpool();
   t.teardown(() => spool.close());
