@@ -146,6 +146,11 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
       const fallback = defaultActionAnalysis(ctx);
       setResponseCode(ctx, fallback === 'TC' ? 'Y3' : 'Z3');
       last = await secondGenerateAc(ctx, fallback, oda, true);
+      // A TC whose CDA signature fails is a decline (Book 2 6.6.2), offline as online.
+      if (last.cdaFailed) {
+        setResponseCode(ctx, 'Z3');
+        return finish('declined', 'cda-failed');
+      }
       if (last.type === 'TC' && fallback === 'TC') return finish('approved', 'unable-to-go-online-approved');
       return finish('declined', 'unable-to-go-online-declined');
     }

@@ -3,11 +3,11 @@
  * outcome, TVR and TSI asserted bit by bit (hex and named bits, EMV Book 3 annex C5/C6).
  */
 import t from 'tap';
-import { findTag, tagToHex } from '../../../emv/tlv/index.js';
+import { decodeTlv, encodeTlv, findTag, tagToHex } from '../../../emv/tlv/index.js';
 import { decideSwipe, parseTrack } from '../../../emv/magstripe/index.js';
 import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
 import { PosError } from '../../../config/errors.js';
-import { card, run, issuerFor, scriptTemplate, VISA_APP } from './fixtures.js';
+import { card, run, issuerFor, scriptTemplate, MC_APP, VISA_APP } from './fixtures.js';
 
 t.test('visa-dda: online approved, DDA, online PIN, issuer authenticated by EXTERNAL AUTHENTICATE', async (t) => {
   const c = card('visa-dda');
@@ -308,4 +308,46 @@ t.test('mc-cda: a wrong ARPC inside GENERATE AC 2 makes the card decline (no TVR
   t.equal(result.tvr.toString('hex').toUpperCase(), '0000048000');
   t.equal(result.tsi.toString('hex').toUpperCase(), 'E800');
   t.equal(result.cid, 0x00);
+});
+
+t.test('unable to go online with CDA: a bad signature on the TC of GENERATE AC 2 declines (TVR B1b3), never approves', async (t) => {
+  const options = {
+    // No online PIN on this terminal (9F33 byte 2 = 28): the card's "online PIN if supported"
+    // rule is passed over for signature, so no PIN bit meets the default codes; only
+    // "selected randomly" (not in them) sends it online, and offline the card's TC is wanted.
+    terminal: { capabilities: 'E028C8', applications: [VISA_APP, { ...MC_APP, floorLimit: 100000, randomSelection: { threshold: 0, targetPercent: 50, maxTargetPercent: 50 } }] },
+    callbacks: { random: () => 1 },
+    host: () => ({ result: 'unable' as const }),
+  };
+  const good = card('mc-cda');
+  const approved = await run(good, options);
+  t.equal(approved.result.reason, 'unable-to-go-online-approved', 'with a good signature the card\'s TC approves (Y3)');
+  t.equal(approved.result.tvr.toString('hex').toUpperCase(), '0000001000');
+
+  const c = card('mc-cda');
+  const transmit = c.transmit.bind(c);
+  let generateAcs = 0;
+  c.transmit = (apdu: Buffer) => {
+    const answer = transmit(apdu);
+    if (apdu[1] === 0xae) generateAcs++;
+    // The answer to GENERATE AC 2 (directly, or by GET RESPONSE after 61xx): flip the
+    // last byte of its signed dynamic application data (9F4B).
+    if (generateAcs !== 2 || answer[0] !== 0x77) return answer;
+    const [template] = decodeTlv(answer.subarray(0, answer.length - 2));
+    const children = template!.children!.map((x) => {
+      if (x.tag !== 0x9f4b) return x;
+      const value = Buffer.from(x.value);
+      value[value.length - 1]! ^= 0x01;
+      return { tag: x.tag, value };
+    });
+    return Buffer.concat([encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children }]), answer.subarray(-2)]);
+  };
+  const { result } = await run(c, options);
+  t.equal(result.outcome, 'declined');
+  t.equal(result.reason, 'cda-failed');
+  t.equal(result.responseCode, 'Z3');
+  // B1b3 CDA failed, B4b5 selected randomly for online.
+  t.equal(result.tvr.toString('hex').toUpperCase(), '0400001000');
+  t.same(result.tvrBits, ['cdaFailed', 'selectedRandomlyForOnline']);
+  t.equal(generateAcs, 2);
 });
