@@ -325,14 +325,39 @@ t.test('unable to go online with CDA: a bad signature on the TC of GENERATE AC 2
   t.equal(approved.result.tvr.toString('hex').toUpperCase(), '0000001000');
 
   const c = card('mc-cda');
+  const counter = badSignatureOnSecondGenerateAc(c);
+  const { result } = await run(c, options);
+  t.equal(result.outcome, 'declined');
+  t.equal(result.reason, 'cda-failed');
+  t.equal(result.responseCode, 'Z3');
+  // B1b3 CDA failed, B4b5 selected randomly for online.
+  t.equal(result.tvr.toString('hex').toUpperCase(), '0400001000');
+  t.same(result.tvrBits, ['cdaFailed', 'selectedRandomlyForOnline']);
+  t.equal(counter.generateAcs, 2);
+});
+
+t.test('online approved with CDA: a bad signature on the TC of GENERATE AC 2 declines (TVR B1b3); the approval is to be reversed', async (t) => {
+  const c = card('mc-cda');
+  const issuer = issuerFor(c);
+  badSignatureOnSecondGenerateAc(c);
+  const { result } = await run(c, { host: (r) => ({ result: 'approved', responseCode: '00', issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00') }) });
+  t.equal(result.outcome, 'declined');
+  t.equal(result.reason, 'cda-failed');
+  t.equal(result.online, true, 'the issuer approved: the caller reverses');
+  t.equal(result.tvr.toString('hex').toUpperCase(), '0400048000');
+  t.same(result.tvrBits, ['cdaFailed', 'onlinePinEntered', 'exceedsFloorLimit']);
+  t.equal(result.tsi.toString('hex').toUpperCase(), 'E800');
+});
+
+/** Makes the card's answer to GENERATE AC 2 carry a signature (9F4B) with its last byte flipped. */
+function badSignatureOnSecondGenerateAc(c: ReturnType<typeof card>): { generateAcs: number } {
+  const counter = { generateAcs: 0 };
   const transmit = c.transmit.bind(c);
-  let generateAcs = 0;
   c.transmit = (apdu: Buffer) => {
     const answer = transmit(apdu);
-    if (apdu[1] === 0xae) generateAcs++;
-    // The answer to GENERATE AC 2 (directly, or by GET RESPONSE after 61xx): flip the
-    // last byte of its signed dynamic application data (9F4B).
-    if (generateAcs !== 2 || answer[0] !== 0x77) return answer;
+    if (apdu[1] === 0xae) counter.generateAcs++;
+    // The answer to GENERATE AC 2 comes directly or by GET RESPONSE after 61xx.
+    if (counter.generateAcs !== 2 || answer[0] !== 0x77) return answer;
     const [template] = decodeTlv(answer.subarray(0, answer.length - 2));
     const children = template!.children!.map((x) => {
       if (x.tag !== 0x9f4b) return x;
@@ -342,12 +367,5 @@ t.test('unable to go online with CDA: a bad signature on the TC of GENERATE AC 2
     });
     return Buffer.concat([encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children }]), answer.subarray(-2)]);
   };
-  const { result } = await run(c, options);
-  t.equal(result.outcome, 'declined');
-  t.equal(result.reason, 'cda-failed');
-  t.equal(result.responseCode, 'Z3');
-  // B1b3 CDA failed, B4b5 selected randomly for online.
-  t.equal(result.tvr.toString('hex').toUpperCase(), '0400001000');
-  t.same(result.tvrBits, ['cdaFailed', 'selectedRandomlyForOnline']);
-  t.equal(generateAcs, 2);
-});
+  return counter;
+}
