@@ -8,6 +8,7 @@ import { SerialTransport } from '../../drivers/transport/serial.js';
 import { ScannerDriver, type Scan } from '../../drivers/scanner/driver.js';
 import { CardReaderDriver } from '../../drivers/card-reader/driver.js';
 import { PrinterDriver } from '../../drivers/printer/driver.js';
+import { PinpadDriver } from '../../drivers/pinpad/driver.js';
 
 t.setTimeout(60_000);
 
@@ -62,12 +63,25 @@ t.test('sim devices: prints the PTY paths, takes script commands on stdin, stops
   await printer.print(printer.builder().line('hello from the test').cut().build());
   t.same((await next((l) => l.event === 'printer')).text, 'hello from the test', 'the decoded page is reported');
 
+  // The PIN typed at the simulator's console is echoed as stars; only KSN + encrypted block leave the pad.
+  const pinpadPort = new SerialTransport({ path: paths.pinpad!, baudRate: 19200 });
+  const pinpad = new PinpadDriver(pinpadPort);
+  await pinpad.start();
+  const entry = pinpad.requestPin({ pan: '4012345678909' });
+  await next((l) => l.event === 'pinpad' && /PIN requested/.test(String(l.text)));
+  child.stdin.write('press 2468\n');
+  t.match(await next((l) => l.command === 'press'), { ok: true, text: 'pinpad: ****' });
+  child.stdin.write('enter\n');
+  t.match(await entry, { outcome: 'pin', format: 0, pinBlock: /^[0-9A-F]{16}$/ });
+  await next((l) => l.command === 'enter');
+  t.notOk(lines.some((l) => JSON.stringify(l).includes('2468')), 'the digits pressed never appear in the output');
+
   child.stdin.write('insert no-such-card\n');
   t.match(await next((l) => l.ok === false), { error: 'CODPOS_EMV_UNKNOWN_CARD' });
   child.stdin.write('frobnicate\n');
   t.match(await next((l) => l.ok === false && l.error === 'CODPOS_USAGE_SIM_COMMAND'), { message: /unknown command "frobnicate"/ });
 
-  for (const port of [scannerPort, readerPort, printerPort]) await port.close();
+  for (const port of [scannerPort, readerPort, printerPort, pinpadPort]) await port.close();
   child.kill('SIGTERM');
   t.equal(await exited, 0);
   t.notOk(existsSync(paths.scanner!), 'links removed on stop');
