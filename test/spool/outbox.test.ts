@@ -127,6 +127,19 @@ t.test('a spool locked by another process is CODPOS_SPOOL_BUSY for every write, 
   t.equal(spool.db.pragma('synchronous', { simple: true }), 2, 'a failed bookkeeping step leaves synchronous=FULL');
 });
 
+t.test('bookkeeping inside a caller\'s transaction keeps its level (SQLite refuses a change there) and commits with it', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const { id } = await spool.outbox.enqueue('waybill-event', { n: 1 });
+  const acked = spool.db.transaction(() => {
+    const [record] = spool.outbox.lease('waybill-event');
+    return spool.outbox.ack(record!.id);
+  })();
+  t.equal(acked, 1);
+  t.equal(spool.outbox.get(id)!.state, 'forwarded');
+  t.equal(spool.db.pragma('synchronous', { simple: true }), 2);
+});
+
 t.test('a caller-made id is stored once however often it is enqueued', async (t) => {
   const { spool } = openTestSpool();
   t.teardown(() => spool.close());
