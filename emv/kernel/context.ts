@@ -32,18 +32,19 @@ export class TransactionContext {
     readonly transaction: TransactionInput,
     readonly callbacks: KernelCallbacks,
   ) {
+    checkTransaction(transaction);
     const t = this.terminalData;
-    t.set(0x9f02, bcd(transaction.amount, 6));
+    t.set(0x9f02, bcd(transaction.amount, 6, 'amount'));
     t.set(0x81, uint(transaction.amount, 4));
-    t.set(0x9f03, bcd(transaction.otherAmount ?? 0, 6));
+    t.set(0x9f03, bcd(transaction.otherAmount ?? 0, 6, 'otherAmount'));
     t.set(0x9f04, uint(transaction.otherAmount ?? 0, 4));
     t.set(0x5f2a, Buffer.from(transaction.currencyCode.padStart(4, '0'), 'hex'));
-    t.set(0x5f36, bcd(transaction.currencyExponent ?? 2, 1));
+    t.set(0x5f36, bcd(transaction.currencyExponent ?? 2, 1, 'currencyExponent'));
     t.set(0x9c, Buffer.from(transaction.transactionType, 'hex'));
     t.set(0x9a, yymmdd(transaction.date));
     t.set(0x9f21, hhmmss(transaction.date));
     t.set(0x9f37, Buffer.from(transaction.unpredictableNumber));
-    t.set(0x9f41, bcd(transaction.sequenceCounter, 4));
+    t.set(0x9f41, bcd(transaction.sequenceCounter, 4, 'sequenceCounter'));
     t.set(0x9f1a, Buffer.from(terminal.countryCode.padStart(4, '0'), 'hex'));
     t.set(0x9f33, Buffer.from(terminal.capabilities, 'hex'));
     t.set(0x9f40, Buffer.from(terminal.additionalCapabilities, 'hex'));
@@ -92,9 +93,25 @@ export class TransactionContext {
   }
 }
 
-export function bcd(value: number, bytes: number): Buffer {
-  const digits = String(Math.trunc(value)).padStart(bytes * 2, '0');
-  if (digits.length > bytes * 2) throw new PosError('CODPOS_EMV_BAD_AMOUNT', `value ${value} does not fit ${bytes} BCD bytes`, { details: { value } });
+/**
+ * The fields the kernel turns into tags, checked first: a bad one is a PosError naming
+ * it (a negative amount or an invalid Date would otherwise surface as a RangeError).
+ */
+function checkTransaction(tx: TransactionInput): void {
+  const bad = (field: string, want: string) =>
+    new PosError('CODPOS_EMV_BAD_TRANSACTION', `transaction ${field} must be ${want}`, { details: { field } });
+  if (typeof tx.currencyCode !== 'string' || !/^[0-9]{1,4}$/.test(tx.currencyCode)) throw bad('currencyCode', 'up to 4 digits (5F2A)');
+  if (typeof tx.transactionType !== 'string' || !/^[0-9]{2}$/.test(tx.transactionType)) throw bad('transactionType', '2 digits (9C)');
+  if (!(tx.date instanceof Date) || Number.isNaN(tx.date.getTime())) throw bad('date', 'a valid Date');
+  if (!Buffer.isBuffer(tx.unpredictableNumber) || tx.unpredictableNumber.length !== 4) throw bad('unpredictableNumber', 'a Buffer of 4 bytes (9F37)');
+}
+
+/** A whole number >= 0 as BCD of `bytes` bytes; anything else is CODPOS_EMV_BAD_AMOUNT naming the field. */
+export function bcd(value: number, bytes: number, field = 'value'): Buffer {
+  const digits = Number.isSafeInteger(value) && value >= 0 ? String(value).padStart(bytes * 2, '0') : '';
+  if (digits === '' || digits.length > bytes * 2) {
+    throw new PosError('CODPOS_EMV_BAD_AMOUNT', `${field} must be a whole number from 0 to ${'9'.repeat(bytes * 2)} (got ${value})`, { details: { field, value: String(value) } });
+  }
   return Buffer.from(digits, 'hex');
 }
 

@@ -58,3 +58,28 @@ t.test('mutated card answers end in outcomes or PosErrors only', async (t) => {
   t.ok((outcomes.get('terminated') ?? 0) > 0, `some sessions terminated (${JSON.stringify(Object.fromEntries(outcomes))})`);
   t.ok((outcomes.get('approved') ?? 0) + (outcomes.get('declined') ?? 0) > 0, 'some went through');
 });
+
+t.test('bad transaction input is a PosError naming the field, before any APDU', async (t) => {
+  const cases: Array<[Partial<Parameters<typeof transaction>[0]>, string, string]> = [
+    [{ amount: -1 }, 'CODPOS_EMV_BAD_AMOUNT', 'amount'],
+    [{ amount: 12.5 }, 'CODPOS_EMV_BAD_AMOUNT', 'amount'],
+    [{ amount: Number.NaN }, 'CODPOS_EMV_BAD_AMOUNT', 'amount'],
+    [{ amount: 1e12 }, 'CODPOS_EMV_BAD_AMOUNT', 'amount'],
+    [{ otherAmount: -5 }, 'CODPOS_EMV_BAD_AMOUNT', 'otherAmount'],
+    [{ sequenceCounter: -1 }, 'CODPOS_EMV_BAD_AMOUNT', 'sequenceCounter'],
+    [{ date: new Date('not a date') }, 'CODPOS_EMV_BAD_TRANSACTION', 'date'],
+    [{ currencyCode: 'EUR' }, 'CODPOS_EMV_BAD_TRANSACTION', 'currencyCode'],
+    [{ transactionType: '0' }, 'CODPOS_EMV_BAD_TRANSACTION', 'transactionType'],
+    [{ unpredictableNumber: Buffer.from('1234', 'hex') }, 'CODPOS_EMV_BAD_TRANSACTION', 'unpredictableNumber'],
+  ];
+  for (const [change, code, field] of cases) {
+    const c = card('visa-dda');
+    const apdus: Buffer[] = [];
+    await t.rejects(
+      runTransaction({ transmit: (apdu) => (apdus.push(apdu), c.transmit(apdu)), terminal: terminal(), transaction: transaction(change), callbacks: { goOnline: () => ({ result: 'unable' }) } }),
+      { code, details: { field } },
+      `${JSON.stringify(change)} -> ${code} naming ${field}`,
+    );
+    t.equal(apdus.length, 0);
+  }
+});
