@@ -120,6 +120,11 @@ function describeIssue(issue: core.$ZodIssue, fromEnv: Map<string, string>): str
         return [`${where(base)}: expected one of ${expected}, got ${show((issue.input as Record<string, unknown> | undefined)?.[String(issue.discriminator)] ?? issue.input)}`];
       }
       return [`${where(base)}: ${issue.message}`];
+    case 'invalid_key': {
+      // A record key that fails its own schema: say what the key should have been.
+      const inner = issue.issues[0]?.message ?? issue.message;
+      return [`${where(base)}: ${lowerFirst(inner)}, got ${show(base[base.length - 1])}`];
+    }
     case 'too_small':
     case 'too_big':
       return [`${where(base)}: expected ${describeBound(issue)}, got ${show(issue.input)}`];

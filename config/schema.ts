@@ -119,6 +119,23 @@ const printer = z
   })
   .prefault({});
 
+/**
+ * One ISO 8583 field spec, as data (the shape of emv/iso8583/spec.ts' FieldSpec): how a
+ * host that differs from the shipped dialect in a field is configured, not coded.
+ * Whether the combination makes sense (e.g. `b` content as `bcd`) is checked when the
+ * dialect is built, and reported against the same setting path.
+ */
+const isoFieldSpec = z.strictObject({
+  name: z.string().min(1),
+  content: z.enum(['n', 'z', 'xn', 'an', 'ans', 'b']),
+  lengthType: z.enum(['fixed', 'LL', 'LLL', 'LLLL', 'LLLLLL']),
+  maxLength: integer().positive(),
+  encoding: z.enum(['bcd', 'ascii', 'ebcdic', 'binary', 'hex']),
+  lengthEncoding: z.enum(['bcd', 'ascii', 'ebcdic', 'binary']).optional(),
+  pad: z.enum(['left', 'right']).optional(),
+});
+const isoFieldNumber = z.string().regex(/^(?:[2-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$/, { message: 'expected a field number from 2 to 128' });
+
 const host = z
   .strictObject({
     /** `sim` starts the acquirer host simulator on loopback. */
@@ -126,6 +143,8 @@ const host = z
     address: z.string().default('127.0.0.1'),
     port: port().default(8583),
     dialect: z.string().default('pos87b'),
+    /** Field number -> spec replacing the dialect's, or null to drop the field. */
+    fieldOverrides: z.record(isoFieldNumber, isoFieldSpec.nullable()).default({}),
     framing: z.enum(['len2', 'len2-tpdu', 'bcd2', 'ascii4']).default('len2-tpdu'),
     /** 5-byte TPDU as hex: 60 + destination NII + source NII. */
     tpdu: hex(5).default('6000010000'),

@@ -5,7 +5,7 @@
  * A bad config exits 2 with the same lines as `codpos config check`.
  */
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { loadCheckedConfig } from '../runtime/config-check.js';
 import { ERROR_AREAS } from '../config/errors.js';
 import { createLogger } from '../runtime/log.js';
 import { createDaemon, simulateEverything } from '../runtime/daemon.js';
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
 
   let config;
   try {
-    config = loadConfig({ file: opts.config }).config;
+    config = loadCheckedConfig({ file: opts.config }).config;
   } catch (error) {
     return reportError(error);
   }

@@ -1,10 +1,12 @@
 /** `codpos config check|show`: validate a config and show it with defaults filled in and secrets masked. */
 import type { Command } from 'commander';
-import { loadConfig } from '../../../config/load.js';
 import { redact } from '../../../config/masking.js';
 import { action, printJson, printLines } from '../output.js';
 
 export const order = 90;
+
+/** The full check builds the host's ISO 8583 dialect: loaded only when a config command runs. */
+const checker = () => import('../../../runtime/config-check.js');
 
 export function register(program: Command): void {
   const group = program.command('config').description('check or show the daemon configuration');
@@ -15,8 +17,8 @@ export function register(program: Command): void {
     .argument('[file]', 'config file (JSON)')
     .option('--json', 'machine-readable output')
     .action(
-      action((file: string | undefined, opts: { json?: boolean }) => {
-        const loaded = loadConfig({ file });
+      action(async (file: string | undefined, opts: { json?: boolean }) => {
+        const loaded = (await checker()).loadCheckedConfig({ file });
         if (opts.json) printJson({ ok: true, file: loaded.file });
         else printLines([`${loaded.file}: ok`]);
       }),
@@ -28,8 +30,8 @@ export function register(program: Command): void {
     .argument('[file]', 'config file (JSON)')
     .option('--json', 'one-line JSON instead of indented JSON')
     .action(
-      action((file: string | undefined, opts: { json?: boolean }) => {
-        const { config } = loadConfig({ file });
+      action(async (file: string | undefined, opts: { json?: boolean }) => {
+        const { config } = (await checker()).loadCheckedConfig({ file });
         const shown = redact(config);
         if (opts.json) printJson(shown);
         else process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
