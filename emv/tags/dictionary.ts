@@ -38,6 +38,8 @@ const ENTRIES: TagInfo[] = [
   T(0x42, 'Issuer Identification Number (IIN)', 'n', 'icc', 'BF0C', 3),
   T(0x4f, 'Application Identifier (AID) - card', 'b', 'icc', '61', [5, 16]),
   T(0x50, 'Application Label', 'ans', 'icc', '61/A5', [1, 16]),
+  // Track data of contactless magstripe-mode cards (EMV Book C-2): masked like tag 57 if it ever shows up.
+  T(0x56, 'Track 1 Data', 'ans', 'icc', '70/77', [0, 76], 'track'),
   T(0x57, 'Track 2 Equivalent Data', 'b', 'icc', '70/77', [0, 19], 'track'),
   T(0x5a, 'Application Primary Account Number (PAN)', 'cn', 'icc', '70/77', [0, 10], 'pan'),
   T(0x61, 'Application Template', 'b', 'icc', '70'),
@@ -154,6 +156,7 @@ const ENTRIES: TagInfo[] = [
   T(0x9f4e, 'Merchant Name and Location', 'ans', 'terminal'),
   T(0x9f4f, 'Log Format', 'b', 'icc'),
   T(0x9f53, 'Consecutive Transaction Limit (International) / Transaction Category Code', 'b', 'icc', undefined, 1),
+  T(0x9f6b, 'Track 2 Data', 'b', 'icc', '70/77', [0, 19], 'track'),
   T(0x9f6e, 'Form Factor Indicator / Third Party Data', 'b', 'icc'),
   T(0xbf0c, 'File Control Information (FCI) Issuer Discretionary Data', 'b', 'icc', 'A5'),
 ];

@@ -71,3 +71,15 @@ t.test('describe: names tags, nests templates, masks PAN and track 2 unless unma
   t.equal(clear[0]!.children![0]!.value, '4761739001010119');
   t.equal(clear[0]!.children![1]!.value, '4761739001010119D2212F');
 });
+
+t.test('describe: contactless track data (56 Track 1, 9F6B Track 2) is wiped unless unmasked', async (t) => {
+  const track1 = Buffer.from('B4761739001010119^DOE/J^22122011143804400000', 'latin1');
+  const items = decodeTlv(Buffer.concat([hex('56'), Buffer.from([track1.length]), track1, hex('9F6B 0B 4761739001010119D2212F')]));
+  const masked = describeTlv(items);
+  t.same(masked.map((d) => [d.name, d.value, d.text]), [
+    ['Track 1 Data', '[WIPED]', undefined],
+    ['Track 2 Data', '[WIPED]', undefined],
+  ]);
+  t.notMatch(formatDescribed(masked).join('\n'), /4761739001010119/);
+  t.equal(describeTlv(items, { unmask: true })[1]!.value, '4761739001010119D2212F');
+});
