@@ -219,6 +219,7 @@ export class Outbox {
   enqueue<Payload>(stream: string, payload: Payload, options: EnqueueOptions = {}): Promise<Enqueued> {
     let pending: Omit<PendingEnqueue, 'resolve' | 'reject'>;
     try {
+      if (!this.db.open) throw closedError();
       pending = this.prepare(stream, payload, options);
     } catch (error) {
       return Promise.reject(error);
@@ -308,6 +309,10 @@ export class Outbox {
    * producer and every promise gets its own true outcome.
    */
   private commitGroup(batch: PendingEnqueue[]): void {
+    if (!this.db.open) {
+      for (const record of batch) record.reject(closedError());
+      return;
+    }
     let results: Enqueued[];
     try {
       results = this.insertBatch(batch);
@@ -603,6 +608,10 @@ function walk(value: unknown, visit: (key: string, value: unknown) => void, dept
     visit(key, child);
     walk(child, visit, depth + 1);
   }
+}
+
+function closedError(): PosError {
+  return new PosError('CODPOS_SPOOL_CLOSED', 'the spool is closed (the daemon is stopping); the record was not stored');
 }
 
 function noSuchRecord(id: string): PosError {

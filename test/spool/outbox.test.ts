@@ -140,6 +140,17 @@ t.test('bookkeeping inside a caller\'s transaction keeps its level (SQLite refus
   t.equal(spool.db.pragma('synchronous', { simple: true }), 2);
 });
 
+t.test('an enqueue after close, or one whose group was still waiting at close, is CODPOS_SPOOL_CLOSED', async (t) => {
+  const { spool } = openTestSpool();
+  spool.db.exec('BEGIN IMMEDIATE');
+  const waiting = spool.outbox.enqueue('waybill-event', { n: 1 }); // deferred: a transaction is open
+  await new Promise((resolve) => setImmediate(resolve));
+  spool.db.exec('ROLLBACK');
+  spool.db.close();
+  await t.rejects(waiting, { code: 'CODPOS_SPOOL_CLOSED' });
+  await t.rejects(spool.outbox.enqueue('waybill-event', { n: 2 }), { code: 'CODPOS_SPOOL_CLOSED', message: /the record was not stored/ });
+});
+
 t.test('a caller-made id is stored once however often it is enqueued', async (t) => {
   const { spool } = openTestSpool();
   t.teardown(() => spool.close());
