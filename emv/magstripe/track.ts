@@ -45,6 +45,7 @@ export function track2Lrc(withSentinels: string): string {
 
 /** Splits off sentinels and an optional LRC; returns the body and the LRC verdict. */
 function unwrap(track: string, start: string, lrcOf: (s: string) => string): { body: string; lrcOk?: boolean } {
+  if (typeof track !== 'string') throw trackError(start === '%' ? 'track1' : 'track2', 'text', 0, 'is not a string');
   let text = track.trim();
   const hadStart = text.startsWith(start);
   if (hadStart) text = text.slice(1);
@@ -120,6 +121,7 @@ export function parseTrack2Equivalent(value: Buffer): TrackData {
 
 /** Parses track 1 or track 2 text, telling them apart by their first character. */
 export function parseTrack(track: string): TrackData {
+  if (typeof track !== 'string') throw trackError('track', 'text', 0, 'is not a string');
   const text = track.trim();
   if (text.startsWith('%') || text.startsWith('B')) return parseTrack1(text);
   if (text.startsWith(';') || /^[0-9]/.test(text)) return parseTrack2(text);
@@ -131,8 +133,10 @@ function checkExpiry(kind: string, yymm: string, offset: number): void {
   if (month < 1 || month > 12) throw trackError(kind, 'expiry month', offset + 2, `"${yymm.slice(2, 4)}" is not 01..12`);
 }
 
-/** A card is valid through the last day of its expiry month. `today` is YYMMDD or a Date. */
+/** A card is valid through the last day of its expiry month. A malformed YYMM is a PosError, never "not expired". */
 export function isExpired(expiryYymm: string, today: Date): boolean {
+  if (typeof expiryYymm !== 'string' || !/^[0-9]{4}$/.test(expiryYymm)) throw trackError('expiry', 'YYMM', 0, 'must be 4 digits');
+  checkExpiry('expiry', expiryYymm, -2);
   const year = 2000 + Number(expiryYymm.slice(0, 2));
   const month = Number(expiryYymm.slice(2, 4));
   const current = today.getUTCFullYear() * 12 + today.getUTCMonth() + 1;

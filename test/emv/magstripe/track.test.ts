@@ -69,6 +69,16 @@ t.test('expiry: valid through the last day of the month', async (t) => {
   t.equal(isExpired('2512', new Date('2025-12-31T23:00:00Z')), false);
   t.equal(isExpired('2512', new Date('2026-01-01T00:00:00Z')), true);
   t.equal(isExpired('2212', new Date('2021-05-01T00:00:00Z')), false);
+  // A malformed expiry is never taken for "not expired".
+  t.throws(() => isExpired('ab12', new Date('2021-05-01T00:00:00Z')), { code: 'CODPOS_EMV_BAD_TRACK', details: { field: 'YYMM' } });
+  t.throws(() => isExpired('2513', new Date('2021-05-01T00:00:00Z')), { code: 'CODPOS_EMV_BAD_TRACK', details: { field: 'expiry month' } });
+});
+
+t.test('a track that is not a string is a PosError, not a TypeError', async (t) => {
+  for (const parse of [parseTrack, parseTrack1, parseTrack2]) {
+    t.throws(() => parse(undefined as unknown as string), { code: 'CODPOS_EMV_BAD_TRACK', details: { field: 'text' } }, parse.name);
+    t.throws(() => parse(4761739001010119 as unknown as string), { code: 'CODPOS_EMV_BAD_TRACK', details: { field: 'text' } }, parse.name);
+  }
 });
 
 t.test('service code meaning', async (t) => {
