@@ -99,11 +99,12 @@ export interface ListOptions {
 
 export interface OutboxOptions {
   /**
-   * How sender bookkeeping (lease, ack, fail, release) is committed. NORMAL (the
-   * default): atomic and consistent through the WAL but without its own fsync — a
-   * power cut may undo the last few steps, which only makes a record be sent again,
-   * and receivers dedupe on its id. The next FULL commit (any enqueue) flushes them.
-   * FULL: each step waits for the disk like an enqueue does.
+   * How sender bookkeeping (lease, ack, fail, release) is committed. FULL (the
+   * default): each step waits for the disk like an enqueue does — every commit of
+   * the spool is durable, and draining still runs well above its target.
+   * NORMAL (opt-in): atomic and consistent through the WAL but without its own
+   * fsync — a power cut may undo the last few steps, which only makes a record be
+   * sent again (receivers dedupe on its id); the next FULL commit flushes them.
    */
   bookkeepingSync?: 'NORMAL' | 'FULL';
   clock?: Clock;
@@ -167,7 +168,7 @@ export class Outbox {
     this.ids = options.ids ?? new IdGenerator(this.clock);
     this.random = options.random ?? cryptoRandomFraction;
     this.vault = options.vault;
-    this.bookkeepingSync = options.bookkeepingSync ?? 'NORMAL';
+    this.bookkeepingSync = options.bookkeepingSync ?? 'FULL';
     this.policies = resolvePolicies(options.policies);
     this.sql = {
       insert: db.prepare(

@@ -30,6 +30,8 @@ export interface SpoolOptions {
   randomFraction?: RandomFraction;
   limits?: Partial<SpoolLimits>;
   policies?: Record<string, Partial<StreamPolicy>>;
+  /** Durability of sender bookkeeping (lease, ack, fail, release); FULL by default (see OutboxOptions). */
+  bookkeepingSync?: 'NORMAL' | 'FULL';
   /** How long forwarded records and finished transactions are kept. */
   retentionMs?: number;
 }
@@ -65,7 +67,7 @@ export class Spool {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.retentionMs = options.retentionMs ?? 45 * DAY;
     const ids = new IdGenerator(this.clock, options.randomBytes ?? cryptoRandomBytes);
-    this.outbox = new Outbox(db, { clock: this.clock, ids, random: options.randomFraction ?? cryptoRandomFraction, ...(options.policies ? { policies: options.policies } : {}), ...(options.vault ? { vault: options.vault } : {}) });
+    this.outbox = new Outbox(db, { clock: this.clock, ids, random: options.randomFraction ?? cryptoRandomFraction, ...(options.policies ? { policies: options.policies } : {}), ...(options.vault ? { vault: options.vault } : {}), ...(options.bookkeepingSync ? { bookkeepingSync: options.bookkeepingSync } : {}) });
     this.journal = new Journal(db, { clock: this.clock, ids, outbox: this.outbox, limits: this.limits, ...(options.vault ? { vault: options.vault } : {}) });
   }
 

@@ -108,7 +108,7 @@ t.test('an enqueue resolves only after the COMMIT of a transaction someone holds
 });
 
 t.test('a spool locked by another process is CODPOS_SPOOL_BUSY for every write, not a raw SQLite error', async (t) => {
-  const { spool, file, clock } = openTestSpool();
+  const { spool, file, clock } = openTestSpool({ bookkeepingSync: 'NORMAL' });
   t.teardown(() => spool.close());
   const { id } = await spool.outbox.enqueue('transaction', { amount: 100 });
   spool.outbox.fail(id, 'refused', { permanent: true });
@@ -128,7 +128,7 @@ t.test('a spool locked by another process is CODPOS_SPOOL_BUSY for every write, 
 });
 
 t.test('bookkeeping inside a caller\'s transaction keeps its level (SQLite refuses a change there) and commits with it', async (t) => {
-  const { spool } = openTestSpool();
+  const { spool } = openTestSpool({ bookkeepingSync: 'NORMAL' });
   t.teardown(() => spool.close());
   const { id } = await spool.outbox.enqueue('waybill-event', { n: 1 });
   const acked = spool.db.transaction(() => {
@@ -138,6 +138,43 @@ t.test('bookkeeping inside a caller\'s transaction keeps its level (SQLite refus
   t.equal(acked, 1);
   t.equal(spool.outbox.get(id)!.state, 'forwarded');
   t.equal(spool.db.pragma('synchronous', { simple: true }), 2);
+});
+
+/** Records every `synchronous` level the outbox sets while `run` goes. */
+function syncLevelsSetDuring(db: { pragma: (source: string, options?: unknown) => unknown }, run: () => void): string[] {
+  const original = db.pragma.bind(db);
+  const set: string[] = [];
+  db.pragma = (source: string, options?: unknown) => {
+    const match = /^synchronous\s*=\s*(\w+)/i.exec(source);
+    if (match) set.push(match[1]!.toUpperCase());
+    return original(source, options);
+  };
+  try {
+    run();
+  } finally {
+    db.pragma = original;
+  }
+  return set;
+}
+
+t.test('sender bookkeeping commits at synchronous=FULL by default; NORMAL only when asked, and FULL again after', async (t) => {
+  const full = openTestSpool();
+  t.teardown(() => full.spool.close());
+  await full.spool.outbox.enqueue('waybill-event', { n: 1 });
+  t.same(syncLevelsSetDuring(full.spool.db, () => {
+    const batch = full.spool.outbox.lease('waybill-event');
+    full.spool.outbox.ack(batch.map((r) => r.id));
+  }), [], 'the level is never lowered');
+  t.equal(full.spool.db.pragma('synchronous', { simple: true }), 2);
+
+  const normal = openTestSpool({ bookkeepingSync: 'NORMAL' });
+  t.teardown(() => normal.spool.close());
+  await normal.spool.outbox.enqueue('waybill-event', { n: 1 });
+  t.same(syncLevelsSetDuring(normal.spool.db, () => {
+    const batch = normal.spool.outbox.lease('waybill-event');
+    normal.spool.outbox.ack(batch.map((r) => r.id));
+  }), ['NORMAL', 'FULL', 'NORMAL', 'FULL']);
+  t.equal(normal.spool.db.pragma('synchronous', { simple: true }), 2);
 });
 
 t.test('an enqueue after close, or one whose group was still waiting at close, is CODPOS_SPOOL_CLOSED', async (t) => {
