@@ -226,7 +226,11 @@ export class Outbox {
       return Promise.reject(error);
     }
     return new Promise<Enqueued>((resolve, reject) => {
-      this.pending.push({ ...pending, resolve, reject });
+      // Completed in place rather than copied: this runs once per record on the group-commit path.
+      const record = pending as PendingEnqueue;
+      record.resolve = resolve;
+      record.reject = reject;
+      this.pending.push(record);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // setImmediate, not a microtask: it runs after every producer woken by the
@@ -582,17 +586,36 @@ export class Outbox {
  * authentication data (track data, PIN block, CVV): PCI DSS forbids keeping it, even
  * encrypted, once the authorization has an answer — it lives only in a pending journal row.
  */
+/** What a payload key names, by the masking module's rules: 0 harmless, 1 a secret, 2 a PAN. */
+type KeyKind = 0 | 1 | 2;
+/**
+ * Payload keys come from a few record shapes, so their kind is remembered rather than
+ * normalised again for every record (this runs once per enqueued record). Bounded, so
+ * odd keys cannot grow it without limit.
+ */
+const keyKinds = new Map<string, KeyKind>();
+function keyKind(key: string): KeyKind {
+  let kind = keyKinds.get(key);
+  if (kind === undefined) {
+    kind = isSecretKeyName(key) ? 1 : isPanKeyName(key) ? 2 : 0;
+    if (keyKinds.size < 1024) keyKinds.set(key, kind);
+  }
+  return kind;
+}
+
 function refuseClearCardData(stream: string, payload: unknown, sealed: unknown): void {
   walk(payload, (key, value) => {
-    if (isSecretKeyName(key)) {
+    const kind = keyKind(key);
+    if (kind === 0) return;
+    if (kind === 1) {
       throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record payload carries "${key}": secrets and sensitive authentication data are never queued`, { details: { stream, key } });
     }
-    if (isPanKeyName(key) && (typeof value === 'string' || typeof value === 'number') && /^[0-9]{13,19}$/.test(String(value)) && luhnValid(String(value))) {
+    if ((typeof value === 'string' || typeof value === 'number') && /^[0-9]{13,19}$/.test(String(value)) && luhnValid(String(value))) {
       throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record payload carries a full PAN under "${key}": pass it in \`sealed\` (or mask it)`, { details: { stream, key } });
     }
   });
   walk(sealed, (key) => {
-    if (isSecretKeyName(key)) {
+    if (keyKind(key) === 1) {
       throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record's sealed data carries "${key}": sensitive authentication data is never queued, even sealed`, { details: { stream, key } });
     }
   });
