@@ -1,0 +1,116 @@
+/** A real acquirer simulator and a real host link on 127.0.0.1, and a log that can be read back. */
+import { Writable } from 'node:stream';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../../../config/load.js';
+import type { Config, ConfigInput } from '../../../config/schema.js';
+import { createLogger, type Logger } from '../../../runtime/log.js';
+import { hostDialect } from '../../../runtime/host/dialect.js';
+import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
+import { HostMux } from '../../../runtime/host/mux.js';
+import { AcquirerHostSimulator, type SimRule } from '../../../runtime/host/simulator.js';
+import { IsoStreamFramer, decodeIso8583, type Dialect, type FramingOptions, type Frame, type IsoMessage } from '../../../emv/iso8583/index.js';
+import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
+
+export const TERMINAL = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date('2026-11-29T10:15:00Z') };
+
+export function capturedLog(): { lines: Array<Record<string, unknown>>; text: () => string; log: Logger } {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      raw.push(String(chunk));
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, text: () => raw.join(''), log: createLogger({ destination: sink, level: 'debug' }) };
+}
+
+export function hostConfig(input: ConfigInput = {}): Config {
+  return validateConfig(input);
+}
+
+export interface Link {
+  config: Config;
+  dialect: Dialect;
+  framing: FramingOptions;
+  sim: AcquirerHostSimulator;
+  channel: HostChannel;
+  mux: HostMux;
+  log: ReturnType<typeof capturedLog>;
+  close(): Promise<void>;
+}
+
+/** The simulator and a connected channel + mux speaking the configured framing. */
+export async function startLink(options: { config?: ConfigInput; rules?: SimRule[] } = {}): Promise<Link> {
+  const config = hostConfig(options.config);
+  const dialect = hostDialect(config.host);
+  const framing = hostFraming(config.host);
+  const log = capturedLog();
+  const sim = new AcquirerHostSimulator({ dialect, framing, pinBdk: config.devices.pinpad.sim.bdk, rules: options.rules ?? [], log: log.log });
+  const { port } = await sim.start();
+  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port }, { log: log.log, reconnect: { initialMs: 20, maxMs: 200 } }));
+  const mux = new HostMux(channel, { dialect, log: log.log });
+  await channel.open();
+  return {
+    config,
+    dialect,
+    framing,
+    sim,
+    channel,
+    mux,
+    log,
+    async close() {
+      mux.detach();
+      await channel.close();
+      await sim.stop();
+    },
+  };
+}
+
+/**
+ * A bare TCP acquirer for what the simulator will not do (answer the wrong STAN, split a
+ * frame at a chosen byte, send a bad TPDU): `answer` gets each decoded request and its frame.
+ */
+export async function rawAcquirer(framing: FramingOptions, dialect: Dialect, answer: (request: IsoMessage, frame: Frame, socket: Socket) => void): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const framer = new IsoStreamFramer(framing);
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of framer.push(chunk)) answer(decodeIso8583(frame.message, dialect), frame, socket);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A spool file in a fresh directory, with a vault key beside it; `reopen` opens the same file again. */
+export async function tempSpool(policies: Record<string, { backoff?: { initialMs: number; maxMs: number; factor: number; jitter: number } }> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-host-'));
+  const file = join(dir, 'spool.db');
+  const open = async () => Spool.open({ file, vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'keys', 'data.key'))), policies });
+  return { dir, file, open, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Waits for `condition`, polling each event-loop turn (no clock in the assertion). */
+export async function until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > limitMs) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
