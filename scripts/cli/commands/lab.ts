@@ -45,7 +45,7 @@ function printKeyLines(header: string[], lines: KeyLine[], algorithm: 'tdes' | '
 function parseKeyType(value: string | undefined): AesDerivationKeyType | undefined {
   if (value === undefined) return undefined;
   if (value === 'aes128' || value === 'aes256' || value === 'aes192') return value;
-  throw new PosError('CODPOS_USAGE_OPTION', `--key-type must be aes128 or aes256 (got ${value})`, { details: { option: '--key-type' } });
+  throw new PosError('CODPOS_USAGE_OPTION', `--key-type must be aes128, aes192 or aes256 (got ${value})`, { details: { option: '--key-type' } });
 }
 
 interface DukptOptions {
@@ -121,7 +121,7 @@ export function register(program: Command): void {
     .requiredOption('--bdk <hex>', 'base derivation key (TDES: 16 bytes; AES: 16 or 32 bytes)')
     .requiredOption('--ksn <hex>', 'key serial number (TDES: 10 bytes; AES: 12 bytes = initial key ID + counter)')
     .option('--aes', 'AES DUKPT (ANSI X9.24-3-2017) instead of TDES (X9.24-1:2009)')
-    .option('--key-type <type>', 'AES BDK type: aes128 or aes256 (default: from the BDK length)')
+    .option('--key-type <type>', 'AES BDK type: aes128, aes192 or aes256 (default: from the BDK length)')
     .option('--json', 'one JSON object: lowercase keys (ipek, pin_key, mac_key, data_key, ..._kcv), uppercase hex')
     .addHelpText('after', `\n${LAB_WARNING}`)
     .action(action((opts: DukptOptions) => runDukpt(opts)));
