@@ -1,0 +1,265 @@
+/**
+ * The host link's top layer: the terminal's conversations with the acquirer, with
+ * the reversal-first rule kept. An authorization whose answer never came (time-out,
+ * or the link dropped after it left) may have been approved at the issuer; it is
+ * reversed (0400, repeats as 0401) before any new financial request goes out, and
+ * advices (0220/0221) of offline approvals follow the reversals. Both wait in the
+ * spool outbox (streams `reversal` and `advice`) until the host answers them, so a
+ * reboot does not lose one. STANs come from the spool's crash-safe counter.
+ *
+ * Outcomes are data: `purchase` resolves with approved / declined / refer / retry.
+ * Faults are errors: no answer is CODPOS_HOST_TIMEOUT (the reversal is already
+ * queued), a reversal that cannot be delivered yet is CODPOS_HOST_REVERSAL_PENDING.
+ */
+import { PosError } from '../../config/errors.js';
+import { isPosError } from '../../config/errors.js';
+import {
+  DE,
+  buildAdvice,
+  buildNetworkRequest,
+  buildPurchase,
+  buildReversal,
+  buildSettlement,
+  readResponse,
+  readSettlementResponse,
+  repeatMti,
+  type HostResponse,
+  type IsoFields,
+  type IsoMessage,
+  type MessageContext,
+  type NetworkAction,
+  type OfflineApproval,
+  type PurchaseRequest,
+  type SettlementRequest,
+  type SettlementResponse,
+} from '../../emv/iso8583/index.js';
+import { decodeTlv, encodeTlv, findTag } from '../../emv/tlv/index.js';
+import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
+import type { HostAnswer, OnlineRequest } from '../../emv/kernel/index.js';
+import type { Logger } from '../log.js';
+import { outcomeUnknown, type HostMux } from './mux.js';
+import { KSN_FIELD } from './fields.js';
+
+export interface HostClientOptions {
+  mux: HostMux;
+  spool: Spool;
+  /** The terminal's identity and clock; the STAN comes from the spool. */
+  context: Omit<MessageContext, 'nextStan'>;
+  /** How long to wait for each answer (`host.responseTimeoutMs`). */
+  responseTimeoutMs: number;
+  log?: Logger;
+  /** Who holds the outbox leases, for `codpos spool list`. */
+  leaseOwner?: string;
+}
+
+/** A purchase as the payment flow gives it: the ISO request plus the PIN block's KSN. */
+export interface PurchaseInput extends PurchaseRequest {
+  /** DUKPT KSN of the PIN block, hex (sent in DE62). */
+  ksn?: string;
+}
+
+export interface PurchaseResult extends HostResponse {
+  /** The request as sent (for a later void or reversal). */
+  request: IsoMessage;
+}
+
+/** What a queued reversal or advice keeps in clear; the PAN and chip data are sealed. */
+interface QueuedMessage {
+  mti: string;
+  fields: Record<string, string>;
+}
+interface QueuedCardData {
+  pan?: string;
+  /** DE55 as hex. Not sensitive authentication data (PCI DSS), but card data: sealed. */
+  chipData?: string;
+}
+
+/** Data elements never written to the outbox clear payload. */
+const SEALED_FIELDS = new Set<number>([DE.PAN, DE.ICC_DATA]);
+/** Data elements never queued at all (sensitive authentication data). */
+const NEVER_QUEUED = new Set<number>([DE.TRACK2, 45, DE.PIN_BLOCK, KSN_FIELD]);
+
+export class HostClient {
+  private readonly context: MessageContext;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: HostClientOptions) {
+    this.context = { ...options.context, nextStan: () => options.spool.journal.counters.next('stan') };
+  }
+
+  /** 0800 sign-on, sign-off, echo test. Network management does not wait for reversals. */
+  async network(action: NetworkAction): Promise<HostResponse> {
+    const request = buildNetworkRequest(action, this.context);
+    return readResponse(await this.options.mux.request(request, this.options.responseTimeoutMs), request);
+  }
+
+  /**
+   * 0200 purchase, after every pending reversal and advice. No answer: the reversal is
+   * queued (and tried at once) and the time-out or disconnected PosError is thrown.
+   */
+  purchase(input: PurchaseInput): Promise<PurchaseResult> {
+    return this.serialized(async () => {
+      await this.flushPending();
+      const { ksn, ...purchase } = input;
+      const request = buildPurchase(purchase, this.context);
+      if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
+      let response: IsoMessage;
+      try {
+        response = await this.options.mux.request(request, this.options.responseTimeoutMs);
+      } catch (error) {
+        if (outcomeUnknown(error)) {
+          const id = await this.queueReversal(request);
+          this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, 'no answer to a purchase; reversal queued');
+          // Try it now; if the host is still away it waits in the spool for the next request or the sender.
+          await this.flushPending().catch(() => undefined);
+          throw new PosError((error as PosError).code, (error as PosError).message, { disconnected: (error as PosError).disconnected, cause: error, details: { ...(error as PosError).details, reversalId: id } });
+        }
+        throw error;
+      }
+      return { ...readResponse(response, request), request };
+    });
+  }
+
+  /** Queues a 0220 advice of an offline approval; it goes after pending reversals. */
+  async advise(approval: OfflineApproval): Promise<string> {
+    const message = buildAdvice(approval, this.context);
+    const id = await this.enqueue(STREAMS.advice, message);
+    await this.serialized(() => this.flushPending()).catch(() => undefined);
+    return id;
+  }
+
+  /** 0500 settlement, after every pending reversal and advice. */
+  settle(request: SettlementRequest): Promise<SettlementResponse> {
+    return this.serialized(async () => {
+      await this.flushPending();
+      const message = buildSettlement(request, this.context);
+      return readSettlementResponse(await this.options.mux.request(message, this.options.responseTimeoutMs), message);
+    });
+  }
+
+  /** Reversals still to deliver (ready, waiting for a retry, or leased). */
+  pendingReversals(): number {
+    return this.options.spool.outbox.status().find((s) => s.stream === STREAMS.reversal)?.depth ?? 0;
+  }
+
+  /**
+   * Sends queued reversals, then advices, in order, each until the host answers it.
+   * Throws CODPOS_HOST_REVERSAL_PENDING when a reversal is still undelivered (its
+   * retry time has not come, or the host did not answer it now).
+   */
+  async flushPending(): Promise<number> {
+    const outbox = this.options.spool.outbox;
+    let sent = 0;
+    for (;;) {
+      const [record] = outbox.lease<QueuedMessage>([STREAMS.reversal, STREAMS.advice], { limit: 1, leaseMs: this.options.responseTimeoutMs * 2, owner: this.options.leaseOwner ?? 'host-link' });
+      if (record === undefined) break;
+      const message = this.rebuild(record);
+      try {
+        const response = readResponse(await this.options.mux.request(message, this.options.responseTimeoutMs), message);
+        if (response.outcome === 'retry') {
+          outbox.fail(record.id, `host answered ${response.responseCode} (retry)`);
+          break;
+        }
+        outbox.ack(record.id);
+        sent++;
+      } catch (error) {
+        if (isPosError(error) && error.area === 'HOST') {
+          outbox.fail(record.id, error.message);
+          break;
+        }
+        // The host refused the message's format for good: keep it, dead, for the technician.
+        outbox.fail(record.id, (error as Error).message, { permanent: isPosError(error) && error.area === 'ISO8583' });
+        throw error;
+      }
+    }
+    const waiting = this.pendingReversals();
+    if (waiting > 0) {
+      throw new PosError('CODPOS_HOST_REVERSAL_PENDING', `${waiting} reversal(s) not yet acknowledged by the acquirer; no new request goes out before them`, { disconnected: true, details: { reversals: waiting } });
+    }
+    return sent;
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work, work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async queueReversal(original: IsoMessage): Promise<string> {
+    return this.enqueue(STREAMS.reversal, buildReversal(original, this.context));
+  }
+
+  /** Writes a reversal or advice to the outbox: clear fields in the payload, PAN and chip data sealed. */
+  private async enqueue(stream: string, message: IsoMessage): Promise<string> {
+    const payload: QueuedMessage = { mti: message.mti, fields: {} };
+    const sealed: QueuedCardData = {};
+    for (const [key, value] of Object.entries(message.fields as Record<string, unknown>)) {
+      const field = Number(key);
+      if (NEVER_QUEUED.has(field) || value === undefined) continue;
+      if (field === DE.PAN) sealed.pan = String(value);
+      else if (field === DE.ICC_DATA) sealed.chipData = Buffer.isBuffer(value) ? value.toString('hex') : String(value);
+      else if (!SEALED_FIELDS.has(field) && typeof value === 'string') payload.fields[key] = value;
+    }
+    const hasSealed = sealed.pan !== undefined || sealed.chipData !== undefined;
+    try {
+      return (await this.options.spool.outbox.enqueue(stream, payload, hasSealed ? { sealed } : {})).id;
+    } catch (error) {
+      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
+      // No vault key: the host finds the original by STAN, terminal id and DE90; the card data stays out.
+      this.options.log?.warn({ stream }, 'spool has no vault: queued without the PAN and chip data');
+      return (await this.options.spool.outbox.enqueue(stream, payload)).id;
+    }
+  }
+
+  /** The message of a leased record: the first attempt under its MTI, later ones as the repeat (0401, 0221). */
+  private rebuild(record: OutboxRecord<QueuedMessage>): IsoMessage {
+    const fields: IsoFields = {};
+    for (const [key, value] of Object.entries(record.payload.fields)) fields[Number(key)] = value;
+    const card = record.sealed as QueuedCardData | undefined;
+    if (card?.pan !== undefined) fields[DE.PAN] = card.pan;
+    if (card?.chipData !== undefined) fields[DE.ICC_DATA] = Buffer.from(card.chipData, 'hex');
+    return { mti: record.attempts > 1 ? repeatMti(record.payload.mti) : record.payload.mti, fields };
+  }
+}
+
+/** What the EMV kernel needs for one payment, besides the card's OnlineRequest. */
+export interface OnlinePaymentInput {
+  amount: number | bigint;
+  /** DE22; default 051 (chip, PIN capable). */
+  posEntryMode?: string;
+  /** The KSN of the PIN block the PIN pad returned. */
+  ksn?: () => string | undefined;
+}
+
+/**
+ * The kernel's `goOnline` callback over the host client: the kernel's request becomes a
+ * 0200, the answer becomes tag 8A/89/91 and the issuer scripts. A host fault propagates
+ * as a HOST PosError, which the kernel reads as 'unable to go online'.
+ */
+export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (request: OnlineRequest) => Promise<HostAnswer> {
+  return async (online) => {
+    const ksn = input.ksn?.();
+    const result = await client.purchase({
+      amount: input.amount,
+      posEntryMode: input.posEntryMode ?? '051',
+      card: {
+        pan: online.pan,
+        ...(online.expiry !== undefined ? { expiry: online.expiry.slice(0, 4) } : {}),
+        ...(online.panSequenceNumber !== undefined ? { panSequenceNumber: online.panSequenceNumber.padStart(3, '0') } : {}),
+      },
+      iccData: online.de55,
+      ...(online.pinBlock ? { pinBlock: online.pinBlock } : {}),
+      ...(ksn !== undefined ? { ksn } : {}),
+    });
+    const answer: HostAnswer = { result: result.outcome === 'approved' ? 'approved' : 'declined', responseCode: result.responseCode };
+    if (result.authCode !== undefined) answer.authorisationCode = result.authCode;
+    if (result.iccData !== undefined) {
+      const tlvs = decodeTlv(result.iccData);
+      const auth = findTag(tlvs, 0x91);
+      if (auth) answer.issuerAuthenticationData = auth.value;
+      const scripts = tlvs.filter((t) => t.tag === 0x71 || t.tag === 0x72);
+      if (scripts.length > 0) answer.issuerScripts = encodeTlv(scripts);
+    }
+    return answer;
+  };
+}

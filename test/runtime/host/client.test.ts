@@ -1,0 +1,138 @@
+/**
+ * The reversal-first host client against the simulator over TCP, with a real spool file:
+ * declines are results, a time-out queues a reversal that goes out before the next
+ * request and survives the spool being closed and reopened, advices follow reversals,
+ * settlement compares totals.
+ */
+import t from 'tap';
+import Database from 'better-sqlite3';
+import { PosError } from '../../../config/errors.js';
+import { HostClient } from '../../../runtime/host/client.js';
+import { HostChannel, channelOptionsFromConfig } from '../../../runtime/host/channel.js';
+import { HostMux } from '../../../runtime/host/mux.js';
+import { STREAMS } from '../../../spool/index.js';
+import { TERMINAL, startLink, tempSpool, type Link } from './fixtures.js';
+
+const VISA_PAN = '4761739001010119';
+const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
+
+async function clientOn(link: Link, spool: Awaited<ReturnType<Awaited<ReturnType<typeof tempSpool>>['open']>>, responseTimeoutMs = 2000) {
+  return new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs, log: link.log.log });
+}
+
+t.test('a purchase the issuer declines is a result (outcome declined, code 51), not an error; an approval carries an auth code', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', amountAtLeast: 100_000, action: 'decline', responseCode: '51' }] });
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = await clientOn(link, spool);
+  const declined = await client.purchase({ amount: 250_000, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' });
+  t.equal(declined.outcome, 'declined');
+  t.equal(declined.responseCode, '51');
+  t.equal(declined.authCode, undefined);
+  const approved = await client.purchase({ amount: 1500, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' });
+  t.equal(approved.outcome, 'approved');
+  t.match(approved.authCode, /^[0-9]{6}$/);
+  t.equal(approved.request.fields[11], '000002', 'STANs come from the spool counter, one each');
+  t.equal(spool.journal.counters.current('stan'), 2);
+  const unknown = await client.purchase({ amount: 1500, card: { pan: '4000000000000002', expiry: '2812' }, posEntryMode: '012' });
+  t.equal(unknown.outcome, 'declined', 'a card the issuer does not know: 14');
+  t.equal(unknown.responseCode, '14');
+});
+
+t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) before the next purchase, even after the spool is reopened', async (t) => {
+  const store = await tempSpool({ [STREAMS.reversal]: { backoff: FAST_RETRY } });
+  t.teardown(() => store.remove());
+  // The purchase gets no answer, and neither does the first try of its reversal.
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
+  t.teardown(() => link.close());
+  let spool = await store.open();
+  let client = await clientOn(link, spool, 150);
+  const error = await client.purchase({ amount: 4200, card: { pan: VISA_PAN, expiry: '2812', panSequenceNumber: '001' }, posEntryMode: '051', iccData: Buffer.from('9F2608AABBCCDDEEFF0011', 'hex') }).catch((e: unknown) => e);
+  t.ok(error instanceof PosError);
+  t.equal((error as PosError).code, 'CODPOS_HOST_TIMEOUT');
+  const reversalId = (error as PosError).details?.reversalId as string;
+  t.ok(reversalId, 'the error names the queued reversal');
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400'], 'the reversal was tried at once');
+  t.equal(client.pendingReversals(), 1, 'unanswered, it stays in the spool');
+  const purchaseStan = link.sim.received[0]!.stan;
+
+  // What the spool keeps in clear has no PAN and no chip data; they are sealed.
+  spool.close();
+  const raw = new Database(store.file, { readonly: true });
+  const row = raw.prepare('SELECT payload, sealed FROM outbox WHERE id = ?').get(reversalId) as { payload: string; sealed: Buffer | null };
+  raw.close();
+  t.notMatch(row.payload, VISA_PAN);
+  t.notMatch(row.payload, /AABBCCDDEEFF/i);
+  t.ok(row.sealed, 'PAN and chip data are sealed');
+
+  // "Reboot": a new spool handle on the same file, a new link, a new client.
+  link.sim.received.length = 0;
+  spool = await store.open();
+  t.teardown(() => spool.close());
+  const channel = new HostChannel(channelOptionsFromConfig({ ...link.config.host, port: link.sim.port }));
+  const mux = new HostMux(channel, { dialect: link.dialect });
+  t.teardown(async () => {
+    mux.detach();
+    await channel.close();
+  });
+  await channel.open();
+  client = new HostClient({ mux, spool, context: TERMINAL, responseTimeoutMs: 2000 });
+  t.equal(client.pendingReversals(), 1, 'the reversal survived the restart');
+  const next = await client.purchase({ amount: 1000, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' });
+  t.equal(next.outcome, 'approved');
+  t.same(link.sim.received.map((r) => r.mti), ['0401', '0200'], 'the repeat reversal went out first');
+  t.equal(link.sim.received[0]!.stan, purchaseStan, 'the reversal keeps the original STAN');
+  t.equal(link.sim.received[0]!.original, '0200' + purchaseStan, 'DE90 names the original');
+  t.equal(client.pendingReversals(), 0);
+  t.equal(spool.outbox.get(reversalId)!.state, 'forwarded', 'acknowledged by the host');
+});
+
+t.test('while a reversal cannot be delivered, no new financial request goes out (CODPOS_HOST_REVERSAL_PENDING)', async (t) => {
+  const store = await tempSpool(); // default backoff: the failed reversal waits a second or more
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = await clientOn(link, spool, 120);
+  await t.rejects(client.purchase({ amount: 700, card: { pan: VISA_PAN }, posEntryMode: '012' }), { code: 'CODPOS_HOST_TIMEOUT' });
+  const blocked = await client.purchase({ amount: 800, card: { pan: VISA_PAN }, posEntryMode: '012' }).catch((e: unknown) => e);
+  t.equal((blocked as PosError).code, 'CODPOS_HOST_REVERSAL_PENDING');
+  t.equal((blocked as PosError).area, 'HOST', 'the kernel reads it as unable to go online');
+  await t.rejects(client.settle({ batchNumber: 1, totals: { debitCount: 0, debitAmount: 0, creditCount: 0, creditAmount: 0 } }), { code: 'CODPOS_HOST_REVERSAL_PENDING' });
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400'], 'nothing new reached the host');
+  const echo = await client.network('echo');
+  t.equal(echo.responseCode, '00', 'network management still works');
+});
+
+t.test('advices go after reversals and are acknowledged; settlement is in balance only when the totals agree', async (t) => {
+  const store = await tempSpool();
+  const link = await startLink();
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = await clientOn(link, spool);
+  t.equal((await client.network('sign-on')).outcome, 'approved');
+  const approved = await client.purchase({ amount: 1500, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' });
+  t.equal(approved.outcome, 'approved');
+  const adviceId = await client.advise({ amount: 2500, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '051', approvedAt: new Date('2026-11-29T09:00:00Z'), authCode: 'Y1' });
+  t.equal(spool.outbox.get(adviceId)!.state, 'forwarded');
+  t.same(link.sim.received.map((r) => r.mti), ['0800', '0200', '0220']);
+
+  const wrong = await client.settle({ batchNumber: 1, totals: { debitCount: 1, debitAmount: 1500, creditCount: 0, creditAmount: 0 } });
+  t.equal(wrong.inBalance, false, 'the host has two debits');
+  t.equal(wrong.responseCode, '95');
+  const right = await client.settle({ batchNumber: 1, totals: { debitCount: 2, debitAmount: 4000, creditCount: 0, creditAmount: 0 } });
+  t.equal(right.inBalance, true);
+  t.equal(right.responseCode, '00');
+});

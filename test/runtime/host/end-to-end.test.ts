@@ -1,0 +1,157 @@
+/**
+ * The end-to-end proof: a virtual chip card, the EMV kernel, a PIN block enciphered under
+ * TDES DUKPT, the host client over TCP, and the acquirer simulator verifying the PIN and
+ * the ARQC and answering with an ARPC the card accepts.
+ */
+import t from 'tap';
+import { VirtualCard, loadCardProfile, testCaPublicKeys } from '../../../emv/card/index.js';
+import { runTransaction, type KernelResult, type TerminalApplication, type TerminalConfig } from '../../../emv/kernel/index.js';
+import { encodePinBlock } from '../../../emv/crypto/pin-block.js';
+import { deriveTdesKeys, parseTdesKsn, nextKsn } from '../../../emv/crypto/dukpt-tdes.js';
+import { HostClient, kernelGoOnline } from '../../../runtime/host/client.js';
+import { TERMINAL, startLink, tempSpool, type Link } from './fixtures.js';
+
+const VISA: TerminalApplication = { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 };
+const MASTERCARD: TerminalApplication = { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 };
+
+const terminal: TerminalConfig = {
+  countryCode: '0840',
+  capabilities: 'E068C8', // IC + magstripe; online PIN, signature, no CVM; SDA, DDA, CDA
+  additionalCapabilities: '6000F0A001',
+  terminalType: '22',
+  terminalId: TERMINAL.terminalId,
+  merchantId: 'CODPOS-MERCHANT',
+  applications: [VISA, MASTERCARD],
+  caKeys: testCaPublicKeys(),
+  onlineCapable: true,
+  pinPadPresent: true,
+};
+
+/** One chip payment: the PIN pad enciphers `pin` under the next DUKPT key, the kernel goes online through the client. */
+async function pay(link: Link, client: HostClient, profile: string, amount: number, pin: string): Promise<{ result: KernelResult; card: VirtualCard }> {
+  const card = new VirtualCard(loadCardProfile(profile));
+  card.powerOn();
+  const bdk = link.config.devices.pinpad.sim.bdk;
+  let ksn = '';
+  const result = await runTransaction({
+    transmit: (apdu) => card.transmit(apdu),
+    terminal,
+    transaction: { amount, currencyCode: '0840', transactionType: '00', date: new Date('2026-11-29T10:15:00Z'), sequenceCounter: 1, unpredictableNumber: Buffer.from('12345678', 'hex') },
+    callbacks: {
+      requestOnlinePin: (pan) => {
+        const next = nextKsn(parseTdesKsn(link.config.devices.pinpad.sim.ksn));
+        ksn = next.toString('hex').toUpperCase();
+        return encodePinBlock({ format: 0, pin, pan, key: deriveTdesKeys(bdk, next).pinKey });
+      },
+      goOnline: kernelGoOnline(client, { amount, ksn: () => ksn }),
+      random: () => 99,
+    },
+  });
+  return { result, card };
+}
+
+t.test('chip + online PIN: the simulator checks the DUKPT PIN block and the ARQC, the card accepts its ARPC, the payment is approved', async (t) => {
+  const link = await startLink();
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000, log: link.log.log });
+  for (const profile of ['visa-dda', 'mc-cda']) {
+    const { result } = await pay(link, client, profile, 2500, '1234');
+    t.equal(result.online, true, `${profile}: went online`);
+    t.equal(result.responseCode, '00', `${profile}: issuer approved`);
+    t.equal(result.outcome, 'approved', `${profile}: ${result.reason}`);
+    t.notOk(result.tvrBits.includes('issuerAuthenticationFailed'), `${profile}: the ARPC verified on the card`);
+    // Visa DDA: EXTERNAL AUTHENTICATE with tag 91. Mastercard CDA: tag 91 goes in GENERATE AC 2 (CDOL2), and the
+    // card, which requires issuer authentication, would answer AAC (declined) had the ARPC been wrong.
+    if (profile === 'visa-dda') t.ok(result.tsiBits.includes('issuerAuthenticationPerformed'), `${profile}: issuer authentication performed`);
+  }
+  t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:00', '0200:00']);
+  const logText = link.log.text();
+  t.notMatch(logText, '4761739001010119', 'no full PAN logged');
+  t.notMatch(logText, '5413330089010434', 'no full PAN logged');
+});
+
+t.test('a wrong PIN is declined by the issuer (55) and the card declines too', async (t) => {
+  const link = await startLink();
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000 });
+  const { result } = await pay(link, client, 'visa-dda', 2500, '9999');
+  t.equal(result.responseCode, '55');
+  t.equal(result.outcome, 'declined');
+  t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:55']);
+});
+
+t.test('a purchase the issuer declines by amount is declined end to end; an ARQC that does not verify gets 05 and no ARPC', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', amountAtLeast: 90_000, action: 'decline', responseCode: '51' }] });
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000 });
+  const declined = await pay(link, client, 'visa-dda', 95_000, '1234');
+  t.equal(declined.result.responseCode, '51');
+  t.equal(declined.result.outcome, 'declined');
+  t.notOk(declined.result.tvrBits.includes('issuerAuthenticationFailed'), 'the decline itself was authenticated (ARPC with ARC 51)');
+
+  // The issuer's master key for this card is not the card's: its ARQC cannot verify.
+  const forged = loadCardProfile('visa-dda');
+  forged.applications[0]!.issuerMasterKeys.ac = '00112233445566778899AABBCCDDEEFF';
+  const { AcquirerHostSimulator } = await import('../../../runtime/host/simulator.js');
+  const strict = new AcquirerHostSimulator({ dialect: link.dialect, framing: link.framing, pinBdk: link.config.devices.pinpad.sim.bdk, cards: [forged] });
+  await strict.start();
+  t.teardown(() => strict.stop());
+  const strictLink = await startLinkTo(link, strict.port);
+  t.teardown(() => strictLink.close());
+  const strictClient = new HostClient({ mux: strictLink.mux, spool, context: TERMINAL, responseTimeoutMs: 3000 });
+  const bad = await pay(link, strictClient, 'visa-dda', 2500, '1234');
+  t.equal(bad.result.responseCode, '05');
+  t.equal(bad.result.outcome, 'declined');
+  t.same(strict.received.map((r) => `${r.mti}:${r.answer}`), ['0200:05']);
+});
+
+async function startLinkTo(link: Link, port: number) {
+  const { HostChannel, channelOptionsFromConfig } = await import('../../../runtime/host/channel.js');
+  const { HostMux } = await import('../../../runtime/host/mux.js');
+  const channel = new HostChannel(channelOptionsFromConfig({ ...link.config.host, port }));
+  const mux = new HostMux(channel, { dialect: link.dialect });
+  await channel.open();
+  return {
+    mux,
+    async close() {
+      mux.detach();
+      await channel.close();
+    },
+  };
+}
+
+t.test('no answer to the chip purchase: the kernel goes on as unable to go online, and the authorization is reversed at once', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }] });
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 150 });
+  const { result } = await pay(link, client, 'visa-dda', 2500, '1234');
+  t.not(result.responseCode, '00', 'no issuer approval');
+  t.match(result.responseCode, /^(Z3|Y3)$/, 'the terminal decided: unable to go online');
+  t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:no answer', '0400:00'], 'the reversal followed the time-out');
+  t.equal(link.sim.received[1]!.stan, link.sim.received[0]!.stan, 'of that authorization');
+  t.equal(client.pendingReversals(), 0, 'and the host acknowledged it');
+});
