@@ -137,6 +137,21 @@ export class HostClient {
     });
   }
 
+  /**
+   * The background sender's turn: queued reversals and advices, between requests (never
+   * beside one). Resolves with how many the host acknowledged; never throws for a host fault.
+   */
+  sendPending(): Promise<number> {
+    return this.serialized(async () => {
+      try {
+        return await this.flushPending();
+      } catch (error) {
+        if (isPosError(error) && error.area === 'HOST') return 0;
+        throw error;
+      }
+    });
+  }
+
   /** Reversals still to deliver (ready, waiting for a retry, or leased). */
   pendingReversals(): number {
     return this.options.spool.outbox.status().find((s) => s.stream === STREAMS.reversal)?.depth ?? 0;

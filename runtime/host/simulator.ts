@@ -162,8 +162,9 @@ export class AcquirerHostSimulator {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    const closed = [...this.sockets].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
     this.dropConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...closed, new Promise<void>((resolve) => this.server.close(() => resolve()))]);
   }
 
   private serve(socket: Socket): void {

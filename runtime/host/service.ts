@@ -1,0 +1,157 @@
+/**
+ * The host link as one daemon service. In `host.mode: 'sim'` it first starts the
+ * acquirer simulator in-process on 127.0.0.1 (any free port) and points the link at
+ * it; in `tcp` mode it connects to `host.address:host.port`. An acquirer that cannot
+ * be reached does not stop the daemon (a courier's box boots in dead zones): the
+ * service is degraded, says why, and the channel keeps reconnecting. Once connected
+ * it signs on and a background sender forwards queued reversals and advices.
+ */
+import type { Config } from '../../config/schema.js';
+import { PosError } from '../../config/errors.js';
+import type { Spool } from '../../spool/index.js';
+import type { Logger } from '../log.js';
+import type { Health, Service } from '../service.js';
+import { hostDialect } from './dialect.js';
+import { HostChannel, channelOptionsFromConfig, hostFraming, type ReconnectPolicy } from './channel.js';
+import { HostMux } from './mux.js';
+import { HostClient } from './client.js';
+import { AcquirerHostSimulator, type SimRule } from './simulator.js';
+
+export interface HostServiceOptions {
+  /** The open spool (from the spool service, started before this one). */
+  spool: () => Spool;
+  /** How often the background sender looks for queued reversals and advices. Default 5 s. */
+  sendIntervalMs?: number;
+  reconnect?: ReconnectPolicy;
+  /** Rules for the in-process simulator (sim mode only). */
+  simRules?: SimRule[];
+}
+
+export class HostService implements Service {
+  readonly name = 'host';
+  private channel: HostChannel | undefined;
+  private mux: HostMux | undefined;
+  private hostClient: HostClient | undefined;
+  private sim: AcquirerHostSimulator | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private signedOn = false;
+  private state: Health = { state: 'stopped' };
+  private readonly onConnected = () => void this.afterConnect();
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly options: HostServiceOptions,
+  ) {}
+
+  /** The host client the payment flow uses. */
+  get client(): HostClient {
+    if (!this.hostClient) throw new PosError('CODPOS_HOST_NOT_STARTED', 'the host link service has not started');
+    return this.hostClient;
+  }
+
+  /** The in-process simulator (sim mode), for tests and `codpos status`. */
+  get simulator(): AcquirerHostSimulator | undefined {
+    return this.sim;
+  }
+
+  async start(): Promise<void> {
+    this.state = { state: 'starting' };
+    const host = this.config.host;
+    if (host.tls) {
+      throw new PosError('CODPOS_CONFIG_INVALID', 'host.tls: TLS to the acquirer is not supported yet; set host.tls to false (or put a TLS tunnel in front)', { details: { problems: ['host.tls'] } });
+    }
+    const dialect = hostDialect(host);
+    let target = host;
+    if (host.mode === 'sim') {
+      this.sim = new AcquirerHostSimulator({
+        dialect,
+        framing: hostFraming(host),
+        port: 0,
+        pinBdk: this.config.devices.pinpad.sim.bdk,
+        ...(this.options.simRules ? { rules: this.options.simRules } : {}),
+        log: this.log.child({ component: 'acquirer-sim' }),
+      });
+      const { port } = await this.sim.start();
+      target = { ...host, address: '127.0.0.1', port };
+    }
+    this.channel = new HostChannel(channelOptionsFromConfig(target, { log: this.log, ...(this.options.reconnect ? { reconnect: this.options.reconnect } : {}) }));
+    this.mux = new HostMux(this.channel, { dialect, log: this.log });
+    this.hostClient = new HostClient({
+      mux: this.mux,
+      spool: this.options.spool(),
+      context: { terminalId: this.config.terminal.id, merchantId: this.config.terminal.merchantId, currency: this.config.terminal.currency, clock: () => new Date() },
+      responseTimeoutMs: host.responseTimeoutMs,
+      log: this.log,
+    });
+    this.channel.on('disconnected', (error: PosError) => {
+      this.signedOn = false;
+      this.state = { state: 'degraded', reason: `${error.message}; reconnecting` };
+    });
+    try {
+      await this.channel.open();
+    } catch (error) {
+      if (host.mode === 'sim') {
+        await this.stop();
+        throw error;
+      }
+      // The acquirer is away: boot anyway, degraded; the channel keeps trying.
+      this.state = { state: 'degraded', reason: `${(error as Error).message}; retrying` };
+      this.log.warn({ code: (error as PosError).code }, 'acquirer not reachable at start; card payments wait for the link');
+    }
+    // Every later (re)connection signs on again; the first one is awaited here.
+    this.channel.on('connected', this.onConnected);
+    if (this.channel.connected) await this.afterConnect();
+    this.timer = setInterval(() => void this.sendPending(), this.options.sendIntervalMs ?? 5000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.channel?.off('connected', this.onConnected);
+    this.mux?.detach();
+    await this.channel?.close();
+    await this.sim?.stop();
+    this.channel = undefined;
+    this.mux = undefined;
+    this.sim = undefined;
+    this.hostClient = undefined;
+    this.state = { state: 'stopped' };
+  }
+
+  health(): Health {
+    if (this.state.state !== 'up') return this.state;
+    const waiting = this.hostClient?.pendingReversals() ?? 0;
+    if (waiting > 0) return { state: 'degraded', reason: `${waiting} reversal(s) waiting for the acquirer; card payments wait behind them` };
+    return this.state;
+  }
+
+  /** Signs on, then forwards what waited for the link. */
+  private async afterConnect(): Promise<void> {
+    const client = this.hostClient;
+    if (!client) return;
+    try {
+      const answer = await client.network('sign-on');
+      if (answer.outcome !== 'approved') {
+        this.state = { state: 'degraded', reason: `the acquirer refused the sign-on (response code ${answer.responseCode})` };
+        return;
+      }
+      this.signedOn = true;
+      this.state = { state: 'up' };
+      await this.sendPending();
+    } catch (error) {
+      this.state = { state: 'degraded', reason: `sign-on failed: ${(error as Error).message}` };
+    }
+  }
+
+  private async sendPending(): Promise<void> {
+    if (!this.signedOn || !this.hostClient || !this.channel?.connected) return;
+    try {
+      const sent = await this.hostClient.sendPending();
+      if (sent > 0) this.log.info({ sent }, 'queued reversals and advices forwarded to the acquirer');
+    } catch (error) {
+      this.log.error({ err: error }, 'forwarding queued reversals and advices failed');
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/** HostService: the daemon's view of the host link, in sim mode and against an acquirer that comes late. */
+import t from 'tap';
+import { createServer, type AddressInfo } from 'node:net';
+import { HostService } from '../../../runtime/host/service.js';
+import { hostDialect } from '../../../runtime/host/dialect.js';
+import { hostFraming } from '../../../runtime/host/channel.js';
+import { AcquirerHostSimulator } from '../../../runtime/host/simulator.js';
+import { STREAMS } from '../../../spool/index.js';
+import { capturedLog, hostConfig, tempSpool, until } from './fixtures.js';
+
+const VISA_PAN = '4761739001010119';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+t.test("host.mode 'sim': the simulator starts in-process, the link signs on, health is up; stop closes both", async (t) => {
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(() => (spool.close(), store.remove()));
+  const { log } = capturedLog();
+  const service = new HostService(hostConfig({ host: { mode: 'sim' } }), log, { spool: () => spool });
+  t.equal(service.name, 'host');
+  await service.start();
+  t.same(service.health(), { state: 'up' });
+  const sim = service.simulator!;
+  t.same(sim.received.map((r) => r.mti), ['0800'], 'signed on');
+  t.equal((await service.client.network('echo')).responseCode, '00');
+  await service.stop();
+  t.same(service.health(), { state: 'stopped' });
+  t.equal(sim.connections, 0);
+  t.throws(() => service.client, { code: 'CODPOS_HOST_NOT_STARTED' });
+});
+
+t.test("host.mode 'tcp' with the acquirer away: start succeeds degraded, naming why; when the acquirer appears the link signs on and is up", async (t) => {
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(() => (spool.close(), store.remove()));
+  const port = await freePort();
+  const config = hostConfig({ host: { mode: 'tcp', address: '127.0.0.1', port, connectTimeoutMs: 500 } });
+  const { log } = capturedLog();
+  const service = new HostService(config, log, { spool: () => spool, reconnect: { initialMs: 20, maxMs: 50 } });
+  await service.start();
+  t.teardown(() => service.stop());
+  const health = service.health();
+  t.equal(health.state, 'degraded');
+  t.match(health.reason, `127.0.0.1:${port}`);
+  const sim = new AcquirerHostSimulator({ dialect: hostDialect(config.host), framing: hostFraming(config.host), port });
+  await sim.start();
+  t.teardown(() => sim.stop());
+  await until(() => service.health().state === 'up', 'the link to come up');
+  t.same(sim.received.map((r) => r.mti), ['0800']);
+});
+
+t.test('the background sender forwards a queued reversal without waiting for the next payment; health is degraded meanwhile', async (t) => {
+  const store = await tempSpool({ [STREAMS.reversal]: { backoff: { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 } } });
+  const spool = await store.open();
+  t.teardown(() => (spool.close(), store.remove()));
+  const { log } = capturedLog();
+  const service = new HostService(hostConfig({ host: { mode: 'sim', responseTimeoutMs: 150 } }), log, {
+    spool: () => spool,
+    sendIntervalMs: 20,
+    simRules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }],
+  });
+  await service.start();
+  t.teardown(() => service.stop());
+  await t.rejects(service.client.purchase({ amount: 900, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }), { code: 'CODPOS_HOST_TIMEOUT' });
+  t.equal(service.client.pendingReversals(), 1);
+  t.equal(service.health().state, 'degraded');
+  t.match(service.health().reason, 'reversal');
+  await until(() => service.client.pendingReversals() === 0, 'the sender to forward the reversal');
+  t.same(service.simulator!.received.map((r) => r.mti), ['0800', '0200', '0400', '0401']);
+  t.same(service.health(), { state: 'up' });
+});
+
+t.test('host.tls is refused with a config error naming the setting', async (t) => {
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(() => (spool.close(), store.remove()));
+  const service = new HostService(hostConfig({ host: { tls: true } }), capturedLog().log, { spool: () => spool });
+  await t.rejects(service.start(), { code: 'CODPOS_CONFIG_INVALID', message: /host\.tls/ });
+});
