@@ -16,6 +16,7 @@ import { BCD_PAIR, BCD_VALUE, CHAR, CHAR_CLASS, DIGITS3, DIGITS4, PRINTABLE, DIG
 import { ASCII, B, BCD, BINARY, EBCDIC, N, XN, Z, compileDialect, type CompiledField, type CompiledFieldSet } from './compile.js';
 import { ISO8583_ERRORS as E, decodeError } from './errors.js';
 import type { Dialect } from './spec.js';
+import { bufferView } from '../buffer-view.js';
 import type { IsoFields, IsoMessage } from './message.js';
 
 /** Decodes one whole message; `data` must hold exactly one message (no framing). */
@@ -137,7 +138,7 @@ function decodeField(buf: Buffer, pos: number, end: number, f: CompiledField, ou
         out[number] = sub;
       } else {
         // A view, not a copy (like emv/tlv): copy it if the input buffer will be reused.
-        out[number] = buf.subarray(pos, pos + size);
+        out[number] = bufferView(buf, pos, pos + size);
       }
     } else {
       out[number] = hexBytes(buf, pos, length, f);

@@ -13,6 +13,7 @@
  * per byte. Copy a value if the input buffer is going to be reused.
  */
 import { PosError, type ErrorCode } from '../../config/errors.js';
+import { bufferView } from '../buffer-view.js';
 
 export interface Tlv {
   /** The tag's bytes read big-endian: 0x9F26, 0x70, 0xBF0C. */
@@ -25,20 +26,6 @@ export interface Tlv {
 
 /** Nesting deeper than this is refused: EMV templates nest three or four levels. */
 export const MAX_DEPTH = 16;
-
-/**
- * Values are Buffer views made with one typed-array constructor call. `Buffer#subarray`
- * goes through the species lookup (Buffer is not a class, so every view is made by the
- * Buffer function's slow path) and was 80% of the decoding time of a record; a
- * Uint8Array subclass whose prototype chain runs through Buffer.prototype gives the same
- * object — `Buffer.isBuffer` is true, every Buffer method works — at about half the cost.
- */
-class BufferView extends Uint8Array {}
-Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
-
-function view(data: Buffer, start: number, end: number): Buffer {
-  return new BufferView(data.buffer as ArrayBuffer, data.byteOffset + start, end - start) as unknown as Buffer;
-}
 
 function tlvError(code: ErrorCode, offset: number, message: string): PosError {
   return new PosError(code, `TLV: ${message} at byte offset ${offset}`, { details: { offset } });
@@ -94,7 +81,7 @@ function decodeRange(data: Buffer, start: number, end: number, depth: number): T
       throw tlvError('CODPOS_TLV_TRUNCATED', lengthOffset, `tag ${tagToHex(tag)} value of ${length} bytes runs past the end (${end - pos} left)`);
     }
     const valueEnd = pos + length;
-    const value = view(data, pos, valueEnd);
+    const value = bufferView(data, pos, valueEnd);
     // Bit 6 of the first tag byte: constructed.
     if (first & 0x20) items.push({ tag, value, children: decodeRange(data, pos, valueEnd, depth + 1) });
     else items.push({ tag, value });
