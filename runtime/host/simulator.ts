@@ -7,7 +7,8 @@
  *   TDES DUKPT (BDK configured, KSN in DE62 as 20 hex digits) and checks it against
  *   the card profile's online PIN (55 if wrong); verifies the ARQC in DE55 with the
  *   profile's issuer master keys (05 without DE55 if it fails) and answers with the
- *   ARPC in tag 91, and issuer scripts (71/72) when a rule adds them.
+ *   ARPC in tag 91, and issuer scripts (71/72, MACed with the card's MK-SMI) when a
+ *   rule adds them.
  * - 0400/0401 reversal, 0220/0221 advice, 0320 batch upload: 00, recorded once per
  *   original (a repeat is not counted twice).
  * - 0500 settlement: 00 when the terminal's totals equal the host's, 95 when not.
@@ -40,7 +41,7 @@ import {
 import { decodeTlv, encodeTlv, findTag, type Tlv } from '../../emv/tlv/index.js';
 import { deriveTdesKeys, parseTdesKsn } from '../../emv/crypto/dukpt-tdes.js';
 import { decodePinBlock } from '../../emv/crypto/pin-block.js';
-import { cvnIccMasterKey, generateCvnArpc, verifyCvnAc, type AcTransactionData } from '../../emv/crypto/cryptogram.js';
+import { cvnIccMasterKey, generateCvnArpc, generateCvnScriptMac, verifyCvnAc, type AcTransactionData } from '../../emv/crypto/cryptogram.js';
 import { listCardProfiles, loadCardProfile, type CardApplicationProfile, type CardProfile } from '../../emv/card/index.js';
 import type { Logger } from '../log.js';
 import { KSN_FIELD } from './fields.js';
@@ -65,8 +66,8 @@ export interface SimRule {
   action: SimAction;
   responseCode?: string;
   delayMs?: number;
-  /** Issuer script templates (71/72, encoded) added to DE55 of the answer. */
-  issuerScripts?: Buffer;
+  /** Issuer scripts (71 before, 72 after the second GENERATE AC) added to DE55 of an answer, MACed for the card. */
+  issuerScripts?: IssuerScriptSpec[];
   /** Applies to this many requests, then is removed; absent: for ever. */
   times?: number;
 }
@@ -82,6 +83,15 @@ export interface AcquirerSimulatorOptions {
   cards?: CardProfile[];
   rules?: SimRule[];
   log?: Logger;
+}
+
+/** One issuer script: its commands get secure messaging (CLA 84, MAC from the card's MK-SMI) when answered. */
+export interface IssuerScriptSpec {
+  template: 0x71 | 0x72;
+  /** Script identifier (9F18), 8 hex digits. */
+  id?: string;
+  /** e.g. APPLICATION BLOCK { ins: 0x1E, p1: 0, p2: 0 }, PUT DATA { ins: 0xDA, p1: 0x9F, p2: 0x14, data: '05' }. */
+  commands: Array<{ ins: number; p1: number; p2: number; data?: string }>;
 }
 
 /** What the simulator saw, without card data: for tests and the CLI. */
@@ -324,9 +334,8 @@ export class AcquirerHostSimulator {
     // The ARPC proves the answer comes from the issuer; a card whose ARQC failed gets none.
     if (tlvs !== undefined && arqcValid) {
       const out: Tlv[] = [{ tag: 0x91, value: this.issuerAuthentication(tlvs, app, code) }];
-      const scripts = rule?.issuerScripts;
-      const answer = encodeTlv(out);
-      fields[DE.ICC_DATA] = scripts ? Buffer.concat([answer, scripts]) : answer;
+      for (const script of rule?.issuerScripts ?? []) out.push(this.issuerScript(script, tlvs, app));
+      fields[DE.ICC_DATA] = encodeTlv(out);
     }
     return buildResponse(request, fields);
   }
@@ -378,6 +387,21 @@ export class AcquirerHostSimulator {
     }
     const arc = Buffer.from(code, 'latin1');
     return Buffer.concat([generateCvnArpc(app.cvn, key, { arqc, atc, arc }), arc]);
+  }
+
+  /** A 71/72 template whose commands carry the MAC the card checks (over header, ATC, ARQC, data). */
+  private issuerScript(spec: IssuerScriptSpec, tlvs: Tlv[], app: CardApplicationProfile): Tlv {
+    const arqc = findTag(tlvs, 0x9f26)!.value;
+    const atc = findTag(tlvs, 0x9f36)!.value;
+    const smi = cvnIccMasterKey(app.cvn, app.issuerMasterKeys.smi, app.pan, app.panSequenceNumber);
+    const children: Tlv[] = [{ tag: 0x9f18, value: Buffer.from(spec.id ?? '00000001', 'hex') }];
+    for (const command of spec.commands) {
+      const data = Buffer.from(command.data ?? '', 'hex');
+      const header = Buffer.from([0x84, command.ins, command.p1, command.p2, data.length + 8]);
+      const mac = generateCvnScriptMac(app.cvn, smi, { header, atc, arqc, commandData: data });
+      children.push({ tag: 0x86, value: Buffer.concat([header, data, mac]) });
+    }
+    return { tag: spec.template, value: Buffer.alloc(0), children };
   }
 
   private iccMasterKey(app: CardApplicationProfile): Buffer {

@@ -155,3 +155,31 @@ t.test('no answer to the chip purchase: the kernel goes on as unable to go onlin
   t.equal(link.sim.received[1]!.stan, link.sim.received[0]!.stan, 'of that authorization');
   t.equal(client.pendingReversals(), 0, 'and the host acknowledged it');
 });
+
+t.test('issuer scripts from the simulator (71 PUT DATA, 72 APPLICATION BLOCK) carry MACs the card accepts', async (t) => {
+  const link = await startLink({
+    rules: [
+      {
+        mti: '0200',
+        action: 'approve',
+        issuerScripts: [
+          { template: 0x71, id: '11223344', commands: [{ ins: 0xda, p1: 0x9f, p2: 0x14, data: '05' }] },
+          { template: 0x72, id: '55667788', commands: [{ ins: 0x1e, p1: 0x00, p2: 0x00 }] },
+        ],
+      },
+    ],
+  });
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000 });
+  const { result } = await pay(link, client, 'visa-dda', 2500, '1234');
+  t.equal(result.outcome, 'approved', result.reason);
+  t.same(result.scriptResults.map((s) => [s.template, s.ok]), [[0x71, true], [0x72, true]]);
+  t.notOk(result.tvrBits.includes('scriptFailedBeforeFinalGenerateAc'));
+  t.notOk(result.tvrBits.includes('scriptFailedAfterFinalGenerateAc'));
+});
