@@ -83,6 +83,8 @@ export interface AcquirerSimulatorOptions {
   cards?: CardProfile[];
   rules?: SimRule[];
   log?: Logger;
+  /** Called with every exchange once it is decided (no card data in it): for `codpos sim host`. */
+  onExchange?: (exchange: SimExchange) => void;
 }
 
 /** One issuer script: its commands get secure messaging (CLA 84, MAC from the card's MK-SMI) when answered. */
@@ -103,6 +105,8 @@ export interface SimExchange {
   answer: string;
   /** DE90's original MTI + STAN for reversals and advices. */
   original?: string;
+  /** Set when a rule held the answer back this long. */
+  delayMs?: number;
 }
 
 interface BookedTransaction {
@@ -217,11 +221,13 @@ export class AcquirerHostSimulator {
     const rule = this.ruleFor(request);
     if (rule?.action === 'drop') {
       exchange.answer = 'dropped the connection';
+      this.options.onExchange?.(exchange);
       socket.destroy();
       return;
     }
     if (rule?.action === 'silent') {
       exchange.answer = 'no answer';
+      this.options.onExchange?.(exchange);
       return;
     }
     let response: IsoMessage;
@@ -233,6 +239,8 @@ export class AcquirerHostSimulator {
       response = buildResponse(request, { [DE.RESPONSE_CODE]: '30' });
     }
     exchange.answer = String(response.fields[DE.RESPONSE_CODE] ?? '');
+    if (rule?.action === 'late') exchange.delayMs = rule.delayMs ?? 1000;
+    this.options.onExchange?.(exchange);
     const frame = frameMessage(encodeIso8583(response, this.options.dialect), this.options.framing, tpdu ? { tpdu: replyTpdu(tpdu) } : {});
     const send = () => {
       if (!socket.destroyed) socket.write(frame);

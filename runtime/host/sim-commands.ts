@@ -1,0 +1,99 @@
+/**
+ * The acquirer simulator's console language, for `codpos sim host` (and anyone scripting
+ * it through a pipe). One command a line:
+ *
+ *   decline [mti=0200] [amount=N | from=N] [code=51] [times=N]
+ *   late delay=MS [mti=..] [amount=N | from=N] [times=N]
+ *   drop  [mti=..] [amount=N | from=N] [times=N]     close the connection, no answer
+ *   silent [mti=..] [amount=N | from=N] [times=N]    never answer
+ *   approve [mti=..] [amount=N | from=N] [times=N]   answer normally (overrides older rules)
+ *   rules | clear | help
+ */
+import { PosError } from '../../config/errors.js';
+import type { AcquirerHostSimulator, SimAction, SimRule } from './simulator.js';
+
+export const SIM_HOST_HELP = [
+  'decline [mti=0200] [amount=N | from=N] [code=05] [times=N]   answer with a decline code',
+  'late delay=MS [mti=..] [amount=N | from=N] [times=N]          answer after MS milliseconds',
+  'drop [mti=..] [amount=N | from=N] [times=N]                   close the connection instead of answering',
+  'silent [mti=..] [amount=N | from=N] [times=N]                 never answer',
+  'approve [mti=..] [amount=N | from=N] [times=N]                answer normally',
+  'rules                                                         list the rules, newest first',
+  'clear                                                         remove every rule',
+].join('\n');
+
+const ACTIONS: readonly SimAction[] = ['approve', 'decline', 'late', 'drop', 'silent'];
+const KEYS = ['mti', 'amount', 'from', 'code', 'delay', 'times'] as const;
+
+/** Parses one rule line; a mistake is a PosError naming the word that is wrong. */
+export function parseSimRule(line: string): SimRule {
+  const [verb, ...words] = line.trim().split(/\s+/);
+  if (!ACTIONS.includes(verb as SimAction)) throw usage(`unknown command "${verb ?? ''}"; type help`);
+  const rule: SimRule = { action: verb as SimAction };
+  for (const word of words) {
+    const [key, value, extra] = word.split('=');
+    if (!KEYS.includes(key as (typeof KEYS)[number]) || value === undefined || value === '' || extra !== undefined) {
+      throw usage(`"${word}": expected one of ${KEYS.map((k) => `${k}=...`).join(', ')}`);
+    }
+    switch (key) {
+      case 'mti':
+        if (!/^[0-9]{4}$/.test(value)) throw usage(`mti=${value}: an MTI is 4 digits`);
+        rule.mti = value;
+        break;
+      case 'code':
+        if (!/^[0-9A-Z]{2}$/.test(value)) throw usage(`code=${value}: a response code is 2 characters`);
+        rule.responseCode = value;
+        break;
+      case 'amount':
+        rule.amount = whole(key, value);
+        break;
+      case 'from':
+        rule.amountAtLeast = whole(key, value);
+        break;
+      case 'delay':
+        rule.delayMs = whole(key, value);
+        break;
+      case 'times':
+        rule.times = whole(key, value);
+        if (rule.times < 1) throw usage('times=0: a rule applies at least once');
+        break;
+    }
+  }
+  if (rule.action === 'late' && rule.delayMs === undefined) throw usage('late needs delay=MS');
+  return rule;
+}
+
+/** Runs one console line against the simulator; returns the text to show. */
+export function runSimHostCommand(sim: AcquirerHostSimulator, line: string): string {
+  const verb = line.trim().split(/\s+/)[0] ?? '';
+  if (verb === '') return '';
+  if (verb === 'help') return SIM_HOST_HELP;
+  if (verb === 'clear') {
+    sim.clearRules();
+    return 'rules cleared';
+  }
+  if (verb === 'rules') return sim.rules.length === 0 ? 'no rules: every request is answered normally' : sim.rules.map(describeSimRule).join('\n');
+  const rule = parseSimRule(line);
+  sim.behave(rule);
+  return `rule added: ${describeSimRule(rule)}`;
+}
+
+export function describeSimRule(rule: SimRule): string {
+  const parts: string[] = [rule.action];
+  if (rule.mti !== undefined) parts.push(`mti=${rule.mti}`);
+  if (rule.amount !== undefined) parts.push(`amount=${rule.amount}`);
+  if (rule.amountAtLeast !== undefined) parts.push(`from=${rule.amountAtLeast}`);
+  if (rule.responseCode !== undefined) parts.push(`code=${rule.responseCode}`);
+  if (rule.delayMs !== undefined) parts.push(`delay=${rule.delayMs}`);
+  if (rule.times !== undefined) parts.push(`times=${rule.times}`);
+  return parts.join(' ');
+}
+
+function whole(key: string, value: string): number {
+  if (!/^[0-9]{1,12}$/.test(value)) throw usage(`${key}=${value}: expected a whole number`);
+  return Number(value);
+}
+
+function usage(problem: string): PosError {
+  return new PosError('CODPOS_USAGE_BAD_OPTION', `sim host: ${problem}`, { details: { option: 'command' } });
+}

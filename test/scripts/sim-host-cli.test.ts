@@ -1,0 +1,78 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { codposBin, runCodpos } from '../helpers/cli.js';
+import { validateConfig } from '../../config/load.js';
+import { buildNetworkRequest, buildPurchase, readResponse, stanCounter } from '../../emv/iso8583/index.js';
+import { hostDialect } from '../../runtime/host/dialect.js';
+import { HostChannel, channelOptionsFromConfig } from '../../runtime/host/channel.js';
+import { HostMux } from '../../runtime/host/mux.js';
+
+t.setTimeout(60_000);
+
+const VISA_PAN = '4761739001010119';
+
+t.test('sim host: prints its address, answers the link, takes rules on stdin, prints masked exchanges, stops on SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [codposBin, 'sim', 'host', '--port', '0', '--json'], { stdio: ['pipe', 'pipe', 'pipe'], env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODPOS_'))) });
+  let stdout = '';
+  const lines: Record<string, unknown>[] = [];
+  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    let nl;
+    while ((nl = stdout.indexOf('\n')) >= 0) {
+      const line = JSON.parse(stdout.slice(0, nl)) as Record<string, unknown>;
+      stdout = stdout.slice(nl + 1);
+      lines.push(line);
+      for (const w of waiters.splice(0)) (w.match(line) ? w.resolve(line) : waiters.push(w));
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const next = (match: (l: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const seen = lines.find(match);
+      if (seen) resolve(seen);
+      else waiters.push({ match, resolve });
+    });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const start = await next((l) => 'port' in l);
+  t.equal(start.address, '127.0.0.1');
+  t.equal(start.framing, 'len2-tpdu');
+  const config = validateConfig({});
+  const dialect = hostDialect(config.host);
+  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: Number(start.port) }));
+  const mux = new HostMux(channel, { dialect });
+  await channel.open();
+  const ctx = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date(), nextStan: stanCounter(0) };
+
+  const echo = buildNetworkRequest('echo', ctx);
+  t.equal(readResponse(await mux.request(echo, 5000), echo).responseCode, '00');
+  const echoed = await next((l) => l.event === 'exchange' && l.mti === '0800');
+  t.same(echoed, { event: 'exchange', mti: '0800', stan: '000001', terminalId: 'COD00001', answer: '00' });
+
+  child.stdin.write('decline from=1000 code=51\n');
+  t.same(await next((l) => l.command === 'decline'), { ok: true, command: 'decline', text: 'rule added: decline from=1000 code=51' });
+  const purchase = buildPurchase({ amount: 2000, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }, ctx);
+  t.equal(readResponse(await mux.request(purchase, 5000), purchase).responseCode, '51');
+  await next((l) => l.event === 'exchange' && l.mti === '0200');
+
+  child.stdin.write('late now\n');
+  const bad = await next((l) => l.ok === false);
+  t.equal(bad.error, 'CODPOS_USAGE_BAD_OPTION');
+  t.match(bad.message, 'now');
+
+  mux.detach();
+  await channel.close();
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+  t.notMatch(JSON.stringify(lines), VISA_PAN, 'no full PAN printed');
+  t.equal(stderr, '');
+});
+
+t.test('sim host: a bad --port is a usage error (exit 2) without a stack trace', async (t) => {
+  const result = runCodpos(['sim', 'host', '--port', 'eighty']);
+  t.equal(result.status, 2);
+  t.match(result.stderr, '--port eighty');
+  t.notMatch(result.stderr, /\n\s+at /);
+});
