@@ -11,8 +11,8 @@
  * Faults are errors: no answer is CODPOS_HOST_TIMEOUT (the reversal is already
  * queued), a reversal that cannot be delivered yet is CODPOS_HOST_REVERSAL_PENDING.
  */
-import { PosError } from '../../config/errors.js';
-import { isPosError } from '../../config/errors.js';
+import { randomUUID } from 'node:crypto';
+import { PosError, isPosError } from '../../config/errors.js';
 import {
   DE,
   buildAdvice,
@@ -56,6 +56,12 @@ export interface HostClientOptions {
 export interface PurchaseInput extends PurchaseRequest {
   /** DUKPT KSN of the PIN block, hex (sent in DE62). */
   ksn?: string;
+  /**
+   * The journal row of this payment (from `spool.journal.begin`): its STAN is used, and
+   * when the answer never comes the row moves to `reversal_pending` in the same commit
+   * that queues the reversal.
+   */
+  journal?: { id: string; stan: number };
 }
 
 export interface PurchaseResult extends HostResponse {
@@ -64,11 +70,11 @@ export interface PurchaseResult extends HostResponse {
 }
 
 /** What a queued reversal or advice keeps in clear; the PAN and chip data are sealed. */
-interface QueuedMessage {
+export interface QueuedMessage {
   mti: string;
   fields: Record<string, string>;
 }
-interface QueuedCardData {
+export interface QueuedCardData {
   pan?: string;
   /** DE55 as hex. Not sensitive authentication data (PCI DSS), but card data: sealed. */
   chipData?: string;
@@ -100,15 +106,15 @@ export class HostClient {
   purchase(input: PurchaseInput): Promise<PurchaseResult> {
     return this.serialized(async () => {
       await this.flushPending();
-      const { ksn, ...purchase } = input;
-      const request = buildPurchase(purchase, this.context);
+      const { ksn, journal, ...purchase } = input;
+      const request = buildPurchase(purchase, journal ? { ...this.context, nextStan: () => journal.stan } : this.context);
       if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
       let response: IsoMessage;
       try {
         response = await this.options.mux.request(request, this.options.responseTimeoutMs);
       } catch (error) {
         if (outcomeUnknown(error)) {
-          const id = await this.queueReversal(request);
+          const id = await this.queueReversal(request, journal?.id, (error as PosError).message);
           this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, 'no answer to a purchase; reversal queued');
           // Try it now; if the host is still away it waits in the spool for the next request or the sender.
           await this.flushPending().catch(() => undefined);
@@ -123,7 +129,7 @@ export class HostClient {
   /** Queues a 0220 advice of an offline approval; it goes after pending reversals. */
   async advise(approval: OfflineApproval): Promise<string> {
     const message = buildAdvice(approval, this.context);
-    const id = await this.enqueue(STREAMS.advice, message);
+    const id = await this.enqueue(outboxRecordOf(STREAMS.advice, message));
     await this.serialized(() => this.flushPending()).catch(() => undefined);
     return id;
   }
@@ -200,29 +206,27 @@ export class HostClient {
     return run;
   }
 
-  private async queueReversal(original: IsoMessage): Promise<string> {
-    return this.enqueue(STREAMS.reversal, buildReversal(original, this.context));
-  }
-
-  /** Writes a reversal or advice to the outbox: clear fields in the payload, PAN and chip data sealed. */
-  private async enqueue(stream: string, message: IsoMessage): Promise<string> {
-    const payload: QueuedMessage = { mti: message.mti, fields: {} };
-    const sealed: QueuedCardData = {};
-    for (const [key, value] of Object.entries(message.fields as Record<string, unknown>)) {
-      const field = Number(key);
-      if (NEVER_QUEUED.has(field) || value === undefined) continue;
-      if (field === DE.PAN) sealed.pan = String(value);
-      else if (field === DE.ICC_DATA) sealed.chipData = Buffer.isBuffer(value) ? value.toString('hex') : String(value);
-      else if (!SEALED_FIELDS.has(field) && typeof value === 'string') payload.fields[key] = value;
-    }
-    const hasSealed = sealed.pan !== undefined || sealed.chipData !== undefined;
+  private async queueReversal(original: IsoMessage, journalId: string | undefined, reason: string): Promise<string> {
+    const record = outboxRecordOf(STREAMS.reversal, buildReversal(original, this.context));
+    if (journalId === undefined) return this.enqueue(record);
+    const write = (r: typeof record) => this.options.spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r });
     try {
-      return (await this.options.spool.outbox.enqueue(stream, payload, hasSealed ? { sealed } : {})).id;
+      write(record);
     } catch (error) {
       if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
-      // No vault key: the host finds the original by STAN, terminal id and DE90; the card data stays out.
-      this.options.log?.warn({ stream }, 'spool has no vault: queued without the PAN and chip data');
-      return (await this.options.spool.outbox.enqueue(stream, payload)).id;
+      write(withoutCardData(record, this.options.log));
+    }
+    return record.id;
+  }
+
+  private async enqueue(record: QueuedRecord): Promise<string> {
+    const { stream, payload, sealed, id } = record;
+    try {
+      return (await this.options.spool.outbox.enqueue(stream, payload, { id, ...(sealed ? { sealed } : {}) })).id;
+    } catch (error) {
+      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
+      const bare = withoutCardData(record, this.options.log);
+      return (await this.options.spool.outbox.enqueue(bare.stream, bare.payload, { id: bare.id })).id;
     }
   }
 
@@ -235,6 +239,41 @@ export class HostClient {
     if (card?.chipData !== undefined) fields[DE.ICC_DATA] = Buffer.from(card.chipData, 'hex');
     return { mti: record.attempts > 1 ? repeatMti(record.payload.mti) : record.payload.mti, fields };
   }
+}
+
+/** An outbox record ready for `outbox.enqueue` or a journal transition's `outbox`. */
+export interface QueuedRecord {
+  id: string;
+  stream: string;
+  payload: QueuedMessage;
+  sealed?: QueuedCardData;
+}
+
+/**
+ * A reversal or advice as an outbox record: the clear fields in the payload, the PAN and
+ * chip data for sealing, track data, PIN block and KSN left out. The id (UUID, made here)
+ * lets a journal transition and the client name the same record.
+ */
+export function outboxRecordOf(stream: string, message: IsoMessage): QueuedRecord {
+  const payload: QueuedMessage = { mti: message.mti, fields: {} };
+  const sealed: QueuedCardData = {};
+  for (const [key, value] of Object.entries(message.fields as Record<string, unknown>)) {
+    const field = Number(key);
+    if (NEVER_QUEUED.has(field) || value === undefined) continue;
+    if (field === DE.PAN) sealed.pan = String(value);
+    else if (field === DE.ICC_DATA) sealed.chipData = Buffer.isBuffer(value) ? value.toString('hex') : String(value);
+    else if (!SEALED_FIELDS.has(field) && typeof value === 'string') payload.fields[key] = value;
+  }
+  const record: QueuedRecord = { id: randomUUID(), stream, payload };
+  if (sealed.pan !== undefined || sealed.chipData !== undefined) record.sealed = sealed;
+  return record;
+}
+
+/** Without a vault key the card data stays out: the host finds the original by STAN, terminal id and DE90. */
+function withoutCardData(record: QueuedRecord, log: Logger | undefined): QueuedRecord {
+  log?.warn({ stream: record.stream }, 'spool has no vault: queued without the PAN and chip data');
+  const { sealed: _dropped, ...rest } = record;
+  return rest;
 }
 
 /** What the EMV kernel needs for one payment, besides the card's OnlineRequest. */

@@ -136,3 +136,42 @@ t.test('advices go after reversals and are acknowledged; settlement is in balanc
   t.equal(right.inBalance, true);
   t.equal(right.responseCode, '00');
 });
+
+t.test('with a journal row: its STAN is used, and a time-out moves it to reversal_pending in the commit that queues the reversal', async (t) => {
+  const store = await tempSpool();
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = await clientOn(link, spool, 120);
+  spool.journal.counters.next('stan'); // the journal's STAN is not simply the next counter value the client would take
+  const txn = spool.journal.begin({ amount: 3100, currency: '840', pan: VISA_PAN });
+  const error = await client.purchase({ amount: 3100, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', journal: { id: txn.id, stan: txn.stan } }).catch((e: unknown) => e);
+  t.equal((error as PosError).code, 'CODPOS_HOST_TIMEOUT');
+  t.equal(link.sim.received[0]!.stan, String(txn.stan).padStart(6, '0'), 'DE11 is the journal row STAN');
+  t.equal(spool.journal.get(txn.id)!.state, 'reversal_pending');
+  const reversal = spool.outbox.get((error as PosError).details?.reversalId as string);
+  t.equal(reversal?.stream, 'reversal');
+  t.equal(reversal?.hasSealed, true);
+});
+
+t.test('a spool without a vault key still queues the reversal, without the PAN and chip data', async (t) => {
+  const store = await tempSpool();
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
+  const { Spool } = await import('../../../spool/index.js');
+  const spool = Spool.open({ file: store.file });
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = await clientOn(link, spool, 120);
+  const error = await client.purchase({ amount: 3200, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', iccData: Buffer.from('9F2608AABBCCDDEEFF0011', 'hex') }).catch((e: unknown) => e);
+  const reversal = spool.outbox.get((error as PosError).details?.reversalId as string)!;
+  t.equal(reversal.hasSealed, false);
+  t.notMatch(JSON.stringify(reversal.payload), VISA_PAN);
+  t.ok(link.log.lines.some((l) => l.msg === 'spool has no vault: queued without the PAN and chip data'));
+});
