@@ -76,8 +76,11 @@ export class HostChannel extends EventEmitter {
   private state: ChannelState = 'idle';
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  /** Callers waiting for the link; `patient` ones (requests) outlive a failed dial, the others (open) do not. */
+  private waiters: Array<{ resolve: () => void; reject: (error: unknown) => void; patient: boolean }> = [];
   private lastError: PosError | undefined;
+  /** Why we dropped the connection ourselves, for the `disconnected` event. */
+  private dropReason: PosError | undefined;
   /** Frames dropped because their TPDU did not answer ours. */
   droppedFrames = 0;
   connects = 0;
@@ -107,7 +110,7 @@ export class HostChannel extends EventEmitter {
     if (this.state === 'closed') throw disconnectedError('the host channel is closed');
     if (this.state === 'idle') this.dial();
     if (this.state === 'connected') return;
-    await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, patient: false }));
   }
 
   /** Resolves when the link is up, waiting up to `timeoutMs` for a reconnect; else a disconnected PosError. */
@@ -127,8 +130,9 @@ export class HostChannel extends EventEmitter {
       }, timeoutMs);
       const waiter = {
         resolve: () => (clearTimeout(timer), resolve()),
+        reject: (error: unknown) => (clearTimeout(timer), reject(error)),
         // A failed dial while a request waits: keep waiting for the next one until the deadline.
-        reject: () => undefined,
+        patient: true,
       };
       this.waiters.push(waiter);
     });
@@ -196,14 +200,18 @@ export class HostChannel extends EventEmitter {
       if (this.socket !== socket) return;
       this.socket = undefined;
       if (this.state === 'closed') return;
+      const dropReason = this.dropReason;
+      this.dropReason = undefined;
       const wasConnected = this.state === 'connected';
-      const error = wasConnected ? disconnectedError(`the acquirer at ${this.where()} closed the connection`, this.lastError) : (this.lastError ?? new PosError('CODPOS_HOST_CONNECT', `cannot connect to the acquirer at ${this.where()}`, { disconnected: true }));
+      const error = wasConnected ? (dropReason ?? disconnectedError(`the acquirer at ${this.where()} closed the connection`, this.lastError)) : (this.lastError ?? new PosError('CODPOS_HOST_CONNECT', `cannot connect to the acquirer at ${this.where()}`, { disconnected: true }));
       this.lastError = error;
       if (wasConnected) {
         this.options.log?.warn({ host: this.where(), code: error.code }, 'host link lost; reconnecting');
         this.emit('disconnected', error);
       } else {
-        for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+        const waiting = this.waiters;
+        this.waiters = waiting.filter((waiter) => waiter.patient);
+        for (const waiter of waiting) if (!waiter.patient) waiter.reject(error);
       }
       this.scheduleReconnect();
     });
@@ -226,7 +234,7 @@ export class HostChannel extends EventEmitter {
       frames = this.framer.push(chunk);
     } catch (error) {
       // A length header we cannot read: the stream is lost, start over on a new connection.
-      this.lastError = disconnectedError(`the acquirer sent a frame the link cannot read: ${(error as Error).message}`, error);
+      this.dropReason = disconnectedError(`the acquirer sent a frame the link cannot read (${(error as Error).message}); connection dropped`, error);
       socket.destroy();
       return;
     }

@@ -208,3 +208,55 @@ t.test('bad requests are refused before anything is sent', async (t) => {
   await inFlight;
   t.throws(() => parseTpdu('60XX'), { code: 'CODPOS_CONFIG_INVALID' });
 });
+
+t.test('a request made while the acquirer is away goes out when it comes back within the time-out', async (t) => {
+  const config = hostConfig();
+  const dialect = hostDialect(config.host);
+  const spare = await rawAcquirer(hostFraming(config.host), dialect, () => undefined);
+  const port = spare.port;
+  await spare.close();
+  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port }, { reconnect: { initialMs: 20, maxMs: 40 } }));
+  const mux = new HostMux(channel, { dialect });
+  t.teardown(async () => {
+    mux.detach();
+    await channel.close();
+  });
+  await t.rejects(channel.open(), { code: 'CODPOS_HOST_CONNECT' });
+  const request = buildNetworkRequest('echo', context(500));
+  const answered = mux.request(request, 5000);
+  const { AcquirerHostSimulator } = await import('../../../runtime/host/simulator.js');
+  const sim = new AcquirerHostSimulator({ dialect, framing: hostFraming(config.host), port });
+  await sim.start();
+  t.teardown(() => sim.stop());
+  t.equal(readResponse(await answered, request).responseCode, '00');
+  t.equal(channel.connects, 1);
+});
+
+t.test('a length header the link cannot read loses the stream: the connection is dropped and made again', async (t) => {
+  const config = hostConfig({ host: { framing: 'bcd2' } });
+  const dialect = hostDialect(config.host);
+  const framing = hostFraming(config.host);
+  let garbage = true;
+  const acquirer = await rawAcquirer(framing, dialect, (request, _frame, socket) => {
+    if (garbage) {
+      garbage = false;
+      socket.write(Buffer.from('FFFF0800', 'hex')); // BCD length nibbles above 9
+      return;
+    }
+    socket.write(frameMessage(encodeIso8583(buildResponse(request, { 39: '00' }), dialect), framing));
+  });
+  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: acquirer.port }, { reconnect: { initialMs: 10, maxMs: 20 } }));
+  const mux = new HostMux(channel, { dialect });
+  t.teardown(async () => {
+    mux.detach();
+    await channel.close();
+    await acquirer.close();
+  });
+  await channel.open();
+  const lost = await mux.request(buildNetworkRequest('echo', context(600)), 2000).catch((e: unknown) => e);
+  t.equal((lost as PosError).code, 'CODPOS_HOST_DISCONNECTED');
+  t.match((lost as PosError).message, 'cannot read');
+  const echo = buildNetworkRequest('echo', context(700));
+  t.equal(readResponse(await mux.request(echo, 2000), echo).responseCode, '00');
+  t.equal(channel.connects, 2);
+});
