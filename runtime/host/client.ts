@@ -122,7 +122,17 @@ export class HostClient {
         }
         throw error;
       }
-      return { ...readResponse(response, request), request };
+      try {
+        return { ...readResponse(response, request), request };
+      } catch (error) {
+        // An answer without a readable response code says nothing about the issuer's decision: reverse, as for no answer.
+        const id = await this.queueReversal(request, journal?.id, (error as Error).message);
+        await this.flushPending().catch(() => undefined);
+        throw new PosError('CODPOS_HOST_BAD_RESPONSE', `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the purchase is being reversed`, {
+          cause: error,
+          details: { mti: response.mti, reversalId: id },
+        });
+      }
     });
   }
 

@@ -8,10 +8,12 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { PosError } from '../../../config/errors.js';
 import { HostClient } from '../../../runtime/host/client.js';
-import { HostChannel, channelOptionsFromConfig } from '../../../runtime/host/channel.js';
+import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
+import { hostDialect } from '../../../runtime/host/dialect.js';
+import { buildResponse, encodeIso8583, frameMessage, replyTpdu } from '../../../emv/iso8583/index.js';
 import { HostMux } from '../../../runtime/host/mux.js';
-import { STREAMS } from '../../../spool/index.js';
-import { TERMINAL, startLink, tempSpool, type Link } from './fixtures.js';
+import { STREAMS, Spool } from '../../../spool/index.js';
+import { TERMINAL, hostConfig, rawAcquirer, startLink, tempSpool, type Link } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
@@ -161,7 +163,6 @@ t.test('with a journal row: its STAN is used, and a time-out moves it to reversa
 t.test('a spool without a vault key still queues the reversal, without the PAN and chip data', async (t) => {
   const store = await tempSpool();
   const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
-  const { Spool } = await import('../../../spool/index.js');
   const spool = Spool.open({ file: store.file });
   t.teardown(async () => {
     await link.close();
@@ -174,4 +175,33 @@ t.test('a spool without a vault key still queues the reversal, without the PAN a
   t.equal(reversal.hasSealed, false);
   t.notMatch(JSON.stringify(reversal.payload), VISA_PAN);
   t.ok(link.log.lines.some((l) => l.msg === 'spool has no vault: queued without the PAN and chip data'));
+});
+
+t.test('an answer without a response code is CODPOS_HOST_BAD_RESPONSE and the purchase is reversed', async (t) => {
+  const config = hostConfig();
+  const dialect = hostDialect(config.host);
+  const framing = hostFraming(config.host);
+  const seen: string[] = [];
+  const acquirer = await rawAcquirer(framing, dialect, (request, frame, socket) => {
+    seen.push(request.mti);
+    const response = buildResponse(request, request.mti === '0200' ? {} : { 39: '00' }); // the 0210 lacks DE39
+    socket.write(frameMessage(encodeIso8583(response, dialect), framing, { tpdu: replyTpdu(frame.tpdu!) }));
+  });
+  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: acquirer.port }));
+  const mux = new HostMux(channel, { dialect });
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    mux.detach();
+    await channel.close();
+    await acquirer.close();
+    spool.close();
+    store.remove();
+  });
+  await channel.open();
+  const client = new HostClient({ mux, spool, context: TERMINAL, responseTimeoutMs: 2000 });
+  const error = await client.purchase({ amount: 100, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }).catch((e: unknown) => e);
+  t.equal((error as PosError).code, 'CODPOS_HOST_BAD_RESPONSE');
+  t.same(seen, ['0200', '0400'], 'reversed at once');
+  t.equal(client.pendingReversals(), 0);
 });
