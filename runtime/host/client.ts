@@ -185,23 +185,32 @@ export class HostClient {
       const [record] = outbox.lease<QueuedMessage>([STREAMS.reversal, STREAMS.advice], { limit: 1, leaseMs: this.options.responseTimeoutMs * 2, owner: this.options.leaseOwner ?? 'host-link' });
       if (record === undefined) break;
       const message = this.rebuild(record);
+      let answer: IsoMessage;
       try {
-        const response = readResponse(await this.options.mux.request(message, this.options.responseTimeoutMs), message);
-        if (response.outcome === 'retry') {
-          outbox.fail(record.id, `host answered ${response.responseCode} (retry)`);
-          break;
-        }
-        outbox.ack(record.id);
-        sent++;
+        answer = await this.options.mux.request(message, this.options.responseTimeoutMs);
       } catch (error) {
         if (isPosError(error) && error.area === 'HOST') {
           outbox.fail(record.id, error.message);
           break;
         }
-        // The host refused the message's format for good: keep it, dead, for the technician.
+        // The configured dialect cannot encode it: no retry will, keep it dead for the technician.
         outbox.fail(record.id, (error as Error).message, { permanent: isPosError(error) && error.area === 'ISO8583' });
         throw error;
       }
+      let response: HostResponse;
+      try {
+        response = readResponse(answer, message);
+      } catch (error) {
+        // An answer we cannot read is not an acknowledgement: try again later.
+        outbox.fail(record.id, `unreadable ${answer.mti}: ${(error as Error).message}`);
+        break;
+      }
+      if (response.outcome === 'retry') {
+        outbox.fail(record.id, `host answered ${response.responseCode} (retry)`);
+        break;
+      }
+      outbox.ack(record.id);
+      sent++;
     }
     const waiting = this.pendingReversals();
     if (waiting > 0) {

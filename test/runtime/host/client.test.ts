@@ -205,3 +205,29 @@ t.test('an answer without a response code is CODPOS_HOST_BAD_RESPONSE and the pu
   t.same(seen, ['0200', '0400'], 'reversed at once');
   t.equal(client.pendingReversals(), 0);
 });
+
+t.test('a reversal answered with a retry code (96) stays queued; one answered 25 (original not found) is done', async (t) => {
+  const store = await tempSpool({ [STREAMS.reversal]: { backoff: FAST_RETRY } });
+  const link = await startLink({
+    rules: [
+      { mti: '0200', amount: 1, action: 'silent', times: 1 },
+      { mti: '0400', action: 'decline', responseCode: '96', times: 1 },
+      { mti: '0200', amount: 2, action: 'silent', times: 1 },
+      { mti: '0400', action: 'decline', responseCode: '25', times: 1 },
+    ],
+  });
+  const spool = await store.open();
+  t.teardown(async () => {
+    await link.close();
+    spool.close();
+    store.remove();
+  });
+  const client = await clientOn(link, spool, 120);
+  const first = await client.purchase({ amount: 1, card: { pan: VISA_PAN }, posEntryMode: '012' }).catch((e: unknown) => e);
+  t.equal((first as PosError).code, 'CODPOS_HOST_TIMEOUT');
+  t.equal(client.pendingReversals(), 1, '96 is not an acknowledgement');
+  t.match(spool.outbox.get((first as PosError).details?.reversalId as string)!.lastError, 'host answered 96 (retry)');
+  await t.rejects(client.purchase({ amount: 2, card: { pan: VISA_PAN }, posEntryMode: '012' }), { code: 'CODPOS_HOST_TIMEOUT' });
+  t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:no answer', '0400:96', '0401:00', '0200:no answer', '0400:25']);
+  t.equal(client.pendingReversals(), 0, 'the host has the second reversal even though it found no original');
+});
