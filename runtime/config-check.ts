@@ -5,10 +5,15 @@
  * that passes the check starts the daemon.
  */
 import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
+import { PosError } from '../config/errors.js';
 import { hostDialect } from './host/dialect.js';
 
 export function loadCheckedConfig(options: LoadOptions = {}): LoadedConfig {
   const loaded = loadConfig(options);
+  if (loaded.config.host.tls) {
+    const line = 'host.tls: TLS to the acquirer is not supported yet; set it to false (or put a TLS tunnel in front)';
+    throw new PosError('CODPOS_CONFIG_INVALID', line, { details: { problems: [line] } });
+  }
   hostDialect(loaded.config.host);
   return loaded;
 }

@@ -9,6 +9,7 @@ import { ServiceManager, type Service, type Health } from './service.js';
 import { StorageMonitor } from './storage-monitor.js';
 import { SpoolService } from '../spool/service.js';
 import { DevicesService } from './devices-service.js';
+import { HostService } from './host/service.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -18,7 +19,13 @@ export interface Daemon {
 
 /** Services in start order: storage -> spool -> drivers -> host link -> uplink -> local API. */
 export function buildServices(config: Config, log: Logger): Service[] {
-  return [new StorageMonitor({ dir: resolve(config.data.dir) }, log), new SpoolService(config), new DevicesService(config.devices, log)];
+  const spool = new SpoolService(config);
+  return [
+    new StorageMonitor({ dir: resolve(config.data.dir) }, log),
+    spool,
+    new DevicesService(config.devices, log),
+    new HostService(config, log, { spool: () => spool.spool }),
+  ];
 }
 
 export function createDaemon(config: Config, log: Logger): Daemon {

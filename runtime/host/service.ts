@@ -88,22 +88,38 @@ export class HostService implements Service {
       this.signedOn = false;
       this.state = { state: 'degraded', reason: `${error.message}; reconnecting` };
     });
-    try {
-      await this.channel.open();
-    } catch (error) {
-      if (host.mode === 'sim') {
+    this.timer = setInterval(() => void this.sendPending(), this.options.sendIntervalMs ?? 5000);
+    this.timer.unref();
+    if (host.mode === 'sim') {
+      // The simulator is in this process: a failure to reach it is a bug worth failing the start for.
+      try {
+        await this.connect();
+      } catch (error) {
         await this.stop();
         throw error;
       }
-      // The acquirer is away: boot anyway, degraded; the channel keeps trying.
+      return;
+    }
+    // A real acquirer may be slow or away (a dead zone at boot): the box must not wait
+    // for it to be ready; the link connects and signs on in the background.
+    this.state = { state: 'degraded', reason: `connecting to the acquirer at ${host.address}:${host.port}` };
+    void this.connect().catch((error: unknown) => {
       this.state = { state: 'degraded', reason: `${(error as Error).message}; retrying` };
       this.log.warn({ code: (error as PosError).code }, 'acquirer not reachable at start; card payments wait for the link');
+    });
+  }
+
+  /** Opens the link and signs on; every later (re)connection signs on again. */
+  private async connect(): Promise<void> {
+    const channel = this.channel!;
+    try {
+      await channel.open();
+    } finally {
+      // Later (re)connections sign on through the event, also when this first open failed
+      // (the channel keeps dialling); the first connection signs on just below.
+      channel.on('connected', this.onConnected);
     }
-    // Every later (re)connection signs on again; the first one is awaited here.
-    this.channel.on('connected', this.onConnected);
-    if (this.channel.connected) await this.afterConnect();
-    this.timer = setInterval(() => void this.sendPending(), this.options.sendIntervalMs ?? 5000);
-    this.timer.unref();
+    if (channel.connected) await this.afterConnect();
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { startCodposd, waitForLogLine } from '../helpers/cli.js';
 
 t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means within its stop budget)', async (t) => {
@@ -22,11 +23,21 @@ t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means wi
   t.equal(code, 0, 'a stop over budget exits 1');
 });
 
-t.test('devices that are absent or unsupported here (BLE, HID, a missing serial port) do not stop the daemon', async (t) => {
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+t.test('devices that are absent or unsupported here (BLE, HID, a missing serial port) and an acquirer that is away do not stop the daemon', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'codposd-absent-'));
   const file = join(dir, 'box.json');
   writeFileSync(file, JSON.stringify({
     data: { dir: join(dir, 'var') },
+    host: { mode: 'tcp', address: '127.0.0.1', port: await closedPort() },
     devices: {
       scanner: { transport: { kind: 'ble', peripheral: 'SCANNER-1', scanTimeoutMs: 500 } },
       cardReader: { transport: { kind: 'serial', path: join(dir, 'no-such-tty') } },
@@ -42,6 +53,7 @@ t.test('devices that are absent or unsupported here (BLE, HID, a missing serial 
   const warned = new Set(lines.filter((l) => l.msg === 'device state' && l.state !== 'online').map((l) => l.device));
   t.ok(warned.has('scanner') && warned.has('cardReader') && warned.has('printer'), `absent devices are reported (${[...warned].join(', ')})`);
   t.ok(lines.some((l) => l.msg === 'device state' && l.device === 'pinpad' && l.state === 'online'), 'the simulated PIN pad is online');
+  t.notOk(lines.some((l) => l.msg === 'host link connected'), 'no acquirer answered, and ready came all the same');
   const exit = once(daemon, 'exit');
   daemon.kill('SIGTERM');
   t.same(await exit, [0, null]);
