@@ -6,10 +6,9 @@
  * SIGINT/SIGTERM. Point a daemon at it with host.mode tcp, host.address and host.port.
  */
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline';
 import { PosError } from '../../../config/errors.js';
-import { scrubText } from '../../../config/masking.js';
 import { groupCommand } from '../groups.js';
+import { runSimConsole } from '../sim-console.js';
 import { action, printJson, printLines } from '../output.js';
 
 export const order = 61;
@@ -68,26 +67,7 @@ async function runSimHost(opts: SimHostOptions): Promise<void> {
     ]);
   }
 
-  const lines = createInterface({ input: process.stdin, terminal: false });
-  lines.on('line', (line) => {
-    try {
-      const answer = runSimHostCommand(sim, line);
-      if (!answer) return;
-      if (opts.json) printJson({ ok: true, command: line.trim().split(/\s+/)[0], text: answer });
-      else printLines([answer]);
-    } catch (error) {
-      const message = error instanceof PosError ? error.message : String(error);
-      if (opts.json) printJson({ ok: false, error: error instanceof PosError ? error.code : 'CODPOS_INTERNAL', message: scrubText(message) });
-      else process.stderr.write(`error: ${scrubText(message)}\n`);
-    }
-  });
-
-  // stdin ending (a background run with </dev/null) does not stop the simulator; a signal does.
-  await new Promise<void>((resolveStop) => {
-    process.once('SIGINT', () => resolveStop());
-    process.once('SIGTERM', () => resolveStop());
-  });
-  lines.close();
+  await runSimConsole((line) => runSimHostCommand(sim, line), opts);
   await sim.stop();
   if (!opts.json) printLines(['acquirer host simulator stopped']);
 }

@@ -8,10 +8,8 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { PosError } from '../../../config/errors.js';
-import { scrubText } from '../../../config/masking.js';
 import { groupCommand } from '../groups.js';
+import { runSimConsole } from '../sim-console.js';
 import { action, printJson, printLines } from '../output.js';
 
 export const order = 60;
@@ -77,32 +75,7 @@ async function runSimDevices(opts: SimDevicesOptions): Promise<void> {
     ]);
   }
 
-  const lines = createInterface({ input: process.stdin, terminal: false });
-  // Commands run one at a time, in order, however fast they are typed or piped.
-  let chain = Promise.resolve();
-  lines.on('line', (line) => {
-    chain = chain.then(async () => {
-      try {
-        const answer = await runSimCommand(devices, line);
-        if (!answer) return;
-        if (opts.json) printJson({ ok: true, command: line.trim().split(/\s+/)[0], text: answer });
-        else printLines([answer]);
-      } catch (error) {
-        const message = error instanceof PosError ? error.message : String(error);
-        if (opts.json) printJson({ ok: false, error: error instanceof PosError ? error.code : 'CODPOS_INTERNAL', message: scrubText(message) });
-        else process.stderr.write(`error: ${scrubText(message)}\n`);
-      }
-    });
-  });
-
-  // stdin ending (a background run with </dev/null) does not stop the devices; a signal does.
-  await new Promise<void>((resolveStop) => {
-    const stop = () => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  lines.close();
-  await chain;
+  await runSimConsole((line) => runSimCommand(devices, line), opts);
   await devices.stop();
   if (!opts.json) printLines(['simulated devices stopped']);
 }
