@@ -18,19 +18,14 @@ import {
   makeAesKsn,
   type AesDerivationKeyType,
   type AesDukptKeyType,
+  type AesDukptKeys,
   type AesKsn,
 } from './dukpt-aes.js';
 
 const COUNTER_BITS = 32;
 
-export interface AesDeviceKeys {
-  transactionKey: Buffer;
-  pinKey: Buffer;
-  macKey: Buffer;
-  macVerifyKey: Buffer;
-  dataKey: Buffer;
-  dataDecryptKey: Buffer;
-}
+/** The host-side working keys of a transaction; the device never holds the initial key. */
+export type AesDeviceKeys = Omit<AesDukptKeys, 'initialKey'>;
 
 export class AesDukptDevice {
   private readonly registers: Array<Buffer | null> = new Array<Buffer | null>(COUNTER_BITS).fill(null);
