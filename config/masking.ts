@@ -38,10 +38,23 @@ function normalizeKey(key: string): string {
 const secretKeys = new Set(SECRET_KEY_NAMES);
 const panKeys = new Set(PAN_KEY_NAMES);
 
+/**
+ * Track data under any of its spellings (track2, track2Equivalent, track1Data, ...) —
+ * but not a courier's `trackingNumber`, which must stay readable.
+ */
+const TRACK_KEY = /^(?:iso)?track[123]?(?:equivalent|data|equivalentdata|raw)?$/;
+/**
+ * Key material: the names payment code gives its keys (pinKey, ipek, dataKeyHex,
+ * sessionKey, zpk, ...). Deliberately not "anything ending in key": a logistics
+ * record's `idempotencyKey` or `sortKey` is not a secret, and the spool refuses to
+ * queue payloads that carry secrets.
+ */
+const KEY_MATERIAL = /(?:^|bdk|ipek|pin|mac|data|session|master|private|secret|api|encryption|signing|transport|working|initial|transaction|issuer|icc|card|terminal|zone|vault|aes|tdes|des)key(?:hex|material)?$|^(?:bdk|ipek|kek|zmk|zpk|tmk|tpk|tak|zak)$/;
+
 /** True when a key (in any case or separator style) names data that must be wiped. */
 export function isSecretKeyName(key: string): boolean {
   const k = normalizeKey(key);
-  return secretKeys.has(k) || k.endsWith('key') || k.endsWith('pinblock') || k.startsWith('track');
+  return secretKeys.has(k) || k.endsWith('pinblock') || TRACK_KEY.test(k) || KEY_MATERIAL.test(k);
 }
 
 export function isPanKeyName(key: string): boolean {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { maskPan, maskPanForReceipt, scrubText, redact, luhnValid, maskIso8583Field, WIPED } from '../../config/masking.js';
+import { maskPan, maskPanForReceipt, scrubText, redact, luhnValid, maskIso8583Field, isSecretKeyName, WIPED } from '../../config/masking.js';
 
 // Test PANs: 4761739001010119 is a published Visa test card (Visa ADVT); 5413330089010434 is a Mastercard test PAN (M-TIP).
 const VISA = '4761739001010119';
@@ -43,6 +43,16 @@ t.test('objects: secrets by key name wiped, PAN keys masked, deep', async (t) =>
     nested: { bdk: WIPED, note: 'paid with 541333******0434', amount: 1500 },
     raw: '[6 bytes]',
   });
+});
+
+t.test('secret key names: key material and track data, not every name ending in key or starting with track', async (t) => {
+  for (const name of ['pinKey', 'pin_key', 'IPEK', 'bdk', 'dataKeyHex', 'session-key', 'privateKey', 'apiKey', 'zpk', 'key', 'track2', 'Track2Equivalent', 'track1_data', 'pinBlock', 'encryptedPinBlock', 'cvv2']) {
+    t.ok(isSecretKeyName(name), `${name} is wiped`);
+  }
+  for (const name of ['trackingNumber', 'tracking_id', 'idempotencyKey', 'sortKey', 'monkey', 'ksn', 'stan', 'waybill']) {
+    t.notOk(isSecretKeyName(name), `${name} stays readable`);
+  }
+  t.same(redact({ trackingNumber: 'RR123456785GB', idempotencyKey: 'abc' }), { trackingNumber: 'RR123456785GB', idempotencyKey: 'abc' });
 });
 
 t.test('ISO 8583 fields: DE2 masked; DE35, 45, 52, 55 wiped', async (t) => {
