@@ -254,15 +254,24 @@ export class AcquirerHostSimulator {
     } else send();
   }
 
-  private ruleFor(request: IsoMessage): SimRule | undefined {
+  /** The rule that would decide `request` now, without using it up: lets a test know the host will stay silent. */
+  ruleMatching(request: IsoMessage): SimRule | undefined {
+    return this.rules[this.indexOfRule(request)];
+  }
+
+  private indexOfRule(request: IsoMessage): number {
     const amountText = request.fields[DE.AMOUNT];
     const amount = typeof amountText === 'string' ? Number(amountText) : undefined;
-    const index = this.rules.findIndex(
+    return this.rules.findIndex(
       (rule) =>
         (rule.mti === undefined || rule.mti === request.mti) &&
         (rule.amount === undefined || rule.amount === amount) &&
         (rule.amountAtLeast === undefined || (amount !== undefined && amount >= rule.amountAtLeast)),
     );
+  }
+
+  private ruleFor(request: IsoMessage): SimRule | undefined {
+    const index = this.indexOfRule(request);
     if (index < 0) return undefined;
     const rule = this.rules[index]!;
     if (rule.times !== undefined) {

@@ -35,6 +35,10 @@ t.test('sim host: prints its address, answers the link, takes rules on stdin, pr
       else waiters.push({ match, resolve });
     });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A failed step must not leave the simulator running: its pipes would keep tap waiting.
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
 
   const start = await next((l) => 'port' in l);
   t.equal(start.address, '127.0.0.1');
@@ -43,6 +47,10 @@ t.test('sim host: prints its address, answers the link, takes rules on stdin, pr
   const dialect = hostDialect(config.host);
   const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: Number(start.port) }));
   const mux = new HostMux(channel, { dialect });
+  t.teardown(async () => {
+    mux.detach();
+    await channel.close();
+  });
   await channel.open();
   const ctx = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date(), nextStan: stanCounter(0) };
 

@@ -13,7 +13,7 @@ import { hostDialect } from '../../../runtime/host/dialect.js';
 import { buildResponse, encodeIso8583, frameMessage, replyTpdu } from '../../../emv/iso8583/index.js';
 import { HostMux } from '../../../runtime/host/mux.js';
 import { STREAMS, Spool } from '../../../spool/index.js';
-import { TERMINAL, hostConfig, rawAcquirer, startLink, tempSpool, type Link } from './fixtures.js';
+import { TERMINAL, hostConfig, rawAcquirer, startLink, tempSpool, until, type Link } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
@@ -59,7 +59,11 @@ t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) 
   t.equal((error as PosError).code, 'CODPOS_HOST_TIMEOUT');
   const reversalId = (error as PosError).details?.reversalId as string;
   t.ok(reversalId, 'the error names the queued reversal');
-  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400'], 'the reversal was tried at once');
+  const tried = spool.outbox.get(reversalId)!;
+  t.equal(tried.attempts, 1, 'the reversal was tried at once');
+  t.match(tried.lastError, /^no 0410 .* for 0400 STAN/, 'it left and got no answer');
+  await until(() => link.sim.received.length === 2, 'the host to read the reversal');
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400'], 'the host saw the purchase, then its reversal');
   t.equal(client.pendingReversals(), 1, 'unanswered, it stays in the spool');
   const purchaseStan = link.sim.received[0]!.stan;
 
@@ -109,9 +113,10 @@ t.test('while a reversal cannot be delivered, no new financial request goes out 
   t.equal((blocked as PosError).code, 'CODPOS_HOST_REVERSAL_PENDING');
   t.equal((blocked as PosError).area, 'HOST', 'the kernel reads it as unable to go online');
   await t.rejects(client.settle({ batchNumber: 1, totals: { debitCount: 0, debitAmount: 0, creditCount: 0, creditAmount: 0 } }), { code: 'CODPOS_HOST_REVERSAL_PENDING' });
-  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400'], 'nothing new reached the host');
   const echo = await client.network('echo');
   t.equal(echo.responseCode, '00', 'network management still works');
+  // The echo's answer came after everything sent before it on the same connection.
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400', '0800'], 'nothing new reached the host before the echo');
 });
 
 t.test('advices go after reversals and are acknowledged; settlement is in balance only when the totals agree', async (t) => {
@@ -153,6 +158,7 @@ t.test('with a journal row: its STAN is used, and a time-out moves it to reversa
   const txn = spool.journal.begin({ amount: 3100, currency: '840', pan: VISA_PAN });
   const error = await client.purchase({ amount: 3100, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', journal: { id: txn.id, stan: txn.stan } }).catch((e: unknown) => e);
   t.equal((error as PosError).code, 'CODPOS_HOST_TIMEOUT');
+  await until(() => link.sim.received.length === 2, 'the host to read the purchase and its reversal');
   t.equal(link.sim.received[0]!.stan, String(txn.stan).padStart(6, '0'), 'DE11 is the journal row STAN');
   t.equal(spool.journal.get(txn.id)!.state, 'reversal_pending');
   const reversal = spool.outbox.get((error as PosError).details?.reversalId as string);

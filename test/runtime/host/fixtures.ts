@@ -9,7 +9,7 @@ import type { Config, ConfigInput } from '../../../config/schema.js';
 import { createLogger, type Logger } from '../../../runtime/log.js';
 import { hostDialect } from '../../../runtime/host/dialect.js';
 import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
-import { HostMux } from '../../../runtime/host/mux.js';
+import { HostMux, type MuxOptions } from '../../../runtime/host/mux.js';
 import { AcquirerHostSimulator, type SimRule } from '../../../runtime/host/simulator.js';
 import { IsoStreamFramer, decodeIso8583, type Dialect, type FramingOptions, type Frame, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
@@ -44,6 +44,34 @@ export interface Link {
   close(): Promise<void>;
 }
 
+/**
+ * How long a test waits for an answer the simulator will give. CI runs on a loaded 2-core
+ * machine whose event loop can stall for a moment; a short time-out there would turn an
+ * answer that is on its way into a time-out (and a reversal the test did not script).
+ */
+export const PATIENT_MS = 10_000;
+
+/**
+ * A mux that keeps a test's short time-out only for a request the simulator's rules will
+ * leave unanswered (silent, or late past the time-out): that time-out is what the test is
+ * about. Every request the simulator will answer waits at least PATIENT_MS.
+ */
+export class PatientMux extends HostMux {
+  constructor(
+    channel: HostChannel,
+    options: MuxOptions,
+    private readonly sim: AcquirerHostSimulator,
+  ) {
+    super(channel, options);
+  }
+
+  override request(request: IsoMessage, timeoutMs: number): Promise<IsoMessage> {
+    const rule = this.sim.ruleMatching(request);
+    const unanswered = rule?.action === 'silent' || (rule?.action === 'late' && (rule.delayMs ?? 1000) >= timeoutMs);
+    return super.request(request, unanswered || !(timeoutMs > 0) ? timeoutMs : Math.max(timeoutMs, PATIENT_MS));
+  }
+}
+
 /** The simulator and a connected channel + mux speaking the configured framing. */
 export async function startLink(options: { config?: ConfigInput; rules?: SimRule[] } = {}): Promise<Link> {
   const config = hostConfig(options.config);
@@ -53,7 +81,7 @@ export async function startLink(options: { config?: ConfigInput; rules?: SimRule
   const sim = new AcquirerHostSimulator({ dialect, framing, pinBdk: config.devices.pinpad.sim.bdk, rules: options.rules ?? [], log: log.log });
   const { port } = await sim.start();
   const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port }, { log: log.log, reconnect: { initialMs: 20, maxMs: 200 } }));
-  const mux = new HostMux(channel, { dialect, log: log.log });
+  const mux = new PatientMux(channel, { dialect, log: log.log }, sim);
   await channel.open();
   return {
     config,
@@ -107,7 +135,7 @@ export async function tempSpool(policies: Record<string, { backoff?: { initialMs
 }
 
 /** Waits for `condition`, polling each event-loop turn (no clock in the assertion). */
-export async function until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
+export async function until(condition: () => boolean, what: string, limitMs = PATIENT_MS): Promise<void> {
   const started = Date.now();
   while (!condition()) {
     if (Date.now() - started > limitMs) throw new Error(`gave up waiting for ${what}`);

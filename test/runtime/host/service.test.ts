@@ -61,7 +61,9 @@ t.test('the background sender forwards a queued reversal without waiting for the
   const spool = await store.open();
   t.teardown(() => (spool.close(), store.remove()));
   const { log } = capturedLog();
-  const service = new HostService(hostConfig({ host: { mode: 'sim', responseTimeoutMs: 150 } }), log, {
+  // One time-out for every request of the service: short enough for the two silent ones, long
+  // enough that a loaded CI machine does not miss the sign-on's and the 0401's answers.
+  const service = new HostService(hostConfig({ host: { mode: 'sim', responseTimeoutMs: 1000 } }), log, {
     spool: () => spool,
     sendIntervalMs: 20,
     simRules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }],
