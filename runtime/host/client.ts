@@ -5,7 +5,9 @@
  * reversed (0400, repeats as 0401) before any new financial request goes out, and
  * advices (0220/0221) of offline approvals follow the reversals. Both wait in the
  * spool outbox (streams `reversal` and `advice`) until the host answers them, so a
- * reboot does not lose one. STANs come from the spool's crash-safe counter.
+ * reboot does not lose one. STANs come from the spool's crash-safe counter: every new
+ * message takes the next one (a reversal too; its DE90 names the original's), and a
+ * repeat (0401, 0221) keeps the STAN of the message it repeats.
  *
  * Outcomes are data: `purchase` resolves with approved / declined / refer / retry.
  * Faults are errors: no answer is CODPOS_HOST_TIMEOUT (the reversal is already
@@ -20,6 +22,7 @@ import {
   buildPurchase,
   buildReversal,
   buildSettlement,
+  nextStan,
   readResponse,
   readSettlementResponse,
   repeatMti,
@@ -73,6 +76,8 @@ export interface PurchaseResult extends HostResponse {
 export interface QueuedMessage {
   mti: string;
   fields: Record<string, string>;
+  /** The journal row a reversal undoes: it moves to `reversed` when the host acknowledges. */
+  journalId?: string;
 }
 export interface QueuedCardData {
   pan?: string;
@@ -133,6 +138,24 @@ export class HostClient {
           details: { mti: response.mti, reversalId: id },
         });
       }
+    });
+  }
+
+  /**
+   * Reverses an authorization the issuer approved that the terminal does not complete: the
+   * card declined at the second GENERATE AC (e.g. the issuer authentication failed), or the
+   * payment was abandoned after the approval. Like a time-out's reversal, the 0400 is queued
+   * in the spool (with the journal row, when given, moved to `reversal_pending` in the same
+   * commit) and tried at once; resolves with its outbox id whether or not the host has it
+   * yet: the background sender and the next request keep trying.
+   */
+  reverse(purchase: PurchaseResult, options: { journal?: { id: string }; reason?: string } = {}): Promise<string> {
+    return this.serialized(async () => {
+      const id = await this.queueReversal(purchase.request, options.journal?.id, options.reason ?? 'approved by the issuer, not completed at the terminal');
+      await this.flushPending().catch((error: unknown) => {
+        if (!(isPosError(error) && error.area === 'HOST')) throw error;
+      });
+      return id;
     });
   }
 
@@ -210,6 +233,7 @@ export class HostClient {
         break;
       }
       outbox.ack(record.id);
+      if (record.payload.journalId !== undefined) this.markReversed(record.payload.journalId, message, response);
       sent++;
     }
     const waiting = this.pendingReversals();
@@ -219,6 +243,17 @@ export class HostClient {
     return sent;
   }
 
+  /**
+   * The acknowledged reversal's journal row becomes `reversed`. After the outbox ack, in its
+   * own commit: a power cut between the two leaves the row `reversal_pending` (seen in
+   * `codpos spool`), never a reversal sent twice.
+   */
+  private markReversed(journalId: string, message: IsoMessage, response: HostResponse): void {
+    const journal = this.options.spool.journal;
+    if (journal.get(journalId)?.state !== 'reversal_pending') return;
+    journal.transition(journalId, 'reversed', { reason: `${message.mti} answered ${response.responseCode}`, responseCode: response.responseCode });
+  }
+
   private serialized<T>(work: () => Promise<T>): Promise<T> {
     const run = this.chain.then(work, work);
     this.chain = run.catch(() => undefined);
@@ -226,8 +261,12 @@ export class HostClient {
   }
 
   private async queueReversal(original: IsoMessage, journalId: string | undefined, reason: string): Promise<string> {
-    const record = outboxRecordOf(STREAMS.reversal, buildReversal(original, this.context));
+    const reversal = buildReversal(original, this.context);
+    // A new message, a new STAN; DE90 (from the original) is how the host finds what it undoes.
+    reversal.fields[DE.STAN] = nextStan(this.context);
+    const record = outboxRecordOf(STREAMS.reversal, reversal);
     if (journalId === undefined) return this.enqueue(record);
+    record.payload.journalId = journalId;
     const write = (r: typeof record) => this.options.spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r });
     try {
       write(record);
@@ -302,6 +341,13 @@ export interface OnlinePaymentInput {
   posEntryMode?: string;
   /** The KSN of the PIN block the PIN pad returned. */
   ksn?: () => string | undefined;
+  /** The journal row of this payment: its STAN goes in DE11 (see PurchaseInput.journal). */
+  journal?: { id: string; stan: number };
+  /**
+   * Called with the host's answer and the request as sent, before the kernel reads it:
+   * keep it to `client.reverse()` an approval the card then declines.
+   */
+  onResult?: (result: PurchaseResult) => void;
 }
 
 /**
@@ -323,7 +369,9 @@ export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (
       iccData: online.de55,
       ...(online.pinBlock ? { pinBlock: online.pinBlock } : {}),
       ...(ksn !== undefined ? { ksn } : {}),
+      ...(input.journal ? { journal: input.journal } : {}),
     });
+    input.onResult?.(result);
     const answer: HostAnswer = { result: result.outcome === 'approved' ? 'approved' : 'declined', responseCode: result.responseCode };
     if (result.authCode !== undefined) answer.authorisationCode = result.authCode;
     if (result.iccData !== undefined) {

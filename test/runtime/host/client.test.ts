@@ -65,7 +65,9 @@ t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) 
   await until(() => link.sim.received.length === 2, 'the host to read the reversal');
   t.same(link.sim.received.map((r) => r.mti), ['0200', '0400'], 'the host saw the purchase, then its reversal');
   t.equal(client.pendingReversals(), 1, 'unanswered, it stays in the spool');
-  const purchaseStan = link.sim.received[0]!.stan;
+  const purchaseStan = link.sim.received[0]!.stan!;
+  const reversalStan = link.sim.received[1]!.stan;
+  t.equal(reversalStan, String(Number(purchaseStan) + 1).padStart(6, '0'), 'the reversal is a new message: the next STAN from the spool counter');
 
   // What the spool keeps in clear has no PAN and no chip data; they are sealed.
   spool.close();
@@ -92,7 +94,7 @@ t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) 
   const next = await client.purchase({ amount: 1000, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' });
   t.equal(next.outcome, 'approved');
   t.same(link.sim.received.map((r) => r.mti), ['0401', '0200'], 'the repeat reversal went out first');
-  t.equal(link.sim.received[0]!.stan, purchaseStan, 'the reversal keeps the original STAN');
+  t.equal(link.sim.received[0]!.stan, reversalStan, 'the repeat keeps the STAN of the 0400 it repeats');
   t.equal(link.sim.received[0]!.original, '0200' + purchaseStan, 'DE90 names the original');
   t.equal(client.pendingReversals(), 0);
   t.equal(spool.outbox.get(reversalId)!.state, 'forwarded', 'acknowledged by the host');

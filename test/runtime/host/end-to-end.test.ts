@@ -8,8 +8,13 @@ import { VirtualCard, loadCardProfile, testCaPublicKeys } from '../../../emv/car
 import { runTransaction, type KernelResult, type TerminalApplication, type TerminalConfig } from '../../../emv/kernel/index.js';
 import { encodePinBlock } from '../../../emv/crypto/pin-block.js';
 import { deriveTdesKeys, parseTdesKsn, nextKsn } from '../../../emv/crypto/dukpt-tdes.js';
-import { HostClient, kernelGoOnline } from '../../../runtime/host/client.js';
-import { TERMINAL, startLink, tempSpool, type Link } from './fixtures.js';
+import { HostClient, kernelGoOnline, type PurchaseResult } from '../../../runtime/host/client.js';
+import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
+import { HostMux } from '../../../runtime/host/mux.js';
+import { hostDialect } from '../../../runtime/host/dialect.js';
+import { buildResponse, encodeIso8583, frameMessage, replyTpdu, type IsoFields } from '../../../emv/iso8583/index.js';
+import { encodeTlv } from '../../../emv/tlv/index.js';
+import { TERMINAL, hostConfig, rawAcquirer, startLink, tempSpool, type Link } from './fixtures.js';
 
 const VISA: TerminalApplication = { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 };
 const MASTERCARD: TerminalApplication = { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 };
@@ -28,7 +33,14 @@ const terminal: TerminalConfig = {
 };
 
 /** One chip payment: the PIN pad enciphers `pin` under the next DUKPT key, the kernel goes online through the client. */
-async function pay(link: Link, client: HostClient, profile: string, amount: number, pin: string): Promise<{ result: KernelResult; card: VirtualCard }> {
+async function pay(
+  link: Pick<Link, 'config'>,
+  client: HostClient,
+  profile: string,
+  amount: number,
+  pin: string,
+  online: Partial<Parameters<typeof kernelGoOnline>[1]> = {},
+): Promise<{ result: KernelResult; card: VirtualCard }> {
   const card = new VirtualCard(loadCardProfile(profile));
   card.powerOn();
   const bdk = link.config.devices.pinpad.sim.bdk;
@@ -43,7 +55,7 @@ async function pay(link: Link, client: HostClient, profile: string, amount: numb
         ksn = next.toString('hex').toUpperCase();
         return encodePinBlock({ format: 0, pin, pan, key: deriveTdesKeys(bdk, next).pinKey });
       },
-      goOnline: kernelGoOnline(client, { amount, ksn: () => ksn }),
+      goOnline: kernelGoOnline(client, { ...online, amount, ksn: () => ksn }),
       random: () => 99,
     },
   });
@@ -152,7 +164,8 @@ t.test('no answer to the chip purchase: the kernel goes on as unable to go onlin
   t.not(result.responseCode, '00', 'no issuer approval');
   t.match(result.responseCode, /^(Z3|Y3)$/, 'the terminal decided: unable to go online');
   t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:no answer', '0400:00'], 'the reversal followed the time-out');
-  t.equal(link.sim.received[1]!.stan, link.sim.received[0]!.stan, 'of that authorization');
+  t.equal(link.sim.received[1]!.original, '0200' + link.sim.received[0]!.stan, 'of that authorization (DE90)');
+  t.not(link.sim.received[1]!.stan, link.sim.received[0]!.stan, 'under a STAN of its own');
   t.equal(client.pendingReversals(), 0, 'and the host acknowledged it');
 });
 
@@ -182,4 +195,51 @@ t.test('issuer scripts from the simulator (71 PUT DATA, 72 APPLICATION BLOCK) ca
   t.same(result.scriptResults.map((s) => [s.template, s.ok]), [[0x71, true], [0x72, true]]);
   t.notOk(result.tvrBits.includes('scriptFailedBeforeFinalGenerateAc'));
   t.notOk(result.tvrBits.includes('scriptFailedAfterFinalGenerateAc'));
+});
+
+t.test('approved by the issuer, declined by the card (ARPC wrong): the client reverses the approval and the journal row ends reversed', async (t) => {
+  const config = hostConfig();
+  const dialect = hostDialect(config.host);
+  const framing = hostFraming(config.host);
+  const seen: Array<{ mti: string; stan: string; original?: string }> = [];
+  // An acquirer whose approval carries an ARPC the card cannot verify.
+  const acquirer = await rawAcquirer(framing, dialect, (request, frame, socket) => {
+    seen.push({ mti: request.mti, stan: String(request.fields[11]), ...(request.fields[90] ? { original: String(request.fields[90]).slice(0, 10) } : {}) });
+    const fields: IsoFields = request.mti === '0200' ? { 39: '00', 38: '654321', 55: encodeTlv([{ tag: 0x91, value: Buffer.from('00112233445566773030', 'hex') }]) } : { 39: '00' };
+    socket.write(frameMessage(encodeIso8583(buildResponse(request, fields), dialect), framing, { tpdu: replyTpdu(frame.tpdu!) }));
+  });
+  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: acquirer.port }));
+  const mux = new HostMux(channel, { dialect });
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(async () => {
+    mux.detach();
+    await channel.close();
+    await acquirer.close();
+    spool.close();
+    store.remove();
+  });
+  await channel.open();
+  const client = new HostClient({ mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  const txn = spool.journal.begin({ amount: 2500, currency: '840', pan: '5413330089010434' });
+  let approval: PurchaseResult | undefined;
+  const { result } = await pay({ config }, client, 'mc-cda', 2500, '1234', {
+    journal: { id: txn.id, stan: txn.stan },
+    onResult: (answer) => {
+      approval = answer;
+      spool.journal.transition(txn.id, 'approved', { responseCode: answer.responseCode, authCode: answer.authCode ?? '' });
+    },
+  });
+  t.equal(approval?.outcome, 'approved', 'the issuer approved');
+  t.equal(result.outcome, 'declined', 'the card did not: it requires issuer authentication and the ARPC is wrong');
+  t.equal(result.responseCode, '00', 'with the host answer 00 in hand');
+
+  const reversalId = await client.reverse(approval!, { journal: { id: txn.id }, reason: 'card declined after approval' });
+  t.same(seen.map((m) => m.mti), ['0200', '0400'], 'the reversal went out at once');
+  t.equal(seen[0]!.stan, String(txn.stan).padStart(6, '0'), 'the purchase used the journal STAN');
+  t.equal(seen[1]!.original, '0200' + seen[0]!.stan, 'DE90 names the approved purchase');
+  t.not(seen[1]!.stan, seen[0]!.stan, 'the reversal has a STAN of its own');
+  t.equal(spool.outbox.get(reversalId)!.state, 'forwarded', 'acknowledged');
+  t.same(spool.journal.history(txn.id).map((h) => h.to), ['pending', 'approved', 'reversal_pending', 'reversed']);
+  t.equal(client.pendingReversals(), 0);
 });
