@@ -69,6 +69,7 @@ export class HostService implements Service {
         framing: hostFraming(host),
         port: 0,
         pinBdk: this.config.devices.pinpad.sim.bdk,
+        pinDukpt: this.config.devices.pinpad.dukpt,
         ...(this.options.simRules ? { rules: this.options.simRules } : {}),
         log: this.log.child({ component: 'acquirer-sim' }),
       });

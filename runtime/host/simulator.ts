@@ -4,7 +4,8 @@
  *
  * - 0800 sign-on / sign-off / echo: 00.
  * - 0200 purchase: finds the virtual card by PAN; decrypts the DE52 PIN block with
- *   TDES DUKPT (BDK configured, KSN in DE62 as 20 hex digits) and checks it against
+ *   DUKPT from the configured BDK (KSN in DE62: 20 hex digits for TDES DUKPT and an
+ *   ISO 9564 format 0 block, 24 for AES DUKPT and format 4) and checks it against
  *   the card profile's online PIN (55 if wrong); verifies the ARQC in DE55 with the
  *   profile's issuer master keys (05 without DE55 if it fails) and answers with the
  *   ARPC in tag 91, and issuer scripts (71/72, MACed with the card's MK-SMI) when a
@@ -40,6 +41,7 @@ import {
 } from '../../emv/iso8583/index.js';
 import { decodeTlv, encodeTlv, findTag, type Tlv } from '../../emv/tlv/index.js';
 import { deriveTdesKeys, parseTdesKsn } from '../../emv/crypto/dukpt-tdes.js';
+import { deriveAesKeys, parseAesKsn } from '../../emv/crypto/dukpt-aes.js';
 import { decodePinBlock } from '../../emv/crypto/pin-block.js';
 import { cvnIccMasterKey, generateCvnArpc, generateCvnScriptMac, verifyCvnAc, type AcTransactionData } from '../../emv/crypto/cryptogram.js';
 import { listCardProfiles, loadCardProfile, type CardApplicationProfile, type CardProfile } from '../../emv/card/index.js';
@@ -77,8 +79,10 @@ export interface AcquirerSimulatorOptions {
   framing: FramingOptions;
   /** 0 (default) for any free port. */
   port?: number;
-  /** TDES DUKPT base derivation key (hex) the PIN pads' keys come from. */
+  /** DUKPT base derivation key (hex) the PIN pads' keys come from. */
   pinBdk?: string;
+  /** The PIN pads' DUKPT (`devices.pinpad.dukpt`); default tdes. An AES KSN is read as this key type. */
+  pinDukpt?: 'tdes' | 'aes128' | 'aes256';
   /** The issuer's cards; default every shipped virtual card profile. */
   cards?: CardProfile[];
   rules?: SimRule[];
@@ -361,8 +365,12 @@ export class AcquirerHostSimulator {
     const ksnText = request.fields[KSN_FIELD];
     if (this.options.pinBdk === undefined || typeof ksnText !== 'string' || app.onlinePin === undefined) return false;
     try {
-      const pinKey = deriveTdesKeys(this.options.pinBdk, parseTdesKsn(ksnText)).pinKey;
-      const pin = decodePinBlock({ format: 0, block, pan, key: pinKey });
+      // The KSN's length tells the scheme: 10 bytes TDES DUKPT (format 0), 12 bytes AES DUKPT (format 4).
+      const aesType = this.options.pinDukpt === 'aes128' || this.options.pinDukpt === 'aes256' ? this.options.pinDukpt : undefined;
+      const pin =
+        ksnText.length === 24
+          ? decodePinBlock({ format: 4, block, pan, key: deriveAesKeys(this.options.pinBdk, parseAesKsn(ksnText), aesType).pinKey })
+          : decodePinBlock({ format: 0, block, pan, key: deriveTdesKeys(this.options.pinBdk, parseTdesKsn(ksnText)).pinKey });
       return pin === app.onlinePin;
     } catch {
       return false; // a block that does not decode is a wrong PIN, as for a real host

@@ -52,6 +52,7 @@ async function runSimHost(opts: SimHostOptions): Promise<void> {
     framing: hostFraming(config.host),
     port,
     pinBdk: config.devices.pinpad.sim.bdk,
+    pinDukpt: config.devices.pinpad.dukpt,
     onExchange: (exchange) => {
       if (opts.json) printJson({ event: 'exchange', ...exchange });
       else printLines([`host| ${exchange.mti} STAN ${exchange.stan ?? '-'} TID ${exchange.terminalId ?? '-'} -> ${exchange.answer}${exchange.delayMs ? ` (after ${exchange.delayMs} ms)` : ''}`]);

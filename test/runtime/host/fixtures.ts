@@ -78,7 +78,7 @@ export async function startLink(options: { config?: ConfigInput; rules?: SimRule
   const dialect = hostDialect(config.host);
   const framing = hostFraming(config.host);
   const log = capturedLog();
-  const sim = new AcquirerHostSimulator({ dialect, framing, pinBdk: config.devices.pinpad.sim.bdk, rules: options.rules ?? [], log: log.log });
+  const sim = new AcquirerHostSimulator({ dialect, framing, pinBdk: config.devices.pinpad.sim.bdk, pinDukpt: config.devices.pinpad.dukpt, rules: options.rules ?? [], log: log.log });
   const { port } = await sim.start();
   const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port }, { log: log.log, reconnect: { initialMs: 20, maxMs: 200 } }));
   const mux = new PatientMux(channel, { dialect, log: log.log }, sim);

@@ -4,6 +4,7 @@ import { PosError } from '../../../config/errors.js';
 import { buildAdvice, buildBatchUpload, buildPurchase, buildReversal, buildSettlement, readResponse, readSettlementResponse, repeatOf, stanCounter, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { encodePinBlock } from '../../../emv/crypto/pin-block.js';
 import { deriveTdesKeys, parseTdesKsn } from '../../../emv/crypto/dukpt-tdes.js';
+import { deriveAesKeys, parseAesKsn } from '../../../emv/crypto/dukpt-aes.js';
 import { AcquirerHostSimulator, KSN_FIELD } from '../../../runtime/host/simulator.js';
 import { TERMINAL, startLink, type Link } from './fixtures.js';
 
@@ -74,6 +75,31 @@ t.test('the DUKPT PIN check: right PIN approved, wrong PIN 55, PIN block without
   t.notMatch(text, right.pinBlock.toString('hex'), 'no PIN block (hex) in the log');
   t.notMatch(text, right.pinBlock.toString('base64'), 'no PIN block (base64) in the log');
   t.notMatch(text, VISA_PAN, 'no full PAN in the log');
+});
+
+t.test('AES DUKPT PIN pads (devices.pinpad.dukpt aes128): the format 4 block is checked under the AES PIN key of its 12-byte KSN', async (t) => {
+  // A host that carries the 16-byte format 4 block in DE52.
+  const link = await startLink({
+    config: {
+      devices: { pinpad: { dukpt: 'aes128', sim: { ksn: '123456789012345600000000' } } },
+      host: { fieldOverrides: { 52: { name: 'PIN data (AES)', content: 'b', lengthType: 'fixed', maxLength: 16, encoding: 'binary' } } },
+    },
+  });
+  t.teardown(() => link.close());
+  const ctx = context(300);
+  const ksn = parseAesKsn('123456789012345600000001');
+  const key = deriveAesKeys(link.config.devices.pinpad.sim.bdk, ksn, 'aes128').pinKey;
+  const purchase = (pin: string) => {
+    const pinBlock = encodePinBlock({ format: 4, pin, pan: VISA_PAN, key });
+    const message = buildPurchase({ amount: 500, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '021', pinBlock }, ctx);
+    message.fields[KSN_FIELD] = ksn.toString('hex').toUpperCase();
+    return { message, pinBlock };
+  };
+  const right = purchase('1234');
+  t.equal((await ask(link, right.message)).responseCode, '00', 'right PIN');
+  t.equal((await ask(link, purchase('4321').message)).responseCode, '55', 'wrong PIN');
+  t.notMatch(link.log.text(), right.pinBlock.toString('hex'), 'no PIN block in the log');
+  t.notMatch(link.log.text(), VISA_PAN, 'no full PAN in the log');
 });
 
 t.test('rules: applied by MTI and amount, newest first, removed after `times`', async (t) => {
