@@ -8,12 +8,11 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { PosError } from '../../../config/errors.js';
 import { HostClient } from '../../../runtime/host/client.js';
-import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
-import { hostDialect } from '../../../runtime/host/dialect.js';
-import { buildResponse, encodeIso8583, frameMessage, replyTpdu } from '../../../emv/iso8583/index.js';
+import { HostChannel, channelOptionsFromConfig } from '../../../runtime/host/channel.js';
 import { HostMux } from '../../../runtime/host/mux.js';
+import type { IsoFields } from '../../../emv/iso8583/index.js';
 import { STREAMS, Spool } from '../../../spool/index.js';
-import { TERMINAL, hostConfig, rawAcquirer, startLink, tempSpool, until, type Link } from './fixtures.js';
+import { TERMINAL, answeringLink, openSpool, startLink, tempSpool, until, type Link } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
@@ -24,13 +23,8 @@ async function clientOn(link: Link, spool: Awaited<ReturnType<Awaited<ReturnType
 
 t.test('a purchase the issuer declines is a result (outcome declined, code 51), not an error; an approval carries an auth code', async (t) => {
   const link = await startLink({ rules: [{ mti: '0200', amountAtLeast: 100_000, action: 'decline', responseCode: '51' }] });
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = await clientOn(link, spool);
   const declined = await client.purchase({ amount: 250_000, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' });
   t.equal(declined.outcome, 'declined');
@@ -101,14 +95,9 @@ t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) 
 });
 
 t.test('while a reversal cannot be delivered, no new financial request goes out (CODPOS_HOST_REVERSAL_PENDING)', async (t) => {
-  const store = await tempSpool(); // default backoff: the failed reversal waits a second or more
   const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t); // default backoff: the failed reversal waits a second or more
   const client = await clientOn(link, spool, 120);
   await t.rejects(client.purchase({ amount: 700, card: { pan: VISA_PAN }, posEntryMode: '012' }), { code: 'CODPOS_HOST_TIMEOUT' });
   const blocked = await client.purchase({ amount: 800, card: { pan: VISA_PAN }, posEntryMode: '012' }).catch((e: unknown) => e);
@@ -122,14 +111,9 @@ t.test('while a reversal cannot be delivered, no new financial request goes out 
 });
 
 t.test('advices go after reversals and are acknowledged; settlement is in balance only when the totals agree', async (t) => {
-  const store = await tempSpool();
   const link = await startLink();
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = await clientOn(link, spool);
   t.equal((await client.network('sign-on')).outcome, 'approved');
   const approved = await client.purchase({ amount: 1500, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' });
@@ -147,14 +131,9 @@ t.test('advices go after reversals and are acknowledged; settlement is in balanc
 });
 
 t.test('with a journal row: its STAN is used, and a time-out moves it to reversal_pending in the commit that queues the reversal', async (t) => {
-  const store = await tempSpool();
   const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = await clientOn(link, spool, 120);
   spool.journal.counters.next('stan'); // the journal's STAN is not simply the next counter value the client would take
   const txn = spool.journal.begin({ amount: 3100, currency: '840', pan: VISA_PAN });
@@ -186,36 +165,16 @@ t.test('a spool without a vault key still queues the reversal, without the PAN a
 });
 
 t.test('an answer without a response code is CODPOS_HOST_BAD_RESPONSE and the purchase is reversed', async (t) => {
-  const config = hostConfig();
-  const dialect = hostDialect(config.host);
-  const framing = hostFraming(config.host);
-  const seen: string[] = [];
-  const acquirer = await rawAcquirer(framing, dialect, (request, frame, socket) => {
-    seen.push(request.mti);
-    const response = buildResponse(request, request.mti === '0200' ? {} : { 39: '00' }); // the 0210 lacks DE39
-    socket.write(frameMessage(encodeIso8583(response, dialect), framing, { tpdu: replyTpdu(frame.tpdu!) }));
-  });
-  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: acquirer.port }));
-  const mux = new HostMux(channel, { dialect });
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    mux.detach();
-    await channel.close();
-    await acquirer.close();
-    spool.close();
-    store.remove();
-  });
-  await channel.open();
+  const { mux, seen } = await answeringLink(t, (request): IsoFields => (request.mti === '0200' ? {} : { 39: '00' })); // the 0210 lacks DE39
+  const spool = await openSpool(t);
   const client = new HostClient({ mux, spool, context: TERMINAL, responseTimeoutMs: 2000 });
   const error = await client.purchase({ amount: 100, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }).catch((e: unknown) => e);
   t.equal((error as PosError).code, 'CODPOS_HOST_BAD_RESPONSE');
-  t.same(seen, ['0200', '0400'], 'reversed at once');
+  t.same(seen.map((m) => m.mti), ['0200', '0400'], 'reversed at once');
   t.equal(client.pendingReversals(), 0);
 });
 
 t.test('a reversal answered with a retry code (96) stays queued; one answered 25 (original not found) is done', async (t) => {
-  const store = await tempSpool({ [STREAMS.reversal]: { backoff: FAST_RETRY } });
   const link = await startLink({
     rules: [
       { mti: '0200', amount: 1, action: 'silent', times: 1 },
@@ -224,12 +183,8 @@ t.test('a reversal answered with a retry code (96) stays queued; one answered 25
       { mti: '0400', action: 'decline', responseCode: '25', times: 1 },
     ],
   });
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t, { [STREAMS.reversal]: { backoff: FAST_RETRY } });
   const client = await clientOn(link, spool, 120);
   const first = await client.purchase({ amount: 1, card: { pan: VISA_PAN }, posEntryMode: '012' }).catch((e: unknown) => e);
   t.equal((first as PosError).code, 'CODPOS_HOST_TIMEOUT');

@@ -9,12 +9,9 @@ import { runTransaction, type KernelResult, type TerminalApplication, type Termi
 import { encodePinBlock } from '../../../emv/crypto/pin-block.js';
 import { deriveTdesKeys, parseTdesKsn, nextKsn } from '../../../emv/crypto/dukpt-tdes.js';
 import { HostClient, kernelGoOnline, type PurchaseResult } from '../../../runtime/host/client.js';
-import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
-import { HostMux } from '../../../runtime/host/mux.js';
-import { hostDialect } from '../../../runtime/host/dialect.js';
-import { buildResponse, encodeIso8583, frameMessage, replyTpdu, type IsoFields } from '../../../emv/iso8583/index.js';
 import { encodeTlv } from '../../../emv/tlv/index.js';
-import { TERMINAL, hostConfig, rawAcquirer, startLink, tempSpool, type Link } from './fixtures.js';
+import type { IsoFields } from '../../../emv/iso8583/index.js';
+import { TERMINAL, answeringLink, openSpool, startLink, type Link } from './fixtures.js';
 
 const VISA: TerminalApplication = { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 };
 const MASTERCARD: TerminalApplication = { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 };
@@ -64,13 +61,8 @@ async function pay(
 
 t.test('chip + online PIN: the simulator checks the DUKPT PIN block and the ARQC, the card accepts its ARPC, the payment is approved', async (t) => {
   const link = await startLink();
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000, log: link.log.log });
   for (const profile of ['visa-dda', 'mc-cda']) {
     const { result } = await pay(link, client, profile, 2500, '1234');
@@ -90,13 +82,8 @@ t.test('chip + online PIN: the simulator checks the DUKPT PIN block and the ARQC
 
 t.test('a wrong PIN is declined by the issuer (55) and the card declines too', async (t) => {
   const link = await startLink();
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000 });
   const { result } = await pay(link, client, 'visa-dda', 2500, '9999');
   t.equal(result.responseCode, '55');
@@ -106,13 +93,8 @@ t.test('a wrong PIN is declined by the issuer (55) and the card declines too', a
 
 t.test('a purchase the issuer declines by amount is declined end to end; an ARQC that does not verify gets 05 and no ARPC', async (t) => {
   const link = await startLink({ rules: [{ mti: '0200', amountAtLeast: 90_000, action: 'decline', responseCode: '51' }] });
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000 });
   const declined = await pay(link, client, 'visa-dda', 95_000, '1234');
   t.equal(declined.result.responseCode, '51');
@@ -152,13 +134,8 @@ async function startLinkTo(link: Link, port: number) {
 
 t.test('no answer to the chip purchase: the kernel goes on as unable to go online, and the authorization is reversed at once', async (t) => {
   const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }] });
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 150 });
   const { result } = await pay(link, client, 'visa-dda', 2500, '1234');
   t.not(result.responseCode, '00', 'no issuer approval');
@@ -182,13 +159,8 @@ t.test('issuer scripts from the simulator (71 PUT DATA, 72 APPLICATION BLOCK) ca
       },
     ],
   });
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    await link.close();
-    spool.close();
-    store.remove();
-  });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 3000 });
   const { result } = await pay(link, client, 'visa-dda', 2500, '1234');
   t.equal(result.outcome, 'approved', result.reason);
@@ -198,28 +170,10 @@ t.test('issuer scripts from the simulator (71 PUT DATA, 72 APPLICATION BLOCK) ca
 });
 
 t.test('approved by the issuer, declined by the card (ARPC wrong): the client reverses the approval and the journal row ends reversed', async (t) => {
-  const config = hostConfig();
-  const dialect = hostDialect(config.host);
-  const framing = hostFraming(config.host);
-  const seen: Array<{ mti: string; stan: string; original?: string }> = [];
   // An acquirer whose approval carries an ARPC the card cannot verify.
-  const acquirer = await rawAcquirer(framing, dialect, (request, frame, socket) => {
-    seen.push({ mti: request.mti, stan: String(request.fields[11]), ...(request.fields[90] ? { original: String(request.fields[90]).slice(0, 10) } : {}) });
-    const fields: IsoFields = request.mti === '0200' ? { 39: '00', 38: '654321', 55: encodeTlv([{ tag: 0x91, value: Buffer.from('00112233445566773030', 'hex') }]) } : { 39: '00' };
-    socket.write(frameMessage(encodeIso8583(buildResponse(request, fields), dialect), framing, { tpdu: replyTpdu(frame.tpdu!) }));
-  });
-  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: acquirer.port }));
-  const mux = new HostMux(channel, { dialect });
-  const store = await tempSpool();
-  const spool = await store.open();
-  t.teardown(async () => {
-    mux.detach();
-    await channel.close();
-    await acquirer.close();
-    spool.close();
-    store.remove();
-  });
-  await channel.open();
+  const wrongArpc = encodeTlv([{ tag: 0x91, value: Buffer.from('00112233445566773030', 'hex') }]);
+  const { config, mux, seen } = await answeringLink(t, (request): IsoFields => (request.mti === '0200' ? { 39: '00', 38: '654321', 55: wrongArpc } : { 39: '00' }));
+  const spool = await openSpool(t);
   const client = new HostClient({ mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
   const txn = spool.journal.begin({ amount: 2500, currency: '840', pan: '5413330089010434' });
   let approval: PurchaseResult | undefined;
@@ -236,9 +190,10 @@ t.test('approved by the issuer, declined by the card (ARPC wrong): the client re
 
   const reversalId = await client.reverse(approval!, { journal: { id: txn.id }, reason: 'card declined after approval' });
   t.same(seen.map((m) => m.mti), ['0200', '0400'], 'the reversal went out at once');
-  t.equal(seen[0]!.stan, String(txn.stan).padStart(6, '0'), 'the purchase used the journal STAN');
-  t.equal(seen[1]!.original, '0200' + seen[0]!.stan, 'DE90 names the approved purchase');
-  t.not(seen[1]!.stan, seen[0]!.stan, 'the reversal has a STAN of its own');
+  const [purchase, reversal] = seen.map((m) => ({ stan: String(m.fields[11]), original: String(m.fields[90] ?? '').slice(0, 10) }));
+  t.equal(purchase!.stan, String(txn.stan).padStart(6, '0'), 'the purchase used the journal STAN');
+  t.equal(reversal!.original, '0200' + purchase!.stan, 'DE90 names the approved purchase');
+  t.not(reversal!.stan, purchase!.stan, 'the reversal has a STAN of its own');
   t.equal(spool.outbox.get(reversalId)!.state, 'forwarded', 'acknowledged');
   t.same(spool.journal.history(txn.id).map((h) => h.to), ['pending', 'approved', 'reversal_pending', 'reversed']);
   t.equal(client.pendingReversals(), 0);

@@ -1,5 +1,6 @@
 /** A real acquirer simulator and a real host link on 127.0.0.1, and a log that can be read back. */
 import { Writable } from 'node:stream';
+import type { Test } from 'tap';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { hostDialect } from '../../../runtime/host/dialect.js';
 import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
 import { HostMux, type MuxOptions } from '../../../runtime/host/mux.js';
 import { AcquirerHostSimulator, type SimRule } from '../../../runtime/host/simulator.js';
-import { IsoStreamFramer, decodeIso8583, type Dialect, type FramingOptions, type Frame, type IsoMessage } from '../../../emv/iso8583/index.js';
+import { IsoStreamFramer, buildResponse, decodeIso8583, encodeIso8583, frameMessage, replyTpdu, type Dialect, type FramingOptions, type Frame, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
 
 export const TERMINAL = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date('2026-11-29T10:15:00Z') };
@@ -124,6 +125,43 @@ export async function rawAcquirer(framing: FramingOptions, dialect: Dialect, ans
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A bare acquirer answering each request at once with `buildResponse(request, fieldsFor(request))`
+ * (in the configured framing, TPDU swapped), and a connected mux to it; all closed at teardown.
+ * `seen` lists the requests in the order they came.
+ */
+export async function answeringLink(t: Test, fieldsFor: (request: IsoMessage) => IsoFields): Promise<{ config: Config; mux: HostMux; seen: IsoMessage[] }> {
+  const config = hostConfig();
+  const dialect = hostDialect(config.host);
+  const framing = hostFraming(config.host);
+  const seen: IsoMessage[] = [];
+  const acquirer = await rawAcquirer(framing, dialect, (request, frame, socket) => {
+    seen.push(request);
+    const response = encodeIso8583(buildResponse(request, fieldsFor(request)), dialect);
+    socket.write(frameMessage(response, framing, frame.tpdu ? { tpdu: replyTpdu(frame.tpdu) } : {}));
+  });
+  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: acquirer.port }));
+  const mux = new HostMux(channel, { dialect });
+  t.teardown(async () => {
+    mux.detach();
+    await channel.close();
+    await acquirer.close();
+  });
+  await channel.open();
+  return { config, mux, seen };
+}
+
+/** A spool file in a fresh directory with its vault key, opened; closed and removed at teardown. */
+export async function openSpool(t: Test, policies: Parameters<typeof tempSpool>[0] = {}): Promise<Spool> {
+  const store = await tempSpool(policies);
+  const spool = await store.open();
+  t.teardown(() => {
+    spool.close();
+    store.remove();
+  });
+  return spool;
 }
 
 /** A spool file in a fresh directory, with a vault key beside it; `reopen` opens the same file again. */
