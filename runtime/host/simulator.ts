@@ -127,7 +127,6 @@ export class AcquirerHostSimulator {
   private readonly cardsByPan = new Map<string, CardApplicationProfile>();
   /** Host-side batch: approved purchases and advices by terminal id + STAN. */
   private readonly book = new Map<string, BookedTransaction>();
-  private readonly seenOriginals = new Set<string>();
   private address: AddressInfo | undefined;
 
   constructor(private readonly options: AcquirerSimulatorOptions) {
@@ -298,7 +297,6 @@ export class AcquirerHostSimulator {
         const key = `${tid}|${original.slice(4, 10)}`;
         const booked = this.book.get(key);
         if (booked) booked.reversed = true;
-        this.seenOriginals.add(`R|${key}`);
         return buildResponse(request, { [DE.RESPONSE_CODE]: rule?.action === 'decline' ? (rule.responseCode ?? '12') : '00' });
       }
       case '0220':
