@@ -151,6 +151,8 @@ const host = z
     lengthIncludesTpdu: z.boolean().default(true),
     connectTimeoutMs: integer().positive().default(5000),
     responseTimeoutMs: integer().positive().default(30000),
+    /** DE11 of a 0400: `new` (next STAN, DE90 names the original) or the `original` request's STAN. */
+    reversalStan: z.enum(['new', 'original']).default('new'),
     tls: z.boolean().default(false),
   })
   .prefault({});

@@ -53,6 +53,12 @@ export interface HostClientOptions {
   log?: Logger;
   /** Who holds the outbox leases, for `codpos spool list`. */
   leaseOwner?: string;
+  /**
+   * The STAN a 0400 carries (`host.reversalStan`). `new` (default): a new message, the next
+   * STAN from the spool counter, DE90 naming the original. `original`: the STAN of the
+   * request it reverses, for hosts whose spec matches reversals on DE11.
+   */
+  reversalStan?: 'new' | 'original';
 }
 
 /** A purchase as the payment flow gives it: the ISO request plus the PIN block's KSN. */
@@ -261,9 +267,10 @@ export class HostClient {
   }
 
   private async queueReversal(original: IsoMessage, journalId: string | undefined, reason: string): Promise<string> {
+    // buildReversal keeps the original's STAN; by default a reversal is a new message with
+    // a new STAN, and DE90 (from the original) is how the host finds what it undoes.
     const reversal = buildReversal(original, this.context);
-    // A new message, a new STAN; DE90 (from the original) is how the host finds what it undoes.
-    reversal.fields[DE.STAN] = nextStan(this.context);
+    if ((this.options.reversalStan ?? 'new') === 'new') reversal.fields[DE.STAN] = nextStan(this.context);
     const record = outboxRecordOf(STREAMS.reversal, reversal);
     if (journalId === undefined) return this.enqueue(record);
     record.payload.journalId = journalId;

@@ -83,6 +83,7 @@ export class HostService implements Service {
       spool: this.options.spool(),
       context: { terminalId: this.config.terminal.id, merchantId: this.config.terminal.merchantId, currency: this.config.terminal.currency, clock: () => new Date() },
       responseTimeoutMs: host.responseTimeoutMs,
+      reversalStan: host.reversalStan,
       log: this.log,
     });
     this.channel.on('disconnected', (error: PosError) => {

@@ -101,7 +101,8 @@ export function buildVoid(original: ApprovedTransaction, context: MessageContext
 /**
  * 0400 reversal of a request that timed out or was not completed (reason in DE39 is
  * not used in 1987 POS layouts; DE90 names the original). It keeps the original STAN
- * and local date-time so the host finds the original; DE7 is this transmission.
+ * and local date-time; a host that wants a new STAN for the reversal gets it from the
+ * caller (runtime/host/client.ts, `host.reversalStan`). DE7 is this transmission.
  */
 export function buildReversal(original: IsoMessage, context: MessageContext): IsoMessage {
   const times = messageTimes(context);

@@ -40,6 +40,18 @@ t.test('a purchase the issuer declines is a result (outcome declined, code 51), 
   t.equal(unknown.responseCode, '14');
 });
 
+t.test("host.reversalStan 'original': the 0400 carries the STAN of the purchase it reverses", async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }] });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 150, reversalStan: 'original', log: link.log.log });
+  const error = await client.purchase({ amount: 4200, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }).catch((e: unknown) => e);
+  t.equal((error as PosError).code, 'CODPOS_HOST_TIMEOUT');
+  await until(() => link.sim.received.length === 2, 'the host to read the reversal');
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400']);
+  t.equal(link.sim.received[1]!.stan, link.sim.received[0]!.stan, 'the reversal carries the original STAN');
+});
+
 t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) before the next purchase, even after the spool is reopened', async (t) => {
   const store = await tempSpool({ [STREAMS.reversal]: { backoff: FAST_RETRY } });
   t.teardown(() => store.remove());
