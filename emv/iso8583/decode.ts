@@ -7,8 +7,8 @@
  * refuse to read anything but digits).
  *
  * Hot path notes (issue 3 wants >= 10x the unpack rate of the npm iso_8583): field
- * specs are precompiled (compile.ts); making strings is the main cost, so ASCII text
- * and numerics are cut from one latin1 string of the whole message (latin1Text), BCD
+ * specs are precompiled (compile.ts); making strings is the main cost, so in text
+ * dialects fields are cut from one latin1 string of the whole message (latin1Text), BCD
  * values are built with as few String.fromCharCode calls as possible, and 2-4 digit
  * values come from shared tables; the bitmap is walked with Math.clz32 so absent fields cost
  * nothing; fields go into a sparse array. Measure changes with `npm run bench -- iso8583`.
@@ -29,6 +29,9 @@ export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const mtiBytes = compiled.mtiEncoding === BCD ? 2 : 4;
   if (end < mtiBytes) throw decodeError(E.TRUNCATED, 'mti', 'MTI', 0, `needs ${mtiBytes} bytes, the message has ${end}`);
   const mti = compiled.mtiEncoding === BCD ? bcdDigits(buf, 0, 2, 'mti', 'MTI') : textDigits(buf, 0, compiled.mtiEncoding === EBCDIC, 'mti', 'MTI');
+  // A text dialect (ASCII MTI) is mostly text: one slice of the whole message pays off.
+  // A binary dialect has a few short text fields, cheaper built on their own.
+  textFromWhole = compiled.mtiEncoding === ASCII;
   try {
     const fields = decodeBody(buf, mtiBytes, end, compiled.body);
     const pos = bodyEnd;
@@ -49,6 +52,15 @@ export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
  */
 let wholeOf: Buffer | undefined;
 let wholeLatin1 = '';
+let textFromWhole = false;
+
+/** buf[start, end) as latin1 text of a validated field: cut from the whole message or built on its own. */
+function fieldText(buf: Buffer, start: number, end: number): string {
+  if (textFromWhole) return latin1Text(buf, start, end);
+  const length = end - start;
+  if (length > 16) return buf.toString('latin1', start, end);
+  return length > 8 ? shortLatin1(buf, start, 8) + shortLatin1(buf, start + 8, length - 8) : shortLatin1(buf, start, length);
+}
 
 /** buf[start, end) as latin1 text (validated ASCII by the caller). */
 function latin1Text(buf: Buffer, start: number, end: number): string {
@@ -384,7 +396,7 @@ function asciiDigits(buf: Buffer, pos: number, length: number, f: CompiledField)
   if (length === 4) return DIGITS4[value]!;
   if (length === 3) return DIGITS3[value]!;
   if (length < 3) return shortLatin1(buf, pos, length);
-  return latin1Text(buf, pos, pos + length);
+  return fieldText(buf, pos, pos + length);
 }
 
 /** A 4-digit MTI as ASCII or EBCDIC digits (a shared string from the table). */
@@ -413,15 +425,15 @@ function text(buf: Buffer, pos: number, length: number, ebcdic: boolean, allowed
   if (length > 64) {
     // Long text (DE55 as hex text in iso87a, DE46-48): check a word at a time, or one regex pass.
     if (allowed === PRINTABLE) {
-      if (allPrintable(buf, pos, end)) return latin1Text(buf, pos, end);
+      if (allPrintable(buf, pos, end)) return fieldText(buf, pos, end);
     } else {
-      const value = latin1Text(buf, pos, end);
+      const value = fieldText(buf, pos, end);
       if (f.pattern.test(value)) return value;
     }
   } else {
     let i = pos;
     while (i < end && (CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
-    if (i === end) return length < 3 ? shortLatin1(buf, pos, length) : latin1Text(buf, pos, end);
+    if (i === end) return length < 3 ? shortLatin1(buf, pos, length) : fieldText(buf, pos, end);
   }
   let i = pos;
   while ((CHAR_CLASS[buf[i]!]! & allowed) !== 0) i++;
