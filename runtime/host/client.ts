@@ -295,14 +295,20 @@ export class HostClient {
     }
   }
 
-  /** The message of a leased record: the first attempt under its MTI, later ones as the repeat (0401, 0221). */
+  /**
+   * The message of a leased record: the first attempt under its MTI, later ones as the
+   * repeat (0401, 0221). A record that has failed before is a repeat even when a technician
+   * revived it (`codpos spool retry` starts its attempt count again): the host may have
+   * seen the first one.
+   */
   private rebuild(record: OutboxRecord<QueuedMessage>): IsoMessage {
     const fields: IsoFields = {};
     for (const [key, value] of Object.entries(record.payload.fields)) fields[Number(key)] = value;
     const card = record.sealed as QueuedCardData | undefined;
     if (card?.pan !== undefined) fields[DE.PAN] = card.pan;
     if (card?.chipData !== undefined) fields[DE.ICC_DATA] = Buffer.from(card.chipData, 'hex');
-    return { mti: record.attempts > 1 ? repeatMti(record.payload.mti) : record.payload.mti, fields };
+    const sentBefore = record.attempts > 1 || record.lastError !== null;
+    return { mti: sentBefore ? repeatMti(record.payload.mti) : record.payload.mti, fields };
   }
 }
 

@@ -52,6 +52,24 @@ t.test("host.reversalStan 'original': the 0400 carries the STAN of the purchase 
   t.equal(link.sim.received[1]!.stan, link.sim.received[0]!.stan, 'the reversal carries the original STAN');
 });
 
+t.test('a dead reversal revived by a technician (codpos spool retry) goes out as the repeat 0401', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = await clientOn(link, spool, 150);
+  const error = await client.purchase({ amount: 4200, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }).catch((e: unknown) => e);
+  const reversalId = (error as PosError).details?.reversalId as string;
+  await until(() => link.sim.received.length === 2, 'the host to read the first reversal');
+  // The reversal is given up on (dead-lettered), then revived by hand: its attempt count starts again.
+  spool.db.prepare("UPDATE outbox SET state = 'dead', dead_at = 1 WHERE id = ?").run(reversalId);
+  spool.outbox.retry(reversalId);
+  t.equal(spool.outbox.get(reversalId)!.attempts, 0);
+  await client.sendPending();
+  await until(() => link.sim.received.length === 3, 'the host to read the revived reversal');
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400', '0401']);
+  t.equal(client.pendingReversals(), 0);
+});
+
 t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) before the next purchase, even after the spool is reopened', async (t) => {
   const store = await tempSpool({ [STREAMS.reversal]: { backoff: FAST_RETRY } });
   t.teardown(() => store.remove());
