@@ -64,3 +64,32 @@ export function waitForLogLine(child: ChildProcess, msg: string): Promise<Record
     child.once('exit', (code) => reject(new Error(`process exited (${code}) before logging "${msg}"`)));
   });
 }
+
+export type JsonLine = Record<string, unknown>;
+
+/**
+ * Reads a process's stdout as JSON lines (`--json` output): `lines` holds every line so
+ * far, `next(match)` resolves with the first line, seen or still to come, that matches.
+ */
+export function readJsonLines(stream: NodeJS.ReadableStream): { lines: JsonLine[]; next: (match: (line: JsonLine) => boolean) => Promise<JsonLine> } {
+  const lines: JsonLine[] = [];
+  const waiters: Array<{ match: (line: JsonLine) => boolean; resolve: (line: JsonLine) => void }> = [];
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = JSON.parse(buffered.slice(0, nl)) as JsonLine;
+      buffered = buffered.slice(nl + 1);
+      lines.push(line);
+      for (const waiter of waiters.splice(0)) (waiter.match(line) ? waiter.resolve(line) : waiters.push(waiter));
+    }
+  });
+  const next = (match: (line: JsonLine) => boolean) =>
+    new Promise<JsonLine>((resolve) => {
+      const seen = lines.find(match);
+      if (seen) resolve(seen);
+      else waiters.push({ match, resolve });
+    });
+  return { lines, next };
+}

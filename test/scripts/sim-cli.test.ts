@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codposBin, runCodpos } from '../helpers/cli.js';
+import { codposBin, readJsonLines, runCodpos } from '../helpers/cli.js';
 import { SerialTransport } from '../../drivers/transport/serial.js';
 import { ScannerDriver, type Scan } from '../../drivers/scanner/driver.js';
 import { CardReaderDriver } from '../../drivers/card-reader/driver.js';
@@ -15,25 +15,7 @@ t.setTimeout(60_000);
 t.test('sim devices: prints the PTY paths, takes script commands on stdin, stops on SIGTERM', async (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), 'codpos-simcli-')), 'devices');
   const child = spawn(process.execPath, [codposBin, 'sim', 'devices', '--dir', dir, '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines: Record<string, unknown>[] = [];
-  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-  let buffered = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let nl;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
-      buffered = buffered.slice(nl + 1);
-      lines.push(line);
-      for (const w of waiters.splice(0)) (w.match(line) ? w.resolve(line) : waiters.push(w));
-    }
-  });
-  const next = (match: (l: Record<string, unknown>) => boolean) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const seen = lines.find(match);
-      if (seen) resolve(seen);
-      else waiters.push({ match, resolve });
-    });
+  const { lines, next } = readJsonLines(child.stdout);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const start = await next((l) => 'paths' in l);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { codposBin, runCodpos } from '../helpers/cli.js';
+import { codposBin, readJsonLines, runCodpos } from '../helpers/cli.js';
 import { validateConfig } from '../../config/load.js';
 import { buildNetworkRequest, buildPurchase, readResponse, stanCounter } from '../../emv/iso8583/index.js';
 import { hostDialect } from '../../runtime/host/dialect.js';
@@ -13,27 +13,9 @@ const VISA_PAN = '4761739001010119';
 
 t.test('sim host: prints its address, answers the link, takes rules on stdin, prints masked exchanges, stops on SIGTERM', async (t) => {
   const child = spawn(process.execPath, [codposBin, 'sim', 'host', '--port', '0', '--json'], { stdio: ['pipe', 'pipe', 'pipe'], env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODPOS_'))) });
-  let stdout = '';
-  const lines: Record<string, unknown>[] = [];
-  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    let nl;
-    while ((nl = stdout.indexOf('\n')) >= 0) {
-      const line = JSON.parse(stdout.slice(0, nl)) as Record<string, unknown>;
-      stdout = stdout.slice(nl + 1);
-      lines.push(line);
-      for (const w of waiters.splice(0)) (w.match(line) ? w.resolve(line) : waiters.push(w));
-    }
-  });
+  const { lines, next } = readJsonLines(child.stdout);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const next = (match: (l: Record<string, unknown>) => boolean) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const seen = lines.find(match);
-      if (seen) resolve(seen);
-      else waiters.push({ match, resolve });
-    });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // A failed step must not leave the simulator running: its pipes would keep tap waiting.
   t.teardown(() => {

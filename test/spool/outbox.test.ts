@@ -141,10 +141,10 @@ t.test('bookkeeping inside a caller\'s transaction keeps its level (SQLite refus
 });
 
 /** Records every `synchronous` level the outbox sets while `run` goes. */
-function syncLevelsSetDuring(db: { pragma: (source: string, options?: unknown) => unknown }, run: () => void): string[] {
+function syncLevelsSetDuring(db: BetterSqlite3.Database, run: () => void): string[] {
   const original = db.pragma.bind(db);
   const set: string[] = [];
-  db.pragma = (source: string, options?: unknown) => {
+  db.pragma = (source: string, options?: BetterSqlite3.PragmaOptions) => {
     const match = /^synchronous\s*=\s*(\w+)/i.exec(source);
     if (match) set.push(match[1]!.toUpperCase());
     return original(source, options);
