@@ -1,17 +1,7 @@
 /** Seeded randomness for the property and fuzz tests, so a failure reproduces from its seed. */
 import { compileDialect, type Dialect, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
 
-/** mulberry32: small, fast, good enough to drive tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../helpers/prng.js';
 
 export function randomInt(random: () => number, below: number): number {
   return Math.floor(random() * below);

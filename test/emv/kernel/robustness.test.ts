@@ -3,20 +3,10 @@
  * or a PosError, never a TypeError or RangeError. Seeded, so a failure is reproducible.
  */
 import t from 'tap';
+import { prng } from '../../helpers/prng.js';
 import { PosError } from '../../../config/errors.js';
 import { runTransaction } from '../../../emv/kernel/index.js';
 import { card, issuerFor, terminal, transaction } from './fixtures.js';
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('mutated card answers end in outcomes or PosErrors only', async (t) => {
   const rnd = prng(77);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { prng } from '../../helpers/prng.js';
 import { decodeTlv, encodeTlv, findTag, tagToHex, tagFromHex, type Tlv } from '../../../emv/tlv/index.js';
 import { PosError } from '../../../config/errors.js';
 
@@ -98,18 +99,6 @@ t.test('encoder refuses malformed tags and children on primitive tags', async (t
   t.equal(tagFromHex('9f26'), 0x9f26);
   t.equal(posErrorOf(() => tagFromHex('9F2')).code, 'CODPOS_TLV_BAD_TAG');
 });
-
-// Seeded PRNG (mulberry32) so the property test and the fuzz are reproducible.
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomTag(rnd: () => number, constructed: boolean): number {
   for (;;) {
