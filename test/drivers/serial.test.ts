@@ -53,8 +53,12 @@ t.test('the other end hangs up: the next read or write gives one disconnected cl
     }),
   );
   p.kill();
+  // The relay dies asynchronously: a write that races ahead of its death still succeeds and
+  // shows nothing, so keep writing until the loss shows (each write is a chance to see it).
+  const poke = setInterval(() => void host.write(Buffer.from('x')).catch(() => undefined), 50);
   await host.write(Buffer.from('x')).catch(() => undefined);
   await closed;
+  clearInterval(poke);
   await host.write(Buffer.from('z')).catch(() => undefined);
   await new Promise((resolve) => setTimeout(resolve, 100)); // room for a second (wrong) close to show up
   t.equal(closes.length, 1, 'one close, however many signs of the loss');
