@@ -6,7 +6,7 @@
 import t from 'tap';
 import { PosError } from '../../../config/errors.js';
 import { DIALECTS, IsoStreamFramer, decodeIso8583, encodeIso8583, messageToJson, type Dialect } from '../../../emv/iso8583/index.js';
-import { prng, randomInt, randomMessage } from './random.js';
+import { mutateMessage, prng, randomInt, randomMessage } from './random.js';
 import { jcb, postilion, pyisoAscii } from './vector-dialects.js';
 
 const INPUTS = 100_000;
@@ -15,24 +15,6 @@ const random = prng(8583);
 
 // Valid messages to mutate, per dialect.
 const seeds = dialects.map((dialect) => Array.from({ length: 20 }, () => encodeIso8583(randomMessage(random, dialect), dialect)));
-
-function mutate(source: Buffer): Buffer {
-  const bytes = Buffer.from(source);
-  switch (randomInt(random, 5)) {
-    case 0: // flip a few bytes
-      for (let k = 1 + randomInt(random, 3); k > 0; k--) bytes[randomInt(random, bytes.length)] = randomInt(random, 256);
-      return bytes;
-    case 1: // cut
-      return bytes.subarray(0, randomInt(random, bytes.length));
-    case 2: // extend
-      return Buffer.concat([bytes, Buffer.from(Array.from({ length: 1 + randomInt(random, 8) }, () => randomInt(random, 256)))]);
-    case 3: // set a bitmap bit
-      bytes[2 + randomInt(random, Math.min(16, bytes.length - 2))] ^= 1 << randomInt(random, 8);
-      return bytes;
-    default: // splice a slice of another message in
-      return Buffer.concat([bytes.subarray(0, randomInt(random, bytes.length)), source.subarray(randomInt(random, source.length))]);
-  }
-}
 
 t.test(`${INPUTS} random and mutated inputs end in PosErrors or consistent messages`, async (t) => {
   const codes = new Map<string, number>();
@@ -45,7 +27,7 @@ t.test(`${INPUTS} random and mutated inputs end in PosErrors or consistent messa
     const input =
       i % 2 === 0
         ? Buffer.from(Array.from({ length: randomInt(random, 300) }, () => randomInt(random, 256)))
-        : mutate(seeds[which]![randomInt(random, seeds[which]!.length)]!);
+        : mutateMessage(random, seeds[which]![randomInt(random, seeds[which]!.length)]!);
     try {
       const message = decodeIso8583(input, dialect);
       // Whatever is accepted must be a real message: encoding it and decoding that gives it back.

@@ -62,3 +62,22 @@ function randomFields(random: () => number, set: Compiled, depth: number): IsoFi
   }
   return fields;
 }
+
+/** A damaged copy of a valid message: bytes flipped, cut, extended, a bitmap bit set, or another message spliced in. */
+export function mutateMessage(random: () => number, source: Buffer): Buffer {
+  const bytes = Buffer.from(source);
+  switch (randomInt(random, 5)) {
+    case 0: // flip a few bytes
+      for (let k = 1 + randomInt(random, 3); k > 0; k--) bytes[randomInt(random, bytes.length)] = randomInt(random, 256);
+      return bytes;
+    case 1: // cut
+      return bytes.subarray(0, randomInt(random, bytes.length));
+    case 2: // extend
+      return Buffer.concat([bytes, Buffer.from(Array.from({ length: 1 + randomInt(random, 8) }, () => randomInt(random, 256)))]);
+    case 3: // set a bitmap bit
+      bytes[2 + randomInt(random, Math.min(16, bytes.length - 2))] ^= 1 << randomInt(random, 8);
+      return bytes;
+    default: // splice a slice of another message in
+      return Buffer.concat([bytes.subarray(0, randomInt(random, bytes.length)), source.subarray(randomInt(random, source.length))]);
+  }
+}
