@@ -6,13 +6,15 @@
  *
  * The word tests are exact, not filters. Faults of all words are ORed and looked at
  * once per run (no branch in the loop); the checking decoder then finds the byte.
- * Each sum below stays inside its byte and inside int32 (a sum past 2^31 would send
- * V8 from integer to floating-point code), for every byte b of a word x:
- *   digit (0x30-0x39):  high nibble 3, and low nibble + 6 stays a nibble
- *                       ((x & 0x0F0F0F0F) + 0x06060606 <= 0x15151515);
- *   printable (0x20-0x7E): bit 7 clear; bit 5 or 6 set (b >= 0x20); and not 0x7F,
- *                       that is no zero byte in ~x & 0x7F7F7F7F (the "has a zero
- *                       byte" test of Bit Twiddling Hacks, exact for whether one exists).
+ * For every byte b of a word x, with b7 = b & 0x7F (so no byte sum passes 0xFF and
+ * nothing carries into the next byte):
+ *   range lo..hi:  b >= 0x80 shows in bit 7 of x itself; otherwise b >= lo exactly
+ *                  when b7 + (0x80 - lo) reaches bit 7, and b > hi exactly when
+ *                  b7 + (0x7F - hi) does. (The word sum may pass 2^31; the bitwise
+ *                  use keeps its low 32 bits, which V8 computes as a plain int32 add.)
+ *   track 2 (digits and '=', 0x3D): high nibble 3, and low nibble below 10 or
+ *                  exactly 0xD (low ^ 0x0D is zero, so low ^ 0x0D + 0x0F stays
+ *                  below 0x10).
  */
 import { CHAR_CLASS } from './charsets.js';
 
@@ -20,80 +22,113 @@ import { CHAR_CLASS } from './charsets.js';
 const WORD_RUN_MIN = 12;
 
 /**
- * A 32-bit view of the input's whole ArrayBuffer, so any aligned word of it can be read.
- * Kept for the Uint8Array it was made for: reading `.buffer` costs about as much as
- * checking twenty bytes, so it is read once per input, not once per run.
+ * The input being checked, set once per message by beginScan: reading a typed array's
+ * `.byteOffset` or `.buffer` costs more than checking ten bytes here, so they are read
+ * once per message, not once per run. `words` is a 32-bit view of the input's whole
+ * ArrayBuffer (any aligned word of it can be read), made when a run first needs it and
+ * kept while inputs come from the same ArrayBuffer (Node's pool, a socket's chunk).
  */
-let wordsFor: Uint8Array | undefined;
+const NO_INPUT = new Uint8Array(0);
+let input: Uint8Array = NO_INPUT;
+let inputBase = 0;
+let inputWords: Int32Array<ArrayBufferLike> | undefined;
 let wordsOf: ArrayBufferLike | undefined;
 let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
-function wordsOver(buf: Uint8Array): Int32Array<ArrayBufferLike> {
-  if (buf !== wordsFor) {
-    wordsFor = buf;
-    if (buf.buffer !== wordsOf) {
-      wordsOf = buf.buffer;
-      words = new Int32Array(wordsOf, 0, wordsOf.byteLength >>> 2);
+/** Makes `buf` the input the checks below read. */
+export function beginScan(buf: Uint8Array): void {
+  input = buf;
+  inputBase = buf.byteOffset;
+  inputWords = undefined;
+}
+
+/** Forgets the input (call when a message is done); the ArrayBuffer view stays for the next one. */
+export function releaseScanInput(): void {
+  input = NO_INPUT;
+  inputWords = undefined;
+}
+
+function inputAsWords(): Int32Array<ArrayBufferLike> {
+  if (inputWords === undefined) {
+    const buffer = input.buffer;
+    if (buffer !== wordsOf) {
+      wordsOf = buffer;
+      words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
     }
+    inputWords = words;
   }
-  return words;
+  return inputWords;
 }
 
 /**
- * Forgets the last input (call when a message is done). The view of its ArrayBuffer
- * stays, as the next input is most often cut from the same one (Node's pool, a
- * socket's chunk): at most one such buffer is kept alive by it.
+ * True when every byte of input[start, end) is in lo..hi (0x01 <= lo <= hi <= 0x7E):
+ * digits are 0x30..0x39, printable text 0x20..0x7E.
  */
-export function releaseScanInput(): void {
-  wordsFor = undefined;
-}
-
-/** True when every byte of buf[start, end) is an ASCII digit. */
-export function allDigits(buf: Uint8Array, start: number, end: number): boolean {
+export function allInRange(start: number, end: number, lo: number, hi: number): boolean {
+  const buf = input;
+  const span = hi - lo;
   let i = start;
   if (end - start >= WORD_RUN_MIN) {
-    const base = buf.byteOffset;
-    for (; ((base + i) & 3) !== 0; i++) if ((buf[i]! - 0x30) >>> 0 > 9) return false;
+    const base = inputBase;
+    for (; ((base + i) & 3) !== 0; i++) if ((buf[i]! - lo) >>> 0 > span) return false;
+    let w = (base + i) >> 2;
+    const endWord = (base + end) >> 2;
+    const all = inputAsWords();
+    const reachesLo = (0x80 - lo) * 0x01010101;
+    const passesHi = (0x7f - hi) * 0x01010101;
+    let faults = 0;
+    // Two words a turn: the loop's own cost is a good part of the whole here.
+    for (; w + 1 < endWord; w += 2) {
+      const x = all[w]!;
+      const y = all[w + 1]!;
+      const x7 = x & 0x7f7f7f7f;
+      const y7 = y & 0x7f7f7f7f;
+      faults |= x | ~(x7 + reachesLo) | (x7 + passesHi) | y | ~(y7 + reachesLo) | (y7 + passesHi);
+    }
+    if (w < endWord) {
+      const x = all[w]!;
+      const x7 = x & 0x7f7f7f7f;
+      faults |= x | ~(x7 + reachesLo) | (x7 + passesHi);
+    }
+    if ((faults & 0x80808080) !== 0) return false;
+    i = endWord * 4 - base;
+  }
+  for (; i < end; i++) if ((buf[i]! - lo) >>> 0 > span) return false;
+  return true;
+}
+
+/** True when every byte of input[start, end) is an ASCII digit or '=' (track 2 as text). */
+export function allTrack2(start: number, end: number): boolean {
+  const buf = input;
+  let i = start;
+  if (end - start >= WORD_RUN_MIN) {
+    const base = inputBase;
+    for (; ((base + i) & 3) !== 0; i++) if (!isTrack2Byte(buf[i]!)) return false;
     const firstWord = (base + i) >> 2;
     const endWord = (base + end) >> 2;
-    const all = wordsOver(buf);
+    const all = inputAsWords();
     let faults = 0;
     for (let w = firstWord; w < endWord; w++) {
       const x = all[w]!;
-      faults |= ((x & 0xf0f0f0f0) ^ 0x30303030) | (((x & 0x0f0f0f0f) + 0x06060606) & 0xf0f0f0f0);
+      const low = x & 0x0f0f0f0f;
+      const tenOrMore = (low + 0x06060606) & 0x10101010;
+      const notD = ((low ^ 0x0d0d0d0d) + 0x0f0f0f0f) & 0x10101010;
+      faults |= ((x & 0xf0f0f0f0) ^ 0x30303030) | (tenOrMore & notD);
     }
     if (faults !== 0) return false;
     i = endWord * 4 - base;
   }
-  for (; i < end; i++) if ((buf[i]! - 0x30) >>> 0 > 9) return false;
+  for (; i < end; i++) if (!isTrack2Byte(buf[i]!)) return false;
   return true;
 }
 
-/** True when every byte of buf[start, end) is printable ASCII (0x20-0x7E). */
-export function allPrintable(buf: Uint8Array, start: number, end: number): boolean {
-  let i = start;
-  if (end - start >= WORD_RUN_MIN) {
-    const base = buf.byteOffset;
-    for (; ((base + i) & 3) !== 0; i++) if ((buf[i]! - 0x20) >>> 0 > 0x5e) return false;
-    const firstWord = (base + i) >> 2;
-    const endWord = (base + end) >> 2;
-    const all = wordsOver(buf);
-    let faults = 0;
-    for (let w = firstWord; w < endWord; w++) {
-      const x = all[w]!;
-      const bits56 = x & 0x60606060;
-      const not7f = ~x & 0x7f7f7f7f;
-      faults |= (x & 0x80808080) | (((bits56 | (bits56 << 1)) & 0x40404040) ^ 0x40404040) | ((not7f - 0x01010101) & ~not7f & 0x80808080);
-    }
-    if (faults !== 0) return false;
-    i = endWord * 4 - base;
-  }
-  for (; i < end; i++) if ((buf[i]! - 0x20) >>> 0 > 0x5e) return false;
-  return true;
+function isTrack2Byte(b: number): boolean {
+  return (b - 0x30) >>> 0 <= 9 || b === 0x3d;
 }
 
-/** True when every byte of buf[start, end) is in one of the character classes `allowed` (a CHAR_CLASS bit set). */
-export function allInClass(buf: Uint8Array, start: number, end: number, allowed: number): boolean {
+/** True when every byte of input[start, end) is in one of the character classes `allowed` (a CHAR_CLASS bit set). */
+export function allInClass(start: number, end: number, allowed: number): boolean {
+  const buf = input;
   for (let i = start; i < end; i++) if ((CHAR_CLASS[buf[i]!]! & allowed) === 0) return false;
   return true;
 }

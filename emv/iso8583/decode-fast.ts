@@ -22,9 +22,9 @@
  * names and other strings from a dialect never are. fastDecoderSource() shows it.
  */
 import { ASCII, AN, ANS, B, BCD, BINARY, EBCDIC, HEX, N, XN, Z, type CompiledDialect, type CompiledField } from './compile.js';
-import { DIGIT, DIGITS3, DIGITS4, BCD_VALUE, LETTER_OR_SPACE, TRACK_SEPARATOR } from './charsets.js';
-import { allDigits, allInClass, allPrintable } from './ascii-scan.js';
-import { bcdDigits, bcdValue, decodeOneField, fieldText, hexBytes, hexWord, highestField, newFields, textDigits } from './decode-checked.js';
+import { DIGIT, DIGITS3, DIGITS4, BCD_VALUE, HEX_VALUE, LETTER_OR_SPACE } from './charsets.js';
+import { allInClass, allInRange, allTrack2 } from './ascii-scan.js';
+import { bcdDigits, bcdValue, decodeOneField, fieldText, hexBytes, highestField, newFields, textDigits } from './decode-checked.js';
 import { viewOf } from '../buffer-view.js';
 import type { IsoMessage } from './message.js';
 
@@ -41,20 +41,28 @@ const HELPERS = {
   DIGITS3,
   DIGITS4,
   BCD_VALUE,
-  allDigits,
-  allPrintable,
+  allInRange,
   allInClass,
+  allTrack2,
   bcdDigits,
   bcdValue,
   decodeOneField,
   fieldText,
   hexBytes,
-  hexWord,
+  hexBitmapWord,
   highestField,
   newFields,
   textDigits,
   viewOf,
 };
+
+/** Eight ASCII hex characters at buf[pos] as an int32 bitmap word. */
+function hexBitmapWord(buf: Buffer, pos: number): number {
+  const h0 = HEX_VALUE[buf[pos]!]!, h1 = HEX_VALUE[buf[pos + 1]!]!, h2 = HEX_VALUE[buf[pos + 2]!]!, h3 = HEX_VALUE[buf[pos + 3]!]!;
+  const h4 = HEX_VALUE[buf[pos + 4]!]!, h5 = HEX_VALUE[buf[pos + 5]!]!, h6 = HEX_VALUE[buf[pos + 6]!]!, h7 = HEX_VALUE[buf[pos + 7]!]!;
+  if ((h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7) > 15) throw FAULT; // 255 marks a non-hex byte
+  return (h0 << 28) | (h1 << 24) | (h2 << 20) | (h3 << 16) | (h4 << 12) | (h5 << 8) | (h6 << 4) | h7;
+}
 
 const decoders = new WeakMap<CompiledDialect, FastDecoder>();
 let lastCompiled: CompiledDialect | undefined;
@@ -86,12 +94,13 @@ export function fastDecoderSource(compiled: CompiledDialect): string {
   }
   const bitmapBytes = set.bitmapHex ? 16 : 8;
   const half = set.bitmapHex ? 8 : 4;
-  const word = (at: string) => (set.bitmapHex ? `(hexWord(buf, ${at}) | 0)` : `((buf[${at}] << 24) | (buf[${at} + 1] << 16) | (buf[${at} + 2] << 8) | buf[${at} + 3])`);
+  const word = (at: string) => (set.bitmapHex ? `hexBitmapWord(buf, ${at})` : `((buf[${at}] << 24) | (buf[${at} + 1] << 16) | (buf[${at} + 2] << 8) | buf[${at} + 3])`);
   return `'use strict';
-const { FAULT, DIGITS1, DIGITS2, DIGITS3, DIGITS4, BCD_VALUE, allDigits, allPrintable, allInClass, bcdDigits, bcdValue, decodeOneField, fieldText, hexBytes, hexWord, highestField, newFields, textDigits, viewOf } = H;
+const { FAULT, DIGITS1, DIGITS2, DIGITS3, DIGITS4, BCD_VALUE, allInRange, allInClass, allTrack2, bcdDigits, bcdValue, decodeOneField, fieldText, hexBytes, hexBitmapWord, highestField, newFields, textDigits, viewOf } = H;
 return function decodeGenerated(buf) {
   const end = buf.length;
   let arrayBuffer; // buf.buffer, read once if a binary field needs it (the getter is not cheap)
+  const base = buf.byteOffset;
 ${mtiCode(compiled.mtiEncoding)}
   ${textDialect ? "const s = buf.toString('latin1');" : ''}
   let pos = ${compiled.mtiEncoding === BCD ? 2 : 4};
@@ -109,8 +118,9 @@ ${mtiCode(compiled.mtiEncoding)}
     pos += ${int(bitmapBytes)};
   }
   const out = newFields(highestField(w0 & 0x7fffffff, w1, w2, w3));
-  // The pending run of ASCII text not yet checked: kind 1 digits, 2 printable, 0 none.
-  let runKind = 0;
+  // The pending run of ASCII text not yet checked, and the byte range it must hold (runLow 0: none).
+  let runLow = 0;
+  let runHigh = 0;
   let runStart = 0;
   let runEnd = 0;
   for (let k = 0; k < 4; k++) {
@@ -125,7 +135,7 @@ ${cases.join('\n')}
       }
     }
   }
-  if (runKind !== 0 && !(runKind === 1 ? allDigits(buf, runStart, runEnd) : allPrintable(buf, runStart, runEnd))) throw FAULT;
+  if (runLow !== 0 && !allInRange(runStart, runEnd, runLow, runHigh)) throw FAULT;
   if (pos !== end) throw FAULT;
   return { mti, fields: out };
 };
@@ -160,7 +170,7 @@ function fieldCode(f: CompiledField, number: number, textDialect: boolean): stri
   lines.push(`if (pos + ${size} > end) throw FAULT;`);
   if (f.content === B) {
     // A view, not a copy (like emv/tlv): copy it if the input buffer will be reused.
-    lines.push(f.encoding === BINARY ? `out[${n}] = viewOf(arrayBuffer ??= buf.buffer, buf.byteOffset + pos, ${size});` : `out[${n}] = hexBytes(buf, pos, ${len}, F[${n}]);`);
+    lines.push(f.encoding === BINARY ? `out[${n}] = viewOf(arrayBuffer ??= buf.buffer, base + pos, ${size});` : `out[${n}] = hexBytes(buf, pos, ${len}, F[${n}]);`);
   } else if (f.encoding === BCD) {
     lines.push(...(shortBcdCode(f, n) ?? [`out[${n}] = bcdValue(buf, pos, ${len}, F[${n}]);`]));
   } else {
@@ -226,31 +236,34 @@ function prefixCode(f: CompiledField): string[] {
 /** Checks (now or in a run) and reads `size` ASCII characters at `pos` into out[n]. */
 function asciiTextCode(f: CompiledField, n: string, size: string, textDialect: boolean): string[] {
   const text = textDialect ? `s.substring(pos, pos + ${size})` : `fieldText(buf, pos, pos + ${size})`;
-  if (f.content === N && f.lengthDigits === 0 && (f.maxLength === 3 || f.maxLength === 4)) {
+  if (f.content === N && f.lengthDigits === 0 && f.maxLength <= 4) {
     // Short codes (entry mode, currency, dates) come from the shared tables, checked digit by digit.
     const digits = Array.from({ length: f.maxLength }, (_, i) => `d${i}`);
     return [
       `const ${digits.map((d, i) => `${d} = buf[pos + ${int(i)}] - 48`).join(', ')};`,
       `if (${digits.map((d) => `(${d} >>> 0) > 9`).join(' || ')}) throw FAULT;`,
-      `out[${n}] = ${f.maxLength === 3 ? 'DIGITS3' : 'DIGITS4'}[${digits.reduce((sum, d) => (sum === '' ? d : `(${sum}) * 10 + ${d}`), '')}];`,
+      `out[${n}] = DIGITS${int(f.maxLength)}[${digits.reduce((sum, d) => (sum === '' ? d : `(${sum}) * 10 + ${d}`), '')}];`,
     ];
   }
   if (f.content === N || f.content === ANS) {
-    const kind = f.content === N ? 1 : 2;
+    const [low, high] = f.content === N ? [0x30, 0x39] : [0x20, 0x7e];
     return [
-      `if (runKind === ${kind} && runEnd === pos) {`,
+      `if (runLow === ${int(low)} && runEnd === pos) {`,
       `  runEnd = pos + ${size};`,
       '} else {',
-      '  if (runKind !== 0 && !(runKind === 1 ? allDigits(buf, runStart, runEnd) : allPrintable(buf, runStart, runEnd))) throw FAULT;',
-      `  runKind = ${kind};`,
+      '  if (runLow !== 0 && !allInRange(runStart, runEnd, runLow, runHigh)) throw FAULT;',
+      `  runLow = ${int(low)};`,
+      `  runHigh = ${int(high)};`,
       '  runStart = pos;',
       `  runEnd = pos + ${size};`,
       '}',
       `out[${n}] = ${text};`,
     ];
   }
-  const allowed = f.content === AN ? LETTER_OR_SPACE | DIGIT : f.content === Z ? DIGIT | TRACK_SEPARATOR : unreachable(f);
-  return [`if (!allInClass(buf, pos, pos + ${size}, ${int(allowed)})) throw FAULT;`, `out[${n}] = ${text};`];
+  if (f.content === Z) return [`if (!allTrack2(pos, pos + ${size})) throw FAULT;`, `out[${n}] = ${text};`];
+  if (f.content !== AN) unreachable(f);
+  // an: letters, digits and space. Mostly digits in practice (RRNs), which the word check takes.
+  return [`if (!allInRange(pos, pos + ${size}, 0x30, 0x39) && !allInClass(pos, pos + ${size}, ${int(LETTER_OR_SPACE | DIGIT)})) throw FAULT;`, `out[${n}] = ${text};`];
 }
 
 /** An integer for the generated source; anything else is a bug in the compiler, not data to paste. */

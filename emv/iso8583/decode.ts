@@ -13,7 +13,7 @@ import { compileDialect } from './compile.js';
 import { ISO8583_ERRORS as E, decodeError } from './errors.js';
 import { decodeChecked } from './decode-checked.js';
 import { fastDecoderFor } from './decode-fast.js';
-import { releaseScanInput } from './ascii-scan.js';
+import { beginScan, releaseScanInput } from './ascii-scan.js';
 import type { Dialect } from './spec.js';
 import type { IsoMessage } from './message.js';
 
@@ -22,8 +22,10 @@ export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const compiled = compileDialect(dialect);
   if (!(data instanceof Uint8Array)) throw decodeError(E.BAD_VALUE, 'message', 'message', 0, 'the input must be bytes (a Buffer or Uint8Array)');
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const decode = fastDecoderFor(compiled);
+  beginScan(buf);
   try {
-    return fastDecoderFor(compiled)(buf);
+    return decode(buf);
   } catch {
     // A fault somewhere: the checking decoder finds the first one and says where.
   } finally {

@@ -26,6 +26,15 @@ export interface BenchOptions {
   roundMs: number;
 }
 
+/**
+ * Starts a timed round on an empty young generation when the bench runs with
+ * --expose-gc (`npm run bench` does): otherwise a side that follows a wasteful one
+ * pays for the other's garbage in its own round, which is not its cost.
+ */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 /** Median operations per second of `fn`, which performs `batch` operations per call. */
 export function opsPerSecond(fn: () => void, options: Pick<BenchOptions, 'rounds' | 'roundMs'>, batch = 1): number {
   // Warm-up: let the JIT settle before any round is timed.
@@ -33,6 +42,7 @@ export function opsPerSecond(fn: () => void, options: Pick<BenchOptions, 'rounds
   while (performance.now() < warmEnd) fn();
   const rates: number[] = [];
   for (let r = 0; r < options.rounds; r++) {
+    collectGarbage();
     let calls = 0;
     const start = performance.now();
     let elapsed = 0;
