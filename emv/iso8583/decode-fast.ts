@@ -87,10 +87,13 @@ export function fastDecoderFor(compiled: CompiledDialect): FastDecoder {
 export function fastDecoderSource(compiled: CompiledDialect): string {
   const set = compiled.body;
   const textDialect = compiled.mtiEncoding === ASCII;
+  const hasBinaryViews = set.fields.some((f) => f !== undefined && f.content === B && f.encoding === BINARY && f.sub === undefined);
   const cases: string[] = [];
   for (let number = 2; number <= 128; number++) {
     const f = set.fields[number];
-    if (f !== undefined) cases.push(`case ${int(number)}: {\n${fieldCode(f, number, textDialect)}\nbreak;\n}`);
+    if (f === undefined) continue;
+    const body = [...fieldCode(f, number, textDialect).split('\n'), 'break;'].map((line) => `          ${line}`);
+    cases.push([`        case ${int(number)}: {`, ...body, '        }'].join('\n'));
   }
   const bitmapBytes = set.bitmapHex ? 16 : 8;
   const half = set.bitmapHex ? 8 : 4;
@@ -99,8 +102,7 @@ export function fastDecoderSource(compiled: CompiledDialect): string {
 const { FAULT, DIGITS1, DIGITS2, DIGITS3, DIGITS4, BCD_VALUE, allInRange, allInClass, allTrack2, bcdDigits, bcdValue, decodeOneField, fieldText, hexBytes, hexBitmapWord, highestField, newFields, textDigits, viewOf } = H;
 return function decodeGenerated(buf) {
   const end = buf.length;
-  let arrayBuffer; // buf.buffer, read once if a binary field needs it (the getter is not cheap)
-  const base = buf.byteOffset;
+  ${hasBinaryViews ? 'let arrayBuffer; // buf.buffer, read once if a binary field needs it (the getter is not cheap)\n  const base = buf.byteOffset;' : ''}
 ${mtiCode(compiled.mtiEncoding)}
   ${textDialect ? "const s = buf.toString('latin1');" : ''}
   let pos = ${compiled.mtiEncoding === BCD ? 2 : 4};
