@@ -14,6 +14,12 @@ export const STREAMS = {
   advice: 'advice',
   /** 0400 reversals for the acquirer. */
   reversal: 'reversal',
+  /**
+   * The reversal of each authorization in flight, written before the request leaves and
+   * retired with its answer. Never sent from here: what a power cut leaves in it is moved
+   * to `reversal` at the next start (HostClient.recoverInterrupted).
+   */
+  reversalStandby: 'reversal-standby',
   /** 0320 batch upload messages for the acquirer (after a settlement disagreement). */
   batchUpload: 'batch-upload',
 } as const;
@@ -52,6 +58,7 @@ export const DEFAULT_STREAM_POLICIES: Readonly<Record<StreamName, StreamPolicy>>
   'waybill-event': { ordered: true, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
   transaction: { ordered: true, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
   reversal: { ordered: true, blockedBy: [], maxAttempts: 50, maxAgeMs: 0, backoff },
+  'reversal-standby': { ordered: false, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
   advice: { ordered: true, blockedBy: ['reversal'], maxAttempts: 50, maxAgeMs: 7 * 24 * HOUR, backoff },
   'batch-upload': { ordered: true, blockedBy: ['reversal', 'advice'], maxAttempts: 20, maxAgeMs: 0, backoff },
 };

@@ -13,7 +13,7 @@
  * Faults are errors: no answer is CODPOS_HOST_TIMEOUT (the reversal is already
  * queued), a reversal that cannot be delivered yet is CODPOS_HOST_REVERSAL_PENDING.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PosError, isPosError } from '../../config/errors.js';
 import {
   DE,
@@ -120,31 +120,78 @@ export class HostClient {
       const { ksn, journal, ...purchase } = input;
       const request = buildPurchase(purchase, journal ? { ...this.context, nextStan: () => journal.stan } : this.context);
       if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
+      // Its reversal is on disk before the request leaves: if the terminal stops with the
+      // request in flight, the next start reverses it (recoverInterrupted).
+      const standbyId = await this.holdReversal(request, journal?.id);
       let response: IsoMessage;
       try {
         response = await this.options.mux.request(request, this.options.responseTimeoutMs);
       } catch (error) {
         if (outcomeUnknown(error)) {
-          const id = await this.queueReversal(request, journal?.id, (error as PosError).message);
+          const id = await this.queueReversal(request, journal?.id, (error as PosError).message, standbyId);
           this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, 'no answer to a purchase; reversal queued');
           // Try it now; if the host is still away it waits in the spool for the next request or the sender.
           await this.flushPending().catch(() => undefined);
           throw new PosError((error as PosError).code, (error as PosError).message, { disconnected: (error as PosError).disconnected, cause: error, details: { ...(error as PosError).details, reversalId: id } });
         }
+        // The request never left (it could not be encoded or sent): nothing to reverse.
+        this.options.spool.outbox.ack(standbyId);
         throw error;
       }
+      let result: PurchaseResult;
       try {
-        return { ...readResponse(response, request), request };
+        result = { ...readResponse(response, request), request };
       } catch (error) {
         // An answer without a readable response code says nothing about the issuer's decision: reverse, as for no answer.
-        const id = await this.queueReversal(request, journal?.id, (error as Error).message);
+        const id = await this.queueReversal(request, journal?.id, (error as Error).message, standbyId);
         await this.flushPending().catch(() => undefined);
         throw new PosError('CODPOS_HOST_BAD_RESPONSE', `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the purchase is being reversed`, {
           cause: error,
           details: { mti: response.mti, reversalId: id },
         });
       }
+      this.recordAnswer(result, journal?.id, standbyId);
+      return result;
     });
+  }
+
+  /**
+   * At start-up, before any request: the reversals held for authorizations that were in
+   * flight when the terminal stopped (power cut, crash) are queued to be sent, and their
+   * journal rows, still `pending`, move to `reversal_pending` in the same commit. A held
+   * reversal whose answer or reversal was already recorded is only retired. Resolves with
+   * how many reversals were queued.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const { outbox, journal } = this.options.spool;
+    let queued = 0;
+    for (;;) {
+      const held = outbox.lease<QueuedMessage>([STREAMS.reversalStandby], { limit: 50, leaseMs: 60_000, owner: 'recovery' });
+      if (held.length === 0) break;
+      for (const record of held) {
+        const journalId = record.payload.journalId;
+        if (journalId !== undefined && journal.get(journalId)?.state !== 'pending') {
+          outbox.ack(record.id);
+          continue;
+        }
+        const reversal: QueuedRecord = { id: reversalIdOf(record.id), stream: STREAMS.reversal, payload: { ...record.payload, fields: { ...record.payload.fields } } };
+        if (record.sealed !== undefined) reversal.sealed = record.sealed as QueuedCardData;
+        if ((this.options.reversalStan ?? 'new') === 'new') reversal.payload.fields[String(DE.STAN)] = nextStan(this.context);
+        const reason = 'in flight when the terminal stopped';
+        if (journalId !== undefined) {
+          this.options.spool.db.transaction(() => {
+            journal.transition(journalId, 'reversal_pending', { reason, outbox: reversal });
+            outbox.ack(record.id);
+          })();
+        } else {
+          await this.enqueue(reversal);
+          outbox.ack(record.id);
+        }
+        this.options.log?.warn({ stan: record.payload.fields[String(DE.STAN)], reversal: reversal.id }, 'an authorization was in flight when the terminal stopped; its reversal is queued');
+        queued++;
+      }
+    }
+    return queued;
   }
 
   /**
@@ -266,15 +313,28 @@ export class HostClient {
     return run;
   }
 
-  private async queueReversal(original: IsoMessage, journalId: string | undefined, reason: string): Promise<string> {
+  private async queueReversal(original: IsoMessage, journalId: string | undefined, reason: string, standbyId?: string): Promise<string> {
     // buildReversal keeps the original's STAN; by default a reversal is a new message with
     // a new STAN, and DE90 (from the original) is how the host finds what it undoes.
     const reversal = buildReversal(original, this.context);
     if ((this.options.reversalStan ?? 'new') === 'new') reversal.fields[DE.STAN] = nextStan(this.context);
     const record = outboxRecordOf(STREAMS.reversal, reversal);
-    if (journalId === undefined) return this.enqueue(record);
+    // Named after its held copy, so recovering that copy later cannot queue it twice.
+    if (standbyId !== undefined) record.id = reversalIdOf(standbyId);
+    const retireStandby = () => {
+      if (standbyId !== undefined) this.options.spool.outbox.ack(standbyId);
+    };
+    if (journalId === undefined) {
+      const id = await this.enqueue(record);
+      retireStandby();
+      return id;
+    }
     record.payload.journalId = journalId;
-    const write = (r: typeof record) => this.options.spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r });
+    const write = (r: typeof record) =>
+      this.options.spool.db.transaction(() => {
+        this.options.spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r });
+        retireStandby();
+      })();
     try {
       write(record);
     } catch (error) {
@@ -282,6 +342,33 @@ export class HostClient {
       write(withoutCardData(record, this.options.log));
     }
     return record.id;
+  }
+
+  /**
+   * Writes the reversal of `request` to the standby stream (durably, before the request
+   * leaves). It keeps the original's STAN; a new one is taken only if it is ever queued.
+   */
+  private async holdReversal(request: IsoMessage, journalId: string | undefined): Promise<string> {
+    const record = outboxRecordOf(STREAMS.reversalStandby, buildReversal(request, this.context));
+    if (journalId !== undefined) record.payload.journalId = journalId;
+    return this.enqueue(record);
+  }
+
+  /**
+   * The issuer's answer, recorded in one commit: the journal row (when there is one)
+   * moves to approved or declined, and the held reversal is retired.
+   */
+  private recordAnswer(result: PurchaseResult, journalId: string | undefined, standbyId: string): void {
+    const { journal, outbox } = this.options.spool;
+    this.options.spool.db.transaction(() => {
+      if (journalId !== undefined) {
+        journal.transition(journalId, result.outcome === 'approved' ? 'approved' : 'declined', {
+          responseCode: result.responseCode,
+          ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
+        });
+      }
+      outbox.ack(standbyId);
+    })();
   }
 
   private async enqueue(record: QueuedRecord): Promise<string> {
@@ -310,6 +397,12 @@ export class HostClient {
     const sentBefore = record.attempts > 1 || record.lastError !== null;
     return { mti: sentBefore ? repeatMti(record.payload.mti) : record.payload.mti, fields };
   }
+}
+
+/** The id of the reversal queued from held reversal `standbyId`: the same one whichever path queues it. */
+function reversalIdOf(standbyId: string): string {
+  const hash = createHash('sha256').update(`reversal:${standbyId}`).digest('hex');
+  return `${hash.slice(0, 8)}-${hash.slice(8, 12)}-${hash.slice(12, 16)}-${hash.slice(16, 20)}-${hash.slice(20, 32)}`;
 }
 
 /** An outbox record ready for `outbox.enqueue` or a journal transition's `outbox`. */

@@ -86,6 +86,12 @@ export class HostService implements Service {
       reversalStan: host.reversalStan,
       log: this.log,
     });
+    // Authorizations in flight when the terminal last stopped are reversed before anything else goes out.
+    try {
+      await this.hostClient.recoverInterrupted();
+    } catch (error) {
+      this.log.error({ err: error }, 'could not queue the reversals of authorizations in flight at the last stop; they stay held in the spool');
+    }
     this.channel.on('disconnected', (error: PosError) => {
       this.signedOn = false;
       this.state = { state: 'degraded', reason: `${error.message}; reconnecting` };

@@ -86,3 +86,25 @@ t.test('host.tls is refused with a config error naming the setting', async (t) =
   const service = new HostService(hostConfig({ host: { tls: true } }), capturedLog().log, { spool: () => spool });
   await t.rejects(service.start(), { code: 'CODPOS_CONFIG_INVALID', message: /host\.tls/ });
 });
+
+t.test('at start, a reversal held for an authorization in flight at the last stop is queued and sent after sign-on', async (t) => {
+  const { buildPurchase, buildReversal } = await import('../../../emv/iso8583/index.js');
+  const { outboxRecordOf } = await import('../../../runtime/host/client.js');
+  const store = await tempSpool();
+  const spool = await store.open();
+  t.teardown(() => (spool.close(), store.remove()));
+  // What the last life left: a pending row and the reversal held for its 0200.
+  const txn = spool.journal.begin({ amount: 6100, currency: '840', pan: VISA_PAN });
+  const context = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date(), nextStan: () => txn.stan };
+  const held = outboxRecordOf(STREAMS.reversalStandby, buildReversal(buildPurchase({ amount: 6100, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }, context), context));
+  held.payload.journalId = txn.id;
+  await spool.outbox.enqueue(held.stream, held.payload, { id: held.id, sealed: held.sealed });
+
+  const { log } = capturedLog();
+  const service = new HostService(hostConfig({ host: { mode: 'sim' } }), log, { spool: () => spool });
+  await service.start();
+  t.teardown(() => service.stop());
+  await until(() => spool.journal.get(txn.id)!.state === 'reversed', 'the held reversal to be sent and acknowledged');
+  t.same(service.simulator!.received.map((r) => r.mti), ['0800', '0400'], 'signed on, then the reversal');
+  t.equal(service.simulator!.received[1]!.original, '0200' + String(txn.stan).padStart(6, '0'), 'of the purchase in flight');
+});
