@@ -86,6 +86,8 @@ export class PrinterDriver extends EventEmitter {
 
   /**
    * Prints a job exactly once; resolves when the printer reports it clear after the job.
+   * A printer that stops answering after the job went out rejects with
+   * CODPOS_DEVICE_PRINT_UNCONFIRMED (details.sent true): do not retry it blindly.
    * While the job is held (paper out, cover open, printer offline or unplugged) `signal`
    * may abort it: it is then not printed. Once sent, a job is the printer's and is not aborted.
    */
@@ -107,7 +109,17 @@ export class PrinterDriver extends EventEmitter {
       await this.transport.write(job);
       this.jobsSent++;
       this.lastJob = job;
-      await this.waitUntilClear(undefined);
+      try {
+        await this.waitUntilClear(undefined);
+      } catch (error) {
+        // The job went out; whether it printed is unknown. A caller that simply retried
+        // could print a receipt twice, so this failure has a code of its own.
+        throw new PosError(
+          'CODPOS_DEVICE_PRINT_UNCONFIRMED',
+          `the job was sent to the printer on ${this.transport.description}, but the printer stopped answering before confirming it printed; look at the paper before printing again (reprintLast), a retry may print it twice`,
+          { cause: error, details: { sent: true, bytes: job.length } },
+        );
+      }
       this.emit('printed', job.length);
     } finally {
       this.setState({ state: 'ready' });

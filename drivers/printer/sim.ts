@@ -26,6 +26,8 @@ export class PrinterSim extends EventEmitter {
   readonly profile: PrinterProfile;
   private linesPrinted = 0;
   private runOutAfterLines: number | undefined;
+  private hangAfterPage = false;
+  private statusMuted = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
@@ -37,7 +39,10 @@ export class PrinterSim extends EventEmitter {
     this.runOutAfterLines = options.runOutAfterLines;
     this.decoder = new EscPosDecoder({
       onStatusRequest: (n) => this.answerStatus(n),
-      onPage: (page) => this.emit('page', page),
+      onPage: (page) => {
+        if (this.hangAfterPage) this.statusMuted = true;
+        this.emit('page', page);
+      },
       onLine: () => {
         this.linesPrinted++;
         if (this.runOutAfterLines !== undefined && this.linesPrinted >= this.runOutAfterLines) {
@@ -58,6 +63,11 @@ export class PrinterSim extends EventEmitter {
   async stop(): Promise<void> {
     this.transport.off('data', this.onData);
     await this.transport.close();
+  }
+
+  /** The printer hangs after printing its next page: it stops answering status requests. */
+  hangAfterNextPage(): void {
+    this.hangAfterPage = true;
   }
 
   get pages(): string[][] {
@@ -113,7 +123,7 @@ export class PrinterSim extends EventEmitter {
   }
 
   private answerStatus(n: number): void {
-    if (n < 1 || n > 4) return;
+    if (n < 1 || n > 4 || this.statusMuted) return;
     void this.transport.write(Buffer.from([encodeStatus(this.status)[n - 1]!])).catch(() => undefined);
   }
 }

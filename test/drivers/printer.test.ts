@@ -177,6 +177,23 @@ t.test('an unplugged printer holds the job; it prints once when the printer is b
   await link.close();
 });
 
+t.test('a printer that hangs after the job went out: CODPOS_DEVICE_PRINT_UNCONFIRMED, not an error a caller would retry', async (t) => {
+  const { host, device } = memoryPair('printer');
+  const sim = new PrinterSim(device);
+  const driver = new PrinterDriver(host, { statusPollMs: 5, statusTimeoutMs: 50 });
+  await sim.start();
+  await driver.start();
+  sim.hangAfterNextPage();
+  await t.rejects(driver.print(new EscPosBuilder(p58).line('receipt 7').cut().build()), {
+    code: 'CODPOS_DEVICE_PRINT_UNCONFIRMED',
+    details: { sent: true },
+    message: /look at the paper before printing again/,
+  });
+  t.same(sim.pages, [['receipt 7']], 'it did print, once');
+  t.equal(driver.jobsSent, 1);
+  t.same(driver.state, { state: 'ready' });
+});
+
 t.test('a held job can be cancelled: it is never printed', async (t) => {
   const { sim, driver } = await printerPair();
   sim.paperOut();
