@@ -19,6 +19,8 @@ export const COUNTERS = {
   rrn: { min: 1, max: 999_999 },
   batch: { min: 1, max: 999_999 },
   invoice: { min: 1, max: 999_999 },
+  /** EMV transaction sequence counter (tag 9F41), one per card transaction the kernel runs. */
+  sequence: { min: 1, max: 99_999_999 },
 } as const satisfies Record<string, CounterSpec>;
 
 export type CounterName = keyof typeof COUNTERS;

@@ -88,6 +88,7 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
   try {
     await selectAndInitiate(ctx);
     await readApplicationData(ctx);
+    reportCard(ctx);
     oda = await offlineDataAuthentication(ctx);
     processingRestrictions(ctx);
     cvm = await cardholderVerification(ctx);
@@ -386,4 +387,13 @@ function buildDe55(ctx: TransactionContext, scripts: ScriptResult[]): Tlv[] {
   }
   if (scripts.length > 0) out.push({ tag: 0x9f5b, value: Buffer.concat(scripts.map((s) => s.value)) });
   return out;
+}
+
+/** Hands the card's identity to the `cardRead` callback, if any. */
+function reportCard(ctx: TransactionContext): void {
+  const pan = ctx.pan();
+  if (pan === undefined || ctx.callbacks.cardRead === undefined) return;
+  const expiry = ctx.card.get(0x5f24)?.toString('hex');
+  const sequence = ctx.card.get(0x5f34)?.toString('hex');
+  ctx.callbacks.cardRead({ pan, ...(expiry !== undefined ? { expiry } : {}), ...(sequence !== undefined ? { panSequenceNumber: sequence } : {}) });
 }

@@ -141,6 +141,18 @@ export interface KernelCallbacks {
   goOnline: (request: OnlineRequest) => Promise<HostAnswer> | HostAnswer;
   /** Random number 1..99 for random transaction selection. Default: node:crypto. */
   random?: () => number;
+  /**
+   * The card's PAN, expiry (YYMMDD) and sequence number, once its records are read: what
+   * the payment flow journals and puts in an advice when the card approves offline. A
+   * callback, not a result field, so the PAN never rides on a result that may be logged.
+   */
+  cardRead?: (card: CardIdentity) => void;
+}
+
+export interface CardIdentity {
+  pan: string;
+  expiry?: string;
+  panSequenceNumber?: string;
 }
 
 export interface KernelInput {

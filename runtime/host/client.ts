@@ -82,7 +82,7 @@ export interface PurchaseResult extends HostResponse {
 export interface QueuedMessage {
   mti: string;
   fields: Record<string, string>;
-  /** The journal row a reversal undoes: it moves to `reversed` when the host acknowledges. */
+  /** The journal row the message is about: a reversal's moves to `reversed`, an advice's to `advised`, when the host acknowledges. */
   journalId?: string;
 }
 export interface QueuedCardData {
@@ -212,6 +212,27 @@ export class HostClient {
     });
   }
 
+  /**
+   * An offline approval on the journal: row `journalId` (begun with `offline: true`) moves to
+   * `offline_approved` in the commit that queues its 0220 advice, which then goes out after
+   * pending reversals (tried now, kept in the spool if the host is away). Resolves with the
+   * advice's outbox id.
+   */
+  async recordOfflineApproval(journalId: string, approval: OfflineApproval): Promise<string> {
+    const record = outboxRecordOf(STREAMS.advice, buildAdvice(approval, this.context));
+    record.payload.journalId = journalId;
+    const write = (r: QueuedRecord) =>
+      this.options.spool.journal.transition(journalId, 'offline_approved', { responseCode: approval.responseCode ?? '00', authCode: approval.authCode, outbox: r });
+    try {
+      write(record);
+    } catch (error) {
+      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
+      write(withoutCardData(record, this.options.log));
+    }
+    await this.serialized(() => this.flushPending()).catch(() => undefined);
+    return record.id;
+  }
+
   /** Queues a 0220 advice of an offline approval; it goes after pending reversals. */
   async advise(approval: OfflineApproval): Promise<string> {
     const message = buildAdvice(approval, this.context);
@@ -286,7 +307,7 @@ export class HostClient {
         break;
       }
       outbox.ack(record.id);
-      if (record.payload.journalId !== undefined) this.markReversed(record.payload.journalId, message, response);
+      if (record.payload.journalId !== undefined) this.markAcknowledged(record.payload.journalId, message, response);
       sent++;
     }
     const waiting = this.pendingReversals();
@@ -297,14 +318,19 @@ export class HostClient {
   }
 
   /**
-   * The acknowledged reversal's journal row becomes `reversed`. After the outbox ack, in its
-   * own commit: a power cut between the two leaves the row `reversal_pending` (seen in
-   * `codpos spool`), never a reversal sent twice.
+   * The journal row of an acknowledged reversal becomes `reversed`; of an acknowledged
+   * advice, `advised`. After the outbox ack, in its own commit: a power cut between the two
+   * leaves the row `reversal_pending` or `offline_approved` (seen in `codpos spool`), never a
+   * message sent twice.
    */
-  private markReversed(journalId: string, message: IsoMessage, response: HostResponse): void {
+  private markAcknowledged(journalId: string, message: IsoMessage, response: HostResponse): void {
     const journal = this.options.spool.journal;
-    if (journal.get(journalId)?.state !== 'reversal_pending') return;
-    journal.transition(journalId, 'reversed', { reason: `${message.mti} answered ${response.responseCode}`, responseCode: response.responseCode });
+    const state = journal.get(journalId)?.state;
+    if (state === 'reversal_pending') {
+      journal.transition(journalId, 'reversed', { reason: `${message.mti} answered ${response.responseCode}`, responseCode: response.responseCode });
+    } else if (state === 'offline_approved' && message.mti.startsWith('022')) {
+      journal.transition(journalId, 'advised', { reason: `${message.mti} answered ${response.responseCode}` });
+    }
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

@@ -4,30 +4,14 @@
  * the ARQC and answering with an ARPC the card accepts.
  */
 import t from 'tap';
-import { VirtualCard, loadCardProfile, testCaPublicKeys } from '../../../emv/card/index.js';
-import { runTransaction, type KernelResult, type TerminalApplication, type TerminalConfig } from '../../../emv/kernel/index.js';
+import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
+import { runTransaction, type KernelResult } from '../../../emv/kernel/index.js';
 import { encodePinBlock } from '../../../emv/crypto/pin-block.js';
 import { deriveTdesKeys, parseTdesKsn, nextKsn } from '../../../emv/crypto/dukpt-tdes.js';
 import { HostClient, kernelGoOnline, type PurchaseResult } from '../../../runtime/host/client.js';
 import { encodeTlv } from '../../../emv/tlv/index.js';
 import type { IsoFields } from '../../../emv/iso8583/index.js';
-import { TERMINAL, answeringLink, openSpool, startLink, type Link } from './fixtures.js';
-
-const VISA: TerminalApplication = { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 };
-const MASTERCARD: TerminalApplication = { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 };
-
-const terminal: TerminalConfig = {
-  countryCode: '0840',
-  capabilities: 'E068C8', // IC + magstripe; online PIN, signature, no CVM; SDA, DDA, CDA
-  additionalCapabilities: '6000F0A001',
-  terminalType: '22',
-  terminalId: TERMINAL.terminalId,
-  merchantId: 'CODPOS-MERCHANT',
-  applications: [VISA, MASTERCARD],
-  caKeys: testCaPublicKeys(),
-  onlineCapable: true,
-  pinPadPresent: true,
-};
+import { TERMINAL, TEST_TERMINAL as terminal, answeringLink, openSpool, startLink, type Link } from './fixtures.js';
 
 /** One chip payment: the PIN pad enciphers `pin` under the next DUKPT key, the kernel goes online through the client. */
 async function pay(

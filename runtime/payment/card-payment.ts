@@ -1,0 +1,187 @@
+/**
+ * One cash-on-delivery payment by chip card, end to end: the EMV kernel talks to the
+ * card through the reader, the PIN pad returns the PIN block enciphered under DUKPT
+ * (the daemon never sees a PIN), the host client authorizes, and the outcome is on
+ * the journal before it is reported — the courier's screen says "approved" only
+ * after the SQLite commit that says so.
+ *
+ * What ends where:
+ *   - online, issuer and card approve: the row is `approved` (recorded by the client
+ *     with the issuer's answer);
+ *   - the issuer approves but the card declines at the second GENERATE AC (a wrong
+ *     ARPC, say), or the payment fails after the approval: the approval is reversed,
+ *     the row goes `reversal_pending` -> `reversed`;
+ *   - no answer: the client has reversed the request (row `reversal_pending`); if the
+ *     card then approves offline (Y3) it is an offline approval of its own (below);
+ *   - the card approves offline (Y1, or Y3): a row begun `offline: true`, which the
+ *     spool refuses past the offline caps (the courier is told to take cash); else
+ *     `offline_approved`, with its 0220 advice queued in the same commit;
+ *   - the PIN entry is cancelled or times out: nothing is journaled, nothing sent.
+ * Magstripe (with the chip-first fallback rules) is the next step of this module.
+ */
+import { randomBytes } from 'node:crypto';
+import { PosError, isPosError } from '../../config/errors.js';
+import { runTransaction, type CardIdentity, type KernelResult, type TerminalConfig } from '../../emv/kernel/index.js';
+import type { CardChannel } from '../../drivers/card-reader/driver.js';
+import type { PinEntryResult } from '../../drivers/pinpad/driver.js';
+import type { Journal } from '../../spool/index.js';
+import { kernelGoOnline, type HostClient, type PurchaseResult } from '../host/client.js';
+import type { Logger } from '../log.js';
+
+export interface CardPaymentDeps {
+  card: CardChannel;
+  pinpad: { requestPin(options: { pan: string }): Promise<PinEntryResult> };
+  client: HostClient;
+  journal: Journal;
+  /** The kernel's terminal: AIDs, TACs, floor limits, capabilities, CA keys. */
+  terminal: TerminalConfig;
+  /** ISO 4217 numeric, 3 digits (`terminal.currency`). */
+  currency: string;
+  clock?: () => Date;
+  /** 1..99 for the kernel's random transaction selection (default: node:crypto). */
+  random?: () => number;
+  /** Tag 9F37 (default: 4 random bytes). */
+  unpredictableNumber?: () => Buffer;
+  log?: Logger;
+}
+
+export interface CardPaymentRequest {
+  /** Minor units of the terminal currency. */
+  amount: number;
+  /** The waybill whose COD amount this pays. */
+  waybill?: string;
+}
+
+export type CardPaymentOutcome = 'approved' | 'declined' | 'cancelled' | 'failed';
+
+export interface CardPaymentResult {
+  outcome: CardPaymentOutcome;
+  /** Why, in words for the courier and the log (no card data). */
+  reason: string;
+  /** The journal row of the payment (none when it ended before anything was journaled). */
+  journalId?: string;
+  approvedOffline: boolean;
+  /** 8A: the issuer's, or the terminal's Y1/Y3/Z1/Z3. */
+  responseCode?: string;
+  authCode?: string;
+  signatureRequired: boolean;
+  /** What the receipt may show: the PAN's last four digits, never more. */
+  receipt?: { panLast4: string; aid: string; label?: string; tvr: string; tsi: string };
+}
+
+/** Ends the kernel's run from the PIN callback when the customer did not enter a PIN. */
+class PinNotEntered extends Error {
+  constructor(readonly entry: Exclude<PinEntryResult, { outcome: 'pin' }>) {
+    super(`PIN entry ${entry.outcome}: ${entry.reason}`);
+  }
+}
+
+/** Runs one chip payment; resolves with its outcome (a decline is a result, not an error). */
+export async function payByChip(deps: CardPaymentDeps, request: CardPaymentRequest): Promise<CardPaymentResult> {
+  if (!Number.isSafeInteger(request.amount) || request.amount <= 0) {
+    throw new PosError('CODPOS_USAGE_AMOUNT', `payByChip: amount must be a positive whole number of minor units, not ${String(request.amount)}`);
+  }
+  const clock = deps.clock ?? (() => new Date());
+  let card: CardIdentity | undefined;
+  let pin: { block: string; ksn: string } | undefined;
+  let onlineRow: { id: string; stan: number } | undefined;
+  let approval: PurchaseResult | undefined;
+
+  await deps.card.powerOn();
+  let kernel: KernelResult;
+  try {
+    kernel = await runTransaction({
+      transmit: (apdu) => deps.card.transmit(apdu),
+      terminal: deps.terminal,
+      transaction: {
+        amount: request.amount,
+        currencyCode: deps.currency.padStart(4, '0'),
+        transactionType: '00',
+        date: clock(),
+        sequenceCounter: deps.journal.counters.next('sequence'),
+        unpredictableNumber: (deps.unpredictableNumber ?? (() => randomBytes(4)))(),
+      },
+      callbacks: {
+        cardRead: (identity) => (card = identity),
+        requestOnlinePin: async (pan) => {
+          const entry = await deps.pinpad.requestPin({ pan });
+          if (entry.outcome !== 'pin') throw new PinNotEntered(entry);
+          pin = { block: entry.pinBlock, ksn: entry.ksn };
+          return Buffer.from(entry.pinBlock, 'hex');
+        },
+        goOnline: (online) => {
+          // Journaled before the request exists: a power cut from here on leaves a row to reverse.
+          // Nothing sensitive is kept: the request carries the PIN block, the spool does not need it.
+          const row = deps.journal.begin({
+            amount: request.amount,
+            currency: deps.currency,
+            pan: online.pan,
+            ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
+          });
+          onlineRow = { id: row.id, stan: row.stan };
+          return kernelGoOnline(deps.client, { amount: request.amount, ksn: () => pin?.ksn, journal: onlineRow, onResult: (result) => (approval = result) })(online);
+        },
+        ...(deps.random ? { random: deps.random } : {}),
+      },
+    });
+  } catch (error) {
+    if (error instanceof PinNotEntered) {
+      return { outcome: 'cancelled', reason: error.message, approvedOffline: false, signatureRequired: false };
+    }
+    // The card or the reader failed mid-way. An approval already given is not completed: reverse it.
+    const reason = `the payment failed: ${(error as Error).message}`;
+    if (approval?.outcome === 'approved' && onlineRow) await reverseApproval(deps, approval, onlineRow.id, reason);
+    deps.log?.warn({ err: error, journalId: onlineRow?.id }, 'chip payment failed');
+    return { outcome: 'failed', reason, ...(onlineRow ? { journalId: onlineRow.id } : {}), approvedOffline: false, signatureRequired: false };
+  } finally {
+    await deps.card.powerOff().catch(() => undefined);
+  }
+
+  const base = {
+    signatureRequired: kernel.signatureRequired,
+    ...(kernel.responseCode !== undefined ? { responseCode: kernel.responseCode } : {}),
+    ...(kernel.receipt && card ? { receipt: { panLast4: card.pan.slice(-4), aid: kernel.receipt.aid, ...(kernel.receipt.label ? { label: kernel.receipt.label } : {}), tvr: kernel.receipt.tvr, tsi: kernel.receipt.tsi } } : {}),
+  };
+  const issuerApproved = approval?.outcome === 'approved';
+
+  if (kernel.outcome === 'approved' && issuerApproved && onlineRow) {
+    return { ...base, outcome: 'approved', reason: kernel.reason, journalId: onlineRow.id, approvedOffline: false, ...(approval?.authCode ? { authCode: approval.authCode } : {}) };
+  }
+  if (kernel.outcome === 'approved' && card) {
+    // The card approved offline: below the floor limit (Y1), or with the host away (Y3).
+    return recordOfflineApproval(deps, request, card, kernel, base, clock());
+  }
+  if (issuerApproved && onlineRow) {
+    // The issuer said yes, the card said no (or the kernel ended the transaction): undo the approval.
+    await reverseApproval(deps, approval!, onlineRow.id, `card ${kernel.outcome} after the issuer approved (${kernel.reason})`);
+    return { ...base, outcome: 'declined', reason: `${kernel.reason}: the issuer's approval is reversed`, journalId: onlineRow.id, approvedOffline: false };
+  }
+  return { ...base, outcome: kernel.outcome === 'approved' ? 'failed' : 'declined', reason: kernel.reason, ...(onlineRow ? { journalId: onlineRow.id } : {}), approvedOffline: false };
+}
+
+async function recordOfflineApproval(deps: CardPaymentDeps, request: CardPaymentRequest, card: CardIdentity, kernel: KernelResult, base: Omit<CardPaymentResult, 'outcome' | 'reason' | 'approvedOffline'>, approvedAt: Date): Promise<CardPaymentResult> {
+  const code = kernel.responseCode ?? 'Y1';
+  let row;
+  try {
+    row = deps.journal.begin({ amount: request.amount, currency: deps.currency, pan: card.pan, offline: true, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
+  } catch (error) {
+    if (isPosError(error) && error.area === 'SPOOL') {
+      // Past the offline caps (or the spool refuses it): the card's approval is never advised, so no money moves.
+      return { ...base, outcome: 'declined', reason: `approved offline by the card, refused by the terminal: ${error.message}; take cash`, approvedOffline: false };
+    }
+    throw error;
+  }
+  await deps.client.recordOfflineApproval(row.id, {
+    amount: request.amount,
+    card: { pan: card.pan, ...(card.expiry ? { expiry: card.expiry.slice(0, 4) } : {}), ...(card.panSequenceNumber ? { panSequenceNumber: card.panSequenceNumber.padStart(3, '0') } : {}) },
+    posEntryMode: '051',
+    approvedAt,
+    authCode: code,
+    iccData: kernel.de55,
+  });
+  return { ...base, outcome: 'approved', reason: kernel.reason, journalId: row.id, approvedOffline: true, responseCode: code, authCode: code };
+}
+
+async function reverseApproval(deps: CardPaymentDeps, approval: PurchaseResult, journalId: string, reason: string): Promise<void> {
+  await deps.client.reverse(approval, { journal: { id: journalId }, reason });
+}
