@@ -116,13 +116,20 @@ export class HostClient {
    */
   purchase(input: PurchaseInput): Promise<PurchaseResult> {
     return this.serialized(async () => {
-      await this.flushPending();
       const { ksn, journal, ...purchase } = input;
-      const request = buildPurchase(purchase, journal ? { ...this.context, nextStan: () => journal.stan } : this.context);
-      if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
-      // Its reversal is on disk before the request leaves: if the terminal stops with the
-      // request in flight, the next start reverses it (recoverInterrupted).
-      const standbyId = await this.holdReversal(request, journal?.id);
+      let request: IsoMessage;
+      let standbyId: string;
+      try {
+        await this.flushPending();
+        request = buildPurchase(purchase, journal ? { ...this.context, nextStan: () => journal.stan } : this.context);
+        if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
+        // Its reversal is on disk before the request leaves: if the terminal stops with the
+        // request in flight, the next start reverses it (recoverInterrupted).
+        standbyId = await this.holdReversal(request, journal?.id);
+      } catch (error) {
+        this.markNotSent(journal?.id, error);
+        throw error;
+      }
       let response: IsoMessage;
       try {
         response = await this.options.mux.request(request, this.options.responseTimeoutMs);
@@ -136,6 +143,7 @@ export class HostClient {
         }
         // The request never left (it could not be encoded or sent): nothing to reverse.
         this.options.spool.outbox.ack(standbyId);
+        this.markNotSent(journal?.id, error);
         throw error;
       }
       let result: PurchaseResult;
@@ -331,6 +339,15 @@ export class HostClient {
     } else if (state === 'offline_approved' && message.mti.startsWith('022')) {
       journal.transition(journalId, 'advised', { reason: `${message.mti} answered ${response.responseCode}` });
     }
+  }
+
+  /**
+   * A purchase that never left (a reversal still pending, no link, a request the dialect
+   * cannot encode): its journal row, if any, is declined with the reason, not left `pending`.
+   */
+  private markNotSent(journalId: string | undefined, error: unknown): void {
+    if (journalId === undefined || this.options.spool.journal.get(journalId)?.state !== 'pending') return;
+    this.options.spool.journal.transition(journalId, 'declined', { reason: `not sent: ${(error as Error).message}` });
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

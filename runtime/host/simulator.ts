@@ -9,7 +9,8 @@
  *   the card profile's online PIN (55 if wrong); verifies the ARQC in DE55 with the
  *   profile's issuer master keys (05 without DE55 if it fails) and answers with the
  *   ARPC in tag 91, and issuer scripts (71/72, MACed with the card's MK-SMI) when a
- *   rule adds them.
+ *   rule adds them. A stripe-only card (a profile without a chip application) is
+ *   known by the PAN on its track 2: approved without a PIN, 55 with one.
  * - 0400/0401 reversal, 0220/0221 advice, 0320 batch upload: 00, recorded once per
  *   original (a repeat is not counted twice).
  * - 0500 settlement: 00 when the terminal's totals equal the host's, 95 when not.
@@ -109,6 +110,8 @@ export interface SimExchange {
   answer: string;
   /** DE90's original MTI + STAN for reversals and advices. */
   original?: string;
+  /** DE22, the POS entry mode (051 chip, 901 stripe, 801 chip fallback, ...). */
+  entryMode?: string;
   /** Set when a rule held the answer back this long. */
   delayMs?: number;
 }
@@ -125,6 +128,8 @@ export class AcquirerHostSimulator {
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly cardsByPan = new Map<string, CardApplicationProfile>();
+  /** Stripe-only cards: approved without a PIN (none is on file for them), declined 55 with one. */
+  private readonly stripeOnlyPans = new Set<string>();
   /** Host-side batch: approved purchases and advices by terminal id + STAN. */
   private readonly book = new Map<string, BookedTransaction>();
   private address: AddressInfo | undefined;
@@ -133,7 +138,12 @@ export class AcquirerHostSimulator {
     resolveFraming(options.framing);
     this.rules = [...(options.rules ?? [])];
     const cards = options.cards ?? listCardProfiles().map((name) => loadCardProfile(name));
-    for (const card of cards) for (const app of card.applications) this.cardsByPan.set(app.pan, app);
+    for (const card of cards) {
+      for (const app of card.applications) this.cardsByPan.set(app.pan, app);
+      // A card without a chip is known by the PAN on its stripe.
+      const stripePan = card.applications.length === 0 ? /^;?(\d{12,19})=/.exec(card.tracks.track2 ?? '')?.[1] : undefined;
+      if (stripePan !== undefined) this.stripeOnlyPans.add(stripePan);
+    }
     this.server = createServer((socket) => this.serve(socket));
   }
 
@@ -219,6 +229,8 @@ export class AcquirerHostSimulator {
     if (typeof tid === 'string') exchange.terminalId = tid;
     const original = request.fields[DE.ORIGINAL_DATA];
     if (typeof original === 'string') exchange.original = original.slice(0, 10);
+    const entryMode = request.fields[DE.POS_ENTRY_MODE];
+    if (typeof entryMode === 'string') exchange.entryMode = entryMode;
     this.received.push(exchange);
 
     const rule = this.ruleFor(request);
@@ -327,6 +339,7 @@ export class AcquirerHostSimulator {
   private purchase(request: IsoMessage, rule: SimRule | undefined): IsoMessage {
     const pan = panOf(request);
     const app = pan === undefined ? undefined : this.cardsByPan.get(pan);
+    if (pan !== undefined && app === undefined && this.stripeOnlyPans.has(pan)) return this.stripePurchase(request, rule);
     if (pan === undefined || app === undefined) {
       this.options.log?.info({ pan: pan === undefined ? undefined : maskPan(pan) }, 'acquirer simulator: unknown card');
       return buildResponse(request, { [DE.RESPONSE_CODE]: '14' });
@@ -355,6 +368,17 @@ export class AcquirerHostSimulator {
       const out: Tlv[] = [{ tag: 0x91, value: this.issuerAuthentication(tlvs, app, code) }];
       for (const script of rule?.issuerScripts ?? []) out.push(this.issuerScript(script, tlvs, app));
       fields[DE.ICC_DATA] = encodeTlv(out);
+    }
+    return buildResponse(request, fields);
+  }
+
+  private stripePurchase(request: IsoMessage, rule: SimRule | undefined): IsoMessage {
+    let code = request.fields[DE.PIN_BLOCK] !== undefined ? '55' : '00';
+    if (code === '00' && rule?.action === 'decline') code = rule.responseCode ?? '05';
+    const fields: IsoFields = { [DE.RESPONSE_CODE]: code };
+    if (code === '00') {
+      fields[DE.AUTH_CODE] = String(randomInt(0, 1_000_000)).padStart(6, '0');
+      this.book.set(`${String(request.fields[DE.TERMINAL_ID] ?? '')}|${String(request.fields[DE.STAN] ?? '')}`, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
     }
     return buildResponse(request, fields);
   }

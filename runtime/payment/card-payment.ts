@@ -52,7 +52,8 @@ export interface CardPaymentRequest {
   waybill?: string;
 }
 
-export type CardPaymentOutcome = 'approved' | 'declined' | 'cancelled' | 'failed';
+/** `use-chip`: a chip card was swiped (swipe-payment.ts): insert it instead. */
+export type CardPaymentOutcome = 'approved' | 'declined' | 'cancelled' | 'failed' | 'use-chip';
 
 export interface CardPaymentResult {
   outcome: CardPaymentOutcome;
@@ -65,8 +66,8 @@ export interface CardPaymentResult {
   responseCode?: string;
   authCode?: string;
   signatureRequired: boolean;
-  /** What the receipt may show: the PAN's last four digits, never more. */
-  receipt?: { panLast4: string; aid: string; label?: string; tvr: string; tsi: string };
+  /** What the receipt may show: the PAN's last four digits, never more; AID, label, TVR and TSI for chip. */
+  receipt?: { panLast4: string; aid?: string; label?: string; tvr?: string; tsi?: string };
 }
 
 /** Ends the kernel's run from the PIN callback when the customer did not enter a PIN. */

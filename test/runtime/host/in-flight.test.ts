@@ -83,3 +83,18 @@ t.test('power cut with the request in flight: the next start reverses it, once',
   t.not(link.sim.received[1]!.stan, link.sim.received[0]!.stan, 'the reversal has a STAN of its own');
   t.equal(spool.journal.get(journalId)!.state, 'reversed');
 });
+
+t.test('a purchase that cannot leave (a reversal is still undelivered): its row is declined "not sent", not left pending', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent' }] });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 150 });
+  const first = spool.journal.begin({ amount: 4200, currency: '840', pan: VISA_PAN });
+  await t.rejects(client.purchase({ amount: 4200, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', journal: { id: first.id, stan: first.stan } }), { code: 'CODPOS_HOST_TIMEOUT' });
+  const second = spool.journal.begin({ amount: 1000, currency: '840', pan: VISA_PAN });
+  await t.rejects(client.purchase({ amount: 1000, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', journal: { id: second.id, stan: second.stan } }), { code: 'CODPOS_HOST_REVERSAL_PENDING' });
+  t.match(spool.journal.get(second.id), { state: 'declined', reason: /^not sent: .*reversal/ });
+  t.equal(spool.journal.get(first.id)!.state, 'reversal_pending');
+  t.equal(standbyDepth(spool), 0, 'no reversal held for a request that never left');
+  t.equal(link.sim.received.filter((r) => r.mti === '0200').length, 1, 'the second 0200 never went out');
+});

@@ -1,0 +1,122 @@
+/**
+ * payBySwipe under the chip-first rules, with the swipe read by the real card reader driver
+ * from the reader simulator's MSR, the PIN pad simulator, the acquirer simulator over TCP
+ * and a real spool.
+ */
+import t, { type Test } from 'tap';
+import { once } from 'node:events';
+import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
+import { CardReaderDriver } from '../../../drivers/card-reader/driver.js';
+import { CardReaderSim } from '../../../drivers/card-reader/sim.js';
+import { PinpadDriver } from '../../../drivers/pinpad/driver.js';
+import { PinpadSim } from '../../../drivers/pinpad/sim.js';
+import { memoryPair } from '../../../drivers/transport/memory.js';
+import { HostClient } from '../../../runtime/host/client.js';
+import { payBySwipe, type Swipe, type SwipePaymentDeps } from '../../../runtime/payment/swipe-payment.js';
+import { TERMINAL, openSpool, startLink, type Link } from '../host/fixtures.js';
+import type { Spool } from '../../../spool/index.js';
+import type { SimRule } from '../../../runtime/host/simulator.js';
+
+async function setUp(t: Test, options: { pin?: string; rules?: SimRule[] } = {}) {
+  const link = await startLink({ rules: options.rules ?? [] });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const reader = memoryPair('card reader');
+  const readerSim = new CardReaderSim(reader.device);
+  const card = new CardReaderDriver(reader.host);
+  await readerSim.start();
+  await card.start();
+  const pad = memoryPair('pinpad');
+  const padSim = new PinpadSim(pad.device, { bdk: link.config.devices.pinpad.sim.bdk, ksn: link.config.devices.pinpad.sim.ksn });
+  const pinpad = new PinpadDriver(pad.host);
+  await padSim.start();
+  await pinpad.start();
+  let prompts = 0;
+  padSim.on('prompt', () => {
+    prompts++;
+    padSim.enterPin(options.pin ?? '1234');
+  });
+  t.teardown(async () => {
+    await card.stop();
+    await readerSim.stop();
+    await pinpad.stop();
+    await padSim.stop();
+  });
+  /** Swipes a virtual card (or raw tracks) through the reader and returns what the driver reported. */
+  const swipe = async (source: string | Swipe): Promise<Swipe> => {
+    const read = once(card, 'swipe') as Promise<[Swipe]>;
+    await readerSim.swipe(typeof source === 'string' ? new VirtualCard(loadCardProfile(source)) : source);
+    return (await read)[0];
+  };
+  const deps = (timeoutMs = 10_000): SwipePaymentDeps => ({
+    pinpad,
+    client: new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: timeoutMs }),
+    journal: spool.journal,
+    currency: '840',
+    clock: TERMINAL.clock,
+  });
+  return { link, spool, swipe, deps, prompts: () => prompts };
+}
+
+function sent(link: Link) {
+  return link.sim.received.map((r) => `${r.mti}:${r.answer}`);
+}
+
+function rows(spool: Spool) {
+  return spool.journal.list().map((r) => r.state);
+}
+
+t.test('a stripe-only card (service code 101): accepted at once, no PIN, approved online with DE35 and entry mode 901', async (t) => {
+  const { link, spool, swipe, deps, prompts } = await setUp(t);
+  const result = await payBySwipe(deps(), { amount: 1800, waybill: 'RR123456785CH' }, await swipe('magstripe-only'));
+  t.match(result, { outcome: 'approved', responseCode: '00', authCode: /^\d{6}$/, signatureRequired: true, receipt: { panLast4: '1111' } });
+  t.equal(prompts(), 0, 'no PIN asked');
+  t.same(sent(link), ['0200:00']);
+  t.equal(link.sim.received[0]!.entryMode, '901', 'DE22: stripe, PIN capable');
+  t.match(spool.journal.get(result.journalId!), { state: 'approved', panMasked: '411111******1111', holdsSensitiveData: false });
+  t.notMatch(JSON.stringify(result), '4111111111111111');
+});
+
+t.test('a chip card swiped: insert the chip instead; nothing journaled or sent', async (t) => {
+  const { link, spool, swipe, deps } = await setUp(t);
+  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe('visa-dda'));
+  t.match(result, { outcome: 'use-chip', reason: /service code 201: the card has a chip, insert it/ });
+  t.same(rows(spool), []);
+  t.same(sent(link), []);
+});
+
+t.test('the same chip card after its chip failed: a fallback swipe (entry mode 801), approved', async (t) => {
+  const { link, spool, swipe, deps } = await setUp(t);
+  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe('visa-dda'), { chipFailedOnThisCard: true });
+  t.match(result, { outcome: 'approved', reason: /chip fallback/ });
+  t.same(sent(link), ['0200:00']);
+  t.equal(link.sim.received[0]!.entryMode, '801', 'DE22: fallback from chip');
+  t.same(rows(spool), ['approved']);
+});
+
+t.test('a stripe whose PAN fails the Luhn check is a bad read; an expired card is declined at the terminal; neither is sent', async (t) => {
+  const { link, spool, swipe, deps } = await setUp(t);
+  const badRead = await payBySwipe(deps(), { amount: 1800 }, await swipe({ track2: ';4111111111111112=30121011234500000000?' }));
+  t.match(badRead, { outcome: 'failed', reason: /swipe again/ });
+  const expired = await payBySwipe(deps(), { amount: 1800 }, await swipe({ track2: ';4111111111111111=20011011234500000000?' }));
+  t.match(expired, { outcome: 'declined', reason: 'the card has expired' });
+  t.same(rows(spool), []);
+  t.same(sent(link), []);
+});
+
+t.test('service code 120 (PIN required): the PIN pad is asked, the block goes in DE52; the issuer checks it', async (t) => {
+  const { link, swipe, deps, prompts } = await setUp(t, { pin: '1234' });
+  // visa-dda's PAN with a stripe service code that requires a PIN, as a fallback swipe.
+  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe({ track2: ';4761739001010119=30121201143800000?' }), { chipFailedOnThisCard: true });
+  t.equal(prompts(), 1);
+  t.match(result, { outcome: 'approved', signatureRequired: false });
+  t.same(sent(link), ['0200:00'], 'the acquirer decrypted the DUKPT PIN block and found the PIN right');
+});
+
+t.test('no answer: the authorization is reversed and the row ends reversed; the courier is told to take cash or retry', async (t) => {
+  const { link, spool, swipe, deps } = await setUp(t, { rules: [{ mti: '0200', action: 'silent', times: 1 }] });
+  const result = await payBySwipe(deps(200), { amount: 1800 }, await swipe('magstripe-only'));
+  t.match(result, { outcome: 'failed', reason: /take cash or try again/ });
+  t.same(sent(link), ['0200:no answer', '0400:00']);
+  t.equal(spool.journal.get(result.journalId!)!.state, 'reversed');
+});
