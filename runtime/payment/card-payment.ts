@@ -62,6 +62,8 @@ export interface CardPaymentResult {
   /** The journal row of the payment (none when it ended before anything was journaled). */
   journalId?: string;
   approvedOffline: boolean;
+  /** How the card was read: its chip, its stripe, or its stripe after the chip failed. */
+  entry?: 'chip' | 'stripe' | 'fallback';
   /** 8A: the issuer's, or the terminal's Y1/Y3/Z1/Z3. */
   responseCode?: string;
   authCode?: string;
@@ -79,6 +81,10 @@ class PinNotEntered extends Error {
 
 /** Runs one chip payment; resolves with its outcome (a decline is a result, not an error). */
 export async function payByChip(deps: CardPaymentDeps, request: CardPaymentRequest): Promise<CardPaymentResult> {
+  return { ...(await runChipPayment(deps, request)), entry: 'chip' };
+}
+
+async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest): Promise<CardPaymentResult> {
   if (!Number.isSafeInteger(request.amount) || request.amount <= 0) {
     throw new PosError('CODPOS_USAGE_AMOUNT', `payByChip: amount must be a positive whole number of minor units, not ${String(request.amount)}`);
   }

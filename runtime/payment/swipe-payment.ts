@@ -44,14 +44,15 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
   if (!track.luhnOk || track.lrcOk === false) return { ...none, outcome: 'failed', reason: 'the stripe read is damaged (check digit): swipe again' };
   const decision = decideSwipe(track.serviceCode, options.chipFailedOnThisCard ?? false);
   if (!decision.accept) return { ...none, outcome: 'use-chip', reason: `service code ${track.serviceCode}: the card has a chip, insert it` };
-  if (isExpired(track.expiry, (deps.clock ?? (() => new Date()))())) return { ...none, outcome: 'declined', reason: 'the card has expired' };
+  const read = { ...none, entry: decision.fallback ? ('fallback' as const) : ('stripe' as const) };
+  if (isExpired(track.expiry, (deps.clock ?? (() => new Date()))())) return { ...read, outcome: 'declined', reason: 'the card has expired' };
 
   const meaning = explainServiceCode(track.serviceCode);
   const askPin = meaning.pinRequired || track.serviceCode[2] === '6' || track.serviceCode[2] === '7';
   let pin: { block: string; ksn: string } | undefined;
   if (askPin) {
     const entry = await deps.pinpad.requestPin({ pan: track.pan });
-    if (entry.outcome !== 'pin') return { ...none, outcome: 'cancelled', reason: `PIN entry ${entry.outcome}: ${entry.reason}` };
+    if (entry.outcome !== 'pin') return { ...read, outcome: 'cancelled', reason: `PIN entry ${entry.outcome}: ${entry.reason}` };
     pin = { block: entry.pinBlock, ksn: entry.ksn };
   }
 
@@ -71,6 +72,7 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
       reason: answer.outcome === 'approved' ? (decision.fallback ? 'approved online (chip fallback)' : 'approved online') : `declined by the issuer (${answer.responseCode})`,
       journalId: row.id,
       approvedOffline: false,
+      entry: read.entry,
       responseCode: answer.responseCode,
       ...(answer.authCode !== undefined ? { authCode: answer.authCode } : {}),
       // A stripe has no CVM list: without a PIN, the customer signs.
@@ -81,6 +83,6 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
     if (!(isPosError(error) && error.area === 'HOST')) throw error;
     // No answer (the host client has queued the reversal and moved the row) or no link.
     deps.log?.warn({ err: error, journalId: row.id }, 'swipe payment: no answer from the acquirer');
-    return { ...none, outcome: 'failed', reason: `no answer from the acquirer (${error.message}); the authorization is being reversed: take cash or try again`, journalId: row.id };
+    return { ...read, outcome: 'failed', reason: `no answer from the acquirer (${error.message}); the authorization is being reversed: take cash or try again`, journalId: row.id };
   }
 }

@@ -1,0 +1,108 @@
+/**
+ * The card payment receipt, as ESC/POS bytes for the printer driver: merchant and
+ * terminal, date, waybill, amount, the card as its label and last four digits (never
+ * more: PCI DSS), how it was read, the EMV data an acquirer's helpdesk asks for (AID,
+ * TVR, TSI), the authorization (auth code, response code, STAN, RRN, invoice, batch),
+ * the outcome, and either "PIN verified" or a signature line when the CVM wants one.
+ * One copy per call: the merchant's (with the signature line) or the customer's.
+ */
+import { EscPosBuilder } from '../../drivers/printer/escpos.js';
+import type { PrinterProfile } from '../../drivers/printer/profiles.js';
+import type { CardTransaction } from '../../spool/index.js';
+import type { CardPaymentResult } from './card-payment.js';
+
+export interface ReceiptInput {
+  profile: PrinterProfile;
+  merchant: { name: string; terminalId: string; merchantId: string };
+  /** When the payment ended (the terminal clock). */
+  at: Date;
+  amount: number;
+  /** ISO 4217 numeric. */
+  currency: string;
+  waybill?: string;
+  payment: CardPaymentResult;
+  /** The payment's journal row, for STAN, RRN, invoice and batch. */
+  transaction?: CardTransaction;
+  copy: 'merchant' | 'customer';
+}
+
+/** ISO 4217: alphabetic code and minor-unit exponent of the currencies couriers meet most. */
+const CURRENCIES: Record<string, { code: string; exponent: number }> = {
+  '036': { code: 'AUD', exponent: 2 },
+  '124': { code: 'CAD', exponent: 2 },
+  '156': { code: 'CNY', exponent: 2 },
+  '356': { code: 'INR', exponent: 2 },
+  '360': { code: 'IDR', exponent: 2 },
+  '392': { code: 'JPY', exponent: 0 },
+  '410': { code: 'KRW', exponent: 0 },
+  '458': { code: 'MYR', exponent: 2 },
+  '608': { code: 'PHP', exponent: 2 },
+  '702': { code: 'SGD', exponent: 2 },
+  '704': { code: 'VND', exponent: 0 },
+  '764': { code: 'THB', exponent: 2 },
+  '784': { code: 'AED', exponent: 2 },
+  '826': { code: 'GBP', exponent: 2 },
+  '840': { code: 'USD', exponent: 2 },
+  '978': { code: 'EUR', exponent: 2 },
+};
+
+/** Minor units as the amount a customer reads: `USD 25.00`, `JPY 2500`; an unknown currency keeps its number. */
+export function formatAmount(amount: number, currency: string): string {
+  const known = CURRENCIES[currency];
+  const exponent = known?.exponent ?? 2;
+  const digits = String(Math.abs(amount)).padStart(exponent + 1, '0');
+  const major = exponent === 0 ? digits : `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+  return `${known?.code ?? currency} ${amount < 0 ? '-' : ''}${major}`;
+}
+
+const ENTRY_LABEL: Record<NonNullable<CardPaymentResult['entry']>, string> = { chip: 'CHIP', stripe: 'SWIPE', fallback: 'SWIPE (CHIP FALLBACK)' };
+
+export function buildPaymentReceipt(input: ReceiptInput): Buffer {
+  const { payment, transaction: txn } = input;
+  const columns = input.profile.columns;
+  const b = new EscPosBuilder(input.profile).init().align('center').bold().wrap(input.merchant.name).bold(false);
+  b.wrap(`TID ${input.merchant.terminalId} MID ${input.merchant.merchantId}`).align('left');
+  // A label on the left and its value on the right of one line; on two when they do not fit.
+  const pair = (left: string, right: string) => (left.length + 1 + right.length <= columns ? `${left}${' '.repeat(columns - left.length - right.length)}${right}` : `${left}\n${right.padStart(columns)}`);
+  b.line(pair(dateText(input.at), timeText(input.at)));
+  if (input.waybill !== undefined) b.line(pair('WAYBILL', input.waybill));
+  b.line('SALE (CASH ON DELIVERY)');
+  b.bold().line(pair('AMOUNT', formatAmount(input.amount, input.currency))).bold(false);
+  if (payment.receipt) {
+    b.line(pair(payment.receipt.label ?? 'CARD', `**** ${payment.receipt.panLast4}`));
+    if (payment.entry) b.line(pair('ENTRY', ENTRY_LABEL[payment.entry]));
+    if (payment.receipt.aid) b.line(pair('AID', payment.receipt.aid));
+    if (payment.receipt.tvr && payment.receipt.tsi) b.line(pair(`TVR ${payment.receipt.tvr}`, `TSI ${payment.receipt.tsi}`));
+  }
+  if (payment.authCode !== undefined || payment.responseCode !== undefined) b.line(pair(`AUTH ${payment.authCode ?? '-'}`, `RC ${payment.responseCode ?? '-'}`));
+  if (txn) {
+    b.line(pair(`STAN ${String(txn.stan).padStart(6, '0')}`, `RRN ${txn.rrn}`));
+    b.line(pair(`INVOICE ${String(txn.invoice).padStart(6, '0')}`, `BATCH ${String(txn.batch).padStart(6, '0')}`));
+  }
+  b.align('center').bold().doubleSize().line(outcomeText(payment)).doubleSize(false).bold(false);
+  if (payment.outcome !== 'approved') b.wrap(payment.reason);
+  if (payment.outcome === 'approved') {
+    if (payment.signatureRequired && input.copy === 'merchant') b.feed(2).align('left').line(`X${'_'.repeat(columns - 1)}`).align('center').line('CARDHOLDER SIGNATURE');
+    else if (!payment.signatureRequired) b.wrap('PIN VERIFIED / NO SIGNATURE REQUIRED');
+  }
+  b.line(input.copy === 'merchant' ? '-- MERCHANT COPY --' : '-- CUSTOMER COPY --');
+  return b.feed(3).cut().build();
+}
+
+function outcomeText(payment: CardPaymentResult): string {
+  if (payment.outcome === 'approved') return payment.approvedOffline ? 'APPROVED OFFLINE' : 'APPROVED';
+  if (payment.outcome === 'declined') return 'DECLINED';
+  return 'NOT COMPLETED';
+}
+
+function dateText(at: Date): string {
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
+}
+
+function timeText(at: Date): string {
+  return `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
+}
+
+function two(n: number): string {
+  return String(n).padStart(2, '0');
+}
