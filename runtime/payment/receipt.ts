@@ -3,7 +3,7 @@
  * terminal, date, waybill, amount, the card as its label and last four digits (never
  * more: PCI DSS), how it was read, the EMV data an acquirer's helpdesk asks for (AID,
  * TVR, TSI), the authorization (auth code, response code, STAN, RRN, invoice, batch),
- * the outcome, and either "PIN verified" or a signature line when the CVM wants one.
+ * the outcome, and a signature line when the CVM wants one (else "no signature required").
  * One copy per call: the merchant's (with the signature line) or the customer's.
  */
 import { EscPosBuilder } from '../../drivers/printer/escpos.js';
@@ -83,7 +83,7 @@ export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   if (payment.outcome !== 'approved') b.wrap(payment.reason);
   if (payment.outcome === 'approved') {
     if (payment.signatureRequired && input.copy === 'merchant') b.feed(2).align('left').line(`X${'_'.repeat(columns - 1)}`).align('center').line('CARDHOLDER SIGNATURE');
-    else if (!payment.signatureRequired) b.wrap('PIN VERIFIED / NO SIGNATURE REQUIRED');
+    else if (!payment.signatureRequired) b.line('NO SIGNATURE REQUIRED');
   }
   b.line(input.copy === 'merchant' ? '-- MERCHANT COPY --' : '-- CUSTOMER COPY --');
   return b.feed(3).cut().build();

@@ -14,27 +14,13 @@ import { HostMux, type MuxOptions } from '../../../runtime/host/mux.js';
 import { AcquirerHostSimulator, type SimRule } from '../../../runtime/host/simulator.js';
 import { IsoStreamFramer, buildResponse, decodeIso8583, encodeIso8583, frameMessage, replyTpdu, type Dialect, type FramingOptions, type Frame, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
-import { testCaPublicKeys } from '../../../emv/card/index.js';
-import type { TerminalApplication, TerminalConfig } from '../../../emv/kernel/index.js';
+import type { TerminalConfig } from '../../../emv/kernel/index.js';
+import { labTerminal } from '../../../runtime/payment/lab.js';
 
 export const TERMINAL = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date('2026-11-29T10:15:00Z') };
 
-const VISA: TerminalApplication = { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 };
-const MASTERCARD: TerminalApplication = { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 };
-
-/** The EMV kernel's terminal for chip tests: Visa and Mastercard test AIDs, floor limit 0, the test CA keys. */
-export const TEST_TERMINAL: TerminalConfig = {
-  countryCode: '0840',
-  capabilities: 'E068C8', // IC + magstripe; online PIN, signature, no CVM; SDA, DDA, CDA
-  additionalCapabilities: '6000F0A001',
-  terminalType: '22',
-  terminalId: TERMINAL.terminalId,
-  merchantId: 'CODPOS-MERCHANT',
-  applications: [VISA, MASTERCARD],
-  caKeys: testCaPublicKeys(),
-  onlineCapable: true,
-  pinPadPresent: true,
-};
+/** The EMV kernel's terminal for chip tests: the lab's (Visa and Mastercard test AIDs, floor limit 0, the test CA keys). */
+export const TEST_TERMINAL: TerminalConfig = { ...labTerminal(hostConfig()), terminalId: TERMINAL.terminalId, merchantId: 'CODPOS-MERCHANT' };
 
 export function capturedLog(): { lines: Array<Record<string, unknown>>; text: () => string; log: Logger } {
   const lines: Array<Record<string, unknown>> = [];

@@ -1,0 +1,176 @@
+/**
+ * A whole card payment on simulated parts, for `codpos sim pay`: a virtual card in the card
+ * reader simulator (its chip, or its stripe through the MSR), the PIN pad simulator whose
+ * customer types the given PIN, the acquirer host simulator on 127.0.0.1 speaking the
+ * configured framing and dialect, a spool in a temporary directory (the box's own journal is
+ * never touched), and the printer simulator for the receipt. Every part is the real driver
+ * and protocol; only the devices and the acquirer are simulated.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { Config } from '../../config/schema.js';
+import { VirtualCard, loadCardProfile, testCaPublicKeys } from '../../emv/card/index.js';
+import type { TerminalApplication, TerminalConfig } from '../../emv/kernel/index.js';
+import { CardReaderDriver } from '../../drivers/card-reader/driver.js';
+import { CardReaderSim } from '../../drivers/card-reader/sim.js';
+import { PinpadDriver } from '../../drivers/pinpad/driver.js';
+import { PinpadSim } from '../../drivers/pinpad/sim.js';
+import { PrinterDriver } from '../../drivers/printer/driver.js';
+import { PrinterSim } from '../../drivers/printer/sim.js';
+import { printerProfile } from '../../drivers/printer/profiles.js';
+import { memoryPair } from '../../drivers/transport/memory.js';
+import { FileKeyProvider, Spool, Vault } from '../../spool/index.js';
+import { hostDialect } from '../host/dialect.js';
+import { HostChannel, channelOptionsFromConfig, hostFraming } from '../host/channel.js';
+import { HostMux } from '../host/mux.js';
+import { HostClient } from '../host/client.js';
+import { AcquirerHostSimulator, type SimExchange } from '../host/simulator.js';
+import { payByChip, type CardPaymentResult } from './card-payment.js';
+import { payBySwipe, type Swipe } from './swipe-payment.js';
+import { buildPaymentReceipt } from './receipt.js';
+
+/** The Visa and Mastercard test AIDs with their usual terminal action codes, floor limit 0. */
+export const LAB_APPLICATIONS: readonly TerminalApplication[] = [
+  { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 },
+  { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 },
+];
+
+/** The kernel's terminal for the lab: the test AIDs, the test CA keys (never a live card's). */
+export function labTerminal(config: Pick<Config, 'terminal'>, floorLimit = 0): TerminalConfig {
+  return {
+    countryCode: config.terminal.country.padStart(4, '0'),
+    capabilities: 'E068C8', // IC + magstripe; online PIN, signature, no CVM; SDA, DDA, CDA
+    additionalCapabilities: '6000F0A001',
+    terminalType: '22',
+    terminalId: config.terminal.id,
+    merchantId: config.terminal.merchantId,
+    applications: LAB_APPLICATIONS.map((app) => ({ ...app, floorLimit })),
+    caKeys: testCaPublicKeys(),
+    onlineCapable: true,
+    pinPadPresent: true,
+  };
+}
+
+export interface LabPaymentOptions {
+  config: Config;
+  /** A virtual card profile (emv/card/profiles). */
+  card: string;
+  /** Minor units. */
+  amount: number;
+  waybill?: string;
+  /** What the customer types on the PIN pad; `cancel` presses CANCEL. */
+  pin: string | 'cancel';
+  /** Swipe the card's stripe instead of inserting its chip. */
+  swipe?: boolean;
+  /** With `swipe`: the chip of this card failed just before (a fallback swipe). */
+  chipFailed?: boolean;
+  /** Kernel floor limit for the lab AIDs (minor units); 0 sends every chip payment online. */
+  floorLimit?: number;
+  onExchange?: (exchange: SimExchange) => void;
+}
+
+export interface LabPaymentRun {
+  result: CardPaymentResult;
+  /** The receipt as the printer simulator printed it; empty when nothing was journaled (no receipt is due). */
+  receipt: string[];
+  exchanges: SimExchange[];
+}
+
+export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaymentRun> {
+  const { config } = options;
+  const profile = loadCardProfile(options.card);
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-lab-pay-'));
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  try {
+    const sim = new AcquirerHostSimulator({
+      dialect: hostDialect(config.host),
+      framing: hostFraming(config.host),
+      port: 0,
+      pinBdk: config.devices.pinpad.sim.bdk,
+      pinDukpt: config.devices.pinpad.dukpt,
+      ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+    });
+    const { port } = await sim.start();
+    cleanups.unshift(() => sim.stop());
+    const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, mode: 'tcp', address: '127.0.0.1', port }));
+    const mux = new HostMux(channel, { dialect: hostDialect(config.host) });
+    await channel.open();
+    cleanups.unshift(async () => {
+      mux.detach();
+      await channel.close();
+    });
+
+    const spool = await Spool.open({ file: join(dir, 'spool.db'), vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'vault.key'))) });
+    cleanups.unshift(() => spool.close());
+    const client = new HostClient({
+      mux,
+      spool,
+      context: { terminalId: config.terminal.id, merchantId: config.terminal.merchantId, currency: config.terminal.currency, clock: () => new Date() },
+      responseTimeoutMs: config.host.responseTimeoutMs,
+      reversalStan: config.host.reversalStan,
+    });
+
+    const reader = memoryPair('card reader');
+    const readerSim = new CardReaderSim(reader.device);
+    const cardReader = new CardReaderDriver(reader.host);
+    await readerSim.start();
+    await cardReader.start();
+    cleanups.unshift(async () => {
+      await cardReader.stop();
+      await readerSim.stop();
+    });
+    const pad = memoryPair('pinpad');
+    const padSim = new PinpadSim(pad.device, { bdk: config.devices.pinpad.sim.bdk, ksn: config.devices.pinpad.sim.ksn });
+    const pinpad = new PinpadDriver(pad.host);
+    await padSim.start();
+    await pinpad.start();
+    cleanups.unshift(async () => {
+      await pinpad.stop();
+      await padSim.stop();
+    });
+    padSim.on('prompt', () => (options.pin === 'cancel' ? padSim.cancelKey() : padSim.enterPin(options.pin)));
+
+    const request = { amount: options.amount, ...(options.waybill !== undefined ? { waybill: options.waybill } : {}) };
+    let result: CardPaymentResult;
+    if (options.swipe) {
+      const swiped = once(cardReader, 'swipe') as Promise<[Swipe]>;
+      await readerSim.swipe(new VirtualCard(profile));
+      const [tracks] = await swiped;
+      result = await payBySwipe({ pinpad, client, journal: spool.journal, currency: config.terminal.currency }, request, tracks, { chipFailedOnThisCard: options.chipFailed ?? false });
+    } else {
+      await readerSim.insert(new VirtualCard(profile));
+      result = await payByChip({ card: cardReader, pinpad, client, journal: spool.journal, terminal: labTerminal(config, options.floorLimit), currency: config.terminal.currency }, request);
+    }
+
+    if (result.journalId === undefined) return { result, receipt: [], exchanges: [...sim.received] };
+    const printerLink = memoryPair('printer');
+    const profileOfPrinter = printerProfile(config.devices.printer.profile);
+    const printerSim = new PrinterSim(printerLink.device, { profile: profileOfPrinter });
+    const printer = new PrinterDriver(printerLink.host, { statusPollMs: 20 });
+    await printerSim.start();
+    await printer.start();
+    cleanups.unshift(async () => {
+      await printer.stop();
+      await printerSim.stop();
+    });
+    const transaction = spool.journal.get(result.journalId);
+    await printer.print(
+      buildPaymentReceipt({
+        profile: profileOfPrinter,
+        merchant: { name: config.terminal.merchantName, terminalId: config.terminal.id, merchantId: config.terminal.merchantId },
+        at: new Date(),
+        amount: options.amount,
+        currency: config.terminal.currency,
+        ...(options.waybill !== undefined ? { waybill: options.waybill } : {}),
+        payment: result,
+        ...(transaction ? { transaction } : {}),
+        copy: 'customer',
+      }),
+    );
+    return { result, receipt: printerSim.pages.flat(), exchanges: [...sim.received] };
+  } finally {
+    for (const cleanup of cleanups) await cleanup();
+  }
+}
