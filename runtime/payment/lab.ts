@@ -53,6 +53,53 @@ export function labTerminal(config: Pick<Config, 'terminal'>, floorLimit = 0): T
   };
 }
 
+export interface SimPaymentDevices {
+  cardReader: CardReaderDriver;
+  readerSim: CardReaderSim;
+  pinpad: PinpadDriver;
+  padSim: PinpadSim;
+  /** How many times the PIN pad asked for a PIN. */
+  prompts(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * The card reader and the PIN pad as a payment sees them: each simulator behind its real
+ * driver and ACK/NAK link, over an in-memory transport. The PIN pad's customer types `pin`
+ * when asked (`cancel`: presses CANCEL). Insert or swipe cards with `readerSim`.
+ */
+export async function openSimPaymentDevices(config: Pick<Config, 'devices'>, pin: string | 'cancel'): Promise<SimPaymentDevices> {
+  const reader = memoryPair('card reader');
+  const readerSim = new CardReaderSim(reader.device);
+  const cardReader = new CardReaderDriver(reader.host);
+  await readerSim.start();
+  await cardReader.start();
+  const pad = memoryPair('pinpad');
+  const padSim = new PinpadSim(pad.device, { bdk: config.devices.pinpad.sim.bdk, ksn: config.devices.pinpad.sim.ksn });
+  const pinpad = new PinpadDriver(pad.host);
+  await padSim.start();
+  await pinpad.start();
+  let prompts = 0;
+  padSim.on('prompt', () => {
+    prompts++;
+    if (pin === 'cancel') padSim.cancelKey();
+    else padSim.enterPin(pin);
+  });
+  return {
+    cardReader,
+    readerSim,
+    pinpad,
+    padSim,
+    prompts: () => prompts,
+    async close() {
+      await cardReader.stop();
+      await readerSim.stop();
+      await pinpad.stop();
+      await padSim.stop();
+    },
+  };
+}
+
 export interface LabPaymentOptions {
   config: Config;
   /** A virtual card profile (emv/card/profiles). */
@@ -112,25 +159,9 @@ export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaym
       reversalStan: config.host.reversalStan,
     });
 
-    const reader = memoryPair('card reader');
-    const readerSim = new CardReaderSim(reader.device);
-    const cardReader = new CardReaderDriver(reader.host);
-    await readerSim.start();
-    await cardReader.start();
-    cleanups.unshift(async () => {
-      await cardReader.stop();
-      await readerSim.stop();
-    });
-    const pad = memoryPair('pinpad');
-    const padSim = new PinpadSim(pad.device, { bdk: config.devices.pinpad.sim.bdk, ksn: config.devices.pinpad.sim.ksn });
-    const pinpad = new PinpadDriver(pad.host);
-    await padSim.start();
-    await pinpad.start();
-    cleanups.unshift(async () => {
-      await pinpad.stop();
-      await padSim.stop();
-    });
-    padSim.on('prompt', () => (options.pin === 'cancel' ? padSim.cancelKey() : padSim.enterPin(options.pin)));
+    const devices = await openSimPaymentDevices(config, options.pin);
+    cleanups.unshift(() => devices.close());
+    const { cardReader, readerSim, pinpad } = devices;
 
     const request = { amount: options.amount, ...(options.waybill !== undefined ? { waybill: options.waybill } : {}) };
     let result: CardPaymentResult;

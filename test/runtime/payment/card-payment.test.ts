@@ -8,13 +8,9 @@ import t, { type Test } from 'tap';
 import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
 import { encodeTlv } from '../../../emv/tlv/index.js';
 import type { IsoFields } from '../../../emv/iso8583/index.js';
-import { CardReaderDriver } from '../../../drivers/card-reader/driver.js';
-import { CardReaderSim } from '../../../drivers/card-reader/sim.js';
-import { PinpadDriver } from '../../../drivers/pinpad/driver.js';
-import { PinpadSim } from '../../../drivers/pinpad/sim.js';
-import { memoryPair } from '../../../drivers/transport/memory.js';
 import { HostClient } from '../../../runtime/host/client.js';
 import { payByChip, type CardPaymentDeps } from '../../../runtime/payment/card-payment.js';
+import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
 import type { Spool } from '../../../spool/index.js';
 import { STREAMS } from '../../../spool/index.js';
 import { TERMINAL, TEST_TERMINAL, answeringLink, openSpool, startLink } from '../host/fixtures.js';
@@ -23,25 +19,10 @@ import type { Config } from '../../../config/schema.js';
 
 /** The reader with `profile` inserted and the PIN pad whose customer types `pin` (or cancels). */
 async function devices(t: Test, config: Config, profile: string, pin: string | 'cancel') {
-  const reader = memoryPair('card reader');
-  const readerSim = new CardReaderSim(reader.device);
-  const card = new CardReaderDriver(reader.host, { apduTimeoutMs: 5000 });
-  await readerSim.start();
-  await card.start();
-  await readerSim.insert(new VirtualCard(loadCardProfile(profile)));
-  const pad = memoryPair('pinpad');
-  const padSim = new PinpadSim(pad.device, { bdk: config.devices.pinpad.sim.bdk, ksn: config.devices.pinpad.sim.ksn });
-  const pinpad = new PinpadDriver(pad.host, { entryTimeoutMs: 60_000 });
-  await padSim.start();
-  await pinpad.start();
-  padSim.on('prompt', () => (pin === 'cancel' ? padSim.cancelKey() : padSim.enterPin(pin)));
-  t.teardown(async () => {
-    await card.stop();
-    await readerSim.stop();
-    await pinpad.stop();
-    await padSim.stop();
-  });
-  return { card, pinpad, padSim };
+  const sims = await openSimPaymentDevices(config, pin);
+  t.teardown(() => sims.close());
+  await sims.readerSim.insert(new VirtualCard(loadCardProfile(profile)));
+  return { card: sims.cardReader, pinpad: sims.pinpad };
 }
 
 function depsFor(spool: Spool, mux: HostMux, device: Awaited<ReturnType<typeof devices>>, overrides: Partial<CardPaymentDeps> = {}): CardPaymentDeps {

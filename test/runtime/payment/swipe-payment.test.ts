@@ -6,13 +6,9 @@
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
-import { CardReaderDriver } from '../../../drivers/card-reader/driver.js';
-import { CardReaderSim } from '../../../drivers/card-reader/sim.js';
-import { PinpadDriver } from '../../../drivers/pinpad/driver.js';
-import { PinpadSim } from '../../../drivers/pinpad/sim.js';
-import { memoryPair } from '../../../drivers/transport/memory.js';
 import { HostClient } from '../../../runtime/host/client.js';
 import { payBySwipe, type Swipe, type SwipePaymentDeps } from '../../../runtime/payment/swipe-payment.js';
+import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
 import { TERMINAL, openSpool, startLink, type Link } from '../host/fixtures.js';
 import type { Spool } from '../../../spool/index.js';
 import type { SimRule } from '../../../runtime/host/simulator.js';
@@ -21,27 +17,9 @@ async function setUp(t: Test, options: { pin?: string; rules?: SimRule[] } = {})
   const link = await startLink({ rules: options.rules ?? [] });
   t.teardown(() => link.close());
   const spool = await openSpool(t);
-  const reader = memoryPair('card reader');
-  const readerSim = new CardReaderSim(reader.device);
-  const card = new CardReaderDriver(reader.host);
-  await readerSim.start();
-  await card.start();
-  const pad = memoryPair('pinpad');
-  const padSim = new PinpadSim(pad.device, { bdk: link.config.devices.pinpad.sim.bdk, ksn: link.config.devices.pinpad.sim.ksn });
-  const pinpad = new PinpadDriver(pad.host);
-  await padSim.start();
-  await pinpad.start();
-  let prompts = 0;
-  padSim.on('prompt', () => {
-    prompts++;
-    padSim.enterPin(options.pin ?? '1234');
-  });
-  t.teardown(async () => {
-    await card.stop();
-    await readerSim.stop();
-    await pinpad.stop();
-    await padSim.stop();
-  });
+  const sims = await openSimPaymentDevices(link.config, options.pin ?? '1234');
+  t.teardown(() => sims.close());
+  const { cardReader: card, readerSim, pinpad } = sims;
   /** Swipes a virtual card (or raw tracks) through the reader and returns what the driver reported. */
   const swipe = async (source: string | Swipe): Promise<Swipe> => {
     const read = once(card, 'swipe') as Promise<[Swipe]>;
@@ -55,7 +33,7 @@ async function setUp(t: Test, options: { pin?: string; rules?: SimRule[] } = {})
     currency: '840',
     clock: TERMINAL.clock,
   });
-  return { link, spool, swipe, deps, prompts: () => prompts };
+  return { link, spool, swipe, deps, prompts: sims.prompts };
 }
 
 function sent(link: Link) {
