@@ -14,6 +14,10 @@ export function loadCheckedConfig(options: LoadOptions = {}): LoadedConfig {
     const line = 'host.tls: TLS to the acquirer is not supported yet; set it to false (or put a TLS tunnel in front)';
     throw new PosError('CODPOS_CONFIG_INVALID', line, { details: { problems: [line] } });
   }
+  if (loaded.config.api.tcpPort > 0 && loaded.config.api.bearerToken === '') {
+    const line = 'api.bearerToken: must be set when api.tcpPort opens the local API on TCP';
+    throw new PosError('CODPOS_CONFIG_INVALID', line, { details: { problems: [line] } });
+  }
   hostDialect(loaded.config.host);
   return loaded;
 }

@@ -10,6 +10,8 @@ import { StorageMonitor } from './storage-monitor.js';
 import { SpoolService } from '../spool/service.js';
 import { DevicesService } from './devices-service.js';
 import { HostService } from './host/service.js';
+import { LocalApiService } from './api/server.js';
+import { EventBus } from './api/events.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -17,19 +19,24 @@ export interface Daemon {
   health(): Record<string, Health>;
 }
 
-/** Services in start order: storage -> spool -> drivers -> host link -> uplink -> local API. */
-export function buildServices(config: Config, log: Logger): Service[] {
+/**
+ * Services in start order: storage -> spool -> drivers -> host link -> uplink -> local API.
+ * `health` is every service's health, for the local API (the manager's, bound late).
+ */
+export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): Service[] {
   const spool = new SpoolService(config);
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
-    new DevicesService(config.devices, log),
+    new DevicesService(config.devices, log, {}, api.events),
     new HostService(config, log, { spool: () => spool.spool }),
+    new LocalApiService(config, log, api),
   ];
 }
 
-export function createDaemon(config: Config, log: Logger): Daemon {
-  const manager = new ServiceManager(buildServices(config, log), log);
+export function createDaemon(config: Config, log: Logger, version = '0.0.0'): Daemon {
+  const events = new EventBus();
+  const manager: ServiceManager = new ServiceManager(buildServices(config, log, { events, version, health: () => manager.health() }), log);
   return {
     start: () => manager.startAll(),
     stop: () => manager.stopAll(),

@@ -9,6 +9,7 @@ import type { Logger } from './log.js';
 import type { Health, Service } from './service.js';
 import { buildDevices, startDevice, stopDevice, type BuiltDevices, type FactoryDeps } from '../drivers/factory.js';
 import type { DeviceState } from '../drivers/transport/transport.js';
+import type { EventBus } from './api/events.js';
 
 type DeviceName = keyof BuiltDevices;
 type AnyDevice = NonNullable<BuiltDevices[DeviceName]>;
@@ -24,6 +25,8 @@ export class DevicesService implements Service {
     private readonly config: Config['devices'],
     private readonly log: Logger,
     private readonly deps: FactoryDeps = {},
+    /** Where device state changes are published for the local API's event stream. */
+    private readonly events?: EventBus,
   ) {}
 
   /** The built devices, for the services started after this one (payment flow, receipts). */
@@ -68,5 +71,6 @@ export class DevicesService implements Service {
     this.logged.set(device, key);
     const level = state.state === 'online' ? 'info' : 'warn';
     this.log[level]({ device, state: state.state, ...(state.reason ? { reason: state.reason } : {}) }, 'device state');
+    this.events?.publish('device.state', { device, state: state.state, ...(state.reason ? { reason: state.reason } : {}) });
   }
 }

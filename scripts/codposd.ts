@@ -4,7 +4,10 @@
  * logs `ready`, and on SIGTERM/SIGINT stops them in reverse within the stop budget.
  * A bad config exits 2 with the same lines as `codpos config check`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../config/paths.js';
 import { loadCheckedConfig } from '../runtime/config-check.js';
 import { ERROR_AREAS } from '../config/errors.js';
 import { createLogger } from '../runtime/log.js';
@@ -37,7 +40,8 @@ async function main(argv: string[]): Promise<number> {
   if (opts.sim) config = simulateEverything(config);
 
   const log = createLogger({ level: config.log.level });
-  const daemon = createDaemon(config, log);
+  const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const daemon = createDaemon(config, log, version);
   const began = performance.now();
   try {
     await daemon.start();

@@ -1,0 +1,176 @@
+/**
+ * The local API: HTTP/1.1 + JSON on a Unix socket in the data directory (`api.socket`,
+ * mode 0660), and optionally on 127.0.0.1:`api.tcpPort` for the screen app, where every
+ * request must carry `Authorization: Bearer <api.bearerToken>`. `codpos status` and the
+ * screen app use it.
+ *
+ *   GET /v1/status   the daemon (pid, version, started) and each service's health
+ *   GET /v1/events   Server-Sent Events from the event bus; Last-Event-ID resumes
+ *
+ * Errors are JSON `{ "error": { "code", "message" } }` with the codes of config/errors.ts.
+ * A socket file left by a daemon that died is removed at start; one a running daemon still
+ * answers on is not (CODPOS_DAEMON_API_IN_USE: two daemons must not share a box's devices).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import { PosError } from '../../config/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Health, Service } from '../service.js';
+import type { DaemonEvent, EventBus } from './events.js';
+
+export interface LocalApiDeps {
+  /** Every service's health, the API's own included. */
+  health: () => Record<string, Health>;
+  events: EventBus;
+  version: string;
+  /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
+  heartbeatMs?: number;
+}
+
+/** Where the socket is: `api.socket` resolved against `data.dir`. */
+export function apiSocketPath(config: Pick<Config, 'data' | 'api'>): string {
+  return resolve(config.data.dir, config.api.socket);
+}
+
+export class LocalApiService implements Service {
+  readonly name = 'api';
+  private servers: Server[] = [];
+  private readonly streams = new Set<ServerResponse>();
+  private readonly startedAt = new Date();
+  private state: Health = { state: 'stopped' };
+
+  constructor(
+    private readonly config: Pick<Config, 'data' | 'api'>,
+    private readonly log: Logger,
+    private readonly deps: LocalApiDeps,
+  ) {}
+
+  get socketPath(): string {
+    return apiSocketPath(this.config);
+  }
+
+  async start(): Promise<void> {
+    this.state = { state: 'starting' };
+    const { tcpPort, bearerToken } = this.config.api;
+    if (tcpPort > 0 && bearerToken === '') {
+      throw new PosError('CODPOS_CONFIG_INVALID', 'api.bearerToken: must be set when api.tcpPort opens the API on TCP', { details: { problems: ['api.bearerToken'] } });
+    }
+    await removeStaleSocket(this.socketPath);
+    const local = createServer((req, res) => this.handle(req, res, false));
+    await listen(local, () => local.listen(this.socketPath));
+    chmodSync(this.socketPath, 0o660);
+    this.servers.push(local);
+    if (tcpPort > 0) {
+      const tcp = createServer((req, res) => this.handle(req, res, true));
+      await listen(tcp, () => tcp.listen(tcpPort, '127.0.0.1'));
+      this.servers.push(tcp);
+    }
+    this.state = { state: 'up' };
+    this.log.info({ socket: this.socketPath, ...(tcpPort > 0 ? { tcpPort } : {}) }, 'local API listening');
+  }
+
+  async stop(): Promise<void> {
+    for (const stream of this.streams) stream.end();
+    this.streams.clear();
+    await Promise.all(this.servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
+    this.servers = [];
+    if (existsSync(this.socketPath)) unlinkSync(this.socketPath);
+    this.state = { state: 'stopped' };
+  }
+
+  health(): Health {
+    return this.state;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, overTcp: boolean): void {
+    if (overTcp && !this.authorized(req)) {
+      sendError(res, 401, new PosError('CODPOS_USAGE_UNAUTHORIZED', 'this API needs Authorization: Bearer <api.bearerToken> over TCP'));
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    const route = ROUTES[path ?? ''];
+    if (route === undefined) {
+      sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path ?? ''}; there are ${Object.keys(ROUTES).join(', ')}`));
+      return;
+    }
+    if (req.method !== 'GET') {
+      res.setHeader('Allow', 'GET');
+      sendError(res, 405, new PosError('CODPOS_USAGE_METHOD', `${path} takes GET, not ${req.method ?? '?'}`));
+      return;
+    }
+    if (route === 'status') {
+      sendJson(res, 200, {
+        daemon: { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() },
+        services: this.deps.health(),
+      });
+      return;
+    }
+    this.stream(req, res);
+  }
+
+  private stream(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+    const write = (event: DaemonEvent) => res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...event.data })}\n\n`);
+    const lastId = Number(req.headers['last-event-id'] ?? 'NaN');
+    res.write(': codposd events\n\n');
+    if (Number.isSafeInteger(lastId)) for (const missed of this.deps.events.since(lastId)) write(missed);
+    const unsubscribe = this.deps.events.subscribe(write);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.deps.heartbeatMs ?? 15_000);
+    heartbeat.unref();
+    this.streams.add(res);
+    res.on('close', () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      this.streams.delete(res);
+    });
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const expected = Buffer.from(`Bearer ${this.config.api.bearerToken}`);
+    const given = Buffer.from(req.headers.authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}
+
+const ROUTES: Record<string, 'status' | 'events'> = { '/v1/status': 'status', '/v1/events': 'events' };
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, error: PosError): void {
+  sendJson(res, status, { error: { code: error.code, message: error.message } });
+}
+
+function listen(server: Server, start: () => void): Promise<void> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new PosError('CODPOS_DAEMON_API_LISTEN', `the local API cannot listen: ${error.message}`, { cause: error, details: { errno: error.code } })),
+    );
+    server.once('listening', () => resolveListen());
+    start();
+  });
+}
+
+/** Removes a socket file no daemon answers on; refuses one that a running daemon does. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const answered = await new Promise<boolean>((done) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      done(true);
+    });
+    probe.once('error', () => done(false));
+  });
+  if (answered) {
+    throw new PosError('CODPOS_DAEMON_API_IN_USE', `another codposd answers on ${path}: stop it first (two daemons must not drive the same devices)`, { details: { socket: path } });
+  }
+  unlinkSync(path);
+}
