@@ -10,6 +10,7 @@ import type { Health, Service } from './service.js';
 import { buildDevices, startDevice, stopDevice, type BuiltDevices, type FactoryDeps } from '../drivers/factory.js';
 import type { DeviceState } from '../drivers/transport/transport.js';
 import type { EventBus } from './api/events.js';
+import type { Scan } from '../drivers/scanner/driver.js';
 
 type DeviceName = keyof BuiltDevices;
 type AnyDevice = NonNullable<BuiltDevices[DeviceName]>;
@@ -41,6 +42,29 @@ export class DevicesService implements Service {
       await startDevice(device);
       this.logState(name, device.link.state);
     }
+    if (this.events) this.publishDeviceEvents(this.events);
+  }
+
+  /**
+   * What the screen app follows: cards in and out, swipes, barcodes, the printer's state.
+   * A swipe is published without its tracks: card data never goes on the bus.
+   */
+  private publishDeviceEvents(events: EventBus): void {
+    const on = (emitter: NodeJS.EventEmitter, name: string, listener: (...args: any[]) => void) => {
+      emitter.on(name, listener);
+      this.unsubscribe.push(() => emitter.off(name, listener));
+    };
+    const reader = this.built.cardReader?.driver;
+    if (reader) {
+      on(reader, 'card-inserted', (info: { chip: boolean }) => events.publish('card.inserted', { chip: info.chip }));
+      on(reader, 'card-removed', () => events.publish('card.removed'));
+      on(reader, 'swipe', () => events.publish('card.swiped'));
+      on(reader, 'chip-mute', () => events.publish('card.chip-mute'));
+    }
+    const scanner = this.built.scanner?.driver;
+    if (scanner) on(scanner, 'scan', (scan: Scan) => events.publish('scanner.scan', { symbology: scan.symbology, data: scan.data }));
+    const printer = this.built.printer?.driver;
+    if (printer) on(printer, 'state', (state: { state: string; reason?: string }) => events.publish('printer.state', { ...state }));
   }
 
   async stop(): Promise<void> {

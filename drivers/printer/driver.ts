@@ -26,6 +26,10 @@ export interface PrinterDriverOptions {
 export type PrinterState = { state: 'ready' } | { state: 'printing' } | { state: 'held'; reason: string };
 
 export class PrinterDriver extends EventEmitter {
+  /** Set by stop(): a held job gives up instead of waiting for a printer that is gone. */
+  private stopped = false;
+  /** Ends the wait of the job held right now, so stop() takes effect at once. */
+  private wakeHeldJob: (() => void) | undefined;
   readonly profile: PrinterProfile;
   private readonly statusPollMs: number;
   private readonly statusTimeoutMs: number;
@@ -69,10 +73,14 @@ export class PrinterDriver extends EventEmitter {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
     if (!this.transport.isOpen) await this.transport.open();
   }
 
+  /** Closes the printer; a job still held (never sent) ends with CODPOS_DEVICE_PRINT_CANCELLED. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeHeldJob?.();
     this.transport.off('data', this.onData);
     await this.transport.close();
   }
@@ -130,6 +138,7 @@ export class PrinterDriver extends EventEmitter {
   private async waitUntilClear(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
       if (signal?.aborted) throw new PosError('CODPOS_DEVICE_PRINT_CANCELLED', 'print job cancelled while held; it was not printed');
+      if (this.stopped) throw new PosError('CODPOS_DEVICE_PRINT_CANCELLED', 'the printer was stopped while the job was held; it was not printed');
       let reason: string | undefined;
       try {
         reason = blockingReason(await this.status());
@@ -144,6 +153,8 @@ export class PrinterDriver extends EventEmitter {
       this.setState({ state: 'held', reason });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, this.statusPollMs);
+        const wake = () => done();
+        this.wakeHeldJob = wake;
         function done() {
           clearTimeout(timer);
           signal?.removeEventListener('abort', done);
@@ -151,6 +162,7 @@ export class PrinterDriver extends EventEmitter {
         }
         signal?.addEventListener('abort', done);
       });
+      this.wakeHeldJob = undefined;
     }
   }
 

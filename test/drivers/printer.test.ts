@@ -194,6 +194,17 @@ t.test('a printer that hangs after the job went out: CODPOS_DEVICE_PRINT_UNCONFI
   t.same(driver.state, { state: 'ready' });
 });
 
+t.test('stopping the printer with a job held ends the job as cancelled at once (it was never sent)', async (t) => {
+  const { sim, driver } = await printerPair();
+  sim.paperOut();
+  const printed = driver.print(new EscPosBuilder(p58).line('never').cut().build());
+  await new Promise<void>((resolve) => driver.on('state', (s: PrinterState) => s.state === 'held' && resolve()));
+  await driver.stop();
+  await t.rejects(printed, { code: 'CODPOS_DEVICE_PRINT_CANCELLED', message: /stopped while the job was held/ });
+  t.equal(driver.jobsSent, 0);
+  t.same(sim.pages, []);
+});
+
 t.test('a held job can be cancelled: it is never printed', async (t) => {
   const { sim, driver } = await printerPair();
   sim.paperOut();

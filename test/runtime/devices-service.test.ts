@@ -48,3 +48,38 @@ t.test('a device whose transport cannot load (no libusb, no Bluetooth) leaves th
   t.equal(service.states().pinpad?.state, 'online');
   t.ok(lines.some((l) => l.device === 'scanner' && l.level === 'warn'), 'the unavailable scanner is logged as a warning');
 });
+
+t.test('device events go on the bus for the screen app: cards in and out, swipes without their tracks, barcodes, printer state', async (t) => {
+  const { EventBus } = await import('../../runtime/api/events.js');
+  const { VirtualCard, loadCardProfile } = await import('../../emv/card/index.js');
+  const { log } = capture();
+  const events = new EventBus();
+  const seen: Array<{ type: string; data: Record<string, unknown> }> = [];
+  events.subscribe((event) => seen.push({ type: event.type, data: event.data }));
+  const service = new DevicesService(validateConfig({}).devices, log, {}, events);
+  await service.start();
+  t.teardown(() => service.stop());
+  const { cardReader, scanner, printer } = service.devices;
+  const until = async (type: string) => {
+    for (let i = 0; i < 500 && !seen.some((e) => e.type === type); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  await cardReader!.sim!.insert(new VirtualCard(loadCardProfile('visa-dda')));
+  await until('card.inserted');
+  await cardReader!.sim!.remove();
+  await until('card.removed');
+  await cardReader!.sim!.swipe(new VirtualCard(loadCardProfile('magstripe-only')));
+  await until('card.swiped');
+  await scanner!.sim!.scan('RR123456785CH');
+  await until('scanner.scan');
+  const printed = printer!.driver.print(Buffer.from('x\n'));
+  await until('printer.state');
+  await printed;
+  const deviceEvents = seen.filter((e) => e.type !== 'device.state');
+  t.match(deviceEvents.find((e) => e.type === 'card.inserted'), { data: { chip: true } });
+  t.ok(deviceEvents.some((e) => e.type === 'card.removed'));
+  t.same(deviceEvents.find((e) => e.type === 'card.swiped')?.data, {}, 'a swipe carries no track data');
+  t.match(deviceEvents.find((e) => e.type === 'scanner.scan'), { data: { data: 'RR123456785CH' } });
+  t.ok(deviceEvents.some((e) => e.type === 'printer.state'));
+  t.notMatch(JSON.stringify(seen), '4111111111111111', 'no PAN on the bus');
+  t.ok(seen.some((e) => e.type === 'device.state'), 'and the link states');
+});
