@@ -189,6 +189,45 @@ const spool = z
   })
   .prefault({});
 
+const hexDigits = (digits: number, what: string) => z.string().regex(new RegExp(`^[0-9A-Fa-f]{${digits}}$`), { message: `expected ${digits} hex digits (${what})` });
+
+/** One payment application (AID) the terminal accepts, with its terminal action codes. */
+const emvApplication = z.strictObject({
+  /** 5 to 16 bytes of hex (tag 9F06). */
+  aid: z.string().regex(/^([0-9A-Fa-f]{2}){5,16}$/, { message: 'expected an AID of 5 to 16 bytes in hex' }),
+  /** A card AID longer than this one still matches (EMV Book 1 partial selection). */
+  partialSelection: z.boolean().default(true),
+  /** Tag 9F09. */
+  applicationVersion: hexDigits(4, 'tag 9F09'),
+  tacDenial: hexDigits(10, 'terminal action code, 5 bytes'),
+  tacOnline: hexDigits(10, 'terminal action code, 5 bytes'),
+  tacDefault: hexDigits(10, 'terminal action code, 5 bytes'),
+  /** Minor units; 0 sends every chip payment online. */
+  floorLimit: integer().min(0).default(0),
+});
+
+const emv = z
+  .strictObject({
+    /** Tag 9F35: 22 = attended, offline with online capability, merchant operated. */
+    terminalType: z.string().regex(/^[0-9]{2}$/, { message: 'expected 2 digits (tag 9F35)' }).default('22'),
+    /** Tag 9F33: IC + magstripe; online PIN, signature, no CVM; SDA, DDA, CDA. */
+    capabilities: hexDigits(6, 'tag 9F33').default('E068C8'),
+    /** Tag 9F40. */
+    additionalCapabilities: hexDigits(10, 'tag 9F40').default('6000F0A001'),
+    applications: z
+      .array(emvApplication)
+      .min(1)
+      .default([
+        { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 },
+        { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 },
+      ]),
+    /** JSON file of the certification authority public keys; empty: the test keys shipped for the lab and the virtual cards. */
+    caKeysFile: z.string().default(''),
+    /** How long a payment waits for the card to be inserted or swiped. */
+    cardWaitMs: integer().positive().default(60000),
+  })
+  .prefault({});
+
 const api = z
   .strictObject({
     socket: z.string().default('codposd.sock'),
@@ -227,6 +266,7 @@ export const configSchema = z.strictObject({
   host,
   uplink,
   offline,
+  emv,
   spool,
   api,
 });

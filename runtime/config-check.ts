@@ -1,12 +1,13 @@
 /**
  * Loading a config as the daemon uses it: the schema (config/load.ts), then the checks
  * that need the parts the config names — the host's ISO 8583 dialect with its field
- * overrides. `codposd` and `codpos config check|show` both go through here, so a config
+ * overrides, the EMV CA key file. `codposd` and `codpos config check|show` both go through here, so a config
  * that passes the check starts the daemon.
  */
 import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load.js';
 import { PosError } from '../config/errors.js';
 import { hostDialect } from './host/dialect.js';
+import { kernelTerminal } from './payment/terminal.js';
 
 export function loadCheckedConfig(options: LoadOptions = {}): LoadedConfig {
   const loaded = loadConfig(options);
@@ -19,5 +20,7 @@ export function loadCheckedConfig(options: LoadOptions = {}): LoadedConfig {
     throw new PosError('CODPOS_CONFIG_INVALID', line, { details: { problems: [line] } });
   }
   hostDialect(loaded.config.host);
+  // The CA key file is read now, so a bad one fails `config check`, not the first payment.
+  if (loaded.config.emv.caKeysFile !== '') kernelTerminal(loaded.config);
   return loaded;
 }

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Config } from '../../config/schema.js';
-import { VirtualCard, loadCardProfile, testCaPublicKeys } from '../../emv/card/index.js';
-import type { TerminalApplication, TerminalConfig } from '../../emv/kernel/index.js';
+import { VirtualCard, loadCardProfile } from '../../emv/card/index.js';
+import type { TerminalConfig } from '../../emv/kernel/index.js';
+import { kernelTerminal } from './terminal.js';
 import { CardReaderDriver } from '../../drivers/card-reader/driver.js';
 import { CardReaderSim } from '../../drivers/card-reader/sim.js';
 import { PinpadDriver } from '../../drivers/pinpad/driver.js';
@@ -31,26 +32,10 @@ import { payByChip, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
 import { buildPaymentReceipt } from './receipt.js';
 
-/** The Visa and Mastercard test AIDs with their usual terminal action codes, floor limit 0. */
-export const LAB_APPLICATIONS: readonly TerminalApplication[] = [
-  { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 },
-  { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 },
-];
-
-/** The kernel's terminal for the lab: the test AIDs, the test CA keys (never a live card's). */
-export function labTerminal(config: Pick<Config, 'terminal'>, floorLimit = 0): TerminalConfig {
-  return {
-    countryCode: config.terminal.country.padStart(4, '0'),
-    capabilities: 'E068C8', // IC + magstripe; online PIN, signature, no CVM; SDA, DDA, CDA
-    additionalCapabilities: '6000F0A001',
-    terminalType: '22',
-    terminalId: config.terminal.id,
-    merchantId: config.terminal.merchantId,
-    applications: LAB_APPLICATIONS.map((app) => ({ ...app, floorLimit })),
-    caKeys: testCaPublicKeys(),
-    onlineCapable: true,
-    pinPadPresent: true,
-  };
+/** The kernel's terminal for the lab: the configured one (emv.*), with its AIDs' floor limit set. */
+export function labTerminal(config: Pick<Config, 'terminal' | 'emv' | 'data'>, floorLimit = 0): TerminalConfig {
+  const terminal = kernelTerminal(config);
+  return { ...terminal, applications: terminal.applications.map((app) => ({ ...app, floorLimit })) };
 }
 
 export interface SimPaymentDevices {
@@ -113,7 +98,7 @@ export interface LabPaymentOptions {
   swipe?: boolean;
   /** With `swipe`: the chip of this card failed just before (a fallback swipe). */
   chipFailed?: boolean;
-  /** Kernel floor limit for the lab AIDs (minor units); 0 sends every chip payment online. */
+  /** Kernel floor limit for the configured AIDs (minor units); 0 sends every chip payment online. */
   floorLimit?: number;
   onExchange?: (exchange: SimExchange) => void;
 }

@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .option('--cancel-pin', 'the customer presses CANCEL instead of entering the PIN')
     .option('--swipe', "swipe the card's stripe instead of inserting its chip")
     .option('--chip-failed', 'with --swipe: the chip of this card just failed (a fallback swipe)')
-    .option('--floor-limit <minor>', 'kernel floor limit for the test AIDs, minor units (default 0: every chip payment goes online)')
+    .option('--floor-limit <minor>', 'kernel floor limit for the configured AIDs (emv.applications), minor units (default 0: every chip payment goes online)')
     .option('--waybill <id>', 'the waybill the payment is for')
     .option('--config <file>', 'config file (default: CODPOS_CONFIG or the simulated config)')
     .option('--json', 'machine-readable output: one JSON object per line')
