@@ -12,6 +12,8 @@ import { DevicesService } from './devices-service.js';
 import { HostService } from './host/service.js';
 import { LocalApiService } from './api/server.js';
 import { EventBus } from './api/events.js';
+import { SimControl } from './api/sim-control.js';
+import { PaymentService } from './payment/service.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -20,17 +22,21 @@ export interface Daemon {
 }
 
 /**
- * Services in start order: storage -> spool -> drivers -> host link -> uplink -> local API.
+ * Services in start order: storage -> spool -> drivers -> host link -> payments -> uplink -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): Service[] {
   const spool = new SpoolService(config);
+  const devices = new DevicesService(config.devices, log, {}, api.events);
+  const host = new HostService(config, log, { spool: () => spool.spool });
+  const payments = new PaymentService(config, log, { devices: () => devices.devices, host: () => host.client, spool: () => spool.spool, events: api.events });
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
-    new DevicesService(config.devices, log, {}, api.events),
-    new HostService(config, log, { spool: () => spool.spool }),
-    new LocalApiService(config, log, api),
+    devices,
+    host,
+    payments,
+    new LocalApiService(config, log, { ...api, payments, sim: new SimControl(() => devices.devices) }),
   ];
 }
 

@@ -4,8 +4,11 @@
  * request must carry `Authorization: Bearer <api.bearerToken>`. `codpos status` and the
  * screen app use it.
  *
- *   GET /v1/status   the daemon (pid, version, started) and each service's health
- *   GET /v1/events   Server-Sent Events from the event bus; Last-Event-ID resumes
+ *   GET  /v1/status         the daemon (pid, version, started) and each service's health
+ *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
+ *   POST /v1/payments/card  { amount, waybill? }: one card payment, answered with its outcome
+ *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
+ *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
  * Errors are JSON `{ "error": { "code", "message" } }` with the codes of config/errors.ts.
  * A socket file left by a daemon that died is removed at start; one a running daemon still
@@ -21,12 +24,17 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
 import type { DaemonEvent, EventBus } from './events.js';
+import type { SimControl } from './sim-control.js';
 
 export interface LocalApiDeps {
   /** Every service's health, the API's own included. */
   health: () => Record<string, Health>;
   events: EventBus;
   version: string;
+  /** Card payments (absent: POST /v1/payments/card answers 503). */
+  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown> };
+  /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
+  sim?: SimControl;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
   heartbeatMs?: number;
 }
@@ -91,25 +99,45 @@ export class LocalApiService implements Service {
       sendError(res, 401, new PosError('CODPOS_USAGE_UNAUTHORIZED', 'this API needs Authorization: Bearer <api.bearerToken> over TCP'));
       return;
     }
-    const path = (req.url ?? '/').split('?')[0];
-    const route = ROUTES[path ?? ''];
-    if (route === undefined) {
-      sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path ?? ''}; there are ${Object.keys(ROUTES).join(', ')}`));
+    const path = (req.url ?? '/').split('?')[0] ?? '';
+    const routes = this.routes();
+    const methods = routes[path];
+    if (methods === undefined) {
+      sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
       return;
     }
-    if (req.method !== 'GET') {
-      res.setHeader('Allow', 'GET');
-      sendError(res, 405, new PosError('CODPOS_USAGE_METHOD', `${path} takes GET, not ${req.method ?? '?'}`));
+    const handler = methods[req.method ?? ''];
+    if (handler === undefined) {
+      res.setHeader('Allow', Object.keys(methods).join(', '));
+      sendError(res, 405, new PosError('CODPOS_USAGE_METHOD', `${path} takes ${Object.keys(methods).join(' or ')}, not ${req.method ?? '?'}`));
       return;
     }
-    if (route === 'status') {
-      sendJson(res, 200, {
-        daemon: { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() },
-        services: this.deps.health(),
-      });
+    if (handler === 'stream') {
+      this.stream(req, res);
       return;
     }
-    this.stream(req, res);
+    readJsonBody(req)
+      .then((body) => handler(body))
+      .then((answer) => sendJson(res, 200, answer))
+      .catch((error: unknown) => sendError(res, statusOf(error), error instanceof PosError ? error : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error })));
+  }
+
+  /** Path -> method -> handler (a JSON answer from the request's JSON body), or `stream` for SSE. */
+  private routes(): Record<string, Record<string, 'stream' | ((body: unknown) => Promise<unknown>)>> {
+    const routes: Record<string, Record<string, 'stream' | ((body: unknown) => Promise<unknown>)>> = {
+      '/v1/status': {
+        GET: async () => ({ daemon: { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() }, services: this.deps.health() }),
+      },
+      '/v1/events': { GET: 'stream' },
+      '/v1/payments/card': {
+        POST: async (body) => {
+          if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments are not available in this daemon');
+          return this.deps.payments.pay(paymentRequest(body));
+        },
+      },
+    };
+    if (this.deps.sim) Object.assign(routes, this.deps.sim.routes());
+    return routes;
   }
 
   private stream(req: IncomingMessage, res: ServerResponse): void {
@@ -136,7 +164,46 @@ export class LocalApiService implements Service {
   }
 }
 
-const ROUTES: Record<string, 'status' | 'events'> = { '/v1/status': 'status', '/v1/events': 'events' };
+/** `{ amount, waybill? }` from a request body, checked. */
+function paymentRequest(body: unknown): { amount: number; waybill?: string } {
+  const { amount, waybill } = (body ?? {}) as { amount?: unknown; waybill?: unknown };
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0) {
+    throw new PosError('CODPOS_USAGE_AMOUNT', 'amount: expected a positive whole number of minor units (2500 = 25.00)');
+  }
+  if (waybill !== undefined && (typeof waybill !== 'string' || waybill.length === 0 || waybill.length > 64)) throw new PosError('CODPOS_USAGE_WAYBILL', 'waybill: expected a string of 1 to 64 characters');
+  return { amount, ...(waybill !== undefined ? { waybill: waybill as string } : {}) };
+}
+
+/** The HTTP status for an error: the caller's mistakes 4xx, a missing part 503, anything else 500. */
+function statusOf(error: unknown): number {
+  if (!(error instanceof PosError)) return 500;
+  if (error.code === 'CODPOS_USAGE_BUSY') return 409;
+  if (error.code === 'CODPOS_USAGE_NOT_FOUND') return 404;
+  if (error.area === 'USAGE') return 400;
+  if (error.area === 'DEVICE' || error.area === 'HOST') return 503;
+  return 500;
+}
+
+/** The request's JSON body (`{}` when empty); a body that is not JSON is a 400. */
+function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolveBody, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 65_536) req.destroy(new Error('request body over 64 KiB'));
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (text.trim() === '') return resolveBody({});
+      try {
+        resolveBody(JSON.parse(text));
+      } catch {
+        reject(new PosError('CODPOS_USAGE_BAD_JSON', 'the request body is not JSON'));
+      }
+    });
+  });
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

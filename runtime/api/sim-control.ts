@@ -1,0 +1,73 @@
+/**
+ * The local API's hands on the simulated devices (`transport.kind: sim`, or `codposd --sim`),
+ * for technicians and tests driving a whole payment through the daemon:
+ *
+ *   POST /v1/sim/card     { action: "insert" | "swipe", card: PROFILE } | { action: "remove" }
+ *   POST /v1/sim/pinpad   { pin: "1234" } (typed at each PIN request) | { cancel: true } | {}
+ *   GET  /v1/sim/printer  { pages: [[line, ...], ...] }: what the simulated printer printed
+ *
+ * A device that is not simulated answers 404 on its path: nothing here can reach a real one.
+ */
+import { PosError } from '../../config/errors.js';
+import { VirtualCard, listCardProfiles, loadCardProfile } from '../../emv/card/index.js';
+import type { BuiltDevices } from '../../drivers/factory.js';
+
+type Handler = (body: unknown) => Promise<unknown>;
+
+export class SimControl {
+  /** What the simulated PIN pad's customer does when asked: type this PIN, cancel, or nothing. */
+  private customer: { pin: string } | { cancel: true } | undefined;
+  private listening = false;
+
+  constructor(private readonly devices: () => BuiltDevices) {}
+
+  routes(): Record<string, Record<string, Handler>> {
+    return {
+      '/v1/sim/card': { POST: (body) => this.card(body) },
+      '/v1/sim/pinpad': { POST: (body) => this.pinpad(body) },
+      '/v1/sim/printer': { GET: async () => ({ pages: this.simulated('printer').pages }) },
+    };
+  }
+
+  private async card(body: unknown): Promise<unknown> {
+    const sim = this.simulated('cardReader');
+    const { action, card } = (body ?? {}) as { action?: unknown; card?: unknown };
+    if (action === 'remove') {
+      await sim.remove();
+      return { removed: true };
+    }
+    if (action !== 'insert' && action !== 'swipe') throw new PosError('CODPOS_USAGE_SIM', 'action: expected insert, swipe or remove');
+    if (typeof card !== 'string' || !listCardProfiles().includes(card)) {
+      throw new PosError('CODPOS_USAGE_SIM', `card: expected a virtual card profile (${listCardProfiles().join(', ')})`);
+    }
+    const virtual = new VirtualCard(loadCardProfile(card));
+    if (action === 'insert') await sim.insert(virtual);
+    else await sim.swipe(virtual);
+    return { [action === 'insert' ? 'inserted' : 'swiped']: card };
+  }
+
+  private async pinpad(body: unknown): Promise<unknown> {
+    const sim = this.simulated('pinpad');
+    const { pin, cancel } = (body ?? {}) as { pin?: unknown; cancel?: unknown };
+    if (cancel === true) this.customer = { cancel: true };
+    else if (typeof pin === 'string' && /^[0-9]{4,12}$/.test(pin)) this.customer = { pin };
+    else if (pin === undefined) this.customer = undefined;
+    else throw new PosError('CODPOS_USAGE_SIM', 'pin: expected 4 to 12 digits');
+    if (!this.listening) {
+      this.listening = true;
+      sim.on('prompt', () => {
+        const customer = this.customer;
+        if (customer === undefined) return;
+        if ('cancel' in customer) sim.cancelKey();
+        else sim.enterPin(customer.pin);
+      });
+    }
+    return { customer: this.customer === undefined ? 'waits' : 'cancel' in this.customer ? 'cancels' : 'types a PIN' };
+  }
+
+  private simulated<Name extends 'cardReader' | 'pinpad' | 'printer'>(name: Name): NonNullable<NonNullable<BuiltDevices[Name]>['sim']> {
+    const sim = this.devices()[name]?.sim;
+    if (!sim) throw new PosError('CODPOS_USAGE_NOT_FOUND', `the ${name} is not simulated in this daemon`);
+    return sim as NonNullable<NonNullable<BuiltDevices[Name]>['sim']>;
+  }
+}

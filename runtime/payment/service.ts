@@ -1,0 +1,192 @@
+/**
+ * Card payments in the daemon: one at a time, from "present the card" to the receipt.
+ * `pay({ amount, waybill })` waits (up to `emv.cardWaitMs`) for the card: inserted, it is
+ * paid by chip (payByChip); swiped, by stripe under the chip-first rules (payBySwipe). A
+ * chip that fails or does not answer turns the next swipe of the card into a fallback; a
+ * chip card swiped is asked to be inserted, within the same wait. The outcome is on the
+ * journal before `pay` resolves; then the receipt is printed (the customer's copy, and the
+ * merchant's with a signature line when the CVM wants a signature). A printer fault never
+ * changes the payment: it is reported as `receiptPrinted: false`.
+ *
+ * Events (no card data; the last four digits at most): payment.started, payment.waiting-card,
+ * pin.requested, payment.chip-failed, payment.use-chip, payment.<outcome>, receipt.failed.
+ */
+import { once } from 'node:events';
+import { PosError } from '../../config/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { BuiltDevices } from '../../drivers/factory.js';
+import type { CardReaderDriver } from '../../drivers/card-reader/driver.js';
+import type { TerminalConfig } from '../../emv/kernel/index.js';
+import type { Spool } from '../../spool/index.js';
+import type { HostClient } from '../host/client.js';
+import type { EventBus } from '../api/events.js';
+import type { Logger } from '../log.js';
+import type { Health, Service } from '../service.js';
+import { payByChip, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
+import { payBySwipe, type Swipe } from './swipe-payment.js';
+import { buildPaymentReceipt } from './receipt.js';
+import { kernelTerminal } from './terminal.js';
+
+export interface PaymentServiceDeps {
+  devices: () => BuiltDevices;
+  host: () => HostClient;
+  spool: () => Spool;
+  events: EventBus;
+}
+
+export interface PaymentOutcome extends CardPaymentResult {
+  receiptPrinted: boolean;
+}
+
+type Presented = { kind: 'chip' } | { kind: 'swipe'; swipe: Swipe } | { kind: 'mute' } | { kind: 'none' };
+
+export class PaymentService implements Service {
+  readonly name = 'payments';
+  private terminal: TerminalConfig | undefined;
+  private busy = false;
+  private state: Health = { state: 'stopped' };
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly deps: PaymentServiceDeps,
+  ) {}
+
+  async start(): Promise<void> {
+    this.terminal = kernelTerminal(this.config);
+    this.state = { state: 'up' };
+  }
+
+  async stop(): Promise<void> {
+    this.state = { state: 'stopped' };
+  }
+
+  health(): Health {
+    if (this.state.state !== 'up') return this.state;
+    const devices = this.deps.devices();
+    const missing = [!devices.cardReader && 'card reader', !devices.pinpad && 'PIN pad'].filter(Boolean);
+    return missing.length > 0 ? { state: 'degraded', reason: `no ${missing.join(' and no ')}: card payments cannot be taken` } : this.state;
+  }
+
+  /** One card payment; a decline is a result. CODPOS_USAGE_BUSY while another is in progress. */
+  async pay(request: CardPaymentRequest): Promise<PaymentOutcome> {
+    if (!Number.isSafeInteger(request.amount) || request.amount <= 0) {
+      throw new PosError('CODPOS_USAGE_AMOUNT', `amount must be a positive whole number of minor units, not ${String(request.amount)}`);
+    }
+    const { cardReader, pinpad } = this.deps.devices();
+    if (!this.terminal || !cardReader || !pinpad) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', `card payments cannot be taken: ${this.health().reason ?? 'the payment service is not started'}`);
+    if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', 'a card payment is already in progress');
+    this.busy = true;
+    const events = this.deps.events;
+    try {
+      events.publish('payment.started', { amount: request.amount, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
+      const result = await this.collect(request, cardReader.driver, {
+        requestPin: (options) => {
+          events.publish('pin.requested');
+          return pinpad.driver.requestPin(options);
+        },
+      });
+      events.publish(`payment.${result.outcome}`, {
+        reason: result.reason,
+        approvedOffline: result.approvedOffline,
+        signatureRequired: result.signatureRequired,
+        ...(result.journalId !== undefined ? { journalId: result.journalId } : {}),
+        ...(result.responseCode !== undefined ? { responseCode: result.responseCode } : {}),
+        ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
+        ...(result.receipt ? { panLast4: result.receipt.panLast4 } : {}),
+      });
+      return { ...result, receiptPrinted: await this.printReceipts(request, result) };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Waits for the card and pays by chip or stripe, following the chip-first rules. */
+  private async collect(request: CardPaymentRequest, reader: CardReaderDriver, pinpad: { requestPin: CardReaderPin }): Promise<CardPaymentResult> {
+    const deadline = Date.now() + this.config.emv.cardWaitMs;
+    let chipFailed = false;
+    // A card already in the slot is paid at once.
+    const slot = await reader.status().catch(() => undefined);
+    let presented: Presented = slot !== undefined && slot.slot !== 'empty' ? (slot.chip ? { kind: 'chip' } : { kind: 'mute' }) : { kind: 'none' };
+    for (;;) {
+      if (presented.kind === 'none') {
+        this.deps.events.publish('payment.waiting-card', { chipFailed });
+        presented = await waitForCard(reader, deadline - Date.now());
+        if (presented.kind === 'none') {
+          return { outcome: 'cancelled', reason: `no card was presented within ${Math.round(this.config.emv.cardWaitMs / 1000)} s`, approvedOffline: false, signatureRequired: false };
+        }
+      }
+      const base = { client: this.deps.host(), journal: this.deps.spool().journal, currency: this.config.terminal.currency, pinpad, log: this.log };
+      if (presented.kind === 'chip') {
+        const result = await payByChip({ ...base, card: reader, terminal: this.terminal! }, request);
+        // A chip that failed before anything went online: the stripe of the same card may be used (fallback).
+        if (result.outcome === 'failed' && result.journalId === undefined) presented = { kind: 'mute' };
+        else return result;
+      }
+      if (presented.kind === 'mute') {
+        chipFailed = true;
+        this.deps.events.publish('payment.chip-failed');
+        presented = { kind: 'none' };
+        continue;
+      }
+      if (presented.kind === 'swipe') {
+        const result = await payBySwipe(base, request, presented.swipe, { chipFailedOnThisCard: chipFailed });
+        if (result.outcome !== 'use-chip') return result;
+        this.deps.events.publish('payment.use-chip');
+        presented = { kind: 'none' };
+      }
+    }
+  }
+
+  private async printReceipts(request: CardPaymentRequest, result: CardPaymentResult): Promise<boolean> {
+    const printer = this.deps.devices().printer;
+    if (result.journalId === undefined || !printer) return false;
+    const transaction = this.deps.spool().journal.get(result.journalId);
+    const copies: Array<'customer' | 'merchant'> = result.outcome === 'approved' && result.signatureRequired ? ['merchant', 'customer'] : ['customer'];
+    try {
+      for (const copy of copies) {
+        await printer.driver.print(
+          buildPaymentReceipt({
+            profile: printer.driver.profile,
+            merchant: { name: this.config.terminal.merchantName, terminalId: this.config.terminal.id, merchantId: this.config.terminal.merchantId },
+            at: new Date(),
+            amount: request.amount,
+            currency: this.config.terminal.currency,
+            ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
+            payment: result,
+            ...(transaction ? { transaction } : {}),
+            copy,
+          }),
+        );
+      }
+      return true;
+    } catch (error) {
+      this.log.warn({ err: error, journalId: result.journalId }, 'receipt not printed');
+      this.deps.events.publish('receipt.failed', { journalId: result.journalId, reason: (error as Error).message });
+      return false;
+    }
+  }
+}
+
+type CardReaderPin = (options: { pan: string }) => ReturnType<NonNullable<BuiltDevices['pinpad']>['driver']['requestPin']>;
+
+/** The next card event of the reader, or `none` after `ms`. */
+async function waitForCard(reader: CardReaderDriver, ms: number): Promise<Presented> {
+  if (ms <= 0) return { kind: 'none' };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    const event = await Promise.race([
+      once(reader, 'card-inserted', { signal: controller.signal }).then(([info]) => ((info as { chip: boolean }).chip ? ({ kind: 'chip' } as const) : ({ kind: 'mute' } as const))),
+      once(reader, 'swipe', { signal: controller.signal }).then(([swipe]) => ({ kind: 'swipe', swipe: swipe as Swipe }) as const),
+      once(reader, 'chip-mute', { signal: controller.signal }).then(() => ({ kind: 'mute' }) as const),
+    ]);
+    return event;
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') return { kind: 'none' };
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}

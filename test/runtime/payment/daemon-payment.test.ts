@@ -1,0 +1,108 @@
+/**
+ * A card payment through the daemon, as the screen app drives it: the daemon built as
+ * codposd --sim builds it (every device and the acquirer simulated, a spool in a temporary
+ * data directory), the local API over its Unix socket, the card inserted or swiped through
+ * /v1/sim/card, the events followed on /v1/events, the receipt read back from the printer.
+ */
+import t, { type Test } from 'tap';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { validateConfig } from '../../../config/load.js';
+import { createDaemon, simulateEverything } from '../../../runtime/daemon.js';
+import { apiSocketPath } from '../../../runtime/api/server.js';
+import { createLogger } from '../../../runtime/log.js';
+
+function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** Follows /v1/events; `types()` lists the event types seen so far, `text()` the raw stream. */
+function follow(socketPath: string) {
+  let raw = '';
+  const req = request({ socketPath, path: '/v1/events' }, (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => (raw += chunk));
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return {
+    types: () => [...raw.matchAll(/^event: (.+)$/gm)].map((m) => m[1]!),
+    text: () => raw,
+    async until(type: string) {
+      for (let i = 0; i < 1000 && !raw.includes(`event: ${type}\n`); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      if (!raw.includes(`event: ${type}\n`)) throw new Error(`no ${type} event`);
+    },
+    close: () => req.destroy(),
+  };
+}
+
+async function startDaemon(t: Test) {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-daemon-pay-'));
+  const config = simulateEverything(validateConfig({ data: { dir }, emv: { cardWaitMs: 20_000 } }));
+  const daemon = createDaemon(config, createLogger({ level: 'silent' }), '0.0.0-test');
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+  return { socketPath: apiSocketPath(config), daemon };
+}
+
+t.test('insert a chip card when asked: approved with the PIN typed on the pad, events in order, receipt with the last four digits', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  const events = follow(socketPath);
+  t.teardown(() => events.close());
+  t.match(await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' }), { status: 200, json: { customer: 'types a PIN' } });
+  const paying = call(socketPath, 'POST', '/v1/payments/card', { amount: 2500, waybill: 'RR123456785CH' });
+  await events.until('payment.waiting-card');
+  t.match(await call(socketPath, 'POST', '/v1/payments/card', { amount: 100 }), { status: 409, json: { error: { code: 'CODPOS_USAGE_BUSY' } } }, 'one payment at a time');
+  t.match(await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' }), { status: 200 });
+  const paid = await paying;
+  t.equal(paid.status, 200);
+  t.match(paid.json, { outcome: 'approved', entry: 'chip', responseCode: '00', receiptPrinted: true, receipt: { panLast4: '0119' } });
+  await events.until('payment.approved');
+  const order = events.types().filter((type) => type.startsWith('payment.') || type === 'pin.requested' || type === 'card.inserted');
+  t.same(order, ['payment.started', 'payment.waiting-card', 'card.inserted', 'pin.requested', 'payment.approved']);
+  t.match(events.text(), /event: payment\.approved\ndata: \{[^\n]*"panLast4":"0119"/);
+  t.notMatch(events.text(), '4761739001010119', 'no PAN on the event stream');
+  const printed = await call(socketPath, 'GET', '/v1/sim/printer');
+  const lines = (printed.json.pages as string[][]).flat();
+  t.ok(lines.includes('VISA CREDIT            **** 0119'), 'the receipt came out');
+  t.ok(lines.includes('WAYBILL            RR123456785CH'));
+  t.notMatch(JSON.stringify(printed.json), '4761739001010119');
+  const status = await call(socketPath, 'GET', '/v1/status');
+  t.match(status.json, { services: { payments: { state: 'up' } } });
+});
+
+t.test('a chip card swiped is asked to be inserted; then paid by chip. A bad amount is a 400 naming it', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  const events = follow(socketPath);
+  t.teardown(() => events.close());
+  await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+  t.match(await call(socketPath, 'POST', '/v1/payments/card', { amount: 25.5 }), { status: 400, json: { error: { code: 'CODPOS_USAGE_AMOUNT', message: /amount/ } } });
+  const paying = call(socketPath, 'POST', '/v1/payments/card', { amount: 1800 });
+  await events.until('payment.waiting-card');
+  await call(socketPath, 'POST', '/v1/sim/card', { action: 'swipe', card: 'visa-dda' });
+  await events.until('payment.use-chip');
+  await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+  t.match((await paying).json, { outcome: 'approved', entry: 'chip' });
+  t.ok(events.types().includes('card.swiped'));
+});
+
+t.test('the customer cancels the PIN: cancelled, nothing journaled, no receipt', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  await call(socketPath, 'POST', '/v1/sim/pinpad', { cancel: true });
+  await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+  const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount: 2500 });
+  t.match(paid.json, { outcome: 'cancelled', receiptPrinted: false });
+  t.equal(paid.json.journalId, undefined);
+  t.same((await call(socketPath, 'GET', '/v1/sim/printer')).json.pages, []);
+});
