@@ -7,6 +7,7 @@
  *   GET  /v1/status         the daemon (pid, version, started) and each service's health
  *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
  *   POST /v1/payments/card  { amount, waybill? }: one card payment, answered with its outcome
+ *   POST /v1/settlement     end of day: the open batch's totals to the acquirer (0500)
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
@@ -31,8 +32,8 @@ export interface LocalApiDeps {
   health: () => Record<string, Health>;
   events: EventBus;
   version: string;
-  /** Card payments (absent: POST /v1/payments/card answers 503). */
-  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown> };
+  /** Card payments and end-of-day settlement (absent: their paths answer 503). */
+  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown> };
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
@@ -133,6 +134,12 @@ export class LocalApiService implements Service {
         POST: async (body) => {
           if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments are not available in this daemon');
           return this.deps.payments.pay(paymentRequest(body));
+        },
+      },
+      '/v1/settlement': {
+        POST: async () => {
+          if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'settlement is not available in this daemon');
+          return this.deps.payments.settle();
         },
       },
     };

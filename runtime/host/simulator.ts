@@ -13,7 +13,8 @@
  *   known by the PAN on its track 2: approved without a PIN, 55 with one.
  * - 0400/0401 reversal, 0220/0221 advice, 0320 batch upload: 00, recorded once per
  *   original (a repeat is not counted twice).
- * - 0500 settlement: 00 when the terminal's totals equal the host's, 95 when not.
+ * - 0500 settlement: 00 when the terminal's totals equal the host's (the host's batch for
+ *   that terminal then closes too), 95 when not.
  *
  * Rules script misbehaviour for tests and technicians: decline (by MTI and amount),
  * answer late, drop the connection, never answer. It never logs a PIN or a full PAN:
@@ -329,6 +330,8 @@ export class AcquirerHostSimulator {
           amount += booked.amount;
         }
         const inBalance = theirs.debitCount === count && BigInt(theirs.debitAmount) === amount;
+        // Settled in balance: the host closes the terminal's batch too; the next one starts empty.
+        if (inBalance) for (const key of [...this.book.keys()]) if (key.startsWith(`${tid}|`)) this.book.delete(key);
         return buildResponse(request, { [DE.RESPONSE_CODE]: inBalance ? '00' : '95' });
       }
       default:

@@ -38,6 +38,20 @@ export interface PaymentOutcome extends CardPaymentResult {
   receiptPrinted: boolean;
 }
 
+export interface SettlementOutcome {
+  batch: number;
+  inBalance: boolean;
+  /** What the terminal sent: purchases as debits, refunds as credits (minor units). */
+  totals: { debitCount: number; debitAmount: number; creditCount: number; creditAmount: number };
+  /** In balance: how many payments became settled, and the batch now open. */
+  settled?: number;
+  nextBatch?: number;
+  /** Out of balance: the acquirer's answer and its totals. */
+  responseCode?: string;
+  hostTotals?: unknown;
+  reason?: string;
+}
+
 type Presented = { kind: 'chip' } | { kind: 'swipe'; swipe: Swipe } | { kind: 'mute' } | { kind: 'none' };
 
 export class PaymentService implements Service {
@@ -96,6 +110,35 @@ export class PaymentService implements Service {
         ...(result.receipt ? { panLast4: result.receipt.panLast4 } : {}),
       });
       return { ...result, receiptPrinted: await this.printReceipts(request, result) };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * End of day: the open batch's totals go to the acquirer in a 0500 (after every pending
+   * reversal and advice). In balance: the batch's approved and advised payments become
+   * settled and the next batch opens, in one commit. Out of balance (95): the batch stays
+   * open and the answer says so; the batch upload (0320 per payment) that reconciles it is
+   * not built yet, so the acquirer's helpdesk settles it by hand.
+   */
+  async settle(): Promise<SettlementOutcome> {
+    if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', 'a card payment is in progress: settle after it');
+    this.busy = true;
+    try {
+      const journal = this.deps.spool().journal;
+      const batch = journal.counters.openBatch();
+      const sums = journal.totals(batch);
+      const totals = { debitCount: sums.purchase.count, debitAmount: sums.purchase.amount, creditCount: sums.refund.count, creditAmount: sums.refund.amount };
+      const answer = await this.deps.host().settle({ batchNumber: batch, totals });
+      if (answer.inBalance) {
+        const closed = journal.closeBatch();
+        this.deps.events.publish('settlement.closed', { batch, settled: closed.settled, nextBatch: closed.next, ...totals });
+        return { batch, inBalance: true, totals, settled: closed.settled, nextBatch: closed.next };
+      }
+      const reason = `the acquirer's totals differ (${answer.responseCode}): batch ${batch} stays open; the batch upload that reconciles it is not built yet`;
+      this.deps.events.publish('settlement.out-of-balance', { batch, responseCode: answer.responseCode, ...totals });
+      return { batch, inBalance: false, totals, hostTotals: answer.totals, responseCode: answer.responseCode, reason };
     } finally {
       this.busy = false;
     }

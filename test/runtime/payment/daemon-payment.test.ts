@@ -106,3 +106,42 @@ t.test('the customer cancels the PIN: cancelled, nothing journaled, no receipt',
   t.equal(paid.json.journalId, undefined);
   t.same((await call(socketPath, 'GET', '/v1/sim/printer')).json.pages, []);
 });
+
+t.test('end of day through the API: in balance, the approved payments become settled and the next batch opens', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+  for (const amount of [2500, 1800]) {
+    await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+    t.match((await call(socketPath, 'POST', '/v1/payments/card', { amount })).json, { outcome: 'approved' });
+    await call(socketPath, 'POST', '/v1/sim/card', { action: 'remove' });
+  }
+  const settled = await call(socketPath, 'POST', '/v1/settlement');
+  t.equal(settled.status, 200);
+  t.match(settled.json, { batch: 1, inBalance: true, totals: { debitCount: 2, debitAmount: 4300, creditCount: 0, creditAmount: 0 }, settled: 2, nextBatch: 2 });
+  t.match((await call(socketPath, 'POST', '/v1/settlement')).json, { batch: 2, inBalance: true, totals: { debitCount: 0 }, settled: 0, nextBatch: 3 }, 'an empty batch settles too');
+});
+
+t.test('out of balance (the acquirer lacks a payment the terminal has): 95, the batch stays open and says why', async (t) => {
+  const { startLink, openSpool, TERMINAL } = await import('../host/fixtures.js');
+  const { HostClient } = await import('../../../runtime/host/client.js');
+  const { PaymentService } = await import('../../../runtime/payment/service.js');
+  const { EventBus } = await import('../../../runtime/api/events.js');
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 5000 });
+  // A payment the terminal journaled as approved that the acquirer never booked.
+  const lost = spool.journal.begin({ amount: 990, currency: '840', pan: '4761739001010119' });
+  spool.journal.transition(lost.id, 'approved', { responseCode: '00', authCode: '123456' });
+  const events = new EventBus();
+  const published: string[] = [];
+  events.subscribe((event) => published.push(event.type));
+  const payments = new PaymentService(validateConfig({}), createLogger({ level: 'silent' }), { devices: () => ({}), host: () => client, spool: () => spool, events });
+  await payments.start();
+  const outcome = await payments.settle();
+  t.match(outcome, { batch: 1, inBalance: false, responseCode: '95', totals: { debitCount: 1, debitAmount: 990 }, reason: /batch 1 stays open/ });
+  t.equal(spool.journal.get(lost.id)!.state, 'approved', 'nothing settled');
+  t.equal(spool.journal.counters.openBatch(), 1, 'the batch is still open');
+  t.same(published, ['settlement.out-of-balance']);
+  t.match(payments.health(), { state: 'degraded', reason: /no card reader and no PIN pad/ });
+});
