@@ -14,6 +14,7 @@ import { LocalApiService } from './api/server.js';
 import { EventBus } from './api/events.js';
 import { SimControl } from './api/sim-control.js';
 import { PaymentService } from './payment/service.js';
+import { UplinkService } from './uplink/service.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -22,21 +23,29 @@ export interface Daemon {
 }
 
 /**
- * Services in start order: storage -> spool -> drivers -> host link -> payments -> uplink -> local API.
+ * Services in start order: storage -> spool -> drivers -> host link -> uplink -> payments -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): Service[] {
   const spool = new SpoolService(config);
   const devices = new DevicesService(config.devices, log, {}, api.events);
   const host = new HostService(config, log, { spool: () => spool.spool });
-  const payments = new PaymentService(config, log, { devices: () => devices.devices, host: () => host.client, spool: () => spool.spool, events: api.events });
+  const uplink = new UplinkService(config, log, { spool: () => spool.spool });
+  const payments = new PaymentService(config, log, {
+    devices: () => devices.devices,
+    host: () => host.client,
+    spool: () => spool.spool,
+    events: api.events,
+    recordQueued: () => void uplink.sendNow().catch(() => undefined),
+  });
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
     devices,
     host,
+    uplink,
     payments,
-    new LocalApiService(config, log, { ...api, payments, sim: new SimControl(() => devices.devices) }),
+    new LocalApiService(config, log, { ...api, payments, sim: new SimControl(() => devices.devices, () => uplink.simulator) }),
   ];
 }
 

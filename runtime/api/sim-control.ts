@@ -5,12 +5,14 @@
  *   POST /v1/sim/card     { action: "insert" | "swipe", card: PROFILE } | { action: "remove" }
  *   POST /v1/sim/pinpad   { pin: "1234" } (typed at each PIN request) | { cancel: true } | {}
  *   GET  /v1/sim/printer  { pages: [[line, ...], ...] }: what the simulated printer printed
+ *   GET  /v1/sim/backend  { records: [...] }: what the back-end simulator holds (uplink.mode sim)
  *
  * A device that is not simulated answers 404 on its path: nothing here can reach a real one.
  */
 import { PosError } from '../../config/errors.js';
 import { VirtualCard, listCardProfiles, loadCardProfile } from '../../emv/card/index.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
+import type { BackendSimulator } from '../uplink/simulator.js';
 
 type Handler = (body: unknown) => Promise<unknown>;
 
@@ -19,13 +21,23 @@ export class SimControl {
   private customer: { pin: string } | { cancel: true } | undefined;
   private listening = false;
 
-  constructor(private readonly devices: () => BuiltDevices) {}
+  constructor(
+    private readonly devices: () => BuiltDevices,
+    private readonly backend: () => BackendSimulator | undefined = () => undefined,
+  ) {}
 
   routes(): Record<string, Record<string, Handler>> {
     return {
       '/v1/sim/card': { POST: (body) => this.card(body) },
       '/v1/sim/pinpad': { POST: (body) => this.pinpad(body) },
       '/v1/sim/printer': { GET: async () => ({ pages: this.simulated('printer').pages }) },
+      '/v1/sim/backend': {
+        GET: async () => {
+          const backend = this.backend();
+          if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
+          return { records: [...backend.records.values()] };
+        },
+      },
     };
   }
 

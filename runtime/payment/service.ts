@@ -17,7 +17,7 @@ import type { Config } from '../../config/schema.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
 import type { CardReaderDriver } from '../../drivers/card-reader/driver.js';
 import type { TerminalConfig } from '../../emv/kernel/index.js';
-import type { Spool } from '../../spool/index.js';
+import { STREAMS, type Spool } from '../../spool/index.js';
 import type { HostClient } from '../host/client.js';
 import type { EventBus } from '../api/events.js';
 import type { Logger } from '../log.js';
@@ -32,6 +32,8 @@ export interface PaymentServiceDeps {
   host: () => HostClient;
   spool: () => Spool;
   events: EventBus;
+  /** Called when a record for the back-end was queued (the uplink sends it now rather than at its next turn). */
+  recordQueued?: () => void;
 }
 
 export interface PaymentOutcome extends CardPaymentResult {
@@ -109,6 +111,7 @@ export class PaymentService implements Service {
         ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
         ...(result.receipt ? { panLast4: result.receipt.panLast4 } : {}),
       });
+      await this.queueForBackend(request, result);
       return { ...result, receiptPrinted: await this.printReceipts(request, result) };
     } finally {
       this.busy = false;
@@ -178,6 +181,46 @@ export class PaymentService implements Service {
         this.deps.events.publish('payment.use-chip');
         presented = { kind: 'none' };
       }
+    }
+  }
+
+  /**
+   * The payment for the back-end's COD reconciliation (stream `transaction`, id = the journal
+   * row's, which the back-end dedupes on): what was paid for which waybill, how, and the
+   * outcome; the card as its last four digits. A spool that refuses it leaves the payment as
+   * it is (logged: the journal still has it for a later export).
+   */
+  private async queueForBackend(request: CardPaymentRequest, result: CardPaymentResult): Promise<void> {
+    if (result.journalId === undefined) return;
+    const spool = this.deps.spool();
+    const txn = spool.journal.get(result.journalId);
+    try {
+      await spool.outbox.enqueue(
+        STREAMS.transaction,
+        {
+          journalId: result.journalId,
+          waybill: request.waybill ?? null,
+          amount: request.amount,
+          currency: this.config.terminal.currency,
+          outcome: result.outcome,
+          state: txn?.state ?? null,
+          approvedOffline: result.approvedOffline,
+          entry: result.entry ?? null,
+          responseCode: result.responseCode ?? null,
+          authCode: result.authCode ?? null,
+          stan: txn?.stan ?? null,
+          rrn: txn?.rrn ?? null,
+          invoice: txn?.invoice ?? null,
+          batch: txn?.batch ?? null,
+          panLast4: result.receipt?.panLast4 ?? null,
+          terminalId: this.config.terminal.id,
+          at: new Date().toISOString(),
+        },
+        { id: result.journalId },
+      );
+      this.deps.recordQueued?.();
+    } catch (error) {
+      this.log.error({ err: error, journalId: result.journalId }, 'the payment record for the back-end could not be queued');
     }
   }
 

@@ -79,7 +79,15 @@ t.test('insert a chip card when asked: approved with the PIN typed on the pad, e
   t.ok(lines.includes('WAYBILL            RR123456785CH'));
   t.notMatch(JSON.stringify(printed.json), '4761739001010119');
   const status = await call(socketPath, 'GET', '/v1/status');
-  t.match(status.json, { services: { payments: { state: 'up' } } });
+  t.match(status.json, { services: { payments: { state: 'up' }, uplink: { state: 'up' } } });
+  // The back-end gets the payment for its COD reconciliation, keyed by the journal row.
+  let records: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < 200 && records.length === 0; i++) {
+    records = (await call(socketPath, 'GET', '/v1/sim/backend')).json.records as Array<Record<string, unknown>>;
+    if (records.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.match(records, [{ id: paid.json.journalId, stream: 'transaction', payload: { waybill: 'RR123456785CH', amount: 2500, outcome: 'approved', state: 'approved', panLast4: '0119' } }]);
+  t.notMatch(JSON.stringify(records), '4761739001010119', 'no PAN to the back-end');
 });
 
 t.test('a chip card swiped is asked to be inserted; then paid by chip. A bad amount is a 400 naming it', async (t) => {

@@ -1,0 +1,143 @@
+/**
+ * The uplink: what the logistics back-end must have (waybill events, card transaction
+ * records for COD reconciliation) goes from the spool's outbox in HTTP JSON batches,
+ * `POST {uplink.url}/records` (docs/uplink.md). Each record keeps the id the terminal made
+ * for it, which the back-end dedupes on forever, so a batch sent again after a lost answer
+ * is harmless. Accepted records are acknowledged; a record the back-end refuses for good is
+ * dead-lettered for the technician (`codpos spool list`); a batch that fails (no network,
+ * 5xx, time-out) is retried with the spool's backoff and the service reports degraded.
+ * `uplink.mode: sim` runs the back-end simulator on loopback in this process.
+ */
+import { PosError } from '../../config/errors.js';
+import type { Config } from '../../config/schema.js';
+import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
+import type { Logger } from '../log.js';
+import type { Health, Service } from '../service.js';
+import { BackendSimulator } from './simulator.js';
+
+/** The streams that go to the back-end, in the order they are sent. */
+export const UPLINK_STREAMS = [STREAMS.waybillEvent, STREAMS.transaction] as const;
+
+export interface UplinkServiceOptions {
+  spool: () => Spool;
+  /** How long one batch may take (default 15 s). */
+  requestTimeoutMs?: number;
+}
+
+interface BatchAnswer {
+  accepted?: unknown;
+  rejected?: unknown;
+}
+
+export class UplinkService implements Service {
+  readonly name = 'uplink';
+  private sim: BackendSimulator | undefined;
+  private url = '';
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<number> | undefined;
+  private state: Health = { state: 'stopped' };
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly options: UplinkServiceOptions,
+  ) {}
+
+  /** The in-process back-end simulator (`uplink.mode: sim`). */
+  get simulator(): BackendSimulator | undefined {
+    return this.sim;
+  }
+
+  async start(): Promise<void> {
+    const uplink = this.config.uplink;
+    this.url = uplink.url.replace(/\/+$/, '');
+    if (uplink.mode === 'sim') {
+      this.sim = new BackendSimulator({ basePath: new URL(uplink.url).pathname.replace(/\/+$/, ''), token: uplink.token });
+      this.url = (await this.sim.start()).url;
+    }
+    this.state = { state: 'up' };
+    this.timer = setInterval(() => void this.sendNow().catch(() => undefined), uplink.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sending?.catch(() => undefined);
+    await this.sim?.stop();
+    this.sim = undefined;
+    this.state = { state: 'stopped' };
+  }
+
+  health(): Health {
+    return this.state;
+  }
+
+  /**
+   * Sends what is ready, batch after batch, until nothing is left or a batch fails.
+   * Resolves with how many records the back-end accepted. One run at a time.
+   */
+  sendNow(): Promise<number> {
+    if (this.sending) return this.sending;
+    this.sending = this.drain().finally(() => (this.sending = undefined));
+    return this.sending;
+  }
+
+  private async drain(): Promise<number> {
+    const outbox = this.options.spool().outbox;
+    const timeoutMs = this.options.requestTimeoutMs ?? 15_000;
+    let accepted = 0;
+    for (;;) {
+      const records = outbox.lease([...UPLINK_STREAMS], { limit: this.config.uplink.batchSize, leaseMs: timeoutMs * 2, owner: 'uplink' });
+      if (records.length === 0) return accepted;
+      let answer: BatchAnswer;
+      try {
+        answer = await this.post(records, timeoutMs);
+      } catch (error) {
+        const reason = (error as Error).message;
+        for (const record of records) outbox.fail(record.id, reason);
+        this.state = { state: 'degraded', reason: `the back-end did not take ${records.length} record(s): ${reason}; retrying` };
+        this.log.warn({ records: records.length, reason }, 'uplink batch failed');
+        return accepted;
+      }
+      const acceptedIds = new Set(Array.isArray(answer.accepted) ? answer.accepted.filter((id): id is string => typeof id === 'string') : []);
+      const rejected = new Map<string, { reason: string; permanent: boolean }>();
+      for (const r of Array.isArray(answer.rejected) ? answer.rejected : []) {
+        const { id, reason, permanent } = (r ?? {}) as { id?: unknown; reason?: unknown; permanent?: unknown };
+        if (typeof id === 'string') rejected.set(id, { reason: typeof reason === 'string' ? reason : 'refused', permanent: permanent === true });
+      }
+      outbox.ack([...acceptedIds].filter((id) => records.some((r) => r.id === id)));
+      accepted += acceptedIds.size;
+      for (const record of records) {
+        if (acceptedIds.has(record.id)) continue;
+        const refusal = rejected.get(record.id);
+        // Not named in the answer: not taken; try again later like any failure.
+        outbox.fail(record.id, refusal ? `back-end refused it: ${refusal.reason}` : 'the back-end answer did not name it', { permanent: refusal?.permanent ?? false });
+      }
+      this.state = { state: 'up' };
+    }
+  }
+
+  private async post(records: OutboxRecord[], timeoutMs: number): Promise<BatchAnswer> {
+    const token = this.config.uplink.token;
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}/records`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ terminalId: this.config.terminal.id, records: records.map((r) => ({ id: r.id, stream: r.stream, createdAt: r.createdAt, payload: r.payload })) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${cause?.code ?? cause?.message ?? (error as Error).message})`, { cause: error, disconnected: true });
+    }
+    const text = await response.text();
+    if (response.status !== 200) throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/records answered ${response.status}`, { details: { status: response.status } });
+    try {
+      return JSON.parse(text) as BatchAnswer;
+    } catch {
+      throw new PosError('CODPOS_UPLINK_BAD_ANSWER', `${this.url}/records answered something that is not JSON`);
+    }
+  }
+}

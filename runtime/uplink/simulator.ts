@@ -1,0 +1,131 @@
+/**
+ * The logistics back-end simulator: a real HTTP server on loopback that takes the
+ * terminal's record batches the way the back-end does (docs/uplink.md).
+ *
+ *   POST {base}/records   { terminalId, records: [{ id, stream, createdAt, payload }] }
+ *                         -> { accepted: [id, ...], rejected: [{ id, reason, permanent }] }
+ *
+ * Every record id is kept forever: a record sent again (the terminal did not see the answer)
+ * is accepted again and counted once. A record that is not an object with an id and a stream
+ * is rejected as permanent. With a bearer token set, a request without it gets 401. Rules
+ * make it misbehave for tests and technicians: answer 503, or hold the answer back.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface UplinkRecord {
+  id: string;
+  stream: string;
+  createdAt: number;
+  payload: unknown;
+}
+
+export interface BackendRule {
+  /** `unavailable`: answer 503; `slow`: answer after `delayMs`. */
+  action: 'unavailable' | 'slow';
+  delayMs?: number;
+  /** How many requests the rule applies to (default: all). */
+  times?: number;
+}
+
+export interface BackendSimulatorOptions {
+  port?: number;
+  /** Path prefix the API lives under (from `uplink.url`), e.g. /api/v1. */
+  basePath?: string;
+  token?: string;
+  rules?: BackendRule[];
+}
+
+export class BackendSimulator {
+  /** Records by id, as first received: what the back-end "has". */
+  readonly records = new Map<string, UplinkRecord & { terminalId: string }>();
+  /** Batches received (including repeats and refused ones), for tests and the console. */
+  readonly batches: Array<{ terminalId: string; ids: string[]; status: number }> = [];
+  private readonly server: Server;
+  private readonly rules: BackendRule[];
+  private address: AddressInfo | undefined;
+
+  constructor(private readonly options: BackendSimulatorOptions = {}) {
+    this.rules = [...(options.rules ?? [])];
+    this.server = createServer((req, res) => void this.serve(req, res));
+  }
+
+  async start(): Promise<{ port: number; url: string }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    this.address = this.server.address() as AddressInfo;
+    return { port: this.address.port, url: `http://127.0.0.1:${this.address.port}${this.options.basePath ?? ''}` };
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  addRule(rule: BackendRule): void {
+    this.rules.unshift(rule);
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== `${this.options.basePath ?? ''}/records` || req.method !== 'POST') return answer(res, 404, { error: `no ${req.method ?? ''} ${path ?? ''}` });
+    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) return answer(res, 401, { error: 'bearer token required' });
+    let batch: { terminalId?: unknown; records?: unknown };
+    try {
+      batch = JSON.parse(body) as typeof batch;
+    } catch {
+      return answer(res, 400, { error: 'the body is not JSON' });
+    }
+    const terminalId = typeof batch.terminalId === 'string' ? batch.terminalId : '';
+    const records = Array.isArray(batch.records) ? (batch.records as unknown[]) : [];
+    const rule = this.nextRule();
+    if (rule?.action === 'unavailable') {
+      this.batches.push({ terminalId, ids: idsOf(records), status: 503 });
+      return answer(res, 503, { error: 'back-end unavailable (simulator rule)' });
+    }
+    if (rule?.action === 'slow') await new Promise((resolve) => setTimeout(resolve, rule.delayMs ?? 1000));
+    const accepted: string[] = [];
+    const rejected: Array<{ id: string; reason: string; permanent: boolean }> = [];
+    for (const record of records) {
+      const r = record as Partial<UplinkRecord>;
+      if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || r.id === '' || typeof r.stream !== 'string') {
+        rejected.push({ id: typeof r?.id === 'string' ? r.id : '', reason: 'a record needs an id and a stream', permanent: true });
+        continue;
+      }
+      if (!this.records.has(r.id)) this.records.set(r.id, { id: r.id, stream: r.stream, createdAt: Number(r.createdAt ?? 0), payload: r.payload, terminalId });
+      accepted.push(r.id);
+    }
+    this.batches.push({ terminalId, ids: idsOf(records), status: 200 });
+    answer(res, 200, { accepted, rejected });
+  }
+
+  private nextRule(): BackendRule | undefined {
+    const rule = this.rules[0];
+    if (!rule) return undefined;
+    if (rule.times !== undefined && --rule.times <= 0) this.rules.shift();
+    return rule;
+  }
+}
+
+function idsOf(records: unknown[]): string[] {
+  return records.map((r) => String((r as { id?: unknown })?.id ?? ''));
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => resolve(text));
+    req.on('error', () => resolve(text));
+  });
+}
