@@ -33,7 +33,7 @@ export interface LocalApiDeps {
   events: EventBus;
   version: string;
   /** Card payments and end-of-day settlement (absent: their paths answer 503). */
-  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown> };
+  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown>; cancelWaiting(): void };
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
@@ -83,6 +83,9 @@ export class LocalApiService implements Service {
   }
 
   async stop(): Promise<void> {
+    // A payment waiting for its card would hold its request (and so this stop) open: end it.
+    this.deps.payments?.cancelWaiting();
+    for (const server of this.servers) server.closeIdleConnections();
     for (const stream of this.streams) stream.end();
     this.streams.clear();
     await Promise.all(this.servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
@@ -149,12 +152,15 @@ export class LocalApiService implements Service {
 
   private stream(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const write = (event: DaemonEvent) => res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...event.data })}\n\n`);
+    // A stream ended by stop() stays subscribed until its 'close' arrives: write nothing after the end.
+    const write = (event: DaemonEvent) => {
+      if (!res.writableEnded) res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...event.data })}\n\n`);
+    };
     const lastId = Number(req.headers['last-event-id'] ?? 'NaN');
     res.write(': codposd events\n\n');
     if (Number.isSafeInteger(lastId)) for (const missed of this.deps.events.since(lastId)) write(missed);
     const unsubscribe = this.deps.events.subscribe(write);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.deps.heartbeatMs ?? 15_000);
+    const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), this.deps.heartbeatMs ?? 15_000);
     heartbeat.unref();
     this.streams.add(res);
     res.on('close', () => {

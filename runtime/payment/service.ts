@@ -60,6 +60,8 @@ export class PaymentService implements Service {
   readonly name = 'payments';
   private terminal: TerminalConfig | undefined;
   private busy = false;
+  /** Aborts the wait for a card (the daemon is stopping). */
+  private waiting: AbortController | undefined;
   private state: Health = { state: 'stopped' };
 
   constructor(
@@ -74,7 +76,16 @@ export class PaymentService implements Service {
   }
 
   async stop(): Promise<void> {
+    this.cancelWaiting();
     this.state = { state: 'stopped' };
+  }
+
+  /**
+   * A payment still waiting for its card ends as cancelled ("the terminal is stopping"), so
+   * the daemon can stop within its budget. A payment whose card is already in goes on.
+   */
+  cancelWaiting(): void {
+    this.waiting?.abort();
   }
 
   health(): Health {
@@ -157,9 +168,13 @@ export class PaymentService implements Service {
     for (;;) {
       if (presented.kind === 'none') {
         this.deps.events.publish('payment.waiting-card', { chipFailed });
-        presented = await waitForCard(reader, deadline - Date.now());
+        this.waiting = new AbortController();
+        presented = await waitForCard(reader, deadline - Date.now(), this.waiting.signal);
+        const stopping = this.waiting.signal.aborted;
+        this.waiting = undefined;
         if (presented.kind === 'none') {
-          return { outcome: 'cancelled', reason: `no card was presented within ${Math.round(this.config.emv.cardWaitMs / 1000)} s`, approvedOffline: false, signatureRequired: false };
+          const reason = stopping ? 'the terminal is stopping' : `no card was presented within ${Math.round(this.config.emv.cardWaitMs / 1000)} s`;
+          return { outcome: 'cancelled', reason, approvedOffline: false, signatureRequired: false };
         }
       }
       const base = { client: this.deps.host(), journal: this.deps.spool().journal, currency: this.config.terminal.currency, pinpad, log: this.log };
@@ -256,11 +271,12 @@ export class PaymentService implements Service {
 
 type CardReaderPin = (options: { pan: string }) => ReturnType<NonNullable<BuiltDevices['pinpad']>['driver']['requestPin']>;
 
-/** The next card event of the reader, or `none` after `ms`. */
-async function waitForCard(reader: CardReaderDriver, ms: number): Promise<Presented> {
-  if (ms <= 0) return { kind: 'none' };
+/** The next card event of the reader, or `none` after `ms` or when `cancel` aborts. */
+async function waitForCard(reader: CardReaderDriver, ms: number, cancel: AbortSignal): Promise<Presented> {
+  if (ms <= 0 || cancel.aborted) return { kind: 'none' };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ms);
+  cancel.addEventListener('abort', () => controller.abort(), { once: true });
   try {
     const event = await Promise.race([
       once(reader, 'card-inserted', { signal: controller.signal }).then(([info]) => ((info as { chip: boolean }).chip ? ({ kind: 'chip' } as const) : ({ kind: 'mute' } as const))),

@@ -153,3 +153,17 @@ t.test('out of balance (the acquirer lacks a payment the terminal has): 95, the 
   t.same(published, ['settlement.out-of-balance']);
   t.match(payments.health(), { state: 'degraded', reason: /no card reader and no PIN pad/ });
 });
+
+t.test('the daemon stops while a payment waits for its card: the payment ends cancelled ("the terminal is stopping") and the stop completes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-daemon-stop-'));
+  const config = simulateEverything(validateConfig({ data: { dir }, emv: { cardWaitMs: 600_000 } }));
+  const daemon = createDaemon(config, createLogger({ level: 'silent' }), '0.0.0-test');
+  await daemon.start();
+  const socketPath = apiSocketPath(config);
+  const events = follow(socketPath);
+  const paying = call(socketPath, 'POST', '/v1/payments/card', { amount: 2500 });
+  await events.until('payment.waiting-card');
+  events.close();
+  await daemon.stop();
+  t.match((await paying).json, { outcome: 'cancelled', reason: 'the terminal is stopping' });
+});
