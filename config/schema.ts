@@ -189,6 +189,29 @@ const spool = z
   })
   .prefault({});
 
+const workflow = z
+  .strictObject({
+    /**
+     * The operator's own waybill number format, a regular expression the whole number must
+     * match; empty: only UPU S10 numbers (checked by their check digit) are taken.
+     */
+    waybillPattern: z
+      .string()
+      .default('')
+      .refine(
+        (pattern) => {
+          try {
+            new RegExp(pattern);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'expected a regular expression' },
+      ),
+  })
+  .prefault({});
+
 const hexDigits = (digits: number, what: string) => z.string().regex(new RegExp(`^[0-9A-Fa-f]{${digits}}$`), { message: `expected ${digits} hex digits (${what})` });
 
 /** One payment application (AID) the terminal accepts, with its terminal action codes. */
@@ -267,6 +290,7 @@ export const configSchema = z.strictObject({
   uplink,
   offline,
   emv,
+  workflow,
   spool,
   api,
 });

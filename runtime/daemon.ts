@@ -15,6 +15,7 @@ import { EventBus } from './api/events.js';
 import { SimControl } from './api/sim-control.js';
 import { PaymentService } from './payment/service.js';
 import { UplinkService } from './uplink/service.js';
+import { WorkflowService } from './workflow/service.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -23,7 +24,7 @@ export interface Daemon {
 }
 
 /**
- * Services in start order: storage -> spool -> drivers -> host link -> uplink -> payments -> local API.
+ * Services in start order: storage -> spool -> drivers -> host link -> uplink -> payments -> workflow -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): Service[] {
@@ -38,6 +39,7 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     events: api.events,
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
   });
+  const workflow = new WorkflowService(config, { spool: () => spool.spool, events: api.events, recordQueued: () => void uplink.sendNow().catch(() => undefined) });
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
@@ -45,7 +47,8 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     host,
     uplink,
     payments,
-    new LocalApiService(config, log, { ...api, payments, sim: new SimControl(() => devices.devices, () => uplink.simulator) }),
+    workflow,
+    new LocalApiService(config, log, { ...api, payments, workflow, sim: new SimControl(() => devices.devices, () => uplink.simulator) }),
   ];
 }
 

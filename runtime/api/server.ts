@@ -8,6 +8,7 @@
  *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
  *   POST /v1/payments/card  { amount, waybill? }: one card payment, answered with its outcome
  *   POST /v1/settlement     end of day: the open batch's totals to the acquirer (0500)
+ *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
@@ -34,6 +35,8 @@ export interface LocalApiDeps {
   version: string;
   /** Card payments and end-of-day settlement (absent: their paths answer 503). */
   payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown>; cancelWaiting(): void };
+  /** Waybill events (absent: POST /v1/waybills/events answers 503). */
+  workflow?: { record(input: never): Promise<unknown> };
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
@@ -137,6 +140,12 @@ export class LocalApiService implements Service {
         POST: async (body) => {
           if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments are not available in this daemon');
           return this.deps.payments.pay(paymentRequest(body));
+        },
+      },
+      '/v1/waybills/events': {
+        POST: async (body) => {
+          if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
+          return this.deps.workflow.record(body as never);
         },
       },
       '/v1/settlement': {

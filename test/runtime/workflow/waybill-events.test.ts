@@ -1,0 +1,67 @@
+/**
+ * Waybill events through the daemon's local API: checked, durable, sent to the back-end,
+ * published; cash-on-delivery collected in cash (change computed) or by a card payment
+ * that stands. Bad input is a 400 naming what was wrong, and nothing is stored.
+ */
+import t from 'tap';
+import { call, follow, startDaemon } from '../daemon-fixtures.js';
+
+async function backendRecords(socketPath: string, count: number): Promise<Array<{ id: string; stream: string; payload: Record<string, unknown> }>> {
+  for (let i = 0; i < 300; i++) {
+    const records = (await call(socketPath, 'GET', '/v1/sim/backend')).json.records as Array<{ id: string; stream: string; payload: Record<string, unknown> }>;
+    if (records.length >= count) return records;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the back-end did not get ${count} records`);
+}
+
+t.test("a parcel's day: pickup, dispatch, an exception, then delivery against cash; each on the back-end and the event stream", async (t) => {
+  const { socketPath } = await startDaemon(t);
+  const events = follow(socketPath);
+  t.teardown(() => events.close());
+  const pickup = await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'rr 123456785 ch' });
+  t.match(pickup, { status: 200, json: { kind: 'pickup', waybill: 'RR123456785CH', id: /./ } });
+  t.equal((await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'dispatch', waybill: 'RR123456785CH' })).status, 200);
+  t.equal((await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'exception', waybill: 'RR123456785CH', reason: 'not-home', note: 'left a card' })).status, 200);
+  const delivered = await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 2350, tendered: 5000 } });
+  t.match(delivered.json, { kind: 'delivery', change: 2650 });
+  const records = await backendRecords(socketPath, 4);
+  t.same(records.map((r) => `${r.stream}:${String(r.payload.kind)}`), ['waybill-event:pickup', 'waybill-event:dispatch', 'waybill-event:exception', 'waybill-event:delivery']);
+  t.match(records[2]!.payload, { reason: 'not-home', note: 'left a card', waybill: 'RR123456785CH' });
+  t.match(records[3]!.payload, { cod: { method: 'cash', amount: 2350, tendered: 5000, change: 2650 } });
+  t.equal(records[0]!.id, pickup.json.id, 'the back-end keys it by the id the terminal made');
+  await events.until('waybill.delivery');
+  t.same(events.types().filter((type) => type.startsWith('waybill.')), ['waybill.pickup', 'waybill.dispatch', 'waybill.exception', 'waybill.delivery']);
+});
+
+t.test('delivery paid by card: the journal row must be a standing payment of the same amount', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+  await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+  const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount: 2500, waybill: 'RR123456785CH' });
+  t.match(paid.json, { outcome: 'approved' });
+  const journalId = paid.json.journalId as string;
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'card', amount: 2500, journalId } }), { status: 200 });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'card', amount: 2000, journalId } }), {
+    status: 400,
+    json: { error: { message: /the card payment was for 2500, not 2000/ } },
+  });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'card', amount: 2500, journalId: 'no-such-row' } }), {
+    status: 400,
+    json: { error: { message: /no card payment no-such-row/ } },
+  });
+});
+
+t.test('bad input is refused naming what was wrong, and nothing reaches the back-end', async (t) => {
+  const { socketPath } = await startDaemon(t, { workflow: { waybillPattern: 'JNE-[0-9]{7}' } });
+  const refuse = async (body: unknown, message: RegExp) => t.match(await call(socketPath, 'POST', '/v1/waybills/events', body), { status: 400, json: { error: { message } } });
+  await refuse({ kind: 'pickup', waybill: 'RR123456784CH' }, /check digit is 4, the serial 12345678 gives 5/);
+  await refuse({ kind: 'pickup', waybill: 'ABC' }, /nor the operator's format/);
+  await refuse({ kind: 'exception', waybill: 'RR123456785CH' }, /an exception needs one of refused, not-home, wrong-address, damaged/);
+  await refuse({ kind: 'pickup', waybill: 'RR123456785CH', reason: 'damaged' }, /only an exception has a reason/);
+  await refuse({ kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 5000, tendered: 2000 } }, /must cover the amount/);
+  await refuse({ kind: 'lost', waybill: 'RR123456785CH' }, /kind: expected pickup, dispatch, delivery, exception/);
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'JNE-0012345' }), { status: 200, json: { waybill: 'JNE-0012345' } }, "the operator's own format");
+  const records = (await call(socketPath, 'GET', '/v1/sim/backend')).json.records as unknown[];
+  t.ok(records.length <= 1, 'only the good one can have gone');
+});
