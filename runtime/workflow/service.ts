@@ -6,7 +6,8 @@
  * can say "recorded"), and published on the event bus.
  *
  * A delivery collects its COD amount in cash (`tendered` at least the amount; the change
- * is computed) or by card (the journal row of an approved card payment for the amount).
+ * is computed) or by card (the journal row of an approved card payment for the amount), and
+ * may carry the consignee's e-signature (signature.ts).
  */
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
@@ -14,6 +15,7 @@ import { STREAMS, type Spool } from '../../spool/index.js';
 import type { EventBus } from '../api/events.js';
 import type { Health, Service } from '../service.js';
 import { checkWaybill } from './waybill.js';
+import { checkSignature, signaturePng, type Signature } from './signature.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -35,6 +37,8 @@ export interface WaybillEventInput {
   reason?: ExceptionReason;
   note?: string;
   cod?: CodCollection;
+  /** The consignee's e-signature (deliveries only): kept as strokes with their times and as a PNG. */
+  signature?: Signature;
 }
 
 export interface RecordedWaybillEvent {
@@ -86,6 +90,8 @@ export class WorkflowService implements Service {
     }
     if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 500)) throw usage('note: expected text of at most 500 characters');
     if (input.cod !== undefined && kind !== 'delivery') throw usage(`cod: only a delivery collects cash on delivery, not a ${kind}`);
+    if (input.signature !== undefined && kind !== 'delivery') throw usage(`signature: only a delivery is signed for, not a ${kind}`);
+    if (input.signature !== undefined) checkSignature(input.signature);
     const change = input.cod ? this.checkCollection(input.cod) : undefined;
 
     const at = new Date().toISOString();
@@ -97,6 +103,7 @@ export class WorkflowService implements Service {
       ...(input.reason !== undefined ? { reason: input.reason } : {}),
       ...(input.note !== undefined ? { note: input.note } : {}),
       ...(input.cod ? { cod: { ...input.cod, ...(change !== undefined ? { change } : {}) } } : {}),
+      ...(input.signature ? { signature: { canvas: input.signature.canvas, strokes: input.signature.strokes, png: signaturePng(input.signature).toString('base64') } } : {}),
     };
     const { id } = await this.deps.spool().outbox.enqueue(STREAMS.waybillEvent, payload);
     this.deps.events.publish(`waybill.${kind}`, { id, waybill: check.waybill, ...(input.reason !== undefined ? { reason: input.reason } : {}) });

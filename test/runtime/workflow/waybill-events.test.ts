@@ -65,3 +65,17 @@ t.test('bad input is refused naming what was wrong, and nothing reaches the back
   const records = (await call(socketPath, 'GET', '/v1/sim/backend')).json.records as unknown[];
   t.ok(records.length <= 1, 'only the good one can have gone');
 });
+
+t.test('a signed delivery: the back-end gets the strokes with their times and the PNG; a signature on a pickup is refused', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  const strokes = [Array.from({ length: 12 }, (_, i) => ({ x: 10 + i * 15, y: 40 + (i % 3) * 10, t: i * 16 }))];
+  const signature = { canvas: { width: 300, height: 100 }, strokes };
+  const delivered = await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 1000, tendered: 1000 }, signature });
+  t.equal(delivered.status, 200);
+  const [record] = await backendRecords(socketPath, 1);
+  const kept = record!.payload.signature as { strokes: unknown; png: string; canvas: unknown };
+  t.same(kept.strokes, strokes, 'the strokes with their times');
+  t.same(Buffer.from(kept.png, 'base64').subarray(0, 4), Buffer.from('89504e47', 'hex'), 'and a PNG');
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'RR123456785CH', signature }), { status: 400, json: { error: { message: /only a delivery is signed for/ } } });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', signature: { canvas: { width: 300, height: 100 }, strokes: [] } }), { status: 400, json: { error: { code: 'CODPOS_USAGE_SIGNATURE' } } });
+});
