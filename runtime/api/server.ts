@@ -9,6 +9,7 @@
  *   POST /v1/payments/card  { amount, waybill? }: one card payment, answered with its outcome
  *   POST /v1/settlement     end of day: the open batch's totals to the acquirer (0500)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
+ *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
@@ -36,7 +37,7 @@ export interface LocalApiDeps {
   /** Card payments and end-of-day settlement (absent: their paths answer 503). */
   payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown>; cancelWaiting(): void };
   /** Waybill events (absent: POST /v1/waybills/events answers 503). */
-  workflow?: { record(input: never): Promise<unknown> };
+  workflow?: { record(input: never): Promise<unknown>; report(date?: string): unknown };
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
@@ -106,8 +107,9 @@ export class LocalApiService implements Service {
       sendError(res, 401, new PosError('CODPOS_USAGE_UNAUTHORIZED', 'this API needs Authorization: Bearer <api.bearerToken> over TCP'));
       return;
     }
-    const path = (req.url ?? '/').split('?')[0] ?? '';
-    const routes = this.routes();
+    const url = new URL(req.url ?? '/', 'http://codposd');
+    const path = url.pathname;
+    const routes = this.routes(url.searchParams);
     const methods = routes[path];
     if (methods === undefined) {
       sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
@@ -130,7 +132,7 @@ export class LocalApiService implements Service {
   }
 
   /** Path -> method -> handler (a JSON answer from the request's JSON body), or `stream` for SSE. */
-  private routes(): Record<string, Record<string, 'stream' | ((body: unknown) => Promise<unknown>)>> {
+  private routes(query: URLSearchParams): Record<string, Record<string, 'stream' | ((body: unknown) => Promise<unknown>)>> {
     const routes: Record<string, Record<string, 'stream' | ((body: unknown) => Promise<unknown>)>> = {
       '/v1/status': {
         GET: async () => ({ daemon: { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() }, services: this.deps.health() }),
@@ -146,6 +148,12 @@ export class LocalApiService implements Service {
         POST: async (body) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
           return this.deps.workflow.record(body as never);
+        },
+      },
+      '/v1/reports/day': {
+        GET: async () => {
+          if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
+          return this.deps.workflow.report(query.get('date') ?? undefined);
         },
       },
       '/v1/settlement': {

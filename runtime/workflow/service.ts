@@ -16,6 +16,7 @@ import type { EventBus } from '../api/events.js';
 import type { Health, Service } from '../service.js';
 import { checkWaybill } from './waybill.js';
 import { checkSignature, signaturePng, type Signature } from './signature.js';
+import { dayReport, localDate, type DayReport } from './day-report.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -109,6 +110,13 @@ export class WorkflowService implements Service {
     this.deps.events.publish(`waybill.${kind}`, { id, waybill: check.waybill, ...(input.reason !== undefined ? { reason: input.reason } : {}) });
     this.deps.recordQueued?.();
     return { id, kind, waybill: check.waybill, ...(change !== undefined ? { change } : {}) };
+  }
+
+  /** The end-of-day report of `date` (YYYY-MM-DD, the terminal's local day; default today): day-report.ts. */
+  report(date?: string): DayReport {
+    const day = date ?? localDate(new Date());
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
+    return dayReport(this.deps.spool(), day);
   }
 
   /** The change for cash; for card, that the journal row is a standing payment of the amount. */

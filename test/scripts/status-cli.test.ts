@@ -68,6 +68,10 @@ t.test('codpos pay and codpos settle through a running codposd --sim: the card p
   t.equal(settle.status, 0, settle.stderr);
   t.match(settle.stdout, /^batch 1 settled: 1 payments; batch 2 is open$/m);
   t.match(settle.stdout, 'debits 1 / 4200');
+  const report = runCodpos(['report', 'day'], { env: { CODPOS_DATA__DIR: dataDir } });
+  t.equal(report.status, 0, report.stderr);
+  t.match(report.stdout, /^day \d{4}-\d{2}-\d{2}: 0 pickups, 0 deliveries$/m);
+  t.match(report.stdout, /does not reconcile \(1\):\n  card payment \S+ \(4200, waybill RR123456785CH\): no delivery collected with it/);
   const bad = runCodpos(['pay', '--amount', '12.50'], { env: { CODPOS_DATA__DIR: dataDir } });
   t.equal(bad.status, 2);
   t.match(bad.stderr, /--amount 12\.50/);

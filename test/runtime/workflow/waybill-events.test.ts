@@ -79,3 +79,38 @@ t.test('a signed delivery: the back-end gets the strokes with their times and th
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'RR123456785CH', signature }), { status: 400, json: { error: { message: /only a delivery is signed for/ } } });
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', signature: { canvas: { width: 300, height: 100 }, strokes: [] } }), { status: 400, json: { error: { code: 'CODPOS_USAGE_SIGNATURE' } } });
 });
+
+t.test("end of day: the cash to hand over, the card collections, the exceptions, and each COD delivery matched with its payment", async (t) => {
+  const { socketPath } = await startDaemon(t);
+  await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+  const pay = async (amount: number, waybill: string) => {
+    await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+    const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount, waybill });
+    await call(socketPath, 'POST', '/v1/sim/card', { action: 'remove' });
+    return paid.json.journalId as string;
+  };
+  const deliver = async (waybill: string, cod: unknown) => {
+    const answer = await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill, cod });
+    t.equal(answer.status, 200, `delivery of ${waybill} recorded`);
+  };
+  await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'RR123456785CH' });
+  await deliver('RR123456785CH', { method: 'cash', amount: 2350, tendered: 5000 });
+  await deliver('RR000000005CH', { method: 'cash', amount: 1000, tendered: 1000 });
+  const card = await pay(2500, 'RR003000000CH');
+  await deliver('RR003000000CH', { method: 'card', amount: 2500, journalId: card });
+  const notDelivered = await pay(1200, 'RR123456785CH'); // paid, but no delivery collected with it
+  await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'exception', waybill: 'RR000000005CH', reason: 'not-home' });
+  const report = await call(socketPath, 'GET', '/v1/reports/day');
+  t.equal(report.status, 200);
+  t.match(report.json, {
+    deliveries: 3,
+    pickups: 1,
+    cash: { count: 2, amount: 3350 },
+    card: { count: 1, amount: 2500 },
+    exceptions: { 'not-home': 1 },
+    unmatchedPayments: [{ journalId: notDelivered, waybill: 'RR123456785CH', amount: 1200 }],
+  });
+  t.same((report.json.collections as Array<{ matched: boolean }>).map((c) => c.matched), [true, true, true]);
+  t.match(await call(socketPath, 'GET', '/v1/reports/day?date=2001-01-01'), { status: 200, json: { deliveries: 0, cash: { count: 0 } } }, 'another day is empty');
+  t.match(await call(socketPath, 'GET', '/v1/reports/day?date=yesterday'), { status: 400, json: { error: { message: /YYYY-MM-DD/ } } });
+});

@@ -1,0 +1,54 @@
+/**
+ * `codpos report day [--date YYYY-MM-DD] [--json]`: the courier's end of day from the running
+ * daemon (GET /v1/reports/day): the cash to hand over, the card collections, the exceptions,
+ * and the COD deliveries or card payments that do not match, one by one.
+ */
+import type { Command } from 'commander';
+import { groupCommand } from '../groups.js';
+import { callDaemon } from '../daemon-api.js';
+import { action, printJson, printLines } from '../output.js';
+
+export const order = 12;
+
+interface DayReportAnswer {
+  date: string;
+  deliveries: number;
+  pickups: number;
+  cash: { count: number; amount: number };
+  card: { count: number; amount: number };
+  exceptions: Record<string, number>;
+  collections: Array<{ waybill: string; method: string; amount: number; matched: boolean; problem?: string }>;
+  unmatchedPayments: Array<{ journalId: string; waybill: string | null; amount: number }>;
+}
+
+export function register(program: Command): void {
+  const report = groupCommand(program, 'report', "the courier's reports from the running daemon");
+  report
+    .command('day')
+    .description('end of day: the cash to hand over, card collections, exceptions, and what does not reconcile')
+    .option('--date <yyyy-mm-dd>', "the day (the terminal's local date; default today)")
+    .option('--config <file>', 'config file, for data.dir and api.socket')
+    .option('--json', 'machine-readable output')
+    .action(action(async (opts: { date?: string; config?: string; json?: boolean }) => runDayReport(opts)));
+}
+
+async function runDayReport(opts: { date?: string; config?: string; json?: boolean }): Promise<void> {
+  const query = opts.date !== undefined ? `?date=${encodeURIComponent(opts.date)}` : '';
+  const r = await callDaemon<DayReportAnswer>(opts, 'GET', `/v1/reports/day${query}`);
+  if (opts.json) {
+    printJson(r);
+    return;
+  }
+  const problems = [
+    ...r.collections.filter((c) => !c.matched).map((c) => `  ${c.waybill}: ${c.method} ${c.amount}: ${c.problem ?? 'does not match'}`),
+    ...r.unmatchedPayments.map((p) => `  card payment ${p.journalId} (${p.amount}${p.waybill ? `, waybill ${p.waybill}` : ''}): no delivery collected with it`),
+  ];
+  printLines([
+    `day ${r.date}: ${r.pickups} pickups, ${r.deliveries} deliveries`,
+    `  cash to hand over  ${r.cash.amount} (${r.cash.count} deliveries)`,
+    `  card collections   ${r.card.amount} (${r.card.count} deliveries)`,
+    `  exceptions         ${Object.entries(r.exceptions).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none'}`,
+    problems.length > 0 ? `does not reconcile (${problems.length}):` : 'every COD delivery matches its payment',
+    ...problems,
+  ]);
+}
