@@ -110,11 +110,26 @@ export interface LabPaymentRun {
   exchanges: SimExchange[];
 }
 
-export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaymentRun> {
-  const { config } = options;
-  const profile = loadCardProfile(options.card);
+/** The acquirer simulator, the host link and a temporary spool, as a lab payment uses them. */
+export interface LabStack {
+  sim: AcquirerHostSimulator;
+  client: HostClient;
+  spool: Spool;
+  devices: SimPaymentDevices;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the lab's parts: the acquirer host simulator on 127.0.0.1 (the configured framing and
+ * dialect), the host link to it, a spool in a temporary directory, and the simulated card reader
+ * and PIN pad (whose customer types `pin`). `close` stops them all and removes the directory.
+ */
+export async function openLabStack(config: Config, pin: string | 'cancel', onExchange?: (exchange: SimExchange) => void): Promise<LabStack> {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-lab-pay-'));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  };
   try {
     const sim = new AcquirerHostSimulator({
       dialect: hostDialect(config.host),
@@ -122,7 +137,7 @@ export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaym
       port: 0,
       pinBdk: config.devices.pinpad.sim.bdk,
       pinDukpt: config.devices.pinpad.dukpt,
-      ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+      ...(onExchange ? { onExchange } : {}),
     });
     const { port } = await sim.start();
     cleanups.unshift(() => sim.stop());
@@ -133,7 +148,6 @@ export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaym
       mux.detach();
       await channel.close();
     });
-
     const spool = await Spool.open({ file: join(dir, 'spool.db'), vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'vault.key'))) });
     cleanups.unshift(() => spool.close());
     const client = new HostClient({
@@ -143,10 +157,23 @@ export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaym
       responseTimeoutMs: config.host.responseTimeoutMs,
       reversalStan: config.host.reversalStan,
     });
-
-    const devices = await openSimPaymentDevices(config, options.pin);
+    const devices = await openSimPaymentDevices(config, pin);
     cleanups.unshift(() => devices.close());
-    const { cardReader, readerSim, pinpad } = devices;
+    return { sim, client, spool, devices, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaymentRun> {
+  const { config } = options;
+  const profile = loadCardProfile(options.card);
+  const lab = await openLabStack(config, options.pin, options.onExchange);
+  const cleanups: Array<() => Promise<void> | void> = [() => lab.close()];
+  try {
+    const { sim, client, spool } = lab;
+    const { cardReader, readerSim, pinpad } = lab.devices;
 
     const request = { amount: options.amount, ...(options.waybill !== undefined ? { waybill: options.waybill } : {}) };
     let result: CardPaymentResult;

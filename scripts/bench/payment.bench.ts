@@ -1,0 +1,41 @@
+/**
+ * `npm run bench -- payment`: chip payments end to end on the lab stack (runtime/payment/lab.ts):
+ * a virtual card through the card reader simulator and driver, online PIN from the PIN pad
+ * simulator (DUKPT), the EMV kernel with DDA, a 0200 over TCP to the acquirer simulator (which
+ * decrypts the PIN block and verifies the ARQC), the ARPC back to the card, and the journal
+ * commits (synchronous=FULL). No peer: the figure is the terminal's own share of a payment's
+ * time, which a courier waits through on top of the network and the customer.
+ */
+import { validateConfig } from '../../config/load.js';
+import { VirtualCard, loadCardProfile } from '../../emv/card/index.js';
+import { openLabStack, labTerminal } from '../../runtime/payment/lab.js';
+import { payByChip } from '../../runtime/payment/card-payment.js';
+import { median, type BenchOptions, type BenchResult } from './harness.js';
+
+export async function run(options: BenchOptions): Promise<BenchResult[]> {
+  const config = validateConfig({});
+  const lab = await openLabStack(config, '1234');
+  try {
+    const terminal = labTerminal(config);
+    const pay = async () => {
+      await lab.devices.readerSim.insert(new VirtualCard(loadCardProfile('visa-dda')));
+      const result = await payByChip({ card: lab.devices.cardReader, pinpad: lab.devices.pinpad, client: lab.client, journal: lab.spool.journal, terminal, currency: '840' }, { amount: 2500 });
+      if (result.outcome !== 'approved') throw new Error(`payment bench: the payment was ${result.outcome}: ${result.reason}`);
+      await lab.devices.readerSim.remove();
+    };
+    await pay(); // warm-up: the JIT, the TCP connection, the first commits
+    const times: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      const started = performance.now();
+      let payments = 0;
+      do {
+        await pay();
+        payments++;
+      } while (performance.now() - started < options.roundMs);
+      times.push((performance.now() - started) / payments);
+    }
+    return [{ bench: 'payment.chip_online_pin', unit: 'ms', value: median(times), note: 'per payment: card, PIN pad, kernel (DDA), 0200/0210 over TCP, journal' }];
+  } finally {
+    await lab.close();
+  }
+}
