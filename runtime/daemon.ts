@@ -39,7 +39,12 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     events: api.events,
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
   });
-  const workflow = new WorkflowService(config, { spool: () => spool.spool, events: api.events, recordQueued: () => void uplink.sendNow().catch(() => undefined) });
+  const workflow = new WorkflowService(config, {
+    spool: () => spool.spool,
+    events: api.events,
+    recordQueued: () => void uplink.sendNow().catch(() => undefined),
+    downloadTasks: () => uplink.downloadTasks(),
+  });
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,

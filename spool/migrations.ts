@@ -93,6 +93,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: "the courier's task list and the couriers who may check in, cached from the back-end for offline use",
+    sql: `
+      CREATE TABLE task (
+        id          TEXT    PRIMARY KEY,
+        waybill     TEXT    NOT NULL,
+        kind        TEXT    NOT NULL CHECK (kind IN ('pickup', 'delivery')),
+        -- Cash on delivery due, minor units of currency (0: nothing to collect).
+        cod_amount  INTEGER NOT NULL DEFAULT 0 CHECK (cod_amount >= 0),
+        currency    TEXT,
+        consignee   TEXT,
+        address     TEXT,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX task_by_waybill ON task (waybill);
+
+      -- pin_hash: scrypt$N$r$p$salt$hash (base64); the PIN itself is never stored.
+      CREATE TABLE courier (
+        id          TEXT    PRIMARY KEY,
+        name        TEXT    NOT NULL,
+        pin_hash    TEXT    NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

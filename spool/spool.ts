@@ -3,6 +3,7 @@
  * journal and its counters, with the vault that seals card data. This is what
  * the daemon opens at boot and what `codpos spool` inspects.
  */
+import { TaskCache } from './tasks.js';
 import { resolve, isAbsolute } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
@@ -55,6 +56,8 @@ export class Spool {
   readonly db: Database;
   readonly outbox: Outbox;
   readonly journal: Journal;
+  /** The task list and couriers cached from the back-end. */
+  readonly tasks: TaskCache;
   readonly limits: SpoolLimits;
   readonly retentionMs: number;
   readonly file: string;
@@ -69,6 +72,7 @@ export class Spool {
     const ids = new IdGenerator(this.clock, options.randomBytes ?? cryptoRandomBytes);
     this.outbox = new Outbox(db, { clock: this.clock, ids, random: options.randomFraction ?? cryptoRandomFraction, ...(options.policies ? { policies: options.policies } : {}), ...(options.vault ? { vault: options.vault } : {}), ...(options.bookkeepingSync ? { bookkeepingSync: options.bookkeepingSync } : {}) });
     this.journal = new Journal(db, { clock: this.clock, ids, outbox: this.outbox, limits: this.limits, ...(options.vault ? { vault: options.vault } : {}) });
+    this.tasks = new TaskCache(db, this.clock);
   }
 
   /** Opens (creating when allowed), checks and migrates the database. */

@@ -10,6 +10,7 @@
  *   POST /v1/settlement     end of day: the open batch's totals to the acquirer (0500)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
+ *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
@@ -37,7 +38,14 @@ export interface LocalApiDeps {
   /** Card payments and end-of-day settlement (absent: their paths answer 503). */
   payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown>; cancelWaiting(): void };
   /** Waybill events (absent: POST /v1/waybills/events answers 503). */
-  workflow?: { record(input: never): Promise<unknown>; report(date?: string): unknown };
+  workflow?: {
+    record(input: never): Promise<unknown>;
+    report(date?: string): unknown;
+    tasks(): unknown;
+    refreshTasks(): Promise<unknown>;
+    checkIn(courierId: unknown, pin: unknown): unknown;
+    checkOut(): unknown;
+  };
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
@@ -150,6 +158,15 @@ export class LocalApiService implements Service {
           return this.deps.workflow.record(body as never);
         },
       },
+      '/v1/tasks': { GET: async () => this.workflow().tasks() },
+      '/v1/tasks/refresh': { POST: async () => this.workflow().refreshTasks() },
+      '/v1/courier/check-in': {
+        POST: async (body) => {
+          const { courierId, pin } = (body ?? {}) as { courierId?: unknown; pin?: unknown };
+          return this.workflow().checkIn(courierId, pin);
+        },
+      },
+      '/v1/courier/check-out': { POST: async () => this.workflow().checkOut() },
       '/v1/reports/day': {
         GET: async () => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
@@ -165,6 +182,11 @@ export class LocalApiService implements Service {
     };
     if (this.deps.sim) Object.assign(routes, this.deps.sim.routes());
     return routes;
+  }
+
+  private workflow(): NonNullable<LocalApiDeps['workflow']> {
+    if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'the courier workflow is not available in this daemon');
+    return this.deps.workflow;
   }
 
   private stream(req: IncomingMessage, res: ServerResponse): void {

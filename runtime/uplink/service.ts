@@ -10,7 +10,7 @@
  */
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
-import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
+import { STREAMS, type CourierRecord, type OutboxRecord, type Spool, type Task } from '../../spool/index.js';
 import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
 import { BackendSimulator } from './simulator.js';
@@ -58,6 +58,13 @@ export class UplinkService implements Service {
     this.state = { state: 'up' };
     this.timer = setInterval(() => void this.sendNow().catch(() => undefined), uplink.intervalMs);
     this.timer.unref();
+    // The day's task list: awaited from the in-process simulator, in the background from a real
+    // back-end (a box that boots in a dead zone goes on with the cached list).
+    const download = this.downloadTasks().then(
+      (counts) => this.log.info(counts, 'task list downloaded'),
+      (error: unknown) => this.log.warn({ code: (error as PosError).code, reason: (error as Error).message }, 'task list not downloaded; the cached one stays'),
+    );
+    if (uplink.mode === 'sim') await download;
   }
 
   async stop(): Promise<void> {
@@ -118,6 +125,33 @@ export class UplinkService implements Service {
     }
   }
 
+  /**
+   * Downloads the task list and the couriers who may check in, and replaces the cached ones
+   * in one commit (the day then goes on offline). Resolves with how many of each.
+   */
+  async downloadTasks(): Promise<{ tasks: number; couriers: number }> {
+    const token = this.config.uplink.token;
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}/tasks?terminalId=${encodeURIComponent(this.config.terminal.id)}`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${cause?.code ?? cause?.message ?? (error as Error).message}); the cached task list stays`, { cause: error, disconnected: true });
+    }
+    if (response.status !== 200) throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/tasks answered ${response.status}; the cached task list stays`);
+    const list = (await response.json().catch(() => undefined)) as { tasks?: unknown; couriers?: unknown } | undefined;
+    const tasks = Array.isArray(list?.tasks) ? list.tasks.map(readTask) : undefined;
+    const couriers = Array.isArray(list?.couriers) ? list.couriers.map(readCourier) : undefined;
+    if (!tasks || !couriers || tasks.includes(undefined) || couriers.includes(undefined)) {
+      throw new PosError('CODPOS_UPLINK_BAD_ANSWER', `${this.url}/tasks answered a task list that does not read; the cached one stays`);
+    }
+    this.options.spool().tasks.replace(tasks as Task[], couriers as CourierRecord[]);
+    return { tasks: tasks.length, couriers: couriers.length };
+  }
+
   private async post(records: OutboxRecord[], timeoutMs: number): Promise<BatchAnswer> {
     const token = this.config.uplink.token;
     let response: Response;
@@ -140,4 +174,19 @@ export class UplinkService implements Service {
       throw new PosError('CODPOS_UPLINK_BAD_ANSWER', `${this.url}/records answered something that is not JSON`);
     }
   }
+}
+
+function readTask(raw: unknown): Task | undefined {
+  const t = (raw ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  if (typeof t.id !== 'string' || typeof t.waybill !== 'string' || (t.kind !== 'pickup' && t.kind !== 'delivery')) return undefined;
+  const codAmount = t.codAmount ?? 0;
+  if (typeof codAmount !== 'number' || !Number.isSafeInteger(codAmount) || codAmount < 0) return undefined;
+  return { id: t.id, waybill: t.waybill.replace(/\s+/g, '').toUpperCase(), kind: t.kind, codAmount, currency: text(t.currency), consignee: text(t.consignee), address: text(t.address) };
+}
+
+function readCourier(raw: unknown): CourierRecord | undefined {
+  const c = (raw ?? {}) as Record<string, unknown>;
+  if (typeof c.id !== 'string' || typeof c.name !== 'string' || typeof c.pinHash !== 'string') return undefined;
+  return { id: c.id, name: c.name, pinHash: c.pinHash };
 }

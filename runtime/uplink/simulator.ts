@@ -4,6 +4,7 @@
  *
  *   POST {base}/records   { terminalId, records: [{ id, stream, createdAt, payload }] }
  *                         -> { accepted: [id, ...], rejected: [{ id, reason, permanent }] }
+ *   GET  {base}/tasks     -> { couriers: [{ id, name, pinHash }], tasks: [{ id, waybill, kind, codAmount, ... }] }
  *
  * Every record id is kept forever: a record sent again (the terminal did not see the answer)
  * is accepted again and counted once. A record that is not an object with an id and a stream
@@ -12,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hashCourierPin } from '../workflow/courier-pin.js';
 
 export interface UplinkRecord {
   id: string;
@@ -28,7 +30,28 @@ export interface BackendRule {
   times?: number;
 }
 
+/** The task list the simulator hands out: couriers (with PIN hashes) and tasks. */
+export interface SimTaskList {
+  couriers: Array<{ id: string; name: string; pinHash: string }>;
+  tasks: Array<{ id: string; waybill: string; kind: 'pickup' | 'delivery'; codAmount: number; currency: string | null; consignee: string | null; address: string | null }>;
+}
+
+/** The simulated depot's day: courier C001 (PIN 1234), three deliveries (two with cash on delivery) and a pickup. */
+export function defaultSimTaskList(): SimTaskList {
+  return {
+    couriers: [{ id: 'C001', name: 'Sim Courier', pinHash: hashCourierPin('1234') }],
+    tasks: [
+      { id: 'T1', waybill: 'RR123456785CH', kind: 'delivery', codAmount: 2350, currency: '840', consignee: 'A. Consignee', address: '1 Main Street' },
+      { id: 'T2', waybill: 'RR003000000CH', kind: 'delivery', codAmount: 2500, currency: '840', consignee: 'B. Consignee', address: '2 Main Street' },
+      { id: 'T3', waybill: 'RR000000005CH', kind: 'delivery', codAmount: 0, currency: '840', consignee: 'C. Consignee', address: '3 Main Street' },
+      { id: 'T4', waybill: 'RR111111115CH', kind: 'pickup', codAmount: 0, currency: null, consignee: 'D. Shipper', address: '4 Main Street' },
+    ],
+  };
+}
+
 export interface BackendSimulatorOptions {
+  /** What GET {base}/tasks answers (default: defaultSimTaskList()). */
+  taskList?: SimTaskList;
   port?: number;
   /** Path prefix the API lives under (from `uplink.url`), e.g. /api/v1. */
   basePath?: string;
@@ -44,6 +67,7 @@ export class BackendSimulator {
   private readonly server: Server;
   private readonly rules: BackendRule[];
   private address: AddressInfo | undefined;
+  private taskList: SimTaskList | undefined;
 
   constructor(private readonly options: BackendSimulatorOptions = {}) {
     this.rules = [...(options.rules ?? [])];
@@ -71,8 +95,12 @@ export class BackendSimulator {
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const path = (req.url ?? '').split('?')[0];
-    if (path !== `${this.options.basePath ?? ''}/records` || req.method !== 'POST') return answer(res, 404, { error: `no ${req.method ?? ''} ${path ?? ''}` });
     if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) return answer(res, 401, { error: 'bearer token required' });
+    if (path === `${this.options.basePath ?? ''}/tasks` && req.method === 'GET') {
+      this.taskList ??= this.options.taskList ?? defaultSimTaskList();
+      return answer(res, 200, this.taskList);
+    }
+    if (path !== `${this.options.basePath ?? ''}/records` || req.method !== 'POST') return answer(res, 404, { error: `no ${req.method ?? ''} ${path ?? ''}` });
     let batch: { terminalId?: unknown; records?: unknown };
     try {
       batch = JSON.parse(body) as typeof batch;

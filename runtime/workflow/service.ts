@@ -11,7 +11,8 @@
  */
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
-import { STREAMS, type Spool } from '../../spool/index.js';
+import { STREAMS, type Spool, type Task } from '../../spool/index.js';
+import { verifyCourierPin } from './courier-pin.js';
 import type { EventBus } from '../api/events.js';
 import type { Health, Service } from '../service.js';
 import { checkWaybill } from './waybill.js';
@@ -58,10 +59,77 @@ export class WorkflowService implements Service {
   private state: Health = { state: 'stopped' };
   private operatorPattern: RegExp | undefined;
 
+  /** The courier checked in on this terminal (waybill events are recorded under them). */
+  private courier: { id: string; name: string } | undefined;
+  /** Wrong PINs in a row, and until when check-in is refused after too many. */
+  private failedCheckIns = 0;
+  private lockedUntil = 0;
+
   constructor(
     private readonly config: Config,
-    private readonly deps: { spool: () => Spool; events: EventBus; recordQueued?: () => void },
+    private readonly deps: {
+      spool: () => Spool;
+      events: EventBus;
+      recordQueued?: () => void;
+      /** Downloads the task list and couriers from the back-end into the spool's cache. */
+      downloadTasks?: () => Promise<{ tasks: number; couriers: number }>;
+      clock?: () => number;
+    },
   ) {}
+
+  /**
+   * Checks a courier in with their PIN, offline, against the couriers cached from the
+   * back-end. Five wrong PINs in a row refuse check-in for five minutes.
+   */
+  checkIn(courierId: unknown, pin: unknown): { courier: { id: string; name: string } } {
+    const now = (this.deps.clock ?? Date.now)();
+    if (now < this.lockedUntil) throw new PosError('CODPOS_USAGE_CHECK_IN_LOCKED', `too many wrong PINs: check-in is refused for ${Math.ceil((this.lockedUntil - now) / 1000)} s more`);
+    if (typeof courierId !== 'string' || typeof pin !== 'string' || !/^[0-9]{4,12}$/.test(pin)) throw new PosError('CODPOS_USAGE_CHECK_IN', 'check-in needs courierId and a PIN of 4 to 12 digits');
+    const known = this.deps.spool().tasks.courier(courierId);
+    if (!known || !verifyCourierPin(pin, known.pinHash)) {
+      if (++this.failedCheckIns >= 5) {
+        this.lockedUntil = now + 5 * 60_000;
+        this.failedCheckIns = 0;
+      }
+      this.deps.events.publish('courier.check-in-failed', { courierId });
+      throw new PosError('CODPOS_USAGE_CHECK_IN', known ? 'wrong courier id or PIN' : `courier ${courierId} is not on this terminal's list (refresh the task list?)`);
+    }
+    this.failedCheckIns = 0;
+    this.courier = { id: known.id, name: known.name };
+    this.deps.events.publish('courier.checked-in', { courierId: known.id, name: known.name });
+    return { courier: this.courier };
+  }
+
+  checkOut(): { courier: null } {
+    if (this.courier) this.deps.events.publish('courier.checked-out', { courierId: this.courier.id });
+    this.courier = undefined;
+    return { courier: null };
+  }
+
+  /** The cached task list, each task `done` once a pickup or delivery of its waybill is recorded. */
+  tasks(): { courier: { id: string; name: string } | null; tasks: Array<Task & { done: boolean }> } {
+    const spool = this.deps.spool();
+    const done = new Set<string>();
+    let afterSeq = 0;
+    for (;;) {
+      const page = spool.outbox.list({ stream: STREAMS.waybillEvent, afterSeq, limit: 1000 });
+      for (const record of page) {
+        const event = record.payload as { kind?: string; waybill?: string };
+        if ((event.kind === 'delivery' || event.kind === 'pickup') && event.waybill) done.add(`${event.kind}:${event.waybill}`);
+      }
+      if (page.length < 1000) break;
+      afterSeq = page[page.length - 1]!.seq;
+    }
+    return { courier: this.courier ?? null, tasks: spool.tasks.tasks().map((task) => ({ ...task, done: done.has(`${task.kind}:${task.waybill}`) })) };
+  }
+
+  /** Downloads the task list again (POST /v1/tasks/refresh). */
+  async refreshTasks(): Promise<{ tasks: number; couriers: number }> {
+    if (!this.deps.downloadTasks) throw new PosError('CODPOS_UPLINK_UNAVAILABLE', 'no back-end link to download the task list from');
+    const counts = await this.deps.downloadTasks();
+    this.deps.events.publish('tasks.updated', counts);
+    return counts;
+  }
 
   async start(): Promise<void> {
     const pattern = this.config.workflow.waybillPattern;
@@ -91,6 +159,7 @@ export class WorkflowService implements Service {
     }
     if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 500)) throw usage('note: expected text of at most 500 characters');
     if (input.cod !== undefined && kind !== 'delivery') throw usage(`cod: only a delivery collects cash on delivery, not a ${kind}`);
+    if (kind === 'delivery') this.checkCodDue(check.waybill, input.cod);
     if (input.signature !== undefined && kind !== 'delivery') throw usage(`signature: only a delivery is signed for, not a ${kind}`);
     if (input.signature !== undefined) checkSignature(input.signature);
     const change = input.cod ? this.checkCollection(input.cod) : undefined;
@@ -101,6 +170,7 @@ export class WorkflowService implements Service {
       waybill: check.waybill,
       at,
       terminalId: this.config.terminal.id,
+      ...(this.courier ? { courierId: this.courier.id } : {}),
       ...(input.reason !== undefined ? { reason: input.reason } : {}),
       ...(input.note !== undefined ? { note: input.note } : {}),
       ...(input.cod ? { cod: { ...input.cod, ...(change !== undefined ? { change } : {}) } } : {}),
@@ -117,6 +187,18 @@ export class WorkflowService implements Service {
     const day = date ?? localDate(new Date());
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
     return dayReport(this.deps.spool(), day);
+  }
+
+  /**
+   * A delivery on the task list must collect exactly the COD amount due (or nothing when none
+   * is due). A waybill not on the list (added at the door, list not downloaded) is taken as given.
+   */
+  private checkCodDue(waybill: string, cod: CodCollection | undefined): void {
+    const task = this.deps.spool().tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
+    if (!task) return;
+    if (task.codAmount === 0 && cod !== undefined) throw usage(`cod: nothing is due on ${waybill} (prepaid), yet ${cod.amount} was collected`);
+    if (task.codAmount > 0 && cod === undefined) throw usage(`cod: ${task.codAmount} is due on ${waybill}; collect it in cash or by card`);
+    if (cod !== undefined && cod.amount !== task.codAmount) throw usage(`cod.amount: ${task.codAmount} is due on ${waybill}, not ${cod.amount}`);
   }
 
   /** The change for cash; for card, that the journal row is a standing payment of the amount. */

@@ -38,15 +38,15 @@ t.test('delivery paid by card: the journal row must be a standing payment of the
   const { socketPath } = await startDaemon(t);
   await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
   await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
-  const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount: 2500, waybill: 'RR123456785CH' });
+  const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount: 2500, waybill: 'RR003000000CH' });
   t.match(paid.json, { outcome: 'approved' });
   const journalId = paid.json.journalId as string;
-  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'card', amount: 2500, journalId } }), { status: 200 });
-  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'card', amount: 2000, journalId } }), {
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR003000000CH', cod: { method: 'card', amount: 2500, journalId } }), { status: 200 });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR222222225CH', cod: { method: 'card', amount: 2000, journalId } }), {
     status: 400,
     json: { error: { message: /the card payment was for 2500, not 2000/ } },
-  });
-  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'card', amount: 2500, journalId: 'no-such-row' } }), {
+  }, 'a waybill not on the task list: the card payment itself must match');
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR003000000CH', cod: { method: 'card', amount: 2500, journalId: 'no-such-row' } }), {
     status: 400,
     json: { error: { message: /no card payment no-such-row/ } },
   });
@@ -59,7 +59,7 @@ t.test('bad input is refused naming what was wrong, and nothing reaches the back
   await refuse({ kind: 'pickup', waybill: 'ABC' }, /nor the operator's format/);
   await refuse({ kind: 'exception', waybill: 'RR123456785CH' }, /an exception needs one of refused, not-home, wrong-address, damaged/);
   await refuse({ kind: 'pickup', waybill: 'RR123456785CH', reason: 'damaged' }, /only an exception has a reason/);
-  await refuse({ kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 5000, tendered: 2000 } }, /must cover the amount/);
+  await refuse({ kind: 'delivery', waybill: 'RR111111115CH', cod: { method: 'cash', amount: 5000, tendered: 2000 } }, /must cover the amount/);
   await refuse({ kind: 'lost', waybill: 'RR123456785CH' }, /kind: expected pickup, dispatch, delivery, exception/);
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'JNE-0012345' }), { status: 200, json: { waybill: 'JNE-0012345' } }, "the operator's own format");
   const records = (await call(socketPath, 'GET', '/v1/sim/backend')).json.records as unknown[];
@@ -70,14 +70,14 @@ t.test('a signed delivery: the back-end gets the strokes with their times and th
   const { socketPath } = await startDaemon(t);
   const strokes = [Array.from({ length: 12 }, (_, i) => ({ x: 10 + i * 15, y: 40 + (i % 3) * 10, t: i * 16 }))];
   const signature = { canvas: { width: 300, height: 100 }, strokes };
-  const delivered = await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 1000, tendered: 1000 }, signature });
+  const delivered = await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 2350, tendered: 2350 }, signature });
   t.equal(delivered.status, 200);
   const [record] = await backendRecords(socketPath, 1);
   const kept = record!.payload.signature as { strokes: unknown; png: string; canvas: unknown };
   t.same(kept.strokes, strokes, 'the strokes with their times');
   t.same(Buffer.from(kept.png, 'base64').subarray(0, 4), Buffer.from('89504e47', 'hex'), 'and a PNG');
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'RR123456785CH', signature }), { status: 400, json: { error: { message: /only a delivery is signed for/ } } });
-  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', signature: { canvas: { width: 300, height: 100 }, strokes: [] } }), { status: 400, json: { error: { code: 'CODPOS_USAGE_SIGNATURE' } } });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 2350, tendered: 2350 }, signature: { canvas: { width: 300, height: 100 }, strokes: [] } }), { status: 400, json: { error: { code: 'CODPOS_USAGE_SIGNATURE' } } });
 });
 
 t.test("end of day: the cash to hand over, the card collections, the exceptions, and each COD delivery matched with its payment", async (t) => {
@@ -95,7 +95,7 @@ t.test("end of day: the cash to hand over, the card collections, the exceptions,
   };
   await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'RR123456785CH' });
   await deliver('RR123456785CH', { method: 'cash', amount: 2350, tendered: 5000 });
-  await deliver('RR000000005CH', { method: 'cash', amount: 1000, tendered: 1000 });
+  await deliver('RR222222225CH', { method: 'cash', amount: 1000, tendered: 1000 });
   const card = await pay(2500, 'RR003000000CH');
   await deliver('RR003000000CH', { method: 'card', amount: 2500, journalId: card });
   const notDelivered = await pay(1200, 'RR123456785CH'); // paid, but no delivery collected with it
@@ -113,4 +113,23 @@ t.test("end of day: the cash to hand over, the card collections, the exceptions,
   t.same((report.json.collections as Array<{ matched: boolean }>).map((c) => c.matched), [true, true, true]);
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=2001-01-01'), { status: 200, json: { deliveries: 0, cash: { count: 0 } } }, 'another day is empty');
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=yesterday'), { status: 400, json: { error: { message: /YYYY-MM-DD/ } } });
+});
+
+t.test("the day's task list comes from the back-end; a courier checks in offline with their PIN; deliveries collect exactly what is due", async (t) => {
+  const { socketPath } = await startDaemon(t);
+  const list = await call(socketPath, 'GET', '/v1/tasks');
+  t.match(list.json, { courier: null, tasks: [{ id: 'T1', waybill: 'RR123456785CH', kind: 'delivery', codAmount: 2350, done: false }, { id: 'T2' }, { id: 'T3', codAmount: 0 }, { id: 'T4', kind: 'pickup' }] });
+  t.match(await call(socketPath, 'POST', '/v1/courier/check-in', { courierId: 'C001', pin: '9999' }), { status: 400, json: { error: { code: 'CODPOS_USAGE_CHECK_IN', message: 'wrong courier id or PIN' } } });
+  t.match(await call(socketPath, 'POST', '/v1/courier/check-in', { courierId: 'C999', pin: '1234' }), { status: 400, json: { error: { message: /not on this terminal's list/ } } });
+  t.match(await call(socketPath, 'POST', '/v1/courier/check-in', { courierId: 'C001', pin: '1234' }), { status: 200, json: { courier: { id: 'C001', name: 'Sim Courier' } } });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 2000, tendered: 2000 } }), { status: 400, json: { error: { message: /2350 is due on RR123456785CH, not 2000/ } } });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH' }), { status: 400, json: { error: { message: /2350 is due/ } } });
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR000000005CH', cod: { method: 'cash', amount: 100, tendered: 100 } }), { status: 400, json: { error: { message: /nothing is due on RR000000005CH \(prepaid\)/ } } });
+  t.equal((await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 2350, tendered: 3000 } })).status, 200);
+  const after = await call(socketPath, 'GET', '/v1/tasks');
+  t.match(after.json, { courier: { id: 'C001' }, tasks: [{ id: 'T1', done: true }, { id: 'T2', done: false }] });
+  const [record] = await backendRecords(socketPath, 1);
+  t.equal(record!.payload.courierId, 'C001', 'recorded under the checked-in courier');
+  t.match(await call(socketPath, 'POST', '/v1/tasks/refresh'), { status: 200, json: { tasks: 4, couriers: 1 } });
+  t.match(await call(socketPath, 'POST', '/v1/courier/check-out'), { json: { courier: null } });
 });
