@@ -20,6 +20,11 @@ export interface DayReport {
   collections: Array<{ waybill: string; method: 'cash' | 'card'; amount: number; journalId?: string; matched: boolean; problem?: string }>;
   /** Card payments of the day for a waybill that no delivery collected with. */
   unmatchedPayments: Array<{ journalId: string; waybill: string | null; amount: number; state: string }>;
+  /**
+   * Each cash-on-delivery waybill on the task list and where it stands: collected (cash or
+   * card), an exception (with its reason: the parcel and its COD go back to the depot), or open.
+   */
+  codDue: Array<{ waybill: string; amount: number; status: 'collected' | 'exception' | 'open'; method?: 'cash' | 'card'; reason?: string }>;
 }
 
 const STANDING = new Set(['approved', 'offline_approved', 'advised', 'settled']);
@@ -38,18 +43,24 @@ export function localDate(at: Date): string {
 }
 
 export function dayReport(spool: Spool, date: string): DayReport {
-  const report: DayReport = { date, deliveries: 0, pickups: 0, cash: { count: 0, amount: 0 }, card: { count: 0, amount: 0 }, exceptions: {}, collections: [], unmatchedPayments: [] };
+  const report: DayReport = { date, deliveries: 0, pickups: 0, cash: { count: 0, amount: 0 }, card: { count: 0, amount: 0 }, exceptions: {}, collections: [], unmatchedPayments: [], codDue: [] };
   const collectedBy = new Set<string>();
+  /** The last word on each waybill today: how it was collected, or the exception. */
+  const outcome = new Map<string, { status: 'collected' | 'exception'; method?: 'cash' | 'card'; reason?: string }>();
   for (const record of allRecords(spool, STREAMS.waybillEvent)) {
     const event = record.payload as EventPayload;
     if (typeof event.at !== 'string' || localDate(new Date(event.at)) !== date) continue;
     if (event.kind === 'pickup') report.pickups++;
-    if (event.kind === 'exception') report.exceptions[event.reason ?? 'unknown'] = (report.exceptions[event.reason ?? 'unknown'] ?? 0) + 1;
+    if (event.kind === 'exception') {
+      report.exceptions[event.reason ?? 'unknown'] = (report.exceptions[event.reason ?? 'unknown'] ?? 0) + 1;
+      if (event.waybill && outcome.get(event.waybill)?.status !== 'collected') outcome.set(event.waybill, { status: 'exception', ...(event.reason ? { reason: event.reason } : {}) });
+    }
     if (event.kind !== 'delivery') continue;
     report.deliveries++;
     const cod = event.cod;
     if (!cod || typeof cod.amount !== 'number') continue;
     const waybill = event.waybill ?? '';
+    if (cod.method === 'cash' || cod.method === 'card') outcome.set(waybill, { status: 'collected', method: cod.method });
     if (cod.method === 'cash') {
       report.cash.count++;
       report.cash.amount += cod.amount;
@@ -64,6 +75,11 @@ export function dayReport(spool: Spool, date: string): DayReport {
       report.card.amount += cod.amount;
     }
     report.collections.push({ waybill, method: 'card', amount: cod.amount, ...(cod.journalId ? { journalId: cod.journalId } : {}), matched: problem === undefined, ...(problem ? { problem } : {}) });
+  }
+  for (const task of spool.tasks.tasks()) {
+    if (task.kind !== 'delivery' || task.codAmount === 0) continue;
+    const known = outcome.get(task.waybill);
+    report.codDue.push({ waybill: task.waybill, amount: task.codAmount, status: known?.status ?? 'open', ...(known?.method ? { method: known.method } : {}), ...(known?.reason ? { reason: known.reason } : {}) });
   }
   for (const txn of spool.journal.list({ limit: 100_000 })) {
     if (localDate(new Date(txn.createdAt)) !== date || !STANDING.has(txn.state) || txn.kind !== 'purchase' || collectedBy.has(txn.id)) continue;

@@ -19,6 +19,7 @@ interface DayReportAnswer {
   exceptions: Record<string, number>;
   collections: Array<{ waybill: string; method: string; amount: number; matched: boolean; problem?: string }>;
   unmatchedPayments: Array<{ journalId: string; waybill: string | null; amount: number }>;
+  codDue: Array<{ waybill: string; amount: number; status: string; method?: string; reason?: string }>;
 }
 
 export function register(program: Command): void {
@@ -48,6 +49,7 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
     `  cash to hand over  ${r.cash.amount} (${r.cash.count} deliveries)`,
     `  card collections   ${r.card.amount} (${r.card.count} deliveries)`,
     `  exceptions         ${Object.entries(r.exceptions).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none'}`,
+    ...(r.codDue.length > 0 ? ['cash on delivery due:', ...r.codDue.map((c) => `  ${c.waybill}  ${String(c.amount).padStart(8)}  ${c.status}${c.method ? ` (${c.method})` : ''}${c.reason ? ` (${c.reason})` : ''}`)] : []),
     problems.length > 0 ? `does not reconcile (${problems.length}):` : 'every COD delivery matches its payment',
     ...problems,
   ]);

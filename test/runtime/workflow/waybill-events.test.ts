@@ -111,6 +111,10 @@ t.test("end of day: the cash to hand over, the card collections, the exceptions,
     unmatchedPayments: [{ journalId: notDelivered, waybill: 'RR123456785CH', amount: 1200 }],
   });
   t.same((report.json.collections as Array<{ matched: boolean }>).map((c) => c.matched), [true, true, true]);
+  t.same(report.json.codDue, [
+    { waybill: 'RR123456785CH', amount: 2350, status: 'collected', method: 'cash' },
+    { waybill: 'RR003000000CH', amount: 2500, status: 'collected', method: 'card' },
+  ], "each COD waybill on the task list and how it was collected");
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=2001-01-01'), { status: 200, json: { deliveries: 0, cash: { count: 0 } } }, 'another day is empty');
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=yesterday'), { status: 400, json: { error: { message: /YYYY-MM-DD/ } } });
 });
@@ -130,6 +134,11 @@ t.test("the day's task list comes from the back-end; a courier checks in offline
   t.match(after.json, { courier: { id: 'C001' }, tasks: [{ id: 'T1', done: true }, { id: 'T2', done: false }] });
   const [record] = await backendRecords(socketPath, 1);
   t.equal(record!.payload.courierId, 'C001', 'recorded under the checked-in courier');
+  t.equal((await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'exception', waybill: 'RR003000000CH', reason: 'refused' })).status, 200);
+  t.same((await call(socketPath, 'GET', '/v1/reports/day')).json.codDue, [
+    { waybill: 'RR123456785CH', amount: 2350, status: 'collected', method: 'cash' },
+    { waybill: 'RR003000000CH', amount: 2500, status: 'exception', reason: 'refused' },
+  ], 'the refused parcel and its COD go back to the depot');
   t.match(await call(socketPath, 'POST', '/v1/tasks/refresh'), { status: 200, json: { tasks: 4, couriers: 1 } });
   t.match(await call(socketPath, 'POST', '/v1/courier/check-out'), { json: { courier: null } });
 });
