@@ -44,6 +44,7 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     events: api.events,
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
     downloadTasks: () => uplink.downloadTasks(),
+    printer: () => devices.devices.printer?.driver,
   });
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),

@@ -16,7 +16,9 @@ import { verifyCourierPin } from './courier-pin.js';
 import type { EventBus } from '../api/events.js';
 import type { Health, Service } from '../service.js';
 import { checkWaybill } from './waybill.js';
-import { checkSignature, signaturePng, type Signature } from './signature.js';
+import { checkSignature, renderSignature, signaturePng, type Signature } from './signature.js';
+import { buildDeliveryReceipt } from './delivery-receipt.js';
+import type { PrinterDriver } from '../../drivers/printer/driver.js';
 import { dayReport, localDate, type DayReport } from './day-report.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
@@ -49,6 +51,8 @@ export interface RecordedWaybillEvent {
   waybill: string;
   /** Cash deliveries: the change to hand back, minor units. */
   change?: number;
+  /** Deliveries: whether the delivery receipt printed (a printer fault never undoes the event). */
+  receiptPrinted?: boolean;
 }
 
 /** Journal states that mean the card payment stands. */
@@ -73,6 +77,8 @@ export class WorkflowService implements Service {
       recordQueued?: () => void;
       /** Downloads the task list and couriers from the back-end into the spool's cache. */
       downloadTasks?: () => Promise<{ tasks: number; couriers: number }>;
+      /** The receipt printer, when there is one: a delivery prints its receipt. */
+      printer?: () => PrinterDriver | undefined;
       clock?: () => number;
     },
   ) {}
@@ -179,7 +185,33 @@ export class WorkflowService implements Service {
     const { id } = await this.deps.spool().outbox.enqueue(STREAMS.waybillEvent, payload);
     this.deps.events.publish(`waybill.${kind}`, { id, waybill: check.waybill, ...(input.reason !== undefined ? { reason: input.reason } : {}) });
     this.deps.recordQueued?.();
-    return { id, kind, waybill: check.waybill, ...(change !== undefined ? { change } : {}) };
+    const receiptPrinted = kind === 'delivery' ? await this.printDeliveryReceipt(check.waybill, input, change) : undefined;
+    return { id, kind, waybill: check.waybill, ...(change !== undefined ? { change } : {}), ...(receiptPrinted !== undefined ? { receiptPrinted } : {}) };
+  }
+
+  private async printDeliveryReceipt(waybill: string, input: WaybillEventInput, change: number | undefined): Promise<boolean> {
+    const printer = this.deps.printer?.();
+    if (!printer) return false;
+    const task = this.deps.spool().tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
+    try {
+      await printer.print(
+        buildDeliveryReceipt({
+          profile: printer.profile,
+          merchant: { name: this.config.terminal.merchantName, terminalId: this.config.terminal.id },
+          at: new Date(),
+          waybill,
+          consignee: task?.consignee ?? null,
+          ...(this.courier ? { courierId: this.courier.id } : {}),
+          currency: this.config.terminal.currency,
+          ...(input.cod ? { cod: { method: input.cod.method, amount: input.cod.amount, ...(input.cod.method === 'cash' ? { tendered: input.cod.tendered, change: change ?? 0 } : {}) } } : {}),
+          ...(input.signature ? { signature: renderSignature(input.signature, printer.profile.dots) } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      this.deps.events.publish('receipt.failed', { waybill, reason: (error as Error).message });
+      return false;
+    }
   }
 
   /** The end-of-day report of `date` (YYYY-MM-DD, the terminal's local day; default today): day-report.ts. */

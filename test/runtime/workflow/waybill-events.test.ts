@@ -76,6 +76,14 @@ t.test('a signed delivery: the back-end gets the strokes with their times and th
   const kept = record!.payload.signature as { strokes: unknown; png: string; canvas: unknown };
   t.same(kept.strokes, strokes, 'the strokes with their times');
   t.same(Buffer.from(kept.png, 'base64').subarray(0, 4), Buffer.from('89504e47', 'hex'), 'and a PNG');
+  t.equal(delivered.json.receiptPrinted, true);
+  const page = ((await call(socketPath, 'GET', '/v1/sim/printer')).json.pages as string[][]).at(-1)!;
+  t.ok(page.includes('WAYBILL            RR123456785CH'));
+  t.ok(page.includes('CONSIGNEE           A. Consignee'), 'the consignee from the task list');
+  t.ok(page.includes('COD CASH               USD 23.50'));
+  t.ok(page.includes('CHANGE                  USD 0.00'));
+  t.ok(page.includes('DELIVERED'));
+  t.ok(page.some((line) => /^\[RASTER 384x128\]$/.test(line)), 'the signature, drawn at the paper width');
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'RR123456785CH', signature }), { status: 400, json: { error: { message: /only a delivery is signed for/ } } });
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 2350, tendered: 2350 }, signature: { canvas: { width: 300, height: 100 }, strokes: [] } }), { status: 400, json: { error: { code: 'CODPOS_USAGE_SIGNATURE' } } });
 });
