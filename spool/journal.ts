@@ -143,6 +143,7 @@ interface Row {
 
 const PAN_FIELD = 'card_txn.pan';
 const SAD_FIELD = 'card_txn.sad';
+const CLEARING_FIELD = 'card_txn.clearing';
 
 export class Journal {
   readonly counters: Counters;
@@ -180,6 +181,7 @@ export class Journal {
          WHERE id = @id AND state = @from`,
       ),
       erase: db.prepare('UPDATE card_txn SET sad_sealed = NULL WHERE id = ?'),
+      clearing: db.prepare('UPDATE card_txn SET clearing = @clearing, clearing_sealed = @sealed WHERE id = @id'),
       historyOf: db.prepare('SELECT from_state AS "from", to_state AS "to", at, reason FROM card_txn_history WHERE txn_id = ? ORDER BY rowid'),
       settleBatch: db.prepare(`SELECT id, state FROM card_txn WHERE batch = ? AND state IN ('approved', 'advised')`),
       totals: db.prepare(
@@ -286,6 +288,26 @@ export class Journal {
     if (!row) throw noSuchTxn(id);
     if (row.pan_sealed === null) return undefined;
     return this.requireVault().openText(id, PAN_FIELD, row.pan_sealed);
+  }
+
+  /**
+   * Keeps an approved payment's clearing data (what a void or a batch upload re-sends): the
+   * clear fields as they are, the card-data part (`sealed`: expiry, DE55) sealed under the row.
+   */
+  recordClearing(id: string, clearing: Record<string, string>, sealed?: Record<string, string>): void {
+    const row = this.sql.byId!.get(id) as Row | undefined;
+    if (!row) throw noSuchTxn(id);
+    const sealedBlob = sealed && Object.keys(sealed).length > 0 && this.vault ? this.vault.seal(id, CLEARING_FIELD, JSON.stringify(sealed)) : null;
+    this.sql.clearing!.run({ id, clearing: JSON.stringify(clearing), sealed: sealedBlob });
+  }
+
+  /** The clearing data of a payment (sealed part opened), or undefined when none was kept. */
+  clearingOf(id: string): { clear: Record<string, string>; sealed: Record<string, string> } | undefined {
+    const row = this.sql.byId!.get(id) as (Row & { clearing: string | null; clearing_sealed: Buffer | null }) | undefined;
+    if (!row) throw noSuchTxn(id);
+    if (row.clearing === null) return undefined;
+    const sealed = row.clearing_sealed === null ? {} : (JSON.parse(this.requireVault().openText(id, CLEARING_FIELD, row.clearing_sealed)) as Record<string, string>);
+    return { clear: JSON.parse(row.clearing) as Record<string, string>, sealed };
   }
 
   /** Track-2 / PIN block while the authorization is pending; undefined once erased. */

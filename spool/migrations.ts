@@ -119,6 +119,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    description: "each approved payment's clearing data, for a void and for the batch upload after a settlement out of balance",
+    sql: `
+      -- clearing: JSON of the original message's fields that are not card data (MTI, DE3, DE7,
+      -- DE11-13, DE22, DE25, DE37-39); clearing_sealed: the expiry and DE55, sealed like the PAN.
+      ALTER TABLE card_txn ADD COLUMN clearing TEXT;
+      ALTER TABLE card_txn ADD COLUMN clearing_sealed BLOB;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

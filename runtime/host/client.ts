@@ -18,6 +18,8 @@ import { PosError, isPosError } from '../../config/errors.js';
 import {
   DE,
   buildAdvice,
+  buildBatchUpload,
+  type BatchTransaction,
   buildNetworkRequest,
   buildPurchase,
   buildReversal,
@@ -227,10 +229,15 @@ export class HostClient {
    * advice's outbox id.
    */
   async recordOfflineApproval(journalId: string, approval: OfflineApproval): Promise<string> {
-    const record = outboxRecordOf(STREAMS.advice, buildAdvice(approval, this.context));
+    const advice = buildAdvice(approval, this.context);
+    const record = outboxRecordOf(STREAMS.advice, advice);
     record.payload.journalId = journalId;
+    const journal = this.options.spool.journal;
     const write = (r: QueuedRecord) =>
-      this.options.spool.journal.transition(journalId, 'offline_approved', { responseCode: approval.responseCode ?? '00', authCode: approval.authCode, outbox: r });
+      this.options.spool.db.transaction(() => {
+        journal.transition(journalId, 'offline_approved', { responseCode: approval.responseCode ?? '00', authCode: approval.authCode, outbox: r });
+        recordClearing(journal, journalId, advice, approval.responseCode ?? '00', approval.authCode, undefined);
+      })();
     try {
       write(record);
     } catch (error) {
@@ -409,9 +416,31 @@ export class HostClient {
           responseCode: result.responseCode,
           ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
         });
+        if (result.outcome === 'approved') recordClearing(journal, journalId, result.request, result.responseCode, result.authCode ?? '', result.rrn);
       }
       outbox.ack(standbyId);
     })();
+  }
+
+  /**
+   * End of day after a settlement out of balance: one 0320 per transaction of the batch
+   * (the last one marked), after every pending reversal and advice; each must be answered
+   * 00. Then the caller settles again with `afterUpload`.
+   */
+  uploadBatch(transactions: readonly BatchTransaction[]): Promise<number> {
+    return this.serialized(async () => {
+      await this.flushPending();
+      let sent = 0;
+      for (const [i, transaction] of transactions.entries()) {
+        const message = buildBatchUpload(transaction, this.context, { last: i === transactions.length - 1 });
+        const response = readResponse(await this.options.mux.request(message, this.options.responseTimeoutMs), message);
+        if (response.responseCode !== '00') {
+          throw new PosError('CODPOS_HOST_BATCH_UPLOAD', `the acquirer refused the batch upload of STAN ${transaction.stan} (${response.responseCode})`, { details: { responseCode: response.responseCode } });
+        }
+        sent++;
+      }
+      return sent;
+    });
   }
 
   private async enqueue(record: QueuedRecord): Promise<string> {
@@ -532,4 +561,37 @@ export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (
     }
     return answer;
   };
+}
+
+/**
+ * Keeps what a void or a batch upload re-sends of an approved payment: the message's clear
+ * fields, and its card data (expiry, from DE14 or track 2, and DE55) sealed in the journal.
+ */
+function recordClearing(journal: Spool['journal'], journalId: string, message: IsoMessage, responseCode: string, authCode: string, rrn: string | undefined): void {
+  const text = (field: number) => {
+    const value = message.fields[field];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const clear: Record<string, string> = { mti: message.mti, responseCode, authCode };
+  for (const [name, field] of [
+    ['processingCode', DE.PROCESSING_CODE],
+    ['stan', DE.STAN],
+    ['transmission', DE.TRANSMISSION],
+    ['localTime', DE.LOCAL_TIME],
+    ['localDate', DE.LOCAL_DATE],
+    ['posEntryMode', DE.POS_ENTRY_MODE],
+    ['posConditionCode', DE.POS_CONDITION],
+    ['panSequenceNumber', DE.PAN_SEQUENCE],
+    ['rrn', DE.RRN],
+  ] as const) {
+    const value = text(field);
+    if (value !== undefined) clear[name] = value;
+  }
+  if (rrn !== undefined) clear.rrn = rrn;
+  const sealed: Record<string, string> = {};
+  const expiry = text(DE.EXPIRY) ?? text(DE.TRACK2)?.split('=')[1]?.slice(0, 4);
+  if (expiry) sealed.expiry = expiry;
+  const icc = message.fields[DE.ICC_DATA];
+  if (Buffer.isBuffer(icc)) sealed.iccData = icc.toString('hex');
+  journal.recordClearing(journalId, clear, sealed);
 }

@@ -12,7 +12,8 @@
  *   rule adds them. A stripe-only card (a profile without a chip application) is
  *   known by the PAN on its track 2: approved without a PIN, 55 with one.
  * - 0400/0401 reversal, 0220/0221 advice, 0320 batch upload: 00, recorded once per
- *   original (a repeat is not counted twice).
+ *   original (a repeat is not counted twice); a batch upload books a transaction the host
+ *   lacks (`forget` makes it lack one).
  * - 0500 settlement: 00 when the terminal's totals equal the host's (the host's batch for
  *   that terminal then closes too), 95 when not.
  *
@@ -146,6 +147,14 @@ export class AcquirerHostSimulator {
       if (stripePan !== undefined) this.stripeOnlyPans.add(stripePan);
     }
     this.server = createServer((socket) => this.serve(socket));
+  }
+
+  /**
+   * Forgets a booked transaction, as a host that lost it would: the next settlement from that
+   * terminal is out of balance until a batch upload brings it back (tests, the console).
+   */
+  forget(terminalId: string, stan: string): boolean {
+    return this.book.delete(`${terminalId}|${stan}`);
   }
 
   /** Adds a rule in front of the others (the newest rule wins). */
@@ -318,8 +327,12 @@ export class AcquirerHostSimulator {
         if (!this.book.has(key)) this.book.set(key, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       }
-      case '0320':
+      case '0320': {
+        // A batch upload books the transaction it carries (DE90: original MTI + STAN) if the host lacks it.
+        const key = `${tid}|${String(request.fields[DE.ORIGINAL_DATA] ?? '').slice(4, 10)}`;
+        if (!this.book.has(key)) this.book.set(key, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
+      }
       case '0500': {
         const theirs = readSettlementTotals(request);
         let count = 0;

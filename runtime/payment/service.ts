@@ -17,6 +17,7 @@ import type { Config } from '../../config/schema.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
 import type { CardReaderDriver } from '../../drivers/card-reader/driver.js';
 import type { TerminalConfig } from '../../emv/kernel/index.js';
+import type { BatchTransaction } from '../../emv/iso8583/index.js';
 import { STREAMS, type Spool } from '../../spool/index.js';
 import type { HostClient } from '../host/client.js';
 import type { EventBus } from '../api/events.js';
@@ -48,6 +49,8 @@ export interface SettlementOutcome {
   /** In balance: how many payments became settled, and the batch now open. */
   settled?: number;
   nextBatch?: number;
+  /** Out of balance at first: how many payments were uploaded (0320) before settling again. */
+  uploaded?: number;
   /** Out of balance: the acquirer's answer and its totals. */
   responseCode?: string;
   hostTotals?: unknown;
@@ -132,9 +135,9 @@ export class PaymentService implements Service {
   /**
    * End of day: the open batch's totals go to the acquirer in a 0500 (after every pending
    * reversal and advice). In balance: the batch's approved and advised payments become
-   * settled and the next batch opens, in one commit. Out of balance (95): the batch stays
-   * open and the answer says so; the batch upload (0320 per payment) that reconciles it is
-   * not built yet, so the acquirer's helpdesk settles it by hand.
+   * settled and the next batch opens, in one commit. Out of balance (95): every payment of
+   * the batch is uploaded (one 0320 each, from its clearing data), and the batch settled
+   * again (960000); still out of balance, it stays open for the acquirer's helpdesk.
    */
   async settle(): Promise<SettlementOutcome> {
     if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', 'a card payment is in progress: settle after it');
@@ -144,18 +147,66 @@ export class PaymentService implements Service {
       const batch = journal.counters.openBatch();
       const sums = journal.totals(batch);
       const totals = { debitCount: sums.purchase.count, debitAmount: sums.purchase.amount, creditCount: sums.refund.count, creditAmount: sums.refund.amount };
-      const answer = await this.deps.host().settle({ batchNumber: batch, totals });
-      if (answer.inBalance) {
-        const closed = journal.closeBatch();
-        this.deps.events.publish('settlement.closed', { batch, settled: closed.settled, nextBatch: closed.next, ...totals });
-        return { batch, inBalance: true, totals, settled: closed.settled, nextBatch: closed.next };
+      const host = this.deps.host();
+      let answer = await host.settle({ batchNumber: batch, totals });
+      let uploaded: number | undefined;
+      if (!answer.inBalance) {
+        // Out of balance: upload every payment of the batch (0320), then settle again (960000).
+        this.deps.events.publish('settlement.out-of-balance', { batch, responseCode: answer.responseCode, ...totals });
+        const upload = this.batchForUpload(batch);
+        if (upload.missing.length > 0) {
+          const reason = `the acquirer's totals differ (${answer.responseCode}) and ${upload.missing.length} payment(s) of batch ${batch} have no clearing data to upload: the batch stays open`;
+          return { batch, inBalance: false, totals, hostTotals: answer.totals, responseCode: answer.responseCode, reason };
+        }
+        uploaded = await host.uploadBatch(upload.transactions);
+        answer = await host.settle({ batchNumber: batch, totals, afterUpload: true });
+        if (!answer.inBalance) {
+          const reason = `still out of balance (${answer.responseCode}) after uploading ${uploaded} payment(s): batch ${batch} stays open for the acquirer's helpdesk`;
+          return { batch, inBalance: false, totals, hostTotals: answer.totals, responseCode: answer.responseCode, uploaded, reason };
+        }
       }
-      const reason = `the acquirer's totals differ (${answer.responseCode}): batch ${batch} stays open; the batch upload that reconciles it is not built yet`;
-      this.deps.events.publish('settlement.out-of-balance', { batch, responseCode: answer.responseCode, ...totals });
-      return { batch, inBalance: false, totals, hostTotals: answer.totals, responseCode: answer.responseCode, reason };
+      const closed = journal.closeBatch();
+      this.deps.events.publish('settlement.closed', { batch, settled: closed.settled, nextBatch: closed.next, ...totals, ...(uploaded !== undefined ? { uploaded } : {}) });
+      return { batch, inBalance: true, totals, settled: closed.settled, nextBatch: closed.next, ...(uploaded !== undefined ? { uploaded } : {}) };
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The batch's standing payments as 0320 batch uploads, from their clearing data and sealed PANs. */
+  private batchForUpload(batch: number): { transactions: BatchTransaction[]; missing: string[] } {
+    const journal = this.deps.spool().journal;
+    const transactions: BatchTransaction[] = [];
+    const missing: string[] = [];
+    for (const txn of journal.list({ batch, limit: 100_000 })) {
+      if (!['approved', 'advised', 'offline_approved'].includes(txn.state) || txn.kind !== 'purchase') continue;
+      const clearing = journal.clearingOf(txn.id);
+      const pan = journal.openPan(txn.id);
+      const c = clearing?.clear;
+      if (!c || !pan || !c.stan || !c.transmission || !c.localTime || !c.localDate || !c.posEntryMode || !c.processingCode) {
+        missing.push(txn.id);
+        continue;
+      }
+      transactions.push({
+        mti: c.mti ?? '0200',
+        processingCode: c.processingCode,
+        amount: txn.amount,
+        pan,
+        ...(clearing.sealed.expiry ? { expiry: clearing.sealed.expiry } : {}),
+        ...(c.panSequenceNumber ? { panSequenceNumber: c.panSequenceNumber } : {}),
+        stan: c.stan,
+        transmission: c.transmission,
+        localTime: c.localTime,
+        localDate: c.localDate,
+        posEntryMode: c.posEntryMode,
+        ...(c.posConditionCode ? { posConditionCode: c.posConditionCode } : {}),
+        rrn: c.rrn ?? txn.rrn,
+        authCode: c.authCode ?? txn.authCode ?? '',
+        responseCode: c.responseCode ?? txn.responseCode ?? '00',
+        ...(clearing.sealed.iccData ? { iccData: Buffer.from(clearing.sealed.iccData, 'hex') } : {}),
+      });
+    }
+    return { transactions, missing };
   }
 
   /** Waits for the card and pays by chip or stripe, following the chip-first rules. */

@@ -87,7 +87,7 @@ t.test('end of day through the API: in balance, the approved payments become set
   t.match((await call(socketPath, 'POST', '/v1/settlement')).json, { batch: 2, inBalance: true, totals: { debitCount: 0 }, settled: 0, nextBatch: 3 }, 'an empty batch settles too');
 });
 
-t.test('out of balance (the acquirer lacks a payment the terminal has): 95, the batch stays open and says why', async (t) => {
+t.test('out of balance (the acquirer lost a payment): the batch is uploaded (0320 each), settled again, and closes; a payment without clearing data keeps it open', async (t) => {
   const { startLink, openSpool, TERMINAL } = await import('../host/fixtures.js');
   const { HostClient } = await import('../../../runtime/host/client.js');
   const { PaymentService } = await import('../../../runtime/payment/service.js');
@@ -96,19 +96,32 @@ t.test('out of balance (the acquirer lacks a payment the terminal has): 95, the 
   t.teardown(() => link.close());
   const spool = await openSpool(t);
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 5000 });
-  // A payment the terminal journaled as approved that the acquirer never booked.
-  const lost = spool.journal.begin({ amount: 990, currency: '840', pan: '4761739001010119' });
-  spool.journal.transition(lost.id, 'approved', { responseCode: '00', authCode: '123456' });
+  const pan = '4761739001010119';
+  const rows = [];
+  for (const amount of [990, 1500]) {
+    const row = spool.journal.begin({ amount, currency: '840', pan });
+    await client.purchase({ amount, card: { pan, expiry: '2812' }, posEntryMode: '012', journal: { id: row.id, stan: row.stan } });
+    rows.push(row);
+  }
+  t.ok(link.sim.forget(TERMINAL.terminalId, String(rows[0]!.stan).padStart(6, '0')), 'the acquirer loses the first payment');
   const events = new EventBus();
   const published: string[] = [];
   events.subscribe((event) => published.push(event.type));
   const payments = new PaymentService(validateConfig({}), createLogger({ level: 'silent' }), { devices: () => ({}), host: () => client, spool: () => spool, events });
   await payments.start();
   const outcome = await payments.settle();
-  t.match(outcome, { batch: 1, inBalance: false, responseCode: '95', totals: { debitCount: 1, debitAmount: 990 }, reason: /batch 1 stays open/ });
+  t.match(outcome, { batch: 1, inBalance: true, uploaded: 2, settled: 2, nextBatch: 2, totals: { debitCount: 2, debitAmount: 2490 } });
+  t.same(link.sim.received.map((r) => r.mti).slice(2), ['0500', '0320', '0320', '0500'], 'settle, upload each payment, settle again');
+  t.equal(link.sim.received[3]!.original, '0200' + String(rows[0]!.stan).padStart(6, '0'), 'the upload names the original purchase');
+  t.same(published, ['settlement.out-of-balance', 'settlement.closed']);
+  t.equal(spool.journal.get(rows[0]!.id)!.state, 'settled');
+
+  // A payment journaled as approved that never went through the host client has no clearing data.
+  const lost = spool.journal.begin({ amount: 700, currency: '840', pan });
+  spool.journal.transition(lost.id, 'approved', { responseCode: '00', authCode: '123456' });
+  const stuck = await payments.settle();
+  t.match(stuck, { batch: 2, inBalance: false, responseCode: '95', reason: /1 payment\(s\) of batch 2 have no clearing data/ });
   t.equal(spool.journal.get(lost.id)!.state, 'approved', 'nothing settled');
-  t.equal(spool.journal.counters.openBatch(), 1, 'the batch is still open');
-  t.same(published, ['settlement.out-of-balance']);
   t.match(payments.health(), { state: 'degraded', reason: /no card reader and no PIN pad/ });
 });
 
