@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { PosError } from '../../../config/errors.js';
 import { callDaemon } from '../daemon-api.js';
 import { action, printJson, printLines } from '../output.js';
+import type { PaymentOutcome, SettlementOutcome } from '../../../runtime/payment/service.js';
 
 export const order = 11;
 
@@ -16,29 +17,6 @@ interface PayOptions {
   waybill?: string;
   config?: string;
   json?: boolean;
-}
-
-interface PaymentAnswer {
-  outcome: string;
-  reason: string;
-  journalId?: string;
-  approvedOffline: boolean;
-  entry?: string;
-  responseCode?: string;
-  authCode?: string;
-  signatureRequired: boolean;
-  receipt?: { panLast4: string };
-  receiptPrinted: boolean;
-}
-
-interface SettlementAnswer {
-  batch: number;
-  inBalance: boolean;
-  totals: { debitCount: number; debitAmount: number; creditCount: number; creditAmount: number };
-  settled?: number;
-  nextBatch?: number;
-  responseCode?: string;
-  reason?: string;
 }
 
 export function register(program: Command): void {
@@ -63,7 +41,7 @@ async function runPay(opts: PayOptions): Promise<void> {
     throw new PosError('CODPOS_USAGE_BAD_OPTION', `--amount ${opts.amount}: expected a whole number of minor units above 0 (2500 = 25.00)`, { details: { option: '--amount' } });
   }
   // The customer has emv.cardWaitMs to present the card, then the PIN entry and the host: wait long.
-  const answer = await callDaemon<PaymentAnswer>(opts, 'POST', '/v1/payments/card', { amount: Number(opts.amount), ...(opts.waybill !== undefined ? { waybill: opts.waybill } : {}) }, 300_000);
+  const answer = await callDaemon<PaymentOutcome>(opts, 'POST', '/v1/payments/card', { amount: Number(opts.amount), ...(opts.waybill !== undefined ? { waybill: opts.waybill } : {}) }, 300_000);
   if (opts.json) {
     printJson(answer);
     return;
@@ -76,7 +54,7 @@ async function runPay(opts: PayOptions): Promise<void> {
 }
 
 async function runSettle(opts: { config?: string; json?: boolean }): Promise<void> {
-  const answer = await callDaemon<SettlementAnswer>(opts, 'POST', '/v1/settlement', {}, 120_000);
+  const answer = await callDaemon<SettlementOutcome>(opts, 'POST', '/v1/settlement', {}, 120_000);
   if (opts.json) {
     printJson(answer);
     return;

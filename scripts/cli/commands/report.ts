@@ -7,20 +7,9 @@ import type { Command } from 'commander';
 import { groupCommand } from '../groups.js';
 import { callDaemon } from '../daemon-api.js';
 import { action, printJson, printLines } from '../output.js';
+import type { DayReport } from '../../../runtime/workflow/day-report.js';
 
 export const order = 12;
-
-interface DayReportAnswer {
-  date: string;
-  deliveries: number;
-  pickups: number;
-  cash: { count: number; amount: number };
-  card: { count: number; amount: number };
-  exceptions: Record<string, number>;
-  collections: Array<{ waybill: string; method: string; amount: number; matched: boolean; problem?: string }>;
-  unmatchedPayments: Array<{ journalId: string; waybill: string | null; amount: number }>;
-  codDue: Array<{ waybill: string; amount: number; status: string; method?: string; reason?: string }>;
-}
 
 export function register(program: Command): void {
   const report = groupCommand(program, 'report', "the courier's reports from the running daemon");
@@ -35,7 +24,7 @@ export function register(program: Command): void {
 
 async function runDayReport(opts: { date?: string; config?: string; json?: boolean }): Promise<void> {
   const query = opts.date !== undefined ? `?date=${encodeURIComponent(opts.date)}` : '';
-  const r = await callDaemon<DayReportAnswer>(opts, 'GET', `/v1/reports/day${query}`);
+  const r = await callDaemon<DayReport>(opts, 'GET', `/v1/reports/day${query}`);
   if (opts.json) {
     printJson(r);
     return;
