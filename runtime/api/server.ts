@@ -7,6 +7,7 @@
  *   GET  /v1/status         the daemon (pid, version, started) and each service's health
  *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
  *   POST /v1/payments/card  { amount, waybill? }: one card payment, answered with its outcome
+ *   POST /v1/payments/void  { journalId }: voids an approved payment, the card not present
  *   POST /v1/settlement     end of day: the open batch's totals to the acquirer (0500)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
@@ -36,7 +37,7 @@ export interface LocalApiDeps {
   events: EventBus;
   version: string;
   /** Card payments and end-of-day settlement (absent: their paths answer 503). */
-  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown>; cancelWaiting(): void };
+  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown>; voidPayment(journalId: unknown): Promise<unknown>; cancelWaiting(): void };
   /** Waybill events (absent: POST /v1/waybills/events answers 503). */
   workflow?: {
     record(input: never): Promise<unknown>;
@@ -171,6 +172,12 @@ export class LocalApiService implements Service {
         GET: async () => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
           return this.deps.workflow.report(query.get('date') ?? undefined);
+        },
+      },
+      '/v1/payments/void': {
+        POST: async (body) => {
+          if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments are not available in this daemon');
+          return this.deps.payments.voidPayment(((body ?? {}) as { journalId?: unknown }).journalId);
         },
       },
       '/v1/settlement': {

@@ -23,6 +23,7 @@ import {
   buildNetworkRequest,
   buildPurchase,
   buildReversal,
+  buildVoid,
   buildSettlement,
   nextStan,
   readResponse,
@@ -162,6 +163,58 @@ export class HostClient {
       }
       this.recordAnswer(result, journal?.id, standbyId);
       return result;
+    });
+  }
+
+  /**
+   * Voids an approved purchase, the card not present: a 0200 with processing code 02xxxx,
+   * the original amount, RRN and approval code, and DE90 naming it, built from the journal
+   * row's clearing data. A row of kind `void` records it (its answer as for a purchase); when
+   * the void is approved the original row becomes `voided` in the same commit. No answer: the
+   * void is reversed like a purchase (it is held before it leaves).
+   */
+  voidPayment(originalId: string): Promise<{ journalId: string; result: PurchaseResult }> {
+    return this.serialized(async () => {
+      const { journal } = this.options.spool;
+      const original = journal.get(originalId);
+      if (!original) throw new PosError('CODPOS_USAGE_VOID', `no payment ${originalId} in the journal`);
+      if (original.kind !== 'purchase' || (original.state !== 'approved' && original.state !== 'advised')) {
+        throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} is a ${original.kind} in state ${original.state}: only an approved purchase not yet settled can be voided`);
+      }
+      const clearing = journal.clearingOf(originalId);
+      const pan = journal.openPan(originalId);
+      const c = clearing?.clear;
+      if (!c || !pan || !c.processingCode || !c.stan || !c.transmission) throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} has no clearing data to void it from`);
+      await this.flushPending();
+      const fields: IsoFields = { [DE.PAN]: pan, [DE.PROCESSING_CODE]: c.processingCode, [DE.AMOUNT]: String(original.amount).padStart(12, '0'), [DE.TRANSMISSION]: c.transmission, [DE.STAN]: c.stan };
+      if (c.localTime) fields[DE.LOCAL_TIME] = c.localTime;
+      if (c.localDate) fields[DE.LOCAL_DATE] = c.localDate;
+      if (clearing.sealed.expiry) fields[DE.EXPIRY] = clearing.sealed.expiry;
+      if (c.posEntryMode) fields[DE.POS_ENTRY_MODE] = c.posEntryMode;
+      if (c.panSequenceNumber) fields[DE.PAN_SEQUENCE] = c.panSequenceNumber;
+      if (c.posConditionCode) fields[DE.POS_CONDITION] = c.posConditionCode;
+      const row = journal.begin({ kind: 'void', amount: original.amount, currency: original.currency, pan, originalId });
+      const request = buildVoid({ request: { mti: c.mti ?? '0200', fields }, rrn: c.rrn ?? original.rrn, authCode: c.authCode ?? original.authCode ?? '' }, { ...this.context, nextStan: () => row.stan });
+      const standbyId = await this.holdReversal(request, row.id);
+      let response: IsoMessage;
+      try {
+        response = await this.options.mux.request(request, this.options.responseTimeoutMs);
+      } catch (error) {
+        if (outcomeUnknown(error)) {
+          await this.queueReversal(request, row.id, (error as PosError).message, standbyId);
+          await this.flushPending().catch(() => undefined);
+        } else {
+          this.options.spool.outbox.ack(standbyId);
+          this.markNotSent(row.id, error);
+        }
+        throw error;
+      }
+      const result: PurchaseResult = { ...readResponse(response, request), request };
+      this.options.spool.db.transaction(() => {
+        this.recordAnswer(result, row.id, standbyId);
+        if (result.outcome === 'approved') journal.transition(originalId, 'voided', { reason: `voided by ${row.id}` });
+      })();
+      return { journalId: row.id, result };
     });
   }
 

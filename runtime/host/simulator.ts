@@ -3,6 +3,8 @@
  * link's framing and dialect and answers like an acquirer with an issuer behind it.
  *
  * - 0800 sign-on / sign-off / echo: 00.
+ * - 0200 void (processing code 02xxxx): takes the original (DE90) off the host's book, 00;
+ *   12 when there is nothing booked to void.
  * - 0200 purchase: finds the virtual card by PAN; decrypts the DE52 PIN block with
  *   DUKPT from the configured BDK (KSN in DE62: 20 hex digits for TDES DUKPT and an
  *   ISO 9564 format 0 block, 24 for AES DUKPT and format 4) and checks it against
@@ -311,8 +313,16 @@ export class AcquirerHostSimulator {
     switch (request.mti) {
       case '0800':
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
-      case '0200':
+      case '0200': {
+        // A void (processing code 02xxxx) takes its original (DE90) off the book; it books nothing itself.
+        if (String(request.fields[DE.PROCESSING_CODE] ?? '').startsWith('02')) {
+          const booked = this.book.get(`${tid}|${String(request.fields[DE.ORIGINAL_DATA] ?? '').slice(4, 10)}`);
+          if (!booked || booked.reversed) return buildResponse(request, { [DE.RESPONSE_CODE]: '12' }); // nothing to void
+          booked.reversed = true;
+          return buildResponse(request, { [DE.RESPONSE_CODE]: '00', [DE.AUTH_CODE]: String(randomInt(0, 1_000_000)).padStart(6, '0') });
+        }
         return this.purchase(request, rule);
+      }
       case '0400':
       case '0401': {
         const original = String(request.fields[DE.ORIGINAL_DATA] ?? '');

@@ -209,6 +209,33 @@ export class PaymentService implements Service {
     return { transactions, missing };
   }
 
+  /** Voids an approved payment of the open batch (the card not present): host-link client.ts voidPayment. */
+  async voidPayment(journalId: unknown): Promise<{ journalId: string; originalId: string; outcome: 'approved' | 'declined'; responseCode: string }> {
+    if (typeof journalId !== 'string' || journalId === '') throw new PosError('CODPOS_USAGE_VOID', 'journalId: expected the journal id of the payment to void');
+    if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', 'a card payment is in progress: void after it');
+    this.busy = true;
+    try {
+      const { journalId: voidId, result } = await this.deps.host().voidPayment(journalId);
+      const outcome = result.outcome === 'approved' ? 'approved' : 'declined';
+      this.deps.events.publish(outcome === 'approved' ? 'payment.voided' : 'payment.void-declined', { journalId: voidId, originalId: journalId, responseCode: result.responseCode });
+      if (outcome === 'approved') await this.queueVoidForBackend(voidId, journalId);
+      return { journalId: voidId, originalId: journalId, outcome, responseCode: result.responseCode };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The void for the back-end's reconciliation: the original payment's record is superseded. */
+  private async queueVoidForBackend(voidId: string, originalId: string): Promise<void> {
+    const txn = this.deps.spool().journal.get(originalId);
+    try {
+      await this.deps.spool().outbox.enqueue(STREAMS.transaction, { journalId: voidId, voids: originalId, waybill: txn?.waybill ?? null, amount: txn?.amount ?? null, outcome: 'voided', terminalId: this.config.terminal.id, at: new Date().toISOString() }, { id: voidId });
+      this.deps.recordQueued?.();
+    } catch (error) {
+      this.log.error({ err: error, journalId: voidId }, 'the void record for the back-end could not be queued');
+    }
+  }
+
   /** Waits for the card and pays by chip or stripe, following the chip-first rules. */
   private async collect(request: CardPaymentRequest, reader: CardReaderDriver, pinpad: { requestPin: CardReaderPin }): Promise<CardPaymentResult> {
     const deadline = Date.now() + this.config.emv.cardWaitMs;

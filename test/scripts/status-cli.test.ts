@@ -64,6 +64,11 @@ t.test('codpos pay and codpos settle through a running codposd --sim: the card p
   t.match(out, /card \*\*\*\* 0434  entry chip  response 00/);
   t.match(out, /receipt printed/);
   t.notMatch(out, '5413330089010434');
+  const journalId = /journal (\S+)/.exec(out)![1]!;
+  const unknownVoid = runCodpos(['void', 'no-such-payment'], { env: { CODPOS_DATA__DIR: dataDir } });
+  t.equal(unknownVoid.status, 2, 'a payment that is not there: a usage error');
+  t.match(unknownVoid.stderr, /no payment no-such-payment/);
+  t.ok(journalId.length > 10);
   const settle = runCodpos(['settle'], { env: { CODPOS_DATA__DIR: dataDir } });
   t.equal(settle.status, 0, settle.stderr);
   t.match(settle.stdout, /^batch 1 settled: 1 payments; batch 2 is open$/m);

@@ -1,6 +1,7 @@
 /**
- * `codpos pay --amount MINOR [--waybill ID] [--json]` and `codpos settle [--json]`: a card
- * payment and the end-of-day settlement through the running daemon's local API (the same
+ * `codpos pay --amount MINOR [--waybill ID] [--json]`, `codpos void JOURNAL_ID` and
+ * `codpos settle [--json]`: a card payment, its void, and the end-of-day settlement through
+ * the running daemon's local API (the same
  * calls the screen app makes). `pay` waits while the customer presents the card and enters
  * the PIN; a decline is an outcome (exit 0). Card data shows as the last four digits at most.
  */
@@ -29,6 +30,13 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(action(async (opts: PayOptions) => runPay(opts)));
   program
+    .command('void')
+    .description('void an approved card payment of the open batch through the running daemon (the card not present)')
+    .argument('<journal-id>', 'the journal id of the payment (codpos pay prints it)')
+    .option('--config <file>', 'config file, for data.dir and api.socket')
+    .option('--json', 'machine-readable output')
+    .action(action(async (journalId: string, opts: { config?: string; json?: boolean }) => runVoid(journalId, opts)));
+  program
     .command('settle')
     .description("end of day: send the open card batch's totals to the acquirer through the running daemon (0500)")
     .option('--config <file>', 'config file, for data.dir and api.socket')
@@ -51,6 +59,12 @@ async function runPay(opts: PayOptions): Promise<void> {
     `  card ${answer.receipt ? `**** ${answer.receipt.panLast4}` : '-'}  entry ${answer.entry ?? '-'}  response ${answer.responseCode ?? '-'}  auth ${answer.authCode ?? '-'}`,
     `  journal ${answer.journalId ?? '(nothing journaled)'}  receipt ${answer.receiptPrinted ? 'printed' : 'not printed'}${answer.signatureRequired ? '  signature required' : ''}`,
   ]);
+}
+
+async function runVoid(journalId: string, opts: { config?: string; json?: boolean }): Promise<void> {
+  const answer = await callDaemon<{ journalId: string; originalId: string; outcome: string; responseCode: string }>(opts, 'POST', '/v1/payments/void', { journalId }, 120_000);
+  if (opts.json) printJson(answer);
+  else printLines([`${answer.outcome === 'approved' ? 'VOIDED' : 'VOID DECLINED'} (${answer.responseCode}): payment ${answer.originalId}; void journal ${answer.journalId}`]);
 }
 
 async function runSettle(opts: { config?: string; json?: boolean }): Promise<void> {

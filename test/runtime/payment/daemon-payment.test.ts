@@ -138,3 +138,23 @@ t.test('the daemon stops while a payment waits for its card: the payment ends ca
   await daemon.stop();
   t.match((await paying).json, { outcome: 'cancelled', reason: 'the terminal is stopping' });
 });
+
+t.test('void an approved payment through the API: the acquirer takes it off its book, the batch settles empty; a second void is refused', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  const events = follow(socketPath);
+  t.teardown(() => events.close());
+  await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+  await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+  const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount: 2500, waybill: 'RR123456785CH' });
+  const originalId = paid.json.journalId as string;
+  const voided = await call(socketPath, 'POST', '/v1/payments/void', { journalId: originalId });
+  t.equal(voided.status, 200);
+  t.match(voided.json, { originalId, outcome: 'approved', responseCode: '00', journalId: /./ });
+  await events.until('payment.voided');
+  t.match(await call(socketPath, 'POST', '/v1/payments/void', { journalId: originalId }), { status: 400, json: { error: { code: 'CODPOS_USAGE_VOID', message: /in state voided/ } } });
+  t.match(await call(socketPath, 'POST', '/v1/payments/void', { journalId: 'nope' }), { status: 400, json: { error: { message: /no payment nope/ } } });
+  const settled = await call(socketPath, 'POST', '/v1/settlement');
+  t.match(settled.json, { inBalance: true, totals: { debitCount: 0, debitAmount: 0 } }, 'the voided purchase is in neither side\'s totals');
+  const report = await call(socketPath, 'GET', '/v1/reports/day');
+  t.same(report.json.unmatchedPayments, [], 'a voided payment is not waiting for a delivery');
+});
