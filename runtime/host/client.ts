@@ -133,34 +133,7 @@ export class HostClient {
         this.markNotSent(journal?.id, error);
         throw error;
       }
-      let response: IsoMessage;
-      try {
-        response = await this.options.mux.request(request, this.options.responseTimeoutMs);
-      } catch (error) {
-        if (outcomeUnknown(error)) {
-          const id = await this.queueReversal(request, journal?.id, (error as PosError).message, standbyId);
-          this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, 'no answer to a purchase; reversal queued');
-          // Try it now; if the host is still away it waits in the spool for the next request or the sender.
-          await this.flushPending().catch(() => undefined);
-          throw new PosError((error as PosError).code, (error as PosError).message, { disconnected: (error as PosError).disconnected, cause: error, details: { ...(error as PosError).details, reversalId: id } });
-        }
-        // The request never left (it could not be encoded or sent): nothing to reverse.
-        this.options.spool.outbox.ack(standbyId);
-        this.markNotSent(journal?.id, error);
-        throw error;
-      }
-      let result: PurchaseResult;
-      try {
-        result = { ...readResponse(response, request), request };
-      } catch (error) {
-        // An answer without a readable response code says nothing about the issuer's decision: reverse, as for no answer.
-        const id = await this.queueReversal(request, journal?.id, (error as Error).message, standbyId);
-        await this.flushPending().catch(() => undefined);
-        throw new PosError('CODPOS_HOST_BAD_RESPONSE', `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the purchase is being reversed`, {
-          cause: error,
-          details: { mti: response.mti, reversalId: id },
-        });
-      }
+      const result = await this.exchangeHeld(request, journal?.id, standbyId, 'purchase');
       this.recordAnswer(result, journal?.id, standbyId);
       return result;
     });
@@ -196,26 +169,48 @@ export class HostClient {
       const row = journal.begin({ kind: 'void', amount: original.amount, currency: original.currency, pan, originalId });
       const request = buildVoid({ request: { mti: c.mti ?? '0200', fields }, rrn: c.rrn ?? original.rrn, authCode: c.authCode ?? original.authCode ?? '' }, { ...this.context, nextStan: () => row.stan });
       const standbyId = await this.holdReversal(request, row.id);
-      let response: IsoMessage;
-      try {
-        response = await this.options.mux.request(request, this.options.responseTimeoutMs);
-      } catch (error) {
-        if (outcomeUnknown(error)) {
-          await this.queueReversal(request, row.id, (error as PosError).message, standbyId);
-          await this.flushPending().catch(() => undefined);
-        } else {
-          this.options.spool.outbox.ack(standbyId);
-          this.markNotSent(row.id, error);
-        }
-        throw error;
-      }
-      const result: PurchaseResult = { ...readResponse(response, request), request };
+      const result = await this.exchangeHeld(request, row.id, standbyId, 'void');
       this.options.spool.db.transaction(() => {
         this.recordAnswer(result, row.id, standbyId);
         if (result.outcome === 'approved') journal.transition(originalId, 'voided', { reason: `voided by ${row.id}` });
       })();
       return { journalId: row.id, result };
     });
+  }
+
+  /**
+   * Sends a financial request whose reversal is held (`standbyId`) and reads its answer. No
+   * answer, or one without a readable response code (which says nothing about the issuer's
+   * decision): the request is reversed (queued, its journal row to `reversal_pending`, tried
+   * at once) and the error thrown names the reversal. The request never left: the held
+   * reversal is retired and the row declined "not sent".
+   */
+  private async exchangeHeld(request: IsoMessage, journalId: string | undefined, standbyId: string, what: string): Promise<PurchaseResult> {
+    let response: IsoMessage;
+    try {
+      response = await this.options.mux.request(request, this.options.responseTimeoutMs);
+    } catch (error) {
+      if (outcomeUnknown(error)) {
+        const id = await this.queueReversal(request, journalId, (error as PosError).message, standbyId);
+        this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, `no answer to a ${what}; reversal queued`);
+        // Try it now; if the host is still away it waits in the spool for the next request or the sender.
+        await this.flushPending().catch(() => undefined);
+        throw new PosError((error as PosError).code, (error as PosError).message, { disconnected: (error as PosError).disconnected, cause: error, details: { ...(error as PosError).details, reversalId: id } });
+      }
+      this.options.spool.outbox.ack(standbyId);
+      this.markNotSent(journalId, error);
+      throw error;
+    }
+    try {
+      return { ...readResponse(response, request), request };
+    } catch (error) {
+      const id = await this.queueReversal(request, journalId, (error as Error).message, standbyId);
+      await this.flushPending().catch(() => undefined);
+      throw new PosError('CODPOS_HOST_BAD_RESPONSE', `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the ${what} is being reversed`, {
+        cause: error,
+        details: { mti: response.mti, reversalId: id },
+      });
+    }
   }
 
   /**

@@ -105,10 +105,8 @@ export class PaymentService implements Service {
     }
     const { cardReader, pinpad } = this.deps.devices();
     if (!this.terminal || !cardReader || !pinpad) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', `card payments cannot be taken: ${this.health().reason ?? 'the payment service is not started'}`);
-    if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', 'a card payment is already in progress');
-    this.busy = true;
     const events = this.deps.events;
-    try {
+    return this.exclusive('a card payment is already in progress', async () => {
       events.publish('payment.started', { amount: request.amount, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
       const result = await this.collect(request, cardReader.driver, {
         requestPin: (options) => {
@@ -127,6 +125,15 @@ export class PaymentService implements Service {
       });
       await this.queueForBackend(request, result);
       return { ...result, receiptPrinted: await this.printReceipts(request, result) };
+    });
+  }
+
+  /** Runs `work` as the one card operation in progress (payment, void or settlement); CODPOS_USAGE_BUSY while another runs. */
+  private async exclusive<T>(busyMessage: string, work: () => Promise<T>): Promise<T> {
+    if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', busyMessage);
+    this.busy = true;
+    try {
+      return await work();
     } finally {
       this.busy = false;
     }
@@ -140,9 +147,7 @@ export class PaymentService implements Service {
    * again (960000); still out of balance, it stays open for the acquirer's helpdesk.
    */
   async settle(): Promise<SettlementOutcome> {
-    if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', 'a card payment is in progress: settle after it');
-    this.busy = true;
-    try {
+    return this.exclusive('a card payment is in progress: settle after it', async () => {
       const journal = this.deps.spool().journal;
       const batch = journal.counters.openBatch();
       const sums = journal.totals(batch);
@@ -168,9 +173,7 @@ export class PaymentService implements Service {
       const closed = journal.closeBatch();
       this.deps.events.publish('settlement.closed', { batch, settled: closed.settled, nextBatch: closed.next, ...totals, ...(uploaded !== undefined ? { uploaded } : {}) });
       return { batch, inBalance: true, totals, settled: closed.settled, nextBatch: closed.next, ...(uploaded !== undefined ? { uploaded } : {}) };
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /** The batch's standing payments as 0320 batch uploads, from their clearing data and sealed PANs. */
@@ -212,17 +215,13 @@ export class PaymentService implements Service {
   /** Voids an approved payment of the open batch (the card not present): host-link client.ts voidPayment. */
   async voidPayment(journalId: unknown): Promise<{ journalId: string; originalId: string; outcome: 'approved' | 'declined'; responseCode: string }> {
     if (typeof journalId !== 'string' || journalId === '') throw new PosError('CODPOS_USAGE_VOID', 'journalId: expected the journal id of the payment to void');
-    if (this.busy) throw new PosError('CODPOS_USAGE_BUSY', 'a card payment is in progress: void after it');
-    this.busy = true;
-    try {
+    return this.exclusive('a card payment is in progress: void after it', async () => {
       const { journalId: voidId, result } = await this.deps.host().voidPayment(journalId);
       const outcome = result.outcome === 'approved' ? 'approved' : 'declined';
       this.deps.events.publish(outcome === 'approved' ? 'payment.voided' : 'payment.void-declined', { journalId: voidId, originalId: journalId, responseCode: result.responseCode });
       if (outcome === 'approved') await this.queueVoidForBackend(voidId, journalId);
       return { journalId: voidId, originalId: journalId, outcome, responseCode: result.responseCode };
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /** The void for the back-end's reconciliation: the original payment's record is superseded. */
