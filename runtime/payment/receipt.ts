@@ -62,9 +62,8 @@ export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   const columns = input.profile.columns;
   const b = new EscPosBuilder(input.profile).init().align('center').bold().wrap(input.merchant.name).bold(false);
   b.wrap(`TID ${input.merchant.terminalId} MID ${input.merchant.merchantId}`).align('left');
-  // A label on the left and its value on the right of one line; on two when they do not fit.
-  const pair = (left: string, right: string) => (left.length + 1 + right.length <= columns ? `${left}${' '.repeat(columns - left.length - right.length)}${right}` : `${left}\n${right.padStart(columns)}`);
-  b.line(pair(dateText(input.at), timeText(input.at)));
+  const pair = (left: string, right: string) => labelledLine(columns, left, right);
+  b.line(pair(localDateText(input.at), localTimeText(input.at)));
   if (input.waybill !== undefined) b.line(pair('WAYBILL', input.waybill));
   b.line('SALE (CASH ON DELIVERY)');
   b.bold().line(pair('AMOUNT', formatAmount(input.amount, input.currency))).bold(false);
@@ -95,11 +94,18 @@ function outcomeText(payment: CardPaymentResult): string {
   return 'NOT COMPLETED';
 }
 
-function dateText(at: Date): string {
+/** A label on the left and its value on the right of one line of `columns`; two lines when they do not fit. */
+export function labelledLine(columns: number, left: string, right: string): string {
+  return left.length + 1 + right.length <= columns ? `${left}${' '.repeat(columns - left.length - right.length)}${right}` : `${left}\n${right.padStart(columns)}`;
+}
+
+/** `YYYY-MM-DD` in the terminal's local time zone. */
+export function localDateText(at: Date): string {
   return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`;
 }
 
-function timeText(at: Date): string {
+/** `HH:MM:SS` in the terminal's local time zone. */
+export function localTimeText(at: Date): string {
   return `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
 }
 

@@ -8,6 +8,7 @@
  * The day is the terminal's local calendar day of each record's time.
  */
 import { STREAMS, type Spool } from '../../spool/index.js';
+import { localDateText } from '../payment/receipt.js';
 
 export interface DayReport {
   date: string;
@@ -37,11 +38,6 @@ interface EventPayload {
   cod?: { method?: string; amount?: number; journalId?: string };
 }
 
-/** `YYYY-MM-DD` of a time in the terminal's local time zone. */
-export function localDate(at: Date): string {
-  return `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}`;
-}
-
 export function dayReport(spool: Spool, date: string): DayReport {
   const report: DayReport = { date, deliveries: 0, pickups: 0, cash: { count: 0, amount: 0 }, card: { count: 0, amount: 0 }, exceptions: {}, collections: [], unmatchedPayments: [], codDue: [] };
   const collectedBy = new Set<string>();
@@ -49,7 +45,7 @@ export function dayReport(spool: Spool, date: string): DayReport {
   const outcome = new Map<string, { status: 'collected' | 'exception'; method?: 'cash' | 'card'; reason?: string }>();
   for (const record of allRecords(spool, STREAMS.waybillEvent)) {
     const event = record.payload as EventPayload;
-    if (typeof event.at !== 'string' || localDate(new Date(event.at)) !== date) continue;
+    if (typeof event.at !== 'string' || localDateText(new Date(event.at)) !== date) continue;
     if (event.kind === 'pickup') report.pickups++;
     if (event.kind === 'exception') {
       report.exceptions[event.reason ?? 'unknown'] = (report.exceptions[event.reason ?? 'unknown'] ?? 0) + 1;
@@ -82,14 +78,14 @@ export function dayReport(spool: Spool, date: string): DayReport {
     report.codDue.push({ waybill: task.waybill, amount: task.codAmount, status: known?.status ?? 'open', ...(known?.method ? { method: known.method } : {}), ...(known?.reason ? { reason: known.reason } : {}) });
   }
   for (const txn of spool.journal.list({ limit: 100_000 })) {
-    if (localDate(new Date(txn.createdAt)) !== date || !STANDING.has(txn.state) || txn.kind !== 'purchase' || collectedBy.has(txn.id)) continue;
+    if (localDateText(new Date(txn.createdAt)) !== date || !STANDING.has(txn.state) || txn.kind !== 'purchase' || collectedBy.has(txn.id)) continue;
     report.unmatchedPayments.push({ journalId: txn.id, waybill: txn.waybill, amount: txn.amount, state: txn.state });
   }
   return report;
 }
 
 /** Every record of a stream still in the spool (forwarded ones too, until the retention purge). */
-function allRecords(spool: Spool, stream: string) {
+export function allRecords(spool: Spool, stream: string) {
   const out = [];
   let afterSeq = 0;
   for (;;) {

@@ -5,7 +5,7 @@
  */
 import { EscPosBuilder, type MonoImage } from '../../drivers/printer/escpos.js';
 import type { PrinterProfile } from '../../drivers/printer/profiles.js';
-import { formatAmount } from '../payment/receipt.js';
+import { formatAmount, labelledLine, localDateText, localTimeText } from '../payment/receipt.js';
 
 export interface DeliveryReceiptInput {
   profile: PrinterProfile;
@@ -21,11 +21,9 @@ export interface DeliveryReceiptInput {
 
 export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
   const columns = input.profile.columns;
-  const pair = (left: string, right: string) => (left.length + 1 + right.length <= columns ? `${left}${' '.repeat(columns - left.length - right.length)}${right}` : `${left}\n${right.padStart(columns)}`);
+  const pair = (left: string, right: string) => labelledLine(columns, left, right);
   const b = new EscPosBuilder(input.profile).init().align('center').bold().wrap(input.merchant.name).bold(false).wrap(`TID ${input.merchant.terminalId}`).align('left');
-  const at = input.at;
-  const two = (n: number) => String(n).padStart(2, '0');
-  b.line(pair(`${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}`, `${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`));
+  b.line(pair(localDateText(input.at), localTimeText(input.at)));
   b.line(pair('WAYBILL', input.waybill));
   if (input.consignee) b.line(pair('CONSIGNEE', input.consignee));
   if (input.courierId) b.line(pair('COURIER', input.courierId));

@@ -19,7 +19,8 @@ import { checkWaybill } from './waybill.js';
 import { checkSignature, renderSignature, signaturePng, type Signature } from './signature.js';
 import { buildDeliveryReceipt } from './delivery-receipt.js';
 import type { PrinterDriver } from '../../drivers/printer/driver.js';
-import { dayReport, localDate, type DayReport } from './day-report.js';
+import { allRecords, dayReport, type DayReport } from './day-report.js';
+import { localDateText } from '../payment/receipt.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -116,15 +117,9 @@ export class WorkflowService implements Service {
   tasks(): { courier: { id: string; name: string } | null; tasks: Array<Task & { done: boolean }> } {
     const spool = this.deps.spool();
     const done = new Set<string>();
-    let afterSeq = 0;
-    for (;;) {
-      const page = spool.outbox.list({ stream: STREAMS.waybillEvent, afterSeq, limit: 1000 });
-      for (const record of page) {
-        const event = record.payload as { kind?: string; waybill?: string };
-        if ((event.kind === 'delivery' || event.kind === 'pickup') && event.waybill) done.add(`${event.kind}:${event.waybill}`);
-      }
-      if (page.length < 1000) break;
-      afterSeq = page[page.length - 1]!.seq;
+    for (const record of allRecords(spool, STREAMS.waybillEvent)) {
+      const event = record.payload as { kind?: string; waybill?: string };
+      if ((event.kind === 'delivery' || event.kind === 'pickup') && event.waybill) done.add(`${event.kind}:${event.waybill}`);
     }
     return { courier: this.courier ?? null, tasks: spool.tasks.tasks().map((task) => ({ ...task, done: done.has(`${task.kind}:${task.waybill}`) })) };
   }
@@ -216,7 +211,7 @@ export class WorkflowService implements Service {
 
   /** The end-of-day report of `date` (YYYY-MM-DD, the terminal's local day; default today): day-report.ts. */
   report(date?: string): DayReport {
-    const day = date ?? localDate(new Date());
+    const day = date ?? localDateText(new Date());
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
     return dayReport(this.deps.spool(), day);
   }
