@@ -50,6 +50,12 @@ export interface CardPaymentRequest {
   amount: number;
   /** The waybill whose COD amount this pays. */
   waybill?: string;
+  /**
+   * Aborting it cancels the payment while it can still be undone without the acquirer: until
+   * the card has answered the first GENERATE AC (chip), or until the request leaves (stripe).
+   * After that the payment runs to its end (an approval is then voided, not abandoned).
+   */
+  signal?: AbortSignal;
 }
 
 /** `use-chip`: a chip card was swiped (swipe-payment.ts): insert it instead. */
@@ -67,6 +73,23 @@ export interface CardPaymentResult {
   /** 8A: the issuer's, or the terminal's Y1/Y3/Z1/Z3. */
   responseCode?: string;
   authCode?: string;
+  /**
+   * What the issuer approved (minor units), when approved: less than the request's amount for a
+   * partial approval (response 10), the rest still due from the consignee in cash or by another card.
+   */
+  approvedAmount?: number;
+  /** Approved with identification (response 08): the courier checks the consignee's ID. */
+  identificationRequired?: boolean;
+  /** CVM results (9F34, hex) and the offline data authentication used, for the log (chip only). */
+  cvmResult?: string;
+  odaMethod?: 'SDA' | 'DDA' | 'CDA' | 'none';
+  /**
+   * Set when the chip itself failed (no answer to reset, mute, no common application, as the
+   * schemes define a chip failure): only then may the same card's stripe be swiped as a
+   * fallback (payBySwipe's `chipFailure`). `cardKey` names the card without its PAN (a keyed
+   * hash, in memory only) when the chip gave its PAN before failing.
+   */
+  chipFailure?: { reason: string; cardKey?: string };
   signatureRequired: boolean;
   /** What the receipt may show: the PAN's last four digits, never more; AID, label, TVR and TSI for chip. */
   receipt?: { panLast4: string; aid?: string; label?: string; tvr?: string; tsi?: string };
