@@ -51,6 +51,11 @@ export interface CardTransaction {
   state: TxnState;
   offline: boolean;
   amount: number;
+  /**
+   * What the issuer approved: `amount`, or less after a partial approval (response 10). The
+   * settlement totals and the reconciliation count this; the rest is still due from the consignee.
+   */
+  approvedAmount: number;
   currency: string;
   stan: number;
   rrn: string;
@@ -104,6 +109,8 @@ export interface BeginInput {
 
 export interface TransitionInput {
   responseCode?: string;
+  /** A partial approval's approved amount (minor units, above 0 and below the amount asked). */
+  approvedAmount?: number;
   authCode?: string;
   reason?: string;
   /** An outbox record (advice, reversal, ...) written in the same transaction as the state change. */
@@ -124,6 +131,7 @@ interface Row {
   state: TxnState;
   offline: number;
   amount: number;
+  approved_amount: number | null;
   currency: string;
   stan: number;
   rrn: string;
@@ -176,6 +184,7 @@ export class Journal {
       move: db.prepare(
         `UPDATE card_txn SET state = @to, offline = coalesce(@offline, offline), updated_at = @now,
            response_code = coalesce(@responseCode, response_code), auth_code = coalesce(@authCode, auth_code),
+           approved_amount = coalesce(@approvedAmount, approved_amount),
            reason = coalesce(@reason, reason),
            sad_sealed = CASE WHEN @to = 'pending' THEN sad_sealed ELSE NULL END
          WHERE id = @id AND state = @from`,
@@ -185,7 +194,7 @@ export class Journal {
       historyOf: db.prepare('SELECT from_state AS "from", to_state AS "to", at, reason FROM card_txn_history WHERE txn_id = ? ORDER BY rowid'),
       settleBatch: db.prepare(`SELECT id, state FROM card_txn WHERE batch = ? AND state IN ('approved', 'advised')`),
       totals: db.prepare(
-        `SELECT kind, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM card_txn
+        `SELECT kind, count(*) AS count, coalesce(sum(coalesce(approved_amount, amount)), 0) AS amount FROM card_txn
          WHERE batch = ? AND state IN ('approved', 'advised', 'offline_approved', 'settled') GROUP BY kind`,
       ),
       purge: db.prepare(`DELETE FROM card_txn WHERE state IN ('declined', 'reversed', 'voided', 'settled') AND updated_at < ?`),
@@ -262,7 +271,10 @@ export class Journal {
           assertOfflineAllowed(this.db, this.limits, row.amount, now);
           offline = 1;
         }
-        this.sql.move!.run({ id, from: row.state, to, offline, now, responseCode: input.responseCode ?? null, authCode: input.authCode ?? null, reason: input.reason ?? null });
+        if (input.approvedAmount !== undefined && !(Number.isSafeInteger(input.approvedAmount) && input.approvedAmount > 0 && input.approvedAmount <= row.amount)) {
+          throw new PosError('CODPOS_SPOOL_BAD_RECORD', `transaction ${id}: an approved amount of ${String(input.approvedAmount)} is not between 1 and the ${row.amount} asked for`, { details: { field: 'approvedAmount' } });
+        }
+        this.sql.move!.run({ id, from: row.state, to, offline, now, responseCode: input.responseCode ?? null, authCode: input.authCode ?? null, approvedAmount: input.approvedAmount ?? null, reason: input.reason ?? null });
         this.sql.history!.run(id, row.state, to, now, input.reason ?? input.responseCode ?? null);
         if (input.outbox) this.writeOutbox(input.outbox);
         return this.toTxn(this.sql.byId!.get(id) as Row);
@@ -338,7 +350,7 @@ export class Journal {
     return rows.map((row) => this.toTxn(row));
   }
 
-  /** Count and amount per kind in a batch (what a 0500 settlement carries). */
+  /** Count and approved amount per kind in a batch (what a 0500 settlement carries). */
   totals(batch: number): Record<TxnKind, { count: number; amount: number }> {
     const totals = { purchase: { count: 0, amount: 0 }, void: { count: 0, amount: 0 }, refund: { count: 0, amount: 0 } };
     for (const row of this.sql.totals!.all(batch) as Array<{ kind: TxnKind; count: number; amount: number }>) totals[row.kind] = { count: row.count, amount: row.amount };
@@ -356,7 +368,7 @@ export class Journal {
         const now = this.clock.now();
         const rows = this.sql.settleBatch!.all(closed) as Array<{ id: string; state: TxnState }>;
         for (const row of rows) {
-          this.sql.move!.run({ id: row.id, from: row.state, to: 'settled', offline: null, now, responseCode: null, authCode: null, reason: null });
+          this.sql.move!.run({ id: row.id, from: row.state, to: 'settled', offline: null, now, responseCode: null, authCode: null, approvedAmount: null, reason: null });
           this.sql.history!.run(row.id, row.state, 'settled', now, `batch ${closed} settled`);
         }
         return { closed, settled: rows.length, next: this.counters.next('batch') };
@@ -392,6 +404,7 @@ export class Journal {
       state: row.state,
       offline: row.offline === 1,
       amount: row.amount,
+      approvedAmount: row.approved_amount ?? row.amount,
       currency: row.currency,
       stan: row.stan,
       rrn: row.rrn,

@@ -129,6 +129,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE card_txn ADD COLUMN clearing_sealed BLOB;
     `,
   },
+  {
+    version: 4,
+    description: 'the amount the issuer approved, when it approved less than was asked (partial approval)',
+    sql: `
+      -- NULL: the amount asked for (every approval before partial approvals were read).
+      ALTER TABLE card_txn ADD COLUMN approved_amount INTEGER CHECK (approved_amount IS NULL OR (approved_amount > 0 AND approved_amount <= amount));
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

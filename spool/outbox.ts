@@ -66,6 +66,11 @@ export interface LeaseOptions {
   leaseMs?: number;
   /** Who holds the lease, for `codpos spool list`. */
   owner?: string;
+  /**
+   * Take records whose retry time has not come yet too: the sender has a reason to try now
+   * (a payment needs the link and the host is answering), so the backoff must not make it wait.
+   */
+  ignoreBackoff?: boolean;
 }
 
 export interface FailOptions {
@@ -377,6 +382,8 @@ export class Outbox {
         const now = this.clock.now();
         this.reclaimExpired(now);
         const taken: Row[] = [];
+        // Records due by this time are taken: now, or any time at all when the backoff is ignored.
+        const due = options.ignoreBackoff ? Number.MAX_SAFE_INTEGER : now;
         for (const name of names) {
           if (taken.length >= limit) break;
           const policy = this.policies[name]!;
@@ -388,17 +395,17 @@ export class Outbox {
           if (policy.ordered) {
             if (this.sql.hasLeased!.get(name) !== undefined) continue;
             for (const row of this.sql.headOrdered!.all(name, room) as Array<{ seq: number; available_at: number }>) {
-              if (row.available_at > now) break; // the head waits for its retry; the rest wait behind it
+              if (row.available_at > due) break; // the head waits for its retry; the rest wait behind it
               first ??= row.seq;
               last = row.seq;
             }
           } else {
-            const rows = this.sql.headUnordered!.all(name, now, room) as Array<{ seq: number }>;
+            const rows = this.sql.headUnordered!.all(name, due, room) as Array<{ seq: number }>;
             first = rows[0]?.seq;
             last = rows[rows.length - 1]?.seq;
           }
           if (first === undefined || last === undefined) continue;
-          const rows = this.sql.leaseRange!.all(owner, now + leaseMs, name, first, last, now) as Row[];
+          const rows = this.sql.leaseRange!.all(owner, now + leaseMs, name, first, last, due) as Row[];
           rows.sort((a, b) => a.seq - b.seq);
           for (const row of rows) taken.push(row);
         }

@@ -52,12 +52,16 @@ export interface StreamPolicy {
 }
 
 const HOUR = 3_600_000;
+/** A stream whose records are never dead-lettered for their number of attempts. */
+export const UNLIMITED_ATTEMPTS = Number.MAX_SAFE_INTEGER;
 const backoff: BackoffPolicy = { initialMs: 1_000, maxMs: 5 * 60_000, factor: 2, jitter: 0.5 };
 
 export const DEFAULT_STREAM_POLICIES: Readonly<Record<StreamName, StreamPolicy>> = {
   'waybill-event': { ordered: true, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
   transaction: { ordered: true, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
-  reversal: { ordered: true, blockedBy: [], maxAttempts: 50, maxAgeMs: 0, backoff },
+  // A reversal is repeated until the acquirer acknowledges it, however long that takes: giving
+  // up would let new purchases leave while the issuer may still hold the customer's money.
+  reversal: { ordered: true, blockedBy: [], maxAttempts: UNLIMITED_ATTEMPTS, maxAgeMs: 0, backoff },
   'reversal-standby': { ordered: false, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
   advice: { ordered: true, blockedBy: ['reversal'], maxAttempts: 50, maxAgeMs: 7 * 24 * HOUR, backoff },
   'batch-upload': { ordered: true, blockedBy: ['reversal', 'advice'], maxAttempts: 20, maxAgeMs: 0, backoff },

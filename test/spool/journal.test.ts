@@ -203,3 +203,19 @@ t.test('retention purges finished transactions, never open ones', async (t) => {
   t.equal(spool.journal.get(open.id)!.state, 'approved', 'approved but not settled: kept');
   t.same(spool.journal.history(done.id), [], 'its history went with it');
 });
+
+t.test('a partial approval keeps the approved amount; the batch totals count what was approved, not what was asked', async (t) => {
+  const { spool } = openTestSpool();
+  t.teardown(() => spool.close());
+  const full = spool.journal.begin({ amount: 1000, currency: '840', pan: TEST_PAN });
+  const partial = spool.journal.begin({ amount: 2500, currency: '840', pan: TEST_PAN });
+  spool.journal.transition(full.id, 'approved', { responseCode: '00' });
+  const moved = spool.journal.transition(partial.id, 'approved', { responseCode: '10', approvedAmount: 1800 });
+  t.match(moved, { amount: 2500, approvedAmount: 1800, responseCode: '10' });
+  t.equal(spool.journal.get(full.id)!.approvedAmount, 1000, 'a full approval: the amount asked');
+  t.same(spool.journal.totals(1).purchase, { count: 2, amount: 2800 });
+
+  const over = spool.journal.begin({ amount: 500, currency: '840', pan: TEST_PAN });
+  t.throws(() => spool.journal.transition(over.id, 'approved', { responseCode: '10', approvedAmount: 600 }), { code: 'CODPOS_SPOOL_BAD_RECORD', message: /600 is not between 1 and the 500 asked for/ });
+  t.equal(spool.journal.get(over.id)!.state, 'pending', 'nothing moved');
+});

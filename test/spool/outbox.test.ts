@@ -407,3 +407,27 @@ t.test('card data is refused in clear payloads, and sensitive authentication dat
   t.ok(await spool.outbox.enqueue('reversal', { mti: '0400' }, { sealed: { pan: '4761739001010010' } }), 'a sealed PAN passes');
   t.equal((spool.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n, 2);
 });
+
+t.test('ignoreBackoff takes a record whose retry time has not come (a payment needs the link now)', async (t) => {
+  const { spool, randoms } = openTestSpool();
+  t.teardown(() => spool.close());
+  const { id } = await spool.outbox.enqueue('reversal', { mti: '0400' });
+  spool.outbox.lease('reversal');
+  randoms.push(1);
+  spool.outbox.fail(id, 'no answer');
+  t.same(spool.outbox.lease('reversal'), [], 'waiting for its retry time');
+  t.same(spool.outbox.lease('reversal', { ignoreBackoff: true }).map((r) => r.id), [id], 'taken at once when asked');
+});
+
+t.test('a reversal is never dead-lettered for its number of attempts', async (t) => {
+  const { spool, clock, randoms } = openTestSpool();
+  t.teardown(() => spool.close());
+  const { id } = await spool.outbox.enqueue('reversal', { mti: '0400' });
+  for (let i = 0; i < 200; i++) {
+    t.equal(spool.outbox.lease('reversal', { ignoreBackoff: true }).length, 1);
+    randoms.push(0.5);
+    spool.outbox.fail(id, 'no answer');
+    clock.advance(60_000);
+  }
+  t.match(spool.outbox.get(id), { state: 'ready', attempts: 200 });
+});
