@@ -138,7 +138,17 @@ export async function cardholderVerification(ctx: TransactionContext): Promise<C
         if (failed()) continue;
         break;
       }
-      const block = await ctx.callbacks.requestOnlinePin(ctx.pan() ?? '');
+      let block: Buffer | null;
+      try {
+        block = await ctx.callbacks.requestOnlinePin(ctx.pan() ?? '');
+      } catch (error) {
+        // A PIN pad that does not answer is not the card's fault: Book 3 10.5 sets "PIN pad
+        // not present or not working" and the CVM list goes on (or ends per the rule's bit).
+        if (!(error instanceof PinPadNotWorking)) throw error;
+        tvr.set('pinPadNotPresentOrNotWorking');
+        if (failed()) continue;
+        break;
+      }
       if (!block) {
         tvr.set('pinNotEntered');
         if (failed()) continue;
@@ -200,4 +210,12 @@ async function offlinePlaintextPin(ctx: TransactionContext): Promise<'ok' | 'fai
     if ((sw & 0xfff0) === 0x63c0 || sw === 0x6983 || sw === 0x6984) ctx.tvr.set('pinTryLimitExceeded');
     return 'failed';
   }
+}
+
+/**
+ * Thrown by `requestOnlinePin` when the PIN pad failed (no answer, link lost): the kernel sets
+ * TVR byte 3 bit 5 ("PIN pad not present or not working") and goes on with the CVM list.
+ */
+export class PinPadNotWorking extends Error {
+  override readonly name = 'PinPadNotWorking';
 }

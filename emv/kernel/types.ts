@@ -129,7 +129,10 @@ export interface CandidateApplication {
 export interface KernelCallbacks {
   /** Cardholder confirmation of an application whose tag 87 bit 8 is set; absent = cannot confirm. */
   confirmApplication?: (candidate: CandidateApplication) => boolean | Promise<boolean>;
-  /** Online PIN entry on the PIN pad; resolves with the PIN block, or null when bypassed. */
+  /**
+   * Online PIN entry on the PIN pad; resolves with the PIN block, or null when bypassed.
+   * Throws PinPadNotWorking (cvm.ts) when the PIN pad failed: the CVM list goes on.
+   */
   requestOnlinePin?: (pan: string) => Promise<Buffer | null> | Buffer | null;
   /**
    * Offline plaintext PIN (only with `offlinePinSupported`): the PIN pad's ISO 9564

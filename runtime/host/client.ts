@@ -41,6 +41,7 @@ import {
 } from '../../emv/iso8583/index.js';
 import { decodeTlv, encodeTlv, findTag } from '../../emv/tlv/index.js';
 import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
+import type { BeginInput } from '../../spool/journal.js';
 import type { HostAnswer, OnlineRequest } from '../../emv/kernel/index.js';
 import type { Logger } from '../log.js';
 import { outcomeUnknown, type HostMux } from './mux.js';
@@ -62,6 +63,12 @@ export interface HostClientOptions {
    * request it reverses, for hosts whose spec matches reversals on DE11.
    */
   reversalStan?: 'new' | 'original';
+  /**
+   * What a partial approval (response 10, a smaller amount in the answer's DE4) becomes:
+   * `accept` (default): approved for the amount in DE4, the rest still due; `reverse`: the
+   * terminal does not take partial approvals, so it is reversed at once and declined.
+   */
+  partialApprovals?: 'accept' | 'reverse';
 }
 
 /** A purchase as the payment flow gives it: the ISO request plus the PIN block's KSN. */
@@ -69,16 +76,49 @@ export interface PurchaseInput extends PurchaseRequest {
   /** DUKPT KSN of the PIN block, hex (sent in DE62). */
   ksn?: string;
   /**
-   * The journal row of this payment (from `spool.journal.begin`): its STAN is used, and
-   * when the answer never comes the row moves to `reversal_pending` in the same commit
-   * that queues the reversal.
+   * The journal row of this payment, to begin in the same commit that holds its reversal
+   * (so no power cut can leave a row with nothing to undo it): its STAN goes in DE11. A
+   * payment blocked before it could leave (a reversal the host does not acknowledge) gets
+   * its row too, declined "not sent".
+   */
+  begin?: JournalEntry;
+  /** Told the journal row as soon as it is begun (before the request leaves). */
+  onJournaled?: (row: { id: string; stan: number }) => void;
+  /**
+   * An existing journal row (from `spool.journal.begin`) instead of `begin`: its STAN is
+   * used, and when the answer never comes the row moves to `reversal_pending` in the same
+   * commit that queues the reversal.
    */
   journal?: { id: string; stan: number };
+  /**
+   * The card still has to complete the payment (chip: the second GENERATE AC). The held
+   * reversal then stays held after an approval until `complete()` (or `reverse()`), so a
+   * power cut before the card answers reverses the authorization at the next start.
+   */
+  awaitCompletion?: boolean;
 }
+
+/** What the journal row of a purchase is begun with (card data is sealed by the journal). */
+export type JournalEntry = Pick<BeginInput, 'amount' | 'currency' | 'pan' | 'waybill'>;
 
 export interface PurchaseResult extends HostResponse {
   /** The request as sent (for a later void or reversal). */
   request: IsoMessage;
+  /** The journal row (begun here from `begin`, or the one given as `journal`). */
+  journalId?: string;
+  /**
+   * What the issuer approved: the request's amount, or the smaller amount of a partial
+   * approval (response 10 with DE4 below the request's).
+   */
+  approvedAmount?: number;
+  /** The held reversal, while an approval awaits the card's completion (`awaitCompletion`). */
+  standbyId?: string;
+}
+
+/** Why a reversal is sent; goes to the journal and the log. */
+export interface ReverseOptions {
+  journal?: { id: string };
+  reason?: string;
 }
 
 /** What a queued reversal or advice keeps in clear; the PAN and chip data are sealed. */
@@ -114,37 +154,44 @@ export class HostClient {
   }
 
   /**
-   * 0200 purchase, after every pending reversal and advice. No answer: the reversal is
-   * queued (and tried at once) and the time-out or disconnected PosError is thrown.
+   * 0200 purchase, after every pending reversal (sent now, whatever their retry time: a
+   * payment needs the link) and advice. The journal row (`begin`) and the held reversal are
+   * written in one commit before the request leaves. No answer: the reversal is queued (and
+   * tried at once) and the time-out or disconnected PosError is thrown.
    */
   purchase(input: PurchaseInput): Promise<PurchaseResult> {
     return this.serialized(async () => {
-      const { ksn, journal, ...purchase } = input;
-      let request: IsoMessage;
-      let standbyId: string;
+      const { ksn, journal, begin, onJournaled, awaitCompletion, ...purchase } = input;
       try {
-        await this.flushPending();
-        request = buildPurchase(purchase, journal ? { ...this.context, nextStan: () => journal.stan } : this.context);
-        if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
-        // Its reversal is on disk before the request leaves: if the terminal stops with the
-        // request in flight, the next start reverses it (recoverInterrupted).
-        standbyId = await this.holdReversal(request, journal?.id);
+        await this.flushPending({ urgent: true });
       } catch (error) {
+        this.declineNotSent(begin, journal?.id, onJournaled, error);
+        throw error;
+      }
+      let held: HeldRequest;
+      try {
+        held = this.holdRequest(begin, journal, (context) => {
+          const request = buildPurchase(purchase, context);
+          if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
+          return request;
+        });
+      } catch (error) {
+        // Nothing left: with `begin` the commit rolled back (no row); an existing row is declined.
         this.markNotSent(journal?.id, error);
         throw error;
       }
-      const result = await this.exchangeHeld(request, journal?.id, standbyId, 'purchase');
-      this.recordAnswer(result, journal?.id, standbyId);
-      return result;
+      if (begin && held.row) onJournaled?.(held.row);
+      const result = await this.exchangeHeld(held.request, held.row?.id, held.standbyId, 'purchase');
+      return this.recordAnswer(result, held.row?.id, held.standbyId, awaitCompletion ?? false);
     });
   }
 
   /**
    * Voids an approved purchase, the card not present: a 0200 with processing code 02xxxx,
-   * the original amount, RRN and approval code, and DE90 naming it, built from the journal
-   * row's clearing data. A row of kind `void` records it (its answer as for a purchase); when
-   * the void is approved the original row becomes `voided` in the same commit. No answer: the
-   * void is reversed like a purchase (it is held before it leaves).
+   * the original (approved) amount, RRN and approval code, and DE90 naming it, built from the
+   * journal row's clearing data. A row of kind `void` records it (its answer as for a
+   * purchase), begun in the commit that holds its reversal; when the void is approved the
+   * original row becomes `voided` in the same commit. No answer: the void is reversed.
    */
   voidPayment(originalId: string): Promise<{ journalId: string; result: PurchaseResult }> {
     return this.serialized(async () => {
@@ -158,24 +205,89 @@ export class HostClient {
       const pan = journal.openPan(originalId);
       const c = clearing?.clear;
       if (!c || !pan || !c.processingCode || !c.stan || !c.transmission) throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} has no clearing data to void it from`);
-      await this.flushPending();
-      const fields: IsoFields = { [DE.PAN]: pan, [DE.PROCESSING_CODE]: c.processingCode, [DE.AMOUNT]: String(original.amount).padStart(12, '0'), [DE.TRANSMISSION]: c.transmission, [DE.STAN]: c.stan };
+      const begin: BeginInput = { kind: 'void', amount: original.approvedAmount, currency: original.currency, pan, originalId };
+      try {
+        await this.flushPending({ urgent: true });
+      } catch (error) {
+        this.declineNotSent(begin, undefined, undefined, error);
+        throw error;
+      }
+      const fields: IsoFields = { [DE.PAN]: pan, [DE.PROCESSING_CODE]: c.processingCode, [DE.AMOUNT]: String(original.approvedAmount).padStart(12, '0'), [DE.TRANSMISSION]: c.transmission, [DE.STAN]: c.stan };
       if (c.localTime) fields[DE.LOCAL_TIME] = c.localTime;
       if (c.localDate) fields[DE.LOCAL_DATE] = c.localDate;
       if (clearing.sealed.expiry) fields[DE.EXPIRY] = clearing.sealed.expiry;
       if (c.posEntryMode) fields[DE.POS_ENTRY_MODE] = c.posEntryMode;
       if (c.panSequenceNumber) fields[DE.PAN_SEQUENCE] = c.panSequenceNumber;
       if (c.posConditionCode) fields[DE.POS_CONDITION] = c.posConditionCode;
-      const row = journal.begin({ kind: 'void', amount: original.amount, currency: original.currency, pan, originalId });
-      const request = buildVoid({ request: { mti: c.mti ?? '0200', fields }, rrn: c.rrn ?? original.rrn, authCode: c.authCode ?? original.authCode ?? '' }, { ...this.context, nextStan: () => row.stan });
-      const standbyId = await this.holdReversal(request, row.id);
-      const result = await this.exchangeHeld(request, row.id, standbyId, 'void');
+      const held = this.holdRequest(begin, undefined, (context) =>
+        buildVoid({ request: { mti: c.mti ?? '0200', fields }, rrn: c.rrn ?? original.rrn, authCode: c.authCode ?? original.authCode ?? '' }, context),
+      );
+      const row = held.row!;
+      const result = await this.exchangeHeld(held.request, row.id, held.standbyId, 'void');
+      let answered: PurchaseResult | undefined;
       this.options.spool.db.transaction(() => {
-        this.recordAnswer(result, row.id, standbyId);
-        if (result.outcome === 'approved') journal.transition(originalId, 'voided', { reason: `voided by ${row.id}` });
+        answered = this.recordAnswer(result, row.id, held.standbyId, false);
+        if (answered.outcome === 'approved') journal.transition(originalId, 'voided', { reason: `voided by ${row.id}` });
       })();
-      return { journalId: row.id, result };
+      return { journalId: row.id, result: answered! };
     });
+  }
+
+  /**
+   * The card completed an approved payment (chip: it answered the second GENERATE AC with a
+   * TC): in one commit the held reversal is retired and the final chip data (the TC, the TVR
+   * after issuer authentication, the issuer script results) replaces the request's in the
+   * clearing data a void or batch upload re-sends. Until this commit a power cut leaves the
+   * authorization to be reversed at the next start.
+   */
+  complete(result: PurchaseResult, options: { finalIccData?: Buffer } = {}): void {
+    const { db, journal, outbox } = this.options.spool;
+    db.transaction(() => {
+      if (result.journalId !== undefined && options.finalIccData !== undefined) {
+        const clearing = journal.clearingOf(result.journalId);
+        if (clearing) journal.recordClearing(result.journalId, clearing.clear, { ...clearing.sealed, iccData: options.finalIccData.toString('hex') });
+      }
+      if (result.standbyId !== undefined) outbox.ack(result.standbyId);
+    })();
+    result.standbyId = undefined;
+  }
+
+  /**
+   * A request held and journaled in one commit: the journal row (begun from `begin`, or the
+   * existing `row`), the request built with the row's STAN, and its reversal on the standby
+   * stream. A power cut after this commit leaves a row and the reversal that undoes it;
+   * before it, nothing.
+   */
+  private holdRequest(begin: BeginInput | undefined, existing: { id: string; stan: number } | undefined, build: (context: MessageContext) => IsoMessage): HeldRequest {
+    const { db, journal } = this.options.spool;
+    return db.transaction((): HeldRequest => {
+      const row = begin ? journal.begin(begin) : existing;
+      const request = build(row ? { ...this.context, nextStan: () => row.stan } : this.context);
+      const standby = outboxRecordOf(STREAMS.reversalStandby, buildReversal(request, this.context));
+      if (row) standby.payload.journalId = row.id;
+      return { request, standbyId: this.enqueueNow(standby), ...(row ? { row: { id: row.id, stan: row.stan } } : {}) };
+    })();
+  }
+
+  /**
+   * A request that cannot leave (a reversal the host does not acknowledge, no link): its
+   * row is journaled declined "not sent", so the journal explains the payment the courier
+   * was refused. A spool that cannot even record that leaves the error as it was.
+   */
+  private declineNotSent(begin: BeginInput | undefined, existingId: string | undefined, onJournaled: PurchaseInput['onJournaled'], error: unknown): void {
+    if (!begin) {
+      this.markNotSent(existingId, error);
+      return;
+    }
+    try {
+      const row = this.options.spool.db.transaction(() => {
+        const txn = this.options.spool.journal.begin(begin);
+        return this.options.spool.journal.transition(txn.id, 'declined', { reason: `not sent: ${(error as Error).message}` });
+      })();
+      onJournaled?.({ id: row.id, stan: row.stan });
+    } catch (journalError) {
+      this.options.log?.error({ err: journalError }, 'a payment that could not be sent could not be journaled either');
+    }
   }
 
   /**
@@ -197,12 +309,17 @@ export class HostClient {
         await this.flushPending().catch(() => undefined);
         throw new PosError((error as PosError).code, (error as PosError).message, { disconnected: (error as PosError).disconnected, cause: error, details: { ...(error as PosError).details, reversalId: id } });
       }
-      this.options.spool.outbox.ack(standbyId);
-      this.markNotSent(journalId, error);
+      this.options.spool.db.transaction(() => {
+        this.options.spool.outbox.ack(standbyId);
+        this.markNotSent(journalId, error);
+      })();
       throw error;
     }
     try {
-      return { ...readResponse(response, request), request };
+      const answer = readResponse(response, request);
+      const result: PurchaseResult = { ...answer, request, ...(journalId !== undefined ? { journalId } : {}) };
+      if (answer.outcome === 'approved') result.approvedAmount = approvedAmountOf(answer.responseCode, response, request);
+      return result;
     } catch (error) {
       const id = await this.queueReversal(request, journalId, (error as Error).message, standbyId);
       await this.flushPending().catch(() => undefined);
@@ -214,40 +331,50 @@ export class HostClient {
   }
 
   /**
-   * At start-up, before any request: the reversals held for authorizations that were in
-   * flight when the terminal stopped (power cut, crash) are queued to be sent, and their
-   * journal rows, still `pending`, move to `reversal_pending` in the same commit. A held
-   * reversal whose answer or reversal was already recorded is only retired. Resolves with
-   * how many reversals were queued.
+   * At start-up, before any request. The reversals held for authorizations the terminal did
+   * not finish when it stopped (power cut, crash) are queued to be sent, their journal rows
+   * moving to `reversal_pending` in the same commit: a row still `pending` (the request was
+   * in flight), and a row `approved` whose card never completed the payment (the held
+   * reversal is retired only by the card's completion). A held reversal whose row ended
+   * otherwise is only retired. Then no row is left `pending`: one without a held reversal
+   * never left the terminal, and is declined "not sent". Resolves with how many reversals
+   * were queued.
    */
   async recoverInterrupted(): Promise<number> {
     const { outbox, journal } = this.options.spool;
     let queued = 0;
     for (;;) {
-      const held = outbox.lease<QueuedMessage>([STREAMS.reversalStandby], { limit: 50, leaseMs: 60_000, owner: 'recovery' });
+      const held = outbox.lease<QueuedMessage>([STREAMS.reversalStandby], { limit: 50, leaseMs: 60_000, owner: 'recovery', ignoreBackoff: true });
       if (held.length === 0) break;
       for (const record of held) {
         const journalId = record.payload.journalId;
-        if (journalId !== undefined && journal.get(journalId)?.state !== 'pending') {
+        const state = journalId === undefined ? undefined : journal.get(journalId)?.state;
+        if (journalId !== undefined && state !== 'pending' && state !== 'approved') {
           outbox.ack(record.id);
           continue;
         }
         const reversal: QueuedRecord = { id: reversalIdOf(record.id), stream: STREAMS.reversal, payload: { ...record.payload, fields: { ...record.payload.fields } } };
         if (record.sealed !== undefined) reversal.sealed = record.sealed as QueuedCardData;
         if ((this.options.reversalStan ?? 'new') === 'new') reversal.payload.fields[String(DE.STAN)] = nextStan(this.context);
-        const reason = 'in flight when the terminal stopped';
+        const reason = state === 'approved' ? 'approved by the issuer, never completed by the card: the terminal stopped' : 'in flight when the terminal stopped';
         if (journalId !== undefined) {
           this.options.spool.db.transaction(() => {
             journal.transition(journalId, 'reversal_pending', { reason, outbox: reversal });
             outbox.ack(record.id);
           })();
         } else {
-          await this.enqueue(reversal);
-          outbox.ack(record.id);
+          this.options.spool.db.transaction(() => {
+            this.enqueueNow(reversal);
+            outbox.ack(record.id);
+          })();
         }
-        this.options.log?.warn({ stan: record.payload.fields[String(DE.STAN)], reversal: reversal.id }, 'an authorization was in flight when the terminal stopped; its reversal is queued');
+        this.options.log?.warn({ stan: record.payload.fields[String(DE.STAN)], reversal: reversal.id, journalId, state }, `${reason}; its reversal is queued`);
         queued++;
       }
+    }
+    for (const row of journal.list({ state: 'pending', limit: 100_000 })) {
+      journal.transition(row.id, 'declined', { reason: 'not sent: the terminal stopped before the request left' });
+      this.options.log?.warn({ journalId: row.id, stan: row.stan }, 'a payment journaled but never sent when the terminal stopped is declined "not sent"');
     }
     return queued;
   }
@@ -260,9 +387,12 @@ export class HostClient {
    * commit) and tried at once; resolves with its outbox id whether or not the host has it
    * yet: the background sender and the next request keep trying.
    */
-  reverse(purchase: PurchaseResult, options: { journal?: { id: string }; reason?: string } = {}): Promise<string> {
+  reverse(purchase: PurchaseResult, options: ReverseOptions = {}): Promise<string> {
     return this.serialized(async () => {
-      const id = await this.queueReversal(purchase.request, options.journal?.id, options.reason ?? 'approved by the issuer, not completed at the terminal');
+      const journalId = options.journal?.id ?? purchase.journalId;
+      // The approval's held reversal (awaitCompletion) is retired in the commit that queues this one.
+      const id = await this.queueReversal(purchase.request, journalId, options.reason ?? 'approved by the issuer, not completed at the terminal', purchase.standbyId);
+      purchase.standbyId = undefined;
       await this.flushPending().catch((error: unknown) => {
         if (!(isPosError(error) && error.area === 'HOST')) throw error;
       });
@@ -307,7 +437,7 @@ export class HostClient {
   /** 0500 settlement, after every pending reversal and advice. */
   settle(request: SettlementRequest): Promise<SettlementResponse> {
     return this.serialized(async () => {
-      await this.flushPending();
+      await this.flushPending({ urgent: true });
       const message = buildSettlement(request, this.context);
       return readSettlementResponse(await this.options.mux.request(message, this.options.responseTimeoutMs), message);
     });
@@ -328,21 +458,31 @@ export class HostClient {
     });
   }
 
-  /** Reversals still to deliver (ready, waiting for a retry, or leased). */
+  /**
+   * Reversals not yet acknowledged: ready, waiting for a retry, leased, and dead-lettered
+   * ones (a reversal the dialect cannot encode, say) — a dead reversal still blocks new
+   * financial requests until a technician revives it (`codpos spool retry`).
+   */
   pendingReversals(): number {
-    return this.options.spool.outbox.status().find((s) => s.stream === STREAMS.reversal)?.depth ?? 0;
+    const status = this.options.spool.outbox.status().find((s) => s.stream === STREAMS.reversal);
+    return (status?.depth ?? 0) + (status?.dead ?? 0);
   }
 
   /**
    * Sends queued reversals, then advices, in order, each until the host answers it.
-   * Throws CODPOS_HOST_REVERSAL_PENDING when a reversal is still undelivered (its
-   * retry time has not come, or the host did not answer it now).
+   * `urgent` (a financial request is waiting for the link): every pending reversal is sent
+   * now, whatever its retry time — only a host that does not answer it blocks the request.
+   * Advices go when their retry time has come. Throws CODPOS_HOST_REVERSAL_PENDING when a
+   * reversal is still unacknowledged (the host did not answer it, or its retry time has not
+   * come and this flush is not urgent).
    */
-  async flushPending(): Promise<number> {
+  async flushPending(options: { urgent?: boolean } = {}): Promise<number> {
     const outbox = this.options.spool.outbox;
+    const lease = { limit: 1, leaseMs: this.options.responseTimeoutMs * 2, owner: this.options.leaseOwner ?? 'host-link' };
     let sent = 0;
     for (;;) {
-      const [record] = outbox.lease<QueuedMessage>([STREAMS.reversal, STREAMS.advice], { limit: 1, leaseMs: this.options.responseTimeoutMs * 2, owner: this.options.leaseOwner ?? 'host-link' });
+      let [record] = outbox.lease<QueuedMessage>(STREAMS.reversal, { ...lease, ignoreBackoff: options.urgent ?? false });
+      if (record === undefined) [record] = outbox.lease<QueuedMessage>(STREAMS.advice, lease);
       if (record === undefined) break;
       const message = this.rebuild(record);
       let answer: IsoMessage;
@@ -375,7 +515,9 @@ export class HostClient {
     }
     const waiting = this.pendingReversals();
     if (waiting > 0) {
-      throw new PosError('CODPOS_HOST_REVERSAL_PENDING', `${waiting} reversal(s) not yet acknowledged by the acquirer; no new request goes out before them`, { disconnected: true, details: { reversals: waiting } });
+      const dead = this.options.spool.outbox.status().find((s) => s.stream === STREAMS.reversal)?.dead ?? 0;
+      const why = dead > 0 ? ` (${dead} dead-lettered: see codpos spool list --stream reversal, then codpos spool retry)` : '';
+      throw new PosError('CODPOS_HOST_REVERSAL_PENDING', `${waiting} reversal(s) not yet acknowledged by the acquirer${why}; no new request goes out before them`, { disconnected: true, details: { reversals: waiting, dead } });
     }
     return sent;
   }
@@ -412,6 +554,14 @@ export class HostClient {
   }
 
   private async queueReversal(original: IsoMessage, journalId: string | undefined, reason: string, standbyId?: string): Promise<string> {
+    return this.queueReversalNow(original, journalId, reason, standbyId);
+  }
+
+  /**
+   * Queues the reversal of `original` in one commit with the journal row's move to
+   * `reversal_pending` (when there is a row) and the retirement of its held copy.
+   */
+  private queueReversalNow(original: IsoMessage, journalId: string | undefined, reason: string, standbyId?: string, responseCode?: string): string {
     // buildReversal keeps the original's STAN; by default a reversal is a new message with
     // a new STAN, and DE90 (from the original) is how the host finds what it undoes.
     const reversal = buildReversal(original, this.context);
@@ -419,19 +569,12 @@ export class HostClient {
     const record = outboxRecordOf(STREAMS.reversal, reversal);
     // Named after its held copy, so recovering that copy later cannot queue it twice.
     if (standbyId !== undefined) record.id = reversalIdOf(standbyId);
-    const retireStandby = () => {
-      if (standbyId !== undefined) this.options.spool.outbox.ack(standbyId);
-    };
-    if (journalId === undefined) {
-      const id = await this.enqueue(record);
-      retireStandby();
-      return id;
-    }
-    record.payload.journalId = journalId;
-    const write = (r: typeof record) =>
+    if (journalId !== undefined) record.payload.journalId = journalId;
+    const write = (r: QueuedRecord) =>
       this.options.spool.db.transaction(() => {
-        this.options.spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r });
-        retireStandby();
+        if (journalId !== undefined) this.options.spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r, ...(responseCode !== undefined ? { responseCode } : {}) });
+        else this.options.spool.outbox.enqueueNow(r.stream, r.payload, { id: r.id, ...(r.sealed ? { sealed: r.sealed } : {}) });
+        if (standbyId !== undefined) this.options.spool.outbox.ack(standbyId);
       })();
     try {
       write(record);
@@ -443,31 +586,34 @@ export class HostClient {
   }
 
   /**
-   * Writes the reversal of `request` to the standby stream (durably, before the request
-   * leaves). It keeps the original's STAN; a new one is taken only if it is ever queued.
+   * The issuer's answer, recorded in one commit: the journal row (when there is one) moves
+   * to approved (with a partial approval's amount) or declined, and the held reversal is
+   * retired — unless an approval still awaits the card's completion (`awaitCompletion`).
+   * A partial approval on a terminal that does not take them is reversed instead.
    */
-  private async holdReversal(request: IsoMessage, journalId: string | undefined): Promise<string> {
-    const record = outboxRecordOf(STREAMS.reversalStandby, buildReversal(request, this.context));
-    if (journalId !== undefined) record.payload.journalId = journalId;
-    return this.enqueue(record);
-  }
-
-  /**
-   * The issuer's answer, recorded in one commit: the journal row (when there is one)
-   * moves to approved or declined, and the held reversal is retired.
-   */
-  private recordAnswer(result: PurchaseResult, journalId: string | undefined, standbyId: string): void {
-    const { journal, outbox } = this.options.spool;
-    this.options.spool.db.transaction(() => {
+  private recordAnswer(result: PurchaseResult, journalId: string | undefined, standbyId: string, awaitCompletion: boolean): PurchaseResult {
+    const { journal, outbox, db } = this.options.spool;
+    const requested = Number(result.request.fields[DE.AMOUNT] ?? 0);
+    const partial = result.outcome === 'approved' && result.approvedAmount !== undefined && result.approvedAmount < requested;
+    if (partial && this.options.partialApprovals === 'reverse') {
+      const reason = `partial approval (${result.approvedAmount} of ${requested}) not accepted by this terminal`;
+      const reversalId = this.queueReversalNow(result.request, journalId, reason, standbyId, result.responseCode);
+      this.options.log?.warn({ stan: result.request.fields[DE.STAN], reversal: reversalId, journalId, responseCode: result.responseCode }, `${reason}; reversal queued`);
+      const { approvedAmount: _approved, standbyId: _held, ...rest } = result;
+      return { ...rest, outcome: 'declined' };
+    }
+    db.transaction(() => {
       if (journalId !== undefined) {
         journal.transition(journalId, result.outcome === 'approved' ? 'approved' : 'declined', {
           responseCode: result.responseCode,
           ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
+          ...(partial ? { approvedAmount: result.approvedAmount! } : {}),
         });
         if (result.outcome === 'approved') recordClearing(journal, journalId, result.request, result.responseCode, result.authCode ?? '', result.rrn);
       }
-      outbox.ack(standbyId);
+      if (!(result.outcome === 'approved' && awaitCompletion)) outbox.ack(standbyId);
     })();
+    return result.outcome === 'approved' && awaitCompletion ? { ...result, standbyId } : result;
   }
 
   /**
@@ -477,7 +623,7 @@ export class HostClient {
    */
   uploadBatch(transactions: readonly BatchTransaction[]): Promise<number> {
     return this.serialized(async () => {
-      await this.flushPending();
+      await this.flushPending({ urgent: true });
       let sent = 0;
       for (const [i, transaction] of transactions.entries()) {
         const message = buildBatchUpload(transaction, this.context, { last: i === transactions.length - 1 });
@@ -502,6 +648,18 @@ export class HostClient {
     }
   }
 
+  /** `enqueue` inside the caller's transaction (written with what it belongs to). */
+  private enqueueNow(record: QueuedRecord): string {
+    const { stream, payload, sealed, id } = record;
+    try {
+      return this.options.spool.outbox.enqueueNow(stream, payload, { id, ...(sealed ? { sealed } : {}) }).id;
+    } catch (error) {
+      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
+      const bare = withoutCardData(record, this.options.log);
+      return this.options.spool.outbox.enqueueNow(bare.stream, bare.payload, { id: bare.id }).id;
+    }
+  }
+
   /**
    * The message of a leased record: the first attempt under its MTI, later ones as the
    * repeat (0401, 0221). A record that has failed before is a repeat even when a technician
@@ -517,6 +675,29 @@ export class HostClient {
     const sentBefore = record.attempts > 1 || record.lastError !== null;
     return { mti: sentBefore ? repeatMti(record.payload.mti) : record.payload.mti, fields };
   }
+}
+
+/** A request written with its journal row and held reversal, ready to leave. */
+interface HeldRequest {
+  request: IsoMessage;
+  standbyId: string;
+  row?: { id: string; stan: number };
+}
+
+/**
+ * The amount an approval is for: the request's, or for a partial approval (response 10) the
+ * smaller amount the answer's DE4 carries. A partial approval that names no amount, or more
+ * than was asked, cannot be booked: it is an unreadable answer (the request is reversed).
+ */
+function approvedAmountOf(responseCode: string, response: IsoMessage, request: IsoMessage): number {
+  const requested = Number(request.fields[DE.AMOUNT] ?? 0);
+  if (responseCode !== '10') return requested;
+  const text = response.fields[DE.AMOUNT];
+  const approved = typeof text === 'string' && /^[0-9]{1,12}$/.test(text) ? Number(text) : NaN;
+  if (!(approved > 0 && approved <= requested)) {
+    throw new PosError('CODPOS_HOST_BAD_RESPONSE', `a partial approval (10) must carry the approved amount in DE4, above 0 and at most the ${requested} asked for; it carries ${typeof text === 'string' ? text : 'none'}`, { details: { field: String(DE.AMOUNT) } });
+  }
+  return approved;
 }
 
 /** The id of the reversal queued from held reversal `standbyId`: the same one whichever path queues it. */
@@ -569,6 +750,11 @@ export interface OnlinePaymentInput {
   ksn?: () => string | undefined;
   /** The journal row of this payment: its STAN goes in DE11 (see PurchaseInput.journal). */
   journal?: { id: string; stan: number };
+  /** The journal row to begin with the held reversal, in one commit (see PurchaseInput.begin). */
+  begin?: JournalEntry;
+  onJournaled?: (row: { id: string; stan: number }) => void;
+  /** An approval waits for the card's completion before its held reversal is retired (chip). */
+  awaitCompletion?: boolean;
   /**
    * Called with the host's answer and the request as sent, before the kernel reads it:
    * keep it to `client.reverse()` an approval the card then declines.
@@ -596,6 +782,9 @@ export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (
       ...(online.pinBlock ? { pinBlock: online.pinBlock } : {}),
       ...(ksn !== undefined ? { ksn } : {}),
       ...(input.journal ? { journal: input.journal } : {}),
+      ...(input.begin ? { begin: input.begin } : {}),
+      ...(input.onJournaled ? { onJournaled: input.onJournaled } : {}),
+      ...(input.awaitCompletion ? { awaitCompletion: true } : {}),
     });
     input.onResult?.(result);
     const answer: HostAnswer = { result: result.outcome === 'approved' ? 'approved' : 'declined', responseCode: result.responseCode };

@@ -21,7 +21,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PosError, isPosError } from '../../config/errors.js';
-import { runTransaction, type CardIdentity, type KernelResult, type TerminalConfig } from '../../emv/kernel/index.js';
+import { PinPadNotWorking, runTransaction, type CardIdentity, type KernelResult, type TerminalConfig } from '../../emv/kernel/index.js';
+import { encodeTlv } from '../../emv/tlv/index.js';
+import { cardKeyOf } from './card-key.js';
 import type { CardChannel } from '../../drivers/card-reader/driver.js';
 import type { PinEntryResult } from '../../drivers/pinpad/driver.js';
 import type { Journal } from '../../spool/index.js';
@@ -30,7 +32,8 @@ import type { Logger } from '../log.js';
 
 export interface CardPaymentDeps {
   card: CardChannel;
-  pinpad: { requestPin(options: { pan: string }): Promise<PinEntryResult> };
+  /** `cancel` ends a PIN entry in progress (the payment was cancelled while the customer typed). */
+  pinpad: { requestPin(options: { pan: string }): Promise<PinEntryResult>; cancel?(): Promise<void> };
   client: HostClient;
   journal: Journal;
   /** The kernel's terminal: AIDs, TACs, floor limits, capabilities, CA keys. */
@@ -102,6 +105,20 @@ class PinNotEntered extends Error {
   }
 }
 
+/** Ends the kernel's run when the payment is cancelled before the card answered GENERATE AC. */
+class PaymentCancelled extends Error {
+  constructor() {
+    super('the payment was cancelled before the card was asked for its cryptogram');
+  }
+}
+
+/** The card's chip itself failed (error codes from the reader), as distinct from the reader, the PIN pad or the terminal. */
+const CHIP_FAILURE_CODES = new Set(['CODPOS_EMV_CHIP_MUTE', 'CODPOS_EMV_NO_CHIP']);
+/** Kernel endings the schemes count as a chip failure that allows the stripe (fallback). */
+const CHIP_FAILURE_REASONS = new Set(['no-mutually-supported-application']);
+
+const GENERATE_AC = 0xae;
+
 /** Runs one chip payment; resolves with its outcome (a decline is a result, not an error). */
 export async function payByChip(deps: CardPaymentDeps, request: CardPaymentRequest): Promise<CardPaymentResult> {
   return { ...(await runChipPayment(deps, request)), entry: 'chip' };
@@ -112,16 +129,38 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
     throw new PosError('CODPOS_USAGE_AMOUNT', `payByChip: amount must be a positive whole number of minor units, not ${String(request.amount)}`);
   }
   const clock = deps.clock ?? (() => new Date());
+  const none = { approvedOffline: false, signatureRequired: false } as const;
+  const cancelled = (reason: string): CardPaymentResult => ({ ...none, outcome: 'cancelled', reason });
+  if (request.signal?.aborted) return cancelled('the payment was cancelled before the card was read');
   let card: CardIdentity | undefined;
   let pin: { block: string; ksn: string } | undefined;
   let onlineRow: { id: string; stan: number } | undefined;
   let approval: PurchaseResult | undefined;
+  let cardAnsweredGenerateAc = false;
+  // Where a thrown error came from: the chip (a failure that allows fallback) or anything else.
+  let chipError: unknown;
 
-  await deps.card.powerOn();
+  try {
+    await deps.card.powerOn();
+  } catch (error) {
+    if (isPosError(error) && CHIP_FAILURE_CODES.has(error.code)) return chipFailed(error.message, card);
+    throw error;
+  }
   let kernel: KernelResult;
   try {
     kernel = await runTransaction({
-      transmit: (apdu) => deps.card.transmit(apdu),
+      transmit: async (apdu) => {
+        const generateAc = apdu[1] === GENERATE_AC;
+        if (generateAc && !cardAnsweredGenerateAc && request.signal?.aborted) throw new PaymentCancelled();
+        try {
+          const response = await deps.card.transmit(apdu);
+          if (generateAc) cardAnsweredGenerateAc = true;
+          return response;
+        } catch (error) {
+          chipError = error;
+          throw error;
+        }
+      },
       terminal: deps.terminal,
       transaction: {
         amount: request.amount,
@@ -134,48 +173,82 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
       callbacks: {
         cardRead: (identity) => (card = identity),
         requestOnlinePin: async (pan) => {
-          const entry = await deps.pinpad.requestPin({ pan });
+          let entry: PinEntryResult;
+          try {
+            entry = await withAbort(deps.pinpad.requestPin({ pan }), request.signal, () => void deps.pinpad.cancel?.().catch(() => undefined));
+          } catch (error) {
+            if (error instanceof PaymentCancelled) throw error;
+            // The PIN pad failed (no answer, link lost): the kernel notes it in the TVR and goes on.
+            if (isPosError(error) && error.area === 'DEVICE') {
+              deps.log?.warn({ err: error }, 'PIN pad not working: online PIN skipped, the CVM list goes on');
+              throw new PinPadNotWorking(error.message);
+            }
+            throw error;
+          }
           if (entry.outcome !== 'pin') throw new PinNotEntered(entry);
           pin = { block: entry.pinBlock, ksn: entry.ksn };
           return Buffer.from(entry.pinBlock, 'hex');
         },
-        goOnline: (online) => {
-          // Journaled before the request exists: a power cut from here on leaves a row to reverse.
-          // Nothing sensitive is kept: the request carries the PIN block, the spool does not need it.
-          const row = deps.journal.begin({
+        goOnline: (online) =>
+          // The journal row is begun in the commit that holds the request's reversal, before it
+          // leaves. Nothing sensitive is kept: the request carries the PIN block, the spool does not.
+          kernelGoOnline(deps.client, {
             amount: request.amount,
-            currency: deps.currency,
-            pan: online.pan,
-            ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
-          });
-          onlineRow = { id: row.id, stan: row.stan };
-          return kernelGoOnline(deps.client, { amount: request.amount, ksn: () => pin?.ksn, journal: onlineRow, onResult: (result) => (approval = result) })(online);
-        },
+            ksn: () => pin?.ksn,
+            begin: { amount: request.amount, currency: deps.currency, pan: online.pan, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) },
+            onJournaled: (row) => (onlineRow = row),
+            awaitCompletion: true,
+            onResult: (result) => (approval = result),
+          })(online),
         ...(deps.random ? { random: deps.random } : {}),
       },
     });
   } catch (error) {
-    if (error instanceof PinNotEntered) {
-      return { outcome: 'cancelled', reason: error.message, approvedOffline: false, signatureRequired: false };
-    }
-    // The card or the reader failed mid-way. An approval already given is not completed: reverse it.
+    if (error instanceof PinNotEntered) return cancelled(error.message);
+    if (error instanceof PaymentCancelled) return cancelled(error.message);
     const reason = `the payment failed: ${(error as Error).message}`;
+    // The card or the reader failed mid-way. An approval already given is not completed: reverse it.
     if (approval?.outcome === 'approved' && onlineRow) await reverseApproval(deps, approval, onlineRow.id, reason);
     deps.log?.warn({ err: error, journalId: onlineRow?.id }, 'chip payment failed');
-    return { outcome: 'failed', reason, ...(onlineRow ? { journalId: onlineRow.id } : {}), approvedOffline: false, signatureRequired: false };
+    // Only the chip's own failure, before anything went online, lets the stripe be used instead.
+    if (onlineRow === undefined && error === chipError && isPosError(error) && CHIP_FAILURE_CODES.has(error.code)) return chipFailed(reason, card);
+    return { ...none, outcome: 'failed', reason, ...(onlineRow ? { journalId: onlineRow.id } : {}) };
   } finally {
     await deps.card.powerOff().catch(() => undefined);
   }
 
   const base = {
     signatureRequired: kernel.signatureRequired,
+    odaMethod: kernel.odaMethod,
+    ...(kernel.cvmResults ? { cvmResult: kernel.cvmResults.toString('hex').toUpperCase() } : {}),
     ...(kernel.responseCode !== undefined ? { responseCode: kernel.responseCode } : {}),
     ...(kernel.receipt && card ? { receipt: { panLast4: card.pan.slice(-4), aid: kernel.receipt.aid, ...(kernel.receipt.label ? { label: kernel.receipt.label } : {}), tvr: kernel.receipt.tvr, tsi: kernel.receipt.tsi } } : {}),
   };
   const issuerApproved = approval?.outcome === 'approved';
 
+  if (kernel.outcome === 'not-accepted' && CHIP_FAILURE_REASONS.has(kernel.reason) && onlineRow === undefined) return { ...chipFailed(kernel.reason, card), ...base };
   if (kernel.outcome === 'approved' && issuerApproved && onlineRow) {
-    return { ...base, outcome: 'approved', reason: kernel.reason, journalId: onlineRow.id, approvedOffline: false, ...(approval?.authCode ? { authCode: approval.authCode } : {}) };
+    try {
+      // The card completed it: the held reversal is retired with the final chip data kept.
+      deps.client.complete(approval!, { finalIccData: encodeTlv(kernel.de55) });
+    } catch (error) {
+      // Not journaled as completed: the approval is reversed (now, or by the next start's recovery).
+      const reason = `the card approved but its completion could not be journaled (${(error as Error).message}): the approval is reversed`;
+      deps.log?.error({ err: error, journalId: onlineRow.id }, reason);
+      await reverseApproval(deps, approval!, onlineRow.id, reason).catch(() => undefined);
+      return { ...base, ...none, outcome: 'failed', reason, journalId: onlineRow.id };
+    }
+    const approvedAmount = approval!.approvedAmount ?? request.amount;
+    return {
+      ...base,
+      outcome: 'approved',
+      reason: approvedAmount < request.amount ? `${kernel.reason}: partially approved, ${approvedAmount} of ${request.amount}` : kernel.reason,
+      journalId: onlineRow.id,
+      approvedOffline: false,
+      approvedAmount,
+      ...(approval!.responseCode === '08' ? { identificationRequired: true } : {}),
+      ...(approval?.authCode ? { authCode: approval.authCode } : {}),
+    };
   }
   if (kernel.outcome === 'approved' && card) {
     // The card approved offline: below the floor limit (Y1), or with the host away (Y3).
@@ -187,6 +260,34 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
     return { ...base, outcome: 'declined', reason: `${kernel.reason}: the issuer's approval is reversed`, journalId: onlineRow.id, approvedOffline: false };
   }
   return { ...base, outcome: kernel.outcome === 'approved' ? 'failed' : 'declined', reason: kernel.reason, ...(onlineRow ? { journalId: onlineRow.id } : {}), approvedOffline: false };
+}
+
+/** A chip failure: the payment failed, and the same card's stripe may be swiped as a fallback. */
+function chipFailed(reason: string, card: CardIdentity | undefined): CardPaymentResult {
+  return {
+    outcome: 'failed',
+    reason: `the chip failed (${reason}): swipe the same card`,
+    approvedOffline: false,
+    signatureRequired: false,
+    chipFailure: { reason, ...(card ? { cardKey: cardKeyOf(card.pan) } : {}) },
+  };
+}
+
+/** `work` (the PIN entry), or PaymentCancelled when `signal` aborts first (`onAbort` ends the work). */
+function withAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, stop: () => void): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    stop();
+    return Promise.reject(new PaymentCancelled());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      stop();
+      reject(new PaymentCancelled());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 async function recordOfflineApproval(deps: CardPaymentDeps, request: CardPaymentRequest, card: CardIdentity, kernel: KernelResult, base: Omit<CardPaymentResult, 'outcome' | 'reason' | 'approvedOffline'>, approvedAt: Date): Promise<CardPaymentResult> {

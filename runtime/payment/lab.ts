@@ -181,7 +181,7 @@ export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaym
       const swiped = once(cardReader, 'swipe') as Promise<[Swipe]>;
       await readerSim.swipe(new VirtualCard(profile));
       const [tracks] = await swiped;
-      result = await payBySwipe({ pinpad, client, journal: spool.journal, currency: config.terminal.currency }, request, tracks, { chipFailedOnThisCard: options.chipFailed ?? false });
+      result = await payBySwipe({ pinpad, client, journal: spool.journal, currency: config.terminal.currency }, request, tracks, options.chipFailed ? { chipFailure: { reason: 'the chip failed (--chip-failed)' } } : {});
     } else {
       await readerSim.insert(new VirtualCard(profile));
       result = await payByChip({ card: cardReader, pinpad, client, journal: spool.journal, terminal: labTerminal(config, options.floorLimit), currency: config.terminal.currency }, request);

@@ -113,6 +113,7 @@ export class PaymentService implements Service {
           events.publish('pin.requested');
           return pinpad.driver.requestPin(options);
         },
+        cancel: () => pinpad.driver.cancel(),
       });
       events.publish(`payment.${result.outcome}`, {
         reason: result.reason,
@@ -236,15 +237,15 @@ export class PaymentService implements Service {
   }
 
   /** Waits for the card and pays by chip or stripe, following the chip-first rules. */
-  private async collect(request: CardPaymentRequest, reader: CardReaderDriver, pinpad: { requestPin: CardReaderPin }): Promise<CardPaymentResult> {
+  private async collect(request: CardPaymentRequest, reader: CardReaderDriver, pinpad: { requestPin: CardReaderPin; cancel(): Promise<void> }): Promise<CardPaymentResult> {
     const deadline = Date.now() + this.config.emv.cardWaitMs;
-    let chipFailed = false;
+    let chipFailure: CardPaymentResult['chipFailure'];
     // A card already in the slot is paid at once.
     const slot = await reader.status().catch(() => undefined);
     let presented: Presented = slot !== undefined && slot.slot !== 'empty' ? (slot.chip ? { kind: 'chip' } : { kind: 'mute' }) : { kind: 'none' };
     for (;;) {
       if (presented.kind === 'none') {
-        this.deps.events.publish('payment.waiting-card', { chipFailed });
+        this.deps.events.publish('payment.waiting-card', { chipFailed: chipFailure !== undefined });
         this.waiting = new AbortController();
         presented = await waitForCard(reader, deadline - Date.now(), this.waiting.signal);
         const stopping = this.waiting.signal.aborted;
@@ -257,18 +258,20 @@ export class PaymentService implements Service {
       const base = { client: this.deps.host(), journal: this.deps.spool().journal, currency: this.config.terminal.currency, pinpad, log: this.log };
       if (presented.kind === 'chip') {
         const result = await payByChip({ ...base, card: reader, terminal: this.terminal! }, request);
-        // A chip that failed before anything went online: the stripe of the same card may be used (fallback).
-        if (result.outcome === 'failed' && result.journalId === undefined) presented = { kind: 'mute' };
-        else return result;
+        // Only the chip's own failure (mute, no answer to reset, no common application) lets the
+        // stripe of the same card be used (fallback); any other failure ends the payment.
+        if (result.chipFailure === undefined) return result;
+        chipFailure = result.chipFailure;
+        presented = { kind: 'mute' };
       }
       if (presented.kind === 'mute') {
-        chipFailed = true;
+        chipFailure ??= { reason: 'the chip does not answer' };
         this.deps.events.publish('payment.chip-failed');
         presented = { kind: 'none' };
         continue;
       }
       if (presented.kind === 'swipe') {
-        const result = await payBySwipe(base, request, presented.swipe, { chipFailedOnThisCard: chipFailed });
+        const result = await payBySwipe(base, request, presented.swipe, chipFailure ? { chipFailure } : {});
         if (result.outcome !== 'use-chip') return result;
         this.deps.events.publish('payment.use-chip');
         presented = { kind: 'none' };

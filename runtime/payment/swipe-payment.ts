@@ -13,8 +13,12 @@
 import { PosError, isPosError } from '../../config/errors.js';
 import { decideSwipe, explainServiceCode, isExpired, parseTrack, type TrackData } from '../../emv/magstripe/index.js';
 import type { CardPaymentDeps, CardPaymentRequest, CardPaymentResult } from './card-payment.js';
+import { cardKeyOf } from './card-key.js';
 
-export type SwipePaymentDeps = Pick<CardPaymentDeps, 'pinpad' | 'client' | 'journal' | 'currency' | 'clock' | 'log'>;
+export type SwipePaymentDeps = Pick<CardPaymentDeps, 'pinpad' | 'client' | 'journal' | 'currency' | 'clock' | 'log'> & {
+  /** Fallback swipes per card (default: one counter for the process). */
+  fallbacks?: FallbackCounter;
+};
 
 /** What the card reader's MSR reported (its `swipe` event). */
 export interface Swipe {
@@ -23,9 +27,45 @@ export interface Swipe {
 }
 
 export interface SwipeOptions {
-  /** A chip read of this same card failed just before (allows the fallback swipe). */
-  chipFailedOnThisCard?: boolean;
+  /**
+   * The chip of the card just inserted failed (payByChip's `chipFailure`): a chip card's
+   * stripe may then be used (fallback) — if it is the same card, when the chip gave its PAN.
+   */
+  chipFailure?: { reason: string; cardKey?: string };
 }
+
+/** Most fallback swipes one card may make in a day before the terminal refuses it (the chip must be repaired). */
+export const FALLBACKS_PER_CARD_PER_DAY = 3;
+
+/**
+ * Counts fallback swipes per card (by its card key, never its PAN) per local day, bounded:
+ * the oldest cards are forgotten past `maxCards`. A card whose chip keeps failing is a card
+ * to replace, or a card whose chip is being made to fail to avoid the chip's checks.
+ */
+export class FallbackCounter {
+  private readonly counts = new Map<string, { day: string; count: number }>();
+
+  constructor(
+    private readonly limit = FALLBACKS_PER_CARD_PER_DAY,
+    private readonly maxCards = 1000,
+  ) {}
+
+  /** Whether the card may fall back once more today. */
+  allows(cardKey: string, day: string): boolean {
+    const entry = this.counts.get(cardKey);
+    return entry === undefined || entry.day !== day || entry.count < this.limit;
+  }
+
+  record(cardKey: string, day: string): void {
+    const entry = this.counts.get(cardKey);
+    const count = entry !== undefined && entry.day === day ? entry.count + 1 : 1;
+    this.counts.delete(cardKey);
+    this.counts.set(cardKey, { day, count });
+    if (this.counts.size > this.maxCards) this.counts.delete(this.counts.keys().next().value!);
+  }
+}
+
+const processFallbacks = new FallbackCounter();
 
 /** Runs one magstripe payment; resolves with its outcome (a decline is a result, not an error). */
 export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentRequest, swipe: Swipe, options: SwipeOptions = {}): Promise<CardPaymentResult> {
@@ -33,6 +73,8 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
     throw new PosError('CODPOS_USAGE_AMOUNT', `payBySwipe: amount must be a positive whole number of minor units, not ${String(request.amount)}`);
   }
   const none = { approvedOffline: false, signatureRequired: false } as const;
+  const cancelled = (reason: string): CardPaymentResult => ({ ...none, outcome: 'cancelled', reason });
+  if (request.signal?.aborted) return cancelled('the payment was cancelled before the card was read');
   let track: TrackData;
   try {
     // Track 2 is what goes to the host; track 1 only when the reader got nothing else.
@@ -42,10 +84,22 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
     return { ...none, outcome: 'failed', reason: `the stripe could not be read (${error.message}): swipe again` };
   }
   if (!track.luhnOk || track.lrcOk === false) return { ...none, outcome: 'failed', reason: 'the stripe read is damaged (check digit): swipe again' };
-  const decision = decideSwipe(track.serviceCode, options.chipFailedOnThisCard ?? false);
-  if (!decision.accept) return { ...none, outcome: 'use-chip', reason: `service code ${track.serviceCode}: the card has a chip, insert it` };
+  const cardKey = cardKeyOf(track.pan);
+  // Fallback only for the card whose chip failed (same PAN when the chip gave it).
+  const sameCard = options.chipFailure !== undefined && (options.chipFailure.cardKey === undefined || options.chipFailure.cardKey === cardKey);
+  const decision = decideSwipe(track.serviceCode, sameCard);
+  if (!decision.accept) {
+    const other = options.chipFailure !== undefined && !sameCard ? ' (this is not the card whose chip failed)' : '';
+    return { ...none, outcome: 'use-chip', reason: `service code ${track.serviceCode}: the card has a chip, insert it${other}` };
+  }
   const read = { ...none, entry: decision.fallback ? ('fallback' as const) : ('stripe' as const) };
-  if (isExpired(track.expiry, (deps.clock ?? (() => new Date()))())) return { ...read, outcome: 'declined', reason: 'the card has expired' };
+  const now = (deps.clock ?? (() => new Date()))();
+  if (isExpired(track.expiry, now)) return { ...read, outcome: 'declined', reason: 'the card has expired' };
+  const fallbacks = deps.fallbacks ?? processFallbacks;
+  const day = localDay(now);
+  if (decision.fallback && !fallbacks.allows(cardKey, day)) {
+    return { ...read, outcome: 'declined', reason: `this card has fallen back from its chip to the stripe ${FALLBACKS_PER_CARD_PER_DAY} times today: its chip must be repaired; take another card or cash` };
+  }
 
   const meaning = explainServiceCode(track.serviceCode);
   const askPin = meaning.pinRequired || track.serviceCode[2] === '6' || track.serviceCode[2] === '7';
@@ -55,9 +109,11 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
     if (entry.outcome !== 'pin') return { ...read, outcome: 'cancelled', reason: `PIN entry ${entry.outcome}: ${entry.reason}` };
     pin = { block: entry.pinBlock, ksn: entry.ksn };
   }
+  if (request.signal?.aborted) return cancelled('the payment was cancelled before the request left');
+  if (decision.fallback) fallbacks.record(cardKey, day);
 
-  const row = deps.journal.begin({ amount: request.amount, currency: deps.currency, pan: track.pan, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
   const receipt = { panLast4: track.pan.slice(-4) };
+  let row: { id: string; stan: number } | undefined;
   try {
     const answer = await deps.client.purchase({
       amount: request.amount,
@@ -65,24 +121,37 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
       posEntryMode: `${decision.posEntryMode}1`,
       card: { track2: `${track.pan}=${track.expiry}${track.serviceCode}${track.discretionary}` },
       ...(pin ? { pinBlock: Buffer.from(pin.block, 'hex'), ksn: pin.ksn } : {}),
-      journal: { id: row.id, stan: row.stan },
+      begin: { amount: request.amount, currency: deps.currency, pan: track.pan, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) },
+      onJournaled: (journaled) => (row = journaled),
     });
+    const approved = answer.outcome === 'approved';
+    const approvedAmount = approved ? (answer.approvedAmount ?? request.amount) : undefined;
+    const how = decision.fallback ? 'approved online (chip fallback)' : 'approved online';
     return {
-      outcome: answer.outcome === 'approved' ? 'approved' : 'declined',
-      reason: answer.outcome === 'approved' ? (decision.fallback ? 'approved online (chip fallback)' : 'approved online') : `declined by the issuer (${answer.responseCode})`,
-      journalId: row.id,
+      outcome: approved ? 'approved' : 'declined',
+      reason: approved ? (approvedAmount! < request.amount ? `${how}: partially approved, ${approvedAmount} of ${request.amount}` : how) : `declined by the issuer (${answer.responseCode})`,
+      ...(row ? { journalId: row.id } : {}),
       approvedOffline: false,
       entry: read.entry,
       responseCode: answer.responseCode,
       ...(answer.authCode !== undefined ? { authCode: answer.authCode } : {}),
+      ...(approvedAmount !== undefined ? { approvedAmount } : {}),
+      ...(approved && answer.responseCode === '08' ? { identificationRequired: true } : {}),
       // A stripe has no CVM list: without a PIN, the customer signs.
-      signatureRequired: answer.outcome === 'approved' && pin === undefined,
+      signatureRequired: approved && pin === undefined,
       receipt,
     };
   } catch (error) {
     if (!(isPosError(error) && error.area === 'HOST')) throw error;
-    // No answer (the host client has queued the reversal and moved the row) or no link.
-    deps.log?.warn({ err: error, journalId: row.id }, 'swipe payment: no answer from the acquirer');
-    return { ...read, outcome: 'failed', reason: `no answer from the acquirer (${error.message}); the authorization is being reversed: take cash or try again`, journalId: row.id };
+    // No answer (the host client has queued the reversal and moved the row), or not sent at all.
+    const sent = error.details?.reversalId !== undefined;
+    deps.log?.warn({ err: error, journalId: row?.id }, sent ? 'swipe payment: no answer from the acquirer' : 'swipe payment: not sent');
+    const reason = sent ? `no answer from the acquirer (${error.message}); the authorization is being reversed: take cash or try again` : `not sent (${error.message}): take cash or try again`;
+    return { ...read, outcome: 'failed', reason, ...(row ? { journalId: row.id } : {}) };
   }
+}
+
+/** The local calendar day (YYYY-MM-DD) a fallback is counted in. */
+function localDay(at: Date): string {
+  return `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}`;
 }

@@ -124,10 +124,23 @@ t.test('a time-out queues a reversal; it goes out (as 0401 after a failed 0400) 
   t.equal(spool.outbox.get(reversalId)!.state, 'forwarded', 'acknowledged by the host');
 });
 
-t.test('while a reversal cannot be delivered, no new financial request goes out (CODPOS_HOST_REVERSAL_PENDING)', async (t) => {
+t.test('a payment that needs the link sends the pending reversal at once, whatever its retry time; the host answers it and the payment goes', async (t) => {
   const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
   t.teardown(() => link.close());
-  const spool = await openSpool(t); // default backoff: the failed reversal waits a second or more
+  const spool = await openSpool(t); // default backoff: the failed reversal's retry is a second or more away
+  const client = await clientOn(link, spool, 120);
+  await t.rejects(client.purchase({ amount: 700, card: { pan: VISA_PAN }, posEntryMode: '012' }), { code: 'CODPOS_HOST_TIMEOUT' });
+  const reversal = spool.outbox.list({ stream: 'reversal' })[0]!;
+  t.ok(reversal.availableAt > Date.now(), 'the reversal waits for its retry time');
+  const next = await client.purchase({ amount: 800, card: { pan: VISA_PAN }, posEntryMode: '012' });
+  t.equal(next.outcome, 'approved', 'the courier was not held up by the retry timer');
+  t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:no answer', '0400:no answer', '0401:00', '0200:00'], 'the repeat reversal went first, then the purchase');
+});
+
+t.test('while the host does not answer the reversal, no new financial request goes out (CODPOS_HOST_REVERSAL_PENDING)', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent' }, { mti: '0401', action: 'silent' }] });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
   const client = await clientOn(link, spool, 120);
   await t.rejects(client.purchase({ amount: 700, card: { pan: VISA_PAN }, posEntryMode: '012' }), { code: 'CODPOS_HOST_TIMEOUT' });
   const blocked = await client.purchase({ amount: 800, card: { pan: VISA_PAN }, posEntryMode: '012' }).catch((e: unknown) => e);
@@ -137,7 +150,19 @@ t.test('while a reversal cannot be delivered, no new financial request goes out 
   const echo = await client.network('echo');
   t.equal(echo.responseCode, '00', 'network management still works');
   // The echo's answer came after everything sent before it on the same connection.
-  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400', '0800'], 'nothing new reached the host before the echo');
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400', '0401', '0401', '0800'], 'only the reversal was tried again before each request; no new 0200');
+});
+
+t.test('a dead-lettered reversal still blocks new financial requests, naming it', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent', times: 1 }] });
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = await clientOn(link, spool, 120);
+  const error = await client.purchase({ amount: 700, card: { pan: VISA_PAN }, posEntryMode: '012' }).catch((e: unknown) => e);
+  spool.db.prepare("UPDATE outbox SET state = 'dead', dead_at = 1 WHERE id = ?").run((error as PosError).details?.reversalId);
+  const blocked = await client.purchase({ amount: 800, card: { pan: VISA_PAN }, posEntryMode: '012' }).catch((e: unknown) => e);
+  t.match(blocked, { code: 'CODPOS_HOST_REVERSAL_PENDING', message: /1 dead-lettered: .*codpos spool retry/ });
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400']);
 });
 
 t.test('advices go after reversals and are acknowledged; settlement is in balance only when the totals agree', async (t) => {

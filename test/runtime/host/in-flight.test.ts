@@ -84,8 +84,8 @@ t.test('power cut with the request in flight: the next start reverses it, once',
   t.equal(spool.journal.get(journalId)!.state, 'reversed');
 });
 
-t.test('a purchase that cannot leave (a reversal is still undelivered): its row is declined "not sent", not left pending', async (t) => {
-  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent' }] });
+t.test('a purchase that cannot leave (the host does not answer the reversal sent first): its row is declined "not sent", not left pending', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }, { mti: '0400', action: 'silent' }, { mti: '0401', action: 'silent' }] });
   t.teardown(() => link.close());
   const spool = await openSpool(t);
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 150 });

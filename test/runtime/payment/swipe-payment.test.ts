@@ -7,7 +7,8 @@ import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
 import { HostClient } from '../../../runtime/host/client.js';
-import { payBySwipe, type Swipe, type SwipePaymentDeps } from '../../../runtime/payment/swipe-payment.js';
+import { FallbackCounter, payBySwipe, FALLBACKS_PER_CARD_PER_DAY, type Swipe, type SwipePaymentDeps } from '../../../runtime/payment/swipe-payment.js';
+import { cardKeyOf } from '../../../runtime/payment/card-key.js';
 import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
 import { TERMINAL, openSpool, startLink, type Link } from '../host/fixtures.js';
 import type { Spool } from '../../../spool/index.js';
@@ -26,7 +27,9 @@ async function setUp(t: Test, options: { pin?: string; rules?: SimRule[] } = {})
     await readerSim.swipe(typeof source === 'string' ? new VirtualCard(loadCardProfile(source)) : source);
     return (await read)[0];
   };
+  const fallbacks = new FallbackCounter();
   const deps = (timeoutMs = 10_000): SwipePaymentDeps => ({
+    fallbacks,
     pinpad,
     client: new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: timeoutMs }),
     journal: spool.journal,
@@ -65,7 +68,7 @@ t.test('a chip card swiped: insert the chip instead; nothing journaled or sent',
 
 t.test('the same chip card after its chip failed: a fallback swipe (entry mode 801), approved', async (t) => {
   const { link, spool, swipe, deps } = await setUp(t);
-  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe('visa-dda'), { chipFailedOnThisCard: true });
+  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe('visa-dda'), { chipFailure: { reason: 'chip mute' } });
   t.match(result, { outcome: 'approved', reason: /chip fallback/ });
   t.same(sent(link), ['0200:00']);
   t.equal(link.sim.received[0]!.entryMode, '801', 'DE22: fallback from chip');
@@ -85,7 +88,7 @@ t.test('a stripe whose PAN fails the Luhn check is a bad read; an expired card i
 t.test('service code 120 (PIN required): the PIN pad is asked, the block goes in DE52; the issuer checks it', async (t) => {
   const { link, swipe, deps, prompts } = await setUp(t, { pin: '1234' });
   // visa-dda's PAN with a stripe service code that requires a PIN, as a fallback swipe.
-  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe({ track2: ';4761739001010119=30121201143800000?' }), { chipFailedOnThisCard: true });
+  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe({ track2: ';4761739001010119=30121201143800000?' }), { chipFailure: { reason: 'chip mute' } });
   t.equal(prompts(), 1);
   t.match(result, { outcome: 'approved', signatureRequired: false });
   t.same(sent(link), ['0200:00'], 'the acquirer decrypted the DUKPT PIN block and found the PIN right');
@@ -97,4 +100,37 @@ t.test('no answer: the authorization is reversed and the row ends reversed; the 
   t.match(result, { outcome: 'failed', reason: /take cash or try again/ });
   t.same(sent(link), ['0200:no answer', '0400:00']);
   t.equal(spool.journal.get(result.journalId!)!.state, 'reversed');
+});
+
+t.test('a fallback swipe must be the card whose chip failed: another chip card is asked for its chip, nothing sent', async (t) => {
+  const { link, spool, swipe, deps } = await setUp(t);
+  const chipFailure = { reason: 'chip mute', cardKey: cardKeyOf('5413330089020011') };
+  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe('visa-dda'), { chipFailure });
+  t.match(result, { outcome: 'use-chip', reason: /insert it \(this is not the card whose chip failed\)/ });
+  t.same(sent(link), []);
+  t.same(rows(spool), []);
+  const same = await payBySwipe(deps(), { amount: 1800 }, await swipe('visa-dda'), { chipFailure: { reason: 'chip mute', cardKey: cardKeyOf('4761739001010119') } });
+  t.match(same, { outcome: 'approved', entry: 'fallback' }, 'the same PAN falls back');
+});
+
+t.test(`a card falls back at most ${FALLBACKS_PER_CARD_PER_DAY} times a day, then its fallback is declined at the terminal`, async (t) => {
+  const { link, swipe, deps } = await setUp(t);
+  const d = deps();
+  for (let i = 0; i < FALLBACKS_PER_CARD_PER_DAY; i++) {
+    t.match(await payBySwipe(d, { amount: 100 + i }, await swipe('visa-dda'), { chipFailure: { reason: 'chip mute' } }), { outcome: 'approved' });
+  }
+  const refused = await payBySwipe(d, { amount: 500 }, await swipe('visa-dda'), { chipFailure: { reason: 'chip mute' } });
+  t.match(refused, { outcome: 'declined', reason: /fallen back .* 3 times today: its chip must be repaired/ });
+  t.equal(sent(link).length, FALLBACKS_PER_CARD_PER_DAY, 'the refused fallback was not sent');
+});
+
+t.test('cancelled before the request leaves: nothing journaled or sent', async (t) => {
+  const { link, spool, swipe, deps } = await setUp(t);
+  const controller = new AbortController();
+  const swiped = await swipe('magstripe-only');
+  controller.abort();
+  const result = await payBySwipe(deps(), { amount: 1800, signal: controller.signal }, swiped);
+  t.match(result, { outcome: 'cancelled' });
+  t.same(sent(link), []);
+  t.same(rows(spool), []);
 });
