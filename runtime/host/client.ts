@@ -42,6 +42,7 @@ import {
 import { decodeTlv, encodeTlv, findTag } from '../../emv/tlv/index.js';
 import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
 import type { BeginInput } from '../../spool/journal.js';
+import { toSpoolError } from '../../spool/database.js';
 import type { HostAnswer, OnlineRequest } from '../../emv/kernel/index.js';
 import type { Logger } from '../log.js';
 import { outcomeUnknown, type HostMux } from './mux.js';
@@ -260,13 +261,20 @@ export class HostClient {
    */
   private holdRequest(begin: BeginInput | undefined, existing: { id: string; stan: number } | undefined, build: (context: MessageContext) => IsoMessage): HeldRequest {
     const { db, journal } = this.options.spool;
-    return db.transaction((): HeldRequest => {
-      const row = begin ? journal.begin(begin) : existing;
-      const request = build(row ? { ...this.context, nextStan: () => row.stan } : this.context);
-      const standby = outboxRecordOf(STREAMS.reversalStandby, buildReversal(request, this.context));
-      if (row) standby.payload.journalId = row.id;
-      return { request, standbyId: this.enqueueNow(standby), ...(row ? { row: { id: row.id, stan: row.stan } } : {}) };
-    })();
+    try {
+      return db.transaction((): HeldRequest => {
+        const row = begin ? journal.begin(begin) : existing;
+        const request = build(row ? { ...this.context, nextStan: () => row.stan } : this.context);
+        const standby = outboxRecordOf(STREAMS.reversalStandby, buildReversal(request, this.context));
+        if (row) standby.payload.journalId = row.id;
+        return { request, standbyId: this.enqueueNow(standby), ...(row ? { row: { id: row.id, stan: row.stan } } : {}) };
+      })();
+    } catch (error) {
+      if (error instanceof PosError) throw error;
+      const known = toSpoolError(error, 'journaling a payment with its held reversal');
+      if (known instanceof PosError) throw known;
+      throw new PosError('CODPOS_SPOOL_WRITE', `the payment could not be journaled with its held reversal (${(error as Error).message}); nothing was sent`, { cause: error });
+    }
   }
 
   /**

@@ -1,0 +1,90 @@
+/**
+ * What the host client keeps on disk around an authorization, so that no stop, crash or full
+ * disk leaves money booked wrong (issue 11, points 4 and 5): the journal row and the held
+ * reversal are one commit; an approval's held reversal stays until the card completes the
+ * payment; start-up reverses an approval the card never completed and leaves no row pending.
+ * Real spool files, the acquirer simulator over TCP.
+ */
+import t from 'tap';
+import { HostClient } from '../../../runtime/host/client.js';
+import { STREAMS, type Spool } from '../../../spool/index.js';
+import { TERMINAL, openSpool, startLink } from './fixtures.js';
+
+const VISA_PAN = '4761739001010119';
+const card = { pan: VISA_PAN, expiry: '2812' };
+const entry = { amount: 4200, currency: '840', pan: VISA_PAN };
+
+function held(spool: Spool): number {
+  return spool.outbox.status().find((s) => s.stream === STREAMS.reversalStandby)?.depth ?? 0;
+}
+
+t.test('an approval awaiting the card keeps its reversal held; complete() retires it with the final chip data in one commit', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  let journaled: { id: string; stan: number } | undefined;
+  const result = await client.purchase({ amount: 4200, card, posEntryMode: '012', begin: entry, onJournaled: (row) => (journaled = row), awaitCompletion: true });
+  t.equal(result.outcome, 'approved');
+  t.equal(result.journalId, journaled?.id, 'the row begun with the request');
+  t.equal(spool.journal.get(result.journalId!)!.state, 'approved');
+  t.equal(held(spool), 1, 'the reversal stays held until the card completes');
+  client.complete(result, { finalIccData: Buffer.from('9F2701409F260811223344556677889F5B0520000000019F', 'hex') });
+  t.equal(held(spool), 0, 'retired by the completion');
+  t.match(spool.journal.clearingOf(result.journalId!)!.sealed, { iccData: '9f2701409f260811223344556677889f5b0520000000019f' }, 'the final chip data is what a batch upload re-sends');
+});
+
+t.test('a terminal that stops after the approval but before the card completed reverses it at the next start', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  const result = await client.purchase({ amount: 4200, card, posEntryMode: '012', begin: entry, awaitCompletion: true });
+  // The terminal stops here (no complete(), no reverse()): a new client is the next start.
+  const restarted = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  t.equal(await restarted.recoverInterrupted(), 1, 'one reversal queued');
+  t.match(spool.journal.get(result.journalId!), { state: 'reversal_pending', reason: /never completed by the card/ });
+  t.equal(held(spool), 0);
+  await restarted.sendPending();
+  t.equal(spool.journal.get(result.journalId!)!.state, 'reversed');
+  t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:00', '0400:00']);
+  t.equal(await restarted.recoverInterrupted(), 0, 'nothing twice');
+});
+
+t.test('a swipe approval (nothing for a card to complete) retires its held reversal with the answer, and a restart reverses nothing', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  const result = await client.purchase({ amount: 4200, card, posEntryMode: '012', begin: entry });
+  t.equal(held(spool), 0);
+  t.equal(await new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 }).recoverInterrupted(), 0);
+  t.equal(spool.journal.get(result.journalId!)!.state, 'approved');
+});
+
+t.test('the journal row and the held reversal are one commit: a spool that refuses the reversal leaves no row behind', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  // The disk fills up between the row and its reversal (SQLITE_FULL has the same effect: the statement fails).
+  spool.db.exec(`CREATE TEMP TRIGGER disk_full BEFORE INSERT ON outbox WHEN NEW.stream = 'reversal-standby' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  let journaled = false;
+  await t.rejects(client.purchase({ amount: 4200, card, posEntryMode: '012', begin: entry, onJournaled: () => (journaled = true) }), { code: /^CODPOS_SPOOL_/ });
+  t.same(spool.journal.list(), [], 'no row: nothing was sent, nothing to reverse');
+  t.equal(journaled, false);
+  t.same(link.sim.received, [], 'the request never left');
+});
+
+t.test('start-up leaves no row pending: a row journaled whose request never left is declined "not sent"', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  // A row begun the old way (a separate commit) and a crash before its reversal was held.
+  const orphan = spool.journal.begin(entry);
+  const restarted = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  t.equal(await restarted.recoverInterrupted(), 0, 'nothing to reverse: it never left');
+  t.match(spool.journal.get(orphan.id), { state: 'declined', reason: /^not sent: the terminal stopped before the request left/ });
+  t.same(spool.journal.list({ state: 'pending' }), []);
+  t.same(link.sim.received, []);
+});
