@@ -98,6 +98,16 @@ export interface CardPaymentResult {
   receipt?: { panLast4: string; aid?: string; label?: string; tvr?: string; tsi?: string };
 }
 
+/** The most DE4 (12 digits) can carry. */
+export const MAX_AMOUNT = 999_999_999_999;
+
+/** A bad amount is the caller's mistake (a USAGE error), never a failure of the card that would unlock its stripe. */
+export function checkAmount(amount: number, who: string): void {
+  if (!Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_AMOUNT) {
+    throw new PosError('CODPOS_USAGE_AMOUNT', `${who}: amount must be a whole number of minor units from 1 to ${MAX_AMOUNT} (the 12 digits of DE4), not ${String(amount)}`);
+  }
+}
+
 /** Ends the kernel's run from the PIN callback when the customer did not enter a PIN. */
 class PinNotEntered extends Error {
   constructor(readonly entry: Exclude<PinEntryResult, { outcome: 'pin' }>) {
@@ -125,9 +135,7 @@ export async function payByChip(deps: CardPaymentDeps, request: CardPaymentReque
 }
 
 async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest): Promise<CardPaymentResult> {
-  if (!Number.isSafeInteger(request.amount) || request.amount <= 0) {
-    throw new PosError('CODPOS_USAGE_AMOUNT', `payByChip: amount must be a positive whole number of minor units, not ${String(request.amount)}`);
-  }
+  checkAmount(request.amount, 'payByChip');
   const clock = deps.clock ?? (() => new Date());
   const none = { approvedOffline: false, signatureRequired: false } as const;
   const cancelled = (reason: string): CardPaymentResult => ({ ...none, outcome: 'cancelled', reason });

@@ -12,7 +12,7 @@
  */
 import { PosError, isPosError } from '../../config/errors.js';
 import { decideSwipe, explainServiceCode, isExpired, parseTrack, type TrackData } from '../../emv/magstripe/index.js';
-import type { CardPaymentDeps, CardPaymentRequest, CardPaymentResult } from './card-payment.js';
+import { checkAmount, type CardPaymentDeps, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
 import { cardKeyOf } from './card-key.js';
 
 export type SwipePaymentDeps = Pick<CardPaymentDeps, 'pinpad' | 'client' | 'journal' | 'currency' | 'clock' | 'log'> & {
@@ -69,9 +69,7 @@ const processFallbacks = new FallbackCounter();
 
 /** Runs one magstripe payment; resolves with its outcome (a decline is a result, not an error). */
 export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentRequest, swipe: Swipe, options: SwipeOptions = {}): Promise<CardPaymentResult> {
-  if (!Number.isSafeInteger(request.amount) || request.amount <= 0) {
-    throw new PosError('CODPOS_USAGE_AMOUNT', `payBySwipe: amount must be a positive whole number of minor units, not ${String(request.amount)}`);
-  }
+  checkAmount(request.amount, 'payBySwipe');
   const none = { approvedOffline: false, signatureRequired: false } as const;
   const cancelled = (reason: string): CardPaymentResult => ({ ...none, outcome: 'cancelled', reason });
   if (request.signal?.aborted) return cancelled('the payment was cancelled before the card was read');
