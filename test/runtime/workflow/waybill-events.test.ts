@@ -52,6 +52,25 @@ t.test('delivery paid by card: the journal row must be a standing payment of the
   });
 });
 
+t.test('through the API, a COD in parts: part by card, the rest in cash, one list on the back-end and one reconciled delivery', async (t) => {
+  const { socketPath } = await startDaemon(t);
+  await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+  await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+  const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount: 1500, waybill: 'RR003000000CH' });
+  const journalId = paid.json.journalId as string;
+  const card = { method: 'card', amount: 1500, journalId };
+  t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR003000000CH', cod: card }), {
+    status: 400,
+    json: { error: { code: 'CODPOS_USAGE_COD_NOT_COLLECTED', message: 'cod: 1,500 of 2,500 collected by card; 1,000 still due on RR003000000CH: collect it in cash or by another card' } },
+  });
+  const delivered = await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'delivery', waybill: 'RR003000000CH', cod: [card, { method: 'cash', amount: 1000, tendered: 2000 }] });
+  t.match(delivered, { status: 200, json: { change: 1000 } });
+  const records = await backendRecords(socketPath, 2);
+  const record = records.find((r) => r.stream === 'waybill-event');
+  t.match(record?.payload, { codDue: 2500, cod: [{ method: 'card', amount: 1500, journalId }, { method: 'cash', amount: 1000, change: 1000 }] });
+  t.match((await call(socketPath, 'GET', '/v1/reports/day')).json, { cash: { amount: 1000 }, card: { amount: 1500 }, collections: [{ method: 'cash+card', amount: 2500, collected: 2500, matched: true }], unmatchedPayments: [] });
+});
+
 t.test('bad input is refused naming what was wrong, and nothing reaches the back-end', async (t) => {
   const { socketPath } = await startDaemon(t, { workflow: { waybillPattern: 'JNE-[0-9]{7}' } });
   const refuse = async (body: unknown, message: RegExp) => t.match(await call(socketPath, 'POST', '/v1/waybills/events', body), { status: 400, json: { error: { message } } });
