@@ -1,48 +1,65 @@
 /**
  * The courier's end of day, from what the terminal recorded: the cash to hand over, the card
  * collections, the exceptions, and the reconciliation that matches every COD delivery with its
- * payment one by one. A card collection whose journal row no longer stands (reversed, voided)
- * and a card payment for a waybill no delivery names are listed as problems to settle with the
- * depot before the courier leaves.
+ * payments one by one. A delivery reconciles only when the parts that still stand (cash, and
+ * card payments not reversed or voided, each at the amount its issuer approved) add up to the
+ * COD due; one that does not, and a card payment for a waybill no delivery names, are listed as
+ * problems to settle with the depot before the courier leaves.
  *
  * The day is the terminal's local calendar day of each record's time.
  */
 import { STREAMS, type Spool } from '../../spool/index.js';
 import { localDateText } from '../payment/receipt.js';
+import { STANDING_STATES, codMethod, groupDigits, recordedParts, type CodMethod } from './cod-collection.js';
 
 export interface DayReport {
   date: string;
   deliveries: number;
   pickups: number;
+  /** The cash parts of the day's deliveries (what was kept, not what was tendered); count: deliveries with a cash part. */
   cash: { count: number; amount: number };
+  /** Card parts that still stand, at their approved amounts; count: deliveries with such a part. */
   card: { count: number; amount: number };
   exceptions: Record<string, number>;
-  /** Each COD delivery and how it was paid; `matched` false names the problem. */
-  collections: Array<{ waybill: string; method: 'cash' | 'card'; amount: number; journalId?: string; matched: boolean; problem?: string }>;
+  /** Each COD delivery, what was due and what its parts bring in; `matched` false names the problem. */
+  collections: DeliveryReconciliation[];
   /** Card payments of the day for a waybill that no delivery collected with. */
-  unmatchedPayments: Array<{ journalId: string; waybill: string | null; amount: number; state: string }>;
+  unmatchedPayments: Array<{ journalId: string; waybill: string | null; amount: number; requested?: number; state: string }>;
   /**
-   * Each cash-on-delivery waybill on the task list and where it stands: collected (cash or
-   * card), an exception (with its reason: the parcel and its COD go back to the depot), or open.
+   * Each cash-on-delivery waybill on the task list and where it stands: collected (cash, card or
+   * both), an exception (with its reason: the parcel and its COD go back to the depot), or open.
    */
-  codDue: Array<{ waybill: string; amount: number; status: 'collected' | 'exception' | 'open'; method?: 'cash' | 'card'; reason?: string }>;
+  codDue: Array<{ waybill: string; amount: number; status: 'collected' | 'exception' | 'open'; method?: CodMethod; reason?: string }>;
 }
 
-const STANDING = new Set(['approved', 'offline_approved', 'advised', 'settled']);
+export interface DeliveryReconciliation {
+  waybill: string;
+  method: CodMethod;
+  /** The COD due on the delivery. */
+  amount: number;
+  /** What the parts that still stand bring in. */
+  collected: number;
+  parts: Array<{ method: 'cash'; amount: number } | { method: 'card'; journalId: string; amount: number; state: string | null }>;
+  matched: boolean;
+  /** Present when `collected` falls short of the amount due. */
+  stillDue?: number;
+  problem?: string;
+}
 
 interface EventPayload {
   kind?: string;
   waybill?: string;
   at?: string;
   reason?: string;
-  cod?: { method?: string; amount?: number; journalId?: string };
+  codDue?: number;
+  cod?: unknown;
 }
 
 export function dayReport(spool: Spool, date: string): DayReport {
   const report: DayReport = { date, deliveries: 0, pickups: 0, cash: { count: 0, amount: 0 }, card: { count: 0, amount: 0 }, exceptions: {}, collections: [], unmatchedPayments: [], codDue: [] };
   const collectedBy = new Set<string>();
   /** The last word on each waybill today: how it was collected, or the exception. */
-  const outcome = new Map<string, { status: 'collected' | 'exception'; method?: 'cash' | 'card'; reason?: string }>();
+  const outcome = new Map<string, { status: 'collected' | 'exception'; method?: CodMethod; reason?: string }>();
   for (const record of allRecords(spool, STREAMS.waybillEvent)) {
     const event = record.payload as EventPayload;
     if (typeof event.at !== 'string' || localDateText(new Date(event.at)) !== date) continue;
@@ -53,24 +70,24 @@ export function dayReport(spool: Spool, date: string): DayReport {
     }
     if (event.kind !== 'delivery') continue;
     report.deliveries++;
-    const cod = event.cod;
-    if (!cod || typeof cod.amount !== 'number') continue;
+    const parts = recordedParts(event.cod);
+    if (parts.length === 0) continue;
     const waybill = event.waybill ?? '';
-    if (cod.method === 'cash' || cod.method === 'card') outcome.set(waybill, { status: 'collected', method: cod.method });
-    if (cod.method === 'cash') {
+    const method = codMethod(parts);
+    outcome.set(waybill, { status: 'collected', method });
+    for (const part of parts) if (part.method === 'card') collectedBy.add(part.journalId);
+    const reconciliation = reconcile(spool, waybill, method, parts, event.codDue);
+    const cash = reconciliation.parts.filter((part) => part.method === 'cash');
+    if (cash.length > 0) {
       report.cash.count++;
-      report.cash.amount += cod.amount;
-      report.collections.push({ waybill, method: 'cash', amount: cod.amount, matched: true });
-      continue;
+      report.cash.amount += cash.reduce((sum, part) => sum + part.amount, 0);
     }
-    const txn = cod.journalId ? spool.journal.get(cod.journalId) : undefined;
-    if (cod.journalId) collectedBy.add(cod.journalId);
-    const problem = !txn ? 'its card payment is not in the journal' : !STANDING.has(txn.state) ? `its card payment is ${txn.state}` : txn.amount !== cod.amount ? `its card payment was for ${txn.amount}` : undefined;
-    if (problem === undefined) {
+    const standingCards = reconciliation.parts.filter((part) => part.method === 'card' && part.state !== null && STANDING_STATES.has(part.state));
+    if (standingCards.length > 0) {
       report.card.count++;
-      report.card.amount += cod.amount;
+      report.card.amount += standingCards.reduce((sum, part) => sum + part.amount, 0);
     }
-    report.collections.push({ waybill, method: 'card', amount: cod.amount, ...(cod.journalId ? { journalId: cod.journalId } : {}), matched: problem === undefined, ...(problem ? { problem } : {}) });
+    report.collections.push(reconciliation);
   }
   for (const task of spool.tasks.tasks()) {
     if (task.kind !== 'delivery' || task.codAmount === 0) continue;
@@ -78,10 +95,43 @@ export function dayReport(spool: Spool, date: string): DayReport {
     report.codDue.push({ waybill: task.waybill, amount: task.codAmount, status: known?.status ?? 'open', ...(known?.method ? { method: known.method } : {}), ...(known?.reason ? { reason: known.reason } : {}) });
   }
   for (const txn of spool.journal.list({ limit: 100_000 })) {
-    if (localDateText(new Date(txn.createdAt)) !== date || !STANDING.has(txn.state) || txn.kind !== 'purchase' || collectedBy.has(txn.id)) continue;
-    report.unmatchedPayments.push({ journalId: txn.id, waybill: txn.waybill, amount: txn.amount, state: txn.state });
+    if (localDateText(new Date(txn.createdAt)) !== date || !STANDING_STATES.has(txn.state) || txn.kind !== 'purchase' || collectedBy.has(txn.id)) continue;
+    report.unmatchedPayments.push({ journalId: txn.id, waybill: txn.waybill, amount: txn.approvedAmount, ...(txn.approvedAmount !== txn.amount ? { requested: txn.amount } : {}), state: txn.state });
   }
   return report;
+}
+
+/**
+ * One delivery against its payments as they stand now. The due is what the delivery recorded
+ * (`codDue`); a delivery recorded before it was kept names it as the sum of its parts.
+ */
+function reconcile(spool: Spool, waybill: string, method: CodMethod, recorded: ReturnType<typeof recordedParts>, codDue: number | undefined): DeliveryReconciliation {
+  const due = typeof codDue === 'number' ? codDue : recorded.reduce((sum, part) => sum + part.amount, 0);
+  const problems: string[] = [];
+  let collected = 0;
+  const parts = recorded.map((part) => {
+    if (part.method === 'cash') {
+      collected += part.amount;
+      return { method: 'cash' as const, amount: part.amount };
+    }
+    const txn = spool.journal.get(part.journalId);
+    if (!txn) problems.push(`card payment ${part.journalId} is not in the journal`);
+    else if (!STANDING_STATES.has(txn.state)) problems.push(`card payment ${txn.id} is ${txn.state}`);
+    else collected += txn.approvedAmount;
+    return { method: 'card' as const, journalId: part.journalId, amount: txn?.approvedAmount ?? part.amount, state: txn?.state ?? null };
+  });
+  if (collected < due) problems.push(`${groupDigits(collected)} of ${groupDigits(due)} collected; ${groupDigits(due - collected)} still due`);
+  if (collected > due) problems.push(`${groupDigits(collected)} collected, more than the ${groupDigits(due)} due`);
+  return {
+    waybill,
+    method,
+    amount: due,
+    collected,
+    parts,
+    matched: problems.length === 0,
+    ...(collected < due ? { stillDue: due - collected } : {}),
+    ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
+  };
 }
 
 /** Every record of a stream still in the spool (forwarded ones too, until the retention purge). */

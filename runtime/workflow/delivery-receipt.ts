@@ -1,7 +1,8 @@
 /**
  * The delivery receipt the courier hands over (or keeps): the waybill, the consignee, the
- * cash-on-delivery collected and how (with the change for cash), the courier, and the
- * consignee's signature as drawn. Card details are on the card payment's own receipt.
+ * cash-on-delivery collected and each part of it (a card as its last four digits and the amount
+ * its issuer approved; cash with what was tendered and the change), the courier, and the
+ * consignee's signature as drawn. The rest of a card's details is on its own payment receipt.
  */
 import { EscPosBuilder, type MonoImage } from '../../drivers/printer/escpos.js';
 import type { PrinterProfile } from '../../drivers/printer/profiles.js';
@@ -15,9 +16,12 @@ export interface DeliveryReceiptInput {
   consignee?: string | null;
   courierId?: string;
   currency: string;
-  cod?: { method: 'cash' | 'card'; amount: number; tendered?: number; change?: number };
+  /** The COD due and the parts that brought it in. */
+  cod?: { due: number; parts: DeliveryReceiptPart[] };
   signature?: MonoImage;
 }
+
+export type DeliveryReceiptPart = { method: 'cash'; amount: number; tendered: number; change: number } | { method: 'card'; amount: number; panLast4: string | null };
 
 export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
   const columns = input.profile.columns;
@@ -28,10 +32,19 @@ export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
   if (input.consignee) b.line(pair('CONSIGNEE', input.consignee));
   if (input.courierId) b.line(pair('COURIER', input.courierId));
   if (input.cod) {
-    b.bold().line(pair(`COD ${input.cod.method.toUpperCase()}`, formatAmount(input.cod.amount, input.currency))).bold(false);
-    if (input.cod.method === 'cash' && input.cod.tendered !== undefined) {
-      b.line(pair('TENDERED', formatAmount(input.cod.tendered, input.currency)));
-      b.line(pair('CHANGE', formatAmount(input.cod.change ?? 0, input.currency)));
+    const { parts } = input.cod;
+    // One part is the COD line itself; several are listed under the total.
+    const single = parts.length === 1;
+    if (!single) b.bold().line(pair('COD', formatAmount(input.cod.due, input.currency))).bold(false);
+    for (const part of parts) {
+      const label = `${single ? 'COD ' : ''}${part.method === 'card' ? `CARD${part.panLast4 ? ` **** ${part.panLast4}` : ''}` : 'CASH'}`;
+      if (single) b.bold();
+      b.line(pair(label, formatAmount(part.amount, input.currency)));
+      if (single) b.bold(false);
+      if (part.method === 'cash') {
+        b.line(pair('TENDERED', formatAmount(part.tendered, input.currency)));
+        b.line(pair('CHANGE', formatAmount(part.change, input.currency)));
+      }
     }
   } else {
     b.line('NOTHING TO COLLECT');

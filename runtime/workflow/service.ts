@@ -5,9 +5,9 @@
  * `waybill-event` stream for the back-end (durable when `record` resolves, so the screen
  * can say "recorded"), and published on the event bus.
  *
- * A delivery collects its COD amount in cash (`tendered` at least the amount; the change
- * is computed) or by card (the journal row of an approved card payment for the amount), and
- * may carry the consignee's e-signature (signature.ts).
+ * A delivery collects its COD amount in one part or several (cod-collection.ts): cash
+ * (`tendered` at least the amount; the change is computed) and card payments, each card at the
+ * amount its issuer approved; and may carry the consignee's e-signature (signature.ts).
  */
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
@@ -21,6 +21,7 @@ import { buildDeliveryReceipt } from './delivery-receipt.js';
 import type { PrinterDriver } from '../../drivers/printer/driver.js';
 import { allRecords, dayReport, type DayReport } from './day-report.js';
 import { localDateText } from '../payment/receipt.js';
+import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-collection.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -34,14 +35,15 @@ export const EXCEPTION_REASONS = {
 } as const;
 export type ExceptionReason = keyof typeof EXCEPTION_REASONS;
 
-export type CodCollection = { method: 'cash'; amount: number; tendered: number } | { method: 'card'; amount: number; journalId: string };
+export type { CodCollection, CodInput } from './cod-collection.js';
 
 export interface WaybillEventInput {
   kind: WaybillEventKind;
   waybill: string;
   reason?: ExceptionReason;
   note?: string;
-  cod?: CodCollection;
+  /** One collection, or the parts of one (e.g. a partially approved card and cash for the rest). */
+  cod?: CodInput;
   /** The consignee's e-signature (deliveries only): kept as strokes with their times and as a PNG. */
   signature?: Signature;
 }
@@ -50,14 +52,11 @@ export interface RecordedWaybillEvent {
   id: string;
   kind: WaybillEventKind;
   waybill: string;
-  /** Cash deliveries: the change to hand back, minor units. */
+  /** Deliveries with a cash part: the change to hand back, minor units. */
   change?: number;
   /** Deliveries: whether the delivery receipt printed (a printer fault never undoes the event). */
   receiptPrinted?: boolean;
 }
-
-/** Journal states that mean the card payment stands. */
-const PAID_STATES = new Set(['approved', 'offline_approved', 'advised', 'settled']);
 
 export class WorkflowService implements Service {
   readonly name = 'workflow';
@@ -69,6 +68,12 @@ export class WorkflowService implements Service {
   /** Wrong PINs in a row, and until when check-in is refused after too many. */
   private failedCheckIns = 0;
   private lockedUntil = 0;
+  /**
+   * Card payments named by a delivery being recorded (journal id -> waybill): the record is
+   * durable only after the outbox's group commit, and a second delivery checked meanwhile must
+   * not collect with the same payment.
+   */
+  private readonly collecting = new Map<string, string>();
 
   constructor(
     private readonly config: Config,
@@ -160,10 +165,10 @@ export class WorkflowService implements Service {
     }
     if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 500)) throw usage('note: expected text of at most 500 characters');
     if (input.cod !== undefined && kind !== 'delivery') throw usage(`cod: only a delivery collects cash on delivery, not a ${kind}`);
-    if (kind === 'delivery') this.checkCodDue(check.waybill, input.cod);
     if (input.signature !== undefined && kind !== 'delivery') throw usage(`signature: only a delivery is signed for, not a ${kind}`);
     if (input.signature !== undefined) checkSignature(input.signature);
-    const change = input.cod ? this.checkCollection(input.cod) : undefined;
+    const cod = kind === 'delivery' ? this.checkCod(check.waybill, input.cod) : undefined;
+    const change = cod?.parts.some((part) => part.method === 'cash') ? cod.change : undefined;
 
     const at = new Date().toISOString();
     const payload = {
@@ -174,20 +179,29 @@ export class WorkflowService implements Service {
       ...(this.courier ? { courierId: this.courier.id } : {}),
       ...(input.reason !== undefined ? { reason: input.reason } : {}),
       ...(input.note !== undefined ? { note: input.note } : {}),
-      ...(input.cod ? { cod: { ...input.cod, ...(change !== undefined ? { change } : {}) } } : {}),
+      // One collection keeps the shape the back-end has always had; parts go as a list.
+      ...(cod ? { codDue: cod.due, cod: Array.isArray(input.cod) ? cod.parts : cod.parts[0] } : {}),
       ...(input.signature ? { signature: { canvas: input.signature.canvas, strokes: input.signature.strokes, png: signaturePng(input.signature).toString('base64') } } : {}),
     };
-    const { id } = await this.deps.spool().outbox.enqueue(STREAMS.waybillEvent, payload);
+    const cardIds = (cod?.parts ?? []).flatMap((part) => (part.method === 'card' ? [part.journalId] : []));
+    for (const journalId of cardIds) this.collecting.set(journalId, check.waybill);
+    let id: string;
+    try {
+      ({ id } = await this.deps.spool().outbox.enqueue(STREAMS.waybillEvent, payload));
+    } finally {
+      for (const journalId of cardIds) this.collecting.delete(journalId);
+    }
     this.deps.events.publish(`waybill.${kind}`, { id, waybill: check.waybill, ...(input.reason !== undefined ? { reason: input.reason } : {}) });
     this.deps.recordQueued?.();
-    const receiptPrinted = kind === 'delivery' ? await this.printDeliveryReceipt(check.waybill, input, change) : undefined;
+    const receiptPrinted = kind === 'delivery' ? await this.printDeliveryReceipt(check.waybill, input, cod) : undefined;
     return { id, kind, waybill: check.waybill, ...(change !== undefined ? { change } : {}), ...(receiptPrinted !== undefined ? { receiptPrinted } : {}) };
   }
 
-  private async printDeliveryReceipt(waybill: string, input: WaybillEventInput, change: number | undefined): Promise<boolean> {
+  private async printDeliveryReceipt(waybill: string, input: WaybillEventInput, cod: CheckedCod | undefined): Promise<boolean> {
     const printer = this.deps.printer?.();
     if (!printer) return false;
-    const task = this.deps.spool().tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
+    const spool = this.deps.spool();
+    const task = spool.tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
     try {
       await printer.print(
         buildDeliveryReceipt({
@@ -198,7 +212,7 @@ export class WorkflowService implements Service {
           consignee: task?.consignee ?? null,
           ...(this.courier ? { courierId: this.courier.id } : {}),
           currency: this.config.terminal.currency,
-          ...(input.cod ? { cod: { method: input.cod.method, amount: input.cod.amount, ...(input.cod.method === 'cash' ? { tendered: input.cod.tendered, change: change ?? 0 } : {}) } } : {}),
+          ...(cod ? { cod: { due: cod.due, parts: cod.parts.map((part) => (part.method === 'cash' ? part : { method: 'card' as const, amount: part.amount, panLast4: lastFour(spool.journal.get(part.journalId)?.panMasked) })) } } : {}),
           ...(input.signature ? { signature: renderSignature(input.signature, printer.profile.dots) } : {}),
         }),
       );
@@ -218,30 +232,42 @@ export class WorkflowService implements Service {
 
   /**
    * A delivery on the task list must collect exactly the COD amount due (or nothing when none
-   * is due). A waybill not on the list (added at the door, list not downloaded) is taken as given.
+   * is due), a card part counting what its issuer approved. A waybill not on the list (added at
+   * the door, list not downloaded) is taken as given. A card payment pays one delivery only.
    */
-  private checkCodDue(waybill: string, cod: CodCollection | undefined): void {
-    const task = this.deps.spool().tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
-    if (!task) return;
-    if (task.codAmount === 0 && cod !== undefined) throw usage(`cod: nothing is due on ${waybill} (prepaid), yet ${cod.amount} was collected`);
-    if (task.codAmount > 0 && cod === undefined) throw usage(`cod: ${task.codAmount} is due on ${waybill}; collect it in cash or by card`);
-    if (cod !== undefined && cod.amount !== task.codAmount) throw usage(`cod.amount: ${task.codAmount} is due on ${waybill}, not ${cod.amount}`);
+  private checkCod(waybill: string, cod: unknown): CheckedCod | undefined {
+    const spool = this.deps.spool();
+    const task = spool.tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
+    let recorded: Map<string, { waybill: string; eventId: string }> | undefined;
+    return checkCod(cod, {
+      waybill,
+      due: task?.codAmount,
+      journal: (journalId) => spool.journal.get(journalId),
+      collectedBy: (journalId) => {
+        const inFlight = this.collecting.get(journalId);
+        if (inFlight !== undefined) return { waybill: inFlight };
+        recorded ??= cardPaymentsCollected(spool);
+        return recorded.get(journalId);
+      },
+    });
   }
+}
 
-  /** The change for cash; for card, that the journal row is a standing payment of the amount. */
-  private checkCollection(cod: CodCollection): number | undefined {
-    if (!Number.isSafeInteger(cod.amount) || cod.amount <= 0) throw usage('cod.amount: expected a positive whole number of minor units');
-    if (cod.method === 'cash') {
-      if (!Number.isSafeInteger(cod.tendered) || cod.tendered < cod.amount) throw usage(`cod.tendered: the cash handed over (${String(cod.tendered)}) must cover the amount (${cod.amount})`);
-      return cod.tendered - cod.amount;
-    }
-    if (cod.method !== 'card') throw usage('cod.method: expected cash or card');
-    const txn = typeof cod.journalId === 'string' ? this.deps.spool().journal.get(cod.journalId) : undefined;
-    if (!txn) throw usage(`cod.journalId: no card payment ${String(cod.journalId)} in the journal`);
-    if (!PAID_STATES.has(txn.state)) throw usage(`cod.journalId: card payment ${txn.id} is ${txn.state}, not a payment that stands`);
-    if (txn.amount !== cod.amount) throw usage(`cod.amount: the card payment was for ${txn.amount}, not ${cod.amount}`);
-    return undefined;
+/** Each card payment a recorded delivery collected with: journal id -> that delivery. */
+function cardPaymentsCollected(spool: Spool): Map<string, { waybill: string; eventId: string }> {
+  const collected = new Map<string, { waybill: string; eventId: string }>();
+  for (const record of allRecords(spool, STREAMS.waybillEvent)) {
+    const event = record.payload as { kind?: string; waybill?: string; cod?: unknown };
+    if (event.kind !== 'delivery') continue;
+    for (const part of recordedParts(event.cod)) if (part.method === 'card') collected.set(part.journalId, { waybill: event.waybill ?? '', eventId: record.id });
   }
+  return collected;
+}
+
+/** The last four digits of a journal row's masked PAN (first six and last four at most), for a receipt. */
+function lastFour(panMasked: string | null | undefined): string | null {
+  const match = panMasked ? /([0-9]{4})$/.exec(panMasked) : null;
+  return match ? match[1]! : null;
 }
 
 function usage(message: string): PosError {
