@@ -3,8 +3,8 @@
  * of the 0400. One table, so a reason cannot be spelt two ways in two places.
  *
  * Where the codes come from. ISO 8583:1993 made DE25 the "message reason code" (n4) and gave
- * reversals the 4000-4499 range; jPOS' CMF and switches built on the 1993/2003 editions use
- * them as they stand. The ones used here:
+ * reversals the 4000-4499 range, which the 2003 edition (the base of jPOS' CMF) kept. The ones
+ * used here:
  *   4000 customer cancellation            4002 suspected malfunction
  *   4007 card acceptor device unable to complete transaction
  *   4020 invalid response, no action taken 4021 timeout waiting for response
