@@ -5,6 +5,7 @@
  * docs/config.md is the reference a technician reads.
  */
 import { z } from 'zod';
+import { isTimeZone, systemTimeZone } from './local-time.js';
 
 const integer = () => z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'expected an integer' : undefined) });
 const port = () => integer().min(1).max(65535);
@@ -153,6 +154,12 @@ const host = z
     responseTimeoutMs: integer().positive().default(30000),
     /** DE11 of a 0400: `new` (next STAN, DE90 names the original) or the `original` request's STAN. */
     reversalStan: z.enum(['new', 'original']).default('new'),
+    /**
+     * How the card's final chip data (the TC or AAC of the second GENERATE AC, 9F5B) reaches
+     * the acquirer after an online approval: `advice`, a 0220 completion advice per payment;
+     * `batch-upload`, only in the 0320 batch upload at settlement.
+     */
+    tcDelivery: z.enum(['advice', 'batch-upload']).default('advice'),
     tls: z.boolean().default(false),
   })
   .prefault({});
@@ -260,20 +267,42 @@ const api = z
   })
   .prefault({});
 
+/** The IFD serial number when none is configured: the terminal id, anything not a letter or digit made 0 (9F1E is an8). */
+export function ifdSerialFromTerminalId(id: string): string {
+  return id.replace(/[^0-9A-Za-z]/g, '0');
+}
+
+const terminal = z
+  .strictObject({
+    /** DE41: card acceptor terminal id, 8 characters. */
+    id: z.string().regex(/^[ -~]{8}$/, { message: 'expected 8 printable characters' }).default('CODPOS01'),
+    /** DE42: card acceptor id code, 15 characters. */
+    merchantId: z.string().regex(/^[ -~]{15}$/, { message: 'expected 15 printable characters' }).default('000000000000001'),
+    merchantName: z.string().default('CODPOS COURIER'),
+    /** ISO 4217 numeric currency code (DE49). */
+    currency: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 4217 numeric)' }).default('840'),
+    /** ISO 3166 numeric country code (tag 9F1A). */
+    country: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 3166 numeric)' }).default('840'),
+    /**
+     * IANA time zone of the box (e.g. `Asia/Tokyo`): the transaction date and time on the card
+     * (9A, 9F21) and to the acquirer (DE12, DE13), and the expiry checks, are its wall clock.
+     * Default: the operating system's zone, read when the config is loaded.
+     */
+    timeZone: z
+      .string()
+      .refine(isTimeZone, { message: 'expected an IANA time zone name such as Europe/Berlin or Asia/Tokyo' })
+      .default(() => systemTimeZone()),
+    /** ISO 18245 merchant category code: tag 9F15 and DE18. 4215 = courier services (air and ground) and freight forwarders. */
+    merchantCategoryCode: z.string().regex(/^[0-9]{4}$/, { message: 'expected 4 digits (ISO 18245 merchant category code)' }).default('4215'),
+    /** Tag 9F1E, the interface device serial number: 8 letters or digits. Default: from `terminal.id`. */
+    ifdSerialNumber: z.string().regex(/^[0-9A-Za-z]{8}$/, { message: 'expected 8 letters or digits (tag 9F1E)' }).optional(),
+  })
+  // The effective serial is filled in here, so `config show` prints what the card gets.
+  .transform((t) => ({ ...t, ifdSerialNumber: t.ifdSerialNumber ?? ifdSerialFromTerminalId(t.id) }))
+  .prefault({});
+
 export const configSchema = z.strictObject({
-  terminal: z
-    .strictObject({
-      /** DE41: card acceptor terminal id, 8 characters. */
-      id: z.string().regex(/^[ -~]{8}$/, { message: 'expected 8 printable characters' }).default('CODPOS01'),
-      /** DE42: card acceptor id code, 15 characters. */
-      merchantId: z.string().regex(/^[ -~]{15}$/, { message: 'expected 15 printable characters' }).default('000000000000001'),
-      merchantName: z.string().default('CODPOS COURIER'),
-      /** ISO 4217 numeric currency code (DE49). */
-      currency: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 4217 numeric)' }).default('840'),
-      /** ISO 3166 numeric country code (tag 9F1A). */
-      country: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 3166 numeric)' }).default('840'),
-    })
-    .prefault({}),
+  terminal,
   data: z
     .strictObject({
       /** Where the spool, keys and the local API socket live. */
@@ -299,3 +328,5 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 /** What a config file may contain: every key optional. */
 export type ConfigInput = z.input<typeof configSchema>;
+/** `host.tcDelivery`: where the final chip data of an online approval goes (0220 completion advice, or the 0320 batch upload). */
+export type TcDelivery = Config['host']['tcDelivery'];

@@ -4,6 +4,7 @@
  * step of the flow reads and writes this, never globals.
  */
 import { PosError } from '../../config/errors.js';
+import { isTimeZone, wallClock, type WallClock } from '../../config/local-time.js';
 import type { Tlv } from '../tlv/index.js';
 import { CardChannel } from './apdu.js';
 import { buildDolData } from './dol.js';
@@ -33,6 +34,10 @@ export class TransactionContext {
     readonly callbacks: KernelCallbacks,
   ) {
     checkTransaction(transaction);
+    checkTerminal(terminal);
+    // 9A and 9F21 are the terminal's wall clock, not UTC: a sale at 22:30 UTC in Tokyo is
+    // dated the next day, and the expiry and effective-date checks read the same 9A.
+    const local = wallClock(transaction.date, terminal.timeZone ?? 'UTC');
     const t = this.terminalData;
     t.set(0x9f02, bcd(transaction.amount, 6, 'amount'));
     t.set(0x81, uint(transaction.amount, 4));
@@ -41,8 +46,8 @@ export class TransactionContext {
     t.set(0x5f2a, Buffer.from(transaction.currencyCode.padStart(4, '0'), 'hex'));
     t.set(0x5f36, bcd(transaction.currencyExponent ?? 2, 1, 'currencyExponent'));
     t.set(0x9c, Buffer.from(transaction.transactionType, 'hex'));
-    t.set(0x9a, yymmdd(transaction.date));
-    t.set(0x9f21, hhmmss(transaction.date));
+    t.set(0x9a, yymmdd(local));
+    t.set(0x9f21, hhmmss(local));
     t.set(0x9f37, Buffer.from(transaction.unpredictableNumber));
     t.set(0x9f41, bcd(transaction.sequenceCounter, 4, 'sequenceCounter'));
     t.set(0x9f1a, Buffer.from(terminal.countryCode.padStart(4, '0'), 'hex'));
@@ -51,7 +56,7 @@ export class TransactionContext {
     t.set(0x9f35, Buffer.from(terminal.terminalType, 'hex'));
     t.set(0x9f1c, Buffer.from(terminal.terminalId.padEnd(8, ' ').slice(0, 8), 'latin1'));
     if (terminal.merchantId) t.set(0x9f16, Buffer.from(terminal.merchantId.padEnd(15, ' ').slice(0, 15), 'latin1'));
-    if (terminal.merchantCategoryCode) t.set(0x9f15, Buffer.from(terminal.merchantCategoryCode.padStart(4, '0'), 'hex'));
+    if (terminal.merchantCategoryCode) t.set(0x9f15, Buffer.from(terminal.merchantCategoryCode, 'hex'));
     if (terminal.ifdSerialNumber) t.set(0x9f1e, Buffer.from(terminal.ifdSerialNumber.padEnd(8, ' ').slice(0, 8), 'latin1'));
     t.set(0x9f39, Buffer.from('05', 'hex'));
     t.set(0x9f34, Buffer.from('3F0000', 'hex'));
@@ -106,6 +111,18 @@ function checkTransaction(tx: TransactionInput): void {
   if (!Buffer.isBuffer(tx.unpredictableNumber) || tx.unpredictableNumber.length !== 4) throw bad('unpredictableNumber', 'a Buffer of 4 bytes (9F37)');
 }
 
+/**
+ * The terminal settings the kernel turns into tags and that no type can check: a bad one is
+ * a PosError naming it before any APDU (an unknown zone would otherwise be Intl's RangeError).
+ */
+function checkTerminal(terminal: TerminalConfig): void {
+  const bad = (field: string, want: string) =>
+    new PosError('CODPOS_EMV_BAD_TERMINAL', `terminal ${field} must be ${want}`, { details: { field } });
+  if (terminal.timeZone !== undefined && !isTimeZone(terminal.timeZone)) throw bad('timeZone', `an IANA time zone name such as Europe/Berlin (got ${JSON.stringify(terminal.timeZone)})`);
+  if (terminal.merchantCategoryCode !== undefined && !/^[0-9]{4}$/.test(terminal.merchantCategoryCode)) throw bad('merchantCategoryCode', '4 digits (9F15)');
+  if (terminal.ifdSerialNumber !== undefined && !/^[0-9A-Za-z]{1,8}$/.test(terminal.ifdSerialNumber)) throw bad('ifdSerialNumber', 'up to 8 letters or digits (9F1E)');
+}
+
 /** A whole number >= 0 as BCD of `bytes` bytes; anything else is CODPOS_EMV_BAD_AMOUNT naming the field. */
 export function bcd(value: number, bytes: number, field = 'value'): Buffer {
   const digits = Number.isSafeInteger(value) && value >= 0 ? String(value).padStart(bytes * 2, '0') : '';
@@ -121,14 +138,16 @@ export function uint(value: number, bytes: number): Buffer {
   return out;
 }
 
-function yymmdd(date: Date): Buffer {
-  const s = date.toISOString();
-  return Buffer.from(s.slice(2, 4) + s.slice(5, 7) + s.slice(8, 10), 'hex');
+function yymmdd(local: WallClock): Buffer {
+  return Buffer.from(two(local.year % 100) + two(local.month) + two(local.day), 'hex');
 }
 
-function hhmmss(date: Date): Buffer {
-  const s = date.toISOString();
-  return Buffer.from(s.slice(11, 13) + s.slice(14, 16) + s.slice(17, 19), 'hex');
+function hhmmss(local: WallClock): Buffer {
+  return Buffer.from(two(local.hour) + two(local.minute) + two(local.second), 'hex');
+}
+
+function two(n: number): string {
+  return n < 10 ? '0' + n : String(n);
 }
 
 /** YYMMDD -> comparable number with the EMV year window (YY < 50 = 20YY). */

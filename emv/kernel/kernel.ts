@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { maskPanForReceipt } from '../../config/masking.js';
 import { PosError } from '../../config/errors.js';
 import { decodeTlv, encodeTlv, findTag, type Tlv } from '../tlv/index.js';
+import { parseTrack2Equivalent } from '../magstripe/index.js';
 import { terminalActionAnalysis, defaultActionAnalysis, type Decision } from './action-analysis.js';
 import { CardChannel, commandApdu, SW_OK, swHex } from './apdu.js';
 import { TransactionContext } from './context.js';
@@ -30,6 +31,11 @@ const RANK: Record<Decision, number> = { AAC: 0, TC: 1, ARQC: 2 };
 
 /** Tags sent to the host in DE55 (the common set of Visa/Mastercard/EMVCo guidance). */
 export const DE55_TAGS = [0x9f26, 0x9f27, 0x9f10, 0x9f37, 0x9f36, 0x95, 0x9a, 0x9c, 0x9f02, 0x5f2a, 0x82, 0x9f1a, 0x9f03, 0x9f33, 0x9f34, 0x9f35, 0x9f1e, 0x84, 0x9f09, 0x9f41, 0x5f34, 0x9f6e] as const;
+/**
+ * The final chip data adds the TSI (9B): after the session it tells the acquirer which steps
+ * ran (issuer authentication, script processing), which the request could not yet say.
+ */
+export const FINAL_DE55_TAGS = [...DE55_TAGS, 0x9b] as const;
 
 /** A session ended the way the books say it ends (not a fault of ours or the reader's). */
 class Termination extends Error {
@@ -60,7 +66,7 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
   let online = false;
   let last: (GenAcAnswer & { cdaFailed?: boolean }) | undefined;
   const finish = (outcome: Outcome, reason: string): KernelResult => {
-    const de55 = buildDe55(ctx, scriptResults);
+    const de55 = buildDe55(ctx, FINAL_DE55_TAGS, scriptResults);
     const pan = ctx.pan();
     const label = ctx.card.get(0x50)?.toString('latin1') ?? ctx.card.get(0x9f12)?.toString('latin1');
     const rc = ctx.terminalData.get(0x8a)!;
@@ -78,6 +84,7 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
       ...(cvm ? { cvmResults: cvm.results } : {}),
       signatureRequired: outcome === 'approved' && (cvm?.signatureRequired ?? false),
       de55,
+      finalIccData: encodeTlv(de55),
       scriptResults,
       ...(ctx.aid && pan
         ? { receipt: { aid: ctx.aid.toString('hex').toUpperCase(), ...(label ? { label } : {}), maskedPan: maskPanForReceipt(pan), tvr: ctx.tvr.hex(), tsi: ctx.tsi.hex() } }
@@ -133,11 +140,12 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
     // ARQC: online authorisation.
     online = true;
     const pan = ctx.pan() ?? '';
+    const track2 = track2Text(ctx.card.get(0x57));
     const answer: HostAnswer = await askHost(input, {
-      de55: buildDe55(ctx, []),
+      de55: buildDe55(ctx, DE55_TAGS, []),
       pan,
       ...(ctx.card.get(0x5f34) ? { panSequenceNumber: ctx.card.get(0x5f34)!.toString('hex') } : {}),
-      ...(ctx.card.get(0x57) ? { track2Equivalent: ctx.card.get(0x57)! } : {}),
+      ...(track2 !== undefined ? { track2 } : {}),
       ...(ctx.card.get(0x5f24) ? { expiry: ctx.card.get(0x5f24)!.toString('hex').slice(0, 4) } : {}),
       ...(cvm.pinBlock ? { pinBlock: cvm.pinBlock } : {}),
     });
@@ -379,14 +387,30 @@ function prepareTcHash(ctx: TransactionContext, cdol: Buffer): void {
   ctx.terminalData.set(0x98, createHash('sha1').update(tdol ? ctx.dolData(tdol) : Buffer.alloc(0)).digest());
 }
 
-function buildDe55(ctx: TransactionContext, scripts: ScriptResult[]): Tlv[] {
+function buildDe55(ctx: TransactionContext, tags: readonly number[], scripts: ScriptResult[]): Tlv[] {
   const out: Tlv[] = [];
-  for (const tag of DE55_TAGS) {
+  for (const tag of tags) {
     const value = tag === 0x84 ? ctx.aid : ctx.lookup(tag);
     if (value) out.push({ tag, value: Buffer.from(value) });
   }
   if (scripts.length > 0) out.push({ tag: 0x9f5b, value: Buffer.concat(scripts.map((s) => s.value)) });
   return out;
+}
+
+/**
+ * Tag 57 as DE35 text (`PAN=YYMMSSS...`, digits only, no F pad). A tag 57 that does not
+ * parse is left out rather than sent: the request then goes with DE2 and DE14 alone, and
+ * the issuer, who personalised the card, judges it.
+ */
+function track2Text(tag57: Buffer | undefined): string | undefined {
+  if (tag57 === undefined) return undefined;
+  try {
+    const track = parseTrack2Equivalent(tag57);
+    return `${track.pan}=${track.expiry}${track.serviceCode}${track.discretionary}`;
+  } catch (error) {
+    if (error instanceof PosError && error.code === 'CODPOS_EMV_BAD_TRACK') return undefined;
+    throw error;
+  }
 }
 
 /** Hands the card's identity to the `cardRead` callback, if any. */

@@ -58,8 +58,16 @@ export interface TerminalConfig {
   terminalType: string;
   terminalId: string;
   merchantId?: string;
+  /** 9F15, 4 digits (ISO 18245), e.g. '4215' courier services. */
   merchantCategoryCode?: string;
+  /** 9F1E interface device serial number: up to 8 letters or digits (padded to 8 with spaces). */
   ifdSerialNumber?: string;
+  /**
+   * IANA time zone of the terminal's clock (e.g. 'Asia/Tokyo'): 9A and 9F21, and so the
+   * expiry, effective-date and CA key checks, are its wall clock at the transaction's
+   * instant. Absent: UTC (the daemon always sets it from `terminal.timeZone`).
+   */
+  timeZone?: string;
   applications: TerminalApplication[];
   caKeys: CaPublicKey[];
   revokedCertificates?: RevokedCertificate[];
@@ -106,11 +114,20 @@ export interface HostAnswer {
 }
 
 export interface OnlineRequest {
-  /** ICC data for DE55. */
+  /**
+   * ICC data for the authorisation's DE55, as it stood at the first GENERATE AC (ARQC).
+   * The chip data after the second GENERATE AC is `KernelResult.finalIccData`.
+   */
   de55: Tlv[];
   pan: string;
   panSequenceNumber?: string;
-  track2Equivalent?: Buffer;
+  /**
+   * Track 2 equivalent data (tag 57) as DE35 text: digits with `=` as the separator, the F
+   * pad removed. Absent when the card has no tag 57 or one that does not parse. Track data:
+   * for the live request only, never stored, logged or put in a later message.
+   */
+  track2?: string;
+  /** YYMM from 5F24. */
   expiry?: string;
   /** The online PIN block if the cardholder entered one. */
   pinBlock?: Buffer;
@@ -194,8 +211,16 @@ export interface KernelResult {
   /** CVM results (9F34). */
   cvmResults?: Buffer;
   signatureRequired: boolean;
-  /** Tags for DE55 of the authorisation / advice / reversal. */
+  /**
+   * The chip data as it stands at the end of the session (after the second GENERATE AC when
+   * there was one): 9F26/9F27 of the last cryptogram (TC or AAC), the final TVR (95, with the
+   * issuer authentication and script bits) and TSI (9B), 9F36, and 9F5B when issuer scripts
+   * ran. What the advice, the completion advice (TC), the batch upload and a reversal after
+   * the card's answer carry. The authorisation's DE55 is `OnlineRequest.de55`.
+   */
   de55: Tlv[];
+  /** `de55` encoded as DE55 bytes. */
+  finalIccData: Buffer;
   scriptResults: ScriptResult[];
   receipt?: {
     aid: string;

@@ -11,6 +11,7 @@ import { PosError } from '../../config/errors.js';
 import type { Spool } from '../../spool/index.js';
 import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
+import type { Dialect, MessageContext } from '../../emv/iso8583/index.js';
 import { hostDialect } from './dialect.js';
 import { HostChannel, channelOptionsFromConfig, hostFraming, type ReconnectPolicy } from './channel.js';
 import { HostMux } from './mux.js';
@@ -81,7 +82,7 @@ export class HostService implements Service {
     this.hostClient = new HostClient({
       mux: this.mux,
       spool: this.options.spool(),
-      context: { terminalId: this.config.terminal.id, merchantId: this.config.terminal.merchantId, currency: this.config.terminal.currency, clock: () => new Date() },
+      context: messageContextOf(this.config, dialect),
       responseTimeoutMs: host.responseTimeoutMs,
       reversalStan: host.reversalStan,
       log: this.log,
@@ -178,4 +179,22 @@ export class HostService implements Service {
       this.log.error({ err: error }, 'forwarding queued reversals and advices failed');
     }
   }
+}
+
+/**
+ * What every message the link builds takes from the config: the terminal's ids and currency,
+ * its time zone (DE12/DE13 are its wall clock at each message's instant, DST included), the
+ * merchant category code for DE18 when the host's dialect has DE18, and which DE25 codes a
+ * reversal's reason takes (4-digit message reason codes when the dialect's DE25 is n4).
+ */
+export function messageContextOf(config: Pick<Config, 'terminal'>, dialect: Dialect): Omit<MessageContext, 'nextStan'> {
+  return {
+    terminalId: config.terminal.id,
+    merchantId: config.terminal.merchantId,
+    currency: config.terminal.currency,
+    clock: () => new Date(),
+    timeZone: config.terminal.timeZone,
+    ...(dialect.fields[18] !== undefined ? { merchantCategoryCode: config.terminal.merchantCategoryCode } : {}),
+    reversalReasonLayout: dialect.fields[25]?.maxLength === 4 ? '1993' : '1987',
+  };
 }

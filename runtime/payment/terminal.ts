@@ -1,7 +1,8 @@
 /**
  * The EMV kernel's terminal from the configuration: `emv.*` (AIDs with their terminal action
  * codes and floor limits, capabilities, the certification authority keys) and `terminal.*`
- * (ids, country). The CA keys come from `emv.caKeysFile`, or are the test keys shipped for the
+ * (ids, country, merchant category code 9F15, IFD serial number 9F1E, and the time zone the
+ * kernel dates the transaction in: 9A, 9F21 and the expiry checks). The CA keys come from `emv.caKeysFile`, or are the test keys shipped for the
  * lab and the virtual cards when it is empty.
  */
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,9 @@ export function kernelTerminal(config: Pick<Config, 'terminal' | 'emv' | 'data'>
     terminalType: emv.terminalType,
     terminalId: config.terminal.id,
     merchantId: config.terminal.merchantId,
+    merchantCategoryCode: config.terminal.merchantCategoryCode,
+    ifdSerialNumber: config.terminal.ifdSerialNumber,
+    timeZone: config.terminal.timeZone,
     applications: emv.applications.map((app) => ({ ...app, aid: app.aid.toUpperCase() })),
     caKeys: emv.caKeysFile === '' ? testCaPublicKeys() : readCaKeys(resolve(config.data.dir, emv.caKeysFile)),
     onlineCapable: true,

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { loadConfig, validateConfig, envNameToPath, pathToEnvName } from '../../config/load.js';
 import { isPosError } from '../../config/errors.js';
 import { simConfigPath, shippedConfigDir } from '../../config/paths.js';
+import { systemTimeZone } from '../../config/local-time.js';
+import { loadCheckedConfig } from '../../runtime/config-check.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'codpos-config-'));
 function file(name: string, content: string): string {
@@ -32,6 +34,7 @@ t.test('the shipped configs are valid', async (t) => {
   t.equal(example.devices.scanner.baudRate, 9600);
   t.equal(example.host.tpdu, '6000230000');
   t.equal(example.offline.maxAmountPerTransaction, 20000);
+  t.equal(example.terminal.timeZone, 'Europe/Berlin');
 });
 
 t.test('defaults fill every setting of an empty file', async (t) => {
@@ -62,6 +65,33 @@ t.test('the PIN pad simulator KSN must fit the DUKPT kind', async (t) => {
     'devices.pinpad.sim.ksn: expected 12 bytes of hex for AES DUKPT, got "FFFF9876543210E00000"',
   ]);
   t.equal(validateConfig({ devices: { pinpad: { dukpt: 'aes128', sim: { ksn: '123456789012345600000000' } } } }).devices.pinpad.sim.ksn.length, 24);
+});
+
+t.test('terminal: time zone, merchant category code and IFD serial number, with their defaults', async (t) => {
+  const defaults = validateConfig({ terminal: { id: 'COD-00/7' } }).terminal;
+  t.equal(defaults.timeZone, systemTimeZone(), 'the system zone when none is set');
+  t.equal(defaults.merchantCategoryCode, '4215', 'courier services');
+  t.equal(defaults.ifdSerialNumber, 'COD00007', 'from terminal.id, an8');
+  const set = validateConfig({ terminal: { timeZone: 'Asia/Tokyo', merchantCategoryCode: '4121', ifdSerialNumber: 'SN000042' } }).terminal;
+  t.same([set.timeZone, set.merchantCategoryCode, set.ifdSerialNumber], ['Asia/Tokyo', '4121', 'SN000042']);
+  t.equal(validateConfig({}, { CODPOS_TERMINAL__TIME_ZONE: 'Europe/Berlin' }).terminal.timeZone, 'Europe/Berlin');
+  t.same(problemsOf(() => validateConfig({ terminal: { timeZone: 'Mars/Olympus', merchantCategoryCode: '42', ifdSerialNumber: 'SN-42' } })), [
+    'terminal.timeZone: expected an IANA time zone name such as Europe/Berlin or Asia/Tokyo, got "Mars/Olympus"',
+    'terminal.merchantCategoryCode: expected 4 digits (ISO 18245 merchant category code), got "42"',
+    'terminal.ifdSerialNumber: expected 8 letters or digits (tag 9F1E), got "SN-42"',
+  ]);
+});
+
+t.test('a bad time zone fails the check that codposd and `codpos config check` run, naming it', async (t) => {
+  const bad = file('bad-zone.json', JSON.stringify({ terminal: { timeZone: 'Asia/Tokio' } }));
+  t.same(problemsOf(() => loadCheckedConfig({ file: bad, env: {} })), ['terminal.timeZone: expected an IANA time zone name such as Europe/Berlin or Asia/Tokyo, got "Asia/Tokio"']);
+  t.equal(loadCheckedConfig({ file: file('good-zone.json', JSON.stringify({ terminal: { timeZone: 'Asia/Tokyo' } })), env: {} }).config.terminal.timeZone, 'Asia/Tokyo');
+});
+
+t.test('host.tcDelivery: advice by default, or batch-upload', async (t) => {
+  t.equal(validateConfig({}).host.tcDelivery, 'advice');
+  t.equal(validateConfig({ host: { tcDelivery: 'batch-upload' } }).host.tcDelivery, 'batch-upload');
+  t.same(problemsOf(() => validateConfig({ host: { tcDelivery: 'never' } })), ['host.tcDelivery: expected one of "advice", "batch-upload", got "never"']);
 });
 
 t.test('a file that cannot be read or parsed is one clear line', async (t) => {

@@ -4,6 +4,7 @@
  * batch. The runtime passes persistent counters from the spool; tests pass fixed ones.
  */
 import { PosError } from '../../../config/errors.js';
+import { wallClock, wallClockAtOffset, type WallClock } from '../../../config/local-time.js';
 import { ISO8583_ERRORS } from '../errors.js';
 
 export interface MessageContext {
@@ -15,12 +16,28 @@ export interface MessageContext {
   currency: string;
   /** DE24, the acquirer's network international identifier (3 digits), when the host wants it. */
   nii?: string;
-  /** Now. DE7 is sent in UTC; DE12/13 in the terminal's local time (UTC + utcOffsetMinutes). */
+  /** Now. DE7 is sent in UTC; DE12/13 (and the RRN's day and hour) in the terminal's local time. */
   clock: () => Date;
-  /** Minutes the terminal's local time is ahead of UTC (default 0). */
+  /**
+   * The terminal's IANA time zone (e.g. `Asia/Tokyo`): DE12/13 are its wall clock at each
+   * message's instant, daylight saving time included. The daemon sets it from `terminal.timeZone`.
+   */
+  timeZone?: string;
+  /** Without `timeZone`: a fixed offset of the local time ahead of UTC, in minutes (default 0). */
   utcOffsetMinutes?: number;
   /** The next system trace audit number (1..999999) for DE11. */
   nextStan: () => number;
+  /**
+   * DE18, the merchant category code (4 digits, ISO 18245), put in the 0200, 0220 and 0400;
+   * absent when the host's dialect has no DE18.
+   */
+  merchantCategoryCode?: string;
+  /**
+   * Which code a reversal's reason takes in DE25 (see `REVERSAL_REASON_CODES`): `1987` (2 digits,
+   * the 1987 layouts' n2 POS condition code; the default) or `1993` (4 digits, the message
+   * reason code of a dialect whose DE25 is n4, like iso93b).
+   */
+  reversalReasonLayout?: '1987' | '1993';
 }
 
 /** An in-memory STAN counter (1..999999, then wraps to 1); the runtime's lives in the spool. */
@@ -42,17 +59,26 @@ export interface MessageTimes {
   localDate: string;
   /** The Date they came from. */
   at: Date;
+  /** The terminal's wall clock at `at` (DE12/13 and the RRN are read from it). */
+  local: WallClock;
 }
 
 export function messageTimes(context: MessageContext): MessageTimes {
   const at = context.clock();
-  const local = new Date(at.getTime() + (context.utcOffsetMinutes ?? 0) * 60_000);
+  const utc = wallClockAtOffset(at, 0);
+  const local = localClock(context, at);
   return {
-    transmission: mmdd(at) + hhmmss(at),
+    transmission: mmdd(utc) + hhmmss(utc),
     localTime: hhmmss(local),
     localDate: mmdd(local),
     at,
+    local,
   };
+}
+
+/** The terminal's wall clock at `at`: by its time zone when the context names one, else by the fixed offset. */
+export function localClock(context: Pick<MessageContext, 'timeZone' | 'utcOffsetMinutes'>, at: Date): WallClock {
+  return context.timeZone !== undefined ? wallClock(at, context.timeZone) : wallClockAtOffset(at, context.utcOffsetMinutes ?? 0);
 }
 
 /** DE11 as 6 digits from the context's counter. */
@@ -66,13 +92,12 @@ export function nextStan(context: MessageContext): string {
 
 /**
  * A retrieval reference number (DE37, 12 characters) in the common YDDDhh + STAN form:
- * last digit of the year, day of the year, hour (local), and the 6-digit STAN.
+ * last digit of the year, day of the year, hour (all local), and the 6-digit STAN.
  */
-export function retrievalReference(times: MessageTimes, stan: string, utcOffsetMinutes = 0): string {
-  const local = new Date(times.at.getTime() + utcOffsetMinutes * 60_000);
-  const startOfYear = Date.UTC(local.getUTCFullYear(), 0, 1);
-  const dayOfYear = Math.floor((local.getTime() - startOfYear) / 86_400_000) + 1;
-  return String(local.getUTCFullYear() % 10) + String(dayOfYear).padStart(3, '0') + two(local.getUTCHours()) + stan;
+export function retrievalReference(times: MessageTimes, stan: string): string {
+  const { local } = times;
+  const dayOfYear = Math.round((Date.UTC(local.year, local.month - 1, local.day) - Date.UTC(local.year, 0, 1)) / 86_400_000) + 1;
+  return String(local.year % 10) + String(dayOfYear).padStart(3, '0') + two(local.hour) + stan;
 }
 
 /** An amount in minor units as the 12 digits of DE4 (or any n12 amount field). */
@@ -84,12 +109,12 @@ export function amountField(minorUnits: number | bigint, field = '4'): string {
   return value.toString().padStart(12, '0');
 }
 
-function mmdd(d: Date): string {
-  return two(d.getUTCMonth() + 1) + two(d.getUTCDate());
+function mmdd(c: WallClock): string {
+  return two(c.month) + two(c.day);
 }
 
-function hhmmss(d: Date): string {
-  return two(d.getUTCHours()) + two(d.getUTCMinutes()) + two(d.getUTCSeconds());
+function hhmmss(c: WallClock): string {
+  return two(c.hour) + two(c.minute) + two(c.second);
 }
 
 function two(n: number): string {

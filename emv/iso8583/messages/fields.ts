@@ -14,6 +14,7 @@ export const DE = {
   LOCAL_TIME: 12,
   LOCAL_DATE: 13,
   EXPIRY: 14,
+  MERCHANT_TYPE: 18,
   POS_ENTRY_MODE: 22,
   PAN_SEQUENCE: 23,
   NII: 24,

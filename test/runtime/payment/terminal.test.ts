@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { validateConfig } from '../../../config/load.js';
 import { kernelTerminal } from '../../../runtime/payment/terminal.js';
 import { testCaPublicKeys } from '../../../emv/card/index.js';
+import { systemTimeZone } from '../../../config/local-time.js';
 
 t.test('defaults: the Visa and Mastercard AIDs, floor limit 0, the test CA keys, terminal ids and country from terminal.*', async (t) => {
   const terminal = kernelTerminal(validateConfig({ terminal: { id: 'COD00042', country: '360' } }));
@@ -14,6 +15,13 @@ t.test('defaults: the Visa and Mastercard AIDs, floor limit 0, the test CA keys,
   t.equal(terminal.terminalId, 'COD00042');
   t.equal(terminal.countryCode, '0360');
   t.equal(terminal.caKeys.length, testCaPublicKeys().length);
+});
+
+t.test('terminal.merchantCategoryCode, ifdSerialNumber and timeZone reach the kernel (9F15, 9F1E, the date of 9A)', async (t) => {
+  const set = kernelTerminal(validateConfig({ terminal: { merchantCategoryCode: '4121', ifdSerialNumber: 'SN000042', timeZone: 'Asia/Tokyo' } }));
+  t.same([set.merchantCategoryCode, set.ifdSerialNumber, set.timeZone], ['4121', 'SN000042', 'Asia/Tokyo']);
+  const defaults = kernelTerminal(validateConfig({ terminal: { id: 'COD00042' } }));
+  t.same([defaults.merchantCategoryCode, defaults.ifdSerialNumber, defaults.timeZone], ['4215', 'COD00042', systemTimeZone()], 'courier services, the serial from terminal.id, the system zone');
 });
 
 t.test('emv.caKeysFile: read relative to data.dir, each key checked; a bad file names the key and field', async (t) => {
