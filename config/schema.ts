@@ -160,6 +160,12 @@ const host = z
      * `batch-upload`, only in the 0320 batch upload at settlement.
      */
     tcDelivery: z.enum(['advice', 'batch-upload']).default('advice'),
+    /**
+     * A partial approval (response 10, less approved than asked): `accept` books the approved
+     * amount (the rest is still due from the consignee); `reverse` reverses it at once and the
+     * payment is declined, for a terminal that does not take partial approvals.
+     */
+    partialApprovals: z.enum(['accept', 'reverse']).default('accept'),
     tls: z.boolean().default(false),
   })
   .prefault({});

@@ -19,6 +19,7 @@ import {
   DE,
   buildAdvice,
   buildBatchUpload,
+  buildCompletionAdvice,
   type BatchTransaction,
   buildNetworkRequest,
   buildPurchase,
@@ -27,6 +28,7 @@ import {
   buildSettlement,
   nextStan,
   readResponse,
+  reversalReasonCode,
   readSettlementResponse,
   repeatMti,
   type HostResponse,
@@ -36,12 +38,14 @@ import {
   type NetworkAction,
   type OfflineApproval,
   type PurchaseRequest,
+  type ReversalReason,
   type SettlementRequest,
   type SettlementResponse,
 } from '../../emv/iso8583/index.js';
 import { decodeTlv, encodeTlv, findTag } from '../../emv/tlv/index.js';
 import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
 import type { BeginInput } from '../../spool/journal.js';
+import type { TcDelivery } from '../../config/schema.js';
 import { toSpoolError } from '../../spool/database.js';
 import type { HostAnswer, OnlineRequest } from '../../emv/kernel/index.js';
 import type { Logger } from '../log.js';
@@ -70,6 +74,12 @@ export interface HostClientOptions {
    * terminal does not take partial approvals, so it is reversed at once and declined.
    */
   partialApprovals?: 'accept' | 'reverse';
+  /**
+   * Where the card's final chip data of an online approval goes (`host.tcDelivery`): `advice`
+   * (default) queues a 0220 completion advice with the TC and 9F5B when the card completes;
+   * `batch-upload` keeps it in the clearing data for the 0320 only.
+   */
+  tcDelivery?: TcDelivery;
 }
 
 /** A purchase as the payment flow gives it: the ISO request plus the PIN block's KSN. */
@@ -116,10 +126,21 @@ export interface PurchaseResult extends HostResponse {
   standbyId?: string;
 }
 
-/** Why a reversal is sent; goes to the journal and the log. */
+/** Why a reversal is sent: words for the journal and the log, the code for DE25, and what the card made of it. */
 export interface ReverseOptions {
   journal?: { id: string };
   reason?: string;
+  /** DE25's reason (default `card-declined`: the issuer approved, the terminal does not complete). */
+  why?: ReversalReason;
+  /** The card's final chip data (second GENERATE AC), when it answered: DE55 of the 0400. */
+  finalIccData?: Buffer;
+}
+
+/** What a queued reversal says beyond the original: DE25's reason, DE38 of an approval it undoes, the final DE55. */
+interface ReversalDetail {
+  why: ReversalReason;
+  authCode?: string;
+  iccData?: Buffer;
 }
 
 /** What a queued reversal or advice keeps in clear; the PAN and chip data are sealed. */
@@ -243,14 +264,27 @@ export class HostClient {
    */
   complete(result: PurchaseResult, options: { finalIccData?: Buffer } = {}): void {
     const { db, journal, outbox } = this.options.spool;
+    let queuedAdvice = false;
     db.transaction(() => {
       if (result.journalId !== undefined && options.finalIccData !== undefined) {
         const clearing = journal.clearingOf(result.journalId);
         if (clearing) journal.recordClearing(result.journalId, clearing.clear, { ...clearing.sealed, iccData: options.finalIccData.toString('hex') });
       }
+      if (options.finalIccData !== undefined && (this.options.tcDelivery ?? 'advice') === 'advice' && result.authCode !== undefined) {
+        // The TC and the issuer script results reach the acquirer in a completion advice (DE90 names the 0200).
+        const advice = buildCompletionAdvice(
+          result.request,
+          { finalIccData: options.finalIccData, authCode: result.authCode, responseCode: result.responseCode, rrn: result.rrn ?? String(result.request.fields[DE.RRN] ?? ''), ...(result.approvedAmount !== undefined ? { approvedAmount: result.approvedAmount } : {}) },
+          this.context,
+        );
+        this.enqueueNow(outboxRecordOf(STREAMS.advice, advice));
+        queuedAdvice = true;
+      }
       if (result.standbyId !== undefined) outbox.ack(result.standbyId);
     })();
     result.standbyId = undefined;
+    // Sent now if the link is free, else by the background sender; never in the courier's way.
+    if (queuedAdvice) void this.sendPending().catch(() => undefined);
   }
 
   /**
@@ -311,7 +345,7 @@ export class HostClient {
       response = await this.options.mux.request(request, this.options.responseTimeoutMs);
     } catch (error) {
       if (outcomeUnknown(error)) {
-        const id = await this.queueReversal(request, journalId, (error as PosError).message, standbyId);
+        const id = this.queueReversalNow(request, journalId, (error as PosError).message, { why: 'timeout' }, standbyId);
         this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, `no answer to a ${what}; reversal queued`);
         // Try it now; if the host is still away it waits in the spool for the next request or the sender.
         await this.flushPending().catch(() => undefined);
@@ -329,7 +363,7 @@ export class HostClient {
       if (answer.outcome === 'approved') result.approvedAmount = approvedAmountOf(answer.responseCode, response, request);
       return result;
     } catch (error) {
-      const id = await this.queueReversal(request, journalId, (error as Error).message, standbyId);
+      const id = this.queueReversalNow(request, journalId, (error as Error).message, { why: 'unreadable-response' }, standbyId);
       await this.flushPending().catch(() => undefined);
       throw new PosError('CODPOS_HOST_BAD_RESPONSE', `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the ${what} is being reversed`, {
         cause: error,
@@ -365,6 +399,10 @@ export class HostClient {
         if (record.sealed !== undefined) reversal.sealed = record.sealed as QueuedCardData;
         if ((this.options.reversalStan ?? 'new') === 'new') reversal.payload.fields[String(DE.STAN)] = nextStan(this.context);
         const reason = state === 'approved' ? 'approved by the issuer, never completed by the card: the terminal stopped' : 'in flight when the terminal stopped';
+        // The held copy was made before anyone knew why it would be sent: say it now.
+        reversal.payload.fields[String(DE.POS_CONDITION)] = reversalReasonCode(state === 'approved' ? 'not-completed' : 'interrupted', this.context.reversalReasonLayout);
+        const authCode = journalId !== undefined && state === 'approved' ? journal.get(journalId)?.authCode : undefined;
+        if (authCode) reversal.payload.fields[String(DE.AUTH_CODE)] = authCode;
         if (journalId !== undefined) {
           this.options.spool.db.transaction(() => {
             journal.transition(journalId, 'reversal_pending', { reason, outbox: reversal });
@@ -399,7 +437,8 @@ export class HostClient {
     return this.serialized(async () => {
       const journalId = options.journal?.id ?? purchase.journalId;
       // The approval's held reversal (awaitCompletion) is retired in the commit that queues this one.
-      const id = await this.queueReversal(purchase.request, journalId, options.reason ?? 'approved by the issuer, not completed at the terminal', purchase.standbyId);
+      const detail: ReversalDetail = { why: options.why ?? 'card-declined', ...(purchase.authCode !== undefined ? { authCode: purchase.authCode } : {}), ...(options.finalIccData ? { iccData: options.finalIccData } : {}) };
+      const id = this.queueReversalNow(purchase.request, journalId, options.reason ?? 'approved by the issuer, not completed at the terminal', detail, purchase.standbyId);
       purchase.standbyId = undefined;
       await this.flushPending().catch((error: unknown) => {
         if (!(isPosError(error) && error.area === 'HOST')) throw error;
@@ -561,18 +600,14 @@ export class HostClient {
     return run;
   }
 
-  private async queueReversal(original: IsoMessage, journalId: string | undefined, reason: string, standbyId?: string): Promise<string> {
-    return this.queueReversalNow(original, journalId, reason, standbyId);
-  }
-
   /**
    * Queues the reversal of `original` in one commit with the journal row's move to
    * `reversal_pending` (when there is a row) and the retirement of its held copy.
    */
-  private queueReversalNow(original: IsoMessage, journalId: string | undefined, reason: string, standbyId?: string, responseCode?: string): string {
+  private queueReversalNow(original: IsoMessage, journalId: string | undefined, reason: string, detail: ReversalDetail, standbyId?: string, responseCode?: string): string {
     // buildReversal keeps the original's STAN; by default a reversal is a new message with
     // a new STAN, and DE90 (from the original) is how the host finds what it undoes.
-    const reversal = buildReversal(original, this.context);
+    const reversal = buildReversal(original, this.context, { reason: detail.why, ...(detail.authCode ? { authCode: detail.authCode } : {}), ...(detail.iccData ? { iccData: detail.iccData } : {}) });
     if ((this.options.reversalStan ?? 'new') === 'new') reversal.fields[DE.STAN] = nextStan(this.context);
     const record = outboxRecordOf(STREAMS.reversal, reversal);
     // Named after its held copy, so recovering that copy later cannot queue it twice.
@@ -605,7 +640,7 @@ export class HostClient {
     const partial = result.outcome === 'approved' && result.approvedAmount !== undefined && result.approvedAmount < requested;
     if (partial && this.options.partialApprovals === 'reverse') {
       const reason = `partial approval (${result.approvedAmount} of ${requested}) not accepted by this terminal`;
-      const reversalId = this.queueReversalNow(result.request, journalId, reason, standbyId, result.responseCode);
+      const reversalId = this.queueReversalNow(result.request, journalId, reason, { why: 'partial-not-accepted', ...(result.authCode !== undefined ? { authCode: result.authCode } : {}) }, standbyId, result.responseCode);
       this.options.log?.warn({ stan: result.request.fields[DE.STAN], reversal: reversalId, journalId, responseCode: result.responseCode }, `${reason}; reversal queued`);
       const { approvedAmount: _approved, standbyId: _held, ...rest } = result;
       return { ...rest, outcome: 'declined' };
@@ -785,6 +820,7 @@ export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (
         pan: online.pan,
         ...(online.expiry !== undefined ? { expiry: online.expiry.slice(0, 4) } : {}),
         ...(online.panSequenceNumber !== undefined ? { panSequenceNumber: online.panSequenceNumber.padStart(3, '0') } : {}),
+        ...(online.track2 !== undefined ? { track2: online.track2 } : {}),
       },
       iccData: online.de55,
       ...(online.pinBlock ? { pinBlock: online.pinBlock } : {}),

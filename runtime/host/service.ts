@@ -85,6 +85,8 @@ export class HostService implements Service {
       context: messageContextOf(this.config, dialect),
       responseTimeoutMs: host.responseTimeoutMs,
       reversalStan: host.reversalStan,
+      partialApprovals: host.partialApprovals,
+      tcDelivery: host.tcDelivery,
       log: this.log,
     });
     // Authorizations in flight when the terminal last stopped are reversed before anything else goes out.

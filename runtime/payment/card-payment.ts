@@ -22,8 +22,8 @@
 import { randomBytes } from 'node:crypto';
 import { PosError, isPosError } from '../../config/errors.js';
 import { PinPadNotWorking, runTransaction, type CardIdentity, type KernelResult, type TerminalConfig } from '../../emv/kernel/index.js';
-import { encodeTlv } from '../../emv/tlv/index.js';
 import { cardKeyOf } from './card-key.js';
+import type { ReversalReason } from '../../emv/iso8583/index.js';
 import type { CardChannel } from '../../drivers/card-reader/driver.js';
 import type { PinEntryResult } from '../../drivers/pinpad/driver.js';
 import type { Journal } from '../../spool/index.js';
@@ -216,7 +216,7 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
     if (error instanceof PaymentCancelled) return cancelled(error.message);
     const reason = `the payment failed: ${(error as Error).message}`;
     // The card or the reader failed mid-way. An approval already given is not completed: reverse it.
-    if (approval?.outcome === 'approved' && onlineRow) await reverseApproval(deps, approval, onlineRow.id, reason);
+    if (approval?.outcome === 'approved' && onlineRow) await reverseApproval(deps, approval, onlineRow.id, reason, 'terminal-failure');
     deps.log?.warn({ err: error, journalId: onlineRow?.id }, 'chip payment failed');
     // Only the chip's own failure, before anything went online, lets the stripe be used instead.
     if (onlineRow === undefined && error === chipError && isPosError(error) && CHIP_FAILURE_CODES.has(error.code)) return chipFailed(reason, card);
@@ -238,12 +238,12 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
   if (kernel.outcome === 'approved' && issuerApproved && onlineRow) {
     try {
       // The card completed it: the held reversal is retired with the final chip data kept.
-      deps.client.complete(approval!, { finalIccData: encodeTlv(kernel.de55) });
+      deps.client.complete(approval!, { finalIccData: kernel.finalIccData });
     } catch (error) {
       // Not journaled as completed: the approval is reversed (now, or by the next start's recovery).
       const reason = `the card approved but its completion could not be journaled (${(error as Error).message}): the approval is reversed`;
       deps.log?.error({ err: error, journalId: onlineRow.id }, reason);
-      await reverseApproval(deps, approval!, onlineRow.id, reason).catch(() => undefined);
+      await reverseApproval(deps, approval!, onlineRow.id, reason, 'terminal-failure', kernel.finalIccData).catch(() => undefined);
       return { ...base, ...none, outcome: 'failed', reason, journalId: onlineRow.id };
     }
     const approvedAmount = approval!.approvedAmount ?? request.amount;
@@ -264,7 +264,7 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
   }
   if (issuerApproved && onlineRow) {
     // The issuer said yes, the card said no (or the kernel ended the transaction): undo the approval.
-    await reverseApproval(deps, approval!, onlineRow.id, `card ${kernel.outcome} after the issuer approved (${kernel.reason})`);
+    await reverseApproval(deps, approval!, onlineRow.id, `card ${kernel.outcome} after the issuer approved (${kernel.reason})`, 'card-declined', kernel.finalIccData);
     return { ...base, outcome: 'declined', reason: `${kernel.reason}: the issuer's approval is reversed`, journalId: onlineRow.id, approvedOffline: false };
   }
   return { ...base, outcome: kernel.outcome === 'approved' ? 'failed' : 'declined', reason: kernel.reason, ...(onlineRow ? { journalId: onlineRow.id } : {}), approvedOffline: false };
@@ -321,6 +321,6 @@ async function recordOfflineApproval(deps: CardPaymentDeps, request: CardPayment
   return { ...base, outcome: 'approved', reason: kernel.reason, journalId: row.id, approvedOffline: true, responseCode: code, authCode: code };
 }
 
-async function reverseApproval(deps: CardPaymentDeps, approval: PurchaseResult, journalId: string, reason: string): Promise<void> {
-  await deps.client.reverse(approval, { journal: { id: journalId }, reason });
+async function reverseApproval(deps: CardPaymentDeps, approval: PurchaseResult, journalId: string, reason: string, why: ReversalReason, finalIccData?: Buffer): Promise<void> {
+  await deps.client.reverse(approval, { journal: { id: journalId }, reason, why, ...(finalIccData ? { finalIccData } : {}) });
 }

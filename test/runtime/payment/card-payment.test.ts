@@ -6,14 +6,14 @@
  */
 import t, { type Test } from 'tap';
 import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
-import { encodeTlv } from '../../../emv/tlv/index.js';
-import type { IsoFields } from '../../../emv/iso8583/index.js';
+import { decodeTlv, encodeTlv } from '../../../emv/tlv/index.js';
+import { REVERSAL_REASON_CODES, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { HostClient } from '../../../runtime/host/client.js';
 import { payByChip, type CardPaymentDeps } from '../../../runtime/payment/card-payment.js';
 import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
 import type { Spool } from '../../../spool/index.js';
 import { STREAMS } from '../../../spool/index.js';
-import { TERMINAL, TEST_TERMINAL, answeringLink, openSpool, startLink } from '../host/fixtures.js';
+import { TERMINAL, TEST_TERMINAL, answeringLink, openSpool, startLink, until } from '../host/fixtures.js';
 import type { HostMux } from '../../../runtime/host/mux.js';
 import type { Config } from '../../../config/schema.js';
 
@@ -125,4 +125,56 @@ t.test('no answer, then the card approves offline (Y3): the authorization is rev
   t.equal(rows.length, 2, 'the reversed authorization and the offline approval');
   t.same(rows.map((r) => r.state).sort(), ['advised', 'reversed']);
   t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:no answer', '0400:00', '0220:00'], 'reversal first, then the advice');
+});
+
+/** Every message the terminal hands the link, as built (the simulator's record holds no card data). */
+function capture(mux: HostMux): IsoMessage[] {
+  const sent: IsoMessage[] = [];
+  const request = mux.request.bind(mux);
+  mux.request = (message, timeoutMs) => {
+    sent.push(message);
+    return request(message, timeoutMs);
+  };
+  return sent;
+}
+
+function chipTags(message: IsoMessage | undefined): Map<number, Buffer> {
+  const icc = message?.fields[55];
+  return new Map(Buffer.isBuffer(icc) ? decodeTlv(icc).map((tlv) => [tlv.tag, tlv.value] as const) : []);
+}
+
+t.test('the acquirer gets the card\'s completion: a 0220 naming the 0200 with the TC and the final TVR; the chip 0200 carries DE35 from tag 57', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const sent = capture(link.mux);
+  const spool = await openSpool(t);
+  const device = await devices(t, link.config, 'visa-dda', '1234');
+  const result = await payByChip(depsFor(spool, link.mux, device), { amount: 2500 });
+  t.match(result, { outcome: 'approved' });
+  await until(() => sent.length === 2, 'the completion advice');
+  const [purchase, advice] = sent;
+  t.equal(purchase!.mti, '0200');
+  t.match(purchase!.fields[35], /^4761739001010119=\d{4}/, 'DE35: track 2 equivalent from tag 57, beside DE2');
+  t.equal(advice!.mti, '0220');
+  t.equal(String(advice!.fields[90]).slice(0, 10), `0200${String(purchase!.fields[11])}`, 'DE90 names the approved 0200');
+  t.equal(chipTags(advice).get(0x9f27)?.[0]! & 0xc0, 0x40, '9F27: a TC');
+  t.equal(chipTags(purchase).get(0x9f27)?.[0]! & 0xc0, 0x80, 'the 0200 carried the ARQC');
+  await until(() => link.sim.received.length === 2, 'the host to have both');
+  t.equal(spool.journal.get(result.journalId!)!.state, 'approved', 'a completion advice does not move the row');
+});
+
+t.test('a card that declines after the issuer approved: the 0400 says why (DE25), carries the approval code (DE38) and the final chip data (the AAC, the TVR after issuer authentication)', async (t) => {
+  const wrongArpc = encodeTlv([{ tag: 0x91, value: Buffer.from('00112233445566773030', 'hex') }]);
+  const { config, mux, seen } = await answeringLink(t, (request): IsoFields => (request.mti === '0200' ? { 39: '00', 38: '654321', 55: wrongArpc } : { 39: '00' }));
+  const spool = await openSpool(t);
+  const device = await devices(t, config, 'visa-dda', '1234');
+  await payByChip(depsFor(spool, mux, device), { amount: 2500 });
+  const [purchase, reversal] = seen;
+  t.equal(reversal!.mti, '0400');
+  t.equal(reversal!.fields[25], REVERSAL_REASON_CODES['card-declined']['1987'], 'DE25: declined by the card after approval');
+  t.equal(reversal!.fields[38], '654321', 'DE38: the approval it undoes');
+  const final = chipTags(reversal);
+  t.equal(final.get(0x9f27)?.[0]! & 0xc0, 0x00, '9F27: the AAC of the second GENERATE AC');
+  t.equal(final.get(0x95)?.[4]! & 0x40, 0x40, 'TVR: issuer authentication failed');
+  t.equal(chipTags(purchase).get(0x95)?.[4]! & 0x40, 0x00, 'which the 0200 could not have said');
 });
