@@ -39,7 +39,7 @@ t.test('sim host: prints its address, answers the link, takes rules on stdin, pr
   const echo = buildNetworkRequest('echo', ctx);
   t.equal(readResponse(await mux.request(echo, 5000), echo).responseCode, '00');
   const echoed = await next((l) => l.event === 'exchange' && l.mti === '0800');
-  t.same(echoed, { event: 'exchange', mti: '0800', stan: '000001', terminalId: 'COD00001', answer: '00' });
+  t.same(echoed, { event: 'exchange', mti: '0800', stan: '000001', terminalId: 'COD00001', answer: '00', hasTrack2: false, hasPinBlock: false, hasIcc: false });
 
   child.stdin.write('decline from=1000 code=51\n');
   t.same(await next((l) => l.command === 'decline'), { ok: true, command: 'decline', text: 'rule added: decline from=1000 code=51' });
