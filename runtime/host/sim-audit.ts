@@ -131,9 +131,8 @@ export class SimAuditTrail {
 
   /** The 0200's answer was written to the terminal's connection. */
   answered(terminalId: string, stan: string): void {
-    const pending = this.terminals.get(terminalId)?.pending.get(stan);
-    // A reversal may have come while a late answer was held: then the request is already settled.
-    if (pending !== undefined) this.terminals.get(terminalId)!.pending.delete(stan);
+    // A reversal may have come while a late answer was held: then there is nothing left to settle.
+    this.terminals.get(terminalId)?.pending.delete(stan);
   }
 
   /** The 0200 will never be answered (silent, dropped, or its connection closed before a late answer). */
