@@ -6,29 +6,32 @@
  *   late delay=MS [mti=..] [amount=N | from=N] [times=N]
  *   drop  [mti=..] [amount=N | from=N] [times=N]     close the connection, no answer
  *   silent [mti=..] [amount=N | from=N] [times=N]    never answer
- *   approve [mti=..] [amount=N | from=N] [times=N]   answer normally (overrides older rules)
+ *   approve [code=08|11] [mti=..] [amount=N | from=N] [times=N]   answer normally (overrides older rules)
+ *   partial [approved=N | percent=N] [mti=..] [amount=N | from=N] [times=N]   approve part (10)
+ *   audit [tid=TID]                                  what the terminal did wrong, as JSON
  *   rules | clear | help
  */
 import { PosError } from '../../config/errors.js';
-import type { AcquirerHostSimulator, SimAction, SimRule } from './simulator.js';
+import { SIM_ACTIONS, type AcquirerHostSimulator, type SimAction, type SimRule } from './simulator.js';
 
 export const SIM_HOST_HELP = [
   'decline [mti=0200] [amount=N | from=N] [code=05] [times=N]   answer with a decline code',
   'late delay=MS [mti=..] [amount=N | from=N] [times=N]          answer after MS milliseconds',
   'drop [mti=..] [amount=N | from=N] [times=N]                   close the connection instead of answering',
   'silent [mti=..] [amount=N | from=N] [times=N]                 never answer',
-  'approve [mti=..] [amount=N | from=N] [times=N]                answer normally',
+  'approve [code=08|11] [mti=..] [amount=N | from=N] [times=N]   answer normally (00, or 08 / 11)',
+  'partial [approved=N | percent=N] [mti=..] [amount=N | from=N] [times=N]   approve part of the amount (10; default 50%)',
+  'audit [tid=TID]                                               STANs reused, requests before a reversal, unreversed, the book (JSON)',
   'rules                                                         list the rules, newest first',
   'clear                                                         remove every rule',
 ].join('\n');
 
-const ACTIONS: readonly SimAction[] = ['approve', 'decline', 'late', 'drop', 'silent'];
-const KEYS = ['mti', 'amount', 'from', 'code', 'delay', 'times'] as const;
+const KEYS = ['mti', 'amount', 'from', 'code', 'delay', 'times', 'approved', 'percent'] as const;
 
 /** Parses one rule line; a mistake is a PosError naming the word that is wrong. */
 export function parseSimRule(line: string): SimRule {
   const [verb, ...words] = line.trim().split(/\s+/);
-  if (!ACTIONS.includes(verb as SimAction)) throw usage(`unknown command "${verb ?? ''}"; type help`);
+  if (!SIM_ACTIONS.includes(verb as SimAction)) throw usage(`unknown command "${verb ?? ''}"; type help`);
   const rule: SimRule = { action: verb as SimAction };
   for (const word of words) {
     const [key, value, extra] = word.split('=');
@@ -57,9 +60,22 @@ export function parseSimRule(line: string): SimRule {
         rule.times = whole(key, value);
         if (rule.times < 1) throw usage('times=0: a rule applies at least once');
         break;
+      case 'approved':
+        rule.approvedAmount = whole(key, value);
+        if (rule.approvedAmount < 1) throw usage('approved=0: approve at least 1 minor unit (or decline)');
+        break;
+      case 'percent':
+        rule.approvedPercent = whole(key, value);
+        if (rule.approvedPercent < 1 || rule.approvedPercent > 99) throw usage(`percent=${value}: a part is 1 to 99 percent`);
+        break;
     }
   }
   if (rule.action === 'late' && rule.delayMs === undefined) throw usage('late needs delay=MS');
+  if ((rule.approvedAmount !== undefined || rule.approvedPercent !== undefined) && rule.action !== 'partial') throw usage('approved= and percent= go with partial');
+  if (rule.approvedAmount !== undefined && rule.approvedPercent !== undefined) throw usage('partial takes approved=N or percent=N, not both');
+  if (rule.action === 'approve' && rule.responseCode !== undefined && !['00', '08', '11'].includes(rule.responseCode)) {
+    throw usage(`approve code=${rule.responseCode}: an approval answers 00, 08 or 11 (partial answers 10)`);
+  }
   return rule;
 }
 
@@ -72,6 +88,7 @@ export function runSimHostCommand(sim: AcquirerHostSimulator, line: string): str
     sim.clearRules();
     return 'rules cleared';
   }
+  if (verb === 'audit') return JSON.stringify(sim.audit(auditTerminal(line)));
   if (verb === 'rules') return sim.rules.length === 0 ? 'no rules: every request is answered normally' : sim.rules.map(describeSimRule).join('\n');
   const rule = parseSimRule(line);
   sim.behave(rule);
@@ -85,8 +102,19 @@ export function describeSimRule(rule: SimRule): string {
   if (rule.amountAtLeast !== undefined) parts.push(`from=${rule.amountAtLeast}`);
   if (rule.responseCode !== undefined) parts.push(`code=${rule.responseCode}`);
   if (rule.delayMs !== undefined) parts.push(`delay=${rule.delayMs}`);
+  if (rule.approvedAmount !== undefined) parts.push(`approved=${rule.approvedAmount}`);
+  if (rule.approvedPercent !== undefined) parts.push(`percent=${rule.approvedPercent}`);
   if (rule.times !== undefined) parts.push(`times=${rule.times}`);
   return parts.join(' ');
+}
+
+/** `audit` or `audit tid=TID`. */
+function auditTerminal(line: string): string | undefined {
+  const [, ...words] = line.trim().split(/\s+/);
+  if (words.length === 0) return undefined;
+  const match = words.length === 1 ? /^tid=(\S{1,16})$/.exec(words[0]!) : null;
+  if (!match) throw usage(`"${words.join(' ')}": audit takes tid=TERMINAL_ID or nothing`);
+  return match[1];
 }
 
 function whole(key: string, value: string): number {

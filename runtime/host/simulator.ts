@@ -1,27 +1,33 @@
 /**
  * The acquirer host simulator: a real TCP server on loopback that speaks the host
- * link's framing and dialect and answers like an acquirer with an issuer behind it.
+ * link's framing and dialect and answers like an acquirer with an issuer behind it,
+ * as strictly as one (docs/host-link.md lists every rule and the code it answers).
  *
  * - 0800 sign-on / sign-off / echo: 00.
  * - 0200 void (processing code 02xxxx): takes the original (DE90) off the host's book, 00;
  *   12 when there is nothing booked to void.
- * - 0200 purchase: finds the virtual card by PAN; decrypts the DE52 PIN block with
- *   DUKPT from the configured BDK (KSN in DE62: 20 hex digits for TDES DUKPT and an
- *   ISO 9564 format 0 block, 24 for AES DUKPT and format 4) and checks it against
- *   the card profile's online PIN (55 if wrong); verifies the ARQC in DE55 with the
- *   profile's issuer master keys (05 without DE55 if it fails) and answers with the
- *   ARPC in tag 91, and issuer scripts (71/72, MACed with the card's MK-SMI) when a
- *   rule adds them. A stripe-only card (a profile without a chip application) is
- *   known by the PAN on its track 2: approved without a PIN, 55 with one.
+ * - 0200 purchase: first what the acquirer requires (sim-checks.ts): chip entry with DE55
+ *   (30 without), DE35 that agrees with DE2 and DE14 (30 otherwise). Then the issuer: the card
+ *   by PAN (14 unknown); the ARQC in DE55 verified with the profile's issuer master keys (05
+ *   if it fails); the DE52 PIN block decrypted with DUKPT from the configured BDK (KSN in
+ *   DE62: 20 hex digits for TDES DUKPT and an ISO 9564 format 0 block, 24 for AES DUKPT and
+ *   format 4) and checked against the profile's online PIN (55 if wrong), and required (55
+ *   without) when the card's CVM results or the stripe's service code ask for a PIN. It
+ *   answers with the ARPC in tag 91 (its ARC the code answered) and issuer scripts (71/72,
+ *   MACed with the card's MK-SMI) when a rule adds them. A stripe-only card (a profile without
+ *   a chip application) is known by the PAN on its track 2: no PIN is on file for it.
  * - 0400/0401 reversal, 0220/0221 advice, 0320 batch upload: 00, recorded once per
- *   original (a repeat is not counted twice); a batch upload books a transaction the host
- *   lacks (`forget` makes it lack one).
+ *   original (a repeat is not counted twice); an advice naming an authorization (DE90) is its
+ *   completion and books nothing; a batch upload books a transaction the host lacks
+ *   (`forget` makes it lack one).
  * - 0500 settlement: 00 when the terminal's totals equal the host's (the host's batch for
  *   that terminal then closes too), 95 when not.
  *
- * Rules script misbehaviour for tests and technicians: decline (by MTI and amount),
- * answer late, drop the connection, never answer. It never logs a PIN or a full PAN:
- * what it logs and keeps (`received`) is the masked form.
+ * Rules script misbehaviour for tests and technicians: decline (by MTI and amount), approve
+ * in part (10) or with another approval code (08, 11), answer late, drop the connection,
+ * never answer; `faults` draws them at random from a seed. `audit()` says what the terminal
+ * did wrong (sim-audit.ts). It never logs a PIN or a full PAN: what it logs and keeps
+ * (`received`) is the masked form.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -30,6 +36,7 @@ import { maskPan } from '../../config/masking.js';
 import {
   DE,
   IsoStreamFramer,
+  amountField,
   buildResponse,
   decodeIso8583,
   encodeIso8583,
@@ -44,7 +51,7 @@ import {
   type IsoMessage,
   type Tpdu,
 } from '../../emv/iso8583/index.js';
-import { decodeTlv, encodeTlv, findTag, type Tlv } from '../../emv/tlv/index.js';
+import { encodeTlv, findTag, type Tlv } from '../../emv/tlv/index.js';
 import { deriveTdesKeys, parseTdesKsn } from '../../emv/crypto/dukpt-tdes.js';
 import { deriveAesKeys, parseAesKsn } from '../../emv/crypto/dukpt-aes.js';
 import { decodePinBlock } from '../../emv/crypto/pin-block.js';
@@ -52,10 +59,21 @@ import { cvnIccMasterKey, generateCvnArpc, generateCvnScriptMac, verifyCvnAc, ty
 import { listCardProfiles, loadCardProfile, type CardApplicationProfile, type CardProfile } from '../../emv/card/index.js';
 import type { Logger } from '../log.js';
 import { KSN_FIELD } from './fields.js';
+import { PARTIAL_FAULT_PERCENT, SimFaultDraw, type SimFault, type SimFaultOptions } from './sim-faults.js';
+import { SimAuditTrail, type SimAudit, type SimAuditLimits, type TerminalBook } from './sim-audit.js';
+import { onlinePinRequirement, readPurchase, type PurchaseReading, type Refusal } from './sim-checks.js';
+import { recordArrival, type SimExchange } from './sim-exchange.js';
 
 export { KSN_FIELD };
+export type { SimExchange, SimAudit, SimFault, SimFaultOptions };
 
-export type SimAction = 'approve' | 'decline' | 'late' | 'drop' | 'silent';
+export type SimAction = 'approve' | 'decline' | 'partial' | 'late' | 'drop' | 'silent';
+export const SIM_ACTIONS: readonly SimAction[] = ['approve', 'decline', 'partial', 'late', 'drop', 'silent'];
+
+/** Response codes that approve (ISO 8583:1987): 00, 08 honour with identification, 10 partial, 11 VIP. */
+const APPROVED_CODES = new Set(['00', '08', '10', '11']);
+/** What `approve` may answer instead of 00. */
+const APPROVAL_CODES = ['00', '08', '11'];
 
 /** One scripted behaviour; the first rule that matches a request decides. */
 export interface SimRule {
@@ -67,12 +85,20 @@ export interface SimRule {
   amountAtLeast?: number;
   /**
    * decline: answer with `responseCode` (default 05). late: answer after `delayMs`.
-   * drop: close the connection without answering. silent: never answer.
-   * approve: answer normally (with `issuerScripts` if given).
+   * drop: close the connection without answering. silent: never answer. For a 0200 the
+   * issuer still decides (and books an approval) when drop or silent withholds the answer.
+   * approve: answer normally (with `issuerScripts` if given), 00 or `responseCode` 08 or 11.
+   * partial: approve part of the amount (10, DE4 the approved amount): `approvedAmount`, or
+   * `approvedPercent` of the request (default 50), always at least 1 minor unit below it; a
+   * request of 1 minor unit cannot be approved in part and is declined 51.
    */
   action: SimAction;
   responseCode?: string;
   delayMs?: number;
+  /** partial: the amount approved, minor units. */
+  approvedAmount?: number;
+  /** partial: the share of the request approved, 1 to 99. */
+  approvedPercent?: number;
   /** Issuer scripts (71 before, 72 after the second GENERATE AC) added to DE55 of an answer, MACed for the card. */
   issuerScripts?: IssuerScriptSpec[];
   /** Applies to this many requests, then is removed; absent: for ever. */
@@ -91,6 +117,11 @@ export interface AcquirerSimulatorOptions {
   /** The issuer's cards; default every shipped virtual card profile. */
   cards?: CardProfile[];
   rules?: SimRule[];
+  /** Random faults for the purchases and reversals no rule decides. */
+  faults?: SimFaultOptions;
+  /** How many exchanges `received` keeps, newest last (default 10,000). */
+  maxExchanges?: number;
+  auditLimits?: SimAuditLimits;
   log?: Logger;
   /** Called with every exchange once it is decided (no card data in it): for `codpos sim host`. */
   onExchange?: (exchange: SimExchange) => void;
@@ -105,42 +136,39 @@ export interface IssuerScriptSpec {
   commands: Array<{ ins: number; p1: number; p2: number; data?: string }>;
 }
 
-/** What the simulator saw, without card data: for tests and the CLI. */
-export interface SimExchange {
-  mti: string;
-  stan?: string;
-  terminalId?: string;
-  /** The answer's response code, or what happened instead. */
-  answer: string;
-  /** DE90's original MTI + STAN for reversals and advices. */
-  original?: string;
-  /** DE22, the POS entry mode (051 chip, 901 stripe, 801 chip fallback, ...). */
-  entryMode?: string;
-  /** Set when a rule held the answer back this long. */
-  delayMs?: number;
-}
-
 interface BookedTransaction {
+  /** The approved amount (a partial approval's, not the request's). */
   amount: bigint;
   reversed: boolean;
 }
 
 export class AcquirerHostSimulator {
+  /** The latest exchanges (at most `maxExchanges`), oldest first. */
   readonly received: SimExchange[] = [];
   readonly rules: SimRule[];
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly cardsByPan = new Map<string, CardApplicationProfile>();
-  /** Stripe-only cards: approved without a PIN (none is on file for them), declined 55 with one. */
+  /** Stripe-only cards: no PIN is on file for them (55 with one). */
   private readonly stripeOnlyPans = new Set<string>();
-  /** Host-side batch: approved purchases and advices by terminal id + STAN. */
+  /**
+   * Host-side batch: approved purchases and advices by terminal id + STAN. It holds what a
+   * terminal's open batch holds and empties when that terminal settles in balance.
+   */
   private readonly book = new Map<string, BookedTransaction>();
+  /** Voids on the book (terminal id + the void's STAN -> the original's key): a reversed void puts its original back. */
+  private readonly voids = new Map<string, string>();
+  private readonly trail: SimAuditTrail;
+  private readonly faults: SimFaultDraw | undefined;
   private address: AddressInfo | undefined;
 
   constructor(private readonly options: AcquirerSimulatorOptions) {
     resolveFraming(options.framing);
-    this.rules = [...(options.rules ?? [])];
+    this.rules = [];
+    for (const rule of options.rules ?? []) this.rules.push(checkRule(rule));
+    this.faults = options.faults === undefined ? undefined : new SimFaultDraw(options.faults);
+    this.trail = new SimAuditTrail(options.auditLimits);
     const cards = options.cards ?? listCardProfiles().map((name) => loadCardProfile(name));
     for (const card of cards) {
       for (const app of card.applications) this.cardsByPan.set(app.pan, app);
@@ -161,14 +189,30 @@ export class AcquirerHostSimulator {
 
   /** Adds a rule in front of the others (the newest rule wins). */
   behave(rule: SimRule): void {
-    if (!['approve', 'decline', 'late', 'drop', 'silent'].includes(rule.action)) {
-      throw new PosError('CODPOS_USAGE_BAD_OPTION', `simulator rule action must be approve, decline, late, drop or silent, not ${String(rule.action)}`, { details: { option: 'action' } });
-    }
-    this.rules.unshift(rule);
+    this.rules.unshift(checkRule(rule));
   }
 
   clearRules(): void {
     this.rules.length = 0;
+  }
+
+  /**
+   * What the terminal did that a certification engineer would flag, for one terminal or all:
+   * reused STANs, a financial request sent before the reversal of an unanswered one, unanswered
+   * requests never reversed; and the host's book per terminal (what a 0500 is compared with).
+   */
+  audit(terminalId?: string): SimAudit {
+    const books = new Map<string, TerminalBook>();
+    for (const [key, booked] of this.book) {
+      const tid = key.slice(0, key.indexOf('|'));
+      const entry = books.get(tid) ?? { terminalId: tid, count: 0, amount: 0 };
+      if (!booked.reversed) {
+        entry.count++;
+        entry.amount += Number(booked.amount);
+      }
+      books.set(tid, entry);
+    }
+    return this.trail.report([...books.values()], terminalId);
   }
 
   async start(): Promise<{ address: string; port: number }> {
@@ -234,43 +278,36 @@ export class AcquirerHostSimulator {
       return;
     }
     this.options.log?.debug({ message: maskedMessageJson(request) }, 'acquirer simulator: request');
-    const exchange: SimExchange = { mti: request.mti, answer: '' };
-    const stan = request.fields[DE.STAN];
-    if (typeof stan === 'string') exchange.stan = stan;
-    const tid = request.fields[DE.TERMINAL_ID];
-    if (typeof tid === 'string') exchange.terminalId = tid;
-    const original = request.fields[DE.ORIGINAL_DATA];
-    if (typeof original === 'string') exchange.original = original.slice(0, 10);
-    const entryMode = request.fields[DE.POS_ENTRY_MODE];
-    if (typeof entryMode === 'string') exchange.entryMode = entryMode;
+    const exchange = recordArrival(request);
     this.received.push(exchange);
+    if (this.received.length > (this.options.maxExchanges ?? 10_000)) this.received.shift();
+    const tid = exchange.terminalId ?? '';
+    const stan = exchange.stan ?? '';
+    this.trail.request(tid, request.mti, stan, exchange.amount ?? 0, originalOf(request));
 
-    const rule = this.ruleFor(request);
-    if (rule?.action === 'drop') {
-      exchange.answer = 'dropped the connection';
+    const rule = this.ruleFor(request) ?? this.faultRule(request, exchange);
+    if (rule?.action === 'drop' || rule?.action === 'silent') {
+      exchange.answer = rule.action === 'drop' ? 'dropped the connection' : 'no answer';
+      if (request.mti === '0200') {
+        // The issuer decided; only its answer is lost on the way: an approval stays on the book until reversed.
+        exchange.withheldAnswer = String(this.respond(request, rule, exchange).fields[DE.RESPONSE_CODE] ?? '');
+        this.trail.unanswered(tid, stan, exchange.answer);
+      }
       this.options.onExchange?.(exchange);
-      socket.destroy();
+      if (rule.action === 'drop') socket.destroy();
       return;
     }
-    if (rule?.action === 'silent') {
-      exchange.answer = 'no answer';
-      this.options.onExchange?.(exchange);
-      return;
-    }
-    let response: IsoMessage;
-    try {
-      response = this.answer(request, rule);
-    } catch (error) {
-      // A request the simulator cannot read is a format error (30), as a host would say.
-      this.options.log?.warn({ err: error, mti: request.mti }, 'acquirer simulator: request not understood; answering 30');
-      response = buildResponse(request, { [DE.RESPONSE_CODE]: '30' });
-    }
+    const response = this.respond(request, rule, exchange);
     exchange.answer = String(response.fields[DE.RESPONSE_CODE] ?? '');
     if (rule?.action === 'late') exchange.delayMs = rule.delayMs ?? 1000;
     this.options.onExchange?.(exchange);
     const frame = frameMessage(encodeIso8583(response, this.options.dialect), this.options.framing, tpdu ? { tpdu: replyTpdu(tpdu) } : {});
     const send = () => {
-      if (!socket.destroyed) socket.write(frame);
+      const delivered = !socket.destroyed;
+      if (delivered) socket.write(frame);
+      if (request.mti !== '0200') return;
+      if (delivered) this.trail.answered(tid, stan);
+      else this.trail.unanswered(tid, stan, 'answer not delivered');
     };
     if (rule?.action === 'late') {
       const timer = setTimeout(() => {
@@ -279,6 +316,17 @@ export class AcquirerHostSimulator {
       }, rule.delayMs ?? 1000);
       this.timers.add(timer);
     } else send();
+  }
+
+  /** The answer to `request`; a request the simulator cannot process is a format error (30), as a host would say. */
+  private respond(request: IsoMessage, rule: SimRule | undefined, exchange: SimExchange): IsoMessage {
+    try {
+      return this.answer(request, rule, exchange);
+    } catch (error) {
+      this.options.log?.warn({ err: error, mti: request.mti }, 'acquirer simulator: request not understood; answering 30');
+      exchange.refusal = 'the request could not be processed';
+      return buildResponse(request, { [DE.RESPONSE_CODE]: '30' });
+    }
   }
 
   /** The rule that would decide `request` now, without using it up: lets a test know the host will stay silent. */
@@ -308,38 +356,84 @@ export class AcquirerHostSimulator {
     return rule;
   }
 
-  private answer(request: IsoMessage, rule: SimRule | undefined): IsoMessage {
+  /** A random fault for a purchase (not a void) or a reversal that no rule decided; undefined: answered normally. */
+  private faultRule(request: IsoMessage, exchange: SimExchange): SimRule | undefined {
+    if (this.faults === undefined) return undefined;
+    if (request.mti === '0200' && !isVoid(request)) {
+      const fault = this.faults.purchase();
+      if (fault === undefined) return undefined;
+      exchange.fault = fault;
+      switch (fault) {
+        case 'silent':
+        case 'drop':
+          return { action: fault };
+        case 'late':
+          return { action: 'late', delayMs: this.faults.lateMs };
+        case 'decline05':
+          return { action: 'decline', responseCode: '05' };
+        case 'decline91':
+          return { action: 'decline', responseCode: '91' };
+        case 'partial':
+          return { action: 'partial', approvedPercent: PARTIAL_FAULT_PERCENT };
+      }
+    }
+    if (request.mti === '0400' || request.mti === '0401') {
+      const fault = this.faults.reversal();
+      if (fault === undefined) return undefined;
+      exchange.fault = fault;
+      return { action: fault };
+    }
+    return undefined;
+  }
+
+  private answer(request: IsoMessage, rule: SimRule | undefined, exchange: SimExchange): IsoMessage {
     const tid = String(request.fields[DE.TERMINAL_ID] ?? '');
     switch (request.mti) {
       case '0800':
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       case '0200': {
         // A void (processing code 02xxxx) takes its original (DE90) off the book; it books nothing itself.
-        if (String(request.fields[DE.PROCESSING_CODE] ?? '').startsWith('02')) {
-          const booked = this.book.get(`${tid}|${String(request.fields[DE.ORIGINAL_DATA] ?? '').slice(4, 10)}`);
-          if (!booked || booked.reversed) return buildResponse(request, { [DE.RESPONSE_CODE]: '12' }); // nothing to void
+        if (isVoid(request)) {
+          const originalKey = `${tid}|${originalOf(request)?.stan ?? ''}`;
+          const booked = this.book.get(originalKey);
+          if (!booked || booked.reversed) return this.refuse(request, exchange, { code: '12', reason: 'no approved purchase under the original STAN (DE90) to void' });
           booked.reversed = true;
-          return buildResponse(request, { [DE.RESPONSE_CODE]: '00', [DE.AUTH_CODE]: String(randomInt(0, 1_000_000)).padStart(6, '0') });
+          this.voids.set(`${tid}|${String(request.fields[DE.STAN] ?? '')}`, originalKey);
+          return buildResponse(request, { [DE.RESPONSE_CODE]: '00', [DE.AUTH_CODE]: newAuthCode() });
         }
-        return this.purchase(request, rule);
+        return this.purchase(request, rule, exchange);
       }
       case '0400':
       case '0401': {
-        const original = String(request.fields[DE.ORIGINAL_DATA] ?? '');
-        const key = `${tid}|${original.slice(4, 10)}`;
+        // Idempotent: a repeat, or a reversal of something the host never booked, is still answered 00.
+        const key = `${tid}|${originalOf(request)?.stan ?? ''}`;
         const booked = this.book.get(key);
         if (booked) booked.reversed = true;
+        const voided = this.voids.get(key);
+        if (voided !== undefined) {
+          // A reversed void: the purchase it voided is on the book again.
+          const original = this.book.get(voided);
+          if (original) original.reversed = false;
+          this.voids.delete(key);
+        }
         return buildResponse(request, { [DE.RESPONSE_CODE]: rule?.action === 'decline' ? (rule.responseCode ?? '12') : '00' });
       }
       case '0220':
       case '0221': {
+        const original = originalOf(request);
+        if (original?.mti === '0200') {
+          // A completion (the card's TC and script results after an online approval): the authorization is the sale.
+          exchange.completion = true;
+          if (!this.book.has(`${tid}|${original.stan}`)) this.options.log?.info({ terminalId: tid, original: original.stan }, 'acquirer simulator: completion advice for an authorization not on the book; not booked');
+          return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
+        }
         const key = `${tid}|${String(request.fields[DE.STAN] ?? '')}`;
         if (!this.book.has(key)) this.book.set(key, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       }
       case '0320': {
         // A batch upload books the transaction it carries (DE90: original MTI + STAN) if the host lacks it.
-        const key = `${tid}|${String(request.fields[DE.ORIGINAL_DATA] ?? '').slice(4, 10)}`;
+        const key = `${tid}|${originalOf(request)?.stan ?? ''}`;
         if (!this.book.has(key)) this.book.set(key, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       }
@@ -354,7 +448,9 @@ export class AcquirerHostSimulator {
         }
         const inBalance = theirs.debitCount === count && BigInt(theirs.debitAmount) === amount;
         // Settled in balance: the host closes the terminal's batch too; the next one starts empty.
-        if (inBalance) for (const key of [...this.book.keys()]) if (key.startsWith(`${tid}|`)) this.book.delete(key);
+        if (inBalance) {
+          for (const map of [this.book, this.voids]) for (const key of [...map.keys()]) if (key.startsWith(`${tid}|`)) map.delete(key);
+        }
         return buildResponse(request, { [DE.RESPONSE_CODE]: inBalance ? '00' : '95' });
       }
       default:
@@ -362,51 +458,93 @@ export class AcquirerHostSimulator {
     }
   }
 
-  private purchase(request: IsoMessage, rule: SimRule | undefined): IsoMessage {
-    const pan = panOf(request);
-    const app = pan === undefined ? undefined : this.cardsByPan.get(pan);
-    if (pan !== undefined && app === undefined && this.stripeOnlyPans.has(pan)) return this.stripePurchase(request, rule);
-    if (pan === undefined || app === undefined) {
-      this.options.log?.info({ pan: pan === undefined ? undefined : maskPan(pan) }, 'acquirer simulator: unknown card');
-      return buildResponse(request, { [DE.RESPONSE_CODE]: '14' });
-    }
-    const fields: IsoFields = {};
-    let code = '00';
-    const pinBlock = request.fields[DE.PIN_BLOCK];
-    if (Buffer.isBuffer(pinBlock) && !this.pinMatches(request, pinBlock, pan, app)) code = '55';
+  private purchase(request: IsoMessage, rule: SimRule | undefined, exchange: SimExchange): IsoMessage {
+    const reading = readPurchase(request);
+    const pan = reading.track?.pan ?? (typeof request.fields[DE.PAN] === 'string' ? (request.fields[DE.PAN] as string) : undefined);
+    if (reading.refusal) return this.refuse(request, exchange, reading.refusal, pan);
+    if (pan === undefined) return this.refuse(request, exchange, { code: '30', reason: 'no PAN (DE2) and no track 2 (DE35)' });
+    const app = this.cardsByPan.get(pan);
+    if (app === undefined && this.stripeOnlyPans.has(pan)) return this.stripePurchase(request, rule, reading, exchange, pan);
+    if (app === undefined) return this.refuse(request, exchange, { code: '14', reason: 'no card with this PAN on file' }, pan);
 
-    const icc = request.fields[DE.ICC_DATA];
-    let arqcValid: boolean | undefined;
-    let tlvs: Tlv[] | undefined;
-    if (Buffer.isBuffer(icc)) {
-      tlvs = decodeTlv(icc);
-      arqcValid = this.arqcValid(tlvs, app);
-      if (!arqcValid) code = '05';
-    }
-    if (code === '00' && rule?.action === 'decline') code = rule.responseCode ?? '05';
+    let refusal: Refusal | undefined;
+    // DE55 is verified whenever it came (a chip read always brings it): the ARPC goes only to a card whose ARQC verified.
+    const arqcValid = reading.icc === undefined ? undefined : this.arqcValid(reading.icc, app);
+    if (arqcValid === false) refusal = { code: '05', reason: 'the ARQC (9F26) does not verify' };
+    refusal ??= this.pinRefusal(request, reading, pan, app);
+
+    const fields: IsoFields = {};
+    const code = refusal?.code ?? this.issuerDecision(request, rule, fields);
     fields[DE.RESPONSE_CODE] = code;
-    if (code === '00') {
-      fields[DE.AUTH_CODE] = String(randomInt(0, 1_000_000)).padStart(6, '0');
-      this.book.set(`${String(request.fields[DE.TERMINAL_ID] ?? '')}|${String(request.fields[DE.STAN] ?? '')}`, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
-    }
-    // The ARPC proves the answer comes from the issuer; a card whose ARQC failed gets none.
-    if (tlvs !== undefined && arqcValid) {
-      const out: Tlv[] = [{ tag: 0x91, value: this.issuerAuthentication(tlvs, app, code) }];
-      for (const script of rule?.issuerScripts ?? []) out.push(this.issuerScript(script, tlvs, app));
+    if (refusal) this.noteRefusal(request, exchange, refusal, pan);
+    this.bookIfApproved(request, code, fields, exchange);
+    if (reading.icc !== undefined && arqcValid) {
+      const out: Tlv[] = [{ tag: 0x91, value: this.issuerAuthentication(reading.icc, app, code) }];
+      for (const script of rule?.issuerScripts ?? []) out.push(this.issuerScript(script, reading.icc, app));
       fields[DE.ICC_DATA] = encodeTlv(out);
     }
     return buildResponse(request, fields);
   }
 
-  private stripePurchase(request: IsoMessage, rule: SimRule | undefined): IsoMessage {
-    let code = request.fields[DE.PIN_BLOCK] !== undefined ? '55' : '00';
-    if (code === '00' && rule?.action === 'decline') code = rule.responseCode ?? '05';
-    const fields: IsoFields = { [DE.RESPONSE_CODE]: code };
-    if (code === '00') {
-      fields[DE.AUTH_CODE] = String(randomInt(0, 1_000_000)).padStart(6, '0');
-      this.book.set(`${String(request.fields[DE.TERMINAL_ID] ?? '')}|${String(request.fields[DE.STAN] ?? '')}`, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
+  private stripePurchase(request: IsoMessage, rule: SimRule | undefined, reading: PurchaseReading, exchange: SimExchange, pan: string): IsoMessage {
+    let refusal: Refusal | undefined;
+    if (reading.chip) refusal = { code: '05', reason: 'chip entry for a card with no chip application on file' };
+    else if (request.fields[DE.PIN_BLOCK] !== undefined) refusal = { code: '55', reason: 'a PIN block (DE52) for a card with no PIN on file' };
+    else {
+      const pinWhy = onlinePinRequirement(reading);
+      if (pinWhy !== undefined) refusal = { code: '55', reason: `no PIN block (DE52), but ${pinWhy}` };
     }
+    if (refusal) return this.refuse(request, exchange, refusal, pan);
+    const fields: IsoFields = {};
+    const code = this.issuerDecision(request, rule, fields);
+    fields[DE.RESPONSE_CODE] = code;
+    this.bookIfApproved(request, code, fields, exchange);
     return buildResponse(request, fields);
+  }
+
+  /** 55 when the PIN block is wrong, or absent although the card's CVM or the stripe's service code asks for one. */
+  private pinRefusal(request: IsoMessage, reading: PurchaseReading, pan: string, app: CardApplicationProfile): Refusal | undefined {
+    const pinBlock = request.fields[DE.PIN_BLOCK];
+    if (Buffer.isBuffer(pinBlock)) return this.pinMatches(request, pinBlock, pan, app) ? undefined : { code: '55', reason: 'the PIN (DE52) is wrong or cannot be decrypted' };
+    const pinWhy = onlinePinRequirement(reading);
+    return pinWhy === undefined ? undefined : { code: '55', reason: `no PIN block (DE52), but ${pinWhy}` };
+  }
+
+  /** For a card that passed every check: what the rules make of it (00 by default); sets DE4 for a partial approval. */
+  private issuerDecision(request: IsoMessage, rule: SimRule | undefined, fields: IsoFields): string {
+    if (rule?.action === 'decline') return rule.responseCode ?? '05';
+    if (rule?.action === 'approve') return rule.responseCode ?? '00';
+    if (rule?.action === 'partial') {
+      const requested = BigInt(String(request.fields[DE.AMOUNT] ?? '0'));
+      const approved = partialAmount(requested, rule);
+      if (approved === undefined) return '51'; // nothing left to approve in part: insufficient funds
+      fields[DE.AMOUNT] = amountField(approved);
+      return '10';
+    }
+    return '00';
+  }
+
+  /** An approval gets its auth code and goes on the book at the amount approved (DE4 of the answer). */
+  private bookIfApproved(request: IsoMessage, code: string, fields: IsoFields, exchange: SimExchange): void {
+    if (!APPROVED_CODES.has(code)) return;
+    fields[DE.AUTH_CODE] = newAuthCode();
+    const approved = BigInt(String(fields[DE.AMOUNT] ?? request.fields[DE.AMOUNT] ?? '0'));
+    if (fields[DE.AMOUNT] !== undefined) exchange.approvedAmount = Number(approved);
+    this.book.set(`${String(request.fields[DE.TERMINAL_ID] ?? '')}|${String(request.fields[DE.STAN] ?? '')}`, { amount: approved, reversed: false });
+  }
+
+  private refuse(request: IsoMessage, exchange: SimExchange, refusal: Refusal, pan?: string): IsoMessage {
+    this.noteRefusal(request, exchange, refusal, pan);
+    return buildResponse(request, { [DE.RESPONSE_CODE]: refusal.code });
+  }
+
+  /** Every refusal is logged at info with its reason (the PAN masked) and kept on the exchange. */
+  private noteRefusal(request: IsoMessage, exchange: SimExchange, refusal: Refusal, pan?: string): void {
+    exchange.refusal = refusal.reason;
+    this.options.log?.info(
+      { mti: request.mti, stan: exchange.stan, terminalId: exchange.terminalId, code: refusal.code, reason: refusal.reason, ...(pan !== undefined ? { pan: maskPan(pan) } : {}) },
+      `acquirer simulator: refused ${refusal.code}: ${refusal.reason}`,
+    );
   }
 
   private pinMatches(request: IsoMessage, block: Buffer, pan: string, app: CardApplicationProfile): boolean {
@@ -455,7 +593,7 @@ export class AcquirerHostSimulator {
     const atc = findTag(tlvs, 0x9f36)!.value;
     const key = this.iccMasterKey(app);
     if (app.cvn === 'visa-cvn18') {
-      const csu = Buffer.from(code === '00' ? '00820000' : '00000000', 'hex');
+      const csu = Buffer.from(APPROVED_CODES.has(code) ? '00820000' : '00000000', 'hex');
       return Buffer.concat([generateCvnArpc(app.cvn, key, { arqc, atc, csu }), csu]);
     }
     const arc = Buffer.from(code, 'latin1');
@@ -482,11 +620,44 @@ export class AcquirerHostSimulator {
   }
 }
 
-/** DE2, or the PAN inside DE35. */
-function panOf(request: IsoMessage): string | undefined {
-  const pan = request.fields[DE.PAN];
-  if (typeof pan === 'string') return pan;
-  const track2 = request.fields[DE.TRACK2];
-  if (typeof track2 === 'string') return track2.split(/[=D]/)[0];
-  return undefined;
+/** DE90's original MTI and STAN. */
+function originalOf(request: IsoMessage): { mti: string; stan: string } | undefined {
+  const original = request.fields[DE.ORIGINAL_DATA];
+  if (typeof original !== 'string' || original.length < 10) return undefined;
+  return { mti: original.slice(0, 4), stan: original.slice(4, 10) };
+}
+
+function isVoid(request: IsoMessage): boolean {
+  return request.mti === '0200' && String(request.fields[DE.PROCESSING_CODE] ?? '').startsWith('02');
+}
+
+function newAuthCode(): string {
+  return String(randomInt(0, 1_000_000)).padStart(6, '0');
+}
+
+/** A partial approval's amount: at least 1 minor unit below the request; undefined when nothing can be approved. */
+export function partialAmount(requested: bigint, rule: Pick<SimRule, 'approvedAmount' | 'approvedPercent'>): bigint | undefined {
+  let approved = rule.approvedAmount !== undefined ? BigInt(rule.approvedAmount) : (requested * BigInt(rule.approvedPercent ?? PARTIAL_FAULT_PERCENT)) / 100n;
+  if (approved >= requested) approved = requested - 1n;
+  return approved >= 1n ? approved : undefined;
+}
+
+/** A rule as given, or a usage error naming what is wrong with it. */
+function checkRule(rule: SimRule): SimRule {
+  const bad = (option: string, message: string) => new PosError('CODPOS_USAGE_BAD_OPTION', `simulator rule: ${message}`, { details: { option } });
+  if (!SIM_ACTIONS.includes(rule.action)) throw bad('action', `action must be ${SIM_ACTIONS.join(', ')}, not ${String(rule.action)}`);
+  if (rule.action === 'approve' && rule.responseCode !== undefined && !APPROVAL_CODES.includes(rule.responseCode)) {
+    throw bad('responseCode', `approve answers ${APPROVAL_CODES.join(', ')}, not ${rule.responseCode} (partial answers 10; decline the rest)`);
+  }
+  if (rule.approvedAmount !== undefined && !(Number.isSafeInteger(rule.approvedAmount) && rule.approvedAmount >= 1)) {
+    throw bad('approvedAmount', `approvedAmount ${String(rule.approvedAmount)}: expected a whole number of minor units, at least 1`);
+  }
+  if (rule.approvedPercent !== undefined && !(Number.isInteger(rule.approvedPercent) && rule.approvedPercent >= 1 && rule.approvedPercent <= 99)) {
+    throw bad('approvedPercent', `approvedPercent ${String(rule.approvedPercent)}: expected a whole number from 1 to 99`);
+  }
+  if ((rule.approvedAmount !== undefined || rule.approvedPercent !== undefined) && rule.action !== 'partial') {
+    throw bad('action', 'approvedAmount and approvedPercent belong to a partial rule');
+  }
+  if (rule.approvedAmount !== undefined && rule.approvedPercent !== undefined) throw bad('approvedPercent', 'give approvedAmount or approvedPercent, not both');
+  return rule;
 }

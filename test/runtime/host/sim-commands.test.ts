@@ -9,7 +9,10 @@ t.test('rule lines parse into rules and describe back the same', async (t) => {
   t.same(parseSimRule('late delay=40000'), { action: 'late', delayMs: 40000 });
   t.same(parseSimRule('  drop   amount=1500 '), { action: 'drop', amount: 1500 });
   t.same(parseSimRule('silent mti=0400 times=1'), { action: 'silent', mti: '0400', times: 1 });
-  for (const line of ['decline mti=0200 from=5000 code=51 times=2', 'late delay=40000', 'approve amount=7']) t.equal(describeSimRule(parseSimRule(line)), line);
+  t.same(parseSimRule('partial approved=1200 times=1'), { action: 'partial', approvedAmount: 1200, times: 1 });
+  t.same(parseSimRule('partial percent=40 from=1000'), { action: 'partial', approvedPercent: 40, amountAtLeast: 1000 });
+  t.same(parseSimRule('approve code=08'), { action: 'approve', responseCode: '08' });
+  for (const line of ['decline mti=0200 from=5000 code=51 times=2', 'late delay=40000', 'approve amount=7', 'approve code=11', 'partial approved=500', 'partial mti=0200 percent=30']) t.equal(describeSimRule(parseSimRule(line)), line);
 });
 
 t.test('mistakes are usage errors naming the word', async (t) => {
@@ -22,6 +25,11 @@ t.test('mistakes are usage errors naming the word', async (t) => {
     ['late', 'delay=MS'],
     ['drop times=0', 'times=0'],
     ['decline amount', 'amount'],
+    ['partial percent=100', 'percent=100'],
+    ['partial approved=0', 'approved=0'],
+    ['partial approved=5 percent=5', 'not both'],
+    ['decline approved=5', 'go with partial'],
+    ['approve code=10', 'approve code=10'],
   ] as const) {
     t.throws(() => parseSimRule(line), { code: 'CODPOS_USAGE_BAD_OPTION', message: new RegExp(named.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) }, line);
   }
@@ -37,4 +45,12 @@ t.test('console commands change the simulator: rules, clear, help', async (t) =>
   t.equal(sim.rules.length, 0);
   t.match(runSimHostCommand(sim, 'help'), 'decline');
   t.equal(runSimHostCommand(sim, '   '), '');
+  t.equal(runSimHostCommand(sim, 'partial percent=25'), 'rule added: partial percent=25');
+});
+
+t.test('audit prints the audit as JSON, of every terminal or one', async (t) => {
+  const sim = new AcquirerHostSimulator({ dialect: pos87b, framing: { lengthHeader: 'binary2', tpdu: true }, cards: [] });
+  t.same(JSON.parse(runSimHostCommand(sim, 'audit')), { stanReused: [], financialBeforeReversal: [], unreversed: [], book: [], pruned: 0, clean: true });
+  t.same(JSON.parse(runSimHostCommand(sim, 'audit tid=COD00001')).clean, true);
+  t.throws(() => runSimHostCommand(sim, 'audit everything'), { code: 'CODPOS_USAGE_BAD_OPTION', message: /everything/ });
 });
