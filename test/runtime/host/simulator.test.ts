@@ -186,8 +186,7 @@ interface ChipChanges {
 /** The 0200 the terminal sends for a chip card: DE2, DE14, DE23, DE35 (from tag 57), DE52 + KSN, DE55; `changes` spoil it. */
 function chipPurchase(chip: { online: OnlineRequest; ksn: string }, ctx: ReturnType<typeof context>, changes: ChipChanges = {}): IsoMessage {
   const { online } = chip;
-  const tag57 = parseTrack2Equivalent(online.track2Equivalent!);
-  const track2 = changes.track2 ?? `${tag57.pan}=${tag57.expiry}${tag57.serviceCode}${tag57.discretionary}`;
+  const track2 = changes.track2 ?? online.track2!;
   const message = buildPurchase(
     {
       amount: changes.amount ?? 2500,
