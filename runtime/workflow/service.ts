@@ -20,7 +20,7 @@ import { checkSignature, renderSignature, signaturePng, type Signature } from '.
 import { buildDeliveryReceipt } from './delivery-receipt.js';
 import type { PrinterDriver } from '../../drivers/printer/driver.js';
 import { allRecords, dayReport, type DayReport } from './day-report.js';
-import { localDateText } from '../payment/receipt.js';
+import { currencyText, localDateText, sameCurrency } from '../payment/receipt.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -223,6 +223,7 @@ export class WorkflowService implements Service {
   private checkCodDue(waybill: string, cod: CodCollection | undefined): void {
     const task = this.deps.spool().tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
     if (!task) return;
+    checkTaskCurrency(task, this.config.terminal.currency);
     if (task.codAmount === 0 && cod !== undefined) throw usage(`cod: nothing is due on ${waybill} (prepaid), yet ${cod.amount} was collected`);
     if (task.codAmount > 0 && cod === undefined) throw usage(`cod: ${task.codAmount} is due on ${waybill}; collect it in cash or by card`);
     if (cod !== undefined && cod.amount !== task.codAmount) throw usage(`cod.amount: ${task.codAmount} is due on ${waybill}, not ${cod.amount}`);
@@ -242,6 +243,20 @@ export class WorkflowService implements Service {
     if (txn.amount !== cod.amount) throw usage(`cod.amount: the card payment was for ${txn.amount}, not ${cod.amount}`);
     return undefined;
   }
+}
+
+/**
+ * A task whose COD is due in a currency other than the terminal's cannot be collected here: the
+ * terminal would book (and the acquirer settle) the amount in its own currency. A task without a
+ * currency is due in the terminal's; a numeric (840) and an alphabetic (USD) code are both understood.
+ */
+export function checkTaskCurrency(task: Pick<Task, 'waybill' | 'currency'>, terminalCurrency: string): void {
+  if (task.currency === null || sameCurrency(task.currency, terminalCurrency)) return;
+  throw new PosError(
+    'CODPOS_USAGE_TASK_CURRENCY',
+    `waybill ${task.waybill}: its COD is due in ${currencyText(task.currency)} on the task list, but this terminal collects in ${currencyText(terminalCurrency)}; have the task corrected by the back-end`,
+    { details: { waybill: task.waybill, taskCurrency: task.currency, terminalCurrency } },
+  );
 }
 
 function usage(message: string): PosError {
