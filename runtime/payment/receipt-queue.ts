@@ -132,7 +132,9 @@ export class ReceiptQueue {
         answer({ printed: false, reason });
       };
       // The printer stops on paper out, an open cover or a lost link: the job would wait for it.
-      const onState = (state: PrinterState) => state.state === 'held' && giveUp(`the printer cannot print: ${state.reason}`);
+      // The driver announces `held` just before it starts waiting on the job's signal: abort after
+      // that (a microtask later), or the abort would go unseen until its next status poll.
+      const onState = (state: PrinterState) => state.state === 'held' && queueMicrotask(() => giveUp(`the printer cannot print: ${state.reason}`));
       printer.on('state', onState);
       const timer = setTimeout(() => giveUp(`the printer did not finish within ${waitMs} ms`), waitMs);
       (async () => {
