@@ -264,6 +264,18 @@ const emv = z
   })
   .prefault({});
 
+const payments = z
+  .strictObject({
+    /**
+     * The largest card payment taken, minor units of terminal.currency; a larger one is refused
+     * before the card is asked for. At most 999999999999, the 12 digits of DE4.
+     */
+    maxAmount: integer().min(1).max(999_999_999_999).default(999_999_999_999),
+    /** How long a payment's answer waits for its receipt to print; past it, the receipt is held for a reprint. */
+    receiptWaitMs: integer().min(0).default(5000),
+  })
+  .prefault({});
+
 const api = z
   .strictObject({
     socket: z.string().default('codposd.sock'),
@@ -325,6 +337,7 @@ export const configSchema = z.strictObject({
   uplink,
   offline,
   emv,
+  payments,
   workflow,
   spool,
   api,

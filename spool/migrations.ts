@@ -137,6 +137,43 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE card_txn ADD COLUMN approved_amount INTEGER CHECK (approved_amount IS NULL OR (approved_amount > 0 AND approved_amount <= amount));
     `,
   },
+  {
+    version: 5,
+    description: "card payments' idempotency keys (a lost answer is asked for again) and their receipts, printed or held for a reprint",
+    sql: `
+      -- One row per Idempotency-Key of POST /v1/payments/card: the request it came with, the
+      -- journal row once one was begun (in the same commit), and the answer once there is one.
+      -- Pruned after a day or past the newest 1000 keys (runtime/payment/payment-requests.ts).
+      CREATE TABLE payment_request (
+        key         TEXT    PRIMARY KEY,
+        amount      INTEGER NOT NULL,
+        waybill     TEXT,
+        journal_id  TEXT,
+        state       TEXT    NOT NULL CHECK (state IN ('running', 'answered')),
+        -- JSON of the payment's answer: the card as its last four digits at most.
+        answer      TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        CHECK (state <> 'answered' OR answer IS NOT NULL)
+      ) STRICT;
+      CREATE INDEX payment_request_by_age ON payment_request (created_at);
+
+      -- One row per journaled card payment: what its receipt prints (JSON: amounts, waybill,
+      -- the payment's outcome with the card's last four digits, never more) and whether it
+      -- printed. A held receipt waits for a reprint, across restarts (runtime/payment/receipt-queue.ts).
+      CREATE TABLE payment_receipt (
+        journal_id  TEXT    PRIMARY KEY,
+        state       TEXT    NOT NULL CHECK (state IN ('held', 'printed')),
+        content     TEXT    NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        created_at  INTEGER NOT NULL,
+        printed_at  INTEGER,
+        CHECK (state <> 'printed' OR printed_at IS NOT NULL)
+      ) STRICT;
+      CREATE INDEX payment_receipt_by_state ON payment_receipt (state, created_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

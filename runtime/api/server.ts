@@ -6,20 +6,19 @@
  *
  *   GET  /v1/status         the daemon (pid, version, started) and each service's health
  *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
- *   POST /v1/payments/card  { amount, waybill? }: one card payment, answered with its outcome
- *   POST /v1/payments/void  { journalId }: voids an approved payment, the card not present
- *   POST /v1/settlement     end of day: the open batch's totals to the acquirer (0500)
+ *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
- * Errors are JSON `{ "error": { "code", "message" } }` with the codes of config/errors.ts.
+ * Errors are JSON `{ "error": { "code", "message", "journalId"? } }` with the codes of
+ * config/errors.ts (`journalId` when the error is about a journaled payment).
  * A socket file left by a daemon that died is removed at start; one a running daemon still
  * answers on is not (CODPOS_DAEMON_API_IN_USE: two daemons must not share a box's devices).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -30,14 +29,29 @@ import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
 import type { DaemonEvent, EventBus } from './events.js';
 import type { SimControl } from './sim-control.js';
+import { paymentRoutes, type PaymentApi } from './payment-routes.js';
+
+/** What a route handler gets besides the JSON body. */
+export interface ApiRequest {
+  headers: IncomingHttpHeaders;
+  query: URLSearchParams;
+  /** The `{name}` parts of the route's path. */
+  params: Record<string, string>;
+  /** Aborted when the client's connection closes before it was answered (the client went away). */
+  signal: AbortSignal;
+}
+
+export type ApiHandler = (body: unknown, request: ApiRequest) => Promise<unknown>;
+/** Path (with `{name}` for a part of it) -> method -> handler, or `stream` for SSE. */
+export type ApiRoutes = Record<string, Record<string, 'stream' | ApiHandler>>;
 
 export interface LocalApiDeps {
   /** Every service's health, the API's own included. */
   health: () => Record<string, Health>;
   events: EventBus;
   version: string;
-  /** Card payments and end-of-day settlement (absent: their paths answer 503). */
-  payments?: { pay(request: { amount: number; waybill?: string }): Promise<unknown>; settle(): Promise<unknown>; voidPayment(journalId: unknown): Promise<unknown>; cancelWaiting(): void };
+  /** Card payments, their receipts and end-of-day settlement (absent: their paths answer 503). */
+  payments?: PaymentApi;
   /** Waybill events (absent: POST /v1/waybills/events answers 503). */
   workflow?: {
     record(input: never): Promise<unknown>;
@@ -118,8 +132,8 @@ export class LocalApiService implements Service {
     }
     const url = new URL(req.url ?? '/', 'http://codposd');
     const path = url.pathname;
-    const routes = this.routes(url.searchParams);
-    const methods = routes[path];
+    const routes = this.routes();
+    const { methods, params } = matchRoute(routes, path);
     if (methods === undefined) {
       sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
       return;
@@ -134,25 +148,24 @@ export class LocalApiService implements Service {
       this.stream(req, res);
       return;
     }
+    // A client that goes away before its answer (closed, killed, Ctrl-C) aborts the request's signal.
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     readJsonBody(req)
-      .then((body) => handler(body))
+      .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
       .then((answer) => sendJson(res, 200, answer))
       .catch((error: unknown) => sendError(res, statusOf(error), error instanceof PosError ? error : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error })));
   }
 
-  /** Path -> method -> handler (a JSON answer from the request's JSON body), or `stream` for SSE. */
-  private routes(query: URLSearchParams): Record<string, Record<string, 'stream' | ((body: unknown) => Promise<unknown>)>> {
-    const routes: Record<string, Record<string, 'stream' | ((body: unknown) => Promise<unknown>)>> = {
+  private routes(): ApiRoutes {
+    const routes: ApiRoutes = {
       '/v1/status': {
         GET: async () => ({ daemon: { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() }, services: this.deps.health() }),
       },
       '/v1/events': { GET: 'stream' },
-      '/v1/payments/card': {
-        POST: async (body) => {
-          if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments are not available in this daemon');
-          return this.deps.payments.pay(paymentRequest(body));
-        },
-      },
+      ...paymentRoutes(this.deps.payments),
       '/v1/waybills/events': {
         POST: async (body) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
@@ -169,21 +182,9 @@ export class LocalApiService implements Service {
       },
       '/v1/courier/check-out': { POST: async () => this.workflow().checkOut() },
       '/v1/reports/day': {
-        GET: async () => {
+        GET: async (_body, request) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
-          return this.deps.workflow.report(query.get('date') ?? undefined);
-        },
-      },
-      '/v1/payments/void': {
-        POST: async (body) => {
-          if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments are not available in this daemon');
-          return this.deps.payments.voidPayment(((body ?? {}) as { journalId?: unknown }).journalId);
-        },
-      },
-      '/v1/settlement': {
-        POST: async () => {
-          if (!this.deps.payments) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'settlement is not available in this daemon');
-          return this.deps.payments.settle();
+          return this.deps.workflow.report(request.query.get('date') ?? undefined);
         },
       },
     };
@@ -223,21 +224,44 @@ export class LocalApiService implements Service {
   }
 }
 
-/** `{ amount, waybill? }` from a request body, checked. */
-function paymentRequest(body: unknown): { amount: number; waybill?: string } {
-  const { amount, waybill } = (body ?? {}) as { amount?: unknown; waybill?: unknown };
-  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0) {
-    throw new PosError('CODPOS_USAGE_AMOUNT', 'amount: expected a positive whole number of minor units (2500 = 25.00)');
+/** The route for a path: an exact one first, else one with `{name}` parts (each part one path segment). */
+function matchRoute(routes: ApiRoutes, path: string): { methods: ApiRoutes[string] | undefined; params: Record<string, string> } {
+  if (routes[path] !== undefined && !path.includes('{')) return { methods: routes[path], params: {} };
+  const segments = path.split('/');
+  for (const [pattern, methods] of Object.entries(routes)) {
+    if (!pattern.includes('{')) continue;
+    const parts = pattern.split('/');
+    if (parts.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const matches = parts.every((part, i) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      if (name === undefined) return part === segments[i];
+      if (segments[i] === '') return false;
+      params[name] = decodeURIComponent(segments[i]!);
+      return true;
+    });
+    if (matches) return { methods, params };
   }
-  if (waybill !== undefined && (typeof waybill !== 'string' || waybill.length === 0 || waybill.length > 64)) throw new PosError('CODPOS_USAGE_WAYBILL', 'waybill: expected a string of 1 to 64 characters');
-  return { amount, ...(waybill !== undefined ? { waybill: waybill as string } : {}) };
+  return { methods: undefined, params: {} };
 }
+
+/** Errors that are not a 400: what is not there, and what conflicts with the state of things. */
+const STATUS_OF_CODE: Partial<Record<string, number>> = {
+  CODPOS_USAGE_BUSY: 409,
+  CODPOS_USAGE_NOT_CANCELLABLE: 409,
+  CODPOS_USAGE_PAYMENT_RUNNING: 409,
+  CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED: 422,
+  CODPOS_USAGE_NOT_FOUND: 404,
+  CODPOS_USAGE_NO_PAYMENT: 404,
+  CODPOS_USAGE_NO_SUCH_PAYMENT: 404,
+  CODPOS_USAGE_NO_RECEIPT: 404,
+};
 
 /** The HTTP status for an error: the caller's mistakes 4xx, a missing part 503, anything else 500. */
 function statusOf(error: unknown): number {
   if (!(error instanceof PosError)) return 500;
-  if (error.code === 'CODPOS_USAGE_BUSY') return 409;
-  if (error.code === 'CODPOS_USAGE_NOT_FOUND') return 404;
+  const status = STATUS_OF_CODE[error.code];
+  if (status !== undefined) return status;
   if (error.area === 'USAGE') return 400;
   if (error.area === 'DEVICE' || error.area === 'HOST') return 503;
   return 500;
@@ -271,7 +295,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, status: number, error: PosError): void {
-  sendJson(res, status, { error: { code: error.code, message: error.message } });
+  const journalId = error.details?.journalId;
+  sendJson(res, status, { error: { code: error.code, message: error.message, ...(typeof journalId === 'string' ? { journalId } : {}) } });
 }
 
 function listen(server: Server, start: () => void): Promise<void> {

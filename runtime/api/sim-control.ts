@@ -5,6 +5,7 @@
  *   POST /v1/sim/card     { action: "insert" | "swipe", card: PROFILE } | { action: "remove" }
  *   POST /v1/sim/pinpad   { pin: "1234" } (typed at each PIN request) | { cancel: true } | {}
  *   GET  /v1/sim/printer  { pages: [[line, ...], ...] }: what the simulated printer printed
+ *   POST /v1/sim/printer  { paper: "out" | "in" } | { cover: "open" | "closed" }: the printer stops or goes on
  *   GET  /v1/sim/backend  { records: [...] }: what the back-end simulator holds (uplink.mode sim)
  *
  * A device that is not simulated answers 404 on its path: nothing here can reach a real one.
@@ -30,7 +31,7 @@ export class SimControl {
     return {
       '/v1/sim/card': { POST: (body) => this.card(body) },
       '/v1/sim/pinpad': { POST: (body) => this.pinpad(body) },
-      '/v1/sim/printer': { GET: async () => ({ pages: this.simulated('printer').pages }) },
+      '/v1/sim/printer': { GET: async () => ({ pages: this.simulated('printer').pages }), POST: (body) => this.printer(body) },
       '/v1/sim/backend': {
         GET: async () => {
           const backend = this.backend();
@@ -56,6 +57,17 @@ export class SimControl {
     if (action === 'insert') await sim.insert(virtual);
     else await sim.swipe(virtual);
     return { [action === 'insert' ? 'inserted' : 'swiped']: card };
+  }
+
+  private async printer(body: unknown): Promise<unknown> {
+    const sim = this.simulated('printer');
+    const { paper, cover } = (body ?? {}) as { paper?: unknown; cover?: unknown };
+    if (paper === 'out') sim.paperOut();
+    else if (paper === 'in') sim.paperIn();
+    else if (cover === 'open') sim.openCover();
+    else if (cover === 'closed') sim.closeCover();
+    else throw new PosError('CODPOS_USAGE_SIM', 'expected { paper: "out" | "in" } or { cover: "open" | "closed" }');
+    return { status: sim.status };
   }
 
   private async pinpad(body: unknown): Promise<unknown> {

@@ -96,6 +96,12 @@ export interface PurchaseInput extends PurchaseRequest {
   /** Told the journal row as soon as it is begun (before the request leaves). */
   onJournaled?: (row: { id: string; stan: number }) => void;
   /**
+   * Begins the row inside the commit that holds the reversal (default: the spool's journal).
+   * A caller that records more in that same commit (the payment service names the row on the
+   * request's idempotency key) passes its own.
+   */
+  beginRow?: (entry: BeginInput) => { id: string; stan: number };
+  /**
    * An existing journal row (from `spool.journal.begin`) instead of `begin`: its STAN is
    * used, and when the answer never comes the row moves to `reversal_pending` in the same
    * commit that queues the reversal.
@@ -183,16 +189,16 @@ export class HostClient {
    */
   purchase(input: PurchaseInput): Promise<PurchaseResult> {
     return this.serialized(async () => {
-      const { ksn, journal, begin, onJournaled, awaitCompletion, ...purchase } = input;
+      const { ksn, journal, begin, onJournaled, awaitCompletion, beginRow, ...purchase } = input;
       try {
         await this.flushPending({ urgent: true });
       } catch (error) {
-        this.declineNotSent(begin, journal?.id, onJournaled, error);
+        this.declineNotSent(begin, journal?.id, onJournaled, error, beginRow);
         throw error;
       }
       let held: HeldRequest;
       try {
-        held = this.holdRequest(begin, journal, (context) => {
+        held = this.holdRequest(begin, journal, beginRow, (context) => {
           const request = buildPurchase(purchase, context);
           if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
           return request;
@@ -241,7 +247,7 @@ export class HostClient {
       if (c.posEntryMode) fields[DE.POS_ENTRY_MODE] = c.posEntryMode;
       if (c.panSequenceNumber) fields[DE.PAN_SEQUENCE] = c.panSequenceNumber;
       if (c.posConditionCode) fields[DE.POS_CONDITION] = c.posConditionCode;
-      const held = this.holdRequest(begin, undefined, (context) =>
+      const held = this.holdRequest(begin, undefined, undefined, (context) =>
         buildVoid({ request: { mti: c.mti ?? '0200', fields }, rrn: c.rrn ?? original.rrn, authCode: c.authCode ?? original.authCode ?? '' }, context),
       );
       const row = held.row!;
@@ -293,11 +299,11 @@ export class HostClient {
    * stream. A power cut after this commit leaves a row and the reversal that undoes it;
    * before it, nothing.
    */
-  private holdRequest(begin: BeginInput | undefined, existing: { id: string; stan: number } | undefined, build: (context: MessageContext) => IsoMessage): HeldRequest {
+  private holdRequest(begin: BeginInput | undefined, existing: { id: string; stan: number } | undefined, beginRow: PurchaseInput['beginRow'], build: (context: MessageContext) => IsoMessage): HeldRequest {
     const { db, journal } = this.options.spool;
     try {
       return db.transaction((): HeldRequest => {
-        const row = begin ? journal.begin(begin) : existing;
+        const row = begin ? (beginRow ?? ((entry: BeginInput) => journal.begin(entry)))(begin) : existing;
         const request = build(row ? { ...this.context, nextStan: () => row.stan } : this.context);
         const standby = outboxRecordOf(STREAMS.reversalStandby, buildReversal(request, this.context));
         if (row) standby.payload.journalId = row.id;
@@ -316,14 +322,14 @@ export class HostClient {
    * row is journaled declined "not sent", so the journal explains the payment the courier
    * was refused. A spool that cannot even record that leaves the error as it was.
    */
-  private declineNotSent(begin: BeginInput | undefined, existingId: string | undefined, onJournaled: PurchaseInput['onJournaled'], error: unknown): void {
+  private declineNotSent(begin: BeginInput | undefined, existingId: string | undefined, onJournaled: PurchaseInput['onJournaled'], error: unknown, beginRow?: PurchaseInput['beginRow']): void {
     if (!begin) {
       this.markNotSent(existingId, error);
       return;
     }
     try {
       const row = this.options.spool.db.transaction(() => {
-        const txn = this.options.spool.journal.begin(begin);
+        const txn = (beginRow ?? ((entry: BeginInput) => this.options.spool.journal.begin(entry)))(begin);
         return this.options.spool.journal.transition(txn.id, 'declined', { reason: `not sent: ${(error as Error).message}` });
       })();
       onJournaled?.({ id: row.id, stan: row.stan });
@@ -796,6 +802,7 @@ export interface OnlinePaymentInput {
   /** The journal row to begin with the held reversal, in one commit (see PurchaseInput.begin). */
   begin?: JournalEntry;
   onJournaled?: (row: { id: string; stan: number }) => void;
+  beginRow?: PurchaseInput['beginRow'];
   /** An approval waits for the card's completion before its held reversal is retired (chip). */
   awaitCompletion?: boolean;
   /**
@@ -828,6 +835,7 @@ export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (
       ...(input.journal ? { journal: input.journal } : {}),
       ...(input.begin ? { begin: input.begin } : {}),
       ...(input.onJournaled ? { onJournaled: input.onJournaled } : {}),
+      ...(input.beginRow ? { beginRow: input.beginRow } : {}),
       ...(input.awaitCompletion ? { awaitCompletion: true } : {}),
     });
     input.onResult?.(result);

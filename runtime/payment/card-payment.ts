@@ -205,6 +205,7 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
             ksn: () => pin?.ksn,
             begin: { amount: request.amount, currency: deps.currency, pan: online.pan, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) },
             onJournaled: (row) => (onlineRow = row),
+            beginRow: (entry) => deps.journal.begin(entry),
             awaitCompletion: true,
             onResult: (result) => (approval = result),
           })(online),

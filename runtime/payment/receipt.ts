@@ -4,7 +4,10 @@
  * more: PCI DSS), how it was read, the EMV data an acquirer's helpdesk asks for (AID,
  * TVR, TSI), the authorization (auth code, response code, STAN, RRN, invoice, batch),
  * the outcome, and a signature line when the CVM wants one (else "no signature required").
- * One copy per call: the merchant's (with the signature line) or the customer's.
+ * A partial approval prints what was asked, what the card paid and the balance still due; an
+ * approval with identification (08) asks the courier to check the cardholder's ID.
+ * One copy per call: the merchant's (with the signature line) or the customer's; a copy printed
+ * again says REPRINT.
  */
 import { EscPosBuilder } from '../../drivers/printer/escpos.js';
 import type { PrinterProfile } from '../../drivers/printer/profiles.js';
@@ -24,6 +27,8 @@ export interface ReceiptInput {
   /** The payment's journal row, for STAN, RRN, invoice and batch. */
   transaction?: CardTransaction;
   copy: 'merchant' | 'customer';
+  /** The receipt was printed before: this copy says REPRINT. */
+  reprint?: boolean;
 }
 
 /** ISO 4217: alphabetic code and minor-unit exponent of the currencies couriers meet most. */
@@ -46,6 +51,17 @@ const CURRENCIES: Record<string, { code: string; exponent: number }> = {
   '978': { code: 'EUR', exponent: 2 },
 };
 
+/** Whether `currency` (numeric, or a known alphabetic code such as `USD`) names the numeric `code`. */
+export function sameCurrency(currency: string, code: string): boolean {
+  return currency === code || CURRENCIES[code]?.code === currency.toUpperCase();
+}
+
+/** `USD (840)` for a currency the receipt knows, else the numeric code alone: for messages. */
+export function currencyText(currency: string): string {
+  const known = CURRENCIES[currency];
+  return known ? `${known.code} (${currency})` : currency;
+}
+
 /** Minor units as the amount a customer reads: `USD 25.00`, `JPY 2500`; an unknown currency keeps its number. */
 export function formatAmount(amount: number, currency: string): string {
   const known = CURRENCIES[currency];
@@ -61,12 +77,22 @@ export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   const { payment, transaction: txn } = input;
   const columns = input.profile.columns;
   const b = new EscPosBuilder(input.profile).init().align('center').bold().wrap(input.merchant.name).bold(false);
-  b.wrap(`TID ${input.merchant.terminalId} MID ${input.merchant.merchantId}`).align('left');
+  b.wrap(`TID ${input.merchant.terminalId} MID ${input.merchant.merchantId}`);
+  if (input.reprint) b.bold().line('*** REPRINT ***').bold(false);
+  b.align('left');
   const pair = (left: string, right: string) => labelledLine(columns, left, right);
   b.line(pair(localDateText(input.at), localTimeText(input.at)));
   if (input.waybill !== undefined) b.line(pair('WAYBILL', input.waybill));
   b.line('SALE (CASH ON DELIVERY)');
-  b.bold().line(pair('AMOUNT', formatAmount(input.amount, input.currency))).bold(false);
+  const approved = payment.outcome === 'approved' ? (payment.approvedAmount ?? input.amount) : input.amount;
+  if (approved !== input.amount) {
+    // A partial approval: the card paid part, the rest is still due in cash or by another card.
+    b.line(pair('REQUESTED', formatAmount(input.amount, input.currency)));
+    b.bold().line(pair('AMOUNT', formatAmount(approved, input.currency))).bold(false);
+    b.bold().line(pair('BALANCE DUE', formatAmount(input.amount - approved, input.currency))).bold(false);
+  } else {
+    b.bold().line(pair('AMOUNT', formatAmount(input.amount, input.currency))).bold(false);
+  }
   if (payment.receipt) {
     b.line(pair(payment.receipt.label ?? 'CARD', `**** ${payment.receipt.panLast4}`));
     if (payment.entry) b.line(pair('ENTRY', ENTRY_LABEL[payment.entry]));
@@ -81,6 +107,7 @@ export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   b.align('center').bold().doubleSize().line(outcomeText(payment)).doubleSize(false).bold(false);
   if (payment.outcome !== 'approved') b.wrap(payment.reason);
   if (payment.outcome === 'approved') {
+    if (payment.identificationRequired) b.line('CARDHOLDER ID CHECKED');
     if (payment.signatureRequired && input.copy === 'merchant') b.feed(2).align('left').line(`X${'_'.repeat(columns - 1)}`).align('center').line('CARDHOLDER SIGNATURE');
     else if (!payment.signatureRequired) b.line('NO SIGNATURE REQUIRED');
   }

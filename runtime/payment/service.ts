@@ -1,31 +1,49 @@
 /**
  * Card payments in the daemon: one at a time, from "present the card" to the receipt.
- * `pay({ amount, waybill })` waits (up to `emv.cardWaitMs`) for the card: inserted, it is
- * paid by chip (payByChip); swiped, by stripe under the chip-first rules (payBySwipe). A
- * chip that fails or does not answer turns the next swipe of the card into a fallback; a
- * chip card swiped is asked to be inserted, within the same wait. The outcome is on the
- * journal before `pay` resolves; then the receipt is printed (the customer's copy, and the
- * merchant's with a signature line when the CVM wants a signature). A printer fault never
- * changes the payment: it is reported as `receiptPrinted: false`.
+ * `pay({ amount, waybill })` checks the request first (an amount DE4 cannot carry or above
+ * `payments.maxAmount`, a waybill that does not check, a task due in another currency: a USAGE
+ * error, before the card is asked for), then waits (up to `emv.cardWaitMs`) for the card:
+ * inserted, it is paid by chip (payByChip); swiped, by stripe under the chip-first rules
+ * (payBySwipe). A chip that fails or does not answer turns the next swipe of the card into a
+ * fallback; a chip card swiped is asked to be inserted, within the same wait.
+ *
+ * A payment can be cancelled (`cancel()`, the caller's signal: its client went away, or the
+ * daemon stopping) until the card has answered GENERATE AC or its journal row is begun: it then
+ * ends `cancelled` with nothing charged. After that it runs to its end (an approval is voided,
+ * not abandoned).
+ *
+ * The outcome is on the journal, logged as one line and published before `pay` resolves; the
+ * receipt is kept in the spool (held) and printed after the one-payment guard is released, so a
+ * printer that cannot print never holds the next payment: the answer says `receiptPrinted`, and a
+ * held receipt is printed again with `reprint()` (receipt-queue.ts). With an idempotency key, the
+ * same key again answers with the first payment's answer (payment-requests.ts).
  *
  * Events (no card data; the last four digits at most): payment.started, payment.waiting-card,
- * pin.requested, payment.chip-failed, payment.use-chip, payment.<outcome>, receipt.failed.
+ * pin.requested, payment.chip-failed, payment.use-chip, payment.<outcome>, payment.check-id,
+ * receipt.printed, receipt.held.
  */
 import { once } from 'node:events';
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
-import type { CardReaderDriver } from '../../drivers/card-reader/driver.js';
+import type { CardChannel, CardReaderDriver } from '../../drivers/card-reader/driver.js';
+import type { PinpadDriver } from '../../drivers/pinpad/driver.js';
 import type { TerminalConfig } from '../../emv/kernel/index.js';
 import type { BatchTransaction } from '../../emv/iso8583/index.js';
-import { STREAMS, type Spool } from '../../spool/index.js';
+import { STREAMS, type Journal, type Spool, type TxnState } from '../../spool/index.js';
+import { toSpoolError } from '../../spool/database.js';
 import type { HostClient } from '../host/client.js';
 import type { EventBus } from '../api/events.js';
 import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
-import { payByChip, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
+import { checkWaybill } from '../workflow/waybill.js';
+import { checkTaskCurrency } from '../workflow/service.js';
+import { payByChip, type CardPaymentDeps, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
-import { buildPaymentReceipt } from './receipt.js';
+import { buildPaymentReceipt, localDateText } from './receipt.js';
+import { ReceiptQueue, type ReprintOutcome, type StoredReceipt } from './receipt-queue.js';
+import { PaymentRequests, checkIdempotencyKey, type StoredPaymentRequest } from './payment-requests.js';
+import { outcomeOfState, paymentView, type PaymentView } from './payment-view.js';
 import { kernelTerminal } from './terminal.js';
 
 export interface PaymentServiceDeps {
@@ -35,11 +53,53 @@ export interface PaymentServiceDeps {
   events: EventBus;
   /** Called when a record for the back-end was queued (the uplink sends it now rather than at its next turn). */
   recordQueued?: () => void;
+  /** The chip and stripe payments; tests put a scripted one in to give an outcome the simulators cannot. */
+  payByChip?: typeof payByChip;
+  payBySwipe?: typeof payBySwipe;
 }
 
-export interface PaymentOutcome extends CardPaymentResult {
-  receiptPrinted: boolean;
+/** What a card payment is asked for. */
+export interface PaymentRequest {
+  /** Minor units of the terminal currency. */
+  amount: number;
+  /** The waybill whose COD amount this pays. */
+  waybill?: string;
 }
+
+export interface PaymentOptions {
+  /** The client's Idempotency-Key: the same key again answers with this payment's answer, no second payment. */
+  idempotencyKey?: string;
+  /** Aborted when the one who asked went away (the API client's connection closed): the payment is cancelled if it still can be. */
+  signal?: AbortSignal;
+}
+
+export interface PaymentAnswer extends CardPaymentResult {
+  /** Approved: what is still due of the amount (cash or another card); 0 unless the issuer approved part of it. */
+  remainingDue?: number;
+}
+
+export interface PaymentOutcome extends PaymentAnswer {
+  receiptPrinted: boolean;
+  /** The answer of an earlier request with the same Idempotency-Key: no second payment was made. */
+  replayed?: boolean;
+  /** The payment was running when the daemon stopped: its journal row's state now. */
+  journalState?: TxnState;
+}
+
+export interface CancelOutcome {
+  cancelled: true;
+  reason: string;
+}
+
+/** DE4 is 12 digits. */
+export const MAX_DE4_AMOUNT = 999_999_999_999;
+
+/** Why a payment was cancelled, as its answer and event say. */
+export const CANCEL_REASONS = {
+  request: 'the payment was cancelled on request (POST /v1/payments/cancel)',
+  clientGone: 'the client that asked for the payment went away (its connection closed) before the card answered',
+  stopping: 'the terminal is stopping',
+} as const;
 
 export interface SettlementOutcome {
   batch: number;
@@ -59,12 +119,25 @@ export interface SettlementOutcome {
 
 type Presented = { kind: 'chip' } | { kind: 'swipe'; swipe: Swipe } | { kind: 'mute' } | { kind: 'none' };
 
+/** The payment in progress. */
+interface PaymentInProgress {
+  controller: AbortController;
+  key: string | undefined;
+  journalId: string | undefined;
+  /** The card answered GENERATE AC, or the payment's journal row was begun: it runs to its end. */
+  committed: boolean;
+  /** Resolves when the payment has its outcome, or `error` when it ended in one. */
+  ended: Promise<CardPaymentResult | 'error'>;
+}
+
 export class PaymentService implements Service {
   readonly name = 'payments';
   private terminal: TerminalConfig | undefined;
+  private operatorWaybillPattern: RegExp | undefined;
   private busy = false;
-  /** Aborts the wait for a card (the daemon is stopping). */
-  private waiting: AbortController | undefined;
+  private current: PaymentInProgress | undefined;
+  private requestStore: PaymentRequests | undefined;
+  private receiptQueue: ReceiptQueue | undefined;
   private state: Health = { state: 'stopped' };
 
   constructor(
@@ -75,20 +148,36 @@ export class PaymentService implements Service {
 
   async start(): Promise<void> {
     this.terminal = kernelTerminal(this.config);
+    const pattern = this.config.workflow.waybillPattern;
+    this.operatorWaybillPattern = pattern === '' ? undefined : new RegExp(`^(?:${pattern})$`);
+    const spool = this.deps.spool();
+    this.requestStore = new PaymentRequests(spool.db);
+    this.receiptQueue = new ReceiptQueue({
+      db: spool.db,
+      printer: () => this.deps.devices().printer?.driver,
+      render: (receipt, journalId, copy, options) => this.renderReceipt(receipt, journalId, copy, options),
+      events: this.deps.events,
+      log: this.log,
+    });
+    this.receiptQueue.prunePrinted(Date.now() - spool.retentionMs);
+    const held = this.receiptQueue.held().length;
+    if (held > 0) this.log.info({ held }, 'receipts held for a reprint (codpos reprint)');
     this.state = { state: 'up' };
   }
 
   async stop(): Promise<void> {
     this.cancelWaiting();
+    this.receiptQueue?.stop();
     this.state = { state: 'stopped' };
   }
 
   /**
-   * A payment still waiting for its card ends as cancelled ("the terminal is stopping"), so
-   * the daemon can stop within its budget. A payment whose card is already in goes on.
+   * The daemon is stopping: a payment that can still be cancelled ends as cancelled ("the
+   * terminal is stopping") and is answered, so the daemon stops within its budget. A payment
+   * whose card has answered goes on.
    */
   cancelWaiting(): void {
-    this.waiting?.abort();
+    this.current?.controller.abort(CANCEL_REASONS.stopping);
   }
 
   health(): Health {
@@ -98,35 +187,263 @@ export class PaymentService implements Service {
     return missing.length > 0 ? { state: 'degraded', reason: `no ${missing.join(' and no ')}: card payments cannot be taken` } : this.state;
   }
 
-  /** One card payment; a decline is a result. CODPOS_USAGE_BUSY while another is in progress. */
-  async pay(request: CardPaymentRequest): Promise<PaymentOutcome> {
-    if (!Number.isSafeInteger(request.amount) || request.amount <= 0) {
-      throw new PosError('CODPOS_USAGE_AMOUNT', `amount must be a positive whole number of minor units, not ${String(request.amount)}`);
+  /**
+   * One card payment; a decline is a result. CODPOS_USAGE_BUSY while another is in progress;
+   * a USAGE error for a request that cannot be paid (before the card is asked for).
+   */
+  async pay(request: PaymentRequest, options: PaymentOptions = {}): Promise<PaymentOutcome> {
+    const checked = this.checkRequest(request);
+    const key = options.idempotencyKey === undefined ? undefined : checkIdempotencyKey(options.idempotencyKey);
+    if (key !== undefined) {
+      const prior = this.requests().find(key);
+      if (prior) return this.replay(prior, checked);
     }
     const { cardReader, pinpad } = this.deps.devices();
     if (!this.terminal || !cardReader || !pinpad) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', `card payments cannot be taken: ${this.health().reason ?? 'the payment service is not started'}`);
-    const events = this.deps.events;
-    return this.exclusive('a card payment is already in progress', async () => {
-      events.publish('payment.started', { amount: request.amount, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
-      const result = await this.collect(request, cardReader.driver, {
-        requestPin: (options) => {
-          events.publish('pin.requested');
-          return pinpad.driver.requestPin(options);
-        },
-        cancel: () => pinpad.driver.cancel(),
-      });
-      events.publish(`payment.${result.outcome}`, {
-        reason: result.reason,
-        approvedOffline: result.approvedOffline,
-        signatureRequired: result.signatureRequired,
-        ...(result.journalId !== undefined ? { journalId: result.journalId } : {}),
-        ...(result.responseCode !== undefined ? { responseCode: result.responseCode } : {}),
-        ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
-        ...(result.receipt ? { panLast4: result.receipt.panLast4 } : {}),
-      });
-      await this.queueForBackend(request, result);
-      return { ...result, receiptPrinted: await this.printReceipts(request, result) };
+    const { answer, receiptKept } = await this.exclusive('a card payment is already in progress', () => this.run(checked, key, options.signal, cardReader.driver, pinpad.driver));
+    // Outside the guard: the next payment may start while this receipt prints.
+    const printed = receiptKept && answer.journalId !== undefined ? (await this.receipts().print(answer.journalId, this.config.payments.receiptWaitMs)).printed : false;
+    return { ...answer, receiptPrinted: printed };
+  }
+
+  /**
+   * Cancels the payment in progress: answered once it has ended cancelled. CODPOS_USAGE_NO_PAYMENT
+   * when none is in progress; CODPOS_USAGE_NOT_CANCELLABLE once the card has answered (it runs to
+   * its end; an approval is voided, not cancelled).
+   */
+  async cancel(reason: string = CANCEL_REASONS.request): Promise<CancelOutcome> {
+    const current = this.current;
+    if (!current) throw new PosError('CODPOS_USAGE_NO_PAYMENT', 'no card payment is in progress: there is nothing to cancel');
+    if (current.committed) throw notCancellable(current.journalId, undefined);
+    current.controller.abort(reason);
+    const result = await current.ended;
+    if (result !== 'error' && result.outcome === 'cancelled') return { cancelled: true, reason: result.reason };
+    throw notCancellable(current.journalId ?? (result === 'error' ? undefined : result.journalId), result);
+  }
+
+  /** A journaled payment as the journal has it (CODPOS_USAGE_NO_SUCH_PAYMENT when it is not there). */
+  payment(journalId: unknown): PaymentView {
+    if (typeof journalId !== 'string' || journalId === '') throw new PosError('CODPOS_USAGE_NO_SUCH_PAYMENT', 'expected the journal id of a payment');
+    const txn = this.deps.spool().journal.get(journalId);
+    if (!txn) throw new PosError('CODPOS_USAGE_NO_SUCH_PAYMENT', `no payment ${journalId} in the journal`, { details: { journalId } });
+    return paymentView(txn, this.receipts().kept(txn.id));
+  }
+
+  /** The journal's card transactions begun on `date` (YYYY-MM-DD, the terminal's local day; default today), oldest first. */
+  payments(date?: string): { date: string; payments: PaymentView[] } {
+    const day = date ?? localDateText(new Date());
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new PosError('CODPOS_USAGE_BAD_DATE', `date: expected YYYY-MM-DD, not ${day}`);
+    const rows = this.deps.spool().journal.list({ limit: 100_000 }).filter((txn) => localDateText(new Date(txn.createdAt)) === day);
+    return { date: day, payments: rows.map((txn) => paymentView(txn, this.receipts().kept(txn.id))) };
+  }
+
+  /** Prints a payment's receipt again, or (no journal id) every held receipt. */
+  async reprint(journalId: unknown): Promise<ReprintOutcome> {
+    if (journalId !== undefined && (typeof journalId !== 'string' || journalId === '')) throw new PosError('CODPOS_USAGE_REPRINT', 'journalId: expected the journal id of a payment, or nothing to print every held receipt');
+    if (journalId !== undefined && !this.receipts().kept(journalId)) throw new PosError('CODPOS_USAGE_NO_RECEIPT', `no receipt is kept for payment ${journalId}`, { details: { journalId } });
+    return this.receipts().reprint(journalId, this.config.payments.receiptWaitMs);
+  }
+
+  /** The payment itself, inside the guard: from the card to the journaled, logged and published outcome. */
+  private async run(request: PaymentRequest, key: string | undefined, callerSignal: AbortSignal | undefined, reader: CardReaderDriver, pinpad: PinpadDriver): Promise<{ answer: PaymentAnswer; receiptKept: boolean }> {
+    let markEnded: (result: CardPaymentResult | 'error') => void = () => undefined;
+    const current: PaymentInProgress = { controller: new AbortController(), key, journalId: undefined, committed: false, ended: new Promise((resolve) => (markEnded = resolve)) };
+    const callerGone = () => current.controller.abort(CANCEL_REASONS.clientGone);
+    if (callerSignal?.aborted) callerGone();
+    callerSignal?.addEventListener('abort', callerGone, { once: true });
+    this.current = current;
+    let result: CardPaymentResult | undefined;
+    try {
+      if (key !== undefined) this.requests().start(key, request);
+      this.deps.events.publish('payment.started', { amount: request.amount, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
+      result = await this.collect(request, current, reader, pinpad);
+      const answer = answerOf(request, result);
+      this.logOutcome(request, answer);
+      this.publishOutcome(answer);
+      await this.queueForBackend(request, answer);
+      const receiptKept = this.keepReceipt(request, answer);
+      if (key !== undefined) this.recordAnswer(key, answer);
+      return { answer, receiptKept };
+    } catch (error) {
+      this.log.error({ err: error, journalId: current.journalId ?? null, amount: request.amount }, 'card payment ended in an error');
+      // Nothing journaled: the key may be used again. Journaled: asking again answers from the journal.
+      if (key !== undefined && current.journalId === undefined) this.forgetKey(key);
+      throw error;
+    } finally {
+      callerSignal?.removeEventListener('abort', callerGone);
+      this.current = undefined;
+      markEnded(result ?? 'error');
+    }
+  }
+
+  /** A request that cannot be paid stops here, before the card is asked for. */
+  private checkRequest(request: PaymentRequest): PaymentRequest {
+    const { amount } = request;
+    if (!Number.isSafeInteger(amount) || amount <= 0) {
+      throw new PosError('CODPOS_USAGE_AMOUNT', `amount must be a positive whole number of minor units, not ${String(amount)}`);
+    }
+    if (amount > MAX_DE4_AMOUNT) throw new PosError('CODPOS_USAGE_AMOUNT', `amount ${amount} has more than the 12 digits an ISO 8583 amount (DE4) carries`, { details: { amount } });
+    const max = this.config.payments.maxAmount;
+    if (amount > max) throw new PosError('CODPOS_USAGE_AMOUNT', `amount ${amount} is above the largest card payment this terminal takes (payments.maxAmount ${max})`, { details: { amount, maxAmount: max } });
+    if (request.waybill === undefined) return { amount };
+    const check = checkWaybill(request.waybill, this.operatorWaybillPattern ? { operatorPattern: this.operatorWaybillPattern } : {});
+    if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
+    const task = this.deps.spool().tasks.tasksFor(check.waybill).find((t) => t.kind === 'delivery');
+    if (task) checkTaskCurrency(task, this.config.terminal.currency);
+    return { amount, waybill: check.waybill };
+  }
+
+  /** A key seen before: its payment's answer, or (still running) a 409 naming its journal row. */
+  private replay(prior: StoredPaymentRequest, request: PaymentRequest): PaymentOutcome {
+    if (prior.amount !== request.amount || (prior.waybill ?? undefined) !== request.waybill) {
+      throw new PosError(
+        'CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key ${prior.key} was used for a payment of ${prior.amount}${prior.waybill !== null ? ` (waybill ${prior.waybill})` : ''}, not this one: a new payment needs a new key`,
+        prior.journalId !== null ? { details: { journalId: prior.journalId } } : {},
+      );
+    }
+    if (prior.state === 'answered') {
+      const answer = prior.answer as PaymentAnswer;
+      return { ...answer, receiptPrinted: answer.journalId !== undefined && this.receipts().kept(answer.journalId)?.state === 'printed', replayed: true };
+    }
+    if (this.current?.key === prior.key) {
+      const journalId = this.current.journalId;
+      throw new PosError(
+        'CODPOS_USAGE_PAYMENT_RUNNING',
+        `the payment with Idempotency-Key ${prior.key} is still running${journalId !== undefined ? ` (journal ${journalId})` : ' (no card has answered yet)'}: ask again with the same key once it has ended`,
+        journalId !== undefined ? { details: { journalId } } : {},
+      );
+    }
+    return this.interruptedAnswer(prior);
+  }
+
+  /** A key whose payment was running when the daemon stopped: what the journal says of it now. */
+  private interruptedAnswer(prior: StoredPaymentRequest): PaymentOutcome {
+    const none = { approvedOffline: false, signatureRequired: false, receiptPrinted: false, replayed: true } as const;
+    const txn = prior.journalId === null ? undefined : this.deps.spool().journal.get(prior.journalId);
+    // The key and the journal row are begun in one commit: no row, nothing was sent or charged.
+    if (!txn) return { ...none, outcome: 'cancelled', reason: 'the terminal stopped before this payment journaled anything: nothing was charged' };
+    const view = paymentView(txn, this.receipts().kept(txn.id));
+    const outcome = outcomeOfState(txn.state);
+    return {
+      ...none,
+      outcome: outcome === 'pending' ? 'failed' : outcome,
+      reason: `the terminal stopped while this payment ran; its journal row is ${txn.state}`,
+      journalId: txn.id,
+      journalState: txn.state,
+      approvedOffline: view.approvedOffline,
+      receiptPrinted: view.receipt === 'printed',
+      ...(view.approvedAmount !== undefined ? { approvedAmount: view.approvedAmount, remainingDue: view.remainingDue ?? 0 } : {}),
+      ...(txn.responseCode !== null ? { responseCode: txn.responseCode } : {}),
+      ...(txn.authCode !== null ? { authCode: txn.authCode } : {}),
+      ...(view.entry ? { entry: view.entry } : {}),
+      ...(txn.panMasked !== null ? { receipt: { panLast4: txn.panMasked.slice(-4) } } : {}),
+    };
+  }
+
+  /** One line per payment for the log: what a helpdesk asks about it, the card masked. */
+  private logOutcome(request: PaymentRequest, answer: PaymentAnswer): void {
+    const txn = answer.journalId !== undefined ? this.deps.spool().journal.get(answer.journalId) : undefined;
+    this.log.info(
+      {
+        journalId: answer.journalId ?? null,
+        amount: request.amount,
+        approvedAmount: answer.approvedAmount ?? null,
+        entry: answer.entry ?? null,
+        outcome: answer.outcome,
+        responseCode: answer.responseCode ?? null,
+        tvr: answer.receipt?.tvr ?? null,
+        tsi: answer.receipt?.tsi ?? null,
+        cvmResult: answer.cvmResult ?? null,
+        odaMethod: answer.odaMethod ?? null,
+        panMasked: txn?.panMasked ?? (answer.receipt ? `****${answer.receipt.panLast4}` : null),
+        approvedOffline: answer.approvedOffline,
+        waybill: request.waybill ?? null,
+        reason: answer.reason,
+      },
+      'card payment',
+    );
+  }
+
+  private publishOutcome(answer: PaymentAnswer): void {
+    const journal = answer.journalId !== undefined ? { journalId: answer.journalId } : {};
+    this.deps.events.publish(`payment.${answer.outcome}`, {
+      reason: answer.reason,
+      approvedOffline: answer.approvedOffline,
+      signatureRequired: answer.signatureRequired,
+      ...journal,
+      ...(answer.entry !== undefined ? { entry: answer.entry } : {}),
+      ...(answer.responseCode !== undefined ? { responseCode: answer.responseCode } : {}),
+      ...(answer.authCode !== undefined ? { authCode: answer.authCode } : {}),
+      ...(answer.approvedAmount !== undefined ? { approvedAmount: answer.approvedAmount, remainingDue: answer.remainingDue ?? 0 } : {}),
+      ...(answer.identificationRequired ? { identificationRequired: true } : {}),
+      ...(answer.receipt ? { panLast4: answer.receipt.panLast4 } : {}),
     });
+    // Response 08: the screen app asks the courier to check the consignee's ID against the card.
+    if (answer.outcome === 'approved' && answer.identificationRequired) this.deps.events.publish('payment.check-id', { ...journal, reason: 'the issuer approved with identification (08): check the cardholder\'s ID' });
+  }
+
+  /** Keeps the receipt (held until printed); a spool that refuses it costs the receipt, never the payment's answer. */
+  private keepReceipt(request: PaymentRequest, answer: PaymentAnswer): boolean {
+    if (answer.journalId === undefined) return false;
+    const receipt: StoredReceipt = {
+      at: new Date().toISOString(),
+      amount: request.amount,
+      currency: this.config.terminal.currency,
+      ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
+      payment: answer,
+      copies: answer.outcome === 'approved' && answer.signatureRequired ? ['merchant', 'customer'] : ['customer'],
+    };
+    try {
+      this.receipts().hold(answer.journalId, receipt);
+      return true;
+    } catch (error) {
+      this.log.error({ err: error, journalId: answer.journalId }, 'the receipt could not be kept: it is not printed');
+      return false;
+    }
+  }
+
+  private renderReceipt(receipt: StoredReceipt, journalId: string, copy: 'merchant' | 'customer', options: { profile: Parameters<typeof buildPaymentReceipt>[0]['profile']; reprint: boolean }): Buffer {
+    const transaction = this.deps.spool().journal.get(journalId);
+    return buildPaymentReceipt({
+      profile: options.profile,
+      merchant: { name: this.config.terminal.merchantName, terminalId: this.config.terminal.id, merchantId: this.config.terminal.merchantId },
+      at: new Date(receipt.at),
+      amount: receipt.amount,
+      currency: receipt.currency,
+      ...(receipt.waybill !== undefined ? { waybill: receipt.waybill } : {}),
+      payment: receipt.payment,
+      ...(transaction ? { transaction } : {}),
+      copy,
+      reprint: options.reprint,
+    });
+  }
+
+  private recordAnswer(key: string, answer: PaymentAnswer): void {
+    try {
+      this.requests().answer(key, answer);
+    } catch (error) {
+      // The journal has the payment: a repeat of the key answers from it.
+      this.log.error({ err: error, journalId: answer.journalId ?? null }, 'the answer for the idempotency key could not be kept');
+    }
+  }
+
+  private forgetKey(key: string): void {
+    try {
+      this.requests().forget(key);
+    } catch (error) {
+      this.log.error({ err: error }, 'an idempotency key could not be dropped');
+    }
+  }
+
+  private requests(): PaymentRequests {
+    if (!this.requestStore) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments cannot be taken: the payment service is not started');
+    return this.requestStore;
+  }
+
+  private receipts(): ReceiptQueue {
+    if (!this.receiptQueue) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'receipts are not available: the payment service is not started');
+    return this.receiptQueue;
   }
 
   /** Runs `work` as the one card operation in progress (payment, void or settlement); CODPOS_USAGE_BUSY while another runs. */
@@ -194,7 +511,7 @@ export class PaymentService implements Service {
       transactions.push({
         mti: c.mti ?? '0200',
         processingCode: c.processingCode,
-        amount: txn.amount,
+        amount: txn.approvedAmount,
         pan,
         ...(clearing.sealed.expiry ? { expiry: clearing.sealed.expiry } : {}),
         ...(c.panSequenceNumber ? { panSequenceNumber: c.panSequenceNumber } : {}),
@@ -236,28 +553,29 @@ export class PaymentService implements Service {
     }
   }
 
-  /** Waits for the card and pays by chip or stripe, following the chip-first rules. */
-  private async collect(request: CardPaymentRequest, reader: CardReaderDriver, pinpad: { requestPin: CardReaderPin; cancel(): Promise<void> }): Promise<CardPaymentResult> {
+  /** Waits for the card and pays by chip or stripe, following the chip-first rules; the payment's signal cancels it. */
+  private async collect(request: PaymentRequest, current: PaymentInProgress, reader: CardReaderDriver, pinpad: PinpadDriver): Promise<CardPaymentResult> {
+    const signal = current.controller.signal;
+    const cancelled = (): CardPaymentResult => ({ outcome: 'cancelled', reason: cancelReason(signal), approvedOffline: false, signatureRequired: false });
     const deadline = Date.now() + this.config.emv.cardWaitMs;
     let chipFailure: CardPaymentResult['chipFailure'];
     // A card already in the slot is paid at once.
     const slot = await reader.status().catch(() => undefined);
     let presented: Presented = slot !== undefined && slot.slot !== 'empty' ? (slot.chip ? { kind: 'chip' } : { kind: 'mute' }) : { kind: 'none' };
+    const chip = this.deps.payByChip ?? payByChip;
+    const swipe = this.deps.payBySwipe ?? payBySwipe;
+    const paying: CardPaymentRequest = { ...request, signal };
     for (;;) {
+      if (signal.aborted) return cancelled();
       if (presented.kind === 'none') {
         this.deps.events.publish('payment.waiting-card', { chipFailed: chipFailure !== undefined });
-        this.waiting = new AbortController();
-        presented = await waitForCard(reader, deadline - Date.now(), this.waiting.signal);
-        const stopping = this.waiting.signal.aborted;
-        this.waiting = undefined;
-        if (presented.kind === 'none') {
-          const reason = stopping ? 'the terminal is stopping' : `no card was presented within ${Math.round(this.config.emv.cardWaitMs / 1000)} s`;
-          return { outcome: 'cancelled', reason, approvedOffline: false, signatureRequired: false };
-        }
+        presented = await waitForCard(reader, deadline - Date.now(), signal);
+        if (signal.aborted) return cancelled();
+        if (presented.kind === 'none') return { outcome: 'cancelled', reason: `no card was presented within ${Math.round(this.config.emv.cardWaitMs / 1000)} s`, approvedOffline: false, signatureRequired: false };
       }
-      const base = { client: this.deps.host(), journal: this.deps.spool().journal, currency: this.config.terminal.currency, pinpad, log: this.log };
+      const base = { client: this.deps.host(), journal: this.journalFor(current), currency: this.config.terminal.currency, pinpad: this.pinEntry(pinpad, signal), log: this.log };
       if (presented.kind === 'chip') {
-        const result = await payByChip({ ...base, card: reader, terminal: this.terminal! }, request);
+        const result = await chip({ ...base, card: watchGenerateAc(reader, () => (current.committed = true)), terminal: this.terminal! }, paying);
         // Only the chip's own failure (mute, no answer to reset, no common application) lets the
         // stripe of the same card be used (fallback); any other failure ends the payment.
         if (result.chipFailure === undefined) return result;
@@ -271,7 +589,7 @@ export class PaymentService implements Service {
         continue;
       }
       if (presented.kind === 'swipe') {
-        const result = await payBySwipe(base, request, presented.swipe, chipFailure ? { chipFailure } : {});
+        const result = await swipe(base, paying, presented.swipe, chipFailure ? { chipFailure } : {});
         if (result.outcome !== 'use-chip') return result;
         this.deps.events.publish('payment.use-chip');
         presented = { kind: 'none' };
@@ -280,12 +598,58 @@ export class PaymentService implements Service {
   }
 
   /**
+   * The journal as the payment sees it: beginning its row marks the payment past cancelling
+   * and names the row on its idempotency key, in the same commit (a restart never finds a
+   * journaled payment whose key does not name it).
+   */
+  private journalFor(current: PaymentInProgress): Journal {
+    const spool = this.deps.spool();
+    const journal = spool.journal;
+    const watched = Object.create(journal) as Journal;
+    watched.begin = (input) => {
+      let row;
+      try {
+        row = spool.db.transaction(() => {
+          const begun = journal.begin(input);
+          if (current.key !== undefined) this.requests().attachJournal(current.key, begun.id);
+          return begun;
+        })();
+      } catch (error) {
+        throw toSpoolError(error, 'journaling a card payment');
+      }
+      current.journalId = row.id;
+      current.committed = true;
+      return row;
+    };
+    return watched;
+  }
+
+  /** The PIN pad as the payment sees it: `pin.requested`, and an entry in progress ended when the payment is cancelled. */
+  private pinEntry(pinpad: PinpadDriver, signal: AbortSignal): CardPaymentDeps['pinpad'] {
+    return {
+      requestPin: async (options) => {
+        if (signal.aborted) return { outcome: 'cancelled', reason: cancelReason(signal) };
+        this.deps.events.publish('pin.requested');
+        const endEntry = () => void pinpad.cancel().catch(() => undefined);
+        signal.addEventListener('abort', endEntry, { once: true });
+        try {
+          const entry = await pinpad.requestPin(options);
+          return entry.outcome !== 'pin' && signal.aborted ? { outcome: 'cancelled', reason: cancelReason(signal) } : entry;
+        } finally {
+          signal.removeEventListener('abort', endEntry);
+        }
+      },
+    };
+  }
+
+  /**
    * The payment for the back-end's COD reconciliation (stream `transaction`, id = the journal
    * row's, which the back-end dedupes on): what was paid for which waybill, how, and the
-   * outcome; the card as its last four digits. A spool that refuses it leaves the payment as
-   * it is (logged: the journal still has it for a later export).
+   * outcome, with the approved amount and what remains due; the card as its last four digits.
+   * A spool that refuses it leaves the payment as it is (logged: the journal still has it for a
+   * later export).
    */
-  private async queueForBackend(request: CardPaymentRequest, result: CardPaymentResult): Promise<void> {
+  private async queueForBackend(request: PaymentRequest, result: PaymentAnswer): Promise<void> {
     if (result.journalId === undefined) return;
     const spool = this.deps.spool();
     const txn = spool.journal.get(result.journalId);
@@ -296,10 +660,13 @@ export class PaymentService implements Service {
           journalId: result.journalId,
           waybill: request.waybill ?? null,
           amount: request.amount,
+          approvedAmount: result.approvedAmount ?? null,
+          remainingDue: result.remainingDue ?? null,
           currency: this.config.terminal.currency,
           outcome: result.outcome,
           state: txn?.state ?? null,
           approvedOffline: result.approvedOffline,
+          identificationRequired: result.identificationRequired ?? false,
           entry: result.entry ?? null,
           responseCode: result.responseCode ?? null,
           authCode: result.authCode ?? null,
@@ -318,38 +685,40 @@ export class PaymentService implements Service {
       this.log.error({ err: error, journalId: result.journalId }, 'the payment record for the back-end could not be queued');
     }
   }
-
-  private async printReceipts(request: CardPaymentRequest, result: CardPaymentResult): Promise<boolean> {
-    const printer = this.deps.devices().printer;
-    if (result.journalId === undefined || !printer) return false;
-    const transaction = this.deps.spool().journal.get(result.journalId);
-    const copies: Array<'customer' | 'merchant'> = result.outcome === 'approved' && result.signatureRequired ? ['merchant', 'customer'] : ['customer'];
-    try {
-      for (const copy of copies) {
-        await printer.driver.print(
-          buildPaymentReceipt({
-            profile: printer.driver.profile,
-            merchant: { name: this.config.terminal.merchantName, terminalId: this.config.terminal.id, merchantId: this.config.terminal.merchantId },
-            at: new Date(),
-            amount: request.amount,
-            currency: this.config.terminal.currency,
-            ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
-            payment: result,
-            ...(transaction ? { transaction } : {}),
-            copy,
-          }),
-        );
-      }
-      return true;
-    } catch (error) {
-      this.log.warn({ err: error, journalId: result.journalId }, 'receipt not printed');
-      this.deps.events.publish('receipt.failed', { journalId: result.journalId, reason: (error as Error).message });
-      return false;
-    }
-  }
 }
 
-type CardReaderPin = (options: { pan: string }) => ReturnType<NonNullable<BuiltDevices['pinpad']>['driver']['requestPin']>;
+/** An approved payment's answer names what was approved and what remains due (a partial approval, response 10). */
+function answerOf(request: PaymentRequest, result: CardPaymentResult): PaymentAnswer {
+  if (result.outcome !== 'approved') return result;
+  const approvedAmount = result.approvedAmount ?? request.amount;
+  return { ...result, approvedAmount, remainingDue: request.amount - approvedAmount };
+}
+
+function cancelReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : CANCEL_REASONS.request;
+}
+
+function notCancellable(journalId: string | undefined, result: CardPaymentResult | 'error' | undefined): PosError {
+  const ending = result === undefined ? 'it runs to its end' : result === 'error' ? 'it ended in an error' : `it ended ${result.outcome}`;
+  return new PosError(
+    'CODPOS_USAGE_NOT_CANCELLABLE',
+    `the payment can no longer be cancelled: the card has answered${journalId !== undefined ? ` (journal ${journalId})` : ''} and ${ending}; an approved payment is voided (POST /v1/payments/void), not cancelled`,
+    journalId !== undefined ? { details: { journalId } } : {},
+  );
+}
+
+/** The card reader as the chip payment sees it: the card's answer to GENERATE AC (80 AE) is the point of no cancel. */
+function watchGenerateAc(card: CardChannel, answered: () => void): CardChannel {
+  return {
+    powerOn: () => card.powerOn(),
+    powerOff: () => card.powerOff(),
+    transmit: async (apdu) => {
+      const response = await card.transmit(apdu);
+      if (apdu[0] === 0x80 && apdu[1] === 0xae) answered();
+      return response;
+    },
+  };
+}
 
 /** The next card event of the reader, or `none` after `ms` or when `cancel` aborts. */
 async function waitForCard(reader: CardReaderDriver, ms: number, cancel: AbortSignal): Promise<Presented> {

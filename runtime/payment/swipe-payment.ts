@@ -121,6 +121,7 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
       ...(pin ? { pinBlock: Buffer.from(pin.block, 'hex'), ksn: pin.ksn } : {}),
       begin: { amount: request.amount, currency: deps.currency, pan: track.pan, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) },
       onJournaled: (journaled) => (row = journaled),
+      beginRow: (entry) => deps.journal.begin(entry),
     });
     const approved = answer.outcome === 'approved';
     const approvedAmount = approved ? (answer.approvedAmount ?? request.amount) : undefined;

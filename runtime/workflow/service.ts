@@ -20,7 +20,7 @@ import { checkSignature, renderSignature, signaturePng, type Signature } from '.
 import { buildDeliveryReceipt } from './delivery-receipt.js';
 import type { PrinterDriver } from '../../drivers/printer/driver.js';
 import { allRecords, dayReport, type DayReport } from './day-report.js';
-import { localDateText } from '../payment/receipt.js';
+import { currencyText, localDateText, sameCurrency } from '../payment/receipt.js';
 import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-collection.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
@@ -238,6 +238,7 @@ export class WorkflowService implements Service {
   private checkCod(waybill: string, cod: unknown): CheckedCod | undefined {
     const spool = this.deps.spool();
     const task = spool.tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
+    if (task) checkTaskCurrency(task, this.config.terminal.currency);
     let recorded: Map<string, { waybill: string; eventId: string }> | undefined;
     return checkCod(cod, {
       waybill,
@@ -268,6 +269,20 @@ function cardPaymentsCollected(spool: Spool): Map<string, { waybill: string; eve
 function lastFour(panMasked: string | null | undefined): string | null {
   const match = panMasked ? /([0-9]{4})$/.exec(panMasked) : null;
   return match ? match[1]! : null;
+}
+
+/**
+ * A task whose COD is due in a currency other than the terminal's cannot be collected here: the
+ * terminal would book (and the acquirer settle) the amount in its own currency. A task without a
+ * currency is due in the terminal's; a numeric (840) and an alphabetic (USD) code are both understood.
+ */
+export function checkTaskCurrency(task: Pick<Task, 'waybill' | 'currency'>, terminalCurrency: string): void {
+  if (task.currency === null || sameCurrency(task.currency, terminalCurrency)) return;
+  throw new PosError(
+    'CODPOS_USAGE_TASK_CURRENCY',
+    `waybill ${task.waybill}: its COD is due in ${currencyText(task.currency)} on the task list, but this terminal collects in ${currencyText(terminalCurrency)}; have the task corrected by the back-end`,
+    { details: { waybill: task.waybill, taskCurrency: task.currency, terminalCurrency } },
+  );
 }
 
 function usage(message: string): PosError {

@@ -6,25 +6,27 @@
 import { request } from 'node:http';
 import { PosError, type ErrorCode } from '../../config/errors.js';
 
-export async function callDaemon<T>(options: { config?: string }, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 3000): Promise<T> {
+export async function callDaemon<T>(options: { config?: string }, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 3000, headers: Record<string, string> = {}): Promise<T> {
   const { loadConfig } = await import('../../config/load.js');
   const { apiSocketPath } = await import('../../runtime/api/server.js');
   const socketPath = apiSocketPath(loadConfig({ file: options.config }).config);
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method, timeout: timeoutMs, headers: body === undefined ? {} : { 'Content-Type': 'application/json' } }, (res) => {
+    const req = request({ socketPath, path, method, timeout: timeoutMs, headers: { ...headers, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () => {
-        let parsed: T & { error?: { code: string; message: string } };
+        let parsed: T & { error?: { code: string; message: string; journalId?: string } };
         try {
-          parsed = JSON.parse(text) as T & { error?: { code: string; message: string } };
+          parsed = JSON.parse(text) as T & { error?: { code: string; message: string; journalId?: string } };
         } catch {
           reject(new PosError('CODPOS_DAEMON_API', `the daemon's answer on ${socketPath} is not JSON`));
           return;
         }
         if (res.statusCode === 200) resolve(parsed);
-        else if (parsed.error && /^CODPOS_[A-Z0-9]+_/.test(parsed.error.code)) reject(new PosError(parsed.error.code as ErrorCode, parsed.error.message));
+        else if (parsed.error && /^CODPOS_[A-Z0-9]+_/.test(parsed.error.code)) {
+          reject(new PosError(parsed.error.code as ErrorCode, parsed.error.message, parsed.error.journalId !== undefined ? { details: { journalId: parsed.error.journalId } } : {}));
+        }
         else reject(new PosError('CODPOS_DAEMON_API', `the daemon answered ${res.statusCode ?? '?'}: ${text}`));
       });
     });
