@@ -117,8 +117,9 @@ class PinNotEntered extends Error {
 
 /** Ends the kernel's run when the payment is cancelled before the card answered GENERATE AC. */
 class PaymentCancelled extends Error {
-  constructor() {
-    super('the payment was cancelled before the card was asked for its cryptogram');
+  /** The canceller's words (the signal's reason, when it gave them as text). */
+  constructor(signal: AbortSignal | undefined) {
+    super(typeof signal?.reason === 'string' ? signal.reason : 'the payment was cancelled before the card was asked for its cryptogram');
   }
 }
 
@@ -139,7 +140,7 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
   const clock = deps.clock ?? (() => new Date());
   const none = { approvedOffline: false, signatureRequired: false } as const;
   const cancelled = (reason: string): CardPaymentResult => ({ ...none, outcome: 'cancelled', reason });
-  if (request.signal?.aborted) return cancelled('the payment was cancelled before the card was read');
+  if (request.signal?.aborted) return cancelled(new PaymentCancelled(request.signal).message);
   let card: CardIdentity | undefined;
   let pin: { block: string; ksn: string } | undefined;
   let onlineRow: { id: string; stan: number } | undefined;
@@ -159,7 +160,7 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
     kernel = await runTransaction({
       transmit: async (apdu) => {
         const generateAc = apdu[1] === GENERATE_AC;
-        if (generateAc && !cardAnsweredGenerateAc && request.signal?.aborted) throw new PaymentCancelled();
+        if (generateAc && !cardAnsweredGenerateAc && request.signal?.aborted) throw new PaymentCancelled(request.signal);
         try {
           const response = await deps.card.transmit(apdu);
           if (generateAc) cardAnsweredGenerateAc = true;
@@ -287,12 +288,12 @@ function withAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, stop: (
   if (!signal) return work;
   if (signal.aborted) {
     stop();
-    return Promise.reject(new PaymentCancelled());
+    return Promise.reject(new PaymentCancelled(signal));
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       stop();
-      reject(new PaymentCancelled());
+      reject(new PaymentCancelled(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));

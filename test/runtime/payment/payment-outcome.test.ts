@@ -49,7 +49,8 @@ async function serviceWith(t: Test, chip: (deps: CardPaymentDeps, request: CardP
 function approvedBy(responseCode: string, approvedAmount: number | undefined, extra: Partial<CardPaymentResult> = {}) {
   return async (deps: CardPaymentDeps, request: CardPaymentRequest): Promise<CardPaymentResult> => {
     const row = deps.journal.begin({ amount: request.amount, currency: deps.currency, pan: PAN, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
-    deps.journal.transition(row.id, 'approved', { responseCode, authCode: '246810' });
+    // As the host client records an approval: a partial one with its approved amount.
+    deps.journal.transition(row.id, 'approved', { responseCode, authCode: '246810', ...(approvedAmount !== undefined && approvedAmount < request.amount ? { approvedAmount } : {}) });
     return {
       outcome: 'approved',
       reason: 'approved online',
