@@ -9,6 +9,7 @@
  * with one stream the purchases' faults would shift whenever the terminal changed.
  */
 import { PosError } from '../../config/errors.js';
+import { prng } from '../../config/prng.js';
 
 /** What a fault does to one purchase. */
 export type SimFault = 'silent' | 'late' | 'drop' | 'decline05' | 'decline91' | 'partial';
@@ -33,21 +34,6 @@ export interface SimFaultOptions {
 export const PARTIAL_FAULT_PERCENT = 50;
 export const DEFAULT_LATE_MS = 1000;
 
-/**
- * mulberry32, the generator of test/helpers/prng.ts (numbers in [0, 1) from a 32-bit seed).
- * Written here because runtime code may not import test code (DESIGN.md); a test holds the two
- * to the same sequence.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Draws the faults of a simulator's purchases and reversals. */
 export class SimFaultDraw {
@@ -58,9 +44,9 @@ export class SimFaultDraw {
   constructor(private readonly options: SimFaultOptions) {
     checkFaultOptions(options);
     this.lateMs = options.lateMs ?? DEFAULT_LATE_MS;
-    this.purchaseRandom = seededRandom(options.seed);
+    this.purchaseRandom = prng(options.seed);
     // A different but fixed seed for the second stream (the golden ratio's 32 bits, to spread it).
-    this.reversalRandom = seededRandom((options.seed ^ 0x9e3779b9) >>> 0);
+    this.reversalRandom = prng((options.seed ^ 0x9e3779b9) >>> 0);
   }
 
   /** One purchase's fault, or undefined: answered normally. */

@@ -27,6 +27,7 @@ import { hostDialect } from '../host/dialect.js';
 import { HostChannel, channelOptionsFromConfig, hostFraming } from '../host/channel.js';
 import { HostMux } from '../host/mux.js';
 import { HostClient } from '../host/client.js';
+import { messageContextOf } from '../host/service.js';
 import { AcquirerHostSimulator, type SimExchange } from '../host/simulator.js';
 import { payByChip, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
@@ -153,9 +154,11 @@ export async function openLabStack(config: Config, pin: string | 'cancel', onExc
     const client = new HostClient({
       mux,
       spool,
-      context: { terminalId: config.terminal.id, merchantId: config.terminal.merchantId, currency: config.terminal.currency, clock: () => new Date() },
+      context: messageContextOf(config, hostDialect(config.host)),
       responseTimeoutMs: config.host.responseTimeoutMs,
       reversalStan: config.host.reversalStan,
+      partialApprovals: config.host.partialApprovals,
+      tcDelivery: config.host.tcDelivery,
     });
     const devices = await openSimPaymentDevices(config, pin);
     cleanups.unshift(() => devices.close());

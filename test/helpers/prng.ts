@@ -1,14 +1,2 @@
-/**
- * mulberry32: a small seeded PRNG for property and fuzz tests, so a failure reproduces
- * from its seed. Returns numbers in [0, 1).
- */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG is the runtime's (config/prng.ts): a failure reproduces from its seed. */
+export { prng } from '../../config/prng.js';

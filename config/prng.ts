@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a small seeded PRNG (numbers in [0, 1) from a 32-bit seed), so a random day
+ * reproduces from its seed: the acquirer simulator's faults, and the property, fuzz and fault
+ * tests. Not for anything secret (node:crypto is). In config/ because every layer may import it.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
