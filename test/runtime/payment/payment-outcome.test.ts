@@ -21,12 +21,13 @@ import { PaymentService } from '../../../runtime/payment/service.js';
 import { STREAMS } from '../../../spool/index.js';
 import { call } from '../daemon-fixtures.js';
 import { capturedLog, openSpool } from '../host/fixtures.js';
-import { startDaemonIn, tempDataDir } from './payment-fixtures.js';
+import { eventually, startDaemonIn, tempDataDir } from './payment-fixtures.js';
+import type { payBySwipe } from '../../../runtime/payment/swipe-payment.js';
 
 const PAN = '4761739001010119';
 
 /** The payment service with a card in the reader, a printer simulator, and a chip payment the test scripts. */
-async function serviceWith(t: Test, chip: (deps: CardPaymentDeps, request: CardPaymentRequest) => Promise<CardPaymentResult>, log: Logger = capturedLog().log) {
+async function serviceWith(t: Test, chip: (deps: CardPaymentDeps, request: CardPaymentRequest) => Promise<CardPaymentResult>, log: Logger = capturedLog().log, swipe?: typeof payBySwipe) {
   const spool = await openSpool(t);
   const reader = Object.assign(new EventEmitter(), { status: async () => ({ slot: 'present', chip: true }), powerOn: async () => Buffer.alloc(0), powerOff: async () => undefined, transmit: async () => Buffer.from('9000', 'hex') });
   const pinpad = { requestPin: async () => ({ outcome: 'cancelled', reason: 'not scripted' }), cancel: async () => undefined };
@@ -40,9 +41,9 @@ async function serviceWith(t: Test, chip: (deps: CardPaymentDeps, request: CardP
   const events = new EventBus();
   const published: DaemonEvent[] = [];
   events.subscribe((event) => published.push(event));
-  const service = new PaymentService(validateConfig({}), log, { devices: () => devices, host: () => ({}) as HostClient, spool: () => spool, events, payByChip: chip });
+  const service = new PaymentService(validateConfig({}), log, { devices: () => devices, host: () => ({}) as HostClient, spool: () => spool, events, payByChip: chip, ...(swipe ? { payBySwipe: swipe } : {}) });
   await service.start();
-  return { service, spool, published, printerSim };
+  return { service, spool, published, printerSim, reader };
 }
 
 /** A chip payment the issuer approved with `responseCode` for `approvedAmount`, journaled as the host client would. */
@@ -146,4 +147,29 @@ t.test('each payment is one log line with what a helpdesk asks for, the card mas
   t.match(lines[1], { journalId: null, amount: 1800, approvedAmount: null, outcome: 'cancelled', reason: /PIN entry cancelled/ });
   t.notMatch(captured.text(), PAN, 'no full PAN in the log');
   t.match(captured.text(), '476173******0119', 'control: the masked card is there to be found');
+});
+
+t.test('a chip payment that failed without a chip failure (a spool or PIN pad fault) ends there: no wait for a fallback swipe', async (t) => {
+  const failed = async (): Promise<CardPaymentResult> => ({ outcome: 'failed', reason: 'the payment failed: the spool is full', approvedOffline: false, signatureRequired: false });
+  const { service, published } = await serviceWith(t, failed);
+  const paid = await service.pay({ amount: 2500 });
+  t.match(paid, { outcome: 'failed', reason: /spool is full/ });
+  t.notOk(published.some((event) => event.type === 'payment.chip-failed'), 'the stripe was not unlocked');
+  t.equal(published.filter((event) => event.type === 'payment.waiting-card').length, 0, 'nobody waited for a swipe');
+});
+
+t.test('a chip failure unlocks the fallback swipe of that card: the swipe is paid with the chip failure it names', async (t) => {
+  const chipFailure = { reason: 'chip mute', cardKey: 'k1' };
+  const mute = async (): Promise<CardPaymentResult> => ({ outcome: 'failed', reason: 'the chip failed', approvedOffline: false, signatureRequired: false, chipFailure });
+  let swipedWith: unknown;
+  const fallback: typeof payBySwipe = async (_deps, _request, _swipe, options) => {
+    swipedWith = options?.chipFailure;
+    return { outcome: 'approved', reason: 'approved online (chip fallback)', approvedOffline: false, signatureRequired: true, entry: 'fallback' };
+  };
+  const { service, published, reader } = await serviceWith(t, mute, capturedLog().log, fallback);
+  const paying = service.pay({ amount: 2500 });
+  await eventually(() => published.some((event) => event.type === 'payment.chip-failed'), 'the chip failure');
+  reader.emit('swipe', { track2: ';4761739001010119=30122011143800000?' });
+  t.match(await paying, { outcome: 'approved', entry: 'fallback' });
+  t.same(swipedWith, chipFailure, 'the swipe knows which card failed');
 });
