@@ -54,7 +54,7 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     uplink,
     payments,
     workflow,
-    new LocalApiService(config, log, { ...api, payments, workflow, sim: new SimControl(() => devices.devices, () => uplink.simulator) }),
+    new LocalApiService(config, log, { ...api, payments, workflow, sim: new SimControl(() => devices.devices, () => uplink.simulator, () => host.simulator) }),
   ];
 }
 

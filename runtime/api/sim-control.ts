@@ -7,6 +7,9 @@
  *   GET  /v1/sim/printer  { pages: [[line, ...], ...] }: what the simulated printer printed
  *   POST /v1/sim/printer  { paper: "out" | "in" } | { cover: "open" | "closed" }: the printer stops or goes on
  *   GET  /v1/sim/backend  { records: [...] }: what the back-end simulator holds (uplink.mode sim)
+ *   POST /v1/sim/backend  { outage: true | false }: the back-end simulator answers 503 until the outage ends
+ *   POST /v1/sim/host     { rule: SimRule } | { clear: true }: how the acquirer simulator answers next
+ *                         (a partial approval for an amount, a decline, silence; host.mode sim)
  *
  * A device that is not simulated answers 404 on its path: nothing here can reach a real one.
  */
@@ -14,6 +17,7 @@ import { PosError } from '../../config/errors.js';
 import { VirtualCard, listCardProfiles, loadCardProfile } from '../../emv/card/index.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
 import type { BackendSimulator } from '../uplink/simulator.js';
+import type { AcquirerHostSimulator, SimRule } from '../host/simulator.js';
 
 type Handler = (body: unknown) => Promise<unknown>;
 
@@ -25,6 +29,7 @@ export class SimControl {
   constructor(
     private readonly devices: () => BuiltDevices,
     private readonly backend: () => BackendSimulator | undefined = () => undefined,
+    private readonly acquirer: () => AcquirerHostSimulator | undefined = () => undefined,
   ) {}
 
   routes(): Record<string, Record<string, Handler>> {
@@ -37,6 +42,30 @@ export class SimControl {
           const backend = this.backend();
           if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
           return { records: [...backend.records.values()] };
+        },
+        POST: async (body) => {
+          const backend = this.backend();
+          if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
+          const { outage } = (body ?? {}) as { outage?: unknown };
+          if (typeof outage !== 'boolean') throw new PosError('CODPOS_USAGE_SIM', 'outage: expected true (the back-end answers 503) or false (it answers again)');
+          backend.clearRules();
+          if (outage) backend.addRule({ action: 'unavailable' });
+          return { outage };
+        },
+      },
+      '/v1/sim/host': {
+        POST: async (body) => {
+          const acquirer = this.acquirer();
+          if (!acquirer) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the acquirer is not simulated in this daemon (host.mode is tcp)');
+          const { rule, clear } = (body ?? {}) as { rule?: unknown; clear?: unknown };
+          if (clear === true) {
+            acquirer.clearRules();
+            return { cleared: true };
+          }
+          if (typeof rule !== 'object' || rule === null) throw new PosError('CODPOS_USAGE_SIM', 'rule: expected a simulator rule such as { "mti": "0200", "amount": 4000, "action": "partial", "approvedAmount": 2500 }, or clear: true');
+          // The simulator checks the rule and names what is wrong with it.
+          acquirer.behave(rule as SimRule);
+          return { rule };
         },
       },
     };

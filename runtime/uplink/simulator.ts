@@ -92,6 +92,11 @@ export class BackendSimulator {
     this.rules.unshift(rule);
   }
 
+  /** Back to answering normally (an outage is over). */
+  clearRules(): void {
+    this.rules.length = 0;
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const path = (req.url ?? '').split('?')[0];
