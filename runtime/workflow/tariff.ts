@@ -189,10 +189,10 @@ export function readTariff(raw: unknown): Tariff {
         return normalized;
       });
     const read: TariffZone = { id: text(zone.id, `${path}.id`, 32), name: zone.name === undefined ? text(zone.id, `${path}.id`, 32) : text(zone.name, `${path}.name`, 64), postcodePrefixes: codes('postcodePrefixes'), areaCodes: codes('areaCodes') };
-    if (read.postcodePrefixes.length + read.areaCodes.length === 0) fault(path, 'a zone needs at least one postcode prefix or area code', zone.id);
+    if (read.postcodePrefixes.length + read.areaCodes.length === 0) refuse(path, `zone ${read.id} needs at least one postcode prefix or area code`);
     return read;
   });
-  unique(zones.map((z) => z.id), (i, id) => `tariff.zones[${i}].id: zone ${id} is listed twice`);
+  unique(zones.map((z) => z.id), (i) => `tariff.zones[${i}].id`, 'zone');
   // One postcode prefix or area code in two zones would make the zone depend on list order.
   const owner = new Map<string, string>();
   zones.forEach((zone, i) => {
@@ -200,7 +200,7 @@ export function readTariff(raw: unknown): Tariff {
       codes.forEach((code, j) => {
         const name = `${key === 'areaCodes' ? 'area code' : 'postcode prefix'} ${code}`;
         const first = owner.get(name);
-        if (first !== undefined) fault(`tariff.zones[${i}].${key}[${j}]`, `${name} is already in zone ${first}`, code);
+        if (first !== undefined) refuse(`tariff.zones[${i}].${key}[${j}]`, `${name} is already in zone ${first}`);
         owner.set(name, zone.id);
       });
     }
@@ -210,7 +210,7 @@ export function readTariff(raw: unknown): Tariff {
     const band = object(entry, `tariff.weightBands[${i}]`);
     return { id: text(band.id, `tariff.weightBands[${i}].id`, 32), upToGrams: whole(band.upToGrams, `tariff.weightBands[${i}].upToGrams`, 1, MAX_WEIGHT_GRAMS) };
   });
-  unique(weightBands.map((b) => b.id), (i, id) => `tariff.weightBands[${i}].id: band ${id} is listed twice`);
+  unique(weightBands.map((b) => b.id), (i) => `tariff.weightBands[${i}].id`, 'weight band');
   weightBands.forEach((band, i) => {
     const before = weightBands[i - 1];
     if (before && band.upToGrams <= before.upToGrams) fault(`tariff.weightBands[${i}].upToGrams`, `expected more than the band before it (${before.upToGrams})`, band.upToGrams);
@@ -221,16 +221,16 @@ export function readTariff(raw: unknown): Tariff {
     const service = object(entry, path);
     const id = text(service.id, `${path}.id`, 32);
     const prices = object(service.prices, `${path}.prices`);
-    for (const zoneId of Object.keys(prices)) if (!zones.some((z) => z.id === zoneId)) fault(`${path}.prices.${zoneId}`, 'no zone has this id', zoneId);
+    for (const zoneId of Object.keys(prices)) if (!zones.some((z) => z.id === zoneId)) refuse(`${path}.prices.${zoneId}`, `no zone is called ${zoneId}`);
     const read: Record<string, Array<number | null>> = {};
     for (const zone of zones) {
       const row = list(prices[zone.id], `${path}.prices.${zone.id}`, 0);
-      if (row.length !== weightBands.length) fault(`${path}.prices.${zone.id}`, `expected ${weightBands.length} prices, one per weight band`, `${row.length} prices`);
+      if (row.length !== weightBands.length) refuse(`${path}.prices.${zone.id}`, `expected ${weightBands.length} prices, one per weight band, not ${row.length}`);
       read[zone.id] = row.map((price, k) => (price === null ? null : whole(price, `${path}.prices.${zone.id}[${k}]`, 0, MAX_COD_AMOUNT)));
     }
     return { id, prices: read };
   });
-  unique(services.map((s) => s.id), (i, id) => `tariff.services[${i}].id: service ${id} is listed twice`);
+  unique(services.map((s) => s.id), (i) => `tariff.services[${i}].id`, 'service');
 
   const fee = object(root.codFee, 'tariff.codFee');
   const codFee: CodFee = {
@@ -245,9 +245,14 @@ function quoteUsage(message: string): PosError {
   return new PosError('CODPOS_USAGE_QUOTE', message);
 }
 
-function fault(path: string, problem: string, value: unknown): never {
+/** The first fault: where it is, what was expected and what came instead. */
+function fault(path: string, expected: string, value: unknown): never {
   const shown = value === undefined ? 'nothing' : JSON.stringify(value);
-  throw new PosError('CODPOS_UPLINK_BAD_TARIFF', `${path}: ${problem}, not ${shown && shown.length > 40 ? `${shown.slice(0, 40)}...` : shown}`, { details: { path } });
+  refuse(path, `${expected}, not ${shown.length > 40 ? `${shown.slice(0, 40)}...` : shown}`);
+}
+
+function refuse(path: string, problem: string): never {
+  throw new PosError('CODPOS_UPLINK_BAD_TARIFF', `${path}: ${problem}`, { details: { path } });
 }
 
 function object(value: unknown, path: string): Record<string, unknown> {
@@ -271,10 +276,10 @@ function whole(value: unknown, path: string, min: number, max: number): number {
   return value;
 }
 
-function unique(ids: string[], message: (index: number, id: string) => string): void {
+function unique(ids: string[], path: (index: number) => string, what: string): void {
   const seen = new Set<string>();
   ids.forEach((id, i) => {
-    if (seen.has(id)) throw new PosError('CODPOS_UPLINK_BAD_TARIFF', message(i, id));
+    if (seen.has(id)) refuse(path(i), `${what} ${id} is listed twice`);
     seen.add(id);
   });
 }
