@@ -11,10 +11,11 @@ function testTariff(): Record<string, unknown> {
   return {
     version: 'T-7',
     currency: '978',
+    // The shortest prefixes first: the longest match must not depend on the order.
     zones: [
-      { id: 'inner', name: 'Inner city', postcodePrefixes: ['101'], areaCodes: ['BER-MITTE'] },
-      { id: 'city', name: 'City', postcodePrefixes: ['10', '12'], areaCodes: ['BER'] },
       { id: 'rest', postcodePrefixes: ['1', '2'] },
+      { id: 'city', name: 'City', postcodePrefixes: ['10', '12'], areaCodes: ['BER'] },
+      { id: 'inner', name: 'Inner city', postcodePrefixes: ['101'], areaCodes: ['BER-MITTE'] },
     ],
     weightBands: [
       { id: 'S', upToGrams: 1000 },
@@ -49,6 +50,9 @@ t.test('zones: an area code exactly, else the longest postcode prefix; spaces, h
   t.match(zoneOf('ber-mitte'), { zone: 'inner', matchedBy: { areaCode: 'BER-MITTE'.replace('-', '') } });
   t.match(zoneOf(' BER '), { zone: 'city', matchedBy: { areaCode: 'BER' } });
   t.match(zoneOf('101 15'), { zone: 'inner' });
+  const withArea = testTariff() as { zones: Array<{ areaCodes?: string[] }> };
+  withArea.zones[0]!.areaCodes = ['10'];
+  t.match(quote({ tariff: readTariff(withArea), destination: '10', weightGrams: 500 }), { zone: 'rest', matchedBy: { areaCode: '10' } }, 'an area code wins over a postcode prefix of the same text');
   t.throws(() => zoneOf('30159'), { code: 'CODPOS_USAGE_QUOTE_NO_ZONE', message: 'destination 30159: no zone of tariff T-7 covers this postcode or area code' });
   t.throws(() => zoneOf('HAM'), { code: 'CODPOS_USAGE_QUOTE_NO_ZONE', message: /destination HAM: no zone/ });
   t.throws(() => zoneOf(' - '), { code: 'CODPOS_USAGE_QUOTE', message: 'destination: expected a postcode or an area code' });
@@ -90,7 +94,7 @@ t.test('the reader names the first fault of a tariff that does not read', async 
   refused((r) => delete r.version, 'tariff.version: expected text of 1 to 64 characters, not nothing');
   refused((r) => (r.currency = 'EUR'), 'tariff.currency: expected an ISO 4217 numeric code such as "840", not "EUR"');
   refused((r) => (r.zones = []), 'tariff.zones: expected at least 1, not []');
-  refused((r) => (r.zones[2].postcodePrefixes = []), 'tariff.zones[2]: zone rest needs at least one postcode prefix or area code');
+  refused((r) => (r.zones[0].postcodePrefixes = []), 'tariff.zones[0]: zone rest needs at least one postcode prefix or area code');
   refused((r) => (r.zones[1].postcodePrefixes[1] = '1/2'), 'tariff.zones[1].postcodePrefixes[1]: expected letters and digits, not "1/2"');
   refused((r) => (r.zones[2].postcodePrefixes[0] = '10'), 'tariff.zones[2].postcodePrefixes[0]: postcode prefix 10 is already in zone city');
   refused((r) => (r.zones[2].areaCodes = ['ber']), 'tariff.zones[2].areaCodes[0]: area code BER is already in zone city');
@@ -109,10 +113,10 @@ t.test('the reader names the first fault of a tariff that does not read', async 
 
 t.test('the reader keeps what it checked, prefixes normalized, and ignores fields it does not know', async (t) => {
   const raw = testTariff() as Record<string, any>;
-  raw.zones[0].postcodePrefixes = ['1 01'];
+  raw.zones[2].postcodePrefixes = ['1 01'];
   raw.validFrom = '2026-12-01';
   const read = readTariff(raw);
-  t.same(read.zones[0], { id: 'inner', name: 'Inner city', postcodePrefixes: ['101'], areaCodes: ['BERMITTE'] });
+  t.same(read.zones[2], { id: 'inner', name: 'Inner city', postcodePrefixes: ['101'], areaCodes: ['BERMITTE'] });
   t.equal((read as unknown as Record<string, unknown>).validFrom, undefined);
   t.same(read.codFee, { fixed: 50, rateBasisPoints: 150, minimum: 200 });
 });
