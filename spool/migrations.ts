@@ -174,6 +174,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX payment_receipt_by_state ON payment_receipt (state, created_at);
     `,
   },
+  {
+    version: 6,
+    description: 'the tariff downloaded with the task list, for price quotes at a pickup offline',
+    sql: `
+      -- One row: the last tariff that read (JSON as runtime/workflow/tariff.ts reads it). A
+      -- download that does not read leaves it as it is.
+      CREATE TABLE tariff (
+        slot        INTEGER PRIMARY KEY CHECK (slot = 1),
+        version     TEXT    NOT NULL,
+        body        TEXT    NOT NULL,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

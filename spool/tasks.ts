@@ -1,7 +1,7 @@
 /**
- * The courier's task list and the couriers who may check in on this terminal, as last
- * downloaded from the back-end: kept so the day goes on offline. A download replaces both in
- * one commit (a half-replaced list is never seen).
+ * The courier's task list, the couriers who may check in on this terminal and the tariff
+ * pickups are quoted with, as last downloaded from the back-end: kept so the day goes on
+ * offline. A download replaces them in one commit (a half-replaced list is never seen).
  */
 import { PosError } from '../config/errors.js';
 import type { Database, Statement } from 'better-sqlite3';
@@ -25,8 +25,15 @@ export interface CourierRecord {
   pinHash: string;
 }
 
+/** The cached tariff as stored: its JSON read back, not checked (runtime/workflow/tariff.ts reads it). */
+export interface CachedTariff {
+  version: string;
+  body: unknown;
+  updatedAt: number;
+}
+
 export class TaskCache {
-  private readonly sql: Record<'clearTasks' | 'clearCouriers' | 'insertTask' | 'insertCourier' | 'tasks' | 'taskByWaybill' | 'courier', Statement>;
+  private readonly sql: Record<'clearTasks' | 'clearCouriers' | 'insertTask' | 'insertCourier' | 'tasks' | 'taskByWaybill' | 'courier' | 'putTariff' | 'tariff', Statement>;
 
   constructor(
     private readonly db: Database,
@@ -40,11 +47,16 @@ export class TaskCache {
       tasks: db.prepare('SELECT id, waybill, kind, cod_amount AS codAmount, currency, consignee, address FROM task ORDER BY rowid'),
       taskByWaybill: db.prepare('SELECT id, waybill, kind, cod_amount AS codAmount, currency, consignee, address FROM task WHERE waybill = ? ORDER BY rowid'),
       courier: db.prepare('SELECT id, name, pin_hash AS pinHash FROM courier WHERE id = ?'),
+      putTariff: db.prepare('INSERT INTO tariff (slot, version, body, updated_at) VALUES (1, @version, @body, @now) ON CONFLICT (slot) DO UPDATE SET version = excluded.version, body = excluded.body, updated_at = excluded.updated_at'),
+      tariff: db.prepare('SELECT version, body, updated_at AS updatedAt FROM tariff WHERE slot = 1'),
     };
   }
 
-  /** Replaces the cached tasks and couriers with a download, in one commit. */
-  replace(tasks: readonly Task[], couriers: readonly CourierRecord[]): void {
+  /**
+   * Replaces the cached tasks and couriers with a download, in one commit, with the tariff
+   * when one came that read (without one, the cached tariff stays).
+   */
+  replace(tasks: readonly Task[], couriers: readonly CourierRecord[], tariff?: { version: string; body: unknown }): void {
     const now = this.clock.now();
     try {
       this.db.transaction(() => {
@@ -52,6 +64,7 @@ export class TaskCache {
         this.sql.clearCouriers.run();
         for (const task of tasks) this.sql.insertTask.run({ ...task, now });
         for (const courier of couriers) this.sql.insertCourier.run({ ...courier, now });
+        if (tariff) this.sql.putTariff.run({ version: tariff.version, body: JSON.stringify(tariff.body), now });
       })();
     } catch (error) {
       throw new PosError('CODPOS_SPOOL_TASKS', `the downloaded task list could not be stored: ${(error as Error).message}`, { cause: error });
@@ -68,5 +81,11 @@ export class TaskCache {
 
   courier(id: string): CourierRecord | undefined {
     return this.sql.courier.get(id) as CourierRecord | undefined;
+  }
+
+  /** The last tariff downloaded that read, if any. */
+  tariff(): CachedTariff | undefined {
+    const row = this.sql.tariff.get() as { version: string; body: string; updatedAt: number } | undefined;
+    return row && { version: row.version, body: JSON.parse(row.body) as unknown, updatedAt: row.updatedAt };
   }
 }

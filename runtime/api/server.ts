@@ -10,6 +10,7 @@
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
+ *   GET  /v1/quote          ?destination=&weightGrams=&service=&codAmount=: a price (quote-routes.ts)
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
@@ -30,6 +31,7 @@ import type { Health, Service } from '../service.js';
 import type { DaemonEvent, EventBus } from './events.js';
 import type { SimControl } from './sim-control.js';
 import { paymentRoutes, type PaymentApi } from './payment-routes.js';
+import { quoteRoutes, type QuoteApi } from './quote-routes.js';
 
 /** What a route handler gets besides the JSON body. */
 export interface ApiRequest {
@@ -53,7 +55,7 @@ export interface LocalApiDeps {
   /** Card payments, their receipts and end-of-day settlement (absent: their paths answer 503). */
   payments?: PaymentApi;
   /** Waybill events (absent: POST /v1/waybills/events answers 503). */
-  workflow?: {
+  workflow?: QuoteApi & {
     record(input: never): Promise<unknown>;
     report(date?: string): unknown;
     tasks(): unknown;
@@ -166,6 +168,7 @@ export class LocalApiService implements Service {
       },
       '/v1/events': { GET: 'stream' },
       ...paymentRoutes(this.deps.payments),
+      ...quoteRoutes(this.deps.workflow),
       '/v1/waybills/events': {
         POST: async (body) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');

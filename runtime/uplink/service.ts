@@ -14,6 +14,7 @@ import { STREAMS, type CourierRecord, type OutboxRecord, type Spool, type Task }
 import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
 import { BackendSimulator } from './simulator.js';
+import { readTariff } from '../workflow/tariff.js';
 
 /** The streams that go to the back-end, in the order they are sent. */
 export const UPLINK_STREAMS = [STREAMS.waybillEvent, STREAMS.transaction] as const;
@@ -22,6 +23,16 @@ export interface UplinkServiceOptions {
   spool: () => Spool;
   /** How long one batch may take (default 15 s). */
   requestTimeoutMs?: number;
+}
+
+/** What a task list download brought: counts, and the tariff stored or why it was refused. */
+export interface TaskDownload {
+  tasks: number;
+  couriers: number;
+  /** The version of the tariff that came with the list and is now cached. */
+  tariffVersion?: string;
+  /** Why the tariff that came with the list was refused (the cached one stays). */
+  tariffRefused?: string;
 }
 
 interface BatchAnswer {
@@ -126,10 +137,12 @@ export class UplinkService implements Service {
   }
 
   /**
-   * Downloads the task list and the couriers who may check in, and replaces the cached ones
-   * in one commit (the day then goes on offline). Resolves with how many of each.
+   * Downloads the task list, the couriers who may check in and the tariff, and replaces the
+   * cached ones in one commit (the day then goes on offline). Resolves with how many of each.
+   * A tariff that does not read is refused on its own (logged, named in the answer) and the
+   * cached one stays: the day's tasks matter more than its prices.
    */
-  async downloadTasks(): Promise<{ tasks: number; couriers: number }> {
+  async downloadTasks(): Promise<TaskDownload> {
     const token = this.config.uplink.token;
     let response: Response;
     try {
@@ -142,14 +155,24 @@ export class UplinkService implements Service {
       throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${cause?.code ?? cause?.message ?? (error as Error).message}); the cached task list stays`, { cause: error, disconnected: true });
     }
     if (response.status !== 200) throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/tasks answered ${response.status}; the cached task list stays`);
-    const list = (await response.json().catch(() => undefined)) as { tasks?: unknown; couriers?: unknown } | undefined;
+    const list = (await response.json().catch(() => undefined)) as { tasks?: unknown; couriers?: unknown; tariff?: unknown } | undefined;
     const tasks = Array.isArray(list?.tasks) ? list.tasks.map(readTask) : undefined;
     const couriers = Array.isArray(list?.couriers) ? list.couriers.map(readCourier) : undefined;
     if (!tasks || !couriers || tasks.includes(undefined) || couriers.includes(undefined)) {
       throw new PosError('CODPOS_UPLINK_BAD_ANSWER', `${this.url}/tasks answered a task list that does not read; the cached one stays`);
     }
-    this.options.spool().tasks.replace(tasks as Task[], couriers as CourierRecord[]);
-    return { tasks: tasks.length, couriers: couriers.length };
+    let tariff: { version: string; body: unknown } | undefined;
+    let tariffRefused: string | undefined;
+    if (list?.tariff !== undefined) {
+      try {
+        tariff = { version: readTariff(list.tariff).version, body: list.tariff };
+      } catch (error) {
+        tariffRefused = (error as Error).message;
+        this.log.warn({ code: (error as PosError).code, reason: tariffRefused }, 'tariff refused; the cached one stays');
+      }
+    }
+    this.options.spool().tasks.replace(tasks as Task[], couriers as CourierRecord[], tariff);
+    return { tasks: tasks.length, couriers: couriers.length, ...(tariff ? { tariffVersion: tariff.version } : {}), ...(tariffRefused !== undefined ? { tariffRefused } : {}) };
   }
 
   private async post(records: OutboxRecord[], timeoutMs: number): Promise<BatchAnswer> {

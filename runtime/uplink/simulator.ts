@@ -4,7 +4,8 @@
  *
  *   POST {base}/records   { terminalId, records: [{ id, stream, createdAt, payload }] }
  *                         -> { accepted: [id, ...], rejected: [{ id, reason, permanent }] }
- *   GET  {base}/tasks     -> { couriers: [{ id, name, pinHash }], tasks: [{ id, waybill, kind, codAmount, ... }] }
+ *   GET  {base}/tasks     -> { couriers: [{ id, name, pinHash }], tasks: [{ id, waybill, kind, codAmount, ... }],
+ *                              tariff: { version, currency, zones, weightBands, services, codFee } }
  *
  * Every record id is kept forever: a record sent again (the terminal did not see the answer)
  * is accepted again and counted once. A record that is not an object with an id and a stream
@@ -30,10 +31,12 @@ export interface BackendRule {
   times?: number;
 }
 
-/** The task list the simulator hands out: couriers (with PIN hashes) and tasks. */
+/** The task list the simulator hands out: couriers (with PIN hashes), tasks and the tariff pickups are quoted with. */
 export interface SimTaskList {
   couriers: Array<{ id: string; name: string; pinHash: string }>;
   tasks: Array<{ id: string; waybill: string; kind: 'pickup' | 'delivery'; codAmount: number; currency: string | null; consignee: string | null; address: string | null }>;
+  /** As runtime/workflow/tariff.ts reads it (left as JSON here: a test may hand out a broken one). */
+  tariff?: unknown;
 }
 
 /** The simulated depot's day: courier C001 (PIN 1234), three deliveries (two with cash on delivery) and a pickup. */
@@ -46,6 +49,36 @@ export function defaultSimTaskList(): SimTaskList {
       { id: 'T3', waybill: 'RR000000005CH', kind: 'delivery', codAmount: 0, currency: '840', consignee: 'C. Consignee', address: '3 Main Street' },
       { id: 'T4', waybill: 'RR111111115CH', kind: 'pickup', codAmount: 0, currency: null, consignee: 'D. Shipper', address: '4 Main Street' },
     ],
+    tariff: defaultSimTariff(),
+  };
+}
+
+/**
+ * The simulated depot's tariff, in US dollars (cents): the city (postcodes 100-102, area NYC),
+ * the metro area around it (103-104, 11, 07; area METRO) and the rest of the country (any other
+ * postcode; area US); four weight bands to 30 kg; standard and express (no express over 20 kg
+ * outside the metro area); COD fee 1.5 % plus 0.50, at least 1.50.
+ */
+export function defaultSimTariff() {
+  return {
+    version: 'sim-2026.1',
+    currency: '840',
+    zones: [
+      { id: 'city', name: 'City', postcodePrefixes: ['100', '101', '102'], areaCodes: ['NYC'] },
+      { id: 'metro', name: 'Metro area', postcodePrefixes: ['103', '104', '11', '07'], areaCodes: ['METRO'] },
+      { id: 'national', name: 'National', postcodePrefixes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], areaCodes: ['US'] },
+    ],
+    weightBands: [
+      { id: 'S', upToGrams: 1_000 },
+      { id: 'M', upToGrams: 5_000 },
+      { id: 'L', upToGrams: 20_000 },
+      { id: 'XL', upToGrams: 30_000 },
+    ],
+    services: [
+      { id: 'standard', prices: { city: [500, 700, 1200, 1800], metro: [650, 900, 1500, 2200], national: [900, 1400, 2400, 3600] } },
+      { id: 'express', prices: { city: [900, 1200, 2000, 2900], metro: [1100, 1500, 2500, 3600], national: [1900, 2600, 4200, null] } },
+    ],
+    codFee: { fixed: 50, rateBasisPoints: 150, minimum: 150 },
   };
 }
 

@@ -8,6 +8,8 @@
  * A delivery collects its COD amount in one part or several (cod-collection.ts): cash
  * (`tendered` at least the amount; the change is computed) and card payments, each card at the
  * amount its issuer approved; and may carry the consignee's e-signature (signature.ts).
+ * A pickup may carry the parcel's weight and destination: it is then priced offline with the
+ * tariff cached from the back-end (tariff.ts) and the quote goes with the event.
  */
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
@@ -22,6 +24,7 @@ import type { PrinterDriver } from '../../drivers/printer/driver.js';
 import { allRecords, dayReport, type DayReport } from './day-report.js';
 import { currencyText, localDateText, sameCurrency } from '../payment/receipt.js';
 import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-collection.js';
+import { normalizeDestination, quote, readTariff, type Quote, type Tariff } from './tariff.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -46,6 +49,20 @@ export interface WaybillEventInput {
   cod?: CodInput;
   /** The consignee's e-signature (deliveries only): kept as strokes with their times and as a PNG. */
   signature?: Signature;
+  /** Pickups: the parcel's weight, with `destination`, prices it with the cached tariff. */
+  weightGrams?: number;
+  /** Pickups: the postcode or area code the parcel goes to. */
+  destination?: string;
+  /** Pickups: the service asked for (default: the tariff's first). */
+  service?: string;
+}
+
+/** What `GET /v1/quote` asks: a parcel to price with the cached tariff. */
+export interface QuoteQuery {
+  destination: string;
+  weightGrams: number;
+  service?: string;
+  codAmount?: number;
 }
 
 export interface RecordedWaybillEvent {
@@ -56,6 +73,8 @@ export interface RecordedWaybillEvent {
   change?: number;
   /** Deliveries: whether the delivery receipt printed (a printer fault never undoes the event). */
   receiptPrinted?: boolean;
+  /** Pickups weighed with a destination: the price, or null when no tariff has been downloaded yet. */
+  quote?: Quote | null;
 }
 
 export class WorkflowService implements Service {
@@ -82,7 +101,7 @@ export class WorkflowService implements Service {
       events: EventBus;
       recordQueued?: () => void;
       /** Downloads the task list and couriers from the back-end into the spool's cache. */
-      downloadTasks?: () => Promise<{ tasks: number; couriers: number }>;
+      downloadTasks?: () => Promise<{ tasks: number; couriers: number; tariffVersion?: string; tariffRefused?: string }>;
       /** The receipt printer, when there is one: a delivery prints its receipt. */
       printer?: () => PrinterDriver | undefined;
       clock?: () => number;
@@ -130,11 +149,53 @@ export class WorkflowService implements Service {
   }
 
   /** Downloads the task list again (POST /v1/tasks/refresh). */
-  async refreshTasks(): Promise<{ tasks: number; couriers: number }> {
+  async refreshTasks(): Promise<{ tasks: number; couriers: number; tariffVersion?: string; tariffRefused?: string }> {
     if (!this.deps.downloadTasks) throw new PosError('CODPOS_UPLINK_UNAVAILABLE', 'no back-end link to download the task list from');
     const counts = await this.deps.downloadTasks();
     this.deps.events.publish('tasks.updated', counts);
     return counts;
+  }
+
+  /** Prices a parcel with the cached tariff (GET /v1/quote); a USAGE error says what does not price. */
+  quote(query: QuoteQuery): Quote {
+    return quote({ ...query, tariff: this.cachedTariff() });
+  }
+
+  private cachedTariff(): Tariff {
+    const tariff = this.tariffIfCached();
+    if (!tariff) throw new PosError('CODPOS_USAGE_NO_TARIFF', 'no tariff has come with a task list yet: refresh the task list (POST /v1/tasks/refresh) once the back-end can be reached');
+    return tariff;
+  }
+
+  private tariffIfCached(): Tariff | undefined {
+    const cached = this.deps.spool().tasks.tariff();
+    return cached && readTariff(cached.body);
+  }
+
+  /**
+   * A pickup's parcel: none when neither weight nor destination is given (a pickup as before);
+   * both are needed to price it. Quoted with the cached tariff and, when the waybill is a pickup
+   * on the task list, its COD amount; without a tariff yet, recorded unpriced (quote null) so
+   * the courier's day goes on and the back-end prices it.
+   */
+  private pickupParcel(waybill: string, input: WaybillEventInput): { weightGrams: number; destination: string; service: string | null; quote: Quote | null } | undefined {
+    const { weightGrams, destination, service } = input;
+    if (weightGrams === undefined && destination === undefined && service === undefined) return undefined;
+    if (weightGrams === undefined || destination === undefined) throw usage(`${weightGrams === undefined ? 'weightGrams' : 'destination'}: a pickup is priced from its weightGrams and destination; give both, or neither`);
+    if (typeof destination !== 'string' || normalizeDestination(destination) === '' || destination.length > 32) throw usage('destination: expected a postcode or an area code of at most 32 characters');
+    if (typeof weightGrams !== 'number' || !Number.isSafeInteger(weightGrams) || weightGrams <= 0) throw usage(`weightGrams: expected a whole positive number of grams, not ${String(weightGrams)}`);
+    if (service !== undefined && (typeof service !== 'string' || service === '')) throw usage('service: expected the name of a service of the tariff, e.g. standard');
+    const tariff = this.tariffIfCached();
+    if (!tariff) return { weightGrams, destination: normalizeDestination(destination), service: service ?? null, quote: null };
+    const task = this.deps.spool().tasks.tasksFor(waybill).find((t) => t.kind === 'pickup');
+    const codAmount = task?.codAmount ?? 0;
+    if (task && codAmount > 0 && task.currency !== null && !sameCurrency(task.currency, tariff.currency)) {
+      throw new PosError('CODPOS_USAGE_TASK_CURRENCY', `waybill ${waybill}: its COD is in ${currencyText(task.currency)} on the task list, but tariff ${tariff.version} prices in ${currencyText(tariff.currency)}; have the task corrected by the back-end`, {
+        details: { waybill, taskCurrency: task.currency, tariffCurrency: tariff.currency },
+      });
+    }
+    const priced = quote({ tariff, destination, weightGrams, codAmount, ...(service !== undefined ? { service } : {}) });
+    return { weightGrams, destination: normalizeDestination(destination), service: priced.service, quote: priced };
   }
 
   async start(): Promise<void> {
@@ -167,6 +228,10 @@ export class WorkflowService implements Service {
     if (input.cod !== undefined && kind !== 'delivery') throw usage(`cod: only a delivery collects cash on delivery, not a ${kind}`);
     if (input.signature !== undefined && kind !== 'delivery') throw usage(`signature: only a delivery is signed for, not a ${kind}`);
     if (input.signature !== undefined) checkSignature(input.signature);
+    for (const field of ['weightGrams', 'destination', 'service'] as const) {
+      if (input[field] !== undefined && kind !== 'pickup') throw usage(`${field}: only a pickup is weighed and priced, not a ${kind}`);
+    }
+    const parcel = kind === 'pickup' ? this.pickupParcel(check.waybill, input) : undefined;
     const cod = kind === 'delivery' ? this.checkCod(check.waybill, input.cod) : undefined;
     const change = cod?.parts.some((part) => part.method === 'cash') ? cod.change : undefined;
 
@@ -181,6 +246,8 @@ export class WorkflowService implements Service {
       ...(input.note !== undefined ? { note: input.note } : {}),
       // One collection keeps the shape the back-end has always had; parts go as a list.
       ...(cod ? { codDue: cod.due, cod: Array.isArray(input.cod) ? cod.parts : cod.parts[0] } : {}),
+      // The parcel and its quote, for the back-end to bill the shipper with (null: not priced here).
+      ...(parcel ? { weightGrams: parcel.weightGrams, destination: parcel.destination, service: parcel.service, quote: parcel.quote } : {}),
       ...(input.signature ? { signature: { canvas: input.signature.canvas, strokes: input.signature.strokes, png: signaturePng(input.signature).toString('base64') } } : {}),
     };
     const cardIds = (cod?.parts ?? []).flatMap((part) => (part.method === 'card' ? [part.journalId] : []));
@@ -194,7 +261,7 @@ export class WorkflowService implements Service {
     this.deps.events.publish(`waybill.${kind}`, { id, waybill: check.waybill, ...(input.reason !== undefined ? { reason: input.reason } : {}) });
     this.deps.recordQueued?.();
     const receiptPrinted = kind === 'delivery' ? await this.printDeliveryReceipt(check.waybill, input, cod) : undefined;
-    return { id, kind, waybill: check.waybill, ...(change !== undefined ? { change } : {}), ...(receiptPrinted !== undefined ? { receiptPrinted } : {}) };
+    return { id, kind, waybill: check.waybill, ...(change !== undefined ? { change } : {}), ...(receiptPrinted !== undefined ? { receiptPrinted } : {}), ...(parcel ? { quote: parcel.quote } : {}) };
   }
 
   private async printDeliveryReceipt(waybill: string, input: WaybillEventInput, cod: CheckedCod | undefined): Promise<boolean> {
