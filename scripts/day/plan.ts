@@ -4,7 +4,7 @@
  */
 import { s10CheckDigit } from '../../runtime/workflow/waybill.js';
 import { hashCourierPin } from '../../runtime/workflow/courier-pin.js';
-import type { SimTaskList } from '../../runtime/uplink/simulator.js';
+import { defaultSimTariff, type SimTaskList } from '../../runtime/uplink/simulator.js';
 
 /** A UPU S10 waybill number with its check digit (RR + 8 digits + check + CH). */
 export function s10(serial: string): string {
@@ -52,13 +52,14 @@ export const DELIVERIES: readonly PlannedDelivery[] = [
 ];
 
 export const PICKUPS: readonly PlannedPickup[] = [
-  { waybill: s10('30000001'), shipper: 'H. Shipper', address: '8 Dock Road', weightGrams: 1200, destination: '8001', service: 'standard' },
-  { waybill: s10('30000002'), shipper: 'I. Shipper', address: '9 Dock Road', weightGrams: 4800, destination: '1201', service: 'express' },
+  { waybill: s10('30000001'), shipper: 'H. Shipper', address: '8 Dock Road', weightGrams: 1200, destination: '10001', service: 'standard' },
+  { waybill: s10('30000002'), shipper: 'I. Shipper', address: '9 Dock Road', weightGrams: 4800, destination: '94105', service: 'express' },
 ];
 
-/** The task list the day's back-end hands out. */
+/** The task list the day's back-end hands out, with the tariff pickups are priced by. */
 export function dayTaskList(): SimTaskList {
   return {
+    tariff: defaultSimTariff(),
     couriers: [{ id: COURIER.id, name: COURIER.name, pinHash: hashCourierPin(COURIER.pin) }],
     tasks: [
       ...DELIVERIES.map((d, i) => ({ id: `D${i + 1}`, waybill: d.waybill, kind: 'delivery' as const, codAmount: d.codAmount, currency: '840', consignee: d.consignee, address: d.address })),

@@ -74,8 +74,8 @@ export async function playDay(api: DaemonApi, events: EventFollower, backend: Da
   step('check-in', `${COURIER.id} ${COURIER.name}`);
 
   for (const pickup of PICKUPS) {
-    const recorded = await api.post<{ quote?: { total: number; zone: string } }>('/v1/waybills/events', { kind: 'pickup', waybill: pickup.waybill, weightGrams: pickup.weightGrams, destination: pickup.destination, service: pickup.service });
-    step('pickup', `${pickup.waybill} ${pickup.weightGrams} g to ${pickup.destination} (${pickup.service})${recorded.quote ? `: quoted ${money(recorded.quote.total)}, zone ${recorded.quote.zone}` : ''}`);
+    const recorded = await api.post<{ quote?: { total: number; zoneName: string } | null }>('/v1/waybills/events', { kind: 'pickup', waybill: pickup.waybill, weightGrams: pickup.weightGrams, destination: pickup.destination, service: pickup.service });
+    step('pickup', `${pickup.waybill} ${pickup.weightGrams} g to ${pickup.destination} (${pickup.service})${recorded.quote ? `: quoted ${money(recorded.quote.total)} (${recorded.quote.zoneName}) from the cached tariff` : ': no tariff cached, not priced'}`);
   }
   for (const delivery of DELIVERIES) await api.post('/v1/waybills/events', { kind: 'dispatch', waybill: delivery.waybill });
   step('dispatch', `${DELIVERIES.length} parcels out for delivery`);

@@ -29,6 +29,7 @@ t.test('npm start -- --once plays the day, reconciles every COD waybill, names i
     t.ok(lines.some((line) => line.includes(` ${step} `) || line.includes(`${step} `)), `a line for ${step}`);
   }
   t.match(out, /by chip \+ PIN/);
+  t.match(out, /pickup .* quoted USD \d+\.\d\d \(City\) from the cached tariff/);
   t.match(out, /by swipe after the chip failed/);
   t.match(out, /card approved only USD 25\.00 \(partial\), USD 15\.00 collected in cash/);
   t.match(out, /records wait in the spool/);
