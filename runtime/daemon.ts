@@ -13,6 +13,7 @@ import { HostService } from './host/service.js';
 import { LocalApiService } from './api/server.js';
 import { EventBus } from './api/events.js';
 import { SimControl } from './api/sim-control.js';
+import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
 import { UplinkService } from './uplink/service.js';
 import { WorkflowService } from './workflow/service.js';
@@ -54,8 +55,22 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     uplink,
     payments,
     workflow,
-    new LocalApiService(config, log, { ...api, payments, workflow, sim: new SimControl(() => devices.devices, () => uplink.simulator, () => host.simulator) }),
+    new LocalApiService(config, log, { ...api, payments, workflow, statusSources: statusSources(config, devices, spool), sim: new SimControl(() => devices.devices, () => uplink.simulator, () => host.simulator) }),
   ];
+}
+
+/** What the status page's summary reads from the devices and the spool (runtime/api/status-summary.ts). */
+function statusSources(config: Config, devices: DevicesService, spool: SpoolService): StatusSources {
+  return {
+    currency: config.terminal.currency,
+    deviceStates: () => devices.states(),
+    spoolStatus: () => spool.spool.status(),
+    openBatch: () => {
+      const journal = spool.spool.journal;
+      const number = journal.counters.openBatch();
+      return { number, totals: journal.totals(number) };
+    },
+  };
 }
 
 export function createDaemon(config: Config, log: Logger, version = '0.0.0'): Daemon {

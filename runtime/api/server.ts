@@ -1,11 +1,12 @@
 /**
  * The local API: HTTP/1.1 + JSON on a Unix socket in the data directory (`api.socket`,
  * mode 0660), and optionally on 127.0.0.1:`api.tcpPort` for the screen app, where every
- * request must carry `Authorization: Bearer <api.bearerToken>`. `codpos status` and the
- * screen app use it.
+ * request must carry `Authorization: Bearer <api.bearerToken>` (or, for the status page's
+ * reads, its cookie: tcp-access.ts). `codpos status` and the screen app use it.
  *
  *   GET  /v1/status         the daemon (pid, version, started) and each service's health
  *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
+ *   GET  /status, /v1/status/summary: the technician's status page and its data (status-routes.ts)
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
@@ -23,7 +24,6 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { connect } from 'node:net';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { timingSafeEqual } from 'node:crypto';
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
@@ -32,6 +32,10 @@ import type { DaemonEvent, EventBus } from './events.js';
 import type { SimControl } from './sim-control.js';
 import { paymentRoutes, type PaymentApi } from './payment-routes.js';
 import { quoteRoutes, type QuoteApi } from './quote-routes.js';
+import { statusRoutes } from './status-routes.js';
+import type { StatusSources } from './status-summary.js';
+import { RawAnswer } from './raw-answer.js';
+import { tcpAccess } from './tcp-access.js';
 
 /** What a route handler gets besides the JSON body. */
 export interface ApiRequest {
@@ -63,6 +67,8 @@ export interface LocalApiDeps {
     checkIn(courierId: unknown, pin: unknown): unknown;
     checkOut(): unknown;
   };
+  /** What the status summary reads besides the above: device links, spool, open batch (absent: those parts are null). */
+  statusSources?: StatusSources;
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
@@ -128,11 +134,19 @@ export class LocalApiService implements Service {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, overTcp: boolean): void {
-    if (overTcp && !this.authorized(req)) {
-      sendError(res, 401, new PosError('CODPOS_USAGE_UNAUTHORIZED', 'this API needs Authorization: Bearer <api.bearerToken> over TCP'));
-      return;
-    }
     const url = new URL(req.url ?? '/', 'http://codposd');
+    if (overTcp) {
+      const access = tcpAccess(req, url, this.config.api.bearerToken);
+      if (access.kind === 'denied') {
+        sendError(res, 401, new PosError('CODPOS_USAGE_UNAUTHORIZED', access.reason));
+        return;
+      }
+      if (access.kind === 'login') {
+        res.writeHead(303, { Location: access.location, 'Set-Cookie': access.setCookie, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'Content-Length': 0 });
+        res.end();
+        return;
+      }
+    }
     const path = url.pathname;
     const routes = this.routes();
     const { methods, params } = matchRoute(routes, path);
@@ -157,16 +171,17 @@ export class LocalApiService implements Service {
     });
     readJsonBody(req)
       .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
-      .then((answer) => sendJson(res, 200, answer))
+      .then((answer) => (answer instanceof RawAnswer ? sendRaw(res, answer) : sendJson(res, 200, answer)))
       .catch((error: unknown) => sendError(res, statusOf(error), error instanceof PosError ? error : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error })));
   }
 
   private routes(): ApiRoutes {
     const routes: ApiRoutes = {
       '/v1/status': {
-        GET: async () => ({ daemon: { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() }, services: this.deps.health() }),
+        GET: async () => ({ daemon: this.daemonInfo(), services: this.deps.health() }),
       },
       '/v1/events': { GET: 'stream' },
+      ...statusRoutes({ daemon: this.daemonInfo(), health: this.deps.health, ...this.deps.statusSources && { sources: this.deps.statusSources }, ...this.deps.payments && { payments: this.deps.payments }, ...this.deps.workflow && { workflow: this.deps.workflow } }),
       ...paymentRoutes(this.deps.payments),
       ...quoteRoutes(this.deps.workflow),
       '/v1/waybills/events': {
@@ -220,10 +235,8 @@ export class LocalApiService implements Service {
     });
   }
 
-  private authorized(req: IncomingMessage): boolean {
-    const expected = Buffer.from(`Bearer ${this.config.api.bearerToken}`);
-    const given = Buffer.from(req.headers.authorization ?? '');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  private daemonInfo(): { pid: number; version: string; startedAt: string } {
+    return { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() };
   }
 }
 
@@ -295,6 +308,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function sendRaw(res: ServerResponse, answer: RawAnswer): void {
+  res.writeHead(200, { ...answer.headers, 'Content-Type': answer.contentType, 'Content-Length': Buffer.byteLength(answer.body) });
+  res.end(answer.body);
 }
 
 function sendError(res: ServerResponse, status: number, error: PosError): void {
