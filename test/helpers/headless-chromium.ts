@@ -93,10 +93,22 @@ export class HeadlessPage {
   async close(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
-      this.child.kill('SIGTERM');
+      this.killGroup();
       await exited;
+    } else {
+      this.killGroup();
     }
-    rmSync(this.userDataDir, { recursive: true, force: true });
+    for (const stream of this.child.stdio) stream?.destroy();
+    // A helper process may still be writing its profile for a moment.
+    rmSync(this.userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  }
+
+  private killGroup(): void {
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
   }
 
   send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
@@ -164,7 +176,9 @@ export async function launchHeadlessPage(width = 1280, height = 1000): Promise<H
       `--user-data-dir=${userDataDir}`,
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
+    // Its own process group: closing it kills the renderer and utility processes too, which
+    // would otherwise keep the pipes (and so the test process) open after the browser exits.
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true },
   );
   let stderr = '';
   child.stderr!.setEncoding('utf8');
