@@ -9,6 +9,7 @@
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
+ *   /v1/handover            the cash handover that closes the day (handover-routes.ts)
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
@@ -30,6 +31,7 @@ import type { Health, Service } from '../service.js';
 import type { DaemonEvent, EventBus } from './events.js';
 import type { SimControl } from './sim-control.js';
 import { paymentRoutes, type PaymentApi } from './payment-routes.js';
+import { handoverRoutes, type HandoverApi } from './handover-routes.js';
 
 /** What a route handler gets besides the JSON body. */
 export interface ApiRequest {
@@ -52,8 +54,8 @@ export interface LocalApiDeps {
   version: string;
   /** Card payments, their receipts and end-of-day settlement (absent: their paths answer 503). */
   payments?: PaymentApi;
-  /** Waybill events (absent: POST /v1/waybills/events answers 503). */
-  workflow?: {
+  /** Waybill events and the cash handover (absent: their paths answer 503). */
+  workflow?: HandoverApi & {
     record(input: never): Promise<unknown>;
     report(date?: string): unknown;
     tasks(): unknown;
@@ -166,6 +168,7 @@ export class LocalApiService implements Service {
       },
       '/v1/events': { GET: 'stream' },
       ...paymentRoutes(this.deps.payments),
+      ...handoverRoutes(this.deps.workflow),
       '/v1/waybills/events': {
         POST: async (body) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
@@ -251,6 +254,8 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   CODPOS_USAGE_NOT_CANCELLABLE: 409,
   CODPOS_USAGE_PAYMENT_RUNNING: 409,
   CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED: 422,
+  CODPOS_USAGE_DAY_CLOSED: 409,
+  CODPOS_USAGE_HANDOVER_DONE: 409,
   CODPOS_USAGE_NOT_FOUND: 404,
   CODPOS_USAGE_NO_PAYMENT: 404,
   CODPOS_USAGE_NO_SUCH_PAYMENT: 404,
