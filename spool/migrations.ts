@@ -188,6 +188,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    description: "the courier's cash handovers to the depot, each closing the day it was made in",
+    sql: `
+      -- One row per cash handover: what the courier should hand in (the day report's cash less
+      -- what earlier handovers of the same day took), what the depot clerk counted, and why they
+      -- differ. id is also the id of the handover's outbox record for the back-end (same commit).
+      -- A handover closes its day until a check-in opens a new one (reopened_at).
+      CREATE TABLE handover (
+        id          TEXT    PRIMARY KEY,
+        day         TEXT    NOT NULL,
+        courier_id  TEXT    NOT NULL,
+        clerk_id    TEXT    NOT NULL,
+        currency    TEXT    NOT NULL,
+        expected    INTEGER NOT NULL,
+        counted     INTEGER NOT NULL CHECK (counted >= 0),
+        reason      TEXT,
+        handed_at   INTEGER NOT NULL,
+        reopened_at INTEGER,
+        CHECK (counted = expected OR reason IS NOT NULL)
+      ) STRICT;
+      -- A day has at most one handover that still closes it: a second one is refused here too.
+      CREATE UNIQUE INDEX handover_closing_day ON handover (day) WHERE reopened_at IS NULL;
+      CREATE INDEX handover_by_day ON handover (day, handed_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -22,6 +22,8 @@ export const STREAMS = {
   reversalStandby: 'reversal-standby',
   /** 0320 batch upload messages for the acquirer (after a settlement disagreement). */
   batchUpload: 'batch-upload',
+  /** The courier's cash handovers to the depot, for the logistics back-end. */
+  handover: 'handover',
 } as const;
 
 export type StreamName = (typeof STREAMS)[keyof typeof STREAMS];
@@ -65,6 +67,8 @@ export const DEFAULT_STREAM_POLICIES: Readonly<Record<StreamName, StreamPolicy>>
   'reversal-standby': { ordered: false, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
   advice: { ordered: true, blockedBy: ['reversal'], maxAttempts: 50, maxAgeMs: 7 * 24 * HOUR, backoff },
   'batch-upload': { ordered: true, blockedBy: ['reversal', 'advice'], maxAttempts: 20, maxAgeMs: 0, backoff },
+  // After the day's waybill events: the back-end matches the cash handed in with the deliveries.
+  handover: { ordered: true, blockedBy: ['waybill-event'], maxAttempts: 1000, maxAgeMs: 0, backoff },
 };
 
 export type StreamPolicies = Record<string, StreamPolicy>;

@@ -10,6 +10,7 @@
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
+ *   /v1/handover            the cash handover that closes the day (handover-routes.ts)
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
  *   GET  /v1/quote          ?destination=&weightGrams=&service=&codAmount=: a price (quote-routes.ts)
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
@@ -36,6 +37,7 @@ import { statusRoutes } from './status-routes.js';
 import type { StatusSources } from './status-summary.js';
 import { RawAnswer } from './raw-answer.js';
 import { tcpAccess } from './tcp-access.js';
+import { handoverRoutes, type HandoverApi } from './handover-routes.js';
 
 /** What a route handler gets besides the JSON body. */
 export interface ApiRequest {
@@ -58,8 +60,8 @@ export interface LocalApiDeps {
   version: string;
   /** Card payments, their receipts and end-of-day settlement (absent: their paths answer 503). */
   payments?: PaymentApi;
-  /** Waybill events (absent: POST /v1/waybills/events answers 503). */
-  workflow?: QuoteApi & {
+  /** Waybill events, price quotes and the cash handover (absent: their paths answer 503). */
+  workflow?: QuoteApi & HandoverApi & {
     record(input: never): Promise<unknown>;
     report(date?: string): unknown;
     tasks(): unknown;
@@ -184,6 +186,7 @@ export class LocalApiService implements Service {
       ...statusRoutes({ daemon: this.daemonInfo(), health: this.deps.health, ...this.deps.statusSources && { sources: this.deps.statusSources }, ...this.deps.payments && { payments: this.deps.payments }, ...this.deps.workflow && { workflow: this.deps.workflow } }),
       ...paymentRoutes(this.deps.payments),
       ...quoteRoutes(this.deps.workflow),
+      ...handoverRoutes(this.deps.workflow),
       '/v1/waybills/events': {
         POST: async (body) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
@@ -267,6 +270,8 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   CODPOS_USAGE_NOT_CANCELLABLE: 409,
   CODPOS_USAGE_PAYMENT_RUNNING: 409,
   CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED: 422,
+  CODPOS_USAGE_DAY_CLOSED: 409,
+  CODPOS_USAGE_HANDOVER_DONE: 409,
   CODPOS_USAGE_NOT_FOUND: 404,
   CODPOS_USAGE_NO_PAYMENT: 404,
   CODPOS_USAGE_NO_SUCH_PAYMENT: 404,

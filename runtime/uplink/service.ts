@@ -17,7 +17,7 @@ import { BackendSimulator } from './simulator.js';
 import { readTariff } from '../workflow/tariff.js';
 
 /** The streams that go to the back-end, in the order they are sent. */
-export const UPLINK_STREAMS = [STREAMS.waybillEvent, STREAMS.transaction] as const;
+export const UPLINK_STREAMS = [STREAMS.waybillEvent, STREAMS.transaction, STREAMS.handover] as const;
 
 export interface UplinkServiceOptions {
   spool: () => Spool;

@@ -25,6 +25,8 @@ import { allRecords, dayReport, type DayReport } from './day-report.js';
 import { currencyText, localDateText, sameCurrency } from '../payment/receipt.js';
 import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-collection.js';
 import { normalizeDestination, quote, readTariff, type Quote, type Tariff } from './tariff.js';
+import { checkHandoverInput, HandoverBook, type Handover } from './handover.js';
+import { buildHandoverSlip } from './handover-slip.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -77,6 +79,15 @@ export interface RecordedWaybillEvent {
   quote?: Quote | null;
 }
 
+/** A recorded cash handover, and whether its slip printed (a printer fault never undoes it). */
+export type RecordedHandover = Handover & { slipPrinted: boolean };
+
+/** A day's handovers: `closed` while the last one closes the day (no check-in since). */
+export interface DayHandovers {
+  closed: boolean;
+  handovers: Handover[];
+}
+
 export class WorkflowService implements Service {
   readonly name = 'workflow';
   private state: Health = { state: 'stopped' };
@@ -93,6 +104,8 @@ export class WorkflowService implements Service {
    * not collect with the same payment.
    */
   private readonly collecting = new Map<string, string>();
+  /** The handover table of each spool opened (the spool is reopened after a restore). */
+  private readonly handoverBooks = new WeakMap<Spool, HandoverBook>();
 
   constructor(
     private readonly config: Config,
@@ -127,6 +140,9 @@ export class WorkflowService implements Service {
     }
     this.failedCheckIns = 0;
     this.courier = { id: known.id, name: known.name };
+    // A check-in after the day's cash handover opens a new day.
+    const today = localDateText(new Date(now));
+    if (this.handovers().reopen(today, now)) this.deps.events.publish('day.opened', { day: today, courierId: known.id });
     this.deps.events.publish('courier.checked-in', { courierId: known.id, name: known.name });
     return { courier: this.courier };
   }
@@ -219,6 +235,8 @@ export class WorkflowService implements Service {
     if (typeof input.waybill !== 'string') throw usage('waybill: expected the waybill number as text');
     const check = checkWaybill(input.waybill, this.operatorPattern ? { operatorPattern: this.operatorPattern } : {});
     if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
+    // Checked in the same turn as the enqueue below: a handover cannot slip in between.
+    this.handovers().assertOpen(localDateText(new Date(this.now())), `${kind} of ${check.waybill}`);
     if (kind === 'exception') {
       if (input.reason === undefined || !(input.reason in EXCEPTION_REASONS)) throw usage(`reason: an exception needs one of ${Object.keys(EXCEPTION_REASONS).join(', ')}`);
     } else if (input.reason !== undefined) {
@@ -290,11 +308,86 @@ export class WorkflowService implements Service {
     }
   }
 
-  /** The end-of-day report of `date` (YYYY-MM-DD, the terminal's local day; default today): day-report.ts. */
-  report(date?: string): DayReport {
-    const day = date ?? localDateText(new Date());
+  /** The end-of-day report of `date` (YYYY-MM-DD, the terminal's local day; default today): day-report.ts, with its handovers. */
+  report(date?: string): DayReport & DayHandovers {
+    const day = this.day(date);
+    return { ...dayReport(this.deps.spool(), day), ...this.handoversOf(day) };
+  }
+
+  /**
+   * The courier hands the day's cash to the depot clerk (handover.ts): recorded with what was
+   * expected and counted, queued for the back-end, the slip printed; then the courier is
+   * checked out and the day closed until the next check-in.
+   */
+  async handOver(body: unknown): Promise<RecordedHandover> {
+    const input = checkHandoverInput(body);
+    const now = this.now();
+    const day = localDateText(new Date(now));
+    // A closed day says so before anything else: its courier has been checked out with it.
+    this.handovers().assertNotHandedOver(day);
+    const courier = this.courier;
+    if (!courier) throw new PosError('CODPOS_USAGE_NOT_CHECKED_IN', 'a cash handover is made by the checked-in courier: check in first (POST /v1/courier/check-in)');
+    const spool = this.deps.spool();
+    // Events still waiting for their group commit belong to the day: write them before counting.
+    spool.outbox.flushNow();
+    const handover = this.handovers().record({ ...input, day, courierId: courier.id, currency: this.config.terminal.currency, terminalId: this.config.terminal.id, dayCash: dayReport(spool, day).cash.amount, at: now });
+    this.deps.events.publish('handover.recorded', { id: handover.id, day, courierId: courier.id, clerkId: handover.clerkId, expected: handover.expected, counted: handover.counted, difference: handover.difference });
+    this.deps.recordQueued?.();
+    const slipPrinted = await this.printHandoverSlip(handover, courier);
+    this.checkOut();
+    this.deps.events.publish('day.closed', { day, handoverId: handover.id });
+    return { ...handover, slipPrinted };
+  }
+
+  /** The handovers of `date` (default today) and whether the day is closed. */
+  handoversOf(date?: string): DayHandovers & { day: string } {
+    const day = this.day(date);
+    const book = this.handovers();
+    return { day, closed: book.closing(day) !== undefined, handovers: book.ofDay(day) };
+  }
+
+  private async printHandoverSlip(handover: Handover, courier: { id: string; name: string }): Promise<boolean> {
+    const printer = this.deps.printer?.();
+    if (!printer) return false;
+    try {
+      await printer.print(
+        buildHandoverSlip({
+          profile: printer.profile,
+          merchant: { name: this.config.terminal.merchantName, terminalId: this.config.terminal.id },
+          at: new Date(handover.at),
+          handoverId: handover.id,
+          day: handover.day,
+          courier,
+          clerkId: handover.clerkId,
+          currency: handover.currency,
+          expected: handover.expected,
+          counted: handover.counted,
+          ...(handover.reason !== undefined ? { reason: handover.reason } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      this.deps.events.publish('receipt.failed', { handoverId: handover.id, reason: (error as Error).message });
+      return false;
+    }
+  }
+
+  private handovers(): HandoverBook {
+    const spool = this.deps.spool();
+    let book = this.handoverBooks.get(spool);
+    if (!book) this.handoverBooks.set(spool, (book = new HandoverBook(spool)));
+    return book;
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  /** `date` checked as YYYY-MM-DD, or today (the terminal's local day). */
+  private day(date: string | undefined): string {
+    const day = date ?? localDateText(new Date(this.now()));
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
-    return dayReport(this.deps.spool(), day);
+    return day;
   }
 
   /**
