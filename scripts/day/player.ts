@@ -114,7 +114,14 @@ export async function playDay(api: DaemonApi, events: EventFollower, backend: Da
   ];
   step('reconciliation', problems.length === 0 ? `every COD waybill matched with its money (${report.collections.length} collected, ${report.codDue.filter((c) => c.status === 'exception').length} returned with an exception)` : `${problems.length} problem(s): ${problems.join('; ')}`);
 
-  const handover = await handOver(api, report.cash.amount).catch((error: Error) => `not recorded: ${error.message}`);
+  let handedOver = false;
+  const handover = await handOver(api, report.cash.amount).then(
+    (answer) => {
+      handedOver = answer.difference === 0;
+      return answer.text;
+    },
+    (error: Error) => `not recorded: ${error.message}`,
+  );
   step('handover', handover);
 
   const artifacts = await writeArtifacts(api, backend, outDir);
@@ -127,7 +134,8 @@ export async function playDay(api: DaemonApi, events: EventFollower, backend: Da
     card: report.card,
     cash: report.cash,
     settlement: settled,
-    reconciled: problems.length === 0 && settlement.inBalance,
+    // The day is done when every COD waybill matched its money, the batch settled and the cash was handed over in full.
+    reconciled: problems.length === 0 && settlement.inBalance && handedOver,
     problems,
     handover,
     ...artifacts,
@@ -194,9 +202,9 @@ async function drained(api: DaemonApi, backend: DayBackend): Promise<number> {
 }
 
 /** The cash handover to the depot clerk: the counted amount is the day's cash. */
-async function handOver(api: DaemonApi, cash: number): Promise<string> {
-  const answer = await api.post<{ expected: number; counted: number; difference: number }>('/v1/handover', { counted: cash, clerkId: CLERK });
-  return `${money(answer.counted)} counted by ${CLERK}, ${money(answer.expected)} expected, difference ${money(answer.difference)}; the day is closed`;
+async function handOver(api: DaemonApi, cash: number): Promise<{ difference: number; text: string }> {
+  const answer = await api.post<{ expected: number; counted: number; difference: number; slipPrinted: boolean }>('/v1/handover', { counted: cash, clerkId: CLERK });
+  return { difference: answer.difference, text: `${money(answer.counted)} counted by ${CLERK}, ${money(answer.expected)} expected, difference ${money(answer.difference)}, slip ${answer.slipPrinted ? 'printed' : 'not printed'}; the day is closed` };
 }
 
 /** The printed receipts as text, and each delivery's signature as the PNG the back-end got. */

@@ -35,6 +35,7 @@ t.test('npm start -- --once plays the day, reconciles every COD waybill, names i
   t.match(out, /records wait in the spool/);
   t.match(out, /settled in balance/);
   t.match(out, /reconciliation: every COD waybill reconciled/);
+  t.match(out, /handover: USD 33\.00 counted by DEPOT-07, USD 33\.00 expected, difference USD 0\.00, slip printed; the day is closed/, 'the cash handed over is the cash collected (18.00 + 15.00)');
   t.match(out, /status page: http:\/\/127\.0\.0\.1:\d+\//);
   const log = readFileSync(join(dir, 'codposd.log'), 'utf8').trim().split('\n');
   t.ok(log.length > 5 && log.every((line) => line.startsWith('{')), "the daemon's JSON log went to its file");
