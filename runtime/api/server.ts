@@ -8,6 +8,7 @@
  *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
+ *   GET  /v1/waybills/{id}  a waybill's status, task, events and card payments (query-routes.ts)
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
@@ -30,6 +31,8 @@ import type { Health, Service } from '../service.js';
 import type { DaemonEvent, EventBus } from './events.js';
 import type { SimControl } from './sim-control.js';
 import { paymentRoutes, type PaymentApi } from './payment-routes.js';
+import { queryRoutes } from './query-routes.js';
+import type { WaybillHistory } from '../workflow/service.js';
 
 /** What a route handler gets besides the JSON body. */
 export interface ApiRequest {
@@ -60,6 +63,7 @@ export interface LocalApiDeps {
     refreshTasks(): Promise<unknown>;
     checkIn(courierId: unknown, pin: unknown): unknown;
     checkOut(): unknown;
+    waybill(scanned: unknown): WaybillHistory;
   };
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
@@ -166,6 +170,7 @@ export class LocalApiService implements Service {
       },
       '/v1/events': { GET: 'stream' },
       ...paymentRoutes(this.deps.payments),
+      ...queryRoutes({ ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}), ...(this.deps.payments ? { payments: this.deps.payments } : {}) }),
       '/v1/waybills/events': {
         POST: async (body) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
@@ -255,6 +260,7 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   CODPOS_USAGE_NO_PAYMENT: 404,
   CODPOS_USAGE_NO_SUCH_PAYMENT: 404,
   CODPOS_USAGE_NO_RECEIPT: 404,
+  CODPOS_USAGE_NO_SUCH_WAYBILL: 404,
 };
 
 /** The HTTP status for an error: the caller's mistakes 4xx, a missing part 503, anything else 500. */
