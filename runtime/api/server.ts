@@ -210,7 +210,12 @@ export class LocalApiService implements Service {
     };
     const lastId = Number(req.headers['last-event-id'] ?? 'NaN');
     res.write(': codposd events\n\n');
-    if (Number.isSafeInteger(lastId)) for (const missed of this.deps.events.since(lastId)) write(missed);
+    if (Number.isSafeInteger(lastId)) {
+      const { events, gap } = this.deps.events.replay(lastId);
+      // No id line: the gap is this client's news, not an event of the bus (its Last-Event-ID stays).
+      if (gap) res.write(`event: events.gap\ndata: ${JSON.stringify({ at: new Date().toISOString(), ...gap })}\n\n`);
+      for (const missed of events) write(missed);
+    }
     const unsubscribe = this.deps.events.subscribe(write);
     const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), this.deps.heartbeatMs ?? 15_000);
     heartbeat.unref();
