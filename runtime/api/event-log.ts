@@ -79,6 +79,7 @@ export class EventLogService implements Service {
   }
 
   health(): Health {
-    return this.state;
+    const problem = this.events.storeProblem;
+    return this.state.state === 'up' && problem !== undefined ? { state: 'degraded', reason: problem } : this.state;
   }
 }

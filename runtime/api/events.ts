@@ -58,6 +58,8 @@ export class EventBus {
   private reservedUpTo = Number.POSITIVE_INFINITY;
   /** After a crash: the first id of this run; a client's id below it may have missed events of the crashed run. */
   private firstIdAfterCrash: number | undefined;
+  /** Why the store could not reserve the last block of ids, until it can again. */
+  storeProblem: string | undefined;
 
   constructor(
     private readonly keep = 200,
@@ -97,7 +99,14 @@ export class EventBus {
   publish(type: string, data: Record<string, unknown> = {}): DaemonEvent {
     if (this.store && this.nextId > this.reservedUpTo) {
       this.reservedUpTo += this.block;
-      this.store.reserve(this.reservedUpTo);
+      // An event is never refused for its numbering (a payment's outcome must reach the screen);
+      // the failure is kept for the events service's health.
+      try {
+        this.store.reserve(this.reservedUpTo);
+        this.storeProblem = undefined;
+      } catch (error) {
+        this.storeProblem = `event ids past ${this.reservedUpTo - this.block} could not be reserved in the spool (${(error as Error).message}): after a crash they may be given again`;
+      }
     }
     const event: DaemonEvent = { id: this.nextId++, type, at: this.clock().toISOString(), data };
     this.remember(event);

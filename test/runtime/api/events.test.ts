@@ -73,3 +73,27 @@ t.test('events published before the store is attached are numbered after the sav
   t.equal(bus.publish('later').id, 32);
   t.same(store.load(), { ceiling: 36 }, 'the clean stop is forgotten once the numbering is taken up: a crash now is told apart');
 });
+
+t.test('a store that cannot reserve more ids does not stop an event: the event goes out and the problem is kept for the health', async (t) => {
+  let failing = false;
+  const reserved: number[] = [];
+  const bus = new EventBus(200, fixedClock, 2);
+  bus.attach({
+    load: () => undefined,
+    reserve: (ceiling) => {
+      if (failing) throw new Error('disk full');
+      reserved.push(ceiling);
+    },
+    save: () => undefined,
+  });
+  bus.publish('a');
+  bus.publish('b');
+  failing = true;
+  t.equal(bus.publish('c').id, 3, 'published all the same');
+  t.match(bus.storeProblem, /event ids past 2 could not be reserved in the spool \(disk full\)/);
+  failing = false;
+  bus.publish('d');
+  bus.publish('e');
+  t.equal(bus.storeProblem, undefined, 'cleared once a reservation succeeds');
+  t.same(reserved, [2, 6]);
+});
