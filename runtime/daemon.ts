@@ -12,6 +12,7 @@ import { DevicesService } from './devices-service.js';
 import { HostService } from './host/service.js';
 import { LocalApiService } from './api/server.js';
 import { EventBus } from './api/events.js';
+import { EventLogService } from './api/event-log.js';
 import { SimControl } from './api/sim-control.js';
 import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
@@ -25,7 +26,7 @@ export interface Daemon {
 }
 
 /**
- * Services in start order: storage -> spool -> drivers -> host link -> uplink -> payments -> workflow -> local API.
+ * Services in start order: storage -> spool -> event numbering -> drivers -> host link -> uplink -> payments -> workflow -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): Service[] {
@@ -50,6 +51,7 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
+    new EventLogService(api.events, () => spool.spool),
     devices,
     host,
     uplink,

@@ -334,16 +334,24 @@ export class Journal {
     return this.sql.historyOf!.all(id) as Array<{ from: TxnState | null; to: TxnState; at: number; reason: string | null }>;
   }
 
-  list(options: { state?: TxnState; batch?: number; limit?: number } = {}): CardTransaction[] {
+  /**
+   * Transactions oldest first, narrowed by state, batch, waybill and when they were begun
+   * (`createdFrom` inclusive, `createdBefore` exclusive, ms: a local day is a range, not a date).
+   */
+  list(options: { state?: TxnState; batch?: number; waybill?: string; createdFrom?: number; createdBefore?: number; limit?: number } = {}): CardTransaction[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (options.state !== undefined) {
-      where.push('state = ?');
-      args.push(options.state);
-    }
-    if (options.batch !== undefined) {
-      where.push('batch = ?');
-      args.push(options.batch);
+    const filters: Array<[string, unknown]> = [
+      ['state = ?', options.state],
+      ['batch = ?', options.batch],
+      ['waybill = ?', options.waybill],
+      ['created_at >= ?', options.createdFrom],
+      ['created_at < ?', options.createdBefore],
+    ];
+    for (const [condition, value] of filters) {
+      if (value === undefined) continue;
+      where.push(condition);
+      args.push(value);
     }
     args.push(options.limit ?? 1000);
     const rows = this.db.prepare(`SELECT * FROM card_txn ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`).all(...args) as Row[];

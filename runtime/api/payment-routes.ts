@@ -5,7 +5,8 @@
  *                                   answered with its outcome; a client whose connection closes
  *                                   before the answer cancels it while it can still be cancelled
  *   POST /v1/payments/cancel        cancels the payment in progress (404 none, 409 too late)
- *   GET  /v1/payments?date=         the day's payments as the journal has them
+ *   GET  /v1/payments?date=|from=&to=, &state=, &waybill=
+ *                                   the payments of a day, a range of days, a state, a waybill
  *   GET  /v1/payments/{journalId}   one payment as the journal has it
  *   POST /v1/payments/void          { journalId }: voids an approved payment, the card not present
  *   POST /v1/receipts/reprint       { journalId? }: that payment's receipt, or every held one
@@ -14,6 +15,7 @@
 import { PosError } from '../../config/errors.js';
 import type { PaymentService } from '../payment/service.js';
 import type { ApiRoutes } from './server.js';
+import { paymentQueryOf } from '../payment/payment-query.js';
 
 export type PaymentApi = Pick<PaymentService, 'pay' | 'cancel' | 'payment' | 'payments' | 'reprint' | 'settle' | 'voidPayment' | 'cancelWaiting'>;
 
@@ -30,7 +32,7 @@ export function paymentRoutes(payments: PaymentApi | undefined): ApiRoutes {
       },
     },
     '/v1/payments/cancel': { POST: async () => service().cancel() },
-    '/v1/payments': { GET: async (_body, request) => service().payments(request.query.get('date') ?? undefined) },
+    '/v1/payments': { GET: async (_body, request) => service().payments(paymentQueryOf(request.query)) },
     '/v1/payments/{journalId}': { GET: async (_body, request) => service().payment(request.params.journalId) },
     '/v1/payments/void': { POST: async (body) => service().voidPayment(((body ?? {}) as { journalId?: unknown }).journalId) },
     '/v1/receipts/reprint': { POST: async (body) => service('receipts').reprint(((body ?? {}) as { journalId?: unknown }).journalId) },

@@ -9,6 +9,7 @@
  *   GET  /status, /v1/status/summary: the technician's status page and its data (status-routes.ts)
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
+ *   GET  /v1/waybills/{id}  a waybill's status, task, events and card payments (query-routes.ts)
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
  *   /v1/handover            the cash handover that closes the day (handover-routes.ts)
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
@@ -38,6 +39,8 @@ import type { StatusSources } from './status-summary.js';
 import { RawAnswer } from './raw-answer.js';
 import { tcpAccess } from './tcp-access.js';
 import { handoverRoutes, type HandoverApi } from './handover-routes.js';
+import { queryRoutes } from './query-routes.js';
+import type { WaybillHistory } from '../workflow/service.js';
 
 /** What a route handler gets besides the JSON body. */
 export interface ApiRequest {
@@ -68,6 +71,7 @@ export interface LocalApiDeps {
     refreshTasks(): Promise<unknown>;
     checkIn(courierId: unknown, pin: unknown): unknown;
     checkOut(): unknown;
+    waybill(scanned: unknown): WaybillHistory;
   };
   /** What the status summary reads besides the above: device links, spool, open batch (absent: those parts are null). */
   statusSources?: StatusSources;
@@ -187,6 +191,7 @@ export class LocalApiService implements Service {
       ...paymentRoutes(this.deps.payments),
       ...quoteRoutes(this.deps.workflow),
       ...handoverRoutes(this.deps.workflow),
+      ...queryRoutes({ ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}), ...(this.deps.payments ? { payments: this.deps.payments } : {}) }),
       '/v1/waybills/events': {
         POST: async (body) => {
           if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
@@ -226,7 +231,12 @@ export class LocalApiService implements Service {
     };
     const lastId = Number(req.headers['last-event-id'] ?? 'NaN');
     res.write(': codposd events\n\n');
-    if (Number.isSafeInteger(lastId)) for (const missed of this.deps.events.since(lastId)) write(missed);
+    if (Number.isSafeInteger(lastId)) {
+      const { events, gap } = this.deps.events.replay(lastId);
+      // No id line: the gap is this client's news, not an event of the bus (its Last-Event-ID stays).
+      if (gap) res.write(`event: events.gap\ndata: ${JSON.stringify({ at: new Date().toISOString(), ...gap })}\n\n`);
+      for (const missed of events) write(missed);
+    }
     const unsubscribe = this.deps.events.subscribe(write);
     const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), this.deps.heartbeatMs ?? 15_000);
     heartbeat.unref();
@@ -276,6 +286,7 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   CODPOS_USAGE_NO_PAYMENT: 404,
   CODPOS_USAGE_NO_SUCH_PAYMENT: 404,
   CODPOS_USAGE_NO_RECEIPT: 404,
+  CODPOS_USAGE_NO_SUCH_WAYBILL: 404,
 };
 
 /** The HTTP status for an error: the caller's mistakes 4xx, a missing part 503, anything else 500. */

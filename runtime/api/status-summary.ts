@@ -25,7 +25,7 @@ export interface SummaryInputs {
   daemon: { pid: number; version: string; startedAt: string };
   health: () => Record<string, Health>;
   sources?: StatusSources;
-  payments?: { payments(date?: string): { date: string; payments: PaymentView[] } };
+  payments?: { payments(): { payments: PaymentView[] } };
   workflow?: { tasks(): unknown; report(date?: string): unknown };
   now?: () => Date;
 }

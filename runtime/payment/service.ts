@@ -40,10 +40,11 @@ import { checkWaybill } from '../workflow/waybill.js';
 import { checkTaskCurrency } from '../workflow/service.js';
 import { payByChip, type CardPaymentDeps, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
-import { buildPaymentReceipt, localDateText } from './receipt.js';
+import { buildPaymentReceipt } from './receipt.js';
 import { ReceiptQueue, type ReprintOutcome, type StoredReceipt } from './receipt-queue.js';
 import { PaymentRequests, checkIdempotencyKey, type StoredPaymentRequest } from './payment-requests.js';
 import { outcomeOfState, paymentView, type PaymentView } from './payment-view.js';
+import { checkPaymentQuery, type CheckedPaymentQuery, type PaymentQuery } from './payment-query.js';
 import { kernelTerminal } from './terminal.js';
 
 export interface PaymentServiceDeps {
@@ -85,6 +86,9 @@ export interface PaymentOutcome extends PaymentAnswer {
   /** The payment was running when the daemon stopped: its journal row's state now. */
   journalState?: TxnState;
 }
+
+/** GET /v1/payments' answer: what the query selected (payment-query.ts) and the payments, oldest first. */
+export type PaymentList = CheckedPaymentQuery['echo'] & { payments: PaymentView[] };
 
 export interface CancelOutcome {
   cancelled: true;
@@ -229,12 +233,14 @@ export class PaymentService implements Service {
     return paymentView(txn, this.receipts().kept(txn.id));
   }
 
-  /** The journal's card transactions begun on `date` (YYYY-MM-DD, the terminal's local day; default today), oldest first. */
-  payments(date?: string): { date: string; payments: PaymentView[] } {
-    const day = date ?? localDateText(new Date());
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new PosError('CODPOS_USAGE_BAD_DATE', `date: expected YYYY-MM-DD, not ${day}`);
-    const rows = this.deps.spool().journal.list({ limit: 100_000 }).filter((txn) => localDateText(new Date(txn.createdAt)) === day);
-    return { date: day, payments: rows.map((txn) => paymentView(txn, this.receipts().kept(txn.id))) };
+  /**
+   * The journal's card transactions a query selects (payment-query.ts: one local day, default
+   * today, or a range of days; a state; a waybill), oldest first. A bare date string is `{ date }`.
+   */
+  payments(query: PaymentQuery | string = {}): PaymentList {
+    const checked = checkPaymentQuery(typeof query === 'string' ? { date: query } : query, this.operatorWaybillPattern ? { operatorPattern: this.operatorWaybillPattern } : {});
+    const rows = this.deps.spool().journal.list({ ...checked.filter, limit: 100_000 });
+    return { ...checked.echo, payments: rows.map((txn) => paymentView(txn, this.receipts().kept(txn.id))) };
   }
 
   /** Prints a payment's receipt again, or (no journal id) every held receipt. */

@@ -27,6 +27,7 @@ import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-c
 import { normalizeDestination, quote, readTariff, type Quote, type Tariff } from './tariff.js';
 import { checkHandoverInput, HandoverBook, type Handover } from './handover.js';
 import { buildHandoverSlip } from './handover-slip.js';
+import { eventsByWaybill, taskState, waybillStanding, type TaskState, type WaybillHistoryEvent, type WaybillStanding } from './waybill-history.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -87,6 +88,20 @@ export interface DayHandovers {
   closed: boolean;
   handovers: Handover[];
 }
+
+/** GET /v1/tasks: the task list with each task's state, and what is left of the day. */
+export interface TaskList {
+  courier: { id: string; name: string } | null;
+  tasks: Array<Task & { done: boolean; state: TaskState; reason?: string }>;
+  summary: { total: number; open: number; done: number; exceptions: number; codToCollect: number; currency: string };
+}
+
+/** GET /v1/waybills/{id} without its card payments (the payment service has those). */
+export type WaybillHistory = WaybillStanding & {
+  waybill: string;
+  tasks: Array<Task & { state: TaskState; reason?: string }>;
+  events: WaybillHistoryEvent[];
+};
 
 export class WorkflowService implements Service {
   readonly name = 'workflow';
@@ -153,15 +168,40 @@ export class WorkflowService implements Service {
     return { courier: null };
   }
 
-  /** The cached task list, each task `done` once a pickup or delivery of its waybill is recorded. */
-  tasks(): { courier: { id: string; name: string } | null; tasks: Array<Task & { done: boolean }> } {
+  /**
+   * The cached task list, each task with its state (waybill-history.ts: done, exception with its
+   * reason, open; `done` kept for the screen apps that read it) and a summary of what is left:
+   * the tasks still open and the COD still to collect on them, in the terminal's currency.
+   */
+  tasks(): TaskList {
     const spool = this.deps.spool();
-    const done = new Set<string>();
-    for (const record of allRecords(spool, STREAMS.waybillEvent)) {
-      const event = record.payload as { kind?: string; waybill?: string };
-      if ((event.kind === 'delivery' || event.kind === 'pickup') && event.waybill) done.add(`${event.kind}:${event.waybill}`);
-    }
-    return { courier: this.courier ?? null, tasks: spool.tasks.tasks().map((task) => ({ ...task, done: done.has(`${task.kind}:${task.waybill}`) })) };
+    const events = eventsByWaybill(allRecords(spool, STREAMS.waybillEvent));
+    const tasks = spool.tasks.tasks().map((task) => {
+      const standing = taskState(task, events.get(task.waybill) ?? []);
+      return { ...task, done: standing.state === 'done', ...standing };
+    });
+    const count = (state: TaskState) => tasks.filter((task) => task.state === state).length;
+    const codToCollect = tasks.filter((task) => task.state === 'open' && task.kind === 'delivery').reduce((sum, task) => sum + task.codAmount, 0);
+    return {
+      courier: this.courier ?? null,
+      tasks,
+      summary: { total: tasks.length, open: count('open'), done: count('done'), exceptions: count('exception'), codToCollect, currency: this.config.terminal.currency },
+    };
+  }
+
+  /**
+   * One waybill's tasks, its recorded events in order and the status they add up to. The number
+   * is checked as a scan is (`CODPOS_USAGE_WAYBILL`); a waybill nothing is known of answers with
+   * no task and no event (the API makes that a 404 when no payment names it either).
+   */
+  waybill(scanned: unknown): WaybillHistory {
+    if (typeof scanned !== 'string') throw new PosError('CODPOS_USAGE_WAYBILL', 'waybill: expected the waybill number as text');
+    const check = checkWaybill(scanned, this.operatorPattern ? { operatorPattern: this.operatorPattern } : {});
+    if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
+    const spool = this.deps.spool();
+    const events = eventsByWaybill(allRecords(spool, STREAMS.waybillEvent)).get(check.waybill) ?? [];
+    const tasks = spool.tasks.tasksFor(check.waybill).map((task) => ({ ...task, ...taskState(task, events) }));
+    return { waybill: check.waybill, ...waybillStanding(events), tasks, events };
   }
 
   /** Downloads the task list again (POST /v1/tasks/refresh). */

@@ -219,3 +219,21 @@ t.test('a partial approval keeps the approved amount; the batch totals count wha
   t.throws(() => spool.journal.transition(over.id, 'approved', { responseCode: '10', approvedAmount: 600 }), { code: 'CODPOS_SPOOL_BAD_RECORD', message: /600 is not between 1 and the 500 asked for/ });
   t.equal(spool.journal.get(over.id)!.state, 'pending', 'nothing moved');
 });
+
+t.test('list narrows by waybill and by the time a row was begun (from inclusive, before exclusive)', async (t) => {
+  const { spool, clock } = openTestSpool();
+  t.teardown(() => spool.close());
+  const start = clock.now();
+  const first = spool.journal.begin({ amount: 100, currency: '840', waybill: 'RR123456785CH' });
+  clock.advance(60_000);
+  const second = spool.journal.begin({ amount: 200, currency: '840', waybill: 'RR003000000CH' });
+  clock.advance(60_000);
+  const third = spool.journal.begin({ amount: 300, currency: '840', waybill: 'RR123456785CH' });
+  spool.journal.transition(third.id, 'approved');
+  const ids = (rows: Array<{ id: string }>) => rows.map((row) => row.id);
+  t.same(ids(spool.journal.list({ waybill: 'RR123456785CH' })), [first.id, third.id], 'one waybill, oldest first');
+  t.same(ids(spool.journal.list({ createdFrom: start + 60_000 })), [second.id, third.id], 'from is inclusive');
+  t.same(ids(spool.journal.list({ createdBefore: start + 120_000 })), [first.id, second.id], 'before is exclusive');
+  t.same(ids(spool.journal.list({ waybill: 'RR123456785CH', createdFrom: start + 1, state: 'approved' })), [third.id], 'filters combine');
+  t.same(spool.journal.list({ waybill: 'RR000000005CH' }), [], 'no row for another waybill');
+});
