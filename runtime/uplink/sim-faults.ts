@@ -11,7 +11,10 @@
  *              acknowledge each of its records once and nothing it did not send
  *
  * Draws come from a seeded generator (config/prng.ts), one per request whatever the rates,
- * so the same seed against the same terminal gives the same day.
+ * so the same seed against the same terminal gives the same day. Record batches and task list
+ * downloads draw from two streams of the same seed: how often a terminal downloads its tasks
+ * depends on the terminal, and must not shift the batches' faults. A download meets `error`
+ * and `drop` only (there is nothing to acknowledge).
  */
 import { PosError } from '../../config/errors.js';
 import { prng } from '../../config/prng.js';
@@ -35,12 +38,15 @@ export interface BackendFaultOptions {
 const OPTION_NAMES = { seed: '--fault-seed', latencyMs: '--latency-ms', dropRate: '--drop-rate', errorRate: '--error-rate', duplicateRate: '--duplicate-rate' } as const;
 
 export class BackendFaultDraw {
-  private readonly random: () => number;
+  private readonly batchRandom: () => number;
+  private readonly taskRandom: () => number;
   private settings: Required<Omit<BackendFaultOptions, 'seed'>>;
 
   constructor(readonly seed: number, settings: Omit<BackendFaultOptions, 'seed'> = {}) {
     checkBackendFaults({ seed, ...settings });
-    this.random = prng(seed);
+    this.batchRandom = prng(seed);
+    // A different but fixed seed for the second stream (the golden ratio's 32 bits, to spread it).
+    this.taskRandom = prng((seed ^ 0x9e3779b9) >>> 0);
     this.settings = { latencyMs: 0, dropRate: 0, errorRate: 0, duplicateRate: 0, ...definedOnly(settings) };
   }
 
@@ -60,11 +66,19 @@ export class BackendFaultDraw {
     this.settings = next;
   }
 
-  /** One request's fault, or undefined: answered normally. */
+  /** One record batch's fault, or undefined: answered normally. */
   next(): BackendFault | undefined {
-    const draw = this.random();
+    return this.pick(BACKEND_FAULTS, this.batchRandom());
+  }
+
+  /** One task list download's fault (`drop` or `error`), or undefined. */
+  nextForTasks(): BackendFault | undefined {
+    return this.pick(['drop', 'error'], this.taskRandom());
+  }
+
+  private pick(faults: readonly BackendFault[], draw: number): BackendFault | undefined {
     let upTo = 0;
-    for (const fault of BACKEND_FAULTS) {
+    for (const fault of faults) {
       upTo += this.settings[`${fault}Rate`];
       if (draw < upTo) return fault;
     }

@@ -125,7 +125,7 @@ export class BackendSimulator {
     const faults = this.options.faults;
     if (faults?.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
     if (path === `${this.options.basePath ?? ''}/tasks` && req.method === 'GET') {
-      const fault = faults?.next();
+      const fault = faults?.nextForTasks();
       if (fault === 'drop') return void req.socket.destroy();
       if (fault === 'error') return answer(res, 500, { error: 'back-end error (simulated fault)' });
       this.taskList ??= this.options.taskList ?? defaultSimTaskList();
