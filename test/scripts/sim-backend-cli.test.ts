@@ -211,3 +211,43 @@ t.test('sim backend: a bad option is a usage error (exit 2) naming it, without a
     t.notMatch(result.stderr, /\n\s+at /);
   }
 });
+
+t.test('sim backend without --json: its address, then one readable line per batch', async (t) => {
+  const dir = tempDir(t);
+  const child = spawn(process.execPath, [codposBin, 'sim', 'backend', '--port', '0', '--db', join(dir, 'backend.db'), '--fault-seed', '4'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODPOS_'))),
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let text = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const look of waiters) look();
+  });
+  const waitFor = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve) => {
+      const look = () => {
+        const match = pattern.exec(text);
+        if (!match) return;
+        waiters.delete(look);
+        resolve(match);
+      };
+      waiters.add(look);
+      look();
+    });
+  const [, url] = await waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+\/api\/v1) \(records in .*: 0 held\)\n/);
+  t.match(text, 'Faults, seed 4:');
+  t.match(text, `uplink.url "${url!}"`);
+  const records = [{ id: 'a', stream: 'waybill-event', createdAt: 0, payload: null }, { id: 'b', stream: 'waybill-event', createdAt: 0, payload: null }];
+  await fetch(`${url!}/records`, { method: 'POST', body: JSON.stringify({ terminalId: 'CODPOS01', records }) });
+  await fetch(`${url!}/records`, { method: 'POST', body: JSON.stringify({ terminalId: 'CODPOS01', records }) });
+  await waitFor(/backend\| batch of 2 from CODPOS01 -> 200 \(0 new, 2 again\)\n/);
+  t.match(text, 'backend| batch of 2 from CODPOS01 -> 200 (2 new, 0 again)\n');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+  t.match(text, 'back-end simulator stopped');
+});
