@@ -124,8 +124,10 @@ export class UplinkService implements Service {
         const { id, reason, permanent } = (r ?? {}) as { id?: unknown; reason?: unknown; permanent?: unknown };
         if (typeof id === 'string') rejected.set(id, { reason: typeof reason === 'string' ? reason : 'refused', permanent: permanent === true });
       }
-      outbox.ack([...acceptedIds].filter((id) => records.some((r) => r.id === id)));
-      accepted += acceptedIds.size;
+      // Only this batch's records: an answer may name an id twice or repeat an older batch's ids.
+      const acknowledged = records.filter((r) => acceptedIds.has(r.id)).map((r) => r.id);
+      outbox.ack(acknowledged);
+      accepted += acknowledged.length;
       for (const record of records) {
         if (acceptedIds.has(record.id)) continue;
         const refusal = rejected.get(record.id);

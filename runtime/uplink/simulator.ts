@@ -10,11 +10,16 @@
  * Every record id is kept forever: a record sent again (the terminal did not see the answer)
  * is accepted again and counted once. A record that is not an object with an id and a stream
  * is rejected as permanent. With a bearer token set, a request without it gets 401. Rules
- * make it misbehave for tests and technicians: answer 503, or hold the answer back.
+ * make it misbehave for tests and technicians: answer 503, or hold the answer back; seeded
+ * random faults (sim-faults.ts) add latency, 500s, dropped connections and duplicated
+ * acknowledgements. Records live in a store (sim-store.ts): in memory by default, in SQLite
+ * for `codpos sim backend`, so what it acknowledged survives a restart.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hashCourierPin } from '../workflow/courier-pin.js';
+import type { BackendFault, BackendFaultDraw } from './sim-faults.js';
+import { MemoryRecordStore, type BackendRecordStore } from './sim-store.js';
 
 export interface UplinkRecord {
   id: string;
@@ -90,13 +95,33 @@ export interface BackendSimulatorOptions {
   basePath?: string;
   token?: string;
   rules?: BackendRule[];
+  /** Where acknowledged records are kept (default: in memory). The caller closes it. */
+  store?: BackendRecordStore;
+  /** Seeded random faults (latency, 500, drop, duplicated acknowledgements). */
+  faults?: BackendFaultDraw;
+  /** Called once per record batch answered (or failed), for the console's one line per batch. */
+  onBatch?: (batch: BackendBatch) => void;
+}
+
+/** One POST /records as the simulator saw it. */
+export interface BackendBatch {
+  terminalId: string;
+  ids: string[];
+  /** The HTTP status answered; 0 when the connection was dropped. */
+  status: number;
+  /** Records kept for the first time, and copies of records already held. */
+  fresh?: number;
+  duplicates?: number;
+  fault?: BackendFault;
 }
 
 export class BackendSimulator {
   /** Records by id, as first received: what the back-end "has". */
-  readonly records = new Map<string, UplinkRecord & { terminalId: string }>();
+  readonly records: BackendRecordStore;
   /** Batches received (including repeats and refused ones), for tests and the console. */
-  readonly batches: Array<{ terminalId: string; ids: string[]; status: number }> = [];
+  readonly batches: BackendBatch[] = [];
+  /** The ids the last answered batch acknowledged: what a `duplicate` fault repeats. */
+  private lastAccepted: string[] = [];
   private readonly server: Server;
   private readonly rules: BackendRule[];
   private address: AddressInfo | undefined;
@@ -104,6 +129,7 @@ export class BackendSimulator {
 
   constructor(private readonly options: BackendSimulatorOptions = {}) {
     this.rules = [...(options.rules ?? [])];
+    this.records = options.store ?? new MemoryRecordStore();
     this.server = createServer((req, res) => void this.serve(req, res));
   }
 
@@ -134,7 +160,12 @@ export class BackendSimulator {
     const body = await readBody(req);
     const path = (req.url ?? '').split('?')[0];
     if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) return answer(res, 401, { error: 'bearer token required' });
+    const faults = this.options.faults;
+    if (faults?.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
     if (path === `${this.options.basePath ?? ''}/tasks` && req.method === 'GET') {
+      const fault = faults?.nextForTasks();
+      if (fault === 'drop') return void req.socket.destroy();
+      if (fault === 'error') return answer(res, 500, { error: 'back-end error (simulated fault)' });
       this.taskList ??= this.options.taskList ?? defaultSimTaskList();
       return answer(res, 200, this.taskList);
     }
@@ -149,23 +180,41 @@ export class BackendSimulator {
     const records = Array.isArray(batch.records) ? (batch.records as unknown[]) : [];
     const rule = this.nextRule();
     if (rule?.action === 'unavailable') {
-      this.batches.push({ terminalId, ids: idsOf(records), status: 503 });
+      this.noteBatch({ terminalId, ids: idsOf(records), status: 503 });
       return answer(res, 503, { error: 'back-end unavailable (simulator rule)' });
     }
     if (rule?.action === 'slow') await new Promise((resolve) => setTimeout(resolve, rule.delayMs ?? 1000));
+    const fault = faults?.next();
+    if (fault === 'error') {
+      this.noteBatch({ terminalId, ids: idsOf(records), status: 500, fault });
+      return answer(res, 500, { error: 'back-end error (simulated fault)' });
+    }
     const accepted: string[] = [];
     const rejected: Array<{ id: string; reason: string; permanent: boolean }> = [];
+    const toKeep: Array<UplinkRecord & { terminalId: string }> = [];
     for (const record of records) {
       const r = record as Partial<UplinkRecord>;
       if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || r.id === '' || typeof r.stream !== 'string') {
         rejected.push({ id: typeof r?.id === 'string' ? r.id : '', reason: 'a record needs an id and a stream', permanent: true });
         continue;
       }
-      if (!this.records.has(r.id)) this.records.set(r.id, { id: r.id, stream: r.stream, createdAt: Number(r.createdAt ?? 0), payload: r.payload, terminalId });
+      toKeep.push({ id: r.id, stream: r.stream, createdAt: Number.isSafeInteger(r.createdAt) ? Number(r.createdAt) : 0, payload: r.payload, terminalId });
       accepted.push(r.id);
     }
-    this.batches.push({ terminalId, ids: idsOf(records), status: 200 });
-    answer(res, 200, { accepted, rejected });
+    // Kept (committed) before any answer: an acknowledgement the terminal sees is never lost.
+    const fresh = this.records.keep(toKeep).filter(Boolean).length;
+    const seen: BackendBatch = { terminalId, ids: idsOf(records), status: fault === 'drop' ? 0 : 200, fresh, duplicates: toKeep.length - fresh, ...(fault ? { fault } : {}) };
+    this.noteBatch(seen);
+    if (fault === 'drop') return void req.socket.destroy();
+    const previous = this.lastAccepted;
+    this.lastAccepted = accepted;
+    const acknowledged = fault === 'duplicate' ? [...accepted.flatMap((id) => [id, id]), ...previous] : accepted;
+    answer(res, 200, { accepted: acknowledged, rejected });
+  }
+
+  private noteBatch(batch: BackendBatch): void {
+    this.batches.push(batch);
+    this.options.onBatch?.(batch);
   }
 
   private nextRule(): BackendRule | undefined {
