@@ -21,7 +21,7 @@ export interface DayBackend {
 }
 
 /** The player's own in-process back-end: away from the fourth delivery to the end of the round. */
-export function outageMidRound(simulator: { addRule(rule: { action: 'unavailable' }): void; clearRules(): void; records: Map<string, { id: string; stream: string; payload: unknown }> }, from = 3): DayBackend {
+export function outageMidRound(simulator: { addRule(rule: { action: 'unavailable' }): void; clearRules(): void; records: { values(): IterableIterator<{ id: string; stream: string; payload: unknown }> } }, from = 3): DayBackend {
   return {
     beforeDelivery: async (index) => {
       if (index !== from) return undefined;
