@@ -7,7 +7,9 @@
  * and reads commands (help lists them: stats, records, the fault settings) from stdin until
  * SIGINT/SIGTERM. Point a daemon at it with uplink.mode http and uplink.url.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { SimTaskList } from '../../../runtime/uplink/simulator.js';
 import { PosError } from '../../../config/errors.js';
 import type { BackendBatch } from '../../../runtime/uplink/simulator.js';
 import { groupCommand } from '../groups.js';
@@ -26,6 +28,7 @@ interface SimBackendOptions {
   dropRate?: string;
   duplicateRate?: string;
   faultSeed?: string;
+  tasks?: string;
 }
 
 export function register(program: Command): void {
@@ -42,6 +45,7 @@ export function register(program: Command): void {
     .option('--drop-rate <r>', 'keep a batch, then close the connection without answering, with this probability')
     .option('--duplicate-rate <r>', 'acknowledge each record twice and repeat the previous answer, with this probability')
     .option('--fault-seed <n>', 'seed of the fault draws, 0 to 4294967295 (default: a random one, printed)')
+    .option('--tasks <file>', "the day it hands out: a JSON task list { couriers, tasks, tariff? } (default: the simulator's own day)")
     .action(action(async (opts: SimBackendOptions) => runSimBackend(opts)));
 }
 
@@ -72,6 +76,7 @@ async function runSimBackend(opts: SimBackendOptions): Promise<void> {
     duplicateRate: rate('--duplicate-rate', opts.duplicateRate),
   };
   const faults = new BackendFaultDraw(parseWhole('--fault-seed', opts.faultSeed, 0xffffffff) ?? randomInt(0, 0xffffffff), settings);
+  const taskList = opts.tasks === undefined ? undefined : readTaskList(opts.tasks);
   const { config } = loadConfig({ file: opts.config });
   const uplinkUrl = new URL(config.uplink.url);
   const port = portOption ?? Number(uplinkUrl.port || (uplinkUrl.protocol === 'https:' ? 443 : 80));
@@ -83,6 +88,7 @@ async function runSimBackend(opts: SimBackendOptions): Promise<void> {
     throw new PosError('CODPOS_USAGE_BAD_OPTION', `--db ${db}: cannot keep the simulator's records there (${(error as Error).message})`, { cause: error, details: { option: '--db' } });
   }
   const sim = new BackendSimulator({
+    ...(taskList ? { taskList } : {}),
     port,
     basePath: uplinkUrl.pathname.replace(/\/+$/, ''),
     token: config.uplink.token,
@@ -125,4 +131,17 @@ function describeBatch(batch: BackendBatch): string {
   if (batch.fault) notes.push(`fault ${batch.fault}`);
   const answer = batch.status === 0 ? 'dropped, no answer' : String(batch.status);
   return `backend| batch of ${batch.ids.length} from ${batch.terminalId || '-'} -> ${answer}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+}
+
+/** `--tasks FILE`: a task list as the back-end hands it out; the terminal checks each task when it downloads it. */
+function readTaskList(file: string): SimTaskList {
+  let list: unknown;
+  try {
+    list = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--tasks ${file}: not a JSON file (${(error as Error).message})`, { details: { option: '--tasks' } });
+  }
+  const { couriers, tasks } = (list ?? {}) as { couriers?: unknown; tasks?: unknown };
+  if (!Array.isArray(couriers) || !Array.isArray(tasks)) throw new PosError('CODPOS_USAGE_BAD_OPTION', `--tasks ${file}: expected { "couriers": [...], "tasks": [...], "tariff"?: {...} }`, { details: { option: '--tasks' } });
+  return list as SimTaskList;
 }
