@@ -1,4 +1,5 @@
 /** Runs the built bins (dist/) as a technician would, for tests of whole processes. */
+import { once } from 'node:events';
 import { spawnSync, spawn, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
@@ -92,4 +93,19 @@ export function readJsonLines(stream: NodeJS.ReadableStream): { lines: JsonLine[
       else waiters.push({ match, resolve });
     });
   return { lines, next };
+}
+
+/**
+ * Runs `codpos ARGS` against the daemon of `dataDir` without blocking this process (a daemon
+ * answering it may live in this process), with no CODPOS_* variable but the data directory.
+ */
+export async function codposAgainst(args: string[], dataDir: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_')));
+  const child = spawn(process.execPath, [codposBin, ...args], { env: { ...env, CODPOS_DATA__DIR: dataDir } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [status] = (await once(child, 'exit')) as [number | null];
+  return { status, stdout, stderr };
 }
