@@ -2,8 +2,8 @@
  * `codpos sim devices [--dir DIR]`: the four device simulators on pseudo-
  * terminal pairs. Prints the driver-side paths (put them in a config's
  * `devices.<name>.transport` as `{ kind: serial, path }`), then reads script
- * commands from stdin (`help` lists them) until SIGINT/SIGTERM. Later issues
- * add `sim host` and `sim backend` to the same group.
+ * commands from stdin (`help` lists them) until SIGINT/SIGTERM. `sim host` (sim-host.ts) and
+ * `sim backend` (sim-backend.ts) are in the same group.
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
