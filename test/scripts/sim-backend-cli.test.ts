@@ -71,7 +71,7 @@ t.test('sim backend: prints its address, takes the uplink\'s batches (one line e
   t.not(backend.start.port, 0);
   const spool = await openSpool(t);
   const uplink = await uplinkTo(t, backend.url, spool);
-  t.same(await uplink.downloadTasks(), { tasks: 4, couriers: 1 }, "the simulator's day");
+  t.same(await uplink.downloadTasks(), { tasks: 4, couriers: 1, tariffVersion: 'sim-2026.1' }, "the simulator's day, with its tariff");
   t.same(spool.tasks.tasks().map((task) => task.id), ['T1', 'T2', 'T3', 'T4']);
   for (let i = 1; i <= 5; i++) await spool.outbox.enqueue(STREAMS.waybillEvent, { kind: 'pickup', n: i }, { id: `evt-${i}` });
   await spool.outbox.enqueue(STREAMS.transaction, { journalId: 'txn-1', panLast4: '0119' }, { id: 'txn-1' });

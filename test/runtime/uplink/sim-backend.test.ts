@@ -127,7 +127,7 @@ t.test('the task list download meets the faults too: a 500 refused, a drop unrea
   await t.rejects(uplink.downloadTasks(), { code: 'CODPOS_UPLINK_UNREACHABLE' });
   t.equal(spool.tasks.tasks().length, 0);
   draw.change({ dropRate: 0 });
-  t.same(await uplink.downloadTasks(), { tasks: 4, couriers: 1 });
+  t.same(await uplink.downloadTasks(), { tasks: 4, couriers: 1, tariffVersion: 'sim-2026.1' });
 });
 
 t.test('the faults follow the seed: the batches meet the draws of a fresh generator with the same seed', async (t) => {
