@@ -8,7 +8,15 @@
  */
 import { PosError } from '../../config/errors.js';
 import type { WorkflowService } from '../workflow/service.js';
-import type { ApiRoutes } from './server.js';
+import { DAY_QUERY, type ApiRoutes } from './server.js';
+import { z } from 'zod';
+
+/** The handover's shape; checkHandoverInput checks the count is whole and 0 or more, the clerk id printable. */
+const HANDOVER_BODY = z.object({
+  counted: z.number().meta({ description: 'the cash counted, whole minor units (2500 = 25.00)', examples: [3350] }),
+  clerkId: z.string().meta({ description: "the depot clerk's id", examples: ['D-17'] }),
+  reason: z.string().optional().meta({ description: 'why the count differs from what was expected' }),
+});
 
 export type HandoverApi = Pick<WorkflowService, 'handOver' | 'handoversOf'>;
 
@@ -19,8 +27,8 @@ export function handoverRoutes(handover: HandoverApi | undefined): ApiRoutes {
   };
   return {
     '/v1/handover': {
-      POST: async (body) => service().handOver(body),
-      GET: async (_body, request) => service().handoversOf(request.query.get('date') ?? undefined),
+      POST: { summary: "the courier's cash handed to the depot clerk; closes the day", body: HANDOVER_BODY, refusal: 'CODPOS_USAGE_HANDOVER', handler: async (body) => service().handOver(body) },
+      GET: { summary: "that day's handovers and whether the day is closed", query: DAY_QUERY, handler: async (_body, request) => service().handoversOf(request.query.get('date') ?? undefined) },
     },
   };
 }

@@ -12,6 +12,15 @@ import { PosError } from '../../config/errors.js';
 import type { Quote } from '../workflow/tariff.js';
 import type { QuoteQuery } from '../workflow/service.js';
 import type { ApiRoutes } from './server.js';
+import { z } from 'zod';
+
+/** Every query value is text; quoteQuery checks the numbers are whole digits and names what is wrong. */
+const QUOTE_QUERY = z.object({
+  destination: z.string({ error: 'give the postcode or area code the parcel goes to (?destination=10115)' }).meta({ description: 'the postcode or area code the parcel goes to', examples: ['10001'] }),
+  weightGrams: z.string({ error: "give the parcel's weight in whole grams (?weightGrams=1500)" }).meta({ description: 'whole grams', examples: ['1500'] }),
+  service: z.string().optional().meta({ examples: ['express'] }),
+  codAmount: z.string().optional().meta({ description: 'whole minor units (2500 = 25.00)', examples: ['2350'] }),
+});
 
 export interface QuoteApi {
   quote(query: QuoteQuery): Quote;
@@ -20,9 +29,14 @@ export interface QuoteApi {
 export function quoteRoutes(workflow: QuoteApi | undefined): ApiRoutes {
   return {
     '/v1/quote': {
-      GET: async (_body, request) => {
-        if (!workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'price quotes are not available in this daemon');
-        return workflow.quote(quoteQuery(request.query));
+      GET: {
+        summary: 'a parcel priced offline with the cached tariff, as a pickup is priced',
+        query: QUOTE_QUERY,
+        refusal: 'CODPOS_USAGE_QUOTE',
+        handler: async (_body, request) => {
+          if (!workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'price quotes are not available in this daemon');
+          return workflow.quote(quoteQuery(request.query));
+        },
       },
     },
   };

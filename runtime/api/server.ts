@@ -26,7 +26,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { connect } from 'node:net';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PosError } from '../../config/errors.js';
+import { PosError, type ErrorCode } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
@@ -40,7 +40,10 @@ import { RawAnswer } from './raw-answer.js';
 import { tcpAccess } from './tcp-access.js';
 import { handoverRoutes, type HandoverApi } from './handover-routes.js';
 import { queryRoutes } from './query-routes.js';
-import type { WaybillHistory } from '../workflow/service.js';
+import { WAYBILL_EVENT_KINDS, type WaybillHistory } from '../workflow/service.js';
+import { z, type ZodType } from 'zod';
+import { openApiDocument } from './openapi.js';
+import { inputProblem } from './input-check.js';
 
 /** What a route handler gets besides the JSON body. */
 export interface ApiRequest {
@@ -53,8 +56,25 @@ export interface ApiRequest {
 }
 
 export type ApiHandler = (body: unknown, request: ApiRequest) => Promise<unknown>;
-/** Path (with `{name}` for a part of it) -> method -> handler, or `stream` for SSE. */
-export type ApiRoutes = Record<string, Record<string, 'stream' | ApiHandler>>;
+/**
+ * A described route method: what it does (the OpenAPI summary) and the zod schemas of its
+ * input. The schemas are the gate: a request they refuse is a 400 before the handler runs, and
+ * the same schemas write GET /v1/openapi.json (openapi.ts), so the document cannot drift from
+ * the checks. They type only what the handler needs; the handler's own checks stay behind them.
+ */
+export interface ApiOperation {
+  handler: ApiHandler | 'stream';
+  summary: string;
+  /** The query string as an object of strings (the first value of each name). */
+  query?: ZodType;
+  body?: ZodType;
+  /** The `{name}` parts of the path. */
+  params?: ZodType;
+  /** The code a refused request answers with, where the route had its own documented one before the schema (default CODPOS_USAGE_BAD_REQUEST). */
+  refusal?: ErrorCode;
+}
+/** Path (with `{name}` for a part of it) -> method -> handler, `stream` for SSE, or a described operation. */
+export type ApiRoutes = Record<string, Record<string, 'stream' | ApiHandler | ApiOperation>>;
 
 export interface LocalApiDeps {
   /** Every service's health, the API's own included. */
@@ -160,13 +180,20 @@ export class LocalApiService implements Service {
       sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
       return;
     }
-    const handler = methods[req.method ?? ''];
-    if (handler === undefined) {
+    const entry = methods[req.method ?? ''];
+    if (entry === undefined) {
       res.setHeader('Allow', Object.keys(methods).join(', '));
       sendError(res, 405, new PosError('CODPOS_USAGE_METHOD', `${path} takes ${Object.keys(methods).join(' or ')}, not ${req.method ?? '?'}`));
       return;
     }
+    const operation = typeof entry === 'object' ? entry : undefined;
+    const handler = typeof entry === 'object' ? entry.handler : entry;
     if (handler === 'stream') {
+      const problem = operation && inputProblem(operation, { query: url.searchParams, params, body: {} });
+      if (problem) {
+        sendError(res, 400, new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem));
+        return;
+      }
       this.stream(req, res);
       return;
     }
@@ -176,6 +203,11 @@ export class LocalApiService implements Service {
       if (!res.writableFinished) gone.abort();
     });
     readJsonBody(req)
+      .then((body) => {
+        const problem = operation && inputProblem(operation, { query: url.searchParams, params, body });
+        if (problem) throw new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem);
+        return body;
+      })
       .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
       .then((answer) => (answer instanceof RawAnswer ? sendRaw(res, answer) : sendJson(res, 200, answer)))
       .catch((error: unknown) => sendError(res, statusOf(error), error instanceof PosError ? error : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error })));
@@ -184,33 +216,48 @@ export class LocalApiService implements Service {
   private routes(): ApiRoutes {
     const routes: ApiRoutes = {
       '/v1/status': {
-        GET: async () => ({ daemon: this.daemonInfo(), services: this.deps.health() }),
+        GET: { summary: "the daemon (pid, version, start) and each service's health", handler: async () => ({ daemon: this.daemonInfo(), services: this.deps.health() }) },
       },
-      '/v1/events': { GET: 'stream' },
+      '/v1/events': { GET: { summary: "Server-Sent Events from the daemon's event bus; Last-Event-ID resumes", handler: 'stream' } },
+      '/v1/openapi.json': { GET: { summary: 'this document: every path of the local API, written from the schemas that check its requests', handler: async () => openApiDocument(routes, this.deps.version) } },
       ...statusRoutes({ daemon: this.daemonInfo(), health: this.deps.health, ...this.deps.statusSources && { sources: this.deps.statusSources }, ...this.deps.payments && { payments: this.deps.payments }, ...this.deps.workflow && { workflow: this.deps.workflow } }),
       ...paymentRoutes(this.deps.payments),
       ...quoteRoutes(this.deps.workflow),
       ...handoverRoutes(this.deps.workflow),
       ...queryRoutes({ ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}), ...(this.deps.payments ? { payments: this.deps.payments } : {}) }),
       '/v1/waybills/events': {
-        POST: async (body) => {
-          if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
-          return this.deps.workflow.record(body as never);
+        POST: {
+          summary: 'records a pickup, dispatch, delivery (with its COD collection) or exception (docs/workflow.md)',
+          body: WAYBILL_EVENT_BODY,
+          refusal: 'CODPOS_USAGE_WAYBILL_EVENT',
+          handler: async (body) => {
+            if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
+            return this.deps.workflow.record(body as never);
+          },
         },
       },
-      '/v1/tasks': { GET: async () => this.workflow().tasks() },
-      '/v1/tasks/refresh': { POST: async () => this.workflow().refreshTasks() },
+      '/v1/tasks': { GET: { summary: "the cached task list with each task's state and what is left to collect", handler: async () => this.workflow().tasks() } },
+      '/v1/tasks/refresh': { POST: { summary: 'downloads the task list, couriers and tariff again', handler: async () => this.workflow().refreshTasks() } },
       '/v1/courier/check-in': {
-        POST: async (body) => {
-          const { courierId, pin } = (body ?? {}) as { courierId?: unknown; pin?: unknown };
-          return this.workflow().checkIn(courierId, pin);
+        POST: {
+          summary: "checks the courier in (the PIN checked offline against the cached hashes)",
+          body: CHECK_IN_BODY,
+          refusal: 'CODPOS_USAGE_CHECK_IN',
+          handler: async (body) => {
+            const { courierId, pin } = (body ?? {}) as { courierId?: unknown; pin?: unknown };
+            return this.workflow().checkIn(courierId, pin);
+          },
         },
       },
-      '/v1/courier/check-out': { POST: async () => this.workflow().checkOut() },
+      '/v1/courier/check-out': { POST: { summary: 'ends the check-in', handler: async () => this.workflow().checkOut() } },
       '/v1/reports/day': {
-        GET: async (_body, request) => {
-          if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
-          return this.deps.workflow.report(request.query.get('date') ?? undefined);
+        GET: {
+          summary: "the courier's end of day: cash to hand over, card collections, exceptions, what does not reconcile",
+          query: DAY_QUERY,
+          handler: async (_body, request) => {
+            if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
+            return this.deps.workflow.report(request.query.get('date') ?? undefined);
+          },
         },
       },
     };
@@ -252,6 +299,22 @@ export class LocalApiService implements Service {
     return { pid: process.pid, version: this.deps.version, startedAt: this.startedAt.toISOString() };
   }
 }
+
+/** `?date=YYYY-MM-DD` (default today); the handler checks it is a day of the calendar. */
+export const DAY_QUERY = z.object({ date: z.string().optional().meta({ description: 'YYYY-MM-DD, the terminal\'s local day (default today)', examples: ['2026-12-05'] }) });
+
+/** A waybill event: the fields every kind needs; the kind's own (cod, reason, weightGrams, ...) the workflow checks. */
+const WAYBILL_EVENT_BODY = z.looseObject({
+  kind: z.enum(WAYBILL_EVENT_KINDS, { error: `expected ${WAYBILL_EVENT_KINDS.join(', ')}` }),
+  waybill: z.string({ error: 'expected the waybill number as text' }).meta({ description: 'the waybill number (S10 with its check digit, or the operator\'s format)' }),
+  reason: z.string().optional().meta({ description: 'an exception\'s reason code' }),
+  note: z.string({ error: 'expected text of at most 500 characters' }).optional(),
+});
+
+const CHECK_IN_BODY = z.object(
+  { courierId: z.string(), pin: z.string().meta({ description: '4 to 12 digits' }) },
+  { error: 'check-in needs courierId and a PIN of 4 to 12 digits' },
+);
 
 /** The route for a path: an exact one first, else one with `{name}` parts (each part one path segment). */
 function matchRoute(routes: ApiRoutes, path: string): { methods: ApiRoutes[string] | undefined; params: Record<string, string> } {

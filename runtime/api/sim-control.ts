@@ -18,8 +18,19 @@ import { VirtualCard, listCardProfiles, loadCardProfile } from '../../emv/card/i
 import type { BuiltDevices } from '../../drivers/factory.js';
 import type { BackendSimulator } from '../uplink/simulator.js';
 import type { AcquirerHostSimulator, SimRule } from '../host/simulator.js';
+import type { ApiRoutes } from './server.js';
+import { z } from 'zod';
 
-type Handler = (body: unknown) => Promise<unknown>;
+/** The shapes of the controls' bodies; which combinations make sense each control checks and names. */
+const CARD_BODY = z.object({
+  action: z.enum(['insert', 'swipe', 'remove']),
+  card: z.string().optional().meta({ description: 'a virtual card profile (emv/card/profiles), for insert and swipe', examples: ['visa-dda'] }),
+});
+const PINPAD_BODY = z.object({ pin: z.string().optional().meta({ description: '4 to 12 digits, typed at each PIN request' }), cancel: z.boolean().optional() });
+const PRINTER_BODY = z.object({ paper: z.enum(['out', 'in']).optional(), cover: z.enum(['open', 'closed']).optional() });
+const BACKEND_BODY = z.object({ outage: z.boolean() });
+/** The rule is the acquirer simulator's to check (runtime/host/simulator.ts). */
+const HOST_BODY = z.object({ rule: z.looseObject({}).optional(), clear: z.boolean().optional() });
 
 export class SimControl {
   /** What the simulated PIN pad's customer does when asked: type this PIN, cancel, or nothing. */
@@ -32,18 +43,21 @@ export class SimControl {
     private readonly acquirer: () => AcquirerHostSimulator | undefined = () => undefined,
   ) {}
 
-  routes(): Record<string, Record<string, Handler>> {
+  routes(): ApiRoutes {
     return {
-      '/v1/sim/card': { POST: (body) => this.card(body) },
-      '/v1/sim/pinpad': { POST: (body) => this.pinpad(body) },
-      '/v1/sim/printer': { GET: async () => ({ pages: this.simulated('printer').pages }), POST: (body) => this.printer(body) },
+      '/v1/sim/card': { POST: { summary: 'inserts or swipes a virtual card, or removes it (simulated reader)', body: CARD_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.card(body) } },
+      '/v1/sim/pinpad': { POST: { summary: "what the simulated PIN pad's customer does: type a PIN, cancel, or wait ({})", body: PINPAD_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.pinpad(body) } },
+      '/v1/sim/printer': {
+        GET: { summary: 'what the simulated printer printed', handler: async () => ({ pages: this.simulated('printer').pages }) },
+        POST: { summary: "the simulated printer's paper out or in, its cover open or closed", body: PRINTER_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.printer(body) },
+      },
       '/v1/sim/backend': {
-        GET: async () => {
+        GET: { summary: 'what the back-end simulator holds', handler: async () => {
           const backend = this.backend();
           if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
           return { records: [...backend.records.values()] };
-        },
-        POST: async (body) => {
+        } },
+        POST: { summary: 'the back-end simulator answers 503 until the outage ends', body: BACKEND_BODY, refusal: 'CODPOS_USAGE_SIM', handler: async (body) => {
           const backend = this.backend();
           if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
           const { outage } = (body ?? {}) as { outage?: unknown };
@@ -51,10 +65,10 @@ export class SimControl {
           backend.clearRules();
           if (outage) backend.addRule({ action: 'unavailable' });
           return { outage };
-        },
+        } },
       },
       '/v1/sim/host': {
-        POST: async (body) => {
+        POST: { summary: 'how the acquirer simulator answers next (a partial approval, a decline, silence), or clear: true', body: HOST_BODY, refusal: 'CODPOS_USAGE_SIM', handler: async (body) => {
           const acquirer = this.acquirer();
           if (!acquirer) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the acquirer is not simulated in this daemon (host.mode is tcp)');
           const { rule, clear } = (body ?? {}) as { rule?: unknown; clear?: unknown };
@@ -66,7 +80,7 @@ export class SimControl {
           // The simulator checks the rule and names what is wrong with it.
           acquirer.behave(rule as SimRule);
           return { rule };
-        },
+        } },
       },
     };
   }

@@ -26,9 +26,9 @@ const PAGE_HEADERS = {
 
 export function statusRoutes(inputs: SummaryInputs): ApiRoutes {
   return {
-    '/status': { GET: async () => new RawAnswer('text/html; charset=utf-8', STATUS_PAGE_HTML, PAGE_HEADERS) },
-    '/status/app.js': { GET: async () => new RawAnswer('text/javascript; charset=utf-8', STATUS_PAGE_SCRIPT, PAGE_HEADERS) },
-    '/status/style.css': { GET: async () => new RawAnswer('text/css; charset=utf-8', STATUS_PAGE_CSS, PAGE_HEADERS) },
-    '/v1/status/summary': { GET: async () => statusSummary(inputs) },
+    '/status': { GET: { summary: "the technician's status page (HTML)", handler: async () => new RawAnswer('text/html; charset=utf-8', STATUS_PAGE_HTML, PAGE_HEADERS) } },
+    '/status/app.js': { GET: { summary: "the status page's script", handler: async () => new RawAnswer('text/javascript; charset=utf-8', STATUS_PAGE_SCRIPT, PAGE_HEADERS) } },
+    '/status/style.css': { GET: { summary: "the status page's stylesheet", handler: async () => new RawAnswer('text/css; charset=utf-8', STATUS_PAGE_CSS, PAGE_HEADERS) } },
+    '/v1/status/summary': { GET: { summary: 'what the status page draws, in one answer: devices, links, spool, batch, courier, the day, last payments', handler: async () => statusSummary(inputs) } },
   };
 }
