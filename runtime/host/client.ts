@@ -469,12 +469,7 @@ export class HostClient {
         journal.transition(journalId, 'offline_approved', { responseCode: approval.responseCode ?? '00', authCode: approval.authCode, outbox: r });
         recordClearing(journal, journalId, advice, approval.responseCode ?? '00', approval.authCode, undefined);
       })();
-    try {
-      write(record);
-    } catch (error) {
-      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
-      write(withoutCardData(record, this.options.log));
-    }
+    withCardDataIfSealable(record, this.options.log, write);
     await this.serialized(() => this.flushPending()).catch(() => undefined);
     return record.id;
   }
@@ -625,12 +620,7 @@ export class HostClient {
         else this.options.spool.outbox.enqueueNow(r.stream, r.payload, { id: r.id, ...(r.sealed ? { sealed: r.sealed } : {}) });
         if (standbyId !== undefined) this.options.spool.outbox.ack(standbyId);
       })();
-    try {
-      write(record);
-    } catch (error) {
-      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
-      write(withoutCardData(record, this.options.log));
-    }
+    withCardDataIfSealable(record, this.options.log, write);
     return record.id;
   }
 
@@ -699,14 +689,7 @@ export class HostClient {
 
   /** `enqueue` inside the caller's transaction (written with what it belongs to). */
   private enqueueNow(record: QueuedRecord): string {
-    const { stream, payload, sealed, id } = record;
-    try {
-      return this.options.spool.outbox.enqueueNow(stream, payload, { id, ...(sealed ? { sealed } : {}) }).id;
-    } catch (error) {
-      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
-      const bare = withoutCardData(record, this.options.log);
-      return this.options.spool.outbox.enqueueNow(bare.stream, bare.payload, { id: bare.id }).id;
-    }
+    return withCardDataIfSealable(record, this.options.log, (r) => this.options.spool.outbox.enqueueNow(r.stream, r.payload, { id: r.id, ...(r.sealed ? { sealed: r.sealed } : {}) }).id);
   }
 
   /**
@@ -781,6 +764,19 @@ export function outboxRecordOf(stream: string, message: IsoMessage): QueuedRecor
   const record: QueuedRecord = { id: randomUUID(), stream, payload };
   if (sealed.pan !== undefined || sealed.chipData !== undefined) record.sealed = sealed;
   return record;
+}
+
+/**
+ * Writes `record` (synchronously, e.g. in a transaction) with its card data sealed; a spool
+ * without a vault key gets it without the card data instead (withoutCardData).
+ */
+function withCardDataIfSealable<T>(record: QueuedRecord, log: Logger | undefined, write: (record: QueuedRecord) => T): T {
+  try {
+    return write(record);
+  } catch (error) {
+    if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
+    return write(withoutCardData(record, log));
+  }
 }
 
 /** Without a vault key the card data stays out: the host finds the original by STAN, terminal id and DE90. */
