@@ -6,6 +6,7 @@
  *
  *   GET  /v1/status         the daemon (pid, version, started) and each service's health
  *   GET  /v1/events         Server-Sent Events from the event bus; Last-Event-ID resumes
+ *   GET  /v1/openapi.json   this API described (OpenAPI 3.1) from the zod schemas that gate its requests (openapi.ts)
  *   GET  /status, /v1/status/summary: the technician's status page and its data (status-routes.ts)
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
