@@ -52,37 +52,42 @@ export class SimControl {
         POST: { summary: "the simulated printer's paper out or in, its cover open or closed", body: PRINTER_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.printer(body) },
       },
       '/v1/sim/backend': {
-        GET: { summary: 'what the back-end simulator holds', handler: async () => {
-          const backend = this.backend();
-          if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
-          return { records: [...backend.records.values()] };
-        } },
-        POST: { summary: 'the back-end simulator answers 503 until the outage ends', body: BACKEND_BODY, refusal: 'CODPOS_USAGE_SIM', handler: async (body) => {
-          const backend = this.backend();
-          if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
-          const { outage } = (body ?? {}) as { outage?: unknown };
-          if (typeof outage !== 'boolean') throw new PosError('CODPOS_USAGE_SIM', 'outage: expected true (the back-end answers 503) or false (it answers again)');
-          backend.clearRules();
-          if (outage) backend.addRule({ action: 'unavailable' });
-          return { outage };
-        } },
+        GET: { summary: 'what the back-end simulator holds', handler: async () => ({ records: [...this.simulatedBackend().records.values()] }) },
+        POST: { summary: 'the back-end simulator answers 503 until the outage ends', body: BACKEND_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.backendOutage(body) },
       },
       '/v1/sim/host': {
-        POST: { summary: 'how the acquirer simulator answers next (a partial approval, a decline, silence), or clear: true', body: HOST_BODY, refusal: 'CODPOS_USAGE_SIM', handler: async (body) => {
-          const acquirer = this.acquirer();
-          if (!acquirer) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the acquirer is not simulated in this daemon (host.mode is tcp)');
-          const { rule, clear } = (body ?? {}) as { rule?: unknown; clear?: unknown };
-          if (clear === true) {
-            acquirer.clearRules();
-            return { cleared: true };
-          }
-          if (typeof rule !== 'object' || rule === null) throw new PosError('CODPOS_USAGE_SIM', 'rule: expected a simulator rule such as { "mti": "0200", "amount": 4000, "action": "partial", "approvedAmount": 2500 }, or clear: true');
-          // The simulator checks the rule and names what is wrong with it.
-          acquirer.behave(rule as SimRule);
-          return { rule };
-        } },
+        POST: { summary: 'how the acquirer simulator answers next (a partial approval, a decline, silence), or clear: true', body: HOST_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.host(body) },
       },
     };
+  }
+
+  private simulatedBackend(): BackendSimulator {
+    const backend = this.backend();
+    if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
+    return backend;
+  }
+
+  private async backendOutage(body: unknown): Promise<unknown> {
+    const backend = this.simulatedBackend();
+    const { outage } = (body ?? {}) as { outage?: unknown };
+    if (typeof outage !== 'boolean') throw new PosError('CODPOS_USAGE_SIM', 'outage: expected true (the back-end answers 503) or false (it answers again)');
+    backend.clearRules();
+    if (outage) backend.addRule({ action: 'unavailable' });
+    return { outage };
+  }
+
+  private async host(body: unknown): Promise<unknown> {
+    const acquirer = this.acquirer();
+    if (!acquirer) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the acquirer is not simulated in this daemon (host.mode is tcp)');
+    const { rule, clear } = (body ?? {}) as { rule?: unknown; clear?: unknown };
+    if (clear === true) {
+      acquirer.clearRules();
+      return { cleared: true };
+    }
+    if (typeof rule !== 'object' || rule === null) throw new PosError('CODPOS_USAGE_SIM', 'rule: expected a simulator rule such as { "mti": "0200", "amount": 4000, "action": "partial", "approvedAmount": 2500 }, or clear: true');
+    // The simulator checks the rule and names what is wrong with it.
+    acquirer.behave(rule as SimRule);
+    return { rule };
   }
 
   private async card(body: unknown): Promise<unknown> {
