@@ -17,7 +17,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hashCourierPin } from '../workflow/courier-pin.js';
 import type { BackendFault, BackendFaultDraw } from './sim-faults.js';
 import { MemoryRecordStore, type BackendRecordStore } from './sim-store.js';
 
@@ -44,10 +43,17 @@ export interface SimTaskList {
   tariff?: unknown;
 }
 
+/**
+ * Courier C001's PIN 1234 as a back-end stores it: hashed once (salt "codpos-sim-C001!"), not at
+ * each start, where scrypt's 80 ms and 16 MB would be half the daemon's boot in sim mode
+ * (test/runtime/uplink/sim-backend.test.ts checks it still verifies).
+ */
+export const SIM_COURIER_PIN_HASH = 'scrypt$16384$8$1$Y29kcG9zLXNpbS1DMDAxIQ==$TI3SWwq08aklzeYfuJFC5lRNrfuK/9RAQdhVgkF4/lA=';
+
 /** The simulated depot's day: courier C001 (PIN 1234), three deliveries (two with cash on delivery) and a pickup. */
 export function defaultSimTaskList(): SimTaskList {
   return {
-    couriers: [{ id: 'C001', name: 'Sim Courier', pinHash: hashCourierPin('1234') }],
+    couriers: [{ id: 'C001', name: 'Sim Courier', pinHash: SIM_COURIER_PIN_HASH }],
     tasks: [
       { id: 'T1', waybill: 'RR123456785CH', kind: 'delivery', codAmount: 2350, currency: '840', consignee: 'A. Consignee', address: '1 Main Street' },
       { id: 'T2', waybill: 'RR003000000CH', kind: 'delivery', codAmount: 2500, currency: '840', consignee: 'B. Consignee', address: '2 Main Street' },

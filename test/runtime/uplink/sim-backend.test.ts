@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { validateConfig } from '../../../config/load.js';
 import { createLogger } from '../../../runtime/log.js';
 import { UplinkService } from '../../../runtime/uplink/service.js';
-import { BackendSimulator } from '../../../runtime/uplink/simulator.js';
+import { BackendSimulator, SIM_COURIER_PIN_HASH, defaultSimTaskList } from '../../../runtime/uplink/simulator.js';
+import { verifyCourierPin } from '../../../runtime/workflow/courier-pin.js';
 import { BackendFaultDraw, type BackendFaultOptions } from '../../../runtime/uplink/sim-faults.js';
 import { SqliteRecordStore, type HeldRecord } from '../../../runtime/uplink/sim-store.js';
 import { backendStats, runSimBackendCommand } from '../../../runtime/uplink/sim-commands.js';
@@ -20,6 +21,12 @@ import { openSpool } from '../host/fixtures.js';
 
 const silent = createLogger({ level: 'silent' });
 const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
+
+t.test('the simulated courier C001 checks in with PIN 1234 against the stored hash, and no other PIN', async (t) => {
+  t.equal(defaultSimTaskList().couriers[0]!.pinHash, SIM_COURIER_PIN_HASH);
+  t.ok(verifyCourierPin('1234', SIM_COURIER_PIN_HASH), 'PIN 1234 matches');
+  t.notOk(verifyCourierPin('1235', SIM_COURIER_PIN_HASH), 'a wrong PIN does not');
+});
 
 function tempDb(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-sim-backend-'));
