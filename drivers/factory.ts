@@ -3,7 +3,10 @@
  * `devices.<scanner|cardReader|pinpad|printer>`): the transport the config
  * names, wrapped in a ReconnectingTransport with the device's backoff, and
  * the driver on top. `transport.kind: sim` puts the device's simulator on the
- * other end of an in-memory pair, in-process. Nothing is opened here: the
+ * other end of an in-memory pair, in-process; the simulators come from the
+ * simulator kit (drivers/sim-kit.ts), which `buildDevices` loads only when a
+ * device is simulated, and which the single-device builders are given in
+ * `deps.sims`. Nothing is opened here: the
  * owner calls `driver.start()` (which never throws for a missing device; the
  * link's state says why it is offline or in error).
  */
@@ -15,15 +18,17 @@ import { BleTransport, type NobleLoader } from './transport/ble.js';
 import { ReconnectingTransport } from './transport/reconnecting.js';
 import type { Transport } from './transport/transport.js';
 import { ScannerDriver, type ScannerMode } from './scanner/driver.js';
-import { ScannerSim } from './scanner/sim.js';
+import type { ScannerSim } from './scanner/sim.js';
 import { CardReaderDriver } from './card-reader/driver.js';
-import { CardReaderSim } from './card-reader/sim.js';
+import type { CardReaderSim } from './card-reader/sim.js';
 import { PinpadDriver } from './pinpad/driver.js';
-import { PinpadSim } from './pinpad/sim.js';
+import type { PinpadSim } from './pinpad/sim.js';
 import { PrinterDriver } from './printer/driver.js';
-import { PrinterSim } from './printer/sim.js';
+import type { PrinterSim } from './printer/sim.js';
 import { printerProfile } from './printer/profiles.js';
 import { HID_POS_USAGE_PAGE } from './scanner/hid-pos.js';
+import { PosError } from '../config/errors.js';
+import type { SimKit } from './sim-kit.js';
 
 type Devices = Config['devices'];
 type TransportSettings = Devices['scanner']['transport'];
@@ -31,6 +36,18 @@ type TransportSettings = Devices['scanner']['transport'];
 export interface FactoryDeps {
   hidLoader?: NodeHidLoader;
   nobleLoader?: NobleLoader;
+  /** The simulators, for a device whose transport is `sim` (`loadSimKit()`). */
+  sims?: SimKit;
+}
+
+/** Loads the simulator kit (a module of its own, so a box with real devices never loads it). */
+export async function loadSimKit(): Promise<SimKit> {
+  return (await import('./sim-kit.js')).SIM_KIT;
+}
+
+function simKit(deps: FactoryDeps, device: string): SimKit {
+  if (deps.sims) return deps.sims;
+  throw new PosError('CODPOS_DEVICE_SIM_NOT_LOADED', `${device}: transport.kind is sim but the simulators were not loaded (build it with { sims: await loadSimKit() }, or through buildDevices)`);
 }
 
 export interface BuiltDevice<Driver, Sim> {
@@ -70,6 +87,7 @@ export function buildScanner(settings: Devices['scanner'], deps: FactoryDeps = {
   const mode: ScannerMode = t.kind === 'hid' ? (t.mode === 'keyboard' ? 'hid-keyboard' : 'hid-pos') : 'line';
   const lineOptions = { prefix: settings.prefix, suffix: settings.suffix, aimIds: settings.aimIds };
   if (t.kind === 'sim') {
+    const { ScannerSim } = simKit(deps, 'scanner');
     const { host, device } = simPair('scanner');
     const link = new ReconnectingTransport(host, settings.reconnect);
     return { link, driver: new ScannerDriver(link, { mode, ...lineOptions }), sim: new ScannerSim(device, lineOptions) };
@@ -82,6 +100,7 @@ export function buildScanner(settings: Devices['scanner'], deps: FactoryDeps = {
 export function buildCardReader(settings: Devices['cardReader'], deps: FactoryDeps = {}): BuiltDevice<CardReaderDriver, CardReaderSim> {
   const options = { apduTimeoutMs: settings.apduTimeoutMs };
   if (settings.transport.kind === 'sim') {
+    const { CardReaderSim } = simKit(deps, 'card reader');
     const { host, device } = simPair('card reader');
     const link = new ReconnectingTransport(host, settings.reconnect);
     return { link, driver: new CardReaderDriver(link, options), sim: new CardReaderSim(device) };
@@ -104,6 +123,7 @@ export function pinpadSimOptions(settings: Devices['pinpad']) {
 export function buildPinpad(settings: Devices['pinpad'], deps: FactoryDeps = {}): BuiltDevice<PinpadDriver, PinpadSim> {
   const options = { dukpt: settings.dukpt, entryTimeoutMs: settings.entryTimeoutMs };
   if (settings.transport.kind === 'sim') {
+    const { PinpadSim } = simKit(deps, 'PIN pad');
     const { host, device } = simPair('PIN pad');
     const link = new ReconnectingTransport(host, settings.reconnect);
     return { link, driver: new PinpadDriver(link, options), sim: new PinpadSim(device, pinpadSimOptions(settings)) };
@@ -116,6 +136,7 @@ export function buildPrinter(settings: Devices['printer'], deps: FactoryDeps = {
   const profile = printerProfile(settings.profile);
   const options = { profile, statusPollMs: settings.statusPollMs };
   if (settings.transport.kind === 'sim') {
+    const { PrinterSim } = simKit(deps, 'printer');
     const { host, device } = simPair('printer');
     const link = new ReconnectingTransport(host, settings.reconnect);
     return { link, driver: new PrinterDriver(link, options), sim: new PrinterSim(device, { profile }) };
@@ -131,8 +152,10 @@ export interface BuiltDevices {
   printer?: BuiltDevice<PrinterDriver, PrinterSim>;
 }
 
-/** Every enabled device. */
-export function buildDevices(devices: Devices, deps: FactoryDeps = {}): BuiltDevices {
+/** Every enabled device; loads the simulator kit first when one of them is simulated. */
+export async function buildDevices(devices: Devices, deps: FactoryDeps = {}): Promise<BuiltDevices> {
+  const anySim = [devices.scanner, devices.cardReader, devices.pinpad, devices.printer].some((d) => d.enabled && d.transport.kind === 'sim');
+  if (anySim && !deps.sims) deps = { ...deps, sims: await loadSimKit() };
   return {
     ...(devices.scanner.enabled ? { scanner: buildScanner(devices.scanner, deps) } : {}),
     ...(devices.cardReader.enabled ? { cardReader: buildCardReader(devices.cardReader, deps) } : {}),

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from './log.js';
-import { ServiceManager, type Service, type Health } from './service.js';
+import { ServiceManager, type ServiceStage, type Health } from './service.js';
 import { StorageMonitor } from './storage-monitor.js';
 import { SpoolService } from '../spool/service.js';
 import { DevicesService } from './devices-service.js';
@@ -26,10 +26,11 @@ export interface Daemon {
 }
 
 /**
- * Services in start order: storage -> spool -> event numbering -> drivers -> host link -> uplink -> payments -> workflow -> local API.
+ * Services in start order: storage -> spool -> event numbering -> drivers, host link and uplink
+ * (together: each needs only the spool) -> payments -> workflow -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
-export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): Service[] {
+export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): ServiceStage[] {
   const spool = new SpoolService(config);
   const devices = new DevicesService(config.devices, log, {}, api.events);
   const host = new HostService(config, log, { spool: () => spool.spool });
@@ -52,9 +53,7 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
     new EventLogService(api.events, () => spool.spool),
-    devices,
-    host,
-    uplink,
+    [devices, host, uplink],
     payments,
     workflow,
     new LocalApiService(config, log, { ...api, payments, workflow, statusSources: statusSources(config, devices, spool), sim: new SimControl(() => devices.devices, () => uplink.simulator, () => host.simulator) }),

@@ -36,12 +36,16 @@ export class DevicesService implements Service {
   }
 
   async start(): Promise<void> {
-    this.built = buildDevices(this.config, this.deps);
-    for (const [name, device] of this.entries()) {
-      this.unsubscribe.push(device.link.onState((state) => this.logState(name, state)));
-      await startDevice(device);
-      this.logState(name, device.link.state);
-    }
+    this.built = await buildDevices(this.config, this.deps);
+    // The four open side by side: each has its own link, and a slow one (a reader answering its
+    // reset late) should not hold the others.
+    await Promise.all(
+      this.entries().map(async ([name, device]) => {
+        this.unsubscribe.push(device.link.onState((state) => this.logState(name, state)));
+        await startDevice(device);
+        this.logState(name, device.link.state);
+      }),
+    );
     if (this.events) this.publishDeviceEvents(this.events);
   }
 

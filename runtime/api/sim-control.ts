@@ -14,7 +14,6 @@
  * A device that is not simulated answers 404 on its path: nothing here can reach a real one.
  */
 import { PosError } from '../../config/errors.js';
-import { VirtualCard, listCardProfiles, loadCardProfile } from '../../emv/card/index.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
 import type { BackendSimulator } from '../uplink/simulator.js';
 import type { AcquirerHostSimulator, SimRule } from '../host/simulator.js';
@@ -98,6 +97,8 @@ export class SimControl {
       return { removed: true };
     }
     if (action !== 'insert' && action !== 'swipe') throw new PosError('CODPOS_USAGE_SIM', 'action: expected insert, swipe or remove');
+    // The virtual cards load with the first one asked for: a box with a real reader never needs them.
+    const { VirtualCard, listCardProfiles, loadCardProfile } = await import('../../emv/card/index.js');
     if (typeof card !== 'string' || !listCardProfiles().includes(card)) {
       throw new PosError('CODPOS_USAGE_SIM', `card: expected a virtual card profile (${listCardProfiles().join(', ')})`);
     }

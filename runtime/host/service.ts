@@ -16,7 +16,7 @@ import { hostDialect } from './dialect.js';
 import { HostChannel, channelOptionsFromConfig, hostFraming, type ReconnectPolicy } from './channel.js';
 import { HostMux } from './mux.js';
 import { HostClient } from './client.js';
-import { AcquirerHostSimulator, type SimRule } from './simulator.js';
+import type { AcquirerHostSimulator, SimRule } from './simulator.js';
 
 export interface HostServiceOptions {
   /** The open spool (from the spool service, started before this one). */
@@ -65,6 +65,8 @@ export class HostService implements Service {
     const dialect = hostDialect(host);
     let target = host;
     if (host.mode === 'sim') {
+      // Loaded here, not at the top: a box that talks to a real acquirer never loads the simulator.
+      const { AcquirerHostSimulator } = await import('./simulator.js');
       this.sim = new AcquirerHostSimulator({
         dialect,
         framing: hostFraming(host),

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
-import { testCaPublicKeys } from '../../emv/card/index.js';
+import { testCaPublicKeys } from '../../emv/card/test-ca.js';
 import type { CaPublicKey, TerminalConfig } from '../../emv/kernel/index.js';
 
 export function kernelTerminal(config: Pick<Config, 'terminal' | 'emv' | 'data'>): TerminalConfig {

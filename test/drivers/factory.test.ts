@@ -1,6 +1,8 @@
 import t from 'tap';
 import { validateConfig } from '../../config/load.js';
-import { buildDevices, startDevice, stopDevice, pinpadSimOptions } from '../../drivers/factory.js';
+import { buildDevices, buildPrinter, startDevice, stopDevice, pinpadSimOptions } from '../../drivers/factory.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Scan } from '../../drivers/scanner/driver.js';
 
 const eafnosupport = () => {
@@ -12,7 +14,7 @@ const noLibusb = () => {
 
 t.test('the simulated config: every device starts in-process and works', async (t) => {
   const config = validateConfig({});
-  const devices = buildDevices(config.devices);
+  const devices = await buildDevices(config.devices);
   for (const d of Object.values(devices)) await startDevice(d);
   t.equal(devices.scanner!.link.state.state, 'online');
   const scan = new Promise<Scan>((resolve) => devices.scanner!.driver.once('scan', resolve));
@@ -32,7 +34,7 @@ t.test('no Bluetooth and no libusb: those devices are in error with the reason, 
       printer: { transport: { kind: 'ble', peripheral: 'PT-210', scanTimeoutMs: 50 } },
     },
   });
-  const devices = buildDevices(config.devices, { hidLoader: noLibusb, nobleLoader: eafnosupport });
+  const devices = await buildDevices(config.devices, { hidLoader: noLibusb, nobleLoader: eafnosupport });
   for (const d of Object.values(devices)) await startDevice(d);
   t.equal(devices.scanner!.link.state.state, 'error');
   t.match(devices.scanner!.link.state.reason, /libusb-1\.0-0/);
@@ -45,6 +47,19 @@ t.test('no Bluetooth and no libusb: those devices are in error with the reason, 
 
 t.test('a disabled device is not built; a 24-hex simulator KSN selects AES DUKPT', async (t) => {
   const config = validateConfig({ devices: { printer: { enabled: false }, pinpad: { dukpt: 'aes128', sim: { ksn: '123456789012345600000000' } } } });
-  t.notOk(buildDevices(config.devices).printer);
+  t.notOk((await buildDevices(config.devices)).printer);
   t.same(pinpadSimOptions(config.devices.pinpad), { bdk: '0123456789ABCDEFFEDCBA9876543210', aesKsn: '123456789012345600000000', dukpt: 'aes128', entryTimeoutMs: 60000 });
+});
+
+t.test('a single simulated device built without the simulator kit is refused, naming the device and the fix', async (t) => {
+  const config = validateConfig({});
+  t.throws(() => buildPrinter(config.devices.printer), { code: 'CODPOS_DEVICE_SIM_NOT_LOADED', message: /printer: transport.kind is sim but the simulators were not loaded/ });
+});
+
+t.test('the factory does not import a simulator: a box with real devices never loads them', async (t) => {
+  // Only type imports of the simulators (erased); the kit is a dynamic import.
+  const source = readFileSync(fileURLToPath(new URL('../../drivers/factory.ts', import.meta.url)), 'utf8');
+  const valueImports = source.split('\n').filter((line) => /^import (?!type )/.test(line) && /sim/i.test(line));
+  t.same(valueImports, [], 'no value import of a simulator module');
+  t.match(source, /await import\('\.\/sim-kit\.js'\)/);
 });

@@ -1,11 +1,13 @@
 /** Runs the built bins (dist/) as a technician would, for tests of whole processes. */
 import { once } from 'node:events';
 import { spawnSync, spawn, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
 
 export const codposBin = join(packageRoot, 'dist', 'scripts', 'codpos.js');
-export const codposdBin = join(packageRoot, 'dist', 'scripts', 'codposd.js');
+/** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
+export const codposdBin = join(packageRoot, (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd);
 
 export interface CliResult {
   status: number | null;

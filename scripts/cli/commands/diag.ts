@@ -200,11 +200,11 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
 
 async function diagScanner(opts: DeviceOptions): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildScanner } = await load.factory();
+  const { buildScanner, loadSimKit } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('scanner', Boolean(opts.json));
   const timeoutMs = positive(opts.timeout, 30000, '--timeout');
-  const device = buildScanner(settingsFor(config, 'scanner', opts));
+  const device = buildScanner(settingsFor(config, 'scanner', opts), { sims: await loadSimKit() });
   await runDiag(device, report, async () => {
     if (!opts.json) printLines([`scan a barcode within ${Math.round(timeoutMs / 1000)} s ...`]);
     const waiting = waitFor<Scan>(device.driver, ['scan'], timeoutMs);
@@ -219,12 +219,12 @@ async function diagScanner(opts: DeviceOptions): Promise<void> {
 
 async function diagCard(opts: DeviceOptions): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildCardReader } = await load.factory();
+  const { buildCardReader, loadSimKit } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('card', Boolean(opts.json));
   const timeoutMs = positive(opts.timeout, 30000, '--timeout');
   const settings = settingsFor(config, 'cardReader', opts);
-  const device = buildCardReader(settings);
+  const device = buildCardReader(settings, { sims: await loadSimKit() });
   const { maskPan } = await import('../../../config/masking.js');
   const { VirtualCard, loadCardProfile } = await import('../../../emv/card/index.js');
   await runDiag(device, report, async () => {
@@ -258,10 +258,10 @@ async function diagCard(opts: DeviceOptions): Promise<void> {
 
 async function diagPinpad(opts: DeviceOptions): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildPinpad } = await load.factory();
+  const { buildPinpad, loadSimKit } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('pinpad', Boolean(opts.json));
-  const device = buildPinpad(settingsFor(config, 'pinpad', opts));
+  const device = buildPinpad(settingsFor(config, 'pinpad', opts), { sims: await loadSimKit() });
   await runDiag(device, report, async () => {
     const identity = await device.driver.identify();
     report.line('model', identity.model);
@@ -276,13 +276,13 @@ async function diagPinpad(opts: DeviceOptions): Promise<void> {
 
 async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promise<void> {
   const { loadConfig } = await load.config();
-  const { buildPrinter } = await load.factory();
+  const { buildPrinter, loadSimKit } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('printer', Boolean(opts.json));
   const settings = settingsFor(config, 'printer', opts);
   const { buildTestPage } = await import('../../../drivers/printer/test-page.js');
   const { blockingReason } = await import('../../../drivers/printer/status.js');
-  const device = buildPrinter({ ...settings, statusPollMs: Math.min(settings.statusPollMs, 500) });
+  const device = buildPrinter({ ...settings, statusPollMs: Math.min(settings.statusPollMs, 500) }, { sims: await loadSimKit() });
   await runDiag(device, report, async () => {
     const status = await device.driver.status();
     report.line('status', status);
