@@ -5,7 +5,13 @@
  * backoff of more than a minute is reached without waiting for it.
  */
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageRoot } from '../../../config/paths.js';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { validateConfig } from '../../../config/load.js';
 import type { ConfigInput } from '../../../config/schema.js';
@@ -201,4 +207,18 @@ t.test('ready does not wait for the task list: start() resolves while the downlo
   t.same(await uplink.tasksReady(), { tasks: 4, couriers: 1, tariffVersion: 'sim-2026.1' });
   t.equal(spool.tasks.tasks().length, 4);
   t.same(published, ['tasks.updated']);
+});
+
+t.test('a box with uplink.mode http never loads the back-end simulator: the uplink service (built) does not import it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-lazy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // A module loader hook that names every module of runtime/uplink/ as it is loaded.
+  writeFileSync(join(dir, 'hooks.mjs'), "export async function load(url, context, next) { if (url.includes('/runtime/uplink/')) process.stdout.write(url.split('/runtime/uplink/')[1] + '\\n'); return next(url, context); }\n");
+  writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module'; register('./hooks.mjs', import.meta.url);\n");
+  const service = pathToFileURL(join(packageRoot, 'dist', 'runtime', 'uplink', 'service.js')).href;
+  const run = spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, '--input-type=module', '-e', `await import(${JSON.stringify(service)})`], { encoding: 'utf8' });
+  t.equal(run.status, 0, run.stderr);
+  const loaded = run.stdout.split('\n').filter(Boolean);
+  t.ok(loaded.includes('service.js'), 'the hook sees the uplink modules');
+  t.notOk(loaded.includes('simulator.js'), 'the simulator is not among them');
 });
