@@ -178,6 +178,12 @@ const uplink = z
     batchSize: integer().positive().default(100),
     intervalMs: integer().positive().default(5000),
     token: z.string().default(''),
+    /** While records wait for a retry after a failed batch: how often to ask GET {url}/health whether the back-end is back. */
+    probeIntervalMs: integer().positive().default(2000),
+    /** How long a probe may take (it is one small GET: a slow answer counts as no answer). */
+    probeTimeoutMs: integer().positive().default(2000),
+    /** How often to look for a change of the box's network addresses (the link coming up): it probes at once. 0: off. */
+    networkWatchMs: integer().min(0).default(1000),
   })
   .prefault({});
 

@@ -585,6 +585,26 @@ export class Outbox {
     if (openSealed && row.sealed !== null && this.vault) record.sealed = JSON.parse(this.vault.openText(row.id, SEALED_FIELD, row.sealed));
     return record;
   }
+
+  /**
+   * The far end answers again: records of these streams waiting for their retry time become
+   * due now. Only the wait goes: attempts and the last error stay (the dead-letter policy still
+   * counts them). Returns how many records were waiting.
+   */
+  resetBackoff(streams: string | readonly string[]): number {
+    const names = typeof streams === 'string' ? [streams] : [...streams];
+    for (const name of names) this.policyOf(name);
+    const now = this.clock.now();
+    try {
+      return this.bookkeeping(() =>
+        this.db
+          .prepare(`UPDATE outbox SET available_at = ? WHERE state = 'ready' AND available_at > ? AND stream IN (SELECT value FROM json_each(?))`)
+          .run(now, now, JSON.stringify(names)).changes,
+      );
+    } catch (error) {
+      throw toSpoolError(error, 'resetting the retry backoff');
+    }
+  }
 }
 
 /**

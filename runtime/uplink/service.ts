@@ -6,14 +6,24 @@
  * is harmless. Accepted records are acknowledged; a record the back-end refuses for good is
  * dead-lettered for the technician (`codpos spool list`); a batch that fails (no network,
  * 5xx, time-out) is retried with the spool's backoff and the service reports degraded.
- * `uplink.mode: sim` runs the back-end simulator on loopback in this process.
+ *
+ * The backoff spaces out tries while the back-end is away; it must not hold the records once
+ * it answers again. So while records wait after a failed exchange, a light probe
+ * (`GET {uplink.url}/health`) asks every `uplink.probeIntervalMs`, and at once when the box's
+ * network addresses change (network-watch.ts); the first exchange that succeeds (a probe, a
+ * batch, the task list download) makes the waiting records due and sends them. Records the
+ * back-end refused one by one while it answered keep their backoff.
+ *
+ * `uplink.mode: sim` runs the back-end simulator on loopback in this process (loaded only then).
  */
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
 import { STREAMS, type CourierRecord, type OutboxRecord, type Spool, type Task } from '../../spool/index.js';
+import type { EventBus } from '../api/events.js';
 import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
-import { BackendSimulator } from './simulator.js';
+import type { BackendSimulator } from './simulator.js';
+import { NetworkWatch, type InterfaceSource } from './network-watch.js';
 import { readTariff } from '../workflow/tariff.js';
 
 /** The streams that go to the back-end, in the order they are sent. */
@@ -23,6 +33,10 @@ export interface UplinkServiceOptions {
   spool: () => Spool;
   /** How long one batch may take (default 15 s). */
   requestTimeoutMs?: number;
+  /** Where the box's network addresses are read (default os.networkInterfaces; a test hands in its own). */
+  networkInterfaces?: InterfaceSource;
+  /** Where `tasks.updated` goes when the download at start has brought the list (absent: not published). */
+  events?: EventBus;
 }
 
 /** What a task list download brought: counts, and the tariff stored or why it was refused. */
@@ -45,7 +59,20 @@ export class UplinkService implements Service {
   private sim: BackendSimulator | undefined;
   private url = '';
   private timer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private network: NetworkWatch | undefined;
   private sending: Promise<number> | undefined;
+  /** Someone asked to send while a run was going: run once more after it (what it leased is not all). */
+  private sendAgain = false;
+  private probing: Promise<boolean> | undefined;
+  /**
+   * The last exchange with the back-end failed (or none has been made since start): records may
+   * wait on a backoff that the next exchange to succeed takes away.
+   */
+  private backendAway = true;
+  private firstDownload: Promise<TaskDownload | undefined> = Promise.resolve(undefined);
+  /** Aborted at stop: a download or probe still waiting for a back-end that is away ends then. */
+  private lifetime = new AbortController();
   private state: Health = { state: 'stopped' };
 
   constructor(
@@ -63,24 +90,55 @@ export class UplinkService implements Service {
     const uplink = this.config.uplink;
     this.url = uplink.url.replace(/\/+$/, '');
     if (uplink.mode === 'sim') {
+      // Loaded here only: a real box never loads the simulator.
+      const { BackendSimulator } = await import('./simulator.js');
       this.sim = new BackendSimulator({ basePath: new URL(uplink.url).pathname.replace(/\/+$/, ''), token: uplink.token });
       this.url = (await this.sim.start()).url;
     }
     this.state = { state: 'up' };
+    this.backendAway = true;
+    this.lifetime = new AbortController();
     this.timer = setInterval(() => void this.sendNow().catch(() => undefined), uplink.intervalMs);
     this.timer.unref();
-    // The day's task list: awaited from the in-process simulator, in the background from a real
-    // back-end (a box that boots in a dead zone goes on with the cached list).
-    const download = this.downloadTasks().then(
-      (counts) => this.log.info(counts, 'task list downloaded'),
-      (error: unknown) => this.log.warn({ code: (error as PosError).code, reason: (error as Error).message }, 'task list not downloaded; the cached one stays'),
+    this.probeTimer = setInterval(() => void this.probeIfWaiting(), uplink.probeIntervalMs);
+    this.probeTimer.unref();
+    if (uplink.networkWatchMs > 0) {
+      this.network = new NetworkWatch(() => void this.probeIfWaiting(), this.options.networkInterfaces);
+      this.network.start(uplink.networkWatchMs);
+    }
+    // The day's task list, in the background in every mode: ready does not wait for it (the
+    // cached list serves, and a box that boots in a dead zone goes on with it).
+    this.firstDownload = this.downloadTasks().then(
+      (counts) => {
+        this.log.info(counts, 'task list downloaded');
+        this.options.events?.publish('tasks.updated', { ...counts });
+        return counts;
+      },
+      (error: unknown) => {
+        this.log.warn({ code: (error as PosError).code, reason: (error as Error).message }, 'task list not downloaded; the cached one stays');
+        return undefined;
+      },
     );
-    if (uplink.mode === 'sim') await download;
+  }
+
+  /**
+   * Settles when the task list download begun at start has ended: with its counts, or
+   * undefined when it failed (the cached list stays). For what needs the day's list at once.
+   */
+  tasksReady(): Promise<TaskDownload | undefined> {
+    return this.firstDownload;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+    this.network?.stop();
+    this.network = undefined;
+    this.lifetime.abort();
+    await this.firstDownload;
+    await this.probing;
     await this.sending?.catch(() => undefined);
     await this.sim?.stop();
     this.sim = undefined;
@@ -96,9 +154,71 @@ export class UplinkService implements Service {
    * Resolves with how many records the back-end accepted. One run at a time.
    */
   sendNow(): Promise<number> {
-    if (this.sending) return this.sending;
-    this.sending = this.drain().finally(() => (this.sending = undefined));
+    if (this.sending) {
+      this.sendAgain = true;
+      return this.sending;
+    }
+    this.sending = (async () => {
+      let accepted = 0;
+      do {
+        this.sendAgain = false;
+        accepted += await this.drain();
+        // Once more only while the back-end answers: while it is away the next try is the backoff's.
+      } while (this.sendAgain && !this.backendAway && this.timer);
+      return accepted;
+    })().finally(() => (this.sending = undefined));
     return this.sending;
+  }
+
+  /**
+   * While the back-end is away and records wait for it, asks whether it is back
+   * (`GET {url}/health`, `uplink.probeTimeoutMs`); when it is, the waiting records are due
+   * now and sent. Resolves true when it probed. One probe at a time; none while a batch
+   * is on its way (that exchange answers the question).
+   */
+  probeIfWaiting(): Promise<boolean> {
+    if (this.probing) return this.probing;
+    if (!this.timer || !this.backendAway || this.sending || !this.recordsWait()) return Promise.resolve(false);
+    this.probing = this.probe()
+      .then((answered) => {
+        if (answered && this.backendAnswered()) void this.sendNow().catch(() => undefined);
+        return true;
+      })
+      .finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  /** A record of the uplink streams is ready (waiting for its retry time or due): a leased one is on its way. */
+  private recordsWait(): boolean {
+    const outbox = this.options.spool().outbox;
+    return UPLINK_STREAMS.some((stream) => outbox.list({ stream, state: 'ready', limit: 1 }).length > 0);
+  }
+
+  private async probe(): Promise<boolean> {
+    const token = this.config.uplink.token;
+    try {
+      const response = await fetch(`${this.url}/health`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.any([AbortSignal.timeout(this.config.uplink.probeTimeoutMs), this.lifetime.signal]),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * An exchange with the back-end succeeded. After an outage, the records waiting for their
+   * retry time are due now (their attempts and last errors stay). Returns true when the
+   * back-end was away until now.
+   */
+  private backendAnswered(): boolean {
+    if (!this.backendAway) return false;
+    this.backendAway = false;
+    const due = this.options.spool().outbox.resetBackoff([...UPLINK_STREAMS]);
+    if (due > 0) this.log.info({ records: due }, 'the back-end answers again; waiting records are sent now');
+    return true;
   }
 
   private async drain(): Promise<number> {
@@ -113,11 +233,14 @@ export class UplinkService implements Service {
         answer = await this.post(records, timeoutMs);
       } catch (error) {
         const reason = (error as Error).message;
+        this.backendAway = true;
         for (const record of records) outbox.fail(record.id, reason);
         this.state = { state: 'degraded', reason: `the back-end did not take ${records.length} record(s): ${reason}; retrying` };
         this.log.warn({ records: records.length, reason }, 'uplink batch failed');
         return accepted;
       }
+      // Before the failures below: what the back-end refuses now keeps its own backoff.
+      this.backendAnswered();
       const acceptedIds = new Set(Array.isArray(answer.accepted) ? answer.accepted.filter((id): id is string => typeof id === 'string') : []);
       const rejected = new Map<string, { reason: string; permanent: boolean }>();
       for (const r of Array.isArray(answer.rejected) ? answer.rejected : []) {
@@ -150,13 +273,19 @@ export class UplinkService implements Service {
     try {
       response = await fetch(`${this.url}/tasks?terminalId=${encodeURIComponent(this.config.terminal.id)}`, {
         headers: token ? { Authorization: `Bearer ${token}` } : {},
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000), this.lifetime.signal]),
       });
     } catch (error) {
+      this.backendAway = true;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${cause?.code ?? cause?.message ?? (error as Error).message}); the cached task list stays`, { cause: error, disconnected: true });
     }
-    if (response.status !== 200) throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/tasks answered ${response.status}; the cached task list stays`);
+    if (response.status !== 200) {
+      this.backendAway = true;
+      throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/tasks answered ${response.status}; the cached task list stays`);
+    }
+    // The back-end answers: what waited for it goes now (the list is read on meanwhile).
+    if (this.backendAnswered() && this.timer) void this.sendNow().catch(() => undefined);
     const list = (await response.json().catch(() => undefined)) as { tasks?: unknown; couriers?: unknown; tariff?: unknown } | undefined;
     const tasks = Array.isArray(list?.tasks) ? list.tasks.map(readTask) : undefined;
     const couriers = Array.isArray(list?.couriers) ? list.couriers.map(readCourier) : undefined;

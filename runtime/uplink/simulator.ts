@@ -4,6 +4,7 @@
  *
  *   POST {base}/records   { terminalId, records: [{ id, stream, createdAt, payload }] }
  *                         -> { accepted: [id, ...], rejected: [{ id, reason, permanent }] }
+ *   GET  {base}/health    -> { status: 'ok' }, 503 while an `unavailable` rule holds (the uplink's probe)
  *   GET  {base}/tasks     -> { couriers: [{ id, name, pinHash }], tasks: [{ id, waybill, kind, codAmount, ... }],
  *                              tariff: { version, currency, zones, weightBands, services, codFee } }
  *
@@ -126,6 +127,8 @@ export class BackendSimulator {
   readonly records: BackendRecordStore;
   /** Batches received (including repeats and refused ones), for tests and the console. */
   readonly batches: BackendBatch[] = [];
+  /** GET {base}/health requests answered (the uplink's probes), for tests. */
+  probes = 0;
   /** The ids the last answered batch acknowledged: what a `duplicate` fault repeats. */
   private lastAccepted: string[] = [];
   private readonly server: Server;
@@ -174,6 +177,12 @@ export class BackendSimulator {
       if (fault === 'error') return answer(res, 500, { error: 'back-end error (simulated fault)' });
       this.taskList ??= this.options.taskList ?? defaultSimTaskList();
       return answer(res, 200, this.taskList);
+    }
+    if (path === `${this.options.basePath ?? ''}/health` && (req.method === 'GET' || req.method === 'HEAD')) {
+      this.probes++;
+      // Looks at the rule without spending it: a rule's `times` counts record batches.
+      if (this.rules[0]?.action === 'unavailable') return answer(res, 503, { error: 'back-end unavailable (simulator rule)' });
+      return answer(res, 200, { status: 'ok' });
     }
     if (path !== `${this.options.basePath ?? ''}/records` || req.method !== 'POST') return answer(res, 404, { error: `no ${req.method ?? ''} ${path ?? ''}` });
     let batch: { terminalId?: unknown; records?: unknown };

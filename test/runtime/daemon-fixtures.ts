@@ -53,6 +53,17 @@ export async function startDaemon(t: Test, input: ConfigInput = {}) {
   const daemon = createDaemon(config, createLogger({ level: 'silent' }), '0.0.0-test');
   await daemon.start();
   t.teardown(() => daemon.stop());
+  await downloadTaskList(apiSocketPath(config));
   return { socketPath: apiSocketPath(config), daemon };
+}
+
+/**
+ * Ready does not wait for the task list download (the cached list serves), and a fresh data
+ * directory has none cached: the day's list is fetched through the API, as the screen app's
+ * refresh does, so a test begins with courier C001 and the simulator's tasks and tariff.
+ */
+export async function downloadTaskList(socketPath: string): Promise<void> {
+  const refreshed = await call(socketPath, 'POST', '/v1/tasks/refresh');
+  if (refreshed.status !== 200) throw new Error(`the task list did not download: ${JSON.stringify(refreshed.json)}`);
 }
 

@@ -431,3 +431,24 @@ t.test('a reversal is never dead-lettered for its number of attempts', async (t)
   }
   t.match(spool.outbox.get(id), { state: 'ready', attempts: 200 });
 });
+
+t.test('resetBackoff: waiting records of the named streams are due now, their attempts and last error kept', async (t) => {
+  const { spool, clock, randoms } = openTestSpool();
+  t.teardown(() => spool.close());
+  const waybill = await spool.outbox.enqueue('waybill-event', { event: 'pickup' });
+  const transaction = await spool.outbox.enqueue('transaction', { journalId: 'j1' });
+  const reversal = await spool.outbox.enqueue('reversal', { mti: '0400' });
+  for (const id of [waybill.id, transaction.id, reversal.id]) {
+    t.equal(spool.outbox.lease(spool.outbox.get(id)!.stream).length, 1);
+    randoms.push(1);
+    spool.outbox.fail(id, 'HTTP 503');
+  }
+  t.same(spool.outbox.lease(['waybill-event', 'transaction']), [], 'both wait for their retry time');
+
+  t.equal(spool.outbox.resetBackoff(['waybill-event', 'transaction']), 2, 'two records were waiting');
+  t.match(spool.outbox.get(waybill.id), { state: 'ready', attempts: 1, lastError: 'HTTP 503', availableAt: clock.now() });
+  t.match(spool.outbox.get(reversal.id), { state: 'ready', availableAt: clock.now() + 1000 }, 'a stream not named keeps its wait');
+  t.same(spool.outbox.lease(['waybill-event', 'transaction']).map((r) => r.id), [waybill.id, transaction.id], 'leased at once');
+  t.equal(spool.outbox.resetBackoff('waybill-event'), 0, 'a leased record is not touched');
+  t.throws(() => spool.outbox.resetBackoff('no-such-stream'), { code: 'CODPOS_SPOOL_UNKNOWN_STREAM' });
+});

@@ -13,6 +13,7 @@ import type { ConfigInput } from '../../../config/schema.js';
 import { createDaemon, simulateEverything } from '../../../runtime/daemon.js';
 import { apiSocketPath } from '../../../runtime/api/server.js';
 import { createLogger, type Logger } from '../../../runtime/log.js';
+import { downloadTaskList } from '../daemon-fixtures.js';
 
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'codpos-payment-api-'));
@@ -23,6 +24,7 @@ export async function startDaemonIn(t: Test, dir: string, input: ConfigInput = {
   const config = simulateEverything(validateConfig({ ...input, data: { dir }, emv: { cardWaitMs: 20_000, ...input.emv } }));
   const daemon = createDaemon(config, log, '0.0.0-test');
   await daemon.start();
+  await downloadTaskList(apiSocketPath(config));
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= daemon.stop());
   t.teardown(stop);

@@ -46,11 +46,13 @@ async function setUp(t: Test, faults: Omit<BackendFaultOptions, 'seed'>, seed = 
     store.close();
   });
   const spool = await openSpool(t, { [STREAMS.waybillEvent]: { backoff: FAST_RETRY }, [STREAMS.transaction]: { backoff: FAST_RETRY } });
-  // A long interval: the test sends when it chooses. start() also downloads the tasks in the
-  // background, which draws from the task stream only.
-  const uplink = new UplinkService(validateConfig({ uplink: { mode: 'http', url, batchSize: 2, intervalMs: 3_600_000 } }), silent, { spool: () => spool, requestTimeoutMs: 5000 });
+  // Long intervals and no network watch: the test sends when it chooses, and no probe sends
+  // for it. start() also downloads the tasks in the background, which draws from the task
+  // stream only; the tests begin once it is over (its success would send what waits).
+  const uplink = new UplinkService(validateConfig({ uplink: { mode: 'http', url, batchSize: 2, intervalMs: 3_600_000, probeIntervalMs: 3_600_000, networkWatchMs: 0 } }), silent, { spool: () => spool, requestTimeoutMs: 5000 });
   await uplink.start();
   t.teardown(() => uplink.stop());
+  await uplink.tasksReady();
   return { backend, draw, spool, uplink, store };
 }
 

@@ -19,10 +19,13 @@ async function setUp(t: Test, options: { token?: string; batchSize?: number } = 
   const { url } = await backend.start();
   t.teardown(() => backend.stop());
   const spool = await openSpool(t, { [STREAMS.waybillEvent]: { backoff: FAST_RETRY }, [STREAMS.transaction]: { backoff: FAST_RETRY } });
-  const config = validateConfig({ uplink: { mode: 'http', url, batchSize: options.batchSize ?? 100, token: options.token ?? '' } });
+  // No probe and no network watch: the tests send when they choose.
+  const config = validateConfig({ uplink: { mode: 'http', url, batchSize: options.batchSize ?? 100, token: options.token ?? '', probeIntervalMs: 3_600_000, networkWatchMs: 0 } });
   const uplink = new UplinkService(config, silent, { spool: () => spool, requestTimeoutMs: 2000 });
   await uplink.start();
   t.teardown(() => uplink.stop());
+  // The download begun at start is an exchange of its own: the tests below begin after it.
+  await uplink.tasksReady();
   return { backend, spool, uplink };
 }
 
