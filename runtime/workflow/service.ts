@@ -113,6 +113,8 @@ export class WorkflowService implements Service {
   /** Wrong PINs in a row, and until when check-in is refused after too many. */
   private failedCheckIns = 0;
   private lockedUntil = 0;
+  /** The check-in running now: the next waits for it, so the lockout counts every wrong PIN before another is tried. */
+  private checkInTurn: Promise<unknown> = Promise.resolve();
   /**
    * Card payments named by a delivery being recorded (journal id -> waybill): the record is
    * durable only after the outbox's group commit, and a second delivery checked meanwhile must
@@ -138,14 +140,22 @@ export class WorkflowService implements Service {
 
   /**
    * Checks a courier in with their PIN, offline, against the couriers cached from the
-   * back-end. Five wrong PINs in a row refuse check-in for five minutes.
+   * back-end. Five wrong PINs in a row refuse check-in for five minutes. The PIN is verified
+   * off the main thread (courier-pin.ts), and check-ins run one after another: attempts sent
+   * together cannot all be verified before the lockout counts them.
    */
-  checkIn(courierId: unknown, pin: unknown): { courier: { id: string; name: string } } {
+  checkIn(courierId: unknown, pin: unknown): Promise<{ courier: { id: string; name: string } }> {
+    const attempt = this.checkInTurn.then(() => this.checkInNow(courierId, pin));
+    this.checkInTurn = attempt.catch(() => undefined);
+    return attempt;
+  }
+
+  private async checkInNow(courierId: unknown, pin: unknown): Promise<{ courier: { id: string; name: string } }> {
     const now = (this.deps.clock ?? Date.now)();
     if (now < this.lockedUntil) throw new PosError('CODPOS_USAGE_CHECK_IN_LOCKED', `too many wrong PINs: check-in is refused for ${Math.ceil((this.lockedUntil - now) / 1000)} s more`);
     if (typeof courierId !== 'string' || typeof pin !== 'string' || !/^[0-9]{4,12}$/.test(pin)) throw new PosError('CODPOS_USAGE_CHECK_IN', 'check-in needs courierId and a PIN of 4 to 12 digits');
     const known = this.deps.spool().tasks.courier(courierId);
-    if (!known || !verifyCourierPin(pin, known.pinHash)) {
+    if (!known || !(await verifyCourierPin(pin, known.pinHash))) {
       if (++this.failedCheckIns >= 5) {
         this.lockedUntil = now + 5 * 60_000;
         this.failedCheckIns = 0;
