@@ -449,7 +449,6 @@ export class WorkflowService implements Service {
     const spool = this.deps.spool();
     const task = spool.tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
     if (task) checkTaskCurrency(task, this.config.terminal.currency);
-    let recorded: Map<string, { waybill: string; eventId: string }> | undefined;
     return checkCod(cod, {
       waybill,
       due: task?.codAmount,
@@ -457,22 +456,27 @@ export class WorkflowService implements Service {
       collectedBy: (journalId) => {
         const inFlight = this.collecting.get(journalId);
         if (inFlight !== undefined) return { waybill: inFlight };
-        recorded ??= cardPaymentsCollected(spool);
-        return recorded.get(journalId);
+        return deliveryCollectedWith(spool, journalId);
       },
     });
   }
 }
 
-/** Each card payment a recorded delivery collected with: journal id -> that delivery. */
-function cardPaymentsCollected(spool: Spool): Map<string, { waybill: string; eventId: string }> {
-  const collected = new Map<string, { waybill: string; eventId: string }>();
-  for (const record of allRecords(spool, STREAMS.waybillEvent)) {
-    const event = record.payload as { kind?: string; waybill?: string; cod?: unknown };
+/**
+ * The recorded delivery (the latest, if several) that collected with card payment `journalId`.
+ * SQLite picks the few events whose text names the payment; only those are parsed and checked:
+ * reading and parsing every event of the stream in JavaScript, once per card delivery, cost the
+ * main thread time in proportion to the spool's size.
+ */
+function deliveryCollectedWith(spool: Spool, journalId: string): { waybill: string; eventId: string } | undefined {
+  const needle = `"journalId":${JSON.stringify(journalId)}`;
+  const rows = spool.db.prepare(`SELECT id, payload FROM outbox WHERE stream = ? AND instr(payload, ?) > 0 ORDER BY seq DESC`).all(STREAMS.waybillEvent, needle) as Array<{ id: string; payload: string }>;
+  for (const row of rows) {
+    const event = JSON.parse(row.payload) as { kind?: string; waybill?: string; cod?: unknown };
     if (event.kind !== 'delivery') continue;
-    for (const part of recordedParts(event.cod)) if (part.method === 'card') collected.set(part.journalId, { waybill: event.waybill ?? '', eventId: record.id });
+    if (recordedParts(event.cod).some((part) => part.method === 'card' && part.journalId === journalId)) return { waybill: event.waybill ?? '', eventId: row.id };
   }
-  return collected;
+  return undefined;
 }
 
 /** The last four digits of a journal row's masked PAN (first six and last four at most), for a receipt. */
