@@ -5,7 +5,10 @@
  * Enqueues made while the event loop is busy are written together in one
  * transaction — group commit — so 32 producers cost about one fsync per round
  * instead of 32, and every producer's promise still resolves only after that
- * commit (or rejects if it failed; nothing is resolved early).
+ * commit (or rejects if it failed; nothing is resolved early). A group is capped
+ * (records and bytes): a burst larger than the cap is written in several commits,
+ * one per turn of the event loop, so no single commit holds the thread long and
+ * the requests that arrive meanwhile are served between them.
  *
  * A sender `lease`s a batch (its lease expires if the sender dies), then `ack`s
  * what the far end accepted, `fail`s what it refused (retried with exponential
@@ -117,7 +120,15 @@ export interface OutboxOptions {
   random?: RandomFraction;
   policies?: Record<string, Partial<StreamPolicy>>;
   vault?: Vault;
+  /** Most records one group commit writes (default 64); the rest wait for the next turn. */
+  maxGroupRecords?: number;
+  /** Most payload characters and sealed bytes one group commit writes (default 256 KiB); a single bigger record still goes alone. */
+  maxGroupBytes?: number;
 }
+
+/** 64 records of a few hundred bytes commit in a few ms here; a signature-laden delivery is tens of KB, hence the byte cap. */
+export const DEFAULT_MAX_GROUP_RECORDS = 64;
+export const DEFAULT_MAX_GROUP_BYTES = 256 * 1024;
 
 interface Row {
   seq: number;
@@ -164,6 +175,8 @@ export class Outbox {
   private readonly bookkeepingSync: 'NORMAL' | 'FULL';
   private commits = 0;
   private committedRecords = 0;
+  private readonly maxGroupRecords: number;
+  private readonly maxGroupBytes: number;
 
   constructor(
     private readonly db: Database,
@@ -175,6 +188,8 @@ export class Outbox {
     this.vault = options.vault;
     this.bookkeepingSync = options.bookkeepingSync ?? 'FULL';
     this.policies = resolvePolicies(options.policies);
+    this.maxGroupRecords = positiveInteger(options.maxGroupRecords ?? DEFAULT_MAX_GROUP_RECORDS, 'maxGroupRecords');
+    this.maxGroupBytes = positiveInteger(options.maxGroupBytes ?? DEFAULT_MAX_GROUP_BYTES, 'maxGroupBytes');
     this.sql = {
       insert: db.prepare(
         `INSERT INTO outbox (id, stream, payload, sealed, state, attempts, created_at, available_at)
@@ -258,9 +273,11 @@ export class Outbox {
     }
   }
 
-  /** Writes what is waiting for the group commit now (at shutdown). */
+  /** Writes everything waiting for the group commit now, group after group (at shutdown, before a backup or a handover). */
   flushNow(): void {
-    if (this.pending.length > 0) this.flush();
+    // Inside a caller's open transaction nothing is written: the flush already scheduled writes after its COMMIT.
+    while (this.pending.length > 0 && !(this.db.open && this.db.inTransaction)) this.commitGroup(this.takeGroup());
+    this.notifyIdle();
   }
 
   /** Resolves when no enqueue waits for its commit. */
@@ -305,11 +322,28 @@ export class Outbox {
       setImmediate(() => this.flush());
       return;
     }
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    this.commitGroup(batch);
+    if (this.pending.length === 0) return;
+    this.commitGroup(this.takeGroup());
+    if (this.pending.length > 0) {
+      // The rest of a burst goes in the next turn, after the I/O that came in meanwhile.
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+      return;
+    }
     this.notifyIdle();
+  }
+
+  /** The oldest pending records, up to the group caps (always at least one, however big). */
+  private takeGroup(): PendingEnqueue[] {
+    let count = 0;
+    let bytes = 0;
+    for (const record of this.pending) {
+      const size = record.payload.length + (record.sealed?.length ?? 0);
+      if (count > 0 && (count >= this.maxGroupRecords || bytes + size > this.maxGroupBytes)) break;
+      count++;
+      bytes += size;
+    }
+    return this.pending.splice(0, count);
   }
 
   /**
@@ -659,6 +693,11 @@ function walk(value: unknown, visit: (key: string, value: unknown) => void, dept
     visit(key, child);
     walk(child, visit, depth + 1);
   }
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `${name} must be a positive integer, got ${value}`);
+  return value;
 }
 
 function closedError(): PosError {

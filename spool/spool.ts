@@ -33,6 +33,9 @@ export interface SpoolOptions {
   policies?: Record<string, Partial<StreamPolicy>>;
   /** Durability of sender bookkeeping (lease, ack, fail, release); FULL by default (see OutboxOptions). */
   bookkeepingSync?: 'NORMAL' | 'FULL';
+  /** Caps of one group commit (see OutboxOptions): records, and payload plus sealed bytes. */
+  maxGroupRecords?: number;
+  maxGroupBytes?: number;
   /** How long forwarded records and finished transactions are kept. */
   retentionMs?: number;
 }
@@ -70,7 +73,7 @@ export class Spool {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.retentionMs = options.retentionMs ?? 45 * DAY;
     const ids = new IdGenerator(this.clock, options.randomBytes ?? cryptoRandomBytes);
-    this.outbox = new Outbox(db, { clock: this.clock, ids, random: options.randomFraction ?? cryptoRandomFraction, ...(options.policies ? { policies: options.policies } : {}), ...(options.vault ? { vault: options.vault } : {}), ...(options.bookkeepingSync ? { bookkeepingSync: options.bookkeepingSync } : {}) });
+    this.outbox = new Outbox(db, { clock: this.clock, ids, random: options.randomFraction ?? cryptoRandomFraction, ...(options.policies ? { policies: options.policies } : {}), ...(options.vault ? { vault: options.vault } : {}), ...(options.bookkeepingSync ? { bookkeepingSync: options.bookkeepingSync } : {}), ...(options.maxGroupRecords !== undefined ? { maxGroupRecords: options.maxGroupRecords } : {}), ...(options.maxGroupBytes !== undefined ? { maxGroupBytes: options.maxGroupBytes } : {}) });
     this.journal = new Journal(db, { clock: this.clock, ids, outbox: this.outbox, limits: this.limits, ...(options.vault ? { vault: options.vault } : {}) });
     this.tasks = new TaskCache(db, this.clock);
   }

@@ -113,6 +113,8 @@ export class WorkflowService implements Service {
   /** Wrong PINs in a row, and until when check-in is refused after too many. */
   private failedCheckIns = 0;
   private lockedUntil = 0;
+  /** The check-in running now: the next waits for it, so the lockout counts every wrong PIN before another is tried. */
+  private checkInTurn: Promise<unknown> = Promise.resolve();
   /**
    * Card payments named by a delivery being recorded (journal id -> waybill): the record is
    * durable only after the outbox's group commit, and a second delivery checked meanwhile must
@@ -138,14 +140,22 @@ export class WorkflowService implements Service {
 
   /**
    * Checks a courier in with their PIN, offline, against the couriers cached from the
-   * back-end. Five wrong PINs in a row refuse check-in for five minutes.
+   * back-end. Five wrong PINs in a row refuse check-in for five minutes. The PIN is verified
+   * off the main thread (courier-pin.ts), and check-ins run one after another: attempts sent
+   * together cannot all be verified before the lockout counts them.
    */
-  checkIn(courierId: unknown, pin: unknown): { courier: { id: string; name: string } } {
+  checkIn(courierId: unknown, pin: unknown): Promise<{ courier: { id: string; name: string } }> {
+    const attempt = this.checkInTurn.then(() => this.checkInNow(courierId, pin));
+    this.checkInTurn = attempt.catch(() => undefined);
+    return attempt;
+  }
+
+  private async checkInNow(courierId: unknown, pin: unknown): Promise<{ courier: { id: string; name: string } }> {
     const now = (this.deps.clock ?? Date.now)();
     if (now < this.lockedUntil) throw new PosError('CODPOS_USAGE_CHECK_IN_LOCKED', `too many wrong PINs: check-in is refused for ${Math.ceil((this.lockedUntil - now) / 1000)} s more`);
     if (typeof courierId !== 'string' || typeof pin !== 'string' || !/^[0-9]{4,12}$/.test(pin)) throw new PosError('CODPOS_USAGE_CHECK_IN', 'check-in needs courierId and a PIN of 4 to 12 digits');
     const known = this.deps.spool().tasks.courier(courierId);
-    if (!known || !verifyCourierPin(pin, known.pinHash)) {
+    if (!known || !(await verifyCourierPin(pin, known.pinHash))) {
       if (++this.failedCheckIns >= 5) {
         this.lockedUntil = now + 5 * 60_000;
         this.failedCheckIns = 0;
@@ -439,7 +449,6 @@ export class WorkflowService implements Service {
     const spool = this.deps.spool();
     const task = spool.tasks.tasksFor(waybill).find((t) => t.kind === 'delivery');
     if (task) checkTaskCurrency(task, this.config.terminal.currency);
-    let recorded: Map<string, { waybill: string; eventId: string }> | undefined;
     return checkCod(cod, {
       waybill,
       due: task?.codAmount,
@@ -447,22 +456,27 @@ export class WorkflowService implements Service {
       collectedBy: (journalId) => {
         const inFlight = this.collecting.get(journalId);
         if (inFlight !== undefined) return { waybill: inFlight };
-        recorded ??= cardPaymentsCollected(spool);
-        return recorded.get(journalId);
+        return deliveryCollectedWith(spool, journalId);
       },
     });
   }
 }
 
-/** Each card payment a recorded delivery collected with: journal id -> that delivery. */
-function cardPaymentsCollected(spool: Spool): Map<string, { waybill: string; eventId: string }> {
-  const collected = new Map<string, { waybill: string; eventId: string }>();
-  for (const record of allRecords(spool, STREAMS.waybillEvent)) {
-    const event = record.payload as { kind?: string; waybill?: string; cod?: unknown };
+/**
+ * The recorded delivery (the latest, if several) that collected with card payment `journalId`.
+ * SQLite picks the few events whose text names the payment; only those are parsed and checked:
+ * reading and parsing every event of the stream in JavaScript, once per card delivery, cost the
+ * main thread time in proportion to the spool's size.
+ */
+function deliveryCollectedWith(spool: Spool, journalId: string): { waybill: string; eventId: string } | undefined {
+  const needle = `"journalId":${JSON.stringify(journalId)}`;
+  const rows = spool.db.prepare(`SELECT id, payload FROM outbox WHERE stream = ? AND instr(payload, ?) > 0 ORDER BY seq DESC`).all(STREAMS.waybillEvent, needle) as Array<{ id: string; payload: string }>;
+  for (const row of rows) {
+    const event = JSON.parse(row.payload) as { kind?: string; waybill?: string; cod?: unknown };
     if (event.kind !== 'delivery') continue;
-    for (const part of recordedParts(event.cod)) if (part.method === 'card') collected.set(part.journalId, { waybill: event.waybill ?? '', eventId: record.id });
+    if (recordedParts(event.cod).some((part) => part.method === 'card' && part.journalId === journalId)) return { waybill: event.waybill ?? '', eventId: row.id };
   }
-  return collected;
+  return undefined;
 }
 
 /** The last four digits of a journal row's masked PAN (first six and last four at most), for a receipt. */

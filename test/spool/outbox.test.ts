@@ -55,6 +55,55 @@ t.test('producers woken by separate event-loop callbacks in one turn share a com
   t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 1, records: before.records + 16 });
 });
 
+t.test('a burst larger than the group cap is split into several commits, each producer answered after its own commit', async (t) => {
+  const { spool } = openTestSpool({ maxGroupRecords: 10 });
+  t.teardown(() => spool.close());
+  const before = spool.outbox.groupCommitStats();
+  const reader = new BetterSqlite3(spool.file, { readonly: true });
+  t.teardown(() => reader.close());
+  const visibleWhenResolved: number[] = [];
+  let turnsBetween = 0;
+  const promises = Array.from({ length: 25 }, (_, i) =>
+    spool.outbox.enqueue('waybill-event', { n: i }).then((result) => {
+      t.ok(reader.prepare('SELECT 1 FROM outbox WHERE id = ?').get(result.id), `record ${i} is committed (seen by another connection) when its promise resolves`);
+      visibleWhenResolved[i] = (reader.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+      return result;
+    }),
+  );
+  // A callback queued after the burst: it runs between the first and the second commit.
+  setImmediate(() => (turnsBetween = visibleWhenResolved.filter((n) => n !== undefined).length));
+  const results = await Promise.all(promises);
+  t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 3, records: before.records + 25 }, '25 records with a cap of 10: three commits');
+  t.same(visibleWhenResolved, [...Array(10).fill(10), ...Array(10).fill(20), ...Array(5).fill(25)], 'the first ten are answered before the next ten are written');
+  t.equal(turnsBetween, 10, 'other work ran after the first commit and before the second');
+  t.same(results.map((r) => r.seq), [...results.map((r) => r.seq)].sort((a, b) => a - b), 'stored in enqueue order');
+});
+
+t.test('the group cap counts bytes too; a record bigger than the cap still goes, alone', async (t) => {
+  const { spool } = openTestSpool({ maxGroupBytes: 25_000 });
+  t.teardown(() => spool.close());
+  const before = spool.outbox.groupCommitStats();
+  const note = (size: number) => 'x'.repeat(size);
+  await Promise.all([10_000, 10_000, 10_000, 40_000, 100].map((size) => spool.outbox.enqueue('waybill-event', { note: note(size) })));
+  t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 4, records: before.records + 5 }, '[10k 10k] [10k] [40k] [100]: the 40k record, above the cap, is a group of its own');
+});
+
+t.test('flushNow writes a pending burst in full, group after group, before it returns', async (t) => {
+  const { spool } = openTestSpool({ maxGroupRecords: 10 });
+  t.teardown(() => spool.close());
+  const before = spool.outbox.groupCommitStats();
+  const promises = Array.from({ length: 25 }, (_, i) => spool.outbox.enqueue('waybill-event', { n: i }));
+  spool.outbox.flushNow();
+  t.equal((spool.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n, 25);
+  t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 3, records: before.records + 25 });
+  t.equal((await Promise.all(promises)).length, 25);
+  await spool.outbox.whenIdle();
+});
+
+t.test('a group cap that is not a positive integer is refused when the spool opens', async (t) => {
+  t.throws(() => openTestSpool({ maxGroupRecords: 0 }), { code: 'CODPOS_SPOOL_BAD_REQUEST', message: /maxGroupRecords must be a positive integer, got 0/ });
+});
+
 t.test('a failed group commit rejects every promise in it and stores none', async (t) => {
   const { spool } = openTestSpool();
   t.teardown(() => spool.close());

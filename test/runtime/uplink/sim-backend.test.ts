@@ -24,8 +24,8 @@ const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
 
 t.test('the simulated courier C001 checks in with PIN 1234 against the stored hash, and no other PIN', async (t) => {
   t.equal(defaultSimTaskList().couriers[0]!.pinHash, SIM_COURIER_PIN_HASH);
-  t.ok(verifyCourierPin('1234', SIM_COURIER_PIN_HASH), 'PIN 1234 matches');
-  t.notOk(verifyCourierPin('1235', SIM_COURIER_PIN_HASH), 'a wrong PIN does not');
+  t.ok(await verifyCourierPin('1234', SIM_COURIER_PIN_HASH), 'PIN 1234 matches');
+  t.notOk(await verifyCourierPin('1235', SIM_COURIER_PIN_HASH), 'a wrong PIN does not');
 });
 
 function tempDb(t: Test): string {

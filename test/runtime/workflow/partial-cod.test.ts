@@ -156,6 +156,28 @@ t.test('one card payment pays one delivery, once', async (t) => {
   t.equal(deliveryPayloads(spool).length, 1);
 });
 
+t.test('checking that a card payment is unused does not read the whole event stream into the main thread', async (t) => {
+  const { spool, workflow } = await setUp(t);
+  for (let i = 0; i < 50; i++) await workflow.record({ kind: 'pickup', waybill: UNLISTED, note: `parcel ${i}` });
+  const card = cardPayment(spool, 2500, 1800);
+  const first = await workflow.record(delivery(LISTED, [{ method: 'card', amount: 1800, journalId: card }, { method: 'cash', amount: 700, tendered: 700 }]));
+  const list = spool.outbox.list.bind(spool.outbox);
+  let listed = 0;
+  spool.outbox.list = (options) => {
+    listed++;
+    return list(options);
+  };
+  t.teardown(() => void (spool.outbox.list = list));
+  await t.rejects(workflow.record(delivery(UNLISTED, [{ method: 'card', amount: 1800, journalId: card }])), { code: 'CODPOS_USAGE_COD_PAYMENT_USED', message: new RegExp(`event ${first.id}`) });
+  const other = cardPayment(spool, 900);
+  await workflow.record(delivery(UNLISTED, { method: 'card', amount: 900, journalId: other }));
+  t.equal(listed, 0, 'no page of the stream was read to check either card');
+  await workflow.record({ kind: 'pickup', waybill: UNLISTED, note: `"journalId":"${other}" (a note that names the payment is not a delivery collecting with it)` });
+  const third = cardPayment(spool, 400);
+  await workflow.record({ kind: 'delivery', waybill: UNLISTED, note: `"journalId":"${third}"` });
+  t.ok(await workflow.record(delivery(UNLISTED, { method: 'card', amount: 400, journalId: third })), 'a note naming a payment does not use it up');
+});
+
 t.test('two deliveries recorded at the same time cannot both collect with one payment', async (t) => {
   const { spool, workflow } = await setUp(t);
   const card = cardPayment(spool, 2350);
