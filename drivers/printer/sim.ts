@@ -5,6 +5,8 @@
  * close, and `runOutAfterLines` to lose the paper in the middle of a job.
  * Like a real printer it stops printing while blocked and keeps what it has
  * received, answering DLE EOT in real time, then prints the rest when it can.
+ * It keeps only the latest pages, images and unknown commands (`keepPages`, ...): the
+ * daemon's simulated printer prints every receipt of every day it runs.
  */
 import { EventEmitter } from 'node:events';
 import type { Transport } from '../transport/transport.js';
@@ -12,14 +14,21 @@ import { EscPosDecoder } from './decoder.js';
 import { monoImageToPng } from './png.js';
 import { encodeStatus, blockingReason, type PrinterStatus } from './status.js';
 import { PRINTER_PROFILES, type PrinterProfile } from './profiles.js';
+import type { MonoImage } from './escpos.js';
 
 export interface PrinterSimOptions {
   profile?: PrinterProfile;
   /** The paper runs out after this many printed lines (once). */
   runOutAfterLines?: number;
+  /** How many of the latest cut pages `pages` keeps (default 20). */
+  keepPages?: number;
+  /** How many of the latest raster images `pngs()` keeps (default 20). */
+  keepImages?: number;
+  /** How many of the latest unknown commands `unknown` keeps (default 100). */
+  keepUnknown?: number;
 }
 
-/** Emits `page` (lines) at each cut. */
+/** Emits `page` (lines, the raster images printed since the previous cut) at each cut. */
 export class PrinterSim extends EventEmitter {
   readonly decoder: EscPosDecoder;
   readonly status: PrinterStatus = { offline: false, coverOpen: false, paperNearEnd: false, paperOut: false, error: false };
@@ -28,6 +37,11 @@ export class PrinterSim extends EventEmitter {
   private runOutAfterLines: number | undefined;
   private hangAfterPage = false;
   private statusMuted = false;
+  /** Images decoded before the current page: the page's own images come after them. */
+  private imagesBeforePage = 0;
+  private readonly keepPages: number;
+  private readonly keepImages: number;
+  private readonly keepUnknown: number;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
@@ -37,11 +51,16 @@ export class PrinterSim extends EventEmitter {
     super();
     this.profile = options.profile ?? PRINTER_PROFILES['58mm'];
     this.runOutAfterLines = options.runOutAfterLines;
+    this.keepPages = options.keepPages ?? 20;
+    this.keepImages = options.keepImages ?? 20;
+    this.keepUnknown = options.keepUnknown ?? 100;
     this.decoder = new EscPosDecoder({
       onStatusRequest: (n) => this.answerStatus(n),
       onPage: (page) => {
         if (this.hangAfterPage) this.statusMuted = true;
-        this.emit('page', page);
+        const images: MonoImage[] = this.decoder.images.slice(this.imagesBeforePage);
+        this.emit('page', page, images);
+        this.forgetOldest();
       },
       onLine: () => {
         this.linesPrinted++;
@@ -100,6 +119,15 @@ export class PrinterSim extends EventEmitter {
   closeCover(): void {
     this.status.coverOpen = false;
     this.resumeIfClear();
+  }
+
+  /** Keeps the latest pages, images and unknown commands only (listeners of `page` have seen them). */
+  private forgetOldest(): void {
+    const { pages, images, unknown } = this.decoder;
+    if (pages.length > this.keepPages) pages.splice(0, pages.length - this.keepPages);
+    if (images.length > this.keepImages) images.splice(0, images.length - this.keepImages);
+    if (unknown.length > this.keepUnknown) unknown.splice(0, unknown.length - this.keepUnknown);
+    this.imagesBeforePage = images.length;
   }
 
   private resumeIfClear(): void {

@@ -3,18 +3,30 @@
  * end writes arrives as `data` on the other, asynchronously (like a wire), so
  * a driver cannot depend on a reply arriving inside its own write() call.
  * `unplug()` drops both ends with a disconnected error; `plug()` lets them open again.
+ * What an end writes is kept for a test only when asked (`keepWrites`), and then only the
+ * latest chunks: the daemon's simulated devices run on these pairs for days.
  */
 import { TransportBase, notOpenError, deviceError } from './transport.js';
+
+export interface MemoryTransportOptions {
+  /** How many of the latest chunks written `written` keeps, for tests that assert exact bytes (default 0: none). */
+  keepWrites?: number;
+}
 
 export class MemoryTransport extends TransportBase {
   peer: MemoryTransport | undefined;
   private opened = false;
   private plugged = true;
-  /** Every chunk written, for tests that assert exact bytes. */
+  /** The latest chunks written (at most `keepWrites`), oldest first. */
   readonly written: Buffer[] = [];
+  private readonly keepWrites: number;
 
-  constructor(readonly description: string) {
+  constructor(
+    readonly description: string,
+    options: MemoryTransportOptions = {},
+  ) {
     super();
+    this.keepWrites = options.keepWrites ?? 0;
   }
 
   get isOpen(): boolean {
@@ -29,7 +41,10 @@ export class MemoryTransport extends TransportBase {
   async write(data: Buffer): Promise<void> {
     if (!this.opened) throw notOpenError(this.description);
     const copy = Buffer.from(data);
-    this.written.push(copy);
+    if (this.keepWrites > 0) {
+      this.written.push(copy);
+      if (this.written.length > this.keepWrites) this.written.shift();
+    }
     const peer = this.peer;
     setImmediate(() => {
       if (peer?.opened) peer.emit('data', copy);
@@ -64,10 +79,10 @@ export class MemoryTransport extends TransportBase {
   }
 }
 
-/** Two connected ends: `host` for the driver, `device` for the simulator. */
-export function memoryPair(name = 'memory'): { host: MemoryTransport; device: MemoryTransport } {
-  const host = new MemoryTransport(`${name} (host end)`);
-  const device = new MemoryTransport(`${name} (device end)`);
+/** Two connected ends: `host` for the driver, `device` for the simulator; `options` apply to both. */
+export function memoryPair(name = 'memory', options: MemoryTransportOptions = {}): { host: MemoryTransport; device: MemoryTransport } {
+  const host = new MemoryTransport(`${name} (host end)`, options);
+  const device = new MemoryTransport(`${name} (device end)`, options);
   host.peer = device;
   device.peer = host;
   return { host, device };

@@ -65,7 +65,7 @@ export interface SimAudit {
   financialBeforeReversal: FinancialBeforeReversal[];
   unreversed: UnreversedRequest[];
   book: TerminalBook[];
-  /** Findings, STANs or terminals forgotten to keep memory bounded (0 in any test-sized day). */
+  /** Findings, STANs, terminals or booked transactions forgotten to keep memory bounded (0 in any test-sized day). */
   pruned: number;
   /** No STAN reused, no financial request before a reversal, nothing left unreversed. */
   clean: boolean;
@@ -127,6 +127,11 @@ export class SimAuditTrail {
       trail.pending.set(stan, { stan, amount, why: undefined });
       if (trail.pending.size > this.maxUnanswered) this.dropOldest(trail.pending);
     }
+  }
+
+  /** Something the host kept beside the trail (its book) was forgotten to bound memory: counted in `pruned`. */
+  forgotten(): void {
+    this.pruned++;
   }
 
   /** The 0200's answer was written to the terminal's connection. */

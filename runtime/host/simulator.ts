@@ -119,8 +119,14 @@ export interface AcquirerSimulatorOptions {
   rules?: SimRule[];
   /** Random faults for the purchases and reversals no rule decides. */
   faults?: SimFaultOptions;
-  /** How many exchanges `received` keeps, newest last (default 10,000). */
+  /** How many exchanges `received` keeps, newest last (default 1,000). */
   maxExchanges?: number;
+  /**
+   * How many transactions the host's book holds over all terminals (default 10,000): past it the
+   * oldest is forgotten (counted in the audit's `pruned`), as `forget` would. A terminal that
+   * settles empties its part; one that never does must not make the book grow for ever.
+   */
+  maxBooked?: number;
   auditLimits?: SimAuditLimits;
   log?: Logger;
   /** Called with every exchange once it is decided (no card data in it): for `codpos sim host`. */
@@ -280,7 +286,7 @@ export class AcquirerHostSimulator {
     this.options.log?.debug({ message: maskedMessageJson(request) }, 'acquirer simulator: request');
     const exchange = recordArrival(request);
     this.received.push(exchange);
-    if (this.received.length > (this.options.maxExchanges ?? 10_000)) this.received.shift();
+    if (this.received.length > (this.options.maxExchanges ?? 1_000)) this.received.shift();
     const tid = exchange.terminalId ?? '';
     const stan = exchange.stan ?? '';
     this.trail.request(tid, request.mti, stan, exchange.amount ?? 0, originalOf(request));
@@ -428,13 +434,13 @@ export class AcquirerHostSimulator {
           return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
         }
         const key = `${tid}|${String(request.fields[DE.STAN] ?? '')}`;
-        if (!this.book.has(key)) this.book.set(key, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
+        if (!this.book.has(key)) this.putOnBook(key, BigInt(String(request.fields[DE.AMOUNT] ?? '0')));
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       }
       case '0320': {
         // A batch upload books the transaction it carries (DE90: original MTI + STAN) if the host lacks it.
         const key = `${tid}|${originalOf(request)?.stan ?? ''}`;
-        if (!this.book.has(key)) this.book.set(key, { amount: BigInt(String(request.fields[DE.AMOUNT] ?? '0')), reversed: false });
+        if (!this.book.has(key)) this.putOnBook(key, BigInt(String(request.fields[DE.AMOUNT] ?? '0')));
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       }
       case '0500': {
@@ -530,7 +536,23 @@ export class AcquirerHostSimulator {
     fields[DE.AUTH_CODE] = newAuthCode();
     const approved = BigInt(String(fields[DE.AMOUNT] ?? request.fields[DE.AMOUNT] ?? '0'));
     if (fields[DE.AMOUNT] !== undefined) exchange.approvedAmount = Number(approved);
-    this.book.set(`${String(request.fields[DE.TERMINAL_ID] ?? '')}|${String(request.fields[DE.STAN] ?? '')}`, { amount: approved, reversed: false });
+    this.putOnBook(`${String(request.fields[DE.TERMINAL_ID] ?? '')}|${String(request.fields[DE.STAN] ?? '')}`, approved);
+  }
+
+  /** Books a transaction under terminal id + STAN; past `maxBooked` the oldest on the book (and a void of it) is forgotten. */
+  private putOnBook(key: string, amount: bigint): void {
+    this.book.delete(key); // a STAN booked again is the newest, not the oldest
+    this.book.set(key, { amount, reversed: false });
+    if (this.book.size <= (this.options.maxBooked ?? 10_000)) return;
+    const oldest = this.book.keys().next().value!;
+    this.book.delete(oldest);
+    for (const [voidKey, original] of this.voids) if (original === oldest) this.voids.delete(voidKey);
+    this.trail.forgotten();
+  }
+
+  /** Transactions on the host's book, all terminals (settled ones are gone): for tests of its bound. */
+  get bookedCount(): number {
+    return this.book.size;
   }
 
   private refuse(request: IsoMessage, exchange: SimExchange, refusal: Refusal, pan?: string): IsoMessage {

@@ -31,9 +31,7 @@ export interface BackendStats extends HeldRecordStats {
 }
 
 export function backendStats(sim: BackendSimulator): BackendStats {
-  const faults: Record<BackendFault, number> = { drop: 0, error: 0, duplicate: 0 };
-  for (const batch of sim.batches) if (batch.fault) faults[batch.fault]++;
-  return { ...sim.records.stats(), batches: sim.batches.length, faults };
+  return { ...sim.records.stats(), batches: sim.batchCounts.batches, faults: { ...sim.batchCounts.faults } };
 }
 
 const RATE_COMMANDS = { 'error-rate': 'errorRate', 'drop-rate': 'dropRate', 'duplicate-rate': 'duplicateRate' } as const;

@@ -3,10 +3,12 @@
  * in-process simulator, the tests) or in its own SQLite file (`codpos sim backend --db`), so a
  * simulator killed and restarted still holds every record it answered for, each once.
  *
- * A record is kept by its id, forever: the first copy wins, a copy sent again is counted as a
- * duplicate received (the terminal did not see the answer) and changes nothing. A batch is
- * kept in one commit, before the simulator answers it: an acknowledgement the terminal saw is
- * always on disk.
+ * A record is kept by its id, forever in SQLite: the first copy wins, a copy sent again is
+ * counted as a duplicate received (the terminal did not see the answer) and changes nothing. A
+ * batch is kept in one commit, before the simulator answers it: an acknowledgement the terminal
+ * saw is always on disk. In memory only the latest records are kept (`maxRecords`): the daemon's
+ * in-process back-end runs as long as the daemon, and a terminal sends a record again only
+ * while it is new.
  */
 import type { Database } from 'better-sqlite3';
 import { openDatabase } from '../../spool/database.js';
@@ -42,10 +44,14 @@ export interface BackendRecordStore {
   close(): void;
 }
 
-/** The default: records live as long as the simulator object. */
+/** The default: the latest records (1,000 unless `maxRecords` says otherwise), as long as the simulator object lives. */
 export class MemoryRecordStore implements BackendRecordStore {
   private readonly records = new Map<string, HeldRecord>();
   private duplicates = 0;
+  /** Records forgotten to stay within `maxRecords`, oldest first: a copy of one would be taken as new. */
+  forgotten = 0;
+
+  constructor(private readonly maxRecords = 1_000) {}
 
   keep(records: readonly HeldRecord[]): boolean[] {
     return records.map((record) => {
@@ -54,6 +60,10 @@ export class MemoryRecordStore implements BackendRecordStore {
         return false;
       }
       this.records.set(record.id, { ...record });
+      if (this.records.size > this.maxRecords) {
+        this.records.delete(this.records.keys().next().value!);
+        this.forgotten++;
+      }
       return true;
     });
   }

@@ -108,6 +108,8 @@ export interface BackendSimulatorOptions {
   faults?: BackendFaultDraw;
   /** Called once per record batch answered (or failed), for the console's one line per batch. */
   onBatch?: (batch: BackendBatch) => void;
+  /** How many of the latest batches `batches` keeps (default 1,000); `batchCounts` counts them all. */
+  maxBatches?: number;
 }
 
 /** One POST /records as the simulator saw it. */
@@ -125,10 +127,12 @@ export interface BackendBatch {
 export class BackendSimulator {
   /** Records by id, as first received: what the back-end "has". */
   readonly records: BackendRecordStore;
-  /** Batches received (including repeats and refused ones), for tests and the console. */
+  /** The latest batches received (including repeats and refused ones), for tests and the console; oldest first. */
   readonly batches: BackendBatch[] = [];
   /** GET {base}/health requests answered (the uplink's probes), for tests. */
   probes = 0;
+  /** Every batch received since the simulator was made, and the faults drawn for them (`batches` keeps the latest only). */
+  readonly batchCounts: { batches: number; faults: Record<BackendFault, number> } = { batches: 0, faults: { drop: 0, error: 0, duplicate: 0 } };
   /** The ids the last answered batch acknowledged: what a `duplicate` fault repeats. */
   private lastAccepted: string[] = [];
   private readonly server: Server;
@@ -229,6 +233,9 @@ export class BackendSimulator {
 
   private noteBatch(batch: BackendBatch): void {
     this.batches.push(batch);
+    if (this.batches.length > (this.options.maxBatches ?? 1_000)) this.batches.shift();
+    this.batchCounts.batches++;
+    if (batch.fault) this.batchCounts.faults[batch.fault]++;
     this.options.onBatch?.(batch);
   }
 

@@ -16,7 +16,7 @@ function corrupt(packet: Buffer): Buffer {
 }
 
 t.test('a bad LRC is NAKed and the resent frame is delivered once', async (t) => {
-  const { host, device } = memoryPair();
+  const { host, device } = memoryPair('ack-nak', { keepWrites: 100 });
   await host.open();
   await device.open();
   const receiver = new AckNakLink(device, { decode: stxDecoder(), name: 'receiver' });
@@ -39,7 +39,7 @@ t.test('a bad LRC is NAKed and the resent frame is delivered once', async (t) =>
 });
 
 t.test('three NAKs end in EOT and a clear error', async (t) => {
-  const { host, device } = memoryPair();
+  const { host, device } = memoryPair('ack-nak', { keepWrites: 100 });
   await host.open();
   await device.open();
   device.on('data', (chunk) => {

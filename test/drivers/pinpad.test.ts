@@ -71,7 +71,7 @@ t.test('the pad\'s packets decode at every split with garbage between them', asy
 });
 
 async function pair(simOptions: Partial<ConstructorParameters<typeof PinpadSim>[1]> = {}, driverOptions = {}) {
-  const { host, device } = memoryPair('pinpad');
+  const { host, device } = memoryPair('pinpad', { keepWrites: 100 });
   const sim = new PinpadSim(device, { bdk: BDK, ksn: INITIAL_KSN, ...simOptions });
   const driver = new PinpadDriver(host, { entryTimeoutMs: 60_000, ...driverOptions });
   await sim.start();
@@ -141,7 +141,7 @@ t.test('display and identify (KSN + self-test, no PIN)', async (t) => {
 });
 
 t.test('a damaged answer is NAKed and resent; the driver still gets the right block', async (t) => {
-  const { host, device } = memoryPair('pinpad');
+  const { host, device } = memoryPair('pinpad', { keepWrites: 100 });
   // The wire from pad to host flips a bit in the first multi-byte packet only.
   let damaged = false;
   const wire = device as MemoryTransport;
@@ -167,7 +167,7 @@ t.test('a damaged answer is NAKed and resent; the driver still gets the right bl
 });
 
 t.test('a pad that NAKs everything: three tries, EOT, clear error', async (t) => {
-  const { host, device } = memoryPair('pinpad');
+  const { host, device } = memoryPair('pinpad', { keepWrites: 100 });
   await device.open();
   device.on('data', (chunk) => chunk.length > 1 && void device.write(Buffer.from([0x15])));
   const driver = new PinpadDriver(host);
@@ -177,7 +177,7 @@ t.test('a pad that NAKs everything: three tries, EOT, clear error', async (t) =>
 });
 
 t.test('a pad that ACKs but never answers: the driver cancels and fails with a timeout', async (t) => {
-  const { host, device } = memoryPair('pinpad');
+  const { host, device } = memoryPair('pinpad', { keepWrites: 100 });
   await device.open();
   device.on('data', (chunk) => chunk.length > 1 && void device.write(Buffer.from([0x06])));
   const driver = new PinpadDriver(host, { entryTimeoutMs: 10, answerGraceMs: 10 });

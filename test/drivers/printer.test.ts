@@ -98,6 +98,27 @@ t.test('raster images come back as PNG with the same pixels', async (t) => {
   t.same(pngToMonoImage(png), image);
 });
 
+t.test('the simulator keeps the latest pages, images and unknown commands only; a page listener gets each page with its images', async (t) => {
+  const { host, device } = memoryPair();
+  const sim = new PrinterSim(device, { keepPages: 3, keepImages: 2, keepUnknown: 2 });
+  await sim.start();
+  await host.open();
+  const heard: Array<{ lines: string[]; images: number }> = [];
+  sim.on('page', (lines: string[], images: MonoImage[]) => heard.push({ lines, images: images.length }));
+  const image: MonoImage = { width: 8, height: 1, pixels: new Uint8Array(8) };
+  for (let i = 1; i <= 10; i++) {
+    const page = new EscPosBuilder(p58).line(`page ${i}`).raster(image).build();
+    await host.write(Buffer.concat([page, Buffer.from([0x07]), new EscPosBuilder(p58).cut().build()]));
+  }
+  await host.drain();
+  t.same(sim.pages.map((page) => page[0]), ['page 8', 'page 9', 'page 10'], 'the last three pages');
+  t.equal(sim.pngs().length, 2, 'the last two images');
+  t.equal(sim.unknown.length, 2, 'the last two unknown commands');
+  t.equal(heard.length, 10, 'every page was heard');
+  t.ok(heard.every((page) => page.images === 1), 'each with its own image, also after older ones were forgotten');
+  t.same(heard[9]!.lines, ['page 10', '[RASTER 8x1]']);
+});
+
 t.test('status bytes: DLE EOT answers round-trip', async (t) => {
   const out = { offline: true, coverOpen: false, paperNearEnd: true, paperOut: true, error: false }; // a printer out of paper is also offline
   const [a, b, c, d] = encodeStatus(out);

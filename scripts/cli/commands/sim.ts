@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { groupCommand } from '../groups.js';
 import { runSimConsole } from '../sim-console.js';
 import { action, printJson, printLines } from '../output.js';
+import type { MonoImage } from '../../../drivers/printer/escpos.js';
 
 export const order = 60;
 
@@ -52,9 +53,10 @@ async function runSimDevices(opts: SimDevicesOptions): Promise<void> {
   };
 
   let images = 0;
-  devices.printer.on('page', (page: string[]) => {
+  // The page's own images come with it: the simulator keeps only the latest ones.
+  devices.printer.on('page', (page: string[], pageImages: MonoImage[]) => {
     const files: string[] = [];
-    for (const image of devices.printer.decoder.images.slice(images)) {
+    for (const image of pageImages) {
       const file = join(dir, `printer-${++images}.png`);
       writeFileSync(file, monoImageToPng(image));
       files.push(file);

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../../../runtime/log.js';
 import { hostDialect } from '../../../runtime/host/dialect.js';
 import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
 import { HostMux, type MuxOptions } from '../../../runtime/host/mux.js';
-import { AcquirerHostSimulator, type SimRule } from '../../../runtime/host/simulator.js';
+import { AcquirerHostSimulator, type AcquirerSimulatorOptions, type SimRule } from '../../../runtime/host/simulator.js';
 import { IsoStreamFramer, buildResponse, decodeIso8583, encodeIso8583, frameMessage, replyTpdu, type Dialect, type FramingOptions, type Frame, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
 import type { TerminalConfig } from '../../../emv/kernel/index.js';
@@ -79,12 +79,12 @@ export class PatientMux extends HostMux {
 }
 
 /** The simulator and a connected channel + mux speaking the configured framing. */
-export async function startLink(options: { config?: ConfigInput; rules?: SimRule[] } = {}): Promise<Link> {
+export async function startLink(options: { config?: ConfigInput; rules?: SimRule[]; bounds?: Pick<AcquirerSimulatorOptions, 'maxExchanges' | 'maxBooked'> } = {}): Promise<Link> {
   const config = hostConfig(options.config);
   const dialect = hostDialect(config.host);
   const framing = hostFraming(config.host);
   const log = capturedLog();
-  const sim = new AcquirerHostSimulator({ dialect, framing, pinBdk: config.devices.pinpad.sim.bdk, pinDukpt: config.devices.pinpad.dukpt, rules: options.rules ?? [], log: log.log });
+  const sim = new AcquirerHostSimulator({ dialect, framing, pinBdk: config.devices.pinpad.sim.bdk, pinDukpt: config.devices.pinpad.dukpt, rules: options.rules ?? [], log: log.log, ...options.bounds });
   const { port } = await sim.start();
   const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port }, { log: log.log, reconnect: { initialMs: 20, maxMs: 200 } }));
   const mux = new PatientMux(channel, { dialect, log: log.log }, sim);

@@ -72,6 +72,21 @@ t.test('reversals take a purchase out of the host totals once, however often rep
   t.equal((await ask(link, authorization)).responseCode, '12', 'a message type it does not serve: invalid transaction');
 });
 
+t.test('memory is bounded: the book keeps the latest maxBooked transactions (the rest counted as pruned), received the latest maxExchanges; a settlement empties the terminal\'s part', async (t) => {
+  const link = await startLink({ bounds: { maxBooked: 3, maxExchanges: 4 } });
+  t.teardown(() => link.close());
+  const ctx = context(100);
+  for (let i = 1; i <= 6; i++) {
+    t.equal((await ask(link, buildPurchase({ amount: 100 * i, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }, ctx))).responseCode, '00');
+  }
+  t.equal(link.sim.bookedCount, 3, 'the latest three on the book');
+  t.match(link.sim.audit(), { book: [{ terminalId: TERMINAL.terminalId, count: 3, amount: 400 + 500 + 600 }], pruned: 3 });
+  t.same(link.sim.received.map((exchange) => exchange.amount), [300, 400, 500, 600], 'the latest four exchanges');
+  const settlement = buildSettlement({ batchNumber: 1, totals: { ...ZERO_TOTALS, debitCount: 3, debitAmount: 1500 } }, ctx);
+  t.equal(readSettlementResponse(await link.mux.request(settlement, 2000), settlement).inBalance, true, 'the host settles what it kept');
+  t.equal(link.sim.bookedCount, 0, 'settled: nothing left on the book');
+});
+
 t.test('the DUKPT PIN check: right PIN approved, wrong PIN 55, PIN block without its KSN 55; the PIN block never reaches the log', async (t) => {
   const link = await startLink();
   t.teardown(() => link.close());

@@ -14,7 +14,7 @@ import { UplinkService } from '../../../runtime/uplink/service.js';
 import { BackendSimulator, SIM_COURIER_PIN_HASH, defaultSimTaskList } from '../../../runtime/uplink/simulator.js';
 import { verifyCourierPin } from '../../../runtime/workflow/courier-pin.js';
 import { BackendFaultDraw, type BackendFaultOptions } from '../../../runtime/uplink/sim-faults.js';
-import { SqliteRecordStore, type HeldRecord } from '../../../runtime/uplink/sim-store.js';
+import { MemoryRecordStore, SqliteRecordStore, type HeldRecord } from '../../../runtime/uplink/sim-store.js';
 import { backendStats, runSimBackendCommand } from '../../../runtime/uplink/sim-commands.js';
 import { STREAMS } from '../../../spool/index.js';
 import { openSpool } from '../host/fixtures.js';
@@ -73,6 +73,28 @@ t.test('the SQLite store keeps each id once across a reopen, in first-received o
   t.ok(again.has('c'));
   t.notOk(again.has('d'));
   t.same(again.stats(), { records: 3, streams: { transaction: 1, 'waybill-event': 2 }, duplicatesReceived: 2 });
+});
+
+t.test('the memory store keeps the latest maxRecords, each once, and counts what it forgot', async (t) => {
+  const store = new MemoryRecordStore(3);
+  t.same(store.keep(['a', 'b', 'c', 'd', 'e'].map((id) => held(id))), [true, true, true, true, true]);
+  t.same(store.keep([held('e')]), [false], 'a kept id is still a duplicate');
+  t.same([...store.keys()], ['c', 'd', 'e'], 'the latest three');
+  t.equal(store.forgotten, 2);
+  t.same(store.stats(), { records: 3, streams: { 'waybill-event': 3 }, duplicatesReceived: 1 });
+});
+
+t.test('the simulator keeps the latest maxBatches batches and counts every batch and fault', async (t) => {
+  const draw = new BackendFaultDraw(1, { errorRate: 1 });
+  const backend = new BackendSimulator({ basePath: '/api/v1', faults: draw, maxBatches: 2 });
+  const { url } = await backend.start();
+  t.teardown(() => backend.stop());
+  for (let i = 1; i <= 5; i++) {
+    const answer = await fetch(`${url}/records`, { method: 'POST', body: JSON.stringify({ terminalId: 'CODPOS01', records: [{ id: `e${i}`, stream: 'waybill-event', createdAt: 1, payload: {} }] }) });
+    t.equal(answer.status, 500);
+  }
+  t.same(backend.batches.map((batch) => batch.ids), [['e4'], ['e5']], 'the latest two batches');
+  t.same(backendStats(backend), { records: 0, streams: {}, duplicatesReceived: 0, batches: 5, faults: { drop: 0, error: 5, duplicate: 0 } }, 'the console counts all five');
 });
 
 t.test('error: answered 500 before keeping anything; the uplink says why and sends again once the rate is back to 0', async (t) => {
