@@ -15,6 +15,7 @@
  *   /v1/handover            the cash handover that closes the day (handover-routes.ts)
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
  *   GET  /v1/quote          ?destination=&weightGrams=&service=&codAmount=: a price (quote-routes.ts)
+ *   /v1/diagnostics/...     the process: memory, CPU, event-loop delay (diagnostics-routes.ts)
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
@@ -41,6 +42,7 @@ import { RawAnswer } from './raw-answer.js';
 import { tcpAccess } from './tcp-access.js';
 import { handoverRoutes, type HandoverApi } from './handover-routes.js';
 import { queryRoutes } from './query-routes.js';
+import { diagnosticsRoutes } from './diagnostics-routes.js';
 import { WAYBILL_EVENT_KINDS, type WaybillHistory } from '../workflow/service.js';
 import { z, type ZodType } from 'zod';
 import { openApiDocument } from './openapi.js';
@@ -226,6 +228,7 @@ export class LocalApiService implements Service {
       ...quoteRoutes(this.deps.workflow),
       ...handoverRoutes(this.deps.workflow),
       ...queryRoutes({ ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}), ...(this.deps.payments ? { payments: this.deps.payments } : {}) }),
+      ...diagnosticsRoutes(),
       '/v1/waybills/events': {
         POST: {
           summary: 'records a pickup, dispatch, delivery (with its COD collection) or exception (docs/workflow.md)',
@@ -346,6 +349,7 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED: 422,
   CODPOS_USAGE_DAY_CLOSED: 409,
   CODPOS_USAGE_HANDOVER_DONE: 409,
+  CODPOS_USAGE_GC_NOT_EXPOSED: 409,
   CODPOS_USAGE_NOT_FOUND: 404,
   CODPOS_USAGE_NO_PAYMENT: 404,
   CODPOS_USAGE_NO_SUCH_PAYMENT: 404,

@@ -6,7 +6,7 @@
  * unit, and `peer`, `peer_<unit>`, `ratio` where a peer ran).
  */
 
-export type Unit = 'ops_per_s' | 'records_per_s' | 'ms' | 'mb';
+export type Unit = 'ops_per_s' | 'records_per_s' | 'ms' | 's' | 'mb' | 'kb';
 
 export interface BenchResult {
   bench: string;
@@ -24,6 +24,17 @@ export interface BenchOptions {
   rounds: number;
   /** Minimum duration of one round in milliseconds. */
   roundMs: number;
+  /** The workload of the benches that drive a real daemon (daemon.bench.ts); the others ignore it. */
+  daemon: DaemonWorkload;
+}
+
+export interface DaemonWorkload {
+  /** Chip payments after the 100 warm-up ones (memory, heap growth and CPU per payment). */
+  payments: number;
+  /** How long the back-end is away while the waybill events are spooled. */
+  outageS: number;
+  /** Daemon starts timed for the spawn-to-ready median. */
+  spawns: number;
 }
 
 /**
@@ -76,7 +87,7 @@ export function median(values: number[]): number {
 export function ratio(result: BenchResult): number | undefined {
   if (result.peerValue === undefined || result.peerValue === 0) return undefined;
   // For times and sizes lower is better, so the ratio is theirs over ours.
-  const lowerIsBetter = result.unit === 'ms' || result.unit === 'mb';
+  const lowerIsBetter = result.unit === 'ms' || result.unit === 's' || result.unit === 'mb' || result.unit === 'kb';
   return lowerIsBetter ? result.peerValue / result.value : result.value / result.peerValue;
 }
 

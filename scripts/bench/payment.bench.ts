@@ -5,14 +5,25 @@
  * decrypts the PIN block and verifies the ARQC), the ARPC back to the card, and the journal
  * commits (synchronous=FULL). No peer: the figure is the terminal's own share of a payment's
  * time, which a courier waits through on top of the network and the customer.
+ *
+ * Beside it, the same payment through a real daemon (`codposd --sim`, daemon-process.ts) as the
+ * screen app asks for it over the local API: what the daemon's services, its API and the receipt
+ * add to the lab stack's figure.
  */
 import { validateConfig } from '../../config/load.js';
 import { VirtualCard, loadCardProfile } from '../../emv/card/index.js';
 import { openLabStack, labTerminal } from '../../runtime/payment/lab.js';
 import { payByChip } from '../../runtime/payment/card-payment.js';
 import { median, type BenchOptions, type BenchResult } from './harness.js';
+import { customerTypesPin, payByChipThroughApi, startBenchDaemon } from './daemon-process.js';
 
 export async function run(options: BenchOptions): Promise<BenchResult[]> {
+  const lab = await onTheLabStack(options);
+  const daemon = await throughTheDaemon(options);
+  return [lab, daemon];
+}
+
+async function onTheLabStack(options: BenchOptions): Promise<BenchResult> {
   const config = validateConfig({});
   const lab = await openLabStack(config, '1234');
   try {
@@ -24,18 +35,36 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
       await lab.devices.readerSim.remove();
     };
     await pay(); // warm-up: the JIT, the TCP connection, the first commits
-    const times: number[] = [];
-    for (let round = 0; round < options.rounds; round++) {
-      const started = performance.now();
-      let payments = 0;
-      do {
-        await pay();
-        payments++;
-      } while (performance.now() - started < options.roundMs);
-      times.push((performance.now() - started) / payments);
-    }
-    return [{ bench: 'payment.chip_online_pin', unit: 'ms', value: median(times), note: 'per payment: card, PIN pad, kernel (DDA), 0200/0210 over TCP, journal' }];
+    const times = await timedRounds(options, pay);
+    return { bench: 'payment.chip_online_pin', unit: 'ms', value: median(times), note: 'per payment: card, PIN pad, kernel (DDA), 0200/0210 over TCP, journal' };
   } finally {
     await lab.close();
   }
+}
+
+async function throughTheDaemon(options: BenchOptions): Promise<BenchResult> {
+  const daemon = await startBenchDaemon();
+  try {
+    await customerTypesPin(daemon.api);
+    await payByChipThroughApi(daemon.api); // warm-up: the daemon's JIT, the acquirer link, the first commits
+    const times = await timedRounds(options, () => payByChipThroughApi(daemon.api));
+    return { bench: 'payment.chip_online_pin_daemon', unit: 'ms', value: median(times), note: 'the same through codposd --sim over its API: card in, POST /v1/payments/card (receipt printed), card out' };
+  } finally {
+    await daemon.stop();
+  }
+}
+
+/** Per-payment time of each round: as many payments as fit in `roundMs`, at least one. */
+async function timedRounds(options: BenchOptions, pay: () => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const started = performance.now();
+    let payments = 0;
+    do {
+      await pay();
+      payments++;
+    } while (performance.now() - started < options.roundMs);
+    times.push((performance.now() - started) / payments);
+  }
+  return times;
 }

@@ -1,0 +1,98 @@
+/**
+ * The technician's view of the daemon process itself (docs/api.md), for `npm run bench -- daemon`
+ * and for a box that seems slow or fat in the field:
+ *
+ *   GET  /v1/diagnostics/process            memory, CPU time, event-loop delay, uptime
+ *                                           (?gc=1: after a full collection, when node runs with --expose-gc)
+ *   POST /v1/diagnostics/event-loop/reset   the event-loop delay percentiles start again from now
+ *
+ * The event-loop delay is sampled only from the first diagnostics request on: the sampler wakes
+ * the process every SAMPLE_RESOLUTION_MS, and a box no one diagnoses should not pay for that.
+ * The histogram belongs to the process (there is one event loop), not to one API server.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { PosError } from '../../config/errors.js';
+import type { ApiRoutes } from './server.js';
+import { z } from 'zod';
+
+/** How often the sampler looks at the event loop: fine enough for a p99 target of 20 ms. */
+const SAMPLE_RESOLUTION_MS = 10;
+
+export interface ProcessDiagnostics {
+  pid: number;
+  uptimeMs: number;
+  /** True when a full garbage collection ran just before the figures were read (?gc=1). */
+  collected: boolean;
+  memory: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; arrayBuffersBytes: number };
+  /** CPU time of the whole process since it started (process.cpuUsage). */
+  cpu: { userMicros: number; systemMicros: number };
+  /**
+   * How late the event loop ran a timer due every SAMPLE_RESOLUTION_MS, since `since` (the first
+   * diagnostics request or the last reset); the figures are null until a sample was taken.
+   */
+  eventLoopDelay: { since: string; samples: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null; meanMs: number | null };
+}
+
+let sampler: { histogram: IntervalHistogram; since: Date } | undefined;
+
+/** The process's event-loop sampler, started at the first call. */
+function eventLoopSampler(): { histogram: IntervalHistogram; since: Date } {
+  if (sampler === undefined) {
+    const histogram = monitorEventLoopDelay({ resolution: SAMPLE_RESOLUTION_MS });
+    histogram.enable();
+    sampler = { histogram, since: new Date() };
+  }
+  return sampler;
+}
+
+const PROCESS_QUERY = z.object({
+  gc: z.enum(['0', '1'], { error: 'expected 1 (collect garbage first) or 0' }).optional().meta({ description: '1: a full garbage collection first (the daemon must run with node --expose-gc)' }),
+});
+
+export function diagnosticsRoutes(): ApiRoutes {
+  return {
+    '/v1/diagnostics/process': {
+      GET: {
+        summary: "the daemon process: memory, CPU time, event-loop delay since the last reset, uptime; ?gc=1 after a full collection",
+        query: PROCESS_QUERY,
+        handler: async (_body, request) => processDiagnostics(request.query.get('gc') === '1'),
+      },
+    },
+    '/v1/diagnostics/event-loop/reset': {
+      POST: {
+        summary: 'starts the event-loop delay percentiles again from now',
+        handler: async () => {
+          const { histogram } = eventLoopSampler();
+          histogram.reset();
+          sampler = { histogram, since: new Date() };
+          return { since: sampler.since.toISOString() };
+        },
+      },
+    },
+  };
+}
+
+/** The figures now; with `collect`, after a full garbage collection, so heap used is what is live. */
+export function processDiagnostics(collect: boolean): ProcessDiagnostics {
+  const { histogram, since } = eventLoopSampler();
+  if (collect) {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) {
+      throw new PosError('CODPOS_USAGE_GC_NOT_EXPOSED', 'gc=1: this daemon cannot collect garbage on request; start it as node --expose-gc codposd.js to read the heap after a collection');
+    }
+    gc();
+  }
+  const memory = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  const sampled = histogram.count > 0;
+  // The histogram holds the time between two samples, the resolution included: the delay is what is over it.
+  const ms = (nanoseconds: number) => (sampled ? Math.max(0, nanoseconds / 1e6 - SAMPLE_RESOLUTION_MS) : null);
+  return {
+    pid: process.pid,
+    uptimeMs: Math.round(process.uptime() * 1000),
+    collected: collect,
+    memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, arrayBuffersBytes: memory.arrayBuffers },
+    cpu: { userMicros: cpu.user, systemMicros: cpu.system },
+    eventLoopDelay: { since: since.toISOString(), samples: histogram.count, p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max), meanMs: ms(histogram.mean) },
+  };
+}
