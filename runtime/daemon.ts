@@ -34,7 +34,7 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
   const spool = new SpoolService(config);
   const devices = new DevicesService(config.devices, log, {}, api.events);
   const host = new HostService(config, log, { spool: () => spool.spool });
-  const uplink = new UplinkService(config, log, { spool: () => spool.spool });
+  const uplink = new UplinkService(config, log, { spool: () => spool.spool, events: api.events });
   const payments = new PaymentService(config, log, {
     devices: () => devices.devices,
     host: () => host.client,

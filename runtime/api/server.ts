@@ -114,6 +114,7 @@ export class LocalApiService implements Service {
   private servers: Server[] = [];
   private readonly streams = new Set<ServerResponse>();
   private readonly startedAt = new Date();
+  private routeTable: ApiRoutes | undefined;
   private state: Health = { state: 'stopped' };
 
   constructor(
@@ -177,7 +178,8 @@ export class LocalApiService implements Service {
       }
     }
     const path = url.pathname;
-    const routes = this.routes();
+    // Built once per start, not per request: the table is a few hundred closures and schemas.
+    const routes = (this.routeTable ??= this.routes());
     const { methods, params } = matchRoute(routes, path);
     if (methods === undefined) {
       sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
@@ -355,6 +357,8 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   CODPOS_USAGE_NO_SUCH_PAYMENT: 404,
   CODPOS_USAGE_NO_RECEIPT: 404,
   CODPOS_USAGE_NO_SUCH_WAYBILL: 404,
+  // The back-end sent a courier PIN hash the box will not compute: its fault, not the caller's.
+  CODPOS_UPLINK_PIN_HASH_TOO_COSTLY: 502,
 };
 
 /** The HTTP status for an error: the caller's mistakes 4xx, a missing part 503, anything else 500. */

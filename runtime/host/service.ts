@@ -75,6 +75,9 @@ export class HostService implements Service {
         pinDukpt: this.config.devices.pinpad.dukpt,
         ...(this.options.simRules ? { rules: this.options.simRules } : {}),
         log: this.log.child({ component: 'acquirer-sim' }),
+        // A technician's window on the last exchanges, not a history: kept small so a day of
+        // payments in sim mode does not grow the daemon (the journal is the history).
+        maxExchanges: 200,
       });
       const { port } = await this.sim.start();
       target = { ...host, address: '127.0.0.1', port };

@@ -21,6 +21,8 @@ export interface HttpRequest {
   body?: string;
   /** The whole exchange, connect to last byte; past it the request is aborted with code ETIMEDOUT. */
   timeoutMs: number;
+  /** Aborts the request (code ABORT_ERR), e.g. when the service stops. */
+  signal?: AbortSignal;
 }
 
 /** An answer larger than this is refused: a back-end's task list or batch answer is far smaller. */
@@ -69,6 +71,14 @@ export class HttpClient {
         fail(error);
         outgoing.destroy(error);
       }, request.timeoutMs);
+      const onAbort = () => {
+        const error = new HttpRequestError('aborted: the uplink is stopping', 'ABORT_ERR');
+        fail(error);
+        outgoing.destroy(error);
+      };
+      if (request.signal?.aborted) onAbort();
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      outgoing.on('close', () => request.signal?.removeEventListener('abort', onAbort));
       outgoing.on('error', fail);
       outgoing.on('response', (incoming) => {
         const chunks: Buffer[] = [];

@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
 import type { BackendSimulator } from './simulator.js';
 import { NetworkWatch, type InterfaceSource } from './network-watch.js';
+import { HttpClient, type HttpAnswer } from './http-client.js';
 import { readTariff } from '../workflow/tariff.js';
 
 /** The streams that go to the back-end, in the order they are sent. */
@@ -73,6 +74,8 @@ export class UplinkService implements Service {
   private firstDownload: Promise<TaskDownload | undefined> = Promise.resolve(undefined);
   /** Aborted at stop: a download or probe still waiting for a back-end that is away ends then. */
   private lifetime = new AbortController();
+  /** node:http with kept-alive connections, not fetch (runtime/uplink/http-client.ts says why). */
+  private readonly http = new HttpClient();
   private state: Health = { state: 'stopped' };
 
   constructor(
@@ -91,8 +94,10 @@ export class UplinkService implements Service {
     this.url = uplink.url.replace(/\/+$/, '');
     if (uplink.mode === 'sim') {
       // Loaded here only: a real box never loads the simulator.
-      const { BackendSimulator } = await import('./simulator.js');
-      this.sim = new BackendSimulator({ basePath: new URL(uplink.url).pathname.replace(/\/+$/, ''), token: uplink.token });
+      const [{ BackendSimulator }, { MemoryRecordStore }] = await Promise.all([import('./simulator.js'), import('./sim-store.js')]);
+      // The latest records and batches only: what a technician looks at, without the simulator
+      // growing with every record of the day (`codpos sim backend` keeps everything in SQLite).
+      this.sim = new BackendSimulator({ basePath: new URL(uplink.url).pathname.replace(/\/+$/, ''), token: uplink.token, store: new MemoryRecordStore(200), maxBatches: 200 });
       this.url = (await this.sim.start()).url;
     }
     this.state = { state: 'up' };
@@ -140,6 +145,7 @@ export class UplinkService implements Service {
     await this.firstDownload;
     await this.probing;
     await this.sending?.catch(() => undefined);
+    this.http.close();
     await this.sim?.stop();
     this.sim = undefined;
     this.state = { state: 'stopped' };
@@ -197,12 +203,12 @@ export class UplinkService implements Service {
   private async probe(): Promise<boolean> {
     const token = this.config.uplink.token;
     try {
-      const response = await fetch(`${this.url}/health`, {
+      const answer = await this.http.request(`${this.url}/health`, {
         headers: token ? { Authorization: `Bearer ${token}` } : {},
-        signal: AbortSignal.any([AbortSignal.timeout(this.config.uplink.probeTimeoutMs), this.lifetime.signal]),
+        timeoutMs: this.config.uplink.probeTimeoutMs,
+        signal: this.lifetime.signal,
       });
-      await response.arrayBuffer().catch(() => undefined);
-      return response.ok;
+      return answer.status >= 200 && answer.status < 300;
     } catch {
       return false;
     }
@@ -269,16 +275,16 @@ export class UplinkService implements Service {
    */
   async downloadTasks(): Promise<TaskDownload> {
     const token = this.config.uplink.token;
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(`${this.url}/tasks?terminalId=${encodeURIComponent(this.config.terminal.id)}`, {
+      response = await this.http.request(`${this.url}/tasks?terminalId=${encodeURIComponent(this.config.terminal.id)}`, {
         headers: token ? { Authorization: `Bearer ${token}` } : {},
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000), this.lifetime.signal]),
+        timeoutMs: this.options.requestTimeoutMs ?? 15_000,
+        signal: this.lifetime.signal,
       });
     } catch (error) {
       this.backendAway = true;
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${cause?.code ?? cause?.message ?? (error as Error).message}); the cached task list stays`, { cause: error, disconnected: true });
+      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${unreachableReason(error)}); the cached task list stays`, { cause: error, disconnected: true });
     }
     if (response.status !== 200) {
       this.backendAway = true;
@@ -286,7 +292,7 @@ export class UplinkService implements Service {
     }
     // The back-end answers: what waited for it goes now (the list is read on meanwhile).
     if (this.backendAnswered() && this.timer) void this.sendNow().catch(() => undefined);
-    const list = (await response.json().catch(() => undefined)) as { tasks?: unknown; couriers?: unknown; tariff?: unknown } | undefined;
+    const list = parseJson(response.text) as { tasks?: unknown; couriers?: unknown; tariff?: unknown } | undefined;
     const tasks = Array.isArray(list?.tasks) ? list.tasks.map(readTask) : undefined;
     const couriers = Array.isArray(list?.couriers) ? list.couriers.map(readCourier) : undefined;
     if (!tasks || !couriers || tasks.includes(undefined) || couriers.includes(undefined)) {
@@ -308,25 +314,37 @@ export class UplinkService implements Service {
 
   private async post(records: OutboxRecord[], timeoutMs: number): Promise<BatchAnswer> {
     const token = this.config.uplink.token;
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(`${this.url}/records`, {
+      response = await this.http.request(`${this.url}/records`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ terminalId: this.config.terminal.id, records: records.map((r) => ({ id: r.id, stream: r.stream, createdAt: r.createdAt, payload: r.payload })) }),
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${cause?.code ?? cause?.message ?? (error as Error).message})`, { cause: error, disconnected: true });
+      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${unreachableReason(error)})`, { cause: error, disconnected: true });
     }
-    const text = await response.text();
+    const text = response.text;
     if (response.status !== 200) throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/records answered ${response.status}`, { details: { status: response.status } });
     try {
       return JSON.parse(text) as BatchAnswer;
     } catch {
       throw new PosError('CODPOS_UPLINK_BAD_ANSWER', `${this.url}/records answered something that is not JSON`);
     }
+  }
+}
+
+/** What a technician reads in "unreachable (...)": the socket's code (ECONNREFUSED, ETIMEDOUT, ...). */
+function unreachableReason(error: unknown): string {
+  return (error as { code?: string }).code ?? (error as Error).message;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
