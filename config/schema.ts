@@ -179,7 +179,7 @@ const uplink = z
     intervalMs: integer().positive().default(5000),
     token: z.string().default(''),
     /** While records wait for a retry after a failed batch: how often to ask GET {url}/health whether the back-end is back. */
-    probeIntervalMs: integer().positive().default(2000),
+    probeIntervalMs: integer().positive().default(1000),
     /** How long a probe may take (it is one small GET: a slow answer counts as no answer). */
     probeTimeoutMs: integer().positive().default(2000),
     /** How often to look for a change of the box's network addresses (the link coming up): it probes at once. 0: off. */

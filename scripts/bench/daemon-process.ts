@@ -9,12 +9,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { simConfigPath } from '../../config/paths.js';
+import { packageRoot, simConfigPath } from '../../config/paths.js';
 import { DaemonApi } from '../day/api.js';
 
-/** This file is in dist/scripts/bench/ when it runs: the daemon's entry point is beside it. */
-const codposdEntry = fileURLToPath(new URL('../codposd.js', import.meta.url));
+/** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
+const codposdEntry = join(packageRoot, (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd);
 
 export interface BenchDaemon {
   pid: number;
