@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
-import { startCodposd, waitForLogLine } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { codposdBin, startCodposd, waitForLogLine } from '../helpers/cli.js';
 
 t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means within its stop budget)', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
@@ -13,7 +14,10 @@ t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means wi
   const ready = await waitForLogLine(daemon, 'ready');
   t.equal(ready.level, 'info');
   t.equal(ready.sim, true);
-  t.comment(`ready after ${String(ready.ms)} ms of service start-up`);
+  t.type(ready.ms, 'number');
+  t.type(ready.startMs, 'number');
+  // ms counts from the process start, so it holds the services' start (startMs) and more.
+  t.ok((ready.ms as number) >= (ready.startMs as number), `ready ${String(ready.ms)} ms after the process started, ${String(ready.startMs)} ms of it the services`);
   t.ok(existsSync(join(dataDir, 'spool.db')), 'the spool database was opened in the data directory');
   t.equal(statSync(join(dataDir, 'vault.key')).mode & 0o777, 0o600, 'the vault key file is private');
   const exit = once(daemon, 'exit');
@@ -21,6 +25,18 @@ t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means wi
   const [code, signal] = await exit;
   t.equal(signal, null);
   t.equal(code, 0, 'a stop over budget exits 1');
+});
+
+t.test('codposd --help prints its usage and exits 0; an unknown option exits 2 naming it', async (t) => {
+  const help = spawnSync(process.execPath, [codposdBin, '--help'], { encoding: 'utf8' });
+  t.equal(help.status, 0);
+  t.match(help.stdout, /Usage: codposd \[options\]/);
+  t.match(help.stdout, /--config <file>/);
+  t.match(help.stdout, /--sim/);
+  const bad = spawnSync(process.execPath, [codposdBin, '--simulate'], { encoding: 'utf8' });
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /Unknown option '--simulate'/);
+  t.equal(bad.stdout, '', 'nothing started');
 });
 
 /** A loopback port nothing listens on (bound, then closed). */
