@@ -97,4 +97,5 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-process.exit(await main(process.argv));
+// Not a top-level await: the bundle is CommonJS (scripts/build/bundle-daemon.ts says why).
+void main(process.argv).then((code) => process.exit(code));
