@@ -43,7 +43,7 @@ async function onTheLabStack(options: BenchOptions): Promise<BenchResult> {
 }
 
 async function throughTheDaemon(options: BenchOptions): Promise<BenchResult> {
-  const daemon = await startBenchDaemon();
+  const daemon = await startBenchDaemon({ exposeGc: false });
   try {
     await customerTypesPin(daemon.api);
     await payByChipThroughApi(daemon.api); // warm-up: the daemon's JIT, the acquirer link, the first commits
