@@ -214,6 +214,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX handover_by_day ON handover (day, handed_at);
     `,
   },
+  {
+    version: 8,
+    description: 'waybill event index: waybill, kind, reason and time of each waybill-event record, kept by triggers',
+    sql: `
+      -- What the task list, a waybill's history and the day report look events up by, so they
+      -- read a few small rows instead of parsing every retained event (signatures included) at
+      -- each call. Kept in the same commit as the outbox row by the triggers below, for every
+      -- writer; seq is the outbox row's. at: the event's own time (ISO 8601, UTC), else the
+      -- record's creation time.
+      CREATE TABLE waybill_event (
+        seq     INTEGER PRIMARY KEY,
+        waybill TEXT    NOT NULL,
+        kind    TEXT    NOT NULL,
+        reason  TEXT,
+        at      TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX waybill_event_by_waybill ON waybill_event (waybill, seq);
+      CREATE INDEX waybill_event_by_time ON waybill_event (at);
+
+      INSERT INTO waybill_event (seq, waybill, kind, reason, at)
+        SELECT seq, json_extract(payload, '$.waybill'), json_extract(payload, '$.kind'), CAST(json_extract(payload, '$.reason') AS TEXT),
+               coalesce(CAST(json_extract(payload, '$.at') AS TEXT), strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch'))
+        FROM outbox
+        WHERE stream = 'waybill-event' AND json_valid(payload)
+          AND json_type(payload, '$.waybill') = 'text' AND json_type(payload, '$.kind') = 'text';
+
+      CREATE TRIGGER waybill_event_recorded AFTER INSERT ON outbox
+      WHEN NEW.stream = 'waybill-event' AND json_valid(NEW.payload)
+        AND json_type(NEW.payload, '$.waybill') = 'text' AND json_type(NEW.payload, '$.kind') = 'text'
+      BEGIN
+        INSERT INTO waybill_event (seq, waybill, kind, reason, at) VALUES (
+          NEW.seq, json_extract(NEW.payload, '$.waybill'), json_extract(NEW.payload, '$.kind'), CAST(json_extract(NEW.payload, '$.reason') AS TEXT),
+          coalesce(CAST(json_extract(NEW.payload, '$.at') AS TEXT), strftime('%Y-%m-%dT%H:%M:%fZ', NEW.created_at / 1000.0, 'unixepoch')));
+      END;
+
+      CREATE TRIGGER waybill_event_purged AFTER DELETE ON outbox
+      WHEN OLD.stream = 'waybill-event'
+      BEGIN
+        DELETE FROM waybill_event WHERE seq = OLD.seq;
+      END;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -103,6 +103,8 @@ export interface ListOptions {
   limit?: number;
   /** Records after this seq (paging). */
   afterSeq?: number;
+  /** Only these records, by seq (as an index such as the waybill events' names them). */
+  seqs?: readonly number[];
 }
 
 export interface OutboxOptions {
@@ -561,6 +563,10 @@ export class Outbox {
       }
       where.push('state = ?');
       args.push(options.state);
+    }
+    if (options.seqs !== undefined) {
+      where.push(`seq IN (${options.seqs.map(() => '?').join(', ') || 'NULL'})`);
+      args.push(...options.seqs);
     }
     args.push(options.limit ?? 100);
     const rows = this.db.prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args) as Row[];

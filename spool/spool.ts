@@ -4,6 +4,7 @@
  * the daemon opens at boot and what `codpos spool` inspects.
  */
 import { TaskCache } from './tasks.js';
+import { WaybillEvents } from './waybill-events.js';
 import { resolve, isAbsolute } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
@@ -61,6 +62,8 @@ export class Spool {
   readonly journal: Journal;
   /** The task list and couriers cached from the back-end. */
   readonly tasks: TaskCache;
+  /** The waybill events by waybill and time (waybill-events.ts). */
+  readonly waybillEvents: WaybillEvents;
   readonly limits: SpoolLimits;
   readonly retentionMs: number;
   readonly file: string;
@@ -76,6 +79,7 @@ export class Spool {
     this.outbox = new Outbox(db, { clock: this.clock, ids, random: options.randomFraction ?? cryptoRandomFraction, ...(options.policies ? { policies: options.policies } : {}), ...(options.vault ? { vault: options.vault } : {}), ...(options.bookkeepingSync ? { bookkeepingSync: options.bookkeepingSync } : {}), ...(options.maxGroupRecords !== undefined ? { maxGroupRecords: options.maxGroupRecords } : {}), ...(options.maxGroupBytes !== undefined ? { maxGroupBytes: options.maxGroupBytes } : {}) });
     this.journal = new Journal(db, { clock: this.clock, ids, outbox: this.outbox, limits: this.limits, ...(options.vault ? { vault: options.vault } : {}) });
     this.tasks = new TaskCache(db, this.clock);
+    this.waybillEvents = new WaybillEvents(db, this.outbox);
   }
 
   /** Opens (creating when allowed), checks and migrates the database. */

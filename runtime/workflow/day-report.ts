@@ -8,7 +8,7 @@
  *
  * The day is the terminal's local calendar day of each record's time.
  */
-import { STREAMS, type Spool } from '../../spool/index.js';
+import type { Spool } from '../../spool/index.js';
 import { localDateText } from '../payment/receipt.js';
 import { STANDING_STATES, codMethod, groupDigits, recordedParts, type CodMethod } from './cod-collection.js';
 
@@ -60,7 +60,7 @@ export function dayReport(spool: Spool, date: string): DayReport {
   const collectedBy = new Set<string>();
   /** The last word on each waybill today: how it was collected, or the exception. */
   const outcome = new Map<string, { status: 'collected' | 'exception'; method?: CodMethod; reason?: string }>();
-  for (const record of allRecords(spool, STREAMS.waybillEvent)) {
+  for (const record of eventsAround(spool, date)) {
     const event = record.payload as EventPayload;
     if (typeof event.at !== 'string' || localDateText(new Date(event.at)) !== date) continue;
     if (event.kind === 'pickup') report.pickups++;
@@ -134,14 +134,16 @@ function reconcile(spool: Spool, waybill: string, method: CodMethod, recorded: R
   };
 }
 
-/** Every record of a stream still in the spool (forwarded ones too, until the retention purge). */
-export function allRecords(spool: Spool, stream: string) {
-  const out = [];
-  let afterSeq = 0;
-  for (;;) {
-    const page = spool.outbox.list({ stream, afterSeq, limit: 1000 });
-    out.push(...page);
-    if (page.length < 1000) return out;
-    afterSeq = page[page.length - 1]!.seq;
-  }
+/**
+ * The waybill events whose time is within a day either side of `date` (UTC), from the events'
+ * index: a superset of the local day in any time zone (UTC-12 to UTC+14), which the caller
+ * narrows to the terminal's day; not every retained event.
+ */
+function eventsAround(spool: Spool, date: string) {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const dayStart = Date.UTC(year, month - 1, day);
+  return spool.waybillEvents.recordsAt(new Date(dayStart - DAY_MS), new Date(dayStart + 2 * DAY_MS));
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+

@@ -21,7 +21,7 @@ import { checkWaybill } from './waybill.js';
 import { checkSignature, renderSignature, signaturePng, type Signature } from './signature.js';
 import { buildDeliveryReceipt } from './delivery-receipt.js';
 import type { PrinterDriver } from '../../drivers/printer/driver.js';
-import { allRecords, dayReport, type DayReport } from './day-report.js';
+import { dayReport, type DayReport } from './day-report.js';
 import { currencyText, localDateText, sameCurrency } from '../payment/receipt.js';
 import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-collection.js';
 import { normalizeDestination, quote, readTariff, type Quote, type Tariff } from './tariff.js';
@@ -185,8 +185,10 @@ export class WorkflowService implements Service {
    */
   tasks(): TaskList {
     const spool = this.deps.spool();
-    const events = eventsByWaybill(allRecords(spool, STREAMS.waybillEvent));
-    const tasks = spool.tasks.tasks().map((task) => {
+    const cached = spool.tasks.tasks();
+    // From the events' index: the kinds and reasons of these waybills only, not every retained event.
+    const events = spool.waybillEvents.standings(cached.map((task) => task.waybill));
+    const tasks = cached.map((task) => {
       const standing = taskState(task, events.get(task.waybill) ?? []);
       return { ...task, done: standing.state === 'done', ...standing };
     });
@@ -209,7 +211,7 @@ export class WorkflowService implements Service {
     const check = checkWaybill(scanned, this.operatorPattern ? { operatorPattern: this.operatorPattern } : {});
     if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
     const spool = this.deps.spool();
-    const events = eventsByWaybill(allRecords(spool, STREAMS.waybillEvent)).get(check.waybill) ?? [];
+    const events = eventsByWaybill(spool.waybillEvents.records(check.waybill)).get(check.waybill) ?? [];
     const tasks = spool.tasks.tasksFor(check.waybill).map((task) => ({ ...task, ...taskState(task, events) }));
     return { waybill: check.waybill, ...waybillStanding(events), tasks, events };
   }
