@@ -113,7 +113,7 @@ t.test('an unwritable data directory is a clear start failure', async (t) => {
   t.match(stderr, /data directory .* is not writable \(ENOTDIR\)/);
 });
 
-t.test('under systemd (a fake NOTIFY_SOCKET): READY=1 with a status line, watchdog pings, and STOPPING=1 on SIGTERM', async (t) => {
+t.test('under systemd (a fake NOTIFY_SOCKET): READY=1 with a status line, watchdog pings, a refreshed status, and STOPPING=1 on SIGTERM', async (t) => {
   const socket = bindFakeNotifySocket();
   t.teardown(() => socket.close());
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-notify-'));
@@ -124,6 +124,8 @@ t.test('under systemd (a fake NOTIFY_SOCKET): READY=1 with a status line, watchd
   t.notOk(socket.received.some((n) => n.WATCHDOG === '1' && socket.received.indexOf(n) < socket.received.indexOf(ready!)), 'no ping before READY=1');
   await socket.waitFor((n) => n.WATCHDOG === '1', 3);
   t.pass('watchdog pings arrive repeatedly (every 200 ms: half of WATCHDOG_USEC)');
+  const [refreshed] = await socket.waitFor((n) => n.STATUS !== undefined && n.READY === undefined);
+  t.match(refreshed!.STATUS, /records? to send; host \w+; devices: \d\/4 online$/, 'the status line is refreshed while running (every 5 s)');
   const exit = once(daemon, 'exit');
   daemon.kill('SIGTERM');
   const [stopping] = await socket.waitFor((n) => n.STOPPING === '1');
