@@ -23,6 +23,11 @@ export interface Daemon {
   start(): Promise<void>;
   stop(): Promise<void>;
   health(): Record<string, Health>;
+  /**
+   * One line for `systemctl status` (the unit's STATUS=), e.g. "ready; 3 records to send; host up;
+   * devices: 4 online": what a technician at the box checks first.
+   */
+  statusLine(): string;
 }
 
 /**
@@ -76,12 +81,41 @@ function statusSources(config: Config, devices: DevicesService, spool: SpoolServ
 
 export function createDaemon(config: Config, log: Logger, version = '0.0.0'): Daemon {
   const events = new EventBus();
-  const manager: ServiceManager = new ServiceManager(buildServices(config, log, { events, version, health: () => manager.health() }), log);
+  const stages = buildServices(config, log, { events, version, health: () => manager.health() });
+  const manager: ServiceManager = new ServiceManager(stages, log);
+  const services = stages.flat();
+  const spool = services.find((service): service is SpoolService => service instanceof SpoolService);
+  const devices = services.find((service): service is DevicesService => service instanceof DevicesService);
   return {
     start: () => manager.startAll(),
     stop: () => manager.stopAll(),
     health: () => manager.health(),
+    statusLine: () => daemonStatusLine(manager.health(), spool, devices),
   };
+}
+
+/**
+ * "ready" (or "degraded: the services that are not up"), the records still to send, the host
+ * link's state and how many devices are online. Reads only what is in memory or one cheap spool
+ * query, so it can be refreshed every few seconds.
+ */
+function daemonStatusLine(health: Record<string, Health>, spool: SpoolService | undefined, devices: DevicesService | undefined): string {
+  const notUp = Object.entries(health).filter(([, h]) => h.state !== 'up').map(([name]) => name);
+  const parts = [notUp.length === 0 ? 'ready' : `degraded: ${notUp.join(', ')}`];
+  try {
+    const depth = spool?.spool.status().depth;
+    if (depth !== undefined) parts.push(`${depth} record${depth === 1 ? '' : 's'} to send`);
+  } catch {
+    parts.push('spool unreadable');
+  }
+  const host = health.host;
+  if (host) parts.push(`host ${host.state}`);
+  if (devices) {
+    const states = Object.values(devices.states());
+    const online = states.filter((state) => state?.state === 'online').length;
+    parts.push(`devices: ${online}/${states.length} online`);
+  }
+  return parts.join('; ');
 }
 
 /** `--sim`: every device, the acquirer host and the back-end simulated, whatever the file says. */

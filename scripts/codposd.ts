@@ -12,10 +12,14 @@ import { loadCheckedConfig } from '../runtime/config-check.js';
 import { ERROR_AREAS } from '../config/errors.js';
 import { createLogger } from '../runtime/log.js';
 import { createDaemon, simulateEverything } from '../runtime/daemon.js';
+import { createSystemdNotifier } from '../runtime/systemd-notify.js';
 import { reportError } from './cli/output.js';
 
 /** SIGTERM to exit; systemd's default TimeoutStopSec is far longer, our promise is 2 s. */
 const STOP_BUDGET_MS = 1800;
+
+/** How often the STATUS= line `systemctl status` shows is refreshed while running. */
+const STATUS_REFRESH_MS = 5000;
 
 const USAGE = `Usage: codposd [options]
 
@@ -75,12 +79,23 @@ async function main(argv: string[]): Promise<number> {
   // module loading count, as they do for a courier waiting at a box that has just booted.
   log.info({ ms: Math.round(performance.now()), startMs: Math.round(performance.now() - began), terminal: config.terminal.id, sim: Boolean(opts.sim) }, 'ready');
 
+  // Under systemd (Type=notify): READY=1 now, heartbeats from the event loop, a fresh STATUS= line
+  // every few seconds. Run by hand there is no NOTIFY_SOCKET and all of this does nothing.
+  const systemd = createSystemdNotifier({ log });
+  systemd.ready(daemon.statusLine());
+  systemd.startWatchdog();
+  const statusTimer = systemd.enabled ? setInterval(() => systemd.status(daemon.statusLine()), STATUS_REFRESH_MS) : undefined;
+  statusTimer?.unref();
+
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping');
+      clearInterval(statusTimer);
+      systemd.stopping(`stopping (${signal})`);
+      systemd.close();
       const watchdog = setTimeout(() => {
         log.error({ budgetMs: STOP_BUDGET_MS }, 'services did not stop in time; exiting anyway');
         resolveExit(1);

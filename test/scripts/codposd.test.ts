@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { codposdBin, startCodposd, waitForLogLine } from '../helpers/cli.js';
+import { bindFakeNotifySocket } from '../helpers/notify-socket.js';
 
 t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means within its stop budget)', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
@@ -110,4 +111,26 @@ t.test('an unwritable data directory is a clear start failure', async (t) => {
   const [code] = await once(daemon, 'exit');
   t.equal(code, 5);
   t.match(stderr, /data directory .* is not writable \(ENOTDIR\)/);
+});
+
+t.test('under systemd (a fake NOTIFY_SOCKET): READY=1 with a status line, watchdog pings, a refreshed status, and STOPPING=1 on SIGTERM', async (t) => {
+  const socket = bindFakeNotifySocket();
+  t.teardown(() => socket.close());
+  const dataDir = mkdtempSync(join(tmpdir(), 'codposd-notify-'));
+  const daemon = startCodposd(['--sim'], { env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '400000', CODPOS_DATA__DIR: dataDir } });
+  t.teardown(() => daemon.kill('SIGKILL'));
+  const [ready] = await socket.waitFor((n) => n.READY === '1');
+  t.match(ready!.STATUS, /^(ready|degraded: [a-z, ]+); \d+ records? to send; host \w+; devices: \d\/4 online$/, `STATUS=${ready!.STATUS}`);
+  t.notOk(socket.received.some((n) => n.WATCHDOG === '1' && socket.received.indexOf(n) < socket.received.indexOf(ready!)), 'no ping before READY=1');
+  await socket.waitFor((n) => n.WATCHDOG === '1', 3);
+  t.pass('watchdog pings arrive repeatedly (every 200 ms: half of WATCHDOG_USEC)');
+  const [refreshed] = await socket.waitFor((n) => n.STATUS !== undefined && n.READY === undefined);
+  t.match(refreshed!.STATUS, /records? to send; host \w+; devices: \d\/4 online$/, 'the status line is refreshed while running (every 5 s)');
+  const exit = once(daemon, 'exit');
+  daemon.kill('SIGTERM');
+  const [stopping] = await socket.waitFor((n) => n.STOPPING === '1');
+  t.equal(stopping!.STATUS, 'stopping (SIGTERM)');
+  t.same(await exit, [0, null], 'and it still stops cleanly');
+  const afterStopping = socket.received.slice(socket.received.indexOf(stopping!) + 1);
+  t.same(afterStopping, [], 'nothing after STOPPING=1 (the heartbeat and status timers are stopped)');
 });
