@@ -7,6 +7,10 @@ import t from 'tap';
 import { request } from 'node:http';
 import { call, startDaemon } from '../daemon-fixtures.js';
 import { eventually } from '../payment/payment-fixtures.js';
+import { PATIENT_MS, TERMINAL, startLink, until } from '../host/fixtures.js';
+import { buildNetworkRequest, buildPurchase, readResponse, stanCounter } from '../../../emv/iso8583/index.js';
+import { DaemonMetrics } from '../../../runtime/api/metrics-routes.js';
+import { EventBus } from '../../../runtime/api/events.js';
 
 interface Scrape {
   status: number;
@@ -122,4 +126,37 @@ t.test('while the back-end is away: the payment record waits in the spool, the u
   t.ok(total(samples, 'codpos_spool_oldest_pending_age_seconds', { stream: 'transaction' }) > 0, 'its age is measured');
   t.equal(total(samples, 'codpos_link_state', { link: 'uplink', state: 'up' }), 0);
   t.equal(total(samples, 'codpos_uplink_records_sent_total', { stream: 'transaction' }), 0, 'nothing sent');
+});
+
+t.test('host exchanges over a real link: a time-out is counted (its late answer is no round trip), an answer is a round trip, an observer that throws costs no answer', async (t) => {
+  const link = await startLink({ rules: [{ mti: '0200', action: 'late', delayMs: 250, times: 1 }] });
+  t.teardown(() => link.close());
+  const metrics = new DaemonMetrics(new EventBus(), {
+    deviceStates: () => ({}),
+    health: () => ({}),
+    spoolStreams: () => {
+      throw new Error('the spool is not open');
+    },
+    uplinkStreams: [],
+    hostExchanges: (observer) => link.mux.observe(observer),
+  });
+  metrics.start();
+  t.teardown(() => metrics.stop());
+  link.mux.observe(() => {
+    throw new Error('a broken observer');
+  });
+  const stans = stanCounter(40);
+  const purchase = buildPurchase({ amount: 1500, card: { pan: '4761739001010119', expiry: '2812' }, posEntryMode: '012' }, { ...TERMINAL, nextStan: stans });
+  t.match(await link.mux.request(purchase, 60).catch((e: unknown) => e), { code: 'CODPOS_HOST_TIMEOUT' });
+  await until(() => link.mux.counters.late === 1, 'the late answer');
+  const echo = buildNetworkRequest('echo', { ...TERMINAL, nextStan: stans });
+  t.equal(readResponse(await link.mux.request(echo, PATIENT_MS), echo).outcome, 'approved', 'the echo is answered although an observer threw');
+  t.ok(link.log.lines.some((line) => line.msg === 'host exchange observer failed'), 'the broken observer is logged');
+  const text = await metrics.scrape();
+  const samples = parseExposition(text);
+  t.equal(total(samples, 'codpos_host_timeouts_total', { mti: '0200' }), 1, 'the time-out counted');
+  t.equal(total(samples, 'codpos_host_round_trip_seconds_count', { mti: '0200' }), 0, 'its late answer is not a round trip');
+  t.equal(total(samples, 'codpos_host_round_trip_seconds_count', { mti: '0800' }), 1, 'the echo is one');
+  t.notOk(has(samples, 'codpos_spool_depth'), 'a spool that cannot be read leaves its series out, the scrape answers');
+  t.notMatch(text, '4761739001010119');
 });
