@@ -16,7 +16,8 @@ import { EventLogService } from './api/event-log.js';
 import { SimControl } from './api/sim-control.js';
 import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
-import { UplinkService } from './uplink/service.js';
+import { UPLINK_STREAMS, UplinkService } from './uplink/service.js';
+import { DaemonMetrics } from './api/metrics-routes.js';
 import { WorkflowService } from './workflow/service.js';
 
 export interface Daemon {
@@ -61,8 +62,20 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     [devices, host, uplink],
     payments,
     workflow,
-    new LocalApiService(config, log, { ...api, payments, workflow, statusSources: statusSources(config, devices, spool), sim: new SimControl(() => devices.devices, () => uplink.simulator, () => host.simulator) }),
+    new LocalApiService(config, log, { ...api, payments, workflow, metrics: daemonMetrics(api, devices, spool, host), statusSources: statusSources(config, devices, spool), sim: new SimControl(() => devices.devices, () => uplink.simulator, () => host.simulator) }),
   ];
+}
+
+/** What GET /metrics reads (runtime/api/metrics-routes.ts): devices, links, the outbox, the host link's exchanges. */
+function daemonMetrics(api: { events: EventBus; health: () => Record<string, Health> }, devices: DevicesService, spool: SpoolService, host: HostService): DaemonMetrics {
+  return new DaemonMetrics(api.events, {
+    deviceStates: () => devices.states(),
+    health: api.health,
+    spoolStreams: () => spool.spool.outbox.status(),
+    uplinkStreams: UPLINK_STREAMS,
+    // The API starts after the host link, so its client is there when counting begins.
+    hostExchanges: (observer) => host.client.observeExchanges(observer),
+  });
 }
 
 /** What the status page's summary reads from the devices and the spool (runtime/api/status-summary.ts). */

@@ -16,6 +16,7 @@
  *   GET  /v1/tasks, POST /v1/tasks/refresh, POST /v1/courier/check-in|check-out
  *   GET  /v1/quote          ?destination=&weightGrams=&service=&codAmount=: a price (quote-routes.ts)
  *   /v1/diagnostics/...     the process: memory, CPU, event-loop delay (diagnostics-routes.ts)
+ *   GET  /metrics           the daemon measured, Prometheus text format (metrics-routes.ts)
  *   /v1/sim/...             simulated devices only: insert or swipe a virtual card, set what the
  *                           PIN pad's customer types, read what the printer printed (sim-control.ts)
  *
@@ -43,6 +44,7 @@ import { tcpAccess } from './tcp-access.js';
 import { handoverRoutes, type HandoverApi } from './handover-routes.js';
 import { queryRoutes } from './query-routes.js';
 import { diagnosticsRoutes } from './diagnostics-routes.js';
+import { metricsRoutes, type DaemonMetrics } from './metrics-routes.js';
 import { WAYBILL_EVENT_KINDS, type WaybillHistory } from '../workflow/service.js';
 import { z, type ZodType } from 'zod';
 import { openApiDocument } from './openapi.js';
@@ -100,6 +102,8 @@ export interface LocalApiDeps {
   statusSources?: StatusSources;
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
   sim?: SimControl;
+  /** What GET /metrics reads; counting begins when the API starts (absent: no /metrics). */
+  metrics?: DaemonMetrics;
   /** How often an idle event stream gets a comment line, so proxies and clients see it alive. */
   heartbeatMs?: number;
 }
@@ -143,6 +147,7 @@ export class LocalApiService implements Service {
       await listen(tcp, () => tcp.listen(tcpPort, '127.0.0.1'));
       this.servers.push(tcp);
     }
+    this.deps.metrics?.start();
     this.state = { state: 'up' };
     this.log.info({ socket: this.socketPath, ...(tcpPort > 0 ? { tcpPort } : {}) }, 'local API listening');
   }
@@ -156,6 +161,7 @@ export class LocalApiService implements Service {
     await Promise.all(this.servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
     this.servers = [];
     if (existsSync(this.socketPath)) unlinkSync(this.socketPath);
+    this.deps.metrics?.stop();
     this.state = { state: 'stopped' };
   }
 
@@ -231,6 +237,7 @@ export class LocalApiService implements Service {
       ...handoverRoutes(this.deps.workflow),
       ...queryRoutes({ ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}), ...(this.deps.payments ? { payments: this.deps.payments } : {}) }),
       ...diagnosticsRoutes(),
+      ...metricsRoutes(this.deps.metrics),
       '/v1/waybills/events': {
         POST: {
           summary: 'records a pickup, dispatch, delivery (with its COD collection) or exception (docs/workflow.md)',

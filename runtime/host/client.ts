@@ -49,7 +49,7 @@ import type { TcDelivery } from '../../config/schema.js';
 import { toSpoolError } from '../../spool/database.js';
 import type { HostAnswer, OnlineRequest } from '../../emv/kernel/index.js';
 import type { Logger } from '../log.js';
-import { outcomeUnknown, type HostMux } from './mux.js';
+import { outcomeUnknown, type HostExchangeObserver, type HostMux } from './mux.js';
 import { KSN_FIELD } from './fields.js';
 
 export interface HostClientOptions {
@@ -173,6 +173,11 @@ export class HostClient {
 
   constructor(private readonly options: HostClientOptions) {
     this.context = { ...options.context, nextStan: () => options.spool.journal.counters.next('stan') };
+  }
+
+  /** Calls `observer` after each exchange with the acquirer (metrics); returns the function that stops it. */
+  observeExchanges(observer: HostExchangeObserver): () => void {
+    return this.options.mux.observe(observer);
   }
 
   /** 0800 sign-on, sign-off, echo test. Network management does not wait for reversals. */

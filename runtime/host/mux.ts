@@ -25,7 +25,17 @@ interface InFlight {
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
   sent: boolean;
+  /** performance.now() when the request left, for the round trip. */
+  sentAt: number;
 }
+
+/**
+ * One request/response exchange that ended, for metrics: the request's MTI (a value of the
+ * fixed set the client sends, never a field of the card), and either the time from the request
+ * leaving to its answer arriving or the fact that no answer came in time.
+ */
+export type HostExchange = { requestMti: string; result: 'answered'; roundTripMs: number } | { requestMti: string; result: 'timeout' };
+export type HostExchangeObserver = (exchange: HostExchange) => void;
 
 export interface MuxCounters {
   requests: number;
@@ -41,6 +51,7 @@ export interface MuxCounters {
 
 export class HostMux {
   private readonly inFlight = new Map<string, InFlight>();
+  private readonly observers = new Set<HostExchangeObserver>();
   private readonly timedOut: string[] = [];
   readonly counters: MuxCounters = { requests: 0, responses: 0, timeouts: 0, late: 0, unmatched: 0, undecodable: 0 };
   private readonly onMessage = (data: Buffer) => this.receive(data);
@@ -52,6 +63,12 @@ export class HostMux {
   ) {
     channel.on('message', this.onMessage);
     channel.on('disconnected', this.onDisconnected);
+  }
+
+  /** Calls `observer` after each exchange that ends answered or timed out; returns the function that stops it. */
+  observe(observer: HostExchangeObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** Requests in flight now. */
@@ -83,6 +100,7 @@ export class HostMux {
         resolve,
         reject,
         sent: false,
+        sentAt: 0,
         timer: setTimeout(() => {
           if (this.inFlight.get(key) !== entry) return;
           this.inFlight.delete(key);
@@ -94,6 +112,7 @@ export class HostMux {
             return;
           }
           this.counters.timeouts++;
+          this.notify({ requestMti: request.mti, result: 'timeout' });
           reject(
             new PosError('CODPOS_HOST_TIMEOUT', `no ${responseMti(request.mti)} from the acquirer for ${request.mti} STAN ${String(request.fields[11])} within ${timeoutMs} ms`, {
               details: { mti: request.mti, stan: request.fields[11], timeoutMs, sent: entry.sent },
@@ -106,6 +125,7 @@ export class HostMux {
         try {
           await this.channel.ready(Math.max(1, deadline - Date.now()));
           if (this.inFlight.get(key) !== entry) return; // timed out while waiting for the link
+          entry.sentAt = performance.now();
           await this.channel.send(bytes);
           entry.sent = true;
         } catch (error) {
@@ -147,7 +167,19 @@ export class HostMux {
     this.inFlight.delete(key);
     clearTimeout(entry.timer);
     this.counters.responses++;
+    this.notify({ requestMti: entry.request.mti, result: 'answered', roundTripMs: performance.now() - entry.sentAt });
     entry.resolve(message);
+  }
+
+  /** An observer that throws is a bug of its own: it must not cost the payment its answer. */
+  private notify(exchange: HostExchange): void {
+    for (const observer of this.observers) {
+      try {
+        observer(exchange);
+      } catch (error) {
+        this.options.log?.error({ err: error }, 'host exchange observer failed');
+      }
+    }
   }
 
   /** The link dropped: what was sent will get no answer on this connection. */

@@ -89,8 +89,8 @@ t.test('GET /v1/openapi.json lists every route with its schemas, and every liste
         t.equal(stream.status, 200, `${name} answers`);
         t.equal(stream.contentType, 'text/event-stream');
         t.match(stream.first, /^: codposd events/);
-      } else if (path.startsWith('/status')) {
-        // The status page's own files are not JSON: their status is enough.
+      } else if (path.startsWith('/status') || path === '/metrics') {
+        // The status page's own files and the Prometheus text are not JSON: their status is enough.
         const head = await new Promise<number>((resolve, reject) => {
           const req = request({ socketPath, method: method.toUpperCase(), path: target }, (res) => {
             res.resume();
