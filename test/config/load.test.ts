@@ -30,7 +30,7 @@ t.test('the shipped configs are valid', async (t) => {
   t.equal(sim.host.mode, 'sim');
   t.equal(sim.data.dir, './var');
   const example = loadConfig({ file: join(shippedConfigDir, 'example.json'), env: {} }).config;
-  t.same(example.devices.scanner.transport, { kind: 'serial', path: '/dev/ttyS1' });
+  t.same(example.devices.scanner.transport, { kind: 'serial', path: '/dev/codpos/scanner' });
   t.equal(example.devices.scanner.baudRate, 9600);
   t.equal(example.host.tpdu, '6000230000');
   t.equal(example.offline.maxAmountPerTransaction, 20000);
