@@ -288,7 +288,8 @@ export class WorkflowService implements Service {
     // Checked in the same turn as the enqueue below: a handover cannot slip in between.
     this.handovers().assertOpen(localDateText(new Date(this.now())), `${kind} of ${check.waybill}`);
     if (kind === 'exception') {
-      if (input.reason === undefined || !(input.reason in EXCEPTION_REASONS)) throw usage(`reason: an exception needs one of ${Object.keys(EXCEPTION_REASONS).join(', ')}`);
+      // An own property only: `in` would also take inherited names such as __proto__ or toString.
+      if (typeof input.reason !== 'string' || !Object.hasOwn(EXCEPTION_REASONS, input.reason)) throw usage(`reason: an exception needs one of ${Object.keys(EXCEPTION_REASONS).join(', ')}`);
     } else if (input.reason !== undefined) {
       throw usage(`reason: only an exception has a reason, not a ${kind}`);
     }

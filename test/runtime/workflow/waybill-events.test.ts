@@ -78,6 +78,9 @@ t.test('bad input is refused naming what was wrong, and nothing reaches the back
   await refuse({ kind: 'pickup', waybill: 'ABC' }, /nor the operator's format/);
   await refuse({ kind: 'exception', waybill: 'RR123456785CH' }, /an exception needs one of refused, not-home, wrong-address, damaged/);
   await refuse({ kind: 'pickup', waybill: 'RR123456785CH', reason: 'damaged' }, /only an exception has a reason/);
+  for (const inherited of ['__proto__', 'toString', 'constructor']) {
+    await refuse({ kind: 'exception', waybill: 'RR123456785CH', reason: inherited }, /an exception needs one of refused, not-home, wrong-address, damaged/);
+  }
   await refuse({ kind: 'delivery', waybill: 'RR111111115CH', cod: { method: 'cash', amount: 5000, tendered: 2000 } }, /must cover the amount/);
   await refuse({ kind: 'lost', waybill: 'RR123456785CH' }, /kind: expected pickup, dispatch, delivery, exception/);
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'JNE-0012345' }), { status: 200, json: { waybill: 'JNE-0012345' } }, "the operator's own format");
