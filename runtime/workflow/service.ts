@@ -437,7 +437,14 @@ export class WorkflowService implements Service {
   /** `date` checked as YYYY-MM-DD, or today (the terminal's local day). */
   private day(date: string | undefined): string {
     const day = date ?? localDateText(new Date(this.now()));
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+    if (!match) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
+    // The shape alone lets 2026-02-30 through, a day that has no records and would report an empty day.
+    const [year, month, dayOfMonth] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    const calendar = new Date(Date.UTC(year, month - 1, dayOfMonth));
+    if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== dayOfMonth) {
+      throw new PosError('CODPOS_USAGE_BAD_DATE', `date: ${day} is not a day of the calendar`, { details: { parameter: 'date' } });
+    }
     return day;
   }
 

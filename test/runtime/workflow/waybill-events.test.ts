@@ -147,6 +147,10 @@ t.test("end of day: the cash to hand over, the card collections, the exceptions,
   ], "each COD waybill on the task list and how it was collected");
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=2001-01-01'), { status: 200, json: { deliveries: 0, cash: { count: 0 } } }, 'another day is empty');
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=yesterday'), { status: 400, json: { error: { message: /YYYY-MM-DD/ } } });
+  for (const impossible of ['2026-02-30', '2026-13-01', '2026-04-31', '2026-00-10', '2025-02-29']) {
+    t.match(await call(socketPath, 'GET', `/v1/reports/day?date=${impossible}`), { status: 400, json: { error: { code: 'CODPOS_USAGE_BAD_DATE', message: `date: ${impossible} is not a day of the calendar` } } }, `${impossible} is refused`);
+  }
+  t.match(await call(socketPath, 'GET', '/v1/reports/day?date=2028-02-29'), { status: 200 }, 'a leap day is a day');
 });
 
 t.test("the day's task list comes from the back-end; a courier checks in offline with their PIN; deliveries collect exactly what is due", async (t) => {
