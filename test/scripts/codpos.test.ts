@@ -45,6 +45,13 @@ t.test('config show masks secrets', async (t) => {
   t.notMatch(result.stdout, /sekret-token-value|0123456789ABCDEFFEDCBA9876543210/);
 });
 
+t.test('config show wipes the password inside a URL', async (t) => {
+  const result = runCodpos(['config', 'show'], { env: { CODPOS_UPLINK__URL: 'https://courier:hunter2-secret@backend.example/api/v1' } });
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, '"url": "https://courier:[WIPED]@backend.example/api/v1"');
+  t.notMatch(result.stdout, /hunter2-secret/);
+});
+
 t.test('an unknown command is a usage error (exit 2)', async (t) => {
   const result = runCodpos(['frobnicate']);
   t.equal(result.status, 2);
