@@ -2,7 +2,9 @@ import t from 'tap';
 import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { runCodpos } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { codposBin, runCodpos } from '../helpers/cli.js';
 import { packageRoot } from '../../config/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'codpos-cli-'));
@@ -56,4 +58,18 @@ t.test('an unknown command is a usage error (exit 2)', async (t) => {
   const result = runCodpos(['frobnicate']);
   t.equal(result.status, 2);
   t.match(result.stderr, /unknown command 'frobnicate'/);
+});
+
+t.test('a reader that closes the pipe early (codpos --help | head -1) ends the command quietly, exit 0, no EPIPE stack', async (t) => {
+  for (const args of [['--help'], ['config', 'show']]) {
+    const child = spawn(process.execPath, [codposBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: packageRoot, env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_'))) });
+    // Closed before the child has even started: its first write to stdout fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    t.equal(stderr, '', `${args.join(' ')}: nothing on stderr`);
+    t.same({ code, signal }, { code: 0, signal: null }, `${args.join(' ')}: exit 0`);
+  }
 });
