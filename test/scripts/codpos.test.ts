@@ -2,7 +2,7 @@ import t from 'tap';
 import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { codposBin, runCodpos } from '../helpers/cli.js';
 import { packageRoot } from '../../config/paths.js';
@@ -36,6 +36,29 @@ t.test('config check: three mistakes exit 2 with three path: message lines, no s
     'terminl: unknown setting',
   ]);
   t.notMatch(result.stderr, /at .*\.js:\d+/);
+});
+
+t.test('config check and show refuse what is not a regular file of at most 1 MiB, without hanging on it', async (t) => {
+  const fifo = join(dir, 'config.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const big = join(dir, 'big.json');
+  writeFileSync(big, JSON.stringify({ terminal: { id: 'x'.repeat(1024 * 1024) } }));
+  const cases: Array<[string, RegExp]> = [
+    ['/dev/zero', /^\/dev\/zero: not a regular file \(a character device\); a config is a JSON file$/],
+    [fifo, /config\.fifo: not a regular file \(a FIFO\)/],
+    [dir, /not a regular file \(a directory\)/],
+    [big, /big\.json: \d+ bytes, over the 1048576 bytes \(1 MiB\) a config may have/],
+  ];
+  for (const [file, message] of cases) {
+    for (const command of ['check', 'show']) {
+      const result = runCodpos(['config', command, file]);
+      t.equal(result.status, 2, `config ${command} ${file}: exit 2`);
+      t.match(result.stderr.trim(), message, `config ${command} ${file}: says why`);
+    }
+  }
+  const viaEnv = runCodpos(['config', 'check'], { env: { CODPOS_CONFIG: fifo } });
+  t.equal(viaEnv.status, 2, 'the file CODPOS_CONFIG names is checked too');
+  t.match(viaEnv.stderr, /a FIFO/);
 });
 
 t.test('config show masks secrets', async (t) => {
