@@ -211,6 +211,10 @@ export class LocalApiService implements Service {
       .then((body) => {
         const problem = operation && inputProblem(operation, { query: url.searchParams, params, body });
         if (problem) throw new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem);
+        // A route without a body schema still reads fields of its body: a null one threw a TypeError there (a 500).
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+          throw new PosError('CODPOS_USAGE_BAD_JSON', `the request body must be a JSON object, not ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
+        }
         return body;
       })
       .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
@@ -376,8 +380,8 @@ function statusOf(error: unknown): number {
 const MAX_BODY_BYTES = 65_536;
 
 /**
- * The request's JSON object body (`{}` when empty). A body that is not JSON, or is JSON but
- * not an object (`null`, a number, an array), is a 400; one over 64 KiB is a 413.
+ * The request's JSON body (`{}` when empty). A body that is not JSON is a 400; one over
+ * 64 KiB is a 413. (One that is JSON but not an object is refused after the route's schema.)
  */
 function readJsonBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolveBody, reject) => {
@@ -397,17 +401,11 @@ function readJsonBody(req: IncomingMessage): Promise<unknown> {
       }
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolveBody({});
-      let body: unknown;
       try {
-        body = JSON.parse(text);
+        resolveBody(JSON.parse(text));
       } catch {
-        return reject(new PosError('CODPOS_USAGE_BAD_JSON', 'the request body is not JSON'));
+        reject(new PosError('CODPOS_USAGE_BAD_JSON', 'the request body is not JSON'));
       }
-      // Every handler reads fields of its body: a null one threw a TypeError there (a 500).
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        return reject(new PosError('CODPOS_USAGE_BAD_JSON', `the request body must be a JSON object, not ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`));
-      }
-      resolveBody(body);
     });
   });
 }
