@@ -5,6 +5,7 @@
  *
  * - A PAN shows at most its first 6 and last 4 digits (receipts: last 4 only).
  * - Track data, PIN blocks, CVV, EMV data (DE55) and key material never show.
+ * - Nor does the password inside a URL (`https://user:password@host/`).
  */
 
 export const WIPED = '[WIPED]';
@@ -82,11 +83,19 @@ const TRACK2_IN_TEXT = /;?[0-9]{12,19}[=D][0-9]{4}[0-9A-F]*\??/gi;
 const TRACK1_IN_TEXT = /%?B[0-9]{12,19}\^[^^]{2,26}\^[0-9]{4}[^?]*\??/g;
 
 /**
- * Scrubs free text: track data is wiped, PAN-like digit runs that pass Luhn are masked 6+4.
- * Used on messages that may quote input (error messages, log lines).
+ * The password of a URL's user info (`scheme://user:password@host`): a back-end or proxy
+ * URL in the config may carry one, and its key name (`url`) says nothing secret.
+ */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*:)[^\s/?#@]+(@)/gi;
+
+/**
+ * Scrubs free text: track data is wiped, PAN-like digit runs that pass Luhn are masked 6+4,
+ * a URL's password is wiped (its user name stays). Used on messages that may quote input
+ * (error messages, log lines) and on every string `redact` shows.
  */
 export function scrubText(text: string): string {
   return text
+    .replace(URL_PASSWORD, `$1${WIPED}$2`)
     .replace(TRACK1_IN_TEXT, WIPED)
     .replace(TRACK2_IN_TEXT, WIPED)
     .replace(PAN_IN_TEXT, (run) => {

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../config/paths.js';
 import { ERROR_AREAS } from '../config/errors.js';
-import { reportError } from './cli/output.js';
+import { exitQuietlyOnBrokenPipe, reportError } from './cli/output.js';
 
 interface CommandModule {
   order: number;
@@ -57,4 +57,5 @@ export async function main(argv: string[]): Promise<number> {
   return Number(process.exitCode ?? 0);
 }
 
+exitQuietlyOnBrokenPipe();
 process.exitCode = await main(process.argv);

@@ -13,7 +13,7 @@
  * Sealed layout: version (1 byte, 0x01) | IV (12) | GCM tag (16) | ciphertext.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { PosError } from '../config/errors.js';
 
@@ -106,45 +106,57 @@ function associatedData(recordId: string, field: string): Buffer {
   return Buffer.from(`codpos.vault.v1\0${recordId}\0${field}`, 'utf8');
 }
 
+/** How a FileKeyProvider tells a first start from a key that went missing. */
+export interface FileKeyOptions {
+  /**
+   * The spool database the key seals. When it already exists, an absent key file is
+   * reported missing (CODPOS_SPOOL_KEY_MISSING) instead of created afresh: a new key could
+   * only be refused as a mismatch, and would hide that the real key was deleted.
+   */
+  sealedDatabase?: string;
+}
+
 /**
  * The data key in a file of exactly 32 bytes with mode 0600. Created (0600, in a
- * 0700 directory) when absent; a key file readable by group or others is refused.
+ * 0700 directory) when absent on a first start; a key file readable by group or others,
+ * or one that is a symbolic link, is refused.
  */
 export class FileKeyProvider implements KeyProvider {
   readonly description: string;
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    private readonly options: FileKeyOptions = {},
+  ) {
     this.description = `key file ${file}`;
   }
 
   loadDataKey(): Buffer {
-    let mode: number;
+    let fd: number;
     try {
-      const stat = statSync(this.file);
-      if (!stat.isFile()) throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${this.file} is not a regular file`);
-      mode = stat.mode & 0o777;
+      // O_NOFOLLOW: a link would let whoever can write the directory point the key elsewhere.
+      // O_NONBLOCK: a FIFO in the key's place opens at once (and is refused) instead of waiting.
+      fd = openSync(this.file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error instanceof PosError ? error : unreadable(this.file, error);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') {
+        throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${this.file} is a symbolic link; the key must be a regular file (replace the link with the key itself)`, { details: { file: this.file } });
+      }
+      if (code !== 'ENOENT') throw unreadable(this.file, error);
+      if (this.options.sealedDatabase !== undefined && existsSync(this.options.sealedDatabase)) {
+        throw new PosError(
+          'CODPOS_SPOOL_KEY_MISSING',
+          `key file ${this.file} is missing, but spool database ${this.options.sealedDatabase} exists and its sealed card data needs that key; restore the key file from its backup`,
+          { details: { file: this.file, database: this.options.sealedDatabase } },
+        );
+      }
       return this.create();
     }
-    if ((mode & 0o077) !== 0) {
-      throw new PosError(
-        'CODPOS_SPOOL_KEY_PERMISSIONS',
-        `key file ${this.file} has mode ${mode.toString(8).padStart(4, '0')}: group or others may read it; run "chmod 600 ${this.file}" (and check who copied it)`,
-        { details: { file: this.file, mode: mode.toString(8) } },
-      );
-    }
-    let key: Buffer;
     try {
-      key = readFileSync(this.file);
-    } catch (error) {
-      throw unreadable(this.file, error);
+      return readKey(fd, this.file);
+    } finally {
+      closeSync(fd);
     }
-    if (key.length !== DATA_KEY_BYTES) {
-      key.fill(0);
-      throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${this.file} must hold exactly ${DATA_KEY_BYTES} bytes, it holds ${key.length}`, { details: { file: this.file } });
-    }
-    return key;
   }
 
   /**
@@ -182,6 +194,36 @@ export class FileKeyProvider implements KeyProvider {
     }
     return key;
   }
+}
+
+/** The key from an open key file: a regular file, owner-only, of exactly 32 bytes. */
+function readKey(fd: number, file: string): Buffer {
+  let stat: Stats;
+  try {
+    stat = fstatSync(fd);
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+  if (!stat.isFile()) throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${file} is not a regular file`, { details: { file } });
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new PosError(
+      'CODPOS_SPOOL_KEY_PERMISSIONS',
+      `key file ${file} has mode ${mode.toString(8).padStart(4, '0')}: group or others may read it; run "chmod 600 ${file}" (and check who copied it)`,
+      { details: { file, mode: mode.toString(8) } },
+    );
+  }
+  let key: Buffer;
+  try {
+    key = readFileSync(fd);
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+  if (key.length !== DATA_KEY_BYTES) {
+    key.fill(0);
+    throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${file} must hold exactly ${DATA_KEY_BYTES} bytes, it holds ${key.length}`, { details: { file } });
+  }
+  return key;
 }
 
 function unreadable(file: string, error: unknown): PosError {

@@ -3,8 +3,9 @@
  * - track 1 (IATA, 6-bit alphanumeric): `%B<PAN>^<NAME>^<YYMM><SSS><discretionary>?<LRC>`
  * - track 2 (ABA, 4-bit numeric): `;<PAN>=<YYMM><SSS><discretionary>?<LRC>`
  * - tag 57 (Track 2 Equivalent Data) is track 2 in packed nibbles, separator D, padded F.
- * Sentinels and the LRC are optional on input (readers often strip them); when an LRC
- * follows the end sentinel it is checked. Parsing is strict: a bad character or a
+ * Sentinels and the LRC are optional on input (readers often strip them), but a track
+ * with its start sentinel must have its end sentinel (else the read was truncated); when
+ * an LRC follows the end sentinel it is checked. Parsing is strict: a bad character or a
  * missing field is a PosError naming the field and character offset.
  */
 import { PosError } from '../../config/errors.js';
@@ -50,7 +51,11 @@ function unwrap(track: string, start: string, lrcOf: (s: string) => string): { b
   const hadStart = text.startsWith(start);
   if (hadStart) text = text.slice(1);
   const end = text.indexOf('?');
-  if (end < 0) return { body: text };
+  if (end < 0) {
+    // A read that kept its start sentinel keeps its end one too: without it the track was cut short.
+    if (hadStart) throw trackError(start === '%' ? 'track1' : 'track2', 'end sentinel', track.trim().length, 'is missing (a start sentinel but no ?: truncated read)');
+    return { body: text };
+  }
   const body = text.slice(0, end);
   const after = text.slice(end + 1);
   if (after.length === 0) return { body };

@@ -217,6 +217,10 @@ export class LocalApiService implements Service {
       .then((body) => {
         const problem = operation && inputProblem(operation, { query: url.searchParams, params, body });
         if (problem) throw new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem);
+        // A route without a body schema still reads fields of its body: a null one threw a TypeError there (a 500).
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+          throw new PosError('CODPOS_USAGE_BAD_JSON', `the request body must be a JSON object, not ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
+        }
         return body;
       })
       .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
@@ -359,6 +363,7 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   CODPOS_USAGE_DAY_CLOSED: 409,
   CODPOS_USAGE_HANDOVER_DONE: 409,
   CODPOS_USAGE_GC_NOT_EXPOSED: 409,
+  CODPOS_USAGE_BODY_TOO_LARGE: 413,
   CODPOS_USAGE_NOT_FOUND: 404,
   CODPOS_USAGE_NO_PAYMENT: 404,
   CODPOS_USAGE_NO_SUCH_PAYMENT: 404,
@@ -378,17 +383,30 @@ function statusOf(error: unknown): number {
   return 500;
 }
 
-/** The request's JSON body (`{}` when empty); a body that is not JSON is a 400. */
+/** The most of a request body the local API reads; every body it takes is far smaller. */
+const MAX_BODY_BYTES = 65_536;
+
+/**
+ * The request's JSON body (`{}` when empty). A body that is not JSON is a 400; one over
+ * 64 KiB is a 413. (One that is JSON but not an object is refused after the route's schema.)
+ */
 function readJsonBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolveBody, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > 65_536) req.destroy(new Error('request body over 64 KiB'));
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      // Past the limit the rest is read and dropped, not kept: closing the connection
+      // mid-request reset it before the caller could read why (the server's requestTimeout
+      // still ends a body that never stops).
+      if (bytes <= MAX_BODY_BYTES) chunks.push(chunk);
     });
     req.on('error', reject);
     req.on('end', () => {
+      if (bytes > MAX_BODY_BYTES) {
+        return reject(new PosError('CODPOS_USAGE_BODY_TOO_LARGE', `the request body is ${bytes} bytes; the local API reads at most ${MAX_BODY_BYTES} (64 KiB)`, { details: { bytes, limit: MAX_BODY_BYTES } }));
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolveBody({});
       try {
         resolveBody(JSON.parse(text));

@@ -290,7 +290,8 @@ export class WorkflowService implements Service {
     // Checked in the same turn as the enqueue below: a handover cannot slip in between.
     this.handovers().assertOpen(localDateText(new Date(this.now())), `${kind} of ${check.waybill}`);
     if (kind === 'exception') {
-      if (input.reason === undefined || !(input.reason in EXCEPTION_REASONS)) throw usage(`reason: an exception needs one of ${Object.keys(EXCEPTION_REASONS).join(', ')}`);
+      // An own property only: `in` would also take inherited names such as __proto__ or toString.
+      if (typeof input.reason !== 'string' || !Object.hasOwn(EXCEPTION_REASONS, input.reason)) throw usage(`reason: an exception needs one of ${Object.keys(EXCEPTION_REASONS).join(', ')}`);
     } else if (input.reason !== undefined) {
       throw usage(`reason: only an exception has a reason, not a ${kind}`);
     }
@@ -438,7 +439,14 @@ export class WorkflowService implements Service {
   /** `date` checked as YYYY-MM-DD, or today (the terminal's local day). */
   private day(date: string | undefined): string {
     const day = date ?? localDateText(new Date(this.now()));
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+    if (!match) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
+    // The shape alone lets 2026-02-30 through, a day that has no records and would report an empty day.
+    const [year, month, dayOfMonth] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    const calendar = new Date(Date.UTC(year, month - 1, dayOfMonth));
+    if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== dayOfMonth) {
+      throw new PosError('CODPOS_USAGE_BAD_DATE', `date: ${day} is not a day of the calendar`, { details: { parameter: 'date' } });
+    }
     return day;
   }
 

@@ -6,6 +6,19 @@
 import { PosError, exitCodeFor } from '../../config/errors.js';
 import { scrubText } from '../../config/masking.js';
 
+/**
+ * A reader that stops early (`codpos ... | head -1`) closes the pipe: the next write fails
+ * with EPIPE, which Node throws as an unhandled 'error' with its stack. The output was
+ * not wanted any more, so the command ends there, quietly and successfully, as a program
+ * killed by SIGPIPE would without its signal. Any other stdout error still surfaces.
+ */
+export function exitQuietlyOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
 }

@@ -26,6 +26,15 @@ t.test('free text: track data wiped, Luhn-valid PANs masked, other numbers kept'
   t.equal(scrubText('waybill 1234567890123 stan 000123'), 'waybill 1234567890123 stan 000123', 'not Luhn-valid: not a PAN');
 });
 
+t.test("a URL's password is wiped, its user, host and path kept", async (t) => {
+  t.equal(scrubText('https://user:secret@host/'), `https://user:${WIPED}@host/`);
+  t.equal(scrubText('posting to http://codpos:p%40ss:w0rd@10.0.0.5:8080/api/v1 failed'), `posting to http://codpos:${WIPED}@10.0.0.5:8080/api/v1 failed`);
+  t.equal(scrubText('proxy socks5://:only-a-password@proxy:1080'), `proxy socks5://:${WIPED}@proxy:1080`);
+  t.equal(scrubText('https://host:8443/path?next=a@b'), 'https://host:8443/path?next=a@b', 'a port is not a password');
+  t.equal(scrubText('https://token-as-user@host/'), 'https://token-as-user@host/', 'a user name alone stays');
+  t.same(redact({ uplink: { url: 'https://u:hunter2@backend.example/api' } }), { uplink: { url: `https://u:${WIPED}@backend.example/api` } });
+});
+
 t.test('objects: secrets by key name wiped, PAN keys masked, deep', async (t) => {
   const out = redact({
     pan: VISA,

@@ -111,3 +111,37 @@ t.test('a stale socket file is replaced; a socket a running daemon answers on is
   await first.stop();
   t.notOk(existsSync(first.socketPath), 'stop removes the socket');
 });
+
+function post(socketPath: string, path: string, body: string): Promise<{ status: number; json: { error?: { code?: string; message?: string } } }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method: 'POST', path, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { error?: { code?: string; message?: string } } }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+t.test('a body over 64 KiB is answered 413 (not a reset connection); a body that is JSON but not an object is a 400 (not a 500)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-api-'));
+  const api = new LocalApiService(apiConfig(dir), silent, { events: new EventBus(), version: '9.9.9', health: () => ({}) });
+  await api.start();
+  t.teardown(() => api.stop());
+  const huge = JSON.stringify({ kind: 'pickup', waybill: 'RR123456785CH', note: 'x'.repeat(200_000) });
+  const tooLarge = await post(api.socketPath, '/v1/waybills/events', huge);
+  t.equal(tooLarge.status, 413);
+  t.match(tooLarge.json, { error: { code: 'CODPOS_USAGE_BODY_TOO_LARGE', message: `the request body is ${huge.length} bytes; the local API reads at most 65536 (64 KiB)` } });
+  // Multi-byte characters count as bytes: 40,000 two-byte characters are 80,000 bytes.
+  t.equal((await post(api.socketPath, '/v1/waybills/events', JSON.stringify({ note: 'é'.repeat(40_000) }))).status, 413);
+  t.equal((await get({ socketPath: api.socketPath }, '/v1/status')).status, 200, 'the server still answers');
+  for (const [text, what] of [['null', 'null'], ['[1]', 'an array'], ['42', 'a number'], ['"text"', 'a string']] as const) {
+    // A route without a body schema (the schema of one that has it refuses these with its own code).
+    const answer = await post(api.socketPath, '/v1/payments/cancel', text);
+    t.equal(answer.status, 400, `${text}: 400`);
+    t.match(answer.json, { error: { code: 'CODPOS_USAGE_BAD_JSON', message: `the request body must be a JSON object, not ${what}` } }, text);
+  }
+  t.match(await post(api.socketPath, '/v1/waybills/events', '{"kind":'), { status: 400, json: { error: { code: 'CODPOS_USAGE_BAD_JSON', message: 'the request body is not JSON' } } });
+});

@@ -62,6 +62,14 @@ t.test('decode track: a bad track exits 2 naming the field, without echoing the 
   t.notMatch(r.stderr, /4761739001010119/);
 });
 
+t.test('decode track: a track cut short (start sentinel, no end sentinel) exits 2 naming the missing end sentinel', async (t) => {
+  const r = runCodpos(['decode', 'track', ';4761739001010119=22122011143804']);
+  t.equal(r.status, 2, r.stdout);
+  t.match(r.stderr, /end sentinel is missing/);
+  t.notMatch(r.stderr, /4761739001010119/);
+  t.equal(r.stdout, '');
+});
+
 t.test('decode tlv explains DOLs, TVR, TSI, AIP and the CVM list', async (t) => {
   const r = runCodpos(['decode', 'tlv', '8C099F02069F37049F3501' + '95050000048000' + '9B02E800' + '82023D00' + '8E0C00000000000000004203' + '1F03']);
   t.equal(r.status, 0, r.stderr);

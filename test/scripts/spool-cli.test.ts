@@ -1,6 +1,6 @@
 /** `codpos spool ...` run as a technician runs it: the BUILT CLI against a real spool file. */
 import t from 'tap';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { runCodpos } from '../helpers/cli.js';
@@ -115,6 +115,21 @@ t.test('export writes a consistent, checked backup', async (t) => {
   const again = runCodpos(['spool', 'export', '--db', file, '--out', out]);
   t.equal(again.status, 5);
   t.match(again.stderr, /already exists/);
+});
+
+t.test('export creates its copy mode 0600 (it holds PIN hashes, names and addresses) and says so', async (t) => {
+  const { file, dir } = await seededSpool();
+  // The usual umask, which left the copy 0644 (world-readable): the child inherits it.
+  const previous = process.umask(0o022);
+  t.teardown(() => void process.umask(previous));
+  const out = join(dir, 'owner-only.db');
+  const result = runCodpos(['spool', 'export', '--db', file, '--out', out]);
+  t.equal(result.status, 0, result.stderr);
+  t.equal((statSync(out).mode & 0o777).toString(8), '600');
+  t.match(result.stdout, /mode 0600: owner only/);
+  const json = runCodpos(['spool', 'export', '--db', file, '--out', join(dir, 'owner-only-2.db'), '--json']);
+  t.match(JSON.parse(json.stdout), { mode: '0600' });
+  t.match(runCodpos(['spool', 'export', '--help']).stdout, /mode 0600/);
 });
 
 t.test('purge --forwarded-before removes forwarded records only', async (t) => {

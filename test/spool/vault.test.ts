@@ -1,5 +1,6 @@
 import t from 'tap';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Vault, FileKeyProvider, type KeyProvider } from '../../spool/vault.js';
@@ -53,6 +54,33 @@ t.test('a key file of the wrong size is refused', async (t) => {
   writeFileSync(file, 'short', { mode: 0o600 });
   t.throws(() => new FileKeyProvider(file).loadDataKey(), { code: 'CODPOS_SPOOL_KEY_INVALID', message: /exactly 32 bytes, it holds 5/ });
   t.equal(readFileSync(file, 'utf8'), 'short', 'left as it was');
+});
+
+t.test('a key file that is a symbolic link is refused, even to a good key', async (t) => {
+  const dir = tempDir();
+  const real = join(dir, 'real.key');
+  writeFileSync(real, randomBytes(32), { mode: 0o600 });
+  const link = join(dir, 'vault.key');
+  symlinkSync(real, link);
+  t.throws(() => new FileKeyProvider(link).loadDataKey(), { code: 'CODPOS_SPOOL_KEY_INVALID', message: `key file ${link} is a symbolic link; the key must be a regular file (replace the link with the key itself)` });
+  t.equal(new FileKeyProvider(real).loadDataKey().length, 32, 'the file itself is accepted');
+  const fifo = join(dir, 'fifo.key');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  t.throws(() => new FileKeyProvider(fifo).loadDataKey(), { code: 'CODPOS_SPOOL_KEY_INVALID', message: /is not a regular file/ }, 'a FIFO is refused without waiting for a writer');
+});
+
+t.test('a deleted key file next to an existing spool is reported missing, not replaced by a new key', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'vault.key');
+  const database = join(dir, 'spool.db');
+  t.equal(new FileKeyProvider(file, { sealedDatabase: database }).loadDataKey().length, 32, 'first start: no spool yet, the key is created');
+  writeFileSync(database, '');
+  rmSync(file);
+  t.throws(() => new FileKeyProvider(file, { sealedDatabase: database }).loadDataKey(), {
+    code: 'CODPOS_SPOOL_KEY_MISSING',
+    message: `key file ${file} is missing, but spool database ${database} exists and its sealed card data needs that key; restore the key file from its backup`,
+  });
+  t.notOk(existsSync(file), 'no new key was written in its place');
 });
 
 t.test('a key provider (secure element) can supply the key asynchronously', async (t) => {

@@ -4,6 +4,7 @@
  * vault key: sealed card data cannot be opened here, and what is shown passes
  * through the masking module (a PAN shows 6+4 at most).
  */
+import { chmodSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../../config/load.js';
 import { PosError } from '../../../config/errors.js';
@@ -121,14 +122,16 @@ export function register(program: Command): void {
   withSource(
     group
       .command('export')
-      .description('write a consistent copy of the spool (SQLite online backup, checked), safe while the daemon runs')
-      .requiredOption('--out <file>', 'the backup file to create (must not exist)'),
+      .description('write a consistent copy of the spool (SQLite online backup, checked), safe while the daemon runs; the copy is created mode 0600 (owner only)')
+      .requiredOption('--out <file>', 'the backup file to create (must not exist); mode 0600: it holds PIN hashes, names and addresses'),
   ).action(
     action((opts: SourceOptions & { out: string }) =>
       withSpool(opts, async (spool) => {
-        const result = await spool.backup(opts.out);
-        if (opts.json) printJson({ ...result, integrity: 'ok' });
-        else printLines([`backup written to ${result.file} (${megabytes(result.bytes)}), integrity ok`]);
+        const result = await ownerOnly(() => spool.backup(opts.out));
+        chmodSync(result.file, EXPORT_MODE);
+        const mode = EXPORT_MODE.toString(8).padStart(4, '0');
+        if (opts.json) printJson({ ...result, mode, integrity: 'ok' });
+        else printLines([`backup written to ${result.file} (${megabytes(result.bytes)}, mode ${mode}: owner only), integrity ok`]);
       }),
     ),
   );
@@ -148,6 +151,23 @@ export function register(program: Command): void {
       });
     }),
   );
+}
+
+/** An export holds courier PIN hashes, names and addresses: readable by its owner only. */
+const EXPORT_MODE = 0o600;
+
+/**
+ * Runs `write` with a umask that takes every group and other bit away, so the files SQLite
+ * creates (the copy and its journal) are never readable by others, not even for the moment
+ * before a chmod.
+ */
+async function ownerOnly<T>(write: () => Promise<T>): Promise<T> {
+  const previous = process.umask(0o077);
+  try {
+    return await write();
+  } finally {
+    process.umask(previous);
+  }
 }
 
 /** A record as shown: never its sealed part. */

@@ -51,6 +51,8 @@ t.test('bad tracks end in PosErrors naming field and offset', async (t) => {
     [';41111111111111112512101?', 'field separator'],
     [';4111111111111111=2512101A?', 'discretionary data'],
     ['hello', 'start'],
+    [';4111111111111111=2512101123', 'end sentinel'],
+    ['%B4111111111111111^SMITH/JOHN^2512101000', 'end sentinel'],
   ];
   for (const [input, field] of cases) {
     try {
@@ -63,6 +65,14 @@ t.test('bad tracks end in PosErrors naming field and offset', async (t) => {
     }
   }
   t.throws(() => parseTrack2Equivalent(Buffer.from('4761739001010119E2212201', 'hex')), { code: 'CODPOS_EMV_BAD_TRACK' });
+});
+
+t.test('a track with its start sentinel but no end sentinel is a truncated read, refused naming the end sentinel', async (t) => {
+  // Cut inside the discretionary data, where the rest of the track still parses.
+  t.throws(() => parseTrack2(';4111111111111111=25121011234'), { code: 'CODPOS_EMV_BAD_TRACK', message: /track2: end sentinel is missing .*truncated read/, details: { field: 'end sentinel', offset: 29 } });
+  t.throws(() => parseTrack1('%B4111111111111111^SMITH/JOHN^2512101000'), { code: 'CODPOS_EMV_BAD_TRACK', message: /track1: end sentinel is missing/, details: { field: 'end sentinel' } });
+  t.equal(parseTrack2('4111111111111111=25121011234').discretionary, '1234', 'no sentinel at all: the reader stripped both, taken as whole');
+  t.equal(parseTrack2(';4111111111111111=25121011234?').discretionary, '1234', 'both sentinels');
 });
 
 t.test('expiry: valid through the last day of the month', async (t) => {

@@ -78,6 +78,9 @@ t.test('bad input is refused naming what was wrong, and nothing reaches the back
   await refuse({ kind: 'pickup', waybill: 'ABC' }, /nor the operator's format/);
   await refuse({ kind: 'exception', waybill: 'RR123456785CH' }, /an exception needs one of refused, not-home, wrong-address, damaged/);
   await refuse({ kind: 'pickup', waybill: 'RR123456785CH', reason: 'damaged' }, /only an exception has a reason/);
+  for (const inherited of ['__proto__', 'toString', 'constructor']) {
+    await refuse({ kind: 'exception', waybill: 'RR123456785CH', reason: inherited }, /an exception needs one of refused, not-home, wrong-address, damaged/);
+  }
   await refuse({ kind: 'delivery', waybill: 'RR111111115CH', cod: { method: 'cash', amount: 5000, tendered: 2000 } }, /must cover the amount/);
   await refuse({ kind: 'lost', waybill: 'RR123456785CH' }, /kind: expected pickup, dispatch, delivery, exception/);
   t.match(await call(socketPath, 'POST', '/v1/waybills/events', { kind: 'pickup', waybill: 'JNE-0012345' }), { status: 200, json: { waybill: 'JNE-0012345' } }, "the operator's own format");
@@ -144,6 +147,10 @@ t.test("end of day: the cash to hand over, the card collections, the exceptions,
   ], "each COD waybill on the task list and how it was collected");
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=2001-01-01'), { status: 200, json: { deliveries: 0, cash: { count: 0 } } }, 'another day is empty');
   t.match(await call(socketPath, 'GET', '/v1/reports/day?date=yesterday'), { status: 400, json: { error: { message: /YYYY-MM-DD/ } } });
+  for (const impossible of ['2026-02-30', '2026-13-01', '2026-04-31', '2026-00-10', '2025-02-29']) {
+    t.match(await call(socketPath, 'GET', `/v1/reports/day?date=${impossible}`), { status: 400, json: { error: { code: 'CODPOS_USAGE_BAD_DATE', message: `date: ${impossible} is not a day of the calendar` } } }, `${impossible} is refused`);
+  }
+  t.match(await call(socketPath, 'GET', '/v1/reports/day?date=2028-02-29'), { status: 200 }, 'a leap day is a day');
 });
 
 t.test("the day's task list comes from the back-end; a courier checks in offline with their PIN; deliveries collect exactly what is due", async (t) => {
