@@ -6,6 +6,8 @@
 import { PosError, exitCodeFor } from '../../config/errors.js';
 import { scrubText } from '../../config/masking.js';
 
+const guardedStreams = new WeakSet<NodeJS.WriteStream>();
+
 /**
  * A reader that stops early (`codpos ... | head -1`) closes the pipe: the next write fails
  * with EPIPE, which Node throws as an unhandled 'error' with its stack. The output was
@@ -13,6 +15,10 @@ import { scrubText } from '../../config/masking.js';
  * killed by SIGPIPE would without its signal. Any other stdout error still surfaces.
  */
 export function exitQuietlyOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  // Once per stream: an entry point loaded again in one process (the lab tests' driver) must
+  // not pile up listeners (Node warns past ten, on stderr, in the command's own output).
+  if (guardedStreams.has(stream)) return;
+  guardedStreams.add(stream);
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
