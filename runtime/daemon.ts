@@ -116,7 +116,9 @@ function daemonStatusLine(health: Record<string, Health>, spool: SpoolService | 
   const notUp = Object.entries(health).filter(([, h]) => h.state !== 'up').map(([name]) => name);
   const parts = [notUp.length === 0 ? 'ready' : `degraded: ${notUp.join(', ')}`];
   try {
-    const depth = spool?.spool.status().depth;
+    // The outbox's counts only, not spool.status() (disk use, offline exposure, the journal's
+    // states): the depth is all this line shows, and it is read every few seconds.
+    const depth = spool?.spool.outbox.status().reduce((sum, stream) => sum + stream.depth, 0);
     if (depth !== undefined) parts.push(`${depth} record${depth === 1 ? '' : 's'} to send`);
   } catch {
     parts.push('spool unreadable');
