@@ -23,6 +23,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PosError } from '../config/errors.js';
 import { packageRoot } from '../config/paths.js';
+import { DAEMON_NODE_FLAGS } from './daemon-node-flags.js';
 
 /** Where the package puts the application; the wrappers and docs/install.md name it too. */
 export const INSTALL_DIR = '/usr/lib/codpos';
@@ -100,9 +101,9 @@ function copyDependency(from: string, to: string): void {
   });
 }
 
-function wrapper(script: string): string {
+function wrapper(script: string, nodeFlags: readonly string[] = []): string {
   // exec: the daemon keeps the shell's PID, which is the PID systemd supervises and notifies from.
-  return `#!/bin/sh\nexec /usr/bin/node ${INSTALL_DIR}/${script} "$@"\n`;
+  return `#!/bin/sh\nexec /usr/bin/node ${[...nodeFlags, `${INSTALL_DIR}/${script}`].join(' ')} "$@"\n`;
 }
 
 function controlFile(version: string, arch: string, installedKiB: number): string {
@@ -112,8 +113,8 @@ function controlFile(version: string, arch: string, installedKiB: number): strin
     `Architecture: ${arch}`,
     'Maintainer: codpos maintainers <codpos@localhost>',
     `Installed-Size: ${installedKiB}`,
-    // libusb-1.0-0: node-hid's and usb's bindings load it at run time.
-    'Depends: nodejs (>= 20), libusb-1.0-0',
+    // libusb-1.0-0: node-hid's and usb's bindings load it at run time. tzdata: the wall clock's zone files (config/tzif.ts).
+    'Depends: nodejs (>= 20), libusb-1.0-0, tzdata',
     'Recommends: systemd, udev',
     'Section: misc',
     'Priority: optional',
@@ -149,7 +150,7 @@ export function stagePackage(stageDir: string, arch: string, sourceRoot: string 
 
   mkdirSync(at('usr/bin'), { recursive: true });
   writeFileSync(at('usr/bin/codpos'), wrapper('dist/scripts/codpos.js'), { mode: 0o755 });
-  writeFileSync(at('usr/bin/codposd'), wrapper('dist/daemon/codposd.js'), { mode: 0o755 });
+  writeFileSync(at('usr/bin/codposd'), wrapper('dist/daemon/codposd.js', DAEMON_NODE_FLAGS), { mode: 0o755 });
 
   const place = (from: string, to: string, mode = 0o644) => {
     mkdirSync(dirname(at(to)), { recursive: true });

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
 import { buildPackage, CONFFILE, INSTALL_DIR, type BuiltPackage } from '../../scripts/package.js';
+import { DAEMON_NODE_FLAGS } from '../../scripts/daemon-node-flags.js';
 
 function tool(name: string, args: string[], debianPackage: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   const result = spawnSync(name, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000, ...options });
@@ -48,7 +49,7 @@ t.test('control fields', async (t) => {
   t.equal(field('Package'), 'codpos');
   t.equal(field('Version'), built.version);
   t.equal(field('Architecture'), built.arch);
-  t.equal(field('Depends'), 'nodejs (>= 20), libusb-1.0-0');
+  t.equal(field('Depends'), 'nodejs (>= 20), libusb-1.0-0, tzdata');
   t.ok(Number(field('Installed-Size')) > 1000, 'Installed-Size in KiB');
   t.match(field('Description'), /cash-on-delivery/);
 });
@@ -91,10 +92,12 @@ t.test('the layout', async (t) => {
   const modules = readdirSync(join(root, INSTALL_DIR, 'node_modules'));
   for (const dependency of ['better-sqlite3', 'serialport', 'node-hid', 'pino', 'zod', 'unix-dgram']) t.ok(modules.includes(dependency), `production dependency ${dependency}`);
   for (const devDependency of ['typescript', 'tap', 'esbuild']) t.notOk(modules.includes(devDependency), `no development dependency ${devDependency}`);
-  for (const [bin, script] of [['codpos', 'dist/scripts/codpos.js'], ['codposd', 'dist/daemon/codposd.js']]) {
+  // The daemon runs with its V8 options, the ones its code cache was made under (scripts/daemon-node-flags.ts).
+  for (const [bin, command] of [['codpos', `${INSTALL_DIR}/dist/scripts/codpos.js`], ['codposd', `${DAEMON_NODE_FLAGS.join(' ')} ${INSTALL_DIR}/dist/daemon/codposd.js`]] as const) {
     const file = join(root, 'usr', 'bin', bin);
+    const script = command.split(' ').pop()!.slice(INSTALL_DIR.length + 1);
     t.equal(statSync(file).mode & 0o777, 0o755, `${bin} is executable`);
-    t.match(readFileSync(file, 'utf8'), `exec /usr/bin/node ${INSTALL_DIR}/${script} "$@"`);
+    t.match(readFileSync(file, 'utf8'), `exec /usr/bin/node ${command} "$@"`);
     t.ok(existsSync(join(root, INSTALL_DIR, script)), `${bin} runs a file the package holds`);
   }
   t.equal(statSync(join(root, 'lib/systemd/system/codposd.service')).mode & 0o777, 0o644);
