@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot, simConfigPath } from '../../config/paths.js';
 import { DaemonApi } from '../day/api.js';
+import { DAEMON_NODE_FLAGS } from '../daemon-node-flags.js';
 
 /** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
 const codposdEntry = join(packageRoot, (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd);
@@ -26,7 +27,7 @@ export interface BenchDaemon {
 }
 
 /**
- * Starts `node [--expose-gc] codposd.js --sim --config <its own>` and resolves at its `ready` line.
+ * Starts `node <DAEMON_NODE_FLAGS> [--expose-gc] codposd.js --sim --config <its own>` and resolves at its `ready` line.
  * `exposeGc` only where a figure needs a forced collection: a box runs the daemon without it, and
  * V8 refuses the daemon's code cache under other flags, so a start timed with it would be slower
  * than a box's.
@@ -40,7 +41,7 @@ export async function startBenchDaemon(options: { exposeGc: boolean }): Promise<
   // No CODPOS_* of the developer's shell: the config file alone says what the daemon is.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_')));
   const started = performance.now();
-  const nodeFlags = options.exposeGc ? ['--expose-gc'] : [];
+  const nodeFlags = [...DAEMON_NODE_FLAGS, ...(options.exposeGc ? ['--expose-gc'] : [])];
   const child = spawn(process.execPath, [...nodeFlags, codposdEntry, '--sim', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     await readyLine(child);

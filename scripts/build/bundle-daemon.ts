@@ -25,10 +25,11 @@
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
+import { DAEMON_NODE_FLAGS } from '../daemon-node-flags.js';
 
 const NATIVE_PACKAGES = ['better-sqlite3', 'serialport', '@serialport/*', 'node-hid', '@abandonware/*', 'usb'];
 const outDir = join(packageRoot, 'dist', 'daemon');
@@ -66,6 +67,9 @@ await build({
   target: 'node20',
   logLevel: 'warning',
 });
+// Started as a program (`./codposd.js`, npm's bin) it runs with the daemon's V8 options too.
+const launcherFile = join(outDir, 'codposd.js');
+writeFileSync(launcherFile, readFileSync(launcherFile, 'utf8').replace(/^#!.*/, `#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`));
 
 const bytes = Object.entries(daemon.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, output]) => sum + output.bytes, 0);
 const cache = await makeCodeCache();
@@ -83,7 +87,8 @@ async function makeCodeCache(): Promise<string> {
     const config = join(scratch, 'config.json');
     writeFileSync(config, JSON.stringify({ data: { dir: join(scratch, 'data') }, log: { level: 'info' } }));
     const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS'))), CODPOSD_WRITE_CODE_CACHE: '1' };
-    const child = spawn(process.execPath, [join(outDir, 'codposd.js'), '--sim', '--config', config], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Under the options the daemon runs with, or V8 would refuse the cache at every start.
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, launcherFile, '--sim', '--config', config], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = once(child, 'exit');
     let seen = '';
     const ready = new Promise<boolean>((resolve) => {

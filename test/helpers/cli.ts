@@ -4,6 +4,7 @@ import { spawnSync, spawn, type ChildProcess, type SpawnSyncReturns } from 'node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
+import { DAEMON_NODE_FLAGS } from '../../scripts/daemon-node-flags.js';
 
 export const codposBin = join(packageRoot, 'dist', 'scripts', 'codpos.js');
 /** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
@@ -29,7 +30,7 @@ export function runCodpos(args: string[], options: { input?: string; env?: NodeJ
 
 /** Starts `codposd ARGS`; the caller owns the process. */
 export function startCodposd(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
-  return spawn(process.execPath, [codposdBin, ...args], {
+  return spawn(process.execPath, [...DAEMON_NODE_FLAGS, codposdBin, ...args], {
     env: { ...cleanEnv(), ...options.env },
     cwd: options.cwd ?? packageRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
