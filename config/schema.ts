@@ -186,7 +186,8 @@ const hostTlsSetting = z.custom<boolean | z.input<typeof hostTlsObject>>().trans
   }
   const parsed = hostTlsObject.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+  // A refinement of the whole object would print the object back: its message says enough.
+  for (const issue of parsed.error.issues) ctx.addIssue(issue.code === 'custom' ? { ...issue, input: undefined } : { ...issue });
   return z.NEVER;
 });
 
