@@ -328,7 +328,7 @@ export class HostChannel extends EventEmitter {
     this.socket = socket;
     let settled = false;
     const timer = setTimeout(() => {
-      socket.destroy(new PosError('CODPOS_HOST_CONNECT', `no TCP connection to the acquirer at ${this.where()} within ${this.options.connectTimeoutMs} ms`, { disconnected: true }));
+      socket.destroy(new PosError('CODPOS_HOST_CONNECT', `no ${tls ? 'TLS session' : 'TCP connection'} to the acquirer at ${this.where()} within ${this.options.connectTimeoutMs} ms`, { disconnected: true }));
     }, this.options.connectTimeoutMs);
     // Over TLS the link is up once the handshake (chain, name, pins) is done: nothing is written before.
     socket.once(tls ? 'secureConnect' : 'connect', () => {
