@@ -137,6 +137,60 @@ const isoFieldSpec = z.strictObject({
 });
 const isoFieldNumber = z.string().regex(/^(?:[2-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$/, { message: 'expected a field number from 2 to 128' });
 
+/** A SHA-256 hash in base64: 44 characters that decode to 32 bytes. */
+const spkiPin = z.string().refine((pin) => /^[A-Za-z0-9+/]{43}=$/.test(pin) && Buffer.from(pin, 'base64').length === 32, {
+  message: 'expected the base64 SHA-256 of a SubjectPublicKeyInfo (44 characters ending in =)',
+});
+
+/**
+ * `host.tls` as an object: TLS 1.2+ to the acquirer with our own CA bundle. File settings are
+ * relative to data.dir unless absolute; `credential:NAME` reads $CREDENTIALS_DIRECTORY/NAME.
+ */
+const hostTlsObject = z
+  .strictObject({
+    /** PEM bundle of the CAs the acquirer's certificate must chain to (the system store is never used). */
+    caFile: z.string().min(1),
+    /** Client certificate and its key, for mutual TLS: both or neither. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** SNI and the name the certificate must carry; default host.address. */
+    serverName: z.string().min(1).optional(),
+    /** When set, the leaf certificate's public key must hash to one of these. */
+    pinSha256: z.array(spkiPin).min(1).optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  })
+  .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), {
+    message: 'certFile and keyFile go together (mutual TLS needs both, plain TLS neither)',
+    path: ['keyFile'],
+  });
+export type HostTls = z.output<typeof hostTlsObject>;
+
+/**
+ * `false` (plain TCP) or the TLS object. Parsed by hand rather than as a zod union, so a bad
+ * object is reported key by key (a union only says "invalid input"), and `true` says what to set.
+ */
+const hostTlsSetting = z.custom<boolean | z.input<typeof hostTlsObject>>().transform((value, ctx): false | HostTls => {
+  if (value === false || value === undefined) return false;
+  if (value === true) {
+    ctx.addIssue({
+      code: 'custom',
+      input: value,
+      message: 'true alone is not accepted: set an object with at least caFile (the PEM CA bundle the acquirer\'s certificate chains to), so the link never trusts the system store silently',
+    });
+    return z.NEVER;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    // invalid_type, so a CODPOS_HOST__TLS value given as text is read again as JSON.
+    ctx.addIssue({ code: 'invalid_type', expected: 'object', input: value, message: 'expected false or an object with caFile' });
+    return z.NEVER;
+  }
+  const parsed = hostTlsObject.safeParse(value, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  // A refinement of the whole object would print the object back: its message says enough.
+  for (const issue of parsed.error.issues) ctx.addIssue(issue.code === 'custom' ? { ...issue, input: undefined } : { ...issue });
+  return z.NEVER;
+});
+
 const host = z
   .strictObject({
     /** `sim` starts the acquirer host simulator on loopback. */
@@ -166,7 +220,8 @@ const host = z
      * payment is declined, for a terminal that does not take partial approvals.
      */
     partialApprovals: z.enum(['accept', 'reverse']).default('accept'),
-    tls: z.boolean().default(false),
+    /** `false`: plain TCP. An object: TLS (see hostTlsObject). */
+    tls: hostTlsSetting.default(false),
   })
   .prefault({});
 

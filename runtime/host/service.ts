@@ -59,9 +59,6 @@ export class HostService implements Service {
   async start(): Promise<void> {
     this.state = { state: 'starting' };
     const host = this.config.host;
-    if (host.tls) {
-      throw new PosError('CODPOS_CONFIG_INVALID', 'host.tls: TLS to the acquirer is not supported yet; set host.tls to false (or put a TLS tunnel in front)', { details: { problems: ['host.tls'] } });
-    }
     const dialect = hostDialect(host);
     let target = host;
     if (host.mode === 'sim') {
@@ -80,9 +77,11 @@ export class HostService implements Service {
         maxExchanges: 200,
       });
       const { port } = await this.sim.start();
-      target = { ...host, address: '127.0.0.1', port };
+      // The in-process simulator speaks plain TCP on loopback: host.tls is for the real acquirer
+      // (the TLS tests run the simulator with its own test CA, test/runtime/host/tls.test.ts).
+      target = { ...host, address: '127.0.0.1', port, tls: false };
     }
-    this.channel = new HostChannel(channelOptionsFromConfig(target, { log: this.log, ...(this.options.reconnect ? { reconnect: this.options.reconnect } : {}) }));
+    this.channel = new HostChannel(channelOptionsFromConfig(target, { log: this.log, dataDir: this.config.data.dir, ...(this.options.reconnect ? { reconnect: this.options.reconnect } : {}) }));
     this.mux = new HostMux(this.channel, { dialect, log: this.log });
     this.hostClient = new HostClient({
       mux: this.mux,

@@ -30,6 +30,7 @@
  * (`received`) is the masked form.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { randomInt } from 'node:crypto';
 import { PosError } from '../../config/errors.js';
 import { maskPan } from '../../config/masking.js';
@@ -131,6 +132,8 @@ export interface AcquirerSimulatorOptions {
   log?: Logger;
   /** Called with every exchange once it is decided (no card data in it): for `codpos sim host`. */
   onExchange?: (exchange: SimExchange) => void;
+  /** Serve TLS instead of plain TCP (PEM key and certificate chain); `ca` + `requestCert` require a client certificate from it. */
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
 }
 
 /** One issuer script: its commands get secure messaging (CLA 84, MAC from the card's MK-SMI) when answered. */
@@ -182,7 +185,13 @@ export class AcquirerHostSimulator {
       const stripePan = card.applications.length === 0 ? /^;?(\d{12,19})=/.exec(card.tracks.track2 ?? '')?.[1] : undefined;
       if (stripePan !== undefined) this.stripeOnlyPans.add(stripePan);
     }
-    this.server = createServer((socket) => this.serve(socket));
+    const tls = options.tls;
+    this.server = tls
+      ? createTlsServer(
+          { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requestCert ?? false, rejectUnauthorized: tls.requestCert ?? false },
+          (socket) => this.serve(socket),
+        )
+      : createServer((socket) => this.serve(socket));
   }
 
   /**

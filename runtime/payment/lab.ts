@@ -142,7 +142,7 @@ export async function openLabStack(config: Config, pin: string | 'cancel', onExc
     });
     const { port } = await sim.start();
     cleanups.unshift(() => sim.stop());
-    const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, mode: 'tcp', address: '127.0.0.1', port }));
+    const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, mode: 'tcp', address: '127.0.0.1', port, tls: false }));
     const mux = new HostMux(channel, { dialect: hostDialect(config.host) });
     await channel.open();
     cleanups.unshift(async () => {

@@ -104,14 +104,14 @@ t.test('CODPOS_* environment overrides, typed by the schema', async (t) => {
   const config = validateConfig({}, {
     CODPOS_DEVICES__PRINTER__BAUD_RATE: '9600',
     CODPOS_TERMINAL__ID: '12345678', // text that looks like a number stays text
-    CODPOS_HOST__TLS: 'true',
+    CODPOS_HOST__LENGTH_INCLUDES_TPDU: 'false',
     CODPOS_DEVICES__CARD_READER__SIM_CARDS: '["visa-dda","mc-cda"]',
     CODPOS_CONFIG: '/ignored/because/reserved.json',
     PATH: '/usr/bin',
   });
   t.equal(config.devices.printer.baudRate, 9600);
   t.equal(config.terminal.id, '12345678');
-  t.equal(config.host.tls, true);
+  t.equal(config.host.lengthIncludesTpdu, false);
   t.same(config.devices.cardReader.simCards, ['visa-dda', 'mc-cda']);
 });
 
