@@ -6,8 +6,9 @@
  * technician and refused with CODPOS_SPOOL_CORRUPT; it is never silently
  * replaced. Backups go through SQLite's online backup API, never a file copy.
  */
-import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync, writeFileSync, readdirSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { PosError } from '../config/errors.js';
 import { migrate, MIGRATIONS, type Migration } from './migrations.js';
@@ -84,14 +85,27 @@ export function integrityProblems(db: Database, kind: 'quick' | 'full' = 'full')
   return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
 }
 
-/** Closes the damaged database, copies it (and its WAL) aside, and describes what happened. */
+/**
+ * Closes the damaged database, copies it (and its WAL) aside once, and describes what
+ * happened. Every open of the damaged file lands here (each `codpos spool status`, each
+ * restart of a crash-looping daemon), so a copy whose content equals the file's is reused
+ * rather than written again: one copy per corruption, while a file that changed since
+ * (damaged further, or another damage after a new spool) still gets its own copy.
+ */
 function corrupt(db: Database, file: string, problems: string[], clock: Clock): PosError {
   if (db.open) db.close();
   const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, '-');
-  const preserved = `${file}.corrupt-${stamp}`;
+  let preserved = `${file}.corrupt-${stamp}`;
+  let alreadyKept = false;
   try {
-    copyFileSync(file, preserved);
-    if (existsSync(file + '-wal')) copyFileSync(file + '-wal', preserved + '-wal');
+    const existing = existingCopyOf(file);
+    if (existing) {
+      preserved = existing;
+      alreadyKept = true;
+    } else {
+      copyFileSync(file, preserved);
+      if (existsSync(file + '-wal')) copyFileSync(file + '-wal', preserved + '-wal');
+    }
   } catch (error) {
     return new PosError('CODPOS_SPOOL_CORRUPT', `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}) and could not be copied aside: ${(error as Error).message}`, {
       cause: error,
@@ -100,10 +114,40 @@ function corrupt(db: Database, file: string, problems: string[], clock: Clock): 
   }
   return new PosError(
     'CODPOS_SPOOL_CORRUPT',
-    `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}); a copy was kept at ${preserved}. ` +
+    `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}); ${alreadyKept ? 'a copy of it was already kept' : 'a copy was kept'} at ${preserved}. ` +
       'Unforwarded records may be recoverable from the copy (sqlite3 .recover); move the damaged file away to start a new spool.',
-    { details: { file, preserved, problems: problems.slice(0, 20) } },
+    { details: { file, preserved, alreadyKept, problems: problems.slice(0, 20) } },
   );
+}
+
+/** A `<file>.corrupt-*` copy with the same bytes as `file` and the same WAL (or none), if one exists. */
+function existingCopyOf(file: string): string | undefined {
+  const prefix = `${basename(file)}.corrupt-`;
+  const size = statSync(file).size;
+  const wal = existsSync(file + '-wal') ? file + '-wal' : undefined;
+  for (const name of readdirSync(dirname(file))) {
+    if (!name.startsWith(prefix) || name.endsWith('-wal')) continue;
+    const copy = join(dirname(file), name);
+    // Size first: hashing is only for a copy that may be the same.
+    if (statSync(copy).size !== size || sha256Of(copy) !== sha256Of(file)) continue;
+    const copyWal = existsSync(copy + '-wal') ? copy + '-wal' : undefined;
+    if (wal === undefined && copyWal === undefined) return copy;
+    if (wal !== undefined && copyWal !== undefined && sha256Of(copyWal) === sha256Of(wal)) return copy;
+  }
+  return undefined;
+}
+
+/** Read in 1 MiB pieces: a spool can be far larger than a small box wants in memory at once. */
+function sha256Of(path: string): string {
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(1024 * 1024);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /**
