@@ -78,6 +78,44 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   }
 }
 
+/** Where sealed card data lives: each of these columns holds a vault-sealed value when not NULL. */
+const SEALED_COLUMNS = [
+  ['outbox', 'sealed'],
+  ['card_txn', 'pan_sealed'],
+  ['card_txn', 'sad_sealed'],
+  ['card_txn', 'clearing_sealed'],
+] as const;
+
+/**
+ * Whether the spool database at `file` holds sealed card data, i.e. rows only its data key
+ * opens. Read before the key is loaded, so that a missing key file is reported missing when
+ * data needs it, and created afresh for a spool that has none yet (a new box, or a spool a
+ * tool seeded without card data). False when there is no file, the table or column is not
+ * there yet (an older schema), or the file cannot be read at all: opening it then reports
+ * why (CODPOS_SPOOL_CORRUPT, ...), as before.
+ */
+export function holdsSealedData(file: string): boolean {
+  if (!existsSync(file)) return false;
+  let db: Database;
+  try {
+    db = new BetterSqlite3(file, { fileMustExist: true });
+  } catch {
+    return false;
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    return SEALED_COLUMNS.some(([table, column]) => {
+      try {
+        return db.prepare(`SELECT 1 FROM ${table} WHERE ${column} IS NOT NULL LIMIT 1`).get() !== undefined;
+      } catch {
+        return false;
+      }
+    });
+  } finally {
+    db.close();
+  }
+}
+
 /** The rows of quick_check / integrity_check other than `ok`. */
 export function integrityProblems(db: Database, kind: 'quick' | 'full' = 'full'): string[] {
   const rows = db.pragma(kind === 'quick' ? 'quick_check' : 'integrity_check') as Array<Record<string, string>>;
