@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { isTimeZone, systemTimeZone } from './local-time.js';
+import { describePrinterCodePages, isPrinterCodePage } from '../drivers/printer/code-pages.js';
 
 const integer = () => z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'expected an integer' : undefined) });
 const port = () => integer().min(1).max(65535);
@@ -114,7 +115,10 @@ const printer = z
     baudRate: integer().positive().default(115200),
     /** Paper width profile: 58 mm (384 dots, 32 columns) or 80 mm (576 dots, 48 columns). */
     profile: z.enum(['58mm', '80mm']).default('58mm'),
-    codePage: integer().min(0).max(255).default(0),
+    /** ESC t page selected at each receipt's init; only pages the driver can encode text for. */
+    codePage: integer()
+      .refine(isPrinterCodePage, { message: `expected a code page the printer driver encodes: ${describePrinterCodePages()}` })
+      .default(0),
     statusPollMs: integer().positive().default(2000),
     reconnect,
   })

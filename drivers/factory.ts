@@ -134,7 +134,7 @@ export function buildPinpad(settings: Devices['pinpad'], deps: FactoryDeps = {})
 
 export function buildPrinter(settings: Devices['printer'], deps: FactoryDeps = {}): BuiltDevice<PrinterDriver, PrinterSim> {
   const profile = printerProfile(settings.profile);
-  const options = { profile, statusPollMs: settings.statusPollMs };
+  const options = { profile, codePage: settings.codePage, statusPollMs: settings.statusPollMs };
   if (settings.transport.kind === 'sim') {
     const { PrinterSim } = simKit(deps, 'printer');
     const { host, device } = simPair('printer');

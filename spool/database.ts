@@ -6,8 +6,9 @@
  * technician and refused with CODPOS_SPOOL_CORRUPT; it is never silently
  * replaced. Backups go through SQLite's online backup API, never a file copy.
  */
-import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync, writeFileSync, readdirSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { PosError } from '../config/errors.js';
 import { migrate, MIGRATIONS, type Migration } from './migrations.js';
@@ -77,6 +78,44 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   }
 }
 
+/** Where sealed card data lives: each of these columns holds a vault-sealed value when not NULL. */
+const SEALED_COLUMNS = [
+  ['outbox', 'sealed'],
+  ['card_txn', 'pan_sealed'],
+  ['card_txn', 'sad_sealed'],
+  ['card_txn', 'clearing_sealed'],
+] as const;
+
+/**
+ * Whether the spool database at `file` holds sealed card data, i.e. rows only its data key
+ * opens. Read before the key is loaded, so that a missing key file is reported missing when
+ * data needs it, and created afresh for a spool that has none yet (a new box, or a spool a
+ * tool seeded without card data). False when there is no file, the table or column is not
+ * there yet (an older schema), or the file cannot be read at all: opening it then reports
+ * why (CODPOS_SPOOL_CORRUPT, ...), as before.
+ */
+export function holdsSealedData(file: string): boolean {
+  if (!existsSync(file)) return false;
+  let db: Database;
+  try {
+    db = new BetterSqlite3(file, { fileMustExist: true });
+  } catch {
+    return false;
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    return SEALED_COLUMNS.some(([table, column]) => {
+      try {
+        return db.prepare(`SELECT 1 FROM ${table} WHERE ${column} IS NOT NULL LIMIT 1`).get() !== undefined;
+      } catch {
+        return false;
+      }
+    });
+  } finally {
+    db.close();
+  }
+}
+
 /** The rows of quick_check / integrity_check other than `ok`. */
 export function integrityProblems(db: Database, kind: 'quick' | 'full' = 'full'): string[] {
   const rows = db.pragma(kind === 'quick' ? 'quick_check' : 'integrity_check') as Array<Record<string, string>>;
@@ -84,14 +123,27 @@ export function integrityProblems(db: Database, kind: 'quick' | 'full' = 'full')
   return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
 }
 
-/** Closes the damaged database, copies it (and its WAL) aside, and describes what happened. */
+/**
+ * Closes the damaged database, copies it (and its WAL) aside once, and describes what
+ * happened. Every open of the damaged file lands here (each `codpos spool status`, each
+ * restart of a crash-looping daemon), so a copy whose content equals the file's is reused
+ * rather than written again: one copy per corruption, while a file that changed since
+ * (damaged further, or another damage after a new spool) still gets its own copy.
+ */
 function corrupt(db: Database, file: string, problems: string[], clock: Clock): PosError {
   if (db.open) db.close();
   const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, '-');
-  const preserved = `${file}.corrupt-${stamp}`;
+  let preserved = `${file}.corrupt-${stamp}`;
+  let alreadyKept = false;
   try {
-    copyFileSync(file, preserved);
-    if (existsSync(file + '-wal')) copyFileSync(file + '-wal', preserved + '-wal');
+    const existing = existingCopyOf(file);
+    if (existing) {
+      preserved = existing;
+      alreadyKept = true;
+    } else {
+      copyFileSync(file, preserved);
+      if (existsSync(file + '-wal')) copyFileSync(file + '-wal', preserved + '-wal');
+    }
   } catch (error) {
     return new PosError('CODPOS_SPOOL_CORRUPT', `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}) and could not be copied aside: ${(error as Error).message}`, {
       cause: error,
@@ -100,10 +152,40 @@ function corrupt(db: Database, file: string, problems: string[], clock: Clock): 
   }
   return new PosError(
     'CODPOS_SPOOL_CORRUPT',
-    `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}); a copy was kept at ${preserved}. ` +
+    `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}); ${alreadyKept ? 'a copy of it was already kept' : 'a copy was kept'} at ${preserved}. ` +
       'Unforwarded records may be recoverable from the copy (sqlite3 .recover); move the damaged file away to start a new spool.',
-    { details: { file, preserved, problems: problems.slice(0, 20) } },
+    { details: { file, preserved, alreadyKept, problems: problems.slice(0, 20) } },
   );
+}
+
+/** A `<file>.corrupt-*` copy with the same bytes as `file` and the same WAL (or none), if one exists. */
+function existingCopyOf(file: string): string | undefined {
+  const prefix = `${basename(file)}.corrupt-`;
+  const size = statSync(file).size;
+  const wal = existsSync(file + '-wal') ? file + '-wal' : undefined;
+  for (const name of readdirSync(dirname(file))) {
+    if (!name.startsWith(prefix) || name.endsWith('-wal')) continue;
+    const copy = join(dirname(file), name);
+    // Size first: hashing is only for a copy that may be the same.
+    if (statSync(copy).size !== size || sha256Of(copy) !== sha256Of(file)) continue;
+    const copyWal = existsSync(copy + '-wal') ? copy + '-wal' : undefined;
+    if (wal === undefined && copyWal === undefined) return copy;
+    if (wal !== undefined && copyWal !== undefined && sha256Of(copyWal) === sha256Of(wal)) return copy;
+  }
+  return undefined;
+}
+
+/** Read in 1 MiB pieces: a spool can be far larger than a small box wants in memory at once. */
+function sha256Of(path: string): string {
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(1024 * 1024);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { Config } from '../config/schema.js';
 import { Spool, spoolSettings, type SpoolOptions } from './spool.js';
 import { FileKeyProvider, Vault, type KeyProvider } from './vault.js';
+import { holdsSealedData } from './database.js';
 
 export type SpoolHealthState = 'starting' | 'up' | 'degraded' | 'down' | 'stopped';
 
@@ -43,7 +44,11 @@ export class SpoolService {
 
   async start(): Promise<void> {
     const settings = spoolSettings(this.config);
-    this.vault = await Vault.fromProvider(this.options.keyProvider ?? new FileKeyProvider(settings.keyFile));
+    // A key file that is gone while sealed rows need it is reported missing, not replaced by a
+    // new key (refused later as a mismatch, hiding the deletion). Only then: a spool with no
+    // sealed data yet (seeded by a tool, or new) starts with a new key as before.
+    const keyProvider = this.options.keyProvider ?? new FileKeyProvider(settings.keyFile, holdsSealedData(settings.file) ? { sealedDatabase: settings.file } : {});
+    this.vault = await Vault.fromProvider(keyProvider);
     try {
       this.current = Spool.open({ file: settings.file, vault: this.vault, limits: settings.limits, retentionMs: settings.retentionMs, ...this.options.spool });
     } catch (error) {

@@ -69,8 +69,13 @@ export class PinpadDriver extends AckNakDevice<PadMessage, { accepted: boolean }
     await this.send({ type: 'cancel' });
   }
 
-  async identify(): Promise<PinpadIdentity> {
-    const answer = await this.exchange({ type: 'identify' }, 5000);
+  /**
+   * The codpos extension's identify + self-test (ZX1). A standard VeriFone pad does not
+   * know it: it stays silent (CODPOS_DEVICE_PINPAD_TIMEOUT after `timeoutMs`, default 5 s),
+   * refuses the packet (CODPOS_DEVICE_LINK_FAILED) or ends it with EOT.
+   */
+  async identify(options: { timeoutMs?: number } = {}): Promise<PinpadIdentity> {
+    const answer = await this.exchange({ type: 'identify' }, options.timeoutMs ?? 5000);
     if (answer.type !== 'identity') throw new PosError('CODPOS_DEVICE_PINPAD_MESSAGE', 'PIN pad answered identify with something else');
     const { selfTestOk, dukpt, ksn, model } = answer;
     return { selfTestOk, dukpt, ksn, model };

@@ -14,7 +14,12 @@ import { encodePinBlock } from '../../emv/crypto/pin-block.js';
 import type { AckNakLink } from '../link/ack-nak.js';
 import type { Transport } from '../transport/transport.js';
 import { pinpadLink, pinpadPacket, SI } from './link.js';
-import { encodePadMessage, parseHostMessage, type DukptMode, type EntryResultCode, type PadMessage } from './protocol.js';
+import { encodePadMessage, parseHostMessage, type DukptMode, type EntryResultCode, type HostMessage, type PadMessage } from './protocol.js';
+
+/** The codpos extension's requests: identify (ZX1) and AES DUKPT PIN entry (ZA60). */
+function isExtension(message: HostMessage): boolean {
+  return message.type === 'identify' || (message.type === 'pin-entry' && message.dukpt !== 'tdes');
+}
 
 export interface PinpadSimOptions {
   /** Base derivation key (hex): 16 bytes for TDES DUKPT / AES-128, 32 for AES-256. */
@@ -27,6 +32,12 @@ export interface PinpadSimOptions {
   dukpt?: DukptMode;
   entryTimeoutMs?: number;
   model?: string;
+  /**
+   * Behave like a standard VeriFone pad that knows none of the codpos extension
+   * (docs/pinpad-protocol.md): `ZX1` and `ZA60` are ACKed like any good packet and
+   * never answered. Tests of the driver's and the diag's fallbacks use it.
+   */
+  standardOnly?: boolean;
 }
 
 interface Entry {
@@ -131,6 +142,10 @@ export class PinpadSim extends EventEmitter {
       message = parseHostMessage(payload, control);
     } catch (error) {
       this.emit('unknown', payload.slice(0, 4), error);
+      return;
+    }
+    if (this.options.standardOnly && isExtension(message)) {
+      this.emit('unknown', payload.slice(0, 4));
       return;
     }
     if (message.type === 'display') {

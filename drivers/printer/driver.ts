@@ -16,9 +16,12 @@ import type { Transport } from '../transport/transport.js';
 import { EscPosBuilder, statusRequest } from './escpos.js';
 import { isStatusByte, parseStatus, blockingReason, type PrinterStatus } from './status.js';
 import { PRINTER_PROFILES, type PrinterProfile } from './profiles.js';
+import { describePrinterCodePages, isPrinterCodePage } from './code-pages.js';
 
 export interface PrinterDriverOptions {
   profile?: PrinterProfile;
+  /** ESC t page selected at each job's init and used to encode its text (`devices.printer.codePage`); default 0. */
+  codePage?: number;
   statusPollMs?: number;
   statusTimeoutMs?: number;
 }
@@ -51,7 +54,10 @@ export class PrinterDriver extends EventEmitter {
     options: PrinterDriverOptions = {},
   ) {
     super();
-    this.profile = options.profile ?? PRINTER_PROFILES['58mm'];
+    const codePage = options.codePage ?? 0;
+    if (!isPrinterCodePage(codePage)) throw new PosError('CODPOS_USAGE_ESCPOS', `printer code page ${codePage} cannot be encoded: use ${describePrinterCodePages()}`);
+    // Jobs are built from this profile (builder(), the receipt renderers), so the page travels with it.
+    this.profile = { ...(options.profile ?? PRINTER_PROFILES['58mm']), codePage };
     this.statusPollMs = options.statusPollMs ?? 2000;
     this.statusTimeoutMs = options.statusTimeoutMs ?? 1000;
     transport.on('data', this.onData);

@@ -6,6 +6,7 @@
  */
 import { PosError } from '../../config/errors.js';
 import type { PrinterProfile } from './profiles.js';
+import { encodeForCodePage } from './code-pages.js';
 
 export const ESC = 0x1b;
 export const GS = 0x1d;
@@ -21,9 +22,6 @@ export interface MonoImage {
   pixels: Uint8Array;
 }
 
-/** Code pages we can encode text for (ESC t n): 0 = PC437 (ASCII part), 16 = WPC1252 (Latin-1 part). */
-const LATIN1_PAGES = new Set([16]);
-
 export class EscPosBuilder {
   private readonly chunks: Buffer[] = [];
   private widthMultiplier = 1;
@@ -37,11 +35,16 @@ export class EscPosBuilder {
     return this;
   }
 
-  /** ESC @: reset modes to power-on defaults. */
+  /**
+   * ESC @: reset modes to power-on defaults; then ESC t n when the profile carries the
+   * configured code page, because ESC @ restores the page of the printer's memory
+   * switch, which need not be the one the text is encoded for.
+   */
   init(): this {
     this.widthMultiplier = 1;
     this.page = 0;
-    return this.raw([ESC, 0x40]);
+    this.raw([ESC, 0x40]);
+    return this.profile.codePage === undefined ? this : this.codePage(this.profile.codePage);
   }
 
   /** ESC a n */
@@ -83,14 +86,7 @@ export class EscPosBuilder {
 
   /** Text in the current code page; characters it cannot show become `?`. */
   text(text: string): this {
-    const latin1 = LATIN1_PAGES.has(this.page);
-    const bytes = Buffer.alloc(text.length);
-    let n = 0;
-    for (const char of text) {
-      const code = char.codePointAt(0)!;
-      bytes[n++] = code === 0x0a || (code >= 0x20 && code < 0x7f) || (latin1 && code >= 0xa0 && code <= 0xff) ? code : 0x3f;
-    }
-    return this.raw(bytes.subarray(0, n));
+    return this.raw(encodeForCodePage(text, this.page));
   }
 
   /** Text and a line feed. */

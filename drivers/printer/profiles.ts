@@ -10,6 +10,11 @@ export interface PrinterProfile {
   dots: number;
   /** Characters per line in font A at normal width. */
   columns: number;
+  /**
+   * The code page (ESC t) that init() selects and text is encoded in: set by the driver
+   * from `devices.printer.codePage`; absent, init() leaves the printer's own default.
+   */
+  codePage?: number;
 }
 
 export const PRINTER_PROFILES: Record<PrinterProfile['name'], PrinterProfile> = {

@@ -26,7 +26,7 @@ export function buildTestPage(profile: PrinterProfile, status?: PrinterStatus): 
   b.size(1, 2).line('double height').size(2, 1).line('double width').size(1, 1);
   b.line('0123456789'.repeat(Math.ceil(profile.columns / 10)).slice(0, profile.columns));
   b.wrap('Word wrap: this sentence is long enough to be wrapped at the paper width without cutting words.');
-  b.codePage(16).line('Code page 16: café à Zürich').codePage(0);
+  b.codePage(16).line('Code page 16: café à Zürich').codePage(profile.codePage ?? 0);
   b.align('center').code128('RR123456785CH').qr('https://codpos.example/t/RR123456785CH');
   b.raster(signatureImage(Math.min(profile.dots, 320)));
   if (status) {

@@ -94,6 +94,16 @@ t.test('host.tcDelivery: advice by default, or batch-upload', async (t) => {
   t.same(problemsOf(() => validateConfig({ host: { tcDelivery: 'never' } })), ['host.tcDelivery: expected one of "advice", "batch-upload", got "never"']);
 });
 
+t.test('devices.printer.codePage: only the pages the printer driver encodes, named when another is set', async (t) => {
+  t.equal(validateConfig({}).devices.printer.codePage, 0);
+  t.equal(validateConfig({ devices: { printer: { codePage: 16 } } }).devices.printer.codePage, 16);
+  t.same(problemsOf(() => validateConfig({ devices: { printer: { codePage: 17 } } })), [
+    'devices.printer.codePage: expected a code page the printer driver encodes: 0 (PC437) or 16 (WPC1252), got 17',
+  ]);
+  const bad = file('bad-code-page.json', JSON.stringify({ devices: { printer: { codePage: 2 } } }));
+  t.match(problemsOf(() => loadCheckedConfig({ file: bad, env: {} })), [/^devices\.printer\.codePage: .*0 \(PC437\) or 16 \(WPC1252\), got 2$/]);
+});
+
 t.test('a file that cannot be read or parsed is one clear line', async (t) => {
   t.match(problemsOf(() => loadConfig({ file: join(dir, 'missing.json'), env: {} })), [/missing\.json: cannot read the file \(ENOENT\)/]);
   t.match(problemsOf(() => loadConfig({ file: file('broken.json', '{"host": '), env: {} })), [/broken\.json: not valid JSON/]);

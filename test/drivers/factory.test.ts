@@ -1,6 +1,6 @@
 import t from 'tap';
 import { validateConfig } from '../../config/load.js';
-import { buildDevices, buildPrinter, startDevice, stopDevice, pinpadSimOptions } from '../../drivers/factory.js';
+import { buildDevices, buildPrinter, startDevice, stopDevice, pinpadSimOptions, loadSimKit } from '../../drivers/factory.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Scan } from '../../drivers/scanner/driver.js';
@@ -62,4 +62,21 @@ t.test('the factory does not import a simulator: a box with real devices never l
   const valueImports = source.split('\n').filter((line) => /^import (?!type )/.test(line) && /sim/i.test(line));
   t.same(valueImports, [], 'no value import of a simulator module');
   t.match(source, /await import\('\.\/sim-kit\.js'\)/);
+});
+
+t.test('devices.printer.codePage: every job built from the driver selects the page at init and its text is encoded in it', async (t) => {
+  const text = 'Reçu: café à Zürich';
+  for (const [codePage, printed] of [
+    [16, text],
+    [0, 'Re?u: caf? ? Z?rich'],
+  ] as const) {
+    const built = buildPrinter(validateConfig({ devices: { printer: { codePage } } }).devices.printer, { sims: await loadSimKit() });
+    await startDevice(built);
+    t.equal(built.driver.profile.codePage, codePage, 'the profile the receipt renderers use carries the page');
+    const init = built.driver.builder().init().build();
+    t.equal(init.toString('hex'), `1b401b74${codePage.toString(16).padStart(2, '0')}`, `ESC @ then ESC t ${codePage}`);
+    await built.driver.print(built.driver.builder().init().line(text).cut().build());
+    t.same(built.sim!.pages, [[printed]], `page ${codePage} prints ${JSON.stringify(printed)}`);
+    await stopDevice(built);
+  }
 });

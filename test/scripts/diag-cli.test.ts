@@ -73,7 +73,35 @@ t.test('diag pinpad over a real pseudo-terminal shows the KSN, never a PIN', asy
   const report = JSON.parse(result.stdout) as Record<string, unknown>;
   t.equal(report.nextKsn, 'FFFF9876543210E00008');
   t.equal(report.selfTest, 'ok');
+  t.equal(report.protocol, 'codpos extension (identify ZX1)');
   t.equal(sim.screen, 'CODPOS DIAG OK');
+  await sim.stop();
+  await pair.close();
+});
+
+t.test('diag pinpad on a standard VeriFone pad (no codpos extension): passes with the standard display message, and says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-diag-'));
+  const pair = await openPtyPair(join(dir, 'pinpad'), join(dir, 'pinpad.sim'));
+  const end = new SerialTransport({ path: pair.devicePath, baudRate: 19200 });
+  const sim = new PinpadSim(end, { bdk: '0123456789ABCDEFFEDCBA9876543210', ksn: 'FFFF9876543210E00007', standardOnly: true });
+  const ignored: string[] = [];
+  sim.on('unknown', (head: string) => ignored.push(head));
+  await sim.start();
+  // The pad never answers identify, so the timeout only sets how soon the fallback starts.
+  const json = await runAsync(['diag', 'pinpad', '--path', pair.hostPath, '--json', '--timeout', '500']);
+  t.equal(json.status, 0, json.stderr);
+  const report = JSON.parse(json.stdout) as Record<string, unknown>;
+  t.equal(report.verdict, 'pass');
+  t.equal(report.protocol, 'standard VeriFone (display Z2)');
+  t.match(report.identify, /not answered \(CODPOS_DEVICE_PINPAD_TIMEOUT\)/);
+  t.match(report.summary, /answers the standard display message/);
+  t.notOk('nextKsn' in report, 'no KSN is made up');
+  t.equal(sim.screen, 'CODPOS DIAG OK', 'the standard display message reached the pad');
+  t.same(ignored, ['ZX1'], 'the extension was sent once and ignored by the pad');
+  const human = await runAsync(['diag', 'pinpad', '--path', pair.hostPath, '--timeout', '500']);
+  t.equal(human.status, 0, human.stderr);
+  t.match(human.stdout, /^protocol\s+standard VeriFone \(display Z2\)$/m);
+  t.match(human.stdout.trim().split('\n').at(-1), /^PASS: PIN pad answers the standard display message/);
   await sim.stop();
   await pair.close();
 });

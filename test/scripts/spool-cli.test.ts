@@ -1,6 +1,6 @@
 /** `codpos spool ...` run as a technician runs it: the BUILT CLI against a real spool file. */
 import t from 'tap';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { runCodpos } from '../helpers/cli.js';
@@ -58,6 +58,21 @@ t.test('status: depth per stream, dead letters, disk use, offline exposure', asy
   t.match(human.stdout, /^waybill-event\s+2\s+2\s+0\s+0\s+0\s+0\s+\S/m);
   t.match(human.stdout, /to forward: 2; dead letters: 1/);
   t.same(cardDataIn(human.stdout + json.stdout), [], 'no card data in the output');
+});
+
+t.test('status on a damaged database, run twice: refused both times, one copy kept and named both times', async (t) => {
+  const dir = tempDir('codpos-spool-cli-');
+  const file = join(dir, 'spool.db');
+  writeFileSync(file, 'not SQLite: a damaged spool '.repeat(200));
+  const runs = [runCodpos(['spool', 'status', '--db', file]), runCodpos(['spool', 'status', '--db', file])];
+  for (const run of runs) {
+    t.not(run.status, 0);
+    t.match(run.stderr, /spool database .*spool\.db is damaged/);
+  }
+  const copies = readdirSync(dir).filter((f) => f.startsWith('spool.db.corrupt-') && !f.endsWith('-wal'));
+  t.equal(copies.length, 1, 'one copy for one corruption');
+  t.match(runs[0]!.stderr, new RegExp(`a copy was kept at .*${copies[0]}`));
+  t.match(runs[1]!.stderr, new RegExp(`a copy of it was already kept at .*${copies[0]}`));
 });
 
 t.test('list: filters by stream and state, shows the dead reason, masks payloads, never opens sealed data', async (t) => {

@@ -6,7 +6,8 @@ import { openDatabase, integrityProblems } from '../../spool/database.js';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../spool/migrations.js';
 import { Spool } from '../../spool/spool.js';
 import { openTestSpool, tempDir } from './helpers.js';
-import { isPosError } from '../../config/errors.js';
+import { isPosError, type PosError } from '../../config/errors.js';
+import { ManualClock } from '../../spool/clock.js';
 
 t.test('the database opens with WAL, synchronous=FULL, foreign keys and secure_delete, migrated', async (t) => {
   const file = join(tempDir(), 'spool.db');
@@ -75,6 +76,29 @@ t.test('a damaged database is refused with CODPOS_SPOOL_CORRUPT and copied aside
   const copies = readdirSync(dir).filter((f) => f.startsWith('spool.db.corrupt-') && !f.endsWith('-wal'));
   t.equal(copies.length, 1);
   t.same(readFileSync(join(dir, copies[0]!)), bytes, 'the copy is the damaged file, byte for byte');
+});
+
+t.test('a damaged database is copied aside once per corruption: opening it again reuses the copy, a changed file gets its own', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'spool.db');
+  writeFileSync(file, 'not SQLite: a damaged header '.repeat(200));
+  const clock = new ManualClock(Date.UTC(2026, 5, 1, 8, 0, 0));
+  const copiesIn = () => readdirSync(dir).filter((f) => f.startsWith('spool.db.corrupt-') && !f.endsWith('-wal'));
+  const first = t.throws(() => openDatabase(file, { clock }), { code: 'CODPOS_SPOOL_CORRUPT' }) as unknown as PosError;
+  t.match(first.message, /; a copy was kept at .*spool\.db\.corrupt-2026-06-01T08-00-00-000Z/);
+  t.equal(first.details!.alreadyKept, false);
+  clock.advance(60_000);
+  const second = t.throws(() => openDatabase(file, { clock }), { code: 'CODPOS_SPOOL_CORRUPT' }) as unknown as PosError;
+  t.match(second.message, /; a copy of it was already kept at .*spool\.db\.corrupt-2026-06-01T08-00-00-000Z/, 'names the copy made before');
+  t.equal(second.details!.alreadyKept, true);
+  t.equal(second.details!.preserved, first.details!.preserved);
+  t.equal(copiesIn().length, 1, 'two opens, one copy');
+  // The same size but other bytes: another damage, so another copy.
+  writeFileSync(file, 'not SQLite: a changed header '.repeat(200));
+  clock.advance(60_000);
+  const third = t.throws(() => openDatabase(file, { clock }), { code: 'CODPOS_SPOOL_CORRUPT' }) as unknown as PosError;
+  t.equal(third.details!.alreadyKept, false);
+  t.equal(copiesIn().length, 2);
 });
 
 t.test('a file that is not a database at all is also CODPOS_SPOOL_CORRUPT', async (t) => {

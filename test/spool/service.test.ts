@@ -1,9 +1,10 @@
 import t from 'tap';
-import { statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig } from '../../config/load.js';
 import { SpoolService } from '../../spool/service.js';
 import { Spool } from '../../spool/spool.js';
+import { Vault } from '../../spool/vault.js';
 import { tempDir } from './helpers.js';
 import { IdGenerator, UUID_V7, uuidV7Time } from '../../spool/ids.js';
 import { ManualClock } from '../../spool/clock.js';
@@ -68,4 +69,43 @@ t.test('UUIDv7 ids sort in the order made, even when the clock stands still or s
   t.same([...made].sort(), made, 'sorted order is creation order');
   t.equal(new Set(made).size, made.length);
   t.equal(uuidV7Time(made[0]!), Date.UTC(2026, 0, 1));
+});
+
+t.test('a deleted key file: CODPOS_SPOOL_KEY_MISSING when sealed rows need it, no new key written', async (t) => {
+  const dir = tempDir();
+  const config = validateConfig({ data: { dir }, spool: { file: 'spool.db', keyFile: 'keys/vault.key' } });
+  const first = new SpoolService(config);
+  await first.start();
+  first.spool.journal.begin({ amount: 100, currency: '840', pan: '4761739001010010' });
+  await first.stop();
+  const keyFile = join(dir, 'keys', 'vault.key');
+  rmSync(keyFile);
+  const service = new SpoolService(config);
+  await t.rejects(service.start(), { code: 'CODPOS_SPOOL_KEY_MISSING', message: /key file .*vault\.key is missing, but spool database .*spool\.db exists and its sealed card data needs that key/ });
+  t.notOk(existsSync(keyFile), 'no new key replaced the lost one');
+});
+
+t.test('a sealed value in the outbox alone also needs the key', async (t) => {
+  const dir = tempDir();
+  const seed = Spool.open({ file: join(dir, 'spool.db'), vault: Vault.fromKey(Buffer.alloc(32, 7)) });
+  await seed.outbox.enqueue('advice', { mti: '0220' }, { sealed: { pan: '4761739001010010' } });
+  seed.close();
+  await t.rejects(new SpoolService(validateConfig({ data: { dir } })).start(), { code: 'CODPOS_SPOOL_KEY_MISSING' });
+});
+
+t.test('no key file and no sealed rows: the service starts with a new key, as on a first start', async (t) => {
+  for (const seeded of [false, true]) {
+    const dir = tempDir();
+    if (seeded) {
+      // A spool a tool seeded without card data (and without a key): not a lost key.
+      const seed = Spool.open({ file: join(dir, 'spool.db') });
+      await seed.outbox.enqueue('waybill-event', { waybill: 'RR123456785CH', event: 'delivered' });
+      seed.close();
+    }
+    const service = new SpoolService(validateConfig({ data: { dir } }));
+    await service.start();
+    t.same(service.health(), { state: 'up' }, seeded ? 'a seeded spool without sealed rows' : 'a fresh spool');
+    t.ok(existsSync(join(dir, 'vault.key')), 'the key file was created');
+    await service.stop();
+  }
 });

@@ -12,6 +12,7 @@ import { scrubText } from '../../../config/masking.js';
 import type { BlePeripheralInfo } from '../../../drivers/transport/ble.js';
 import type { BuiltDevice } from '../../../drivers/factory.js';
 import type { Scan } from '../../../drivers/scanner/driver.js';
+import type { PinpadDriver } from '../../../drivers/pinpad/driver.js';
 import { action, printJson, printLines } from '../output.js';
 
 // Every `codpos` run loads this module, so the drivers, the virtual cards and the
@@ -138,7 +139,9 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'how long to wait for a card', '30000')
     .action(action(async (opts: DeviceOptions) => diagCard(opts)));
 
-  deviceCommand(group, 'pinpad', 'PIN pad identity, DUKPT KSN and self-test (never asks for a PIN)').action(action(async (opts: DeviceOptions) => diagPinpad(opts)));
+  deviceCommand(group, 'pinpad', 'PIN pad identity, DUKPT KSN and self-test (never asks for a PIN); a standard VeriFone pad: the display message')
+    .option('--timeout <ms>', 'how long to wait for the answer to identify (a codpos extension) before falling back to the standard display message', '5000')
+    .action(action(async (opts: DeviceOptions) => diagPinpad(opts)));
 
   deviceCommand(group, 'printer', 'printer status (DLE EOT); with --test-page, print text sizes, barcodes, QR and a raster image')
     .option('--test-page', 'print the test page')
@@ -261,9 +264,19 @@ async function diagPinpad(opts: DeviceOptions): Promise<void> {
   const { buildPinpad, loadSimKit } = await load.factory();
   const { config } = loadConfig({ file: opts.config });
   const report = new Report('pinpad', Boolean(opts.json));
+  const timeoutMs = positive(opts.timeout, 5000, '--timeout');
   const device = buildPinpad(settingsFor(config, 'pinpad', opts), { sims: await loadSimKit() });
   await runDiag(device, report, async () => {
-    const identity = await device.driver.identify();
+    let identity;
+    try {
+      identity = await device.driver.identify({ timeoutMs });
+    } catch (error) {
+      // A standard VeriFone pad does not know identify (ZX1, our extension): it stays silent,
+      // refuses the packet or ends it with EOT. A pad that is gone fails the display too.
+      if (!(error instanceof PosError) || error.disconnected) throw error;
+      return diagStandardPinpad(device.driver, report, error);
+    }
+    report.line('protocol', 'codpos extension (identify ZX1)');
     report.line('model', identity.model);
     report.line('dukpt', identity.dukpt);
     report.line('next ksn', identity.ksn);
@@ -272,6 +285,23 @@ async function diagPinpad(opts: DeviceOptions): Promise<void> {
     if (!identity.selfTestOk) return report.fail('PIN pad self-test failed (no key loaded or KSN exhausted): reload the DUKPT initial key');
     report.pass(`PIN pad answers, ${identity.dukpt} DUKPT, next KSN ${identity.ksn}`);
   });
+}
+
+/**
+ * The fallback for a pad without the codpos extension: the standard display message (Z2)
+ * is ACKed by any VeriFone-protocol pad, which shows the pad is there and speaks the
+ * protocol; its KSN and key state are only seen in a PIN entry, which diag never starts.
+ */
+async function diagStandardPinpad(driver: PinpadDriver, report: Report, identifyError: PosError): Promise<void> {
+  report.line('identify', `not answered (${identifyError.code}): not a codpos extension pad`);
+  try {
+    await driver.display('CODPOS DIAG OK');
+  } catch (error) {
+    if (!(error instanceof PosError)) throw error;
+    return report.fail(`PIN pad answered neither identify (${identifyError.message}) nor the standard display message (${error.message})`);
+  }
+  report.line('protocol', 'standard VeriFone (display Z2)');
+  report.pass('PIN pad answers the standard display message (it does not know the codpos identify extension, so KSN and self-test were not read; a PIN entry shows whether a key is loaded)');
 }
 
 async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promise<void> {
