@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { isTimeZone, systemTimeZone } from './local-time.js';
-import { describePrinterCodePages, isPrinterCodePage } from '../drivers/printer/code-pages.js';
+import { describePrinterCodePages, isPrinterCodePage } from './printer-code-pages.js';
 
 const integer = () => z.int({ error: (issue) => (issue.code === 'invalid_type' ? 'expected an integer' : undefined) });
 const port = () => integer().min(1).max(65535);

@@ -16,7 +16,7 @@ import type { Transport } from '../transport/transport.js';
 import { EscPosBuilder, statusRequest } from './escpos.js';
 import { isStatusByte, parseStatus, blockingReason, type PrinterStatus } from './status.js';
 import { PRINTER_PROFILES, type PrinterProfile } from './profiles.js';
-import { describePrinterCodePages, isPrinterCodePage } from './code-pages.js';
+import { describePrinterCodePages, isPrinterCodePage } from '../../config/printer-code-pages.js';
 
 export interface PrinterDriverOptions {
   profile?: PrinterProfile;

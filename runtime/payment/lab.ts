@@ -194,7 +194,7 @@ export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaym
     const printerLink = memoryPair('printer');
     const profileOfPrinter = printerProfile(config.devices.printer.profile);
     const printerSim = new PrinterSim(printerLink.device, { profile: profileOfPrinter });
-    const printer = new PrinterDriver(printerLink.host, { statusPollMs: 20 });
+    const printer = new PrinterDriver(printerLink.host, { statusPollMs: 20, codePage: config.devices.printer.codePage });
     await printerSim.start();
     await printer.start();
     cleanups.unshift(async () => {
