@@ -17,6 +17,7 @@ import { createSystemdNotifier, type SystemdNotifier } from '../runtime/systemd-
 import { acquireInstanceLock, type InstanceLock } from '../runtime/instance-lock.js';
 import { applyReload, planReload } from '../runtime/config-reload.js';
 import type { Config } from '../config/schema.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../runtime/log.js';
 import { reportError } from './cli/output.js';
 
@@ -67,14 +68,14 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // The same file again on SIGHUP, by the same rule (config/load.ts defaultConfigFile).
-  const readConfig = (): Config => {
-    const loaded = loadCheckedConfig({ file: opts.config, sim: opts.sim }).config;
-    return opts.sim ? simulateEverything(loaded) : loaded;
+  const readConfig = (): LoadedConfig => {
+    const loaded = loadCheckedConfig({ file: opts.config, sim: opts.sim });
+    return opts.sim ? { ...loaded, config: simulateEverything(loaded.config) } : loaded;
   };
   let config: Config;
   let lock: InstanceLock;
   try {
-    config = readConfig();
+    config = readConfig().config;
     // First, before any device, link or spool is opened: a second daemon stops here.
     lock = acquireInstanceLock(config.data.dir);
   } catch (error) {
@@ -140,14 +141,16 @@ async function main(argv: string[]): Promise<number> {
  * load changes nothing: the error is logged with its code and problems, the daemon runs on.
  * Returns the config the daemon now runs with.
  */
-function reloadConfig(running: Config, readConfig: () => Config, log: Logger, systemd: SystemdNotifier, statusLine: () => string): Config {
+function reloadConfig(running: Config, readConfig: () => LoadedConfig, log: Logger, systemd: SystemdNotifier, statusLine: () => string): Config {
   systemd.reloading('reloading the config');
   let now = running;
   try {
-    const next = readConfig();
+    const { config: next, file } = readConfig();
     const plan = planReload(running, next);
     now = applyReload(plan, running, next, { log });
-    for (const key of plan.restartNeeded) log.warn({ key }, 'config change needs a restart to apply');
+    // At the new level: after a change to debug, this is its first line.
+    log.debug({ file }, 'config re-read');
+    for (const key of plan.restartNeeded) log.warn({ setting: key }, 'config change needs a restart to apply');
     log.info({ applied: plan.apply, restartNeeded: plan.restartNeeded, logLevel: log.level }, 'config reloaded');
   } catch (error) {
     const { code, details } = error as { code?: unknown; details?: { problems?: unknown } };
