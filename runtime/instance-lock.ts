@@ -32,10 +32,17 @@ export interface InstanceLock {
  */
 export function acquireInstanceLock(dataDir: string, pid = process.pid): InstanceLock {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, LOCK_FILE_NAME);
-  // timeout 0: a held lock is an answer now, not after better-sqlite3's default 5 s of retries.
-  const db = new Database(file, { timeout: 0 });
+  let db: Database.Database;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // timeout 0: a held lock is an answer now, not after better-sqlite3's default 5 s of retries.
+    db = new Database(file, { timeout: 0 });
+  } catch (error) {
+    // The lock is the first thing written there, so it meets an unusable data directory first:
+    // the same error the storage service would give a moment later (runtime/storage-monitor.ts).
+    throw new PosError('CODPOS_SPOOL_DATA_DIR', `data directory ${dir} is not writable (${(error as { code?: string }).code ?? 'error'})`, { cause: error, details: { lockFile: file } });
+  }
   try {
     if (!tryBegin(db)) throw alreadyRunning(file, db);
     // In the transaction: on a fresh file, the first daemon creates the table, a second one waits for nothing.

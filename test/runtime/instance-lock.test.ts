@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { acquireInstanceLock } from '../../runtime/instance-lock.js';
@@ -27,4 +27,11 @@ t.test('another data directory is another lock', async (t) => {
   a.release();
   b.release();
   t.pass('both taken');
+});
+
+t.test('a data directory that cannot be made is the storage error, not an internal one', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'codpos-lock-'));
+  const notADir = join(root, 'file');
+  writeFileSync(notADir, '');
+  t.throws(() => acquireInstanceLock(join(notADir, 'var')), { code: 'CODPOS_SPOOL_DATA_DIR', message: `data directory ${join(notADir, 'var')} is not writable (ENOTDIR)` });
 });
