@@ -10,7 +10,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/schema.js';
-import { setLogLevel, type Logger } from './log.js';
+import type { Logger } from './log.js';
 
 /** Settings a reload applies to the running daemon. Everything else changed needs a restart. */
 export const LIVE_SETTINGS: ReadonlySet<string> = new Set(['log.level']);
@@ -38,7 +38,7 @@ export function applyReload(plan: ReloadPlan, running: Config, next: Config, tar
   let now = running;
   for (const path of plan.apply) {
     if (path === 'log.level') {
-      setLogLevel(targets.log, next.log.level);
+      targets.log.level = next.log.level;
       now = { ...now, log: { ...now.log, level: next.log.level } };
     }
   }

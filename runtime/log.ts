@@ -66,29 +66,11 @@ function withJournalPriority(inner: DestinationStream): DestinationStream {
   return stream;
 }
 
-/** Every child of a logger made here, so a new level reaches them (pino copies it at creation only). */
-const childrenOf = new WeakMap<Logger, Set<WeakRef<Logger>>>();
-
-/**
- * Sets the level of `log` and of every child made from it so far (a reload or the local API
- * changes the daemon's level; its services log through children such as the acquirer simulator's).
- */
-export function setLogLevel(log: Logger, level: string): void {
-  log.level = level;
-  const children = childrenOf.get(log);
-  for (const ref of children ?? []) {
-    const child = ref.deref();
-    if (child) child.level = level;
-    else children!.delete(ref); // collected: nothing to set
-  }
-}
-
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const children = new Set<WeakRef<Logger>>();
   const fd = options.fd ?? 1;
   const plain = options.destination ?? pino.destination({ dest: fd, sync: true });
   const destination = options.destination === undefined && writesToJournal(options.env ?? process.env, fd) ? withJournalPriority(plain) : plain;
-  const root = pino(
+  return pino(
     {
       name: options.name ?? 'codposd',
       level: options.level ?? 'info',
@@ -101,8 +83,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         level: (label) => ({ level: label }),
         log: (object) => redact(withPlainErrors(object)) as Record<string, unknown>,
       },
-      // Inherited by children of children, so the whole tree is registered with the root.
-      onChild: (child: Logger) => void children.add(new WeakRef(child)),
       hooks: {
         logMethod(args, method) {
           const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubText(arg) : arg));
@@ -112,8 +92,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
-  childrenOf.set(root, children);
-  return root;
 }
 
 /** The object with each Error value replaced by `{ type, code?, message, stack, details?, cause? }`. */

@@ -46,15 +46,3 @@ t.test('applyReload sets the logger level and keeps the settings that wait for a
   t.equal(lines.length, 1);
   t.match(lines[0], /"msg":"after"/);
 });
-
-t.test('the new level reaches the children made before it (pino copies a level into a child once)', async (t) => {
-  const lines: string[] = [];
-  const log = createLogger({ level: 'info', destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }) });
-  const child = log.child({ component: 'acquirer-sim' });
-  const grandchild = child.child({ part: 'x' });
-  const next = withChanges({ log: { level: 'debug' } });
-  applyReload(planReload(running, next), running, next, { log });
-  child.debug('child');
-  grandchild.debug('grandchild');
-  t.equal(lines.length, 2, lines.join(''));
-});
