@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { codposAgainst, codposdBin, readJsonLines, startCodposd, type JsonLine } from '../helpers/cli.js';
 import { simConfigPath } from '../../config/paths.js';
+import { bindFakeNotifySocket } from '../helpers/notify-socket.js';
 
 /** A box config (every device and link simulated) with its data in a temp dir. */
 function boxConfig(dir: string, changes: Record<string, unknown> = {}): Record<string, unknown> {
@@ -99,5 +100,25 @@ t.test('a second codposd on the same data directory exits at once naming the pid
   await third.next((line) => line.msg === 'ready');
   const exit = once(third.daemon, 'exit');
   third.daemon.kill('SIGTERM');
+  t.same(await exit, [0, null]);
+});
+
+t.test('under systemd a SIGHUP is RELOADING=1, then READY=1 again once the file is applied', async (t) => {
+  const socket = bindFakeNotifySocket();
+  t.teardown(() => socket.close());
+  const dir = mkdtempSync(join(tmpdir(), 'codposd-notify-reload-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(boxConfig(dir)));
+  const daemon = startCodposd(['--config', file], { env: { NOTIFY_SOCKET: socket.path } });
+  t.teardown(() => daemon.kill('SIGKILL'));
+  const { next } = readJsonLines(daemon.stdout!);
+  await socket.waitFor((n) => n.READY === '1');
+  daemon.kill('SIGHUP');
+  await next((line) => line.msg === 'config reloaded');
+  await socket.waitFor((n) => n.READY === '1', 2);
+  const relevant = socket.received.filter((n) => n.READY === '1' || n.RELOADING === '1').map((n) => (n.READY ? 'READY' : 'RELOADING'));
+  t.same(relevant, ['READY', 'RELOADING', 'READY']);
+  const exit = once(daemon, 'exit');
+  daemon.kill('SIGTERM');
   t.same(await exit, [0, null]);
 });
