@@ -9,11 +9,11 @@
  * and the setting is not text (`9600`, `true`, `["visa-dda"]`), otherwise text.
  * `CODPOS_CONFIG` names the config file and is not a setting.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import type { core } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { PosError } from './errors.js';
-import { simConfigPath } from './paths.js';
+import { INSTALLED_CONFIG_PATH, isInstalledPackage, packageRoot as runningPackageRoot, simConfigPath } from './paths.js';
 
 export const CONFIG_FILE_ENV = 'CODPOS_CONFIG';
 const ENV_PREFIX = 'CODPOS_';
@@ -27,26 +27,114 @@ export interface LoadedConfig {
 }
 
 export interface LoadOptions {
-  /** The config file; defaults to CODPOS_CONFIG, then the embedded simulated default. */
+  /** The config file; defaults as `defaultConfigFile` says. */
   file?: string;
   env?: NodeJS.ProcessEnv;
+  /** `codposd --sim`: with no file named, the embedded simulated config even on an install. */
+  sim?: boolean;
+  /** The package root of the running code (tests pretend to be installed); the real one by default. */
+  packageRoot?: string;
+}
+
+/** Which config file is read, and why (the reason goes into errors about it). */
+export interface ConfigFileChoice {
+  file: string;
+  from: 'option' | 'env' | 'installed-default' | 'sim-default';
+}
+
+/**
+ * The config file rule, the same for `codposd` and `codpos config check|show`: the file named
+ * (--config), else CODPOS_CONFIG, else /etc/codpos/config.json when the code runs from the
+ * installed package (under /usr/lib/codpos), else the embedded simulated config (a source tree,
+ * or --sim). An install never falls back to the simulator silently: its missing file is an error.
+ */
+export function defaultConfigFile(options: { file?: string; env: NodeJS.ProcessEnv; sim?: boolean; packageRoot: string }): ConfigFileChoice {
+  if (options.file !== undefined) return { file: options.file, from: 'option' };
+  const fromEnv = options.env[CONFIG_FILE_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return { file: fromEnv, from: 'env' };
+  if (!options.sim && isInstalledPackage(options.packageRoot)) return { file: INSTALLED_CONFIG_PATH, from: 'installed-default' };
+  return { file: simConfigPath, from: 'sim-default' };
 }
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const file = options.file ?? env[CONFIG_FILE_ENV] ?? simConfigPath;
-  const input = readConfigFile(file);
-  return { config: validateConfig(input, env, file), file };
+  const choice = defaultConfigFile({ file: options.file, env, sim: options.sim, packageRoot: options.packageRoot ?? runningPackageRoot });
+  const input = readConfigFile(choice);
+  return { config: validateConfig(input, env, choice.file), file: choice.file };
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
+/** A config is a few KiB of JSON; anything near this is not one. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Why `stats` is no config file (not a regular file, or over 1 MiB), or undefined when it may be
+ * one: reading /dev/zero never ends and a FIFO waits for a writer, which would hang `config check`,
+ * the daemon's start and its SIGHUP reload. The one check all three use.
+ */
+export function configFileProblem(file: string, stats: Stats): string | undefined {
+  if (!stats.isFile()) return `${file}: not a regular file (${fileKind(stats)}); a config is a JSON file`;
+  if (stats.size > MAX_CONFIG_BYTES) return `${file}: ${stats.size} bytes, over the ${MAX_CONFIG_BYTES} bytes (1 MiB) a config may have`;
+  return undefined;
+}
+
+/**
+ * Refuses, before anything reads it, a config that is not a regular file of at most 1 MiB
+ * (`configFileProblem`). A file that cannot be stat'ed is left to the loader, which names why.
+ */
+export function assertReadableConfigFile(file: string | undefined): void {
+  if (file === undefined) return; // the embedded simulated config
+  let stats: Stats;
   try {
-    text = readFileSync(file, 'utf8');
+    stats = statSync(file);
+  } catch {
+    return;
+  }
+  const problem = configFileProblem(file, stats);
+  if (problem !== undefined) throw invalid([problem]);
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+/**
+ * Opens without blocking (O_NONBLOCK: a FIFO with no writer opens at once instead of waiting),
+ * then checks what was opened, not what a path named a moment before, and only then reads.
+ */
+function readConfigText(choice: ConfigFileChoice): string {
+  const { file } = choice;
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    if (code === 'ENOENT' && choice.from === 'installed-default') {
+      throw invalid([`${file}: cannot read the file (ENOENT); the installed daemon reads its config there: put the box's config there (docs/install.md), or name one with --config, or run with --sim`], error);
+    }
     throw invalid([`${file}: cannot read the file (${code})`], error);
   }
+  try {
+    const problem = configFileProblem(file, fstatSync(fd));
+    if (problem !== undefined) throw invalid([problem]);
+    try {
+      return readFileSync(fd, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw invalid([`${file}: cannot read the file (${code})`], error);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readConfigFile(choice: ConfigFileChoice): Record<string, unknown> {
+  const { file } = choice;
+  const text = readConfigText(choice);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

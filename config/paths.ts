@@ -24,3 +24,20 @@ export const simConfigPath = join(shippedConfigDir, 'sim.json');
 export function inDataDir(dataDir: string, file: string): string {
   return isAbsolute(file) ? file : resolve(dataDir, file);
 }
+
+/** Where the Debian package installs the box's config (a conffile; scripts/package.ts, docs/install.md). */
+export const INSTALLED_CONFIG_PATH = '/etc/codpos/config.json';
+
+/** Where the Debian package installs the built daemon and CLI. */
+export const INSTALL_ROOT = '/usr/lib/codpos';
+
+/**
+ * True when `root` (the package root of the running code) is the installed package under
+ * /usr/lib/codpos, false for a source tree or a copy anywhere else. The install location, not
+ * the absence of .git or test/: a source tree exported without .git is still not an install,
+ * and only the package puts the code there.
+ */
+export function isInstalledPackage(root: string): boolean {
+  const normal = resolve(root);
+  return normal === INSTALL_ROOT || normal.startsWith(INSTALL_ROOT + '/');
+}

@@ -33,6 +33,11 @@ export interface SystemdNotifier {
   /** STOPPING=1: the daemon is shutting down (systemd no longer expects heartbeats). */
   stopping(status?: string): void;
   status(text: string): void;
+  /**
+   * RELOADING=1 with MONOTONIC_USEC (the clock systemd compares, sd_notify(3)) at the start of a
+   * SIGHUP reload; `ready` again when it is done, so `systemctl reload` waits for the end.
+   */
+  reloading(status?: string): void;
   /** One WATCHDOG=1 heartbeat. */
   watchdog(): void;
   /**
@@ -121,6 +126,8 @@ export function createSystemdNotifier(options: NotifierOptions): SystemdNotifier
     ready: (status) => send(withStatus({ READY: '1' }, status)),
     stopping: (status) => send(withStatus({ STOPPING: '1' }, status)),
     status: (text) => send({ STATUS: text }),
+    // process.hrtime is CLOCK_MONOTONIC on Linux (libuv's uv_hrtime), the clock systemd means.
+    reloading: (status) => send(withStatus({ RELOADING: '1', MONOTONIC_USEC: String(process.hrtime.bigint() / 1000n) }, status)),
     watchdog: () => send({ WATCHDOG: '1' }),
     startWatchdog(intervalMs) {
       const every = intervalMs ?? watchdogIntervalMs(env, pid);

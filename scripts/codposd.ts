@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `codposd [--config FILE] [--sim]`: the daemon. Starts the services in order,
- * logs `ready`, and on SIGTERM/SIGINT stops them in reverse within the stop budget.
+ * `codposd [--config FILE] [--sim]`: the daemon. Takes the data directory's single-instance
+ * lock, starts the services in order, logs `ready`, re-reads its config on SIGHUP, and on
+ * SIGTERM/SIGINT stops them in reverse within the stop budget.
  * A bad config exits 2 with the same lines as `codpos config check`.
  */
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,12 @@ import { loadCheckedConfig } from '../runtime/config-check.js';
 import { ERROR_AREAS } from '../config/errors.js';
 import { createLogger } from '../runtime/log.js';
 import { createDaemon, simulateEverything } from '../runtime/daemon.js';
-import { createSystemdNotifier } from '../runtime/systemd-notify.js';
+import { createSystemdNotifier, type SystemdNotifier } from '../runtime/systemd-notify.js';
+import { acquireInstanceLock, type InstanceLock } from '../runtime/instance-lock.js';
+import { applyReload, planReload } from '../runtime/config-reload.js';
+import type { Config } from '../config/schema.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { Logger } from '../runtime/log.js';
 import { reportError } from './cli/output.js';
 
 /** SIGTERM to exit; systemd's default TimeoutStopSec is far longer, our promise is 2 s. */
@@ -26,9 +32,13 @@ const USAGE = `Usage: codposd [options]
 codpos daemon: devices, courier workflow, payments, spool
 
 Options:
-  -c, --config <file>  config file (default: CODPOS_CONFIG, else the embedded simulated config)
+  -c, --config <file>  config file (default: CODPOS_CONFIG, else /etc/codpos/config.json when
+                       installed, else the embedded simulated config)
   --sim                simulate every device, the acquirer host and the back-end
   -h, --help           display help for command
+
+Signals: SIGHUP re-reads the config (the log level applies at once; other changes are logged
+as needing a restart), SIGTERM and SIGINT stop the daemon.
 `;
 
 /**
@@ -57,13 +67,20 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let config;
+  // The same file again on SIGHUP, by the same rule (config/load.ts defaultConfigFile).
+  const readConfig = (): LoadedConfig => {
+    const loaded = loadCheckedConfig({ file: opts.config, sim: opts.sim });
+    return opts.sim ? { ...loaded, config: simulateEverything(loaded.config) } : loaded;
+  };
+  let config: Config;
+  let lock: InstanceLock;
   try {
-    config = loadCheckedConfig({ file: opts.config }).config;
+    config = readConfig().config;
+    // First, before any device, link or spool is opened: a second daemon stops here.
+    lock = acquireInstanceLock(config.data.dir);
   } catch (error) {
     return reportError(error);
   }
-  if (opts.sim) config = simulateEverything(config);
 
   const log = createLogger({ level: config.log.level });
   const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -87,6 +104,11 @@ async function main(argv: string[]): Promise<number> {
   const statusTimer = systemd.enabled ? setInterval(() => systemd.status(daemon.statusLine()), STATUS_REFRESH_MS) : undefined;
   statusTimer?.unref();
 
+  let running = config;
+  process.on('SIGHUP', () => {
+    running = reloadConfig(running, readConfig, log, systemd, () => daemon.statusLine());
+  });
+
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -104,12 +126,38 @@ async function main(argv: string[]): Promise<number> {
       void daemon.stop().then(() => {
         clearTimeout(watchdog);
         log.info('stopped');
+        lock.release();
         resolveExit(0);
       });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+}
+
+/**
+ * SIGHUP: the config file read and checked again. What can change at run time is applied (the
+ * log level), each other changed setting is logged as needing a restart, and a file that does not
+ * load changes nothing: the error is logged with its code and problems, the daemon runs on.
+ * Returns the config the daemon now runs with.
+ */
+function reloadConfig(running: Config, readConfig: () => LoadedConfig, log: Logger, systemd: SystemdNotifier, statusLine: () => string): Config {
+  systemd.reloading('reloading the config');
+  let now = running;
+  try {
+    const { config: next, file } = readConfig();
+    const plan = planReload(running, next);
+    now = applyReload(plan, running, next, { log });
+    // At the new level: after a change to debug, this is its first line.
+    log.debug({ file }, 'config re-read');
+    for (const key of plan.restartNeeded) log.warn({ setting: key }, 'config change needs a restart to apply');
+    log.info({ applied: plan.apply, restartNeeded: plan.restartNeeded, logLevel: log.level }, 'config reloaded');
+  } catch (error) {
+    const { code, details } = error as { code?: unknown; details?: { problems?: unknown } };
+    log.error({ err: error, code, problems: details?.problems }, 'config reload failed; the running config is kept');
+  }
+  systemd.ready(statusLine());
+  return now;
 }
 
 // Not a top-level await: the bundle is CommonJS (scripts/build/bundle-daemon.ts says why).

@@ -5,6 +5,7 @@
  *   GET  /v1/diagnostics/process            memory, CPU time, event-loop delay, uptime
  *                                           (?gc=1: after a full collection, when node runs with --expose-gc)
  *   POST /v1/diagnostics/event-loop/reset   the event-loop delay percentiles start again from now
+ *   POST /v1/diagnostics/log-level          {level}: the daemon's log level from now on, no file edit
  *
  * The event-loop delay is sampled only from the first diagnostics request on: the sampler wakes
  * the process every SAMPLE_RESOLUTION_MS, and a box no one diagnoses should not pay for that.
@@ -13,6 +14,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { PosError } from '../../config/errors.js';
 import type { ApiRoutes } from './server.js';
+import type { Logger } from '../log.js';
 import { z } from 'zod';
 
 /** How often the sampler looks at the event loop: fine enough for a p99 target of 20 ms. */
@@ -49,8 +51,37 @@ const PROCESS_QUERY = z.object({
   gc: z.enum(['0', '1'], { error: 'expected 1 (collect garbage first) or 0' }).optional().meta({ description: '1: a full garbage collection first (the daemon must run with node --expose-gc)' }),
 });
 
-export function diagnosticsRoutes(): ApiRoutes {
+const LOG_LEVEL_BODY = z.object({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).meta({ description: "the daemon's log level from now on (as log.level in the config)", examples: ['debug'] }),
+});
+
+/**
+ * The log level set at run time: until the next reload (SIGHUP) that changes log.level in the
+ * file, or a restart. Only with the daemon's logger (`log`) is the route there.
+ */
+function logLevelRoutes(log: Logger): ApiRoutes {
   return {
+    '/v1/diagnostics/log-level': {
+      POST: {
+        summary: "sets the daemon's log level at once, without editing the config (until a reload that changes log.level, or a restart)",
+        body: LOG_LEVEL_BODY,
+        refusal: 'CODPOS_USAGE_LOG_LEVEL',
+        handler: async (body) => {
+          const { level } = body as z.infer<typeof LOG_LEVEL_BODY>;
+          const previous = log.level;
+          log.level = level;
+          // Said at warn, so the change is in the journal whatever the new level lets through.
+          log.warn({ previous, logLevel: level }, 'log level set through the local API');
+          return { level, previous };
+        },
+      },
+    },
+  };
+}
+
+export function diagnosticsRoutes(options: { log?: Logger } = {}): ApiRoutes {
+  return {
+    ...(options.log ? logLevelRoutes(options.log) : {}),
     '/v1/diagnostics/process': {
       GET: {
         summary: "the daemon process: memory, CPU time, event-loop delay since the last reset, uptime; ?gc=1 after a full collection",

@@ -240,7 +240,7 @@ export class LocalApiService implements Service {
       ...quoteRoutes(this.deps.workflow),
       ...handoverRoutes(this.deps.workflow),
       ...queryRoutes({ ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}), ...(this.deps.payments ? { payments: this.deps.payments } : {}) }),
-      ...diagnosticsRoutes(),
+      ...diagnosticsRoutes({ log: this.log }),
       ...metricsRoutes(this.deps.metrics),
       '/v1/waybills/events': {
         POST: {

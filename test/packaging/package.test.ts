@@ -138,6 +138,9 @@ function addSystemTargets(into: string): void {
 t.test('systemd-analyze verify passes on the installed unit, with and without the BLE drop-in', async (t) => {
   tool('systemd-analyze', ['--version'], 'systemd');
   addSystemTargets(root);
+  // ExecReload runs the OS's /bin/kill (procps), which a real box has and the scratch root lacks.
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  cpSync('/bin/kill', join(root, 'bin/kill'), { dereference: true });
   const verify = () => tool('systemd-analyze', ['verify', `--root=${root}`, '--man=no', 'codposd.service'], 'systemd');
   const plain = verify();
   t.equal(plain.status, 0, 'exit 0');

@@ -1,13 +1,11 @@
 /** `codpos config check|show`: validate a config and show it with defaults filled in and secrets masked. */
-import { statSync, type Stats } from 'node:fs';
 import type { Command } from 'commander';
-import { PosError } from '../../../config/errors.js';
-import { CONFIG_FILE_ENV } from '../../../config/load.js';
+import { assertReadableConfigFile, CONFIG_FILE_ENV } from '../../../config/load.js';
 import { redact } from '../../../config/masking.js';
 import { action, printJson, printLines } from '../output.js';
 
-/** A config is a few KiB of JSON; anything near this is not one. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+// The file checks (a regular file of at most 1 MiB) live with the loader, shared with the daemon.
+export { MAX_CONFIG_BYTES, assertReadableConfigFile } from '../../../config/load.js';
 
 export const order = 90;
 
@@ -45,34 +43,4 @@ export function register(program: Command): void {
         else process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
       }),
     );
-}
-
-/**
- * Refuses, before anything reads it, a config that is not a regular file of at most 1 MiB:
- * reading /dev/zero never ends and opening a FIFO waits for a writer, so either hung the
- * command. A file that cannot be stat'ed is left to the loader, which names why.
- */
-export function assertReadableConfigFile(file: string | undefined): void {
-  if (file === undefined) return; // the embedded simulated config
-  let stats: Stats;
-  try {
-    stats = statSync(file);
-  } catch {
-    return;
-  }
-  const problem = !stats.isFile()
-    ? `${file}: not a regular file (${fileKind(stats)}); a config is a JSON file`
-    : stats.size > MAX_CONFIG_BYTES
-      ? `${file}: ${stats.size} bytes, over the ${MAX_CONFIG_BYTES} bytes (1 MiB) a config may have`
-      : undefined;
-  if (problem !== undefined) throw new PosError('CODPOS_CONFIG_INVALID', problem, { details: { problems: [problem] } });
-}
-
-function fileKind(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO';
-  if (stats.isCharacterDevice()) return 'a character device';
-  if (stats.isBlockDevice()) return 'a block device';
-  if (stats.isSocket()) return 'a socket';
-  return 'not a file';
 }
