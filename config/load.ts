@@ -13,9 +13,9 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type
 import type { core } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { PosError } from './errors.js';
-import { INSTALLED_CONFIG_PATH, isInstalledPackage, packageRoot as runningPackageRoot, simConfigPath } from './paths.js';
+import { CONFIG_FILE_ENV, INSTALLED_CONFIG_PATH, isInstalledPackage, packageRoot as runningPackageRoot, simConfigPath } from './paths.js';
 
-export const CONFIG_FILE_ENV = 'CODPOS_CONFIG';
+export { CONFIG_FILE_ENV } from './paths.js';
 const ENV_PREFIX = 'CODPOS_';
 /** Variables of ours that are not settings. */
 const RESERVED_ENV = new Set([CONFIG_FILE_ENV]);

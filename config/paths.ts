@@ -41,3 +41,9 @@ export function isInstalledPackage(root: string): boolean {
   const normal = resolve(root);
   return normal === INSTALL_ROOT || normal.startsWith(INSTALL_ROOT + '/');
 }
+
+/** The environment variable naming the config file. */
+export const CONFIG_FILE_ENV = 'CODPOS_CONFIG';
+
+/** The default config file in words, for the CLI's help: the rule config/load.ts's defaultConfigFile follows. */
+export const CONFIG_FILE_DEFAULT_HELP = `${CONFIG_FILE_ENV}, else ${INSTALLED_CONFIG_PATH} on an installed box, else the simulated config`;

@@ -113,8 +113,8 @@ function controlFile(version: string, arch: string, installedKiB: number): strin
     `Architecture: ${arch}`,
     'Maintainer: codpos maintainers <codpos@localhost>',
     `Installed-Size: ${installedKiB}`,
-    // libusb-1.0-0: node-hid's and usb's bindings load it at run time. tzdata: the wall clock's zone files (config/tzif.ts).
-    'Depends: nodejs (>= 20), libusb-1.0-0, tzdata',
+    // libusb-1.0-0: node-hid's and usb's bindings load it at run time. tzdata: the wall clock's zone files (config/tzif.ts). procps: /bin/kill for the unit's ExecReload.
+    'Depends: nodejs (>= 20), libusb-1.0-0, tzdata, procps',
     'Recommends: systemd, udev',
     'Section: misc',
     'Priority: optional',

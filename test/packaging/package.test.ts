@@ -49,7 +49,7 @@ t.test('control fields', async (t) => {
   t.equal(field('Package'), 'codpos');
   t.equal(field('Version'), built.version);
   t.equal(field('Architecture'), built.arch);
-  t.equal(field('Depends'), 'nodejs (>= 20), libusb-1.0-0, tzdata');
+  t.equal(field('Depends'), 'nodejs (>= 20), libusb-1.0-0, tzdata, procps');
   t.ok(Number(field('Installed-Size')) > 1000, 'Installed-Size in KiB');
   t.match(field('Description'), /cash-on-delivery/);
 });

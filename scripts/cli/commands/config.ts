@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { assertReadableConfigFile, CONFIG_FILE_ENV } from '../../../config/load.js';
 import { redact } from '../../../config/masking.js';
 import { action, printJson, printLines } from '../output.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 // The file checks (a regular file of at most 1 MiB) live with the loader, shared with the daemon.
 export { MAX_CONFIG_BYTES, assertReadableConfigFile } from '../../../config/load.js';
@@ -17,7 +18,7 @@ export function register(program: Command): void {
 
   group
     .command('check')
-    .description('validate a config file (default: CODPOS_CONFIG or the embedded simulated config); exit 2 with one line per problem')
+    .description(`validate a config file (default: ${CONFIG_FILE_DEFAULT_HELP}); exit 2 with one line per problem`)
     .argument('[file]', 'config file (JSON)')
     .option('--json', 'machine-readable output')
     .action(

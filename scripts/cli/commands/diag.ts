@@ -14,6 +14,7 @@ import type { BuiltDevice } from '../../../drivers/factory.js';
 import type { Scan } from '../../../drivers/scanner/driver.js';
 import type { PinpadDriver } from '../../../drivers/pinpad/driver.js';
 import { action, printJson, printLines } from '../output.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 // Every `codpos` run loads this module, so the drivers, the virtual cards and the
 // config loader are imported only by the command that needs them.
@@ -74,7 +75,7 @@ function deviceCommand(group: Command, name: string, description: string): Comma
   return group
     .command(name)
     .description(description)
-    .option('--config <file>', 'config file (default: CODPOS_CONFIG or the simulated config)')
+    .option('--config <file>', `config file (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--path <device>', 'use this serial device instead of the configured transport')
     .option('--baud <rate>', 'serial speed (default: from the config)')
     .option('--sim', 'test against the in-process simulator')

@@ -15,6 +15,7 @@ import type { BackendBatch } from '../../../runtime/uplink/simulator.js';
 import { groupCommand } from '../groups.js';
 import { runSimConsole } from '../sim-console.js';
 import { action, printJson, printLines } from '../output.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 export const order = 62;
 
@@ -38,7 +39,7 @@ export function register(program: Command): void {
     .description('start the logistics back-end simulator on 127.0.0.1 (records in its own SQLite file, the day\'s tasks) and print its address; then read commands (help) from stdin')
     .option('--port <n>', 'TCP port to listen on, 0 for any free port (default: the port of uplink.url)')
     .option('--db <file>', 'SQLite file of the records it acknowledged, kept across restarts (default: <data.dir>/sim-backend.db)')
-    .option('--config <file>', 'config file for uplink.url (the path served) and uplink.token (default: CODPOS_CONFIG or the simulated config)')
+    .option('--config <file>', `config file for uplink.url (the path served) and uplink.token (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output: one JSON object per line')
     .option('--latency-ms <n>', 'hold every answer back this many milliseconds (default 0)')
     .option('--error-rate <r>', 'answer 500 to a request with this probability, 0 to 1')

@@ -12,6 +12,7 @@ import type { SimExchange } from '../../../runtime/host/sim-exchange.js';
 import { groupCommand } from '../groups.js';
 import { runSimConsole } from '../sim-console.js';
 import { action, printJson, printLines } from '../output.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 export const order = 61;
 
@@ -31,7 +32,7 @@ export function register(program: Command): void {
     .command('host')
     .description('start the acquirer host simulator on 127.0.0.1 (framing and dialect from host.*) and print its address; then read rule commands (help) from stdin')
     .option('--port <n>', 'TCP port to listen on, 0 for any free port (default: host.port)')
-    .option('--config <file>', 'config file for host.* and the PIN pad BDK (default: CODPOS_CONFIG or the simulated config)')
+    .option('--config <file>', `config file for host.* and the PIN pad BDK (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output: one JSON object per line')
     .option('--faults <rates>', 'random faults per purchase, e.g. silent=0.05,late=0.05,drop=0.02,decline05=0.05,decline91=0.05,partial=0.05')
     .option('--reversal-faults <rates>', 'random faults per reversal (the terminal must repeat it), e.g. silent=0.1,drop=0.05')

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { PosError } from '../../../config/errors.js';
 import { groupCommand } from '../groups.js';
 import { action, printJson, printLines } from '../output.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 export const order = 62;
 
@@ -38,7 +39,7 @@ export function register(program: Command): void {
     .option('--chip-failed', 'with --swipe: the chip of this card just failed (a fallback swipe)')
     .option('--floor-limit <minor>', 'kernel floor limit for the configured AIDs (emv.applications), minor units (default 0: every chip payment goes online)')
     .option('--waybill <id>', 'the waybill the payment is for')
-    .option('--config <file>', 'config file (default: CODPOS_CONFIG or the simulated config)')
+    .option('--config <file>', `config file (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output: one JSON object per line')
     .action(action(async (opts: SimPayOptions) => runSimPay(opts)));
 }

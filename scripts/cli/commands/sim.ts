@@ -12,6 +12,7 @@ import { groupCommand } from '../groups.js';
 import { runSimConsole } from '../sim-console.js';
 import { action, printJson, printLines } from '../output.js';
 import type { MonoImage } from '../../../drivers/printer/escpos.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 export const order = 60;
 
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .command('devices')
     .description('start the scanner, card reader, PIN pad and printer simulators on pseudo-terminals and print their paths; then read commands (help) from stdin')
     .option('--dir <dir>', 'where to create the device links (default: <data.dir>/sim-devices)')
-    .option('--config <file>', 'config file for the PIN pad keys, printer profile and scanner format (default: CODPOS_CONFIG or the simulated config)')
+    .option('--config <file>', `config file for the PIN pad keys, printer profile and scanner format (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output: one JSON object per line')
     .action(action(async (opts: SimDevicesOptions) => runSimDevices(opts)));
 }

@@ -12,6 +12,7 @@ import { redact } from '../../../config/masking.js';
 import { Spool, spoolSettings } from '../../../spool/spool.js';
 import { OUTBOX_STATES, type OutboxRecord, type OutboxState } from '../../../spool/outbox.js';
 import { action, printJson, printLines } from '../output.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 export const order = 40;
 
@@ -23,7 +24,7 @@ interface SourceOptions {
 
 function withSource(command: Command): Command {
   return command
-    .option('--config <file>', 'config file naming the spool (data.dir + spool.file); default: CODPOS_CONFIG or the embedded simulated config')
+    .option('--config <file>', `config file naming the spool (data.dir + spool.file); default: ${CONFIG_FILE_DEFAULT_HELP}`)
     .option('--db <file>', 'the spool database file itself (overrides --config)')
     .option('--json', 'machine-readable output');
 }

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { callDaemon } from '../daemon-api.js';
 import { action, printJson, printLines } from '../output.js';
+import { CONFIG_FILE_DEFAULT_HELP } from '../../../config/paths.js';
 
 export const order = 10;
 
@@ -23,7 +24,7 @@ export function register(program: Command): void {
   program
     .command('status')
     .description("ask the running daemon (over its local API socket) how it and each service are")
-    .option('--config <file>', 'config file, for data.dir and api.socket (default: CODPOS_CONFIG or the simulated config)')
+    .option('--config <file>', `config file, for data.dir and api.socket (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output')
     .action(action(async (opts: StatusOptions) => runStatus(opts)));
 }
