@@ -9,17 +9,20 @@
  * and a survivor there fails the check (exit 1). A seeded sample of the modules' other code lines
  * gives the share of mutants killed, reported, not enforced.
  *
- * Runs in a scratch copy of the tracked files (node_modules linked), so an interrupted run never
- * leaves a mutated file in the checkout. Tests run through tap's TypeScript loader, which does not
- * type-check: a mutant that would not compile still runs (and is usually killed by its behaviour).
+ * Runs over a compiled scratch copy of the tracked files (node_modules linked), so an interrupted
+ * run never leaves a mutated file in the checkout. Each mutant is its file transpiled alone (no
+ * type check: a mutant that would not compile still runs) and served to the test processes by a
+ * module hook in place of the compiled file, so several mutants run at once over one tree.
  *
- * Usage: node dist/scripts/mutation-check.js [--sample N] [--seed N] [--only SUBSTRING] [--json] [--list]
+ * Usage: node dist/scripts/mutation-check.js [--sample N] [--seed N] [--only SUBSTRING] [--jobs N] [--json] [--list]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import ts from 'typescript';
 import { packageRoot } from '../config/paths.js';
 import { prng } from '../config/prng.js';
 
@@ -102,8 +105,11 @@ function collectMutants(root: string, sample: number, seed: number, only: string
   return mutants;
 }
 
-/** A copy of the tracked files in a scratch directory, with the checkout's node_modules linked. */
-function scratchCopy(): string {
+/**
+ * The tracked files copied to a scratch directory and compiled there, sources and tests, each
+ * .js beside its .ts (so a test's relative paths to its vectors still hold), node_modules linked.
+ */
+function compiledCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-mutation-'));
   const files = execFileSync('git', ['ls-files', '-z'], { cwd: packageRoot, encoding: 'utf8' }).split('\0').filter(Boolean);
   for (const file of files) {
@@ -111,48 +117,92 @@ function scratchCopy(): string {
     cpSync(join(packageRoot, file), join(dir, file));
   }
   symlinkSync(join(packageRoot, 'node_modules'), join(dir, 'node_modules'));
+  // tsc will not write into the directory it reads (its outDir is excluded from its inputs): it reads the checkout.
+  execFileSync(join(packageRoot, 'node_modules', '.bin', 'tsc'), ['-p', join(packageRoot, 'tsconfig.test.json'), '--noEmit', 'false', '--outDir', dir, '--sourceMap', 'false'], { stdio: 'inherit' });
+  // A module hook that serves one mutated module in place of its compiled file: each test process
+  // gets its mutant through the environment, so mutants run side by side over one tree.
+  writeFileSync(join(dir, 'mutant-hooks.mjs'), [
+    "import { readFileSync } from 'node:fs';",
+    'export async function load(url, context, nextLoad) {',
+    "  if (url === process.env.CODPOS_MUTANT_URL) return { format: 'module', source: readFileSync(process.env.CODPOS_MUTANT_JS, 'utf8'), shortCircuit: true };",
+    '  return nextLoad(url, context);',
+    '}',
+  ].join('\n'));
+  writeFileSync(join(dir, 'mutant-register.mjs'), "import { register } from 'node:module';\nregister('./mutant-hooks.mjs', import.meta.url);\n");
   return dir;
 }
 
-/** True when the tests fail (the mutant is killed); runs the test files one by one and stops at the first failure. */
-function killed(dir: string, target: Target): boolean {
-  for (const test of target.tests) {
-    const run = spawnSync(join(dir, 'node_modules', '.bin', 'tap'), ['--reporter=silent', '--timeout=120', test], { cwd: dir, encoding: 'utf8', env: { ...process.env, CODPOS_MUTATION: '1' } });
-    if (run.status !== 0) return true;
-  }
+/** How long one test file may run; a mutant that makes a test hang past it counts as killed (a hang is noticed). */
+const TEST_TIMEOUT_MS = 120_000;
+
+/** Runs one compiled test file under the mutant hook; resolves true when it fails. */
+function testFails(dir: string, test: string, mutant: { url: string; js: string } | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, ...(mutant ? { CODPOS_MUTANT_URL: mutant.url, CODPOS_MUTANT_JS: mutant.js } : {}) };
+    const child = spawn(process.execPath, ['--import', './mutant-register.mjs', test.replace(/\.ts$/, '.js')], { cwd: dir, env, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), TEST_TIMEOUT_MS);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code !== 0 || signal !== null);
+    });
+  });
+}
+
+/** True when one of the target's tests fails (the mutant is killed); stops at the first failure. */
+async function killedBy(dir: string, target: Target, mutant: { url: string; js: string } | undefined): Promise<boolean> {
+  for (const test of target.tests) if (await testFails(dir, test, mutant)) return true;
   return false;
 }
 
-function main(): number {
-  const { values } = parseArgs({ options: { sample: { type: 'string', default: '3' }, seed: { type: 'string', default: '8583' }, only: { type: 'string' }, json: { type: 'boolean' }, list: { type: 'boolean' } } });
-  const dir = scratchCopy();
+/** The mutated source compiled alone (types stripped, as tsc would emit it), written beside the tree. */
+function compileMutant(dir: string, mutant: Mutant, index: number): { url: string; js: string } {
+  const lines = readFileSync(join(dir, mutant.file), 'utf8').split('\n');
+  lines[mutant.line - 1] = mutant.mutated;
+  const output = ts.transpileModule(lines.join('\n'), { fileName: mutant.file, compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+  const js = join(dir, `mutant-${index}.js`);
+  writeFileSync(js, output.outputText);
+  return { url: pathToFileURL(join(dir, mutant.file.replace(/\.ts$/, '.js'))).href, js };
+}
+
+/** Runs `work` over `items`, `limit` at a time, in order of the results. */
+async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!, index);
+      }
+    }),
+  );
+  return results;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { sample: { type: 'string', default: '3' }, seed: { type: 'string', default: '8583' }, only: { type: 'string' }, jobs: { type: 'string', default: '3' }, json: { type: 'boolean' }, list: { type: 'boolean' } } });
+  const mutants = collectMutants(packageRoot, Number(values.sample), Number(values.seed), values.only);
+  if (values.list) {
+    for (const m of mutants) process.stdout.write(`${m.mustKill ? '[must] ' : '       '}${m.file}:${m.line} ${m.operator}: ${m.original.trim().slice(0, 100)}\n`);
+    return 0;
+  }
+  const dir = compiledCopy();
   try {
-    const mutants = collectMutants(dir, Number(values.sample), Number(values.seed), values.only);
-    if (values.list) {
-      for (const m of mutants) process.stdout.write(`${m.mustKill ? '[must] ' : '       '}${m.file}:${m.line} ${m.operator}: ${m.original.trim().slice(0, 100)}\n`);
-      return 0;
-    }
+    const targets = TARGETS.filter((target) => mutants.some((m) => m.file === target.file));
     // Unchanged, every target's tests must pass, or every mutant would count as killed.
-    for (const target of TARGETS.filter((t) => mutants.some((m) => m.file === t.file))) {
-      if (killed(dir, target)) {
+    for (const target of targets) {
+      if (await killedBy(dir, target, undefined)) {
         process.stderr.write(`mutation check: the tests of ${target.file} fail without any mutant (${target.tests.join(', ')}); fix them first\n`);
         return 2;
       }
     }
-    const results: Array<Mutant & { killed: boolean }> = [];
-    for (const mutant of mutants) {
-      const file = join(dir, mutant.file);
-      const source = readFileSync(file, 'utf8');
-      const lines = source.split('\n');
-      lines[mutant.line - 1] = mutant.mutated;
-      writeFileSync(file, lines.join('\n'));
+    const results = await pool(mutants, Number(values.jobs), async (mutant, index) => {
       const target = TARGETS.find((t) => t.file === mutant.file)!;
-      const result = { ...mutant, killed: killed(dir, target) };
-      writeFileSync(file, source);
-      results.push(result);
+      const result = { ...mutant, killed: await killedBy(dir, target, compileMutant(dir, mutant, index)) };
       if (values.json) process.stdout.write(`${JSON.stringify({ file: result.file, line: result.line, operator: result.operator, mustKill: result.mustKill, killed: result.killed })}\n`);
       else process.stdout.write(`${result.killed ? 'killed  ' : 'SURVIVED'} ${result.mustKill ? '[DE52/DE55/reversal] ' : ''}${result.file}:${result.line} ${result.operator}: ${result.original.trim().slice(0, 100)}\n`);
-    }
+      return result;
+    });
     const killedCount = results.filter((r) => r.killed).length;
     const mustSurvivors = results.filter((r) => r.mustKill && !r.killed);
     const share = results.length === 0 ? 0 : killedCount / results.length;
@@ -163,4 +213,4 @@ function main(): number {
   }
 }
 
-process.exitCode = main();
+process.exitCode = await main();

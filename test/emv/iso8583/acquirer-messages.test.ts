@@ -90,6 +90,17 @@ t.test('DE18 (merchant type) from the context in the 0200, void, 0400, 0220 and 
   t.equal(buildReversal(purchase, context()).fields[18], '4215');
 });
 
+t.test('a 0220 offline advice: DE55 is the card\'s TC, DE12/DE13 the approval\'s wall clock, DE7 the sending time', async (t) => {
+  // Approved offline at 21:00 UTC (06:00 the next day in Tokyo), sent at 22:30 UTC.
+  const approval = { amount: 100, card: { pan: PAN }, posEntryMode: '051', approvedAt: new Date('2026-11-29T21:00:00Z'), authCode: 'Y1' };
+  const wire = onTheWire(buildAdvice({ ...approval, iccData: FINAL_ICC }, context()));
+  t.same(wire.fields[55], FINAL_ICC, 'the TC and its data reach the acquirer');
+  t.equal(wire.fields[12], '060000');
+  t.equal(wire.fields[13], '1130');
+  t.equal(wire.fields[7], '1129223000');
+  t.equal(onTheWire(buildAdvice(approval, context())).fields[55], undefined, 'no chip data: no DE55');
+});
+
 t.test('a reversal without options is today\'s: the original DE25 and DE55, no DE38', async (t) => {
   const ctx = context();
   const purchase = chipPurchase(ctx);
