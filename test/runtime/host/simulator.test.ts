@@ -282,6 +282,25 @@ t.test('stripe and fallback: a service code asking for a PIN (third digit 0, 3, 
   t.equal((await ask(link, stripe)).responseCode, '00');
 });
 
+t.test('stripe: a service code that asks for a PIN where there is a PIN pad (third digit 6, 7) needs DE52 from a terminal whose DE22 says it has one', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const ctx = context(550);
+  const ksn = parseTdesKsn('FFFF9876543210E00003');
+  const pinBlock = encodePinBlock({ format: 0, pin: '1234', pan: VISA_PAN, key: deriveTdesKeys(link.config.devices.pinpad.sim.bdk, ksn).pinKey });
+  const swipe = (serviceCode: string, entryMode: string, withPin: boolean) => {
+    const message = buildPurchase({ amount: 800, posEntryMode: entryMode, card: { track2: `${VISA_PAN}=3012${serviceCode}1143800000` }, ...(withPin ? { pinBlock } : {}) }, ctx);
+    if (withPin) message.fields[KSN_FIELD] = ksn.toString('hex').toUpperCase();
+    return message;
+  };
+  for (const serviceCode of ['106', '107', '206']) {
+    t.equal((await ask(link, swipe(serviceCode, '901', false))).responseCode, '55', `service code ${serviceCode}, PIN pad (DE22 901), no DE52: 55`);
+    t.match(link.sim.received.at(-1)!.refusal, new RegExp(`^no PIN block \\(DE52\\), but service code ${serviceCode} asks for a PIN where there is a PIN pad`));
+    t.equal((await ask(link, swipe(serviceCode, '901', true))).responseCode, '00', `service code ${serviceCode} with the right PIN: 00`);
+    t.equal((await ask(link, swipe(serviceCode, '902', false))).responseCode, '00', `service code ${serviceCode} from a terminal without a PIN pad (DE22 902): no PIN to ask for`);
+  }
+});
+
 t.test('partial approval: 10 with DE4 the approved amount, booked at that amount; approve may answer 08 or 11; a chip ARPC carries the code answered', async (t) => {
   const link = await startLink();
   t.teardown(() => link.close());
