@@ -86,7 +86,7 @@ t.test('host.tls: true is refused with a config error naming the setting', async
 
 t.test('at start, a reversal held for an authorization in flight at the last stop is queued and sent after sign-on', async (t) => {
   const { buildPurchase, buildReversal } = await import('../../../emv/iso8583/index.js');
-  const { outboxRecordOf } = await import('../../../runtime/host/client.js');
+  const { outboxRecordOf } = await import('../../../runtime/host/held-reversals.js');
   const store = await tempSpool();
   const spool = await store.open();
   t.teardown(() => (spool.close(), store.remove()));
