@@ -92,7 +92,7 @@ export function readClearing(journal: Journal, journalId: string): ClearingRecor
     if (value !== undefined) fields[name] = value;
   }
   const card: ClearingCardData = {};
-  if (stored.sealed.expiry !== undefined) card.expiry = stored.sealed.expiry;
-  if (stored.sealed.iccData !== undefined) card.iccData = Buffer.from(stored.sealed.iccData, 'hex');
+  if (stored.sealed.expiry) card.expiry = stored.sealed.expiry;
+  if (stored.sealed.iccData) card.iccData = Buffer.from(stored.sealed.iccData, 'hex');
   return { fields, card };
 }
