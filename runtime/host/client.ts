@@ -13,7 +13,6 @@
  * Faults are errors: no answer is CODPOS_HOST_TIMEOUT (the reversal is already
  * queued), a reversal that cannot be delivered yet is CODPOS_HOST_REVERSAL_PENDING.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import { PosError, isPosError } from '../../config/errors.js';
 import {
   DE,
@@ -26,11 +25,8 @@ import {
   buildReversal,
   buildVoid,
   buildSettlement,
-  nextStan,
   readResponse,
-  reversalReasonCode,
   readSettlementResponse,
-  repeatMti,
   type HostResponse,
   type IsoFields,
   type IsoMessage,
@@ -42,15 +38,14 @@ import {
   type SettlementRequest,
   type SettlementResponse,
 } from '../../emv/iso8583/index.js';
-import { decodeTlv, encodeTlv, findTag } from '../../emv/tlv/index.js';
-import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
+import { STREAMS, type Spool } from '../../spool/index.js';
 import type { BeginInput } from '../../spool/journal.js';
 import type { TcDelivery } from '../../config/schema.js';
-import { toSpoolError } from '../../spool/database.js';
-import type { HostAnswer, OnlineRequest } from '../../emv/kernel/index.js';
 import type { Logger } from '../log.js';
 import { outcomeUnknown, type HostExchangeObserver, type HostMux } from './mux.js';
 import { KSN_FIELD } from './fields.js';
+import { clearingOf, readClearing, writeClearing } from './clearing.js';
+import { HeldReversals, messageOfRecord, outboxRecordOf, withCardDataIfSealable, type BeginRow, type HeldRequest, type QueuedMessage, type QueuedRecord, type ReversalDetail } from './held-reversals.js';
 
 export interface HostClientOptions {
   mux: HostMux;
@@ -100,7 +95,7 @@ export interface PurchaseInput extends PurchaseRequest {
    * A caller that records more in that same commit (the payment service names the row on the
    * request's idempotency key) passes its own.
    */
-  beginRow?: (entry: BeginInput) => { id: string; stan: number };
+  beginRow?: BeginRow;
   /**
    * An existing journal row (from `spool.journal.begin`) instead of `begin`: its STAN is
    * used, and when the answer never comes the row moves to `reversal_pending` in the same
@@ -129,7 +124,7 @@ export interface PurchaseResult extends HostResponse {
    */
   approvedAmount?: number;
   /** The held reversal, while an approval awaits the card's completion (`awaitCompletion`). */
-  standbyId?: string;
+  heldReversalId?: string;
 }
 
 /** Why a reversal is sent: words for the journal and the log, the code for DE25, and what the card made of it. */
@@ -142,37 +137,15 @@ export interface ReverseOptions {
   finalIccData?: Buffer;
 }
 
-/** What a queued reversal says beyond the original: DE25's reason, DE38 of an approval it undoes, the final DE55. */
-interface ReversalDetail {
-  why: ReversalReason;
-  authCode?: string;
-  iccData?: Buffer;
-}
-
-/** What a queued reversal or advice keeps in clear; the PAN and chip data are sealed. */
-export interface QueuedMessage {
-  mti: string;
-  fields: Record<string, string>;
-  /** The journal row the message is about: a reversal's moves to `reversed`, an advice's to `advised`, when the host acknowledges. */
-  journalId?: string;
-}
-export interface QueuedCardData {
-  pan?: string;
-  /** DE55 as hex. Not sensitive authentication data (PCI DSS), but card data: sealed. */
-  chipData?: string;
-}
-
-/** Data elements never written to the outbox clear payload. */
-const SEALED_FIELDS = new Set<number>([DE.PAN, DE.ICC_DATA]);
-/** Data elements never queued at all (sensitive authentication data). */
-const NEVER_QUEUED = new Set<number>([DE.TRACK2, 45, DE.PIN_BLOCK, KSN_FIELD]);
 
 export class HostClient {
   private readonly context: MessageContext;
+  private readonly held: HeldReversals;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: HostClientOptions) {
     this.context = { ...options.context, nextStan: () => options.spool.journal.counters.next('stan') };
+    this.held = new HeldReversals({ spool: options.spool, context: this.context, log: options.log, reversalStan: options.reversalStan });
   }
 
   /** Calls `observer` after each exchange with the acquirer (metrics); returns the function that stops it. */
@@ -203,7 +176,7 @@ export class HostClient {
       }
       let held: HeldRequest;
       try {
-        held = this.holdRequest(begin, journal, beginRow, (context) => {
+        held = this.held.hold(begin, journal, beginRow, (context) => {
           const request = buildPurchase(purchase, context);
           if (ksn !== undefined && input.pinBlock !== undefined) request.fields[KSN_FIELD] = ksn.toUpperCase();
           return request;
@@ -214,8 +187,8 @@ export class HostClient {
         throw error;
       }
       if (begin && held.row) onJournaled?.(held.row);
-      const result = await this.exchangeHeld(held.request, held.row?.id, held.standbyId, 'purchase');
-      return this.recordAnswer(result, held.row?.id, held.standbyId, awaitCompletion ?? false);
+      const result = await this.exchangeHeld(held.request, held.row?.id, held.heldReversalId, 'purchase');
+      return this.recordAnswer(result, held.row?.id, held.heldReversalId, awaitCompletion ?? false);
     });
   }
 
@@ -234,10 +207,10 @@ export class HostClient {
       if (original.kind !== 'purchase' || (original.state !== 'approved' && original.state !== 'advised')) {
         throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} is a ${original.kind} in state ${original.state}: only an approved purchase not yet settled can be voided`);
       }
-      const clearing = journal.clearingOf(originalId);
+      const clearing = readClearing(journal, originalId);
       const pan = journal.openPan(originalId);
-      const c = clearing?.clear;
-      if (!c || !pan || !c.processingCode || !c.stan || !c.transmission) throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} has no clearing data to void it from`);
+      const c = clearing?.fields;
+      if (!c || !clearing || !pan || !c.processingCode || !c.stan || !c.transmission) throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} has no clearing data to void it from`);
       const begin: BeginInput = { kind: 'void', amount: original.approvedAmount, currency: original.currency, pan, originalId };
       try {
         await this.flushPending({ urgent: true });
@@ -248,18 +221,18 @@ export class HostClient {
       const fields: IsoFields = { [DE.PAN]: pan, [DE.PROCESSING_CODE]: c.processingCode, [DE.AMOUNT]: String(original.approvedAmount).padStart(12, '0'), [DE.TRANSMISSION]: c.transmission, [DE.STAN]: c.stan };
       if (c.localTime) fields[DE.LOCAL_TIME] = c.localTime;
       if (c.localDate) fields[DE.LOCAL_DATE] = c.localDate;
-      if (clearing.sealed.expiry) fields[DE.EXPIRY] = clearing.sealed.expiry;
+      if (clearing.card.expiry) fields[DE.EXPIRY] = clearing.card.expiry;
       if (c.posEntryMode) fields[DE.POS_ENTRY_MODE] = c.posEntryMode;
       if (c.panSequenceNumber) fields[DE.PAN_SEQUENCE] = c.panSequenceNumber;
       if (c.posConditionCode) fields[DE.POS_CONDITION] = c.posConditionCode;
-      const held = this.holdRequest(begin, undefined, undefined, (context) =>
-        buildVoid({ request: { mti: c.mti ?? '0200', fields }, rrn: c.rrn ?? original.rrn, authCode: c.authCode ?? original.authCode ?? '' }, context),
+      const held = this.held.hold(begin, undefined, undefined, (context) =>
+        buildVoid({ request: { mti: c.mti, fields }, rrn: c.rrn ?? original.rrn, authCode: c.authCode }, context),
       );
       const row = held.row!;
-      const result = await this.exchangeHeld(held.request, row.id, held.standbyId, 'void');
+      const result = await this.exchangeHeld(held.request, row.id, held.heldReversalId, 'void');
       let answered: PurchaseResult | undefined;
       this.options.spool.db.transaction(() => {
-        answered = this.recordAnswer(result, row.id, held.standbyId, false);
+        answered = this.recordAnswer(result, row.id, held.heldReversalId, false);
         if (answered.outcome === 'approved') journal.transition(originalId, 'voided', { reason: `voided by ${row.id}` });
       })();
       return { journalId: row.id, result: answered! };
@@ -274,12 +247,12 @@ export class HostClient {
    * authorization to be reversed at the next start.
    */
   complete(result: PurchaseResult, options: { finalIccData?: Buffer } = {}): void {
-    const { db, journal, outbox } = this.options.spool;
+    const { db, journal } = this.options.spool;
     let queuedAdvice = false;
     db.transaction(() => {
       if (result.journalId !== undefined && options.finalIccData !== undefined) {
-        const clearing = journal.clearingOf(result.journalId);
-        if (clearing) journal.recordClearing(result.journalId, clearing.clear, { ...clearing.sealed, iccData: options.finalIccData.toString('hex') });
+        const clearing = readClearing(journal, result.journalId);
+        if (clearing) writeClearing(journal, result.journalId, { ...clearing, card: { ...clearing.card, iccData: options.finalIccData } });
       }
       if (options.finalIccData !== undefined && (this.options.tcDelivery ?? 'advice') === 'advice' && result.authCode !== undefined) {
         // The TC and the issuer script results reach the acquirer in a completion advice (DE90 names the 0200).
@@ -288,38 +261,14 @@ export class HostClient {
           { finalIccData: options.finalIccData, authCode: result.authCode, responseCode: result.responseCode, rrn: result.rrn ?? String(result.request.fields[DE.RRN] ?? ''), ...(result.approvedAmount !== undefined ? { approvedAmount: result.approvedAmount } : {}) },
           this.context,
         );
-        this.enqueueNow(outboxRecordOf(STREAMS.advice, advice));
+        this.held.enqueueNow(outboxRecordOf(STREAMS.advice, advice));
         queuedAdvice = true;
       }
-      if (result.standbyId !== undefined) outbox.ack(result.standbyId);
+      if (result.heldReversalId !== undefined) this.held.retire(result.heldReversalId);
     })();
-    result.standbyId = undefined;
+    result.heldReversalId = undefined;
     // Sent now if the link is free, else by the background sender; never in the courier's way.
     if (queuedAdvice) void this.sendPending().catch(() => undefined);
-  }
-
-  /**
-   * A request held and journaled in one commit: the journal row (begun from `begin`, or the
-   * existing `row`), the request built with the row's STAN, and its reversal on the standby
-   * stream. A power cut after this commit leaves a row and the reversal that undoes it;
-   * before it, nothing.
-   */
-  private holdRequest(begin: BeginInput | undefined, existing: { id: string; stan: number } | undefined, beginRow: PurchaseInput['beginRow'], build: (context: MessageContext) => IsoMessage): HeldRequest {
-    const { db, journal } = this.options.spool;
-    try {
-      return db.transaction((): HeldRequest => {
-        const row = begin ? (beginRow ?? ((entry: BeginInput) => journal.begin(entry)))(begin) : existing;
-        const request = build(row ? { ...this.context, nextStan: () => row.stan } : this.context);
-        const standby = outboxRecordOf(STREAMS.reversalStandby, buildReversal(request, this.context));
-        if (row) standby.payload.journalId = row.id;
-        return { request, standbyId: this.enqueueNow(standby), ...(row ? { row: { id: row.id, stan: row.stan } } : {}) };
-      })();
-    } catch (error) {
-      if (error instanceof PosError) throw error;
-      const known = toSpoolError(error, 'journaling a payment with its held reversal');
-      if (known instanceof PosError) throw known;
-      throw new PosError('CODPOS_SPOOL_WRITE', `the payment could not be journaled with its held reversal (${(error as Error).message}); nothing was sent`, { cause: error });
-    }
   }
 
   /**
@@ -344,26 +293,26 @@ export class HostClient {
   }
 
   /**
-   * Sends a financial request whose reversal is held (`standbyId`) and reads its answer. No
+   * Sends a financial request whose reversal is held (`heldReversalId`) and reads its answer. No
    * answer, or one without a readable response code (which says nothing about the issuer's
    * decision): the request is reversed (queued, its journal row to `reversal_pending`, tried
    * at once) and the error thrown names the reversal. The request never left: the held
    * reversal is retired and the row declined "not sent".
    */
-  private async exchangeHeld(request: IsoMessage, journalId: string | undefined, standbyId: string, what: string): Promise<PurchaseResult> {
+  private async exchangeHeld(request: IsoMessage, journalId: string | undefined, heldReversalId: string, what: string): Promise<PurchaseResult> {
     let response: IsoMessage;
     try {
       response = await this.options.mux.request(request, this.options.responseTimeoutMs);
     } catch (error) {
       if (outcomeUnknown(error)) {
-        const id = this.queueReversalNow(request, journalId, (error as PosError).message, { why: 'timeout' }, standbyId);
+        const id = this.held.queue(request, journalId, (error as PosError).message, { why: 'timeout' }, heldReversalId);
         this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, `no answer to a ${what}; reversal queued`);
         // Try it now; if the host is still away it waits in the spool for the next request or the sender.
         await this.flushPending().catch(() => undefined);
         throw new PosError((error as PosError).code, (error as PosError).message, { disconnected: (error as PosError).disconnected, cause: error, details: { ...(error as PosError).details, reversalId: id } });
       }
       this.options.spool.db.transaction(() => {
-        this.options.spool.outbox.ack(standbyId);
+        this.held.retire(heldReversalId);
         this.markNotSent(journalId, error);
       })();
       throw error;
@@ -374,7 +323,7 @@ export class HostClient {
       if (answer.outcome === 'approved') result.approvedAmount = approvedAmountOf(answer.responseCode, response, request);
       return result;
     } catch (error) {
-      const id = this.queueReversalNow(request, journalId, (error as Error).message, { why: 'unreadable-response' }, standbyId);
+      const id = this.held.queue(request, journalId, (error as Error).message, { why: 'unreadable-response' }, heldReversalId);
       await this.flushPending().catch(() => undefined);
       throw new PosError('CODPOS_HOST_BAD_RESPONSE', `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the ${what} is being reversed`, {
         cause: error,
@@ -394,41 +343,8 @@ export class HostClient {
    * were queued.
    */
   async recoverInterrupted(): Promise<number> {
-    const { outbox, journal } = this.options.spool;
-    let queued = 0;
-    for (;;) {
-      const held = outbox.lease<QueuedMessage>([STREAMS.reversalStandby], { limit: 50, leaseMs: 60_000, owner: 'recovery', ignoreBackoff: true });
-      if (held.length === 0) break;
-      for (const record of held) {
-        const journalId = record.payload.journalId;
-        const state = journalId === undefined ? undefined : journal.get(journalId)?.state;
-        if (journalId !== undefined && state !== 'pending' && state !== 'approved') {
-          outbox.ack(record.id);
-          continue;
-        }
-        const reversal: QueuedRecord = { id: reversalIdOf(record.id), stream: STREAMS.reversal, payload: { ...record.payload, fields: { ...record.payload.fields } } };
-        if (record.sealed !== undefined) reversal.sealed = record.sealed as QueuedCardData;
-        if ((this.options.reversalStan ?? 'new') === 'new') reversal.payload.fields[String(DE.STAN)] = nextStan(this.context);
-        const reason = state === 'approved' ? 'approved by the issuer, never completed by the card: the terminal stopped' : 'in flight when the terminal stopped';
-        // The held copy was made before anyone knew why it would be sent: say it now.
-        reversal.payload.fields[String(DE.POS_CONDITION)] = reversalReasonCode(state === 'approved' ? 'not-completed' : 'interrupted', this.context.reversalReasonLayout);
-        const authCode = journalId !== undefined && state === 'approved' ? journal.get(journalId)?.authCode : undefined;
-        if (authCode) reversal.payload.fields[String(DE.AUTH_CODE)] = authCode;
-        if (journalId !== undefined) {
-          this.options.spool.db.transaction(() => {
-            journal.transition(journalId, 'reversal_pending', { reason, outbox: reversal });
-            outbox.ack(record.id);
-          })();
-        } else {
-          this.options.spool.db.transaction(() => {
-            this.enqueueNow(reversal);
-            outbox.ack(record.id);
-          })();
-        }
-        this.options.log?.warn({ stan: record.payload.fields[String(DE.STAN)], reversal: reversal.id, journalId, state }, `${reason}; its reversal is queued`);
-        queued++;
-      }
-    }
+    const { journal } = this.options.spool;
+    const queued = this.held.recover();
     for (const row of journal.list({ state: 'pending', limit: 100_000 })) {
       journal.transition(row.id, 'declined', { reason: 'not sent: the terminal stopped before the request left' });
       this.options.log?.warn({ journalId: row.id, stan: row.stan }, 'a payment journaled but never sent when the terminal stopped is declined "not sent"');
@@ -449,8 +365,8 @@ export class HostClient {
       const journalId = options.journal?.id ?? purchase.journalId;
       // The approval's held reversal (awaitCompletion) is retired in the commit that queues this one.
       const detail: ReversalDetail = { why: options.why ?? 'card-declined', ...(purchase.authCode !== undefined ? { authCode: purchase.authCode } : {}), ...(options.finalIccData ? { iccData: options.finalIccData } : {}) };
-      const id = this.queueReversalNow(purchase.request, journalId, options.reason ?? 'approved by the issuer, not completed at the terminal', detail, purchase.standbyId);
-      purchase.standbyId = undefined;
+      const id = this.held.queue(purchase.request, journalId, options.reason ?? 'approved by the issuer, not completed at the terminal', detail, purchase.heldReversalId);
+      purchase.heldReversalId = undefined;
       await this.flushPending().catch((error: unknown) => {
         if (!(isPosError(error) && error.area === 'HOST')) throw error;
       });
@@ -472,7 +388,7 @@ export class HostClient {
     const write = (r: QueuedRecord) =>
       this.options.spool.db.transaction(() => {
         journal.transition(journalId, 'offline_approved', { responseCode: approval.responseCode ?? '00', authCode: approval.authCode, outbox: r });
-        recordClearing(journal, journalId, advice, approval.responseCode ?? '00', approval.authCode, undefined);
+        writeClearing(journal, journalId, clearingOf(advice, { responseCode: approval.responseCode ?? '00', authCode: approval.authCode }));
       })();
     withCardDataIfSealable(record, this.options.log, write);
     await this.serialized(() => this.flushPending()).catch(() => undefined);
@@ -482,7 +398,7 @@ export class HostClient {
   /** Queues a 0220 advice of an offline approval; it goes after pending reversals. */
   async advise(approval: OfflineApproval): Promise<string> {
     const message = buildAdvice(approval, this.context);
-    const id = await this.enqueue(outboxRecordOf(STREAMS.advice, message));
+    const id = await this.held.enqueue(outboxRecordOf(STREAMS.advice, message));
     await this.serialized(() => this.flushPending()).catch(() => undefined);
     return id;
   }
@@ -517,8 +433,7 @@ export class HostClient {
    * financial requests until a technician revives it (`codpos spool retry`).
    */
   pendingReversals(): number {
-    const status = this.options.spool.outbox.status().find((s) => s.stream === STREAMS.reversal);
-    return (status?.depth ?? 0) + (status?.dead ?? 0);
+    return this.held.pending().waiting;
   }
 
   /**
@@ -537,7 +452,7 @@ export class HostClient {
       let [record] = outbox.lease<QueuedMessage>(STREAMS.reversal, { ...lease, ignoreBackoff: options.urgent ?? false });
       if (record === undefined) [record] = outbox.lease<QueuedMessage>(STREAMS.advice, lease);
       if (record === undefined) break;
-      const message = this.rebuild(record);
+      const message = messageOfRecord(record);
       let answer: IsoMessage;
       try {
         answer = await this.options.mux.request(message, this.options.responseTimeoutMs);
@@ -566,9 +481,8 @@ export class HostClient {
       if (record.payload.journalId !== undefined) this.markAcknowledged(record.payload.journalId, message, response);
       sent++;
     }
-    const waiting = this.pendingReversals();
+    const { waiting, dead } = this.held.pending();
     if (waiting > 0) {
-      const dead = this.options.spool.outbox.status().find((s) => s.stream === STREAMS.reversal)?.dead ?? 0;
       const why = dead > 0 ? ` (${dead} dead-lettered: see codpos spool list --stream reversal, then codpos spool retry)` : '';
       throw new PosError('CODPOS_HOST_REVERSAL_PENDING', `${waiting} reversal(s) not yet acknowledged by the acquirer${why}; no new request goes out before them`, { disconnected: true, details: { reversals: waiting, dead } });
     }
@@ -607,43 +521,20 @@ export class HostClient {
   }
 
   /**
-   * Queues the reversal of `original` in one commit with the journal row's move to
-   * `reversal_pending` (when there is a row) and the retirement of its held copy.
-   */
-  private queueReversalNow(original: IsoMessage, journalId: string | undefined, reason: string, detail: ReversalDetail, standbyId?: string, responseCode?: string): string {
-    // buildReversal keeps the original's STAN; by default a reversal is a new message with
-    // a new STAN, and DE90 (from the original) is how the host finds what it undoes.
-    const reversal = buildReversal(original, this.context, { reason: detail.why, ...(detail.authCode ? { authCode: detail.authCode } : {}), ...(detail.iccData ? { iccData: detail.iccData } : {}) });
-    if ((this.options.reversalStan ?? 'new') === 'new') reversal.fields[DE.STAN] = nextStan(this.context);
-    const record = outboxRecordOf(STREAMS.reversal, reversal);
-    // Named after its held copy, so recovering that copy later cannot queue it twice.
-    if (standbyId !== undefined) record.id = reversalIdOf(standbyId);
-    if (journalId !== undefined) record.payload.journalId = journalId;
-    const write = (r: QueuedRecord) =>
-      this.options.spool.db.transaction(() => {
-        if (journalId !== undefined) this.options.spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r, ...(responseCode !== undefined ? { responseCode } : {}) });
-        else this.options.spool.outbox.enqueueNow(r.stream, r.payload, { id: r.id, ...(r.sealed ? { sealed: r.sealed } : {}) });
-        if (standbyId !== undefined) this.options.spool.outbox.ack(standbyId);
-      })();
-    withCardDataIfSealable(record, this.options.log, write);
-    return record.id;
-  }
-
-  /**
    * The issuer's answer, recorded in one commit: the journal row (when there is one) moves
    * to approved (with a partial approval's amount) or declined, and the held reversal is
    * retired — unless an approval still awaits the card's completion (`awaitCompletion`).
    * A partial approval on a terminal that does not take them is reversed instead.
    */
-  private recordAnswer(result: PurchaseResult, journalId: string | undefined, standbyId: string, awaitCompletion: boolean): PurchaseResult {
-    const { journal, outbox, db } = this.options.spool;
+  private recordAnswer(result: PurchaseResult, journalId: string | undefined, heldReversalId: string, awaitCompletion: boolean): PurchaseResult {
+    const { journal, db } = this.options.spool;
     const requested = Number(result.request.fields[DE.AMOUNT] ?? 0);
     const partial = result.outcome === 'approved' && result.approvedAmount !== undefined && result.approvedAmount < requested;
     if (partial && this.options.partialApprovals === 'reverse') {
       const reason = `partial approval (${result.approvedAmount} of ${requested}) not accepted by this terminal`;
-      const reversalId = this.queueReversalNow(result.request, journalId, reason, { why: 'partial-not-accepted', ...(result.authCode !== undefined ? { authCode: result.authCode } : {}) }, standbyId, result.responseCode);
+      const reversalId = this.held.queue(result.request, journalId, reason, { why: 'partial-not-accepted', ...(result.authCode !== undefined ? { authCode: result.authCode } : {}) }, heldReversalId, result.responseCode);
       this.options.log?.warn({ stan: result.request.fields[DE.STAN], reversal: reversalId, journalId, responseCode: result.responseCode }, `${reason}; reversal queued`);
-      const { approvedAmount: _approved, standbyId: _held, ...rest } = result;
+      const { approvedAmount: _approved, heldReversalId: _held, ...rest } = result;
       return { ...rest, outcome: 'declined' };
     }
     db.transaction(() => {
@@ -653,11 +544,11 @@ export class HostClient {
           ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
           ...(partial ? { approvedAmount: result.approvedAmount! } : {}),
         });
-        if (result.outcome === 'approved') recordClearing(journal, journalId, result.request, result.responseCode, result.authCode ?? '', result.rrn);
+        if (result.outcome === 'approved') writeClearing(journal, journalId, clearingOf(result.request, { responseCode: result.responseCode, authCode: result.authCode ?? '', rrn: result.rrn }));
       }
-      if (!(result.outcome === 'approved' && awaitCompletion)) outbox.ack(standbyId);
+      if (!(result.outcome === 'approved' && awaitCompletion)) this.held.retire(heldReversalId);
     })();
-    return result.outcome === 'approved' && awaitCompletion ? { ...result, standbyId } : result;
+    return result.outcome === 'approved' && awaitCompletion ? { ...result, heldReversalId } : result;
   }
 
   /**
@@ -681,45 +572,8 @@ export class HostClient {
     });
   }
 
-  private async enqueue(record: QueuedRecord): Promise<string> {
-    const { stream, payload, sealed, id } = record;
-    try {
-      return (await this.options.spool.outbox.enqueue(stream, payload, { id, ...(sealed ? { sealed } : {}) })).id;
-    } catch (error) {
-      if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
-      const bare = withoutCardData(record, this.options.log);
-      return (await this.options.spool.outbox.enqueue(bare.stream, bare.payload, { id: bare.id })).id;
-    }
-  }
-
-  /** `enqueue` inside the caller's transaction (written with what it belongs to). */
-  private enqueueNow(record: QueuedRecord): string {
-    return withCardDataIfSealable(record, this.options.log, (r) => this.options.spool.outbox.enqueueNow(r.stream, r.payload, { id: r.id, ...(r.sealed ? { sealed: r.sealed } : {}) }).id);
-  }
-
-  /**
-   * The message of a leased record: the first attempt under its MTI, later ones as the
-   * repeat (0401, 0221). A record that has failed before is a repeat even when a technician
-   * revived it (`codpos spool retry` starts its attempt count again): the host may have
-   * seen the first one.
-   */
-  private rebuild(record: OutboxRecord<QueuedMessage>): IsoMessage {
-    const fields: IsoFields = {};
-    for (const [key, value] of Object.entries(record.payload.fields)) fields[Number(key)] = value;
-    const card = record.sealed as QueuedCardData | undefined;
-    if (card?.pan !== undefined) fields[DE.PAN] = card.pan;
-    if (card?.chipData !== undefined) fields[DE.ICC_DATA] = Buffer.from(card.chipData, 'hex');
-    const sentBefore = record.attempts > 1 || record.lastError !== null;
-    return { mti: sentBefore ? repeatMti(record.payload.mti) : record.payload.mti, fields };
-  }
 }
 
-/** A request written with its journal row and held reversal, ready to leave. */
-interface HeldRequest {
-  request: IsoMessage;
-  standbyId: string;
-  row?: { id: string; stan: number };
-}
 
 /**
  * The amount an approval is for: the request's, or for a partial approval (response 10) the
@@ -735,153 +589,4 @@ function approvedAmountOf(responseCode: string, response: IsoMessage, request: I
     throw new PosError('CODPOS_HOST_BAD_RESPONSE', `a partial approval (10) must carry the approved amount in DE4, above 0 and at most the ${requested} asked for; it carries ${typeof text === 'string' ? text : 'none'}`, { details: { field: String(DE.AMOUNT) } });
   }
   return approved;
-}
-
-/** The id of the reversal queued from held reversal `standbyId`: the same one whichever path queues it. */
-function reversalIdOf(standbyId: string): string {
-  const hash = createHash('sha256').update(`reversal:${standbyId}`).digest('hex');
-  return `${hash.slice(0, 8)}-${hash.slice(8, 12)}-${hash.slice(12, 16)}-${hash.slice(16, 20)}-${hash.slice(20, 32)}`;
-}
-
-/** An outbox record ready for `outbox.enqueue` or a journal transition's `outbox`. */
-export interface QueuedRecord {
-  id: string;
-  stream: string;
-  payload: QueuedMessage;
-  sealed?: QueuedCardData;
-}
-
-/**
- * A reversal or advice as an outbox record: the clear fields in the payload, the PAN and
- * chip data for sealing, track data, PIN block and KSN left out. The id (UUID, made here)
- * lets a journal transition and the client name the same record.
- */
-export function outboxRecordOf(stream: string, message: IsoMessage): QueuedRecord {
-  const payload: QueuedMessage = { mti: message.mti, fields: {} };
-  const sealed: QueuedCardData = {};
-  for (const [key, value] of Object.entries(message.fields as Record<string, unknown>)) {
-    const field = Number(key);
-    if (NEVER_QUEUED.has(field) || value === undefined) continue;
-    if (field === DE.PAN) sealed.pan = String(value);
-    else if (field === DE.ICC_DATA) sealed.chipData = Buffer.isBuffer(value) ? value.toString('hex') : String(value);
-    else if (!SEALED_FIELDS.has(field) && typeof value === 'string') payload.fields[key] = value;
-  }
-  const record: QueuedRecord = { id: randomUUID(), stream, payload };
-  if (sealed.pan !== undefined || sealed.chipData !== undefined) record.sealed = sealed;
-  return record;
-}
-
-/**
- * Writes `record` (synchronously, e.g. in a transaction) with its card data sealed; a spool
- * without a vault key gets it without the card data instead (withoutCardData).
- */
-function withCardDataIfSealable<T>(record: QueuedRecord, log: Logger | undefined, write: (record: QueuedRecord) => T): T {
-  try {
-    return write(record);
-  } catch (error) {
-    if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
-    return write(withoutCardData(record, log));
-  }
-}
-
-/** Without a vault key the card data stays out: the host finds the original by STAN, terminal id and DE90. */
-function withoutCardData(record: QueuedRecord, log: Logger | undefined): QueuedRecord {
-  log?.warn({ stream: record.stream }, 'spool has no vault: queued without the PAN and chip data');
-  const { sealed: _dropped, ...rest } = record;
-  return rest;
-}
-
-/** What the EMV kernel needs for one payment, besides the card's OnlineRequest. */
-export interface OnlinePaymentInput {
-  amount: number | bigint;
-  /** DE22; default 051 (chip, PIN capable). */
-  posEntryMode?: string;
-  /** The KSN of the PIN block the PIN pad returned. */
-  ksn?: () => string | undefined;
-  /** The journal row of this payment: its STAN goes in DE11 (see PurchaseInput.journal). */
-  journal?: { id: string; stan: number };
-  /** The journal row to begin with the held reversal, in one commit (see PurchaseInput.begin). */
-  begin?: JournalEntry;
-  onJournaled?: (row: { id: string; stan: number }) => void;
-  beginRow?: PurchaseInput['beginRow'];
-  /** An approval waits for the card's completion before its held reversal is retired (chip). */
-  awaitCompletion?: boolean;
-  /**
-   * Called with the host's answer and the request as sent, before the kernel reads it:
-   * keep it to `client.reverse()` an approval the card then declines.
-   */
-  onResult?: (result: PurchaseResult) => void;
-}
-
-/**
- * The kernel's `goOnline` callback over the host client: the kernel's request becomes a
- * 0200, the answer becomes tag 8A/89/91 and the issuer scripts. A host fault propagates
- * as a HOST PosError, which the kernel reads as 'unable to go online'.
- */
-export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (request: OnlineRequest) => Promise<HostAnswer> {
-  return async (online) => {
-    const ksn = input.ksn?.();
-    const result = await client.purchase({
-      amount: input.amount,
-      posEntryMode: input.posEntryMode ?? '051',
-      card: {
-        pan: online.pan,
-        ...(online.expiry !== undefined ? { expiry: online.expiry.slice(0, 4) } : {}),
-        ...(online.panSequenceNumber !== undefined ? { panSequenceNumber: online.panSequenceNumber.padStart(3, '0') } : {}),
-        ...(online.track2 !== undefined ? { track2: online.track2 } : {}),
-      },
-      iccData: online.de55,
-      ...(online.pinBlock ? { pinBlock: online.pinBlock } : {}),
-      ...(ksn !== undefined ? { ksn } : {}),
-      ...(input.journal ? { journal: input.journal } : {}),
-      ...(input.begin ? { begin: input.begin } : {}),
-      ...(input.onJournaled ? { onJournaled: input.onJournaled } : {}),
-      ...(input.beginRow ? { beginRow: input.beginRow } : {}),
-      ...(input.awaitCompletion ? { awaitCompletion: true } : {}),
-    });
-    input.onResult?.(result);
-    const answer: HostAnswer = { result: result.outcome === 'approved' ? 'approved' : 'declined', responseCode: result.responseCode };
-    if (result.authCode !== undefined) answer.authorisationCode = result.authCode;
-    if (result.iccData !== undefined) {
-      const tlvs = decodeTlv(result.iccData);
-      const auth = findTag(tlvs, 0x91);
-      if (auth) answer.issuerAuthenticationData = auth.value;
-      const scripts = tlvs.filter((t) => t.tag === 0x71 || t.tag === 0x72);
-      if (scripts.length > 0) answer.issuerScripts = encodeTlv(scripts);
-    }
-    return answer;
-  };
-}
-
-/**
- * Keeps what a void or a batch upload re-sends of an approved payment: the message's clear
- * fields, and its card data (expiry, from DE14 or track 2, and DE55) sealed in the journal.
- */
-function recordClearing(journal: Spool['journal'], journalId: string, message: IsoMessage, responseCode: string, authCode: string, rrn: string | undefined): void {
-  const text = (field: number) => {
-    const value = message.fields[field];
-    return typeof value === 'string' ? value : undefined;
-  };
-  const clear: Record<string, string> = { mti: message.mti, responseCode, authCode };
-  for (const [name, field] of [
-    ['processingCode', DE.PROCESSING_CODE],
-    ['stan', DE.STAN],
-    ['transmission', DE.TRANSMISSION],
-    ['localTime', DE.LOCAL_TIME],
-    ['localDate', DE.LOCAL_DATE],
-    ['posEntryMode', DE.POS_ENTRY_MODE],
-    ['posConditionCode', DE.POS_CONDITION],
-    ['panSequenceNumber', DE.PAN_SEQUENCE],
-    ['rrn', DE.RRN],
-  ] as const) {
-    const value = text(field);
-    if (value !== undefined) clear[name] = value;
-  }
-  if (rrn !== undefined) clear.rrn = rrn;
-  const sealed: Record<string, string> = {};
-  const expiry = text(DE.EXPIRY) ?? text(DE.TRACK2)?.split('=')[1]?.slice(0, 4);
-  if (expiry) sealed.expiry = expiry;
-  const icc = message.fields[DE.ICC_DATA];
-  if (Buffer.isBuffer(icc)) sealed.iccData = icc.toString('hex');
-  journal.recordClearing(journalId, clear, sealed);
 }

@@ -9,7 +9,9 @@
  *   (expiry): otherwise 30 — the request contradicts itself, which no issuer rule can judge;
  * - an online PIN is required (DE52, else 55) when the card's CVM results (9F34 in DE55) say
  *   online enciphered PIN, or, for a stripe read, when the service code's third digit is 0, 3
- *   or 5 (ISO/IEC 7813).
+ *   or 5 (ISO/IEC 7813: PIN required), or 6 or 7 (prompt for PIN if a PIN pad is present) and
+ *   the terminal says it has one (DE22's third digit 1). A terminal that asks for the PIN
+ *   and then loses the block on the way is caught here, as certification would catch it.
  *
  * Pure functions over the decoded request; they never quote card data in a reason.
  */
@@ -37,6 +39,10 @@ export interface PurchaseReading {
 
 /** CVM code 02 (EMV Book 3, annex C3): enciphered PIN verified online; bits 7-8 are flags. */
 const CVM_ONLINE_PIN = 0x02;
+/** Service code third digits 6 and 7 (ISO/IEC 7813): prompt for the PIN if a PIN pad is present. */
+const PIN_IF_PIN_PAD = new Set(['6', '7']);
+/** DE22's third digit 1: the terminal can take a PIN (ISO 8583:1987 POS entry mode). */
+const PIN_CAPABLE = '1';
 
 /** DE22 05x (contact chip) and 07x (contactless chip) are chip reads; 80x is the stripe after a chip failed. */
 export function isChipEntry(entryMode: string): boolean {
@@ -78,8 +84,11 @@ export function onlinePinRequirement(reading: PurchaseReading): string | undefin
     if (cvmResults !== undefined && cvmResults.length >= 1 && (cvmResults[0]! & 0x3f) === CVM_ONLINE_PIN) return "the card's CVM results (9F34) name online PIN";
     return undefined;
   }
-  if (reading.track !== undefined && explainServiceCode(reading.track.serviceCode).pinRequired) {
-    return `service code ${reading.track.serviceCode} requires a PIN`;
+  if (reading.track === undefined) return undefined;
+  const { serviceCode } = reading.track;
+  if (explainServiceCode(serviceCode).pinRequired) return `service code ${serviceCode} requires a PIN`;
+  if (PIN_IF_PIN_PAD.has(serviceCode[2] ?? '') && reading.entryMode[2] === PIN_CAPABLE) {
+    return `service code ${serviceCode} asks for a PIN where there is a PIN pad, and DE22 ${reading.entryMode} says there is one`;
   }
   return undefined;
 }

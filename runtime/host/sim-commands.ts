@@ -28,6 +28,18 @@ export const SIM_HOST_HELP = [
 
 const KEYS = ['mti', 'amount', 'from', 'code', 'delay', 'times', 'approved', 'percent'] as const;
 
+type NumberKey = Exclude<(typeof KEYS)[number], 'mti' | 'code'>;
+type NumberField = 'amount' | 'amountAtLeast' | 'delayMs' | 'times' | 'approvedAmount' | 'approvedPercent';
+/** The whole-number words: the rule field each sets, and the range it takes where 0 and up is not enough. */
+const NUMBER_OPTIONS: Record<NumberKey, { field: NumberField; range?: { min: number; max: number; problem: (value: string) => string } }> = {
+  amount: { field: 'amount' },
+  from: { field: 'amountAtLeast' },
+  delay: { field: 'delayMs' },
+  times: { field: 'times', range: { min: 1, max: Infinity, problem: () => 'times=0: a rule applies at least once' } },
+  approved: { field: 'approvedAmount', range: { min: 1, max: Infinity, problem: () => 'approved=0: approve at least 1 minor unit (or decline)' } },
+  percent: { field: 'approvedPercent', range: { min: 1, max: 99, problem: (value) => `percent=${value}: a part is 1 to 99 percent` } },
+};
+
 /** Parses one rule line; a mistake is a PosError naming the word that is wrong. */
 export function parseSimRule(line: string): SimRule {
   const [verb, ...words] = line.trim().split(/\s+/);
@@ -47,27 +59,12 @@ export function parseSimRule(line: string): SimRule {
         if (!/^[0-9A-Z]{2}$/.test(value)) throw usage(`code=${value}: a response code is 2 characters`);
         rule.responseCode = value;
         break;
-      case 'amount':
-        rule.amount = whole(key, value);
-        break;
-      case 'from':
-        rule.amountAtLeast = whole(key, value);
-        break;
-      case 'delay':
-        rule.delayMs = whole(key, value);
-        break;
-      case 'times':
-        rule.times = whole(key, value);
-        if (rule.times < 1) throw usage('times=0: a rule applies at least once');
-        break;
-      case 'approved':
-        rule.approvedAmount = whole(key, value);
-        if (rule.approvedAmount < 1) throw usage('approved=0: approve at least 1 minor unit (or decline)');
-        break;
-      case 'percent':
-        rule.approvedPercent = whole(key, value);
-        if (rule.approvedPercent < 1 || rule.approvedPercent > 99) throw usage(`percent=${value}: a part is 1 to 99 percent`);
-        break;
+      default: {
+        const { field, range } = NUMBER_OPTIONS[key as NumberKey];
+        const n = whole(key, value);
+        if (range !== undefined && (n < range.min || n > range.max)) throw usage(range.problem(value));
+        rule[field] = n;
+      }
     }
   }
   if (rule.action === 'late' && rule.delayMs === undefined) throw usage('late needs delay=MS');

@@ -52,16 +52,14 @@ import {
   type IsoMessage,
   type Tpdu,
 } from '../../emv/iso8583/index.js';
-import { encodeTlv, findTag, type Tlv } from '../../emv/tlv/index.js';
-import { deriveTdesKeys, parseTdesKsn } from '../../emv/crypto/dukpt-tdes.js';
-import { deriveAesKeys, parseAesKsn } from '../../emv/crypto/dukpt-aes.js';
-import { decodePinBlock } from '../../emv/crypto/pin-block.js';
-import { cvnIccMasterKey, generateCvnArpc, generateCvnScriptMac, verifyCvnAc, type AcTransactionData } from '../../emv/crypto/cryptogram.js';
+import { encodeTlv, type Tlv } from '../../emv/tlv/index.js';
 import { listCardProfiles, loadCardProfile, type CardApplicationProfile, type CardProfile } from '../../emv/card/index.js';
 import type { Logger } from '../log.js';
 import { KSN_FIELD } from './fields.js';
 import { PARTIAL_FAULT_PERCENT, SimFaultDraw, type SimFault, type SimFaultOptions } from './sim-faults.js';
-import { SimAuditTrail, type SimAudit, type SimAuditLimits, type TerminalBook } from './sim-audit.js';
+import { SimAuditTrail, type SimAudit, type SimAuditLimits } from './sim-audit.js';
+import { SimBook } from './sim-book.js';
+import { APPROVED_CODES, arqcVerifies, cryptogramOf, issuerAuthenticationData, issuerScriptTemplate, pinBlockMatches } from './sim-issuer.js';
 import { onlinePinRequirement, readPurchase, type PurchaseReading, type Refusal } from './sim-checks.js';
 import { recordArrival, type SimExchange } from './sim-exchange.js';
 
@@ -71,8 +69,6 @@ export type { SimExchange, SimAudit, SimFault, SimFaultOptions };
 export type SimAction = 'approve' | 'decline' | 'partial' | 'late' | 'drop' | 'silent';
 export const SIM_ACTIONS: readonly SimAction[] = ['approve', 'decline', 'partial', 'late', 'drop', 'silent'];
 
-/** Response codes that approve (ISO 8583:1987): 00, 08 honour with identification, 10 partial, 11 VIP. */
-const APPROVED_CODES = new Set(['00', '08', '10', '11']);
 /** What `approve` may answer instead of 00. */
 const APPROVAL_CODES = ['00', '08', '11'];
 
@@ -145,12 +141,6 @@ export interface IssuerScriptSpec {
   commands: Array<{ ins: number; p1: number; p2: number; data?: string }>;
 }
 
-interface BookedTransaction {
-  /** The approved amount (a partial approval's, not the request's). */
-  amount: bigint;
-  reversed: boolean;
-}
-
 export class AcquirerHostSimulator {
   /** The latest exchanges (at most `maxExchanges`), oldest first. */
   readonly received: SimExchange[] = [];
@@ -161,13 +151,8 @@ export class AcquirerHostSimulator {
   private readonly cardsByPan = new Map<string, CardApplicationProfile>();
   /** Stripe-only cards: no PIN is on file for them (55 with one). */
   private readonly stripeOnlyPans = new Set<string>();
-  /**
-   * Host-side batch: approved purchases and advices by terminal id + STAN. It holds what a
-   * terminal's open batch holds and empties when that terminal settles in balance.
-   */
-  private readonly book = new Map<string, BookedTransaction>();
-  /** Voids on the book (terminal id + the void's STAN -> the original's key): a reversed void puts its original back. */
-  private readonly voids = new Map<string, string>();
+  /** What the host approved, reversed, voided and settled (sim-book.ts). */
+  private readonly book: SimBook;
   private readonly trail: SimAuditTrail;
   private readonly faults: SimFaultDraw | undefined;
   private address: AddressInfo | undefined;
@@ -178,6 +163,7 @@ export class AcquirerHostSimulator {
     for (const rule of options.rules ?? []) this.rules.push(checkRule(rule));
     this.faults = options.faults === undefined ? undefined : new SimFaultDraw(options.faults);
     this.trail = new SimAuditTrail(options.auditLimits);
+    this.book = new SimBook({ maxBooked: options.maxBooked, onForgotten: () => this.trail.forgotten() });
     const cards = options.cards ?? listCardProfiles().map((name) => loadCardProfile(name));
     for (const card of cards) {
       for (const app of card.applications) this.cardsByPan.set(app.pan, app);
@@ -199,7 +185,7 @@ export class AcquirerHostSimulator {
    * terminal is out of balance until a batch upload brings it back (tests, the console).
    */
   forget(terminalId: string, stan: string): boolean {
-    return this.book.delete(`${terminalId}|${stan}`);
+    return this.book.forget(terminalId, stan);
   }
 
   /** Adds a rule in front of the others (the newest rule wins). */
@@ -217,17 +203,7 @@ export class AcquirerHostSimulator {
    * requests never reversed; and the host's book per terminal (what a 0500 is compared with).
    */
   audit(terminalId?: string): SimAudit {
-    const books = new Map<string, TerminalBook>();
-    for (const [key, booked] of this.book) {
-      const tid = key.slice(0, key.indexOf('|'));
-      const entry = books.get(tid) ?? { terminalId: tid, count: 0, amount: 0 };
-      if (!booked.reversed) {
-        entry.count++;
-        entry.amount += Number(booked.amount);
-      }
-      books.set(tid, entry);
-    }
-    return this.trail.report([...books.values()], terminalId);
+    return this.trail.report(this.book.books(), terminalId);
   }
 
   async start(): Promise<{ address: string; port: number }> {
@@ -409,11 +385,9 @@ export class AcquirerHostSimulator {
       case '0200': {
         // A void (processing code 02xxxx) takes its original (DE90) off the book; it books nothing itself.
         if (isVoid(request)) {
-          const originalKey = `${tid}|${originalOf(request)?.stan ?? ''}`;
-          const booked = this.book.get(originalKey);
-          if (!booked || booked.reversed) return this.refuse(request, exchange, { code: '12', reason: 'no approved purchase under the original STAN (DE90) to void' });
-          booked.reversed = true;
-          this.voids.set(`${tid}|${String(request.fields[DE.STAN] ?? '')}`, originalKey);
+          if (!this.book.void(tid, originalOf(request)?.stan ?? '', String(request.fields[DE.STAN] ?? ''))) {
+            return this.refuse(request, exchange, { code: '12', reason: 'no approved purchase under the original STAN (DE90) to void' });
+          }
           return buildResponse(request, { [DE.RESPONSE_CODE]: '00', [DE.AUTH_CODE]: newAuthCode() });
         }
         return this.purchase(request, rule, exchange);
@@ -421,16 +395,7 @@ export class AcquirerHostSimulator {
       case '0400':
       case '0401': {
         // Idempotent: a repeat, or a reversal of something the host never booked, is still answered 00.
-        const key = `${tid}|${originalOf(request)?.stan ?? ''}`;
-        const booked = this.book.get(key);
-        if (booked) booked.reversed = true;
-        const voided = this.voids.get(key);
-        if (voided !== undefined) {
-          // A reversed void: the purchase it voided is on the book again.
-          const original = this.book.get(voided);
-          if (original) original.reversed = false;
-          this.voids.delete(key);
-        }
+        this.book.reverse(tid, originalOf(request)?.stan ?? '');
         return buildResponse(request, { [DE.RESPONSE_CODE]: rule?.action === 'decline' ? (rule.responseCode ?? '12') : '00' });
       }
       case '0220':
@@ -439,33 +404,23 @@ export class AcquirerHostSimulator {
         if (original?.mti === '0200') {
           // A completion (the card's TC and script results after an online approval): the authorization is the sale.
           exchange.completion = true;
-          if (!this.book.has(`${tid}|${original.stan}`)) this.options.log?.info({ terminalId: tid, original: original.stan }, 'acquirer simulator: completion advice for an authorization not on the book; not booked');
+          if (!this.book.has(tid, original.stan)) this.options.log?.info({ terminalId: tid, original: original.stan }, 'acquirer simulator: completion advice for an authorization not on the book; not booked');
           return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
         }
-        const key = `${tid}|${String(request.fields[DE.STAN] ?? '')}`;
-        if (!this.book.has(key)) this.putOnBook(key, BigInt(String(request.fields[DE.AMOUNT] ?? '0')));
+        const stan = String(request.fields[DE.STAN] ?? '');
+        if (!this.book.has(tid, stan)) this.book.put(tid, stan, BigInt(String(request.fields[DE.AMOUNT] ?? '0')));
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       }
       case '0320': {
         // A batch upload books the transaction it carries (DE90: original MTI + STAN) if the host lacks it.
-        const key = `${tid}|${originalOf(request)?.stan ?? ''}`;
-        if (!this.book.has(key)) this.putOnBook(key, BigInt(String(request.fields[DE.AMOUNT] ?? '0')));
+        const stan = originalOf(request)?.stan ?? '';
+        if (!this.book.has(tid, stan)) this.book.put(tid, stan, BigInt(String(request.fields[DE.AMOUNT] ?? '0')));
         return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
       }
       case '0500': {
         const theirs = readSettlementTotals(request);
-        let count = 0;
-        let amount = 0n;
-        for (const [key, booked] of this.book) {
-          if (!key.startsWith(`${tid}|`) || booked.reversed) continue;
-          count++;
-          amount += booked.amount;
-        }
-        const inBalance = theirs.debitCount === count && BigInt(theirs.debitAmount) === amount;
         // Settled in balance: the host closes the terminal's batch too; the next one starts empty.
-        if (inBalance) {
-          for (const map of [this.book, this.voids]) for (const key of [...map.keys()]) if (key.startsWith(`${tid}|`)) map.delete(key);
-        }
+        const inBalance = this.book.settle(tid, theirs.debitCount, BigInt(theirs.debitAmount));
         return buildResponse(request, { [DE.RESPONSE_CODE]: inBalance ? '00' : '95' });
       }
       default:
@@ -484,7 +439,7 @@ export class AcquirerHostSimulator {
 
     let refusal: Refusal | undefined;
     // DE55 is verified whenever it came (a chip read always brings it): the ARPC goes only to a card whose ARQC verified.
-    const arqcValid = reading.icc === undefined ? undefined : this.arqcValid(reading.icc, app);
+    const arqcValid = reading.icc === undefined ? undefined : arqcVerifies(app, reading.icc);
     if (arqcValid === false) refusal = { code: '05', reason: 'the ARQC (9F26) does not verify' };
     refusal ??= this.pinRefusal(request, reading, pan, app);
 
@@ -493,9 +448,13 @@ export class AcquirerHostSimulator {
     fields[DE.RESPONSE_CODE] = code;
     if (refusal) this.noteRefusal(request, exchange, refusal, pan);
     this.bookIfApproved(request, code, fields, exchange);
-    if (reading.icc !== undefined && arqcValid) {
-      const out: Tlv[] = [{ tag: 0x91, value: this.issuerAuthentication(reading.icc, app, code) }];
-      for (const script of rule?.issuerScripts ?? []) out.push(this.issuerScript(script, reading.icc, app));
+    const cryptogram = reading.icc !== undefined && arqcValid ? cryptogramOf(reading.icc) : undefined;
+    if (cryptogram !== undefined) {
+      const out: Tlv[] = [{ tag: 0x91, value: issuerAuthenticationData(app, cryptogram, code) }];
+      for (const script of rule?.issuerScripts ?? []) {
+        const commands = script.commands.map((command) => ({ ins: command.ins, p1: command.p1, p2: command.p2, data: Buffer.from(command.data ?? '', 'hex') }));
+        out.push(issuerScriptTemplate(app, cryptogram, script.template, script.id ?? '00000001', commands));
+      }
       fields[DE.ICC_DATA] = encodeTlv(out);
     }
     return buildResponse(request, fields);
@@ -545,18 +504,7 @@ export class AcquirerHostSimulator {
     fields[DE.AUTH_CODE] = newAuthCode();
     const approved = BigInt(String(fields[DE.AMOUNT] ?? request.fields[DE.AMOUNT] ?? '0'));
     if (fields[DE.AMOUNT] !== undefined) exchange.approvedAmount = Number(approved);
-    this.putOnBook(`${String(request.fields[DE.TERMINAL_ID] ?? '')}|${String(request.fields[DE.STAN] ?? '')}`, approved);
-  }
-
-  /** Books a transaction under terminal id + STAN; past `maxBooked` the oldest on the book (and a void of it) is forgotten. */
-  private putOnBook(key: string, amount: bigint): void {
-    this.book.delete(key); // a STAN booked again is the newest, not the oldest
-    this.book.set(key, { amount, reversed: false });
-    if (this.book.size <= (this.options.maxBooked ?? 10_000)) return;
-    const oldest = this.book.keys().next().value!;
-    this.book.delete(oldest);
-    for (const [voidKey, original] of this.voids) if (original === oldest) this.voids.delete(voidKey);
-    this.trail.forgotten();
+    this.book.put(String(request.fields[DE.TERMINAL_ID] ?? ''), String(request.fields[DE.STAN] ?? ''), approved);
   }
 
   /** Transactions on the host's book, all terminals (settled ones are gone): for tests of its bound. */
@@ -579,75 +527,9 @@ export class AcquirerHostSimulator {
   }
 
   private pinMatches(request: IsoMessage, block: Buffer, pan: string, app: CardApplicationProfile): boolean {
-    const ksnText = request.fields[KSN_FIELD];
-    if (this.options.pinBdk === undefined || typeof ksnText !== 'string' || app.onlinePin === undefined) return false;
-    try {
-      // The KSN's length tells the scheme: 10 bytes TDES DUKPT (format 0), 12 bytes AES DUKPT (format 4).
-      const aesType = this.options.pinDukpt === 'aes128' || this.options.pinDukpt === 'aes256' ? this.options.pinDukpt : undefined;
-      const pin =
-        ksnText.length === 24
-          ? decodePinBlock({ format: 4, block, pan, key: deriveAesKeys(this.options.pinBdk, parseAesKsn(ksnText), aesType).pinKey })
-          : decodePinBlock({ format: 0, block, pan, key: deriveTdesKeys(this.options.pinBdk, parseTdesKsn(ksnText)).pinKey });
-      return pin === app.onlinePin;
-    } catch {
-      return false; // a block that does not decode is a wrong PIN, as for a real host
-    }
-  }
-
-  private arqcValid(tlvs: Tlv[], app: CardApplicationProfile): boolean {
-    const value = (tag: number) => findTag(tlvs, tag)?.value;
-    const arqc = value(0x9f26);
-    if (!arqc) return false;
-    const tx: Partial<AcTransactionData> = {
-      amountAuthorized: value(0x9f02),
-      amountOther: value(0x9f03) ?? Buffer.alloc(6),
-      terminalCountryCode: value(0x9f1a),
-      tvr: value(0x95),
-      transactionCurrencyCode: value(0x5f2a),
-      transactionDate: value(0x9a),
-      transactionType: value(0x9c),
-      unpredictableNumber: value(0x9f37),
-      aip: value(0x82),
-      atc: value(0x9f36),
-      iad: value(0x9f10),
-    };
-    try {
-      return verifyCvnAc(app.cvn, this.iccMasterKey(app), tx as AcTransactionData, arqc);
-    } catch {
-      return false; // missing or malformed data: the cryptogram cannot be verified
-    }
-  }
-
-  /** Tag 91: ARPC || ARC (method 1), or ARPC || CSU (method 2, Visa CVN 18). */
-  private issuerAuthentication(tlvs: Tlv[], app: CardApplicationProfile, code: string): Buffer {
-    const arqc = findTag(tlvs, 0x9f26)!.value;
-    const atc = findTag(tlvs, 0x9f36)!.value;
-    const key = this.iccMasterKey(app);
-    if (app.cvn === 'visa-cvn18') {
-      const csu = Buffer.from(APPROVED_CODES.has(code) ? '00820000' : '00000000', 'hex');
-      return Buffer.concat([generateCvnArpc(app.cvn, key, { arqc, atc, csu }), csu]);
-    }
-    const arc = Buffer.from(code, 'latin1');
-    return Buffer.concat([generateCvnArpc(app.cvn, key, { arqc, atc, arc }), arc]);
-  }
-
-  /** A 71/72 template whose commands carry the MAC the card checks (over header, ATC, ARQC, data). */
-  private issuerScript(spec: IssuerScriptSpec, tlvs: Tlv[], app: CardApplicationProfile): Tlv {
-    const arqc = findTag(tlvs, 0x9f26)!.value;
-    const atc = findTag(tlvs, 0x9f36)!.value;
-    const smi = cvnIccMasterKey(app.cvn, app.issuerMasterKeys.smi, app.pan, app.panSequenceNumber);
-    const children: Tlv[] = [{ tag: 0x9f18, value: Buffer.from(spec.id ?? '00000001', 'hex') }];
-    for (const command of spec.commands) {
-      const data = Buffer.from(command.data ?? '', 'hex');
-      const header = Buffer.from([0x84, command.ins, command.p1, command.p2, data.length + 8]);
-      const mac = generateCvnScriptMac(app.cvn, smi, { header, atc, arqc, commandData: data });
-      children.push({ tag: 0x86, value: Buffer.concat([header, data, mac]) });
-    }
-    return { tag: spec.template, value: Buffer.alloc(0), children };
-  }
-
-  private iccMasterKey(app: CardApplicationProfile): Buffer {
-    return cvnIccMasterKey(app.cvn, app.issuerMasterKeys.ac, app.pan, app.panSequenceNumber);
+    const ksn = request.fields[KSN_FIELD];
+    if (this.options.pinBdk === undefined || typeof ksn !== 'string') return false;
+    return pinBlockMatches(app, { bdk: this.options.pinBdk, dukpt: this.options.pinDukpt }, block, ksn, pan);
   }
 }
 

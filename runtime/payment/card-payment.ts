@@ -27,7 +27,8 @@ import type { ReversalReason } from '../../emv/iso8583/index.js';
 import type { CardChannel } from '../../drivers/card-reader/driver.js';
 import type { PinEntryResult } from '../../drivers/pinpad/driver.js';
 import type { Journal } from '../../spool/index.js';
-import { kernelGoOnline, type HostClient, type PurchaseResult } from '../host/client.js';
+import type { HostClient, PurchaseResult } from '../host/client.js';
+import { kernelGoOnline } from './kernel-online.js';
 import type { Logger } from '../log.js';
 
 export interface CardPaymentDeps {

@@ -46,6 +46,7 @@ import { PaymentRequests, checkIdempotencyKey, type StoredPaymentRequest } from 
 import { outcomeOfState, paymentView, type PaymentView } from './payment-view.js';
 import { checkPaymentQuery, type CheckedPaymentQuery, type PaymentQuery } from './payment-query.js';
 import { kernelTerminal } from './terminal.js';
+import { readClearing } from '../host/clearing.js';
 
 export interface PaymentServiceDeps {
   devices: () => BuiltDevices;
@@ -507,19 +508,19 @@ export class PaymentService implements Service {
     const missing: string[] = [];
     for (const txn of journal.list({ batch, limit: 100_000 })) {
       if (!['approved', 'advised', 'offline_approved'].includes(txn.state) || txn.kind !== 'purchase') continue;
-      const clearing = journal.clearingOf(txn.id);
+      const clearing = readClearing(journal, txn.id);
       const pan = journal.openPan(txn.id);
-      const c = clearing?.clear;
-      if (!c || !pan || !c.stan || !c.transmission || !c.localTime || !c.localDate || !c.posEntryMode || !c.processingCode) {
+      const c = clearing?.fields;
+      if (!c || !clearing || !pan || !c.stan || !c.transmission || !c.localTime || !c.localDate || !c.posEntryMode || !c.processingCode) {
         missing.push(txn.id);
         continue;
       }
       transactions.push({
-        mti: c.mti ?? '0200',
+        mti: c.mti,
         processingCode: c.processingCode,
         amount: txn.approvedAmount,
         pan,
-        ...(clearing.sealed.expiry ? { expiry: clearing.sealed.expiry } : {}),
+        ...(clearing.card.expiry ? { expiry: clearing.card.expiry } : {}),
         ...(c.panSequenceNumber ? { panSequenceNumber: c.panSequenceNumber } : {}),
         stan: c.stan,
         transmission: c.transmission,
@@ -528,9 +529,9 @@ export class PaymentService implements Service {
         posEntryMode: c.posEntryMode,
         ...(c.posConditionCode ? { posConditionCode: c.posConditionCode } : {}),
         rrn: c.rrn ?? txn.rrn,
-        authCode: c.authCode ?? txn.authCode ?? '',
-        responseCode: c.responseCode ?? txn.responseCode ?? '00',
-        ...(clearing.sealed.iccData ? { iccData: Buffer.from(clearing.sealed.iccData, 'hex') } : {}),
+        authCode: c.authCode,
+        responseCode: c.responseCode,
+        ...(clearing.card.iccData ? { iccData: clearing.card.iccData } : {}),
       });
     }
     return { transactions, missing };

@@ -87,31 +87,21 @@ export async function run(c: VirtualCard, options: RunOptions = {}): Promise<{ r
   return { result, requests };
 }
 
-import { cvnIccMasterKey, generateCvnArpc, generateCvnScriptMac } from '../../../emv/crypto/cryptogram.js';
-import { findTag, encodeTlv, type Tlv } from '../../../emv/tlv/index.js';
+import { encodeTlv, type Tlv } from '../../../emv/tlv/index.js';
+import { cryptogramOf, issuerAuthenticationData, securedScriptCommand } from '../../../runtime/host/sim-issuer.js';
 
-/** Issuer-side view of a card profile: computes the ARPC and script MACs a real issuer would. */
+/** Issuer-side view of a card profile: the ARPC and script MACs of the acquirer simulator's issuer (sim-issuer.ts). */
 export function issuerFor(c: VirtualCard) {
-  const p = c.profile.applications[0]!;
-  const iccAc = cvnIccMasterKey(p.cvn, p.issuerMasterKeys.ac, p.pan, p.panSequenceNumber);
-  const iccSmi = cvnIccMasterKey(p.cvn, p.issuerMasterKeys.smi, p.pan, p.panSequenceNumber);
-  const arqcOf = (request: OnlineRequest) => ({ arqc: findTag(request.de55, 0x9f26)!.value, atc: findTag(request.de55, 0x9f36)!.value });
+  const app = c.profile.applications[0]!;
+  const cryptogram = (request: OnlineRequest) => cryptogramOf(request.de55)!;
   return {
     /** Tag 91 for an ARC: method 1 (ARPC || ARC) or, for CVN 18, method 2 (ARPC || CSU). */
     issuerAuthenticationData(request: OnlineRequest, arc: string): Buffer {
-      const { arqc, atc } = arqcOf(request);
-      if (p.cvn === 'visa-cvn18') {
-        const csu = Buffer.from(arc === '00' ? '00820000' : '00000000', 'hex');
-        return Buffer.concat([generateCvnArpc(p.cvn, iccAc, { arqc, atc, csu }), csu]);
-      }
-      return Buffer.concat([generateCvnArpc(p.cvn, iccAc, { arqc, atc, arc: Buffer.from(arc, 'latin1') }), Buffer.from(arc, 'latin1')]);
+      return issuerAuthenticationData(app, cryptogram(request), arc);
     },
     /** One script command with secure messaging: CLA 84, the MAC appended to the data. */
     scriptCommand(request: OnlineRequest, ins: number, p1: number, p2: number, data: Buffer = Buffer.alloc(0)): Buffer {
-      const { arqc, atc } = arqcOf(request);
-      const header = Buffer.from([0x84, ins, p1, p2, data.length + 8]);
-      const mac = generateCvnScriptMac(p.cvn, iccSmi, { header, atc, arqc, commandData: data });
-      return Buffer.concat([header, data, mac]);
+      return securedScriptCommand(app, cryptogram(request), { ins, p1, p2, data });
     },
   };
 }

@@ -7,7 +7,8 @@
  */
 import t from 'tap';
 import { HostClient } from '../../../runtime/host/client.js';
-import { STREAMS, type Spool } from '../../../spool/index.js';
+import { HELD_REVERSAL_STREAM } from '../../../runtime/host/held-reversals.js';
+import type { Spool } from '../../../spool/index.js';
 import { TERMINAL, openSpool, startLink } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
@@ -15,7 +16,7 @@ const card = { pan: VISA_PAN, expiry: '2812' };
 const entry = { amount: 4200, currency: '840', pan: VISA_PAN };
 
 function held(spool: Spool): number {
-  return spool.outbox.status().find((s) => s.stream === STREAMS.reversalStandby)?.depth ?? 0;
+  return spool.outbox.status().find((s) => s.stream === HELD_REVERSAL_STREAM)?.depth ?? 0;
 }
 
 t.test('an approval awaiting the card keeps its reversal held; complete() retires it with the final chip data in one commit', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * An authorization in flight when the terminal stops is reversed at the next start: its
- * reversal is on disk before the request leaves (stream reversal-standby), retired with
+ * reversal is on disk before the request leaves (the held reversal: stream reversal-standby), retired with
  * the answer, and moved to the reversal queue by recoverInterrupted. The power cut is a
  * real one for the process: a child process with the request in flight is SIGKILLed,
  * and the test reopens its SQLite file.
@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PosError } from '../../../config/errors.js';
 import { HostClient } from '../../../runtime/host/client.js';
-import { STREAMS } from '../../../spool/index.js';
+import { HELD_REVERSAL_STREAM } from '../../../runtime/host/held-reversals.js';
 import { TERMINAL, openSpool, startLink, tempSpool, until } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const helper = join(fileURLToPath(new URL('.', import.meta.url)), 'helpers', 'purchase-in-flight.mjs');
 
-function standbyDepth(spool: { outbox: { status(): Array<{ stream: string; depth: number }> } }): number {
-  return spool.outbox.status().find((s) => s.stream === STREAMS.reversalStandby)?.depth ?? 0;
+function heldReversals(spool: { outbox: { status(): Array<{ stream: string; depth: number }> } }): number {
+  return spool.outbox.status().find((s) => s.stream === HELD_REVERSAL_STREAM)?.depth ?? 0;
 }
 
 t.test('an answered purchase: the journal row has the answer and no held reversal is left', async (t) => {
@@ -34,7 +34,7 @@ t.test('an answered purchase: the journal row has the answer and no held reversa
     await client.purchase({ amount, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', journal: { id: txn.id, stan: txn.stan } });
     t.match(spool.journal.get(txn.id), { state, responseCode: code, holdsSensitiveData: false }, `${amount}: ${state}, PIN block erased`);
   }
-  t.equal(standbyDepth(spool), 0, 'every held reversal retired');
+  t.equal(heldReversals(spool), 0, 'every held reversal retired');
   t.equal(await client.recoverInterrupted(), 0, 'nothing to recover');
   t.same(link.sim.received.map((r) => r.mti), ['0200', '0200'], 'and nothing reversed');
 });
@@ -48,7 +48,7 @@ t.test('a purchase timed out: one reversal, the held one retired (recovery later
   const error = await client.purchase({ amount: 4200, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', journal: { id: txn.id, stan: txn.stan } }).catch((e: unknown) => e);
   t.equal((error as PosError).code, 'CODPOS_HOST_TIMEOUT');
   await until(() => spool.journal.get(txn.id)!.state === 'reversed', 'the reversal to be acknowledged');
-  t.equal(standbyDepth(spool), 0);
+  t.equal(heldReversals(spool), 0);
   t.equal(await client.recoverInterrupted(), 0);
   t.same(link.sim.received.map((r) => r.mti), ['0200', '0400']);
 });
@@ -70,7 +70,7 @@ t.test('power cut with the request in flight: the next start reverses it, once',
   const spool = await store.open();
   t.teardown(() => spool.close());
   t.equal(spool.journal.get(journalId)!.state, 'pending', 'the row was left pending by the power cut');
-  t.equal(standbyDepth(spool), 1, 'with its reversal held');
+  t.equal(heldReversals(spool), 1, 'with its reversal held');
   const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 2000 });
   t.equal(await client.recoverInterrupted(), 1, 'recovery queues it');
   t.equal(await client.recoverInterrupted(), 0, 'once');
@@ -95,6 +95,6 @@ t.test('a purchase that cannot leave (the host does not answer the reversal sent
   await t.rejects(client.purchase({ amount: 1000, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', journal: { id: second.id, stan: second.stan } }), { code: 'CODPOS_HOST_REVERSAL_PENDING' });
   t.match(spool.journal.get(second.id), { state: 'declined', reason: /^not sent: .*reversal/ });
   t.equal(spool.journal.get(first.id)!.state, 'reversal_pending');
-  t.equal(standbyDepth(spool), 0, 'no reversal held for a request that never left');
+  t.equal(heldReversals(spool), 0, 'no reversal held for a request that never left');
   t.equal(link.sim.received.filter((r) => r.mti === '0200').length, 1, 'the second 0200 never went out');
 });

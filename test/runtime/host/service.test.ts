@@ -86,14 +86,14 @@ t.test('host.tls: true is refused with a config error naming the setting', async
 
 t.test('at start, a reversal held for an authorization in flight at the last stop is queued and sent after sign-on', async (t) => {
   const { buildPurchase, buildReversal } = await import('../../../emv/iso8583/index.js');
-  const { outboxRecordOf } = await import('../../../runtime/host/client.js');
+  const { HELD_REVERSAL_STREAM, outboxRecordOf } = await import('../../../runtime/host/held-reversals.js');
   const store = await tempSpool();
   const spool = await store.open();
   t.teardown(() => (spool.close(), store.remove()));
   // What the last life left: a pending row and the reversal held for its 0200.
   const txn = spool.journal.begin({ amount: 6100, currency: '840', pan: VISA_PAN });
   const context = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date(), nextStan: () => txn.stan };
-  const held = outboxRecordOf(STREAMS.reversalStandby, buildReversal(buildPurchase({ amount: 6100, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }, context), context));
+  const held = outboxRecordOf(HELD_REVERSAL_STREAM, buildReversal(buildPurchase({ amount: 6100, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012' }, context), context));
   held.payload.journalId = txn.id;
   await spool.outbox.enqueue(held.stream, held.payload, { id: held.id, sealed: held.sealed });
 

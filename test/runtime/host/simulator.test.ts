@@ -260,17 +260,22 @@ t.test('an ARQC that does not verify is declined 05, before the PIN is looked at
   t.equal(link.sim.received.at(-1)!.refusal, 'the ARQC (9F26) does not verify');
 });
 
+/** Stripe 0200s of VISA_PAN with the service code given, from DE22 `entryMode`, with or without the PIN 1234 (TDES DUKPT, KSN `ksnHex`). */
+function stripeSwipes(link: Link, ctx: ReturnType<typeof context>, ksnHex: string) {
+  const ksn = parseTdesKsn(ksnHex);
+  const pinBlock = encodePinBlock({ format: 0, pin: '1234', pan: VISA_PAN, key: deriveTdesKeys(link.config.devices.pinpad.sim.bdk, ksn).pinKey });
+  return (serviceCode: string, withPin: boolean, entryMode = '801'): IsoMessage => {
+    const message = buildPurchase({ amount: 800, posEntryMode: entryMode, card: { track2: `${VISA_PAN}=3012${serviceCode}1143800000` }, ...(withPin ? { pinBlock } : {}) }, ctx);
+    if (withPin) message.fields[KSN_FIELD] = ksn.toString('hex').toUpperCase();
+    return message;
+  };
+}
+
 t.test('stripe and fallback: a service code asking for a PIN (third digit 0, 3, 5) needs DE52 (55 without); 1 does not', async (t) => {
   const link = await startLink();
   t.teardown(() => link.close());
   const ctx = context(500);
-  const ksn = parseTdesKsn('FFFF9876543210E00002');
-  const pinBlock = encodePinBlock({ format: 0, pin: '1234', pan: VISA_PAN, key: deriveTdesKeys(link.config.devices.pinpad.sim.bdk, ksn).pinKey });
-  const swipe = (serviceCode: string, withPin: boolean) => {
-    const message = buildPurchase({ amount: 800, posEntryMode: '801', card: { track2: `${VISA_PAN}=3012${serviceCode}1143800000` }, ...(withPin ? { pinBlock } : {}) }, ctx);
-    if (withPin) message.fields[KSN_FIELD] = ksn.toString('hex').toUpperCase();
-    return message;
-  };
+  const swipe = stripeSwipes(link, ctx, 'FFFF9876543210E00002');
   for (const serviceCode of ['200', '203', '205']) {
     t.equal((await ask(link, swipe(serviceCode, false))).responseCode, '55', `service code ${serviceCode} without DE52: 55`);
     t.equal(link.sim.received.at(-1)!.refusal, `no PIN block (DE52), but service code ${serviceCode} requires a PIN`);
@@ -280,6 +285,18 @@ t.test('stripe and fallback: a service code asking for a PIN (third digit 0, 3, 
   // The stripe-only card (service code 101) as before: approved without a PIN.
   const stripe = buildPurchase({ amount: 800, posEntryMode: '901', card: { track2: '4111111111111111=30121011234500000000' } }, ctx);
   t.equal((await ask(link, stripe)).responseCode, '00');
+});
+
+t.test('stripe: a service code that asks for a PIN where there is a PIN pad (third digit 6, 7) needs DE52 from a terminal whose DE22 says it has one', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const swipe = stripeSwipes(link, context(550), 'FFFF9876543210E00003');
+  for (const serviceCode of ['106', '107', '206']) {
+    t.equal((await ask(link, swipe(serviceCode, false, '901'))).responseCode, '55', `service code ${serviceCode}, PIN pad (DE22 901), no DE52: 55`);
+    t.match(link.sim.received.at(-1)!.refusal, new RegExp(`^no PIN block \\(DE52\\), but service code ${serviceCode} asks for a PIN where there is a PIN pad`));
+    t.equal((await ask(link, swipe(serviceCode, true, '901'))).responseCode, '00', `service code ${serviceCode} with the right PIN: 00`);
+    t.equal((await ask(link, swipe(serviceCode, false, '902'))).responseCode, '00', `service code ${serviceCode} from a terminal without a PIN pad (DE22 902): no PIN to ask for`);
+  }
 });
 
 t.test('partial approval: 10 with DE4 the approved amount, booked at that amount; approve may answer 08 or 11; a chip ARPC carries the code answered', async (t) => {

@@ -94,6 +94,30 @@ t.test('service code 120 (PIN required): the PIN pad is asked, the block goes in
   t.same(sent(link), ['0200:00'], 'the acquirer decrypted the DUKPT PIN block and found the PIN right');
 });
 
+t.test('service code 106 (PIN if a PIN pad is present): the PIN pad is asked and the acquirer checks DE52', async (t) => {
+  const { link, swipe, deps, prompts } = await setUp(t, { pin: '1234' });
+  const result = await payBySwipe(deps(), { amount: 1800 }, await swipe({ track2: ';4761739001010119=30121061143800000?' }));
+  t.equal(prompts(), 1);
+  t.match(result, { outcome: 'approved', entry: 'stripe', signatureRequired: false });
+  t.same(sent(link), ['0200:00']);
+  t.equal(link.sim.received[0]!.hasPinBlock, true, 'DE52 went to the acquirer');
+});
+
+t.test('a terminal that asks for the PIN and loses the block on the way is declined 55 by the acquirer (service codes 120 and 106)', async (t) => {
+  const { link, spool, swipe, deps, prompts } = await setUp(t, { pin: '1234' });
+  for (const serviceCode of ['120', '106']) {
+    const d = deps();
+    // The mutant the acquirer must catch: the request leaves without its PIN block (DE52) and KSN.
+    const purchase = d.client.purchase.bind(d.client);
+    d.client.purchase = ({ pinBlock: _lost, ksn: _ksn, ...input }) => purchase(input);
+    const result = await payBySwipe(d, { amount: 1800 }, await swipe({ track2: `;4761739001010119=3012${serviceCode}1143800000?` }));
+    t.match(result, { outcome: 'declined', responseCode: '55' }, `service code ${serviceCode}: no DE52, 55`);
+    t.match(link.sim.received.at(-1)!, { hasPinBlock: false, answer: '55', refusal: /^no PIN block \(DE52\)/ });
+  }
+  t.equal(prompts(), 2, 'the PIN was asked each time');
+  t.same(spool.journal.list().map((r) => r.state), ['declined', 'declined']);
+});
+
 t.test('no answer: the authorization is reversed and the row ends reversed; the courier is told to take cash or retry', async (t) => {
   const { link, spool, swipe, deps } = await setUp(t, { rules: [{ mti: '0200', action: 'silent', times: 1 }] });
   const result = await payBySwipe(deps(200), { amount: 1800 }, await swipe('magstripe-only'));
