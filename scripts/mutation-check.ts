@@ -34,9 +34,13 @@ interface Target {
 }
 
 /** What the check mutates: where DE52, DE55 and reversals are built and sent, and the payments that use them. */
+const HOST_TESTS = ['test/runtime/host/client.test.ts', 'test/runtime/host/in-flight.test.ts', 'test/runtime/host/partial-approval.test.ts', 'test/runtime/host/completion.test.ts', 'test/runtime/host/end-to-end.test.ts'];
 const TARGETS: Target[] = [
   { file: 'emv/iso8583/messages/financial.ts', tests: ['test/emv/iso8583/acquirer-messages.test.ts', 'test/runtime/host/end-to-end.test.ts', 'test/runtime/host/client.test.ts'] },
-  { file: 'runtime/host/client.ts', tests: ['test/runtime/host/client.test.ts', 'test/runtime/host/in-flight.test.ts', 'test/runtime/host/partial-approval.test.ts', 'test/runtime/host/completion.test.ts', 'test/runtime/host/end-to-end.test.ts'] },
+  { file: 'runtime/host/client.ts', tests: HOST_TESTS },
+  { file: 'runtime/host/held-reversals.ts', tests: ['test/runtime/host/in-flight.test.ts', ...HOST_TESTS.filter((test) => !test.endsWith('in-flight.test.ts'))] },
+  { file: 'runtime/host/clearing.ts', tests: ['test/runtime/host/clearing.test.ts', 'test/runtime/host/client.test.ts'] },
+  { file: 'runtime/payment/kernel-online.ts', tests: ['test/runtime/host/end-to-end.test.ts', 'test/runtime/payment/card-payment.test.ts'] },
   { file: 'runtime/payment/swipe-payment.ts', tests: ['test/runtime/payment/swipe-payment.test.ts', 'test/runtime/payment/payment-outcome.test.ts'] },
   { file: 'runtime/payment/card-payment.ts', tests: ['test/runtime/payment/card-payment.test.ts', 'test/runtime/payment/chip-edges.test.ts', 'test/runtime/payment/payment-outcome.test.ts'] },
 ];
@@ -117,6 +121,8 @@ function compiledCopy(): string {
     cpSync(join(packageRoot, file), join(dir, file));
   }
   symlinkSync(join(packageRoot, 'node_modules'), join(dir, 'node_modules'));
+  // Some tests start helper processes from the build (dist/): the checkout's, unmutated.
+  symlinkSync(join(packageRoot, 'dist'), join(dir, 'dist'));
   // tsc will not write into the directory it reads (its outDir is excluded from its inputs): it reads the checkout.
   execFileSync(join(packageRoot, 'node_modules', '.bin', 'tsc'), ['-p', join(packageRoot, 'tsconfig.test.json'), '--noEmit', 'false', '--outDir', dir, '--sourceMap', 'false'], { stdio: 'inherit' });
   // A module hook that serves one mutated module in place of its compiled file: each test process
