@@ -25,9 +25,7 @@ export function encodeIso8583(message: IsoMessage, dialect: Dialect): Buffer {
   if (typeof mti !== 'string' || mti.length !== 4) throw encodeError(E.BAD_MTI, 'mti', 'MTI', 'must be 4 digits');
   let pos = compiled.mti.interpreter.encode(mti, compiled.mti, scratch, 0);
   pos = encodeBody(message.fields, compiled.body, pos);
-  const out = Buffer.allocUnsafe(pos);
-  scratch.bytes.copy(out, 0, 0, pos);
-  return out;
+  return scratch.copyOut(pos);
 }
 
 function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): number {
