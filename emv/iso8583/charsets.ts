@@ -53,6 +53,9 @@ export const BCD_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, 
 /** Nibble -> track 2 character: 0-9 and D as '='; undefined for A, B, C, E, F. */
 export const TRACK_NIBBLE: (string | undefined)[] = Array.from({ length: 16 }, (_, n) => (n <= 9 ? String(n) : n === 0xd ? '=' : undefined));
 
+/** Nibble -> ASCII code of its uppercase hex digit. */
+export const HEX_DIGIT = Uint8Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+
 /** Byte -> two uppercase hex characters. */
 export const HEX_PAIR = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
 

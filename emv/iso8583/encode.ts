@@ -9,6 +9,7 @@
  * and the result is one copy of the written bytes.
  */
 import { PosError } from '../../config/errors.js';
+import { HEX_DIGIT } from './charsets.js';
 import { compileDialect, type CompiledField, type CompiledFieldSet } from './compile.js';
 import { ISO8583_ERRORS as E, encodeError } from './errors.js';
 import { Scratch } from './scratch.js';
@@ -102,8 +103,6 @@ function writeHexWord(word: number, pos: number): number {
   return pos;
 }
 
-/** Nibble -> ASCII code of its uppercase hex digit. */
-const HEX_DIGIT = Uint8Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
 
 function encodeField(value: unknown, f: CompiledField, pos: number): number {
   if (f.sub !== undefined && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) return encodeSubMessage(value as IsoFields, f, pos);

@@ -12,7 +12,7 @@ import { CHAR_CLASS, DIGIT, DIGITS3, DIGITS4, LETTER_OR_SPACE } from '../charset
 import { AN, ANS, N, XN, Z } from '../codes.js';
 import type { CompiledField } from '../compile.js';
 import { int } from '../prefixers/prefixer.js';
-import { badCharRead, badCharToWrite, firstBadChar, textToWrite } from './content.js';
+import { badCharRead, badCharToWrite, encodeText, firstBadChar } from './content.js';
 import type { SnippetSite, TextInterpreter } from './interpreter.js';
 import { latin1, shortLatin1 } from './text-source.js';
 
@@ -20,11 +20,7 @@ export const asciiInterpreter: TextInterpreter = {
   name: 'ascii',
   dataBytes: (length) => length,
   sizeSource: (len) => len,
-  encode(value, f, out, pos) {
-    const text = textToWrite(value, f);
-    const bytes = out.ensure(pos, f.prefixBytes + text.length);
-    return writeAscii(text, 0, text.length, f, bytes, f.prefixer.write(text.length, f, bytes, pos));
-  },
+  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeAscii, (length) => length),
   read: (buf, pos, length, f, source) => readAscii(buf, pos, length, f, source),
   writeText: writeAscii,
   readText: readAscii,

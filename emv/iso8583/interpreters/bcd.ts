@@ -9,18 +9,14 @@ import { Z } from '../codes.js';
 import type { CompiledField } from '../compile.js';
 import { ISO8583_ERRORS as E, decodeError, encodeError } from '../errors.js';
 import { hex2, int } from '../prefixers/prefixer.js';
-import { textToWrite } from './content.js';
+import { encodeText } from './content.js';
 import type { TextInterpreter } from './interpreter.js';
 
 export const bcdInterpreter: TextInterpreter = {
   name: 'bcd',
-  dataBytes: (length) => (length + 1) >> 1,
+  dataBytes: bcdBytes,
   sizeSource: (len) => `((${len} + 1) >> 1)`,
-  encode(value, f, out, pos) {
-    const text = textToWrite(value, f);
-    const bytes = out.ensure(pos, f.prefixBytes + ((text.length + 1) >> 1));
-    return writeBcd(text, 0, text.length, f, bytes, f.prefixer.write(text.length, f, bytes, pos));
-  },
+  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeBcd, bcdBytes),
   read: (buf, pos, length, f) => bcdValue(buf, pos, length, f),
   writeText: writeBcd,
   readText: (buf, pos, count, f) => bcdValue(buf, pos, count, f),
@@ -29,6 +25,11 @@ export const bcdInterpreter: TextInterpreter = {
   },
   helpers: { BCD_VALUE, bcdValue, DIGITS1: DIGITS3.slice(0, 10).map((d) => d.slice(2)), DIGITS2: DIGITS3.slice(0, 100).map((d) => d.slice(1)), DIGITS3, DIGITS4 },
 };
+
+/** Bytes `digits` BCD digits take. */
+function bcdBytes(digits: number): number {
+  return (digits + 1) >> 1;
+}
 
 /** Writes text[from, from + digits) as BCD at out[pos], the filler nibble 0 on the pad side when odd. */
 function writeBcd(text: string, from: number, digits: number, f: CompiledField, out: Buffer, pos: number): number {
@@ -129,27 +130,8 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
       if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
       return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
     }
-    case 5: {
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      const c = buf[i + 2]!;
-      const d = buf[i + 3]!;
-      const e = buf[i + 4]!;
-      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]!) === 0) throw badBcd(buf, i, track, f);
-      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!, code[e >> 4]!, code[e & 15]!);
-    }
-    case 6: {
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      const c = buf[i + 2]!;
-      const d = buf[i + 3]!;
-      const e = buf[i + 4]!;
-      const g = buf[i + 5]!;
-      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]! & valid[g]!) === 0) throw badBcd(buf, i, track, f);
-      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!, code[e >> 4]!, code[e & 15]!, code[g >> 4]!, code[g & 15]!);
-    }
     default: {
-      // 7 bytes: 8 + 6 characters (rare enough not to need its own call).
+      // 5 to 7 bytes: 8 characters now, the rest in one more call (the generated decoder builds n9-n12 from tables).
       const a = buf[i]!;
       const b = buf[i + 1]!;
       const c = buf[i + 2]!;
@@ -179,31 +161,34 @@ function badPadding(f: CompiledField, offset: number, nibble: number) {
 }
 
 /**
- * Fixed numeric fields of one to four bytes (dates, times, processing codes, STANs,
- * entry modes): built from the shared 1- to 4-digit strings, about twice as fast as
+ * Fixed numeric fields of up to six bytes (dates, times, processing codes, STANs, entry
+ * modes, amounts): built from the shared 1- to 4-digit strings, about twice as fast as
  * String.fromCharCode with a character per argument. Undefined for any other field.
  */
 function shortBcdSnippet(f: CompiledField, into: string): string[] | undefined {
-  if (f.content === Z || f.lengthDigits !== 0 || f.maxLength > 8) return undefined;
+  if (f.content === Z || f.lengthDigits !== 0 || f.maxLength > 12) return undefined;
   const bytes = (f.maxLength + 1) >> 1;
   const names = Array.from({ length: bytes }, (_, i) => `v${i}`);
   const lines = [`const ${names.map((v, i) => `${v} = BCD_VALUE[buf[pos + ${int(i)}]]`).join(', ')};`, `if (${names.map((v) => `${v} === 255`).join(' || ')}) throw FAULT;`];
-  if ((f.maxLength & 1) === 1) {
+  const odd = (f.maxLength & 1) === 1;
+  if (odd) {
     // The filler nibble must be 0: on the left, the first byte is then 0-9; on the right, the last byte's value is a multiple of 10.
     lines.push(f.padLeft ? 'if (v0 > 9) throw FAULT;' : `if (v${bytes - 1} % 10 !== 0) throw FAULT;`);
   }
-  const value = (): string => {
-    switch (f.maxLength) {
-      case 1: return f.padLeft ? 'DIGITS1[v0]' : 'DIGITS1[v0 / 10]';
-      case 2: return 'DIGITS2[v0]';
-      case 3: return f.padLeft ? 'DIGITS3[v0 * 100 + v1]' : 'DIGITS3[v0 * 10 + v1 / 10]';
-      case 4: return 'DIGITS4[v0 * 100 + v1]';
-      case 5: return f.padLeft ? 'DIGITS3[v0 * 100 + v1] + DIGITS2[v2]' : 'DIGITS4[v0 * 100 + v1] + DIGITS1[v2 / 10]';
-      case 6: return 'DIGITS4[v0 * 100 + v1] + DIGITS2[v2]';
-      case 7: return f.padLeft ? 'DIGITS3[v0 * 100 + v1] + DIGITS4[v2 * 100 + v3]' : 'DIGITS4[v0 * 100 + v1] + DIGITS3[v2 * 10 + v3 / 10]';
-      default: return 'DIGITS4[v0 * 100 + v1] + DIGITS4[v2 * 100 + v3]';
-    }
-  };
-  lines.push(`${into} = ${value()};`);
+  lines.push(`${into} = ${shortBcdParts(names, odd, f.padLeft).join(' + ')};`);
   return lines;
+}
+
+/** The table lookups that spell out the bytes `v`: four digits from two bytes, a lone digit from a padded byte. */
+function shortBcdParts(v: string[], odd: boolean, padLeft: boolean): string[] {
+  if (odd && padLeft && v.length >= 2) return [`DIGITS3[${v[0]} * 100 + ${v[1]}]`, ...shortBcdParts(v.slice(2), false, false)];
+  if (odd && padLeft) return [`DIGITS1[${v[0]}]`];
+  if (odd) {
+    const last = v[v.length - 1]!;
+    if (v.length === 2) return [`DIGITS3[${v[0]} * 10 + ${last} / 10]`];
+    return [...shortBcdParts(v.slice(0, -1), false, false), `DIGITS1[${last} / 10]`];
+  }
+  const parts: string[] = [];
+  for (let i = 0; i < v.length; i += 2) parts.push(i + 1 < v.length ? `DIGITS4[${v[i]} * 100 + ${v[i + 1]}]` : `DIGITS2[${v[i]}]`);
+  return parts;
 }

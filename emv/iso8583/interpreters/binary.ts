@@ -4,19 +4,13 @@
  * input buffer copies what it keeps.
  */
 import type { Interpreter } from './interpreter.js';
-import { bytesToWrite } from './bytes.js';
+import { encodeBytes } from './bytes.js';
 
 export const binaryInterpreter: Interpreter = {
   name: 'binary',
   dataBytes: (length) => length,
   sizeSource: (len) => len,
-  encode(value, f, out, pos) {
-    const data = bytesToWrite(value, f);
-    const bytes = out.ensure(pos, f.prefixBytes + data.length);
-    pos = f.prefixer.write(data.length, f, bytes, pos);
-    bytes.set(data, pos);
-    return pos + data.length;
-  },
+  encode: (value, f, out, pos) => encodeBytes(value, f, out, pos, 1, copyBytes),
   read: (buf, pos, length) => binaryView(buf, pos, length),
   snippet: (_f, site) => [`${site.into} = binaryView(buf, pos, ${site.size});`],
   helpers: { binaryView },
@@ -25,4 +19,9 @@ export const binaryInterpreter: Interpreter = {
 /** buf[pos, pos + length) as a Buffer sharing its memory. */
 function binaryView(buf: Buffer, pos: number, length: number): Buffer {
   return Buffer.from(buf.buffer, buf.byteOffset + pos, length);
+}
+
+function copyBytes(data: Uint8Array, bytes: Buffer, pos: number): number {
+  bytes.set(data, pos);
+  return pos + data.length;
 }

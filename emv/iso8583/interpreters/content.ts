@@ -10,6 +10,8 @@ import { AN, ANS, N, XN, Z } from '../codes.js';
 import type { CompiledField } from '../compile.js';
 import { ISO8583_ERRORS as E, decodeError, encodeError } from '../errors.js';
 import { hex2 } from '../prefixers/prefixer.js';
+import type { Scratch } from '../scratch.js';
+import type { TextInterpreter } from './interpreter.js';
 
 /** The value as the text to write: checked to be a string that fits, a short fixed value padded. */
 export function textToWrite(value: unknown, f: CompiledField): string {
@@ -30,6 +32,16 @@ export function textToWrite(value: unknown, f: CompiledField): string {
   if (content === XN) return value[0] + '0'.repeat(missing) + value.slice(1);
   if (content === AN || content === ANS) return value + ' '.repeat(missing);
   throw encodeError(E.BAD_VALUE, f.path, f.label, `the value has ${length} ${unit(f)}; the field holds exactly ${f.maxLength}`);
+}
+
+/**
+ * A text interpreter's encoder: the value checked and padded (textToWrite), room made,
+ * the length prefix written by the field's prefixer, then the text by `write`.
+ */
+export function encodeText(value: unknown, f: CompiledField, out: Scratch, pos: number, write: TextInterpreter['writeText'], dataBytes: (length: number) => number): number {
+  const text = textToWrite(value, f);
+  const bytes = out.ensure(pos, f.prefixBytes + dataBytes(text.length));
+  return write(text, 0, text.length, f, bytes, f.prefixer.write(text.length, f, bytes, pos));
 }
 
 /** The encoder's refusal of character `i` of a value. */

@@ -6,7 +6,7 @@
  */
 import { CHAR, CHAR_CLASS } from '../charsets.js';
 import type { CompiledField } from '../compile.js';
-import { badCharRead, badCharToWrite, textToWrite } from './content.js';
+import { badCharRead, badCharToWrite, encodeText } from './content.js';
 import type { TextInterpreter } from './interpreter.js';
 
 /** IBM code page 500 bytes for printable ASCII 0x20..0x7E, in order. */
@@ -30,11 +30,7 @@ export const ebcdicInterpreter: TextInterpreter = {
   name: 'ebcdic',
   dataBytes: (length) => length,
   sizeSource: (len) => len,
-  encode(value, f, out, pos) {
-    const text = textToWrite(value, f);
-    const bytes = out.ensure(pos, f.prefixBytes + text.length);
-    return writeEbcdic(text, 0, text.length, f, bytes, f.prefixer.write(text.length, f, bytes, pos));
-  },
+  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeEbcdic, (length) => length),
   read: (buf, pos, length, f) => readEbcdic(buf, pos, length, f),
   writeText: writeEbcdic,
   readText: (buf, pos, count, f) => readEbcdic(buf, pos, count, f),

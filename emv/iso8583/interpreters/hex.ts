@@ -1,31 +1,28 @@
 /** Binary data (b) written as ASCII hex, two characters a byte (jPOS IFA_BINARY); the reader takes either case. */
-import { HEX_VALUE } from '../charsets.js';
+import { HEX_DIGIT, HEX_VALUE } from '../charsets.js';
 import type { CompiledField } from '../compile.js';
 import { ISO8583_ERRORS as E, decodeError } from '../errors.js';
-import { bytesToWrite } from './bytes.js';
+import { encodeBytes } from './bytes.js';
 import type { Interpreter } from './interpreter.js';
 
-/** Nibble -> ASCII code of its uppercase hex digit. */
-const HEX_DIGIT = Uint8Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
 
 export const hexInterpreter: Interpreter = {
   name: 'hex',
   dataBytes: (length) => length * 2,
   sizeSource: (len) => `(${len} * 2)`,
-  encode(value, f, out, pos) {
-    const data = bytesToWrite(value, f);
-    const bytes = out.ensure(pos, f.prefixBytes + data.length * 2);
-    pos = f.prefixer.write(data.length, f, bytes, pos);
-    for (let i = 0; i < data.length; i++) {
-      bytes[pos++] = HEX_DIGIT[data[i]! >> 4]!;
-      bytes[pos++] = HEX_DIGIT[data[i]! & 15]!;
-    }
-    return pos;
-  },
+  encode: (value, f, out, pos) => encodeBytes(value, f, out, pos, 2, writeHex),
   read: (buf, pos, length, f) => hexBytes(buf, pos, length, f),
   snippet: (_f, site) => [`${site.into} = hexBytes(buf, pos, ${site.len}, ${site.field});`],
   helpers: { hexBytes },
 };
+
+function writeHex(data: Uint8Array, bytes: Buffer, pos: number): number {
+  for (let i = 0; i < data.length; i++) {
+    bytes[pos++] = HEX_DIGIT[data[i]! >> 4]!;
+    bytes[pos++] = HEX_DIGIT[data[i]! & 15]!;
+  }
+  return pos;
+}
 
 /** `length` bytes written as hex at buf[pos], as a new Buffer. */
 function hexBytes(buf: Buffer, pos: number, length: number, f: CompiledField): Buffer {
