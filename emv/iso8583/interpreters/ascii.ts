@@ -20,7 +20,7 @@ export const asciiInterpreter: TextInterpreter = {
   name: 'ascii',
   dataBytes: (length) => length,
   sizeSource: (len) => len,
-  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeAscii, (length) => length),
+  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeAscii),
   read: (buf, pos, length, f, source) => readAscii(buf, pos, length, f, source),
   writeText: writeAscii,
   readText: readAscii,

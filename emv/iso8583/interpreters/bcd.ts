@@ -16,7 +16,7 @@ export const bcdInterpreter: TextInterpreter = {
   name: 'bcd',
   dataBytes: bcdBytes,
   sizeSource: (len) => `((${len} + 1) >> 1)`,
-  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeBcd, bcdBytes),
+  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeBcd),
   read: (buf, pos, length, f) => bcdValue(buf, pos, length, f),
   writeText: writeBcd,
   readText: (buf, pos, count, f) => bcdValue(buf, pos, count, f),

@@ -21,5 +21,5 @@ export function bytesToWrite(value: unknown, f: CompiledField): Uint8Array {
 export function encodeBytes(value: unknown, f: CompiledField, out: Scratch, pos: number, bytesPerByte: number, write: (data: Uint8Array, bytes: Buffer, pos: number) => number): number {
   const data = bytesToWrite(value, f);
   const bytes = out.ensure(pos, f.prefixBytes + data.length * bytesPerByte);
-  return write(data, bytes, f.prefixer.write(data.length, f, bytes, pos));
+  return write(data, bytes, f.prefixBytes === 0 ? pos : f.prefixer.write(data.length, f, bytes, pos));
 }

@@ -35,13 +35,15 @@ export function textToWrite(value: unknown, f: CompiledField): string {
 }
 
 /**
- * A text interpreter's encoder: the value checked and padded (textToWrite), room made,
- * the length prefix written by the field's prefixer, then the text by `write`.
+ * A text interpreter's encoder: the value checked and padded (textToWrite), room made
+ * (a byte a character is enough for every text encoding: BCD takes half), the length
+ * prefix written by the field's prefixer, then the text by `write`.
  */
-export function encodeText(value: unknown, f: CompiledField, out: Scratch, pos: number, write: TextInterpreter['writeText'], dataBytes: (length: number) => number): number {
+export function encodeText(value: unknown, f: CompiledField, out: Scratch, pos: number, write: TextInterpreter['writeText']): number {
   const text = textToWrite(value, f);
-  const bytes = out.ensure(pos, f.prefixBytes + dataBytes(text.length));
-  return write(text, 0, text.length, f, bytes, f.prefixer.write(text.length, f, bytes, pos));
+  const bytes = out.ensure(pos, f.prefixBytes + text.length);
+  // Most fields are fixed: no call for an empty prefix.
+  return write(text, 0, text.length, f, bytes, f.prefixBytes === 0 ? pos : f.prefixer.write(text.length, f, bytes, pos));
 }
 
 /** The encoder's refusal of character `i` of a value. */

@@ -30,7 +30,7 @@ export const ebcdicInterpreter: TextInterpreter = {
   name: 'ebcdic',
   dataBytes: (length) => length,
   sizeSource: (len) => len,
-  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeEbcdic, (length) => length),
+  encode: (value, f, out, pos) => encodeText(value, f, out, pos, writeEbcdic),
   read: (buf, pos, length, f) => readEbcdic(buf, pos, length, f),
   writeText: writeEbcdic,
   readText: (buf, pos, count, f) => readEbcdic(buf, pos, count, f),
