@@ -9,7 +9,7 @@
 import { PosError } from '../../config/errors.js';
 import { DIGIT, LETTER_OR_SPACE, PRINTABLE, TRACK_SEPARATOR } from './charsets.js';
 import { ISO8583_ERRORS } from './errors.js';
-import { interpreterFor, type Interpreter } from './interpreters/index.js';
+import { encodingsFor, interpreterFor, type Interpreter } from './interpreters/index.js';
 import { PREFIXERS, fixedPrefixer, type Prefixer } from './prefixers/index.js';
 import type { Dialect, FieldSpec, FieldTable, BitmapEncoding } from './spec.js';
 
@@ -20,16 +20,6 @@ export { AN, ANS, ASCII, B, BCD, BINARY, EBCDIC, HEX, N, XN, Z };
 const CONTENT_CODES = { n: N, z: Z, xn: XN, an: AN, ans: ANS, b: B } as const;
 const ENCODING_CODES = { bcd: BCD, ascii: ASCII, ebcdic: EBCDIC, binary: BINARY, hex: HEX } as const;
 const LENGTH_DIGITS = { fixed: 0, LL: 2, LLL: 3, LLLL: 4, LLLLLL: 6 } as const;
-
-/** Which data encodings each content type may use. */
-const ALLOWED_ENCODINGS: Record<FieldSpec['content'], readonly FieldSpec['encoding'][]> = {
-  n: ['bcd', 'ascii', 'ebcdic'],
-  z: ['bcd', 'ascii', 'ebcdic'],
-  xn: ['bcd', 'ascii', 'ebcdic'],
-  an: ['ascii', 'ebcdic'],
-  ans: ['ascii', 'ebcdic'],
-  b: ['binary', 'hex'],
-};
 
 export class CompiledField {
   constructor(
@@ -120,9 +110,8 @@ function compileField(dialectName: string, path: string, spec: FieldSpec, label 
   if (typeof spec !== 'object' || spec === null) bad(dialectName, where, 'is not a field spec');
   const content = CONTENT_CODES[spec.content];
   if (content === undefined) bad(dialectName, where, `content must be one of n, z, xn, an, ans, b, not ${String(spec.content)}`);
-  if (!ALLOWED_ENCODINGS[spec.content].includes(spec.encoding)) {
-    bad(dialectName, where, `content ${spec.content} can be encoded as ${ALLOWED_ENCODINGS[spec.content].join(', ')}, not ${String(spec.encoding)}`);
-  }
+  const encodings = encodingsFor(spec.content);
+  if (!encodings.includes(spec.encoding)) bad(dialectName, where, `content ${spec.content} can be encoded as ${encodings.join(', ')}, not ${String(spec.encoding)}`);
   const encoding = ENCODING_CODES[spec.encoding];
   const lengthDigits = LENGTH_DIGITS[spec.lengthType];
   if (lengthDigits === undefined) bad(dialectName, where, `lengthType must be fixed, LL, LLL, LLLL or LLLLLL, not ${String(spec.lengthType)}`);
