@@ -3,20 +3,6 @@
  * path is an array index, not a regex or a string conversion.
  */
 
-/** IBM code page 500 bytes for printable ASCII 0x20..0x7E, in order. */
-const CP500_PRINTABLE =
-  '404F7F7B5B6C507D4D5D5C4E6B604B61F0F1F2F3F4F5F6F7F8F97A5E4C7E6E6F7CC1C2C3C4C5C6C7C8C9D1D2D3D4D5D6D7D8D9E2E3E4E5E6E7E8E94AE05A5F6D79818283848586878889919293949596979899A2A3A4A5A6A7A8A9C0BBD0A1';
-
-/** ASCII code -> EBCDIC byte; 0 where the character has no mapping here (not printable ASCII). */
-export const ASCII_TO_EBCDIC = new Uint8Array(128);
-/** EBCDIC byte -> ASCII code; 0 where the byte is not a printable character. */
-export const EBCDIC_TO_ASCII = new Uint8Array(256);
-for (let i = 0; i < CP500_PRINTABLE.length / 2; i++) {
-  const ebcdic = parseInt(CP500_PRINTABLE.slice(i * 2, i * 2 + 2), 16);
-  ASCII_TO_EBCDIC[0x20 + i] = ebcdic;
-  EBCDIC_TO_ASCII[ebcdic] = 0x20 + i;
-}
-
 /** Content classes as bit flags, so one table serves every content type. */
 export const DIGIT = 1;
 export const LETTER_OR_SPACE = 2;
@@ -66,6 +52,9 @@ export const BCD_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, 
 
 /** Nibble -> track 2 character: 0-9 and D as '='; undefined for A, B, C, E, F. */
 export const TRACK_NIBBLE: (string | undefined)[] = Array.from({ length: 16 }, (_, n) => (n <= 9 ? String(n) : n === 0xd ? '=' : undefined));
+
+/** Nibble -> ASCII code of its uppercase hex digit. */
+export const HEX_DIGIT = Uint8Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
 
 /** Byte -> two uppercase hex characters. */
 export const HEX_PAIR = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));

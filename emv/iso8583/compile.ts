@@ -2,41 +2,24 @@
  * Turns a dialect (data) into the form the codec runs on: field specs checked once
  * and flattened into small numeric codes in an array indexed by field number, so
  * encoding and decoding never look at strings or re-validate options per message.
- * Compiled forms are cached per dialect object.
+ * Each field gets its interpreter (interpreters/) and its length prefixer (prefixers/):
+ * their encoders, checked readers and generated-decoder snippets are what encode.ts,
+ * decode-checked.ts and decode-fast.ts run. Compiled forms are cached per dialect object.
  */
 import { PosError } from '../../config/errors.js';
 import { DIGIT, LETTER_OR_SPACE, PRINTABLE, TRACK_SEPARATOR } from './charsets.js';
 import { ISO8583_ERRORS } from './errors.js';
+import { encodingsFor, interpreterFor, type Interpreter } from './interpreters/index.js';
+import { PREFIXERS, fixedPrefixer, type Prefixer } from './prefixers/index.js';
 import type { Dialect, FieldSpec, FieldTable, BitmapEncoding } from './spec.js';
 
-// Content kinds.
-export const N = 0;
-export const Z = 1;
-export const XN = 2;
-export const AN = 3;
-export const ANS = 4;
-export const B = 5;
+import { AN, ANS, ASCII, B, BCD, BINARY, EBCDIC, HEX, N, XN, Z } from './codes.js';
 
-// Data and prefix encodings.
-export const BCD = 0;
-export const ASCII = 1;
-export const EBCDIC = 2;
-export const BINARY = 3;
-export const HEX = 4;
+export { AN, ANS, ASCII, B, BCD, BINARY, EBCDIC, HEX, N, XN, Z };
 
 const CONTENT_CODES = { n: N, z: Z, xn: XN, an: AN, ans: ANS, b: B } as const;
 const ENCODING_CODES = { bcd: BCD, ascii: ASCII, ebcdic: EBCDIC, binary: BINARY, hex: HEX } as const;
 const LENGTH_DIGITS = { fixed: 0, LL: 2, LLL: 3, LLLL: 4, LLLLLL: 6 } as const;
-
-/** Which data encodings each content type may use. */
-const ALLOWED_ENCODINGS: Record<FieldSpec['content'], readonly FieldSpec['encoding'][]> = {
-  n: ['bcd', 'ascii', 'ebcdic'],
-  z: ['bcd', 'ascii', 'ebcdic'],
-  xn: ['bcd', 'ascii', 'ebcdic'],
-  an: ['ascii', 'ebcdic'],
-  ans: ['ascii', 'ebcdic'],
-  b: ['binary', 'hex'],
-};
 
 export class CompiledField {
   constructor(
@@ -59,18 +42,11 @@ export class CompiledField {
     readonly sub: CompiledFieldSet | undefined,
     /** The same rule as `charClass`, for checking long strings in one native pass. */
     readonly pattern: RegExp,
-  ) {
-    this.fixedBcdNumeric = lengthDigits === 0 && encoding === BCD && content === N;
-    this.fixedAsciiNumeric = lengthDigits === 0 && encoding === ASCII && content === N;
-    this.fixedBytes = encoding === BCD ? (maxLength + 1) >> 1 : encoding === HEX ? maxLength * 2 : maxLength;
-  }
-
-  /** A fixed-length BCD numeric: most fields of a binary dialect, so the decoder reads them first. */
-  readonly fixedBcdNumeric: boolean;
-  /** A fixed-length ASCII numeric: most fields of an ASCII dialect. */
-  readonly fixedAsciiNumeric: boolean;
-  /** Bytes the data of a fixed field takes (without an xn sign). */
-  readonly fixedBytes: number;
+    /** How the data is written and read. */
+    readonly interpreter: Interpreter,
+    /** How the length is written and read (fixedPrefixer for a fixed field). */
+    readonly prefixer: Prefixer,
+  ) {}
 }
 
 export interface CompiledFieldSet {
@@ -84,6 +60,8 @@ export interface CompiledFieldSet {
 export interface CompiledDialect {
   dialect: Dialect;
   mtiEncoding: number;
+  /** The MTI as a fixed n4 field in the dialect's MTI encoding, so it is written and read like one. */
+  mti: CompiledField;
   body: CompiledFieldSet;
 }
 
@@ -107,7 +85,8 @@ function compileCached(dialect: Dialect): CompiledDialect {
   if (compiled === undefined) {
     const mtiEncoding = ENCODING_CODES[dialect.mtiEncoding as 'bcd'];
     if (mtiEncoding === undefined || mtiEncoding > EBCDIC) bad(dialect.name, 'mtiEncoding', `must be bcd, ascii or ebcdic, not ${String(dialect.mtiEncoding)}`);
-    compiled = { dialect, mtiEncoding, body: compileSet(dialect.name, dialect.bitmapEncoding, dialect.fields, '') };
+    const mti = compileField(dialect.name, 'mti', { name: 'MTI', content: 'n', lengthType: 'fixed', maxLength: 4, encoding: dialect.mtiEncoding }, 'MTI');
+    compiled = { dialect, mtiEncoding, mti, body: compileSet(dialect.name, dialect.bitmapEncoding, dialect.fields, '') };
     cache.set(dialect, compiled);
   }
   return compiled;
@@ -126,27 +105,28 @@ function compileSet(dialectName: string, bitmapEncoding: BitmapEncoding, table: 
   return { bitmapHex: bitmapEncoding === 'hex', fields, hasSecondary };
 }
 
-function compileField(dialectName: string, path: string, spec: FieldSpec): CompiledField {
+function compileField(dialectName: string, path: string, spec: FieldSpec, label = `field ${path} (${spec.name})`): CompiledField {
   const where = `field ${path}`;
   if (typeof spec !== 'object' || spec === null) bad(dialectName, where, 'is not a field spec');
   const content = CONTENT_CODES[spec.content];
   if (content === undefined) bad(dialectName, where, `content must be one of n, z, xn, an, ans, b, not ${String(spec.content)}`);
-  if (!ALLOWED_ENCODINGS[spec.content].includes(spec.encoding)) {
-    bad(dialectName, where, `content ${spec.content} can be encoded as ${ALLOWED_ENCODINGS[spec.content].join(', ')}, not ${String(spec.encoding)}`);
-  }
+  const encodings = encodingsFor(spec.content);
+  if (!encodings.includes(spec.encoding)) bad(dialectName, where, `content ${spec.content} can be encoded as ${encodings.join(', ')}, not ${String(spec.encoding)}`);
   const encoding = ENCODING_CODES[spec.encoding];
   const lengthDigits = LENGTH_DIGITS[spec.lengthType];
   if (lengthDigits === undefined) bad(dialectName, where, `lengthType must be fixed, LL, LLL, LLLL or LLLLLL, not ${String(spec.lengthType)}`);
   if (!Number.isInteger(spec.maxLength) || spec.maxLength < 1) bad(dialectName, where, `maxLength must be a positive integer, not ${String(spec.maxLength)}`);
   let lengthEncoding = -1;
   let prefixBytes = 0;
+  let prefixer = fixedPrefixer;
   if (lengthDigits > 0) {
-    if (spec.lengthEncoding === undefined || !(spec.lengthEncoding in ENCODING_CODES) || spec.lengthEncoding === ('hex' as string)) {
+    if (spec.lengthEncoding === undefined || !Object.hasOwn(PREFIXERS, spec.lengthEncoding)) {
       bad(dialectName, where, `a ${spec.lengthType} field needs lengthEncoding bcd, ascii, ebcdic or binary`);
     }
     lengthEncoding = ENCODING_CODES[spec.lengthEncoding];
-    prefixBytes = lengthEncoding === BCD ? (lengthDigits + 1) >> 1 : lengthEncoding === BINARY ? binaryPrefixBytes(lengthDigits) : lengthDigits;
-    const largest = lengthEncoding === BINARY ? 256 ** prefixBytes - 1 : 10 ** lengthDigits - 1;
+    prefixer = PREFIXERS[spec.lengthEncoding];
+    prefixBytes = prefixer.prefixBytes(lengthDigits);
+    const largest = prefixer.largest(lengthDigits, prefixBytes);
     if (spec.maxLength > largest) bad(dialectName, where, `maxLength ${spec.maxLength} does not fit a ${spec.lengthType} ${spec.lengthEncoding} length (at most ${largest})`);
     if (content === XN) bad(dialectName, where, 'signed amounts (xn) are fixed-length only');
   }
@@ -160,12 +140,8 @@ function compileField(dialectName: string, path: string, spec: FieldSpec): Compi
   const charClass =
     content === AN ? LETTER_OR_SPACE | DIGIT : content === ANS ? PRINTABLE : content === Z ? DIGIT | TRACK_SEPARATOR : DIGIT;
   const pattern = content === AN ? /^[A-Za-z0-9 ]*$/ : content === ANS ? /^[\x20-\x7e]*$/ : content === Z ? /^[0-9=]*$/ : /^[0-9]*$/;
-  return new CompiledField(path, `field ${path} (${spec.name})`, spec.name, content, encoding, spec.maxLength, lengthDigits, lengthEncoding, prefixBytes, padLeft, charClass, sub, pattern);
-}
-
-/** A binary length prefix is as many bytes as its decimal form would need to hold the same maximum. */
-function binaryPrefixBytes(lengthDigits: number): number {
-  return lengthDigits <= 2 ? 1 : lengthDigits <= 4 ? 2 : 3;
+  const interpreter = interpreterFor(spec.content, spec.encoding);
+  return new CompiledField(path, label, spec.name, content, encoding, spec.maxLength, lengthDigits, lengthEncoding, prefixBytes, padLeft, charClass, sub, pattern, interpreter, prefixer);
 }
 
 function bad(dialectName: string, where: string, problem: string): never {

@@ -13,28 +13,20 @@ import { compileDialect } from './compile.js';
 import { ISO8583_ERRORS as E, decodeError } from './errors.js';
 import { decodeChecked } from './decode-checked.js';
 import { fastDecoderFor } from './decode-fast.js';
-import { beginScan, releaseScanInput } from './ascii-scan.js';
 import type { Dialect } from './spec.js';
 import type { IsoMessage } from './message.js';
+
+export { decodeIso8583Checked } from './decode-checked.js';
 
 /** Decodes one whole message; `data` must hold exactly one message (no framing). */
 export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const compiled = compileDialect(dialect);
   if (!(data instanceof Uint8Array)) throw decodeError(E.BAD_VALUE, 'message', 'message', 0, 'the input must be bytes (a Buffer or Uint8Array)');
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const decode = fastDecoderFor(compiled);
-  beginScan(buf);
   try {
-    return decode(buf);
+    return fastDecoderFor(compiled)(buf);
   } catch {
     // A fault somewhere: the checking decoder finds the first one and says where.
-  } finally {
-    releaseScanInput();
   }
   return decodeChecked(buf, compiled);
-}
-
-/** The checking decoder alone (for tests that hold the two decoders to the same results). */
-export function decodeIso8583Checked(data: Buffer, dialect: Dialect): IsoMessage {
-  return decodeChecked(data, compileDialect(dialect));
 }
