@@ -10,38 +10,19 @@
  */
 import t, { type Test } from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { PosError } from '../../config/errors.js';
 import { chromiumPath, launchHeadlessPage } from '../helpers/headless-chromium.js';
 import { call, follow, startDaemon } from './daemon-fixtures.js';
+import { onFreshPort } from '../helpers/ports.js';
 
 const TOKEN = 'status-page-browser-test-token';
 const CARD_PAN = '4761739001010119';
 const SCREENSHOT = resolve('.artifacts/status-page.png');
 
-/** A loopback port nothing listens on right now (the OS picks it: no fixed port). */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-  });
-}
-
-/** The daemon on a fresh port; another process may take the port between probe and listen, so a few tries. */
+/** The daemon with its API on a port the OS just handed out (tried again if another process took it meanwhile). */
 async function startDaemonOnTcp(t: Test) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return { port, ...(await startDaemon(t, { api: { tcpPort: port, bearerToken: TOKEN } })) };
-    } catch (error) {
-      if (!(error instanceof PosError && error.code === 'CODPOS_DAEMON_API_LISTEN') || attempt === 5) throw error;
-    }
-  }
+  const { port, started } = await onFreshPort((port) => startDaemon(t, { api: { tcpPort: port, bearerToken: TOKEN } }));
+  return { port, ...started };
 }
 
 async function payByChip(socketPath: string, amount: number, waybill: string): Promise<Record<string, unknown>> {
