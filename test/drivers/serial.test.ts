@@ -58,7 +58,11 @@ t.test('the other end hangs up: the next read or write gives one disconnected cl
   // The relay dies asynchronously: a write that races ahead of its death still succeeds and
   // shows nothing, so keep writing until the loss shows (each write is a chance to see it).
   const writes: Array<Promise<unknown>> = [];
-  const poke = () => writes.push(host.write(Buffer.from('x')).catch(() => undefined));
+  // Four writes at a time, so several are in flight when the loss shows: each failing one is a
+  // sign of the same loss, and the transport must report it once.
+  const poke = () => {
+    for (let i = 0; i < 4; i++) writes.push(host.write(Buffer.from('x')).catch(() => undefined));
+  };
   const poking = setInterval(poke, 50);
   poke();
   await closed;
