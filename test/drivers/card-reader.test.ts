@@ -1,4 +1,5 @@
 import t from 'tap';
+import { once } from 'node:events';
 import { memoryPair, MemoryTransport } from '../../drivers/transport/memory.js';
 import { CardReaderDriver } from '../../drivers/card-reader/driver.js';
 import { CardReaderSim, type SimCard } from '../../drivers/card-reader/sim.js';
@@ -8,6 +9,14 @@ import { LengthPrefixFramer } from '../../drivers/framing/length-prefix.js';
 import { transmitT0, withLe } from '../../drivers/card-reader/t0.js';
 import { PosError } from '../../config/errors.js';
 import { splitsOf } from './split.js';
+
+/** Every reader event the driver emits, in order, with its arguments: a test asserts the whole
+ * sequence, so a driver that emits the wrong event (or an extra one) for a reader message fails. */
+function readerEvents(driver: CardReaderDriver): Array<[string, ...unknown[]]> {
+  const seen: Array<[string, ...unknown[]]> = [];
+  for (const name of ['card-inserted', 'card-removed', 'chip-mute', 'swipe']) driver.on(name, (...args: unknown[]) => seen.push([name, ...args]));
+  return seen;
+}
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ATR = hex('3B 6E 00 00 80 31 80 66 B0 84 12 01 6E 01 83 00 90 00');
@@ -103,6 +112,7 @@ async function pair() {
 
 t.test('insert -> event; power on -> ATR; APDUs through the card channel; remove -> event', async (t) => {
   const { sim, driver } = await pair();
+  const seen = readerEvents(driver);
   t.same(await driver.status(), { slot: 'empty', chip: false });
   await t.rejects(driver.powerOn(), { code: 'CODPOS_EMV_NO_CARD' });
   const inserted = new Promise((resolve) => driver.once('card-inserted', resolve));
@@ -115,19 +125,24 @@ t.test('insert -> event; power on -> ATR; APDUs through the card channel; remove
   t.same(await driver.transmit(hex('00B2010C00')), Buffer.concat([RECORD, hex('9000')]));
   t.same(await driver.transmit(hex('80CA9F1700')), hex('6D00'), 'other status words pass through');
   await driver.powerOff();
-  const removed = new Promise((resolve) => driver.once('card-removed', () => resolve(true)));
+  const removed = once(driver, 'card-removed');
   await sim.remove();
-  t.ok(await removed);
+  t.same(await removed, [], 'card-removed carries nothing');
+  t.same(seen, [['card-inserted', { chip: true }], ['card-removed']], 'one insertion, then one removal');
+  t.match(await driver.status(), { slot: 'empty' }, 'the reader agrees the slot is empty');
 });
 
 t.test('swipe gives both tracks; a mute chip is reported and power on fails with CHIP_MUTE', async (t) => {
   const { sim, driver } = await pair();
+  const seen = readerEvents(driver);
   const swiped = new Promise((resolve) => driver.once('swipe', resolve));
   await sim.swipe(new TestCard());
   t.same(await swiped, new TestCard().tracks);
-  const mute = new Promise((resolve) => driver.once('chip-mute', () => resolve(true)));
+  const mute = once(driver, 'chip-mute');
   await sim.insert(new TestCard(true));
-  t.ok(await mute);
+  t.same(await mute, [], 'chip-mute carries nothing');
+  t.same(seen, [['swipe', new TestCard().tracks], ['card-inserted', { chip: true }], ['chip-mute']], 'the insertion of a mute chip, then its report');
+  t.same(await driver.status(), { slot: 'present', chip: true }, 'the mute card is still in the slot, unpowered');
   await t.rejects(driver.powerOn(), { code: 'CODPOS_EMV_CHIP_MUTE', message: /mute/ });
 });
 
@@ -160,9 +175,11 @@ t.test('a lost ACK makes the host resend; the reader answers from its cache and 
 t.test('shipped virtual cards: a mute chip, a magstripe-only card, a swipe of the same card', async (t) => {
   const { VirtualCard, loadCardProfile } = await import('../../emv/card/index.js');
   const { sim, driver } = await pair();
-  const mute = new Promise((resolve) => driver.once('chip-mute', () => resolve(true)));
+  const seen = readerEvents(driver);
+  const mute = once(driver, 'chip-mute');
   await sim.insert(new VirtualCard(loadCardProfile('mute-chip')));
-  t.ok(await mute, 'mute chip reported on insertion');
+  t.same(await mute, [], 'chip-mute carries nothing');
+  t.same(seen, [['card-inserted', { chip: true }], ['chip-mute']], 'mute chip reported on insertion, after the insertion itself');
   await t.rejects(driver.powerOn(), { code: 'CODPOS_EMV_CHIP_MUTE' });
   const inserted = new Promise((resolve) => driver.once('card-inserted', resolve));
   const stripe = new VirtualCard(loadCardProfile('magstripe-only'));

@@ -183,9 +183,10 @@ t.test('a pad that ACKs but never answers: the driver cancels and fails with a t
   const driver = new PinpadDriver(host, { entryTimeoutMs: 10, answerGraceMs: 10 });
   await driver.start();
   await t.rejects(driver.requestPin({ pan: '4012345678909' }), { code: 'CODPOS_DEVICE_PINPAD_TIMEOUT', message: /gave no answer within 20 ms/ });
-  await new Promise((r) => setTimeout(r, 20));
-  const sent = host.written.map((b) => b.toString('latin1'));
-  t.ok(sent.some((s) => s.includes('72') && s.startsWith('\x0f')), 'the driver sent the cancel control packet');
+  // The cancel goes out after the rejection: wait for it (bounded) rather than sleep a fixed time.
+  const cancelSent = () => host.written.some((b) => b.toString('latin1').startsWith('\x0f') && b.toString('latin1').includes('72'));
+  for (let i = 0; i < 1000 && !cancelSent(); i++) await new Promise((r) => setTimeout(r, 2));
+  t.ok(cancelSent(), 'the driver sent the cancel control packet');
 });
 
 t.test('a pad that ends the entry with a bare EOT (VeriFone: cancel or timeout) gives a cancelled outcome', async (t) => {

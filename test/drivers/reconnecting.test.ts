@@ -10,14 +10,24 @@ t.test('unplug -> offline with reason; plug back -> reopened and online; data fl
   const link = new ReconnectingTransport(host, { initialDelayMs: 1, maxDelayMs: 4 });
   const states: DeviceState[] = [];
   link.onState((s) => states.push(s));
+  // Each open of the inner transport settled, so the test can wait for retries that have failed.
+  let failedOpens = 0;
+  const open = host.open.bind(host);
+  host.open = () => open().catch((error: unknown) => {
+    failedOpens++;
+    throw error;
+  });
   await link.open();
   await device.open();
   t.equal(link.state.state, 'online');
   host.unplug();
   t.equal(link.state.state, 'offline');
   t.match(link.state.reason, /unplugged/);
-  await new Promise((r) => setTimeout(r, 20));
+  // Not a sleep: wait until three retries have been tried and failed, then look.
+  for (let i = 0; i < 2000 && failedOpens < 3; i++) await new Promise((r) => setTimeout(r, 1));
+  t.ok(failedOpens >= 3, `the link kept retrying while unplugged (${failedOpens} failed opens)`);
   t.equal(link.state.state, 'offline', 'still offline while unplugged (retries fail)');
+  t.equal(link.opens, 1, 'no retry counted as an open');
   host.plug();
   await link.whenOnline();
   await device.open();

@@ -52,15 +52,28 @@ t.test('the other end hangs up: the next read or write gives one disconnected cl
       resolve();
     }),
   );
+  // The serialport stream under the transport, held so the test can wait for its close to finish.
+  const port = (host as unknown as { port: { closing: boolean } }).port;
   p.kill();
   // The relay dies asynchronously: a write that races ahead of its death still succeeds and
   // shows nothing, so keep writing until the loss shows (each write is a chance to see it).
-  const poke = setInterval(() => void host.write(Buffer.from('x')).catch(() => undefined), 50);
-  await host.write(Buffer.from('x')).catch(() => undefined);
+  const writes: Array<Promise<unknown>> = [];
+  // Four writes at a time, so several are in flight when the loss shows: each failing one is a
+  // sign of the same loss, and the transport must report it once.
+  const poke = () => {
+    for (let i = 0; i < 4; i++) writes.push(host.write(Buffer.from('x')).catch(() => undefined));
+  };
+  const poking = setInterval(poke, 50);
+  poke();
   await closed;
-  clearInterval(poke);
-  await host.write(Buffer.from('z')).catch(() => undefined);
-  await new Promise((resolve) => setTimeout(resolve, 100)); // room for a second (wrong) close to show up
+  clearInterval(poking);
+  poke();
+  // A second (wrong) close could only come from a write answered after the loss or from the
+  // port's own close: wait until every write has its answer and the port has finished closing
+  // (serialport emits its 'close' as it clears `closing`), so the count below sees both.
+  await Promise.all(writes);
+  for (let i = 0; i < 1000 && port.closing; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.equal(port.closing, false, 'the port finished closing');
   t.equal(closes.length, 1, 'one close, however many signs of the loss');
   t.match(closes[0], { disconnected: true });
   await t.rejects(host.write(Buffer.from('y')), { code: 'CODPOS_DEVICE_NOT_OPEN' });

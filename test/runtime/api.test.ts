@@ -8,8 +8,8 @@ import { mkdtempSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, type IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { LocalApiService } from '../../runtime/api/server.js';
+import { onFreshPort } from '../helpers/ports.js';
 import { EventBus } from '../../runtime/api/events.js';
 import { createLogger } from '../../runtime/log.js';
 
@@ -30,14 +30,6 @@ function get(target: { socketPath: string } | { port: number }, path: string, he
     req.on('error', reject);
     req.end();
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 t.test('GET /v1/status: the daemon and every service health, on a 0660 socket in the data directory', async (t) => {
@@ -86,9 +78,11 @@ t.test('GET /v1/events: published events as SSE, in order; a reconnect with Last
 
 t.test('over TCP every request needs the bearer token; a TCP port without a token does not start', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-api-'));
-  const port = await freePort();
-  const api = new LocalApiService(apiConfig(dir, port, 's3cret-token'), silent, { events: new EventBus(), version: '1', health: () => ({}) });
-  await api.start();
+  const { port, started: api } = await onFreshPort(async (port) => {
+    const api = new LocalApiService(apiConfig(dir, port, 's3cret-token'), silent, { events: new EventBus(), version: '1', health: () => ({}) });
+    await api.start();
+    return api;
+  });
   t.teardown(() => api.stop());
   t.equal((await get({ port }, '/v1/status')).status, 401);
   t.equal((await get({ port }, '/v1/status', { Authorization: 'Bearer wrong-token!' })).status, 401);

@@ -10,39 +10,19 @@
  */
 import t, { type Test } from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { PosError } from '../../config/errors.js';
-import { formatAmount } from '../../runtime/payment/receipt.js';
 import { chromiumPath, launchHeadlessPage } from '../helpers/headless-chromium.js';
 import { call, follow, startDaemon } from './daemon-fixtures.js';
+import { onFreshPort } from '../helpers/ports.js';
 
 const TOKEN = 'status-page-browser-test-token';
 const CARD_PAN = '4761739001010119';
 const SCREENSHOT = resolve('.artifacts/status-page.png');
 
-/** A loopback port nothing listens on right now (the OS picks it: no fixed port). */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-  });
-}
-
-/** The daemon on a fresh port; another process may take the port between probe and listen, so a few tries. */
+/** The daemon with its API on a port the OS just handed out (tried again if another process took it meanwhile). */
 async function startDaemonOnTcp(t: Test) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return { port, ...(await startDaemon(t, { api: { tcpPort: port, bearerToken: TOKEN } })) };
-    } catch (error) {
-      if (!(error instanceof PosError && error.code === 'CODPOS_DAEMON_API_LISTEN') || attempt === 5) throw error;
-    }
-  }
+  const { port, started } = await onFreshPort((port) => startDaemon(t, { api: { tcpPort: port, bearerToken: TOKEN } }));
+  return { port, ...started };
 }
 
 async function payByChip(socketPath: string, amount: number, waybill: string): Promise<Record<string, unknown>> {
@@ -128,7 +108,7 @@ t.test('the status page in headless Chromium shows what the API says, live, and 
     'the acquirer and back-end links as GET /v1/status has them',
   );
   t.equal(shown.batchNumber, String(summary.batch.number));
-  t.equal(shown.purchases, `1 / ${formatAmount(2500, '840')}`, 'the open batch: one purchase of 25.00');
+  t.equal(shown.purchases, '1 / USD 25.00', 'the open batch: one purchase of 25.00 (840 is the US dollar, ISO 4217)');
   t.equal(shown.courier, 'Sim Courier (C001)');
   t.match(shown.spoolDepth, /^\d+$/, 'the spool depth is a number');
 
@@ -143,7 +123,7 @@ t.test('the status page in headless Chromium shows what the API says, live, and 
   const second = await payByChip(socketPath, 1800, 'RR123456785CH');
   t.match(second, { outcome: 'approved' });
   await page.waitFor(`document.querySelectorAll('#payments tbody tr').length === 2`, 'the second payment, pushed by the event stream');
-  await page.waitFor(`document.querySelector('#batch [data-field="purchases"]').textContent === '2 / ${formatAmount(4300, '840')}'`, 'the open batch at two purchases');
+  await page.waitFor(`document.querySelector('#batch [data-field="purchases"]').textContent === '2 / USD 43.00'`, 'the open batch at two purchases');
   const live = await page.evaluate<PageView>(READ_PAGE);
   t.equal(live.url, shown.url, 'the same page, not reloaded');
   t.equal(live.paymentIds[0], second.journalId, 'the newest payment first');

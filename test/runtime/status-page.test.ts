@@ -7,7 +7,6 @@
 import t, { type Test } from 'tap';
 import { mkdtempSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBus } from '../../runtime/api/events.js';
@@ -16,6 +15,7 @@ import { lastFour, statusSummary } from '../../runtime/api/status-summary.js';
 import { statusCookieValue } from '../../runtime/api/tcp-access.js';
 import { createLogger } from '../../runtime/log.js';
 import { call, follow, startDaemon } from './daemon-fixtures.js';
+import { onFreshPort } from '../helpers/ports.js';
 
 const TOKEN = 'status-page-test-token';
 
@@ -44,23 +44,17 @@ function send(target: { socketPath: string } | { port: number }, method: string,
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function apiOnTcp(t: Test) {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-status-page-'));
-  const port = await freePort();
-  const api = new LocalApiService({ data: { dir }, api: { socket: 'codposd.sock', tcpPort: port, bearerToken: TOKEN } }, createLogger({ level: 'silent' }), {
-    events: new EventBus(),
-    version: '1.2.3',
-    health: () => ({ host: { state: 'up' }, uplink: { state: 'degraded', reason: 'back-end unreachable' } }),
+  const { port, started: api } = await onFreshPort(async (port) => {
+    const api = new LocalApiService({ data: { dir }, api: { socket: 'codposd.sock', tcpPort: port, bearerToken: TOKEN } }, createLogger({ level: 'silent' }), {
+      events: new EventBus(),
+      version: '1.2.3',
+      health: () => ({ host: { state: 'up' }, uplink: { state: 'degraded', reason: 'back-end unreachable' } }),
+    });
+    await api.start();
+    return api;
   });
-  await api.start();
   t.teardown(() => api.stop());
   return { port, socketPath: api.socketPath };
 }

@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { codposdBin, startCodposd, waitForLogLine } from '../helpers/cli.js';
 import { bindFakeNotifySocket } from '../helpers/notify-socket.js';
+import { droppingPort } from '../helpers/ports.js';
 
 t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means within its stop budget)', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
@@ -40,21 +40,12 @@ t.test('codposd --help prints its usage and exits 0; an unknown option exits 2 n
   t.equal(bad.stdout, '', 'nothing started');
 });
 
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 t.test('devices that are absent or unsupported here (BLE, HID, a missing serial port) and an acquirer that is away do not stop the daemon', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'codposd-absent-'));
   const file = join(dir, 'box.json');
   writeFileSync(file, JSON.stringify({
     data: { dir: join(dir, 'var') },
-    host: { mode: 'tcp', address: '127.0.0.1', port: await closedPort() },
+    host: { mode: 'tcp', address: '127.0.0.1', port: await droppingPort(t) },
     devices: {
       scanner: { transport: { kind: 'ble', peripheral: 'SCANNER-1', scanTimeoutMs: 500 } },
       cardReader: { transport: { kind: 'serial', path: join(dir, 'no-such-tty') } },

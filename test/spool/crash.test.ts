@@ -14,10 +14,14 @@ import { packageRoot } from '../../config/paths.js';
 import { Spool } from '../../spool/spool.js';
 import { Vault, FileKeyProvider } from '../../spool/vault.js';
 import { tempDir } from './helpers.js';
+import { prng } from '../helpers/prng.js';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'crash-writer.mjs');
 const built = join(packageRoot, 'dist', 'spool', 'index.js');
 const KILLS = 50;
+/** Seeds the kill moments and, through one derived seed per run, the writer's choices: a failing
+ * run reproduces its choices from the seed in the test's name (CODPOS_TEST_SEED=<n> to try another). */
+const SEED = Number(process.env.CODPOS_TEST_SEED ?? 20261205);
 
 interface RunOutput {
   lines: string[];
@@ -30,9 +34,9 @@ interface RunOutput {
  * Starts the writer and kills it `afterMs` after it said `ready` (the spool is open),
  * or, with `fromSpawn`, `afterMs` after spawn (possibly while it opens the spool).
  */
-function runAndKill(file: string, keyFile: string, afterMs: number, fromSpawn: boolean): Promise<RunOutput> {
+function runAndKill(file: string, keyFile: string, afterMs: number, fromSpawn: boolean, writerSeed: number): Promise<RunOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, file, keyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fixture, file, keyFile, String(writerSeed)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -53,7 +57,7 @@ function runAndKill(file: string, keyFile: string, afterMs: number, fromSpawn: b
   });
 }
 
-t.test(`SIGKILL at random moments, ${KILLS} times: nothing acknowledged is lost`, async (t) => {
+t.test(`SIGKILL at random moments, ${KILLS} times: nothing acknowledged is lost (seed ${SEED})`, async (t) => {
   t.setTimeout(120_000);
   if (!existsSync(built)) {
     t.fail(`${built} is missing: run "npm run build" first (npm test does it)`);
@@ -67,11 +71,12 @@ t.test(`SIGKILL at random moments, ${KILLS} times: nothing acknowledged is lost`
   const stans = new Map<string, number>();
   const approved = new Set<string>();
   let killedMidWork = 0;
+  const random = prng(SEED);
   for (let run = 0; run < KILLS; run++) {
     // Mostly while writing, every fifth run possibly during start-up (open, migrations, key creation).
     const duringStartup = run % 5 === 0;
-    const afterMs = Math.floor(Math.random() * (duringStartup ? 250 : 100));
-    const out = await runAndKill(file, keyFile, afterMs, duringStartup);
+    const afterMs = Math.floor(random() * (duringStartup ? 250 : 100));
+    const out = await runAndKill(file, keyFile, afterMs, duringStartup, Math.floor(random() * 2 ** 32));
     if (out.signal !== 'SIGKILL') {
       t.fail(`run ${run}: the writer ended by itself (code ${out.code}): ${out.stderr.slice(0, 500)}`);
       return;

@@ -10,6 +10,7 @@ import { UplinkService } from '../../../runtime/uplink/service.js';
 import { BackendSimulator } from '../../../runtime/uplink/simulator.js';
 import { STREAMS } from '../../../spool/index.js';
 import { openSpool } from '../host/fixtures.js';
+import { droppingPort } from '../../helpers/ports.js';
 
 const silent = createLogger({ level: 'silent' });
 const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
@@ -58,20 +59,17 @@ t.test('a back-end away: the batch is retried with backoff and the service says 
   t.ok(backend.records.has('txn-9'));
 });
 
-t.test('no back-end listening: unreachable, nothing lost', async (t) => {
+t.test('a back-end that drops every connection: unreachable, nothing lost', async (t) => {
   const spool = await openSpool(t);
-  const { createServer } = await import('node:net');
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
-  const port = (closed.address() as { port: number }).port;
-  await new Promise((resolve) => closed.close(resolve));
+  // Held for the whole test, so no other process can answer on it (a closed port could be taken).
+  const port = await droppingPort(t);
   const config = validateConfig({ uplink: { mode: 'http', url: `http://127.0.0.1:${port}/api/v1` } });
   const uplink = new UplinkService(config, silent, { spool: () => spool, requestTimeoutMs: 1000 });
   await uplink.start();
   t.teardown(() => uplink.stop());
   await spool.outbox.enqueue(STREAMS.waybillEvent, { event: 'dispatch' }, { id: 'evt-x' });
   t.equal(await uplink.sendNow(), 0);
-  t.match(uplink.health(), { state: 'degraded', reason: /unreachable \(ECONNREFUSED\)/ });
+  t.match(uplink.health(), { state: 'degraded', reason: /unreachable \(ECONNRESET\)/ });
   t.equal(spool.outbox.unfinishedCount(), 1, 'kept for later');
 });
 

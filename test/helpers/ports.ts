@@ -1,0 +1,51 @@
+/**
+ * Loopback ports for tests, without the race of "pick a free port, close it, use it later"
+ * (another process on the machine may take it in between).
+ */
+import { createServer, type Server } from 'node:net';
+import type { Test } from 'tap';
+import { PosError } from '../../config/errors.js';
+
+/**
+ * A loopback port where no one will ever answer: a server that holds the port for the whole
+ * test (so nothing else can take it) and destroys every connection as it arrives. A client
+ * sees its connection reset (ECONNRESET or a hang-up) instead of refused.
+ */
+export async function droppingPort(t: Test): Promise<number> {
+  const server: Server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as { port: number }).port;
+}
+
+/** A port the OS handed out just now (probed on port 0, then released). */
+async function probedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * Starts something that must be given its TCP port number (the local API: api.tcpPort 0 means
+ * "no TCP", so it cannot bind port 0 and say which port it got) on a port the OS just handed
+ * out; if another process took that port in between, the start fails with
+ * CODPOS_DAEMON_API_LISTEN and it is tried again on a new one.
+ */
+export async function onFreshPort<T>(start: (port: number) => Promise<T>, attempts = 5): Promise<{ port: number; started: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await probedPort();
+    try {
+      return { port, started: await start(port) };
+    } catch (error) {
+      if (!(error instanceof PosError && error.code === 'CODPOS_DAEMON_API_LISTEN') || attempt === attempts) throw error;
+    }
+  }
+}
