@@ -5,28 +5,48 @@
  * It lives in config/ because config is the one leaf every layer (emv, spool,
  * drivers, runtime) may import: the dependency rule of DESIGN.md keeps emv and
  * spool free of anything else of ours.
+ *
+ * The codes themselves, their meanings and HTTP statuses, are in config/error-codes.ts.
  */
+import { ERROR_CODES, type ErrorCodeInfo } from './error-codes.js';
 
-/** Areas and the exit code the CLI gives when an error of that area ends a command. */
+/**
+ * Areas, the exit code the CLI gives when an error of that area ends a command, and the
+ * HTTP status the local API answers with (a code of config/error-codes.ts may say otherwise):
+ * the caller's mistakes 400, a device or the acquirer not there 503, anything else 500.
+ */
 export const ERROR_AREAS = {
-  USAGE: { exitCode: 2, about: 'bad command line or input given to a command' },
-  CONFIG: { exitCode: 2, about: 'configuration file or CODPOS_* environment is invalid' },
-  ISO8583: { exitCode: 2, about: 'an ISO 8583 message could not be encoded or decoded' },
-  TLV: { exitCode: 2, about: 'BER-TLV data could not be encoded or decoded' },
-  CRYPTO: { exitCode: 2, about: 'bad key, block or cryptographic input' },
-  DEVICE: { exitCode: 3, about: 'a device (scanner, reader, PIN pad, printer) failed or is absent' },
-  HOST: { exitCode: 4, about: 'the acquirer host link failed' },
-  UPLINK: { exitCode: 4, about: 'the logistics back-end link failed' },
-  SPOOL: { exitCode: 5, about: 'the on-box store (SQLite spool) failed or refused a record' },
-  EMV: { exitCode: 6, about: 'the card or the EMV kernel failed' },
-  DAEMON: { exitCode: 7, about: 'the daemon could not start or is not reachable' },
-  INTERNAL: { exitCode: 1, about: 'a bug: please report it with the log' },
+  USAGE: { exitCode: 2, httpStatus: 400, about: 'bad command line or input given to a command' },
+  CONFIG: { exitCode: 2, httpStatus: 500, about: 'configuration file or CODPOS_* environment is invalid' },
+  ISO8583: { exitCode: 2, httpStatus: 500, about: 'an ISO 8583 message could not be encoded or decoded' },
+  TLV: { exitCode: 2, httpStatus: 500, about: 'BER-TLV data could not be encoded or decoded' },
+  CRYPTO: { exitCode: 2, httpStatus: 500, about: 'bad key, block or cryptographic input' },
+  DEVICE: { exitCode: 3, httpStatus: 503, about: 'a device (scanner, reader, PIN pad, printer) failed or is absent' },
+  HOST: { exitCode: 4, httpStatus: 503, about: 'the acquirer host link failed' },
+  UPLINK: { exitCode: 4, httpStatus: 500, about: 'the logistics back-end link failed' },
+  SPOOL: { exitCode: 5, httpStatus: 500, about: 'the on-box store (SQLite spool) failed or refused a record' },
+  EMV: { exitCode: 6, httpStatus: 500, about: 'the card or the EMV kernel failed' },
+  DAEMON: { exitCode: 7, httpStatus: 500, about: 'the daemon could not start or is not reachable' },
+  INTERNAL: { exitCode: 1, httpStatus: 500, about: 'a bug: please report it with the log' },
 } as const;
 
 export type ErrorArea = keyof typeof ERROR_AREAS;
 
-/** A code is `CODPOS_<AREA>_<WHAT>`; the type keeps the area honest at compile time. */
-export type ErrorCode = `CODPOS_${ErrorArea}_${string}`;
+/**
+ * A registered code (config/error-codes.ts): a code that is not there, or is misspelt, is a
+ * compile error wherever a code is written.
+ */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Whether a string (a code read from the wire, say) is a registered code. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** A registered code's one-line meaning. */
+export function meaningOf(code: ErrorCode): string {
+  return ERROR_CODES[code].meaning;
+}
 
 export interface PosErrorOptions {
   cause?: unknown;
@@ -51,9 +71,25 @@ export class PosError extends Error {
     this.details = options.details;
   }
 
+  /** The CLI exit code: the code's own where it has one, else its area's. */
   get exitCode(): number {
-    return ERROR_AREAS[this.area].exitCode;
+    return exitCodeOf(this.code);
   }
+
+  /** The local API's HTTP status: the code's own where it has one, else its area's. */
+  get httpStatus(): number {
+    return httpStatusOf(this.code);
+  }
+}
+
+export function exitCodeOf(code: ErrorCode): number {
+  const info: ErrorCodeInfo = ERROR_CODES[code];
+  return info.exitCode ?? ERROR_AREAS[areaOf(code)].exitCode;
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  const info: ErrorCodeInfo = ERROR_CODES[code];
+  return info.httpStatus ?? ERROR_AREAS[areaOf(code)].httpStatus;
 }
 
 export function areaOf(code: ErrorCode): ErrorArea {

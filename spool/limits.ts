@@ -5,7 +5,7 @@
  * going in: a refused card costs a retry, a lost delivery record costs a parcel.
  */
 import type { Database } from 'better-sqlite3';
-import { PosError } from '../config/errors.js';
+import { PosError, type ErrorCode } from '../config/errors.js';
 import { diskUseBytes } from './database.js';
 
 export interface SpoolLimits {
@@ -82,7 +82,7 @@ export function assertOfflineAllowed(db: Database, limits: SpoolLimits, amount: 
   }
 }
 
-function refuse(code: `CODPOS_SPOOL_${string}`, cap: string, message: string, details: Record<string, unknown>): PosError {
+function refuse(code: Extract<ErrorCode, `CODPOS_SPOOL_${string}`>, cap: string, message: string, details: Record<string, unknown>): PosError {
   return new PosError(code, `${message} (take cash or go online)`, { details: { cap, ...details } });
 }
 

@@ -174,7 +174,7 @@ export class LocalApiService implements Service {
     if (overTcp) {
       const access = tcpAccess(req, url, this.config.api.bearerToken);
       if (access.kind === 'denied') {
-        sendError(res, 401, new PosError('CODPOS_USAGE_UNAUTHORIZED', access.reason));
+        sendError(res, new PosError('CODPOS_USAGE_UNAUTHORIZED', access.reason));
         return;
       }
       if (access.kind === 'login') {
@@ -188,13 +188,13 @@ export class LocalApiService implements Service {
     const routes = (this.routeTable ??= this.routes());
     const { methods, params } = matchRoute(routes, path);
     if (methods === undefined) {
-      sendError(res, 404, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
+      sendError(res, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
       return;
     }
     const entry = methods[req.method ?? ''];
     if (entry === undefined) {
       res.setHeader('Allow', Object.keys(methods).join(', '));
-      sendError(res, 405, new PosError('CODPOS_USAGE_METHOD', `${path} takes ${Object.keys(methods).join(' or ')}, not ${req.method ?? '?'}`));
+      sendError(res, new PosError('CODPOS_USAGE_METHOD', `${path} takes ${Object.keys(methods).join(' or ')}, not ${req.method ?? '?'}`));
       return;
     }
     const operation = typeof entry === 'object' ? entry : undefined;
@@ -202,7 +202,7 @@ export class LocalApiService implements Service {
     if (handler === 'stream') {
       const problem = operation && inputProblem(operation, { query: url.searchParams, params, body: {} });
       if (problem) {
-        sendError(res, 400, new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem));
+        sendError(res, new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem));
         return;
       }
       this.stream(req, res);
@@ -225,7 +225,7 @@ export class LocalApiService implements Service {
       })
       .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
       .then((answer) => (answer instanceof RawAnswer ? sendRaw(res, answer) : sendJson(res, 200, answer)))
-      .catch((error: unknown) => sendError(res, statusOf(error), error instanceof PosError ? error : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error })));
+      .catch((error: unknown) => sendError(res, error instanceof PosError ? error : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error })));
   }
 
   private routes(): ApiRoutes {
@@ -354,35 +354,6 @@ function matchRoute(routes: ApiRoutes, path: string): { methods: ApiRoutes[strin
   return { methods: undefined, params: {} };
 }
 
-/** Errors that are not a 400: what is not there, and what conflicts with the state of things. */
-const STATUS_OF_CODE: Partial<Record<string, number>> = {
-  CODPOS_USAGE_BUSY: 409,
-  CODPOS_USAGE_NOT_CANCELLABLE: 409,
-  CODPOS_USAGE_PAYMENT_RUNNING: 409,
-  CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED: 422,
-  CODPOS_USAGE_DAY_CLOSED: 409,
-  CODPOS_USAGE_HANDOVER_DONE: 409,
-  CODPOS_USAGE_GC_NOT_EXPOSED: 409,
-  CODPOS_USAGE_BODY_TOO_LARGE: 413,
-  CODPOS_USAGE_NOT_FOUND: 404,
-  CODPOS_USAGE_NO_PAYMENT: 404,
-  CODPOS_USAGE_NO_SUCH_PAYMENT: 404,
-  CODPOS_USAGE_NO_RECEIPT: 404,
-  CODPOS_USAGE_NO_SUCH_WAYBILL: 404,
-  // The back-end sent a courier PIN hash the box will not compute: its fault, not the caller's.
-  CODPOS_UPLINK_PIN_HASH_TOO_COSTLY: 502,
-};
-
-/** The HTTP status for an error: the caller's mistakes 4xx, a missing part 503, anything else 500. */
-function statusOf(error: unknown): number {
-  if (!(error instanceof PosError)) return 500;
-  const status = STATUS_OF_CODE[error.code];
-  if (status !== undefined) return status;
-  if (error.area === 'USAGE') return 400;
-  if (error.area === 'DEVICE' || error.area === 'HOST') return 503;
-  return 500;
-}
-
 /** The most of a request body the local API reads; every body it takes is far smaller. */
 const MAX_BODY_BYTES = 65_536;
 
@@ -428,9 +399,13 @@ function sendRaw(res: ServerResponse, answer: RawAnswer): void {
   res.end(answer.body);
 }
 
-function sendError(res: ServerResponse, status: number, error: PosError): void {
+/**
+ * The error answer. Its HTTP status is the code's (config/error-codes.ts, else its area's): the
+ * caller's mistakes 4xx, a missing device or acquirer 503, anything else (a bug included) 500.
+ */
+function sendError(res: ServerResponse, error: PosError): void {
   const journalId = error.details?.journalId;
-  sendJson(res, status, { error: { code: error.code, message: error.message, ...(typeof journalId === 'string' ? { journalId } : {}) } });
+  sendJson(res, error.httpStatus, { error: { code: error.code, message: error.message, ...(typeof journalId === 'string' ? { journalId } : {}) } });
 }
 
 function listen(server: Server, start: () => void): Promise<void> {

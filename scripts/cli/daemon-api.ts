@@ -4,7 +4,7 @@
  * error the daemon answers with keeps its code (and so its exit code).
  */
 import { request } from 'node:http';
-import { PosError, type ErrorCode } from '../../config/errors.js';
+import { PosError, isErrorCode } from '../../config/errors.js';
 
 export async function callDaemon<T>(options: { config?: string }, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 3000, headers: Record<string, string> = {}): Promise<T> {
   const { loadConfig } = await import('../../config/load.js');
@@ -24,8 +24,8 @@ export async function callDaemon<T>(options: { config?: string }, method: 'GET' 
           return;
         }
         if (res.statusCode === 200) resolve(parsed);
-        else if (parsed.error && /^CODPOS_[A-Z0-9]+_/.test(parsed.error.code)) {
-          reject(new PosError(parsed.error.code as ErrorCode, parsed.error.message, parsed.error.journalId !== undefined ? { details: { journalId: parsed.error.journalId } } : {}));
+        else if (parsed.error && isErrorCode(parsed.error.code)) {
+          reject(new PosError(parsed.error.code, parsed.error.message, parsed.error.journalId !== undefined ? { details: { journalId: parsed.error.journalId } } : {}));
         }
         else reject(new PosError('CODPOS_DAEMON_API', `the daemon answered ${res.statusCode ?? '?'}: ${text}`));
       });

@@ -9,7 +9,7 @@ t.test('a PosError carries its code, area, cause and exit code', async (t) => {
   t.equal(error.cause, cause);
   t.equal(error.disconnected, true);
   t.ok(isPosError(error, 'CODPOS_DEVICE_DISCONNECTED'));
-  t.notOk(isPosError(error, 'CODPOS_DEVICE_TIMEOUT'));
+  t.notOk(isPosError(error, 'CODPOS_DEVICE_IO'));
 });
 
 t.test('exit codes per area', async (t) => {
