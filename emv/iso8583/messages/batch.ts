@@ -6,7 +6,7 @@
 import { PosError } from '../../../config/errors.js';
 import { ISO8583_ERRORS } from '../errors.js';
 import type { IsoFields, IsoMessage } from '../message.js';
-import { amountField, messageTimes, nextStan, type MessageContext } from './context.js';
+import { amountField, messageTimes, nextStan, terminalFields, type MessageContext } from './context.js';
 import { DE } from './fields.js';
 import { MTI } from './mti.js';
 
@@ -39,18 +39,12 @@ export function buildBatchUpload(transaction: BatchTransaction, context: Message
     [DE.PAN]: transaction.pan,
     [DE.PROCESSING_CODE]: transaction.processingCode.slice(0, 5) + (options.last ? '0' : '1'),
     [DE.AMOUNT]: amountField(transaction.amount),
-    [DE.TRANSMISSION]: times.transmission,
-    [DE.STAN]: nextStan(context),
-    [DE.LOCAL_TIME]: transaction.localTime,
-    [DE.LOCAL_DATE]: transaction.localDate,
+    ...terminalFields(context, times, nextStan(context), transaction),
     [DE.POS_ENTRY_MODE]: transaction.posEntryMode,
     [DE.POS_CONDITION]: transaction.posConditionCode ?? '00',
     [DE.RRN]: transaction.rrn,
     [DE.AUTH_CODE]: transaction.authCode,
     [DE.RESPONSE_CODE]: transaction.responseCode,
-    [DE.TERMINAL_ID]: context.terminalId,
-    [DE.MERCHANT_ID]: context.merchantId,
-    [DE.CURRENCY]: context.currency,
     [DE.ORIGINAL_DATA]: transaction.mti + transaction.stan + transaction.transmission + '0'.repeat(22),
   };
   if (transaction.expiry !== undefined) fields[DE.EXPIRY] = transaction.expiry;
@@ -89,13 +83,7 @@ export function buildSettlement(request: SettlementRequest, context: MessageCont
   const t = request.totals;
   const fields: IsoFields = {
     [DE.PROCESSING_CODE]: request.afterUpload ? '960000' : '920000',
-    [DE.TRANSMISSION]: times.transmission,
-    [DE.STAN]: nextStan(context),
-    [DE.LOCAL_TIME]: times.localTime,
-    [DE.LOCAL_DATE]: times.localDate,
-    [DE.TERMINAL_ID]: context.terminalId,
-    [DE.MERCHANT_ID]: context.merchantId,
-    [DE.CURRENCY]: context.currency,
+    ...terminalFields(context, times, nextStan(context)),
     [DE.BATCH_NUMBER]: String(request.batchNumber).padStart(6, '0'),
     [DE.CREDITS_NUMBER]: count(t.creditCount, DE.CREDITS_NUMBER),
     [DE.CREDITS_REVERSAL_NUMBER]: count(t.creditReversalCount ?? 0, DE.CREDITS_REVERSAL_NUMBER),

@@ -6,6 +6,8 @@
 import { PosError } from '../../../config/errors.js';
 import { wallClock, wallClockAtOffset, type WallClock } from '../../../config/local-time.js';
 import { ISO8583_ERRORS } from '../errors.js';
+import type { IsoFields } from '../message.js';
+import { DE } from './fields.js';
 
 export interface MessageContext {
   /** DE41, 8 characters. */
@@ -119,4 +121,21 @@ function hhmmss(c: WallClock): string {
 
 function two(n: number): string {
   return n < 10 ? '0' + n : String(n);
+}
+
+/**
+ * DE7, DE11, DE12/DE13, DE41, DE42 and DE49: what every financial, advice and batch message of
+ * this terminal carries. DE7 is the sending instant (UTC); DE12/DE13 the transaction's local time:
+ * the sending instant's, or an earlier one's for a message about an earlier transaction.
+ */
+export function terminalFields(context: MessageContext, sent: MessageTimes, stan: string, local: Pick<MessageTimes, 'localTime' | 'localDate'> = sent): IsoFields {
+  return {
+    [DE.TRANSMISSION]: sent.transmission,
+    [DE.STAN]: stan,
+    [DE.LOCAL_TIME]: local.localTime,
+    [DE.LOCAL_DATE]: local.localDate,
+    [DE.TERMINAL_ID]: context.terminalId,
+    [DE.MERCHANT_ID]: context.merchantId,
+    [DE.CURRENCY]: context.currency,
+  };
 }

@@ -9,7 +9,7 @@
  */
 import type { Tlv } from '../../tlv/index.js';
 import type { IsoFields, IsoMessage } from '../message.js';
-import { amountField, messageTimes, nextStan, retrievalReference, type MessageContext } from './context.js';
+import { amountField, messageTimes, nextStan, retrievalReference, terminalFields, type MessageContext } from './context.js';
 import { DE, copyFields, iccDataField, originalDataElements, requiredText } from './fields.js';
 import { MTI, repeatMti } from './mti.js';
 import { reversalReasonCode, type ReversalReason } from './reversal-reason.js';
@@ -48,16 +48,10 @@ export function buildPurchase(request: PurchaseRequest, context: MessageContext)
   const fields: IsoFields = {
     [DE.PROCESSING_CODE]: request.processingCode ?? '000000',
     [DE.AMOUNT]: amountField(request.amount),
-    [DE.TRANSMISSION]: times.transmission,
-    [DE.STAN]: stan,
-    [DE.LOCAL_TIME]: times.localTime,
-    [DE.LOCAL_DATE]: times.localDate,
+    ...terminalFields(context, times, stan),
     [DE.POS_ENTRY_MODE]: request.posEntryMode,
     [DE.POS_CONDITION]: request.posConditionCode ?? '00',
     [DE.RRN]: retrievalReference(times, stan),
-    [DE.TERMINAL_ID]: context.terminalId,
-    [DE.MERCHANT_ID]: context.merchantId,
-    [DE.CURRENCY]: context.currency,
   };
   addCard(fields, request.card);
   addMerchantType(fields, context);
@@ -85,15 +79,9 @@ export function buildVoid(original: ApprovedTransaction, context: MessageContext
   const fields: IsoFields = {
     [DE.PROCESSING_CODE]: '02' + processingCode.slice(2),
     [DE.AMOUNT]: requiredText(original.request, DE.AMOUNT, 'amount'),
-    [DE.TRANSMISSION]: times.transmission,
-    [DE.STAN]: nextStan(context),
-    [DE.LOCAL_TIME]: times.localTime,
-    [DE.LOCAL_DATE]: times.localDate,
+    ...terminalFields(context, times, nextStan(context)),
     [DE.RRN]: original.rrn,
     [DE.AUTH_CODE]: original.authCode,
-    [DE.TERMINAL_ID]: context.terminalId,
-    [DE.MERCHANT_ID]: context.merchantId,
-    [DE.CURRENCY]: context.currency,
     [DE.ORIGINAL_DATA]: originalDataElements(original.request),
   };
   copyFields(original.request.fields, fields, [DE.PAN, DE.EXPIRY, DE.MERCHANT_TYPE, DE.POS_ENTRY_MODE, DE.PAN_SEQUENCE, DE.NII, DE.POS_CONDITION]);
@@ -183,18 +171,12 @@ export function buildAdvice(approval: OfflineApproval, context: MessageContext):
   const fields: IsoFields = {
     [DE.PROCESSING_CODE]: approval.processingCode ?? '000000',
     [DE.AMOUNT]: amountField(approval.amount),
-    [DE.TRANSMISSION]: times.transmission,
-    [DE.STAN]: stan,
-    [DE.LOCAL_TIME]: original.localTime,
-    [DE.LOCAL_DATE]: original.localDate,
+    ...terminalFields(context, times, stan, original),
     [DE.POS_ENTRY_MODE]: approval.posEntryMode,
     [DE.POS_CONDITION]: '00',
     [DE.RRN]: retrievalReference(original, stan),
     [DE.AUTH_CODE]: approval.authCode,
     [DE.RESPONSE_CODE]: approval.responseCode ?? '00',
-    [DE.TERMINAL_ID]: context.terminalId,
-    [DE.MERCHANT_ID]: context.merchantId,
-    [DE.CURRENCY]: context.currency,
   };
   addCard(fields, approval.card);
   addMerchantType(fields, context);
@@ -229,16 +211,13 @@ export function buildCompletionAdvice(approvedRequest: IsoMessage, completion: C
   const fields: IsoFields = {
     [DE.PROCESSING_CODE]: requiredText(approvedRequest, DE.PROCESSING_CODE, 'processing code'),
     [DE.AMOUNT]: completion.approvedAmount !== undefined ? amountField(completion.approvedAmount) : requiredText(approvedRequest, DE.AMOUNT, 'amount'),
-    [DE.TRANSMISSION]: times.transmission,
-    [DE.STAN]: nextStan(context),
-    [DE.LOCAL_TIME]: requiredText(approvedRequest, DE.LOCAL_TIME, 'local time'),
-    [DE.LOCAL_DATE]: requiredText(approvedRequest, DE.LOCAL_DATE, 'local date'),
+    ...terminalFields(context, times, nextStan(context), {
+      localTime: requiredText(approvedRequest, DE.LOCAL_TIME, 'local time'),
+      localDate: requiredText(approvedRequest, DE.LOCAL_DATE, 'local date'),
+    }),
     [DE.RRN]: completion.rrn,
     [DE.AUTH_CODE]: completion.authCode,
     [DE.RESPONSE_CODE]: completion.responseCode,
-    [DE.TERMINAL_ID]: context.terminalId,
-    [DE.MERCHANT_ID]: context.merchantId,
-    [DE.CURRENCY]: context.currency,
     [DE.ICC_DATA]: iccDataField(completion.finalIccData),
     [DE.ORIGINAL_DATA]: originalDataElements(approvedRequest),
   };
