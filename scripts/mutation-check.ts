@@ -34,7 +34,7 @@ interface Target {
 }
 
 /** What the check mutates: where DE52, DE55 and reversals are built and sent, and the payments that use them. */
-const HOST_TESTS = ['test/runtime/host/client.test.ts', 'test/runtime/host/in-flight.test.ts', 'test/runtime/host/partial-approval.test.ts', 'test/runtime/host/completion.test.ts', 'test/runtime/host/end-to-end.test.ts'];
+const HOST_TESTS = ['test/runtime/host/client.test.ts', 'test/runtime/host/in-flight.test.ts', 'test/runtime/host/partial-approval.test.ts', 'test/runtime/host/completion.test.ts', 'test/runtime/host/end-to-end.test.ts', 'test/runtime/payment/card-payment.test.ts'];
 const TARGETS: Target[] = [
   { file: 'emv/iso8583/messages/financial.ts', tests: ['test/emv/iso8583/acquirer-messages.test.ts', 'test/runtime/host/end-to-end.test.ts', 'test/runtime/host/client.test.ts'] },
   { file: 'runtime/host/client.ts', tests: HOST_TESTS },

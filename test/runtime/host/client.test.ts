@@ -40,6 +40,20 @@ t.test('a purchase the issuer declines is a result (outcome declined, code 51), 
   t.equal(unknown.responseCode, '14');
 });
 
+t.test('the KSN (field 62) goes with a PIN block only: a purchase without DE52 carries no KSN, one with DE52 carries it upper-case', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = await clientOn(link, spool);
+  const ksn = 'ffff9876543210e00001';
+  const withoutPin = await client.purchase({ amount: 1500, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', ksn });
+  t.equal(withoutPin.request.fields[52], undefined);
+  t.equal(withoutPin.request.fields[62], undefined, 'a KSN without a PIN block would tell the acquirer of a PIN that is not there');
+  const withPin = await client.purchase({ amount: 1500, card: { pan: VISA_PAN, expiry: '2812' }, posEntryMode: '012', ksn, pinBlock: Buffer.alloc(8, 0x11) });
+  t.equal(withPin.request.fields[62], 'FFFF9876543210E00001');
+  t.same(withPin.request.fields[52], Buffer.alloc(8, 0x11));
+});
+
 t.test("host.reversalStan 'original': the 0400 carries the STAN of the purchase it reverses", async (t) => {
   const link = await startLink({ rules: [{ mti: '0200', action: 'silent', times: 1 }] });
   t.teardown(() => link.close());

@@ -7,8 +7,8 @@
  */
 import t from 'tap';
 import { HostClient } from '../../../runtime/host/client.js';
-import { HELD_REVERSAL_STREAM } from '../../../runtime/host/held-reversals.js';
-import type { Spool } from '../../../spool/index.js';
+import { HELD_REVERSAL_STREAM, messageOfRecord, type QueuedMessage } from '../../../runtime/host/held-reversals.js';
+import { STREAMS, type Spool } from '../../../spool/index.js';
 import { TERMINAL, openSpool, startLink } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
@@ -46,6 +46,17 @@ t.test('a terminal that stops after the approval but before the card completed r
   t.equal(await restarted.recoverInterrupted(), 1, 'one reversal queued');
   t.match(spool.journal.get(result.journalId!), { state: 'reversal_pending', reason: /never completed by the card/ });
   t.equal(held(spool), 0);
+  // The queued 0400 as it will leave: the PAN back from its sealed copy, DE25 21 (1987: "not
+  // completed"), DE38 the approval it undoes, DE11 a new STAN (host.reversalStan new).
+  // (Leased to read its sealed card data, then released: release gives the attempt back.)
+  const [queued] = spool.outbox.lease<QueuedMessage>(STREAMS.reversal, { limit: 1, owner: 'test', ignoreBackoff: true });
+  spool.outbox.release(queued!.id);
+  const reversal = messageOfRecord(queued!);
+  t.equal(reversal.mti, '0400');
+  t.equal(reversal.fields[2], VISA_PAN);
+  t.equal(reversal.fields[25], '21');
+  t.equal(reversal.fields[38], result.authCode);
+  t.not(reversal.fields[11], result.request.fields[11]);
   await restarted.sendPending();
   t.equal(spool.journal.get(result.journalId!)!.state, 'reversed');
   t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:00', '0400:00']);
