@@ -8,19 +8,30 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import vm from 'node:vm';
 import { codposdBin } from '../helpers/cli.js';
 import { packageRoot } from '../../config/paths.js';
+import { DAEMON_NODE_FLAGS } from '../../scripts/daemon-node-flags.js';
 
 const bundle = join(dirname(codposdBin), 'codposd.cjs');
 
-t.test('the build made a code cache for the bundle that this Node accepts', async (t) => {
-  const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: bundle,
-    cachedData: readFileSync(`${bundle}.v8cache`),
-  });
-  t.equal(script.cachedDataRejected, false, 'V8 took the cache: the bundle is not parsed and compiled again at each start');
+/** Whether V8 takes the bundle's code cache in a Node started with `nodeFlags` (a process of its own: V8's options are per process). */
+function cacheRejectedUnder(nodeFlags: readonly string[]): boolean {
+  const probe = `
+    const { readFileSync } = require('node:fs');
+    const vm = require('node:vm');
+    const bundle = process.argv[1];
+    const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
+    const script = new vm.Script('(function (exports, require, module, __filename, __dirname) {' + source + '\\n})', { filename: bundle, cachedData: readFileSync(bundle + '.v8cache') });
+    process.stdout.write(String(script.cachedDataRejected));`;
+  const run = spawnSync(process.execPath, [...nodeFlags, '-e', probe, bundle], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`the cache probe failed: ${run.stderr}`);
+  return run.stdout === 'true';
+}
+
+t.test('the build made a code cache for the bundle that this Node accepts under the daemon\'s V8 options', async (t) => {
+  t.equal(cacheRejectedUnder(DAEMON_NODE_FLAGS), false, 'V8 took the cache: the bundle is not parsed and compiled again at each start');
+  // Why the options live in one list: under others (here none) V8 refuses the same cache.
+  t.equal(cacheRejectedUnder([]), true, 'without the daemon\'s options the cache is refused');
 });
 
 /** The shipped daemon directory copied under a scratch package (the bundle finds its package root by package.json). */
