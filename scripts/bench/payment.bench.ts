@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- payment`: chip payments end to end on the lab stack (runtime/payment/lab.ts):
+ * `npm run bench -- payment`: chip payments end to end on the sim-pay stack (runtime/payment/sim-pay.ts):
  * a virtual card through the card reader simulator and driver, online PIN from the PIN pad
  * simulator (DUKPT), the EMV kernel with DDA, a 0200 over TCP to the acquirer simulator (which
  * decrypts the PIN block and verifies the ARQC), the ARPC back to the card, and the journal
@@ -8,11 +8,11 @@
  *
  * Beside it, the same payment through a real daemon (`codposd --sim`, daemon-process.ts) as the
  * screen app asks for it over the local API: what the daemon's services, its API and the receipt
- * add to the lab stack's figure.
+ * add to the sim-pay stack's figure.
  */
 import { validateConfig } from '../../config/load.js';
 import { VirtualCard, loadCardProfile } from '../../emv/card/index.js';
-import { openLabStack, labTerminal } from '../../runtime/payment/lab.js';
+import { openSimPayStack, simPayTerminal } from '../../runtime/payment/sim-pay.js';
 import { payByChip } from '../../runtime/payment/card-payment.js';
 import { median, type BenchOptions, type BenchResult } from './harness.js';
 import { customerTypesPin, payByChipThroughApi, startBenchDaemon } from './daemon-process.js';
@@ -25,9 +25,9 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
 
 async function onTheLabStack(options: BenchOptions): Promise<BenchResult> {
   const config = validateConfig({});
-  const lab = await openLabStack(config, '1234');
+  const lab = await openSimPayStack(config, '1234');
   try {
-    const terminal = labTerminal(config);
+    const terminal = simPayTerminal(config);
     const pay = async () => {
       await lab.devices.readerSim.insert(new VirtualCard(loadCardProfile('visa-dda')));
       const result = await payByChip({ card: lab.devices.cardReader, pinpad: lab.devices.pinpad, client: lab.client, journal: lab.spool.journal, terminal, currency: '840' }, { amount: 2500 });

@@ -1,5 +1,5 @@
 /**
- * Which config file is read (issue 14, "Configuration on a box") and what kinds of file are
+ * Which config file is read and what kinds of file are
  * refused before reading, for codposd (start and SIGHUP) and `codpos config` alike.
  */
 import t from 'tap';

@@ -1,5 +1,5 @@
 /**
- * The Debian package (issue 14, must show 1 and 3): built from this checkout's dist/ (run
+ * The Debian package: built from this checkout's dist/ (run
  * `npm run build` first), unpacked with `dpkg-deb -x` into a scratch root, and checked there:
  * file list, control fields, conffile, maintainer scripts, the unit (`systemd-analyze verify`
  * in that root, so ExecStart's /usr/bin/codposd is the package's own), and the packaged CLI

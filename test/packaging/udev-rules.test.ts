@@ -1,5 +1,5 @@
 /**
- * packaging/70-codpos.rules, the one udev file a site edits (issue 14, must show 3).
+ * packaging/70-codpos.rules, the one udev file a site edits.
  * `udevadm verify` checks it where udevadm has that verb (systemd 253 and later). Debian 12's
  * udev (252) has none, so a syntax check of our own runs always: udev's key/operator grammar
  * (udev(7)), and the names and groups the daemon and the unit rely on.

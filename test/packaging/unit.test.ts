@@ -1,5 +1,5 @@
 /**
- * The shipped unit's hardening as systemd rates it (issue 14, must show 1): exposure 3.0 or
+ * The shipped unit's hardening as systemd rates it: exposure 3.0 or
  * lower by `systemd-analyze security --offline=yes`. `systemd-analyze verify` of the unit runs in
  * package.test.ts, in the root the package unpacks to, where /usr/bin/codposd exists.
  * No systemd-analyze here is a failure naming the package to install, not a skip.

@@ -1,4 +1,4 @@
-/** journald priorities (issue 14, "Logs and metrics"): `<N>` before each line when stdout is the journal. */
+/** journald priorities: `<N>` before each line when stdout is the journal. */
 import t from 'tap';
 import { closeSync, mkdtempSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

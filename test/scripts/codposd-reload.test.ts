@@ -1,5 +1,5 @@
 /**
- * codposd on a box (issue 14, must show 5): SIGHUP re-reads the config file, applies the log
+ * codposd on a box: SIGHUP re-reads the config file, applies the log
  * level at once, names what needs a restart, keeps the running config when the file is bad
  * (broken JSON, a FIFO), and stays up; one daemon per data directory, even after a kill -9.
  */

@@ -1,6 +1,6 @@
 /**
  * The courier's day against `codpos sim backend` as a process that is SIGKILLed and restarted
- * twice during the round (issue 12, must show 2): the daemon spools what the back-end does not
+ * twice during the round: the daemon spools what the back-end does not
  * take and sends it again when it is back; at the end the back-end holds every event the
  * terminal saw acknowledged exactly once, and the cash handed over is the cash collected.
  */

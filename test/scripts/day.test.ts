@@ -1,6 +1,6 @@
 /**
  * `npm start -- --once`: the courier's day played through the daemon's local API on the
- * simulated terminal, as a new user runs it (issue 12, must show 1). A child process, as
+ * simulated terminal, as a new user runs it. A child process, as
  * `npm start` runs it; its data directory is the test's.
  */
 import t from 'tap';

@@ -2,7 +2,7 @@
  * `codpos sim pay --card NAME --amount MINOR [--pin PIN | --cancel-pin] [--swipe [--chip-failed]]
  * [--floor-limit MINOR] [--waybill ID] [--config FILE] [--json]`: one card payment end to end on
  * simulated devices and a simulated acquirer, with the real drivers, kernel, host link and a
- * spool in a temporary directory (runtime/payment/lab.ts). Prints the exchanges with the
+ * spool in a temporary directory (runtime/payment/sim-pay.ts). Prints the exchanges with the
  * acquirer (masked), the outcome and the receipt as printed. A decline is an outcome: exit 0.
  */
 import type { Command } from 'commander';
@@ -54,7 +54,7 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
   // Loaded here, not at the top: every `codpos` run imports this module.
   const { loadConfig } = await import('../../../config/load.js');
   const { listCardProfiles } = await import('../../../emv/card/index.js');
-  const { runLabPayment } = await import('../../../runtime/payment/lab.js');
+  const { runSimPay } = await import('../../../runtime/payment/sim-pay.js');
   const amount = minorUnits('--amount', opts.amount, 0);
   if (amount === 0) throw new PosError('CODPOS_USAGE_BAD_OPTION', '--amount must be more than 0', { details: { option: '--amount' } });
   if (!listCardProfiles().includes(opts.card)) {
@@ -63,7 +63,7 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
   if (opts.pin !== undefined && !/^[0-9]{4,12}$/.test(opts.pin)) throw new PosError('CODPOS_USAGE_BAD_OPTION', '--pin: expected 4 to 12 digits', { details: { option: '--pin' } });
   if (opts.chipFailed && !opts.swipe) throw new PosError('CODPOS_USAGE_BAD_OPTION', '--chip-failed goes with --swipe', { details: { option: '--chip-failed' } });
   const { config } = loadConfig({ file: opts.config });
-  const run = await runLabPayment({
+  const run = await runSimPay({
     config,
     card: opts.card,
     amount,

@@ -1,5 +1,5 @@
 /**
- * Must show 2 (framer half): a stream split at every offset yields the same frames,
+ * A stream split at every offset yields the same frames,
  * pg-protocol style; plus the framing settings (length encodings, TPDU, private
  * header, whether the length counts the headers) and their errors.
  */

@@ -1,5 +1,5 @@
 /**
- * Must show 3: 100,000 random and mutated inputs to the decoder end only in
+ * 100,000 random and mutated inputs to the decoder end only in
  * PosErrors (CODPOS_ISO8583_*) or in a message that re-encodes and decodes to itself
  * — no other exception, no hang. Seeded, so a failure reproduces from its number.
  */

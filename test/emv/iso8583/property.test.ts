@@ -1,5 +1,5 @@
 /**
- * Must show 2 (codec half): encode -> decode is the identity over random valid
+ * Encode -> decode is the identity over random valid
  * messages in every shipped dialect and in the configured test dialects (EBCDIC,
  * hex bitmaps, binary length prefixes, nested DE127). Seeded: a failure names its seed.
  */

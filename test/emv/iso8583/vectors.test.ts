@@ -1,5 +1,5 @@
 /**
- * Must show 1: every message in test/vectors/iso8583.json (copied from
+ * Every message in test/vectors/iso8583.json (copied from
  * ../shared/vectors, each with its source) decodes to its listed fields and
  * re-encodes to the identical bytes, jPOS PackagerTestCase style; the two framed
  * vectors decode with their framing options and re-frame identically.

@@ -1,5 +1,5 @@
 /**
- * Must show 3: the SDA, DDA and CDA vectors of the shared emv-crypto.json (copied to
+ * The SDA, DDA and CDA vectors of the shared emv-crypto.json (copied to
  * test/vectors/emv-kernel-oda.json with their sources: Proxmark3 / emv-tools tests) run
  * through the kernel's ODA step — CA key lookup by RID/index/length, static data with
  * the 9F4A AIP, INTERNAL AUTHENTICATE over a card channel, the CDA check of a GENERATE

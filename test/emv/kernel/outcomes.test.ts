@@ -1,5 +1,5 @@
 /**
- * Must show 1: each shipped virtual card through the kernel with a scripted host answer,
+ * Each shipped virtual card through the kernel with a scripted host answer,
  * outcome, TVR and TSI asserted bit by bit (hex and named bits, EMV Book 3 annex C5/C6).
  */
 import t from 'tap';

@@ -1,5 +1,5 @@
 /**
- * Must show 2: application selection with PSE present and absent, two applications with
+ * Application selection with PSE present and absent, two applications with
  * priorities (and cardholder confirmation), a blocked application (6283 skipped, 6A81
  * ends the session) and partial AID matching with SELECT next.
  */

@@ -1,6 +1,6 @@
 /**
  * What the host client keeps on disk around an authorization, so that no stop, crash or full
- * disk leaves money booked wrong (issue 11, points 4 and 5): the journal row and the held
+ * disk leaves money booked wrong: the journal row and the held
  * reversal are one commit; an approval's held reversal stays until the card completes the
  * payment; start-up reverses an approval the card never completed and leaves no row pending.
  * Real spool files, the acquirer simulator over TCP.

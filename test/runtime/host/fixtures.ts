@@ -15,12 +15,12 @@ import { AcquirerHostSimulator, type AcquirerSimulatorOptions, type SimRule } fr
 import { IsoStreamFramer, buildResponse, decodeIso8583, encodeIso8583, frameMessage, replyTpdu, type Dialect, type FramingOptions, type Frame, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
 import type { TerminalConfig } from '../../../emv/kernel/index.js';
-import { labTerminal } from '../../../runtime/payment/lab.js';
+import { simPayTerminal } from '../../../runtime/payment/sim-pay.js';
 
 export const TERMINAL = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date('2026-11-29T10:15:00Z') };
 
 /** The EMV kernel's terminal for chip tests: the lab's (Visa and Mastercard test AIDs, floor limit 0, the test CA keys). */
-export const TEST_TERMINAL: TerminalConfig = { ...labTerminal(hostConfig()), terminalId: TERMINAL.terminalId, merchantId: 'CODPOS-MERCHANT' };
+export const TEST_TERMINAL: TerminalConfig = { ...simPayTerminal(hostConfig()), terminalId: TERMINAL.terminalId, merchantId: 'CODPOS-MERCHANT' };
 
 export function capturedLog(): { lines: Array<Record<string, unknown>>; text: () => string; log: Logger } {
   const lines: Array<Record<string, unknown>> = [];

@@ -1,7 +1,7 @@
 /**
  * Partial approvals (ISO 8583 response 10, the approved amount in the answer's DE4), and the
  * other approval codes: booked at what the issuer approved, or reversed when the terminal
- * does not take partial approvals (issue 11, point 1). A bare TCP acquirer answers what each
+ * does not take partial approvals. A bare TCP acquirer answers what each
  * test scripts; a real spool file.
  */
 import t from 'tap';

@@ -19,7 +19,7 @@ import { HostClient } from '../../../runtime/host/client.js';
 import { hostDialect } from '../../../runtime/host/dialect.js';
 import { HostMux } from '../../../runtime/host/mux.js';
 import { AcquirerHostSimulator, type AcquirerSimulatorOptions } from '../../../runtime/host/simulator.js';
-import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
+import { openSimPaymentDevices } from '../../../runtime/payment/sim-pay.js';
 import { FallbackCounter, payBySwipe, type Swipe } from '../../../runtime/payment/swipe-payment.js';
 import { makeTestPki, type TestCertificate } from '../../helpers/test-pki.js';
 import { HostService } from '../../../runtime/host/service.js';

@@ -10,7 +10,7 @@ import { decodeTlv, encodeTlv } from '../../../emv/tlv/index.js';
 import { REVERSAL_REASON_CODES, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { HostClient } from '../../../runtime/host/client.js';
 import { payByChip, type CardPaymentDeps } from '../../../runtime/payment/card-payment.js';
-import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
+import { openSimPaymentDevices } from '../../../runtime/payment/sim-pay.js';
 import type { Spool } from '../../../spool/index.js';
 import { STREAMS } from '../../../spool/index.js';
 import { TERMINAL, TEST_TERMINAL, answeringLink, openSpool, startLink, until } from '../host/fixtures.js';

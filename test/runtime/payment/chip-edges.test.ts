@@ -1,6 +1,6 @@
 /**
  * The edges of a chip payment that decide whether the card's stripe may be used instead, and
- * whether it can still be cancelled (issue 11, points 6 and 7): only the chip's own failure
+ * whether it can still be cancelled: only the chip's own failure
  * unlocks fallback; a PIN pad that fails is noted in the TVR and the CVM list goes on; a spool
  * error or a bad amount is not a chip failure; a payment cancels until the card has answered
  * GENERATE AC. Real card reader and PIN pad simulators behind their drivers, the acquirer
@@ -11,7 +11,7 @@ import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
 import { PosError } from '../../../config/errors.js';
 import { HostClient } from '../../../runtime/host/client.js';
 import { payByChip, type CardPaymentDeps } from '../../../runtime/payment/card-payment.js';
-import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
+import { openSimPaymentDevices } from '../../../runtime/payment/sim-pay.js';
 import type { PinEntryResult } from '../../../drivers/pinpad/driver.js';
 import type { Spool } from '../../../spool/index.js';
 import { TERMINAL, TEST_TERMINAL, openSpool, startLink, type Link } from '../host/fixtures.js';

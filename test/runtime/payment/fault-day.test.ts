@@ -1,7 +1,7 @@
 /**
  * A courier's day of 200 card payments against `codpos sim host` (a separate process) with
  * random faults: silent, late, dropped, declined 05 and 91, partially approved (10), and
- * reversals the host now and then does not answer (issue 11, must show 2). Chip + PIN and
+ * reversals the host now and then does not answer. Chip + PIN and
  * stripe cards through the real reader and PIN pad drivers, the host client over TCP, a real
  * spool. At the end: no STAN reused, a reversal before any new financial request every time,
  * every reversal acknowledged, no payment refused "not sent" unless the reversal it sent first
@@ -19,7 +19,7 @@ import { HostMux } from '../../../runtime/host/mux.js';
 import { HostClient } from '../../../runtime/host/client.js';
 import { payByChip, type CardPaymentResult } from '../../../runtime/payment/card-payment.js';
 import { payBySwipe, type Swipe } from '../../../runtime/payment/swipe-payment.js';
-import { labTerminal, openSimPaymentDevices } from '../../../runtime/payment/lab.js';
+import { simPayTerminal, openSimPaymentDevices } from '../../../runtime/payment/sim-pay.js';
 import { codposBin, readJsonLines } from '../../helpers/cli.js';
 import { prng } from '../../helpers/prng.js';
 import { TERMINAL, openSpool } from '../host/fixtures.js';
@@ -70,7 +70,7 @@ t.test(`a day of ${PAYMENTS} payments against codpos sim host with random faults
   const client = new HostClient({ mux, spool, context: TERMINAL, responseTimeoutMs: 400 });
   const devices = await openSimPaymentDevices(config, '1234');
   t.teardown(() => devices.close());
-  const terminal = { ...labTerminal(config), terminalId: TERMINAL.terminalId, merchantId: 'CODPOS-MERCHANT' };
+  const terminal = { ...simPayTerminal(config), terminalId: TERMINAL.terminalId, merchantId: 'CODPOS-MERCHANT' };
   const random = prng(SEED);
 
   const outcomes: Record<string, number> = {};

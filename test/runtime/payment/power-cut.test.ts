@@ -1,5 +1,5 @@
 /**
- * Power cuts during payments (issue 11, must show 3): a terminal paying chip payments one after
+ * Power cuts during payments: a terminal paying chip payments one after
  * another is SIGKILLed at random points, 20 times, against an acquirer simulator that now and
  * then stays silent or answers late. After each kill the next start recovers. At the end: no
  * journal row is `pending`, every authorization the card did not complete is reversed at the

@@ -9,7 +9,7 @@ import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
 import { HostClient } from '../../../runtime/host/client.js';
 import { FallbackCounter, payBySwipe, FALLBACKS_PER_CARD_PER_DAY, type Swipe, type SwipePaymentDeps } from '../../../runtime/payment/swipe-payment.js';
 import { cardKeyOf } from '../../../runtime/payment/card-key.js';
-import { openSimPaymentDevices } from '../../../runtime/payment/lab.js';
+import { openSimPaymentDevices } from '../../../runtime/payment/sim-pay.js';
 import { TERMINAL, openSpool, startLink, type Link } from '../host/fixtures.js';
 import type { Spool } from '../../../spool/index.js';
 import type { SimRule } from '../../../runtime/host/simulator.js';

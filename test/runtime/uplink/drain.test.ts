@@ -1,5 +1,5 @@
 /**
- * The drain when the back-end returns (issue 13): a record's backoff does not hold the stream
+ * The drain when the back-end returns: a record's backoff does not hold the stream
  * once the back-end answers again. Real HTTP on loopback to the back-end simulator, a real
  * spool with the real backoff policy and a hand-moved clock (the spool's clock seam), so a
  * backoff of more than a minute is reached without waiting for it.

@@ -15,7 +15,7 @@ import { HostMux } from '../../../../dist/runtime/host/mux.js';
 import { HostClient } from '../../../../dist/runtime/host/client.js';
 import { VirtualCard, loadCardProfile } from '../../../../dist/emv/card/index.js';
 import { payByChip } from '../../../../dist/runtime/payment/card-payment.js';
-import { labTerminal, openSimPaymentDevices } from '../../../../dist/runtime/payment/lab.js';
+import { simPayTerminal, openSimPaymentDevices } from '../../../../dist/runtime/payment/sim-pay.js';
 
 const [file, keyFile, port, mode, firstAmount] = process.argv.slice(2);
 const config = validateConfig({});
@@ -39,7 +39,7 @@ if (mode === 'recover') {
 say({ ready: true });
 
 const devices = await openSimPaymentDevices(config, '1234');
-const terminal = { ...labTerminal(config), terminalId: 'COD00001', merchantId: 'CODPOS-MERCHANT' };
+const terminal = { ...simPayTerminal(config), terminalId: 'COD00001', merchantId: 'CODPOS-MERCHANT' };
 for (let amount = Number(firstAmount); ; amount++) {
   await devices.readerSim.insert(new VirtualCard(loadCardProfile('visa-dda')));
   const result = await payByChip({ card: devices.cardReader, pinpad: devices.pinpad, client, journal: spool.journal, terminal, currency: '840' }, { amount });

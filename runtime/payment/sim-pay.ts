@@ -33,8 +33,8 @@ import { payByChip, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
 import { buildPaymentReceipt } from './receipt.js';
 
-/** The kernel's terminal for the lab: the configured one (emv.*), with its AIDs' floor limit set. */
-export function labTerminal(config: Pick<Config, 'terminal' | 'emv' | 'data'>, floorLimit = 0): TerminalConfig {
+/** The kernel's terminal for a simulated payment: the configured one (emv.*), with its AIDs' floor limit set. */
+export function simPayTerminal(config: Pick<Config, 'terminal' | 'emv' | 'data'>, floorLimit = 0): TerminalConfig {
   const terminal = kernelTerminal(config);
   return { ...terminal, applications: terminal.applications.map((app) => ({ ...app, floorLimit })) };
 }
@@ -86,7 +86,7 @@ export async function openSimPaymentDevices(config: Pick<Config, 'devices'>, pin
   };
 }
 
-export interface LabPaymentOptions {
+export interface SimPayOptions {
   config: Config;
   /** A virtual card profile (emv/card/profiles). */
   card: string;
@@ -104,15 +104,15 @@ export interface LabPaymentOptions {
   onExchange?: (exchange: SimExchange) => void;
 }
 
-export interface LabPaymentRun {
+export interface SimPayRun {
   result: CardPaymentResult;
   /** The receipt as the printer simulator printed it; empty when nothing was journaled (no receipt is due). */
   receipt: string[];
   exchanges: SimExchange[];
 }
 
-/** The acquirer simulator, the host link and a temporary spool, as a lab payment uses them. */
-export interface LabStack {
+/** The acquirer simulator, the host link and a temporary spool, as `codpos sim pay` uses them. */
+export interface SimPayStack {
   sim: AcquirerHostSimulator;
   client: HostClient;
   spool: Spool;
@@ -121,12 +121,12 @@ export interface LabStack {
 }
 
 /**
- * Starts the lab's parts: the acquirer host simulator on 127.0.0.1 (the configured framing and
+ * Starts the simulated payment's parts: the acquirer host simulator on 127.0.0.1 (the configured framing and
  * dialect), the host link to it, a spool in a temporary directory, and the simulated card reader
  * and PIN pad (whose customer types `pin`). `close` stops them all and removes the directory.
  */
-export async function openLabStack(config: Config, pin: string | 'cancel', onExchange?: (exchange: SimExchange) => void): Promise<LabStack> {
-  const dir = mkdtempSync(join(tmpdir(), 'codpos-lab-pay-'));
+export async function openSimPayStack(config: Config, pin: string | 'cancel', onExchange?: (exchange: SimExchange) => void): Promise<SimPayStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-sim-pay-'));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
@@ -169,14 +169,14 @@ export async function openLabStack(config: Config, pin: string | 'cancel', onExc
   }
 }
 
-export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaymentRun> {
+export async function runSimPay(options: SimPayOptions): Promise<SimPayRun> {
   const { config } = options;
   const profile = loadCardProfile(options.card);
-  const lab = await openLabStack(config, options.pin, options.onExchange);
-  const cleanups: Array<() => Promise<void> | void> = [() => lab.close()];
+  const stack = await openSimPayStack(config, options.pin, options.onExchange);
+  const cleanups: Array<() => Promise<void> | void> = [() => stack.close()];
   try {
-    const { sim, client, spool } = lab;
-    const { cardReader, readerSim, pinpad } = lab.devices;
+    const { sim, client, spool } = stack;
+    const { cardReader, readerSim, pinpad } = stack.devices;
 
     const request = { amount: options.amount, ...(options.waybill !== undefined ? { waybill: options.waybill } : {}) };
     let result: CardPaymentResult;
@@ -187,7 +187,7 @@ export async function runLabPayment(options: LabPaymentOptions): Promise<LabPaym
       result = await payBySwipe({ pinpad, client, journal: spool.journal, currency: config.terminal.currency }, request, tracks, options.chipFailed ? { chipFailure: { reason: 'the chip failed (--chip-failed)' } } : {});
     } else {
       await readerSim.insert(new VirtualCard(profile));
-      result = await payByChip({ card: cardReader, pinpad, client, journal: spool.journal, terminal: labTerminal(config, options.floorLimit), currency: config.terminal.currency }, request);
+      result = await payByChip({ card: cardReader, pinpad, client, journal: spool.journal, terminal: simPayTerminal(config, options.floorLimit), currency: config.terminal.currency }, request);
     }
 
     if (result.journalId === undefined) return { result, receipt: [], exchanges: [...sim.received] };
