@@ -9,7 +9,7 @@ import t from 'tap';
 import { HostClient } from '../../../runtime/host/client.js';
 import { HELD_REVERSAL_STREAM, messageOfRecord, type QueuedMessage } from '../../../runtime/host/held-reversals.js';
 import { STREAMS, type Spool } from '../../../spool/index.js';
-import { TERMINAL, openSpool, startLink } from './fixtures.js';
+import { TERMINAL, answeringLink, openSpool, startLink } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const card = { pan: VISA_PAN, expiry: '2812' };
@@ -99,4 +99,33 @@ t.test('start-up leaves no row pending: a row journaled whose request never left
   t.match(spool.journal.get(orphan.id), { state: 'declined', reason: /^not sent: the terminal stopped before the request left/ });
   t.same(spool.journal.list({ state: 'pending' }), []);
   t.same(link.sim.received, []);
+});
+
+t.test('host.tcDelivery: advice queues a 0220 with the final chip data at completion; batch-upload keeps it for the upload and sends nothing now', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const finalIccData = Buffer.from('9F2701409F260811223344556677889F5B0520000000019F', 'hex');
+  const advices = (spool: Spool) => spool.outbox.status().find((s) => s.stream === STREAMS.advice)?.depth ?? 0;
+  for (const tcDelivery of ['advice', 'batch-upload'] as const) {
+    const spool = await openSpool(t);
+    const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000, tcDelivery });
+    const result = await client.purchase({ amount: 4200, card, posEntryMode: '012', begin: entry, awaitCompletion: true });
+    client.complete(result, { finalIccData });
+    t.equal(advices(spool), tcDelivery === 'advice' ? 1 : 0, `${tcDelivery}: ${tcDelivery === 'advice' ? 'one completion advice' : 'no advice'}`);
+    t.match(spool.journal.clearingOf(result.journalId!)!.sealed, { iccData: finalIccData.toString('hex') }, `${tcDelivery}: the final chip data in the clearing record either way`);
+  }
+});
+
+t.test('a completion without final chip data (nothing from the card) keeps the request\'s DE55 in the clearing record and sends no advice', async (t) => {
+  // A bare acquirer that approves whatever comes: only how the terminal keeps DE55 is under test.
+  const link = await answeringLink(t, () => ({ 38: 'A1B2C3', 39: '00' }));
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  const requestIcc = Buffer.from('9F2701809F2608AABBCCDDEEFF0011', 'hex');
+  const result = await client.purchase({ amount: 4200, card, posEntryMode: '051', iccData: requestIcc, begin: entry, awaitCompletion: true });
+  t.equal(result.outcome, 'approved');
+  client.complete(result);
+  t.equal(held(spool), 0, 'the held reversal is retired');
+  t.match(spool.journal.clearingOf(result.journalId!)!.sealed, { iccData: requestIcc.toString('hex') });
+  t.equal(spool.outbox.status().find((s) => s.stream === STREAMS.advice)?.depth ?? 0, 0);
 });
