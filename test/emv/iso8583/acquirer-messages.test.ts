@@ -98,6 +98,7 @@ t.test('a 0220 offline advice: DE55 is the card\'s TC, DE12/DE13 the approval\'s
   t.equal(wire.fields[12], '060000');
   t.equal(wire.fields[13], '1130');
   t.equal(wire.fields[7], '1129223000');
+  t.equal(wire.fields[22], '051', 'the entry mode of the approval');
   t.equal(onTheWire(buildAdvice(approval, context())).fields[55], undefined, 'no chip data: no DE55');
 });
 

@@ -146,6 +146,9 @@ t.test('a payment that needs the link sends the pending reversal at once, whatev
   await t.rejects(client.purchase({ amount: 700, card: { pan: VISA_PAN }, posEntryMode: '012' }), { code: 'CODPOS_HOST_TIMEOUT' });
   const reversal = spool.outbox.list({ stream: 'reversal' })[0]!;
   t.ok(reversal.availableAt > Date.now(), 'the reversal waits for its retry time');
+  // The background sender keeps to the retry time (only a payment waiting for the link overrides it).
+  t.equal(await client.sendPending(), 0, 'the background sender sends nothing before the retry time');
+  t.same(link.sim.received.map((r) => r.mti), ['0200', '0400']);
   const next = await client.purchase({ amount: 800, card: { pan: VISA_PAN }, posEntryMode: '012' });
   t.equal(next.outcome, 'approved', 'the courier was not held up by the retry timer');
   t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:no answer', '0400:no answer', '0401:00', '0200:00'], 'the repeat reversal went first, then the purchase');

@@ -129,3 +129,30 @@ t.test('a completion without final chip data (nothing from the card) keeps the r
   t.match(spool.journal.clearingOf(result.journalId!)!.sealed, { iccData: requestIcc.toString('hex') });
   t.equal(spool.outbox.status().find((s) => s.stream === STREAMS.advice)?.depth ?? 0, 0);
 });
+
+t.test('a held reversal with no journal row (a purchase begun without one) is queued at the next start and goes out', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  await client.purchase({ amount: 4200, card, posEntryMode: '012', awaitCompletion: true });
+  t.equal(held(spool), 1);
+  const restarted = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  t.equal(await restarted.recoverInterrupted(), 1);
+  t.equal(spool.outbox.status().find((s) => s.stream === STREAMS.reversal)?.depth, 1, 'queued, with no row to carry it');
+  await restarted.sendPending();
+  t.same(link.sim.received.map((r) => `${r.mti}:${r.answer}`), ['0200:00', '0400:00']);
+});
+
+t.test('a held reversal written while the clock ran ahead (its time still in the future after NTP set it back) is recovered all the same', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  const result = await client.purchase({ amount: 4200, card, posEntryMode: '012', begin: entry, awaitCompletion: true });
+  // As if the box's clock had been an hour fast when the held copy was written.
+  spool.db.prepare('UPDATE outbox SET available_at = ? WHERE stream = ?').run(Date.now() + 3_600_000, HELD_REVERSAL_STREAM);
+  const restarted = new HostClient({ mux: link.mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  t.equal(await restarted.recoverInterrupted(), 1, 'recovery does not wait for a retry time');
+  t.equal(spool.journal.get(result.journalId!)!.state, 'reversal_pending');
+});

@@ -7,6 +7,8 @@
 import t from 'tap';
 import { HostClient } from '../../../runtime/host/client.js';
 import type { IsoFields, IsoMessage } from '../../../emv/iso8583/index.js';
+import { messageOfRecord, type QueuedMessage } from '../../../runtime/host/held-reversals.js';
+import { STREAMS } from '../../../spool/index.js';
 import { TERMINAL, answeringLink, openSpool } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
@@ -31,6 +33,19 @@ t.test('a partial approval is booked at the approved amount from DE4, not the am
   t.match(spool.journal.get(result.journalId!), { state: 'approved', amount: 2500, approvedAmount: 1800, responseCode: '10' });
   t.same(spool.journal.totals(1).purchase, { count: 1, amount: 1800 }, 'the settlement counts what was approved');
   t.same(seen.map((m) => m.mti), ['0200'], 'nothing reversed');
+});
+
+t.test('the completion advice of a partial chip approval carries the approved amount in DE4, not the amount asked', async (t) => {
+  const { mux } = await answeringLink(t, acquirer('10', '000000001800'));
+  const spool = await openSpool(t);
+  const client = new HostClient({ mux, spool, context: TERMINAL, responseTimeoutMs: 10_000 });
+  const result = await client.purchase({ amount: 2500, card, posEntryMode: '051', iccData: Buffer.from('9F2701809F2608AABBCCDDEEFF0011', 'hex'), begin: { amount: 2500, currency: '840', pan: VISA_PAN }, awaitCompletion: true });
+  client.complete(result, { finalIccData: Buffer.from('9F2701409F26081122334455667788', 'hex') });
+  // Leased to read it (before the background sender does), then released.
+  const [advice] = spool.outbox.lease<QueuedMessage>(STREAMS.advice, { limit: 1, owner: 'test', ignoreBackoff: true });
+  spool.outbox.release(advice!.id);
+  t.equal(advice!.payload.mti, '0220');
+  t.equal(messageOfRecord(advice!).fields[4], '000000001800');
 });
 
 t.test('a full approval (00, 08, 11) is booked at the amount asked, whatever DE4 echoes', async (t) => {
