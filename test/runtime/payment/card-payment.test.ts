@@ -93,8 +93,12 @@ t.test('below the floor limit the card approves offline: an offline_approved row
   const spool = await openSpool(t);
   const device = await devices(t, link.config, 'sda', '1234'); // signature CVM: no PIN
   const generous = { ...TEST_TERMINAL, applications: TEST_TERMINAL.applications.map((a) => ({ ...a, floorLimit: 100_000 })) };
+  const sent = capture(link.mux);
   const result = await payByChip(depsFor(spool, link.mux, device, { terminal: generous }), { amount: 500 });
   t.match(result, { outcome: 'approved', approvedOffline: true, responseCode: 'Y1', signatureRequired: true });
+  // The advice brings the card's offline TC (9F27 40) in DE55.
+  await until(() => sent.length === 1, 'the advice to leave');
+  t.same(chipTags(sent[0]).get(0x9f27), Buffer.from([0x40]), 'DE55 holds the card\'s TC');
   t.match(spool.journal.get(result.journalId!), { state: 'advised', offline: true, authCode: 'Y1' }, 'offline_approved, then advised when the host had the 0220');
   t.same(link.sim.received.map((r) => r.mti), ['0220'], 'the advice went out at once');
   t.same(spool.journal.history(result.journalId!).map((h) => h.to), ['pending', 'offline_approved', 'advised']);
@@ -128,6 +132,23 @@ t.test('no answer, then the card approves offline (Y3): the authorization is rev
 });
 
 /** Every message the terminal hands the link, as built (the simulator's record holds no card data). */
+t.test('the card approved but its completion could not be journaled: the approval is reversed at once (DE25 terminal failure), not left to the next start', async (t) => {
+  const link = await startLink();
+  t.teardown(() => link.close());
+  const spool = await openSpool(t);
+  const device = await devices(t, link.config, 'visa-dda', '1234');
+  const deps = depsFor(spool, link.mux, device);
+  deps.client.complete = () => {
+    throw new Error('disk I/O error');
+  };
+  const sent = capture(link.mux);
+  const result = await payByChip(deps, { amount: 2500 });
+  t.match(result, { outcome: 'failed', reason: /completion could not be journaled.*disk I\/O error/ });
+  t.same(sent.map((m) => m.mti), ['0200', '0400'], 'the reversal went out in the same payment');
+  t.equal(sent[1]!.fields[25], REVERSAL_REASON_CODES['terminal-failure']['1987']);
+  t.equal(spool.journal.get(result.journalId!)!.state, 'reversed');
+});
+
 function capture(mux: HostMux): IsoMessage[] {
   const sent: IsoMessage[] = [];
   const request = mux.request.bind(mux);
