@@ -9,7 +9,7 @@
  * method works — with one typed-array constructor call, at about half the cost.
  */
 class BufferView extends Uint8Array {}
-Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
+Object.setPrototypeOf(BufferView.prototype, Buffer.prototype as Buffer);
 
 /** A view of data[start, end): shares memory with `data` (copy it if `data` will be reused). */
 export function bufferView(data: Buffer, start: number, end: number): Buffer {

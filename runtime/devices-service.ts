@@ -54,6 +54,7 @@ export class DevicesService implements Service {
    * A swipe is published without its tracks: card data never goes on the bus.
    */
   private publishDeviceEvents(events: EventBus): void {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own listener type; each caller types its arguments
     const on = (emitter: NodeJS.EventEmitter, name: string, listener: (...args: any[]) => void) => {
       emitter.on(name, listener);
       this.unsubscribe.push(() => emitter.off(name, listener));

@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   await daemon.start();
   const socket = apiSocketPath(config);
   const events = new EventFollower(socket);
-  let code = 0;
+  let code: number;
   try {
     const summary = await playDay(new DaemonApi(socket), events, outageMidRound(backend), dir, print);
     print('');

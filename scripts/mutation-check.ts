@@ -172,7 +172,7 @@ function compileMutant(dir: string, mutant: Mutant, index: number): { url: strin
 
 /** Runs `work` over `items`, `limit` at a time, in order of the results. */
 async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {

@@ -44,7 +44,7 @@ export class LengthPrefixFramer {
 
   push(chunk: Buffer): LengthPrefixEvent[] {
     const events: LengthPrefixEvent[] = [];
-    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let at = 0;
     for (;;) {
       // Hunt for SYNC, reporting control bytes and counting garbage on the way.

@@ -72,8 +72,10 @@ export function parseHostMessage(payload: string, control: boolean): HostMessage
     const clear = payload[2] === SUB;
     return { type: 'display', text: payload.slice(clear ? 3 : 2), clear };
   }
+  // eslint-disable-next-line no-control-regex -- the PIN pad's protocol separates fields with FS (0x1C)
   let match = /^Z60\.(\d{1,19})\x1cDUKPT ENCRYPTION$/.exec(payload);
   if (match) return { type: 'pin-entry', dukpt: 'tdes', pan: match[1]! };
+  // eslint-disable-next-line no-control-regex -- the PIN pad's protocol separates fields with FS (0x1C)
   match = /^ZA60\.(\d{1,19})\x1c(aes128|aes256)$/.exec(payload);
   if (match) return { type: 'pin-entry', dukpt: match[2] as DukptMode, pan: match[1]! };
   if (payload === 'ZX1') return { type: 'identify' };

@@ -155,7 +155,7 @@ export class PinpadSim extends EventEmitter {
       if (this.entry) this.finish({ type: 'entry-failed', dukpt: this.entry.dukpt === 'tdes' ? 'tdes' : 'aes', code: '00007', reason: '' });
     } else if (message.type === 'identify') {
       const dukpt = this.options.dukpt ?? 'tdes';
-      let ksn = '';
+      let ksn: string;
       try {
         ksn = dukpt === 'tdes' ? (this.tdesKsn ? nextKsn(this.tdesKsn).toString('hex') : '') : this.aesKsn ? nextAesKsn(this.aesKsn).toString('hex') : '';
       } catch {

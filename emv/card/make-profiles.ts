@@ -112,7 +112,7 @@ function makeCard(spec: CardSpec): CardProfile {
   if (issuerCert.remainder.length > 0) rec31.push(tlv(0x92, issuerCert.remainder));
   const records: Record<string, string> = { '1.1': record(rec11), '2.1': record(rec21) };
   let iccPrivateKey: JsonWebKey | undefined;
-  let afl = '08010101' + '10010101' + '18010100';
+  let afl: string;
   if (spec.oda === 'SDA') {
     // In a record of its own: with the issuer certificate it would pass 256 bytes.
     records['3.2'] = record([tlv(0x93, signStaticData({ issuer: keys.issuer, dac: hex('DAC1'), staticData }))]);

@@ -16,7 +16,6 @@ import {
   TDES_COUNTER_BITS,
   TDES_COUNTER_MASK,
   TDES_MAX_COUNTER_ONE_BITS,
-  tdesKsnCounter,
   tdesWorkingKeys,
   withTdesCounter,
   type TdesKsn,

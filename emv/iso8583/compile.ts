@@ -94,7 +94,7 @@ function compileCached(dialect: Dialect): CompiledDialect {
 
 function compileSet(dialectName: string, bitmapEncoding: BitmapEncoding, table: FieldTable, pathPrefix: string): CompiledFieldSet {
   if (bitmapEncoding !== 'binary' && bitmapEncoding !== 'hex') bad(dialectName, `${pathPrefix}bitmapEncoding`, `must be binary or hex, not ${String(bitmapEncoding)}`);
-  const fields: (CompiledField | undefined)[] = new Array(129).fill(undefined);
+  const fields: (CompiledField | undefined)[] = new Array<CompiledField | undefined>(129).fill(undefined);
   let hasSecondary = false;
   for (const [key, spec] of Object.entries(table)) {
     const number = Number(key);

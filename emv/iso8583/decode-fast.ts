@@ -65,6 +65,7 @@ export function fastDecoderFor(compiled: CompiledDialect): FastDecoder {
   if (decoder === undefined) {
     const generated = generate(compiled);
     // The source holds only integers from the checked dialect (see fastDecoderSource).
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- generated code is the point
     decoder = new Function('H', 'F', generated.source)(HELPERS, generated.fields) as FastDecoder;
     decoders.set(compiled, decoder);
   }

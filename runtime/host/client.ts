@@ -22,7 +22,6 @@ import {
   type BatchTransaction,
   buildNetworkRequest,
   buildPurchase,
-  buildReversal,
   buildVoid,
   buildSettlement,
   readResponse,

@@ -25,7 +25,8 @@ export function hostDialect(host: Config['host']): Dialect {
     compileDialect(dialect);
   } catch (error) {
     // The codec names the field as "field 55" (or "field 127.3" inside a sub-bitmap).
-    const field = error instanceof PosError ? String(error.details?.field ?? '').replace(/^field /, '') : '';
+    const named = error instanceof PosError ? error.details?.field : undefined;
+    const field = typeof named === 'string' ? named.replace(/^field /, '') : '';
     const problem = (error as Error).message.replace(/^ISO 8583 dialect [^:]+: [^:]+: /, '');
     throw configProblem(`host.fieldOverrides.${field}: ${problem}`, error);
   }

@@ -207,7 +207,7 @@ export class HeldReversals {
 export function outboxRecordOf(stream: string, message: IsoMessage): QueuedRecord {
   const payload: QueuedMessage = { mti: message.mti, fields: {} };
   const sealed: QueuedCardData = {};
-  for (const [key, value] of Object.entries(message.fields as Record<string, unknown>)) {
+  for (const [key, value] of Object.entries(message.fields)) {
     const field = Number(key);
     if (NEVER_QUEUED.has(field) || value === undefined) continue;
     if (field === DE.PAN) sealed.pan = String(value);

@@ -45,7 +45,7 @@ export interface SimPaymentDevices {
   pinpad: PinpadDriver;
   padSim: PinpadSim;
   /** How many times the PIN pad asked for a PIN. */
-  prompts(): number;
+  prompts: () => number;
   close(): Promise<void>;
 }
 
@@ -149,7 +149,7 @@ export async function openSimPayStack(config: Config, pin: string | 'cancel', on
       mux.detach();
       await channel.close();
     });
-    const spool = await Spool.open({ file: join(dir, 'spool.db'), vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'vault.key'))) });
+    const spool = Spool.open({ file: join(dir, 'spool.db'), vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'vault.key'))) });
     cleanups.unshift(() => spool.close());
     const client = new HostClient({
       mux,

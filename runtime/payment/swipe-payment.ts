@@ -10,7 +10,7 @@
  * answer from the host client, as for chip (card-payment.ts). Track data is never
  * journaled.
  */
-import { PosError, isPosError } from '../../config/errors.js';
+import { isPosError } from '../../config/errors.js';
 import { decideSwipe, explainServiceCode, isExpired, parseTrack, type TrackData } from '../../emv/magstripe/index.js';
 import { checkAmount, type CardPaymentDeps, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
 import { cardKeyOf } from './card-key.js';

@@ -248,7 +248,10 @@ export class BackendSimulator {
 }
 
 function idsOf(records: unknown[]): string[] {
-  return records.map((r) => String((r as { id?: unknown })?.id ?? ''));
+  return records.map((r) => {
+    const id = (r as { id?: unknown } | null)?.id;
+    return typeof id === 'string' || typeof id === 'number' ? String(id) : '';
+  });
 }
 
 function answer(res: ServerResponse, status: number, body: unknown): void {

@@ -41,6 +41,7 @@ function inputBelow(modulus: Buffer): Buffer {
 }
 
 /** node-forge's raw RSA operation (`ml = false`: no padding removal); its typings omit it. */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- forge's rsa.decrypt does not use `this`
 const forgeRaw = (forge.pki.rsa as unknown as { decrypt(ed: string, key: forge.pki.rsa.PublicKey, pub: boolean, ml: boolean): string }).decrypt;
 
 function rsaBenches(options: BenchOptions): BenchResult[] {

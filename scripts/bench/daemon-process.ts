@@ -103,7 +103,7 @@ export function procStatusMb(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile'
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch (error) {
-    throw new Error(`daemon bench: cannot read /proc/${pid}/status (${(error as NodeJS.ErrnoException).code ?? 'error'}): the memory figures need Linux's /proc`);
+    throw new Error(`daemon bench: cannot read /proc/${pid}/status (${(error as NodeJS.ErrnoException).code ?? 'error'}): the memory figures need Linux's /proc`, { cause: error });
   }
   const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1];
   if (kb === undefined) throw new Error(`daemon bench: /proc/${pid}/status has no ${field} line`);

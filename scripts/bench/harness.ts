@@ -56,7 +56,7 @@ export function opsPerSecond(fn: () => void, options: Pick<BenchOptions, 'rounds
     collectGarbage();
     let calls = 0;
     const start = performance.now();
-    let elapsed = 0;
+    let elapsed: number;
     do {
       fn();
       calls++;

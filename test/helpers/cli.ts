@@ -86,7 +86,10 @@ export function readJsonLines(stream: NodeJS.ReadableStream): { lines: JsonLine[
       const line = JSON.parse(buffered.slice(0, nl)) as JsonLine;
       buffered = buffered.slice(nl + 1);
       lines.push(line);
-      for (const waiter of waiters.splice(0)) (waiter.match(line) ? waiter.resolve(line) : waiters.push(waiter));
+      for (const waiter of waiters.splice(0)) {
+        if (waiter.match(line)) waiter.resolve(line);
+        else waiters.push(waiter);
+      }
     }
   });
   const next = (match: (line: JsonLine) => boolean) =>

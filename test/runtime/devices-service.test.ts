@@ -18,7 +18,7 @@ t.test('simulated devices all come online, each logged once, and stop', async (t
   t.same(service.health(), { state: 'up' });
   t.same(Object.keys(service.states()).sort(), ['cardReader', 'pinpad', 'printer', 'scanner']);
   const states = lines.filter((l) => l.msg === 'device state');
-  t.same(states.map((l) => `${l.device}:${l.state}`).sort(), ['cardReader:online', 'pinpad:online', 'printer:online', 'scanner:online']);
+  t.same(states.map((l) => `${l.device as string}:${l.state as string}`).sort(), ['cardReader:online', 'pinpad:online', 'printer:online', 'scanner:online']);
   await service.stop();
 });
 

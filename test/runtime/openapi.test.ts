@@ -83,7 +83,7 @@ t.test('GET /v1/openapi.json lists every route with its schemas, and every liste
 
       const query = new URLSearchParams();
       for (const p of parameters) if (p.in === 'query' && p.required) query.set(p.name, String(sampleOf(p.schema)));
-      const target = path.replace(/\{(\w+)\}/g, 'dummy-1') + (query.size > 0 ? `?${query}` : '');
+      const target = path.replace(/\{(\w+)\}/g, 'dummy-1') + (query.size > 0 ? `?${query.toString()}` : '');
       if (path === '/v1/events') {
         const stream = await firstBytesOf(socketPath, target);
         t.equal(stream.status, 200, `${name} answers`);

@@ -94,7 +94,7 @@ t.test('the day, with the back-end process killed and restarted twice: every ack
   const held = (await backend.askJson('records')) as Array<{ id: string }>;
   await daemon.stop();
   stopped = true;
-  const spool = await Spool.open({ file: join(dataDir, 'spool.db'), vault: await Vault.fromProvider(new FileKeyProvider(join(dataDir, config.spool.keyFile))) });
+  const spool = Spool.open({ file: join(dataDir, 'spool.db'), vault: await Vault.fromProvider(new FileKeyProvider(join(dataDir, config.spool.keyFile))) });
   t.teardown(() => spool.close());
   const acknowledged = spool.outbox.list({ state: 'forwarded', limit: 100_000 }).filter((r) => ['waybill-event', 'transaction', 'handover'].includes(r.stream));
   const heldIds = held.map((r) => r.id);

@@ -17,8 +17,8 @@ function runAsync(args: string[]): Promise<{ status: number | null; stdout: stri
     const child = spawn(process.execPath, [codposBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }

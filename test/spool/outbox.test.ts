@@ -49,7 +49,7 @@ t.test('producers woken by separate event-loop callbacks in one turn share a com
   t.teardown(() => spool.close());
   const before = spool.outbox.groupCommitStats();
   const done = await Promise.all(
-    Array.from({ length: 16 }, (_, i) => new Promise<string>((resolve, reject) => setImmediate(() => spool.outbox.enqueue('waybill-event', { i }).then((r) => resolve(r.id), reject)))),
+    Array.from({ length: 16 }, (_, i) => new Promise<string>((resolve, reject) => setImmediate(() => void spool.outbox.enqueue('waybill-event', { i }).then((r) => resolve(r.id), reject)))),
   );
   t.equal(done.length, 16);
   t.same(spool.outbox.groupCommitStats(), { commits: before.commits + 1, records: before.records + 16 });

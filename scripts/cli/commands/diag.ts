@@ -177,7 +177,6 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
   let bleSummary = 'BLE skipped';
   if (opts.ble) {
     const timeoutMs = positive(opts.bleTimeout, 5000, '--ble-timeout');
-    let found: BlePeripheralInfo[] = [];
     let progress = opts.json ? undefined : setInterval(() => process.stderr.write('.'), 500);
     const endProgress = () => {
       if (!progress) return;
@@ -187,7 +186,7 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
     };
     try {
       if (!opts.json) process.stderr.write(`scanning Bluetooth LE for ${timeoutMs} ms `);
-      found = await scanBle({ timeoutMs, onFound: () => void (!opts.json && process.stderr.write('+')) });
+      const found: BlePeripheralInfo[] = await scanBle({ timeoutMs, onFound: () => void (!opts.json && process.stderr.write('+')) });
       endProgress();
       report.line('ble', found.map((p) => `${p.address} ${p.name ?? '(no name)'} rssi ${p.rssi}`));
       bleSummary = `${found.length} BLE`;

@@ -120,7 +120,7 @@ function encodeCommand(iso: Codec, options: EncodeOptions): void {
     const extra = json as { tpdu?: unknown; privateHeader?: unknown };
     bytes = iso.frameMessage(bytes, resolved, {
       ...(resolved.tpdu ? { tpdu: tpduFromJson(extra.tpdu) } : {}),
-      ...(resolved.privateHeaderLength > 0 ? { privateHeader: iso.hexToBytes(String(extra.privateHeader ?? ''), 'privateHeader') } : {}),
+      ...(resolved.privateHeaderLength > 0 ? { privateHeader: iso.hexToBytes(typeof extra.privateHeader === 'string' ? extra.privateHeader : '', 'privateHeader') } : {}),
     });
   }
   const hex = bytes.toString('hex').toUpperCase();

@@ -60,6 +60,7 @@ function parseWhole(option: string, text: string | undefined, max: number): numb
 
 async function runSimBackend(opts: SimBackendOptions): Promise<void> {
   // Loaded here, not at the top: every `codpos` run imports this module.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- node:path's functions do not use `this`
   const { join, resolve } = await import('node:path');
   const { randomInt } = await import('node:crypto');
   const { loadConfig } = await import('../../../config/load.js');

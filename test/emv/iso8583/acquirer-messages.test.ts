@@ -143,7 +143,7 @@ t.test('a reversal of an approval the card declined: DE38 of the approval, the f
   t.equal(reversal.fields[38], 'A1B2C3');
   t.same(reversal.fields[55], FINAL_ICC, 'the final chip data (Tlv[] encoded)');
   t.equal(reversal.fields[11], purchase.fields[11], 'still the original STAN');
-  t.equal(reversal.fields[90], purchase.mti + purchase.fields[11] + purchase.fields[7] + '0'.repeat(22));
+  t.equal(reversal.fields[90], `${purchase.mti}${purchase.fields[11] as string}${purchase.fields[7] as string}${'0'.repeat(22)}`);
   t.equal(reversal.fields[35], undefined, 'no track data');
   t.equal(reversal.fields[52], undefined, 'no PIN block');
   t.equal(reversal.fields[2], PAN);

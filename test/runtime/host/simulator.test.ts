@@ -21,7 +21,6 @@ import { deriveAesKeys, parseAesKsn } from '../../../emv/crypto/dukpt-aes.js';
 import { VirtualCard, loadCardProfile } from '../../../emv/card/index.js';
 import { runTransaction, type OnlineRequest } from '../../../emv/kernel/index.js';
 import { decodeTlv, encodeTlv, findTag } from '../../../emv/tlv/index.js';
-import { parseTrack2Equivalent } from '../../../emv/magstripe/index.js';
 import { AcquirerHostSimulator, KSN_FIELD } from '../../../runtime/host/simulator.js';
 import { SimFaultDraw } from '../../../runtime/host/sim-faults.js';
 import { PATIENT_MS, TERMINAL, TEST_TERMINAL, startLink, type Link } from './fixtures.js';

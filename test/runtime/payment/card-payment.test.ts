@@ -178,8 +178,8 @@ t.test('the acquirer gets the card\'s completion: a 0220 naming the 0200 with th
   t.match(purchase!.fields[35], /^4761739001010119=\d{4}/, 'DE35: track 2 equivalent from tag 57, beside DE2');
   t.equal(advice!.mti, '0220');
   t.equal(String(advice!.fields[90]).slice(0, 10), `0200${String(purchase!.fields[11])}`, 'DE90 names the approved 0200');
-  t.equal(chipTags(advice).get(0x9f27)?.[0]! & 0xc0, 0x40, '9F27: a TC');
-  t.equal(chipTags(purchase).get(0x9f27)?.[0]! & 0xc0, 0x80, 'the 0200 carried the ARQC');
+  t.equal(chipTags(advice).get(0x9f27)![0]! & 0xc0, 0x40, '9F27: a TC');
+  t.equal(chipTags(purchase).get(0x9f27)![0]! & 0xc0, 0x80, 'the 0200 carried the ARQC');
   await until(() => link.sim.received.length === 2, 'the host to have both');
   t.equal(spool.journal.get(result.journalId!)!.state, 'approved', 'a completion advice does not move the row');
 });
@@ -195,7 +195,7 @@ t.test('a card that declines after the issuer approved: the 0400 says why (DE25)
   t.equal(reversal!.fields[25], REVERSAL_REASON_CODES['card-declined']['1987'], 'DE25: declined by the card after approval');
   t.equal(reversal!.fields[38], '654321', 'DE38: the approval it undoes');
   const final = chipTags(reversal);
-  t.equal(final.get(0x9f27)?.[0]! & 0xc0, 0x00, '9F27: the AAC of the second GENERATE AC');
-  t.equal(final.get(0x95)?.[4]! & 0x40, 0x40, 'TVR: issuer authentication failed');
-  t.equal(chipTags(purchase).get(0x95)?.[4]! & 0x40, 0x00, 'which the 0200 could not have said');
+  t.equal(final.get(0x9f27)![0]! & 0xc0, 0x00, '9F27: the AAC of the second GENERATE AC');
+  t.equal(final.get(0x95)![4]! & 0x40, 0x40, 'TVR: issuer authentication failed');
+  t.equal(chipTags(purchase).get(0x95)![4]! & 0x40, 0x00, 'which the 0200 could not have said');
 });
