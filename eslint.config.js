@@ -36,7 +36,10 @@ export default tseslint.config(
       '@typescript-eslint/no-redundant-type-constituents': 'off',
       // An ISO 8583 field value is string | Buffer | IsoFields; the fields read with String() (STAN,
       // amount, terminal id) are plain by the dialect, never nested. A typed accessor is the codec's job.
-      '@typescript-eslint/no-base-to-string': ['error', { ignoredTypeNames: ['IsoFields', 'Error', 'RegExp', 'URL', 'URLSearchParams'] }],
+      '@typescript-eslint/no-base-to-string': [
+        'error',
+        { ignoredTypeNames: ['IsoFields', 'Error', 'RegExp', 'URL', 'URLSearchParams'] },
+      ],
       // Kept, with the project's convention: a `_`-named binding is one left out on purpose
       // (the rest of an object without a field, a callback's unused parameter).
       '@typescript-eslint/no-unused-vars': [

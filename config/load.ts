@@ -13,7 +13,13 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type
 import type { core } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { PosError } from './errors.js';
-import { CONFIG_FILE_ENV, INSTALLED_CONFIG_PATH, isInstalledPackage, packageRoot as runningPackageRoot, simConfigPath } from './paths.js';
+import {
+  CONFIG_FILE_ENV,
+  INSTALLED_CONFIG_PATH,
+  isInstalledPackage,
+  packageRoot as runningPackageRoot,
+  simConfigPath,
+} from './paths.js';
 
 export { CONFIG_FILE_ENV } from './paths.js';
 const ENV_PREFIX = 'CODPOS_';
@@ -48,17 +54,28 @@ export interface ConfigFileChoice {
  * installed package (under /usr/lib/codpos), else the embedded simulated config (a source tree,
  * or --sim). An install never falls back to the simulator silently: its missing file is an error.
  */
-export function defaultConfigFile(options: { file?: string; env: NodeJS.ProcessEnv; sim?: boolean; packageRoot: string }): ConfigFileChoice {
+export function defaultConfigFile(options: {
+  file?: string;
+  env: NodeJS.ProcessEnv;
+  sim?: boolean;
+  packageRoot: string;
+}): ConfigFileChoice {
   if (options.file !== undefined) return { file: options.file, from: 'option' };
   const fromEnv = options.env[CONFIG_FILE_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return { file: fromEnv, from: 'env' };
-  if (!options.sim && isInstalledPackage(options.packageRoot)) return { file: INSTALLED_CONFIG_PATH, from: 'installed-default' };
+  if (!options.sim && isInstalledPackage(options.packageRoot))
+    return { file: INSTALLED_CONFIG_PATH, from: 'installed-default' };
   return { file: simConfigPath, from: 'sim-default' };
 }
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  const choice = defaultConfigFile({ file: options.file, env, sim: options.sim, packageRoot: options.packageRoot ?? runningPackageRoot });
+  const choice = defaultConfigFile({
+    file: options.file,
+    env,
+    sim: options.sim,
+    packageRoot: options.packageRoot ?? runningPackageRoot,
+  });
   const input = readConfigFile(choice);
   return { config: validateConfig(input, env, choice.file), file: choice.file };
 }
@@ -73,7 +90,8 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
  */
 export function configFileProblem(file: string, stats: Stats): string | undefined {
   if (!stats.isFile()) return `${file}: not a regular file (${fileKind(stats)}); a config is a JSON file`;
-  if (stats.size > MAX_CONFIG_BYTES) return `${file}: ${stats.size} bytes, over the ${MAX_CONFIG_BYTES} bytes (1 MiB) a config may have`;
+  if (stats.size > MAX_CONFIG_BYTES)
+    return `${file}: ${stats.size} bytes, over the ${MAX_CONFIG_BYTES} bytes (1 MiB) a config may have`;
   return undefined;
 }
 
@@ -114,7 +132,12 @@ function readConfigText(choice: ConfigFileChoice): string {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     if (code === 'ENOENT' && choice.from === 'installed-default') {
-      throw invalid([`${file}: cannot read the file (ENOENT); the installed daemon reads its config there: put the box's config there (docs/install.md), or name one with --config, or run with --sim`], error);
+      throw invalid(
+        [
+          `${file}: cannot read the file (ENOENT); the installed daemon reads its config there: put the box's config there (docs/install.md), or name one with --config, or run with --sim`,
+        ],
+        error,
+      );
     }
     throw invalid([`${file}: cannot read the file (${code})`], error);
   }
@@ -148,7 +171,11 @@ function readConfigFile(choice: ConfigFileChoice): Record<string, unknown> {
 }
 
 /** Validates an already-parsed config object with environment overrides applied. */
-export function validateConfig(input: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, source = '(config)'): Config {
+export function validateConfig(
+  input: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+  source = '(config)',
+): Config {
   const merged = structuredClone(input);
   const fromEnv = new Map<string, string>(); // dotted path -> variable name
   for (const [name, value] of Object.entries(env)) {
@@ -175,7 +202,11 @@ export function validateConfig(input: Record<string, unknown>, env: NodeJS.Proce
     if (retyped) result = configSchema.safeParse(merged, { reportInput: true });
   }
   if (result.success) return result.data;
-  throw invalid(result.error.issues.flatMap((issue) => describeIssue(issue, fromEnv)), undefined, source);
+  throw invalid(
+    result.error.issues.flatMap((issue) => describeIssue(issue, fromEnv)),
+    undefined,
+    source,
+  );
 }
 
 function invalid(problems: string[], cause?: unknown, source?: string): PosError {
@@ -201,11 +232,19 @@ function describeIssue(issue: core.$ZodIssue, fromEnv: Map<string, string>): str
       return [`${where(base)}: ${expected}, got ${show(issue.input)}`];
     }
     case 'invalid_value':
-      return [`${where(base)}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${show(issue.input)}`];
+      return [
+        `${where(base)}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${show(issue.input)}`,
+      ];
     case 'invalid_union':
       if ('discriminator' in issue && issue.discriminator) {
-        const expected = issue.message.replace(/^.*Expected /, '').replace(/'/g, '"').split(' | ').join(', ');
-        return [`${where(base)}: expected one of ${expected}, got ${show((issue.input as Record<string, unknown> | undefined)?.[String(issue.discriminator)] ?? issue.input)}`];
+        const expected = issue.message
+          .replace(/^.*Expected /, '')
+          .replace(/'/g, '"')
+          .split(' | ')
+          .join(', ');
+        return [
+          `${where(base)}: expected one of ${expected}, got ${show((issue.input as Record<string, unknown> | undefined)?.[String(issue.discriminator)] ?? issue.input)}`,
+        ];
       }
       return [`${where(base)}: ${issue.message}`];
     case 'invalid_key': {
@@ -217,7 +256,9 @@ function describeIssue(issue: core.$ZodIssue, fromEnv: Map<string, string>): str
     case 'too_big':
       return [`${where(base)}: expected ${describeBound(issue)}, got ${show(issue.input)}`];
     default:
-      return [`${where(base)}: ${lowerFirst(issue.message)}${'input' in issue && issue.input !== undefined ? `, got ${show(issue.input)}` : ''}`];
+      return [
+        `${where(base)}: ${lowerFirst(issue.message)}${'input' in issue && issue.input !== undefined ? `, got ${show(issue.input)}` : ''}`,
+      ];
   }
 }
 
@@ -226,7 +267,8 @@ function describeBound(issue: core.$ZodIssueTooSmall | core.$ZodIssueTooBig): st
   const limit = String(small ? (issue as core.$ZodIssueTooSmall).minimum : (issue as core.$ZodIssueTooBig).maximum);
   const relation = issue.inclusive === false ? (small ? 'more than' : 'less than') : small ? 'at least' : 'at most';
   const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
-  const what = issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint' ? 'a number' : `a ${issue.origin}`;
+  const what =
+    issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint' ? 'a number' : `a ${issue.origin}`;
   return `${what} ${relation} ${limit}${unit}`;
 }
 

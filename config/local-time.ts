@@ -97,13 +97,23 @@ export function wallClock(at: Date, timeZone: string): WallClock {
   if (zone !== undefined) {
     // An offset may have seconds (local mean time before 1900): the reading has them, as Intl's does.
     const offsetSeconds = zone.offsetAt(Math.floor(at.getTime() / 1000));
-    return { ...utcFields(new Date(at.getTime() + offsetSeconds * 1000)), utcOffsetMinutes: Math.round(offsetSeconds / 60) };
+    return {
+      ...utcFields(new Date(at.getTime() + offsetSeconds * 1000)),
+      utcOffsetMinutes: Math.round(offsetSeconds / 60),
+    };
   }
   const parts: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(at)) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  const reading = { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
+  const reading = {
+    year: parts.year!,
+    month: parts.month!,
+    day: parts.day!,
+    hour: parts.hour!,
+    minute: parts.minute!,
+    second: parts.second!,
+  };
   // The wall clock read as if it were UTC, minus the instant (to the whole second the parts have).
   const asUtc = Date.UTC(reading.year, reading.month - 1, reading.day, reading.hour, reading.minute, reading.second);
   const utcOffsetMinutes = Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000);

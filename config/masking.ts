@@ -25,10 +25,38 @@ export const ISO8583_WIPED_FIELDS: ReadonlySet<number> = new Set([
 
 /** Object keys whose values are never printed, whatever their shape. Lowercased, no separators. */
 const SECRET_KEY_NAMES = [
-  'track', 'track1', 'track2', 'track3', 'track2equivalent', 'trackdata',
-  'pinblock', 'pin', 'clearpin', 'cvv', 'cvv2', 'cvc', 'icc', 'iccdata', 'de35', 'de45', 'de52', 'de55',
-  'key', 'bdk', 'ipek', 'pinkey', 'mackey', 'datakey', 'sessionkey', 'masterkey', 'secret', 'password',
-  'token', 'bearertoken', 'datakeyhex', 'privatekey',
+  'track',
+  'track1',
+  'track2',
+  'track3',
+  'track2equivalent',
+  'trackdata',
+  'pinblock',
+  'pin',
+  'clearpin',
+  'cvv',
+  'cvv2',
+  'cvc',
+  'icc',
+  'iccdata',
+  'de35',
+  'de45',
+  'de52',
+  'de55',
+  'key',
+  'bdk',
+  'ipek',
+  'pinkey',
+  'mackey',
+  'datakey',
+  'sessionkey',
+  'masterkey',
+  'secret',
+  'password',
+  'token',
+  'bearertoken',
+  'datakeyhex',
+  'privatekey',
 ];
 const PAN_KEY_NAMES = ['pan', 'de2', 'cardnumber', 'primaryaccountnumber'];
 
@@ -50,7 +78,8 @@ const TRACK_KEY = /^(?:iso)?track[123]?(?:equivalent|data|equivalentdata|raw)?$/
  * record's `idempotencyKey` or `sortKey` is not a secret, and the spool refuses to
  * queue payloads that carry secrets.
  */
-const KEY_MATERIAL = /(?:^|bdk|ipek|pin|mac|data|session|master|private|secret|api|encryption|signing|transport|working|initial|transaction|issuer|icc|card|terminal|zone|vault|aes|tdes|des)key(?:hex|material)?$|^(?:bdk|ipek|kek|zmk|zpk|tmk|tpk|tak|zak)$/;
+const KEY_MATERIAL =
+  /(?:^|bdk|ipek|pin|mac|data|session|master|private|secret|api|encryption|signing|transport|working|initial|transaction|issuer|icc|card|terminal|zone|vault|aes|tdes|des)key(?:hex|material)?$|^(?:bdk|ipek|kek|zmk|zpk|tmk|tpk|tak|zak)$/;
 
 /** True when a key (in any case or separator style) names data that must be wiped. */
 export function isSecretKeyName(key: string): boolean {

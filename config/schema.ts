@@ -117,7 +117,9 @@ const printer = z
     profile: z.enum(['58mm', '80mm']).default('58mm'),
     /** ESC t page selected at each receipt's init; only pages the driver can encode text for. */
     codePage: integer()
-      .refine(isPrinterCodePage, { message: `expected a code page the printer driver encodes: ${describePrinterCodePages()}` })
+      .refine(isPrinterCodePage, {
+        message: `expected a code page the printer driver encodes: ${describePrinterCodePages()}`,
+      })
       .default(0),
     statusPollMs: integer().positive().default(2000),
     reconnect,
@@ -139,12 +141,16 @@ const isoFieldSpec = z.strictObject({
   lengthEncoding: z.enum(['bcd', 'ascii', 'ebcdic', 'binary']).optional(),
   pad: z.enum(['left', 'right']).optional(),
 });
-const isoFieldNumber = z.string().regex(/^(?:[2-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$/, { message: 'expected a field number from 2 to 128' });
+const isoFieldNumber = z
+  .string()
+  .regex(/^(?:[2-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$/, { message: 'expected a field number from 2 to 128' });
 
 /** A SHA-256 hash in base64: 44 characters that decode to 32 bytes. */
-const spkiPin = z.string().refine((pin) => /^[A-Za-z0-9+/]{43}=$/.test(pin) && Buffer.from(pin, 'base64').length === 32, {
-  message: 'expected the base64 SHA-256 of a SubjectPublicKeyInfo (44 characters ending in =)',
-});
+const spkiPin = z
+  .string()
+  .refine((pin) => /^[A-Za-z0-9+/]{43}=$/.test(pin) && Buffer.from(pin, 'base64').length === 32, {
+    message: 'expected the base64 SHA-256 of a SubjectPublicKeyInfo (44 characters ending in =)',
+  });
 
 /**
  * `host.tls` as an object: TLS 1.2+ to the acquirer with our own CA bundle. File settings are
@@ -179,19 +185,26 @@ const hostTlsSetting = z.custom<boolean | z.input<typeof hostTlsObject>>().trans
     ctx.addIssue({
       code: 'custom',
       input: value,
-      message: 'true alone is not accepted: set an object with at least caFile (the PEM CA bundle the acquirer\'s certificate chains to), so the link never trusts the system store silently',
+      message:
+        "true alone is not accepted: set an object with at least caFile (the PEM CA bundle the acquirer's certificate chains to), so the link never trusts the system store silently",
     });
     return z.NEVER;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     // invalid_type, so a CODPOS_HOST__TLS value given as text is read again as JSON.
-    ctx.addIssue({ code: 'invalid_type', expected: 'object', input: value, message: 'expected false or an object with caFile' });
+    ctx.addIssue({
+      code: 'invalid_type',
+      expected: 'object',
+      input: value,
+      message: 'expected false or an object with caFile',
+    });
     return z.NEVER;
   }
   const parsed = hostTlsObject.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
   // A refinement of the whole object would print the object back: its message says enough.
-  for (const issue of parsed.error.issues) ctx.addIssue(issue.code === 'custom' ? { ...issue, input: undefined } : { ...issue });
+  for (const issue of parsed.error.issues)
+    ctx.addIssue(issue.code === 'custom' ? { ...issue, input: undefined } : { ...issue });
   return z.NEVER;
 });
 
@@ -290,7 +303,8 @@ const workflow = z
   })
   .prefault({});
 
-const hexDigits = (digits: number, what: string) => z.string().regex(new RegExp(`^[0-9A-Fa-f]{${digits}}$`), { message: `expected ${digits} hex digits (${what})` });
+const hexDigits = (digits: number, what: string) =>
+  z.string().regex(new RegExp(`^[0-9A-Fa-f]{${digits}}$`), { message: `expected ${digits} hex digits (${what})` });
 
 /** One payment application (AID) the terminal accepts, with its terminal action codes. */
 const emvApplication = z.strictObject({
@@ -310,7 +324,10 @@ const emvApplication = z.strictObject({
 const emv = z
   .strictObject({
     /** Tag 9F35: 22 = attended, offline with online capability, merchant operated. */
-    terminalType: z.string().regex(/^[0-9]{2}$/, { message: 'expected 2 digits (tag 9F35)' }).default('22'),
+    terminalType: z
+      .string()
+      .regex(/^[0-9]{2}$/, { message: 'expected 2 digits (tag 9F35)' })
+      .default('22'),
     /** Tag 9F33: IC + magstripe; online PIN, signature, no CVM; SDA, DDA, CDA. */
     capabilities: hexDigits(6, 'tag 9F33').default('E068C8'),
     /** Tag 9F40. */
@@ -319,8 +336,24 @@ const emv = z
       .array(emvApplication)
       .min(1)
       .default([
-        { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0010000000', tacOnline: 'DC4004F800', tacDefault: 'DC4000A800', floorLimit: 0 },
-        { aid: 'A0000000041010', partialSelection: false, applicationVersion: '0002', tacDenial: '0400000000', tacOnline: 'FC50BCF800', tacDefault: 'FC50BCA000', floorLimit: 0 },
+        {
+          aid: 'A0000000031010',
+          partialSelection: true,
+          applicationVersion: '0096',
+          tacDenial: '0010000000',
+          tacOnline: 'DC4004F800',
+          tacDefault: 'DC4000A800',
+          floorLimit: 0,
+        },
+        {
+          aid: 'A0000000041010',
+          partialSelection: false,
+          applicationVersion: '0002',
+          tacDenial: '0400000000',
+          tacOnline: 'FC50BCF800',
+          tacDefault: 'FC50BCA000',
+          floorLimit: 0,
+        },
       ]),
     /** JSON file of the certification authority public keys; empty: the test keys shipped for the lab and the virtual cards. */
     caKeysFile: z.string().default(''),
@@ -358,14 +391,26 @@ export function ifdSerialFromTerminalId(id: string): string {
 const terminal = z
   .strictObject({
     /** DE41: card acceptor terminal id, 8 characters. */
-    id: z.string().regex(/^[ -~]{8}$/, { message: 'expected 8 printable characters' }).default('CODPOS01'),
+    id: z
+      .string()
+      .regex(/^[ -~]{8}$/, { message: 'expected 8 printable characters' })
+      .default('CODPOS01'),
     /** DE42: card acceptor id code, 15 characters. */
-    merchantId: z.string().regex(/^[ -~]{15}$/, { message: 'expected 15 printable characters' }).default('000000000000001'),
+    merchantId: z
+      .string()
+      .regex(/^[ -~]{15}$/, { message: 'expected 15 printable characters' })
+      .default('000000000000001'),
     merchantName: z.string().default('CODPOS COURIER'),
     /** ISO 4217 numeric currency code (DE49). */
-    currency: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 4217 numeric)' }).default('840'),
+    currency: z
+      .string()
+      .regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 4217 numeric)' })
+      .default('840'),
     /** ISO 3166 numeric country code (tag 9F1A). */
-    country: z.string().regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 3166 numeric)' }).default('840'),
+    country: z
+      .string()
+      .regex(/^[0-9]{3}$/, { message: 'expected 3 digits (ISO 3166 numeric)' })
+      .default('840'),
     /**
      * IANA time zone of the box (e.g. `Asia/Tokyo`): the transaction date and time on the card
      * (9A, 9F21) and to the acquirer (DE12, DE13), and the expiry checks, are its wall clock.
@@ -376,9 +421,15 @@ const terminal = z
       .refine(isTimeZone, { message: 'expected an IANA time zone name such as Europe/Berlin or Asia/Tokyo' })
       .default(() => systemTimeZone()),
     /** ISO 18245 merchant category code: tag 9F15 and DE18. 4215 = courier services (air and ground) and freight forwarders. */
-    merchantCategoryCode: z.string().regex(/^[0-9]{4}$/, { message: 'expected 4 digits (ISO 18245 merchant category code)' }).default('4215'),
+    merchantCategoryCode: z
+      .string()
+      .regex(/^[0-9]{4}$/, { message: 'expected 4 digits (ISO 18245 merchant category code)' })
+      .default('4215'),
     /** Tag 9F1E, the interface device serial number: 8 letters or digits. Default: from `terminal.id`. */
-    ifdSerialNumber: z.string().regex(/^[0-9A-Za-z]{8}$/, { message: 'expected 8 letters or digits (tag 9F1E)' }).optional(),
+    ifdSerialNumber: z
+      .string()
+      .regex(/^[0-9A-Za-z]{8}$/, { message: 'expected 8 letters or digits (tag 9F1E)' })
+      .optional(),
   })
   // The effective serial is filled in here, so `config show` prints what the card gets.
   .transform((t) => ({ ...t, ifdSerialNumber: t.ifdSerialNumber ?? ifdSerialFromTerminalId(t.id) }))

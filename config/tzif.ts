@@ -58,7 +58,15 @@ function readCounts(bytes: Buffer, at: number): Counts {
 }
 
 function blockLength(counts: Counts, timeSize: number): number {
-  return counts.time * timeSize + counts.time + counts.type * 6 + counts.char + counts.leap * (timeSize + 4) + counts.isStd + counts.isUtc;
+  return (
+    counts.time * timeSize +
+    counts.time +
+    counts.type * 6 +
+    counts.char +
+    counts.leap * (timeSize + 4) +
+    counts.isStd +
+    counts.isUtc
+  );
 }
 
 /** A TZif file (any version) as offsets; `name` only names the file in an error. */
@@ -119,7 +127,10 @@ export function parseTzif(bytes: Buffer, name = 'zone'): ZoneOffsets {
 }
 
 /** A POSIX TZ rule date: `Jn` (1-365, no Feb 29), `n` (0-365), or `Mm.w.d` (month, week 1-5 with 5 the last, weekday 0 = Sunday). */
-type RuleDate = { kind: 'julian1'; day: number } | { kind: 'julian0'; day: number } | { kind: 'month'; month: number; week: number; weekday: number };
+type RuleDate =
+  | { kind: 'julian1'; day: number }
+  | { kind: 'julian0'; day: number }
+  | { kind: 'month'; month: number; week: number; weekday: number };
 
 /**
  * A POSIX TZ string as RFC 8536 section 3.3 allows it in a footer (with its version 3
@@ -179,7 +190,8 @@ export function parsePosixTz(text: string): ZoneOffsets {
       // The change to daylight time happens at a standard-time wall clock, the change back at a daylight-time one.
       const start = ruleDaySeconds(year, startDate) + startTime - standard;
       const end = ruleDaySeconds(year, endDate) + endTime - daylight;
-      const inDaylight = start < end ? epochSeconds >= start && epochSeconds < end : !(epochSeconds >= end && epochSeconds < start);
+      const inDaylight =
+        start < end ? epochSeconds >= start && epochSeconds < end : !(epochSeconds >= end && epochSeconds < start);
       return inDaylight ? daylight : standard;
     },
   };

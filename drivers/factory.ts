@@ -47,7 +47,10 @@ export async function loadSimKit(): Promise<SimKit> {
 
 function simKit(deps: FactoryDeps, device: string): SimKit {
   if (deps.sims) return deps.sims;
-  throw new PosError('CODPOS_DEVICE_SIM_NOT_LOADED', `${device}: transport.kind is sim but the simulators were not loaded (build it with { sims: await loadSimKit() }, or through buildDevices)`);
+  throw new PosError(
+    'CODPOS_DEVICE_SIM_NOT_LOADED',
+    `${device}: transport.kind is sim but the simulators were not loaded (build it with { sims: await loadSimKit() }, or through buildDevices)`,
+  );
 }
 
 export interface BuiltDevice<Driver, Sim> {
@@ -58,12 +61,22 @@ export interface BuiltDevice<Driver, Sim> {
 }
 
 /** The transport a config section names; `sim` is handled by the build* functions. */
-export function transportFor(settings: TransportSettings, baudRate: number, deps: FactoryDeps = {}, usagePage?: number): Transport {
+export function transportFor(
+  settings: TransportSettings,
+  baudRate: number,
+  deps: FactoryDeps = {},
+  usagePage?: number,
+): Transport {
   switch (settings.kind) {
     case 'serial':
       return new SerialTransport({ path: settings.path, baudRate });
     case 'hid':
-      return new HidTransport({ vendorId: settings.vendorId, productId: settings.productId, usagePage, loader: deps.hidLoader });
+      return new HidTransport({
+        vendorId: settings.vendorId,
+        productId: settings.productId,
+        usagePage,
+        loader: deps.hidLoader,
+      });
     case 'ble':
       return new BleTransport({
         peripheral: settings.peripheral,
@@ -82,7 +95,10 @@ function simPair(name: string) {
   return memoryPair(`simulated ${name}, in-process`);
 }
 
-export function buildScanner(settings: Devices['scanner'], deps: FactoryDeps = {}): BuiltDevice<ScannerDriver, ScannerSim> {
+export function buildScanner(
+  settings: Devices['scanner'],
+  deps: FactoryDeps = {},
+): BuiltDevice<ScannerDriver, ScannerSim> {
   const t = settings.transport;
   const mode: ScannerMode = t.kind === 'hid' ? (t.mode === 'keyboard' ? 'hid-keyboard' : 'hid-pos') : 'line';
   const lineOptions = { prefix: settings.prefix, suffix: settings.suffix, aimIds: settings.aimIds };
@@ -90,14 +106,21 @@ export function buildScanner(settings: Devices['scanner'], deps: FactoryDeps = {
     const { ScannerSim } = simKit(deps, 'scanner');
     const { host, device } = simPair('scanner');
     const link = new ReconnectingTransport(host, settings.reconnect);
-    return { link, driver: new ScannerDriver(link, { mode, ...lineOptions }), sim: new ScannerSim(device, lineOptions) };
+    return {
+      link,
+      driver: new ScannerDriver(link, { mode, ...lineOptions }),
+      sim: new ScannerSim(device, lineOptions),
+    };
   }
   const usagePage = t.kind === 'hid' ? (t.mode === 'keyboard' ? 0x01 : HID_POS_USAGE_PAGE) : undefined;
   const link = new ReconnectingTransport(transportFor(t, settings.baudRate, deps, usagePage), settings.reconnect);
   return { link, driver: new ScannerDriver(link, { mode, ...lineOptions }) };
 }
 
-export function buildCardReader(settings: Devices['cardReader'], deps: FactoryDeps = {}): BuiltDevice<CardReaderDriver, CardReaderSim> {
+export function buildCardReader(
+  settings: Devices['cardReader'],
+  deps: FactoryDeps = {},
+): BuiltDevice<CardReaderDriver, CardReaderSim> {
   const options = { apduTimeoutMs: settings.apduTimeoutMs };
   if (settings.transport.kind === 'sim') {
     const { CardReaderSim } = simKit(deps, 'card reader');
@@ -132,7 +155,10 @@ export function buildPinpad(settings: Devices['pinpad'], deps: FactoryDeps = {})
   return { link, driver: new PinpadDriver(link, options) };
 }
 
-export function buildPrinter(settings: Devices['printer'], deps: FactoryDeps = {}): BuiltDevice<PrinterDriver, PrinterSim> {
+export function buildPrinter(
+  settings: Devices['printer'],
+  deps: FactoryDeps = {},
+): BuiltDevice<PrinterDriver, PrinterSim> {
   const profile = printerProfile(settings.profile);
   const options = { profile, codePage: settings.codePage, statusPollMs: settings.statusPollMs };
   if (settings.transport.kind === 'sim') {
@@ -154,7 +180,9 @@ export interface BuiltDevices {
 
 /** Every enabled device; loads the simulator kit first when one of them is simulated. */
 export async function buildDevices(devices: Devices, deps: FactoryDeps = {}): Promise<BuiltDevices> {
-  const anySim = [devices.scanner, devices.cardReader, devices.pinpad, devices.printer].some((d) => d.enabled && d.transport.kind === 'sim');
+  const anySim = [devices.scanner, devices.cardReader, devices.pinpad, devices.printer].some(
+    (d) => d.enabled && d.transport.kind === 'sim',
+  );
   if (anySim && !deps.sims) deps = { ...deps, sims: await loadSimKit() };
   return {
     ...(devices.scanner.enabled ? { scanner: buildScanner(devices.scanner, deps) } : {}),
@@ -168,12 +196,16 @@ export async function buildDevices(devices: Devices, deps: FactoryDeps = {}): Pr
  * Starts a built device: its simulator first (if any), then the driver. Never
  * throws for an absent or unsupported device: the link's state tells why.
  */
-export async function startDevice(device: BuiltDevice<{ start(): Promise<void> }, { start(): Promise<void> }>): Promise<void> {
+export async function startDevice(
+  device: BuiltDevice<{ start(): Promise<void> }, { start(): Promise<void> }>,
+): Promise<void> {
   if (device.sim) await device.sim.start();
   await device.driver.start();
 }
 
-export async function stopDevice(device: BuiltDevice<{ stop(): Promise<void> }, { stop(): Promise<void> }>): Promise<void> {
+export async function stopDevice(
+  device: BuiltDevice<{ stop(): Promise<void> }, { stop(): Promise<void> }>,
+): Promise<void> {
   await device.driver.stop();
   if (device.sim) await device.sim.stop();
 }

@@ -21,5 +21,16 @@ export { PrinterSim } from './printer/sim.js';
 export { EscPosBuilder, type MonoImage, type Alignment } from './printer/escpos.js';
 export { PRINTER_PROFILES, printerProfile, type PrinterProfile } from './printer/profiles.js';
 export { monoImageToPng } from './printer/png.js';
-export { buildDevices, buildScanner, buildCardReader, buildPinpad, buildPrinter, startDevice, stopDevice, type BuiltDevice, type BuiltDevices, type FactoryDeps } from './factory.js';
+export {
+  buildDevices,
+  buildScanner,
+  buildCardReader,
+  buildPinpad,
+  buildPrinter,
+  startDevice,
+  stopDevice,
+  type BuiltDevice,
+  type BuiltDevices,
+  type FactoryDeps,
+} from './factory.js';
 export { startSimDevices, SIM_DEVICE_NAMES, type SimDevices, type SimDeviceName } from './sim-devices.js';

@@ -54,7 +54,13 @@ export async function startSimDevices(options: SimDevicesOptions): Promise<SimDe
 
   for (const name of SIM_DEVICE_NAMES) {
     pairs.set(name, await openPtyPair(hostPath(name), devicePath(name)));
-    ends.set(name, new ReconnectingTransport(new SerialTransport({ path: devicePath(name), baudRate: 115200, livenessMs: options.livenessMs ?? 200 }), reconnect));
+    ends.set(
+      name,
+      new ReconnectingTransport(
+        new SerialTransport({ path: devicePath(name), baudRate: 115200, livenessMs: options.livenessMs ?? 200 }),
+        reconnect,
+      ),
+    );
   }
   const scanner = new ScannerSim(ends.get('scanner')!, options.scanner);
   const cardReader = new CardReaderSim(ends.get('card-reader')!);
@@ -62,7 +68,11 @@ export async function startSimDevices(options: SimDevicesOptions): Promise<SimDe
   const printer = new PrinterSim(ends.get('printer')!, { profile: printerProfile(options.printer?.profile ?? '58mm') });
   for (const end of ends.values()) {
     await end.open();
-    if (end.state.state !== 'online') throw new PosError('CODPOS_DEVICE_SIM', `simulator end ${end.description} did not open: ${end.state.reason ?? ''}`);
+    if (end.state.state !== 'online')
+      throw new PosError(
+        'CODPOS_DEVICE_SIM',
+        `simulator end ${end.description} did not open: ${end.state.reason ?? ''}`,
+      );
   }
 
   return {

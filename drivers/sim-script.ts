@@ -29,7 +29,22 @@ export const SIM_SCRIPT_HELP = [
   'printed                      pages printed so far',
 ];
 
-const SYMBOLOGIES: Symbology[] = ['EAN-13', 'EAN-8', 'UPC-E', 'Code 128', 'GS1-128', 'Code 39', 'Code 93', 'Codabar', 'Interleaved 2 of 5', 'QR Code', 'Data Matrix', 'PDF417', 'Aztec', 'GS1 DataBar'];
+const SYMBOLOGIES: Symbology[] = [
+  'EAN-13',
+  'EAN-8',
+  'UPC-E',
+  'Code 128',
+  'GS1-128',
+  'Code 39',
+  'Code 93',
+  'Codabar',
+  'Interleaved 2 of 5',
+  'QR Code',
+  'Data Matrix',
+  'PDF417',
+  'Aztec',
+  'GS1 DataBar',
+];
 
 function usage(message: string): PosError {
   return new PosError('CODPOS_USAGE_SIM_COMMAND', message);
@@ -47,7 +62,8 @@ export async function runSimCommand(devices: SimDevices, line: string): Promise<
     case 'scan': {
       if (!args[0]) throw usage('scan: give the code to read, e.g. scan RR123456785CH');
       const symbology = (args.slice(1).join(' ') || 'Code 128') as Symbology;
-      if (!SYMBOLOGIES.includes(symbology)) throw usage(`scan: unknown symbology "${symbology}"; use one of ${SYMBOLOGIES.join(', ')}`);
+      if (!SYMBOLOGIES.includes(symbology))
+        throw usage(`scan: unknown symbology "${symbology}"; use one of ${SYMBOLOGIES.join(', ')}`);
       await devices.scanner.scan(args[0], symbology);
       return `scanner: read ${symbology} ${args[0]}`;
     }
@@ -94,7 +110,10 @@ export async function runSimCommand(devices: SimDevices, line: string): Promise<
       await devices.plug(deviceName(rest));
       return `${rest}: plugged in`;
     case 'printed':
-      return devices.printer.pages.map((page, i) => [`--- page ${i + 1} ---`, ...page].join('\n')).join('\n') || '(nothing printed)';
+      return (
+        devices.printer.pages.map((page, i) => [`--- page ${i + 1} ---`, ...page].join('\n')).join('\n') ||
+        '(nothing printed)'
+      );
     default:
       throw usage(`unknown command "${verb}"; type help`);
   }
@@ -106,6 +125,7 @@ function requireArg(value: string, verb: string, what: string): string {
 }
 
 function deviceName(value: string): SimDeviceName {
-  if (!(SIM_DEVICE_NAMES as readonly string[]).includes(value)) throw usage(`unknown device "${value}"; use ${SIM_DEVICE_NAMES.join(', ')}`);
+  if (!(SIM_DEVICE_NAMES as readonly string[]).includes(value))
+    throw usage(`unknown device "${value}"; use ${SIM_DEVICE_NAMES.join(', ')}`);
   return value as SimDeviceName;
 }

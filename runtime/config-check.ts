@@ -17,7 +17,8 @@ export function loadCheckedConfig(options: LoadOptions = {}): LoadedConfig {
   const loaded = loadConfig(options);
   if (loaded.config.host.tls) {
     const problems = hostTlsProblems(loaded.config.host.tls, loaded.config.data.dir, options.env ?? process.env);
-    if (problems.length > 0) throw new PosError('CODPOS_CONFIG_INVALID', problems.join('\n'), { details: { problems } });
+    if (problems.length > 0)
+      throw new PosError('CODPOS_CONFIG_INVALID', problems.join('\n'), { details: { problems } });
   }
   if (loaded.config.api.tcpPort > 0 && loaded.config.api.bearerToken === '') {
     const line = 'api.bearerToken: must be set when api.tcpPort opens the local API on TCP';
@@ -56,14 +57,17 @@ export function hostTlsProblems(tls: HostTls, dataDir: string, env: NodeJS.Proce
       accessSync(file, fsConstants.R_OK);
       contents.set(setting, readFileSync(file));
     } catch (error) {
-      problems.push(`${path}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      problems.push(
+        `${path}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     }
   }
   const ca = contents.get('caFile');
   if (ca !== undefined) {
     // X509Certificate reads one certificate: each PEM block of the bundle is parsed on its own.
     const blocks = ca.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
-    if (blocks.length === 0) problems.push('host.tls.caFile: no PEM certificate in the bundle (expected -----BEGIN CERTIFICATE----- blocks)');
+    if (blocks.length === 0)
+      problems.push('host.tls.caFile: no PEM certificate in the bundle (expected -----BEGIN CERTIFICATE----- blocks)');
     blocks.forEach((block, i) => {
       try {
         new X509Certificate(block);
@@ -85,7 +89,8 @@ export function hostTlsProblems(tls: HostTls, dataDir: string, env: NodeJS.Proce
   if (key !== undefined) {
     try {
       const privateKey = createPrivateKey(key);
-      if (certificate !== undefined && !certificate.checkPrivateKey(privateKey)) problems.push('host.tls.keyFile: the key does not match the certificate of host.tls.certFile');
+      if (certificate !== undefined && !certificate.checkPrivateKey(privateKey))
+        problems.push('host.tls.keyFile: the key does not match the certificate of host.tls.certFile');
     } catch (error) {
       problems.push(`host.tls.keyFile: not a PEM private key (${(error as Error).message})`);
     }

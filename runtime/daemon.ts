@@ -36,7 +36,11 @@ export interface Daemon {
  * (together: each needs only the spool) -> payments -> workflow -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
-export function buildServices(config: Config, log: Logger, api: { events: EventBus; health: () => Record<string, Health>; version: string }): ServiceStage[] {
+export function buildServices(
+  config: Config,
+  log: Logger,
+  api: { events: EventBus; health: () => Record<string, Health>; version: string },
+): ServiceStage[] {
   const spool = new SpoolService(config);
   const devices = new DevicesService(config.devices, log, {}, api.events);
   const host = new HostService(config, log, { spool: () => spool.spool });
@@ -62,12 +66,28 @@ export function buildServices(config: Config, log: Logger, api: { events: EventB
     [devices, host, uplink],
     payments,
     workflow,
-    new LocalApiService(config, log, { ...api, payments, workflow, metrics: daemonMetrics(api, devices, spool, host), statusSources: statusSources(config, devices, spool), sim: new SimControl(() => devices.devices, () => uplink.simulator, () => host.simulator) }),
+    new LocalApiService(config, log, {
+      ...api,
+      payments,
+      workflow,
+      metrics: daemonMetrics(api, devices, spool, host),
+      statusSources: statusSources(config, devices, spool),
+      sim: new SimControl(
+        () => devices.devices,
+        () => uplink.simulator,
+        () => host.simulator,
+      ),
+    }),
   ];
 }
 
 /** What GET /metrics reads (runtime/api/metrics-routes.ts): devices, links, the outbox, the host link's exchanges. */
-function daemonMetrics(api: { events: EventBus; health: () => Record<string, Health> }, devices: DevicesService, spool: SpoolService, host: HostService): DaemonMetrics {
+function daemonMetrics(
+  api: { events: EventBus; health: () => Record<string, Health> },
+  devices: DevicesService,
+  spool: SpoolService,
+  host: HostService,
+): DaemonMetrics {
   return new DaemonMetrics(api.events, {
     deviceStates: () => devices.states(),
     health: api.health,
@@ -112,8 +132,14 @@ export function createDaemon(config: Config, log: Logger, version = '0.0.0'): Da
  * link's state and how many devices are online. Reads only what is in memory or one cheap spool
  * query, so it can be refreshed every few seconds.
  */
-function daemonStatusLine(health: Record<string, Health>, spool: SpoolService | undefined, devices: DevicesService | undefined): string {
-  const notUp = Object.entries(health).filter(([, h]) => h.state !== 'up').map(([name]) => name);
+function daemonStatusLine(
+  health: Record<string, Health>,
+  spool: SpoolService | undefined,
+  devices: DevicesService | undefined,
+): string {
+  const notUp = Object.entries(health)
+    .filter(([, h]) => h.state !== 'up')
+    .map(([name]) => name);
   const parts = [notUp.length === 0 ? 'ready' : `degraded: ${notUp.join(', ')}`];
   try {
     // The outbox's counts only, not spool.status() (disk use, offline exposure, the journal's

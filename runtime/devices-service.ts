@@ -67,9 +67,15 @@ export class DevicesService implements Service {
       on(reader, 'chip-mute', () => events.publish('card.chip-mute'));
     }
     const scanner = this.built.scanner?.driver;
-    if (scanner) on(scanner, 'scan', (scan: Scan) => events.publish('scanner.scan', { symbology: scan.symbology, data: scan.data }));
+    if (scanner)
+      on(scanner, 'scan', (scan: Scan) =>
+        events.publish('scanner.scan', { symbology: scan.symbology, data: scan.data }),
+      );
     const printer = this.built.printer?.driver;
-    if (printer) on(printer, 'state', (state: { state: string; reason?: string }) => events.publish('printer.state', { ...state }));
+    if (printer)
+      on(printer, 'state', (state: { state: string; reason?: string }) =>
+        events.publish('printer.state', { ...state }),
+      );
   }
 
   async stop(): Promise<void> {
@@ -81,7 +87,10 @@ export class DevicesService implements Service {
   health(): Health {
     const problems = this.entries()
       .filter(([, device]) => device.link.state.state !== 'online')
-      .map(([name, device]) => `${name} ${device.link.state.state}${device.link.state.reason ? `: ${device.link.state.reason}` : ''}`);
+      .map(
+        ([name, device]) =>
+          `${name} ${device.link.state.state}${device.link.state.reason ? `: ${device.link.state.reason}` : ''}`,
+      );
     return problems.length > 0 ? { state: 'degraded', reason: problems.join('; ') } : { state: 'up' };
   }
 
@@ -91,7 +100,9 @@ export class DevicesService implements Service {
   }
 
   private entries(): Array<[DeviceName, AnyDevice]> {
-    return (Object.entries(this.built) as Array<[DeviceName, AnyDevice | undefined]>).filter((entry): entry is [DeviceName, AnyDevice] => entry[1] !== undefined);
+    return (Object.entries(this.built) as Array<[DeviceName, AnyDevice | undefined]>).filter(
+      (entry): entry is [DeviceName, AnyDevice] => entry[1] !== undefined,
+    );
   }
 
   private logState(device: DeviceName, state: DeviceState): void {
@@ -100,6 +111,10 @@ export class DevicesService implements Service {
     this.logged.set(device, key);
     const level = state.state === 'online' ? 'info' : 'warn';
     this.log[level]({ device, state: state.state, ...(state.reason ? { reason: state.reason } : {}) }, 'device state');
-    this.events?.publish('device.state', { device, state: state.state, ...(state.reason ? { reason: state.reason } : {}) });
+    this.events?.publish('device.state', {
+      device,
+      state: state.state,
+      ...(state.reason ? { reason: state.reason } : {}),
+    });
   }
 }

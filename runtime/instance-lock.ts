@@ -41,12 +41,18 @@ export function acquireInstanceLock(dataDir: string, pid = process.pid): Instanc
   } catch (error) {
     // The lock is the first thing written there, so it meets an unusable data directory first:
     // the same error the storage service would give a moment later (runtime/storage-monitor.ts).
-    throw new PosError('CODPOS_SPOOL_DATA_DIR', `data directory ${dir} is not writable (${(error as { code?: string }).code ?? 'error'})`, { cause: error, details: { lockFile: file } });
+    throw new PosError(
+      'CODPOS_SPOOL_DATA_DIR',
+      `data directory ${dir} is not writable (${(error as { code?: string }).code ?? 'error'})`,
+      { cause: error, details: { lockFile: file } },
+    );
   }
   try {
     if (!tryBegin(db)) throw alreadyRunning(file, db);
     // In the transaction: on a fresh file, the first daemon creates the table, a second one waits for nothing.
-    db.exec('CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since TEXT NOT NULL)');
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since TEXT NOT NULL)',
+    );
     db.prepare('INSERT OR REPLACE INTO holder (id, pid, since) VALUES (1, ?, ?)').run(pid, new Date().toISOString());
     db.exec('COMMIT');
     // Between COMMIT and this BEGIN another daemon may win the lock: then it is the one running,
@@ -87,7 +93,11 @@ function alreadyRunning(file: string, db: Database.Database): PosError {
     // the holder is between its CREATE and its first COMMIT: its pid is not readable yet
   }
   const who = holder === undefined ? 'another codposd' : `another codposd (pid ${holder})`;
-  return new PosError('CODPOS_DAEMON_ALREADY_RUNNING', `${who} holds the lock ${file} on this data directory: stop it first (two daemons must not drive the same devices and spool)`, {
-    details: { lockFile: file, ...(holder === undefined ? {} : { pid: holder }) },
-  });
+  return new PosError(
+    'CODPOS_DAEMON_ALREADY_RUNNING',
+    `${who} holds the lock ${file} on this data directory: stop it first (two daemons must not drive the same devices and spool)`,
+    {
+      details: { lockFile: file, ...(holder === undefined ? {} : { pid: holder }) },
+    },
+  );
 }

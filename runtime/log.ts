@@ -69,7 +69,10 @@ function withJournalPriority(inner: DestinationStream): DestinationStream {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const fd = options.fd ?? 1;
   const plain = options.destination ?? pino.destination({ dest: fd, sync: true });
-  const destination = options.destination === undefined && writesToJournal(options.env ?? process.env, fd) ? withJournalPriority(plain) : plain;
+  const destination =
+    options.destination === undefined && writesToJournal(options.env ?? process.env, fd)
+      ? withJournalPriority(plain)
+      : plain;
   return pino(
     {
       name: options.name ?? 'codposd',

@@ -51,7 +51,9 @@ export class ServiceManager {
       this.log.error({ service: service.name, err: error }, 'service failed to start');
       await this.stopAll();
       if (error instanceof PosError) throw error;
-      throw new PosError('CODPOS_DAEMON_START_FAILED', `${service.name} failed to start: ${(error as Error).message}`, { cause: error });
+      throw new PosError('CODPOS_DAEMON_START_FAILED', `${service.name} failed to start: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -76,6 +78,8 @@ export class ServiceManager {
   }
 
   health(): Record<string, Health> {
-    return Object.fromEntries(this.services.map((s) => [s.name, this.started.includes(s) ? s.health() : { state: 'stopped' as const }]));
+    return Object.fromEntries(
+      this.services.map((s) => [s.name, this.started.includes(s) ? s.health() : { state: 'stopped' as const }]),
+    );
   }
 }

@@ -30,7 +30,11 @@ export class StorageMonitor implements Service {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await access(dir, constants.W_OK);
     } catch (error) {
-      throw new PosError('CODPOS_SPOOL_DATA_DIR', `data directory ${dir} is not writable (${(error as NodeJS.ErrnoException).code})`, { cause: error });
+      throw new PosError(
+        'CODPOS_SPOOL_DATA_DIR',
+        `data directory ${dir} is not writable (${(error as NodeJS.ErrnoException).code})`,
+        { cause: error },
+      );
     }
     await this.check();
     this.timer = setInterval(() => void this.check(), this.options.intervalMs ?? 30_000);
@@ -51,8 +55,10 @@ export class StorageMonitor implements Service {
       const fs = await statfs(this.options.dir);
       const freeMb = Math.floor((fs.bavail * fs.bsize) / (1024 * 1024));
       const low = this.options.lowSpaceMb ?? 64;
-      const next: Health = freeMb < low ? { state: 'degraded', reason: `only ${freeMb} MB free in ${this.options.dir}` } : { state: 'up' };
-      if (next.state !== this.state.state) this.log.info({ service: this.name, freeMb, state: next.state }, 'storage state');
+      const next: Health =
+        freeMb < low ? { state: 'degraded', reason: `only ${freeMb} MB free in ${this.options.dir}` } : { state: 'up' };
+      if (next.state !== this.state.state)
+        this.log.info({ service: this.name, freeMb, state: next.state }, 'storage state');
       this.state = next;
     } catch (error) {
       this.state = { state: 'degraded', reason: `cannot read free space: ${(error as Error).message}` };

@@ -101,7 +101,10 @@ export function createSystemdNotifier(options: NotifierOptions): SystemdNotifier
     try {
       transport = (options.transport ?? unixDgramTransport)(address);
     } catch (error) {
-      log.warn({ err: error, notifySocket: socketValue }, 'systemd notify socket unusable; systemd will not hear from the daemon');
+      log.warn(
+        { err: error, notifySocket: socketValue },
+        'systemd notify socket unusable; systemd will not hear from the daemon',
+      );
     }
   }
   let failures = 0;
@@ -109,7 +112,11 @@ export function createSystemdNotifier(options: NotifierOptions): SystemdNotifier
 
   const onError = (error: Error) => {
     failures += 1;
-    if (failures === 1) log.warn({ err: error, notifySocket: socketValue }, 'systemd notification not delivered; later failures are not logged');
+    if (failures === 1)
+      log.warn(
+        { err: error, notifySocket: socketValue },
+        'systemd notification not delivered; later failures are not logged',
+      );
   };
   const send = (assignments: Record<string, string>) => {
     if (!transport) return;
@@ -119,7 +126,8 @@ export function createSystemdNotifier(options: NotifierOptions): SystemdNotifier
       onError(error as Error);
     }
   };
-  const withStatus = (assignments: Record<string, string>, status: string | undefined) => (status === undefined ? assignments : { ...assignments, STATUS: status });
+  const withStatus = (assignments: Record<string, string>, status: string | undefined) =>
+    status === undefined ? assignments : { ...assignments, STATUS: status };
 
   return {
     enabled: transport !== undefined,
@@ -127,7 +135,8 @@ export function createSystemdNotifier(options: NotifierOptions): SystemdNotifier
     stopping: (status) => send(withStatus({ STOPPING: '1' }, status)),
     status: (text) => send({ STATUS: text }),
     // process.hrtime is CLOCK_MONOTONIC on Linux (libuv's uv_hrtime), the clock systemd means.
-    reloading: (status) => send(withStatus({ RELOADING: '1', MONOTONIC_USEC: String(process.hrtime.bigint() / 1000n) }, status)),
+    reloading: (status) =>
+      send(withStatus({ RELOADING: '1', MONOTONIC_USEC: String(process.hrtime.bigint() / 1000n) }, status)),
     watchdog: () => send({ WATCHDOG: '1' }),
     startWatchdog(intervalMs) {
       const every = intervalMs ?? watchdogIntervalMs(env, pid);
@@ -167,11 +176,15 @@ interface UnixDgramSocket {
  */
 function unixDgramTransport(address: NotifyAddress): NotifyTransport {
   if (address.kind === 'abstract') {
-    throw new Error(`abstract notify socket "@${address.name}" cannot be addressed with unix-dgram 2.0.7 (it copies the address up to the first NUL); use a path socket`);
+    throw new Error(
+      `abstract notify socket "@${address.name}" cannot be addressed with unix-dgram 2.0.7 (it copies the address up to the first NUL); use a path socket`,
+    );
   }
   // createRequire, not an import: the daemon bundle leaves this native package to be found at run
   // time, and only a daemon run under systemd loads it.
-  const unixDgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): UnixDgramSocket };
+  const unixDgram = createRequire(import.meta.url)('unix-dgram') as {
+    createSocket(type: 'unix_dgram'): UnixDgramSocket;
+  };
   const socket = unixDgram.createSocket('unix_dgram');
   let reportError: (error: Error) => void = () => undefined;
   socket.on('error', (error) => reportError(error));

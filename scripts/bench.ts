@@ -48,7 +48,9 @@ async function main(): Promise<number> {
   });
   const unknown = positionals.filter((name) => !available.includes(name));
   if (unknown.length > 0) {
-    process.stderr.write(`codpos bench: no benchmark named ${unknown.join(', ')}; available: ${available.join(', ') || '(none)'}\n`);
+    process.stderr.write(
+      `codpos bench: no benchmark named ${unknown.join(', ')}; available: ${available.join(', ') || '(none)'}\n`,
+    );
     return 2;
   }
   const options: BenchOptions = {
@@ -80,21 +82,30 @@ async function main(): Promise<number> {
     if (options.json) for (const row of outcome.rows) process.stdout.write(toJsonLine(row) + '\n');
     else process.stdout.write(`\n== ${name} ==\n${toTable(outcome.rows)}\n`);
   }
-  if (failed.length > 0) process.stderr.write(`codpos bench: ${failed.length} module(s) failed: ${failed.join(', ')}\n`);
+  if (failed.length > 0)
+    process.stderr.write(`codpos bench: ${failed.length} module(s) failed: ${failed.join(', ')}\n`);
   return failed.length > 0 ? 1 : 0;
 }
 
 /** Runs one module in a forked process with this process's node flags; resolves with its rows or why there are none. */
 function runInChild(name: string, options: BenchOptions): Promise<ChildMessage> {
   return new Promise((resolve) => {
-    const child = fork(here, [CHILD_MODE, name, JSON.stringify(options)], { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = fork(here, [CHILD_MODE, name, JSON.stringify(options)], {
+      execArgv: process.execArgv,
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
     child.stdout!.pipe(process.stderr, { end: false });
     let message: ChildMessage | undefined;
     child.on('message', (received: ChildMessage) => (message = received));
     child.on('error', (error) => resolve({ error: `could not start its process: ${error.message}` }));
     child.on('exit', (code, signal) => {
       if (message !== undefined && 'error' in message) resolve(message);
-      else if (code !== 0 || message === undefined) resolve({ error: signal ? `its process was killed by ${signal}` : `its process exited with code ${code ?? '?'}${message === undefined ? ' before sending its rows' : ''}` });
+      else if (code !== 0 || message === undefined)
+        resolve({
+          error: signal
+            ? `its process was killed by ${signal}`
+            : `its process exited with code ${code ?? '?'}${message === undefined ? ' before sending its rows' : ''}`,
+        });
       else resolve(message);
     });
   });

@@ -25,7 +25,10 @@ function exitCodeTable(): string {
   for (const [area, { exitCode }] of Object.entries(ERROR_AREAS)) {
     byCode.set(exitCode, [...(byCode.get(exitCode) ?? []), area.toLowerCase()]);
   }
-  return [...byCode.entries()].sort(([a], [b]) => a - b).map(([code, areas]) => `  ${code}  ${areas.join(', ')}`).join('\n');
+  return [...byCode.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([code, areas]) => `  ${code}  ${areas.join(', ')}`)
+    .join('\n');
 }
 
 async function loadCommandModules(): Promise<CommandModule[]> {
@@ -33,7 +36,9 @@ async function loadCommandModules(): Promise<CommandModule[]> {
   const dir = join(here, '..', 'cli', 'commands');
   const ext = extname(here); // .js when built, .ts under the test loader
   const files = readdirSync(dir).filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts'));
-  const modules = await Promise.all(files.map((f) => import(pathToFileURL(join(dir, f)).href) as Promise<CommandModule>));
+  const modules = await Promise.all(
+    files.map((f) => import(pathToFileURL(join(dir, f)).href) as Promise<CommandModule>),
+  );
   return modules.sort((a, b) => a.order - b.order);
 }
 
@@ -42,7 +47,10 @@ export async function main(argv: string[]): Promise<number> {
     .description("technician's CLI for the codpos courier PDA-POS terminal")
     .version(version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `\nExit codes:\n${exitCodeTable()}\n\nCard data is masked everywhere; only lab and decode commands take --unmask.`)
+    .addHelpText(
+      'after',
+      `\nExit codes:\n${exitCodeTable()}\n\nCard data is masked everywhere; only lab and decode commands take --unmask.`,
+    )
     .exitOverride();
   for (const module of await loadCommandModules()) module.register(program);
   try {

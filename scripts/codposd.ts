@@ -49,7 +49,11 @@ function parseOptions(argv: string[]): { config?: string; sim?: boolean; help?: 
   try {
     return parseArgs({
       args: argv.slice(2),
-      options: { config: { type: 'string', short: 'c' }, sim: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        sim: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -94,14 +98,24 @@ async function main(argv: string[]): Promise<number> {
   }
   // ms: since the process started (performance's time origin), so Node's own start and the
   // module loading count, as they do for a courier waiting at a box that has just booted.
-  log.info({ ms: Math.round(performance.now()), startMs: Math.round(performance.now() - began), terminal: config.terminal.id, sim: Boolean(opts.sim) }, 'ready');
+  log.info(
+    {
+      ms: Math.round(performance.now()),
+      startMs: Math.round(performance.now() - began),
+      terminal: config.terminal.id,
+      sim: Boolean(opts.sim),
+    },
+    'ready',
+  );
 
   // Under systemd (Type=notify): READY=1 now, heartbeats from the event loop, a fresh STATUS= line
   // every few seconds. Run by hand there is no NOTIFY_SOCKET and all of this does nothing.
   const systemd = createSystemdNotifier({ log });
   systemd.ready(daemon.statusLine());
   systemd.startWatchdog();
-  const statusTimer = systemd.enabled ? setInterval(() => systemd.status(daemon.statusLine()), STATUS_REFRESH_MS) : undefined;
+  const statusTimer = systemd.enabled
+    ? setInterval(() => systemd.status(daemon.statusLine()), STATUS_REFRESH_MS)
+    : undefined;
   statusTimer?.unref();
 
   let running = config;
@@ -141,7 +155,13 @@ async function main(argv: string[]): Promise<number> {
  * load changes nothing: the error is logged with its code and problems, the daemon runs on.
  * Returns the config the daemon now runs with.
  */
-function reloadConfig(running: Config, readConfig: () => LoadedConfig, log: Logger, systemd: SystemdNotifier, statusLine: () => string): Config {
+function reloadConfig(
+  running: Config,
+  readConfig: () => LoadedConfig,
+  log: Logger,
+  systemd: SystemdNotifier,
+  statusLine: () => string,
+): Config {
   systemd.reloading('reloading the config');
   let now = running;
   try {

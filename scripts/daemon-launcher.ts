@@ -42,4 +42,10 @@ if (process.env[WRITE_CACHE_ENV] === '1') {
   });
 }
 const module = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, here);
+(script.runInThisContext() as (...args: unknown[]) => void)(
+  module.exports,
+  createRequire(bundle),
+  module,
+  bundle,
+  here,
+);

@@ -37,7 +37,14 @@ async function main(argv: string[]): Promise<number> {
   const { url } = await backend.start();
   const tcpPort = await freePort();
   const token = randomBytes(16).toString('hex');
-  const base = simulateEverything(validateConfig({ data: { dir }, api: { tcpPort, bearerToken: token }, emv: { cardWaitMs: 30_000 }, log: { level: 'info' } }));
+  const base = simulateEverything(
+    validateConfig({
+      data: { dir },
+      api: { tcpPort, bearerToken: token },
+      emv: { cardWaitMs: 30_000 },
+      log: { level: 'info' },
+    }),
+  );
   const config = { ...base, uplink: { ...base.uplink, mode: 'http' as const, url } };
   const logFile = join(dir, 'codposd.log');
   const log = createLogger({ level: config.log.level, destination: pino.destination({ dest: logFile, sync: true }) });
@@ -53,9 +60,13 @@ async function main(argv: string[]): Promise<number> {
     print('');
     print('The day:');
     print(`  ${summary.deliveries} deliveries, ${summary.pickups} pickups, ${summary.exceptions} exceptions`);
-    print(`  card USD ${(summary.card.amount / 100).toFixed(2)} (${summary.card.count}), cash USD ${(summary.cash.amount / 100).toFixed(2)} (${summary.cash.count})`);
+    print(
+      `  card USD ${(summary.card.amount / 100).toFixed(2)} (${summary.card.count}), cash USD ${(summary.cash.amount / 100).toFixed(2)} (${summary.cash.count})`,
+    );
     print(`  ${summary.settlement}`);
-    print(`  reconciliation: ${summary.reconciled ? 'every COD waybill reconciled' : `NOT reconciled: ${summary.problems.join('; ')}`}`);
+    print(
+      `  reconciliation: ${summary.reconciled ? 'every COD waybill reconciled' : `NOT reconciled: ${summary.problems.join('; ')}`}`,
+    );
     print(`  handover: ${summary.handover}`);
     print(`  receipts: ${summary.receipts.length} files in ${join(dir, 'receipts')}`);
     print(`  signatures: ${summary.signatures.join(', ')}`);

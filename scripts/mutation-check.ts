@@ -34,15 +34,48 @@ interface Target {
 }
 
 /** What the check mutates: where DE52, DE55 and reversals are built and sent, and the payments that use them. */
-const HOST_TESTS = ['test/runtime/host/client.test.ts', 'test/runtime/host/in-flight.test.ts', 'test/runtime/host/partial-approval.test.ts', 'test/runtime/host/completion.test.ts', 'test/runtime/host/end-to-end.test.ts', 'test/runtime/payment/card-payment.test.ts'];
+const HOST_TESTS = [
+  'test/runtime/host/client.test.ts',
+  'test/runtime/host/in-flight.test.ts',
+  'test/runtime/host/partial-approval.test.ts',
+  'test/runtime/host/completion.test.ts',
+  'test/runtime/host/end-to-end.test.ts',
+  'test/runtime/payment/card-payment.test.ts',
+];
 const TARGETS: Target[] = [
-  { file: 'emv/iso8583/messages/financial.ts', tests: ['test/emv/iso8583/acquirer-messages.test.ts', 'test/runtime/host/end-to-end.test.ts', 'test/runtime/host/client.test.ts'] },
+  {
+    file: 'emv/iso8583/messages/financial.ts',
+    tests: [
+      'test/emv/iso8583/acquirer-messages.test.ts',
+      'test/runtime/host/end-to-end.test.ts',
+      'test/runtime/host/client.test.ts',
+    ],
+  },
   { file: 'runtime/host/client.ts', tests: HOST_TESTS },
-  { file: 'runtime/host/held-reversals.ts', tests: ['test/runtime/host/in-flight.test.ts', ...HOST_TESTS.filter((test) => !test.endsWith('in-flight.test.ts'))] },
-  { file: 'runtime/host/clearing.ts', tests: ['test/runtime/host/clearing.test.ts', 'test/runtime/host/client.test.ts'] },
-  { file: 'runtime/payment/kernel-online.ts', tests: ['test/runtime/host/end-to-end.test.ts', 'test/runtime/payment/card-payment.test.ts'] },
-  { file: 'runtime/payment/swipe-payment.ts', tests: ['test/runtime/payment/swipe-payment.test.ts', 'test/runtime/payment/payment-outcome.test.ts'] },
-  { file: 'runtime/payment/card-payment.ts', tests: ['test/runtime/payment/card-payment.test.ts', 'test/runtime/payment/chip-edges.test.ts', 'test/runtime/payment/payment-outcome.test.ts'] },
+  {
+    file: 'runtime/host/held-reversals.ts',
+    tests: ['test/runtime/host/in-flight.test.ts', ...HOST_TESTS.filter((test) => !test.endsWith('in-flight.test.ts'))],
+  },
+  {
+    file: 'runtime/host/clearing.ts',
+    tests: ['test/runtime/host/clearing.test.ts', 'test/runtime/host/client.test.ts'],
+  },
+  {
+    file: 'runtime/payment/kernel-online.ts',
+    tests: ['test/runtime/host/end-to-end.test.ts', 'test/runtime/payment/card-payment.test.ts'],
+  },
+  {
+    file: 'runtime/payment/swipe-payment.ts',
+    tests: ['test/runtime/payment/swipe-payment.test.ts', 'test/runtime/payment/payment-outcome.test.ts'],
+  },
+  {
+    file: 'runtime/payment/card-payment.ts',
+    tests: [
+      'test/runtime/payment/card-payment.test.ts',
+      'test/runtime/payment/chip-edges.test.ts',
+      'test/runtime/payment/payment-outcome.test.ts',
+    ],
+  },
 ];
 
 /** A line that builds or sends DE52, DE55 or a reversal: every mutant of it must be killed. */
@@ -66,12 +99,21 @@ interface Mutant {
 /** The mutants of one line: delete it (when it is a whole statement or property), flip its first comparison, its first boolean. */
 function mutantsOf(text: string): Array<{ operator: string; mutated: string }> {
   const code = text.trim();
-  if (code === '' || code.startsWith('//') || code.startsWith('*') || code.startsWith('/*') || code.startsWith('import ') || code.startsWith('export {')) return [];
+  if (
+    code === '' ||
+    code.startsWith('//') ||
+    code.startsWith('*') ||
+    code.startsWith('/*') ||
+    code.startsWith('import ') ||
+    code.startsWith('export {')
+  )
+    return [];
   // Type members (`pinBlock?: Buffer;`) and import or export specifiers (`buildReversal,`) do nothing at run time.
   if (/^(?:readonly\s+)?[\w$]+\??:\s[^=]*;$/.test(code) || /^[\w$]+,$/.test(code)) return [];
   const out: Array<{ operator: string; mutated: string }> = [];
   const balanced = [...'([{'].every((open, i) => code.split(open).length === code.split(')]}'[i]!).length);
-  if (balanced && /[;,]$/.test(code) && !/^(?:return|throw|case|default)\b/.test(code) && !/^[}\])]/.test(code)) out.push({ operator: 'delete', mutated: '' });
+  if (balanced && /[;,]$/.test(code) && !/^(?:return|throw|case|default)\b/.test(code) && !/^[}\])]/.test(code))
+    out.push({ operator: 'delete', mutated: '' });
   const flips: Array<[RegExp, string, string]> = [
     [/!==/, '===', 'flip !=='],
     [/(?<![!=])===/, '!==', 'flip ==='],
@@ -95,7 +137,14 @@ function collectMutants(root: string, sample: number, seed: number, only: string
     const others: Mutant[] = [];
     lines.forEach((text, index) => {
       for (const { operator, mutated } of mutantsOf(text)) {
-        const mutant = { file: target.file, line: index + 1, operator, original: text, mutated, mustKill: mustKill(text) };
+        const mutant = {
+          file: target.file,
+          line: index + 1,
+          operator,
+          original: text,
+          mutated,
+          mustKill: mustKill(text),
+        };
         (mutant.mustKill ? mutants : others).push(mutant);
       }
     });
@@ -115,7 +164,9 @@ function collectMutants(root: string, sample: number, seed: number, only: string
  */
 function compiledCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-mutation-'));
-  const files = execFileSync('git', ['ls-files', '-z'], { cwd: packageRoot, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-z'], { cwd: packageRoot, encoding: 'utf8' })
+    .split('\0')
+    .filter(Boolean);
   for (const file of files) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     cpSync(join(packageRoot, file), join(dir, file));
@@ -124,17 +175,27 @@ function compiledCopy(): string {
   // Some tests start helper processes from the build (dist/): the checkout's, unmutated.
   symlinkSync(join(packageRoot, 'dist'), join(dir, 'dist'));
   // tsc will not write into the directory it reads (its outDir is excluded from its inputs): it reads the checkout.
-  execFileSync(join(packageRoot, 'node_modules', '.bin', 'tsc'), ['-p', join(packageRoot, 'tsconfig.test.json'), '--noEmit', 'false', '--outDir', dir, '--sourceMap', 'false'], { stdio: 'inherit' });
+  execFileSync(
+    join(packageRoot, 'node_modules', '.bin', 'tsc'),
+    ['-p', join(packageRoot, 'tsconfig.test.json'), '--noEmit', 'false', '--outDir', dir, '--sourceMap', 'false'],
+    { stdio: 'inherit' },
+  );
   // A module hook that serves one mutated module in place of its compiled file: each test process
   // gets its mutant through the environment, so mutants run side by side over one tree.
-  writeFileSync(join(dir, 'mutant-hooks.mjs'), [
-    "import { readFileSync } from 'node:fs';",
-    'export async function load(url, context, nextLoad) {',
-    "  if (url === process.env.CODPOS_MUTANT_URL) return { format: 'module', source: readFileSync(process.env.CODPOS_MUTANT_JS, 'utf8'), shortCircuit: true };",
-    '  return nextLoad(url, context);',
-    '}',
-  ].join('\n'));
-  writeFileSync(join(dir, 'mutant-register.mjs'), "import { register } from 'node:module';\nregister('./mutant-hooks.mjs', import.meta.url);\n");
+  writeFileSync(
+    join(dir, 'mutant-hooks.mjs'),
+    [
+      "import { readFileSync } from 'node:fs';",
+      'export async function load(url, context, nextLoad) {',
+      "  if (url === process.env.CODPOS_MUTANT_URL) return { format: 'module', source: readFileSync(process.env.CODPOS_MUTANT_JS, 'utf8'), shortCircuit: true };",
+      '  return nextLoad(url, context);',
+      '}',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'mutant-register.mjs'),
+    "import { register } from 'node:module';\nregister('./mutant-hooks.mjs', import.meta.url);\n",
+  );
   return dir;
 }
 
@@ -145,7 +206,11 @@ const TEST_TIMEOUT_MS = 120_000;
 function testFails(dir: string, test: string, mutant: { url: string; js: string } | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const env = { ...process.env, ...(mutant ? { CODPOS_MUTANT_URL: mutant.url, CODPOS_MUTANT_JS: mutant.js } : {}) };
-    const child = spawn(process.execPath, ['--import', './mutant-register.mjs', test.replace(/\.ts$/, '.js')], { cwd: dir, env, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', './mutant-register.mjs', test.replace(/\.ts$/, '.js')], {
+      cwd: dir,
+      env,
+      stdio: 'ignore',
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), TEST_TIMEOUT_MS);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -155,7 +220,11 @@ function testFails(dir: string, test: string, mutant: { url: string; js: string 
 }
 
 /** True when one of the target's tests fails (the mutant is killed); stops at the first failure. */
-async function killedBy(dir: string, target: Target, mutant: { url: string; js: string } | undefined): Promise<boolean> {
+async function killedBy(
+  dir: string,
+  target: Target,
+  mutant: { url: string; js: string } | undefined,
+): Promise<boolean> {
   for (const test of target.tests) if (await testFails(dir, test, mutant)) return true;
   return false;
 }
@@ -164,7 +233,10 @@ async function killedBy(dir: string, target: Target, mutant: { url: string; js: 
 function compileMutant(dir: string, mutant: Mutant, index: number): { url: string; js: string } {
   const lines = readFileSync(join(dir, mutant.file), 'utf8').split('\n');
   lines[mutant.line - 1] = mutant.mutated;
-  const output = ts.transpileModule(lines.join('\n'), { fileName: mutant.file, compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+  const output = ts.transpileModule(lines.join('\n'), {
+    fileName: mutant.file,
+    compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
   const js = join(dir, `mutant-${index}.js`);
   writeFileSync(js, output.outputText);
   return { url: pathToFileURL(join(dir, mutant.file.replace(/\.ts$/, '.js'))).href, js };
@@ -186,10 +258,22 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, index: numb
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { sample: { type: 'string', default: '3' }, seed: { type: 'string', default: '8583' }, only: { type: 'string' }, jobs: { type: 'string', default: '3' }, json: { type: 'boolean' }, list: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      sample: { type: 'string', default: '3' },
+      seed: { type: 'string', default: '8583' },
+      only: { type: 'string' },
+      jobs: { type: 'string', default: '3' },
+      json: { type: 'boolean' },
+      list: { type: 'boolean' },
+    },
+  });
   const mutants = collectMutants(packageRoot, Number(values.sample), Number(values.seed), values.only);
   if (values.list) {
-    for (const m of mutants) process.stdout.write(`${m.mustKill ? '[must] ' : '       '}${m.file}:${m.line} ${m.operator}: ${m.original.trim().slice(0, 100)}\n`);
+    for (const m of mutants)
+      process.stdout.write(
+        `${m.mustKill ? '[must] ' : '       '}${m.file}:${m.line} ${m.operator}: ${m.original.trim().slice(0, 100)}\n`,
+      );
     return 0;
   }
   const dir = compiledCopy();
@@ -199,21 +283,31 @@ async function main(): Promise<number> {
     for (const target of targets) {
       // Tried twice: one failure of a test on a busy machine should not fail the whole check.
       if ((await killedBy(dir, target, undefined)) && (await killedBy(dir, target, undefined))) {
-        process.stderr.write(`mutation check: the tests of ${target.file} fail without any mutant (${target.tests.join(', ')}); fix them first\n`);
+        process.stderr.write(
+          `mutation check: the tests of ${target.file} fail without any mutant (${target.tests.join(', ')}); fix them first\n`,
+        );
         return 2;
       }
     }
     const results = await pool(mutants, Number(values.jobs), async (mutant, index) => {
       const target = TARGETS.find((t) => t.file === mutant.file)!;
       const result = { ...mutant, killed: await killedBy(dir, target, compileMutant(dir, mutant, index)) };
-      if (values.json) process.stdout.write(`${JSON.stringify({ file: result.file, line: result.line, operator: result.operator, mustKill: result.mustKill, killed: result.killed })}\n`);
-      else process.stdout.write(`${result.killed ? 'killed  ' : 'SURVIVED'} ${result.mustKill ? '[DE52/DE55/reversal] ' : ''}${result.file}:${result.line} ${result.operator}: ${result.original.trim().slice(0, 100)}\n`);
+      if (values.json)
+        process.stdout.write(
+          `${JSON.stringify({ file: result.file, line: result.line, operator: result.operator, mustKill: result.mustKill, killed: result.killed })}\n`,
+        );
+      else
+        process.stdout.write(
+          `${result.killed ? 'killed  ' : 'SURVIVED'} ${result.mustKill ? '[DE52/DE55/reversal] ' : ''}${result.file}:${result.line} ${result.operator}: ${result.original.trim().slice(0, 100)}\n`,
+        );
       return result;
     });
     const killedCount = results.filter((r) => r.killed).length;
     const mustSurvivors = results.filter((r) => r.mustKill && !r.killed);
     const share = results.length === 0 ? 0 : killedCount / results.length;
-    process.stdout.write(`mutation check: ${killedCount} of ${results.length} mutants killed (${(share * 100).toFixed(1)}%); ${mustSurvivors.length} survivor(s) on lines that build DE52, DE55 or a reversal\n`);
+    process.stdout.write(
+      `mutation check: ${killedCount} of ${results.length} mutants killed (${(share * 100).toFixed(1)}%); ${mustSurvivors.length} survivor(s) on lines that build DE52, DE55 or a reversal\n`,
+    );
     return mustSurvivors.length === 0 && results.length > 0 ? 0 : 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });

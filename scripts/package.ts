@@ -17,7 +17,17 @@
  * Usage: node dist/scripts/package.js [--out DIR] [--compression xz|gzip|none]
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,14 +61,22 @@ export interface BuiltPackage {
 function run(tool: string, args: string[], debianPackage: string, cwd?: string): string {
   const result = spawnSync(tool, args, { encoding: 'utf8', cwd, maxBuffer: 64 * 1024 * 1024 });
   if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new PosError('CODPOS_USAGE_PACKAGE_TOOL_MISSING', `${tool} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`, {
-      details: { tool, debianPackage },
-    });
+    throw new PosError(
+      'CODPOS_USAGE_PACKAGE_TOOL_MISSING',
+      `${tool} is not installed: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`,
+      {
+        details: { tool, debianPackage },
+      },
+    );
   }
   if (result.status !== 0) {
-    throw new PosError('CODPOS_USAGE_PACKAGE_TOOL_FAILED', `${tool} ${args.join(' ')} failed (exit ${result.status}): ${(result.stderr || result.stdout).trim()}`, {
-      details: { tool, status: result.status },
-    });
+    throw new PosError(
+      'CODPOS_USAGE_PACKAGE_TOOL_FAILED',
+      `${tool} ${args.join(' ')} failed (exit ${result.status}): ${(result.stderr || result.stdout).trim()}`,
+      {
+        details: { tool, status: result.status },
+      },
+    );
   }
   return result.stdout;
 }
@@ -119,7 +137,7 @@ function controlFile(version: string, arch: string, installedKiB: number): strin
     'Section: misc',
     'Priority: optional',
     'Description: courier cash-on-delivery payment terminal daemon',
-    ' codposd drives the terminal\'s scanner, EMV card reader, PIN pad and printer,',
+    " codposd drives the terminal's scanner, EMV card reader, PIN pad and printer,",
     ' talks ISO 8583 to the acquirer and keeps a SQLite journal; codpos is its CLI.',
     '',
   ].join('\n');
@@ -134,7 +152,10 @@ export function stagePackage(stageDir: string, arch: string, sourceRoot: string 
   const manifest = JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as { version: string };
   const bundle = join(sourceRoot, 'dist', 'daemon', 'codposd.cjs');
   if (!existsSync(bundle) || !existsSync(join(sourceRoot, 'dist', 'scripts', 'codpos.js'))) {
-    throw new PosError('CODPOS_USAGE_PACKAGE_NOT_BUILT', `${relative(sourceRoot, bundle)} or dist/scripts/codpos.js is missing: run npm run build first`);
+    throw new PosError(
+      'CODPOS_USAGE_PACKAGE_NOT_BUILT',
+      `${relative(sourceRoot, bundle)} or dist/scripts/codpos.js is missing: run npm run build first`,
+    );
   }
   const at = (path: string) => join(stageDir, path);
   const lib = at(INSTALL_DIR);
@@ -144,7 +165,10 @@ export function stagePackage(stageDir: string, arch: string, sourceRoot: string 
     // dist/ holds what tsc and the bundler wrote; an earlier package is not part of the next.
     filter: (source) => !source.endsWith('.deb'),
   });
-  cpSync(join(sourceRoot, 'config'), join(lib, 'config'), { recursive: true, filter: (source) => !source.endsWith('.ts') });
+  cpSync(join(sourceRoot, 'config'), join(lib, 'config'), {
+    recursive: true,
+    filter: (source) => !source.endsWith('.ts'),
+  });
   cpSync(join(sourceRoot, 'package.json'), join(lib, 'package.json'));
   for (const dir of productionDependencyDirs(sourceRoot)) copyDependency(join(sourceRoot, dir), join(lib, dir));
 
@@ -202,7 +226,10 @@ function parseArgs(argv: string[]): BuildPackageOptions {
       options.compression = value;
       i++;
     } else {
-      throw new PosError('CODPOS_USAGE_PACKAGE_ARGUMENT', `unknown or incomplete argument ${argv[i]}: usage: package [--out DIR] [--compression xz|gzip|none]`);
+      throw new PosError(
+        'CODPOS_USAGE_PACKAGE_ARGUMENT',
+        `unknown or incomplete argument ${argv[i]}: usage: package [--out DIR] [--compression xz|gzip|none]`,
+      );
     }
   }
   return options;
@@ -211,7 +238,9 @@ function parseArgs(argv: string[]): BuildPackageOptions {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const built = buildPackage(parseArgs(process.argv.slice(2)));
-    process.stdout.write(`${basename(built.file)}: ${built.file} (${Math.round(statSync(built.file).size / 1024)} KiB)\n`);
+    process.stdout.write(
+      `${basename(built.file)}: ${built.file} (${Math.round(statSync(built.file).size / 1024)} KiB)\n`,
+    );
   } catch (error) {
     process.stderr.write(`package: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 2;

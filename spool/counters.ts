@@ -32,7 +32,9 @@ export class Counters {
 
   constructor(private readonly db: Database) {
     this.seed = db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING');
-    this.advance = db.prepare('UPDATE counters SET value = CASE WHEN value >= ? THEN ? ELSE value + 1 END WHERE name = ? RETURNING value');
+    this.advance = db.prepare(
+      'UPDATE counters SET value = CASE WHEN value >= ? THEN ? ELSE value + 1 END WHERE name = ? RETURNING value',
+    );
     this.read = db.prepare('SELECT value FROM counters WHERE name = ?');
   }
 
@@ -70,6 +72,10 @@ export class Counters {
 
 function specOf(name: string): CounterSpec {
   const spec = (COUNTERS as Record<string, CounterSpec>)[name];
-  if (!spec) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `unknown counter "${name}"; counters are ${Object.keys(COUNTERS).join(', ')}`);
+  if (!spec)
+    throw new PosError(
+      'CODPOS_SPOOL_BAD_REQUEST',
+      `unknown counter "${name}"; counters are ${Object.keys(COUNTERS).join(', ')}`,
+    );
   return spec;
 }

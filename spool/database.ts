@@ -6,7 +6,18 @@
  * technician and refused with CODPOS_SPOOL_CORRUPT; it is never silently
  * replaced. Backups go through SQLite's online backup API, never a file copy.
  */
-import { copyFileSync, existsSync, mkdirSync, statSync, openSync, fsyncSync, closeSync, writeFileSync, readdirSync, readSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  statSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+  writeFileSync,
+  readdirSync,
+  readSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
@@ -27,14 +38,24 @@ export interface OpenDatabaseOptions {
   clock?: Clock;
 }
 
-const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
+const CORRUPTION_CODES = new Set([
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_CORRUPT_VTAB',
+  'SQLITE_CORRUPT_SEQUENCE',
+  'SQLITE_CORRUPT_INDEX',
+]);
 
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Database {
   const create = options.create ?? true;
   const clock = options.clock ?? systemClock;
   if (!existsSync(file)) {
     if (!create) {
-      throw new PosError('CODPOS_SPOOL_NOT_FOUND', `no spool database at ${file} (check data.dir and spool.file, or pass --db FILE)`, { details: { file } });
+      throw new PosError(
+        'CODPOS_SPOOL_NOT_FOUND',
+        `no spool database at ${file} (check data.dir and spool.file, or pass --db FILE)`,
+        { details: { file } },
+      );
     }
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // An empty file is a valid new database; creating it ourselves makes it 0600,
@@ -49,12 +70,16 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   try {
     db = new BetterSqlite3(file, { fileMustExist: !create });
   } catch (error) {
-    throw new PosError('CODPOS_SPOOL_OPEN', `cannot open spool database ${file}: ${(error as Error).message}`, { cause: error, details: { file } });
+    throw new PosError('CODPOS_SPOOL_OPEN', `cannot open spool database ${file}: ${(error as Error).message}`, {
+      cause: error,
+      details: { file },
+    });
   }
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new PosError('CODPOS_SPOOL_OPEN', `spool database ${file} refused WAL mode (got ${String(mode)})`);
+    if (mode !== 'wal')
+      throw new PosError('CODPOS_SPOOL_OPEN', `spool database ${file} refused WAL mode (got ${String(mode)})`);
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('secure_delete = ON');
@@ -72,7 +97,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
       if (db.open) db.close();
       throw error;
     }
-    if (CORRUPTION_CODES.has((error as { code?: string }).code ?? '')) throw corrupt(db, file, [(error as Error).message], clock);
+    if (CORRUPTION_CODES.has((error as { code?: string }).code ?? ''))
+      throw corrupt(db, file, [(error as Error).message], clock);
     if (db.open) db.close();
     throw toSpoolError(error, `opening ${file}`);
   }
@@ -145,10 +171,14 @@ function corrupt(db: Database, file: string, problems: string[], clock: Clock): 
       if (existsSync(file + '-wal')) copyFileSync(file + '-wal', preserved + '-wal');
     }
   } catch (error) {
-    return new PosError('CODPOS_SPOOL_CORRUPT', `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}) and could not be copied aside: ${(error as Error).message}`, {
-      cause: error,
-      details: { file, problems: problems.slice(0, 20) },
-    });
+    return new PosError(
+      'CODPOS_SPOOL_CORRUPT',
+      `spool database ${file} is damaged (${problems.slice(0, 3).join('; ')}) and could not be copied aside: ${(error as Error).message}`,
+      {
+        cause: error,
+        details: { file, problems: problems.slice(0, 20) },
+      },
+    );
   }
   return new PosError(
     'CODPOS_SPOOL_CORRUPT',
@@ -194,7 +224,11 @@ function sha256Of(path: string): string {
  */
 export async function backupDatabase(db: Database, destination: string): Promise<{ file: string; bytes: number }> {
   if (existsSync(destination)) {
-    throw new PosError('CODPOS_SPOOL_BACKUP_EXISTS', `backup destination ${destination} already exists; choose a new file`, { details: { destination } });
+    throw new PosError(
+      'CODPOS_SPOOL_BACKUP_EXISTS',
+      `backup destination ${destination} already exists; choose a new file`,
+      { details: { destination } },
+    );
   }
   try {
     await db.backup(destination);
@@ -210,7 +244,11 @@ export async function backupDatabase(db: Database, destination: string): Promise
   const copy = new BetterSqlite3(destination, { readonly: true, fileMustExist: true });
   try {
     const problems = integrityProblems(copy, 'full');
-    if (problems.length > 0) throw new PosError('CODPOS_SPOOL_BACKUP_FAILED', `the backup ${destination} failed its integrity check: ${problems[0]}`);
+    if (problems.length > 0)
+      throw new PosError(
+        'CODPOS_SPOOL_BACKUP_FAILED',
+        `the backup ${destination} failed its integrity check: ${problems[0]}`,
+      );
   } finally {
     copy.close();
   }
@@ -235,16 +273,36 @@ export function toSpoolError(error: unknown, doing: string): unknown {
   if (error instanceof PosError) return error;
   const code = (error as { code?: string })?.code ?? '';
   if (code === 'SQLITE_FULL') {
-    return new PosError('CODPOS_SPOOL_FULL', `the spool is full while ${doing}: the disk (or the database size limit) has no room; nothing was written. Free space or forward records.`, {
+    return new PosError(
+      'CODPOS_SPOOL_FULL',
+      `the spool is full while ${doing}: the disk (or the database size limit) has no room; nothing was written. Free space or forward records.`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (CORRUPTION_CODES.has(code))
+    return new PosError(
+      'CODPOS_SPOOL_CORRUPT',
+      `the spool database is damaged (${(error as Error).message}) while ${doing}`,
+      { cause: error },
+    );
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new PosError('CODPOS_SPOOL_BUSY', `the spool database is locked by another process while ${doing}`, {
       cause: error,
     });
   }
-  if (CORRUPTION_CODES.has(code)) return new PosError('CODPOS_SPOOL_CORRUPT', `the spool database is damaged (${(error as Error).message}) while ${doing}`, { cause: error });
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new PosError('CODPOS_SPOOL_BUSY', `the spool database is locked by another process while ${doing}`, { cause: error });
-  }
-  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC') {
-    return new PosError('CODPOS_SPOOL_IO', `the spool database could not be written while ${doing} (${code})`, { cause: error });
+  if (
+    code.startsWith('SQLITE_IOERR') ||
+    code === 'SQLITE_READONLY' ||
+    code === 'SQLITE_CANTOPEN' ||
+    code === 'EACCES' ||
+    code === 'EROFS' ||
+    code === 'ENOSPC'
+  ) {
+    return new PosError('CODPOS_SPOOL_IO', `the spool database could not be written while ${doing} (${code})`, {
+      cause: error,
+    });
   }
   return error;
 }

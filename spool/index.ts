@@ -1,9 +1,37 @@
 /** The spool's public surface: what runtime/ and scripts/ import. */
 export { Spool, spoolSettings, type SpoolOptions, type SpoolStatus } from './spool.js';
 export { SpoolService, type SpoolServiceOptions, type SpoolHealth } from './service.js';
-export { Outbox, OUTBOX_STATES, type OutboxRecord, type OutboxState, type Enqueued, type EnqueueOptions, type LeaseOptions, type FailOutcome, type StreamStatus } from './outbox.js';
-export { STREAMS, DEFAULT_STREAM_POLICIES, backoffDelay, type StreamName, type StreamPolicy, type BackoffPolicy } from './streams.js';
-export { Journal, TRANSITIONS, TXN_STATES, retrievalReference, type CardTransaction, type TxnState, type TxnKind, type BeginInput, type TransitionInput, type SensitiveAuthData } from './journal.js';
+export {
+  Outbox,
+  OUTBOX_STATES,
+  type OutboxRecord,
+  type OutboxState,
+  type Enqueued,
+  type EnqueueOptions,
+  type LeaseOptions,
+  type FailOutcome,
+  type StreamStatus,
+} from './outbox.js';
+export {
+  STREAMS,
+  DEFAULT_STREAM_POLICIES,
+  backoffDelay,
+  type StreamName,
+  type StreamPolicy,
+  type BackoffPolicy,
+} from './streams.js';
+export {
+  Journal,
+  TRANSITIONS,
+  TXN_STATES,
+  retrievalReference,
+  type CardTransaction,
+  type TxnState,
+  type TxnKind,
+  type BeginInput,
+  type TransitionInput,
+  type SensitiveAuthData,
+} from './journal.js';
 export { Counters, COUNTERS, type CounterName } from './counters.js';
 export { Vault, FileKeyProvider, DATA_KEY_BYTES, type KeyProvider } from './vault.js';
 export { DEFAULT_LIMITS, assertOfflineAllowed, type SpoolLimits } from './limits.js';

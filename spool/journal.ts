@@ -27,10 +27,29 @@ import { assertOfflineAllowed, DEFAULT_LIMITS, type SpoolLimits } from './limits
 import type { Outbox } from './outbox.js';
 import type { Vault } from './vault.js';
 
-export type TxnState = 'pending' | 'approved' | 'declined' | 'reversal_pending' | 'reversed' | 'offline_approved' | 'advised' | 'voided' | 'settled';
+export type TxnState =
+  | 'pending'
+  | 'approved'
+  | 'declined'
+  | 'reversal_pending'
+  | 'reversed'
+  | 'offline_approved'
+  | 'advised'
+  | 'voided'
+  | 'settled';
 export type TxnKind = 'purchase' | 'void' | 'refund';
 
-export const TXN_STATES: readonly TxnState[] = ['pending', 'approved', 'declined', 'reversal_pending', 'reversed', 'offline_approved', 'advised', 'voided', 'settled'];
+export const TXN_STATES: readonly TxnState[] = [
+  'pending',
+  'approved',
+  'declined',
+  'reversal_pending',
+  'reversed',
+  'offline_approved',
+  'advised',
+  'voided',
+  'settled',
+];
 
 /** The legal moves; anything else is a CODPOS_SPOOL_ILLEGAL_TRANSITION. */
 export const TRANSITIONS: Readonly<Record<TxnState, readonly TxnState[]>> = {
@@ -180,7 +199,9 @@ export class Journal {
                  @panMasked, @panSealed, @sadSealed, @now, @now)`,
       ),
       byId: db.prepare('SELECT * FROM card_txn WHERE id = ?'),
-      history: db.prepare('INSERT INTO card_txn_history (txn_id, from_state, to_state, at, reason) VALUES (?, ?, ?, ?, ?)'),
+      history: db.prepare(
+        'INSERT INTO card_txn_history (txn_id, from_state, to_state, at, reason) VALUES (?, ?, ?, ?, ?)',
+      ),
       move: db.prepare(
         `UPDATE card_txn SET state = @to, offline = coalesce(@offline, offline), updated_at = @now,
            response_code = coalesce(@responseCode, response_code), auth_code = coalesce(@authCode, auth_code),
@@ -191,13 +212,17 @@ export class Journal {
       ),
       erase: db.prepare('UPDATE card_txn SET sad_sealed = NULL WHERE id = ?'),
       clearing: db.prepare('UPDATE card_txn SET clearing = @clearing, clearing_sealed = @sealed WHERE id = @id'),
-      historyOf: db.prepare('SELECT from_state AS "from", to_state AS "to", at, reason FROM card_txn_history WHERE txn_id = ? ORDER BY rowid'),
+      historyOf: db.prepare(
+        'SELECT from_state AS "from", to_state AS "to", at, reason FROM card_txn_history WHERE txn_id = ? ORDER BY rowid',
+      ),
       settleBatch: db.prepare(`SELECT id, state FROM card_txn WHERE batch = ? AND state IN ('approved', 'advised')`),
       totals: db.prepare(
         `SELECT kind, count(*) AS count, coalesce(sum(coalesce(approved_amount, amount)), 0) AS amount FROM card_txn
          WHERE batch = ? AND state IN ('approved', 'advised', 'offline_approved', 'settled') GROUP BY kind`,
       ),
-      purge: db.prepare(`DELETE FROM card_txn WHERE state IN ('declined', 'reversed', 'voided', 'settled') AND updated_at < ?`),
+      purge: db.prepare(
+        `DELETE FROM card_txn WHERE state IN ('declined', 'reversed', 'voided', 'settled') AND updated_at < ?`,
+      ),
     };
   }
 
@@ -211,7 +236,10 @@ export class Journal {
     const kind = input.kind ?? 'purchase';
     validateBegin(input, kind);
     if ((input.pan !== undefined || input.sensitive !== undefined) && !this.vault) {
-      throw new PosError('CODPOS_SPOOL_NO_VAULT', 'card data cannot be journaled: the spool was opened without a vault key');
+      throw new PosError(
+        'CODPOS_SPOOL_NO_VAULT',
+        'card data cannot be journaled: the spool was opened without a vault key',
+      );
     }
     const id = this.ids.next();
     try {
@@ -219,13 +247,20 @@ export class Journal {
         const now = this.clock.now();
         if (input.offline) assertOfflineAllowed(this.db, this.limits, input.amount, now);
         if (input.originalId !== undefined && !this.sql.byId!.get(input.originalId)) {
-          throw new PosError('CODPOS_SPOOL_NO_SUCH_RECORD', `the original transaction ${input.originalId} is not in the journal`, { details: { field: 'originalId' } });
+          throw new PosError(
+            'CODPOS_SPOOL_NO_SUCH_RECORD',
+            `the original transaction ${input.originalId} is not in the journal`,
+            { details: { field: 'originalId' } },
+          );
         }
         const stan = this.counters.next('stan');
         const rrnSequence = this.counters.next('rrn');
         const invoice = this.counters.next('invoice');
         const batch = this.counters.openBatch();
-        const sad = input.sensitive && Object.values(input.sensitive).some((v) => v !== undefined) ? JSON.stringify(input.sensitive) : undefined;
+        const sad =
+          input.sensitive && Object.values(input.sensitive).some((v) => v !== undefined)
+            ? JSON.stringify(input.sensitive)
+            : undefined;
         this.sql.insert!.run({
           id,
           kind,
@@ -254,15 +289,26 @@ export class Journal {
 
   /** Moves a transaction to `to` in one durable commit; an illegal move is a PosError. */
   transition(id: string, to: TxnState, input: TransitionInput = {}): CardTransaction {
-    if (!TXN_STATES.includes(to)) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `unknown transaction state "${to}"; states are ${TXN_STATES.join(', ')}`);
+    if (!TXN_STATES.includes(to))
+      throw new PosError(
+        'CODPOS_SPOOL_BAD_REQUEST',
+        `unknown transaction state "${to}"; states are ${TXN_STATES.join(', ')}`,
+      );
     try {
       return this.db.transaction(() => {
         const row = this.sql.byId!.get(id) as Row | undefined;
         if (!row) throw noSuchTxn(id);
         if (!TRANSITIONS[row.state].includes(to)) {
-          throw new PosError('CODPOS_SPOOL_ILLEGAL_TRANSITION', `transaction ${id} cannot go from ${row.state} to ${to}` + (TRANSITIONS[row.state].length ? ` (allowed: ${TRANSITIONS[row.state].join(', ')})` : ` (${row.state} is final)`), {
-            details: { id, from: row.state, to },
-          });
+          throw new PosError(
+            'CODPOS_SPOOL_ILLEGAL_TRANSITION',
+            `transaction ${id} cannot go from ${row.state} to ${to}` +
+              (TRANSITIONS[row.state].length
+                ? ` (allowed: ${TRANSITIONS[row.state].join(', ')})`
+                : ` (${row.state} is final)`),
+            {
+              details: { id, from: row.state, to },
+            },
+          );
         }
         const now = this.clock.now();
         let offline = row.offline;
@@ -271,10 +317,31 @@ export class Journal {
           assertOfflineAllowed(this.db, this.limits, row.amount, now);
           offline = 1;
         }
-        if (input.approvedAmount !== undefined && !(Number.isSafeInteger(input.approvedAmount) && input.approvedAmount > 0 && input.approvedAmount <= row.amount)) {
-          throw new PosError('CODPOS_SPOOL_BAD_RECORD', `transaction ${id}: an approved amount of ${String(input.approvedAmount)} is not between 1 and the ${row.amount} asked for`, { details: { field: 'approvedAmount' } });
+        if (
+          input.approvedAmount !== undefined &&
+          !(
+            Number.isSafeInteger(input.approvedAmount) &&
+            input.approvedAmount > 0 &&
+            input.approvedAmount <= row.amount
+          )
+        ) {
+          throw new PosError(
+            'CODPOS_SPOOL_BAD_RECORD',
+            `transaction ${id}: an approved amount of ${String(input.approvedAmount)} is not between 1 and the ${row.amount} asked for`,
+            { details: { field: 'approvedAmount' } },
+          );
         }
-        this.sql.move!.run({ id, from: row.state, to, offline, now, responseCode: input.responseCode ?? null, authCode: input.authCode ?? null, approvedAmount: input.approvedAmount ?? null, reason: input.reason ?? null });
+        this.sql.move!.run({
+          id,
+          from: row.state,
+          to,
+          offline,
+          now,
+          responseCode: input.responseCode ?? null,
+          authCode: input.authCode ?? null,
+          approvedAmount: input.approvedAmount ?? null,
+          reason: input.reason ?? null,
+        });
         this.sql.history!.run(id, row.state, to, now, input.reason ?? input.responseCode ?? null);
         if (input.outbox) this.writeOutbox(input.outbox);
         return this.toTxn(this.sql.byId!.get(id) as Row);
@@ -309,16 +376,23 @@ export class Journal {
   recordClearing(id: string, clearing: Record<string, string>, sealed?: Record<string, string>): void {
     const row = this.sql.byId!.get(id) as Row | undefined;
     if (!row) throw noSuchTxn(id);
-    const sealedBlob = sealed && Object.keys(sealed).length > 0 && this.vault ? this.vault.seal(id, CLEARING_FIELD, JSON.stringify(sealed)) : null;
+    const sealedBlob =
+      sealed && Object.keys(sealed).length > 0 && this.vault
+        ? this.vault.seal(id, CLEARING_FIELD, JSON.stringify(sealed))
+        : null;
     this.sql.clearing!.run({ id, clearing: JSON.stringify(clearing), sealed: sealedBlob });
   }
 
   /** The clearing data of a payment (sealed part opened), or undefined when none was kept. */
   clearingOf(id: string): { clear: Record<string, string>; sealed: Record<string, string> } | undefined {
-    const row = this.sql.byId!.get(id) as (Row & { clearing: string | null; clearing_sealed: Buffer | null }) | undefined;
+    const row = this.sql.byId!.get(id) as
+      (Row & { clearing: string | null; clearing_sealed: Buffer | null }) | undefined;
     if (!row) throw noSuchTxn(id);
     if (row.clearing === null) return undefined;
-    const sealed = row.clearing_sealed === null ? {} : (JSON.parse(this.requireVault().openText(id, CLEARING_FIELD, row.clearing_sealed)) as Record<string, string>);
+    const sealed =
+      row.clearing_sealed === null
+        ? {}
+        : (JSON.parse(this.requireVault().openText(id, CLEARING_FIELD, row.clearing_sealed)) as Record<string, string>);
     return { clear: JSON.parse(row.clearing) as Record<string, string>, sealed };
   }
 
@@ -331,14 +405,28 @@ export class Journal {
   }
 
   history(id: string): Array<{ from: TxnState | null; to: TxnState; at: number; reason: string | null }> {
-    return this.sql.historyOf!.all(id) as Array<{ from: TxnState | null; to: TxnState; at: number; reason: string | null }>;
+    return this.sql.historyOf!.all(id) as Array<{
+      from: TxnState | null;
+      to: TxnState;
+      at: number;
+      reason: string | null;
+    }>;
   }
 
   /**
    * Transactions oldest first, narrowed by state, batch, waybill and when they were begun
    * (`createdFrom` inclusive, `createdBefore` exclusive, ms: a local day is a range, not a date).
    */
-  list(options: { state?: TxnState; batch?: number; waybill?: string; createdFrom?: number; createdBefore?: number; limit?: number } = {}): CardTransaction[] {
+  list(
+    options: {
+      state?: TxnState;
+      batch?: number;
+      waybill?: string;
+      createdFrom?: number;
+      createdBefore?: number;
+      limit?: number;
+    } = {},
+  ): CardTransaction[] {
     const where: string[] = [];
     const args: unknown[] = [];
     const filters: Array<[string, unknown]> = [
@@ -354,14 +442,23 @@ export class Journal {
       args.push(value);
     }
     args.push(options.limit ?? 1000);
-    const rows = this.db.prepare(`SELECT * FROM card_txn ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`).all(...args) as Row[];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM card_txn ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`,
+      )
+      .all(...args) as Row[];
     return rows.map((row) => this.toTxn(row));
   }
 
   /** Count and approved amount per kind in a batch (what a 0500 settlement carries). */
   totals(batch: number): Record<TxnKind, { count: number; amount: number }> {
-    const totals = { purchase: { count: 0, amount: 0 }, void: { count: 0, amount: 0 }, refund: { count: 0, amount: 0 } };
-    for (const row of this.sql.totals!.all(batch) as Array<{ kind: TxnKind; count: number; amount: number }>) totals[row.kind] = { count: row.count, amount: row.amount };
+    const totals = {
+      purchase: { count: 0, amount: 0 },
+      void: { count: 0, amount: 0 },
+      refund: { count: 0, amount: 0 },
+    };
+    for (const row of this.sql.totals!.all(batch) as Array<{ kind: TxnKind; count: number; amount: number }>)
+      totals[row.kind] = { count: row.count, amount: row.amount };
     return totals;
   }
 
@@ -376,7 +473,17 @@ export class Journal {
         const now = this.clock.now();
         const rows = this.sql.settleBatch!.all(closed) as Array<{ id: string; state: TxnState }>;
         for (const row of rows) {
-          this.sql.move!.run({ id: row.id, from: row.state, to: 'settled', offline: null, now, responseCode: null, authCode: null, approvedAmount: null, reason: null });
+          this.sql.move!.run({
+            id: row.id,
+            from: row.state,
+            to: 'settled',
+            offline: null,
+            now,
+            responseCode: null,
+            authCode: null,
+            approvedAmount: null,
+            reason: null,
+          });
           this.sql.history!.run(row.id, row.state, 'settled', now, `batch ${closed} settled`);
         }
         return { closed, settled: rows.length, next: this.counters.next('batch') };
@@ -397,11 +504,18 @@ export class Journal {
 
   private writeOutbox(write: OutboxWrite): void {
     if (!this.outbox) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', 'this journal has no outbox to write to');
-    this.outbox.enqueueNow(write.stream, write.payload, { ...(write.id !== undefined ? { id: write.id } : {}), ...(write.sealed !== undefined ? { sealed: write.sealed } : {}) });
+    this.outbox.enqueueNow(write.stream, write.payload, {
+      ...(write.id !== undefined ? { id: write.id } : {}),
+      ...(write.sealed !== undefined ? { sealed: write.sealed } : {}),
+    });
   }
 
   private requireVault(): Vault {
-    if (!this.vault) throw new PosError('CODPOS_SPOOL_NO_VAULT', 'sealed card data cannot be opened: the spool was opened without a vault key');
+    if (!this.vault)
+      throw new PosError(
+        'CODPOS_SPOOL_NO_VAULT',
+        'sealed card data cannot be opened: the spool was opened without a vault key',
+      );
     return this.vault;
   }
 
@@ -444,19 +558,35 @@ export function retrievalReference(now: number, sequence: number): string {
 
 function validateBegin(input: BeginInput, kind: TxnKind): void {
   const bad = (field: string, expected: string, got: unknown) =>
-    new PosError('CODPOS_SPOOL_BAD_RECORD', `card transaction ${field}: expected ${expected}, got ${field === 'pan' ? 'a bad value' : JSON.stringify(got)}`, { details: { field } });
+    new PosError(
+      'CODPOS_SPOOL_BAD_RECORD',
+      `card transaction ${field}: expected ${expected}, got ${field === 'pan' ? 'a bad value' : JSON.stringify(got)}`,
+      { details: { field } },
+    );
   if (!['purchase', 'void', 'refund'].includes(kind)) throw bad('kind', 'purchase, void or refund', kind);
-  if (!Number.isSafeInteger(input.amount) || input.amount < 0) throw bad('amount', 'a whole number of minor units, 0 or more', input.amount);
-  if (typeof input.currency !== 'string' || !/^[0-9]{3}$/.test(input.currency)) throw bad('currency', '3 digits (ISO 4217 numeric)', input.currency);
-  if (input.pan !== undefined && !(/^[0-9]{12,19}$/.test(input.pan) && luhnValid(input.pan))) throw bad('pan', '12-19 digits passing the Luhn check', input.pan);
+  if (!Number.isSafeInteger(input.amount) || input.amount < 0)
+    throw bad('amount', 'a whole number of minor units, 0 or more', input.amount);
+  if (typeof input.currency !== 'string' || !/^[0-9]{3}$/.test(input.currency))
+    throw bad('currency', '3 digits (ISO 4217 numeric)', input.currency);
+  if (input.pan !== undefined && !(/^[0-9]{12,19}$/.test(input.pan) && luhnValid(input.pan)))
+    throw bad('pan', '12-19 digits passing the Luhn check', input.pan);
   const sad = input.sensitive;
   if (sad?.track2 !== undefined && !/^[0-9]{12,19}[=D][0-9A-F]{4,}F?$/i.test(sad.track2)) {
-    throw new PosError('CODPOS_SPOOL_BAD_RECORD', 'card transaction sensitive.track2: expected track-2 equivalent data (PAN, separator = or D, expiry, service code, ...)', { details: { field: 'sensitive.track2' } });
+    throw new PosError(
+      'CODPOS_SPOOL_BAD_RECORD',
+      'card transaction sensitive.track2: expected track-2 equivalent data (PAN, separator = or D, expiry, service code, ...)',
+      { details: { field: 'sensitive.track2' } },
+    );
   }
   if (sad?.pinBlock !== undefined && !/^([0-9A-Fa-f]{16}|[0-9A-Fa-f]{32})$/.test(sad.pinBlock)) {
-    throw new PosError('CODPOS_SPOOL_BAD_RECORD', 'card transaction sensitive.pinBlock: expected 8 or 16 bytes of hex', { details: { field: 'sensitive.pinBlock' } });
+    throw new PosError(
+      'CODPOS_SPOOL_BAD_RECORD',
+      'card transaction sensitive.pinBlock: expected 8 or 16 bytes of hex',
+      { details: { field: 'sensitive.pinBlock' } },
+    );
   }
-  if (kind === 'void' && input.originalId === undefined) throw bad('originalId', 'the id of the transaction being voided', undefined);
+  if (kind === 'void' && input.originalId === undefined)
+    throw bad('originalId', 'the id of the transaction being voided', undefined);
 }
 
 function noSuchTxn(id: string): PosError {

@@ -37,7 +37,9 @@ export interface OfflineExposure {
 
 export function offlineExposure(db: Database): OfflineExposure {
   const row = db
-    .prepare(`SELECT count(*) AS count, coalesce(sum(amount), 0) AS amount FROM card_txn WHERE offline = 1 AND state IN ('pending', 'offline_approved')`)
+    .prepare(
+      `SELECT count(*) AS count, coalesce(sum(amount), 0) AS amount FROM card_txn WHERE offline = 1 AND state IN ('pending', 'offline_approved')`,
+    )
     .get() as OfflineExposure;
   return row;
 }
@@ -45,10 +47,15 @@ export function offlineExposure(db: Database): OfflineExposure {
 /** Throws the PosError naming the cap a new offline card payment of `amount` would pass. */
 export function assertOfflineAllowed(db: Database, limits: SpoolLimits, amount: number, now: number): void {
   if (amount > limits.maxOfflineAmountPerTransaction) {
-    throw refuse('CODPOS_SPOOL_OFFLINE_LIMIT', 'amountPerTransaction', `offline card payment of ${amount} is above the offline limit of ${limits.maxOfflineAmountPerTransaction} per transaction`, {
-      amount,
-      limit: limits.maxOfflineAmountPerTransaction,
-    });
+    throw refuse(
+      'CODPOS_SPOOL_OFFLINE_LIMIT',
+      'amountPerTransaction',
+      `offline card payment of ${amount} is above the offline limit of ${limits.maxOfflineAmountPerTransaction} per transaction`,
+      {
+        amount,
+        limit: limits.maxOfflineAmountPerTransaction,
+      },
+    );
   }
   const exposure = offlineExposure(db);
   if (exposure.amount + amount > limits.maxOfflineTotalAmount) {
@@ -59,30 +66,52 @@ export function assertOfflineAllowed(db: Database, limits: SpoolLimits, amount: 
       { outstanding: exposure.amount, amount, limit: limits.maxOfflineTotalAmount },
     );
   }
-  const unfinished = (db.prepare(`SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state IN ('ready', 'leased')`).get() as { n: number; oldest: number | null });
+  const unfinished = db
+    .prepare(`SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE state IN ('ready', 'leased')`)
+    .get() as { n: number; oldest: number | null };
   if (unfinished.n >= limits.maxRecords) {
-    throw refuse('CODPOS_SPOOL_OFFLINE_BACKLOG', 'records', `${unfinished.n} records are waiting to be forwarded (limit ${limits.maxRecords}); no offline card payments until the uplink catches up`, {
-      records: unfinished.n,
-      limit: limits.maxRecords,
-    });
+    throw refuse(
+      'CODPOS_SPOOL_OFFLINE_BACKLOG',
+      'records',
+      `${unfinished.n} records are waiting to be forwarded (limit ${limits.maxRecords}); no offline card payments until the uplink catches up`,
+      {
+        records: unfinished.n,
+        limit: limits.maxRecords,
+      },
+    );
   }
   if (unfinished.oldest !== null && now - unfinished.oldest >= limits.maxAgeMs) {
     const hours = Math.floor((now - unfinished.oldest) / 3_600_000);
-    throw refuse('CODPOS_SPOOL_OFFLINE_BACKLOG', 'age', `the oldest record waiting to be forwarded is ${hours} h old (limit ${limits.maxAgeMs / 3_600_000} h); no offline card payments until it is forwarded`, {
-      ageMs: now - unfinished.oldest,
-      limitMs: limits.maxAgeMs,
-    });
+    throw refuse(
+      'CODPOS_SPOOL_OFFLINE_BACKLOG',
+      'age',
+      `the oldest record waiting to be forwarded is ${hours} h old (limit ${limits.maxAgeMs / 3_600_000} h); no offline card payments until it is forwarded`,
+      {
+        ageMs: now - unfinished.oldest,
+        limitMs: limits.maxAgeMs,
+      },
+    );
   }
   const bytes = diskUseBytes(db);
   if (bytes >= limits.maxDiskBytes) {
-    throw refuse('CODPOS_SPOOL_DISK_LIMIT', 'disk', `the spool uses ${mb(bytes)} MB of its ${mb(limits.maxDiskBytes)} MB budget; no offline card payments until records are forwarded and purged`, {
-      bytes,
-      limit: limits.maxDiskBytes,
-    });
+    throw refuse(
+      'CODPOS_SPOOL_DISK_LIMIT',
+      'disk',
+      `the spool uses ${mb(bytes)} MB of its ${mb(limits.maxDiskBytes)} MB budget; no offline card payments until records are forwarded and purged`,
+      {
+        bytes,
+        limit: limits.maxDiskBytes,
+      },
+    );
   }
 }
 
-function refuse(code: Extract<ErrorCode, `CODPOS_SPOOL_${string}`>, cap: string, message: string, details: Record<string, unknown>): PosError {
+function refuse(
+  code: Extract<ErrorCode, `CODPOS_SPOOL_${string}`>,
+  cap: string,
+  message: string,
+  details: Record<string, unknown>,
+): PosError {
   return new PosError(code, `${message} (take cash or go online)`, { details: { cap, ...details } });
 }
 

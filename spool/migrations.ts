@@ -121,7 +121,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    description: "each approved payment's clearing data, for a void and for the batch upload after a settlement out of balance",
+    description:
+      "each approved payment's clearing data, for a void and for the batch upload after a settlement out of balance",
     sql: `
       -- clearing: JSON of the original message's fields that are not card data (MTI, DE3, DE7,
       -- DE11-13, DE22, DE25, DE37-39); clearing_sealed: the expiry and DE55, sealed like the PAN.
@@ -139,7 +140,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    description: "card payments' idempotency keys (a lost answer is asked for again) and their receipts, printed or held for a reprint",
+    description:
+      "card payments' idempotency keys (a lost answer is asked for again) and their receipts, printed or held for a reprint",
     sql: `
       -- One row per Idempotency-Key of POST /v1/payments/card: the request it came with, the
       -- journal row once one was begun (in the same commit), and the answer once there is one.

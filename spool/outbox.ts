@@ -81,7 +81,8 @@ export interface FailOptions {
   permanent?: boolean;
 }
 
-export type FailOutcome = { state: 'ready'; retryAt: number; attempts: number } | { state: 'dead'; attempts: number; reason: string };
+export type FailOutcome =
+  { state: 'ready'; retryAt: number; attempts: number } | { state: 'dead'; attempts: number; reason: string };
 
 export interface StreamStatus {
   stream: string;
@@ -200,12 +201,20 @@ export class Outbox {
       seqOf: db.prepare('SELECT seq FROM outbox WHERE id = ?'),
       byId: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       expired: db.prepare(`SELECT * FROM outbox WHERE stream = ? AND state = 'leased' AND lease_until <= ?`),
-      unlease: db.prepare(`UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`),
-      kill: db.prepare(`UPDATE outbox SET state = 'dead', dead_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?`),
+      unlease: db.prepare(
+        `UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`,
+      ),
+      kill: db.prepare(
+        `UPDATE outbox SET state = 'dead', dead_at = ?, lease_owner = NULL, lease_until = NULL, last_error = ? WHERE seq = ?`,
+      ),
       hasUnfinished: db.prepare(`SELECT 1 FROM outbox WHERE stream = ? AND state IN ('ready', 'leased') LIMIT 1`),
       hasLeased: db.prepare(`SELECT 1 FROM outbox WHERE stream = ? AND state = 'leased' LIMIT 1`),
-      headOrdered: db.prepare(`SELECT seq, available_at FROM outbox WHERE stream = ? AND state = 'ready' ORDER BY seq LIMIT ?`),
-      headUnordered: db.prepare(`SELECT seq FROM outbox WHERE stream = ? AND state = 'ready' AND available_at <= ? ORDER BY seq LIMIT ?`),
+      headOrdered: db.prepare(
+        `SELECT seq, available_at FROM outbox WHERE stream = ? AND state = 'ready' ORDER BY seq LIMIT ?`,
+      ),
+      headUnordered: db.prepare(
+        `SELECT seq FROM outbox WHERE stream = ? AND state = 'ready' AND available_at <= ? ORDER BY seq LIMIT ?`,
+      ),
       // Between the first and last seq found above, exactly the records found are ready and due.
       leaseRange: db.prepare(
         `UPDATE outbox SET state = 'leased', lease_owner = ?, lease_until = ?, attempts = attempts + 1
@@ -215,19 +224,31 @@ export class Outbox {
         `UPDATE outbox SET state = 'forwarded', forwarded_at = ?, lease_owner = NULL, lease_until = NULL
          WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('leased', 'ready')`,
       ),
-      retryLater: db.prepare(`UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`),
+      retryLater: db.prepare(
+        `UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, available_at = ?, last_error = ? WHERE seq = ?`,
+      ),
       release: db.prepare(
         `UPDATE outbox SET state = 'ready', lease_owner = NULL, lease_until = NULL, attempts = max(attempts - 1, 0) WHERE id = ? AND state = 'leased'`,
       ),
-      revive: db.prepare(`UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE id = ? AND state IN ('dead', 'ready')`),
-      reviveAllDead: db.prepare(`UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE state = 'dead'`),
-      reviveDeadOfStream: db.prepare(`UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE state = 'dead' AND stream = ?`),
+      revive: db.prepare(
+        `UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE id = ? AND state IN ('dead', 'ready')`,
+      ),
+      reviveAllDead: db.prepare(
+        `UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE state = 'dead'`,
+      ),
+      reviveDeadOfStream: db.prepare(
+        `UPDATE outbox SET state = 'ready', attempts = 0, available_at = ?, dead_at = NULL WHERE state = 'dead' AND stream = ?`,
+      ),
       // Pending states only (an index range): the retry-time sum reads each row, and the forwarded
       // rows kept for retention can be many times the pending ones. Those are counted apart, from
       // the index alone (outbox_by_stream), so a status read stays cheap while a backlog drains.
-      countByState: db.prepare(`SELECT state, count(*) AS n, sum(available_at > ?) AS waiting FROM outbox WHERE stream = ? AND state IN ('ready', 'leased', 'dead') GROUP BY state`),
+      countByState: db.prepare(
+        `SELECT state, count(*) AS n, sum(available_at > ?) AS waiting FROM outbox WHERE stream = ? AND state IN ('ready', 'leased', 'dead') GROUP BY state`,
+      ),
       countForwarded: db.prepare(`SELECT count(*) AS n FROM outbox WHERE stream = ? AND state = 'forwarded'`),
-      oldestPending: db.prepare(`SELECT min(created_at) AS at FROM outbox WHERE stream = ? AND state IN ('ready', 'leased')`),
+      oldestPending: db.prepare(
+        `SELECT min(created_at) AS at FROM outbox WHERE stream = ? AND state IN ('ready', 'leased')`,
+      ),
       purge: db.prepare(`DELETE FROM outbox WHERE stream = ? AND state = 'forwarded' AND forwarded_at < ?`),
       unfinishedCount: db.prepare(`SELECT count(*) AS n FROM outbox WHERE state IN ('ready', 'leased')`),
     };
@@ -292,27 +313,49 @@ export class Outbox {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private prepare(stream: string, payload: unknown, options: EnqueueOptions): Omit<PendingEnqueue, 'resolve' | 'reject'> {
+  private prepare(
+    stream: string,
+    payload: unknown,
+    options: EnqueueOptions,
+  ): Omit<PendingEnqueue, 'resolve' | 'reject'> {
     if (!(stream in this.policies)) {
-      throw new PosError('CODPOS_SPOOL_UNKNOWN_STREAM', `unknown outbox stream "${stream}"; streams are ${this.streams.join(', ')}`, { details: { stream } });
+      throw new PosError(
+        'CODPOS_SPOOL_UNKNOWN_STREAM',
+        `unknown outbox stream "${stream}"; streams are ${this.streams.join(', ')}`,
+        { details: { stream } },
+      );
     }
     refuseClearCardData(stream, payload, options.sealed);
     const text = JSON.stringify(payload);
-    if (text === undefined) throw new PosError('CODPOS_SPOOL_BAD_RECORD', `the ${stream} record payload cannot be stored as JSON`);
+    if (text === undefined)
+      throw new PosError('CODPOS_SPOOL_BAD_RECORD', `the ${stream} record payload cannot be stored as JSON`);
     const id = options.id ?? this.ids.next();
     if (options.id !== undefined && !/^[0-9A-Za-z][0-9A-Za-z._:-]{0,63}$/.test(id)) {
-      throw new PosError('CODPOS_SPOOL_BAD_RECORD', `record id "${id}" must be 1-64 letters, digits or . _ : -`, { details: { field: 'id' } });
+      throw new PosError('CODPOS_SPOOL_BAD_RECORD', `record id "${id}" must be 1-64 letters, digits or . _ : -`, {
+        details: { field: 'id' },
+      });
     }
     let sealed: Buffer | null = null;
     if (options.sealed !== undefined) {
-      if (!this.vault) throw new PosError('CODPOS_SPOOL_NO_VAULT', `a ${stream} record has sealed data but the spool was opened without a vault key`);
+      if (!this.vault)
+        throw new PosError(
+          'CODPOS_SPOOL_NO_VAULT',
+          `a ${stream} record has sealed data but the spool was opened without a vault key`,
+        );
       sealed = this.vault.seal(id, SEALED_FIELD, JSON.stringify(options.sealed));
     }
     return { id, stream, payload: text, sealed, createdAt: this.clock.now(), callerId: options.id !== undefined };
   }
 
   private insert(record: Omit<PendingEnqueue, 'resolve' | 'reject'>): Enqueued {
-    const result = this.sql.insert!.run(record.id, record.stream, record.payload, record.sealed, record.createdAt, record.createdAt);
+    const result = this.sql.insert!.run(
+      record.id,
+      record.stream,
+      record.payload,
+      record.sealed,
+      record.createdAt,
+      record.createdAt,
+    );
     if (result.changes === 1) return { id: record.id, seq: Number(result.lastInsertRowid), inserted: true };
     const existing = this.sql.seqOf!.get(record.id) as { seq: number };
     return { id: record.id, seq: existing.seq, inserted: false };
@@ -409,48 +452,54 @@ export class Outbox {
    * only when none of its records is leased; a stream whose policy names blockers
    * yields nothing while a blocker still has records to forward.
    */
-  lease<Payload = unknown>(streams: string | readonly string[], options: LeaseOptions = {}): Array<OutboxRecord<Payload>> {
+  lease<Payload = unknown>(
+    streams: string | readonly string[],
+    options: LeaseOptions = {},
+  ): Array<OutboxRecord<Payload>> {
     const names = typeof streams === 'string' ? [streams] : [...streams];
     for (const name of names) this.policyOf(name);
     const limit = options.limit ?? 100;
     const leaseMs = options.leaseMs ?? 30_000;
-    if (!Number.isInteger(limit) || limit < 1) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `lease limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `lease limit must be a positive integer, got ${limit}`);
     if (!(leaseMs > 0)) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `leaseMs must be more than 0, got ${leaseMs}`);
     const owner = options.owner ?? `pid-${process.pid}`;
     try {
-      return this.bookkeeping(() => this.db.transaction(() => {
-        const now = this.clock.now();
-        this.reclaimExpired(now);
-        const taken: Row[] = [];
-        // Records due by this time are taken: now, or any time at all when the backoff is ignored.
-        const due = options.ignoreBackoff ? Number.MAX_SAFE_INTEGER : now;
-        for (const name of names) {
-          if (taken.length >= limit) break;
-          const policy = this.policies[name]!;
-          if (policy.blockedBy.some((blocker) => this.sql.hasUnfinished!.get(blocker) !== undefined)) continue;
-          const room = limit - taken.length;
-          // Find the run of records to take, then lease it with one range UPDATE.
-          let last: number | undefined;
-          let first: number | undefined;
-          if (policy.ordered) {
-            if (this.sql.hasLeased!.get(name) !== undefined) continue;
-            for (const row of this.sql.headOrdered!.all(name, room) as Array<{ seq: number; available_at: number }>) {
-              if (row.available_at > due) break; // the head waits for its retry; the rest wait behind it
-              first ??= row.seq;
-              last = row.seq;
+      return this.bookkeeping(() =>
+        this.db.transaction(() => {
+          const now = this.clock.now();
+          this.reclaimExpired(now);
+          const taken: Row[] = [];
+          // Records due by this time are taken: now, or any time at all when the backoff is ignored.
+          const due = options.ignoreBackoff ? Number.MAX_SAFE_INTEGER : now;
+          for (const name of names) {
+            if (taken.length >= limit) break;
+            const policy = this.policies[name]!;
+            if (policy.blockedBy.some((blocker) => this.sql.hasUnfinished!.get(blocker) !== undefined)) continue;
+            const room = limit - taken.length;
+            // Find the run of records to take, then lease it with one range UPDATE.
+            let last: number | undefined;
+            let first: number | undefined;
+            if (policy.ordered) {
+              if (this.sql.hasLeased!.get(name) !== undefined) continue;
+              for (const row of this.sql.headOrdered!.all(name, room) as Array<{ seq: number; available_at: number }>) {
+                if (row.available_at > due) break; // the head waits for its retry; the rest wait behind it
+                first ??= row.seq;
+                last = row.seq;
+              }
+            } else {
+              const rows = this.sql.headUnordered!.all(name, due, room) as Array<{ seq: number }>;
+              first = rows[0]?.seq;
+              last = rows[rows.length - 1]?.seq;
             }
-          } else {
-            const rows = this.sql.headUnordered!.all(name, due, room) as Array<{ seq: number }>;
-            first = rows[0]?.seq;
-            last = rows[rows.length - 1]?.seq;
+            if (first === undefined || last === undefined) continue;
+            const rows = this.sql.leaseRange!.all(owner, now + leaseMs, name, first, last, due) as Row[];
+            rows.sort((a, b) => a.seq - b.seq);
+            for (const row of rows) taken.push(row);
           }
-          if (first === undefined || last === undefined) continue;
-          const rows = this.sql.leaseRange!.all(owner, now + leaseMs, name, first, last, due) as Row[];
-          rows.sort((a, b) => a.seq - b.seq);
-          for (const row of rows) taken.push(row);
-        }
-        return taken;
-      })()).map((row) => this.toRecord<Payload>(row, true));
+          return taken;
+        })(),
+      ).map((row) => this.toRecord<Payload>(row, true));
     } catch (error) {
       throw toSpoolError(error, 'leasing records');
     }
@@ -462,7 +511,13 @@ export class Outbox {
       const policy = this.policies[row.stream];
       const reason = `lease held by ${row.lease_owner ?? 'unknown'} expired without an answer`;
       if (policy && row.attempts >= policy.maxAttempts) {
-        this.sql.kill!.run(now, truncate(`${reason}; dead after ${row.attempts} attempts (stream ${row.stream} allows ${policy.maxAttempts})`), row.seq);
+        this.sql.kill!.run(
+          now,
+          truncate(
+            `${reason}; dead after ${row.attempts} attempts (stream ${row.stream} allows ${policy.maxAttempts})`,
+          ),
+          row.seq,
+        );
       } else {
         this.sql.unlease!.run(now, reason, row.seq);
       }
@@ -482,28 +537,36 @@ export class Outbox {
   /** The far end refused or did not answer: retry later with backoff, or dead-letter per policy. */
   fail(id: string, reason: string, options: FailOptions = {}): FailOutcome {
     try {
-      return this.bookkeeping(() => this.db.transaction((): FailOutcome => {
-        const row = this.sql.byId!.get(id) as Row | undefined;
-        if (!row) throw noSuchRecord(id);
-        if (row.state !== 'leased' && row.state !== 'ready') {
-          throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `record ${id} is ${row.state}; only a leased or ready record can fail`, { details: { id, state: row.state } });
-        }
-        const policy = this.policyOf(row.stream);
-        const now = this.clock.now();
-        const attempts = Math.max(row.attempts, 1);
-        let deadBecause: string | undefined;
-        if (options.permanent) deadBecause = 'refused as permanent';
-        else if (attempts >= policy.maxAttempts) deadBecause = `dead after ${attempts} attempts (stream ${row.stream} allows ${policy.maxAttempts})`;
-        else if (policy.maxAgeMs > 0 && now - row.created_at >= policy.maxAgeMs) deadBecause = `dead: older than ${policy.maxAgeMs} ms (stream ${row.stream} policy)`;
-        if (deadBecause) {
-          const full = truncate(`${reason}; ${deadBecause}`);
-          this.sql.kill!.run(now, full, row.seq);
-          return { state: 'dead', attempts, reason: full };
-        }
-        const retryAt = now + backoffDelay(policy.backoff, attempts, this.random());
-        this.sql.retryLater!.run(retryAt, truncate(reason), row.seq);
-        return { state: 'ready', retryAt, attempts };
-      })());
+      return this.bookkeeping(() =>
+        this.db.transaction((): FailOutcome => {
+          const row = this.sql.byId!.get(id) as Row | undefined;
+          if (!row) throw noSuchRecord(id);
+          if (row.state !== 'leased' && row.state !== 'ready') {
+            throw new PosError(
+              'CODPOS_SPOOL_BAD_REQUEST',
+              `record ${id} is ${row.state}; only a leased or ready record can fail`,
+              { details: { id, state: row.state } },
+            );
+          }
+          const policy = this.policyOf(row.stream);
+          const now = this.clock.now();
+          const attempts = Math.max(row.attempts, 1);
+          let deadBecause: string | undefined;
+          if (options.permanent) deadBecause = 'refused as permanent';
+          else if (attempts >= policy.maxAttempts)
+            deadBecause = `dead after ${attempts} attempts (stream ${row.stream} allows ${policy.maxAttempts})`;
+          else if (policy.maxAgeMs > 0 && now - row.created_at >= policy.maxAgeMs)
+            deadBecause = `dead: older than ${policy.maxAgeMs} ms (stream ${row.stream} policy)`;
+          if (deadBecause) {
+            const full = truncate(`${reason}; ${deadBecause}`);
+            this.sql.kill!.run(now, full, row.seq);
+            return { state: 'dead', attempts, reason: full };
+          }
+          const retryAt = now + backoffDelay(policy.backoff, attempts, this.random());
+          this.sql.retryLater!.run(retryAt, truncate(reason), row.seq);
+          return { state: 'ready', retryAt, attempts };
+        })(),
+      );
     } catch (error) {
       throw toSpoolError(error, `failing record ${id}`);
     }
@@ -513,7 +576,9 @@ export class Outbox {
   release(ids: string | readonly string[]): number {
     const list = typeof ids === 'string' ? [ids] : ids;
     try {
-      return this.bookkeeping(() => this.db.transaction(() => list.reduce((n, id) => n + this.sql.release!.run(id).changes, 0))());
+      return this.bookkeeping(() =>
+        this.db.transaction(() => list.reduce((n, id) => n + this.sql.release!.run(id).changes, 0))(),
+      );
     } catch (error) {
       throw toSpoolError(error, 'releasing records');
     }
@@ -524,7 +589,11 @@ export class Outbox {
     const row = this.sql.byId!.get(id) as Row | undefined;
     if (!row) throw noSuchRecord(id);
     if (row.state !== 'dead' && row.state !== 'ready') {
-      throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `record ${id} is ${row.state}; only a dead or waiting record can be retried`, { details: { id, state: row.state } });
+      throw new PosError(
+        'CODPOS_SPOOL_BAD_REQUEST',
+        `record ${id} is ${row.state}; only a dead or waiting record can be retried`,
+        { details: { id, state: row.state } },
+      );
     }
     try {
       this.sql.revive!.run(this.clock.now(), id);
@@ -538,7 +607,8 @@ export class Outbox {
     const now = this.clock.now();
     if (stream !== undefined) this.policyOf(stream);
     try {
-      return (stream === undefined ? this.sql.reviveAllDead!.run(now) : this.sql.reviveDeadOfStream!.run(now, stream)).changes;
+      return (stream === undefined ? this.sql.reviveAllDead!.run(now) : this.sql.reviveDeadOfStream!.run(now, stream))
+        .changes;
     } catch (error) {
       throw toSpoolError(error, 'retrying dead records');
     }
@@ -559,7 +629,10 @@ export class Outbox {
     }
     if (options.state !== undefined) {
       if (!OUTBOX_STATES.includes(options.state)) {
-        throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `unknown record state "${options.state}"; states are ${OUTBOX_STATES.join(', ')}`);
+        throw new PosError(
+          'CODPOS_SPOOL_BAD_REQUEST',
+          `unknown record state "${options.state}"; states are ${OUTBOX_STATES.join(', ')}`,
+        );
       }
       where.push('state = ?');
       args.push(options.state);
@@ -569,7 +642,9 @@ export class Outbox {
       args.push(...options.seqs);
     }
     args.push(options.limit ?? 100);
-    const rows = this.db.prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args) as Row[];
+    const rows = this.db
+      .prepare(`SELECT * FROM outbox WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`)
+      .all(...args) as Row[];
     return rows.map((row) => this.toRecord(row, false));
   }
 
@@ -577,8 +652,21 @@ export class Outbox {
     const now = this.clock.now();
     return this.db.transaction(() =>
       this.streams.map((stream) => {
-        const status: StreamStatus = { stream, depth: 0, ready: 0, waiting: 0, leased: 0, dead: 0, forwarded: 0, oldestPendingAt: null };
-        for (const row of this.sql.countByState!.all(now, stream) as Array<{ state: OutboxState; n: number; waiting: number }>) {
+        const status: StreamStatus = {
+          stream,
+          depth: 0,
+          ready: 0,
+          waiting: 0,
+          leased: 0,
+          dead: 0,
+          forwarded: 0,
+          oldestPendingAt: null,
+        };
+        for (const row of this.sql.countByState!.all(now, stream) as Array<{
+          state: OutboxState;
+          n: number;
+          waiting: number;
+        }>) {
           status[row.state] = row.n;
           if (row.state === 'ready') status.waiting = row.waiting;
         }
@@ -598,7 +686,9 @@ export class Outbox {
   /** Deletes records forwarded before `before` (ms). Returns how many. */
   purgeForwarded(before: number): number {
     try {
-      return this.db.transaction(() => this.streams.reduce((n, stream) => n + this.sql.purge!.run(stream, before).changes, 0))();
+      return this.db.transaction(() =>
+        this.streams.reduce((n, stream) => n + this.sql.purge!.run(stream, before).changes, 0),
+      )();
     } catch (error) {
       throw toSpoolError(error, 'purging forwarded records');
     }
@@ -606,7 +696,12 @@ export class Outbox {
 
   private policyOf(stream: string): StreamPolicy {
     const policy = this.policies[stream];
-    if (!policy) throw new PosError('CODPOS_SPOOL_UNKNOWN_STREAM', `unknown outbox stream "${stream}"; streams are ${this.streams.join(', ')}`, { details: { stream } });
+    if (!policy)
+      throw new PosError(
+        'CODPOS_SPOOL_UNKNOWN_STREAM',
+        `unknown outbox stream "${stream}"; streams are ${this.streams.join(', ')}`,
+        { details: { stream } },
+      );
     return policy;
   }
 
@@ -627,7 +722,8 @@ export class Outbox {
       forwardedAt: row.forwarded_at,
       deadAt: row.dead_at,
     };
-    if (openSealed && row.sealed !== null && this.vault) record.sealed = JSON.parse(this.vault.openText(row.id, SEALED_FIELD, row.sealed));
+    if (openSealed && row.sealed !== null && this.vault)
+      record.sealed = JSON.parse(this.vault.openText(row.id, SEALED_FIELD, row.sealed));
     return record;
   }
 
@@ -641,10 +737,13 @@ export class Outbox {
     for (const name of names) this.policyOf(name);
     const now = this.clock.now();
     try {
-      return this.bookkeeping(() =>
-        this.db
-          .prepare(`UPDATE outbox SET available_at = ? WHERE state = 'ready' AND available_at > ? AND stream IN (SELECT value FROM json_each(?))`)
-          .run(now, now, JSON.stringify(names)).changes,
+      return this.bookkeeping(
+        () =>
+          this.db
+            .prepare(
+              `UPDATE outbox SET available_at = ? WHERE state = 'ready' AND available_at > ? AND stream IN (SELECT value FROM json_each(?))`,
+            )
+            .run(now, now, JSON.stringify(names)).changes,
       );
     } catch (error) {
       throw toSpoolError(error, 'resetting the retry backoff');
@@ -680,15 +779,31 @@ function refuseClearCardData(stream: string, payload: unknown, sealed: unknown):
     const kind = keyKind(key);
     if (kind === 0) return;
     if (kind === 1) {
-      throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record payload carries "${key}": secrets and sensitive authentication data are never queued`, { details: { stream, key } });
+      throw new PosError(
+        'CODPOS_SPOOL_CLEAR_CARD_DATA',
+        `the ${stream} record payload carries "${key}": secrets and sensitive authentication data are never queued`,
+        { details: { stream, key } },
+      );
     }
-    if ((typeof value === 'string' || typeof value === 'number') && /^[0-9]{13,19}$/.test(String(value)) && luhnValid(String(value))) {
-      throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record payload carries a full PAN under "${key}": pass it in \`sealed\` (or mask it)`, { details: { stream, key } });
+    if (
+      (typeof value === 'string' || typeof value === 'number') &&
+      /^[0-9]{13,19}$/.test(String(value)) &&
+      luhnValid(String(value))
+    ) {
+      throw new PosError(
+        'CODPOS_SPOOL_CLEAR_CARD_DATA',
+        `the ${stream} record payload carries a full PAN under "${key}": pass it in \`sealed\` (or mask it)`,
+        { details: { stream, key } },
+      );
     }
   });
   walk(sealed, (key) => {
     if (keyKind(key) === 1) {
-      throw new PosError('CODPOS_SPOOL_CLEAR_CARD_DATA', `the ${stream} record's sealed data carries "${key}": sensitive authentication data is never queued, even sealed`, { details: { stream, key } });
+      throw new PosError(
+        'CODPOS_SPOOL_CLEAR_CARD_DATA',
+        `the ${stream} record's sealed data carries "${key}": sensitive authentication data is never queued, even sealed`,
+        { details: { stream, key } },
+      );
     }
   });
 }
@@ -707,7 +822,8 @@ function walk(value: unknown, visit: (key: string, value: unknown) => void, dept
 }
 
 function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `${name} must be a positive integer, got ${value}`);
   return value;
 }
 

@@ -47,10 +47,18 @@ export class SpoolService {
     // A key file that is gone while sealed rows need it is reported missing, not replaced by a
     // new key (refused later as a mismatch, hiding the deletion). Only then: a spool with no
     // sealed data yet (seeded by a tool, or new) starts with a new key as before.
-    const keyProvider = this.options.keyProvider ?? new FileKeyProvider(settings.keyFile, holdsSealedData(settings.file) ? { sealedDatabase: settings.file } : {});
+    const keyProvider =
+      this.options.keyProvider ??
+      new FileKeyProvider(settings.keyFile, holdsSealedData(settings.file) ? { sealedDatabase: settings.file } : {});
     this.vault = await Vault.fromProvider(keyProvider);
     try {
-      this.current = Spool.open({ file: settings.file, vault: this.vault, limits: settings.limits, retentionMs: settings.retentionMs, ...this.options.spool });
+      this.current = Spool.open({
+        file: settings.file,
+        vault: this.vault,
+        limits: settings.limits,
+        retentionMs: settings.retentionMs,
+        ...this.options.spool,
+      });
     } catch (error) {
       this.vault.destroy();
       this.vault = undefined;
@@ -88,7 +96,8 @@ export class SpoolService {
       const reasons: string[] = [];
       if (status.dead > 0) reasons.push(`${status.dead} dead-lettered record(s): run "codpos spool list --state dead"`);
       if (status.diskBytes >= spool.limits.maxDiskBytes) reasons.push('spool is over its disk budget');
-      if (status.oldestPendingAgeMs !== null && status.oldestPendingAgeMs >= spool.limits.maxAgeMs) reasons.push('records are waiting longer than the offline age limit');
+      if (status.oldestPendingAgeMs !== null && status.oldestPendingAgeMs >= spool.limits.maxAgeMs)
+        reasons.push('records are waiting longer than the offline age limit');
       this.state = reasons.length ? { state: 'degraded', reason: reasons.join('; ') } : { state: 'up' };
     } catch (error) {
       this.state = { state: 'degraded', reason: (error as Error).message };

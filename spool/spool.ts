@@ -9,7 +9,14 @@ import { resolve, isAbsolute } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
 import { PosError } from '../config/errors.js';
-import { systemClock, cryptoRandomBytes, cryptoRandomFraction, type Clock, type RandomBytes, type RandomFraction } from './clock.js';
+import {
+  systemClock,
+  cryptoRandomBytes,
+  cryptoRandomFraction,
+  type Clock,
+  type RandomBytes,
+  type RandomFraction,
+} from './clock.js';
 import { IdGenerator } from './ids.js';
 import { openDatabase, backupDatabase, diskUseBytes, integrityProblems, type OpenDatabaseOptions } from './database.js';
 import { Outbox, type StreamStatus } from './outbox.js';
@@ -76,8 +83,23 @@ export class Spool {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.retentionMs = options.retentionMs ?? 45 * DAY;
     const ids = new IdGenerator(this.clock, options.randomBytes ?? cryptoRandomBytes);
-    this.outbox = new Outbox(db, { clock: this.clock, ids, random: options.randomFraction ?? cryptoRandomFraction, ...(options.policies ? { policies: options.policies } : {}), ...(options.vault ? { vault: options.vault } : {}), ...(options.bookkeepingSync ? { bookkeepingSync: options.bookkeepingSync } : {}), ...(options.maxGroupRecords !== undefined ? { maxGroupRecords: options.maxGroupRecords } : {}), ...(options.maxGroupBytes !== undefined ? { maxGroupBytes: options.maxGroupBytes } : {}) });
-    this.journal = new Journal(db, { clock: this.clock, ids, outbox: this.outbox, limits: this.limits, ...(options.vault ? { vault: options.vault } : {}) });
+    this.outbox = new Outbox(db, {
+      clock: this.clock,
+      ids,
+      random: options.randomFraction ?? cryptoRandomFraction,
+      ...(options.policies ? { policies: options.policies } : {}),
+      ...(options.vault ? { vault: options.vault } : {}),
+      ...(options.bookkeepingSync ? { bookkeepingSync: options.bookkeepingSync } : {}),
+      ...(options.maxGroupRecords !== undefined ? { maxGroupRecords: options.maxGroupRecords } : {}),
+      ...(options.maxGroupBytes !== undefined ? { maxGroupBytes: options.maxGroupBytes } : {}),
+    });
+    this.journal = new Journal(db, {
+      clock: this.clock,
+      ids,
+      outbox: this.outbox,
+      limits: this.limits,
+      ...(options.vault ? { vault: options.vault } : {}),
+    });
     this.tasks = new TaskCache(db, this.clock);
     this.waybillEvents = new WaybillEvents(db, this.outbox);
   }
@@ -101,9 +123,16 @@ export class Spool {
   status(): SpoolStatus {
     const now = this.clock.now();
     const streams = this.outbox.status();
-    const oldest = streams.reduce<number | null>((min, s) => (s.oldestPendingAt !== null && (min === null || s.oldestPendingAt < min) ? s.oldestPendingAt : min), null);
+    const oldest = streams.reduce<number | null>(
+      (min, s) => (s.oldestPendingAt !== null && (min === null || s.oldestPendingAt < min) ? s.oldestPendingAt : min),
+      null,
+    );
     const transactions: Record<string, number> = {};
-    for (const row of this.db.prepare('SELECT state, count(*) AS n FROM card_txn GROUP BY state').all() as Array<{ state: string; n: number }>) transactions[row.state] = row.n;
+    for (const row of this.db.prepare('SELECT state, count(*) AS n FROM card_txn GROUP BY state').all() as Array<{
+      state: string;
+      n: number;
+    }>)
+      transactions[row.state] = row.n;
     return {
       file: this.file,
       schemaVersion: SCHEMA_VERSION,
@@ -123,7 +152,10 @@ export class Spool {
    * `before` (default: now minus the retention time) are deleted.
    */
   purge(before: number = this.clock.now() - this.retentionMs): { records: number; transactions: number } {
-    return this.db.transaction(() => ({ records: this.outbox.purgeForwarded(before), transactions: this.journal.purgeFinished(before) }))();
+    return this.db.transaction(() => ({
+      records: this.outbox.purgeForwarded(before),
+      transactions: this.journal.purgeFinished(before),
+    }))();
   }
 
   /** A consistent copy through SQLite's online backup API. */
@@ -151,14 +183,23 @@ function checkKey(db: Database, vault: Vault, file: string): void {
   if (row === undefined) {
     db.prepare(`INSERT INTO meta (key, value) VALUES ('vault.kcv', ?)`).run(kcv);
   } else if (row.value !== kcv) {
-    throw new PosError('CODPOS_SPOOL_KEY_MISMATCH', `the vault key does not belong to spool database ${file} (key check value differs); sealed card data could not be opened with it`, {
-      details: { file },
-    });
+    throw new PosError(
+      'CODPOS_SPOOL_KEY_MISMATCH',
+      `the vault key does not belong to spool database ${file} (key check value differs); sealed card data could not be opened with it`,
+      {
+        details: { file },
+      },
+    );
   }
 }
 
 /** Where the config puts the spool, and its limits (paths resolved against data.dir). */
-export function spoolSettings(config: Config): { file: string; keyFile: string; limits: SpoolLimits; retentionMs: number } {
+export function spoolSettings(config: Config): {
+  file: string;
+  keyFile: string;
+  limits: SpoolLimits;
+  retentionMs: number;
+} {
   const dataDir = resolve(config.data.dir);
   const inData = (file: string) => (isAbsolute(file) ? file : resolve(dataDir, file));
   return {

@@ -77,7 +77,13 @@ export type StreamPolicies = Record<string, StreamPolicy>;
 export function resolvePolicies(overrides: Record<string, Partial<StreamPolicy>> = {}): StreamPolicies {
   const policies: StreamPolicies = {};
   for (const name of new Set([...Object.keys(DEFAULT_STREAM_POLICIES), ...Object.keys(overrides)])) {
-    const base = (DEFAULT_STREAM_POLICIES as Record<string, StreamPolicy>)[name] ?? { ordered: true, blockedBy: [], maxAttempts: 100, maxAgeMs: 0, backoff };
+    const base = (DEFAULT_STREAM_POLICIES as Record<string, StreamPolicy>)[name] ?? {
+      ordered: true,
+      blockedBy: [],
+      maxAttempts: 100,
+      maxAgeMs: 0,
+      backoff,
+    };
     const override = overrides[name] ?? {};
     const policy = { ...base, ...override, backoff: { ...base.backoff, ...override.backoff } };
     validatePolicy(name, policy);
@@ -85,14 +91,16 @@ export function resolvePolicies(overrides: Record<string, Partial<StreamPolicy>>
   }
   for (const [name, policy] of Object.entries(policies)) {
     for (const blocker of policy.blockedBy) {
-      if (!(blocker in policies)) throw new PosError('CODPOS_SPOOL_POLICY', `stream ${name}: blockedBy names unknown stream "${blocker}"`);
+      if (!(blocker in policies))
+        throw new PosError('CODPOS_SPOOL_POLICY', `stream ${name}: blockedBy names unknown stream "${blocker}"`);
     }
   }
   return policies;
 }
 
 function validatePolicy(name: string, p: StreamPolicy): void {
-  const bad = (option: string, expected: string) => new PosError('CODPOS_SPOOL_POLICY', `stream ${name}: ${option} must be ${expected}`);
+  const bad = (option: string, expected: string) =>
+    new PosError('CODPOS_SPOOL_POLICY', `stream ${name}: ${option} must be ${expected}`);
   if (!Number.isInteger(p.maxAttempts) || p.maxAttempts < 1) throw bad('maxAttempts', 'an integer of at least 1');
   if (!(p.maxAgeMs >= 0)) throw bad('maxAgeMs', 'zero or more');
   if (!(p.backoff.initialMs > 0)) throw bad('backoff.initialMs', 'more than 0');

@@ -33,7 +33,18 @@ export interface CachedTariff {
 }
 
 export class TaskCache {
-  private readonly sql: Record<'clearTasks' | 'clearCouriers' | 'insertTask' | 'insertCourier' | 'tasks' | 'taskByWaybill' | 'courier' | 'putTariff' | 'tariff', Statement>;
+  private readonly sql: Record<
+    | 'clearTasks'
+    | 'clearCouriers'
+    | 'insertTask'
+    | 'insertCourier'
+    | 'tasks'
+    | 'taskByWaybill'
+    | 'courier'
+    | 'putTariff'
+    | 'tariff',
+    Statement
+  >;
 
   constructor(
     private readonly db: Database,
@@ -42,12 +53,22 @@ export class TaskCache {
     this.sql = {
       clearTasks: db.prepare('DELETE FROM task'),
       clearCouriers: db.prepare('DELETE FROM courier'),
-      insertTask: db.prepare('INSERT INTO task (id, waybill, kind, cod_amount, currency, consignee, address, updated_at) VALUES (@id, @waybill, @kind, @codAmount, @currency, @consignee, @address, @now)'),
-      insertCourier: db.prepare('INSERT INTO courier (id, name, pin_hash, updated_at) VALUES (@id, @name, @pinHash, @now)'),
-      tasks: db.prepare('SELECT id, waybill, kind, cod_amount AS codAmount, currency, consignee, address FROM task ORDER BY rowid'),
-      taskByWaybill: db.prepare('SELECT id, waybill, kind, cod_amount AS codAmount, currency, consignee, address FROM task WHERE waybill = ? ORDER BY rowid'),
+      insertTask: db.prepare(
+        'INSERT INTO task (id, waybill, kind, cod_amount, currency, consignee, address, updated_at) VALUES (@id, @waybill, @kind, @codAmount, @currency, @consignee, @address, @now)',
+      ),
+      insertCourier: db.prepare(
+        'INSERT INTO courier (id, name, pin_hash, updated_at) VALUES (@id, @name, @pinHash, @now)',
+      ),
+      tasks: db.prepare(
+        'SELECT id, waybill, kind, cod_amount AS codAmount, currency, consignee, address FROM task ORDER BY rowid',
+      ),
+      taskByWaybill: db.prepare(
+        'SELECT id, waybill, kind, cod_amount AS codAmount, currency, consignee, address FROM task WHERE waybill = ? ORDER BY rowid',
+      ),
       courier: db.prepare('SELECT id, name, pin_hash AS pinHash FROM courier WHERE id = ?'),
-      putTariff: db.prepare('INSERT INTO tariff (slot, version, body, updated_at) VALUES (1, @version, @body, @now) ON CONFLICT (slot) DO UPDATE SET version = excluded.version, body = excluded.body, updated_at = excluded.updated_at'),
+      putTariff: db.prepare(
+        'INSERT INTO tariff (slot, version, body, updated_at) VALUES (1, @version, @body, @now) ON CONFLICT (slot) DO UPDATE SET version = excluded.version, body = excluded.body, updated_at = excluded.updated_at',
+      ),
       tariff: db.prepare('SELECT version, body, updated_at AS updatedAt FROM tariff WHERE slot = 1'),
     };
   }
@@ -56,7 +77,11 @@ export class TaskCache {
    * Replaces the cached tasks and couriers with a download, in one commit, with the tariff
    * when one came that read (without one, the cached tariff stays).
    */
-  replace(tasks: readonly Task[], couriers: readonly CourierRecord[], tariff?: { version: string; body: unknown }): void {
+  replace(
+    tasks: readonly Task[],
+    couriers: readonly CourierRecord[],
+    tariff?: { version: string; body: unknown },
+  ): void {
     const now = this.clock.now();
     try {
       this.db.transaction(() => {
@@ -67,7 +92,11 @@ export class TaskCache {
         if (tariff) this.sql.putTariff.run({ version: tariff.version, body: JSON.stringify(tariff.body), now });
       })();
     } catch (error) {
-      throw new PosError('CODPOS_SPOOL_TASKS', `the downloaded task list could not be stored: ${(error as Error).message}`, { cause: error });
+      throw new PosError(
+        'CODPOS_SPOOL_TASKS',
+        `the downloaded task list could not be stored: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 

@@ -13,7 +13,20 @@
  * Sealed layout: version (1 byte, 0x01) | IV (12) | GCM tag (16) | ciphertext.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { PosError } from '../config/errors.js';
 
@@ -34,7 +47,10 @@ export class Vault {
 
   private constructor(key: Buffer) {
     if (key.length !== DATA_KEY_BYTES) {
-      throw new PosError('CODPOS_SPOOL_KEY_INVALID', `the vault data key must be ${DATA_KEY_BYTES} bytes, got ${key.length}`);
+      throw new PosError(
+        'CODPOS_SPOOL_KEY_INVALID',
+        `the vault data key must be ${DATA_KEY_BYTES} bytes, got ${key.length}`,
+      );
     }
     this.key = Buffer.from(key);
   }
@@ -65,7 +81,9 @@ export class Vault {
 
   open(recordId: string, field: string, sealed: Buffer): Buffer {
     if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT_V1) {
-      throw new PosError('CODPOS_SPOOL_UNSEAL', `sealed ${field} of record ${recordId} has an unknown format`, { details: { recordId, field } });
+      throw new PosError('CODPOS_SPOOL_UNSEAL', `sealed ${field} of record ${recordId} has an unknown format`, {
+        details: { recordId, field },
+      });
     }
     const iv = sealed.subarray(1, 1 + IV_BYTES);
     const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
@@ -75,10 +93,14 @@ export class Vault {
     try {
       return Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
     } catch (error) {
-      throw new PosError('CODPOS_SPOOL_UNSEAL', `sealed ${field} of record ${recordId} does not open with this data key (wrong key, or the value was altered or moved)`, {
-        cause: error,
-        details: { recordId, field },
-      });
+      throw new PosError(
+        'CODPOS_SPOOL_UNSEAL',
+        `sealed ${field} of record ${recordId} does not open with this data key (wrong key, or the value was altered or moved)`,
+        {
+          cause: error,
+          details: { recordId, field },
+        },
+      );
     }
   }
 
@@ -140,7 +162,11 @@ export class FileKeyProvider implements KeyProvider {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ELOOP') {
-        throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${this.file} is a symbolic link; the key must be a regular file (replace the link with the key itself)`, { details: { file: this.file } });
+        throw new PosError(
+          'CODPOS_SPOOL_KEY_INVALID',
+          `key file ${this.file} is a symbolic link; the key must be a regular file (replace the link with the key itself)`,
+          { details: { file: this.file } },
+        );
       }
       if (code !== 'ENOENT') throw unreadable(this.file, error);
       if (this.options.sealedDatabase !== undefined && existsSync(this.options.sealedDatabase)) {
@@ -190,7 +216,11 @@ export class FileKeyProvider implements KeyProvider {
     } catch (error) {
       key.fill(0);
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return this.loadDataKey();
-      throw new PosError('CODPOS_SPOOL_KEY_CREATE', `cannot create key file ${this.file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+      throw new PosError(
+        'CODPOS_SPOOL_KEY_CREATE',
+        `cannot create key file ${this.file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        { cause: error },
+      );
     }
     return key;
   }
@@ -204,7 +234,8 @@ function readKey(fd: number, file: string): Buffer {
   } catch (error) {
     throw unreadable(file, error);
   }
-  if (!stat.isFile()) throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${file} is not a regular file`, { details: { file } });
+  if (!stat.isFile())
+    throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${file} is not a regular file`, { details: { file } });
   const mode = stat.mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new PosError(
@@ -221,11 +252,19 @@ function readKey(fd: number, file: string): Buffer {
   }
   if (key.length !== DATA_KEY_BYTES) {
     key.fill(0);
-    throw new PosError('CODPOS_SPOOL_KEY_INVALID', `key file ${file} must hold exactly ${DATA_KEY_BYTES} bytes, it holds ${key.length}`, { details: { file } });
+    throw new PosError(
+      'CODPOS_SPOOL_KEY_INVALID',
+      `key file ${file} must hold exactly ${DATA_KEY_BYTES} bytes, it holds ${key.length}`,
+      { details: { file } },
+    );
   }
   return key;
 }
 
 function unreadable(file: string, error: unknown): PosError {
-  return new PosError('CODPOS_SPOOL_KEY_UNREADABLE', `cannot read key file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+  return new PosError(
+    'CODPOS_SPOOL_KEY_UNREADABLE',
+    `cannot read key file ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    { cause: error },
+  );
 }

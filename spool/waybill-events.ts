@@ -38,10 +38,17 @@ export class WaybillEvents {
     for (let i = 0; i < unique.length; i += SEQS_PER_QUERY) {
       const chunk = unique.slice(i, i + SEQS_PER_QUERY);
       const rows = this.db
-        .prepare(`SELECT seq, waybill, kind, reason FROM waybill_event WHERE waybill IN (${chunk.map(() => '?').join(', ')}) ORDER BY seq`)
+        .prepare(
+          `SELECT seq, waybill, kind, reason FROM waybill_event WHERE waybill IN (${chunk.map(() => '?').join(', ')}) ORDER BY seq`,
+        )
         .all(...chunk) as Array<{ seq: number; waybill: string; kind: string; reason: string | null }>;
       for (const row of rows) {
-        const event: IndexedWaybillEvent = { seq: row.seq, waybill: row.waybill, kind: row.kind, ...(row.reason !== null ? { reason: row.reason } : {}) };
+        const event: IndexedWaybillEvent = {
+          seq: row.seq,
+          waybill: row.waybill,
+          kind: row.kind,
+          ...(row.reason !== null ? { reason: row.reason } : {}),
+        };
         const list = out.get(row.waybill);
         if (list) list.push(event);
         else out.set(row.waybill, [event]);
@@ -57,7 +64,9 @@ export class WaybillEvents {
 
   /** The full records of the events whose time (ISO 8601, UTC) is in [from, to), in order. */
   recordsAt(from: Date, to: Date): OutboxRecord[] {
-    return this.bySeq((this.between.all(from.toISOString(), to.toISOString()) as Array<{ seq: number }>).map((row) => row.seq));
+    return this.bySeq(
+      (this.between.all(from.toISOString(), to.toISOString()) as Array<{ seq: number }>).map((row) => row.seq),
+    );
   }
 
   private bySeq(seqs: number[]): OutboxRecord[] {

@@ -9,7 +9,14 @@ import { PosError } from '../../config/errors.js';
 import { AckNakDevice } from '../link/ack-nak-device.js';
 import type { Transport } from '../transport/transport.js';
 import { readerLink, readerFrame } from './link.js';
-import { decodeFromReader, encodeRequest, isReaderEvent, type ReaderReply, type ReaderRequest, type SlotState } from './protocol.js';
+import {
+  decodeFromReader,
+  encodeRequest,
+  isReaderEvent,
+  type ReaderReply,
+  type ReaderRequest,
+  type SlotState,
+} from './protocol.js';
 import { transmitT0 } from './t0.js';
 
 export interface CardReaderDriverOptions {
@@ -79,12 +86,28 @@ export class CardReaderDriver extends AckNakDevice<ReaderReply, { seq: number }>
     const seq = this.seq;
     this.exchanges++;
     const reply = this.awaitReply({ seq }, this.apduTimeoutMs, () =>
-      this.fail(new PosError('CODPOS_DEVICE_READER_TIMEOUT', `card reader on ${this.transport.description} gave no answer within ${this.apduTimeoutMs} ms`)),
+      this.fail(
+        new PosError(
+          'CODPOS_DEVICE_READER_TIMEOUT',
+          `card reader on ${this.transport.description} gave no answer within ${this.apduTimeoutMs} ms`,
+        ),
+      ),
     );
-    this.link.send(readerFrame(encodeRequest({ seq, ...request } as ReaderRequest))).catch((error: PosError) => this.fail(error));
+    this.link
+      .send(readerFrame(encodeRequest({ seq, ...request } as ReaderRequest)))
+      .catch((error: PosError) => this.fail(error));
     const answer = await reply;
     if (answer.type === 'error') {
-      const code = answer.code === 0x02 ? 'CODPOS_EMV_CHIP_MUTE' : answer.code === 0x01 ? 'CODPOS_EMV_NO_CARD' : answer.code === 0x05 ? 'CODPOS_EMV_CARD_REMOVED' : answer.code === 0x06 ? 'CODPOS_EMV_NO_CHIP' : 'CODPOS_DEVICE_READER_ERROR';
+      const code =
+        answer.code === 0x02
+          ? 'CODPOS_EMV_CHIP_MUTE'
+          : answer.code === 0x01
+            ? 'CODPOS_EMV_NO_CARD'
+            : answer.code === 0x05
+              ? 'CODPOS_EMV_CARD_REMOVED'
+              : answer.code === 0x06
+                ? 'CODPOS_EMV_NO_CHIP'
+                : 'CODPOS_DEVICE_READER_ERROR';
       throw new PosError(code, `card reader: ${answer.message}`, { details: { readerError: answer.code } });
     }
     return answer;

@@ -141,7 +141,8 @@ export function decodeFromReader(payload: Buffer): ReaderReply | ReaderEvent {
       case EVT.swipe: {
         const l1 = data[0] ?? 0;
         const l2 = data[1 + l1];
-        if (l2 === undefined || data.length !== 2 + l1 + l2) throw bad(`swipe event lengths do not match its ${data.length} data bytes`);
+        if (l2 === undefined || data.length !== 2 + l1 + l2)
+          throw bad(`swipe event lengths do not match its ${data.length} data bytes`);
         const track1 = data.subarray(1, 1 + l1).toString('latin1');
         const track2 = data.subarray(2 + l1, 2 + l1 + l2).toString('latin1');
         return { type: 'swipe', ...(track1 ? { track1 } : {}), ...(track2 ? { track2 } : {}) };
@@ -163,7 +164,12 @@ export function decodeFromReader(payload: Buffer): ReaderReply | ReaderEvent {
       return { seq, type: 'powered-off' };
     case RSP.error: {
       const code = data[0] as ReaderErrorCode;
-      return { seq, type: 'error', code, message: data.subarray(1).toString('latin1') || READER_ERROR[code] || 'error' };
+      return {
+        seq,
+        type: 'error',
+        code,
+        message: data.subarray(1).toString('latin1') || READER_ERROR[code] || 'error',
+      };
     }
     default:
       throw bad(`unknown reply 0x${cmd.toString(16)} at offset 1`);

@@ -11,7 +11,15 @@ import { PosError } from '../../config/errors.js';
 import type { AckNakLink } from '../link/ack-nak.js';
 import type { Transport } from '../transport/transport.js';
 import { readerLink, readerFrame } from './link.js';
-import { decodeRequest, encodeEvent, encodeReply, READER_ERROR, type ReaderErrorCode, type ReaderReply, type ReaderRequest } from './protocol.js';
+import {
+  decodeRequest,
+  encodeEvent,
+  encodeReply,
+  READER_ERROR,
+  type ReaderErrorCode,
+  type ReaderReply,
+  type ReaderRequest,
+} from './protocol.js';
 
 export interface SimCard {
   powerOn(): Buffer;
@@ -87,7 +95,13 @@ export class CardReaderSim extends EventEmitter {
       request = decodeRequest(payload);
     } catch (error) {
       this.emit('unknown', error);
-      void this.link.send(readerFrame(encodeReply({ seq: payload[0] ?? 0, type: 'error', code: 0x04, message: (error as Error).message }))).catch(() => undefined);
+      void this.link
+        .send(
+          readerFrame(
+            encodeReply({ seq: payload[0] ?? 0, type: 'error', code: 0x04, message: (error as Error).message }),
+          ),
+        )
+        .catch(() => undefined);
       return;
     }
     // A repeat of the last request (our ACK or its answer was lost): answer again, never run it twice.
@@ -100,10 +114,20 @@ export class CardReaderSim extends EventEmitter {
 
   private execute(request: ReaderRequest): ReaderReply {
     this.executed++;
-    const error = (code: ReaderErrorCode): ReaderReply => ({ seq: request.seq, type: 'error', code, message: READER_ERROR[code] });
+    const error = (code: ReaderErrorCode): ReaderReply => ({
+      seq: request.seq,
+      type: 'error',
+      code,
+      message: READER_ERROR[code],
+    });
     switch (request.type) {
       case 'status':
-        return { seq: request.seq, type: 'status', slot: !this.card ? 'empty' : this.powered ? 'powered' : 'present', chip: this.chip };
+        return {
+          seq: request.seq,
+          type: 'status',
+          slot: !this.card ? 'empty' : this.powered ? 'powered' : 'present',
+          chip: this.chip,
+        };
       case 'power-on': {
         if (!this.card) return error(0x01);
         try {

@@ -20,12 +20,14 @@ export function withLe(apdu: Buffer, le: number): Buffer {
 }
 
 export async function transmitT0(apdu: Buffer, raw: RawTransmit): Promise<Buffer> {
-  if (apdu.length < 4) throw new PosError('CODPOS_EMV_APDU', `APDU of ${apdu.length} bytes: need at least CLA INS P1 P2`);
+  if (apdu.length < 4)
+    throw new PosError('CODPOS_EMV_APDU', `APDU of ${apdu.length} bytes: need at least CLA INS P1 P2`);
   const data: Buffer[] = [];
   let command = apdu;
   let response = await raw(command);
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (response.length < 2) throw new PosError('CODPOS_EMV_APDU', `card answered ${response.length} bytes: no status word`);
+    if (response.length < 2)
+      throw new PosError('CODPOS_EMV_APDU', `card answered ${response.length} bytes: no status word`);
     const sw1 = response[response.length - 2]!;
     const sw2 = response[response.length - 1]!;
     if (sw1 === 0x6c) {

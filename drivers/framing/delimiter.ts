@@ -29,14 +29,20 @@ export class DelimiterFramer {
   dropped = 0;
 
   constructor(options: DelimiterFramerOptions) {
-    const delimiter = typeof options.delimiter === 'string' ? Buffer.from(options.delimiter, 'latin1') : options.delimiter;
+    const delimiter =
+      typeof options.delimiter === 'string' ? Buffer.from(options.delimiter, 'latin1') : options.delimiter;
     if (!Buffer.isBuffer(delimiter) || delimiter.length === 0) {
-      throw new PosError('CODPOS_USAGE_FRAMER_OPTION', 'delimiter framer: option "delimiter" must be a non-empty string or Buffer');
+      throw new PosError(
+        'CODPOS_USAGE_FRAMER_OPTION',
+        'delimiter framer: option "delimiter" must be a non-empty string or Buffer',
+      );
     }
     this.delimiter = Buffer.from(delimiter);
     this.includeDelimiter = options.includeDelimiter ?? false;
     this.interByteTimeoutMs =
-      options.interByteTimeoutMs === undefined ? undefined : requirePositiveInteger('delimiter framer', 'interByteTimeoutMs', options.interByteTimeoutMs);
+      options.interByteTimeoutMs === undefined
+        ? undefined
+        : requirePositiveInteger('delimiter framer', 'interByteTimeoutMs', options.interByteTimeoutMs);
     this.maxLength = requirePositiveInteger('delimiter framer', 'maxLength', options.maxLength ?? 4096);
   }
 

@@ -35,11 +35,28 @@ export class LengthPrefixFramer {
   constructor(options: LengthPrefixFramerOptions = {}) {
     this.sync = requireByte('length-prefix framer', 'sync', options.sync ?? 0x02);
     const lengthBytes = options.lengthBytes ?? 2;
-    if (lengthBytes !== 1 && lengthBytes !== 2) throw new PosError('CODPOS_USAGE_FRAMER_OPTION', `length-prefix framer: option "lengthBytes" must be 1 or 2, got ${JSON.stringify(lengthBytes)}`);
+    if (lengthBytes !== 1 && lengthBytes !== 2)
+      throw new PosError(
+        'CODPOS_USAGE_FRAMER_OPTION',
+        `length-prefix framer: option "lengthBytes" must be 1 or 2, got ${JSON.stringify(lengthBytes)}`,
+      );
     this.lengthBytes = lengthBytes;
-    this.maxLength = requirePositiveInteger('length-prefix framer', 'maxLength', options.maxLength ?? 1024, lengthBytes === 1 ? 0xff : 0xffff);
-    this.controlBytes = new Set((options.controlBytes ?? [0x06, 0x15, 0x04]).map((b, i) => requireByte('length-prefix framer', `controlBytes[${i}]`, b)));
-    if (this.controlBytes.has(this.sync)) throw new PosError('CODPOS_USAGE_FRAMER_OPTION', 'length-prefix framer: option "sync" must differ from the control bytes');
+    this.maxLength = requirePositiveInteger(
+      'length-prefix framer',
+      'maxLength',
+      options.maxLength ?? 1024,
+      lengthBytes === 1 ? 0xff : 0xffff,
+    );
+    this.controlBytes = new Set(
+      (options.controlBytes ?? [0x06, 0x15, 0x04]).map((b, i) =>
+        requireByte('length-prefix framer', `controlBytes[${i}]`, b),
+      ),
+    );
+    if (this.controlBytes.has(this.sync))
+      throw new PosError(
+        'CODPOS_USAGE_FRAMER_OPTION',
+        'length-prefix framer: option "sync" must differ from the control bytes',
+      );
   }
 
   push(chunk: Buffer): LengthPrefixEvent[] {

@@ -45,9 +45,20 @@ export class StxEtxLrcFramer {
 
   constructor(options: StxEtxFramerOptions = {}) {
     const packets = options.packets ?? [{ start: STX, end: ETX }];
-    if (!Array.isArray(packets) || packets.length === 0) throw new PosError('CODPOS_USAGE_FRAMER_OPTION', 'stx-etx framer: option "packets" must list at least one start/end pair');
-    packets.forEach((p, i) => this.endFor.set(requireByte('stx-etx framer', `packets[${i}].start`, p.start), requireByte('stx-etx framer', `packets[${i}].end`, p.end)));
-    this.controlBytes = new Set((options.controlBytes ?? [ACK, NAK, EOT]).map((b, i) => requireByte('stx-etx framer', `controlBytes[${i}]`, b)));
+    if (!Array.isArray(packets) || packets.length === 0)
+      throw new PosError(
+        'CODPOS_USAGE_FRAMER_OPTION',
+        'stx-etx framer: option "packets" must list at least one start/end pair',
+      );
+    packets.forEach((p, i) =>
+      this.endFor.set(
+        requireByte('stx-etx framer', `packets[${i}].start`, p.start),
+        requireByte('stx-etx framer', `packets[${i}].end`, p.end),
+      ),
+    );
+    this.controlBytes = new Set(
+      (options.controlBytes ?? [ACK, NAK, EOT]).map((b, i) => requireByte('stx-etx framer', `controlBytes[${i}]`, b)),
+    );
     this.maxLength = requirePositiveInteger('stx-etx framer', 'maxLength', options.maxLength ?? 1024);
   }
 
@@ -63,7 +74,11 @@ export class StxEtxLrcFramer {
       if (this.awaitingLrc) {
         const payload = Buffer.from(this.body);
         const expected = lrc(payload) ^ this.endFor.get(this.start)!;
-        events.push(expected === byte ? { type: 'frame', start: this.start, payload } : { type: 'bad-lrc', start: this.start, payload, expected, received: byte });
+        events.push(
+          expected === byte
+            ? { type: 'frame', start: this.start, payload }
+            : { type: 'bad-lrc', start: this.start, payload, expected, received: byte },
+        );
         this.start = undefined;
         this.awaitingLrc = false;
         continue;

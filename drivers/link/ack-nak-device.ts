@@ -10,7 +10,8 @@ import type { Transport } from '../transport/transport.js';
 import type { AckNakLink } from './ack-nak.js';
 
 export abstract class AckNakDevice<Reply, Tag extends object> extends EventEmitter {
-  private awaited: { tag: Tag; resolve: (reply: Reply) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout } | undefined;
+  private awaited:
+    { tag: Tag; resolve: (reply: Reply) => void; reject: (error: PosError) => void; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     readonly transport: Transport,

@@ -15,7 +15,8 @@ export const NAK = 0x15;
 export const EOT = 0x04;
 
 /** What a framer reports, normalized across the STX/ETX and length-prefixed framers. */
-export type LinkInput = { type: 'frame'; payload: Buffer; start?: number } | { type: 'bad' } | { type: 'control'; byte: number };
+export type LinkInput =
+  { type: 'frame'; payload: Buffer; start?: number } | { type: 'bad' } | { type: 'control'; byte: number };
 
 export interface AckNakLinkOptions {
   /** Turns received bytes into link inputs (wraps one of drivers/framing). */
@@ -42,7 +43,10 @@ export class AckNakLink extends EventEmitter {
   /** Counters for diag and tests. */
   readonly stats = { sent: 0, resent: 0, naksSent: 0, naksReceived: 0, eotReceived: 0 };
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
-  private readonly onClose = (error?: PosError) => this.abort(error ?? new PosError('CODPOS_DEVICE_DISCONNECTED', `${this.options.name}: link closed`, { disconnected: true }));
+  private readonly onClose = (error?: PosError) =>
+    this.abort(
+      error ?? new PosError('CODPOS_DEVICE_DISCONNECTED', `${this.options.name}: link closed`, { disconnected: true }),
+    );
 
   constructor(
     readonly transport: Transport,
@@ -79,7 +83,13 @@ export class AckNakLink extends EventEmitter {
     pending.attempts++;
     if (pending.attempts > 1) this.stats.resent++;
     this.stats.sent++;
-    this.transport.write(pending.bytes).catch((error: unknown) => this.abort(error instanceof PosError ? error : new PosError('CODPOS_DEVICE_IO', String(error), { cause: error })));
+    this.transport
+      .write(pending.bytes)
+      .catch((error: unknown) =>
+        this.abort(
+          error instanceof PosError ? error : new PosError('CODPOS_DEVICE_IO', String(error), { cause: error }),
+        ),
+      );
     pending.timer = setTimeout(() => this.refused('no ACK'), this.ackTimeoutMs);
   }
 
@@ -93,9 +103,13 @@ export class AckNakLink extends EventEmitter {
     }
     this.transport.write(Buffer.from([EOT])).catch(() => undefined);
     this.finish(
-      new PosError('CODPOS_DEVICE_LINK_FAILED', `${this.options.name}: the peer refused the frame ${this.maxAttempts} times (${why}); sent EOT and gave up`, {
-        details: { attempts: pending.attempts },
-      }),
+      new PosError(
+        'CODPOS_DEVICE_LINK_FAILED',
+        `${this.options.name}: the peer refused the frame ${this.maxAttempts} times (${why}); sent EOT and gave up`,
+        {
+          details: { attempts: pending.attempts },
+        },
+      ),
     );
   }
 
@@ -131,7 +145,10 @@ export class AckNakLink extends EventEmitter {
         } else if (input.byte === EOT) {
           this.stats.eotReceived++;
           this.emit('eot');
-          if (this.pending) this.finish(new PosError('CODPOS_DEVICE_LINK_FAILED', `${this.options.name}: the peer ended the exchange (EOT)`));
+          if (this.pending)
+            this.finish(
+              new PosError('CODPOS_DEVICE_LINK_FAILED', `${this.options.name}: the peer ended the exchange (EOT)`),
+            );
         }
       } else {
         this.transport.write(Buffer.from([ACK])).catch(() => undefined);

@@ -53,12 +53,28 @@ export class PinpadDriver extends AckNakDevice<PadMessage, { accepted: boolean }
 
   /** Asks the customer for a PIN bound to `pan`; resolves with KSN + encrypted block, or why there is none. */
   async requestPin(options: { pan: string; dukpt?: DukptMode }): Promise<PinEntryResult> {
-    if (!/^\d{12,19}$/.test(options.pan)) throw new PosError('CODPOS_USAGE_PAN', 'requestPin: option "pan" must be 12 to 19 digits');
+    if (!/^\d{12,19}$/.test(options.pan))
+      throw new PosError('CODPOS_USAGE_PAN', 'requestPin: option "pan" must be 12 to 19 digits');
     const dukpt = options.dukpt ?? this.dukpt;
-    const answer = await this.exchange({ type: 'pin-entry', dukpt, pan: options.pan }, this.entryTimeoutMs + this.answerGraceMs);
-    if (answer.type === 'pin-block') return { outcome: 'pin', dukpt, format: answer.dukpt === 'tdes' ? 0 : 4, ksn: answer.ksn, pinBlock: answer.block };
+    const answer = await this.exchange(
+      { type: 'pin-entry', dukpt, pan: options.pan },
+      this.entryTimeoutMs + this.answerGraceMs,
+    );
+    if (answer.type === 'pin-block')
+      return {
+        outcome: 'pin',
+        dukpt,
+        format: answer.dukpt === 'tdes' ? 0 : 4,
+        ksn: answer.ksn,
+        pinBlock: answer.block,
+      };
     if (answer.type === 'entry-failed') {
-      const outcome = answer.code === '00005' || answer.code === '00007' ? 'cancelled' : answer.code === '00006' ? 'timeout' : 'refused';
+      const outcome =
+        answer.code === '00005' || answer.code === '00007'
+          ? 'cancelled'
+          : answer.code === '00006'
+            ? 'timeout'
+            : 'refused';
       return { outcome, reason: answer.reason };
     }
     throw new PosError('CODPOS_DEVICE_PINPAD_MESSAGE', 'PIN pad answered a PIN request with an identity message');
@@ -76,7 +92,8 @@ export class PinpadDriver extends AckNakDevice<PadMessage, { accepted: boolean }
    */
   async identify(options: { timeoutMs?: number } = {}): Promise<PinpadIdentity> {
     const answer = await this.exchange({ type: 'identify' }, options.timeoutMs ?? 5000);
-    if (answer.type !== 'identity') throw new PosError('CODPOS_DEVICE_PINPAD_MESSAGE', 'PIN pad answered identify with something else');
+    if (answer.type !== 'identity')
+      throw new PosError('CODPOS_DEVICE_PINPAD_MESSAGE', 'PIN pad answered identify with something else');
     const { selfTestOk, dukpt, ksn, model } = answer;
     return { selfTestOk, dukpt, ksn, model };
   }
@@ -90,7 +107,12 @@ export class PinpadDriver extends AckNakDevice<PadMessage, { accepted: boolean }
     if (this.waiting) throw new PosError('CODPOS_DEVICE_PINPAD_BUSY', 'PIN pad is busy with another request');
     const entry = { accepted: false };
     const answer = this.awaitReply(entry, timeoutMs, () => {
-      this.fail(new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', `PIN pad on ${this.transport.description} gave no answer within ${timeoutMs} ms`));
+      this.fail(
+        new PosError(
+          'CODPOS_DEVICE_PINPAD_TIMEOUT',
+          `PIN pad on ${this.transport.description} gave no answer within ${timeoutMs} ms`,
+        ),
+      );
       this.send({ type: 'cancel' }).catch(() => undefined);
     });
     try {
@@ -116,6 +138,11 @@ export class PinpadDriver extends AckNakDevice<PadMessage, { accepted: boolean }
   private endedByPad(): void {
     // Before the pad ACKed the request, an EOT is the link giving up (the send fails with LINK_FAILED).
     if (!this.waiting?.accepted) return;
-    this.settle({ type: 'entry-failed', dukpt: 'tdes', code: '00005', reason: 'the PIN pad ended the entry (EOT: cancelled or timed out on the pad)' });
+    this.settle({
+      type: 'entry-failed',
+      dukpt: 'tdes',
+      code: '00005',
+      reason: 'the PIN pad ended the entry (EOT: cancelled or timed out on the pad)',
+    });
   }
 }

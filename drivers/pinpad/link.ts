@@ -4,14 +4,25 @@ import { StxEtxLrcFramer, encodeStxEtx, STX, ETX, SI, SO } from '../framing/stx-
 import type { Transport } from '../transport/transport.js';
 
 export function pinpadLink(transport: Transport, name: string, ackTimeoutMs = 1000): AckNakLink {
-  const framer = new StxEtxLrcFramer({ packets: [{ start: STX, end: ETX }, { start: SI, end: SO }] });
+  const framer = new StxEtxLrcFramer({
+    packets: [
+      { start: STX, end: ETX },
+      { start: SI, end: SO },
+    ],
+  });
   return new AckNakLink(transport, {
     name,
     ackTimeoutMs,
     decode: (chunk) =>
-      framer.push(chunk).map((event) =>
-        event.type === 'frame' ? { type: 'frame', payload: event.payload, start: event.start } : event.type === 'bad-lrc' ? { type: 'bad' } : event,
-      ),
+      framer
+        .push(chunk)
+        .map((event) =>
+          event.type === 'frame'
+            ? { type: 'frame', payload: event.payload, start: event.start }
+            : event.type === 'bad-lrc'
+              ? { type: 'bad' }
+              : event,
+        ),
   });
 }
 

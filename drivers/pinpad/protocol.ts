@@ -86,7 +86,9 @@ export function encodePadMessage(message: PadMessage): string {
   switch (message.type) {
     case 'pin-block':
       // As VeriFone pads do, a TDES KSN goes out with its leading F digits suppressed.
-      return message.dukpt === 'tdes' ? `73.00000${message.ksn.replace(/^F+/, '')}${message.block}` : `7A.00000${message.ksn}${message.block}`;
+      return message.dukpt === 'tdes'
+        ? `73.00000${message.ksn.replace(/^F+/, '')}${message.block}`
+        : `7A.00000${message.ksn}${message.block}`;
     case 'entry-failed':
       return `${message.dukpt === 'tdes' ? '73' : '7A'}.${message.code}`;
     case 'identity':
@@ -106,13 +108,22 @@ export function parsePadMessage(payload: string): PadMessage {
     }
     if (dukpt === 'tdes') {
       // KSN of 10..20 hex digits (leading Fs suppressed), then a 16-digit block.
-      if (rest.length < 26 || rest.length > 36) throw bad(`73 answer carries ${rest.length} hex digits, expected 26 to 36 (KSN of 10-20 + PIN block of 16)`);
+      if (rest.length < 26 || rest.length > 36)
+        throw bad(`73 answer carries ${rest.length} hex digits, expected 26 to 36 (KSN of 10-20 + PIN block of 16)`);
       return { type: 'pin-block', dukpt, ksn: rest.slice(0, -16).padStart(20, 'F'), block: rest.slice(-16) };
     }
-    if (rest.length !== 56) throw bad(`7A answer carries ${rest.length} hex digits, expected 56 (KSN of 24 + PIN block of 32)`);
+    if (rest.length !== 56)
+      throw bad(`7A answer carries ${rest.length} hex digits, expected 56 (KSN of 24 + PIN block of 32)`);
     return { type: 'pin-block', dukpt, ksn: rest.slice(0, 24), block: rest.slice(24) };
   }
   match = /^7X1\.(OK|FAIL)\.(tdes|aes128|aes256)\.([0-9A-F]+)\.(.*)$/.exec(payload);
-  if (match) return { type: 'identity', selfTestOk: match[1] === 'OK', dukpt: match[2] as DukptMode, ksn: match[3]!, model: match[4]! };
+  if (match)
+    return {
+      type: 'identity',
+      selfTestOk: match[1] === 'OK',
+      dukpt: match[2] as DukptMode,
+      ksn: match[3]!,
+      model: match[4]!,
+    };
   throw bad(`unknown answer starting ${JSON.stringify(payload.slice(0, 4))}`);
 }

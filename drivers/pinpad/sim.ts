@@ -14,7 +14,14 @@ import { encodePinBlock } from '../../emv/crypto/pin-block.js';
 import type { AckNakLink } from '../link/ack-nak.js';
 import type { Transport } from '../transport/transport.js';
 import { pinpadLink, pinpadPacket, SI } from './link.js';
-import { encodePadMessage, parseHostMessage, type DukptMode, type EntryResultCode, type HostMessage, type PadMessage } from './protocol.js';
+import {
+  encodePadMessage,
+  parseHostMessage,
+  type DukptMode,
+  type EntryResultCode,
+  type HostMessage,
+  type PadMessage,
+} from './protocol.js';
 
 /** The codpos extension's requests: identify (ZX1) and AES DUKPT PIN entry (ZA60). */
 function isExtension(message: HostMessage): boolean {
@@ -64,7 +71,8 @@ export class PinpadSim extends EventEmitter {
     private readonly options: PinpadSimOptions,
   ) {
     super();
-    if (!/^([0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$/.test(options.bdk)) throw new PosError('CODPOS_USAGE_PINPAD_SIM', 'PIN pad simulator: option "bdk" must be 32 or 64 hex digits');
+    if (!/^([0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$/.test(options.bdk))
+      throw new PosError('CODPOS_USAGE_PINPAD_SIM', 'PIN pad simulator: option "bdk" must be 32 or 64 hex digits');
     this.tdesKsn = options.ksn ? parseTdesKsn(options.ksn) : undefined;
     this.aesKsn = options.aesKsn ? parseAesKsn(options.aesKsn) : undefined;
     this.link = pinpadLink(transport, 'PIN pad simulator');
@@ -87,7 +95,11 @@ export class PinpadSim extends EventEmitter {
 
   /** Presses digit keys. */
   press(keys: string): void {
-    if (!/^\d*$/.test(keys)) throw new PosError('CODPOS_USAGE_PINPAD_KEYS', 'PIN pad simulator: press() takes digits; use enter(), clearKey() or cancelKey()');
+    if (!/^\d*$/.test(keys))
+      throw new PosError(
+        'CODPOS_USAGE_PINPAD_KEYS',
+        'PIN pad simulator: press() takes digits; use enter(), clearKey() or cancelKey()',
+      );
     if (!this.entry) return;
     for (const key of keys) {
       if (this.digitCount < this.digits.length) this.digits[this.digitCount++] = key.charCodeAt(0);
@@ -101,7 +113,13 @@ export class PinpadSim extends EventEmitter {
   }
 
   cancelKey(): void {
-    if (this.entry) this.finish({ type: 'entry-failed', dukpt: this.entry.dukpt === 'tdes' ? 'tdes' : 'aes', code: '00005', reason: '' });
+    if (this.entry)
+      this.finish({
+        type: 'entry-failed',
+        dukpt: this.entry.dukpt === 'tdes' ? 'tdes' : 'aes',
+        code: '00005',
+        reason: '',
+      });
   }
 
   /** Presses the green key: builds and sends the encrypted PIN block. */
@@ -115,14 +133,34 @@ export class PinpadSim extends EventEmitter {
         if (!this.tdesKsn) throw new PosError('CODPOS_DEVICE_PINPAD_KEY', 'no TDES KSN loaded');
         const ksn = nextKsn(this.tdesKsn);
         this.tdesKsn = ksn;
-        const block = encodePinBlock({ format: 0, pin, pan: entry.pan, key: deriveTdesKeys(this.options.bdk, ksn).pinKey });
-        this.finish({ type: 'pin-block', dukpt: 'tdes', ksn: ksn.toString('hex').toUpperCase(), block: block.toString('hex').toUpperCase() });
+        const block = encodePinBlock({
+          format: 0,
+          pin,
+          pan: entry.pan,
+          key: deriveTdesKeys(this.options.bdk, ksn).pinKey,
+        });
+        this.finish({
+          type: 'pin-block',
+          dukpt: 'tdes',
+          ksn: ksn.toString('hex').toUpperCase(),
+          block: block.toString('hex').toUpperCase(),
+        });
       } else {
         if (!this.aesKsn) throw new PosError('CODPOS_DEVICE_PINPAD_KEY', 'no AES KSN loaded');
         const ksn = nextAesKsn(this.aesKsn);
         this.aesKsn = ksn;
-        const block = encodePinBlock({ format: 4, pin, pan: entry.pan, key: deriveAesKeys(this.options.bdk, ksn, entry.dukpt).pinKey });
-        this.finish({ type: 'pin-block', dukpt: 'aes', ksn: ksn.toString('hex').toUpperCase(), block: block.toString('hex').toUpperCase() });
+        const block = encodePinBlock({
+          format: 4,
+          pin,
+          pan: entry.pan,
+          key: deriveAesKeys(this.options.bdk, ksn, entry.dukpt).pinKey,
+        });
+        this.finish({
+          type: 'pin-block',
+          dukpt: 'aes',
+          ksn: ksn.toString('hex').toUpperCase(),
+          block: block.toString('hex').toUpperCase(),
+        });
       }
       this.entries++;
     } catch {
@@ -152,29 +190,52 @@ export class PinpadSim extends EventEmitter {
       this.screen = message.clear ? message.text : this.screen + message.text;
       this.emit('display', this.screen);
     } else if (message.type === 'cancel') {
-      if (this.entry) this.finish({ type: 'entry-failed', dukpt: this.entry.dukpt === 'tdes' ? 'tdes' : 'aes', code: '00007', reason: '' });
+      if (this.entry)
+        this.finish({
+          type: 'entry-failed',
+          dukpt: this.entry.dukpt === 'tdes' ? 'tdes' : 'aes',
+          code: '00007',
+          reason: '',
+        });
     } else if (message.type === 'identify') {
       const dukpt = this.options.dukpt ?? 'tdes';
       let ksn: string;
       try {
-        ksn = dukpt === 'tdes' ? (this.tdesKsn ? nextKsn(this.tdesKsn).toString('hex') : '') : this.aesKsn ? nextAesKsn(this.aesKsn).toString('hex') : '';
+        ksn =
+          dukpt === 'tdes'
+            ? this.tdesKsn
+              ? nextKsn(this.tdesKsn).toString('hex')
+              : ''
+            : this.aesKsn
+              ? nextAesKsn(this.aesKsn).toString('hex')
+              : '';
       } catch {
         ksn = '';
       }
-      void this.reply({ type: 'identity', selfTestOk: ksn !== '', dukpt, ksn: ksn.toUpperCase() || '0', model: this.options.model ?? 'codpos-sim PINpad 1000SE-compatible' });
+      void this.reply({
+        type: 'identity',
+        selfTestOk: ksn !== '',
+        dukpt,
+        ksn: ksn.toUpperCase() || '0',
+        model: this.options.model ?? 'codpos-sim PINpad 1000SE-compatible',
+      });
     } else {
       const family = message.dukpt === 'tdes' ? 'tdes' : 'aes';
       if (this.entry) {
         void this.reply({ type: 'entry-failed', dukpt: family, code: '00009', reason: '' });
         return;
       }
-      const fail = (code: EntryResultCode) => void this.reply({ type: 'entry-failed', dukpt: family, code, reason: '' });
+      const fail = (code: EntryResultCode) =>
+        void this.reply({ type: 'entry-failed', dukpt: family, code, reason: '' });
       if (message.pan.length < 12) return fail('00009');
       this.wipe();
       this.entry = {
         dukpt: message.dukpt,
         pan: message.pan,
-        timer: setTimeout(() => this.finish({ type: 'entry-failed', dukpt: family, code: '00006', reason: '' }), this.options.entryTimeoutMs ?? 60_000),
+        timer: setTimeout(
+          () => this.finish({ type: 'entry-failed', dukpt: family, code: '00006', reason: '' }),
+          this.options.entryTimeoutMs ?? 60_000,
+        ),
       };
       this.screen = 'ENTER PIN';
       this.emit('prompt', { dukpt: message.dukpt });

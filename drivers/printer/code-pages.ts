@@ -7,7 +7,9 @@ export function encodeForCodePage(text: string, page: number): Buffer {
   const bytes: number[] = [];
   for (const char of text) {
     const code = char.codePointAt(0)!;
-    bytes.push(code === 0x0a || (code >= 0x20 && code < 0x7f) || (latin1 && code >= 0xa0 && code <= 0xff) ? code : 0x3f);
+    bytes.push(
+      code === 0x0a || (code >= 0x20 && code < 0x7f) || (latin1 && code >= 0xa0 && code <= 0xff) ? code : 0x3f,
+    );
   }
   return Buffer.from(bytes);
 }

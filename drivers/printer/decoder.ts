@@ -171,7 +171,8 @@ export class EscPosDecoder {
     const fn = buf[at + 6];
     if (cn === 0x31 && fn === 0x50) this.qrData = Buffer.from(buf.subarray(at + 8, at + 5 + length));
     else if (cn === 0x31 && fn === 0x51) this.mark(`[QR ${this.qrData?.toString('utf8') ?? ''}]`);
-    else if (!(cn === 0x31 && (fn === 0x41 || fn === 0x43 || fn === 0x45))) this.unknown.push({ offset: this.consumed + at, bytes: buf.subarray(at, at + 7).toString('hex') });
+    else if (!(cn === 0x31 && (fn === 0x41 || fn === 0x43 || fn === 0x45)))
+      this.unknown.push({ offset: this.consumed + at, bytes: buf.subarray(at, at + 7).toString('hex') });
     return 5 + length;
   }
 
@@ -185,7 +186,8 @@ export class EscPosDecoder {
     const width = rowBytes * 8;
     const pixels = new Uint8Array(width * height);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) pixels[y * width + x] = (buf[at + 8 + y * rowBytes + (x >> 3)]! >> (7 - (x & 7))) & 1;
+      for (let x = 0; x < width; x++)
+        pixels[y * width + x] = (buf[at + 8 + y * rowBytes + (x >> 3)]! >> (7 - (x & 7))) & 1;
     }
     this.images.push({ width, height, pixels });
     this.mark(`[RASTER ${width}x${height}]`);

@@ -55,7 +55,11 @@ export class PrinterDriver extends EventEmitter {
   ) {
     super();
     const codePage = options.codePage ?? 0;
-    if (!isPrinterCodePage(codePage)) throw new PosError('CODPOS_USAGE_ESCPOS', `printer code page ${codePage} cannot be encoded: use ${describePrinterCodePages()}`);
+    if (!isPrinterCodePage(codePage))
+      throw new PosError(
+        'CODPOS_USAGE_ESCPOS',
+        `printer code page ${codePage} cannot be encoded: use ${describePrinterCodePages()}`,
+      );
     // Jobs are built from this profile (builder(), the receipt renderers), so the page travels with it.
     this.profile = { ...(options.profile ?? PRINTER_PROFILES['58mm']), codePage };
     this.statusPollMs = options.statusPollMs ?? 2000;
@@ -66,7 +70,8 @@ export class PrinterDriver extends EventEmitter {
     transport.on('close', (error) => {
       const waiting = this.waiters;
       this.waiters = [];
-      for (const waiter of waiting) waiter(-1, error ?? new PosError('CODPOS_DEVICE_DISCONNECTED', 'printer link closed', { disconnected: true }));
+      for (const waiter of waiting)
+        waiter(-1, error ?? new PosError('CODPOS_DEVICE_DISCONNECTED', 'printer link closed', { disconnected: true }));
     });
   }
 
@@ -112,7 +117,13 @@ export class PrinterDriver extends EventEmitter {
   }
 
   reprintLast(): Promise<void> {
-    if (!this.lastJob) return Promise.reject(new PosError('CODPOS_DEVICE_PRINTER_NOTHING_TO_REPRINT', 'reprint: nothing has been printed since the printer started'));
+    if (!this.lastJob)
+      return Promise.reject(
+        new PosError(
+          'CODPOS_DEVICE_PRINTER_NOTHING_TO_REPRINT',
+          'reprint: nothing has been printed since the printer started',
+        ),
+      );
     return this.print(this.lastJob);
   }
 
@@ -143,8 +154,13 @@ export class PrinterDriver extends EventEmitter {
   /** Polls status until the printer can print; a lost link counts as a reason to wait, not to fail. */
   private async waitUntilClear(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      if (signal?.aborted) throw new PosError('CODPOS_DEVICE_PRINT_CANCELLED', 'print job cancelled while held; it was not printed');
-      if (this.stopped) throw new PosError('CODPOS_DEVICE_PRINT_CANCELLED', 'the printer was stopped while the job was held; it was not printed');
+      if (signal?.aborted)
+        throw new PosError('CODPOS_DEVICE_PRINT_CANCELLED', 'print job cancelled while held; it was not printed');
+      if (this.stopped)
+        throw new PosError(
+          'CODPOS_DEVICE_PRINT_CANCELLED',
+          'the printer was stopped while the job was held; it was not printed',
+        );
       let reason: string | undefined;
       try {
         reason = blockingReason(await this.status());
@@ -176,7 +192,12 @@ export class PrinterDriver extends EventEmitter {
     return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new PosError('CODPOS_DEVICE_PRINTER_NO_STATUS', `printer on ${this.transport.description} did not answer DLE EOT ${n} within ${this.statusTimeoutMs} ms (off, unplugged or not an ESC/POS printer)`));
+        reject(
+          new PosError(
+            'CODPOS_DEVICE_PRINTER_NO_STATUS',
+            `printer on ${this.transport.description} did not answer DLE EOT ${n} within ${this.statusTimeoutMs} ms (off, unplugged or not an ESC/POS printer)`,
+          ),
+        );
       }, this.statusTimeoutMs);
       const waiter = (byte: number, error?: PosError) => {
         clearTimeout(timer);
@@ -193,7 +214,9 @@ export class PrinterDriver extends EventEmitter {
   }
 
   private setState(next: PrinterState): void {
-    const same = next.state === this.current.state && (next as { reason?: string }).reason === (this.current as { reason?: string }).reason;
+    const same =
+      next.state === this.current.state &&
+      (next as { reason?: string }).reason === (this.current as { reason?: string }).reason;
     this.current = next;
     if (!same) this.emit('state', next);
   }

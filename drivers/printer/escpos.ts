@@ -50,7 +50,11 @@ export class EscPosBuilder {
   /** ESC a n */
   align(alignment: Alignment): this {
     const n = { left: 0, center: 1, right: 2 }[alignment];
-    if (n === undefined) throw new PosError('CODPOS_USAGE_ESCPOS', `align: expected left, center or right, got ${JSON.stringify(alignment)}`);
+    if (n === undefined)
+      throw new PosError(
+        'CODPOS_USAGE_ESCPOS',
+        `align: expected left, center or right, got ${JSON.stringify(alignment)}`,
+      );
     return this.raw([ESC, 0x61, n]);
   }
 
@@ -66,8 +70,12 @@ export class EscPosBuilder {
 
   /** GS ! n: character width and height multipliers 1..8. */
   size(width: number, height: number): this {
-    for (const [name, value] of [['width', width], ['height', height]] as const) {
-      if (!Number.isInteger(value) || value < 1 || value > 8) throw new PosError('CODPOS_USAGE_ESCPOS', `size: ${name} must be 1..8, got ${value}`);
+    for (const [name, value] of [
+      ['width', width],
+      ['height', height],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1 || value > 8)
+        throw new PosError('CODPOS_USAGE_ESCPOS', `size: ${name} must be 1..8, got ${value}`);
     }
     this.widthMultiplier = width;
     return this.raw([GS, 0x21, ((width - 1) << 4) | (height - 1)]);
@@ -79,7 +87,8 @@ export class EscPosBuilder {
 
   /** ESC t n */
   codePage(n: number): this {
-    if (!Number.isInteger(n) || n < 0 || n > 255) throw new PosError('CODPOS_USAGE_ESCPOS', `codePage: expected 0..255, got ${n}`);
+    if (!Number.isInteger(n) || n < 0 || n > 255)
+      throw new PosError('CODPOS_USAGE_ESCPOS', `codePage: expected 0..255, got ${n}`);
     this.page = n;
     return this.raw([ESC, 0x74, n]);
   }
@@ -96,7 +105,8 @@ export class EscPosBuilder {
 
   /** Word-wraps `text` to the paper width at the current character width, one line feed per line. */
   wrap(text: string): this {
-    for (const line of wrapText(text, Math.max(1, Math.floor(this.profile.columns / this.widthMultiplier)))) this.line(line);
+    for (const line of wrapText(text, Math.max(1, Math.floor(this.profile.columns / this.widthMultiplier))))
+      this.line(line);
     return this;
   }
 
@@ -121,7 +131,8 @@ export class EscPosBuilder {
   /** QR code, model 2: GS ( k functions 165 (model), 167 (size), 169 (error level M), 180 (store), 181 (print). */
   qr(data: string, options: { moduleSize?: number } = {}): this {
     const bytes = Buffer.from(data, 'utf8');
-    if (bytes.length === 0 || bytes.length > 7089) throw new PosError('CODPOS_USAGE_ESCPOS', 'qr: data must be 1..7089 bytes');
+    if (bytes.length === 0 || bytes.length > 7089)
+      throw new PosError('CODPOS_USAGE_ESCPOS', 'qr: data must be 1..7089 bytes');
     const store = bytes.length + 3;
     return this.raw([GS, 0x28, 0x6b, 4, 0, 0x31, 0x41, 0x32, 0x00])
       .raw([GS, 0x28, 0x6b, 3, 0, 0x31, 0x43, options.moduleSize ?? 6])
@@ -134,9 +145,13 @@ export class EscPosBuilder {
   /** GS v 0: a raster bit image (a signature), at most the paper width. */
   raster(image: MonoImage): this {
     if (image.width < 1 || image.width > this.profile.dots) {
-      throw new PosError('CODPOS_USAGE_ESCPOS', `raster: width ${image.width} dots does not fit the ${this.profile.name} paper (${this.profile.dots} dots)`);
+      throw new PosError(
+        'CODPOS_USAGE_ESCPOS',
+        `raster: width ${image.width} dots does not fit the ${this.profile.name} paper (${this.profile.dots} dots)`,
+      );
     }
-    if (image.pixels.length !== image.width * image.height) throw new PosError('CODPOS_USAGE_ESCPOS', 'raster: pixels must hold width * height values');
+    if (image.pixels.length !== image.width * image.height)
+      throw new PosError('CODPOS_USAGE_ESCPOS', 'raster: pixels must hold width * height values');
     const rowBytes = Math.ceil(image.width / 8);
     const data = Buffer.alloc(rowBytes * image.height);
     for (let y = 0; y < image.height; y++) {
@@ -144,7 +159,9 @@ export class EscPosBuilder {
         if (image.pixels[y * image.width + x]) data[y * rowBytes + (x >> 3)]! |= 0x80 >> (x & 7);
       }
     }
-    return this.raw([GS, 0x76, 0x30, 0, rowBytes & 0xff, rowBytes >> 8, image.height & 0xff, image.height >> 8]).raw(data);
+    return this.raw([GS, 0x76, 0x30, 0, rowBytes & 0xff, rowBytes >> 8, image.height & 0xff, image.height >> 8]).raw(
+      data,
+    );
   }
 
   /** GS V 66 n: feed n dots past the cutter and cut (partial cut left to the model). */

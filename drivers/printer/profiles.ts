@@ -24,6 +24,10 @@ export const PRINTER_PROFILES: Record<PrinterProfile['name'], PrinterProfile> = 
 
 export function printerProfile(name: string): PrinterProfile {
   const profile = PRINTER_PROFILES[name as PrinterProfile['name']];
-  if (!profile) throw new PosError('CODPOS_USAGE_PRINTER_PROFILE', `printer profile "${name}" is unknown: use ${Object.keys(PRINTER_PROFILES).join(' or ')}`);
+  if (!profile)
+    throw new PosError(
+      'CODPOS_USAGE_PRINTER_PROFILE',
+      `printer profile "${name}" is unknown: use ${Object.keys(PRINTER_PROFILES).join(' or ')}`,
+    );
   return profile;
 }

@@ -31,7 +31,13 @@ export interface PrinterSimOptions {
 /** Emits `page` (lines, the raster images printed since the previous cut) at each cut. */
 export class PrinterSim extends EventEmitter {
   readonly decoder: EscPosDecoder;
-  readonly status: PrinterStatus = { offline: false, coverOpen: false, paperNearEnd: false, paperOut: false, error: false };
+  readonly status: PrinterStatus = {
+    offline: false,
+    coverOpen: false,
+    paperNearEnd: false,
+    paperOut: false,
+    error: false,
+  };
   readonly profile: PrinterProfile;
   private linesPrinted = 0;
   private runOutAfterLines: number | undefined;

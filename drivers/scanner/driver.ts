@@ -51,7 +51,12 @@ export class ScannerDriver extends EventEmitter {
     this.prefix = options.prefix ?? '';
     this.aimIds = options.aimIds ?? true;
     const suffix = options.suffix ?? '\r';
-    this.line = this.mode === 'line' ? new DelimiterFramer(suffix ? { delimiter: suffix } : { delimiter: '\0', interByteTimeoutMs: SUFFIXLESS_GAP_MS }) : undefined;
+    this.line =
+      this.mode === 'line'
+        ? new DelimiterFramer(
+            suffix ? { delimiter: suffix } : { delimiter: '\0', interByteTimeoutMs: SUFFIXLESS_GAP_MS },
+          )
+        : undefined;
     this.wedge = new KeyboardWedgeDecoder({ aimIds: this.aimIds });
     transport.on('data', this.onData);
   }
@@ -89,9 +94,12 @@ export class ScannerDriver extends EventEmitter {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (at === undefined) return;
-    this.idleTimer = setTimeout(() => {
-      for (const frame of this.line!.expire()) this.lineFrame(frame);
-    }, Math.max(0, at - Date.now()));
+    this.idleTimer = setTimeout(
+      () => {
+        for (const frame of this.line!.expire()) this.lineFrame(frame);
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   private lineFrame(frame: Buffer): void {

@@ -31,10 +31,17 @@ export class HidPosDecoder {
   /** Takes one input report; returns the scan it completes, if any. Reports of other ids are ignored. */
   push(report: Buffer): DecodedScan | undefined {
     if (report.length === 0 || report[0] !== HID_POS_SCAN_REPORT_ID) return undefined;
-    if (report.length < 6) throw new PosError('CODPOS_DEVICE_HID_REPORT', `HID POS report too short: ${report.length} bytes, need at least 6`);
+    if (report.length < 6)
+      throw new PosError(
+        'CODPOS_DEVICE_HID_REPORT',
+        `HID POS report too short: ${report.length} bytes, need at least 6`,
+      );
     const count = report[1]!;
     if (count > HID_POS_DATA_BYTES || 5 + count > report.length) {
-      throw new PosError('CODPOS_DEVICE_HID_REPORT', `HID POS report: byte 1 (data length) is ${count}, but the report holds at most ${Math.min(HID_POS_DATA_BYTES, report.length - 5)}`);
+      throw new PosError(
+        'CODPOS_DEVICE_HID_REPORT',
+        `HID POS report: byte 1 (data length) is ${count}, but the report holds at most ${Math.min(HID_POS_DATA_BYTES, report.length - 5)}`,
+      );
     }
     if (this.parts.length === 0) this.aim = report.subarray(2, 5).toString('latin1').replace(/\0/g, '');
     this.parts.push(report.subarray(5, 5 + count));

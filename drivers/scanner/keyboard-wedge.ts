@@ -39,7 +39,8 @@ export class KeyboardWedgeDecoder {
   constructor(private readonly options: { aimIds: boolean } = { aimIds: false }) {}
 
   push(report: Buffer): { symbology: Symbology; data: string } | undefined {
-    if (report.length !== 8) throw new PosError('CODPOS_DEVICE_HID_REPORT', `keyboard boot report must be 8 bytes, got ${report.length}`);
+    if (report.length !== 8)
+      throw new PosError('CODPOS_DEVICE_HID_REPORT', `keyboard boot report must be 8 bytes, got ${report.length}`);
     const shift = (report[0]! & SHIFT) !== 0;
     const now = new Set<number>();
     let done: { symbology: Symbology; data: string } | undefined;

@@ -35,7 +35,9 @@ export class ScannerSim {
     const aim = this.options.aimIds === false ? '' : aimOfSymbology(symbology);
     const mode = this.options.mode ?? 'line';
     if (mode === 'line') {
-      await this.transport.write(Buffer.from(`${this.options.prefix ?? ''}${aim}${data}${this.options.suffix ?? '\r'}`, 'latin1'));
+      await this.transport.write(
+        Buffer.from(`${this.options.prefix ?? ''}${aim}${data}${this.options.suffix ?? '\r'}`, 'latin1'),
+      );
       return;
     }
     const reports = mode === 'hid-pos' ? encodeHidPosReports(data, aim) : encodeKeyboardReports(aim + data);

@@ -70,7 +70,15 @@ export class SimulatedBleBindings extends EventEmitter {
   add(end: BlePeripheralEnd, uuid = `sim${this.peripherals.size}`): void {
     this.peripherals.set(uuid, end);
     end.notify = (data) => {
-      if (this.subscribed.has(uuid)) this.emit('read', uuid, normalizeUuid(end.options.service), normalizeUuid(end.options.notifyCharacteristic), data, true);
+      if (this.subscribed.has(uuid))
+        this.emit(
+          'read',
+          uuid,
+          normalizeUuid(end.options.service),
+          normalizeUuid(end.options.notifyCharacteristic),
+          data,
+          true,
+        );
     };
   }
 
@@ -90,7 +98,16 @@ export class SimulatedBleBindings extends EventEmitter {
       this.emit('scanStart', false);
       for (const [uuid, end] of this.peripherals) {
         const o = end.options;
-        this.emit('discover', uuid, o.address, 'public', true, { localName: o.localName, serviceUuids: [normalizeUuid(o.service)] }, -42, true);
+        this.emit(
+          'discover',
+          uuid,
+          o.address,
+          'public',
+          true,
+          { localName: o.localName, serviceUuids: [normalizeUuid(o.service)] },
+          -42,
+          true,
+        );
       }
     });
   }
@@ -116,7 +133,9 @@ export class SimulatedBleBindings extends EventEmitter {
   discoverServices(uuid: Uuid, wanted: string[]): void {
     const end = this.peripherals.get(uuid)!;
     const service = normalizeUuid(end.options.service);
-    setImmediate(() => this.emit('servicesDiscover', uuid, wanted.length === 0 || wanted.includes(service) ? [service] : []));
+    setImmediate(() =>
+      this.emit('servicesDiscover', uuid, wanted.length === 0 || wanted.includes(service) ? [service] : []),
+    );
   }
   discoverIncludedServices(uuid: Uuid, service: string): void {
     setImmediate(() => this.emit('includedServicesDiscover', uuid, service, []));
@@ -163,6 +182,8 @@ export class SimulatedBleBindings extends EventEmitter {
 
 /** A noble instance on simulated bindings, through noble's own with-bindings seam. */
 export function simulatedNoble(bindings: SimulatedBleBindings): NobleLike {
-  const withBindings = createRequire(import.meta.url)('@abandonware/noble/with-bindings') as (bindings: unknown) => NobleLike;
+  const withBindings = createRequire(import.meta.url)('@abandonware/noble/with-bindings') as (
+    bindings: unknown,
+  ) => NobleLike;
   return withBindings(bindings);
 }

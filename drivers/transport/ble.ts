@@ -32,7 +32,10 @@ export interface NoblePeripheral extends EventEmitter {
   advertisement: { localName?: string; serviceUuids?: string[] };
   connectAsync(): Promise<void>;
   disconnectAsync(): Promise<void>;
-  discoverSomeServicesAndCharacteristicsAsync(services: string[], characteristics: string[]): Promise<{ characteristics: NobleCharacteristic[] }>;
+  discoverSomeServicesAndCharacteristicsAsync(
+    services: string[],
+    characteristics: string[],
+  ): Promise<{ characteristics: NobleCharacteristic[] }>;
 }
 export interface NobleLike extends EventEmitter {
   readonly state: string;
@@ -45,9 +48,13 @@ export type NobleLoader = () => NobleLike;
 export const defaultNobleLoader: NobleLoader = () => createRequire(import.meta.url)('@abandonware/noble') as NobleLike;
 
 export function bleUnsupported(why: string, cause?: unknown): PosError {
-  return new PosError('CODPOS_DEVICE_BLE_UNSUPPORTED', `Bluetooth LE is unsupported here (${why}): no usable adapter, or no permission (run as a user with CAP_NET_RAW, and check bluetoothd is not holding the adapter)`, {
-    cause,
-  });
+  return new PosError(
+    'CODPOS_DEVICE_BLE_UNSUPPORTED',
+    `Bluetooth LE is unsupported here (${why}): no usable adapter, or no permission (run as a user with CAP_NET_RAW, and check bluetoothd is not holding the adapter)`,
+    {
+      cause,
+    },
+  );
 }
 
 /** Loads noble; a throw (no adapter, EAFNOSUPPORT in containers) becomes CODPOS_DEVICE_BLE_UNSUPPORTED. */
@@ -65,14 +72,21 @@ export function normalizeUuid(uuid: string): string {
 
 /** Waits for the adapter to power on; unsupported/unauthorized are final, off is retryable. */
 export async function whenPoweredOn(noble: NobleLike, timeoutMs: number): Promise<void> {
-  const verdict = (state: string): 'on' | 'final' | 'wait' => (state === 'poweredOn' ? 'on' : state === 'unsupported' || state === 'unauthorized' ? 'final' : 'wait');
+  const verdict = (state: string): 'on' | 'final' | 'wait' =>
+    state === 'poweredOn' ? 'on' : state === 'unsupported' || state === 'unauthorized' ? 'final' : 'wait';
   const now = noble.state;
   if (verdict(now) === 'on') return;
   if (verdict(now) === 'final') throw bleUnsupported(`adapter state ${now}`);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       noble.off('stateChange', onState);
-      reject(deviceError('CODPOS_DEVICE_BLE_OFF', `Bluetooth adapter did not power on within ${timeoutMs} ms (state ${noble.state})`, { disconnected: true }));
+      reject(
+        deviceError(
+          'CODPOS_DEVICE_BLE_OFF',
+          `Bluetooth adapter did not power on within ${timeoutMs} ms (state ${noble.state})`,
+          { disconnected: true },
+        ),
+      );
     }, timeoutMs);
     const onState = (state: string) => {
       const v = verdict(state);
@@ -95,13 +109,23 @@ export interface BlePeripheralInfo {
 }
 
 /** Scans for `timeoutMs`, calling `onFound` per new peripheral (diag's progress). */
-export async function scanBle(options: { timeoutMs: number; loader?: NobleLoader; onFound?: (p: BlePeripheralInfo) => void }): Promise<BlePeripheralInfo[]> {
+export async function scanBle(options: {
+  timeoutMs: number;
+  loader?: NobleLoader;
+  onFound?: (p: BlePeripheralInfo) => void;
+}): Promise<BlePeripheralInfo[]> {
   const noble = loadNoble(options.loader);
   await whenPoweredOn(noble, options.timeoutMs);
   const found = new Map<string, BlePeripheralInfo>();
   const onDiscover = (p: NoblePeripheral) => {
     if (found.has(p.id)) return;
-    const info: BlePeripheralInfo = { id: p.id, address: p.address, name: p.advertisement.localName, rssi: p.rssi, services: p.advertisement.serviceUuids ?? [] };
+    const info: BlePeripheralInfo = {
+      id: p.id,
+      address: p.address,
+      name: p.advertisement.localName,
+      rssi: p.rssi,
+      services: p.advertisement.serviceUuids ?? [],
+    };
     found.set(p.id, info);
     options.onFound?.(info);
   };
@@ -144,7 +168,8 @@ export class BleTransport extends TransportBase {
 
   constructor(private readonly options: BleTransportOptions) {
     super();
-    if (!options.peripheral) throw new PosError('CODPOS_USAGE_BLE_OPTION', 'ble transport: option "peripheral" (name or address) is required');
+    if (!options.peripheral)
+      throw new PosError('CODPOS_USAGE_BLE_OPTION', 'ble transport: option "peripheral" (name or address) is required');
     this.description = `ble ${options.peripheral}`;
     this.writeIntervalMs = options.writeIntervalMs ?? 10;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -171,16 +196,26 @@ export class BleTransport extends TransportBase {
     const notifyUuid = normalizeUuid(this.options.notifyCharacteristic);
     let characteristics: NobleCharacteristic[];
     try {
-      ({ characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync([service], [writeUuid, notifyUuid]));
+      ({ characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync(
+        [service],
+        [writeUuid, notifyUuid],
+      ));
     } catch (error) {
       await peripheral.disconnectAsync().catch(() => undefined);
-      throw new PosError('CODPOS_DEVICE_BLE_SERVICE', `${this.description} has no service ${service} (${String(error)})`, { cause: error });
+      throw new PosError(
+        'CODPOS_DEVICE_BLE_SERVICE',
+        `${this.description} has no service ${service} (${String(error)})`,
+        { cause: error },
+      );
     }
     const writer = characteristics.find((c) => normalizeUuid(c.uuid) === writeUuid);
     const notifier = characteristics.find((c) => normalizeUuid(c.uuid) === notifyUuid);
     if (!writer || !notifier) {
       await peripheral.disconnectAsync().catch(() => undefined);
-      throw new PosError('CODPOS_DEVICE_BLE_SERVICE', `${this.description}: service ${service} lacks characteristic ${!writer ? writeUuid : notifyUuid}`);
+      throw new PosError(
+        'CODPOS_DEVICE_BLE_SERVICE',
+        `${this.description}: service ${service} lacks characteristic ${!writer ? writeUuid : notifyUuid}`,
+      );
     }
     notifier.on('data', (data: Buffer) => this.emit('data', Buffer.from(data)));
     await notifier.subscribeAsync();
@@ -230,7 +265,13 @@ export class BleTransport extends TransportBase {
       const timer = setTimeout(() => {
         noble.off('discover', onDiscover);
         void noble.stopScanningAsync().catch(() => undefined);
-        reject(deviceError('CODPOS_DEVICE_ABSENT', `${this.description} was not found within ${this.options.scanTimeoutMs} ms of scanning`, { disconnected: true }));
+        reject(
+          deviceError(
+            'CODPOS_DEVICE_ABSENT',
+            `${this.description} was not found within ${this.options.scanTimeoutMs} ms of scanning`,
+            { disconnected: true },
+          ),
+        );
       }, this.options.scanTimeoutMs);
       const onDiscover = (p: NoblePeripheral) => {
         if (p.address?.toLowerCase() !== wanted && p.advertisement.localName?.toLowerCase() !== wanted) return;
@@ -245,7 +286,12 @@ export class BleTransport extends TransportBase {
       noble.startScanningAsync([], false).catch((error: unknown) => {
         clearTimeout(timer);
         noble.off('discover', onDiscover);
-        reject(deviceError('CODPOS_DEVICE_BLE_SCAN', `cannot scan for ${this.description}: ${String(error)}`, { cause: error, disconnected: true }));
+        reject(
+          deviceError('CODPOS_DEVICE_BLE_SCAN', `cannot scan for ${this.description}: ${String(error)}`, {
+            cause: error,
+            disconnected: true,
+          }),
+        );
       });
     });
   }
@@ -254,6 +300,9 @@ export class BleTransport extends TransportBase {
     if (!this.peripheral) return;
     this.peripheral = undefined;
     this.writer = undefined;
-    this.emit('close', deviceError('CODPOS_DEVICE_DISCONNECTED', `${this.description}: ${reason}`, { disconnected: true }));
+    this.emit(
+      'close',
+      deviceError('CODPOS_DEVICE_DISCONNECTED', `${this.description}: ${reason}`, { disconnected: true }),
+    );
   }
 }

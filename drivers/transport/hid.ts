@@ -43,7 +43,9 @@ export const LIBUSB_PACKAGE = 'libusb-1.0-0';
 /** Turns a failure to load or start node-hid into a message a technician can act on. */
 export function hidUnavailable(cause: unknown): PosError {
   const text = String((cause as Error)?.message ?? cause);
-  const library = /libusb|libudev|shared object|cannot open|ERR_DLOPEN_FAILED|MODULE_NOT_FOUND|bindings/i.test(text + String((cause as { code?: string })?.code ?? ''));
+  const library = /libusb|libudev|shared object|cannot open|ERR_DLOPEN_FAILED|MODULE_NOT_FOUND|bindings/i.test(
+    text + String((cause as { code?: string })?.code ?? ''),
+  );
   return new PosError(
     'CODPOS_DEVICE_HID_UNAVAILABLE',
     library
@@ -84,7 +86,11 @@ export class HidTransport extends TransportBase {
     super();
     for (const key of ['vendorId', 'productId'] as const) {
       const value = options[key];
-      if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new PosError('CODPOS_USAGE_HID_OPTION', `hid transport: option "${key}" must be 0..0xFFFF, got ${String(value)}`);
+      if (!Number.isInteger(value) || value < 0 || value > 0xffff)
+        throw new PosError(
+          'CODPOS_USAGE_HID_OPTION',
+          `hid transport: option "${key}" must be 0..0xFFFF, got ${String(value)}`,
+        );
     }
     const id = (n: number) => n.toString(16).padStart(4, '0');
     this.description = `hid ${id(options.vendorId)}:${id(options.productId)}`;
@@ -100,17 +106,25 @@ export class HidTransport extends TransportBase {
     const candidates = hid
       .devices()
       .filter((d) => d.vendorId === this.options.vendorId && d.productId === this.options.productId)
-      .filter((d) => this.options.usagePage === undefined || d.usagePage === undefined || d.usagePage === this.options.usagePage);
+      .filter(
+        (d) =>
+          this.options.usagePage === undefined || d.usagePage === undefined || d.usagePage === this.options.usagePage,
+      );
     const found = candidates.find((d) => d.path);
-    if (!found?.path) throw deviceError('CODPOS_DEVICE_ABSENT', `${this.description} is not connected`, { disconnected: true });
+    if (!found?.path)
+      throw deviceError('CODPOS_DEVICE_ABSENT', `${this.description} is not connected`, { disconnected: true });
     let device: HidDeviceHandle;
     try {
       device = new hid.HID(found.path);
     } catch (error) {
-      throw deviceError('CODPOS_DEVICE_OPEN_FAILED', `cannot open ${this.description} (${(error as Error).message}); check the udev rule grants access to hidraw`, {
-        cause: error,
-        disconnected: true,
-      });
+      throw deviceError(
+        'CODPOS_DEVICE_OPEN_FAILED',
+        `cannot open ${this.description} (${(error as Error).message}); check the udev rule grants access to hidraw`,
+        {
+          cause: error,
+          disconnected: true,
+        },
+      );
     }
     this.device = device;
     device.on('data', (report: Buffer) => this.emit('data', Buffer.from(report)));
@@ -142,7 +156,11 @@ export class HidTransport extends TransportBase {
   }
 
   private lost(error: Error): PosError {
-    const posError = deviceError('CODPOS_DEVICE_DISCONNECTED', `${this.description}: device disconnected (${error.message})`, { cause: error, disconnected: true });
+    const posError = deviceError(
+      'CODPOS_DEVICE_DISCONNECTED',
+      `${this.description}: device disconnected (${error.message})`,
+      { cause: error, disconnected: true },
+    );
     const device = this.device;
     if (!device) return posError;
     this.device = undefined;

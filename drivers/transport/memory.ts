@@ -34,7 +34,8 @@ export class MemoryTransport extends TransportBase {
   }
 
   async open(): Promise<void> {
-    if (!this.plugged) throw deviceError('CODPOS_DEVICE_ABSENT', `${this.description} is unplugged`, { disconnected: true });
+    if (!this.plugged)
+      throw deviceError('CODPOS_DEVICE_ABSENT', `${this.description} is unplugged`, { disconnected: true });
     this.opened = true;
   }
 
@@ -68,7 +69,10 @@ export class MemoryTransport extends TransportBase {
       end.plugged = false;
       if (end.opened) {
         end.opened = false;
-        end.emit('close', deviceError('CODPOS_DEVICE_DISCONNECTED', `${end.description} was unplugged`, { disconnected: true }));
+        end.emit(
+          'close',
+          deviceError('CODPOS_DEVICE_DISCONNECTED', `${end.description} was unplugged`, { disconnected: true }),
+        );
       }
     }
   }
@@ -80,7 +84,10 @@ export class MemoryTransport extends TransportBase {
 }
 
 /** Two connected ends: `host` for the driver, `device` for the simulator; `options` apply to both. */
-export function memoryPair(name = 'memory', options: MemoryTransportOptions = {}): { host: MemoryTransport; device: MemoryTransport } {
+export function memoryPair(
+  name = 'memory',
+  options: MemoryTransportOptions = {},
+): { host: MemoryTransport; device: MemoryTransport } {
   const host = new MemoryTransport(`${name} (host end)`, options);
   const device = new MemoryTransport(`${name} (device end)`, options);
   host.peer = device;

@@ -85,9 +85,19 @@ export async function openPtyPair(hostPath: string, devicePath: string, python =
     });
     child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.once('error', (error) =>
-      reject(new PosError('CODPOS_DEVICE_PTY_UNAVAILABLE', `cannot start ${python} for pseudo-terminals (${error.message}): install python3 (Debian package python3)`, { cause: error })),
+      reject(
+        new PosError(
+          'CODPOS_DEVICE_PTY_UNAVAILABLE',
+          `cannot start ${python} for pseudo-terminals (${error.message}): install python3 (Debian package python3)`,
+          { cause: error },
+        ),
+      ),
     );
-    child.once('exit', (code) => reject(new PosError('CODPOS_DEVICE_PTY_UNAVAILABLE', `the pseudo-terminal relay exited (${code}): ${err.trim()}`)));
+    child.once('exit', (code) =>
+      reject(
+        new PosError('CODPOS_DEVICE_PTY_UNAVAILABLE', `the pseudo-terminal relay exited (${code}): ${err.trim()}`),
+      ),
+    );
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {

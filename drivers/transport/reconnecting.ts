@@ -30,8 +30,10 @@ export class ReconnectingTransport extends TransportBase {
     private readonly options: ReconnectOptions = { initialDelayMs: 250, maxDelayMs: 10_000 },
   ) {
     super();
-    if (!(options.initialDelayMs > 0)) throw new PosError('CODPOS_USAGE_RECONNECT', 'reconnect: option "initialDelayMs" must be positive');
-    if (!(options.maxDelayMs >= options.initialDelayMs)) throw new PosError('CODPOS_USAGE_RECONNECT', 'reconnect: option "maxDelayMs" must be at least initialDelayMs');
+    if (!(options.initialDelayMs > 0))
+      throw new PosError('CODPOS_USAGE_RECONNECT', 'reconnect: option "initialDelayMs" must be positive');
+    if (!(options.maxDelayMs >= options.initialDelayMs))
+      throw new PosError('CODPOS_USAGE_RECONNECT', 'reconnect: option "maxDelayMs" must be at least initialDelayMs');
     this.delayMs = options.initialDelayMs;
     inner.on('data', (chunk) => this.emit('data', chunk));
     inner.on('close', (error) => {

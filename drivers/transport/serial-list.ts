@@ -33,7 +33,8 @@ export async function hasExecutable(name: string, pathEnv = process.env.PATH ?? 
 }
 
 export async function listSerialPorts(options: { pathEnv?: string; devDir?: string } = {}): Promise<SerialPortInfo[]> {
-  if (process.platform === 'linux' && !(await hasExecutable('udevadm', options.pathEnv))) return scanDev(options.devDir ?? '/dev');
+  if (process.platform === 'linux' && !(await hasExecutable('udevadm', options.pathEnv)))
+    return scanDev(options.devDir ?? '/dev');
   try {
     const { SerialPort } = await import('serialport');
     const ports = await SerialPort.list();
@@ -55,7 +56,8 @@ const SERIAL_NAME = /^(ttyS\d+|ttyUSB\d+|ttyACM\d+|ttyAMA\d+|ttymxc\d+|rfcomm\d+
 async function scanDev(devDir: string): Promise<SerialPortInfo[]> {
   const found = new Map<string, SerialPortInfo>();
   const names = await readdir(devDir).catch(() => [] as string[]);
-  for (const name of names.filter((n) => SERIAL_NAME.test(n)).sort()) found.set(join(devDir, name), { path: join(devDir, name), source: 'dev' });
+  for (const name of names.filter((n) => SERIAL_NAME.test(n)).sort())
+    found.set(join(devDir, name), { path: join(devDir, name), source: 'dev' });
   const byId = join(devDir, 'serial', 'by-id');
   for (const link of await readdir(byId).catch(() => [] as string[])) {
     const target = await realpath(join(byId, link)).catch(() => undefined);

@@ -32,7 +32,10 @@ export class SerialTransport extends TransportBase {
     super();
     if (!options.path) throw new PosError('CODPOS_USAGE_SERIAL_PATH', 'serial transport: option "path" is required');
     if (!Number.isInteger(options.baudRate) || options.baudRate <= 0) {
-      throw new PosError('CODPOS_USAGE_SERIAL_BAUD', `serial transport: option "baudRate" must be a positive integer, got ${String(options.baudRate)}`);
+      throw new PosError(
+        'CODPOS_USAGE_SERIAL_BAUD',
+        `serial transport: option "baudRate" must be a positive integer, got ${String(options.baudRate)}`,
+      );
     }
     this.description = `serial ${options.path} @ ${options.baudRate}`;
   }
@@ -48,7 +51,12 @@ export class SerialTransport extends TransportBase {
     await new Promise<void>((resolve, reject) =>
       port.open((error) =>
         error
-          ? reject(deviceError('CODPOS_DEVICE_OPEN_FAILED', `cannot open ${this.description}: ${error.message}`, { cause: error, disconnected: true }))
+          ? reject(
+              deviceError('CODPOS_DEVICE_OPEN_FAILED', `cannot open ${this.description}: ${error.message}`, {
+                cause: error,
+                disconnected: true,
+              }),
+            )
           : resolve(),
       ),
     );
@@ -101,7 +109,10 @@ export class SerialTransport extends TransportBase {
 
   /** Tears the port down once and reports it as disconnected; later signs of the same loss are ignored. */
   private lost(error: Error & { code?: string; disconnected?: boolean }): PosError {
-    const gone = error.disconnected === true || GONE.has(String(error.code)) || /i\/o error|bad file descriptor|no such/i.test(error.message);
+    const gone =
+      error.disconnected === true ||
+      GONE.has(String(error.code)) ||
+      /i\/o error|bad file descriptor|no such/i.test(error.message);
     const posError = deviceError(
       gone ? 'CODPOS_DEVICE_DISCONNECTED' : 'CODPOS_DEVICE_IO',
       `${this.description}: ${gone ? 'device disconnected' : 'I/O error'} (${error.message})`,

@@ -58,7 +58,11 @@ export abstract class TransportBase extends EventEmitter implements Transport {
 }
 
 /** A device error; `disconnected` tells the owner to reopen rather than give up. */
-export function deviceError(code: ErrorCode, message: string, options: { cause?: unknown; disconnected?: boolean; details?: Record<string, unknown> } = {}): PosError {
+export function deviceError(
+  code: ErrorCode,
+  message: string,
+  options: { cause?: unknown; disconnected?: boolean; details?: Record<string, unknown> } = {},
+): PosError {
   return new PosError(code, message, options);
 }
 

@@ -4,7 +4,14 @@
  * personalisation bureau would), computes ARQC/TC/AAC for its CVN, checks the ARPC the
  * issuer sends back and the MAC on issuer script commands.
  */
-import { cryptogramsEqual, cvnIccMasterKey, generateCvnAc, generateCvnArpc, generateCvnScriptMac, type CvnProfile } from '../crypto/cryptogram.js';
+import {
+  cryptogramsEqual,
+  cvnIccMasterKey,
+  generateCvnAc,
+  generateCvnArpc,
+  generateCvnScriptMac,
+  type CvnProfile,
+} from '../crypto/cryptogram.js';
 import type { CardApplicationProfile } from './profile.js';
 
 export type AcType = 'AAC' | 'TC' | 'ARQC';
@@ -41,7 +48,11 @@ export function issuerApplicationData(cvn: CvnProfile, first: AcType, second: Ac
     return Buffer.from([0x06, 0x01, cvn === 'visa-cvn10' ? 0x0a : 0x12, 0x03, acBits, 0x00, 0x00]);
   }
   // DKI 01, CVN (10 / 11), CVR (6 bytes), DAC/IDN (2), counters (8).
-  return Buffer.concat([Buffer.from([0x01, cvn === 'mastercard-cvn16' ? 0x10 : 0x11, acBits, 0x00, 0x03, 0x22, 0x00, 0x00]), Buffer.alloc(2), Buffer.from('00000000000000FF', 'hex')]);
+  return Buffer.concat([
+    Buffer.from([0x01, cvn === 'mastercard-cvn16' ? 0x10 : 0x11, acBits, 0x00, 0x03, 0x22, 0x00, 0x00]),
+    Buffer.alloc(2),
+    Buffer.from('00000000000000FF', 'hex'),
+  ]);
 }
 
 export interface CardAcInput {
@@ -55,8 +66,14 @@ export interface CardAcInput {
   values: Map<number, Buffer>;
 }
 
-export function cardApplicationCryptogram(p: CardApplicationProfile, input: CardAcInput): { cryptogram: Buffer; iad: Buffer } {
-  const iad = input.firstAc === undefined ? issuerApplicationData(p.cvn, input.type, undefined) : issuerApplicationData(p.cvn, input.firstAc, input.type);
+export function cardApplicationCryptogram(
+  p: CardApplicationProfile,
+  input: CardAcInput,
+): { cryptogram: Buffer; iad: Buffer } {
+  const iad =
+    input.firstAc === undefined
+      ? issuerApplicationData(p.cvn, input.type, undefined)
+      : issuerApplicationData(p.cvn, input.firstAc, input.type);
   const v = (tag: number, length: number) => input.values.get(tag) ?? Buffer.alloc(length);
   const cryptogram = generateCvnAc(p.cvn, keysOf(p).ac, {
     amountAuthorized: v(0x9f02, 6),
@@ -75,20 +92,46 @@ export function cardApplicationCryptogram(p: CardApplicationProfile, input: Card
 }
 
 /** Checks tag 91 from the issuer: ARPC (8) || ARC (2) for method 1, ARPC (4) || CSU (4) for method 2. */
-export function cardArpcValid(p: CardApplicationProfile, atc: number, arqc: Buffer, issuerAuthenticationData: Buffer): boolean {
+export function cardArpcValid(
+  p: CardApplicationProfile,
+  atc: number,
+  arqc: Buffer,
+  issuerAuthenticationData: Buffer,
+): boolean {
   const key = keysOf(p).ac;
   if (p.cvn === 'visa-cvn18') {
     if (issuerAuthenticationData.length < 8) return false;
-    const expected = generateCvnArpc(p.cvn, key, { arqc, atc: atcBytes(atc), csu: issuerAuthenticationData.subarray(4, 8), proprietaryData: issuerAuthenticationData.subarray(8) });
+    const expected = generateCvnArpc(p.cvn, key, {
+      arqc,
+      atc: atcBytes(atc),
+      csu: issuerAuthenticationData.subarray(4, 8),
+      proprietaryData: issuerAuthenticationData.subarray(8),
+    });
     return cryptogramsEqual(expected, issuerAuthenticationData.subarray(0, 4));
   }
   if (issuerAuthenticationData.length !== 10) return false;
-  const expected = generateCvnArpc(p.cvn, key, { arqc, atc: atcBytes(atc), arc: issuerAuthenticationData.subarray(8, 10) });
+  const expected = generateCvnArpc(p.cvn, key, {
+    arqc,
+    atc: atcBytes(atc),
+    arc: issuerAuthenticationData.subarray(8, 10),
+  });
   return cryptogramsEqual(expected, issuerAuthenticationData.subarray(0, 8));
 }
 
 /** Checks the MAC of an issuer script command (header = CLA INS P1 P2 Lc, Lc counting the MAC). */
-export function cardScriptMacValid(p: CardApplicationProfile, atc: number, arqc: Buffer, header: Buffer, commandData: Buffer, mac: Buffer): boolean {
-  const expected = generateCvnScriptMac(p.cvn, keysOf(p).smi, { header, atc: atcBytes(atc), arqc, commandData }).subarray(0, mac.length);
+export function cardScriptMacValid(
+  p: CardApplicationProfile,
+  atc: number,
+  arqc: Buffer,
+  header: Buffer,
+  commandData: Buffer,
+  mac: Buffer,
+): boolean {
+  const expected = generateCvnScriptMac(p.cvn, keysOf(p).smi, {
+    header,
+    atc: atcBytes(atc),
+    arqc,
+    commandData,
+  }).subarray(0, mac.length);
   return cryptogramsEqual(expected, mac);
 }

@@ -8,7 +8,10 @@ const cache = new WeakMap<JsonWebKey, RsaKeyPair>();
 export function iccKeyPair(jwk: JsonWebKey): RsaKeyPair {
   let pair = cache.get(jwk);
   if (!pair) {
-    pair = { privateKey: createPrivateKey({ key: jwk, format: 'jwk' }), publicKey: rsaPublicKey(Buffer.from(jwk.n!, 'base64url'), Buffer.from(jwk.e!, 'base64url')) };
+    pair = {
+      privateKey: createPrivateKey({ key: jwk, format: 'jwk' }),
+      publicKey: rsaPublicKey(Buffer.from(jwk.n!, 'base64url'), Buffer.from(jwk.e!, 'base64url')),
+    };
     cache.set(jwk, pair);
   }
   return pair;

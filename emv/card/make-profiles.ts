@@ -12,14 +12,23 @@ import { join } from 'node:path';
 import type { JsonWebKey } from 'node:crypto';
 import { packageRoot } from '../../config/paths.js';
 import { encodeTlv, type Tlv } from '../tlv/index.js';
-import { buildIccCertificate, buildIssuerCertificate, generateRsaKeyPair, signStaticData, type RsaKeyPair } from '../crypto/oda-sign.js';
+import {
+  buildIccCertificate,
+  buildIssuerCertificate,
+  generateRsaKeyPair,
+  signStaticData,
+  type RsaKeyPair,
+} from '../crypto/oda-sign.js';
 import type { CardApplicationProfile, CardCvn, CardProfile } from './profile.js';
 import type { CaPublicKey } from '../kernel/types.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 const tlv = (tag: number, value: Buffer): Tlv => ({ tag, value });
-const record = (items: Tlv[]) => encodeTlv([{ tag: 0x70, value: Buffer.alloc(0), children: items }]).toString('hex').toUpperCase();
+const record = (items: Tlv[]) =>
+  encodeTlv([{ tag: 0x70, value: Buffer.alloc(0), children: items }])
+    .toString('hex')
+    .toUpperCase();
 
 const CA_INDEX = 'C1';
 const CA_EXPIRY = '351231';
@@ -107,7 +116,13 @@ function makeCard(spec: CardSpec): CardProfile {
   if (spec.oda === 'DDA') rec21.push(tlv(0x9f49, hex('9F3704')));
   const staticData = Buffer.concat([encodeTlv(rec11), encodeTlv(rec21), hex(spec.aip)]);
 
-  const issuerCert = buildIssuerCertificate({ ca: keys.ca, issuerKey: keys.issuer.publicKey, issuerId: pan.slice(0, 6), expiry: '1230', serial: hex('C0D901') });
+  const issuerCert = buildIssuerCertificate({
+    ca: keys.ca,
+    issuerKey: keys.issuer.publicKey,
+    issuerId: pan.slice(0, 6),
+    expiry: '1230',
+    serial: hex('C0D901'),
+  });
   const rec31: Tlv[] = [tlv(0x8f, hex(CA_INDEX)), tlv(0x90, issuerCert.certificate), tlv(0x9f32, issuerCert.exponent)];
   if (issuerCert.remainder.length > 0) rec31.push(tlv(0x92, issuerCert.remainder));
   const records: Record<string, string> = { '1.1': record(rec11), '2.1': record(rec21) };
@@ -119,7 +134,14 @@ function makeCard(spec: CardSpec): CardProfile {
     afl = '08010101' + '10010101' + '18010200';
   } else {
     const icc = generateRsaKeyPair(768, 3);
-    const iccCert = buildIccCertificate({ issuer: keys.issuer, iccKey: icc.publicKey, pan, expiry: '1230', serial: hex('C0D902'), staticData });
+    const iccCert = buildIccCertificate({
+      issuer: keys.issuer,
+      iccKey: icc.publicKey,
+      pan,
+      expiry: '1230',
+      serial: hex('C0D902'),
+      staticData,
+    });
     const rec32: Tlv[] = [tlv(0x9f46, iccCert.certificate), tlv(0x9f47, iccCert.exponent)];
     if (iccCert.remainder.length > 0) rec32.push(tlv(0x9f48, iccCert.remainder));
     records['3.2'] = record(rec32);
@@ -152,9 +174,25 @@ function makeCard(spec: CardSpec): CardProfile {
     ? {
         sfi: 1,
         records: [
-          encodeTlv([{ tag: 0x70, value: Buffer.alloc(0), children: [{ tag: 0x61, value: Buffer.alloc(0), children: [
-            tlv(0x4f, hex(spec.aid)), tlv(0x50, ascii(spec.label)), ...(spec.priority ? [tlv(0x87, hex(spec.priority))] : []),
-          ] }] }]).toString('hex').toUpperCase(),
+          encodeTlv([
+            {
+              tag: 0x70,
+              value: Buffer.alloc(0),
+              children: [
+                {
+                  tag: 0x61,
+                  value: Buffer.alloc(0),
+                  children: [
+                    tlv(0x4f, hex(spec.aid)),
+                    tlv(0x50, ascii(spec.label)),
+                    ...(spec.priority ? [tlv(0x87, hex(spec.priority))] : []),
+                  ],
+                },
+              ],
+            },
+          ])
+            .toString('hex')
+            .toUpperCase(),
         ],
       }
     : undefined;
@@ -205,7 +243,8 @@ const profiles: CardProfile[] = [
   makeCard({
     ...visaBase,
     name: 'visa-dda',
-    description: 'Visa-style credit card: PSE, PDOL, DDA, online PIN/signature, CVN 10, issuer authentication by EXTERNAL AUTHENTICATE',
+    description:
+      'Visa-style credit card: PSE, PDOL, DDA, online PIN/signature, CVN 10, issuer authentication by EXTERNAL AUTHENTICATE',
     oda: 'DDA',
     pse: true,
     aip: '3C00',
@@ -216,7 +255,8 @@ const profiles: CardProfile[] = [
   }),
   makeCard({
     name: 'mc-cda',
-    description: 'Mastercard-style card: no PSE (list of AIDs), CDA, CVN 16, issuer authentication data in the second GENERATE AC (tag 91 in CDOL2)',
+    description:
+      'Mastercard-style card: no PSE (list of AIDs), CDA, CVN 16, issuer authentication data in the second GENERATE AC (tag 91 in CDOL2)',
     keys: mc,
     oda: 'CDA',
     aid: 'A0000000041010',
@@ -286,7 +326,8 @@ profiles.push({
 });
 profiles.push({
   name: 'mute-chip',
-  description: 'A chip card whose chip does not answer the reset: service code 201, swipe accepted only as fallback (entry mode 80)',
+  description:
+    'A chip card whose chip does not answer the reset: service code 201, swipe accepted only as fallback (entry mode 80)',
   atr: '3B6800000073C84013009000',
   chip: true,
   applications: [],
@@ -306,5 +347,12 @@ const caKeys: CaPublicKey[] = [visa, mc].map((s) => ({
   exponent: s.ca.publicKey.exponent.toString('hex').toUpperCase(),
   expiry: CA_EXPIRY,
 }));
-writeFileSync(join(dir, 'test-ca.json'), JSON.stringify({ about: 'codpos test CA public keys (made by emv/card/make-profiles.ts); never for production', keys: caKeys }, null, 2) + '\n');
+writeFileSync(
+  join(dir, 'test-ca.json'),
+  JSON.stringify(
+    { about: 'codpos test CA public keys (made by emv/card/make-profiles.ts); never for production', keys: caKeys },
+    null,
+    2,
+  ) + '\n',
+);
 process.stdout.write(`wrote ${profiles.length} profiles and test-ca.json\n`);

@@ -95,7 +95,11 @@ export function listCardProfiles(): string[] {
 /** Loads a shipped profile by name; a fresh copy every call, so tests may change it. */
 export function loadCardProfile(name: string): CardProfile {
   if (!/^[a-z0-9-]+$/.test(name) || !listCardProfiles().includes(name)) {
-    throw new PosError('CODPOS_EMV_UNKNOWN_CARD', `no virtual card profile named "${name}"; shipped: ${listCardProfiles().join(', ')}`, { details: { name } });
+    throw new PosError(
+      'CODPOS_EMV_UNKNOWN_CARD',
+      `no virtual card profile named "${name}"; shipped: ${listCardProfiles().join(', ')}`,
+      { details: { name } },
+    );
   }
   return JSON.parse(readFileSync(join(profilesDir, name + '.json'), 'utf8')) as CardProfile;
 }

@@ -5,5 +5,6 @@ import { packageRoot } from '../../config/paths.js';
 import type { CaPublicKey } from '../kernel/types.js';
 
 export function testCaPublicKeys(): CaPublicKey[] {
-  return (JSON.parse(readFileSync(join(packageRoot, 'emv', 'card', 'test-ca.json'), 'utf8')) as { keys: CaPublicKey[] }).keys;
+  return (JSON.parse(readFileSync(join(packageRoot, 'emv', 'card', 'test-ca.json'), 'utf8')) as { keys: CaPublicKey[] })
+    .keys;
 }

@@ -75,13 +75,25 @@ export class VirtualCard {
     this.profile = profile;
     this.tracks = { ...profile.tracks };
     this.faults = { ...(profile.faults ?? {}) };
-    this.apps = profile.applications.map((p) => ({ profile: p, atc: p.atc, lastOnlineAtc: p.lastOnlineAtc, blocked: p.blocked !== undefined, pinTries: p.pinTryLimit ?? 3 }));
+    this.apps = profile.applications.map((p) => ({
+      profile: p,
+      atc: p.atc,
+      lastOnlineAtc: p.lastOnlineAtc,
+      blocked: p.blocked !== undefined,
+      pinTries: p.pinTryLimit ?? 3,
+    }));
   }
 
   /** Answer To Reset. A mute chip or a card without chip gives a PosError the reader reports. */
   powerOn(): Buffer {
-    if (!this.profile.chip) throw new PosError('CODPOS_EMV_NO_CHIP', `card "${this.profile.name}" has no chip: swipe it`, { details: { card: this.profile.name } });
-    if (this.faults.mute) throw new PosError('CODPOS_EMV_CHIP_MUTE', `chip of card "${this.profile.name}" does not answer the reset`, { details: { card: this.profile.name } });
+    if (!this.profile.chip)
+      throw new PosError('CODPOS_EMV_NO_CHIP', `card "${this.profile.name}" has no chip: swipe it`, {
+        details: { card: this.profile.name },
+      });
+    if (this.faults.mute)
+      throw new PosError('CODPOS_EMV_CHIP_MUTE', `chip of card "${this.profile.name}" does not answer the reset`, {
+        details: { card: this.profile.name },
+      });
     this.powered = true;
     this.selectedPse = false;
     this.tx = undefined;
@@ -104,8 +116,14 @@ export class VirtualCard {
   }
 
   transmit(apdu: Buffer): Buffer {
-    if (!this.powered) throw new PosError('CODPOS_EMV_CARD_NOT_POWERED', 'APDU sent to a card that is not powered', { details: { card: this.profile.name } });
-    if (this.faults.mute) throw new PosError('CODPOS_EMV_CHIP_MUTE', `chip of card "${this.profile.name}" stopped answering`, { details: { card: this.profile.name } });
+    if (!this.powered)
+      throw new PosError('CODPOS_EMV_CARD_NOT_POWERED', 'APDU sent to a card that is not powered', {
+        details: { card: this.profile.name },
+      });
+    if (this.faults.mute)
+      throw new PosError('CODPOS_EMV_CHIP_MUTE', `chip of card "${this.profile.name}" stopped answering`, {
+        details: { card: this.profile.name },
+      });
     if (apdu.length < 4) return SW.wrongLength;
     const [cla, ins, p1, p2] = [apdu[0]!, apdu[1]!, apdu[2]!, apdu[3]!];
     // Lc/data/Le (short APDUs only).
@@ -136,7 +154,8 @@ export class VirtualCard {
     }
     const wanted = le === 0 ? 256 : le;
     // READ RECORD and GET DATA are case 2 commands: a wrong Le gets 6Cxx with the right one.
-    if ((ins === 0xb2 || ins === 0xca) && le !== 0 && wanted !== data.length) return Buffer.from([0x6c, data.length & 0xff]);
+    if ((ins === 0xb2 || ins === 0xca) && le !== 0 && wanted !== data.length)
+      return Buffer.from([0x6c, data.length & 0xff]);
     return Buffer.concat([data.subarray(0, wanted), sw]);
   }
 
@@ -187,10 +206,20 @@ export class VirtualCard {
     if (name.toString('latin1') === '1PAY.SYS.DDF01') {
       if (!this.profile.pse || next) return SW.fileNotFound;
       this.selectedPse = true;
-      const fci = encodeTlv([{ tag: 0x6f, value: Buffer.alloc(0), children: [
-        { tag: 0x84, value: name },
-        { tag: 0xa5, value: Buffer.alloc(0), children: [{ tag: 0x88, value: Buffer.from([this.profile.pse.sfi]) }] },
-      ] }]);
+      const fci = encodeTlv([
+        {
+          tag: 0x6f,
+          value: Buffer.alloc(0),
+          children: [
+            { tag: 0x84, value: name },
+            {
+              tag: 0xa5,
+              value: Buffer.alloc(0),
+              children: [{ tag: 0x88, value: Buffer.from([this.profile.pse.sfi]) }],
+            },
+          ],
+        },
+      ]);
       return Buffer.concat([fci, SW.ok]);
     }
     this.selectedPse = false;
@@ -213,10 +242,16 @@ export class VirtualCard {
     if (p.priority) proprietary.push({ tag: 0x87, value: Buffer.from(p.priority, 'hex') });
     if (p.pdol) proprietary.push({ tag: 0x9f38, value: Buffer.from(p.pdol, 'hex') });
     if (p.preferredName) proprietary.push({ tag: 0x9f12, value: Buffer.from(p.preferredName, 'latin1') });
-    const fci = encodeTlv([{ tag: 0x6f, value: Buffer.alloc(0), children: [
-      { tag: 0x84, value: Buffer.from(p.aid, 'hex') },
-      { tag: 0xa5, value: Buffer.alloc(0), children: proprietary },
-    ] }]);
+    const fci = encodeTlv([
+      {
+        tag: 0x6f,
+        value: Buffer.alloc(0),
+        children: [
+          { tag: 0x84, value: Buffer.from(p.aid, 'hex') },
+          { tag: 0xa5, value: Buffer.alloc(0), children: proprietary },
+        ],
+      },
+    ]);
     if (app.blocked) return Buffer.concat([fci, SW.selectedFileInvalidated]);
     this.tx = { app, pdolData: Buffer.alloc(0), genAcCount: 0, idn: Buffer.alloc(0), gpoDone: false };
     return Buffer.concat([fci, SW.ok]);
@@ -260,7 +295,19 @@ export class VirtualCard {
     const aip = Buffer.from(p.aip, 'hex');
     const afl = Buffer.from(p.afl, 'hex');
     if (p.gpoFormat === 1) return Buffer.concat([encodeTlv([{ tag: 0x80, value: Buffer.concat([aip, afl]) }]), SW.ok]);
-    return Buffer.concat([encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children: [{ tag: 0x82, value: aip }, { tag: 0x94, value: afl }] }]), SW.ok]);
+    return Buffer.concat([
+      encodeTlv([
+        {
+          tag: 0x77,
+          value: Buffer.alloc(0),
+          children: [
+            { tag: 0x82, value: aip },
+            { tag: 0x94, value: afl },
+          ],
+        },
+      ]),
+      SW.ok,
+    ]);
   }
 
   private internalAuthenticate(ddolData: Buffer): Buffer {
@@ -304,37 +351,76 @@ export class VirtualCard {
       const arc = values.get(0x8a)?.toString('latin1');
       const unableOnline = arc === 'Y3' || arc === 'Z3';
       if (type === 'TC' && unableOnline && !p.offlineApprovalAllowed) type = 'AAC';
-      if (type === 'TC' && !unableOnline && p.issuerAuthenticationRequired && tx.issuerAuthenticated !== true) type = 'AAC';
+      if (type === 'TC' && !unableOnline && p.issuerAuthenticationRequired && tx.issuerAuthenticated !== true)
+        type = 'AAC';
       if (type === 'TC' && !unableOnline) tx.app.lastOnlineAtc = tx.app.atc;
     }
     tx.genAcCount++;
     const aip = Buffer.from(p.aip, 'hex');
-    const { cryptogram, iad } = cardApplicationCryptogram(p, { type, atc: tx.app.atc, aip, values, ...(tx.genAcCount === 2 ? { firstAc: tx.firstAc! } : {}) });
+    const { cryptogram, iad } = cardApplicationCryptogram(p, {
+      type,
+      atc: tx.app.atc,
+      aip,
+      values,
+      ...(tx.genAcCount === 2 ? { firstAc: tx.firstAc! } : {}),
+    });
     if (type === 'ARQC') tx.arqc = cryptogram;
     const cid = AC_BITS[type];
     const atc = Buffer.from([tx.app.atc >> 8, tx.app.atc & 0xff]);
     const wantsCda = (p1 & 0x10) !== 0 && p.iccPrivateKey !== undefined && type !== 'AAC';
     if (!wantsCda) {
       if (p.gpoFormat === 1) {
-        return Buffer.concat([encodeTlv([{ tag: 0x80, value: Buffer.concat([Buffer.from([cid]), atc, cryptogram, iad]) }]), SW.ok]);
+        return Buffer.concat([
+          encodeTlv([{ tag: 0x80, value: Buffer.concat([Buffer.from([cid]), atc, cryptogram, iad]) }]),
+          SW.ok,
+        ]);
       }
-      return Buffer.concat([encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children: [
-        { tag: 0x9f27, value: Buffer.from([cid]) }, { tag: 0x9f36, value: atc }, { tag: 0x9f26, value: cryptogram }, { tag: 0x9f10, value: iad },
-      ] }]), SW.ok]);
+      return Buffer.concat([
+        encodeTlv([
+          {
+            tag: 0x77,
+            value: Buffer.alloc(0),
+            children: [
+              { tag: 0x9f27, value: Buffer.from([cid]) },
+              { tag: 0x9f36, value: atc },
+              { tag: 0x9f26, value: cryptogram },
+              { tag: 0x9f10, value: iad },
+            ],
+          },
+        ]),
+        SW.ok,
+      ]);
     }
     // CDA (Book 2 6.6): the AC goes inside the signature; the hash covers PDOL, CDOL1
     // (and CDOL2) data and the response TLVs other than the signature.
-    const others: Tlv[] = [{ tag: 0x9f27, value: Buffer.from([cid]) }, { tag: 0x9f36, value: atc }, { tag: 0x9f10, value: iad }];
-    const hashed = Buffer.concat([tx.pdolData, tx.cdol1Data!, tx.genAcCount === 2 ? data : Buffer.alloc(0), encodeTlv(others)]);
+    const others: Tlv[] = [
+      { tag: 0x9f27, value: Buffer.from([cid]) },
+      { tag: 0x9f36, value: atc },
+      { tag: 0x9f10, value: iad },
+    ];
+    const hashed = Buffer.concat([
+      tx.pdolData,
+      tx.cdol1Data!,
+      tx.genAcCount === 2 ? data : Buffer.alloc(0),
+      encodeTlv(others),
+    ]);
     const dynamicData = cdaDynamicData({ idn: tx.idn, cid, cryptogram, transactionData: hashed });
-    let sdad = signDynamicData({ icc: iccKeyPair(p.iccPrivateKey!), dynamicData, terminalData: values.get(0x9f37) ?? Buffer.alloc(4) });
+    let sdad = signDynamicData({
+      icc: iccKeyPair(p.iccPrivateKey!),
+      dynamicData,
+      terminalData: values.get(0x9f37) ?? Buffer.alloc(4),
+    });
     if (this.faults.wrongOdaSignature) sdad = corrupt(sdad);
-    return Buffer.concat([encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children: [...others, { tag: 0x9f4b, value: sdad }] }]), SW.ok]);
+    return Buffer.concat([
+      encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children: [...others, { tag: 0x9f4b, value: sdad }] }]),
+      SW.ok,
+    ]);
   }
 
   private externalAuthenticate(issuerAuthenticationData: Buffer): Buffer {
     const tx = this.tx;
-    if (!tx || tx.firstAc !== 'ARQC' || tx.genAcCount !== 1 || tx.issuerAuthenticated !== undefined) return SW.conditionsNotSatisfied;
+    if (!tx || tx.firstAc !== 'ARQC' || tx.genAcCount !== 1 || tx.issuerAuthenticated !== undefined)
+      return SW.conditionsNotSatisfied;
     tx.issuerAuthenticated = cardArpcValid(tx.app.profile, tx.app.atc, tx.arqc!, issuerAuthenticationData);
     return tx.issuerAuthenticated ? SW.ok : SW.authenticationFailed;
   }
@@ -382,7 +468,10 @@ export class VirtualCard {
     const macLength = data.length >= 8 ? 8 : 4;
     const plain = data.subarray(0, data.length - macLength);
     const mac = data.subarray(data.length - macLength);
-    if (!cardScriptMacValid(tx.app.profile, tx.app.atc, tx.arqc, Buffer.from([cla, ins, p1, p2, data.length]), plain, mac)) return SW.smDataIncorrect;
+    if (
+      !cardScriptMacValid(tx.app.profile, tx.app.atc, tx.arqc, Buffer.from([cla, ins, p1, p2, data.length]), plain, mac)
+    )
+      return SW.smDataIncorrect;
     if (ins === 0x1e) tx.app.blocked = true;
     else if (ins === 0x18) tx.app.blocked = false;
     else if (ins === 0x24) tx.app.pinTries = tx.app.profile.pinTryLimit ?? 3;
@@ -403,9 +492,20 @@ export class VirtualCard {
 }
 
 const INS_NAMES: Record<number, string> = {
-  0xa4: 'SELECT', 0xb2: 'READ RECORD', 0xa8: 'GET PROCESSING OPTIONS', 0x88: 'INTERNAL AUTHENTICATE', 0xae: 'GENERATE AC',
-  0x82: 'EXTERNAL AUTHENTICATE', 0xca: 'GET DATA', 0x20: 'VERIFY', 0xc0: 'GET RESPONSE', 0x1e: 'APPLICATION BLOCK',
-  0x18: 'APPLICATION UNBLOCK', 0x16: 'CARD BLOCK', 0x24: 'PIN CHANGE/UNBLOCK', 0xda: 'PUT DATA',
+  0xa4: 'SELECT',
+  0xb2: 'READ RECORD',
+  0xa8: 'GET PROCESSING OPTIONS',
+  0x88: 'INTERNAL AUTHENTICATE',
+  0xae: 'GENERATE AC',
+  0x82: 'EXTERNAL AUTHENTICATE',
+  0xca: 'GET DATA',
+  0x20: 'VERIFY',
+  0xc0: 'GET RESPONSE',
+  0x1e: 'APPLICATION BLOCK',
+  0x18: 'APPLICATION UNBLOCK',
+  0x16: 'CARD BLOCK',
+  0x24: 'PIN CHANGE/UNBLOCK',
+  0xda: 'PUT DATA',
 };
 
 /** Sum of the lengths a DOL asks for. */

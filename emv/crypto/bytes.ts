@@ -10,12 +10,21 @@ export type HexOrBuffer = string | Buffer;
  * A Buffer from hex (spaces allowed) or a Buffer copy, checked against the allowed
  * lengths in bytes. The error names `field` and never quotes the value: it may be a key.
  */
-export function toBytes(value: HexOrBuffer, field: string, lengths?: readonly number[], code: ErrorCode = 'CODPOS_CRYPTO_BAD_INPUT'): Buffer {
+export function toBytes(
+  value: HexOrBuffer,
+  field: string,
+  lengths?: readonly number[],
+  code: ErrorCode = 'CODPOS_CRYPTO_BAD_INPUT',
+): Buffer {
   let bytes: Buffer;
   if (typeof value === 'string') {
     const hex = value.replace(/\s+/g, '');
     if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-      throw new PosError(code, `${field} must be hex digits in pairs (got ${hex.length} characters${/^[0-9a-fA-F]*$/.test(hex) ? '' : ', not all hex'})`, { details: { field } });
+      throw new PosError(
+        code,
+        `${field} must be hex digits in pairs (got ${hex.length} characters${/^[0-9a-fA-F]*$/.test(hex) ? '' : ', not all hex'})`,
+        { details: { field } },
+      );
     }
     bytes = Buffer.from(hex, 'hex');
   } else if (Buffer.isBuffer(value)) {
@@ -24,17 +33,22 @@ export function toBytes(value: HexOrBuffer, field: string, lengths?: readonly nu
     throw new PosError(code, `${field} must be a hex string or a Buffer`, { details: { field } });
   }
   if (lengths && !lengths.includes(bytes.length)) {
-    throw new PosError(code, `${field} must be ${describeLengths(lengths)} bytes long (got ${bytes.length})`, { details: { field, length: bytes.length } });
+    throw new PosError(code, `${field} must be ${describeLengths(lengths)} bytes long (got ${bytes.length})`, {
+      details: { field, length: bytes.length },
+    });
   }
   return bytes;
 }
 
 function describeLengths(lengths: readonly number[]): string {
-  return lengths.length === 1 ? String(lengths[0]) : `${lengths.slice(0, -1).join(', ')} or ${lengths[lengths.length - 1]}`;
+  return lengths.length === 1
+    ? String(lengths[0])
+    : `${lengths.slice(0, -1).join(', ')} or ${lengths[lengths.length - 1]}`;
 }
 
 export function xor(a: Buffer, b: Buffer): Buffer {
-  if (a.length !== b.length) throw new PosError('CODPOS_INTERNAL_XOR_LENGTH', `xor of ${a.length} and ${b.length} bytes`);
+  if (a.length !== b.length)
+    throw new PosError('CODPOS_INTERNAL_XOR_LENGTH', `xor of ${a.length} and ${b.length} bytes`);
   const out = Buffer.allocUnsafe(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
   return out;

@@ -18,7 +18,11 @@ function masterKey(input: HexOrBuffer, field: string): Buffer {
 
 function checkPanPsn(pan: string, psn: string): void {
   if (!/^[0-9]{1,19}$/.test(pan)) throw new PosError('CODPOS_CRYPTO_PAN', 'PAN must be 1 to 19 decimal digits');
-  if (!/^[0-9]{2}$/.test(psn)) throw new PosError('CODPOS_CRYPTO_BAD_INPUT', 'PAN sequence number (5F34) must be 2 digits; use 00 when the card has none');
+  if (!/^[0-9]{2}$/.test(psn))
+    throw new PosError(
+      'CODPOS_CRYPTO_BAD_INPUT',
+      'PAN sequence number (5F34) must be 2 digits; use 00 when the card has none',
+    );
 }
 
 /** ICC MK = TDES(IMK, Y) || TDES(IMK, Y xor FF..), odd parity (Book 2 A1.4.1). */
@@ -51,8 +55,15 @@ export function deriveIccMasterKeyB(issuerMasterKey: HexOrBuffer, pan: string, p
 
 export type IccMasterKeyOption = 'A' | 'B';
 
-export function deriveIccMasterKey(issuerMasterKey: HexOrBuffer, pan: string, psn: string, option: IccMasterKeyOption): Buffer {
-  return option === 'A' ? deriveIccMasterKeyA(issuerMasterKey, pan, psn) : deriveIccMasterKeyB(issuerMasterKey, pan, psn);
+export function deriveIccMasterKey(
+  issuerMasterKey: HexOrBuffer,
+  pan: string,
+  psn: string,
+  option: IccMasterKeyOption,
+): Buffer {
+  return option === 'A'
+    ? deriveIccMasterKeyA(issuerMasterKey, pan, psn)
+    : deriveIccMasterKeyB(issuerMasterKey, pan, psn);
 }
 
 /**
@@ -98,18 +109,31 @@ export function verifyAc(sessionKey: HexOrBuffer, data: Buffer, ac: Buffer, padd
 /** ARPC method 1 (Book 2 8.2.1): TDES(key, ARQC xor (ARC || 00*6)); 8 bytes. */
 export function generateArpcMethod1(key: HexOrBuffer, arqc: Buffer, arc: HexOrBuffer): Buffer {
   const code = toBytes(arc, 'authorisation response code', [2]);
-  return tdesEcbEncrypt(masterKey(key, 'ARPC key'), xor(toBytes(arqc, 'ARQC', [8]), Buffer.concat([code, Buffer.alloc(6)])));
+  return tdesEcbEncrypt(
+    masterKey(key, 'ARPC key'),
+    xor(toBytes(arqc, 'ARQC', [8]), Buffer.concat([code, Buffer.alloc(6)])),
+  );
 }
 
 /** ARPC method 2 (Book 2 8.2.2): MAC alg 3 over ARQC || CSU || proprietary data (0-8 bytes), 80-padded; 4 bytes. */
-export function generateArpcMethod2(key: HexOrBuffer, arqc: Buffer, csu: HexOrBuffer, proprietaryData: HexOrBuffer = Buffer.alloc(0)): Buffer {
-  const data = Buffer.concat([toBytes(arqc, 'ARQC', [8]), toBytes(csu, 'card status update', [4]), toBytes(proprietaryData, 'proprietary authentication data', [0, 1, 2, 3, 4, 5, 6, 7, 8])]);
+export function generateArpcMethod2(
+  key: HexOrBuffer,
+  arqc: Buffer,
+  csu: HexOrBuffer,
+  proprietaryData: HexOrBuffer = Buffer.alloc(0),
+): Buffer {
+  const data = Buffer.concat([
+    toBytes(arqc, 'ARQC', [8]),
+    toBytes(csu, 'card status update', [4]),
+    toBytes(proprietaryData, 'proprietary authentication data', [0, 1, 2, 3, 4, 5, 6, 7, 8]),
+  ]);
   return retailMac(masterKey(key, 'ARPC key'), data, 'iso9797-2').subarray(0, 4);
 }
 
 /** Issuer script command MAC (secure messaging integrity, Book 2 9.2): MAC alg 3, 80-padded, 8 bytes (or fewer). */
 export function generateScriptMac(sessionKey: HexOrBuffer, data: Buffer, length = 8): Buffer {
-  if (!Number.isInteger(length) || length < 4 || length > 8) throw new PosError('CODPOS_CRYPTO_BAD_INPUT', `script MAC length must be 4 to 8 bytes (got ${length})`);
+  if (!Number.isInteger(length) || length < 4 || length > 8)
+    throw new PosError('CODPOS_CRYPTO_BAD_INPUT', `script MAC length must be 4 to 8 bytes (got ${length})`);
   return retailMac(masterKey(sessionKey, 'script MAC session key'), data, 'iso9797-2').subarray(0, length);
 }
 
@@ -120,11 +144,49 @@ export type CvnProfile = 'visa-cvn10' | 'visa-cvn18' | 'mastercard-cvn16' | 'mas
 export const CVN_PROFILES: readonly CvnProfile[] = ['visa-cvn10', 'visa-cvn18', 'mastercard-cvn16', 'mastercard-cvn17'];
 
 /** What a profile fixes, as data (shown by docs and the host simulator). */
-export const CVN_PROFILE_RULES: Record<CvnProfile, { masterKey: IccMasterKeyOption; sessionKey: string; acData: string; padding: AcPadding; arpc: string; scriptKey: string }> = {
-  'visa-cvn10': { masterKey: 'A', sessionKey: 'none (ICC MK)', acData: 'terminal data || CVR (4 bytes)', padding: 'visa', arpc: 'method 1 with ICC MK', scriptKey: 'Visa SM key (ATC)' },
-  'visa-cvn18': { masterKey: 'B', sessionKey: 'common, R = ATC || 00*6', acData: 'terminal data || IAD (9F10)', padding: 'emv', arpc: 'method 2 with session key', scriptKey: 'Visa SM key (ATC)' },
-  'mastercard-cvn16': { masterKey: 'A', sessionKey: 'common, R = ATC || 0000 || UN', acData: 'terminal data || CVR (6 bytes)', padding: 'emv', arpc: 'method 1 with ICC MK', scriptKey: 'common, R = ARQC' },
-  'mastercard-cvn17': { masterKey: 'A', sessionKey: 'common, R = ATC || 0000 || UN', acData: 'terminal data || CVR (6 bytes) || counters (8 bytes)', padding: 'emv', arpc: 'method 1 with ICC MK', scriptKey: 'common, R = ARQC' },
+export const CVN_PROFILE_RULES: Record<
+  CvnProfile,
+  {
+    masterKey: IccMasterKeyOption;
+    sessionKey: string;
+    acData: string;
+    padding: AcPadding;
+    arpc: string;
+    scriptKey: string;
+  }
+> = {
+  'visa-cvn10': {
+    masterKey: 'A',
+    sessionKey: 'none (ICC MK)',
+    acData: 'terminal data || CVR (4 bytes)',
+    padding: 'visa',
+    arpc: 'method 1 with ICC MK',
+    scriptKey: 'Visa SM key (ATC)',
+  },
+  'visa-cvn18': {
+    masterKey: 'B',
+    sessionKey: 'common, R = ATC || 00*6',
+    acData: 'terminal data || IAD (9F10)',
+    padding: 'emv',
+    arpc: 'method 2 with session key',
+    scriptKey: 'Visa SM key (ATC)',
+  },
+  'mastercard-cvn16': {
+    masterKey: 'A',
+    sessionKey: 'common, R = ATC || 0000 || UN',
+    acData: 'terminal data || CVR (6 bytes)',
+    padding: 'emv',
+    arpc: 'method 1 with ICC MK',
+    scriptKey: 'common, R = ARQC',
+  },
+  'mastercard-cvn17': {
+    masterKey: 'A',
+    sessionKey: 'common, R = ATC || 0000 || UN',
+    acData: 'terminal data || CVR (6 bytes) || counters (8 bytes)',
+    padding: 'emv',
+    arpc: 'method 1 with ICC MK',
+    scriptKey: 'common, R = ARQC',
+  },
 };
 
 /** The transaction data a cryptogram covers, as the raw tag values. */
@@ -163,7 +225,11 @@ const TERMINAL_FIELDS: Array<[keyof AcTransactionData, string, number]> = [
 function field(tx: AcTransactionData, name: keyof AcTransactionData, tag: string, length: number): Buffer {
   const value = tx[name];
   if (!Buffer.isBuffer(value) || value.length !== length) {
-    throw new PosError('CODPOS_CRYPTO_AC_DATA', `${name} (${tag}) must be ${length} bytes${Buffer.isBuffer(value) ? ` (got ${value.length})` : ' (missing)'}`, { details: { field: name, tag } });
+    throw new PosError(
+      'CODPOS_CRYPTO_AC_DATA',
+      `${name} (${tag}) must be ${length} bytes${Buffer.isBuffer(value) ? ` (got ${value.length})` : ' (missing)'}`,
+      { details: { field: name, tag } },
+    );
   }
   return value;
 }
@@ -173,19 +239,30 @@ function cvrOf(profile: CvnProfile, tx: AcTransactionData): Buffer {
   if (tx.cvr !== undefined) return field(tx, 'cvr', 'CVR', length);
   // Visa IAD: length, DKI, CVN, CVR(4); Mastercard IAD: DKI, CVN, CVR(6), DAC/IDN(2), counters(8)
   const at = profile === 'visa-cvn10' ? 3 : 2;
-  if (!tx.iad || tx.iad.length < at + length) throw new PosError('CODPOS_CRYPTO_AC_DATA', `${profile} needs the CVR, given as cvr or inside the IAD (9F10)`, { details: { field: 'cvr' } });
+  if (!tx.iad || tx.iad.length < at + length)
+    throw new PosError('CODPOS_CRYPTO_AC_DATA', `${profile} needs the CVR, given as cvr or inside the IAD (9F10)`, {
+      details: { field: 'cvr' },
+    });
   return tx.iad.subarray(at, at + length);
 }
 
 function countersOf(tx: AcTransactionData): Buffer {
   if (tx.counters !== undefined) return field(tx, 'counters', 'counters', 8);
-  if (!tx.iad || tx.iad.length < 18) throw new PosError('CODPOS_CRYPTO_AC_DATA', 'mastercard-cvn17 needs the counters, given as counters or inside the IAD (9F10)', { details: { field: 'counters' } });
+  if (!tx.iad || tx.iad.length < 18)
+    throw new PosError(
+      'CODPOS_CRYPTO_AC_DATA',
+      'mastercard-cvn17 needs the counters, given as counters or inside the IAD (9F10)',
+      { details: { field: 'counters' } },
+    );
   return tx.iad.subarray(10, 18);
 }
 
 function checkProfile(profile: unknown): CvnProfile {
   if (CVN_PROFILES.includes(profile as CvnProfile)) return profile as CvnProfile;
-  throw new PosError('CODPOS_CRYPTO_CVN', `unknown cryptogram version profile ${String(profile)}; known: ${CVN_PROFILES.join(', ')}`);
+  throw new PosError(
+    'CODPOS_CRYPTO_CVN',
+    `unknown cryptogram version profile ${String(profile)}; known: ${CVN_PROFILES.join(', ')}`,
+  );
 }
 
 /** The bytes a profile's cryptogram is computed over (before padding). */
@@ -193,7 +270,8 @@ export function cvnAcData(profile: CvnProfile, tx: AcTransactionData): Buffer {
   checkProfile(profile);
   const terminal = TERMINAL_FIELDS.map(([name, tag, length]) => field(tx, name, tag, length));
   if (profile === 'visa-cvn18') {
-    if (!tx.iad || tx.iad.length === 0) throw new PosError('CODPOS_CRYPTO_AC_DATA', 'visa-cvn18 needs the IAD (9F10)', { details: { field: 'iad' } });
+    if (!tx.iad || tx.iad.length === 0)
+      throw new PosError('CODPOS_CRYPTO_AC_DATA', 'visa-cvn18 needs the IAD (9F10)', { details: { field: 'iad' } });
     return Buffer.concat([...terminal, tx.iad]);
   }
   if (profile === 'mastercard-cvn17') return Buffer.concat([...terminal, cvrOf(profile, tx), countersOf(tx)]);
@@ -206,15 +284,30 @@ export function cvnIccMasterKey(profile: CvnProfile, issuerMasterKey: HexOrBuffe
 }
 
 /** The AC session key of a profile from the ICC master key (CVN 10 uses the master key itself). */
-export function cvnSessionKey(profile: CvnProfile, iccMasterKey: HexOrBuffer, atc: Buffer, unpredictableNumber?: Buffer): Buffer {
+export function cvnSessionKey(
+  profile: CvnProfile,
+  iccMasterKey: HexOrBuffer,
+  atc: Buffer,
+  unpredictableNumber?: Buffer,
+): Buffer {
   switch (checkProfile(profile)) {
     case 'visa-cvn10':
       return masterKey(iccMasterKey, 'ICC master key');
     case 'visa-cvn18':
       return deriveCommonSessionKey(iccMasterKey, Buffer.concat([toBytes(atc, 'ATC (9F36)', [2]), Buffer.alloc(6)]));
     default:
-      if (!unpredictableNumber) throw new PosError('CODPOS_CRYPTO_AC_DATA', `${profile} session keys need the unpredictable number (9F37)`, { details: { field: 'unpredictableNumber' } });
-      return deriveCommonSessionKey(iccMasterKey, Buffer.concat([toBytes(atc, 'ATC (9F36)', [2]), Buffer.alloc(2), toBytes(unpredictableNumber, 'unpredictable number (9F37)', [4])]));
+      if (!unpredictableNumber)
+        throw new PosError('CODPOS_CRYPTO_AC_DATA', `${profile} session keys need the unpredictable number (9F37)`, {
+          details: { field: 'unpredictableNumber' },
+        });
+      return deriveCommonSessionKey(
+        iccMasterKey,
+        Buffer.concat([
+          toBytes(atc, 'ATC (9F36)', [2]),
+          Buffer.alloc(2),
+          toBytes(unpredictableNumber, 'unpredictable number (9F37)', [4]),
+        ]),
+      );
   }
 }
 
@@ -225,7 +318,12 @@ export function generateCvnAc(profile: CvnProfile, iccMasterKey: HexOrBuffer, tx
 }
 
 /** Host side: does the card's cryptogram match? */
-export function verifyCvnAc(profile: CvnProfile, iccMasterKey: HexOrBuffer, tx: AcTransactionData, ac: Buffer): boolean {
+export function verifyCvnAc(
+  profile: CvnProfile,
+  iccMasterKey: HexOrBuffer,
+  tx: AcTransactionData,
+  ac: Buffer,
+): boolean {
   return cryptogramsEqual(generateCvnAc(profile, iccMasterKey, tx), ac);
 }
 
@@ -243,20 +341,45 @@ export interface ArpcInput {
 /** The ARPC an issuer of this profile returns (method 1: 8 bytes; method 2: 4 bytes). */
 export function generateCvnArpc(profile: CvnProfile, iccMasterKey: HexOrBuffer, input: ArpcInput): Buffer {
   if (checkProfile(profile) === 'visa-cvn18') {
-    if (input.csu === undefined) throw new PosError('CODPOS_CRYPTO_AC_DATA', 'visa-cvn18 (ARPC method 2) needs the card status update', { details: { field: 'csu' } });
-    return generateArpcMethod2(cvnSessionKey(profile, iccMasterKey, input.atc), input.arqc, input.csu, input.proprietaryData);
+    if (input.csu === undefined)
+      throw new PosError('CODPOS_CRYPTO_AC_DATA', 'visa-cvn18 (ARPC method 2) needs the card status update', {
+        details: { field: 'csu' },
+      });
+    return generateArpcMethod2(
+      cvnSessionKey(profile, iccMasterKey, input.atc),
+      input.arqc,
+      input.csu,
+      input.proprietaryData,
+    );
   }
-  if (input.arc === undefined) throw new PosError('CODPOS_CRYPTO_AC_DATA', `${profile} (ARPC method 1) needs the authorisation response code`, { details: { field: 'arc' } });
+  if (input.arc === undefined)
+    throw new PosError('CODPOS_CRYPTO_AC_DATA', `${profile} (ARPC method 1) needs the authorisation response code`, {
+      details: { field: 'arc' },
+    });
   return generateArpcMethod1(iccMasterKey, input.arqc, input.arc);
 }
 
 /** The secure messaging (issuer script) integrity session key of a profile, from the ICC MK-SMI. */
-export function cvnScriptSessionKey(profile: CvnProfile, iccMasterKeySmi: HexOrBuffer, atc: Buffer, arqc: Buffer): Buffer {
-  return checkProfile(profile).startsWith('visa') ? deriveVisaSmSessionKey(iccMasterKeySmi, atc) : deriveCommonSessionKey(iccMasterKeySmi, arqc);
+export function cvnScriptSessionKey(
+  profile: CvnProfile,
+  iccMasterKeySmi: HexOrBuffer,
+  atc: Buffer,
+  arqc: Buffer,
+): Buffer {
+  return checkProfile(profile).startsWith('visa')
+    ? deriveVisaSmSessionKey(iccMasterKeySmi, atc)
+    : deriveCommonSessionKey(iccMasterKeySmi, arqc);
 }
 
 /** Issuer script command MAC: over command header || ATC || ARQC || command data (all four profiles). */
-export function generateCvnScriptMac(profile: CvnProfile, iccMasterKeySmi: HexOrBuffer, input: { header: Buffer; atc: Buffer; arqc: Buffer; commandData?: Buffer }): Buffer {
+export function generateCvnScriptMac(
+  profile: CvnProfile,
+  iccMasterKeySmi: HexOrBuffer,
+  input: { header: Buffer; atc: Buffer; arqc: Buffer; commandData?: Buffer },
+): Buffer {
   const key = cvnScriptSessionKey(profile, iccMasterKeySmi, input.atc, input.arqc);
-  return generateScriptMac(key, Buffer.concat([input.header, input.atc, input.arqc, input.commandData ?? Buffer.alloc(0)]));
+  return generateScriptMac(
+    key,
+    Buffer.concat([input.header, input.atc, input.arqc, input.commandData ?? Buffer.alloc(0)]),
+  );
 }

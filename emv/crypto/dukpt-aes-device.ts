@@ -44,7 +44,11 @@ export class AesDukptDevice {
    */
   static load(initialKeyInput: HexOrBuffer, ksn: AesKsn, workingKeyType?: AesDukptKeyType): AesDukptDevice {
     const initialKey = toBytes(initialKeyInput, 'initial key', [16, 24, 32], 'CODPOS_CRYPTO_KEY_LENGTH');
-    const device = new AesDukptDevice(Buffer.from(ksn.subarray(0, 8)), aesDerivationKeyType(initialKey), workingKeyType);
+    const device = new AesDukptDevice(
+      Buffer.from(ksn.subarray(0, 8)),
+      aesDerivationKeyType(initialKey),
+      workingKeyType,
+    );
     for (let b = COUNTER_BITS - 1; b >= 0; b--) device.registers[b] = device.derive(initialKey, 2 ** b);
     wipe(initialKey);
     device.counter = 1;
@@ -61,12 +65,18 @@ export class AesDukptDevice {
 
   /** The KSN and working keys of one transaction; then the device moves to the next valid counter. */
   nextTransaction(): { ksn: AesKsn; keys: AesDeviceKeys } {
-    if (this.exhausted) throw new PosError('CODPOS_CRYPTO_KSN_EXHAUSTED', 'the AES DUKPT device is exhausted: load a new initial key');
+    if (this.exhausted)
+      throw new PosError('CODPOS_CRYPTO_KSN_EXHAUSTED', 'the AES DUKPT device is exhausted: load a new initial key');
     const lowest = 31 - Math.clz32(this.counter & -this.counter);
     const current = this.registers[lowest];
-    if (!current) throw new PosError('CODPOS_INTERNAL_DUKPT_REGISTER', `intermediate key register ${lowest} is empty at counter ${this.counter.toString(16)}`);
+    if (!current)
+      throw new PosError(
+        'CODPOS_INTERNAL_DUKPT_REGISTER',
+        `intermediate key register ${lowest} is empty at counter ${this.counter.toString(16)}`,
+      );
     const ksn = this.ksn;
-    const working = (usage: Parameters<typeof deriveAesWorkingKey>[2]) => deriveAesWorkingKey(current, ksn, usage, this.workingKeyType);
+    const working = (usage: Parameters<typeof deriveAesWorkingKey>[2]) =>
+      deriveAesWorkingKey(current, ksn, usage, this.workingKeyType);
     const keys: AesDeviceKeys = {
       transactionKey: Buffer.from(current),
       pinKey: working('pinEncryption'),

@@ -56,7 +56,10 @@ export function parseAesKsn(value: HexOrBuffer): AesKsn {
 export function makeAesKsn(initialKeyId: HexOrBuffer, counter: number): AesKsn {
   const id = toBytes(initialKeyId, 'initial key ID', [8], 'CODPOS_CRYPTO_KSN_LENGTH');
   if (!Number.isInteger(counter) || counter < 0 || counter > 0xffffffff) {
-    throw new PosError('CODPOS_CRYPTO_KSN_COUNTER', `the AES DUKPT counter must be a 32-bit unsigned integer (got ${counter})`);
+    throw new PosError(
+      'CODPOS_CRYPTO_KSN_COUNTER',
+      `the AES DUKPT counter must be a 32-bit unsigned integer (got ${counter})`,
+    );
   }
   const out = Buffer.alloc(AES_KSN_LENGTH);
   id.copy(out);
@@ -73,7 +76,12 @@ export function aesKsnCounter(ksn: AesKsn): number {
 }
 
 export function isValidAesCounter(counter: number): boolean {
-  return Number.isInteger(counter) && counter > 0 && counter <= 0xffffffff && countOneBits(counter) <= AES_MAX_COUNTER_ONE_BITS;
+  return (
+    Number.isInteger(counter) &&
+    counter > 0 &&
+    counter <= 0xffffffff &&
+    countOneBits(counter) <= AES_MAX_COUNTER_ONE_BITS
+  );
 }
 
 /** The next KSN of an AES DUKPT device, skipping counters with more than 16 one-bits. */
@@ -81,7 +89,10 @@ export function nextAesKsn(ksn: AesKsn): AesKsn {
   let counter = aesKsnCounter(ksn) + 1;
   while (counter <= 0xffffffff && countOneBits(counter) > AES_MAX_COUNTER_ONE_BITS) counter += counter & -counter;
   if (counter > 0xffffffff) {
-    throw new PosError('CODPOS_CRYPTO_KSN_EXHAUSTED', 'the AES DUKPT counter is exhausted: the PIN pad needs a new initial key');
+    throw new PosError(
+      'CODPOS_CRYPTO_KSN_EXHAUSTED',
+      'the AES DUKPT counter is exhausted: the PIN pad needs a new initial key',
+    );
   }
   return makeAesKsn(aesKsnInitialKeyId(ksn), counter);
 }
@@ -90,15 +101,26 @@ function keyTypeOfLength(length: number): AesDerivationKeyType {
   if (length === 16) return 'aes128';
   if (length === 24) return 'aes192';
   if (length === 32) return 'aes256';
-  throw new PosError('CODPOS_CRYPTO_KEY_LENGTH', `an AES DUKPT derivation key must be 16, 24 or 32 bytes (got ${length})`);
+  throw new PosError(
+    'CODPOS_CRYPTO_KEY_LENGTH',
+    `an AES DUKPT derivation key must be 16, 24 or 32 bytes (got ${length})`,
+  );
 }
 
-function checkDerivationKey(input: HexOrBuffer, field: string, keyType?: AesDerivationKeyType): { key: Buffer; type: AesDerivationKeyType } {
+function checkDerivationKey(
+  input: HexOrBuffer,
+  field: string,
+  keyType?: AesDerivationKeyType,
+): { key: Buffer; type: AesDerivationKeyType } {
   const key = toBytes(input, field, [16, 24, 32], 'CODPOS_CRYPTO_KEY_LENGTH');
   const type = keyTypeOfLength(key.length);
   if (keyType !== undefined && keyType !== type) {
     const expected = AES_DUKPT_KEY_TYPES[keyType].bits / 8;
-    throw new PosError('CODPOS_CRYPTO_KEY_LENGTH', `${field} must be ${expected} bytes for key type ${keyType} (got ${key.length})`, { details: { field, keyType } });
+    throw new PosError(
+      'CODPOS_CRYPTO_KEY_LENGTH',
+      `${field} must be ${expected} bytes for key type ${keyType} (got ${key.length})`,
+      { details: { field, keyType } },
+    );
   }
   return { key, type };
 }
@@ -169,8 +191,17 @@ export function deriveAesTransactionKey(initialKeyInput: HexOrBuffer, ksn: AesKs
  * `counter` without its lowest one-bit. The device side (dukpt-aes-device.ts) uses it
  * to fill its intermediate derivation key registers.
  */
-export function deriveAesIntermediateKey(parent: Buffer, type: AesDerivationKeyType, ksn: AesKsn, counter: number): Buffer {
-  return deriveKey(parent, aesDerivationData(AES_KEY_USAGE.keyDerivation, type, counterData(ksn, counter)), AES_DUKPT_KEY_TYPES[type].bits);
+export function deriveAesIntermediateKey(
+  parent: Buffer,
+  type: AesDerivationKeyType,
+  ksn: AesKsn,
+  counter: number,
+): Buffer {
+  return deriveKey(
+    parent,
+    aesDerivationData(AES_KEY_USAGE.keyDerivation, type, counterData(ksn, counter)),
+    AES_DUKPT_KEY_TYPES[type].bits,
+  );
 }
 
 /** The key type of an AES DUKPT derivation key, from its length. */
@@ -179,11 +210,20 @@ export function aesDerivationKeyType(key: Buffer): AesDerivationKeyType {
 }
 
 /** A working key of one usage and type from a transaction key (X9.24-3 section 6.3.3). */
-export function deriveAesWorkingKey(transactionKeyInput: HexOrBuffer, ksn: AesKsn, usage: AesKeyUsage, workingKeyType?: AesDukptKeyType): Buffer {
+export function deriveAesWorkingKey(
+  transactionKeyInput: HexOrBuffer,
+  ksn: AesKsn,
+  usage: AesKeyUsage,
+  workingKeyType?: AesDukptKeyType,
+): Buffer {
   const { key, type } = checkDerivationKey(transactionKeyInput, 'transaction key');
   const wanted = workingKeyType ?? type;
   if (AES_DUKPT_KEY_TYPES[wanted].bits > AES_DUKPT_KEY_TYPES[type].bits) {
-    throw new PosError('CODPOS_CRYPTO_KEY_TYPE', `a ${type} derivation key cannot derive a stronger ${wanted} working key (X9.24-3)`, { details: { keyType: wanted } });
+    throw new PosError(
+      'CODPOS_CRYPTO_KEY_TYPE',
+      `a ${type} derivation key cannot derive a stronger ${wanted} working key (X9.24-3)`,
+      { details: { keyType: wanted } },
+    );
   }
   const data = aesDerivationData(AES_KEY_USAGE[usage], wanted, counterData(ksn, aesKsnCounter(ksn)));
   return deriveKey(key, data, AES_DUKPT_KEY_TYPES[wanted].bits);
@@ -209,7 +249,12 @@ export interface AesDukptKeys {
  * inferred from its length when omitted) and the 12-byte KSN. Working keys have
  * the BDK's type unless `workingKeyType` says otherwise.
  */
-export function deriveAesKeys(bdk: HexOrBuffer, ksn: AesKsn, keyType?: AesDerivationKeyType, workingKeyType?: AesDukptKeyType): AesDukptKeys {
+export function deriveAesKeys(
+  bdk: HexOrBuffer,
+  ksn: AesKsn,
+  keyType?: AesDerivationKeyType,
+  workingKeyType?: AesDukptKeyType,
+): AesDukptKeys {
   const initialKey = deriveAesInitialKey(bdk, ksn, keyType);
   const transactionKey = deriveAesTransactionKey(initialKey, ksn);
   const working = (usage: AesKeyUsage) => deriveAesWorkingKey(transactionKey, ksn, usage, workingKeyType);

@@ -58,10 +58,15 @@ export class TdesDukptDevice {
    * counter. After the last valid counter (1FF800) it is exhausted: CODPOS_CRYPTO_KSN_EXHAUSTED.
    */
   nextTransaction(): { ksn: TdesKsn; keys: TdesWorkingKeys } {
-    if (this.exhausted) throw new PosError('CODPOS_CRYPTO_KSN_EXHAUSTED', 'the TDES DUKPT device is exhausted: load a new initial key');
+    if (this.exhausted)
+      throw new PosError('CODPOS_CRYPTO_KSN_EXHAUSTED', 'the TDES DUKPT device is exhausted: load a new initial key');
     const lowest = 31 - Math.clz32(this.counter & -this.counter);
     const current = this.futureKeys[lowest];
-    if (!current) throw new PosError('CODPOS_INTERNAL_DUKPT_REGISTER', `future key register ${lowest} is empty at counter ${this.counter.toString(16)}`);
+    if (!current)
+      throw new PosError(
+        'CODPOS_INTERNAL_DUKPT_REGISTER',
+        `future key register ${lowest} is empty at counter ${this.counter.toString(16)}`,
+      );
     const ksn = this.ksn;
     const keys = tdesWorkingKeys(current);
     this.newKey(lowest, current);

@@ -55,7 +55,12 @@ export function countOneBits(value: number): number {
 
 /** A counter a PIN pad may use: non-zero, 21 bits, at most 10 one-bits. */
 export function isValidTdesCounter(counter: number): boolean {
-  return Number.isInteger(counter) && counter > 0 && counter <= TDES_COUNTER_MASK && countOneBits(counter) <= TDES_MAX_COUNTER_ONE_BITS;
+  return (
+    Number.isInteger(counter) &&
+    counter > 0 &&
+    counter <= TDES_COUNTER_MASK &&
+    countOneBits(counter) <= TDES_MAX_COUNTER_ONE_BITS
+  );
 }
 
 /**
@@ -69,7 +74,10 @@ export function nextKsn(ksn: TdesKsn): TdesKsn {
     counter += counter & -counter;
   }
   if (counter > TDES_COUNTER_MASK) {
-    throw new PosError('CODPOS_CRYPTO_KSN_EXHAUSTED', 'the TDES DUKPT counter is exhausted: the PIN pad needs a new initial key');
+    throw new PosError(
+      'CODPOS_CRYPTO_KSN_EXHAUSTED',
+      'the TDES DUKPT counter is exhausted: the PIN pad needs a new initial key',
+    );
   }
   return withTdesCounter(ksn, counter);
 }
@@ -147,7 +155,10 @@ export interface TdesWorkingKeys {
 }
 
 function dataKeyFromVariant(variant: Buffer): Buffer {
-  return Buffer.concat([tdesEcbEncrypt(variant, variant.subarray(0, 8)), tdesEcbEncrypt(variant, variant.subarray(8, 16))]);
+  return Buffer.concat([
+    tdesEcbEncrypt(variant, variant.subarray(0, 8)),
+    tdesEcbEncrypt(variant, variant.subarray(8, 16)),
+  ]);
 }
 
 /** The working keys of one transaction key. */

@@ -23,7 +23,10 @@ export function generateRsaKeyPair(bits: number, exponent: 3 | 65537 = 3): RsaKe
 /** The raw private-key operation on data as long as the modulus (the inverse of rsaRecover). */
 export function rsaSignRaw(pair: RsaKeyPair, recoverable: Buffer): Buffer {
   if (recoverable.length !== pair.publicKey.modulus.length) {
-    throw new PosError('CODPOS_CRYPTO_RSA_INPUT_LENGTH', `data to sign must be ${pair.publicKey.modulus.length} bytes (got ${recoverable.length})`);
+    throw new PosError(
+      'CODPOS_CRYPTO_RSA_INPUT_LENGTH',
+      `data to sign must be ${pair.publicKey.modulus.length} bytes (got ${recoverable.length})`,
+    );
   }
   return privateDecrypt({ key: pair.privateKey, padding: constants.RSA_NO_PADDING }, recoverable);
 }
@@ -45,12 +48,17 @@ function bcdPaddedF(digits: string, bytes: number): Buffer {
 }
 
 function mmyy(expiry: string): Buffer {
-  if (!/^[0-9]{4}$/.test(expiry)) throw new PosError('CODPOS_CRYPTO_BAD_INPUT', 'certificate expiry must be MMYY digits');
+  if (!/^[0-9]{4}$/.test(expiry))
+    throw new PosError('CODPOS_CRYPTO_BAD_INPUT', 'certificate expiry must be MMYY digits');
   return Buffer.from(expiry, 'hex');
 }
 
 function splitModulus(modulus: Buffer, room: number): { leftmost: Buffer; remainder: Buffer } {
-  if (modulus.length <= room) return { leftmost: Buffer.concat([modulus, Buffer.alloc(room - modulus.length, 0xbb)]), remainder: Buffer.alloc(0) };
+  if (modulus.length <= room)
+    return {
+      leftmost: Buffer.concat([modulus, Buffer.alloc(room - modulus.length, 0xbb)]),
+      remainder: Buffer.alloc(0),
+    };
   return { leftmost: modulus.subarray(0, room), remainder: Buffer.from(modulus.subarray(room)) };
 }
 
@@ -62,7 +70,13 @@ export interface SignedCertificate {
 }
 
 /** Issuer Public Key Certificate (tag 90), format 02, signed by the CA. */
-export function buildIssuerCertificate(options: { ca: RsaKeyPair; issuerKey: RsaPublicKey; issuerId: string; expiry: string; serial: Buffer }): SignedCertificate {
+export function buildIssuerCertificate(options: {
+  ca: RsaKeyPair;
+  issuerKey: RsaPublicKey;
+  issuerId: string;
+  expiry: string;
+  serial: Buffer;
+}): SignedCertificate {
   const nca = options.ca.publicKey.modulus.length;
   const { leftmost, remainder } = splitModulus(options.issuerKey.modulus, nca - 36);
   const body = Buffer.concat([
@@ -73,11 +87,22 @@ export function buildIssuerCertificate(options: { ca: RsaKeyPair; issuerKey: Rsa
     Buffer.from([0x01, 0x01, options.issuerKey.modulus.length, options.issuerKey.exponent.length]),
     leftmost,
   ]);
-  return { certificate: signFramed(options.ca, body, [remainder, options.issuerKey.exponent]), remainder, exponent: options.issuerKey.exponent };
+  return {
+    certificate: signFramed(options.ca, body, [remainder, options.issuerKey.exponent]),
+    remainder,
+    exponent: options.issuerKey.exponent,
+  };
 }
 
 /** ICC Public Key Certificate (tag 9F46), format 04, signed by the issuer over the static data too. */
-export function buildIccCertificate(options: { issuer: RsaKeyPair; iccKey: RsaPublicKey; pan: string; expiry: string; serial: Buffer; staticData: Buffer }): SignedCertificate {
+export function buildIccCertificate(options: {
+  issuer: RsaKeyPair;
+  iccKey: RsaPublicKey;
+  pan: string;
+  expiry: string;
+  serial: Buffer;
+  staticData: Buffer;
+}): SignedCertificate {
   const ni = options.issuer.publicKey.modulus.length;
   const { leftmost, remainder } = splitModulus(options.iccKey.modulus, ni - 42);
   const body = Buffer.concat([
@@ -88,7 +113,11 @@ export function buildIccCertificate(options: { issuer: RsaKeyPair; iccKey: RsaPu
     Buffer.from([0x01, 0x01, options.iccKey.modulus.length, options.iccKey.exponent.length]),
     leftmost,
   ]);
-  return { certificate: signFramed(options.issuer, body, [remainder, options.iccKey.exponent, options.staticData]), remainder, exponent: options.iccKey.exponent };
+  return {
+    certificate: signFramed(options.issuer, body, [remainder, options.iccKey.exponent, options.staticData]),
+    remainder,
+    exponent: options.iccKey.exponent,
+  };
 }
 
 /** Signed Static Application Data (tag 93), format 03, for SDA. */
@@ -102,8 +131,16 @@ export function signStaticData(options: { issuer: RsaKeyPair; dac: Buffer; stati
 export function signDynamicData(options: { icc: RsaKeyPair; dynamicData: Buffer; terminalData: Buffer }): Buffer {
   const nic = options.icc.publicKey.modulus.length;
   const pad = nic - options.dynamicData.length - 25;
-  if (pad < 0) throw new PosError('CODPOS_CRYPTO_DATA_LENGTH', `ICC dynamic data of ${options.dynamicData.length} bytes does not fit a ${nic}-byte key`);
-  const body = Buffer.concat([Buffer.from([0x05, 0x01, options.dynamicData.length]), options.dynamicData, Buffer.alloc(pad, 0xbb)]);
+  if (pad < 0)
+    throw new PosError(
+      'CODPOS_CRYPTO_DATA_LENGTH',
+      `ICC dynamic data of ${options.dynamicData.length} bytes does not fit a ${nic}-byte key`,
+    );
+  const body = Buffer.concat([
+    Buffer.from([0x05, 0x01, options.dynamicData.length]),
+    options.dynamicData,
+    Buffer.alloc(pad, 0xbb),
+  ]);
   return signFramed(options.icc, body, [options.terminalData]);
 }
 
@@ -113,6 +150,17 @@ export function ddaDynamicData(idn: Buffer): Buffer {
 }
 
 /** ICC Dynamic Data for CDA: IDN length || IDN || CID || AC || SHA-1(transaction data). */
-export function cdaDynamicData(options: { idn: Buffer; cid: number; cryptogram: Buffer; transactionData: Buffer }): Buffer {
-  return Buffer.concat([Buffer.from([options.idn.length]), options.idn, Buffer.from([options.cid]), options.cryptogram, sha1(options.transactionData)]);
+export function cdaDynamicData(options: {
+  idn: Buffer;
+  cid: number;
+  cryptogram: Buffer;
+  transactionData: Buffer;
+}): Buffer {
+  return Buffer.concat([
+    Buffer.from([options.idn.length]),
+    options.idn,
+    Buffer.from([options.cid]),
+    options.cryptogram,
+    sha1(options.transactionData),
+  ]);
 }

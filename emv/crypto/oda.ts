@@ -93,7 +93,12 @@ function sha1(...parts: Buffer[]): Buffer {
 export function capkChecksumValid(capk: CaPublicKey): boolean {
   if (capk.sha1 === undefined) return false;
   const index = typeof capk.index === 'number' ? Buffer.from([capk.index]) : toBytes(capk.index, 'CAPK index', [1]);
-  const digest = sha1(toBytes(capk.rid, 'CAPK RID', [5]), index, toBytes(capk.modulus, 'CAPK modulus'), toBytes(capk.exponent, 'CAPK exponent'));
+  const digest = sha1(
+    toBytes(capk.rid, 'CAPK RID', [5]),
+    index,
+    toBytes(capk.modulus, 'CAPK modulus'),
+    toBytes(capk.exponent, 'CAPK exponent'),
+  );
   return digest.equals(toBytes(capk.sha1, 'CAPK SHA-1', [20]));
 }
 
@@ -102,21 +107,34 @@ export function capkChecksumValid(capk: CaPublicKey): boolean {
  * 6.4 steps 1-3): length = modulus length, below the modulus, trailer BC, header 6A,
  * the expected format byte, and a hash algorithm we know (SHA-1).
  */
-function recoverSigned(key: RsaPublicKey, signed: Buffer, item: SignedItem, format: number): OdaResult<{ recovered: Buffer }> {
+function recoverSigned(
+  key: RsaPublicKey,
+  signed: Buffer,
+  item: SignedItem,
+  format: number,
+): OdaResult<{ recovered: Buffer }> {
   if (!Buffer.isBuffer(signed)) return fail(`${item}_length`, `${item} is missing`);
   let recovered: Buffer;
   try {
     recovered = rsaRecover(key, signed);
   } catch (error) {
-    if (isPosError(error, 'CODPOS_CRYPTO_RSA_INPUT_LENGTH')) return fail(`${item}_length`, `${item} is ${signed.length} bytes, the key modulus ${key.modulus.length}`);
-    if (isPosError(error, 'CODPOS_CRYPTO_RSA_INPUT_RANGE')) return fail(`${item}_range`, `${item} is not below the key modulus`);
+    if (isPosError(error, 'CODPOS_CRYPTO_RSA_INPUT_LENGTH'))
+      return fail(`${item}_length`, `${item} is ${signed.length} bytes, the key modulus ${key.modulus.length}`);
+    if (isPosError(error, 'CODPOS_CRYPTO_RSA_INPUT_RANGE'))
+      return fail(`${item}_range`, `${item} is not below the key modulus`);
     throw error;
   }
-  if (recovered[recovered.length - 1] !== 0xbc) return fail(`${item}_trailer`, `${item} recovered data does not end with BC`);
+  if (recovered[recovered.length - 1] !== 0xbc)
+    return fail(`${item}_trailer`, `${item} recovered data does not end with BC`);
   if (recovered[0] !== 0x6a) return fail(`${item}_header`, `${item} recovered data does not start with 6A`);
-  if (recovered[1] !== format) return fail(`${item}_format`, `${item} format is ${hexUpper(recovered.subarray(1, 2))}, expected ${format.toString(16).padStart(2, '0')}`);
+  if (recovered[1] !== format)
+    return fail(
+      `${item}_format`,
+      `${item} format is ${hexUpper(recovered.subarray(1, 2))}, expected ${format.toString(16).padStart(2, '0')}`,
+    );
   const hashAlgorithm = item === 'issuer_cert' ? recovered[11] : item === 'icc_cert' ? recovered[17] : recovered[2];
-  if (hashAlgorithm !== HASH_SHA1) return fail(`${item}_hash_algorithm`, `${item} names hash algorithm ${hashAlgorithm}, only 01 (SHA-1) is known`);
+  if (hashAlgorithm !== HASH_SHA1)
+    return fail(`${item}_hash_algorithm`, `${item} names hash algorithm ${hashAlgorithm}, only 01 (SHA-1) is known`);
   return { ok: true, recovered };
 }
 
@@ -135,7 +153,8 @@ export type TransactionDate = Date | string | Buffer;
 function yearMonth(date: TransactionDate): number {
   if (date instanceof Date) return date.getUTCFullYear() * 12 + date.getUTCMonth();
   const digits = typeof date === 'string' ? date : date.toString('hex');
-  if (!/^[0-9]{6}$/.test(digits)) throw new PosError('CODPOS_CRYPTO_BAD_INPUT', 'transaction date must be YYMMDD digits (tag 9A)');
+  if (!/^[0-9]{6}$/.test(digits))
+    throw new PosError('CODPOS_CRYPTO_BAD_INPUT', 'transaction date must be YYMMDD digits (tag 9A)');
   return windowYear(Number(digits.slice(0, 2))) * 12 + Number(digits.slice(2, 4)) - 1;
 }
 
@@ -189,8 +208,12 @@ export function recoverIssuerPublicKey(input: IssuerKeyInput): OdaResult<{ issue
   let index: string;
   try {
     rid = hexUpper(toBytes(input.capk.rid, 'CAPK RID', [5]));
-    index = typeof input.capk.index === 'number' ? hexUpper(Buffer.from([input.capk.index])) : hexUpper(toBytes(input.capk.index, 'CAPK index', [1]));
-    if (input.capk.sha1 !== undefined && !capkChecksumValid(input.capk)) return fail('capk_checksum', 'CA public key does not match its SHA-1 checksum');
+    index =
+      typeof input.capk.index === 'number'
+        ? hexUpper(Buffer.from([input.capk.index]))
+        : hexUpper(toBytes(input.capk.index, 'CAPK index', [1]));
+    if (input.capk.sha1 !== undefined && !capkChecksumValid(input.capk))
+      return fail('capk_checksum', 'CA public key does not match its SHA-1 checksum');
     ca = rsaPublicKey(input.capk.modulus, input.capk.exponent);
   } catch (error) {
     if (error instanceof PosError) return fail('capk_invalid', error.message);
@@ -201,21 +224,28 @@ export function recoverIssuerPublicKey(input: IssuerKeyInput): OdaResult<{ issue
   if (!step.ok) return step;
   const r = step.recovered;
   const remainder = input.remainder ?? Buffer.alloc(0);
-  if (!sha1(signedBody(r), remainder, input.exponent).equals(signedHash(r))) return fail('issuer_cert_hash', 'issuer certificate hash does not match');
+  if (!sha1(signedBody(r), remainder, input.exponent).equals(signedHash(r)))
+    return fail('issuer_cert_hash', 'issuer certificate hash does not match');
   const issuerId = digitsOf(r.subarray(2, 6));
   if (issuerId.length < 3 || !/^[0-9]+$/.test(issuerId) || !input.pan.startsWith(issuerId)) {
     return fail('issuer_id_mismatch', 'issuer identifier in the certificate does not match the leftmost PAN digits');
   }
   const expiry = notExpired(r.subarray(6, 8), input.transactionDate);
-  if (!expiry.valid) return fail('issuer_cert_expired', `issuer certificate expired or has no valid expiry (MMYY ${expiry.text})`);
+  if (!expiry.valid)
+    return fail('issuer_cert_expired', `issuer certificate expired or has no valid expiry (MMYY ${expiry.text})`);
   const serial = hexUpper(r.subarray(8, 11));
-  if (input.isRevoked?.(rid, index, serial)) return fail('issuer_cert_revoked', `issuer certificate ${serial} under CA ${rid}/${index} is revoked`);
-  if (r[12] !== PK_ALGORITHM_RSA) return fail('issuer_pk_algorithm', `issuer public key algorithm ${r[12]} is not 01 (RSA)`);
+  if (input.isRevoked?.(rid, index, serial))
+    return fail('issuer_cert_revoked', `issuer certificate ${serial} under CA ${rid}/${index} is revoked`);
+  if (r[12] !== PK_ALGORITHM_RSA)
+    return fail('issuer_pk_algorithm', `issuer public key algorithm ${r[12]} is not 01 (RSA)`);
   const ni = r[13]!;
   const leftmost = r.subarray(15, nca - SHA1_LENGTH - 1);
   const expectedRemainder = Math.max(ni - leftmost.length, 0);
   if (remainder.length !== expectedRemainder) {
-    return fail('issuer_remainder', `issuer public key remainder (tag 92) must be ${expectedRemainder} bytes (got ${remainder.length})`);
+    return fail(
+      'issuer_remainder',
+      `issuer public key remainder (tag 92) must be ${expectedRemainder} bytes (got ${remainder.length})`,
+    );
   }
   const modulus = ni <= leftmost.length ? leftmost.subarray(0, ni) : Buffer.concat([leftmost, remainder]);
   const built = buildKey(modulus, input.exponent, 'issuer_key_invalid');
@@ -244,16 +274,23 @@ export function recoverIccPublicKey(input: IccKeyInput): OdaResult<{ icc: IccPub
   if (!step.ok) return step;
   const r = step.recovered;
   const remainder = input.remainder ?? Buffer.alloc(0);
-  if (!sha1(signedBody(r), remainder, input.exponent, input.staticData).equals(signedHash(r))) return fail('icc_cert_hash', 'ICC certificate hash does not match');
+  if (!sha1(signedBody(r), remainder, input.exponent, input.staticData).equals(signedHash(r)))
+    return fail('icc_cert_hash', 'ICC certificate hash does not match');
   const certPan = digitsOf(r.subarray(2, 12));
-  if (certPan !== input.pan.toUpperCase().replace(/F+$/, '')) return fail('icc_pan_mismatch', 'PAN in the ICC certificate is not the application PAN');
+  if (certPan !== input.pan.toUpperCase().replace(/F+$/, ''))
+    return fail('icc_pan_mismatch', 'PAN in the ICC certificate is not the application PAN');
   const expiry = notExpired(r.subarray(12, 14), input.transactionDate);
-  if (!expiry.valid) return fail('icc_cert_expired', `ICC certificate expired or has no valid expiry (MMYY ${expiry.text})`);
+  if (!expiry.valid)
+    return fail('icc_cert_expired', `ICC certificate expired or has no valid expiry (MMYY ${expiry.text})`);
   if (r[18] !== PK_ALGORITHM_RSA) return fail('icc_pk_algorithm', `ICC public key algorithm ${r[18]} is not 01 (RSA)`);
   const nic = r[19]!;
   const leftmost = r.subarray(21, ni - SHA1_LENGTH - 1);
   const expectedRemainder = Math.max(nic - leftmost.length, 0);
-  if (remainder.length !== expectedRemainder) return fail('icc_remainder', `ICC public key remainder (tag 9F48) must be ${expectedRemainder} bytes (got ${remainder.length})`);
+  if (remainder.length !== expectedRemainder)
+    return fail(
+      'icc_remainder',
+      `ICC public key remainder (tag 9F48) must be ${expectedRemainder} bytes (got ${remainder.length})`,
+    );
   const modulus = nic <= leftmost.length ? leftmost.subarray(0, nic) : Buffer.concat([leftmost, remainder]);
   const built = buildKey(modulus, input.exponent, 'icc_key_invalid');
   if (!built.ok) return built;
@@ -265,7 +302,8 @@ export function verifySsad(issuer: IssuerPublicKey, ssad: Buffer, staticData: Bu
   const step = recoverSigned(issuer.key, ssad, 'ssad', 0x03);
   if (!step.ok) return step;
   const r = step.recovered;
-  if (!sha1(signedBody(r), staticData).equals(signedHash(r))) return fail('ssad_hash', 'signed static application data hash does not match');
+  if (!sha1(signedBody(r), staticData).equals(signedHash(r)))
+    return fail('ssad_hash', 'signed static application data hash does not match');
   return { ok: true, dac: Buffer.from(r.subarray(3, 5)) };
 }
 
@@ -282,11 +320,17 @@ function recoverSdad(icc: IccPublicKey, sdad: Buffer, terminalData: Buffer): Oda
   if (!step.ok) return step;
   const r = step.recovered;
   const ldd = r[3]!;
-  if (ldd < 1 || 4 + ldd > r.length - SHA1_LENGTH - 1) return fail('sdad_dynamic_data', `ICC dynamic data length ${ldd} does not fit the signature`);
-  if (!sha1(signedBody(r), terminalData).equals(signedHash(r))) return fail('sdad_hash', 'signed dynamic application data hash does not match');
+  if (ldd < 1 || 4 + ldd > r.length - SHA1_LENGTH - 1)
+    return fail('sdad_dynamic_data', `ICC dynamic data length ${ldd} does not fit the signature`);
+  if (!sha1(signedBody(r), terminalData).equals(signedHash(r)))
+    return fail('sdad_hash', 'signed dynamic application data hash does not match');
   const dynamicData = Buffer.from(r.subarray(4, 4 + ldd));
   const idnLength = dynamicData[0]!;
-  if (idnLength < 2 || idnLength > 8 || 1 + idnLength > ldd) return fail('sdad_dynamic_data', `ICC dynamic number length ${idnLength} is not 2 to 8 bytes within the dynamic data`);
+  if (idnLength < 2 || idnLength > 8 || 1 + idnLength > ldd)
+    return fail(
+      'sdad_dynamic_data',
+      `ICC dynamic number length ${idnLength} is not 2 to 8 bytes within the dynamic data`,
+    );
   return { ok: true, dynamicData, idn: Buffer.from(dynamicData.subarray(1, 1 + idnLength)) };
 }
 
@@ -308,18 +352,22 @@ export interface CdaInput {
 }
 
 /** EMV Book 2 section 6.6: verify a combined DDA/AC signature; returns IDN, CID, AC. */
-export function verifyCdaSignature(input: CdaInput): OdaResult<SignedDynamicData & { cid: number; cryptogram: Buffer; transactionDataHash: Buffer }> {
+export function verifyCdaSignature(
+  input: CdaInput,
+): OdaResult<SignedDynamicData & { cid: number; cryptogram: Buffer; transactionDataHash: Buffer }> {
   const sdad = recoverSdad(input.icc, input.sdad, input.unpredictableNumber);
   if (!sdad.ok) return sdad;
   const d = sdad.dynamicData;
   const idnLength = d[0]!;
   const at = 1 + idnLength;
-  if (d.length < at + 1 + 8 + SHA1_LENGTH) return fail('sdad_dynamic_data', 'CDA dynamic data is too short for CID, cryptogram and transaction data hash');
+  if (d.length < at + 1 + 8 + SHA1_LENGTH)
+    return fail('sdad_dynamic_data', 'CDA dynamic data is too short for CID, cryptogram and transaction data hash');
   const cid = d[at]!;
   if (cid !== input.cid) return fail('cda_cid_mismatch', 'CID in the signature differs from the CID the card returned');
   const cryptogram = Buffer.from(d.subarray(at + 1, at + 9));
   const transactionDataHash = Buffer.from(d.subarray(at + 9, at + 9 + SHA1_LENGTH));
-  if (!sha1(input.transactionData).equals(transactionDataHash)) return fail('cda_transaction_data_hash', 'transaction data hash does not match the signed one');
+  if (!sha1(input.transactionData).equals(transactionDataHash))
+    return fail('cda_transaction_data_hash', 'transaction data hash does not match the signed one');
   return { ...sdad, cid, cryptogram, transactionDataHash };
 }
 
@@ -369,7 +417,9 @@ function iccOf(input: IccChainInput): OdaResult<{ issuer: IssuerPublicKey; icc: 
 }
 
 /** SDA end to end: CA key -> issuer key -> SSAD; returns the DAC. */
-export function authenticateSda(input: ChainInput & { ssad: Buffer }): OdaResult<{ issuer: IssuerPublicKey; dac: Buffer }> {
+export function authenticateSda(
+  input: ChainInput & { ssad: Buffer },
+): OdaResult<{ issuer: IssuerPublicKey; dac: Buffer }> {
   const issuer = issuerOf(input);
   if (!issuer.ok) return issuer;
   const ssad = verifySsad(issuer.issuer, input.ssad, input.staticData);
@@ -378,7 +428,9 @@ export function authenticateSda(input: ChainInput & { ssad: Buffer }): OdaResult
 }
 
 /** DDA end to end: CA key -> issuer key -> ICC key -> SDAD over the DDOL data. */
-export function authenticateDda(input: IccChainInput & { sdad: Buffer; ddolData: Buffer }): OdaResult<{ issuer: IssuerPublicKey; icc: IccPublicKey } & SignedDynamicData> {
+export function authenticateDda(
+  input: IccChainInput & { sdad: Buffer; ddolData: Buffer },
+): OdaResult<{ issuer: IssuerPublicKey; icc: IccPublicKey } & SignedDynamicData> {
   const chain = iccOf(input);
   if (!chain.ok) return chain;
   const sig = verifyDdaSignature(chain.icc, input.sdad, input.ddolData);
@@ -387,12 +439,22 @@ export function authenticateDda(input: IccChainInput & { sdad: Buffer; ddolData:
 }
 
 /** CDA end to end: CA key -> issuer key -> ICC key -> SDAD from GENERATE AC, with the transaction data hash. */
-export function authenticateCda(
-  input: IccChainInput & Omit<CdaInput, 'icc'>,
-): OdaResult<{ issuer: IssuerPublicKey; icc: IccPublicKey } & SignedDynamicData & { cid: number; cryptogram: Buffer; transactionDataHash: Buffer }> {
+export function authenticateCda(input: IccChainInput & Omit<CdaInput, 'icc'>): OdaResult<
+  { issuer: IssuerPublicKey; icc: IccPublicKey } & SignedDynamicData & {
+      cid: number;
+      cryptogram: Buffer;
+      transactionDataHash: Buffer;
+    }
+> {
   const chain = iccOf(input);
   if (!chain.ok) return chain;
-  const sig = verifyCdaSignature({ icc: chain.icc, sdad: input.sdad, unpredictableNumber: input.unpredictableNumber, cid: input.cid, transactionData: input.transactionData });
+  const sig = verifyCdaSignature({
+    icc: chain.icc,
+    sdad: input.sdad,
+    unpredictableNumber: input.unpredictableNumber,
+    cid: input.cid,
+    transactionData: input.transactionData,
+  });
   if (!sig.ok) return sig;
   const { ok: _ok, ...rest } = sig;
   return { ok: true, issuer: chain.issuer, icc: chain.icc, ...rest };

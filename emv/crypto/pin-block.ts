@@ -50,12 +50,17 @@ function pinError(what: string, details: Record<string, unknown> = {}): PosError
 
 export function checkFormat(format: unknown): PinBlockFormat {
   if (format === 0 || format === 1 || format === 3 || format === 4) return format;
-  throw new PosError('CODPOS_CRYPTO_PIN_BLOCK_FORMAT', `PIN block format must be 0, 1, 3 or 4 (got ${String(format)})`, { details: { format } });
+  throw new PosError(
+    'CODPOS_CRYPTO_PIN_BLOCK_FORMAT',
+    `PIN block format must be 0, 1, 3 or 4 (got ${String(format)})`,
+    { details: { format } },
+  );
 }
 
 export function checkPin(pin: unknown): string {
   if (typeof pin !== 'string' || !/^[0-9]+$/.test(pin)) throw pinError('PIN must be decimal digits only');
-  if (pin.length < 4 || pin.length > 12) throw pinError(`PIN must be 4 to 12 digits long (got ${pin.length})`, { length: pin.length });
+  if (pin.length < 4 || pin.length > 12)
+    throw pinError(`PIN must be 4 to 12 digits long (got ${pin.length})`, { length: pin.length });
   return pin;
 }
 
@@ -63,12 +68,17 @@ function checkPan(pan: unknown, format: PinBlockFormat): string {
   if (pan === undefined || pan === '') {
     throw new PosError('CODPOS_CRYPTO_PAN', `PIN block format ${format} needs the PAN`, { details: { format } });
   }
-  if (typeof pan !== 'string' || !/^[0-9]+$/.test(pan)) throw new PosError('CODPOS_CRYPTO_PAN', 'PAN must be decimal digits only', { details: { format } });
+  if (typeof pan !== 'string' || !/^[0-9]+$/.test(pan))
+    throw new PosError('CODPOS_CRYPTO_PAN', 'PAN must be decimal digits only', { details: { format } });
   // Formats 0 and 3 bind to the 12 digits left of the check digit: a PAN shorter than
   // 13 digits cannot supply them. Format 4 takes any PAN of 1 to 19 digits (pads to 12).
   const min = format === 4 ? 1 : 13;
   if (pan.length < min || pan.length > 19) {
-    throw new PosError('CODPOS_CRYPTO_PAN', `PAN must be ${min} to 19 digits long for PIN block format ${format} (got ${pan.length})`, { details: { format, length: pan.length } });
+    throw new PosError(
+      'CODPOS_CRYPTO_PAN',
+      `PAN must be ${min} to 19 digits long for PIN block format ${format} (got ${pan.length})`,
+      { details: { format, length: pan.length } },
+    );
   }
   return pan;
 }
@@ -101,9 +111,13 @@ function randomNibbles(count: number, random: RandomSource, alphabet: 'any' | 'a
 function checkFill(fill: string, count: number, alphabet: 'any' | 'a-f', format: PinBlockFormat): string {
   const pattern = alphabet === 'any' ? /^[0-9A-Fa-f]*$/ : /^[A-Fa-f]*$/;
   if (fill.length !== count || !pattern.test(fill)) {
-    throw new PosError('CODPOS_CRYPTO_PIN_FILL', `fill for PIN block format ${format} with this PIN must be ${count} hex digits${alphabet === 'a-f' ? ' from A to F' : ''} (got ${fill.length})`, {
-      details: { format, expected: count },
-    });
+    throw new PosError(
+      'CODPOS_CRYPTO_PIN_FILL',
+      `fill for PIN block format ${format} with this PIN must be ${count} hex digits${alphabet === 'a-f' ? ' from A to F' : ''} (got ${fill.length})`,
+      {
+        details: { format, expected: count },
+      },
+    );
   }
   return fill.toUpperCase();
 }
@@ -133,25 +147,43 @@ export function encodePinBlock(options: EncodePinBlockOptions): Buffer {
   const pin = checkPin(options.pin);
   const random = options.random ?? randomBytes;
   if (format === 4) {
-    if (options.key === undefined) throw new PosError('CODPOS_CRYPTO_KEY_MISSING', 'PIN block format 4 is defined only enciphered: give the AES PIN key');
+    if (options.key === undefined)
+      throw new PosError(
+        'CODPOS_CRYPTO_KEY_MISSING',
+        'PIN block format 4 is defined only enciphered: give the AES PIN key',
+      );
     const key = aesPinKey(options.key);
     const pan = checkPan(options.pan, format);
-    const randomHalf = options.fill !== undefined ? Buffer.from(checkFill(options.fill, 16, 'any', format), 'hex') : random(8).subarray(0, 8);
-    if (randomHalf.length !== 8) throw new PosError('CODPOS_CRYPTO_RANDOM', 'the random source returned fewer than 8 bytes');
+    const randomHalf =
+      options.fill !== undefined
+        ? Buffer.from(checkFill(options.fill, 16, 'any', format), 'hex')
+        : random(8).subarray(0, 8);
+    if (randomHalf.length !== 8)
+      throw new PosError('CODPOS_CRYPTO_RANDOM', 'the random source returned fewer than 8 bytes');
     const intermediateA = aesEcbEncrypt(key, pinField16(pin, randomHalf));
     return aesEcbEncrypt(key, xor(intermediateA, panField16(pan)));
   }
   const fillCount = 14 - pin.length;
   let clear: Buffer;
   if (format === 0) {
-    if (options.fill !== undefined) throw new PosError('CODPOS_CRYPTO_PIN_FILL', 'PIN block format 0 has a fixed F fill: --fill applies to formats 1, 3 and 4');
+    if (options.fill !== undefined)
+      throw new PosError(
+        'CODPOS_CRYPTO_PIN_FILL',
+        'PIN block format 0 has a fixed F fill: --fill applies to formats 1, 3 and 4',
+      );
     clear = xor(pinField8(0, pin, 'F'.repeat(fillCount)), panField8(checkPan(options.pan, format)));
   } else if (format === 1) {
-    const fill = options.fill !== undefined ? checkFill(options.fill, fillCount, 'any', format) : randomNibbles(fillCount, random, 'any');
+    const fill =
+      options.fill !== undefined
+        ? checkFill(options.fill, fillCount, 'any', format)
+        : randomNibbles(fillCount, random, 'any');
     clear = pinField8(1, pin, fill);
   } else {
     const pan = checkPan(options.pan, format);
-    const fill = options.fill !== undefined ? checkFill(options.fill, fillCount, 'a-f', format) : randomNibbles(fillCount, random, 'a-f');
+    const fill =
+      options.fill !== undefined
+        ? checkFill(options.fill, fillCount, 'a-f', format)
+        : randomNibbles(fillCount, random, 'a-f');
     clear = xor(pinField8(3, pin, fill), panField8(pan));
   }
   return options.key === undefined ? clear : tdesEcbEncrypt(tdesPinKey(options.key), clear);
@@ -159,7 +191,11 @@ export function encodePinBlock(options: EncodePinBlockOptions): Buffer {
 
 function badBlock(format: PinBlockFormat, what: string): PosError {
   // The reason is kept coarse on purpose: a decryption oracle should learn little.
-  return new PosError('CODPOS_CRYPTO_PIN_BLOCK', `not a valid format ${format} PIN block: ${what} (wrong key, PAN or format?)`, { details: { format } });
+  return new PosError(
+    'CODPOS_CRYPTO_PIN_BLOCK',
+    `not a valid format ${format} PIN block: ${what} (wrong key, PAN or format?)`,
+    { details: { format } },
+  );
 }
 
 /** Reads the PIN out of a plain PIN field, checking control, length and fill. */
@@ -170,7 +206,8 @@ function readPinField(nibbles: string, format: PinBlockFormat): string {
   const pin = nibbles.slice(2, 2 + length);
   if (!/^[0-9]+$/.test(pin)) throw badBlock(format, 'PIN digits');
   const fill = nibbles.slice(2 + length, 16);
-  const fillOk = format === 0 ? /^F*$/.test(fill) : format === 3 ? /^[A-F]*$/.test(fill) : format === 4 ? /^A*$/.test(fill) : true;
+  const fillOk =
+    format === 0 ? /^F*$/.test(fill) : format === 3 ? /^[A-F]*$/.test(fill) : format === 4 ? /^A*$/.test(fill) : true;
   if (!fillOk) throw badBlock(format, 'fill');
   return pin;
 }
@@ -179,7 +216,11 @@ function readPinField(nibbles: string, format: PinBlockFormat): string {
 export function decodePinBlock(options: DecodePinBlockOptions): string {
   const format = checkFormat(options.format);
   if (format === 4) {
-    if (options.key === undefined) throw new PosError('CODPOS_CRYPTO_KEY_MISSING', 'PIN block format 4 is defined only enciphered: give the AES PIN key');
+    if (options.key === undefined)
+      throw new PosError(
+        'CODPOS_CRYPTO_KEY_MISSING',
+        'PIN block format 4 is defined only enciphered: give the AES PIN key',
+      );
     const key = aesPinKey(options.key);
     const block = toBytes(options.block, 'PIN block', [16], 'CODPOS_CRYPTO_PIN_BLOCK');
     const pan = checkPan(options.pan, format);

@@ -16,7 +16,8 @@ const ZERO_IV_16 = Buffer.alloc(16);
 function run(cipherName: string, key: Buffer, iv: Buffer | null, data: Buffer, encrypt: boolean): Buffer {
   if (iv !== null) {
     const wanted = cipherName.startsWith('aes') ? 16 : 8;
-    if (iv.length !== wanted) throw new PosError('CODPOS_CRYPTO_IV_LENGTH', `the CBC IV must be ${wanted} bytes (got ${iv.length})`);
+    if (iv.length !== wanted)
+      throw new PosError('CODPOS_CRYPTO_IV_LENGTH', `the CBC IV must be ${wanted} bytes (got ${iv.length})`);
   }
   const cipher = encrypt ? createCipheriv(cipherName, key, iv) : createDecipheriv(cipherName, key, iv);
   cipher.setAutoPadding(false);
@@ -25,14 +26,19 @@ function run(cipherName: string, key: Buffer, iv: Buffer | null, data: Buffer, e
 
 function requireBlocks(data: Buffer, blockSize: number, what: string): void {
   if (data.length % blockSize !== 0) {
-    throw new PosError('CODPOS_CRYPTO_DATA_LENGTH', `${what} must be a multiple of ${blockSize} bytes (got ${data.length}); pad it first (ISO 9797-1 method 1 or 2)`, {
-      details: { length: data.length, blockSize },
-    });
+    throw new PosError(
+      'CODPOS_CRYPTO_DATA_LENGTH',
+      `${what} must be a multiple of ${blockSize} bytes (got ${data.length}); pad it first (ISO 9797-1 method 1 or 2)`,
+      {
+        details: { length: data.length, blockSize },
+      },
+    );
   }
 }
 
 function desKey(key: Buffer): Buffer {
-  if (key.length !== 8) throw new PosError('CODPOS_CRYPTO_KEY_LENGTH', `a single-DES key must be 8 bytes (got ${key.length})`);
+  if (key.length !== 8)
+    throw new PosError('CODPOS_CRYPTO_KEY_LENGTH', `a single-DES key must be 8 bytes (got ${key.length})`);
   return Buffer.concat([key, key, key]);
 }
 
@@ -122,7 +128,8 @@ export function iso9797Pad2(data: Buffer, blockSize = 8): Buffer {
 export function iso9797Unpad2(data: Buffer): Buffer {
   let i = data.length - 1;
   while (i >= 0 && data[i] === 0) i--;
-  if (i < 0 || data[i] !== 0x80) throw new PosError('CODPOS_CRYPTO_PADDING', 'data does not end with ISO 9797-1 method 2 padding (80 00..)');
+  if (i < 0 || data[i] !== 0x80)
+    throw new PosError('CODPOS_CRYPTO_PADDING', 'data does not end with ISO 9797-1 method 2 padding (80 00..)');
   return data.subarray(0, i);
 }
 
@@ -141,7 +148,8 @@ function pad(data: Buffer, padding: MacPadding, blockSize: number): Buffer {
  * encrypted under K1. Returns the full 8 bytes; callers truncate (ARPC method 2: 4).
  */
 export function retailMac(key: Buffer, data: Buffer, padding: MacPadding = 'iso9797-1'): Buffer {
-  if (key.length !== 16) throw new PosError('CODPOS_CRYPTO_KEY_LENGTH', `a retail MAC key must be 16 bytes (got ${key.length})`);
+  if (key.length !== 16)
+    throw new PosError('CODPOS_CRYPTO_KEY_LENGTH', `a retail MAC key must be 16 bytes (got ${key.length})`);
   const k1 = key.subarray(0, 8);
   const k2 = key.subarray(8, 16);
   const padded = pad(data, padding, 8);

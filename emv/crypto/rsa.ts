@@ -38,13 +38,20 @@ export function rsaPublicKey(modulus: HexOrBuffer, exponent: HexOrBuffer): RsaPu
   const n = toBytes(modulus, 'RSA modulus', undefined, 'CODPOS_CRYPTO_RSA_KEY');
   const e = toBytes(exponent, 'RSA exponent', undefined, 'CODPOS_CRYPTO_RSA_KEY');
   if (n.length < 64 || n.length > MAX_MODULUS_BYTES || n[0] === 0 || (n[n.length - 1]! & 1) === 0) {
-    throw new PosError('CODPOS_CRYPTO_RSA_KEY', `RSA modulus must be an odd number of 64 to ${MAX_MODULUS_BYTES} bytes without leading zero (got ${n.length} bytes)`, {
-      details: { modulusBytes: n.length },
-    });
+    throw new PosError(
+      'CODPOS_CRYPTO_RSA_KEY',
+      `RSA modulus must be an odd number of 64 to ${MAX_MODULUS_BYTES} bytes without leading zero (got ${n.length} bytes)`,
+      {
+        details: { modulusBytes: n.length },
+      },
+    );
   }
   const eTrim = stripLeadingZeros(e);
   if (e.length === 0 || e.length > 8 || (eTrim[eTrim.length - 1]! & 1) === 0 || (eTrim.length === 1 && eTrim[0]! < 3)) {
-    throw new PosError('CODPOS_CRYPTO_RSA_KEY', 'RSA exponent must be an odd number of at least 3 (EMV uses 03 or 010001)');
+    throw new PosError(
+      'CODPOS_CRYPTO_RSA_KEY',
+      'RSA exponent must be an odd number of at least 3 (EMV uses 03 or 010001)',
+    );
   }
   return { modulus: n, exponent: eTrim };
 }
@@ -53,9 +60,14 @@ function keyObjectOf(key: RsaPublicKey): KeyObject {
   let object = keyObjects.get(key);
   if (!object) {
     try {
-      object = createPublicKey({ key: { kty: 'RSA', n: base64Url(key.modulus), e: base64Url(key.exponent) }, format: 'jwk' });
+      object = createPublicKey({
+        key: { kty: 'RSA', n: base64Url(key.modulus), e: base64Url(key.exponent) },
+        format: 'jwk',
+      });
     } catch (cause) {
-      throw new PosError('CODPOS_CRYPTO_RSA_KEY', 'the RSA modulus and exponent do not form a usable public key', { cause });
+      throw new PosError('CODPOS_CRYPTO_RSA_KEY', 'the RSA modulus and exponent do not form a usable public key', {
+        cause,
+      });
     }
     keyObjects.set(key, object);
   }
@@ -70,12 +82,19 @@ function keyObjectOf(key: RsaPublicKey): KeyObject {
  */
 export function rsaRecover(key: RsaPublicKey, input: Buffer): Buffer {
   if (input.length !== key.modulus.length) {
-    throw new PosError('CODPOS_CRYPTO_RSA_INPUT_LENGTH', `RSA input must be as long as the modulus, ${key.modulus.length} bytes (got ${input.length})`, {
-      details: { expected: key.modulus.length, length: input.length },
-    });
+    throw new PosError(
+      'CODPOS_CRYPTO_RSA_INPUT_LENGTH',
+      `RSA input must be as long as the modulus, ${key.modulus.length} bytes (got ${input.length})`,
+      {
+        details: { expected: key.modulus.length, length: input.length },
+      },
+    );
   }
   if (Buffer.compare(input, key.modulus) >= 0) {
-    throw new PosError('CODPOS_CRYPTO_RSA_INPUT_RANGE', 'RSA input is not below the modulus: not a signature made with this key');
+    throw new PosError(
+      'CODPOS_CRYPTO_RSA_INPUT_RANGE',
+      'RSA input is not below the modulus: not a signature made with this key',
+    );
   }
   return publicDecrypt({ key: keyObjectOf(key), padding: constants.RSA_NO_PADDING }, input);
 }

@@ -29,14 +29,18 @@ export const CHAR = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c)
 export const IS_BCD = Uint8Array.from({ length: 256 }, (_, b) => (b >> 4 <= 9 && (b & 15) <= 9 ? 1 : 0));
 
 /** 1 where a byte is two track 2 nibbles (each 0-9 or the separator D), else 0. */
-export const IS_TRACK_BCD = Uint8Array.from({ length: 256 }, (_, b) => ((b >> 4 <= 9 || b >> 4 === 0xd) && ((b & 15) <= 9 || (b & 15) === 0xd) ? 1 : 0));
+export const IS_TRACK_BCD = Uint8Array.from({ length: 256 }, (_, b) =>
+  (b >> 4 <= 9 || b >> 4 === 0xd) && ((b & 15) <= 9 || (b & 15) === 0xd) ? 1 : 0,
+);
 
 /** Nibble -> character code: digits for 0-9 (0 elsewhere); the track form also maps D to '='. */
 export const DIGIT_CODE = Uint8Array.from({ length: 16 }, (_, n) => (n <= 9 ? 48 + n : 0));
 export const TRACK_CODE = Uint8Array.from({ length: 16 }, (_, n) => (n <= 9 ? 48 + n : n === 0xd ? 0x3d : 0));
 
 /** Byte -> the number its two BCD digits make (0..99), or 255 when a nibble is not a digit. */
-export const BCD_VALUE = Uint8Array.from({ length: 256 }, (_, b) => (b >> 4 <= 9 && (b & 15) <= 9 ? (b >> 4) * 10 + (b & 15) : 255));
+export const BCD_VALUE = Uint8Array.from({ length: 256 }, (_, b) =>
+  b >> 4 <= 9 && (b & 15) <= 9 ? (b >> 4) * 10 + (b & 15) : 255,
+);
 
 /**
  * Every 3- and 4-digit string, made once: short numeric fields (MTI, dates, entry mode,
@@ -51,7 +55,9 @@ export const BCD_PAIR: (string | undefined)[] = Array.from({ length: 256 }, (_, 
 );
 
 /** Nibble -> track 2 character: 0-9 and D as '='; undefined for A, B, C, E, F. */
-export const TRACK_NIBBLE: (string | undefined)[] = Array.from({ length: 16 }, (_, n) => (n <= 9 ? String(n) : n === 0xd ? '=' : undefined));
+export const TRACK_NIBBLE: (string | undefined)[] = Array.from({ length: 16 }, (_, n) =>
+  n <= 9 ? String(n) : n === 0xd ? '=' : undefined,
+);
 
 /** Nibble -> ASCII code of its uppercase hex digit. */
 export const HEX_DIGIT = Uint8Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));

@@ -14,4 +14,3 @@ export const ASCII = 1;
 export const EBCDIC = 2;
 export const BINARY = 3;
 export const HEX = 4;
-

@@ -84,38 +84,69 @@ function compileCached(dialect: Dialect): CompiledDialect {
   let compiled = cache.get(dialect);
   if (compiled === undefined) {
     const mtiEncoding = ENCODING_CODES[dialect.mtiEncoding as 'bcd'];
-    if (mtiEncoding === undefined || mtiEncoding > EBCDIC) bad(dialect.name, 'mtiEncoding', `must be bcd, ascii or ebcdic, not ${String(dialect.mtiEncoding)}`);
-    const mti = compileField(dialect.name, 'mti', { name: 'MTI', content: 'n', lengthType: 'fixed', maxLength: 4, encoding: dialect.mtiEncoding }, 'MTI');
-    compiled = { dialect, mtiEncoding, mti, body: compileSet(dialect.name, dialect.bitmapEncoding, dialect.fields, '') };
+    if (mtiEncoding === undefined || mtiEncoding > EBCDIC)
+      bad(dialect.name, 'mtiEncoding', `must be bcd, ascii or ebcdic, not ${String(dialect.mtiEncoding)}`);
+    const mti = compileField(
+      dialect.name,
+      'mti',
+      { name: 'MTI', content: 'n', lengthType: 'fixed', maxLength: 4, encoding: dialect.mtiEncoding },
+      'MTI',
+    );
+    compiled = {
+      dialect,
+      mtiEncoding,
+      mti,
+      body: compileSet(dialect.name, dialect.bitmapEncoding, dialect.fields, ''),
+    };
     cache.set(dialect, compiled);
   }
   return compiled;
 }
 
-function compileSet(dialectName: string, bitmapEncoding: BitmapEncoding, table: FieldTable, pathPrefix: string): CompiledFieldSet {
-  if (bitmapEncoding !== 'binary' && bitmapEncoding !== 'hex') bad(dialectName, `${pathPrefix}bitmapEncoding`, `must be binary or hex, not ${String(bitmapEncoding)}`);
+function compileSet(
+  dialectName: string,
+  bitmapEncoding: BitmapEncoding,
+  table: FieldTable,
+  pathPrefix: string,
+): CompiledFieldSet {
+  if (bitmapEncoding !== 'binary' && bitmapEncoding !== 'hex')
+    bad(dialectName, `${pathPrefix}bitmapEncoding`, `must be binary or hex, not ${String(bitmapEncoding)}`);
   const fields: (CompiledField | undefined)[] = new Array<CompiledField | undefined>(129).fill(undefined);
   let hasSecondary = false;
   for (const [key, spec] of Object.entries(table)) {
     const number = Number(key);
-    if (!Number.isInteger(number) || number < 2 || number > 128) bad(dialectName, pathPrefix + key, 'field numbers run from 2 to 128 (1 is the secondary bitmap)');
+    if (!Number.isInteger(number) || number < 2 || number > 128)
+      bad(dialectName, pathPrefix + key, 'field numbers run from 2 to 128 (1 is the secondary bitmap)');
     fields[number] = compileField(dialectName, pathPrefix + key, spec);
     if (number > 64) hasSecondary = true;
   }
   return { bitmapHex: bitmapEncoding === 'hex', fields, hasSecondary };
 }
 
-function compileField(dialectName: string, path: string, spec: FieldSpec, label = `field ${path} (${spec.name})`): CompiledField {
+function compileField(
+  dialectName: string,
+  path: string,
+  spec: FieldSpec,
+  label = `field ${path} (${spec.name})`,
+): CompiledField {
   const where = `field ${path}`;
   if (typeof spec !== 'object' || spec === null) bad(dialectName, where, 'is not a field spec');
   const content = CONTENT_CODES[spec.content];
-  if (content === undefined) bad(dialectName, where, `content must be one of n, z, xn, an, ans, b, not ${String(spec.content)}`);
+  if (content === undefined)
+    bad(dialectName, where, `content must be one of n, z, xn, an, ans, b, not ${String(spec.content)}`);
   const encodings = encodingsFor(spec.content);
-  if (!encodings.includes(spec.encoding)) bad(dialectName, where, `content ${spec.content} can be encoded as ${encodings.join(', ')}, not ${String(spec.encoding)}`);
+  if (!encodings.includes(spec.encoding))
+    bad(
+      dialectName,
+      where,
+      `content ${spec.content} can be encoded as ${encodings.join(', ')}, not ${String(spec.encoding)}`,
+    );
   const encoding = ENCODING_CODES[spec.encoding];
   const lengthDigits = LENGTH_DIGITS[spec.lengthType];
-  if (lengthDigits === undefined) bad(dialectName, where, `lengthType must be fixed, LL, LLL, LLLL or LLLLLL, not ${String(spec.lengthType)}`);
-  if (!Number.isInteger(spec.maxLength) || spec.maxLength < 1) bad(dialectName, where, `maxLength must be a positive integer, not ${String(spec.maxLength)}`);
+  if (lengthDigits === undefined)
+    bad(dialectName, where, `lengthType must be fixed, LL, LLL, LLLL or LLLLLL, not ${String(spec.lengthType)}`);
+  if (!Number.isInteger(spec.maxLength) || spec.maxLength < 1)
+    bad(dialectName, where, `maxLength must be a positive integer, not ${String(spec.maxLength)}`);
   let lengthEncoding = -1;
   let prefixBytes = 0;
   let prefixer = fixedPrefixer;
@@ -127,23 +158,55 @@ function compileField(dialectName: string, path: string, spec: FieldSpec, label 
     prefixer = PREFIXERS[spec.lengthEncoding];
     prefixBytes = prefixer.prefixBytes(lengthDigits);
     const largest = prefixer.largest(lengthDigits, prefixBytes);
-    if (spec.maxLength > largest) bad(dialectName, where, `maxLength ${spec.maxLength} does not fit a ${spec.lengthType} ${spec.lengthEncoding} length (at most ${largest})`);
+    if (spec.maxLength > largest)
+      bad(
+        dialectName,
+        where,
+        `maxLength ${spec.maxLength} does not fit a ${spec.lengthType} ${spec.lengthEncoding} length (at most ${largest})`,
+      );
     if (content === XN) bad(dialectName, where, 'signed amounts (xn) are fixed-length only');
   }
-  if (spec.pad !== undefined && spec.pad !== 'left' && spec.pad !== 'right') bad(dialectName, where, `pad must be left or right, not ${String(spec.pad)}`);
+  if (spec.pad !== undefined && spec.pad !== 'left' && spec.pad !== 'right')
+    bad(dialectName, where, `pad must be left or right, not ${String(spec.pad)}`);
   const padLeft = spec.pad === undefined ? lengthDigits === 0 : spec.pad === 'left';
   let sub: CompiledFieldSet | undefined;
   if (spec.subfields !== undefined) {
-    if (content !== B || encoding !== BINARY) bad(dialectName, where, 'only binary (b, binary) fields can carry subfields');
+    if (content !== B || encoding !== BINARY)
+      bad(dialectName, where, 'only binary (b, binary) fields can carry subfields');
     sub = compileSet(dialectName, spec.subfields.bitmapEncoding, spec.subfields.fields, `${path}.`);
   }
   const charClass =
-    content === AN ? LETTER_OR_SPACE | DIGIT : content === ANS ? PRINTABLE : content === Z ? DIGIT | TRACK_SEPARATOR : DIGIT;
-  const pattern = content === AN ? /^[A-Za-z0-9 ]*$/ : content === ANS ? /^[\x20-\x7e]*$/ : content === Z ? /^[0-9=]*$/ : /^[0-9]*$/;
+    content === AN
+      ? LETTER_OR_SPACE | DIGIT
+      : content === ANS
+        ? PRINTABLE
+        : content === Z
+          ? DIGIT | TRACK_SEPARATOR
+          : DIGIT;
+  const pattern =
+    content === AN ? /^[A-Za-z0-9 ]*$/ : content === ANS ? /^[\x20-\x7e]*$/ : content === Z ? /^[0-9=]*$/ : /^[0-9]*$/;
   const interpreter = interpreterFor(spec.content, spec.encoding);
-  return new CompiledField(path, label, spec.name, content, encoding, spec.maxLength, lengthDigits, lengthEncoding, prefixBytes, padLeft, charClass, sub, pattern, interpreter, prefixer);
+  return new CompiledField(
+    path,
+    label,
+    spec.name,
+    content,
+    encoding,
+    spec.maxLength,
+    lengthDigits,
+    lengthEncoding,
+    prefixBytes,
+    padLeft,
+    charClass,
+    sub,
+    pattern,
+    interpreter,
+    prefixer,
+  );
 }
 
 function bad(dialectName: string, where: string, problem: string): never {
-  throw new PosError(ISO8583_ERRORS.BAD_DIALECT, `ISO 8583 dialect ${dialectName}: ${where}: ${problem}`, { details: { dialect: dialectName, field: where } });
+  throw new PosError(ISO8583_ERRORS.BAD_DIALECT, `ISO 8583 dialect ${dialectName}: ${where}: ${problem}`, {
+    details: { dialect: dialectName, field: where },
+  });
 }

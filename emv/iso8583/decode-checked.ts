@@ -34,12 +34,20 @@ interface Reading {
 export function decodeChecked(buf: Buffer, compiled: CompiledDialect): IsoMessage {
   const end = buf.length;
   const mtiBytes = compiled.mtiEncoding === BCD ? 2 : 4;
-  if (end < mtiBytes) throw decodeError(E.TRUNCATED, 'mti', 'MTI', 0, `needs ${mtiBytes} bytes, the message has ${end}`);
+  if (end < mtiBytes)
+    throw decodeError(E.TRUNCATED, 'mti', 'MTI', 0, `needs ${mtiBytes} bytes, the message has ${end}`);
   // A text dialect (ASCII MTI) is mostly text: one string of the whole message pays off.
   const reading: Reading = { buf, source: compiled.mtiEncoding === ASCII ? new WholeMessageText() : ownText, pos: 0 };
   const mti = compiled.mti.interpreter.read(buf, 0, 4, compiled.mti, reading.source) as string;
   const fields = readBody(reading, mtiBytes, end, compiled.body);
-  if (reading.pos !== end) throw decodeError(E.TRAILING_BYTES, 'message', 'message', reading.pos, `${end - reading.pos} bytes are left after the last field the bitmap names`);
+  if (reading.pos !== end)
+    throw decodeError(
+      E.TRAILING_BYTES,
+      'message',
+      'message',
+      reading.pos,
+      `${end - reading.pos} bytes are left after the last field the bitmap names`,
+    );
   return { mti, fields };
 }
 
@@ -53,15 +61,24 @@ function readBody(reading: Reading, start: number, end: number, set: CompiledFie
   const buf = reading.buf;
   let pos = start;
   const bitmapBytes = set.bitmapHex ? 16 : 8;
-  if (pos + bitmapBytes > end) throw decodeError(E.TRUNCATED, 'bitmap', 'primary bitmap', pos, `needs ${bitmapBytes} bytes, ${end - pos} left`);
+  if (pos + bitmapBytes > end)
+    throw decodeError(E.TRUNCATED, 'bitmap', 'primary bitmap', pos, `needs ${bitmapBytes} bytes, ${end - pos} left`);
   const w0 = set.bitmapHex ? hexWord(buf, pos) : u32(buf, pos);
   const w1 = set.bitmapHex ? hexWord(buf, pos + 8) : u32(buf, pos + 4);
   pos += bitmapBytes;
   let w2 = 0;
   let w3 = 0;
   if ((w0 & 0x80000000) !== 0) {
-    if (!set.hasSecondary) throw decodeError(E.UNKNOWN_FIELD, '1', 'bitmap', pos - bitmapBytes, 'bit 1 announces a secondary bitmap, but this dialect has no field above 64');
-    if (pos + bitmapBytes > end) throw decodeError(E.TRUNCATED, '1', 'secondary bitmap', pos, `needs ${bitmapBytes} bytes, ${end - pos} left`);
+    if (!set.hasSecondary)
+      throw decodeError(
+        E.UNKNOWN_FIELD,
+        '1',
+        'bitmap',
+        pos - bitmapBytes,
+        'bit 1 announces a secondary bitmap, but this dialect has no field above 64',
+      );
+    if (pos + bitmapBytes > end)
+      throw decodeError(E.TRUNCATED, '1', 'secondary bitmap', pos, `needs ${bitmapBytes} bytes, ${end - pos} left`);
     w2 = set.bitmapHex ? hexWord(buf, pos) : u32(buf, pos);
     w3 = set.bitmapHex ? hexWord(buf, pos + 8) : u32(buf, pos + 4);
     pos += bitmapBytes;
@@ -89,7 +106,14 @@ function u32(buf: Buffer, pos: number): number {
 }
 
 /** Reads field `number` (spec `f`) at buf[pos] into out[number]; returns the offset after it. */
-function readField(reading: Reading, pos: number, end: number, f: CompiledField, out: IsoFields, number: number): number {
+function readField(
+  reading: Reading,
+  pos: number,
+  end: number,
+  f: CompiledField,
+  out: IsoFields,
+  number: number,
+): number {
   let length = f.maxLength;
   if (f.prefixBytes !== 0) {
     if (pos + f.prefixBytes > end) throw truncatedPrefix(f, pos, end);
@@ -110,7 +134,13 @@ function readField(reading: Reading, pos: number, end: number, f: CompiledField,
 
 function unknownField(set: CompiledFieldSet, number: number, bitmapOffset: number) {
   const offset = bitmapOffset + ((number - 1) >> 6) * (set.bitmapHex ? 16 : 8);
-  return decodeError(E.UNKNOWN_FIELD, String(number), 'bitmap', offset, `names field ${number}, which this dialect does not define`);
+  return decodeError(
+    E.UNKNOWN_FIELD,
+    String(number),
+    'bitmap',
+    offset,
+    `names field ${number}, which this dialect does not define`,
+  );
 }
 
 function truncated(f: CompiledField, pos: number, needed: number, end: number) {
@@ -118,15 +148,33 @@ function truncated(f: CompiledField, pos: number, needed: number, end: number) {
 }
 
 function truncatedPrefix(f: CompiledField, pos: number, end: number) {
-  return decodeError(E.TRUNCATED, f.path, f.label, pos, `its length prefix needs ${f.prefixBytes} bytes, ${end - pos} left`);
+  return decodeError(
+    E.TRUNCATED,
+    f.path,
+    f.label,
+    pos,
+    `its length prefix needs ${f.prefixBytes} bytes, ${end - pos} left`,
+  );
 }
 
 function overMaximum(f: CompiledField, pos: number, length: number) {
-  return decodeError(E.LENGTH_OVER_MAX, f.path, f.label, pos, `length ${length} is over the field's maximum ${f.maxLength}`);
+  return decodeError(
+    E.LENGTH_OVER_MAX,
+    f.path,
+    f.label,
+    pos,
+    `length ${length} is over the field's maximum ${f.maxLength}`,
+  );
 }
 
 function subfieldsLeftOver(f: CompiledField, subEnd: number, end: number) {
-  return decodeError(E.TRAILING_BYTES, f.path, f.label, subEnd, `${end - subEnd} bytes are left after the last subfield its bitmap names`);
+  return decodeError(
+    E.TRAILING_BYTES,
+    f.path,
+    f.label,
+    subEnd,
+    `${end - subEnd} bytes are left after the last subfield its bitmap names`,
+  );
 }
 
 /** Eight ASCII hex characters of a bitmap as a 32-bit word. */
@@ -134,7 +182,8 @@ export function hexWord(buf: Buffer, pos: number): number {
   let word = 0;
   for (let i = 0; i < 8; i++) {
     const v = HEX_VALUE[buf[pos + i]!]!;
-    if (v === 255) throw decodeError(E.BAD_BITMAP, 'bitmap', 'bitmap', pos + i, `byte 0x${hex2(buf[pos + i]!)} is not a hex digit`);
+    if (v === 255)
+      throw decodeError(E.BAD_BITMAP, 'bitmap', 'bitmap', pos + i, `byte 0x${hex2(buf[pos + i]!)} is not a hex digit`);
     word = (word << 4) | v;
   }
   return word >>> 0;

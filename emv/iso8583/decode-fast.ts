@@ -32,8 +32,14 @@ export const FAULT = new Error('ISO 8583 fast decoder: the message is not well f
 
 /** Eight ASCII hex characters at buf[pos] as an int32 bitmap word. */
 function hexBitmapWord(buf: Buffer, pos: number): number {
-  const h0 = HEX_VALUE[buf[pos]!]!, h1 = HEX_VALUE[buf[pos + 1]!]!, h2 = HEX_VALUE[buf[pos + 2]!]!, h3 = HEX_VALUE[buf[pos + 3]!]!;
-  const h4 = HEX_VALUE[buf[pos + 4]!]!, h5 = HEX_VALUE[buf[pos + 5]!]!, h6 = HEX_VALUE[buf[pos + 6]!]!, h7 = HEX_VALUE[buf[pos + 7]!]!;
+  const h0 = HEX_VALUE[buf[pos]!]!,
+    h1 = HEX_VALUE[buf[pos + 1]!]!,
+    h2 = HEX_VALUE[buf[pos + 2]!]!,
+    h3 = HEX_VALUE[buf[pos + 3]!]!;
+  const h4 = HEX_VALUE[buf[pos + 4]!]!,
+    h5 = HEX_VALUE[buf[pos + 5]!]!,
+    h6 = HEX_VALUE[buf[pos + 6]!]!,
+    h7 = HEX_VALUE[buf[pos + 7]!]!;
   if ((h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7) > 15) throw FAULT; // 255 marks a non-hex byte
   return (h0 << 28) | (h1 << 24) | (h2 << 20) | (h3 << 16) | (h4 << 12) | (h5 << 8) | (h6 << 4) | h7;
 }
@@ -42,7 +48,8 @@ function hexBitmapWord(buf: Buffer, pos: number): number {
 const HELPERS: Record<string, unknown> = { FAULT, hexBitmapWord, highestField, newFields };
 for (const module of [...INTERPRETERS, ...ALL_PREFIXERS]) {
   for (const [name, helper] of Object.entries(module.helpers)) {
-    if (name in HELPERS && HELPERS[name] !== helper && !sameTable(HELPERS[name], helper)) throw new Error(`ISO 8583 fast decoder: two helpers are named ${name}`);
+    if (name in HELPERS && HELPERS[name] !== helper && !sameTable(HELPERS[name], helper))
+      throw new Error(`ISO 8583 fast decoder: two helpers are named ${name}`);
     HELPERS[name] ??= helper;
   }
 }
@@ -84,7 +91,13 @@ function generate(compiled: CompiledDialect): { source: string; fields: Compiled
   const fields: CompiledField[] = [];
   const sets: string[] = [];
   const textDialect = compiled.mtiEncoding === ASCII;
-  const site = (f: CompiledField, into: string, len: string, size: string) => ({ into, len, size, field: `F[${int(fields.push(f) - 1)}]`, textDialect });
+  const site = (f: CompiledField, into: string, len: string, size: string) => ({
+    into,
+    len,
+    size,
+    field: `F[${int(fields.push(f) - 1)}]`,
+    textDialect,
+  });
   const setCode = (set: CompiledFieldSet): string => {
     const index = sets.length;
     sets.push('');
@@ -102,7 +115,12 @@ function generate(compiled: CompiledDialect): { source: string; fields: Compiled
     const lines: string[] = [];
     let len = int(f.maxLength);
     if (f.prefixBytes !== 0) {
-      lines.push(`if (pos + ${int(f.prefixBytes)} > end) throw FAULT;`, ...f.prefixer.snippet(f), `if (len > ${int(f.maxLength)}) throw FAULT;`, `pos += ${int(f.prefixBytes)};`);
+      lines.push(
+        `if (pos + ${int(f.prefixBytes)} > end) throw FAULT;`,
+        ...f.prefixer.snippet(f),
+        `if (len > ${int(f.maxLength)}) throw FAULT;`,
+        `pos += ${int(f.prefixBytes)};`,
+      );
       len = 'len';
     }
     const size = f.prefixBytes === 0 ? int(f.interpreter.dataBytes(f.maxLength)) : f.interpreter.sizeSource(len);
@@ -139,7 +157,10 @@ ${mtiLines.join('\n')}
 function setSource(index: number, set: CompiledFieldSet, cases: string[]): string {
   const bitmapBytes = int(set.bitmapHex ? 16 : 8);
   const half = int(set.bitmapHex ? 8 : 4);
-  const word = (at: string) => (set.bitmapHex ? `hexBitmapWord(buf, ${at})` : `((buf[${at}] << 24) | (buf[${at} + 1] << 16) | (buf[${at} + 2] << 8) | buf[${at} + 3])`);
+  const word = (at: string) =>
+    set.bitmapHex
+      ? `hexBitmapWord(buf, ${at})`
+      : `((buf[${at}] << 24) | (buf[${at} + 1] << 16) | (buf[${at} + 2] << 8) | buf[${at} + 3])`;
   return `function set${int(index)}(buf, s, start, end) {
   let pos = start;
   if (pos + ${bitmapBytes} > end) throw FAULT;

@@ -21,7 +21,8 @@ export { decodeIso8583Checked } from './decode-checked.js';
 /** Decodes one whole message; `data` must hold exactly one message (no framing). */
 export function decodeIso8583(data: Uint8Array, dialect: Dialect): IsoMessage {
   const compiled = compileDialect(dialect);
-  if (!(data instanceof Uint8Array)) throw decodeError(E.BAD_VALUE, 'message', 'message', 0, 'the input must be bytes (a Buffer or Uint8Array)');
+  if (!(data instanceof Uint8Array))
+    throw decodeError(E.BAD_VALUE, 'message', 'message', 0, 'the input must be bytes (a Buffer or Uint8Array)');
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   try {
     return fastDecoderFor(compiled)(buf);

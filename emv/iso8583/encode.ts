@@ -30,9 +30,14 @@ export function encodeIso8583(message: IsoMessage, dialect: Dialect): Buffer {
 }
 
 function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): number {
-  if (typeof fields !== 'object' || fields === null) throw new PosError(E.BAD_VALUE, 'ISO 8583 message: fields must be an object of field number -> value');
+  if (typeof fields !== 'object' || fields === null)
+    throw new PosError(E.BAD_VALUE, 'ISO 8583 message: fields must be an object of field number -> value');
   if (fields[0] !== undefined || fields[1] !== undefined) {
-    throw new PosError(E.UNKNOWN_FIELD, 'ISO 8583: fields 0 and 1 are the MTI and the secondary bitmap, which the encoder writes itself', { details: { field: fields[0] !== undefined ? '0' : '1' } });
+    throw new PosError(
+      E.UNKNOWN_FIELD,
+      'ISO 8583: fields 0 and 1 are the MTI and the secondary bitmap, which the encoder writes itself',
+      { details: { field: fields[0] !== undefined ? '0' : '1' } },
+    );
   }
   // Pass 1: the bitmap, checking every present field is in the dialect. Field numbers
   // are scanned as integers: for..in over integer keys would make a string per key.
@@ -42,7 +47,10 @@ function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): nu
   let w3 = 0;
   for (let number = 2; number <= 128; number++) {
     if (fields[number] === undefined) continue;
-    if (set.fields[number] === undefined) throw new PosError(E.UNKNOWN_FIELD, `ISO 8583: field ${number} is not in this dialect`, { details: { field: String(number) } });
+    if (set.fields[number] === undefined)
+      throw new PosError(E.UNKNOWN_FIELD, `ISO 8583: field ${number} is not in this dialect`, {
+        details: { field: String(number) },
+      });
     const bit = 0x80000000 >>> ((number - 1) & 31);
     if (number <= 32) w0 |= bit;
     else if (number <= 64) w1 |= bit;
@@ -103,9 +111,9 @@ function writeHexWord(word: number, pos: number): number {
   return pos;
 }
 
-
 function encodeField(value: unknown, f: CompiledField, pos: number): number {
-  if (f.sub !== undefined && typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) return encodeSubMessage(value as IsoFields, f, pos);
+  if (f.sub !== undefined && typeof value === 'object' && value !== null && !(value instanceof Uint8Array))
+    return encodeSubMessage(value as IsoFields, f, pos);
   return f.interpreter.encode(value, f, scratch, pos);
 }
 
@@ -115,7 +123,13 @@ function encodeSubMessage(value: IsoFields, f: CompiledField, pos: number): numb
   const dataStart = pos + f.prefixBytes;
   const dataEnd = encodeBody(value, f.sub!, dataStart);
   const length = dataEnd - dataStart;
-  if (length > f.maxLength) throw encodeError(E.LENGTH_OVER_MAX, f.path, f.label, `the subfields take ${length} bytes; the field holds at most ${f.maxLength}`);
+  if (length > f.maxLength)
+    throw encodeError(
+      E.LENGTH_OVER_MAX,
+      f.path,
+      f.label,
+      `the subfields take ${length} bytes; the field holds at most ${f.maxLength}`,
+    );
   f.prefixer.write(length, f, scratch.bytes, pos);
   return dataEnd;
 }

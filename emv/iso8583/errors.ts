@@ -44,7 +44,13 @@ export type Iso8583ErrorCode = (typeof ISO8583_ERRORS)[keyof typeof ISO8583_ERRO
  * A decoding fault at `offset` in `where` (e.g. "field 35 (Track 2 data)").
  * `field` is the field path ("35", "127.25", "mti", "bitmap") for details.
  */
-export function decodeError(code: Iso8583ErrorCode, field: string, where: string, offset: number, problem: string): PosError {
+export function decodeError(
+  code: Iso8583ErrorCode,
+  field: string,
+  where: string,
+  offset: number,
+  problem: string,
+): PosError {
   return new PosError(code, `ISO 8583 ${where} at byte ${offset}: ${problem}`, { details: { field, offset } });
 }
 

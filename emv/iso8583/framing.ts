@@ -61,9 +61,11 @@ export interface ResolvedFraming {
 
 export function resolveFraming(options: FramingOptions = {}): ResolvedFraming {
   const lengthHeader = options.lengthHeader ?? 'binary2';
-  if (!['binary2', 'bcd2', 'ascii4', 'none'].includes(lengthHeader)) badOption('lengthHeader', `must be binary2, bcd2, ascii4 or none, not ${String(lengthHeader)}`);
+  if (!['binary2', 'bcd2', 'ascii4', 'none'].includes(lengthHeader))
+    badOption('lengthHeader', `must be binary2, bcd2, ascii4 or none, not ${String(lengthHeader)}`);
   const privateHeaderLength = options.privateHeaderLength ?? 0;
-  if (!Number.isInteger(privateHeaderLength) || privateHeaderLength < 0 || privateHeaderLength > 64) badOption('privateHeaderLength', 'must be an integer from 0 to 64');
+  if (!Number.isInteger(privateHeaderLength) || privateHeaderLength < 0 || privateHeaderLength > 64)
+    badOption('privateHeaderLength', 'must be an integer from 0 to 64');
   const tpdu = options.tpdu ?? false;
   return {
     lengthHeader,
@@ -79,25 +81,39 @@ export function resolveFraming(options: FramingOptions = {}): ResolvedFraming {
 /** The framing preset `name` (none, len2, len2-tpdu, bcd2, bcd2-tpdu, ascii4). */
 export function framingPreset(name: string): FramingOptions {
   const preset = Object.hasOwn(FRAMING_PRESETS, name) ? FRAMING_PRESETS[name] : undefined;
-  if (preset === undefined) badOption('framing', `no framing named ${JSON.stringify(name)}; choose one of ${Object.keys(FRAMING_PRESETS).join(', ')}`);
+  if (preset === undefined)
+    badOption(
+      'framing',
+      `no framing named ${JSON.stringify(name)}; choose one of ${Object.keys(FRAMING_PRESETS).join(', ')}`,
+    );
   return preset;
 }
 
 /** Wraps one encoded message in its frame. */
-export function frameMessage(message: Buffer, options: FramingOptions | ResolvedFraming = {}, headers: { tpdu?: Tpdu; privateHeader?: Buffer } = {}): Buffer {
+export function frameMessage(
+  message: Buffer,
+  options: FramingOptions | ResolvedFraming = {},
+  headers: { tpdu?: Tpdu; privateHeader?: Buffer } = {},
+): Buffer {
   const r = isResolved(options) ? options : resolveFraming(options);
   const counted = message.length + (r.lengthIncludesHeaders ? r.headerBytes : 0);
-  if (r.lengthBytes > 0 && counted > r.maxLength) badFrame(0, `the message is ${counted} bytes; a ${r.lengthHeader} length holds at most ${r.maxLength}`);
+  if (r.lengthBytes > 0 && counted > r.maxLength)
+    badFrame(0, `the message is ${counted} bytes; a ${r.lengthHeader} length holds at most ${r.maxLength}`);
   const out = Buffer.allocUnsafe(r.lengthBytes + r.headerBytes + message.length);
   writeLengthHeader(out, r, counted);
   let pos = r.lengthBytes;
   if (r.tpdu) {
-    if (headers.tpdu === undefined) badOption('tpdu', 'this framing has a TPDU; give one (e.g. makeTpdu("0010", "0000"))');
+    if (headers.tpdu === undefined)
+      badOption('tpdu', 'this framing has a TPDU; give one (e.g. makeTpdu("0010", "0000"))');
     pos = writeTpdu(out, pos, headers.tpdu);
   }
   if (r.privateHeaderLength > 0) {
     const header = headers.privateHeader;
-    if (header === undefined || header.length !== r.privateHeaderLength) badOption('privateHeader', `this framing has a ${r.privateHeaderLength}-byte private header; give exactly that many bytes`);
+    if (header === undefined || header.length !== r.privateHeaderLength)
+      badOption(
+        'privateHeader',
+        `this framing has a ${r.privateHeaderLength}-byte private header; give exactly that many bytes`,
+      );
     header.copy(out, pos);
     pos += header.length;
   }
@@ -108,10 +124,12 @@ export function frameMessage(message: Buffer, options: FramingOptions | Resolved
 /** Reads exactly one frame; bytes short of or beyond what the length says are a PosError. */
 export function unframeMessage(data: Buffer, options: FramingOptions | ResolvedFraming = {}): Frame {
   const r = isResolved(options) ? options : resolveFraming(options);
-  if (data.length < r.lengthBytes + r.headerBytes) badFrame(0, `the frame is ${data.length} bytes, shorter than its headers (${r.lengthBytes + r.headerBytes})`);
+  if (data.length < r.lengthBytes + r.headerBytes)
+    badFrame(0, `the frame is ${data.length} bytes, shorter than its headers (${r.lengthBytes + r.headerBytes})`);
   if (r.lengthBytes > 0) {
     const total = frameLength(data, 0, r);
-    if (total !== data.length) badFrame(0, `the length header says the frame is ${total} bytes, but it is ${data.length}`);
+    if (total !== data.length)
+      badFrame(0, `the length header says the frame is ${total} bytes, but it is ${data.length}`);
   }
   return readFrameBody(data, 0, data.length, r);
 }
@@ -120,7 +138,11 @@ export function unframeMessage(data: Buffer, options: FramingOptions | ResolvedF
 export function frameLength(data: Buffer, pos: number, r: ResolvedFraming): number {
   const counted = readLengthHeader(data, pos, r);
   const body = r.lengthIncludesHeaders ? counted : counted + r.headerBytes;
-  if (body < r.headerBytes + 1) badFrame(pos, `the length header says ${counted}, too short for ${r.headerBytes > 0 ? 'its headers and ' : ''}a message`);
+  if (body < r.headerBytes + 1)
+    badFrame(
+      pos,
+      `the length header says ${counted}, too short for ${r.headerBytes > 0 ? 'its headers and ' : ''}a message`,
+    );
   return r.lengthBytes + body;
 }
 
@@ -153,7 +175,11 @@ export function replyTpdu(request: Tpdu): Tpdu {
 }
 
 function checkTpdu(tpdu: Tpdu): void {
-  if (!/^[0-9A-Fa-f]{2}$/.test(tpdu.id) || !/^[0-9A-Fa-f]{4}$/.test(tpdu.destination) || !/^[0-9A-Fa-f]{4}$/.test(tpdu.source)) {
+  if (
+    !/^[0-9A-Fa-f]{2}$/.test(tpdu.id) ||
+    !/^[0-9A-Fa-f]{4}$/.test(tpdu.destination) ||
+    !/^[0-9A-Fa-f]{4}$/.test(tpdu.source)
+  ) {
     badOption('tpdu', 'id is 2 hex digits, destination and source NII 4 hex digits each');
   }
 }
@@ -171,7 +197,7 @@ function writeLengthHeader(out: Buffer, r: ResolvedFraming, length: number): voi
       break;
     case 'bcd2':
       out[0] = ((Math.floor(length / 1000) % 10) << 4) | (Math.floor(length / 100) % 10);
-      out[1] = ((Math.floor(length / 10) % 10) << 4) | length % 10;
+      out[1] = ((Math.floor(length / 10) % 10) << 4) | (length % 10);
       break;
     case 'ascii4':
       out.write(String(length).padStart(4, '0'), 0, 'latin1');
@@ -189,7 +215,8 @@ function readLengthHeader(data: Buffer, pos: number, r: ResolvedFraming): number
       let length = 0;
       for (let i = 0; i < 2; i++) {
         const b = data[pos + i]!;
-        if (b >> 4 > 9 || (b & 15) > 9) badFrame(pos + i, `BCD length byte 0x${b.toString(16).padStart(2, '0').toUpperCase()} is not two digits`);
+        if (b >> 4 > 9 || (b & 15) > 9)
+          badFrame(pos + i, `BCD length byte 0x${b.toString(16).padStart(2, '0').toUpperCase()} is not two digits`);
         length = length * 100 + (b >> 4) * 10 + (b & 15);
       }
       return length;
@@ -198,13 +225,20 @@ function readLengthHeader(data: Buffer, pos: number, r: ResolvedFraming): number
       let length = 0;
       for (let i = 0; i < 4; i++) {
         const d = data[pos + i]! - 0x30;
-        if (d < 0 || d > 9) badFrame(pos + i, `ASCII length byte 0x${data[pos + i]!.toString(16).padStart(2, '0').toUpperCase()} is not a digit`);
+        if (d < 0 || d > 9)
+          badFrame(
+            pos + i,
+            `ASCII length byte 0x${data[pos + i]!.toString(16).padStart(2, '0').toUpperCase()} is not a digit`,
+          );
         length = length * 10 + d;
       }
       return length;
     }
     default:
-      throw new PosError(ISO8583_ERRORS.BAD_FRAME, 'ISO 8583 frame: a frame without a length header has no length to read');
+      throw new PosError(
+        ISO8583_ERRORS.BAD_FRAME,
+        'ISO 8583 frame: a frame without a length header has no length to read',
+      );
   }
 }
 
@@ -221,5 +255,7 @@ function badFrame(offset: number, problem: string): never {
 }
 
 function badOption(option: string, problem: string): never {
-  throw new PosError(ISO8583_ERRORS.BAD_FRAME, `ISO 8583 framing option ${option}: ${problem}`, { details: { option } });
+  throw new PosError(ISO8583_ERRORS.BAD_FRAME, `ISO 8583 framing option ${option}: ${problem}`, {
+    details: { option },
+  });
 }

@@ -34,14 +34,17 @@ function fieldsToJson(fields: IsoFields): IsoJsonFields {
 
 /** Reads the JSON form, turning binary fields' hex into Buffers; PosError naming the field on a bad shape. */
 export function messageFromJson(json: unknown, dialect: Dialect): IsoMessage {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badJson('input', 'must be an object {"mti": "0200", "fields": {...}}');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw badJson('input', 'must be an object {"mti": "0200", "fields": {...}}');
   const { mti, fields } = json as { mti?: unknown; fields?: unknown };
-  if (typeof mti !== 'string' || !/^[0-9]{4}$/.test(mti)) throw badJson('mti', 'must be a string of 4 digits, e.g. "0200"');
+  if (typeof mti !== 'string' || !/^[0-9]{4}$/.test(mti))
+    throw badJson('mti', 'must be a string of 4 digits, e.g. "0200"');
   return { mti, fields: fieldsFromJson(fields, compileDialect(dialect).body, '') };
 }
 
 function fieldsFromJson(fields: unknown, set: CompiledFieldSet, prefix: string): IsoFields {
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw badJson(prefix ? prefix.slice(0, -1) : 'fields', 'must be an object of field number -> value');
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+    throw badJson(prefix ? prefix.slice(0, -1) : 'fields', 'must be an object of field number -> value');
   const out: IsoFields = {};
   for (const [key, value] of Object.entries(fields)) {
     const number = Number(key);
@@ -74,7 +77,8 @@ export function hexToBytes(hex: string, field: string): Buffer {
   for (let i = 0; i < out.length; i++) {
     const hi = HEX_VALUE[hex.charCodeAt(2 * i) & 0xff]!;
     const lo = HEX_VALUE[hex.charCodeAt(2 * i + 1) & 0xff]!;
-    if (hi === 255 || lo === 255 || hex.charCodeAt(2 * i) > 0xff || hex.charCodeAt(2 * i + 1) > 0xff) throw badJson(field, `character ${2 * i + (hi === 255 ? 1 : 2)} is not a hex digit`);
+    if (hi === 255 || lo === 255 || hex.charCodeAt(2 * i) > 0xff || hex.charCodeAt(2 * i + 1) > 0xff)
+      throw badJson(field, `character ${2 * i + (hi === 255 ? 1 : 2)} is not a hex digit`);
     out[i] = (hi << 4) | lo;
   }
   return out;
@@ -82,12 +86,13 @@ export function hexToBytes(hex: string, field: string): Buffer {
 
 /** `field` is a field path ("55", "127.2"), or a name for other input ("mti", "fields", "the HEX argument"). */
 function badJson(field: string, problem: string): PosError {
-  const where = /^[0-9.]+$/.test(field) || field === 'privateHeader'
-    ? `ISO 8583 JSON field ${field}`
-    : field === 'mti' || field === 'fields' || field === 'input'
-      ? `ISO 8583 JSON ${field}`
-      : field.startsWith('the ')
-        ? `The ${field.slice(4)}`
-        : `ISO 8583 JSON key ${field}`;
+  const where =
+    /^[0-9.]+$/.test(field) || field === 'privateHeader'
+      ? `ISO 8583 JSON field ${field}`
+      : field === 'mti' || field === 'fields' || field === 'input'
+        ? `ISO 8583 JSON ${field}`
+        : field.startsWith('the ')
+          ? `The ${field.slice(4)}`
+          : `ISO 8583 JSON key ${field}`;
   return new PosError(ISO8583_ERRORS.BAD_VALUE, `${where}: ${problem}`, { details: { field } });
 }

@@ -89,7 +89,13 @@ export interface Dialect {
  */
 export function withFields(
   base: Dialect,
-  changes: { name: string; description?: string; mtiEncoding?: Dialect['mtiEncoding']; bitmapEncoding?: BitmapEncoding; fields: Record<number, FieldSpec | null> },
+  changes: {
+    name: string;
+    description?: string;
+    mtiEncoding?: Dialect['mtiEncoding'];
+    bitmapEncoding?: BitmapEncoding;
+    fields: Record<number, FieldSpec | null>;
+  },
 ): Dialect {
   const fields: Record<number, FieldSpec> = { ...base.fields };
   for (const [key, spec] of Object.entries(changes.fields)) {
@@ -109,8 +115,16 @@ export function withFields(
 // They return plain data; nothing here is behaviour.
 
 /** A fixed-length field. */
-export function fixed(content: ContentType, maxLength: number, encoding: DataEncoding, name: string, pad?: 'left' | 'right'): FieldSpec {
-  return pad === undefined ? { name, content, lengthType: 'fixed', maxLength, encoding } : { name, content, lengthType: 'fixed', maxLength, encoding, pad };
+export function fixed(
+  content: ContentType,
+  maxLength: number,
+  encoding: DataEncoding,
+  name: string,
+  pad?: 'left' | 'right',
+): FieldSpec {
+  return pad === undefined
+    ? { name, content, lengthType: 'fixed', maxLength, encoding }
+    : { name, content, lengthType: 'fixed', maxLength, encoding, pad };
 }
 
 /** A variable-length field. */

@@ -5,7 +5,14 @@
  */
 import { PosError } from '../../config/errors.js';
 import { ISO8583_ERRORS } from './errors.js';
-import { frameLength, readFrameBody, resolveFraming, type Frame, type FramingOptions, type ResolvedFraming } from './framing.js';
+import {
+  frameLength,
+  readFrameBody,
+  resolveFraming,
+  type Frame,
+  type FramingOptions,
+  type ResolvedFraming,
+} from './framing.js';
 
 export class IsoStreamFramer {
   private readonly framing: ResolvedFraming;
@@ -14,9 +21,13 @@ export class IsoStreamFramer {
   constructor(options: FramingOptions = {}) {
     this.framing = resolveFraming(options);
     if (this.framing.lengthHeader === 'none') {
-      throw new PosError(ISO8583_ERRORS.BAD_FRAME, 'ISO 8583 framing option lengthHeader: a stream needs a length header to find where messages end', {
-        details: { option: 'lengthHeader' },
-      });
+      throw new PosError(
+        ISO8583_ERRORS.BAD_FRAME,
+        'ISO 8583 framing option lengthHeader: a stream needs a length header to find where messages end',
+        {
+          details: { option: 'lengthHeader' },
+        },
+      );
     }
   }
 

@@ -24,7 +24,10 @@ export function swHex(sw: number): string {
 export function commandApdu(cla: number, ins: number, p1: number, p2: number, data?: Buffer, le?: number): Buffer {
   const parts: Buffer[] = [Buffer.from([cla, ins, p1, p2])];
   if (data && data.length > 0) {
-    if (data.length > 255) throw new PosError('CODPOS_EMV_BAD_COMMAND', `APDU data of ${data.length} bytes exceeds 255`, { details: { ins } });
+    if (data.length > 255)
+      throw new PosError('CODPOS_EMV_BAD_COMMAND', `APDU data of ${data.length} bytes exceeds 255`, {
+        details: { ins },
+      });
     parts.push(Buffer.from([data.length]), data);
   }
   if (le !== undefined) parts.push(Buffer.from([le & 0xff]));
@@ -40,9 +43,13 @@ export class CardChannel {
   private async raw(apdu: Buffer): Promise<CardResponse> {
     const response = await this.transmitFn(apdu);
     if (!Buffer.isBuffer(response) || response.length < 2) {
-      throw new PosError('CODPOS_EMV_BAD_RESPONSE', `card answered ${Buffer.isBuffer(response) ? response.length : 0} bytes to ${apdu.subarray(0, 4).toString('hex').toUpperCase()} (need at least SW1 SW2)`, {
-        details: { command: apdu.subarray(0, 2).toString('hex').toUpperCase() },
-      });
+      throw new PosError(
+        'CODPOS_EMV_BAD_RESPONSE',
+        `card answered ${Buffer.isBuffer(response) ? response.length : 0} bytes to ${apdu.subarray(0, 4).toString('hex').toUpperCase()} (need at least SW1 SW2)`,
+        {
+          details: { command: apdu.subarray(0, 2).toString('hex').toUpperCase() },
+        },
+      );
     }
     const sw = response.readUInt16BE(response.length - 2);
     this.trace.push({ command: apdu.subarray(0, 4).toString('hex').toUpperCase(), sw: swHex(sw) });
@@ -70,6 +77,8 @@ export class CardChannel {
       }
       return response;
     }
-    throw new PosError('CODPOS_EMV_BAD_RESPONSE', 'card keeps answering 61xx/6Cxx (more than 32 times)', { details: { command: apdu.subarray(0, 2).toString('hex') } });
+    throw new PosError('CODPOS_EMV_BAD_RESPONSE', 'card keeps answering 61xx/6Cxx (more than 32 times)', {
+      details: { command: apdu.subarray(0, 2).toString('hex') },
+    });
   }
 }

@@ -57,7 +57,8 @@ export class TransactionContext {
     t.set(0x9f1c, Buffer.from(terminal.terminalId.padEnd(8, ' ').slice(0, 8), 'latin1'));
     if (terminal.merchantId) t.set(0x9f16, Buffer.from(terminal.merchantId.padEnd(15, ' ').slice(0, 15), 'latin1'));
     if (terminal.merchantCategoryCode) t.set(0x9f15, Buffer.from(terminal.merchantCategoryCode, 'hex'));
-    if (terminal.ifdSerialNumber) t.set(0x9f1e, Buffer.from(terminal.ifdSerialNumber.padEnd(8, ' ').slice(0, 8), 'latin1'));
+    if (terminal.ifdSerialNumber)
+      t.set(0x9f1e, Buffer.from(terminal.ifdSerialNumber.padEnd(8, ' ').slice(0, 8), 'latin1'));
     t.set(0x9f39, Buffer.from('05', 'hex'));
     t.set(0x9f34, Buffer.from('3F0000', 'hex'));
     t.set(0x8a, Buffer.alloc(2));
@@ -81,7 +82,11 @@ export class TransactionContext {
         continue;
       }
       if (this.card.has(item.tag) && source === 'record') {
-        throw new PosError('CODPOS_EMV_DUPLICATE_DATA', `card sent tag ${item.tag.toString(16).toUpperCase()} twice in its records`, { details: { tag: item.tag.toString(16).toUpperCase() } });
+        throw new PosError(
+          'CODPOS_EMV_DUPLICATE_DATA',
+          `card sent tag ${item.tag.toString(16).toUpperCase()} twice in its records`,
+          { details: { tag: item.tag.toString(16).toUpperCase() } },
+        );
       }
       this.card.set(item.tag, item.value);
     }
@@ -105,10 +110,13 @@ export class TransactionContext {
 function checkTransaction(tx: TransactionInput): void {
   const bad = (field: string, want: string) =>
     new PosError('CODPOS_EMV_BAD_TRANSACTION', `transaction ${field} must be ${want}`, { details: { field } });
-  if (typeof tx.currencyCode !== 'string' || !/^[0-9]{1,4}$/.test(tx.currencyCode)) throw bad('currencyCode', 'up to 4 digits (5F2A)');
-  if (typeof tx.transactionType !== 'string' || !/^[0-9]{2}$/.test(tx.transactionType)) throw bad('transactionType', '2 digits (9C)');
+  if (typeof tx.currencyCode !== 'string' || !/^[0-9]{1,4}$/.test(tx.currencyCode))
+    throw bad('currencyCode', 'up to 4 digits (5F2A)');
+  if (typeof tx.transactionType !== 'string' || !/^[0-9]{2}$/.test(tx.transactionType))
+    throw bad('transactionType', '2 digits (9C)');
   if (!(tx.date instanceof Date) || Number.isNaN(tx.date.getTime())) throw bad('date', 'a valid Date');
-  if (!Buffer.isBuffer(tx.unpredictableNumber) || tx.unpredictableNumber.length !== 4) throw bad('unpredictableNumber', 'a Buffer of 4 bytes (9F37)');
+  if (!Buffer.isBuffer(tx.unpredictableNumber) || tx.unpredictableNumber.length !== 4)
+    throw bad('unpredictableNumber', 'a Buffer of 4 bytes (9F37)');
 }
 
 /**
@@ -118,16 +126,23 @@ function checkTransaction(tx: TransactionInput): void {
 function checkTerminal(terminal: TerminalConfig): void {
   const bad = (field: string, want: string) =>
     new PosError('CODPOS_EMV_BAD_TERMINAL', `terminal ${field} must be ${want}`, { details: { field } });
-  if (terminal.timeZone !== undefined && !isTimeZone(terminal.timeZone)) throw bad('timeZone', `an IANA time zone name such as Europe/Berlin (got ${JSON.stringify(terminal.timeZone)})`);
-  if (terminal.merchantCategoryCode !== undefined && !/^[0-9]{4}$/.test(terminal.merchantCategoryCode)) throw bad('merchantCategoryCode', '4 digits (9F15)');
-  if (terminal.ifdSerialNumber !== undefined && !/^[0-9A-Za-z]{1,8}$/.test(terminal.ifdSerialNumber)) throw bad('ifdSerialNumber', 'up to 8 letters or digits (9F1E)');
+  if (terminal.timeZone !== undefined && !isTimeZone(terminal.timeZone))
+    throw bad('timeZone', `an IANA time zone name such as Europe/Berlin (got ${JSON.stringify(terminal.timeZone)})`);
+  if (terminal.merchantCategoryCode !== undefined && !/^[0-9]{4}$/.test(terminal.merchantCategoryCode))
+    throw bad('merchantCategoryCode', '4 digits (9F15)');
+  if (terminal.ifdSerialNumber !== undefined && !/^[0-9A-Za-z]{1,8}$/.test(terminal.ifdSerialNumber))
+    throw bad('ifdSerialNumber', 'up to 8 letters or digits (9F1E)');
 }
 
 /** A whole number >= 0 as BCD of `bytes` bytes; anything else is CODPOS_EMV_BAD_AMOUNT naming the field. */
 export function bcd(value: number, bytes: number, field = 'value'): Buffer {
   const digits = Number.isSafeInteger(value) && value >= 0 ? String(value).padStart(bytes * 2, '0') : '';
   if (digits === '' || digits.length > bytes * 2) {
-    throw new PosError('CODPOS_EMV_BAD_AMOUNT', `${field} must be a whole number from 0 to ${'9'.repeat(bytes * 2)} (got ${value})`, { details: { field, value: String(value) } });
+    throw new PosError(
+      'CODPOS_EMV_BAD_AMOUNT',
+      `${field} must be a whole number from 0 to ${'9'.repeat(bytes * 2)} (got ${value})`,
+      { details: { field, value: String(value) } },
+    );
   }
   return Buffer.from(digits, 'hex');
 }

@@ -32,7 +32,12 @@ export interface CvmOutcome {
 }
 
 function isOfflinePin(method: number): boolean {
-  return method === CVM.offlinePlaintextPin || method === CVM.offlinePlaintextPinAndSignature || method === CVM.offlineEncipheredPin || method === CVM.offlineEncipheredPinAndSignature;
+  return (
+    method === CVM.offlinePlaintextPin ||
+    method === CVM.offlinePlaintextPinAndSignature ||
+    method === CVM.offlineEncipheredPin ||
+    method === CVM.offlineEncipheredPinAndSignature
+  );
 }
 
 function terminalSupports(ctx: TransactionContext, method: number): boolean {
@@ -40,7 +45,11 @@ function terminalSupports(ctx: TransactionContext, method: number): boolean {
   switch (method) {
     case CVM.offlinePlaintextPin:
     case CVM.offlinePlaintextPinAndSignature:
-      return (caps & 0x80) !== 0 && ctx.terminal.offlinePinSupported === true && ctx.callbacks.requestOfflinePinBlock !== undefined;
+      return (
+        (caps & 0x80) !== 0 &&
+        ctx.terminal.offlinePinSupported === true &&
+        ctx.callbacks.requestOfflinePinBlock !== undefined
+      );
     case CVM.offlineEncipheredPin:
     case CVM.offlineEncipheredPinAndSignature:
       // Enciphering the PIN under the ICC PIN key is not part of codpos' PIN pad.
@@ -61,7 +70,13 @@ function terminalSupports(ctx: TransactionContext, method: number): boolean {
 const KNOWN_METHODS = new Set<number>(Object.values(CVM));
 
 /** Whether the rule's condition (Book 3 annex C3) is satisfied; undefined = not understood. */
-function conditionMet(ctx: TransactionContext, condition: number, method: number, x: number, y: number): boolean | undefined {
+function conditionMet(
+  ctx: TransactionContext,
+  condition: number,
+  method: number,
+  x: number,
+  y: number,
+): boolean | undefined {
   const type = ctx.transaction.transactionType;
   const amount = ctx.transaction.amount;
   const inAppCurrency = ctx.card.get(0x9f42)?.toString('hex') === ctx.terminalData.get(0x5f2a)!.toString('hex');
@@ -156,21 +171,31 @@ export async function cardholderVerification(ctx: TransactionContext): Promise<C
       }
       tvr.set('onlinePinEntered');
       // Online PIN: the result is "unknown" until the issuer checks it.
-      return finish({ results: Buffer.from([methodByte, condition, CVM_RESULT.unknown]), signatureRequired: false, pinBlock: block });
+      return finish({
+        results: Buffer.from([methodByte, condition, CVM_RESULT.unknown]),
+        signatureRequired: false,
+        pinBlock: block,
+      });
     }
-    if (method === CVM.signature) return finish({ results: Buffer.from([methodByte, condition, CVM_RESULT.unknown]), signatureRequired: true });
-    if (method === CVM.noCvmRequired) return finish({ results: Buffer.from([methodByte, condition, CVM_RESULT.successful]), signatureRequired: false });
+    if (method === CVM.signature)
+      return finish({ results: Buffer.from([methodByte, condition, CVM_RESULT.unknown]), signatureRequired: true });
+    if (method === CVM.noCvmRequired)
+      return finish({ results: Buffer.from([methodByte, condition, CVM_RESULT.successful]), signatureRequired: false });
     // Offline plaintext PIN, with a PIN pad configured for it.
     const verified = await offlinePlaintextPin(ctx);
     if (verified === 'ok') {
       const withSignature = method === CVM.offlinePlaintextPinAndSignature;
-      return finish({ results: Buffer.from([methodByte, condition, withSignature ? CVM_RESULT.unknown : CVM_RESULT.successful]), signatureRequired: withSignature });
+      return finish({
+        results: Buffer.from([methodByte, condition, withSignature ? CVM_RESULT.unknown : CVM_RESULT.successful]),
+        signatureRequired: withSignature,
+      });
     }
     if (failed()) continue;
     break;
   }
   tvr.set('cardholderVerificationNotSuccessful');
-  if (!anyConditionMet || !last) return finish({ results: Buffer.from([0x3f, 0x00, CVM_RESULT.failed]), signatureRequired: false });
+  if (!anyConditionMet || !last)
+    return finish({ results: Buffer.from([0x3f, 0x00, CVM_RESULT.failed]), signatureRequired: false });
   return finish({ results: Buffer.from([last[0], last[1], CVM_RESULT.failed]), signatureRequired: false });
 }
 

@@ -27,7 +27,9 @@ export function parseDol(dol: Buffer): DolEntry[] {
       let more = true;
       while (more) {
         if (pos >= dol.length || pos - start >= 4) {
-          throw new PosError('CODPOS_TLV_BAD_DOL', `DOL: tag at byte offset ${start} is cut short or too long`, { details: { offset: start } });
+          throw new PosError('CODPOS_TLV_BAD_DOL', `DOL: tag at byte offset ${start} is cut short or too long`, {
+            details: { offset: start },
+          });
         }
         const b = dol[pos++]!;
         tag = tag * 256 + b;
@@ -35,7 +37,9 @@ export function parseDol(dol: Buffer): DolEntry[] {
       }
     }
     if (pos >= dol.length) {
-      throw new PosError('CODPOS_TLV_BAD_DOL', `DOL: tag ${tagToHex(tag)} at byte offset ${start} has no length`, { details: { offset: start } });
+      throw new PosError('CODPOS_TLV_BAD_DOL', `DOL: tag ${tagToHex(tag)} at byte offset ${start} has no length`, {
+        details: { offset: start },
+      });
     }
     const length = dol[pos++]!;
     // A length in long form has no meaning in a DOL: EMV lengths here are one byte.

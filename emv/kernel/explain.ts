@@ -45,15 +45,25 @@ const CVM_CONDITIONS: Record<number, string> = {
 /** A one-line meaning of a value, or undefined when there is nothing to add to the hex. */
 export function explainValue(tag: number, value: Buffer): string | undefined {
   try {
-    if (DOL_TAGS.has(tag)) return parseDol(value).map((e) => `${tagToHex(e.tag)} ${tagName(e.tag)} [${e.length}]`).join('; ');
+    if (DOL_TAGS.has(tag))
+      return parseDol(value)
+        .map((e) => `${tagToHex(e.tag)} ${tagName(e.tag)} [${e.length}]`)
+        .join('; ');
     if (tag === 0x95 && value.length === 5) return tvrBitsOf(value).join(', ') || 'no bit set';
     if (tag === 0x9b && value.length === 2) return tsiBitsOf(value).join(', ') || 'no bit set';
-    if (tag === 0x82 && value.length === 2) return AIP_BITS.filter(([bit]) => (value[0]! & bit) !== 0).map(([, name]) => name).join(', ') || 'nothing supported';
+    if (tag === 0x82 && value.length === 2)
+      return (
+        AIP_BITS.filter(([bit]) => (value[0]! & bit) !== 0)
+          .map(([, name]) => name)
+          .join(', ') || 'nothing supported'
+      );
     if (tag === 0x8e && value.length >= 8 && value.length % 2 === 0) {
       const rules: string[] = [];
       for (let pos = 8; pos + 1 < value.length; pos += 2) {
         const method = value[pos]!;
-        rules.push(`${CVM_METHODS[method & 0x3f] ?? `method ${(method & 0x3f).toString(16)}`} ${CVM_CONDITIONS[value[pos + 1]!] ?? `condition ${value[pos + 1]}`}${method & 0x40 ? ', else next' : ''}`);
+        rules.push(
+          `${CVM_METHODS[method & 0x3f] ?? `method ${(method & 0x3f).toString(16)}`} ${CVM_CONDITIONS[value[pos + 1]!] ?? `condition ${value[pos + 1]}`}${method & 0x40 ? ', else next' : ''}`,
+        );
       }
       return `X=${value.readUInt32BE(0)} Y=${value.readUInt32BE(4)}: ${rules.join('; ')}`;
     }

@@ -21,7 +21,13 @@ import { offlineDataAuthentication, verifyCdaResponse, type OdaState } from './o
 import { processingRestrictions } from './restrictions.js';
 import { terminalRiskManagement } from './risk.js';
 import { parseScripts, runScripts } from './scripts.js';
-import { buildCandidateList, needsConfirmation, orderCandidates, readRecordCommand, selectByName } from './selection.js';
+import {
+  buildCandidateList,
+  needsConfirmation,
+  orderCandidates,
+  readRecordCommand,
+  selectByName,
+} from './selection.js';
 import { tsiBitsOf, tvrBitsOf } from './tvr.js';
 import type { CandidateApplication, HostAnswer, KernelInput, KernelResult, Outcome, ScriptResult } from './types.js';
 
@@ -30,7 +36,10 @@ const P1_OF: Record<Decision, number> = { AAC: 0x00, TC: 0x40, ARQC: 0x80 };
 const RANK: Record<Decision, number> = { AAC: 0, TC: 1, ARQC: 2 };
 
 /** Tags sent to the host in DE55 (the common set of Visa/Mastercard/EMVCo guidance). */
-export const DE55_TAGS = [0x9f26, 0x9f27, 0x9f10, 0x9f37, 0x9f36, 0x95, 0x9a, 0x9c, 0x9f02, 0x5f2a, 0x82, 0x9f1a, 0x9f03, 0x9f33, 0x9f34, 0x9f35, 0x9f1e, 0x84, 0x9f09, 0x9f41, 0x5f34, 0x9f6e] as const;
+export const DE55_TAGS = [
+  0x9f26, 0x9f27, 0x9f10, 0x9f37, 0x9f36, 0x95, 0x9a, 0x9c, 0x9f02, 0x5f2a, 0x82, 0x9f1a, 0x9f03, 0x9f33, 0x9f34,
+  0x9f35, 0x9f1e, 0x84, 0x9f09, 0x9f41, 0x5f34, 0x9f6e,
+] as const;
 /**
  * The final chip data adds the TSI (9B): after the session it tells the acquirer which steps
  * ran (issuer authentication, script processing), which the request could not yet say.
@@ -87,7 +96,15 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
       finalIccData: encodeTlv(de55),
       scriptResults,
       ...(ctx.aid && pan
-        ? { receipt: { aid: ctx.aid.toString('hex').toUpperCase(), ...(label ? { label } : {}), maskedPan: maskPanForReceipt(pan), tvr: ctx.tvr.hex(), tsi: ctx.tsi.hex() } }
+        ? {
+            receipt: {
+              aid: ctx.aid.toString('hex').toUpperCase(),
+              ...(label ? { label } : {}),
+              maskedPan: maskPanForReceipt(pan),
+              tvr: ctx.tvr.hex(),
+              tsi: ctx.tsi.hex(),
+            },
+          }
         : {}),
     };
   };
@@ -191,7 +208,10 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
     // Malformed card data (a DOL cut short or asking for more than a command holds, a
     // tag sent twice) ends the session as the books say; reader and channel faults
     // stay PosErrors for the caller.
-    if (error instanceof PosError && (error.area === 'TLV' || error.code === 'CODPOS_EMV_DUPLICATE_DATA' || error.code === 'CODPOS_EMV_BAD_COMMAND')) {
+    if (
+      error instanceof PosError &&
+      (error.area === 'TLV' || error.code === 'CODPOS_EMV_DUPLICATE_DATA' || error.code === 'CODPOS_EMV_BAD_COMMAND')
+    ) {
       return finish('terminated', `card-data-malformed: ${error.message}`);
     }
     throw error;
@@ -203,7 +223,10 @@ export async function runTransaction(input: KernelInput): Promise<KernelResult> 
  * go online" for the card, which must still get its second GENERATE AC; the caller
  * learns about the fault from the result (`online: false`, Y3/Z3) and its own logs.
  */
-async function askHost(input: KernelInput, request: Parameters<KernelInput['callbacks']['goOnline']>[0]): Promise<HostAnswer> {
+async function askHost(
+  input: KernelInput,
+  request: Parameters<KernelInput['callbacks']['goOnline']>[0],
+): Promise<HostAnswer> {
   try {
     return await input.callbacks.goOnline(request);
   } catch (error) {
@@ -248,7 +271,8 @@ async function selectAndInitiate(ctx: TransactionContext): Promise<void> {
     const items = decodeCard(gpo.data, 'GPO answer');
     const top = items[0];
     if (top?.tag === 0x80) {
-      if (top.value.length < 2 || (top.value.length - 2) % 4 !== 0) throw new Termination('terminated', 'gpo-format1-malformed');
+      if (top.value.length < 2 || (top.value.length - 2) % 4 !== 0)
+        throw new Termination('terminated', 'gpo-format1-malformed');
       ctx.card.set(0x82, top.value.subarray(0, 2));
       ctx.card.set(0x94, top.value.subarray(2));
     } else if (top?.tag === 0x77) {
@@ -256,7 +280,8 @@ async function selectAndInitiate(ctx: TransactionContext): Promise<void> {
     } else {
       throw new Termination('terminated', 'gpo-answer-not-80-or-77');
     }
-    if (!ctx.card.has(0x82) || !ctx.card.has(0x94)) throw new Termination('terminated', 'gpo-answer-without-aip-or-afl');
+    if (!ctx.card.has(0x82) || !ctx.card.has(0x94))
+      throw new Termination('terminated', 'gpo-answer-without-aip-or-afl');
     return;
   }
   throw new Termination('not-accepted', 'no-mutually-supported-application');
@@ -271,7 +296,8 @@ function decodeCard(data: Buffer, what: string): Tlv[] {
   try {
     return decodeTlv(data);
   } catch (error) {
-    if (error instanceof PosError) throw new Termination('terminated', `card-data-malformed: ${what}: ${error.message}`);
+    if (error instanceof PosError)
+      throw new Termination('terminated', `card-data-malformed: ${what}: ${error.message}`);
     throw error;
   }
 }
@@ -286,7 +312,8 @@ async function readApplicationData(ctx: TransactionContext): Promise<void> {
     const first = afl[pos + 1]!;
     const lastRecord = afl[pos + 2]!;
     const odaCount = afl[pos + 3]!;
-    if (sfi < 1 || sfi > 30 || first < 1 || lastRecord < first || odaCount > lastRecord - first + 1) throw new Termination('terminated', 'afl-malformed');
+    if (sfi < 1 || sfi > 30 || first < 1 || lastRecord < first || odaCount > lastRecord - first + 1)
+      throw new Termination('terminated', 'afl-malformed');
     for (let record = first; record <= lastRecord; record++) {
       const { data, sw } = await ctx.channel.send(readRecordCommand(sfi, record));
       if (sw !== SW_OK) throw new Termination('terminated', `read-record-failed-${swHex(sw)}`);
@@ -304,11 +331,17 @@ async function readApplicationData(ctx: TransactionContext): Promise<void> {
   }
   ctx.odaInput = Buffer.concat(odaParts);
   for (const tag of [0x5f24, 0x5a, 0x8c, 0x8d]) {
-    if (!ctx.card.has(tag)) throw new Termination('terminated', `mandatory-data-missing-${tag.toString(16).toUpperCase()}`);
+    if (!ctx.card.has(tag))
+      throw new Termination('terminated', `mandatory-data-missing-${tag.toString(16).toUpperCase()}`);
   }
 }
 
-async function generateAc(ctx: TransactionContext, type: Decision, cda: boolean, dolData: Buffer): Promise<GenAcAnswer> {
+async function generateAc(
+  ctx: TransactionContext,
+  type: Decision,
+  cda: boolean,
+  dolData: Buffer,
+): Promise<GenAcAnswer> {
   const p1 = P1_OF[type] | (cda ? 0x10 : 0x00);
   const { data, sw } = await ctx.channel.send(commandApdu(0x80, 0xae, p1, 0x00, dolData));
   if (sw !== SW_OK) throw new Termination('terminated', `generate-ac-failed-${swHex(sw)}`);
@@ -355,7 +388,12 @@ async function generateAc(ctx: TransactionContext, type: Decision, cda: boolean,
   return answer;
 }
 
-async function secondGenerateAc(ctx: TransactionContext, type: 'TC' | 'AAC', oda: OdaState, allowCda: boolean): Promise<GenAcAnswer & { cdaFailed?: boolean }> {
+async function secondGenerateAc(
+  ctx: TransactionContext,
+  type: 'TC' | 'AAC',
+  oda: OdaState,
+  allowCda: boolean,
+): Promise<GenAcAnswer & { cdaFailed?: boolean }> {
   prepareTcHash(ctx, ctx.card.get(0x8d)!);
   const cdol2Data = ctx.dolData(ctx.card.get(0x8d)!);
   const cda = allowCda && oda.method === 'CDA' && oda.cdaKey !== undefined && type === 'TC';
@@ -384,7 +422,12 @@ function prepareTcHash(ctx: TransactionContext, cdol: Buffer): void {
     tdol = Buffer.from(ctx.application.defaultTdol, 'hex');
     ctx.tvr.set('defaultTdolUsed');
   }
-  ctx.terminalData.set(0x98, createHash('sha1').update(tdol ? ctx.dolData(tdol) : Buffer.alloc(0)).digest());
+  ctx.terminalData.set(
+    0x98,
+    createHash('sha1')
+      .update(tdol ? ctx.dolData(tdol) : Buffer.alloc(0))
+      .digest(),
+  );
 }
 
 function buildDe55(ctx: TransactionContext, tags: readonly number[], scripts: ScriptResult[]): Tlv[] {
@@ -419,5 +462,9 @@ function reportCard(ctx: TransactionContext): void {
   if (pan === undefined || ctx.callbacks.cardRead === undefined) return;
   const expiry = ctx.card.get(0x5f24)?.toString('hex');
   const sequence = ctx.card.get(0x5f34)?.toString('hex');
-  ctx.callbacks.cardRead({ pan, ...(expiry !== undefined ? { expiry } : {}), ...(sequence !== undefined ? { panSequenceNumber: sequence } : {}) });
+  ctx.callbacks.cardRead({
+    pan,
+    ...(expiry !== undefined ? { expiry } : {}),
+    ...(sequence !== undefined ? { panSequenceNumber: sequence } : {}),
+  });
 }

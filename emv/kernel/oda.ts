@@ -6,7 +6,15 @@
  * CDA's signature comes with GENERATE AC; here the keys are recovered in advance and
  * `verifyCdaResponse` checks the signature when the cryptogram arrives.
  */
-import { authenticateDda, authenticateSda, recoverIccPublicKey, recoverIssuerPublicKey, verifyCdaSignature, type CaPublicKey as CryptoCaKey, type IccPublicKey } from '../crypto/oda.js';
+import {
+  authenticateDda,
+  authenticateSda,
+  recoverIccPublicKey,
+  recoverIssuerPublicKey,
+  verifyCdaSignature,
+  type CaPublicKey as CryptoCaKey,
+  type IccPublicKey,
+} from '../crypto/oda.js';
 import { decodeTlv, findTag } from '../tlv/index.js';
 import { commandApdu, SW_OK } from './apdu.js';
 import { dateValue, type TransactionContext } from './context.js';
@@ -56,7 +64,9 @@ function staticData(ctx: TransactionContext): Buffer | undefined {
 function isRevokedFn(ctx: TransactionContext) {
   const list = ctx.terminal.revokedCertificates ?? [];
   return (rid: string, index: string, serial: string) =>
-    list.some((r) => r.rid.toUpperCase() === rid && r.index.toUpperCase() === index && r.serial.toUpperCase() === serial);
+    list.some(
+      (r) => r.rid.toUpperCase() === rid && r.index.toUpperCase() === index && r.serial.toUpperCase() === serial,
+    );
 }
 
 function cryptoKey(k: CaPublicKey): CryptoCaKey {
@@ -110,7 +120,8 @@ export async function offlineDataAuthentication(ctx: TransactionContext): Promis
   }
 
   if (method === 'DDA') {
-    const ddol = card.get(0x9f49) ?? (ctx.application?.defaultDdol ? Buffer.from(ctx.application.defaultDdol, 'hex') : undefined);
+    const ddol =
+      card.get(0x9f49) ?? (ctx.application?.defaultDdol ? Buffer.from(ctx.application.defaultDdol, 'hex') : undefined);
     if (!ddol) return failWith('no DDOL on the card and no default DDOL', true);
     if (!dolRequests(ddol, 0x9f37)) return failWith('DDOL does not ask for the unpredictable number');
     const ddolData = ctx.dolData(ddol);
@@ -124,7 +135,14 @@ export async function offlineDataAuthentication(ctx: TransactionContext): Promis
       sdad = undefined;
     }
     if (!sdad) return failWith('INTERNAL AUTHENTICATE gave no signed dynamic data');
-    const result = authenticateDda({ ...common, iccCertificate: card.get(0x9f46)!, iccRemainder: card.get(0x9f48), iccExponent: card.get(0x9f47)!, sdad, ddolData });
+    const result = authenticateDda({
+      ...common,
+      iccCertificate: card.get(0x9f46)!,
+      iccRemainder: card.get(0x9f48),
+      iccExponent: card.get(0x9f47)!,
+      sdad,
+      ddolData,
+    });
     if (!result.ok) return failWith(result.failed);
     card.set(0x9f4c, result.idn);
     card.set(0x9f4b, sdad);
@@ -133,9 +151,25 @@ export async function offlineDataAuthentication(ctx: TransactionContext): Promis
   }
 
   // CDA: recover both keys now; the signature is checked on the GENERATE AC answer.
-  const issuer = recoverIssuerPublicKey({ capk: common.capk, certificate: common.issuerCertificate, remainder: common.issuerRemainder, exponent: common.issuerExponent, pan, transactionDate: common.transactionDate, isRevoked: common.isRevoked });
+  const issuer = recoverIssuerPublicKey({
+    capk: common.capk,
+    certificate: common.issuerCertificate,
+    remainder: common.issuerRemainder,
+    exponent: common.issuerExponent,
+    pan,
+    transactionDate: common.transactionDate,
+    isRevoked: common.isRevoked,
+  });
   if (!issuer.ok) return failWith(issuer.failed);
-  const icc = recoverIccPublicKey({ issuer: issuer.issuer, certificate: card.get(0x9f46)!, remainder: card.get(0x9f48), exponent: card.get(0x9f47)!, staticData: data, pan, transactionDate: common.transactionDate });
+  const icc = recoverIccPublicKey({
+    issuer: issuer.issuer,
+    certificate: card.get(0x9f46)!,
+    remainder: card.get(0x9f48),
+    exponent: card.get(0x9f47)!,
+    staticData: data,
+    pan,
+    transactionDate: common.transactionDate,
+  });
   if (!icc.ok) return failWith(icc.failed);
   return { method, cdaKey: icc.icc };
 }

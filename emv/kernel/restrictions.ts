@@ -29,7 +29,11 @@ export function processingRestrictions(ctx: TransactionContext): void {
   const { tvr, card } = ctx;
   // Application version: both present and different.
   const cardVersion = card.get(0x9f08);
-  if (cardVersion && ctx.application && cardVersion.toString('hex').toUpperCase() !== ctx.application.applicationVersion.toUpperCase()) {
+  if (
+    cardVersion &&
+    ctx.application &&
+    cardVersion.toString('hex').toUpperCase() !== ctx.application.applicationVersion.toUpperCase()
+  ) {
     tvr.set('differentApplicationVersions');
   }
 
@@ -46,9 +50,15 @@ export function processingRestrictions(ctx: TransactionContext): void {
       const type = ctx.transaction.transactionType;
       if (type === '01') allowed &&= (b1 & (domestic ? AUC.domesticCash : AUC.internationalCash)) !== 0;
       if (type === '00' || type === '09') {
-        allowed &&= (b1 & (domestic ? AUC.domesticGoods | AUC.domesticServices : AUC.internationalGoods | AUC.internationalServices)) !== 0;
+        allowed &&=
+          (b1 &
+            (domestic
+              ? AUC.domesticGoods | AUC.domesticServices
+              : AUC.internationalGoods | AUC.internationalServices)) !==
+          0;
       }
-      if (type === '09' || (ctx.transaction.otherAmount ?? 0) > 0) allowed &&= (b2 & (domestic ? AUC.domesticCashback : AUC.internationalCashback)) !== 0;
+      if (type === '09' || (ctx.transaction.otherAmount ?? 0) > 0)
+        allowed &&= (b2 & (domestic ? AUC.domesticCashback : AUC.internationalCashback)) !== 0;
     }
     if (!allowed) tvr.set('serviceNotAllowed');
   }

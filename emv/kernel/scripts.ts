@@ -19,7 +19,11 @@ export function parseScripts(encoded: Buffer | undefined): Tlv[] {
   }
 }
 
-export async function runScripts(ctx: TransactionContext, scripts: Tlv[], template: 0x71 | 0x72): Promise<ScriptResult[]> {
+export async function runScripts(
+  ctx: TransactionContext,
+  scripts: Tlv[],
+  template: 0x71 | 0x72,
+): Promise<ScriptResult[]> {
   const results: ScriptResult[] = [];
   for (const script of scripts.filter((s) => s.tag === template)) {
     ctx.tsi.set('scriptProcessingPerformed');

@@ -21,8 +21,7 @@ export const SW_RECORD_NOT_FOUND = 0x6a83;
 export const SW_SELECTED_FILE_INVALIDATED = 0x6283;
 
 export type SelectionResult =
-  | { kind: 'candidates'; candidates: CandidateApplication[]; usedPse: boolean }
-  | { kind: 'card-blocked' };
+  { kind: 'candidates'; candidates: CandidateApplication[]; usedPse: boolean } | { kind: 'card-blocked' };
 
 export function selectByName(name: Buffer, next = false): Buffer {
   return commandApdu(0x00, 0xa4, 0x04, next ? 0x02 : 0x00, name, 0x00);
@@ -56,10 +55,20 @@ function candidateFrom(entry: Tlv[], aid: Buffer, terminalIndex: number): Candid
   const label = findTag(entry, 0x50)?.value.toString('latin1');
   const preferredName = findTag(entry, 0x9f12)?.value.toString('latin1');
   const priority = findTag(entry, 0x87)?.value[0] ?? 0;
-  return { aid: Buffer.from(aid), ...(label ? { label } : {}), ...(preferredName ? { preferredName } : {}), priorityIndicator: priority, terminalIndex };
+  return {
+    aid: Buffer.from(aid),
+    ...(label ? { label } : {}),
+    ...(preferredName ? { preferredName } : {}),
+    priorityIndicator: priority,
+    terminalIndex,
+  };
 }
 
-async function candidatesFromPse(channel: CardChannel, fci: Buffer, apps: TerminalApplication[]): Promise<CandidateApplication[] | undefined> {
+async function candidatesFromPse(
+  channel: CardChannel,
+  fci: Buffer,
+  apps: TerminalApplication[],
+): Promise<CandidateApplication[] | undefined> {
   const items = safeDecode(fci);
   const sfi = items && findTag(items, 0x88)?.value[0];
   if (sfi === undefined || sfi < 1 || sfi > 30) return undefined;
@@ -81,7 +90,10 @@ async function candidatesFromPse(channel: CardChannel, fci: Buffer, apps: Termin
   return found;
 }
 
-async function candidatesFromAidList(channel: CardChannel, apps: TerminalApplication[]): Promise<CandidateApplication[] | 'card-blocked'> {
+async function candidatesFromAidList(
+  channel: CardChannel,
+  apps: TerminalApplication[],
+): Promise<CandidateApplication[] | 'card-blocked'> {
   const found: CandidateApplication[] = [];
   for (const app of apps) {
     const name = Buffer.from(app.aid, 'hex');
@@ -121,7 +133,7 @@ export async function buildCandidateList(channel: CardChannel, apps: TerminalApp
 
 /** Orders by priority: 1 first ... 15 last, then the ones without priority in card order. */
 export function orderCandidates(candidates: CandidateApplication[]): CandidateApplication[] {
-  const rank = (c: CandidateApplication) => (c.priorityIndicator & 0x0f) || 16;
+  const rank = (c: CandidateApplication) => c.priorityIndicator & 0x0f || 16;
   return candidates
     .map((c, i) => ({ c, i }))
     .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)

@@ -56,8 +56,7 @@ export function explainServiceCode(code: string): ServiceCodeMeaning {
 }
 
 export type SwipeDecision =
-  | { accept: true; posEntryMode: '90' | '80'; fallback: boolean }
-  | { accept: false; reason: 'insert-chip' };
+  { accept: true; posEntryMode: '90' | '80'; fallback: boolean } | { accept: false; reason: 'insert-chip' };
 
 /**
  * Whether a swipe may proceed. `chipFailedOnThisCard` must be true only when a chip

@@ -27,7 +27,9 @@ export interface TrackData {
 }
 
 function trackError(kind: string, field: string, offset: number, why: string): PosError {
-  return new PosError('CODPOS_EMV_BAD_TRACK', `${kind}: ${field} ${why} at character offset ${offset}`, { details: { track: kind, field, offset } });
+  return new PosError('CODPOS_EMV_BAD_TRACK', `${kind}: ${field} ${why} at character offset ${offset}`, {
+    details: { track: kind, field, offset },
+  });
 }
 
 /** Track 1 LRC: XOR of the 6-bit characters from the start sentinel to the end sentinel. */
@@ -53,13 +55,25 @@ function unwrap(track: string, start: string, lrcOf: (s: string) => string): { b
   const end = text.indexOf('?');
   if (end < 0) {
     // A read that kept its start sentinel keeps its end one too: without it the track was cut short.
-    if (hadStart) throw trackError(start === '%' ? 'track1' : 'track2', 'end sentinel', track.trim().length, 'is missing (a start sentinel but no ?: truncated read)');
+    if (hadStart)
+      throw trackError(
+        start === '%' ? 'track1' : 'track2',
+        'end sentinel',
+        track.trim().length,
+        'is missing (a start sentinel but no ?: truncated read)',
+      );
     return { body: text };
   }
   const body = text.slice(0, end);
   const after = text.slice(end + 1);
   if (after.length === 0) return { body };
-  if (after.length > 1) throw trackError(start === '%' ? 'track1' : 'track2', 'data after end sentinel', end + 2 + (hadStart ? 1 : 0), 'has more than one LRC character');
+  if (after.length > 1)
+    throw trackError(
+      start === '%' ? 'track1' : 'track2',
+      'data after end sentinel',
+      end + 2 + (hadStart ? 1 : 0),
+      'has more than one LRC character',
+    );
   return { body, lrcOk: lrcOf(start + body + '?') === after };
 }
 
@@ -68,12 +82,15 @@ export function parseTrack1(track: string): TrackData {
   const offsetBase = track.trim().startsWith('%') ? 1 : 0;
   if (body[0] !== 'B') throw trackError('track1', 'format code', offsetBase, `is "${body[0] ?? ''}", expected B`);
   const parts = body.slice(1).split('^');
-  if (parts.length !== 3) throw trackError('track1', 'field separators', offsetBase + 1, `number ${parts.length - 1}, expected 2 (^)`);
+  if (parts.length !== 3)
+    throw trackError('track1', 'field separators', offsetBase + 1, `number ${parts.length - 1}, expected 2 (^)`);
   const [pan, name, rest] = parts as [string, string, string];
   if (!/^[0-9]{12,19}$/.test(pan)) throw trackError('track1', 'PAN', offsetBase + 1, 'must be 12 to 19 digits');
-  if (name.length < 2 || name.length > 26) throw trackError('track1', 'name', offsetBase + 2 + pan.length, 'must be 2 to 26 characters');
+  if (name.length < 2 || name.length > 26)
+    throw trackError('track1', 'name', offsetBase + 2 + pan.length, 'must be 2 to 26 characters');
   const restOffset = offsetBase + 3 + pan.length + name.length;
-  if (!/^[0-9]{7}/.test(rest)) throw trackError('track1', 'expiry and service code', restOffset, 'must be 7 digits (YYMM + SSS)');
+  if (!/^[0-9]{7}/.test(rest))
+    throw trackError('track1', 'expiry and service code', restOffset, 'must be 7 digits (YYMM + SSS)');
   checkExpiry('track1', rest.slice(0, 4), restOffset);
   return {
     kind: 'track1',
@@ -94,12 +111,14 @@ export function parseTrack2(track: string): TrackData {
 
 function parseTrack2Body(body: string, kind: 'track2' | 'tag57', offsetBase: number, lrcOk?: boolean): TrackData {
   const sep = kind === 'tag57' ? body.indexOf('D') : body.search(/[=D]/);
-  if (sep < 0) throw trackError(kind, 'field separator', offsetBase, kind === 'tag57' ? 'D is missing' : '= is missing');
+  if (sep < 0)
+    throw trackError(kind, 'field separator', offsetBase, kind === 'tag57' ? 'D is missing' : '= is missing');
   const pan = body.slice(0, sep);
   if (!/^[0-9]{12,19}$/.test(pan)) throw trackError(kind, 'PAN', offsetBase, 'must be 12 to 19 digits');
   const rest = body.slice(sep + 1);
   const restOffset = offsetBase + sep + 1;
-  if (!/^[0-9]{7}/.test(rest)) throw trackError(kind, 'expiry and service code', restOffset, 'must be 7 digits (YYMM + SSS)');
+  if (!/^[0-9]{7}/.test(rest))
+    throw trackError(kind, 'expiry and service code', restOffset, 'must be 7 digits (YYMM + SSS)');
   const discretionary = rest.slice(7);
   const bad = discretionary.search(/[^0-9]/);
   if (bad >= 0) throw trackError(kind, 'discretionary data', restOffset + 7 + bad, 'has a non-digit');
@@ -135,12 +154,14 @@ export function parseTrack(track: string): TrackData {
 
 function checkExpiry(kind: string, yymm: string, offset: number): void {
   const month = Number(yymm.slice(2, 4));
-  if (month < 1 || month > 12) throw trackError(kind, 'expiry month', offset + 2, `"${yymm.slice(2, 4)}" is not 01..12`);
+  if (month < 1 || month > 12)
+    throw trackError(kind, 'expiry month', offset + 2, `"${yymm.slice(2, 4)}" is not 01..12`);
 }
 
 /** A card is valid through the last day of its expiry month. A malformed YYMM is a PosError, never "not expired". */
 export function isExpired(expiryYymm: string, today: Date): boolean {
-  if (typeof expiryYymm !== 'string' || !/^[0-9]{4}$/.test(expiryYymm)) throw trackError('expiry', 'YYMM', 0, 'must be 4 digits');
+  if (typeof expiryYymm !== 'string' || !/^[0-9]{4}$/.test(expiryYymm))
+    throw trackError('expiry', 'YYMM', 0, 'must be 4 digits');
   checkExpiry('expiry', expiryYymm, -2);
   const year = 2000 + Number(expiryYymm.slice(0, 2));
   const month = Number(expiryYymm.slice(2, 4));

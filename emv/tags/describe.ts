@@ -50,7 +50,8 @@ function describeOne(item: Tlv, options: DescribeOptions): DescribedTlv {
   }
   out.value = hex;
   const format = info?.format;
-  if ((format === 'a' || format === 'an' || format === 'ans') && isPrintable(item.value)) out.text = item.value.toString('latin1');
+  if ((format === 'a' || format === 'an' || format === 'ans') && isPrintable(item.value))
+    out.text = item.value.toString('latin1');
   else if (format === 'n') out.text = hex;
   else if (format === 'cn') out.text = hex.replace(/F+$/, '');
   const meaning = options.explain?.(item.tag, item.value);

@@ -24,7 +24,15 @@ export interface TagInfo {
   sensitivity?: TagSensitivity;
 }
 
-const T = (tag: number, name: string, format: TagFormat, source: TagSource, template?: string, length?: number | [number, number], sensitivity?: TagSensitivity): TagInfo => ({
+const T = (
+  tag: number,
+  name: string,
+  format: TagFormat,
+  source: TagSource,
+  template?: string,
+  length?: number | [number, number],
+  sensitivity?: TagSensitivity,
+): TagInfo => ({
   tag,
   name,
   format,

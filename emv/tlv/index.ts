@@ -1,2 +1,12 @@
 /** BER-TLV codec for EMV data (DE55, card records, templates). See tlv.ts. */
-export { decodeTlv, encodeTlv, findTag, tagToHex, tagFromHex, tagToBytes, isConstructedTag, MAX_DEPTH, type Tlv } from './tlv.js';
+export {
+  decodeTlv,
+  encodeTlv,
+  findTag,
+  tagToHex,
+  tagFromHex,
+  tagToBytes,
+  isConstructedTag,
+  MAX_DEPTH,
+  type Tlv,
+} from './tlv.js';

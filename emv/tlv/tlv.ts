@@ -40,7 +40,8 @@ export function decodeTlv(data: Buffer): Tlv[] {
 }
 
 function decodeRange(data: Buffer, start: number, end: number, depth: number): Tlv[] {
-  if (depth > MAX_DEPTH) throw tlvError('CODPOS_TLV_TOO_DEEP', start, `templates nested deeper than ${MAX_DEPTH} levels`);
+  if (depth > MAX_DEPTH)
+    throw tlvError('CODPOS_TLV_TOO_DEEP', start, `templates nested deeper than ${MAX_DEPTH} levels`);
   const items: Tlv[] = [];
   let pos = start;
   while (pos < end) {
@@ -70,15 +71,30 @@ function decodeRange(data: Buffer, start: number, end: number, depth: number): T
     pos++;
     if (length & 0x80) {
       const count = length & 0x7f;
-      if (count === 0) throw tlvError('CODPOS_TLV_INDEFINITE_LENGTH', lengthOffset, `tag ${tagToHex(tag)} uses indefinite length (80), not allowed in EMV`);
-      if (count > 3) throw tlvError('CODPOS_TLV_LENGTH_TOO_LONG', lengthOffset, `tag ${tagToHex(tag)} length form ${hex2(length)} (more than 3 length bytes)`);
-      if (pos + count > end) throw tlvError('CODPOS_TLV_TRUNCATED', lengthOffset, `tag ${tagToHex(tag)} length bytes run past the end`);
+      if (count === 0)
+        throw tlvError(
+          'CODPOS_TLV_INDEFINITE_LENGTH',
+          lengthOffset,
+          `tag ${tagToHex(tag)} uses indefinite length (80), not allowed in EMV`,
+        );
+      if (count > 3)
+        throw tlvError(
+          'CODPOS_TLV_LENGTH_TOO_LONG',
+          lengthOffset,
+          `tag ${tagToHex(tag)} length form ${hex2(length)} (more than 3 length bytes)`,
+        );
+      if (pos + count > end)
+        throw tlvError('CODPOS_TLV_TRUNCATED', lengthOffset, `tag ${tagToHex(tag)} length bytes run past the end`);
       length = 0;
       for (let i = 0; i < count; i++) length = length * 256 + data[pos + i]!;
       pos += count;
     }
     if (length > end - pos) {
-      throw tlvError('CODPOS_TLV_TRUNCATED', lengthOffset, `tag ${tagToHex(tag)} value of ${length} bytes runs past the end (${end - pos} left)`);
+      throw tlvError(
+        'CODPOS_TLV_TRUNCATED',
+        lengthOffset,
+        `tag ${tagToHex(tag)} value of ${length} bytes runs past the end (${end - pos} left)`,
+      );
     }
     const valueEnd = pos + length;
     const value = bufferView(data, pos, valueEnd);
@@ -98,19 +114,28 @@ export function encodeTlv(items: Tlv[]): Buffer {
 }
 
 function encodeOne(item: Tlv, parts: Buffer[], depth: number): void {
-  if (depth > MAX_DEPTH) throw new PosError('CODPOS_TLV_TOO_DEEP', `TLV: templates nested deeper than ${MAX_DEPTH} levels`, { details: { tag: safeHex(item.tag) } });
+  if (depth > MAX_DEPTH)
+    throw new PosError('CODPOS_TLV_TOO_DEEP', `TLV: templates nested deeper than ${MAX_DEPTH} levels`, {
+      details: { tag: safeHex(item.tag) },
+    });
   const tagBytes = tagToBytes(item.tag);
   let value: Buffer;
   if (item.children !== undefined) {
     if (!(tagBytes[0]! & 0x20)) {
-      throw new PosError('CODPOS_TLV_NOT_CONSTRUCTED', `TLV: tag ${tagToHex(item.tag)} is primitive but was given children`, { details: { tag: tagToHex(item.tag) } });
+      throw new PosError(
+        'CODPOS_TLV_NOT_CONSTRUCTED',
+        `TLV: tag ${tagToHex(item.tag)} is primitive but was given children`,
+        { details: { tag: tagToHex(item.tag) } },
+      );
     }
     const inner: Buffer[] = [];
     for (const child of item.children) encodeOne(child, inner, depth + 1);
     value = Buffer.concat(inner);
   } else {
     if (!Buffer.isBuffer(item.value)) {
-      throw new PosError('CODPOS_TLV_BAD_VALUE', `TLV: tag ${tagToHex(item.tag)} value is not a Buffer`, { details: { tag: tagToHex(item.tag) } });
+      throw new PosError('CODPOS_TLV_BAD_VALUE', `TLV: tag ${tagToHex(item.tag)} value is not a Buffer`, {
+        details: { tag: tagToHex(item.tag) },
+      });
     }
     value = item.value;
   }
@@ -122,7 +147,11 @@ function lengthBytes(length: number, tag: number): Buffer {
   if (length <= 0xff) return Buffer.from([0x81, length]);
   if (length <= 0xffff) return Buffer.from([0x82, length >> 8, length & 0xff]);
   if (length <= 0xffffff) return Buffer.from([0x83, length >> 16, (length >> 8) & 0xff, length & 0xff]);
-  throw new PosError('CODPOS_TLV_VALUE_TOO_LONG', `TLV: tag ${tagToHex(tag)} value of ${length} bytes exceeds 3 length bytes`, { details: { tag: tagToHex(tag) } });
+  throw new PosError(
+    'CODPOS_TLV_VALUE_TOO_LONG',
+    `TLV: tag ${tagToHex(tag)} value of ${length} bytes exceeds 3 length bytes`,
+    { details: { tag: tagToHex(tag) } },
+  );
 }
 
 /**
@@ -131,11 +160,14 @@ function lengthBytes(length: number, tag: number): Buffer {
  */
 export function tagToBytes(tag: number): Buffer {
   if (!Number.isInteger(tag) || tag <= 0 || tag > 0xffffffff) {
-    throw new PosError('CODPOS_TLV_BAD_TAG', `TLV: ${String(tag)} is not a tag number`, { details: { tag: String(tag) } });
+    throw new PosError('CODPOS_TLV_BAD_TAG', `TLV: ${String(tag)} is not a tag number`, {
+      details: { tag: String(tag) },
+    });
   }
   const bytes: number[] = [];
   for (let t = tag; t > 0; t = Math.floor(t / 256)) bytes.unshift(t % 256);
-  const bad = (why: string) => new PosError('CODPOS_TLV_BAD_TAG', `TLV: tag ${tagToHex(tag)} ${why}`, { details: { tag: tagToHex(tag) } });
+  const bad = (why: string) =>
+    new PosError('CODPOS_TLV_BAD_TAG', `TLV: tag ${tagToHex(tag)} ${why}`, { details: { tag: tagToHex(tag) } });
   const first = bytes[0]!;
   if (first === 0x00 || first === 0xff) throw bad('starts with a padding byte (00/FF)');
   const multi = (first & 0x1f) === 0x1f;
@@ -171,7 +203,9 @@ export function tagToHex(tag: number): string {
 /** "9F26" -> 0x9F26, checked. */
 export function tagFromHex(hex: string): number {
   if (!/^([0-9A-Fa-f]{2}){1,4}$/.test(hex)) {
-    throw new PosError('CODPOS_TLV_BAD_TAG', `TLV: "${hex}" is not a tag in hex (1 to 4 bytes)`, { details: { tag: hex } });
+    throw new PosError('CODPOS_TLV_BAD_TAG', `TLV: "${hex}" is not a tag in hex (1 to 4 bytes)`, {
+      details: { tag: hex },
+    });
   }
   const tag = parseInt(hex, 16);
   tagToBytes(tag);

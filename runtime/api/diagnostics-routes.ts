@@ -25,14 +25,27 @@ export interface ProcessDiagnostics {
   uptimeMs: number;
   /** True when a full garbage collection ran just before the figures were read (?gc=1). */
   collected: boolean;
-  memory: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; arrayBuffersBytes: number };
+  memory: {
+    rssBytes: number;
+    heapUsedBytes: number;
+    heapTotalBytes: number;
+    externalBytes: number;
+    arrayBuffersBytes: number;
+  };
   /** CPU time of the whole process since it started (process.cpuUsage). */
   cpu: { userMicros: number; systemMicros: number };
   /**
    * How late the event loop ran a timer due every SAMPLE_RESOLUTION_MS, since `since` (the first
    * diagnostics request or the last reset); the figures are null until a sample was taken.
    */
-  eventLoopDelay: { since: string; samples: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null; meanMs: number | null };
+  eventLoopDelay: {
+    since: string;
+    samples: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+    meanMs: number | null;
+  };
 }
 
 let sampler: { histogram: IntervalHistogram; since: Date } | undefined;
@@ -48,11 +61,16 @@ function eventLoopSampler(): { histogram: IntervalHistogram; since: Date } {
 }
 
 const PROCESS_QUERY = z.object({
-  gc: z.enum(['0', '1'], { error: 'expected 1 (collect garbage first) or 0' }).optional().meta({ description: '1: a full garbage collection first (the daemon must run with node --expose-gc)' }),
+  gc: z
+    .enum(['0', '1'], { error: 'expected 1 (collect garbage first) or 0' })
+    .optional()
+    .meta({ description: '1: a full garbage collection first (the daemon must run with node --expose-gc)' }),
 });
 
 const LOG_LEVEL_BODY = z.object({
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).meta({ description: "the daemon's log level from now on (as log.level in the config)", examples: ['debug'] }),
+  level: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .meta({ description: "the daemon's log level from now on (as log.level in the config)", examples: ['debug'] }),
 });
 
 /**
@@ -63,7 +81,8 @@ function logLevelRoutes(log: Logger): ApiRoutes {
   return {
     '/v1/diagnostics/log-level': {
       POST: {
-        summary: "sets the daemon's log level at once, without editing the config (until a reload that changes log.level, or a restart)",
+        summary:
+          "sets the daemon's log level at once, without editing the config (until a reload that changes log.level, or a restart)",
         body: LOG_LEVEL_BODY,
         refusal: 'CODPOS_USAGE_LOG_LEVEL',
         handler: async (body) => {
@@ -84,7 +103,8 @@ export function diagnosticsRoutes(options: { log?: Logger } = {}): ApiRoutes {
     ...(options.log ? logLevelRoutes(options.log) : {}),
     '/v1/diagnostics/process': {
       GET: {
-        summary: "the daemon process: memory, CPU time, event-loop delay since the last reset, uptime; ?gc=1 after a full collection",
+        summary:
+          'the daemon process: memory, CPU time, event-loop delay since the last reset, uptime; ?gc=1 after a full collection',
         query: PROCESS_QUERY,
         handler: async (_body, request) => processDiagnostics(request.query.get('gc') === '1'),
       },
@@ -109,7 +129,10 @@ export function processDiagnostics(collect: boolean): ProcessDiagnostics {
   if (collect) {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc === undefined) {
-      throw new PosError('CODPOS_USAGE_GC_NOT_EXPOSED', 'gc=1: this daemon cannot collect garbage on request; start it as node --expose-gc codposd.js to read the heap after a collection');
+      throw new PosError(
+        'CODPOS_USAGE_GC_NOT_EXPOSED',
+        'gc=1: this daemon cannot collect garbage on request; start it as node --expose-gc codposd.js to read the heap after a collection',
+      );
     }
     gc();
   }
@@ -122,8 +145,21 @@ export function processDiagnostics(collect: boolean): ProcessDiagnostics {
     pid: process.pid,
     uptimeMs: Math.round(process.uptime() * 1000),
     collected: collect,
-    memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, arrayBuffersBytes: memory.arrayBuffers },
+    memory: {
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
+      externalBytes: memory.external,
+      arrayBuffersBytes: memory.arrayBuffers,
+    },
     cpu: { userMicros: cpu.user, systemMicros: cpu.system },
-    eventLoopDelay: { since: since.toISOString(), samples: histogram.count, p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max), meanMs: ms(histogram.mean) },
+    eventLoopDelay: {
+      since: since.toISOString(),
+      samples: histogram.count,
+      p50Ms: ms(histogram.percentile(50)),
+      p99Ms: ms(histogram.percentile(99)),
+      maxMs: ms(histogram.max),
+      meanMs: ms(histogram.mean),
+    },
   };
 }

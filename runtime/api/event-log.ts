@@ -28,7 +28,10 @@ export class SpoolEventStore implements EventStore {
     const ceiling = this.read(CEILING_KEY);
     if (ceiling === undefined) return undefined;
     const saved = this.read(SAVED_KEY);
-    return { ceiling: Number(ceiling), ...(saved !== undefined ? { clean: JSON.parse(saved) as { lastId: number; recent: DaemonEvent[] } } : {}) };
+    return {
+      ceiling: Number(ceiling),
+      ...(saved !== undefined ? { clean: JSON.parse(saved) as { lastId: number; recent: DaemonEvent[] } } : {}),
+    };
   }
 
   reserve(ceiling: number): void {
@@ -47,7 +50,9 @@ export class SpoolEventStore implements EventStore {
   }
 
   private write(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 }
 
@@ -65,7 +70,11 @@ export class EventLogService implements Service {
       this.events.attach(new SpoolEventStore(this.spool().db));
     } catch (error) {
       this.state = { state: 'down', reason: (error as Error).message };
-      throw new PosError('CODPOS_SPOOL_EVENT_LOG', `the event numbering could not be read from the spool: ${(error as Error).message}`, { cause: error });
+      throw new PosError(
+        'CODPOS_SPOOL_EVENT_LOG',
+        `the event numbering could not be read from the spool: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     this.state = { state: 'up' };
   }

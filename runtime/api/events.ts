@@ -135,7 +135,15 @@ export class EventBus {
     const lastGiven = this.nextId - 1;
     const resumesAt = events[0]?.id ?? null;
     if (lastId > lastGiven) {
-      return { events, gap: { after: lastId, resumesAt, reason: 'unknown-id', message: `event ${lastId} is newer than any this daemon numbered (${lastGiven}): its spool was replaced; the kept events follow` } };
+      return {
+        events,
+        gap: {
+          after: lastId,
+          resumesAt,
+          reason: 'unknown-id',
+          message: `event ${lastId} is newer than any this daemon numbered (${lastGiven}): its spool was replaced; the kept events follow`,
+        },
+      };
     }
     // Complete when the first event after lastId is still here, or nothing was published after it.
     const firstKept = this.recent[0]?.id ?? this.nextId;
@@ -143,10 +151,23 @@ export class EventBus {
     if (this.firstIdAfterCrash !== undefined && lastId < this.firstIdAfterCrash) {
       return {
         events,
-        gap: { after: lastId, resumesAt, reason: 'unclean-restart', message: `the daemon stopped without saving its last events (a crash or power cut): what it published after event ${lastId} is lost; read the state again (GET /v1/status, /v1/tasks, /v1/payments)` },
+        gap: {
+          after: lastId,
+          resumesAt,
+          reason: 'unclean-restart',
+          message: `the daemon stopped without saving its last events (a crash or power cut): what it published after event ${lastId} is lost; read the state again (GET /v1/status, /v1/tasks, /v1/payments)`,
+        },
       };
     }
-    return { events, gap: { after: lastId, resumesAt, reason: 'not-kept', message: `events ${lastId + 1} to ${firstKept - 1} are no longer kept (the last ${this.keep} are); read the state again` } };
+    return {
+      events,
+      gap: {
+        after: lastId,
+        resumesAt,
+        reason: 'not-kept',
+        message: `events ${lastId + 1} to ${firstKept - 1} are no longer kept (the last ${this.keep} are); read the state again`,
+      },
+    };
   }
 
   private remember(event: DaemonEvent): void {

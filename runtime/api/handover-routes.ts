@@ -22,13 +22,23 @@ export type HandoverApi = Pick<WorkflowService, 'handOver' | 'handoversOf'>;
 
 export function handoverRoutes(handover: HandoverApi | undefined): ApiRoutes {
   const service = (): HandoverApi => {
-    if (!handover) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'the cash handover is not available in this daemon');
+    if (!handover)
+      throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'the cash handover is not available in this daemon');
     return handover;
   };
   return {
     '/v1/handover': {
-      POST: { summary: "the courier's cash handed to the depot clerk; closes the day", body: HANDOVER_BODY, refusal: 'CODPOS_USAGE_HANDOVER', handler: async (body) => service().handOver(body) },
-      GET: { summary: "that day's handovers and whether the day is closed", query: DAY_QUERY, handler: async (_body, request) => service().handoversOf(request.query.get('date') ?? undefined) },
+      POST: {
+        summary: "the courier's cash handed to the depot clerk; closes the day",
+        body: HANDOVER_BODY,
+        refusal: 'CODPOS_USAGE_HANDOVER',
+        handler: async (body) => service().handOver(body),
+      },
+      GET: {
+        summary: "that day's handovers and whether the day is closed",
+        query: DAY_QUERY,
+        handler: async (_body, request) => service().handoversOf(request.query.get('date') ?? undefined),
+      },
     },
   };
 }

@@ -80,7 +80,8 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [device, state] of Object.entries(sources.deviceStates())) this.set({ device }, state?.state === 'online' ? 1 : 0);
+        for (const [device, state] of Object.entries(sources.deviceStates()))
+          this.set({ device }, state?.state === 'online' ? 1 : 0);
       },
     });
     new Gauge({
@@ -115,7 +116,8 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
-        for (const stream of metrics.streams) this.set({ stream: stream.stream }, ageSeconds(stream.oldestPendingAt, now()));
+        for (const stream of metrics.streams)
+          this.set({ stream: stream.stream }, ageSeconds(stream.oldestPendingAt, now()));
       },
     });
     new Gauge({
@@ -123,7 +125,9 @@ export class DaemonMetrics {
       help: 'Age in seconds of the oldest record waiting to go to the back-end (0 when none waits).',
       registers,
       collect() {
-        const oldest = metrics.streams.filter((s) => sources.uplinkStreams.includes(s.stream) && s.oldestPendingAt !== null).map((s) => s.oldestPendingAt!);
+        const oldest = metrics.streams
+          .filter((s) => sources.uplinkStreams.includes(s.stream) && s.oldestPendingAt !== null)
+          .map((s) => s.oldestPendingAt!);
         this.set(oldest.length === 0 ? 0 : ageSeconds(Math.min(...oldest), now()));
       },
     });
@@ -133,7 +137,12 @@ export class DaemonMetrics {
       labelNames: ['stream'],
       registers,
     });
-    this.payments = new Counter({ name: 'codpos_payments_total', help: 'Card payments ended since the daemon started, by outcome.', labelNames: ['outcome'], registers });
+    this.payments = new Counter({
+      name: 'codpos_payments_total',
+      help: 'Card payments ended since the daemon started, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
     for (const outcome of PAYMENT_OUTCOMES) this.payments.inc({ outcome }, 0);
     this.roundTrip = new Histogram({
       name: 'codpos_host_round_trip_seconds',
@@ -142,7 +151,12 @@ export class DaemonMetrics {
       buckets: ROUND_TRIP_BUCKETS,
       registers,
     });
-    this.timeouts = new Counter({ name: 'codpos_host_timeouts_total', help: 'Requests that left for the acquirer and got no answer in time, by request MTI.', labelNames: ['mti'], registers });
+    this.timeouts = new Counter({
+      name: 'codpos_host_timeouts_total',
+      help: 'Requests that left for the acquirer and got no answer in time, by request MTI.',
+      labelNames: ['mti'],
+      registers,
+    });
     new Gauge({
       name: 'codpos_event_loop_delay_seconds',
       help: 'How late the event loop ran a timer due every 10 ms, since the previous scrape (quantile 1 is the maximum).',
@@ -164,7 +178,8 @@ export class DaemonMetrics {
 
   /** Begins counting: payments from the event bus, round trips from the host link. */
   start(): void {
-    for (const stream of readOrNone(() => this.sources.spoolStreams())) this.forwardedSeen.set(stream.stream, stream.forwarded);
+    for (const stream of readOrNone(() => this.sources.spoolStreams()))
+      this.forwardedSeen.set(stream.stream, stream.forwarded);
     const outcomes: readonly string[] = PAYMENT_OUTCOMES;
     this.detach.push(
       this.events.subscribe((event) => {
@@ -177,7 +192,8 @@ export class DaemonMetrics {
     try {
       this.detach.push(
         observe((exchange) => {
-          if (exchange.result === 'answered') this.roundTrip.observe({ mti: exchange.requestMti }, exchange.roundTripMs / 1000);
+          if (exchange.result === 'answered')
+            this.roundTrip.observe({ mti: exchange.requestMti }, exchange.roundTripMs / 1000);
           else this.timeouts.inc({ mti: exchange.requestMti });
         }),
       );
@@ -236,8 +252,10 @@ export function metricsRoutes(metrics: DaemonMetrics | undefined): ApiRoutes {
   return {
     '/metrics': {
       GET: {
-        summary: 'the daemon measured, in the Prometheus text format: devices, links, spool, payments, host round trips, uplink, event loop',
-        handler: async () => new RawAnswer(metrics.contentType, await metrics.scrape(), { 'Cache-Control': 'no-store' }),
+        summary:
+          'the daemon measured, in the Prometheus text format: devices, links, spool, payments, host round trips, uplink, event loop',
+        handler: async () =>
+          new RawAnswer(metrics.contentType, await metrics.scrape(), { 'Cache-Control': 'no-store' }),
       },
     },
   };

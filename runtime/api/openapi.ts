@@ -36,10 +36,21 @@ export function openApiDocument(routes: ApiRoutes, version: string): JsonSchema 
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'codposd local API', version, description: 'The payment terminal daemon\'s local API (docs/api.md): HTTP/1.1 + JSON on the api.socket Unix socket, and on 127.0.0.1:api.tcpPort with a bearer token.' },
+    info: {
+      title: 'codposd local API',
+      version,
+      description:
+        "The payment terminal daemon's local API (docs/api.md): HTTP/1.1 + JSON on the api.socket Unix socket, and on 127.0.0.1:api.tcpPort with a bearer token.",
+    },
     components: {
       schemas: { Error: ERROR_SCHEMA },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'api.bearerToken; needed over TCP only, not on the Unix socket' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'api.bearerToken; needed over TCP only, not on the Unix socket',
+        },
+      },
     },
     paths,
   };
@@ -49,18 +60,27 @@ function operationOf(path: string, method: string, operation: ApiOperation | und
   const parameters = [...parametersOf(operation?.params, 'path'), ...parametersOf(operation?.query, 'query')];
   // A path part named in the path but not described by a schema is still a required string.
   for (const name of path.matchAll(/\{(\w+)\}/g)) {
-    if (!parameters.some((p) => p.in === 'path' && p.name === name[1])) parameters.push({ name: name[1]!, in: 'path', required: true, schema: { type: 'string' } });
+    if (!parameters.some((p) => p.in === 'path' && p.name === name[1]))
+      parameters.push({ name: name[1]!, in: 'path', required: true, schema: { type: 'string' } });
   }
   const stream = operation?.handler === 'stream';
   return {
     summary: operation?.summary ?? `${method} ${path}`,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(operation?.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchemaOf(operation.body) } } } } : {}),
+    ...(operation?.body
+      ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchemaOf(operation.body) } } } }
+      : {}),
     responses: {
       '200': stream
         ? { description: 'Server-Sent Events', content: { 'text/event-stream': { schema: { type: 'string' } } } }
-        : { description: 'the answer (JSON, or the page\'s HTML, script or stylesheet for /status)', content: { 'application/json': { schema: {} } } },
-      default: { description: 'an error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        : {
+            description: "the answer (JSON, or the page's HTML, script or stylesheet for /status)",
+            content: { 'application/json': { schema: {} } },
+          },
+      default: {
+        description: 'an error',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
     },
   };
 }

@@ -21,10 +21,17 @@ import { z } from 'zod';
 /** The payment's shape; its amount's range and the waybill's check are paymentRequest's and the service's. */
 const CARD_PAYMENT_BODY = z.object({
   amount: z.number().meta({ description: 'minor units, a whole number above 0 (2500 = 25.00)', examples: [2500] }),
-  waybill: z.string().optional().meta({ description: 'the waybill the payment collects for', examples: ['RR123456785CH'] }),
+  waybill: z
+    .string()
+    .optional()
+    .meta({ description: 'the waybill the payment collects for', examples: ['RR123456785CH'] }),
 });
 /** A journal id is text; whether it names a payment the service says. */
-const REPRINT_BODY = z.object({ journalId: z.string({ error: 'expected the journal id of a payment, or nothing to print every held receipt' }).optional() });
+const REPRINT_BODY = z.object({
+  journalId: z
+    .string({ error: 'expected the journal id of a payment, or nothing to print every held receipt' })
+    .optional(),
+});
 const VOID_BODY = z.object({ journalId: z.string({ error: 'expected the journal id of the payment to void' }) });
 const PAYMENTS_QUERY = z.object({
   date: z.string().optional().meta({ description: 'YYYY-MM-DD: one day (default today)' }),
@@ -34,7 +41,10 @@ const PAYMENTS_QUERY = z.object({
   waybill: z.string().optional(),
 });
 
-export type PaymentApi = Pick<PaymentService, 'pay' | 'cancel' | 'payment' | 'payments' | 'reprint' | 'settle' | 'voidPayment' | 'cancelWaiting'>;
+export type PaymentApi = Pick<
+  PaymentService,
+  'pay' | 'cancel' | 'payment' | 'payments' | 'reprint' | 'settle' | 'voidPayment' | 'cancelWaiting'
+>;
 
 export function paymentRoutes(payments: PaymentApi | undefined): ApiRoutes {
   const service = (what = 'card payments'): PaymentApi => {
@@ -48,22 +58,55 @@ export function paymentRoutes(payments: PaymentApi | undefined): ApiRoutes {
         body: CARD_PAYMENT_BODY,
         handler: async (body, request) => {
           const key = request.headers['idempotency-key'];
-          return service().pay(paymentRequest(body), { signal: request.signal, ...(key !== undefined ? { idempotencyKey: Array.isArray(key) ? key.join(',') : key } : {}) });
+          return service().pay(paymentRequest(body), {
+            signal: request.signal,
+            ...(key !== undefined ? { idempotencyKey: Array.isArray(key) ? key.join(',') : key } : {}),
+          });
         },
       },
     },
-    '/v1/payments/cancel': { POST: { summary: 'cancels the payment in progress while it can still be cancelled', handler: async () => service().cancel() } },
-    '/v1/payments': { GET: { summary: 'the card transactions of a day, a range of days, a state or a waybill', query: PAYMENTS_QUERY, handler: async (_body, request) => service().payments(paymentQueryOf(request.query)) } },
+    '/v1/payments/cancel': {
+      POST: {
+        summary: 'cancels the payment in progress while it can still be cancelled',
+        handler: async () => service().cancel(),
+      },
+    },
+    '/v1/payments': {
+      GET: {
+        summary: 'the card transactions of a day, a range of days, a state or a waybill',
+        query: PAYMENTS_QUERY,
+        handler: async (_body, request) => service().payments(paymentQueryOf(request.query)),
+      },
+    },
     '/v1/payments/{journalId}': {
-      GET: { summary: 'one payment as the journal has it', params: z.object({ journalId: z.string() }), handler: async (_body, request) => service().payment(request.params.journalId) },
+      GET: {
+        summary: 'one payment as the journal has it',
+        params: z.object({ journalId: z.string() }),
+        handler: async (_body, request) => service().payment(request.params.journalId),
+      },
     },
     '/v1/payments/void': {
-      POST: { summary: 'voids an approved payment of the open batch, the card not present', body: VOID_BODY, refusal: 'CODPOS_USAGE_VOID', handler: async (body) => service().voidPayment(((body ?? {}) as { journalId?: unknown }).journalId) },
+      POST: {
+        summary: 'voids an approved payment of the open batch, the card not present',
+        body: VOID_BODY,
+        refusal: 'CODPOS_USAGE_VOID',
+        handler: async (body) => service().voidPayment(((body ?? {}) as { journalId?: unknown }).journalId),
+      },
     },
     '/v1/receipts/reprint': {
-      POST: { summary: "that payment's receipt again, or every held receipt ({})", body: REPRINT_BODY, refusal: 'CODPOS_USAGE_REPRINT', handler: async (body) => service('receipts').reprint(((body ?? {}) as { journalId?: unknown }).journalId) },
+      POST: {
+        summary: "that payment's receipt again, or every held receipt ({})",
+        body: REPRINT_BODY,
+        refusal: 'CODPOS_USAGE_REPRINT',
+        handler: async (body) => service('receipts').reprint(((body ?? {}) as { journalId?: unknown }).journalId),
+      },
     },
-    '/v1/settlement': { POST: { summary: "end of day: the open batch's totals to the acquirer (0500)", handler: async () => service('settlement').settle() } },
+    '/v1/settlement': {
+      POST: {
+        summary: "end of day: the open batch's totals to the acquirer (0500)",
+        handler: async () => service('settlement').settle(),
+      },
+    },
   };
 }
 
@@ -73,6 +116,7 @@ function paymentRequest(body: unknown): { amount: number; waybill?: string } {
   if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0) {
     throw new PosError('CODPOS_USAGE_AMOUNT', 'amount: expected a positive whole number of minor units (2500 = 25.00)');
   }
-  if (waybill !== undefined && (typeof waybill !== 'string' || waybill.length === 0 || waybill.length > 64)) throw new PosError('CODPOS_USAGE_WAYBILL', 'waybill: expected a string of 1 to 64 characters');
+  if (waybill !== undefined && (typeof waybill !== 'string' || waybill.length === 0 || waybill.length > 64))
+    throw new PosError('CODPOS_USAGE_WAYBILL', 'waybill: expected a string of 1 to 64 characters');
   return { amount, ...(waybill !== undefined ? { waybill: waybill as string } : {}) };
 }

@@ -23,14 +23,22 @@ export function queryRoutes(deps: QueryApi): ApiRoutes {
   return {
     '/v1/waybills/{id}': {
       GET: {
-        summary: "where a waybill stands: its status, task, events and card payments",
+        summary: 'where a waybill stands: its status, task, events and card payments',
         params: z.object({ id: z.string().meta({ description: 'the waybill number', examples: ['RR123456785CH'] }) }),
         handler: async (_body, request) => {
-          if (!deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill queries are not available in this daemon');
+          if (!deps.workflow)
+            throw new PosError(
+              'CODPOS_DEVICE_WORKFLOW_UNAVAILABLE',
+              'waybill queries are not available in this daemon',
+            );
           const history = deps.workflow.waybill(request.params.id);
           const payments = deps.payments?.payments({ waybill: history.waybill }).payments ?? [];
           if (history.tasks.length === 0 && history.events.length === 0 && payments.length === 0) {
-            throw new PosError('CODPOS_USAGE_NO_SUCH_WAYBILL', `waybill ${history.waybill}: no task, no recorded event and no card payment on this terminal`, { details: { waybill: history.waybill } });
+            throw new PosError(
+              'CODPOS_USAGE_NO_SUCH_WAYBILL',
+              `waybill ${history.waybill}: no task, no recorded event and no card payment on this terminal`,
+              { details: { waybill: history.waybill } },
+            );
           }
           return { ...history, payments };
         },

@@ -16,10 +16,20 @@ import { z } from 'zod';
 
 /** Every query value is text; quoteQuery checks the numbers are whole digits and names what is wrong. */
 const QUOTE_QUERY = z.object({
-  destination: z.string({ error: 'give the postcode or area code the parcel goes to (?destination=10115)' }).meta({ description: 'the postcode or area code the parcel goes to', examples: ['10001'] }),
-  weightGrams: z.string({ error: "give the parcel's weight in whole grams (?weightGrams=1500)" }).meta({ description: 'whole grams', examples: ['1500'] }),
-  service: z.string().optional().meta({ examples: ['express'] }),
-  codAmount: z.string().optional().meta({ description: 'whole minor units (2500 = 25.00)', examples: ['2350'] }),
+  destination: z
+    .string({ error: 'give the postcode or area code the parcel goes to (?destination=10115)' })
+    .meta({ description: 'the postcode or area code the parcel goes to', examples: ['10001'] }),
+  weightGrams: z
+    .string({ error: "give the parcel's weight in whole grams (?weightGrams=1500)" })
+    .meta({ description: 'whole grams', examples: ['1500'] }),
+  service: z
+    .string()
+    .optional()
+    .meta({ examples: ['express'] }),
+  codAmount: z
+    .string()
+    .optional()
+    .meta({ description: 'whole minor units (2500 = 25.00)', examples: ['2350'] }),
 });
 
 export interface QuoteApi {
@@ -34,7 +44,8 @@ export function quoteRoutes(workflow: QuoteApi | undefined): ApiRoutes {
         query: QUOTE_QUERY,
         refusal: 'CODPOS_USAGE_QUOTE',
         handler: async (_body, request) => {
-          if (!workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'price quotes are not available in this daemon');
+          if (!workflow)
+            throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'price quotes are not available in this daemon');
           return workflow.quote(quoteQuery(request.query));
         },
       },
@@ -45,18 +56,26 @@ export function quoteRoutes(workflow: QuoteApi | undefined): ApiRoutes {
 /** `destination`, `weightGrams`, and the optional `service` and `codAmount` from a query string. */
 export function quoteQuery(query: URLSearchParams): QuoteQuery {
   const destination = query.get('destination');
-  if (destination === null || destination.trim() === '') throw usage('destination: give the postcode or area code the parcel goes to (?destination=10115)');
+  if (destination === null || destination.trim() === '')
+    throw usage('destination: give the postcode or area code the parcel goes to (?destination=10115)');
   const weightGrams = wholeNumber(query, 'weightGrams', 'a whole number of grams (?weightGrams=1500)');
-  if (weightGrams === undefined) throw usage('weightGrams: give the parcel\'s weight in whole grams (?weightGrams=1500)');
+  if (weightGrams === undefined)
+    throw usage("weightGrams: give the parcel's weight in whole grams (?weightGrams=1500)");
   const service = query.get('service');
   const codAmount = wholeNumber(query, 'codAmount', 'a whole number of minor units (?codAmount=2500 is 25.00)');
-  return { destination, weightGrams, ...(service !== null && service !== '' ? { service } : {}), ...(codAmount !== undefined ? { codAmount } : {}) };
+  return {
+    destination,
+    weightGrams,
+    ...(service !== null && service !== '' ? { service } : {}),
+    ...(codAmount !== undefined ? { codAmount } : {}),
+  };
 }
 
 function wholeNumber(query: URLSearchParams, name: string, expected: string): number | undefined {
   const text = query.get(name);
   if (text === null || text === '') return undefined;
-  if (!/^[0-9]{1,15}$/.test(text)) throw usage(`${name}: expected ${expected}, not ${JSON.stringify(text.slice(0, 20))}`);
+  if (!/^[0-9]{1,15}$/.test(text))
+    throw usage(`${name}: expected ${expected}, not ${JSON.stringify(text.slice(0, 20))}`);
   return Number(text);
 }
 

@@ -25,7 +25,13 @@
  * A socket file left by a daemon that died is removed at start; one a running daemon still
  * answers on is not (CODPOS_DAEMON_API_IN_USE: two daemons must not share a box's devices).
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { connect } from 'node:net';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -89,15 +95,16 @@ export interface LocalApiDeps {
   /** Card payments, their receipts and end-of-day settlement (absent: their paths answer 503). */
   payments?: PaymentApi;
   /** Waybill events, price quotes and the cash handover (absent: their paths answer 503). */
-  workflow?: QuoteApi & HandoverApi & {
-    record(input: never): Promise<unknown>;
-    report(date?: string): unknown;
-    tasks(): unknown;
-    refreshTasks(): Promise<unknown>;
-    checkIn(courierId: unknown, pin: unknown): unknown;
-    checkOut(): unknown;
-    waybill(scanned: unknown): WaybillHistory;
-  };
+  workflow?: QuoteApi &
+    HandoverApi & {
+      record(input: never): Promise<unknown>;
+      report(date?: string): unknown;
+      tasks(): unknown;
+      refreshTasks(): Promise<unknown>;
+      checkIn(courierId: unknown, pin: unknown): unknown;
+      checkOut(): unknown;
+      waybill(scanned: unknown): WaybillHistory;
+    };
   /** What the status summary reads besides the above: device links, spool, open batch (absent: those parts are null). */
   statusSources?: StatusSources;
   /** Control of the simulated devices (absent: /v1/sim/* answers 404). */
@@ -135,7 +142,11 @@ export class LocalApiService implements Service {
     this.state = { state: 'starting' };
     const { tcpPort, bearerToken } = this.config.api;
     if (tcpPort > 0 && bearerToken === '') {
-      throw new PosError('CODPOS_CONFIG_INVALID', 'api.bearerToken: must be set when api.tcpPort opens the API on TCP', { details: { problems: ['api.bearerToken'] } });
+      throw new PosError(
+        'CODPOS_CONFIG_INVALID',
+        'api.bearerToken: must be set when api.tcpPort opens the API on TCP',
+        { details: { problems: ['api.bearerToken'] } },
+      );
     }
     await removeStaleSocket(this.socketPath);
     const local = createServer((req, res) => this.handle(req, res, false));
@@ -178,7 +189,13 @@ export class LocalApiService implements Service {
         return;
       }
       if (access.kind === 'login') {
-        res.writeHead(303, { Location: access.location, 'Set-Cookie': access.setCookie, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'Content-Length': 0 });
+        res.writeHead(303, {
+          Location: access.location,
+          'Set-Cookie': access.setCookie,
+          'Cache-Control': 'no-store',
+          'Referrer-Policy': 'no-referrer',
+          'Content-Length': 0,
+        });
         res.end();
         return;
       }
@@ -188,13 +205,22 @@ export class LocalApiService implements Service {
     const routes = (this.routeTable ??= this.routes());
     const { methods, params } = matchRoute(routes, path);
     if (methods === undefined) {
-      sendError(res, new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`));
+      sendError(
+        res,
+        new PosError('CODPOS_USAGE_NOT_FOUND', `no such API path ${path}; there are ${Object.keys(routes).join(', ')}`),
+      );
       return;
     }
     const entry = methods[req.method ?? ''];
     if (entry === undefined) {
       res.setHeader('Allow', Object.keys(methods).join(', '));
-      sendError(res, new PosError('CODPOS_USAGE_METHOD', `${path} takes ${Object.keys(methods).join(' or ')}, not ${req.method ?? '?'}`));
+      sendError(
+        res,
+        new PosError(
+          'CODPOS_USAGE_METHOD',
+          `${path} takes ${Object.keys(methods).join(' or ')}, not ${req.method ?? '?'}`,
+        ),
+      );
       return;
     }
     const operation = typeof entry === 'object' ? entry : undefined;
@@ -219,27 +245,56 @@ export class LocalApiService implements Service {
         if (problem) throw new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem);
         // A route without a body schema still reads fields of its body: a null one threw a TypeError there (a 500).
         if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-          throw new PosError('CODPOS_USAGE_BAD_JSON', `the request body must be a JSON object, not ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
+          throw new PosError(
+            'CODPOS_USAGE_BAD_JSON',
+            `the request body must be a JSON object, not ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`,
+          );
         }
         return body;
       })
       .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
       .then((answer) => (answer instanceof RawAnswer ? sendRaw(res, answer) : sendJson(res, 200, answer)))
-      .catch((error: unknown) => sendError(res, error instanceof PosError ? error : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error })));
+      .catch((error: unknown) =>
+        sendError(
+          res,
+          error instanceof PosError
+            ? error
+            : new PosError('CODPOS_INTERNAL_API', (error as Error).message, { cause: error }),
+        ),
+      );
   }
 
   private routes(): ApiRoutes {
     const routes: ApiRoutes = {
       '/v1/status': {
-        GET: { summary: "the daemon (pid, version, start) and each service's health", handler: async () => ({ daemon: this.daemonInfo(), services: this.deps.health() }) },
+        GET: {
+          summary: "the daemon (pid, version, start) and each service's health",
+          handler: async () => ({ daemon: this.daemonInfo(), services: this.deps.health() }),
+        },
       },
-      '/v1/events': { GET: { summary: "Server-Sent Events from the daemon's event bus; Last-Event-ID resumes", handler: 'stream' } },
-      '/v1/openapi.json': { GET: { summary: 'this document: every path of the local API, written from the schemas that check its requests', handler: async () => openApiDocument(routes, this.deps.version) } },
-      ...statusRoutes({ daemon: this.daemonInfo(), health: this.deps.health, ...this.deps.statusSources && { sources: this.deps.statusSources }, ...this.deps.payments && { payments: this.deps.payments }, ...this.deps.workflow && { workflow: this.deps.workflow } }),
+      '/v1/events': {
+        GET: { summary: "Server-Sent Events from the daemon's event bus; Last-Event-ID resumes", handler: 'stream' },
+      },
+      '/v1/openapi.json': {
+        GET: {
+          summary: 'this document: every path of the local API, written from the schemas that check its requests',
+          handler: async () => openApiDocument(routes, this.deps.version),
+        },
+      },
+      ...statusRoutes({
+        daemon: this.daemonInfo(),
+        health: this.deps.health,
+        ...(this.deps.statusSources && { sources: this.deps.statusSources }),
+        ...(this.deps.payments && { payments: this.deps.payments }),
+        ...(this.deps.workflow && { workflow: this.deps.workflow }),
+      }),
       ...paymentRoutes(this.deps.payments),
       ...quoteRoutes(this.deps.workflow),
       ...handoverRoutes(this.deps.workflow),
-      ...queryRoutes({ ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}), ...(this.deps.payments ? { payments: this.deps.payments } : {}) }),
+      ...queryRoutes({
+        ...(this.deps.workflow ? { workflow: this.deps.workflow } : {}),
+        ...(this.deps.payments ? { payments: this.deps.payments } : {}),
+      }),
       ...diagnosticsRoutes({ log: this.log }),
       ...metricsRoutes(this.deps.metrics),
       '/v1/waybills/events': {
@@ -248,16 +303,30 @@ export class LocalApiService implements Service {
           body: WAYBILL_EVENT_BODY,
           refusal: 'CODPOS_USAGE_WAYBILL_EVENT',
           handler: async (body) => {
-            if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'waybill events are not available in this daemon');
+            if (!this.deps.workflow)
+              throw new PosError(
+                'CODPOS_DEVICE_WORKFLOW_UNAVAILABLE',
+                'waybill events are not available in this daemon',
+              );
             return this.deps.workflow.record(body as never);
           },
         },
       },
-      '/v1/tasks': { GET: { summary: "the cached task list with each task's state and what is left to collect", handler: async () => this.workflow().tasks() } },
-      '/v1/tasks/refresh': { POST: { summary: 'downloads the task list, couriers and tariff again', handler: async () => this.workflow().refreshTasks() } },
+      '/v1/tasks': {
+        GET: {
+          summary: "the cached task list with each task's state and what is left to collect",
+          handler: async () => this.workflow().tasks(),
+        },
+      },
+      '/v1/tasks/refresh': {
+        POST: {
+          summary: 'downloads the task list, couriers and tariff again',
+          handler: async () => this.workflow().refreshTasks(),
+        },
+      },
       '/v1/courier/check-in': {
         POST: {
-          summary: "checks the courier in (the PIN checked offline against the cached hashes)",
+          summary: 'checks the courier in (the PIN checked offline against the cached hashes)',
           body: CHECK_IN_BODY,
           refusal: 'CODPOS_USAGE_CHECK_IN',
           handler: async (body) => {
@@ -266,13 +335,16 @@ export class LocalApiService implements Service {
           },
         },
       },
-      '/v1/courier/check-out': { POST: { summary: 'ends the check-in', handler: async () => this.workflow().checkOut() } },
+      '/v1/courier/check-out': {
+        POST: { summary: 'ends the check-in', handler: async () => this.workflow().checkOut() },
+      },
       '/v1/reports/day': {
         GET: {
           summary: "the courier's end of day: cash to hand over, card collections, exceptions, what does not reconcile",
           query: DAY_QUERY,
           handler: async (_body, request) => {
-            if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
+            if (!this.deps.workflow)
+              throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'reports are not available in this daemon');
             return this.deps.workflow.report(request.query.get('date') ?? undefined);
           },
         },
@@ -283,7 +355,8 @@ export class LocalApiService implements Service {
   }
 
   private workflow(): NonNullable<LocalApiDeps['workflow']> {
-    if (!this.deps.workflow) throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'the courier workflow is not available in this daemon');
+    if (!this.deps.workflow)
+      throw new PosError('CODPOS_DEVICE_WORKFLOW_UNAVAILABLE', 'the courier workflow is not available in this daemon');
     return this.deps.workflow;
   }
 
@@ -291,7 +364,10 @@ export class LocalApiService implements Service {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     // A stream ended by stop() stays subscribed until its 'close' arrives: write nothing after the end.
     const write = (event: DaemonEvent) => {
-      if (!res.writableEnded) res.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...event.data })}\n\n`);
+      if (!res.writableEnded)
+        res.write(
+          `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...event.data })}\n\n`,
+        );
     };
     const lastId = Number(req.headers['last-event-id'] ?? 'NaN');
     res.write(': codposd events\n\n');
@@ -302,7 +378,10 @@ export class LocalApiService implements Service {
       for (const missed of events) write(missed);
     }
     const unsubscribe = this.deps.events.subscribe(write);
-    const heartbeat = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), this.deps.heartbeatMs ?? 15_000);
+    const heartbeat = setInterval(
+      () => !res.writableEnded && res.write(': keep-alive\n\n'),
+      this.deps.heartbeatMs ?? 15_000,
+    );
     heartbeat.unref();
     this.streams.add(res);
     res.on('close', () => {
@@ -318,13 +397,20 @@ export class LocalApiService implements Service {
 }
 
 /** `?date=YYYY-MM-DD` (default today); the handler checks it is a day of the calendar. */
-export const DAY_QUERY = z.object({ date: z.string().optional().meta({ description: 'YYYY-MM-DD, the terminal\'s local day (default today)', examples: ['2026-12-05'] }) });
+export const DAY_QUERY = z.object({
+  date: z
+    .string()
+    .optional()
+    .meta({ description: "YYYY-MM-DD, the terminal's local day (default today)", examples: ['2026-12-05'] }),
+});
 
 /** A waybill event: the fields every kind needs; the kind's own (cod, reason, weightGrams, ...) the workflow checks. */
 const WAYBILL_EVENT_BODY = z.looseObject({
   kind: z.enum(WAYBILL_EVENT_KINDS, { error: `expected ${WAYBILL_EVENT_KINDS.join(', ')}` }),
-  waybill: z.string({ error: 'expected the waybill number as text' }).meta({ description: 'the waybill number (S10 with its check digit, or the operator\'s format)' }),
-  reason: z.string().optional().meta({ description: 'an exception\'s reason code' }),
+  waybill: z
+    .string({ error: 'expected the waybill number as text' })
+    .meta({ description: "the waybill number (S10 with its check digit, or the operator's format)" }),
+  reason: z.string().optional().meta({ description: "an exception's reason code" }),
   note: z.string({ error: 'expected text of at most 500 characters' }).optional(),
 });
 
@@ -334,7 +420,10 @@ const CHECK_IN_BODY = z.object(
 );
 
 /** The route for a path: an exact one first, else one with `{name}` parts (each part one path segment). */
-function matchRoute(routes: ApiRoutes, path: string): { methods: ApiRoutes[string] | undefined; params: Record<string, string> } {
+function matchRoute(
+  routes: ApiRoutes,
+  path: string,
+): { methods: ApiRoutes[string] | undefined; params: Record<string, string> } {
   if (routes[path] !== undefined && !path.includes('{')) return { methods: routes[path], params: {} };
   const segments = path.split('/');
   for (const [pattern, methods] of Object.entries(routes)) {
@@ -375,7 +464,13 @@ function readJsonBody(req: IncomingMessage): Promise<unknown> {
     req.on('error', reject);
     req.on('end', () => {
       if (bytes > MAX_BODY_BYTES) {
-        return reject(new PosError('CODPOS_USAGE_BODY_TOO_LARGE', `the request body is ${bytes} bytes; the local API reads at most ${MAX_BODY_BYTES} (64 KiB)`, { details: { bytes, limit: MAX_BODY_BYTES } }));
+        return reject(
+          new PosError(
+            'CODPOS_USAGE_BODY_TOO_LARGE',
+            `the request body is ${bytes} bytes; the local API reads at most ${MAX_BODY_BYTES} (64 KiB)`,
+            { details: { bytes, limit: MAX_BODY_BYTES } },
+          ),
+        );
       }
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolveBody({});
@@ -395,7 +490,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendRaw(res: ServerResponse, answer: RawAnswer): void {
-  res.writeHead(200, { ...answer.headers, 'Content-Type': answer.contentType, 'Content-Length': Buffer.byteLength(answer.body) });
+  res.writeHead(200, {
+    ...answer.headers,
+    'Content-Type': answer.contentType,
+    'Content-Length': Buffer.byteLength(answer.body),
+  });
   res.end(answer.body);
 }
 
@@ -405,13 +504,20 @@ function sendRaw(res: ServerResponse, answer: RawAnswer): void {
  */
 function sendError(res: ServerResponse, error: PosError): void {
   const journalId = error.details?.journalId;
-  sendJson(res, error.httpStatus, { error: { code: error.code, message: error.message, ...(typeof journalId === 'string' ? { journalId } : {}) } });
+  sendJson(res, error.httpStatus, {
+    error: { code: error.code, message: error.message, ...(typeof journalId === 'string' ? { journalId } : {}) },
+  });
 }
 
 function listen(server: Server, start: () => void): Promise<void> {
   return new Promise((resolveListen, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new PosError('CODPOS_DAEMON_API_LISTEN', `the local API cannot listen: ${error.message}`, { cause: error, details: { errno: error.code } })),
+      reject(
+        new PosError('CODPOS_DAEMON_API_LISTEN', `the local API cannot listen: ${error.message}`, {
+          cause: error,
+          details: { errno: error.code },
+        }),
+      ),
     );
     server.once('listening', () => resolveListen());
     start();
@@ -430,7 +536,11 @@ async function removeStaleSocket(path: string): Promise<void> {
     probe.once('error', () => done(false));
   });
   if (answered) {
-    throw new PosError('CODPOS_DAEMON_API_IN_USE', `another codposd answers on ${path}: stop it first (two daemons must not drive the same devices)`, { details: { socket: path } });
+    throw new PosError(
+      'CODPOS_DAEMON_API_IN_USE',
+      `another codposd answers on ${path}: stop it first (two daemons must not drive the same devices)`,
+      { details: { socket: path } },
+    );
   }
   unlinkSync(path);
 }

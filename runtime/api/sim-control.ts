@@ -23,10 +23,19 @@ import { z } from 'zod';
 /** The shapes of the controls' bodies; which combinations make sense each control checks and names. */
 const CARD_BODY = z.object({
   action: z.enum(['insert', 'swipe', 'remove']),
-  card: z.string().optional().meta({ description: 'a virtual card profile (emv/card/profiles), for insert and swipe', examples: ['visa-dda'] }),
+  card: z
+    .string()
+    .optional()
+    .meta({ description: 'a virtual card profile (emv/card/profiles), for insert and swipe', examples: ['visa-dda'] }),
 });
-const PINPAD_BODY = z.object({ pin: z.string().optional().meta({ description: '4 to 12 digits, typed at each PIN request' }), cancel: z.boolean().optional() });
-const PRINTER_BODY = z.object({ paper: z.enum(['out', 'in']).optional(), cover: z.enum(['open', 'closed']).optional() });
+const PINPAD_BODY = z.object({
+  pin: z.string().optional().meta({ description: '4 to 12 digits, typed at each PIN request' }),
+  cancel: z.boolean().optional(),
+});
+const PRINTER_BODY = z.object({
+  paper: z.enum(['out', 'in']).optional(),
+  cover: z.enum(['open', 'closed']).optional(),
+});
 const BACKEND_BODY = z.object({ outage: z.boolean() });
 /** The rule is the acquirer simulator's to check (runtime/host/simulator.ts). */
 const HOST_BODY = z.object({ rule: z.looseObject({}).optional(), clear: z.boolean().optional() });
@@ -44,32 +53,75 @@ export class SimControl {
 
   routes(): ApiRoutes {
     return {
-      '/v1/sim/card': { POST: { summary: 'inserts or swipes a virtual card, or removes it (simulated reader)', body: CARD_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.card(body) } },
-      '/v1/sim/pinpad': { POST: { summary: "what the simulated PIN pad's customer does: type a PIN, cancel, or wait ({})", body: PINPAD_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.pinpad(body) } },
+      '/v1/sim/card': {
+        POST: {
+          summary: 'inserts or swipes a virtual card, or removes it (simulated reader)',
+          body: CARD_BODY,
+          refusal: 'CODPOS_USAGE_SIM',
+          handler: (body) => this.card(body),
+        },
+      },
+      '/v1/sim/pinpad': {
+        POST: {
+          summary: "what the simulated PIN pad's customer does: type a PIN, cancel, or wait ({})",
+          body: PINPAD_BODY,
+          refusal: 'CODPOS_USAGE_SIM',
+          handler: (body) => this.pinpad(body),
+        },
+      },
       '/v1/sim/printer': {
-        GET: { summary: 'what the simulated printer printed', handler: async () => ({ pages: this.simulated('printer').pages }) },
-        POST: { summary: "the simulated printer's paper out or in, its cover open or closed", body: PRINTER_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.printer(body) },
+        GET: {
+          summary: 'what the simulated printer printed',
+          handler: async () => ({ pages: this.simulated('printer').pages }),
+        },
+        POST: {
+          summary: "the simulated printer's paper out or in, its cover open or closed",
+          body: PRINTER_BODY,
+          refusal: 'CODPOS_USAGE_SIM',
+          handler: (body) => this.printer(body),
+        },
       },
       '/v1/sim/backend': {
-        GET: { summary: 'what the back-end simulator holds', handler: async () => ({ records: [...this.simulatedBackend().records.values()] }) },
-        POST: { summary: 'the back-end simulator answers 503 until the outage ends', body: BACKEND_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.backendOutage(body) },
+        GET: {
+          summary: 'what the back-end simulator holds',
+          handler: async () => ({ records: [...this.simulatedBackend().records.values()] }),
+        },
+        POST: {
+          summary: 'the back-end simulator answers 503 until the outage ends',
+          body: BACKEND_BODY,
+          refusal: 'CODPOS_USAGE_SIM',
+          handler: (body) => this.backendOutage(body),
+        },
       },
       '/v1/sim/host': {
-        POST: { summary: 'how the acquirer simulator answers next (a partial approval, a decline, silence), or clear: true', body: HOST_BODY, refusal: 'CODPOS_USAGE_SIM', handler: (body) => this.host(body) },
+        POST: {
+          summary: 'how the acquirer simulator answers next (a partial approval, a decline, silence), or clear: true',
+          body: HOST_BODY,
+          refusal: 'CODPOS_USAGE_SIM',
+          handler: (body) => this.host(body),
+        },
       },
     };
   }
 
   private simulatedBackend(): BackendSimulator {
     const backend = this.backend();
-    if (!backend) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the back-end is not simulated in this daemon (uplink.mode is http)');
+    if (!backend)
+      throw new PosError(
+        'CODPOS_USAGE_NOT_FOUND',
+        'the back-end is not simulated in this daemon (uplink.mode is http)',
+      );
     return backend;
   }
 
   private async backendOutage(body: unknown): Promise<unknown> {
     const backend = this.simulatedBackend();
     const { outage } = (body ?? {}) as { outage?: unknown };
-    if (typeof outage !== 'boolean') throw new PosError('CODPOS_USAGE_SIM', 'outage: expected true (the back-end answers 503) or false (it answers again)');
+    if (typeof outage !== 'boolean')
+      throw new PosError(
+        'CODPOS_USAGE_SIM',
+        'outage: expected true (the back-end answers 503) or false (it answers again)',
+      );
     backend.clearRules();
     if (outage) backend.addRule({ action: 'unavailable' });
     return { outage };
@@ -77,13 +129,18 @@ export class SimControl {
 
   private async host(body: unknown): Promise<unknown> {
     const acquirer = this.acquirer();
-    if (!acquirer) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the acquirer is not simulated in this daemon (host.mode is tcp)');
+    if (!acquirer)
+      throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the acquirer is not simulated in this daemon (host.mode is tcp)');
     const { rule, clear } = (body ?? {}) as { rule?: unknown; clear?: unknown };
     if (clear === true) {
       acquirer.clearRules();
       return { cleared: true };
     }
-    if (typeof rule !== 'object' || rule === null) throw new PosError('CODPOS_USAGE_SIM', 'rule: expected a simulator rule such as { "mti": "0200", "amount": 4000, "action": "partial", "approvedAmount": 2500 }, or clear: true');
+    if (typeof rule !== 'object' || rule === null)
+      throw new PosError(
+        'CODPOS_USAGE_SIM',
+        'rule: expected a simulator rule such as { "mti": "0200", "amount": 4000, "action": "partial", "approvedAmount": 2500 }, or clear: true',
+      );
     // The simulator checks the rule and names what is wrong with it.
     acquirer.behave(rule as SimRule);
     return { rule };
@@ -96,11 +153,15 @@ export class SimControl {
       await sim.remove();
       return { removed: true };
     }
-    if (action !== 'insert' && action !== 'swipe') throw new PosError('CODPOS_USAGE_SIM', 'action: expected insert, swipe or remove');
+    if (action !== 'insert' && action !== 'swipe')
+      throw new PosError('CODPOS_USAGE_SIM', 'action: expected insert, swipe or remove');
     // The virtual cards load with the first one asked for: a box with a real reader never needs them.
     const { VirtualCard, listCardProfiles, loadCardProfile } = await import('../../emv/card/index.js');
     if (typeof card !== 'string' || !listCardProfiles().includes(card)) {
-      throw new PosError('CODPOS_USAGE_SIM', `card: expected a virtual card profile (${listCardProfiles().join(', ')})`);
+      throw new PosError(
+        'CODPOS_USAGE_SIM',
+        `card: expected a virtual card profile (${listCardProfiles().join(', ')})`,
+      );
     }
     const virtual = new VirtualCard(loadCardProfile(card));
     if (action === 'insert') await sim.insert(virtual);
@@ -138,7 +199,9 @@ export class SimControl {
     return { customer: this.customer === undefined ? 'waits' : 'cancel' in this.customer ? 'cancels' : 'types a PIN' };
   }
 
-  private simulated<Name extends 'cardReader' | 'pinpad' | 'printer'>(name: Name): NonNullable<NonNullable<BuiltDevices[Name]>['sim']> {
+  private simulated<Name extends 'cardReader' | 'pinpad' | 'printer'>(
+    name: Name,
+  ): NonNullable<NonNullable<BuiltDevices[Name]>['sim']> {
     const sim = this.devices()[name]?.sim;
     if (!sim) throw new PosError('CODPOS_USAGE_NOT_FOUND', `the ${name} is not simulated in this daemon`);
     return sim as NonNullable<NonNullable<BuiltDevices[Name]>['sim']>;

@@ -21,14 +21,36 @@ const PAGE_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   // The page's first URL may carry the token: it is never sent on as a Referer.
   'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
 export function statusRoutes(inputs: SummaryInputs): ApiRoutes {
   return {
-    '/status': { GET: { summary: "the technician's status page (HTML)", handler: async () => new RawAnswer('text/html; charset=utf-8', STATUS_PAGE_HTML, PAGE_HEADERS) } },
-    '/status/app.js': { GET: { summary: "the status page's script", handler: async () => new RawAnswer('text/javascript; charset=utf-8', STATUS_PAGE_SCRIPT, PAGE_HEADERS) } },
-    '/status/style.css': { GET: { summary: "the status page's stylesheet", handler: async () => new RawAnswer('text/css; charset=utf-8', STATUS_PAGE_CSS, PAGE_HEADERS) } },
-    '/v1/status/summary': { GET: { summary: 'what the status page draws, in one answer: devices, links, spool, batch, courier, the day, last payments', handler: async () => statusSummary(inputs) } },
+    '/status': {
+      GET: {
+        summary: "the technician's status page (HTML)",
+        handler: async () => new RawAnswer('text/html; charset=utf-8', STATUS_PAGE_HTML, PAGE_HEADERS),
+      },
+    },
+    '/status/app.js': {
+      GET: {
+        summary: "the status page's script",
+        handler: async () => new RawAnswer('text/javascript; charset=utf-8', STATUS_PAGE_SCRIPT, PAGE_HEADERS),
+      },
+    },
+    '/status/style.css': {
+      GET: {
+        summary: "the status page's stylesheet",
+        handler: async () => new RawAnswer('text/css; charset=utf-8', STATUS_PAGE_CSS, PAGE_HEADERS),
+      },
+    },
+    '/v1/status/summary': {
+      GET: {
+        summary:
+          'what the status page draws, in one answer: devices, links, spool, batch, courier, the day, last payments',
+        handler: async () => statusSummary(inputs),
+      },
+    },
   };
 }

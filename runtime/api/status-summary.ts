@@ -56,7 +56,13 @@ export interface StatusSummary {
   services: Record<string, Health>;
   devices: Array<{ name: string; state: string; reason?: string }>;
   links: { host: Health | null; uplink: Health | null };
-  spool: { depth: number; dead: number; oldestPendingAt: string | null; oldestPendingAgeMs: number | null; streams: Array<{ stream: string; depth: number; dead: number; oldestPendingAt: string | null }> } | null;
+  spool: {
+    depth: number;
+    dead: number;
+    oldestPendingAt: string | null;
+    oldestPendingAgeMs: number | null;
+    streams: Array<{ stream: string; depth: number; dead: number; oldestPendingAt: string | null }>;
+  } | null;
   batch: { number: number; purchases: Money; refunds: Money; voids: Money } | null;
   courier: { id: string; name: string } | null;
   tasks: { total: number; done: number } | null;
@@ -85,28 +91,70 @@ export function statusSummary(inputs: SummaryInputs): StatusSummary {
   };
   const { sources } = inputs;
   const currency = sources?.currency ?? '840';
-  const money = (value: { count: number; amount: number }): Money => ({ count: value.count, amount: value.amount, text: formatAmount(value.amount, currency) });
+  const money = (value: { count: number; amount: number }): Money => ({
+    count: value.count,
+    amount: value.amount,
+    text: formatAmount(value.amount, currency),
+  });
   const services = inputs.health();
   const workflow = inputs.workflow;
-  const tasks = part('tasks', workflow && (() => workflow.tasks() as { courier: { id: string; name: string } | null; tasks: Array<{ done: boolean }> }));
+  const tasks = part(
+    'tasks',
+    workflow &&
+      (() => workflow.tasks() as { courier: { id: string; name: string } | null; tasks: Array<{ done: boolean }> }),
+  );
   return {
     at: (inputs.now ?? (() => new Date()))().toISOString(),
     daemon: inputs.daemon,
     services,
     devices:
-      part('devices', sources && (() => Object.entries(sources.deviceStates()).map(([name, state]) => ({ name, state: state!.state, ...(state!.reason ? { reason: state!.reason } : {}) })))) ?? [],
+      part(
+        'devices',
+        sources &&
+          (() =>
+            Object.entries(sources.deviceStates()).map(([name, state]) => ({
+              name,
+              state: state!.state,
+              ...(state!.reason ? { reason: state!.reason } : {}),
+            }))),
+      ) ?? [],
     links: { host: services.host ?? null, uplink: services.uplink ?? null },
     spool: part('spool', sources && (() => spoolPart(sources.spoolStatus()))),
-    batch: part('batch', sources && (() => {
-      const { number, totals } = sources.openBatch();
-      return { number, purchases: money(totals.purchase), refunds: money(totals.refund), voids: money(totals.void) };
-    })),
+    batch: part(
+      'batch',
+      sources &&
+        (() => {
+          const { number, totals } = sources.openBatch();
+          return {
+            number,
+            purchases: money(totals.purchase),
+            refunds: money(totals.refund),
+            voids: money(totals.void),
+          };
+        }),
+    ),
     courier: tasks?.courier ?? null,
     tasks: tasks && { total: tasks.tasks.length, done: tasks.tasks.filter((task) => task.done).length },
-    day: part('day', workflow && (() => {
-      const report = workflow.report() as { date: string; deliveries: number; pickups: number; cash: { count: number; amount: number }; card: { count: number; amount: number } };
-      return { date: report.date, deliveries: report.deliveries, pickups: report.pickups, cash: money(report.cash), card: money(report.card) };
-    })),
+    day: part(
+      'day',
+      workflow &&
+        (() => {
+          const report = workflow.report() as {
+            date: string;
+            deliveries: number;
+            pickups: number;
+            cash: { count: number; amount: number };
+            card: { count: number; amount: number };
+          };
+          return {
+            date: report.date,
+            deliveries: report.deliveries,
+            pickups: report.pickups,
+            cash: money(report.cash),
+            card: money(report.card),
+          };
+        }),
+    ),
     payments: part('payments', inputs.payments && (() => lastPayments(inputs.payments!.payments().payments))),
     problems,
   };
@@ -119,7 +167,12 @@ function spoolPart(status: SpoolStatus): NonNullable<StatusSummary['spool']> {
     dead: status.dead,
     oldestPendingAt: iso(status.oldestPendingAt),
     oldestPendingAgeMs: status.oldestPendingAgeMs,
-    streams: status.streams.map((stream) => ({ stream: stream.stream, depth: stream.depth, dead: stream.dead, oldestPendingAt: iso(stream.oldestPendingAt) })),
+    streams: status.streams.map((stream) => ({
+      stream: stream.stream,
+      depth: stream.depth,
+      dead: stream.dead,
+      oldestPendingAt: iso(stream.oldestPendingAt),
+    })),
   };
 }
 

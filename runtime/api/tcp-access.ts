@@ -25,23 +25,42 @@ export type TcpAccess =
   | { kind: 'login'; setCookie: string; location: string }
   | { kind: 'denied'; reason: string };
 
-export function tcpAccess(request: { method?: string | undefined; headers: IncomingHttpHeaders }, url: URL, bearerToken: string): TcpAccess {
+export function tcpAccess(
+  request: { method?: string | undefined; headers: IncomingHttpHeaders },
+  url: URL,
+  bearerToken: string,
+): TcpAccess {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
-    return sameSecret(authorization, `Bearer ${bearerToken}`) ? { kind: 'allowed' } : { kind: 'denied', reason: 'the Authorization header does not carry api.bearerToken' };
+    return sameSecret(authorization, `Bearer ${bearerToken}`)
+      ? { kind: 'allowed' }
+      : { kind: 'denied', reason: 'the Authorization header does not carry api.bearerToken' };
   }
   const pageToken = url.searchParams.get('token');
   if (url.pathname === STATUS_PAGE_PATH && pageToken !== null) {
-    if (request.method !== 'GET' || !sameSecret(pageToken, bearerToken)) return { kind: 'denied', reason: `${STATUS_PAGE_PATH}?token= does not carry api.bearerToken` };
-    return { kind: 'login', setCookie: `${STATUS_COOKIE_NAME}=${statusCookieValue(bearerToken)}; HttpOnly; SameSite=Strict; Path=/`, location: STATUS_PAGE_PATH };
+    if (request.method !== 'GET' || !sameSecret(pageToken, bearerToken))
+      return { kind: 'denied', reason: `${STATUS_PAGE_PATH}?token= does not carry api.bearerToken` };
+    return {
+      kind: 'login',
+      setCookie: `${STATUS_COOKIE_NAME}=${statusCookieValue(bearerToken)}; HttpOnly; SameSite=Strict; Path=/`,
+      location: STATUS_PAGE_PATH,
+    };
   }
   const cookie = cookieNamed(request.headers.cookie, STATUS_COOKIE_NAME);
   if (cookie !== undefined) {
-    if (!sameSecret(cookie, statusCookieValue(bearerToken))) return { kind: 'denied', reason: 'the status page cookie is not this daemon\'s (open /status?token=... again)' };
-    if (request.method !== 'GET') return { kind: 'denied', reason: 'the status page cookie only reads: this request needs Authorization: Bearer <api.bearerToken>' };
+    if (!sameSecret(cookie, statusCookieValue(bearerToken)))
+      return { kind: 'denied', reason: "the status page cookie is not this daemon's (open /status?token=... again)" };
+    if (request.method !== 'GET')
+      return {
+        kind: 'denied',
+        reason: 'the status page cookie only reads: this request needs Authorization: Bearer <api.bearerToken>',
+      };
     return { kind: 'allowed' };
   }
-  return { kind: 'denied', reason: `this API needs Authorization: Bearer <api.bearerToken> over TCP (a browser: open ${STATUS_PAGE_PATH}?token=<api.bearerToken>)` };
+  return {
+    kind: 'denied',
+    reason: `this API needs Authorization: Bearer <api.bearerToken> over TCP (a browser: open ${STATUS_PAGE_PATH}?token=<api.bearerToken>)`,
+  };
 }
 
 /** What the cookie holds: derived from the token so the token itself never sits in the browser's cookie store. */

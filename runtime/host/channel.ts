@@ -19,7 +19,15 @@ import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from
 import type { Config, HostTls } from '../../config/schema.js';
 import { PosError } from '../../config/errors.js';
 import { inDataDir } from '../../config/paths.js';
-import { IsoStreamFramer, framingPreset, frameMessage, replyTpdu, resolveFraming, type FramingOptions, type Tpdu } from '../../emv/iso8583/index.js';
+import {
+  IsoStreamFramer,
+  framingPreset,
+  frameMessage,
+  replyTpdu,
+  resolveFraming,
+  type FramingOptions,
+  type Tpdu,
+} from '../../emv/iso8583/index.js';
 import type { Logger } from '../log.js';
 
 export interface ReconnectPolicy {
@@ -66,7 +74,11 @@ export function hostFraming(host: Pick<Config['host'], 'framing' | 'lengthInclud
 /** `host.tpdu` (10 hex digits: id, destination NII, source NII) as a Tpdu. */
 export function parseTpdu(hex: string): Tpdu {
   if (!/^[0-9A-Fa-f]{10}$/.test(hex)) {
-    throw new PosError('CODPOS_CONFIG_INVALID', `host.tpdu: expected 10 hex digits (id, destination NII, source NII), got ${JSON.stringify(hex)}`, { details: { problems: ['host.tpdu'] } });
+    throw new PosError(
+      'CODPOS_CONFIG_INVALID',
+      `host.tpdu: expected 10 hex digits (id, destination NII, source NII), got ${JSON.stringify(hex)}`,
+      { details: { problems: ['host.tpdu'] } },
+    );
   }
   const upper = hex.toUpperCase();
   return { id: upper.slice(0, 2), destination: upper.slice(2, 6), source: upper.slice(6, 10) };
@@ -76,7 +88,10 @@ export function parseTpdu(hex: string): Tpdu {
  * Channel options from the `host` section of the config. `dataDir` (config.data.dir) is
  * what relative `host.tls` file settings resolve against; the TLS files are read here, once.
  */
-export function channelOptionsFromConfig(host: Config['host'], extra: { log?: Logger; reconnect?: ReconnectPolicy; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): ChannelOptions {
+export function channelOptionsFromConfig(
+  host: Config['host'],
+  extra: { log?: Logger; reconnect?: ReconnectPolicy; dataDir?: string; env?: NodeJS.ProcessEnv } = {},
+): ChannelOptions {
   const { dataDir, env, ...rest } = extra;
   const framing = hostFraming(host);
   return {
@@ -97,18 +112,33 @@ export const TLS_FILE_SETTINGS = ['caFile', 'certFile', 'keyFile'] as const;
  * Where a `host.tls` file setting points: `credential:NAME` is systemd's LoadCredential=
  * ($CREDENTIALS_DIRECTORY/NAME); anything else is a path, relative to data.dir unless absolute.
  */
-export function resolveTlsFile(setting: string, value: string, dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveTlsFile(
+  setting: string,
+  value: string,
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const credential = /^credential:(.*)$/.exec(value);
   if (credential === null) return inDataDir(dataDir, value);
   const name = credential[1]!;
-  if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name === '.' || name === '..') throw tlsConfigError(setting, `${JSON.stringify(value)}: expected credential:NAME with a plain file name`);
+  if (!/^[A-Za-z0-9_.@-]+$/.test(name) || name === '.' || name === '..')
+    throw tlsConfigError(setting, `${JSON.stringify(value)}: expected credential:NAME with a plain file name`);
   const directory = env.CREDENTIALS_DIRECTORY;
-  if (directory === undefined || directory === '') throw tlsConfigError(setting, `${value}: CREDENTIALS_DIRECTORY is not set (give the unit LoadCredential=${name}:/path/to/file, or set a path)`);
+  if (directory === undefined || directory === '')
+    throw tlsConfigError(
+      setting,
+      `${value}: CREDENTIALS_DIRECTORY is not set (give the unit LoadCredential=${name}:/path/to/file, or set a path)`,
+    );
   return join(directory, name);
 }
 
 /** Reads the files `host.tls` names. A file that cannot be read is a config error naming the setting. */
-export function loadChannelTls(tls: HostTls, address: string, dataDir: string, env: NodeJS.ProcessEnv = process.env): ChannelTls {
+export function loadChannelTls(
+  tls: HostTls,
+  address: string,
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ChannelTls {
   const read = (setting: (typeof TLS_FILE_SETTINGS)[number]): Buffer | undefined => {
     const value = tls[setting];
     if (value === undefined) return undefined;
@@ -116,7 +146,11 @@ export function loadChannelTls(tls: HostTls, address: string, dataDir: string, e
     try {
       return readFileSync(file);
     } catch (error) {
-      throw tlsConfigError(`host.tls.${setting}`, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, error);
+      throw tlsConfigError(
+        `host.tls.${setting}`,
+        `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        error,
+      );
     }
   };
   const cert = read('certFile');
@@ -133,7 +167,10 @@ export function loadChannelTls(tls: HostTls, address: string, dataDir: string, e
 
 function tlsConfigError(setting: string, problem: string, cause?: unknown): PosError {
   const line = `${setting}: ${problem}`;
-  return new PosError('CODPOS_CONFIG_INVALID', line, { ...(cause === undefined ? {} : { cause }), details: { problems: [line] } });
+  return new PosError('CODPOS_CONFIG_INVALID', line, {
+    ...(cause === undefined ? {} : { cause }),
+    details: { problems: [line] },
+  });
 }
 
 /** Base64 SHA-256 of a certificate's SubjectPublicKeyInfo (DER): what `host.tls.pinSha256` lists. */
@@ -154,7 +191,12 @@ const UNTRUSTED_CODES = new Set([
   'CERT_REJECTED',
   'INVALID_CA',
 ]);
-const EXPIRED_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD']);
+const EXPIRED_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+]);
 
 /**
  * A TLS failure during the handshake as a PosError with its own code: the operator's fix
@@ -165,11 +207,20 @@ export function tlsFailure(error: Error, where: string): PosError | undefined {
   // Our own identity check's verdict (name, pin) arrives as the socket's error.
   if (error instanceof PosError) return error.code.startsWith('CODPOS_HOST_TLS_') ? error : undefined;
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  const say = (posCode: 'CODPOS_HOST_TLS_UNTRUSTED' | 'CODPOS_HOST_TLS_EXPIRED' | 'CODPOS_HOST_TLS_HANDSHAKE', what: string) =>
-    new PosError(posCode, `TLS to the acquirer at ${where} failed: ${what} (${code}: ${error.message})`, { disconnected: true, cause: error, details: { reason: code } });
-  if (UNTRUSTED_CODES.has(code)) return say('CODPOS_HOST_TLS_UNTRUSTED', 'its certificate does not chain to a CA of host.tls.caFile');
+  const say = (
+    posCode: 'CODPOS_HOST_TLS_UNTRUSTED' | 'CODPOS_HOST_TLS_EXPIRED' | 'CODPOS_HOST_TLS_HANDSHAKE',
+    what: string,
+  ) =>
+    new PosError(posCode, `TLS to the acquirer at ${where} failed: ${what} (${code}: ${error.message})`, {
+      disconnected: true,
+      cause: error,
+      details: { reason: code },
+    });
+  if (UNTRUSTED_CODES.has(code))
+    return say('CODPOS_HOST_TLS_UNTRUSTED', 'its certificate does not chain to a CA of host.tls.caFile');
   if (EXPIRED_CODES.has(code)) return say('CODPOS_HOST_TLS_EXPIRED', 'its certificate is out of its validity period');
-  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return say('CODPOS_HOST_TLS_HANDSHAKE', 'the handshake was refused');
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))
+    return say('CODPOS_HOST_TLS_HANDSHAKE', 'the handshake was refused');
   return undefined;
 }
 
@@ -177,29 +228,45 @@ export function tlsFailure(error: Error, where: string): PosError | undefined {
  * The identity check of a TLS dial: the standard name check against the configured name, then
  * the SPKI pins. Returns the PosError that ends the handshake, or undefined.
  */
-export function checkAcquirerIdentity(tls: ChannelTls, certificate: PeerCertificate, where: string): PosError | undefined {
-  const nameError = checkServerIdentity(tls.serverName, certificate) as (Error & { code?: string; reason?: string }) | undefined;
+export function checkAcquirerIdentity(
+  tls: ChannelTls,
+  certificate: PeerCertificate,
+  where: string,
+): PosError | undefined {
+  const nameError = checkServerIdentity(tls.serverName, certificate) as
+    (Error & { code?: string; reason?: string }) | undefined;
   if (nameError) {
-    return new PosError('CODPOS_HOST_TLS_NAME', `TLS to the acquirer at ${where} failed: its certificate is not for ${tls.serverName} (${nameError.code ?? 'ERR_TLS_CERT_ALTNAME_INVALID'}: ${nameError.reason ?? nameError.message})`, {
-      disconnected: true,
-      cause: nameError,
-      details: { reason: nameError.code ?? 'ERR_TLS_CERT_ALTNAME_INVALID', expected: tls.serverName },
-    });
+    return new PosError(
+      'CODPOS_HOST_TLS_NAME',
+      `TLS to the acquirer at ${where} failed: its certificate is not for ${tls.serverName} (${nameError.code ?? 'ERR_TLS_CERT_ALTNAME_INVALID'}: ${nameError.reason ?? nameError.message})`,
+      {
+        disconnected: true,
+        cause: nameError,
+        details: { reason: nameError.code ?? 'ERR_TLS_CERT_ALTNAME_INVALID', expected: tls.serverName },
+      },
+    );
   }
   if (tls.pinSha256 !== undefined) {
     const seen = spkiSha256(certificate.raw);
     if (!tls.pinSha256.includes(seen)) {
-      return new PosError('CODPOS_HOST_TLS_PIN', `TLS to the acquirer at ${where} failed: its public key sha256/${seen} matches none of host.tls.pinSha256 (${tls.pinSha256.join(', ')})`, {
-        disconnected: true,
-        details: { reason: 'PIN_MISMATCH', seen, expected: tls.pinSha256 },
-      });
+      return new PosError(
+        'CODPOS_HOST_TLS_PIN',
+        `TLS to the acquirer at ${where} failed: its public key sha256/${seen} matches none of host.tls.pinSha256 (${tls.pinSha256.join(', ')})`,
+        {
+          disconnected: true,
+          details: { reason: 'PIN_MISMATCH', seen, expected: tls.pinSha256 },
+        },
+      );
     }
   }
   return undefined;
 }
 
 export function disconnectedError(message: string, cause?: unknown): PosError {
-  return new PosError('CODPOS_HOST_DISCONNECTED', message, { disconnected: true, ...(cause === undefined ? {} : { cause }) });
+  return new PosError('CODPOS_HOST_DISCONNECTED', message, {
+    disconnected: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 type ChannelState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
@@ -228,7 +295,10 @@ export class HostChannel extends EventEmitter {
     super();
     this.options = options;
     const framing = resolveFraming(options.framing);
-    if (framing.tpdu && options.tpdu === undefined) throw new PosError('CODPOS_CONFIG_INVALID', 'host.tpdu: the framing has a TPDU; configure one', { details: { problems: ['host.tpdu'] } });
+    if (framing.tpdu && options.tpdu === undefined)
+      throw new PosError('CODPOS_CONFIG_INVALID', 'host.tpdu: the framing has a TPDU; configure one', {
+        details: { problems: ['host.tpdu'] },
+      });
     this.framer = new IsoStreamFramer(options.framing);
   }
 
@@ -265,7 +335,10 @@ export class HostChannel extends EventEmitter {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(this.lastError ?? disconnectedError(`no connection to the acquirer at ${this.where()} within ${timeoutMs} ms`));
+        reject(
+          this.lastError ??
+            disconnectedError(`no connection to the acquirer at ${this.where()} within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       const waiter = {
         resolve: () => (clearTimeout(timer), resolve()),
@@ -280,10 +353,15 @@ export class HostChannel extends EventEmitter {
   /** Frames and writes one message. Not connected: a disconnected PosError (the mux decides whether to wait). */
   async send(message: Buffer): Promise<void> {
     const socket = this.socket;
-    if (this.state !== 'connected' || socket === undefined) throw this.lastError ?? disconnectedError(`not connected to the acquirer at ${this.where()}`);
+    if (this.state !== 'connected' || socket === undefined)
+      throw this.lastError ?? disconnectedError(`not connected to the acquirer at ${this.where()}`);
     const frame = frameMessage(message, this.options.framing, this.options.tpdu ? { tpdu: this.options.tpdu } : {});
     await new Promise<void>((resolve, reject) => {
-      socket.write(frame, (error) => (error ? reject(disconnectedError(`writing to the acquirer at ${this.where()} failed: ${error.message}`, error)) : resolve()));
+      socket.write(frame, (error) =>
+        error
+          ? reject(disconnectedError(`writing to the acquirer at ${this.where()} failed: ${error.message}`, error))
+          : resolve(),
+      );
     });
   }
 
@@ -328,7 +406,13 @@ export class HostChannel extends EventEmitter {
     this.socket = socket;
     let settled = false;
     const timer = setTimeout(() => {
-      socket.destroy(new PosError('CODPOS_HOST_CONNECT', `no ${tls ? 'TLS session' : 'TCP connection'} to the acquirer at ${this.where()} within ${this.options.connectTimeoutMs} ms`, { disconnected: true }));
+      socket.destroy(
+        new PosError(
+          'CODPOS_HOST_CONNECT',
+          `no ${tls ? 'TLS session' : 'TCP connection'} to the acquirer at ${this.where()} within ${this.options.connectTimeoutMs} ms`,
+          { disconnected: true },
+        ),
+      );
     }, this.options.connectTimeoutMs);
     // Over TLS the link is up once the handshake (chain, name, pins) is done: nothing is written before.
     socket.once(tls ? 'secureConnect' : 'connect', () => {
@@ -354,10 +438,21 @@ export class HostChannel extends EventEmitter {
         // Said once per kind of failure, not at every reconnect.
         const again = this.lastError?.code === tlsError.code;
         this.lastError = tlsError;
-        if (!again) this.options.log?.warn({ host: this.where(), code: tlsError.code, reason: tlsError.details?.reason }, 'host link TLS handshake failed');
+        if (!again)
+          this.options.log?.warn(
+            { host: this.where(), code: tlsError.code, reason: tlsError.details?.reason },
+            'host link TLS handshake failed',
+          );
         return;
       }
-      this.lastError = error instanceof PosError ? error : new PosError(settled ? 'CODPOS_HOST_DISCONNECTED' : 'CODPOS_HOST_CONNECT', `${settled ? 'lost the connection to' : 'cannot connect to'} the acquirer at ${this.where()}: ${error.message}`, { disconnected: true, cause: error });
+      this.lastError =
+        error instanceof PosError
+          ? error
+          : new PosError(
+              settled ? 'CODPOS_HOST_DISCONNECTED' : 'CODPOS_HOST_CONNECT',
+              `${settled ? 'lost the connection to' : 'cannot connect to'} the acquirer at ${this.where()}: ${error.message}`,
+              { disconnected: true, cause: error },
+            );
     });
     socket.once('close', () => {
       clearTimeout(timer);
@@ -367,7 +462,12 @@ export class HostChannel extends EventEmitter {
       const dropReason = this.dropReason;
       this.dropReason = undefined;
       const wasConnected = this.state === 'connected';
-      const error = wasConnected ? (dropReason ?? disconnectedError(`the acquirer at ${this.where()} closed the connection`, this.lastError)) : (this.lastError ?? new PosError('CODPOS_HOST_CONNECT', `cannot connect to the acquirer at ${this.where()}`, { disconnected: true }));
+      const error = wasConnected
+        ? (dropReason ?? disconnectedError(`the acquirer at ${this.where()} closed the connection`, this.lastError))
+        : (this.lastError ??
+          new PosError('CODPOS_HOST_CONNECT', `cannot connect to the acquirer at ${this.where()}`, {
+            disconnected: true,
+          }));
       this.lastError = error;
       if (wasConnected) {
         this.options.log?.warn({ host: this.where(), code: error.code }, 'host link lost; reconnecting');
@@ -398,7 +498,10 @@ export class HostChannel extends EventEmitter {
       frames = this.framer.push(chunk);
     } catch (error) {
       // A length header we cannot read: the stream is lost, start over on a new connection.
-      this.dropReason = disconnectedError(`the acquirer sent a frame the link cannot read (${(error as Error).message}); connection dropped`, error);
+      this.dropReason = disconnectedError(
+        `the acquirer sent a frame the link cannot read (${(error as Error).message}); connection dropped`,
+        error,
+      );
       socket.destroy();
       return;
     }
@@ -409,9 +512,13 @@ export class HostChannel extends EventEmitter {
         const got = frame.tpdu;
         if (got === undefined || got.destination !== expected.destination || got.source !== expected.source) {
           this.droppedFrames++;
-          const error = new PosError('CODPOS_HOST_BAD_TPDU', `a reply's TPDU ${got ? got.id + got.destination + got.source : '(none)'} does not answer ours (expected ${expected.id}${expected.destination}${expected.source}); frame dropped`, {
-            details: { expected, got },
-          });
+          const error = new PosError(
+            'CODPOS_HOST_BAD_TPDU',
+            `a reply's TPDU ${got ? got.id + got.destination + got.source : '(none)'} does not answer ours (expected ${expected.id}${expected.destination}${expected.source}); frame dropped`,
+            {
+              details: { expected, got },
+            },
+          );
           this.options.log?.warn({ code: error.code, expected, got }, 'host reply with a wrong TPDU dropped');
           this.emit('frame-error', error);
           continue;

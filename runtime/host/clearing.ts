@@ -54,7 +54,10 @@ const FROM_MESSAGE = [
 ] as const;
 
 /** The clearing record of an approved request (or offline advice) and the answer it got. */
-export function clearingOf(message: IsoMessage, answer: { responseCode: string; authCode: string; rrn?: string | undefined }): ClearingRecord {
+export function clearingOf(
+  message: IsoMessage,
+  answer: { responseCode: string; authCode: string; rrn?: string | undefined },
+): ClearingRecord {
   const text = (field: number) => {
     const value = message.fields[field];
     return typeof value === 'string' ? value : undefined;

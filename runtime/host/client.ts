@@ -44,7 +44,17 @@ import type { Logger } from '../log.js';
 import { outcomeUnknown, type HostExchangeObserver, type HostMux } from './mux.js';
 import { KSN_FIELD } from './fields.js';
 import { clearingOf, readClearing, writeClearing } from './clearing.js';
-import { HeldReversals, messageOfRecord, outboxRecordOf, withCardDataIfSealable, type BeginRow, type HeldRequest, type QueuedMessage, type QueuedRecord, type ReversalDetail } from './held-reversals.js';
+import {
+  HeldReversals,
+  messageOfRecord,
+  outboxRecordOf,
+  withCardDataIfSealable,
+  type BeginRow,
+  type HeldRequest,
+  type QueuedMessage,
+  type QueuedRecord,
+  type ReversalDetail,
+} from './held-reversals.js';
 
 export interface HostClientOptions {
   mux: HostMux;
@@ -136,7 +146,6 @@ export interface ReverseOptions {
   finalIccData?: Buffer;
 }
 
-
 export class HostClient {
   private readonly context: MessageContext;
   private readonly held: HeldReversals;
@@ -144,7 +153,12 @@ export class HostClient {
 
   constructor(private readonly options: HostClientOptions) {
     this.context = { ...options.context, nextStan: () => options.spool.journal.counters.next('stan') };
-    this.held = new HeldReversals({ spool: options.spool, context: this.context, log: options.log, reversalStan: options.reversalStan });
+    this.held = new HeldReversals({
+      spool: options.spool,
+      context: this.context,
+      log: options.log,
+      reversalStan: options.reversalStan,
+    });
   }
 
   /** Calls `observer` after each exchange with the acquirer (metrics); returns the function that stops it. */
@@ -204,20 +218,36 @@ export class HostClient {
       const original = journal.get(originalId);
       if (!original) throw new PosError('CODPOS_USAGE_VOID', `no payment ${originalId} in the journal`);
       if (original.kind !== 'purchase' || (original.state !== 'approved' && original.state !== 'advised')) {
-        throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} is a ${original.kind} in state ${original.state}: only an approved purchase not yet settled can be voided`);
+        throw new PosError(
+          'CODPOS_USAGE_VOID',
+          `payment ${originalId} is a ${original.kind} in state ${original.state}: only an approved purchase not yet settled can be voided`,
+        );
       }
       const clearing = readClearing(journal, originalId);
       const pan = journal.openPan(originalId);
       const c = clearing?.fields;
-      if (!c || !clearing || !pan || !c.processingCode || !c.stan || !c.transmission) throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} has no clearing data to void it from`);
-      const begin: BeginInput = { kind: 'void', amount: original.approvedAmount, currency: original.currency, pan, originalId };
+      if (!c || !clearing || !pan || !c.processingCode || !c.stan || !c.transmission)
+        throw new PosError('CODPOS_USAGE_VOID', `payment ${originalId} has no clearing data to void it from`);
+      const begin: BeginInput = {
+        kind: 'void',
+        amount: original.approvedAmount,
+        currency: original.currency,
+        pan,
+        originalId,
+      };
       try {
         await this.flushPending({ urgent: true });
       } catch (error) {
         this.declineNotSent(begin, undefined, undefined, error);
         throw error;
       }
-      const fields: IsoFields = { [DE.PAN]: pan, [DE.PROCESSING_CODE]: c.processingCode, [DE.AMOUNT]: String(original.approvedAmount).padStart(12, '0'), [DE.TRANSMISSION]: c.transmission, [DE.STAN]: c.stan };
+      const fields: IsoFields = {
+        [DE.PAN]: pan,
+        [DE.PROCESSING_CODE]: c.processingCode,
+        [DE.AMOUNT]: String(original.approvedAmount).padStart(12, '0'),
+        [DE.TRANSMISSION]: c.transmission,
+        [DE.STAN]: c.stan,
+      };
       if (c.localTime) fields[DE.LOCAL_TIME] = c.localTime;
       if (c.localDate) fields[DE.LOCAL_DATE] = c.localDate;
       if (clearing.card.expiry) fields[DE.EXPIRY] = clearing.card.expiry;
@@ -232,7 +262,8 @@ export class HostClient {
       let answered: PurchaseResult | undefined;
       this.options.spool.db.transaction(() => {
         answered = this.recordAnswer(result, row.id, held.heldReversalId, false);
-        if (answered.outcome === 'approved') journal.transition(originalId, 'voided', { reason: `voided by ${row.id}` });
+        if (answered.outcome === 'approved')
+          journal.transition(originalId, 'voided', { reason: `voided by ${row.id}` });
       })();
       return { journalId: row.id, result: answered! };
     });
@@ -251,13 +282,27 @@ export class HostClient {
     db.transaction(() => {
       if (result.journalId !== undefined && options.finalIccData !== undefined) {
         const clearing = readClearing(journal, result.journalId);
-        if (clearing) writeClearing(journal, result.journalId, { ...clearing, card: { ...clearing.card, iccData: options.finalIccData } });
+        if (clearing)
+          writeClearing(journal, result.journalId, {
+            ...clearing,
+            card: { ...clearing.card, iccData: options.finalIccData },
+          });
       }
-      if (options.finalIccData !== undefined && (this.options.tcDelivery ?? 'advice') === 'advice' && result.authCode !== undefined) {
+      if (
+        options.finalIccData !== undefined &&
+        (this.options.tcDelivery ?? 'advice') === 'advice' &&
+        result.authCode !== undefined
+      ) {
         // The TC and the issuer script results reach the acquirer in a completion advice (DE90 names the 0200).
         const advice = buildCompletionAdvice(
           result.request,
-          { finalIccData: options.finalIccData, authCode: result.authCode, responseCode: result.responseCode, rrn: result.rrn ?? String(result.request.fields[DE.RRN] ?? ''), ...(result.approvedAmount !== undefined ? { approvedAmount: result.approvedAmount } : {}) },
+          {
+            finalIccData: options.finalIccData,
+            authCode: result.authCode,
+            responseCode: result.responseCode,
+            rrn: result.rrn ?? String(result.request.fields[DE.RRN] ?? ''),
+            ...(result.approvedAmount !== undefined ? { approvedAmount: result.approvedAmount } : {}),
+          },
           this.context,
         );
         this.held.enqueueNow(outboxRecordOf(STREAMS.advice, advice));
@@ -275,7 +320,13 @@ export class HostClient {
    * row is journaled declined "not sent", so the journal explains the payment the courier
    * was refused. A spool that cannot even record that leaves the error as it was.
    */
-  private declineNotSent(begin: BeginInput | undefined, existingId: string | undefined, onJournaled: PurchaseInput['onJournaled'], error: unknown, beginRow?: PurchaseInput['beginRow']): void {
+  private declineNotSent(
+    begin: BeginInput | undefined,
+    existingId: string | undefined,
+    onJournaled: PurchaseInput['onJournaled'],
+    error: unknown,
+    beginRow?: PurchaseInput['beginRow'],
+  ): void {
     if (!begin) {
       this.markNotSent(existingId, error);
       return;
@@ -283,7 +334,9 @@ export class HostClient {
     try {
       const row = this.options.spool.db.transaction(() => {
         const txn = (beginRow ?? ((entry: BeginInput) => this.options.spool.journal.begin(entry)))(begin);
-        return this.options.spool.journal.transition(txn.id, 'declined', { reason: `not sent: ${(error as Error).message}` });
+        return this.options.spool.journal.transition(txn.id, 'declined', {
+          reason: `not sent: ${(error as Error).message}`,
+        });
       })();
       onJournaled?.({ id: row.id, stan: row.stan });
     } catch (journalError) {
@@ -298,17 +351,29 @@ export class HostClient {
    * at once) and the error thrown names the reversal. The request never left: the held
    * reversal is retired and the row declined "not sent".
    */
-  private async exchangeHeld(request: IsoMessage, journalId: string | undefined, heldReversalId: string, what: string): Promise<PurchaseResult> {
+  private async exchangeHeld(
+    request: IsoMessage,
+    journalId: string | undefined,
+    heldReversalId: string,
+    what: string,
+  ): Promise<PurchaseResult> {
     let response: IsoMessage;
     try {
       response = await this.options.mux.request(request, this.options.responseTimeoutMs);
     } catch (error) {
       if (outcomeUnknown(error)) {
         const id = this.held.queue(request, journalId, (error as PosError).message, { why: 'timeout' }, heldReversalId);
-        this.options.log?.warn({ stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code }, `no answer to a ${what}; reversal queued`);
+        this.options.log?.warn(
+          { stan: request.fields[DE.STAN], reversal: id, code: (error as PosError).code },
+          `no answer to a ${what}; reversal queued`,
+        );
         // Try it now; if the host is still away it waits in the spool for the next request or the sender.
         await this.flushPending().catch(() => undefined);
-        throw new PosError((error as PosError).code, (error as PosError).message, { disconnected: (error as PosError).disconnected, cause: error, details: { ...(error as PosError).details, reversalId: id } });
+        throw new PosError((error as PosError).code, (error as PosError).message, {
+          disconnected: (error as PosError).disconnected,
+          cause: error,
+          details: { ...(error as PosError).details, reversalId: id },
+        });
       }
       this.options.spool.db.transaction(() => {
         this.held.retire(heldReversalId);
@@ -319,15 +384,26 @@ export class HostClient {
     try {
       const answer = readResponse(response, request);
       const result: PurchaseResult = { ...answer, request, ...(journalId !== undefined ? { journalId } : {}) };
-      if (answer.outcome === 'approved') result.approvedAmount = approvedAmountOf(answer.responseCode, response, request);
+      if (answer.outcome === 'approved')
+        result.approvedAmount = approvedAmountOf(answer.responseCode, response, request);
       return result;
     } catch (error) {
-      const id = this.held.queue(request, journalId, (error as Error).message, { why: 'unreadable-response' }, heldReversalId);
+      const id = this.held.queue(
+        request,
+        journalId,
+        (error as Error).message,
+        { why: 'unreadable-response' },
+        heldReversalId,
+      );
       await this.flushPending().catch(() => undefined);
-      throw new PosError('CODPOS_HOST_BAD_RESPONSE', `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the ${what} is being reversed`, {
-        cause: error,
-        details: { mti: response.mti, reversalId: id },
-      });
+      throw new PosError(
+        'CODPOS_HOST_BAD_RESPONSE',
+        `the acquirer's ${response.mti} to STAN ${String(request.fields[DE.STAN])} cannot be read (${(error as Error).message}); the ${what} is being reversed`,
+        {
+          cause: error,
+          details: { mti: response.mti, reversalId: id },
+        },
+      );
     }
   }
 
@@ -346,7 +422,10 @@ export class HostClient {
     const queued = this.held.recover();
     for (const row of journal.list({ state: 'pending', limit: 100_000 })) {
       journal.transition(row.id, 'declined', { reason: 'not sent: the terminal stopped before the request left' });
-      this.options.log?.warn({ journalId: row.id, stan: row.stan }, 'a payment journaled but never sent when the terminal stopped is declined "not sent"');
+      this.options.log?.warn(
+        { journalId: row.id, stan: row.stan },
+        'a payment journaled but never sent when the terminal stopped is declined "not sent"',
+      );
     }
     return queued;
   }
@@ -363,8 +442,18 @@ export class HostClient {
     return this.serialized(async () => {
       const journalId = options.journal?.id ?? purchase.journalId;
       // The approval's held reversal (awaitCompletion) is retired in the commit that queues this one.
-      const detail: ReversalDetail = { why: options.why ?? 'card-declined', ...(purchase.authCode !== undefined ? { authCode: purchase.authCode } : {}), ...(options.finalIccData ? { iccData: options.finalIccData } : {}) };
-      const id = this.held.queue(purchase.request, journalId, options.reason ?? 'approved by the issuer, not completed at the terminal', detail, purchase.heldReversalId);
+      const detail: ReversalDetail = {
+        why: options.why ?? 'card-declined',
+        ...(purchase.authCode !== undefined ? { authCode: purchase.authCode } : {}),
+        ...(options.finalIccData ? { iccData: options.finalIccData } : {}),
+      };
+      const id = this.held.queue(
+        purchase.request,
+        journalId,
+        options.reason ?? 'approved by the issuer, not completed at the terminal',
+        detail,
+        purchase.heldReversalId,
+      );
       purchase.heldReversalId = undefined;
       await this.flushPending().catch((error: unknown) => {
         if (!(isPosError(error) && error.area === 'HOST')) throw error;
@@ -386,8 +475,16 @@ export class HostClient {
     const journal = this.options.spool.journal;
     const write = (r: QueuedRecord) =>
       this.options.spool.db.transaction(() => {
-        journal.transition(journalId, 'offline_approved', { responseCode: approval.responseCode ?? '00', authCode: approval.authCode, outbox: r });
-        writeClearing(journal, journalId, clearingOf(advice, { responseCode: approval.responseCode ?? '00', authCode: approval.authCode }));
+        journal.transition(journalId, 'offline_approved', {
+          responseCode: approval.responseCode ?? '00',
+          authCode: approval.authCode,
+          outbox: r,
+        });
+        writeClearing(
+          journal,
+          journalId,
+          clearingOf(advice, { responseCode: approval.responseCode ?? '00', authCode: approval.authCode }),
+        );
       })();
     withCardDataIfSealable(record, this.options.log, write);
     await this.serialized(() => this.flushPending()).catch(() => undefined);
@@ -445,10 +542,17 @@ export class HostClient {
    */
   async flushPending(options: { urgent?: boolean } = {}): Promise<number> {
     const outbox = this.options.spool.outbox;
-    const lease = { limit: 1, leaseMs: this.options.responseTimeoutMs * 2, owner: this.options.leaseOwner ?? 'host-link' };
+    const lease = {
+      limit: 1,
+      leaseMs: this.options.responseTimeoutMs * 2,
+      owner: this.options.leaseOwner ?? 'host-link',
+    };
     let sent = 0;
     for (;;) {
-      let [record] = outbox.lease<QueuedMessage>(STREAMS.reversal, { ...lease, ignoreBackoff: options.urgent ?? false });
+      let [record] = outbox.lease<QueuedMessage>(STREAMS.reversal, {
+        ...lease,
+        ignoreBackoff: options.urgent ?? false,
+      });
       if (record === undefined) [record] = outbox.lease<QueuedMessage>(STREAMS.advice, lease);
       if (record === undefined) break;
       const message = messageOfRecord(record);
@@ -482,8 +586,13 @@ export class HostClient {
     }
     const { waiting, dead } = this.held.pending();
     if (waiting > 0) {
-      const why = dead > 0 ? ` (${dead} dead-lettered: see codpos spool list --stream reversal, then codpos spool retry)` : '';
-      throw new PosError('CODPOS_HOST_REVERSAL_PENDING', `${waiting} reversal(s) not yet acknowledged by the acquirer${why}; no new request goes out before them`, { disconnected: true, details: { reversals: waiting, dead } });
+      const why =
+        dead > 0 ? ` (${dead} dead-lettered: see codpos spool list --stream reversal, then codpos spool retry)` : '';
+      throw new PosError(
+        'CODPOS_HOST_REVERSAL_PENDING',
+        `${waiting} reversal(s) not yet acknowledged by the acquirer${why}; no new request goes out before them`,
+        { disconnected: true, details: { reversals: waiting, dead } },
+      );
     }
     return sent;
   }
@@ -498,7 +607,10 @@ export class HostClient {
     const journal = this.options.spool.journal;
     const state = journal.get(journalId)?.state;
     if (state === 'reversal_pending') {
-      journal.transition(journalId, 'reversed', { reason: `${message.mti} answered ${response.responseCode}`, responseCode: response.responseCode });
+      journal.transition(journalId, 'reversed', {
+        reason: `${message.mti} answered ${response.responseCode}`,
+        responseCode: response.responseCode,
+      });
     } else if (state === 'offline_approved' && message.mti.startsWith('022')) {
       journal.transition(journalId, 'advised', { reason: `${message.mti} answered ${response.responseCode}` });
     }
@@ -525,14 +637,30 @@ export class HostClient {
    * retired — unless an approval still awaits the card's completion (`awaitCompletion`).
    * A partial approval on a terminal that does not take them is reversed instead.
    */
-  private recordAnswer(result: PurchaseResult, journalId: string | undefined, heldReversalId: string, awaitCompletion: boolean): PurchaseResult {
+  private recordAnswer(
+    result: PurchaseResult,
+    journalId: string | undefined,
+    heldReversalId: string,
+    awaitCompletion: boolean,
+  ): PurchaseResult {
     const { journal, db } = this.options.spool;
     const requested = Number(result.request.fields[DE.AMOUNT] ?? 0);
-    const partial = result.outcome === 'approved' && result.approvedAmount !== undefined && result.approvedAmount < requested;
+    const partial =
+      result.outcome === 'approved' && result.approvedAmount !== undefined && result.approvedAmount < requested;
     if (partial && this.options.partialApprovals === 'reverse') {
       const reason = `partial approval (${result.approvedAmount} of ${requested}) not accepted by this terminal`;
-      const reversalId = this.held.queue(result.request, journalId, reason, { why: 'partial-not-accepted', ...(result.authCode !== undefined ? { authCode: result.authCode } : {}) }, heldReversalId, result.responseCode);
-      this.options.log?.warn({ stan: result.request.fields[DE.STAN], reversal: reversalId, journalId, responseCode: result.responseCode }, `${reason}; reversal queued`);
+      const reversalId = this.held.queue(
+        result.request,
+        journalId,
+        reason,
+        { why: 'partial-not-accepted', ...(result.authCode !== undefined ? { authCode: result.authCode } : {}) },
+        heldReversalId,
+        result.responseCode,
+      );
+      this.options.log?.warn(
+        { stan: result.request.fields[DE.STAN], reversal: reversalId, journalId, responseCode: result.responseCode },
+        `${reason}; reversal queued`,
+      );
       const { approvedAmount: _approved, heldReversalId: _held, ...rest } = result;
       return { ...rest, outcome: 'declined' };
     }
@@ -543,7 +671,16 @@ export class HostClient {
           ...(result.authCode !== undefined ? { authCode: result.authCode } : {}),
           ...(partial ? { approvedAmount: result.approvedAmount! } : {}),
         });
-        if (result.outcome === 'approved') writeClearing(journal, journalId, clearingOf(result.request, { responseCode: result.responseCode, authCode: result.authCode ?? '', rrn: result.rrn }));
+        if (result.outcome === 'approved')
+          writeClearing(
+            journal,
+            journalId,
+            clearingOf(result.request, {
+              responseCode: result.responseCode,
+              authCode: result.authCode ?? '',
+              rrn: result.rrn,
+            }),
+          );
       }
       if (!(result.outcome === 'approved' && awaitCompletion)) this.held.retire(heldReversalId);
     })();
@@ -563,16 +700,18 @@ export class HostClient {
         const message = buildBatchUpload(transaction, this.context, { last: i === transactions.length - 1 });
         const response = readResponse(await this.options.mux.request(message, this.options.responseTimeoutMs), message);
         if (response.responseCode !== '00') {
-          throw new PosError('CODPOS_HOST_BATCH_UPLOAD', `the acquirer refused the batch upload of STAN ${transaction.stan} (${response.responseCode})`, { details: { responseCode: response.responseCode } });
+          throw new PosError(
+            'CODPOS_HOST_BATCH_UPLOAD',
+            `the acquirer refused the batch upload of STAN ${transaction.stan} (${response.responseCode})`,
+            { details: { responseCode: response.responseCode } },
+          );
         }
         sent++;
       }
       return sent;
     });
   }
-
 }
-
 
 /**
  * The amount an approval is for: the request's, or for a partial approval (response 10) the
@@ -585,7 +724,11 @@ function approvedAmountOf(responseCode: string, response: IsoMessage, request: I
   const text = response.fields[DE.AMOUNT];
   const approved = typeof text === 'string' && /^[0-9]{1,12}$/.test(text) ? Number(text) : NaN;
   if (!(approved > 0 && approved <= requested)) {
-    throw new PosError('CODPOS_HOST_BAD_RESPONSE', `a partial approval (10) must carry the approved amount in DE4, above 0 and at most the ${requested} asked for; it carries ${typeof text === 'string' ? text : 'none'}`, { details: { field: String(DE.AMOUNT) } });
+    throw new PosError(
+      'CODPOS_HOST_BAD_RESPONSE',
+      `a partial approval (10) must carry the approved amount in DE4, above 0 and at most the ${requested} asked for; it carries ${typeof text === 'string' ? text : 'none'}`,
+      { details: { field: String(DE.AMOUNT) } },
+    );
   }
   return approved;
 }

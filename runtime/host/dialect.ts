@@ -20,7 +20,11 @@ export function hostDialect(host: Config['host']): Dialect {
   if (overrides.length === 0) return base;
   const fields: Record<number, FieldSpec | null> = {};
   for (const [number, spec] of overrides) fields[Number(number)] = spec === null ? null : stripUndefined(spec);
-  const dialect = withFields(base, { name: `${base.name}+config`, description: `${base.name} with host.fieldOverrides ${overrides.map(([n]) => n).join(', ')}`, fields });
+  const dialect = withFields(base, {
+    name: `${base.name}+config`,
+    description: `${base.name} with host.fieldOverrides ${overrides.map(([n]) => n).join(', ')}`,
+    fields,
+  });
   try {
     compileDialect(dialect);
   } catch (error) {

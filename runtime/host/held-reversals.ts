@@ -16,7 +16,17 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { PosError, isPosError } from '../../config/errors.js';
-import { DE, buildReversal, nextStan, repeatMti, reversalReasonCode, type IsoFields, type IsoMessage, type MessageContext, type ReversalReason } from '../../emv/iso8583/index.js';
+import {
+  DE,
+  buildReversal,
+  nextStan,
+  repeatMti,
+  reversalReasonCode,
+  type IsoFields,
+  type IsoMessage,
+  type MessageContext,
+  type ReversalReason,
+} from '../../emv/iso8583/index.js';
 import { STREAMS, type OutboxRecord, type Spool } from '../../spool/index.js';
 import type { BeginInput } from '../../spool/journal.js';
 import { toSpoolError } from '../../spool/database.js';
@@ -86,7 +96,12 @@ export class HeldReversals {
    * existing one), the request built with the row's STAN, and its held reversal. A power cut
    * after this commit leaves a row and the reversal that undoes it; before it, nothing.
    */
-  hold(begin: BeginInput | undefined, existing: { id: string; stan: number } | undefined, beginRow: BeginRow | undefined, build: (context: MessageContext) => IsoMessage): HeldRequest {
+  hold(
+    begin: BeginInput | undefined,
+    existing: { id: string; stan: number } | undefined,
+    beginRow: BeginRow | undefined,
+    build: (context: MessageContext) => IsoMessage,
+  ): HeldRequest {
     const { db, journal } = this.options.spool;
     try {
       return db.transaction((): HeldRequest => {
@@ -94,13 +109,21 @@ export class HeldReversals {
         const request = build(row ? { ...this.options.context, nextStan: () => row.stan } : this.options.context);
         const held = outboxRecordOf(HELD_REVERSAL_STREAM, buildReversal(request, this.options.context));
         if (row) held.payload.journalId = row.id;
-        return { request, heldReversalId: this.enqueueNow(held), ...(row ? { row: { id: row.id, stan: row.stan } } : {}) };
+        return {
+          request,
+          heldReversalId: this.enqueueNow(held),
+          ...(row ? { row: { id: row.id, stan: row.stan } } : {}),
+        };
       })();
     } catch (error) {
       if (error instanceof PosError) throw error;
       const known = toSpoolError(error, 'journaling a payment with its held reversal');
       if (known instanceof PosError) throw known;
-      throw new PosError('CODPOS_SPOOL_WRITE', `the payment could not be journaled with its held reversal (${(error as Error).message}); nothing was sent`, { cause: error });
+      throw new PosError(
+        'CODPOS_SPOOL_WRITE',
+        `the payment could not be journaled with its held reversal (${(error as Error).message}); nothing was sent`,
+        { cause: error },
+      );
     }
   }
 
@@ -114,11 +137,22 @@ export class HeldReversals {
    * `reversal_pending` (when there is a row) and the retirement of its held copy. Resolves
    * the queued reversal's outbox id.
    */
-  queue(original: IsoMessage, journalId: string | undefined, reason: string, detail: ReversalDetail, heldReversalId?: string, responseCode?: string): string {
+  queue(
+    original: IsoMessage,
+    journalId: string | undefined,
+    reason: string,
+    detail: ReversalDetail,
+    heldReversalId?: string,
+    responseCode?: string,
+  ): string {
     const { spool, context } = this.options;
     // buildReversal keeps the original's STAN; by default a reversal is a new message with
     // a new STAN, and DE90 (from the original) is how the host finds what it undoes.
-    const reversal = buildReversal(original, context, { reason: detail.why, ...(detail.authCode ? { authCode: detail.authCode } : {}), ...(detail.iccData ? { iccData: detail.iccData } : {}) });
+    const reversal = buildReversal(original, context, {
+      reason: detail.why,
+      ...(detail.authCode ? { authCode: detail.authCode } : {}),
+      ...(detail.iccData ? { iccData: detail.iccData } : {}),
+    });
     if ((this.options.reversalStan ?? 'new') === 'new') reversal.fields[DE.STAN] = nextStan(context);
     const record = outboxRecordOf(STREAMS.reversal, reversal);
     // Named after its held copy, so recovering that copy later cannot queue it twice.
@@ -126,7 +160,12 @@ export class HeldReversals {
     if (journalId !== undefined) record.payload.journalId = journalId;
     const write = (r: QueuedRecord) =>
       spool.db.transaction(() => {
-        if (journalId !== undefined) spool.journal.transition(journalId, 'reversal_pending', { reason, outbox: r, ...(responseCode !== undefined ? { responseCode } : {}) });
+        if (journalId !== undefined)
+          spool.journal.transition(journalId, 'reversal_pending', {
+            reason,
+            outbox: r,
+            ...(responseCode !== undefined ? { responseCode } : {}),
+          });
         else spool.outbox.enqueueNow(r.stream, r.payload, { id: r.id, ...(r.sealed ? { sealed: r.sealed } : {}) });
         if (heldReversalId !== undefined) this.retire(heldReversalId);
       })();
@@ -146,7 +185,12 @@ export class HeldReversals {
     const { outbox, journal } = spool;
     let queued = 0;
     for (;;) {
-      const held = outbox.lease<QueuedMessage>([HELD_REVERSAL_STREAM], { limit: 50, leaseMs: 60_000, owner: 'recovery', ignoreBackoff: true });
+      const held = outbox.lease<QueuedMessage>([HELD_REVERSAL_STREAM], {
+        limit: 50,
+        leaseMs: 60_000,
+        owner: 'recovery',
+        ignoreBackoff: true,
+      });
       if (held.length === 0) break;
       for (const record of held) {
         const journalId = record.payload.journalId;
@@ -155,12 +199,23 @@ export class HeldReversals {
           this.retire(record.id);
           continue;
         }
-        const reversal: QueuedRecord = { id: reversalIdOf(record.id), stream: STREAMS.reversal, payload: { ...record.payload, fields: { ...record.payload.fields } } };
+        const reversal: QueuedRecord = {
+          id: reversalIdOf(record.id),
+          stream: STREAMS.reversal,
+          payload: { ...record.payload, fields: { ...record.payload.fields } },
+        };
         if (record.sealed !== undefined) reversal.sealed = record.sealed as QueuedCardData;
-        if ((this.options.reversalStan ?? 'new') === 'new') reversal.payload.fields[String(DE.STAN)] = nextStan(context);
-        const reason = state === 'approved' ? 'approved by the issuer, never completed by the card: the terminal stopped' : 'in flight when the terminal stopped';
+        if ((this.options.reversalStan ?? 'new') === 'new')
+          reversal.payload.fields[String(DE.STAN)] = nextStan(context);
+        const reason =
+          state === 'approved'
+            ? 'approved by the issuer, never completed by the card: the terminal stopped'
+            : 'in flight when the terminal stopped';
         // The held copy was made before anyone knew why it would be sent: say it now.
-        reversal.payload.fields[String(DE.POS_CONDITION)] = reversalReasonCode(state === 'approved' ? 'not-completed' : 'interrupted', context.reversalReasonLayout);
+        reversal.payload.fields[String(DE.POS_CONDITION)] = reversalReasonCode(
+          state === 'approved' ? 'not-completed' : 'interrupted',
+          context.reversalReasonLayout,
+        );
         const authCode = journalId !== undefined && state === 'approved' ? journal.get(journalId)?.authCode : undefined;
         if (authCode) reversal.payload.fields[String(DE.AUTH_CODE)] = authCode;
         spool.db.transaction(() => {
@@ -168,7 +223,10 @@ export class HeldReversals {
           else this.enqueueNow(reversal);
           this.retire(record.id);
         })();
-        log?.warn({ stan: record.payload.fields[String(DE.STAN)], reversal: reversal.id, journalId, state }, `${reason}; its reversal is queued`);
+        log?.warn(
+          { stan: record.payload.fields[String(DE.STAN)], reversal: reversal.id, journalId, state },
+          `${reason}; its reversal is queued`,
+        );
         queued++;
       }
     }
@@ -183,14 +241,27 @@ export class HeldReversals {
 
   /** Writes `record` to the outbox inside the caller's transaction (with what it belongs to). */
   enqueueNow(record: QueuedRecord): string {
-    return withCardDataIfSealable(record, this.options.log, (r) => this.options.spool.outbox.enqueueNow(r.stream, r.payload, { id: r.id, ...(r.sealed ? { sealed: r.sealed } : {}) }).id);
+    return withCardDataIfSealable(
+      record,
+      this.options.log,
+      (r) =>
+        this.options.spool.outbox.enqueueNow(r.stream, r.payload, {
+          id: r.id,
+          ...(r.sealed ? { sealed: r.sealed } : {}),
+        }).id,
+    );
   }
 
   /** Writes `record` to the outbox in a commit of its own. */
   async enqueue(record: QueuedRecord): Promise<string> {
     const { outbox } = this.options.spool;
     try {
-      return (await outbox.enqueue(record.stream, record.payload, { id: record.id, ...(record.sealed ? { sealed: record.sealed } : {}) })).id;
+      return (
+        await outbox.enqueue(record.stream, record.payload, {
+          id: record.id,
+          ...(record.sealed ? { sealed: record.sealed } : {}),
+        })
+      ).id;
     } catch (error) {
       if (!isPosError(error, 'CODPOS_SPOOL_NO_VAULT')) throw error;
       const bare = withoutCardData(record, this.options.log);
@@ -238,7 +309,11 @@ export function messageOfRecord(record: OutboxRecord<QueuedMessage>): IsoMessage
  * Writes `record` (synchronously, e.g. in a transaction) with its card data sealed; a spool
  * without a vault key gets it without the card data instead (withoutCardData).
  */
-export function withCardDataIfSealable<T>(record: QueuedRecord, log: Logger | undefined, write: (record: QueuedRecord) => T): T {
+export function withCardDataIfSealable<T>(
+  record: QueuedRecord,
+  log: Logger | undefined,
+  write: (record: QueuedRecord) => T,
+): T {
   try {
     return write(record);
   } catch (error) {

@@ -8,7 +8,16 @@
  * (approved, declined) is the caller's to read: outcomes are data, faults are errors.
  */
 import { PosError } from '../../config/errors.js';
-import { decodeIso8583, encodeIso8583, matchKey, maskedMessageJson, parseMti, responseMti, type Dialect, type IsoMessage } from '../../emv/iso8583/index.js';
+import {
+  decodeIso8583,
+  encodeIso8583,
+  matchKey,
+  maskedMessageJson,
+  parseMti,
+  responseMti,
+  type Dialect,
+  type IsoMessage,
+} from '../../emv/iso8583/index.js';
 import type { Logger } from '../log.js';
 import type { HostChannel } from './channel.js';
 
@@ -34,7 +43,8 @@ interface InFlight {
  * fixed set the client sends, never a field of the card), and either the time from the request
  * leaving to its answer arriving or the fact that no answer came in time.
  */
-export type HostExchange = { requestMti: string; result: 'answered'; roundTripMs: number } | { requestMti: string; result: 'timeout' };
+export type HostExchange =
+  { requestMti: string; result: 'answered'; roundTripMs: number } | { requestMti: string; result: 'timeout' };
 export type HostExchangeObserver = (exchange: HostExchange) => void;
 
 export interface MuxCounters {
@@ -83,12 +93,22 @@ export class HostMux {
    * whether the request left (and so whether its outcome is unknown).
    */
   async request(request: IsoMessage, timeoutMs: number): Promise<IsoMessage> {
-    if (!(timeoutMs > 0)) throw new PosError('CODPOS_HOST_BAD_REQUEST', `a host request needs a time-out above 0 ms, got ${timeoutMs}`, { details: { option: 'timeoutMs' } });
+    if (!(timeoutMs > 0))
+      throw new PosError('CODPOS_HOST_BAD_REQUEST', `a host request needs a time-out above 0 ms, got ${timeoutMs}`, {
+        details: { option: 'timeoutMs' },
+      });
     const { messageFunction } = parseMti(request.mti);
-    if (messageFunction % 2 !== 0) throw new PosError('CODPOS_HOST_BAD_REQUEST', `${request.mti} is a response; the mux sends requests`, { details: { field: 'mti' } });
+    if (messageFunction % 2 !== 0)
+      throw new PosError('CODPOS_HOST_BAD_REQUEST', `${request.mti} is a response; the mux sends requests`, {
+        details: { field: 'mti' },
+      });
     const key = matchKey(request);
     if (this.inFlight.has(key)) {
-      throw new PosError('CODPOS_HOST_BAD_REQUEST', `a ${request.mti} with STAN ${String(request.fields[11])} is already in flight; every request in flight needs its own STAN`, { details: { field: '11' } });
+      throw new PosError(
+        'CODPOS_HOST_BAD_REQUEST',
+        `a ${request.mti} with STAN ${String(request.fields[11])} is already in flight; every request in flight needs its own STAN`,
+        { details: { field: '11' } },
+      );
     }
     // Encode before waiting, so a bad message fails at once with the codec's error.
     const bytes = encodeIso8583(request, this.options.dialect);
@@ -108,15 +128,29 @@ export class HostMux {
           if (!entry.sent) {
             // It never left: the link is down, and there is nothing to reverse.
             const why = this.channel.problem;
-            reject(withSent(why ?? new PosError('CODPOS_HOST_DISCONNECTED', `no connection to the acquirer within ${timeoutMs} ms; ${request.mti} STAN ${String(request.fields[11])} was not sent`, { disconnected: true }), false));
+            reject(
+              withSent(
+                why ??
+                  new PosError(
+                    'CODPOS_HOST_DISCONNECTED',
+                    `no connection to the acquirer within ${timeoutMs} ms; ${request.mti} STAN ${String(request.fields[11])} was not sent`,
+                    { disconnected: true },
+                  ),
+                false,
+              ),
+            );
             return;
           }
           this.counters.timeouts++;
           this.notify({ requestMti: request.mti, result: 'timeout' });
           reject(
-            new PosError('CODPOS_HOST_TIMEOUT', `no ${responseMti(request.mti)} from the acquirer for ${request.mti} STAN ${String(request.fields[11])} within ${timeoutMs} ms`, {
-              details: { mti: request.mti, stan: request.fields[11], timeoutMs, sent: entry.sent },
-            }),
+            new PosError(
+              'CODPOS_HOST_TIMEOUT',
+              `no ${responseMti(request.mti)} from the acquirer for ${request.mti} STAN ${String(request.fields[11])} within ${timeoutMs} ms`,
+              {
+                details: { mti: request.mti, stan: request.fields[11], timeoutMs, sent: entry.sent },
+              },
+            ),
           );
         }, timeoutMs),
       };
@@ -161,7 +195,10 @@ export class HostMux {
       const late = isResponse && this.timedOut.includes(key);
       if (late) this.counters.late++;
       else this.counters.unmatched++;
-      this.options.log?.warn({ message: maskedMessageJson(message) }, late ? 'late host response dropped (its request had timed out)' : 'unmatched host message dropped');
+      this.options.log?.warn(
+        { message: maskedMessageJson(message) },
+        late ? 'late host response dropped (its request had timed out)' : 'unmatched host message dropped',
+      );
       return;
     }
     this.inFlight.delete(key);
@@ -214,5 +251,9 @@ export function outcomeUnknown(error: unknown): boolean {
 
 function withSent(error: unknown, sent: boolean): unknown {
   if (!(error instanceof PosError)) return error;
-  return new PosError(error.code, error.message, { disconnected: error.disconnected, cause: error.cause ?? error, details: { ...error.details, sent } });
+  return new PosError(error.code, error.message, {
+    disconnected: error.disconnected,
+    cause: error.cause ?? error,
+    details: { ...error.details, sent },
+  });
 }

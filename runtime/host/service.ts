@@ -81,7 +81,13 @@ export class HostService implements Service {
       // (the TLS tests run the simulator with its own test CA, test/runtime/host/tls.test.ts).
       target = { ...host, address: '127.0.0.1', port, tls: false };
     }
-    this.channel = new HostChannel(channelOptionsFromConfig(target, { log: this.log, dataDir: this.config.data.dir, ...(this.options.reconnect ? { reconnect: this.options.reconnect } : {}) }));
+    this.channel = new HostChannel(
+      channelOptionsFromConfig(target, {
+        log: this.log,
+        dataDir: this.config.data.dir,
+        ...(this.options.reconnect ? { reconnect: this.options.reconnect } : {}),
+      }),
+    );
     this.mux = new HostMux(this.channel, { dialect, log: this.log });
     this.hostClient = new HostClient({
       mux: this.mux,
@@ -97,7 +103,10 @@ export class HostService implements Service {
     try {
       await this.hostClient.recoverInterrupted();
     } catch (error) {
-      this.log.error({ err: error }, 'could not queue the reversals of authorizations in flight at the last stop; they stay held in the spool');
+      this.log.error(
+        { err: error },
+        'could not queue the reversals of authorizations in flight at the last stop; they stay held in the spool',
+      );
     }
     this.channel.on('disconnected', (error: PosError) => {
       this.signedOn = false;
@@ -120,7 +129,10 @@ export class HostService implements Service {
     this.state = { state: 'degraded', reason: `connecting to the acquirer at ${host.address}:${host.port}` };
     void this.connect().catch((error: unknown) => {
       this.state = { state: 'degraded', reason: `${(error as Error).message}; retrying` };
-      this.log.warn({ code: (error as PosError).code }, 'acquirer not reachable at start; card payments wait for the link');
+      this.log.warn(
+        { code: (error as PosError).code },
+        'acquirer not reachable at start; card payments wait for the link',
+      );
     });
   }
 
@@ -154,7 +166,11 @@ export class HostService implements Service {
   health(): Health {
     if (this.state.state !== 'up') return this.state;
     const waiting = this.hostClient?.pendingReversals() ?? 0;
-    if (waiting > 0) return { state: 'degraded', reason: `${waiting} reversal(s) waiting for the acquirer; card payments wait behind them` };
+    if (waiting > 0)
+      return {
+        state: 'degraded',
+        reason: `${waiting} reversal(s) waiting for the acquirer; card payments wait behind them`,
+      };
     return this.state;
   }
 
@@ -165,7 +181,10 @@ export class HostService implements Service {
     try {
       const answer = await client.network('sign-on');
       if (answer.outcome !== 'approved') {
-        this.state = { state: 'degraded', reason: `the acquirer refused the sign-on (response code ${answer.responseCode})` };
+        this.state = {
+          state: 'degraded',
+          reason: `the acquirer refused the sign-on (response code ${answer.responseCode})`,
+        };
         return;
       }
       this.signedOn = true;

@@ -108,7 +108,13 @@ export class SimAuditTrail {
    * A request arrived. `original` is DE90's original MTI and STAN. A 0200 is then pending
    * until `answered` (or `unanswered`) is called for it.
    */
-  request(terminalId: string, mti: string, stan: string, amount: number, original?: { mti: string; stan: string }): void {
+  request(
+    terminalId: string,
+    mti: string,
+    stan: string,
+    amount: number,
+    original?: { mti: string; stan: string },
+  ): void {
     const trail = this.trail(terminalId);
     if (NEW_MESSAGES.has(mti)) {
       // A host configured with host.reversalStan "original" gets the 0400 under the STAN it reverses: not a reuse.
@@ -149,18 +155,31 @@ export class SimAuditTrail {
   /** The audit of one terminal, or of every terminal; `books` are the host's totals. */
   report(books: TerminalBook[], terminalId?: string): SimAudit {
     const ids = terminalId === undefined ? [...this.terminals.keys()] : [terminalId];
-    const audit: SimAudit = { stanReused: [], financialBeforeReversal: [], unreversed: [], book: [], pruned: this.pruned, clean: true };
+    const audit: SimAudit = {
+      stanReused: [],
+      financialBeforeReversal: [],
+      unreversed: [],
+      book: [],
+      pruned: this.pruned,
+      clean: true,
+    };
     for (const id of ids) {
       const trail = this.terminals.get(id);
       if (!trail) continue;
       audit.stanReused.push(...trail.stanReused);
       audit.financialBeforeReversal.push(...trail.financialBeforeReversal);
       for (const pending of trail.pending.values()) {
-        audit.unreversed.push({ terminalId: id, stan: pending.stan, amount: pending.amount, why: pending.why ?? 'answer held back' });
+        audit.unreversed.push({
+          terminalId: id,
+          stan: pending.stan,
+          amount: pending.amount,
+          why: pending.why ?? 'answer held back',
+        });
       }
     }
     audit.book = terminalId === undefined ? books : books.filter((b) => b.terminalId === terminalId);
-    audit.clean = audit.stanReused.length === 0 && audit.financialBeforeReversal.length === 0 && audit.unreversed.length === 0;
+    audit.clean =
+      audit.stanReused.length === 0 && audit.financialBeforeReversal.length === 0 && audit.unreversed.length === 0;
     return audit;
   }
 

@@ -81,7 +81,8 @@ export class SimBook {
     const inBalance = debitCount === count && debitAmount === amount;
     if (inBalance) {
       const prefix = `${terminalId}|`;
-      for (const map of [this.booked, this.voids]) for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
+      for (const map of [this.booked, this.voids])
+        for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
     }
     return inBalance;
   }

@@ -51,10 +51,12 @@ export function isChipEntry(entryMode: string): boolean {
 
 /** Reads a 0200 purchase's entry mode, DE55 and DE35, refusing one that is malformed or contradicts itself. */
 export function readPurchase(request: IsoMessage): PurchaseReading {
-  const entryMode = typeof request.fields[DE.POS_ENTRY_MODE] === 'string' ? (request.fields[DE.POS_ENTRY_MODE] as string) : '';
+  const entryMode =
+    typeof request.fields[DE.POS_ENTRY_MODE] === 'string' ? (request.fields[DE.POS_ENTRY_MODE] as string) : '';
   const reading: PurchaseReading = { entryMode, chip: isChipEntry(entryMode) };
   const icc = request.fields[DE.ICC_DATA];
-  if (reading.chip && !Buffer.isBuffer(icc)) return refuse(reading, '30', `chip entry (DE22 ${entryMode}) without ICC data (DE55)`);
+  if (reading.chip && !Buffer.isBuffer(icc))
+    return refuse(reading, '30', `chip entry (DE22 ${entryMode}) without ICC data (DE55)`);
   if (Buffer.isBuffer(icc)) {
     try {
       reading.icc = decodeTlv(icc);
@@ -70,9 +72,11 @@ export function readPurchase(request: IsoMessage): PurchaseReading {
       return refuse(reading, '30', 'track 2 data (DE35) cannot be read');
     }
     const pan = request.fields[DE.PAN];
-    if (typeof pan === 'string' && pan !== reading.track.pan) return refuse(reading, '30', 'the PAN in track 2 (DE35) is not the PAN in DE2');
+    if (typeof pan === 'string' && pan !== reading.track.pan)
+      return refuse(reading, '30', 'the PAN in track 2 (DE35) is not the PAN in DE2');
     const expiry = request.fields[DE.EXPIRY];
-    if (typeof expiry === 'string' && expiry !== reading.track.expiry) return refuse(reading, '30', 'the expiry in track 2 (DE35) is not the expiry in DE14');
+    if (typeof expiry === 'string' && expiry !== reading.track.expiry)
+      return refuse(reading, '30', 'the expiry in track 2 (DE35) is not the expiry in DE14');
   }
   return reading;
 }
@@ -81,7 +85,8 @@ export function readPurchase(request: IsoMessage): PurchaseReading {
 export function onlinePinRequirement(reading: PurchaseReading): string | undefined {
   if (reading.chip) {
     const cvmResults = reading.icc === undefined ? undefined : findTag(reading.icc, 0x9f34)?.value;
-    if (cvmResults !== undefined && cvmResults.length >= 1 && (cvmResults[0]! & 0x3f) === CVM_ONLINE_PIN) return "the card's CVM results (9F34) name online PIN";
+    if (cvmResults !== undefined && cvmResults.length >= 1 && (cvmResults[0]! & 0x3f) === CVM_ONLINE_PIN)
+      return "the card's CVM results (9F34) name online PIN";
     return undefined;
   }
   if (reading.track === undefined) return undefined;

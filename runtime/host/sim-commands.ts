@@ -31,13 +31,22 @@ const KEYS = ['mti', 'amount', 'from', 'code', 'delay', 'times', 'approved', 'pe
 type NumberKey = Exclude<(typeof KEYS)[number], 'mti' | 'code'>;
 type NumberField = 'amount' | 'amountAtLeast' | 'delayMs' | 'times' | 'approvedAmount' | 'approvedPercent';
 /** The whole-number words: the rule field each sets, and the range it takes where 0 and up is not enough. */
-const NUMBER_OPTIONS: Record<NumberKey, { field: NumberField; range?: { min: number; max: number; problem: (value: string) => string } }> = {
+const NUMBER_OPTIONS: Record<
+  NumberKey,
+  { field: NumberField; range?: { min: number; max: number; problem: (value: string) => string } }
+> = {
   amount: { field: 'amount' },
   from: { field: 'amountAtLeast' },
   delay: { field: 'delayMs' },
   times: { field: 'times', range: { min: 1, max: Infinity, problem: () => 'times=0: a rule applies at least once' } },
-  approved: { field: 'approvedAmount', range: { min: 1, max: Infinity, problem: () => 'approved=0: approve at least 1 minor unit (or decline)' } },
-  percent: { field: 'approvedPercent', range: { min: 1, max: 99, problem: (value) => `percent=${value}: a part is 1 to 99 percent` } },
+  approved: {
+    field: 'approvedAmount',
+    range: { min: 1, max: Infinity, problem: () => 'approved=0: approve at least 1 minor unit (or decline)' },
+  },
+  percent: {
+    field: 'approvedPercent',
+    range: { min: 1, max: 99, problem: (value) => `percent=${value}: a part is 1 to 99 percent` },
+  },
 };
 
 /** Parses one rule line; a mistake is a PosError naming the word that is wrong. */
@@ -68,8 +77,10 @@ export function parseSimRule(line: string): SimRule {
     }
   }
   if (rule.action === 'late' && rule.delayMs === undefined) throw usage('late needs delay=MS');
-  if ((rule.approvedAmount !== undefined || rule.approvedPercent !== undefined) && rule.action !== 'partial') throw usage('approved= and percent= go with partial');
-  if (rule.approvedAmount !== undefined && rule.approvedPercent !== undefined) throw usage('partial takes approved=N or percent=N, not both');
+  if ((rule.approvedAmount !== undefined || rule.approvedPercent !== undefined) && rule.action !== 'partial')
+    throw usage('approved= and percent= go with partial');
+  if (rule.approvedAmount !== undefined && rule.approvedPercent !== undefined)
+    throw usage('partial takes approved=N or percent=N, not both');
   if (rule.action === 'approve' && rule.responseCode !== undefined && !['00', '08', '11'].includes(rule.responseCode)) {
     throw usage(`approve code=${rule.responseCode}: an approval answers 00, 08 or 11 (partial answers 10)`);
   }
@@ -86,7 +97,10 @@ export function runSimHostCommand(sim: AcquirerHostSimulator, line: string): str
     return 'rules cleared';
   }
   if (verb === 'audit') return JSON.stringify(sim.audit(auditTerminal(line)));
-  if (verb === 'rules') return sim.rules.length === 0 ? 'no rules: every request is answered normally' : sim.rules.map(describeSimRule).join('\n');
+  if (verb === 'rules')
+    return sim.rules.length === 0
+      ? 'no rules: every request is answered normally'
+      : sim.rules.map(describeSimRule).join('\n');
   const rule = parseSimRule(line);
   sim.behave(rule);
   return `rule added: ${describeSimRule(rule)}`;

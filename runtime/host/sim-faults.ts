@@ -34,7 +34,6 @@ export interface SimFaultOptions {
 export const PARTIAL_FAULT_PERCENT = 50;
 export const DEFAULT_LATE_MS = 1000;
 
-
 /** Draws the faults of a simulator's purchases and reversals. */
 export class SimFaultDraw {
   readonly lateMs: number;
@@ -86,7 +85,8 @@ function checkRates(rates: Record<string, number | undefined>, known: readonly s
   for (const [name, rate] of Object.entries(rates)) {
     if (!known.includes(name)) throw usage(option, `fault ${name}: not a fault (${known.join(', ')})`);
     if (rate === undefined) continue;
-    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) throw usage(option, `fault ${name}=${String(rate)}: a rate is a number from 0 to 1`);
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1)
+      throw usage(option, `fault ${name}=${String(rate)}: a rate is a number from 0 to 1`);
     sum += rate;
   }
   // A small tolerance: 0.1 + 0.2 + 0.7 is not exactly 1 in floating point.
@@ -94,12 +94,16 @@ function checkRates(rates: Record<string, number | undefined>, known: readonly s
 }
 
 /** `silent=0.05,late=0.05,...` (the `--faults` option) into rates; a bad word names itself. */
-export function parseFaultRates<T extends string>(text: string, known: readonly T[] = SIM_FAULTS as readonly string[] as readonly T[]): Partial<Record<T, number>> {
+export function parseFaultRates<T extends string>(
+  text: string,
+  known: readonly T[] = SIM_FAULTS as readonly string[] as readonly T[],
+): Partial<Record<T, number>> {
   const rates: Partial<Record<T, number>> = {};
   for (const word of text.split(',').map((w) => w.trim())) {
     if (word === '') continue;
     const [name = '', value, extra] = word.split('=');
-    if (!known.includes(name as T)) throw usage('faults', `fault "${name}" in "${word}": expected one of ${known.join(', ')}`);
+    if (!known.includes(name as T))
+      throw usage('faults', `fault "${name}" in "${word}": expected one of ${known.join(', ')}`);
     if (value === undefined || extra !== undefined || !/^(?:0(?:\.[0-9]+)?|1(?:\.0+)?|\.[0-9]+)$/.test(value)) {
       throw usage('faults', `fault ${word}: expected ${name}=RATE with RATE from 0 to 1 (e.g. ${name}=0.05)`);
     }

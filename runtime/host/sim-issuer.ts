@@ -11,7 +11,13 @@
 import { deriveTdesKeys, parseTdesKsn } from '../../emv/crypto/dukpt-tdes.js';
 import { deriveAesKeys, parseAesKsn } from '../../emv/crypto/dukpt-aes.js';
 import { decodePinBlock } from '../../emv/crypto/pin-block.js';
-import { cvnIccMasterKey, generateCvnArpc, generateCvnScriptMac, verifyCvnAc, type AcTransactionData } from '../../emv/crypto/cryptogram.js';
+import {
+  cvnIccMasterKey,
+  generateCvnArpc,
+  generateCvnScriptMac,
+  verifyCvnAc,
+  type AcTransactionData,
+} from '../../emv/crypto/cryptogram.js';
 import { findTag, type Tlv } from '../../emv/tlv/index.js';
 import type { CardApplicationProfile } from '../../emv/card/index.js';
 
@@ -65,7 +71,11 @@ export function arqcVerifies(app: CardApplicationProfile, tlvs: Tlv[]): boolean 
 }
 
 /** Tag 91 for the code answered: ARPC || ARC (method 1), or ARPC || CSU (method 2, Visa CVN 18; CSU "approved" for an approving code). */
-export function issuerAuthenticationData(app: CardApplicationProfile, cryptogram: CardCryptogram, responseCode: string): Buffer {
+export function issuerAuthenticationData(
+  app: CardApplicationProfile,
+  cryptogram: CardCryptogram,
+  responseCode: string,
+): Buffer {
   const key = acMasterKey(app);
   if (app.cvn === 'visa-cvn18') {
     const csu = Buffer.from(APPROVED_CODES.has(responseCode) ? '00820000' : '00000000', 'hex');
@@ -76,16 +86,31 @@ export function issuerAuthenticationData(app: CardApplicationProfile, cryptogram
 }
 
 /** One script command with secure messaging: CLA 84 header, the data, the MAC over header, ATC, ARQC and data. */
-export function securedScriptCommand(app: CardApplicationProfile, cryptogram: CardCryptogram, command: ScriptCommand): Buffer {
+export function securedScriptCommand(
+  app: CardApplicationProfile,
+  cryptogram: CardCryptogram,
+  command: ScriptCommand,
+): Buffer {
   const data = command.data ?? Buffer.alloc(0);
   const header = Buffer.from([0x84, command.ins, command.p1, command.p2, data.length + 8]);
   const smi = cvnIccMasterKey(app.cvn, app.issuerMasterKeys.smi, app.pan, app.panSequenceNumber);
-  const mac = generateCvnScriptMac(app.cvn, smi, { header, atc: cryptogram.atc, arqc: cryptogram.arqc, commandData: data });
+  const mac = generateCvnScriptMac(app.cvn, smi, {
+    header,
+    atc: cryptogram.atc,
+    arqc: cryptogram.arqc,
+    commandData: data,
+  });
   return Buffer.concat([header, data, mac]);
 }
 
 /** An issuer script template (71 before, 72 after the second GENERATE AC): its id (9F18) and secured commands (86). */
-export function issuerScriptTemplate(app: CardApplicationProfile, cryptogram: CardCryptogram, template: 0x71 | 0x72, id: string, commands: ScriptCommand[]): Tlv {
+export function issuerScriptTemplate(
+  app: CardApplicationProfile,
+  cryptogram: CardCryptogram,
+  template: 0x71 | 0x72,
+  id: string,
+  commands: ScriptCommand[],
+): Tlv {
   const children: Tlv[] = [{ tag: 0x9f18, value: Buffer.from(id, 'hex') }];
   for (const command of commands) children.push({ tag: 0x86, value: securedScriptCommand(app, cryptogram, command) });
   return { tag: template, value: Buffer.alloc(0), children };
@@ -102,7 +127,13 @@ export interface PinKeys {
  * 20 hex digits TDES DUKPT (ISO 9564 format 0), 24 AES DUKPT (format 4). A block that does
  * not decode is a wrong PIN, as for a real host; a card with no PIN on file matches none.
  */
-export function pinBlockMatches(app: CardApplicationProfile, keys: PinKeys, block: Buffer, ksn: string, pan: string): boolean {
+export function pinBlockMatches(
+  app: CardApplicationProfile,
+  keys: PinKeys,
+  block: Buffer,
+  ksn: string,
+  pan: string,
+): boolean {
   if (app.onlinePin === undefined) return false;
   try {
     const aesType = keys.dukpt === 'aes128' || keys.dukpt === 'aes256' ? keys.dukpt : undefined;

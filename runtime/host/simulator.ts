@@ -53,13 +53,25 @@ import {
   type Tpdu,
 } from '../../emv/iso8583/index.js';
 import { encodeTlv, type Tlv } from '../../emv/tlv/index.js';
-import { listCardProfiles, loadCardProfile, type CardApplicationProfile, type CardProfile } from '../../emv/card/index.js';
+import {
+  listCardProfiles,
+  loadCardProfile,
+  type CardApplicationProfile,
+  type CardProfile,
+} from '../../emv/card/index.js';
 import type { Logger } from '../log.js';
 import { KSN_FIELD } from './fields.js';
 import { PARTIAL_FAULT_PERCENT, SimFaultDraw, type SimFault, type SimFaultOptions } from './sim-faults.js';
 import { SimAuditTrail, type SimAudit, type SimAuditLimits } from './sim-audit.js';
 import { SimBook } from './sim-book.js';
-import { APPROVED_CODES, arqcVerifies, cryptogramOf, issuerAuthenticationData, issuerScriptTemplate, pinBlockMatches } from './sim-issuer.js';
+import {
+  APPROVED_CODES,
+  arqcVerifies,
+  cryptogramOf,
+  issuerAuthenticationData,
+  issuerScriptTemplate,
+  pinBlockMatches,
+} from './sim-issuer.js';
 import { onlinePinRequirement, readPurchase, type PurchaseReading, type Refusal } from './sim-checks.js';
 import { recordArrival, type SimExchange } from './sim-exchange.js';
 
@@ -168,13 +180,20 @@ export class AcquirerHostSimulator {
     for (const card of cards) {
       for (const app of card.applications) this.cardsByPan.set(app.pan, app);
       // A card without a chip is known by the PAN on its stripe.
-      const stripePan = card.applications.length === 0 ? /^;?(\d{12,19})=/.exec(card.tracks.track2 ?? '')?.[1] : undefined;
+      const stripePan =
+        card.applications.length === 0 ? /^;?(\d{12,19})=/.exec(card.tracks.track2 ?? '')?.[1] : undefined;
       if (stripePan !== undefined) this.stripeOnlyPans.add(stripePan);
     }
     const tls = options.tls;
     this.server = tls
       ? createTlsServer(
-          { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requestCert ?? false, rejectUnauthorized: tls.requestCert ?? false },
+          {
+            key: tls.key,
+            cert: tls.cert,
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            requestCert: tls.requestCert ?? false,
+            rejectUnauthorized: tls.requestCert ?? false,
+          },
           (socket) => this.serve(socket),
         )
       : createServer((socket) => this.serve(socket));
@@ -209,7 +228,13 @@ export class AcquirerHostSimulator {
   async start(): Promise<{ address: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new PosError('CODPOS_HOST_SIM_LISTEN', `the acquirer simulator cannot listen on 127.0.0.1:${this.options.port ?? 0}: ${error.message}`, { cause: error, details: { port: this.options.port ?? 0 } })),
+        reject(
+          new PosError(
+            'CODPOS_HOST_SIM_LISTEN',
+            `the acquirer simulator cannot listen on 127.0.0.1:${this.options.port ?? 0}: ${error.message}`,
+            { cause: error, details: { port: this.options.port ?? 0 } },
+          ),
+        ),
       );
       this.server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
     });
@@ -236,7 +261,9 @@ export class AcquirerHostSimulator {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const closed = [...this.sockets].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+    const closed = [...this.sockets].map(
+      (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
+    );
     this.dropConnections();
     await Promise.all([...closed, new Promise<void>((resolve) => this.server.close(() => resolve()))]);
   }
@@ -292,7 +319,11 @@ export class AcquirerHostSimulator {
     exchange.answer = String(response.fields[DE.RESPONSE_CODE] ?? '');
     if (rule?.action === 'late') exchange.delayMs = rule.delayMs ?? 1000;
     this.options.onExchange?.(exchange);
-    const frame = frameMessage(encodeIso8583(response, this.options.dialect), this.options.framing, tpdu ? { tpdu: replyTpdu(tpdu) } : {});
+    const frame = frameMessage(
+      encodeIso8583(response, this.options.dialect),
+      this.options.framing,
+      tpdu ? { tpdu: replyTpdu(tpdu) } : {},
+    );
     const send = () => {
       const delivered = !socket.destroyed;
       if (delivered) socket.write(frame);
@@ -314,7 +345,10 @@ export class AcquirerHostSimulator {
     try {
       return this.answer(request, rule, exchange);
     } catch (error) {
-      this.options.log?.warn({ err: error, mti: request.mti }, 'acquirer simulator: request not understood; answering 30');
+      this.options.log?.warn(
+        { err: error, mti: request.mti },
+        'acquirer simulator: request not understood; answering 30',
+      );
       exchange.refusal = 'the request could not be processed';
       return buildResponse(request, { [DE.RESPONSE_CODE]: '30' });
     }
@@ -386,7 +420,10 @@ export class AcquirerHostSimulator {
         // A void (processing code 02xxxx) takes its original (DE90) off the book; it books nothing itself.
         if (isVoid(request)) {
           if (!this.book.void(tid, originalOf(request)?.stan ?? '', String(request.fields[DE.STAN] ?? ''))) {
-            return this.refuse(request, exchange, { code: '12', reason: 'no approved purchase under the original STAN (DE90) to void' });
+            return this.refuse(request, exchange, {
+              code: '12',
+              reason: 'no approved purchase under the original STAN (DE90) to void',
+            });
           }
           return buildResponse(request, { [DE.RESPONSE_CODE]: '00', [DE.AUTH_CODE]: newAuthCode() });
         }
@@ -396,7 +433,9 @@ export class AcquirerHostSimulator {
       case '0401': {
         // Idempotent: a repeat, or a reversal of something the host never booked, is still answered 00.
         this.book.reverse(tid, originalOf(request)?.stan ?? '');
-        return buildResponse(request, { [DE.RESPONSE_CODE]: rule?.action === 'decline' ? (rule.responseCode ?? '12') : '00' });
+        return buildResponse(request, {
+          [DE.RESPONSE_CODE]: rule?.action === 'decline' ? (rule.responseCode ?? '12') : '00',
+        });
       }
       case '0220':
       case '0221': {
@@ -404,7 +443,11 @@ export class AcquirerHostSimulator {
         if (original?.mti === '0200') {
           // A completion (the card's TC and script results after an online approval): the authorization is the sale.
           exchange.completion = true;
-          if (!this.book.has(tid, original.stan)) this.options.log?.info({ terminalId: tid, original: original.stan }, 'acquirer simulator: completion advice for an authorization not on the book; not booked');
+          if (!this.book.has(tid, original.stan))
+            this.options.log?.info(
+              { terminalId: tid, original: original.stan },
+              'acquirer simulator: completion advice for an authorization not on the book; not booked',
+            );
           return buildResponse(request, { [DE.RESPONSE_CODE]: '00' });
         }
         const stan = String(request.fields[DE.STAN] ?? '');
@@ -430,12 +473,17 @@ export class AcquirerHostSimulator {
 
   private purchase(request: IsoMessage, rule: SimRule | undefined, exchange: SimExchange): IsoMessage {
     const reading = readPurchase(request);
-    const pan = reading.track?.pan ?? (typeof request.fields[DE.PAN] === 'string' ? (request.fields[DE.PAN] as string) : undefined);
+    const pan =
+      reading.track?.pan ??
+      (typeof request.fields[DE.PAN] === 'string' ? (request.fields[DE.PAN] as string) : undefined);
     if (reading.refusal) return this.refuse(request, exchange, reading.refusal, pan);
-    if (pan === undefined) return this.refuse(request, exchange, { code: '30', reason: 'no PAN (DE2) and no track 2 (DE35)' });
+    if (pan === undefined)
+      return this.refuse(request, exchange, { code: '30', reason: 'no PAN (DE2) and no track 2 (DE35)' });
     const app = this.cardsByPan.get(pan);
-    if (app === undefined && this.stripeOnlyPans.has(pan)) return this.stripePurchase(request, rule, reading, exchange, pan);
-    if (app === undefined) return this.refuse(request, exchange, { code: '14', reason: 'no card with this PAN on file' }, pan);
+    if (app === undefined && this.stripeOnlyPans.has(pan))
+      return this.stripePurchase(request, rule, reading, exchange, pan);
+    if (app === undefined)
+      return this.refuse(request, exchange, { code: '14', reason: 'no card with this PAN on file' }, pan);
 
     let refusal: Refusal | undefined;
     // DE55 is verified whenever it came (a chip read always brings it): the ARPC goes only to a card whose ARQC verified.
@@ -452,7 +500,12 @@ export class AcquirerHostSimulator {
     if (cryptogram !== undefined) {
       const out: Tlv[] = [{ tag: 0x91, value: issuerAuthenticationData(app, cryptogram, code) }];
       for (const script of rule?.issuerScripts ?? []) {
-        const commands = script.commands.map((command) => ({ ins: command.ins, p1: command.p1, p2: command.p2, data: Buffer.from(command.data ?? '', 'hex') }));
+        const commands = script.commands.map((command) => ({
+          ins: command.ins,
+          p1: command.p1,
+          p2: command.p2,
+          data: Buffer.from(command.data ?? '', 'hex'),
+        }));
         out.push(issuerScriptTemplate(app, cryptogram, script.template, script.id ?? '00000001', commands));
       }
       fields[DE.ICC_DATA] = encodeTlv(out);
@@ -460,10 +513,17 @@ export class AcquirerHostSimulator {
     return buildResponse(request, fields);
   }
 
-  private stripePurchase(request: IsoMessage, rule: SimRule | undefined, reading: PurchaseReading, exchange: SimExchange, pan: string): IsoMessage {
+  private stripePurchase(
+    request: IsoMessage,
+    rule: SimRule | undefined,
+    reading: PurchaseReading,
+    exchange: SimExchange,
+    pan: string,
+  ): IsoMessage {
     let refusal: Refusal | undefined;
     if (reading.chip) refusal = { code: '05', reason: 'chip entry for a card with no chip application on file' };
-    else if (request.fields[DE.PIN_BLOCK] !== undefined) refusal = { code: '55', reason: 'a PIN block (DE52) for a card with no PIN on file' };
+    else if (request.fields[DE.PIN_BLOCK] !== undefined)
+      refusal = { code: '55', reason: 'a PIN block (DE52) for a card with no PIN on file' };
     else {
       const pinWhy = onlinePinRequirement(reading);
       if (pinWhy !== undefined) refusal = { code: '55', reason: `no PIN block (DE52), but ${pinWhy}` };
@@ -477,9 +537,17 @@ export class AcquirerHostSimulator {
   }
 
   /** 55 when the PIN block is wrong, or absent although the card's CVM or the stripe's service code asks for one. */
-  private pinRefusal(request: IsoMessage, reading: PurchaseReading, pan: string, app: CardApplicationProfile): Refusal | undefined {
+  private pinRefusal(
+    request: IsoMessage,
+    reading: PurchaseReading,
+    pan: string,
+    app: CardApplicationProfile,
+  ): Refusal | undefined {
     const pinBlock = request.fields[DE.PIN_BLOCK];
-    if (Buffer.isBuffer(pinBlock)) return this.pinMatches(request, pinBlock, pan, app) ? undefined : { code: '55', reason: 'the PIN (DE52) is wrong or cannot be decrypted' };
+    if (Buffer.isBuffer(pinBlock))
+      return this.pinMatches(request, pinBlock, pan, app)
+        ? undefined
+        : { code: '55', reason: 'the PIN (DE52) is wrong or cannot be decrypted' };
     const pinWhy = onlinePinRequirement(reading);
     return pinWhy === undefined ? undefined : { code: '55', reason: `no PIN block (DE52), but ${pinWhy}` };
   }
@@ -521,7 +589,14 @@ export class AcquirerHostSimulator {
   private noteRefusal(request: IsoMessage, exchange: SimExchange, refusal: Refusal, pan?: string): void {
     exchange.refusal = refusal.reason;
     this.options.log?.info(
-      { mti: request.mti, stan: exchange.stan, terminalId: exchange.terminalId, code: refusal.code, reason: refusal.reason, ...(pan !== undefined ? { pan: maskPan(pan) } : {}) },
+      {
+        mti: request.mti,
+        stan: exchange.stan,
+        terminalId: exchange.terminalId,
+        code: refusal.code,
+        reason: refusal.reason,
+        ...(pan !== undefined ? { pan: maskPan(pan) } : {}),
+      },
       `acquirer simulator: refused ${refusal.code}: ${refusal.reason}`,
     );
   }
@@ -549,28 +624,49 @@ function newAuthCode(): string {
 }
 
 /** A partial approval's amount: at least 1 minor unit below the request; undefined when nothing can be approved. */
-export function partialAmount(requested: bigint, rule: Pick<SimRule, 'approvedAmount' | 'approvedPercent'>): bigint | undefined {
-  let approved = rule.approvedAmount !== undefined ? BigInt(rule.approvedAmount) : (requested * BigInt(rule.approvedPercent ?? PARTIAL_FAULT_PERCENT)) / 100n;
+export function partialAmount(
+  requested: bigint,
+  rule: Pick<SimRule, 'approvedAmount' | 'approvedPercent'>,
+): bigint | undefined {
+  let approved =
+    rule.approvedAmount !== undefined
+      ? BigInt(rule.approvedAmount)
+      : (requested * BigInt(rule.approvedPercent ?? PARTIAL_FAULT_PERCENT)) / 100n;
   if (approved >= requested) approved = requested - 1n;
   return approved >= 1n ? approved : undefined;
 }
 
 /** A rule as given, or a usage error naming what is wrong with it. */
 function checkRule(rule: SimRule): SimRule {
-  const bad = (option: string, message: string) => new PosError('CODPOS_USAGE_BAD_OPTION', `simulator rule: ${message}`, { details: { option } });
-  if (!SIM_ACTIONS.includes(rule.action)) throw bad('action', `action must be ${SIM_ACTIONS.join(', ')}, not ${String(rule.action)}`);
+  const bad = (option: string, message: string) =>
+    new PosError('CODPOS_USAGE_BAD_OPTION', `simulator rule: ${message}`, { details: { option } });
+  if (!SIM_ACTIONS.includes(rule.action))
+    throw bad('action', `action must be ${SIM_ACTIONS.join(', ')}, not ${String(rule.action)}`);
   if (rule.action === 'approve' && rule.responseCode !== undefined && !APPROVAL_CODES.includes(rule.responseCode)) {
-    throw bad('responseCode', `approve answers ${APPROVAL_CODES.join(', ')}, not ${rule.responseCode} (partial answers 10; decline the rest)`);
+    throw bad(
+      'responseCode',
+      `approve answers ${APPROVAL_CODES.join(', ')}, not ${rule.responseCode} (partial answers 10; decline the rest)`,
+    );
   }
   if (rule.approvedAmount !== undefined && !(Number.isSafeInteger(rule.approvedAmount) && rule.approvedAmount >= 1)) {
-    throw bad('approvedAmount', `approvedAmount ${String(rule.approvedAmount)}: expected a whole number of minor units, at least 1`);
+    throw bad(
+      'approvedAmount',
+      `approvedAmount ${String(rule.approvedAmount)}: expected a whole number of minor units, at least 1`,
+    );
   }
-  if (rule.approvedPercent !== undefined && !(Number.isInteger(rule.approvedPercent) && rule.approvedPercent >= 1 && rule.approvedPercent <= 99)) {
-    throw bad('approvedPercent', `approvedPercent ${String(rule.approvedPercent)}: expected a whole number from 1 to 99`);
+  if (
+    rule.approvedPercent !== undefined &&
+    !(Number.isInteger(rule.approvedPercent) && rule.approvedPercent >= 1 && rule.approvedPercent <= 99)
+  ) {
+    throw bad(
+      'approvedPercent',
+      `approvedPercent ${String(rule.approvedPercent)}: expected a whole number from 1 to 99`,
+    );
   }
   if ((rule.approvedAmount !== undefined || rule.approvedPercent !== undefined) && rule.action !== 'partial') {
     throw bad('action', 'approvedAmount and approvedPercent belong to a partial rule');
   }
-  if (rule.approvedAmount !== undefined && rule.approvedPercent !== undefined) throw bad('approvedPercent', 'give approvedAmount or approvedPercent, not both');
+  if (rule.approvedAmount !== undefined && rule.approvedPercent !== undefined)
+    throw bad('approvedPercent', 'give approvedAmount or approvedPercent, not both');
   return rule;
 }

@@ -21,7 +21,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PosError, isPosError } from '../../config/errors.js';
-import { PinPadNotWorking, runTransaction, type CardIdentity, type KernelResult, type TerminalConfig } from '../../emv/kernel/index.js';
+import {
+  PinPadNotWorking,
+  runTransaction,
+  type CardIdentity,
+  type KernelResult,
+  type TerminalConfig,
+} from '../../emv/kernel/index.js';
 import { cardKeyOf } from './card-key.js';
 import type { ReversalReason } from '../../emv/iso8583/index.js';
 import type { CardChannel } from '../../drivers/card-reader/driver.js';
@@ -105,7 +111,10 @@ export const MAX_AMOUNT = 999_999_999_999;
 /** A bad amount is the caller's mistake (a USAGE error), never a failure of the card that would unlock its stripe. */
 export function checkAmount(amount: number, who: string): void {
   if (!Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_AMOUNT) {
-    throw new PosError('CODPOS_USAGE_AMOUNT', `${who}: amount must be a whole number of minor units from 1 to ${MAX_AMOUNT} (the 12 digits of DE4), not ${String(amount)}`);
+    throw new PosError(
+      'CODPOS_USAGE_AMOUNT',
+      `${who}: amount must be a whole number of minor units from 1 to ${MAX_AMOUNT} (the 12 digits of DE4), not ${String(amount)}`,
+    );
   }
 }
 
@@ -120,7 +129,11 @@ class PinNotEntered extends Error {
 class PaymentCancelled extends Error {
   /** The canceller's words (the signal's reason, when it gave them as text). */
   constructor(signal: AbortSignal | undefined) {
-    super(typeof signal?.reason === 'string' ? signal.reason : 'the payment was cancelled before the card was asked for its cryptogram');
+    super(
+      typeof signal?.reason === 'string'
+        ? signal.reason
+        : 'the payment was cancelled before the card was asked for its cryptogram',
+    );
   }
 }
 
@@ -161,7 +174,8 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
     kernel = await runTransaction({
       transmit: async (apdu) => {
         const generateAc = apdu[1] === GENERATE_AC;
-        if (generateAc && !cardAnsweredGenerateAc && request.signal?.aborted) throw new PaymentCancelled(request.signal);
+        if (generateAc && !cardAnsweredGenerateAc && request.signal?.aborted)
+          throw new PaymentCancelled(request.signal);
         try {
           const response = await deps.card.transmit(apdu);
           if (generateAc) cardAnsweredGenerateAc = true;
@@ -185,7 +199,11 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
         requestOnlinePin: async (pan) => {
           let entry: PinEntryResult;
           try {
-            entry = await withAbort(deps.pinpad.requestPin({ pan }), request.signal, () => void deps.pinpad.cancel?.().catch(() => undefined));
+            entry = await withAbort(
+              deps.pinpad.requestPin({ pan }),
+              request.signal,
+              () => void deps.pinpad.cancel?.().catch(() => undefined),
+            );
           } catch (error) {
             if (error instanceof PaymentCancelled) throw error;
             // The PIN pad failed (no answer, link lost): the kernel notes it in the TVR and goes on.
@@ -205,7 +223,12 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
           kernelGoOnline(deps.client, {
             amount: request.amount,
             ksn: () => pin?.ksn,
-            begin: { amount: request.amount, currency: deps.currency, pan: online.pan, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) },
+            begin: {
+              amount: request.amount,
+              currency: deps.currency,
+              pan: online.pan,
+              ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
+            },
             onJournaled: (row) => (onlineRow = row),
             beginRow: (entry) => deps.journal.begin(entry),
             awaitCompletion: true,
@@ -219,10 +242,12 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
     if (error instanceof PaymentCancelled) return cancelled(error.message);
     const reason = `the payment failed: ${(error as Error).message}`;
     // The card or the reader failed mid-way. An approval already given is not completed: reverse it.
-    if (approval?.outcome === 'approved' && onlineRow) await reverseApproval(deps, approval, onlineRow.id, reason, 'terminal-failure');
+    if (approval?.outcome === 'approved' && onlineRow)
+      await reverseApproval(deps, approval, onlineRow.id, reason, 'terminal-failure');
     deps.log?.warn({ err: error, journalId: onlineRow?.id }, 'chip payment failed');
     // Only the chip's own failure, before anything went online, lets the stripe be used instead.
-    if (onlineRow === undefined && error === chipError && isPosError(error) && CHIP_FAILURE_CODES.has(error.code)) return chipFailed(reason, card);
+    if (onlineRow === undefined && error === chipError && isPosError(error) && CHIP_FAILURE_CODES.has(error.code))
+      return chipFailed(reason, card);
     return { ...none, outcome: 'failed', reason, ...(onlineRow ? { journalId: onlineRow.id } : {}) };
   } finally {
     await deps.card.powerOff().catch(() => undefined);
@@ -233,11 +258,22 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
     odaMethod: kernel.odaMethod,
     ...(kernel.cvmResults ? { cvmResult: kernel.cvmResults.toString('hex').toUpperCase() } : {}),
     ...(kernel.responseCode !== undefined ? { responseCode: kernel.responseCode } : {}),
-    ...(kernel.receipt && card ? { receipt: { panLast4: card.pan.slice(-4), aid: kernel.receipt.aid, ...(kernel.receipt.label ? { label: kernel.receipt.label } : {}), tvr: kernel.receipt.tvr, tsi: kernel.receipt.tsi } } : {}),
+    ...(kernel.receipt && card
+      ? {
+          receipt: {
+            panLast4: card.pan.slice(-4),
+            aid: kernel.receipt.aid,
+            ...(kernel.receipt.label ? { label: kernel.receipt.label } : {}),
+            tvr: kernel.receipt.tvr,
+            tsi: kernel.receipt.tsi,
+          },
+        }
+      : {}),
   };
   const issuerApproved = approval?.outcome === 'approved';
 
-  if (kernel.outcome === 'not-accepted' && CHIP_FAILURE_REASONS.has(kernel.reason) && onlineRow === undefined) return { ...chipFailed(kernel.reason, card), ...base };
+  if (kernel.outcome === 'not-accepted' && CHIP_FAILURE_REASONS.has(kernel.reason) && onlineRow === undefined)
+    return { ...chipFailed(kernel.reason, card), ...base };
   if (kernel.outcome === 'approved' && issuerApproved && onlineRow) {
     try {
       // The card completed it: the held reversal is retired with the final chip data kept.
@@ -246,14 +282,19 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
       // Not journaled as completed: the approval is reversed (now, or by the next start's recovery).
       const reason = `the card approved but its completion could not be journaled (${(error as Error).message}): the approval is reversed`;
       deps.log?.error({ err: error, journalId: onlineRow.id }, reason);
-      await reverseApproval(deps, approval!, onlineRow.id, reason, 'terminal-failure', kernel.finalIccData).catch(() => undefined);
+      await reverseApproval(deps, approval!, onlineRow.id, reason, 'terminal-failure', kernel.finalIccData).catch(
+        () => undefined,
+      );
       return { ...base, ...none, outcome: 'failed', reason, journalId: onlineRow.id };
     }
     const approvedAmount = approval!.approvedAmount ?? request.amount;
     return {
       ...base,
       outcome: 'approved',
-      reason: approvedAmount < request.amount ? `${kernel.reason}: partially approved, ${approvedAmount} of ${request.amount}` : kernel.reason,
+      reason:
+        approvedAmount < request.amount
+          ? `${kernel.reason}: partially approved, ${approvedAmount} of ${request.amount}`
+          : kernel.reason,
       journalId: onlineRow.id,
       approvedOffline: false,
       approvedAmount,
@@ -267,10 +308,29 @@ async function runChipPayment(deps: CardPaymentDeps, request: CardPaymentRequest
   }
   if (issuerApproved && onlineRow) {
     // The issuer said yes, the card said no (or the kernel ended the transaction): undo the approval.
-    await reverseApproval(deps, approval!, onlineRow.id, `card ${kernel.outcome} after the issuer approved (${kernel.reason})`, 'card-declined', kernel.finalIccData);
-    return { ...base, outcome: 'declined', reason: `${kernel.reason}: the issuer's approval is reversed`, journalId: onlineRow.id, approvedOffline: false };
+    await reverseApproval(
+      deps,
+      approval!,
+      onlineRow.id,
+      `card ${kernel.outcome} after the issuer approved (${kernel.reason})`,
+      'card-declined',
+      kernel.finalIccData,
+    );
+    return {
+      ...base,
+      outcome: 'declined',
+      reason: `${kernel.reason}: the issuer's approval is reversed`,
+      journalId: onlineRow.id,
+      approvedOffline: false,
+    };
   }
-  return { ...base, outcome: kernel.outcome === 'approved' ? 'failed' : 'declined', reason: kernel.reason, ...(onlineRow ? { journalId: onlineRow.id } : {}), approvedOffline: false };
+  return {
+    ...base,
+    outcome: kernel.outcome === 'approved' ? 'failed' : 'declined',
+    reason: kernel.reason,
+    ...(onlineRow ? { journalId: onlineRow.id } : {}),
+    approvedOffline: false,
+  };
 }
 
 /** A chip failure: the payment failed, and the same card's stripe may be swiped as a fallback. */
@@ -301,29 +361,71 @@ function withAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, stop: (
   });
 }
 
-async function recordOfflineApproval(deps: CardPaymentDeps, request: CardPaymentRequest, card: CardIdentity, kernel: KernelResult, base: Omit<CardPaymentResult, 'outcome' | 'reason' | 'approvedOffline'>, approvedAt: Date): Promise<CardPaymentResult> {
+async function recordOfflineApproval(
+  deps: CardPaymentDeps,
+  request: CardPaymentRequest,
+  card: CardIdentity,
+  kernel: KernelResult,
+  base: Omit<CardPaymentResult, 'outcome' | 'reason' | 'approvedOffline'>,
+  approvedAt: Date,
+): Promise<CardPaymentResult> {
   const code = kernel.responseCode ?? 'Y1';
   let row;
   try {
-    row = deps.journal.begin({ amount: request.amount, currency: deps.currency, pan: card.pan, offline: true, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
+    row = deps.journal.begin({
+      amount: request.amount,
+      currency: deps.currency,
+      pan: card.pan,
+      offline: true,
+      ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
+    });
   } catch (error) {
     if (isPosError(error) && error.area === 'SPOOL') {
       // Past the offline caps (or the spool refuses it): the card's approval is never advised, so no money moves.
-      return { ...base, outcome: 'declined', reason: `approved offline by the card, refused by the terminal: ${error.message}; take cash`, approvedOffline: false };
+      return {
+        ...base,
+        outcome: 'declined',
+        reason: `approved offline by the card, refused by the terminal: ${error.message}; take cash`,
+        approvedOffline: false,
+      };
     }
     throw error;
   }
   await deps.client.recordOfflineApproval(row.id, {
     amount: request.amount,
-    card: { pan: card.pan, ...(card.expiry ? { expiry: card.expiry.slice(0, 4) } : {}), ...(card.panSequenceNumber ? { panSequenceNumber: card.panSequenceNumber.padStart(3, '0') } : {}) },
+    card: {
+      pan: card.pan,
+      ...(card.expiry ? { expiry: card.expiry.slice(0, 4) } : {}),
+      ...(card.panSequenceNumber ? { panSequenceNumber: card.panSequenceNumber.padStart(3, '0') } : {}),
+    },
     posEntryMode: '051',
     approvedAt,
     authCode: code,
     iccData: kernel.de55,
   });
-  return { ...base, outcome: 'approved', reason: kernel.reason, journalId: row.id, approvedOffline: true, responseCode: code, authCode: code };
+  return {
+    ...base,
+    outcome: 'approved',
+    reason: kernel.reason,
+    journalId: row.id,
+    approvedOffline: true,
+    responseCode: code,
+    authCode: code,
+  };
 }
 
-async function reverseApproval(deps: CardPaymentDeps, approval: PurchaseResult, journalId: string, reason: string, why: ReversalReason, finalIccData?: Buffer): Promise<void> {
-  await deps.client.reverse(approval, { journal: { id: journalId }, reason, why, ...(finalIccData ? { finalIccData } : {}) });
+async function reverseApproval(
+  deps: CardPaymentDeps,
+  approval: PurchaseResult,
+  journalId: string,
+  reason: string,
+  why: ReversalReason,
+  finalIccData?: Buffer,
+): Promise<void> {
+  await deps.client.reverse(approval, {
+    journal: { id: journalId },
+    reason,
+    why,
+    ...(finalIccData ? { finalIccData } : {}),
+  });
 }

@@ -35,7 +35,10 @@ export interface OnlinePaymentInput {
  * 0200, the answer becomes tag 8A/89/91 and the issuer scripts. A host fault propagates
  * as a HOST PosError, which the kernel reads as 'unable to go online'.
  */
-export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (request: OnlineRequest) => Promise<HostAnswer> {
+export function kernelGoOnline(
+  client: HostClient,
+  input: OnlinePaymentInput,
+): (request: OnlineRequest) => Promise<HostAnswer> {
   return async (online) => {
     const ksn = input.ksn?.();
     const result = await client.purchase({
@@ -44,7 +47,9 @@ export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (
       card: {
         pan: online.pan,
         ...(online.expiry !== undefined ? { expiry: online.expiry.slice(0, 4) } : {}),
-        ...(online.panSequenceNumber !== undefined ? { panSequenceNumber: online.panSequenceNumber.padStart(3, '0') } : {}),
+        ...(online.panSequenceNumber !== undefined
+          ? { panSequenceNumber: online.panSequenceNumber.padStart(3, '0') }
+          : {}),
         ...(online.track2 !== undefined ? { track2: online.track2 } : {}),
       },
       iccData: online.de55,
@@ -57,7 +62,10 @@ export function kernelGoOnline(client: HostClient, input: OnlinePaymentInput): (
       ...(input.awaitCompletion ? { awaitCompletion: true } : {}),
     });
     input.onResult?.(result);
-    const answer: HostAnswer = { result: result.outcome === 'approved' ? 'approved' : 'declined', responseCode: result.responseCode };
+    const answer: HostAnswer = {
+      result: result.outcome === 'approved' ? 'approved' : 'declined',
+      responseCode: result.responseCode,
+    };
     if (result.authCode !== undefined) answer.authorisationCode = result.authCode;
     if (result.iccData !== undefined) {
       const tlvs = decodeTlv(result.iccData);

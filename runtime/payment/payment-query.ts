@@ -30,7 +30,10 @@ export interface CheckedPaymentQuery {
  * Checks a query. Without `date`, `from` or `to` it selects today, except when it names a
  * waybill: a waybill's payments are wanted whatever day they were taken (every kept day).
  */
-export function checkPaymentQuery(query: PaymentQuery, options: { today?: Date; operatorPattern?: RegExp } = {}): CheckedPaymentQuery {
+export function checkPaymentQuery(
+  query: PaymentQuery,
+  options: { today?: Date; operatorPattern?: RegExp } = {},
+): CheckedPaymentQuery {
   const today = options.today ?? new Date();
   if (query.date !== undefined && (query.from !== undefined || query.to !== undefined)) {
     throw badQuery('date', 'give either date (one day) or from/to (a range of days), not both');
@@ -38,18 +41,26 @@ export function checkPaymentQuery(query: PaymentQuery, options: { today?: Date; 
   const echo: CheckedPaymentQuery['echo'] = {};
   const filter: CheckedPaymentQuery['filter'] = {};
   if (query.state !== undefined) {
-    if (!(TXN_STATES as readonly string[]).includes(query.state)) throw badQuery('state', `expected one of ${TXN_STATES.join(', ')}, not "${query.state}"`);
+    if (!(TXN_STATES as readonly string[]).includes(query.state))
+      throw badQuery('state', `expected one of ${TXN_STATES.join(', ')}, not "${query.state}"`);
     echo.state = filter.state = query.state as TxnState;
   }
   if (query.waybill !== undefined) {
-    const check = checkWaybill(query.waybill, options.operatorPattern ? { operatorPattern: options.operatorPattern } : {});
-    if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { parameter: 'waybill', waybill: check.waybill } });
+    const check = checkWaybill(
+      query.waybill,
+      options.operatorPattern ? { operatorPattern: options.operatorPattern } : {},
+    );
+    if (!check.valid)
+      throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, {
+        details: { parameter: 'waybill', waybill: check.waybill },
+      });
     echo.waybill = filter.waybill = check.waybill;
   }
   if (query.from !== undefined || query.to !== undefined) {
     const from = query.from === undefined ? undefined : dayStart('from', query.from);
     const to = query.to === undefined ? undefined : dayStart('to', query.to);
-    if (from !== undefined && to !== undefined && from.getTime() > to.getTime()) throw badQuery('from', `${query.from} is after to ${query.to}`);
+    if (from !== undefined && to !== undefined && from.getTime() > to.getTime())
+      throw badQuery('from', `${query.from} is after to ${query.to}`);
     if (from !== undefined) {
       echo.from = query.from!;
       filter.createdFrom = from.getTime();
@@ -72,7 +83,8 @@ export function checkPaymentQuery(query: PaymentQuery, options: { today?: Date; 
 export function paymentQueryOf(parameters: URLSearchParams): PaymentQuery {
   const query: PaymentQuery = {};
   for (const name of new Set(parameters.keys())) {
-    if (!(PAYMENT_QUERY_PARAMETERS as readonly string[]).includes(name)) throw badQuery(name, `unknown parameter; GET /v1/payments takes ${PAYMENT_QUERY_PARAMETERS.join(', ')}`);
+    if (!(PAYMENT_QUERY_PARAMETERS as readonly string[]).includes(name))
+      throw badQuery(name, `unknown parameter; GET /v1/payments takes ${PAYMENT_QUERY_PARAMETERS.join(', ')}`);
     const values = parameters.getAll(name);
     if (values.length > 1) throw badQuery(name, 'given more than once');
     query[name as keyof PaymentQuery] = values[0]!;
@@ -86,7 +98,8 @@ function dayStart(parameter: string, text: string): Date {
   if (!match) throw badDate(parameter, `expected YYYY-MM-DD, not ${text}`);
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const start = new Date(year, month - 1, day);
-  if (start.getFullYear() !== year || start.getMonth() !== month - 1 || start.getDate() !== day) throw badDate(parameter, `${text} is not a day of the calendar`);
+  if (start.getFullYear() !== year || start.getMonth() !== month - 1 || start.getDate() !== day)
+    throw badDate(parameter, `${text} is not a day of the calendar`);
   return start;
 }
 

@@ -39,34 +39,57 @@ interface Row {
 /** A key as a client may send it: 1 to 128 printable ASCII characters (a UUID is the usual). */
 export function checkIdempotencyKey(value: unknown): string {
   if (typeof value !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(value)) {
-    throw new PosError('CODPOS_USAGE_IDEMPOTENCY_KEY', 'Idempotency-Key: expected 1 to 128 printable characters without spaces (a UUID, say)');
+    throw new PosError(
+      'CODPOS_USAGE_IDEMPOTENCY_KEY',
+      'Idempotency-Key: expected 1 to 128 printable characters without spaces (a UUID, say)',
+    );
   }
   return value;
 }
 
 export class PaymentRequests {
-  private readonly sql: Record<'find' | 'insert' | 'attach' | 'answer' | 'forget' | 'pruneOld' | 'pruneMany', Statement>;
+  private readonly sql: Record<
+    'find' | 'insert' | 'attach' | 'answer' | 'forget' | 'pruneOld' | 'pruneMany',
+    Statement
+  >;
 
   constructor(
     private readonly db: Database,
     private readonly clock: () => number = Date.now,
-    private readonly limits: { ttlMs: number; kept: number } = { ttlMs: IDEMPOTENCY_KEY_TTL_MS, kept: IDEMPOTENCY_KEYS_KEPT },
+    private readonly limits: { ttlMs: number; kept: number } = {
+      ttlMs: IDEMPOTENCY_KEY_TTL_MS,
+      kept: IDEMPOTENCY_KEYS_KEPT,
+    },
   ) {
     this.sql = {
       find: db.prepare('SELECT * FROM payment_request WHERE key = ?'),
-      insert: db.prepare(`INSERT INTO payment_request (key, amount, waybill, state, created_at, updated_at) VALUES (@key, @amount, @waybill, 'running', @now, @now)`),
+      insert: db.prepare(
+        `INSERT INTO payment_request (key, amount, waybill, state, created_at, updated_at) VALUES (@key, @amount, @waybill, 'running', @now, @now)`,
+      ),
       attach: db.prepare('UPDATE payment_request SET journal_id = @journalId, updated_at = @now WHERE key = @key'),
-      answer: db.prepare(`UPDATE payment_request SET state = 'answered', answer = @answer, journal_id = coalesce(@journalId, journal_id), updated_at = @now WHERE key = @key`),
+      answer: db.prepare(
+        `UPDATE payment_request SET state = 'answered', answer = @answer, journal_id = coalesce(@journalId, journal_id), updated_at = @now WHERE key = @key`,
+      ),
       forget: db.prepare('DELETE FROM payment_request WHERE key = ?'),
       pruneOld: db.prepare('DELETE FROM payment_request WHERE created_at < ?'),
-      pruneMany: db.prepare('DELETE FROM payment_request WHERE key IN (SELECT key FROM payment_request ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)'),
+      pruneMany: db.prepare(
+        'DELETE FROM payment_request WHERE key IN (SELECT key FROM payment_request ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)',
+      ),
     };
   }
 
   find(key: string): StoredPaymentRequest | undefined {
     const row = this.sql.find.get(key) as Row | undefined;
     if (!row) return undefined;
-    return { key: row.key, amount: row.amount, waybill: row.waybill, journalId: row.journal_id, state: row.state, answer: row.answer === null ? undefined : JSON.parse(row.answer), createdAt: row.created_at };
+    return {
+      key: row.key,
+      amount: row.amount,
+      waybill: row.waybill,
+      journalId: row.journal_id,
+      state: row.state,
+      answer: row.answer === null ? undefined : JSON.parse(row.answer),
+      createdAt: row.created_at,
+    };
   }
 
   /** Records a new key as running (pruning the old ones in the same commit). */
@@ -85,7 +108,14 @@ export class PaymentRequests {
   }
 
   answer(key: string, answer: { journalId?: string }): void {
-    this.write('recording a payment answer', () => this.sql.answer.run({ key, answer: JSON.stringify(answer), journalId: answer.journalId ?? null, now: this.clock() }));
+    this.write('recording a payment answer', () =>
+      this.sql.answer.run({
+        key,
+        answer: JSON.stringify(answer),
+        journalId: answer.journalId ?? null,
+        now: this.clock(),
+      }),
+    );
   }
 
   /** Drops a key whose payment ended in an error before anything was journaled: the same key may be used again. */

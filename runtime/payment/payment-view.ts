@@ -54,7 +54,10 @@ export function outcomeOfState(state: TxnState): CardPaymentOutcome | 'pending' 
   return 'failed';
 }
 
-export function paymentView(txn: CardTransaction, receipt: { state: ReceiptState; content: StoredReceipt } | undefined): PaymentView {
+export function paymentView(
+  txn: CardTransaction,
+  receipt: { state: ReceiptState; content: StoredReceipt } | undefined,
+): PaymentView {
   const payment = receipt?.content.payment;
   const standing = STANDING.has(txn.state);
   const approvedAmount = standing ? txn.approvedAmount : undefined;

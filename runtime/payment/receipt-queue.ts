@@ -51,7 +51,12 @@ export interface ReceiptQueueDeps {
   db: Database;
   printer: () => PrinterDriver | undefined;
   /** The ESC/POS bytes of one copy. */
-  render: (receipt: StoredReceipt, journalId: string, copy: 'merchant' | 'customer', options: { profile: PrinterProfile; reprint: boolean }) => Buffer;
+  render: (
+    receipt: StoredReceipt,
+    journalId: string,
+    copy: 'merchant' | 'customer',
+    options: { profile: PrinterProfile; reprint: boolean },
+  ) => Buffer;
   events: EventBus;
   log: Logger;
   clock?: () => number;
@@ -75,11 +80,19 @@ export class ReceiptQueue {
     this.clock = deps.clock ?? Date.now;
     const { db } = deps;
     this.sql = {
-      insert: db.prepare(`INSERT INTO payment_receipt (journal_id, state, content, created_at) VALUES (@journalId, 'held', @content, @now) ON CONFLICT (journal_id) DO NOTHING`),
-      find: db.prepare('SELECT journal_id, state, content, attempts, last_error FROM payment_receipt WHERE journal_id = ?'),
+      insert: db.prepare(
+        `INSERT INTO payment_receipt (journal_id, state, content, created_at) VALUES (@journalId, 'held', @content, @now) ON CONFLICT (journal_id) DO NOTHING`,
+      ),
+      find: db.prepare(
+        'SELECT journal_id, state, content, attempts, last_error FROM payment_receipt WHERE journal_id = ?',
+      ),
       held: db.prepare(`SELECT journal_id FROM payment_receipt WHERE state = 'held' ORDER BY created_at, rowid`),
-      printed: db.prepare(`UPDATE payment_receipt SET state = 'printed', printed_at = @now, attempts = attempts + 1, last_error = NULL WHERE journal_id = @journalId`),
-      failed: db.prepare('UPDATE payment_receipt SET attempts = attempts + 1, last_error = @reason WHERE journal_id = @journalId'),
+      printed: db.prepare(
+        `UPDATE payment_receipt SET state = 'printed', printed_at = @now, attempts = attempts + 1, last_error = NULL WHERE journal_id = @journalId`,
+      ),
+      failed: db.prepare(
+        'UPDATE payment_receipt SET attempts = attempts + 1, last_error = @reason WHERE journal_id = @journalId',
+      ),
       prune: db.prepare(`DELETE FROM payment_receipt WHERE state = 'printed' AND printed_at < ?`),
     };
   }
@@ -110,12 +123,16 @@ export class ReceiptQueue {
    */
   async print(journalId: string, waitMs: number): Promise<PrintAttempt> {
     const row = this.sql.find.get(journalId) as Row | undefined;
-    if (!row) throw new PosError('CODPOS_USAGE_NO_RECEIPT', `no receipt is kept for journal row ${journalId}`, { details: { journalId } });
+    if (!row)
+      throw new PosError('CODPOS_USAGE_NO_RECEIPT', `no receipt is kept for journal row ${journalId}`, {
+        details: { journalId },
+      });
     const receipt = JSON.parse(row.content) as StoredReceipt;
     const reprint = row.state === 'printed';
     const printer = this.deps.printer();
     if (!printer) return this.notPrinted(journalId, 'there is no receipt printer', reprint);
-    if (printer.state.state === 'held') return this.notPrinted(journalId, `the printer cannot print: ${printer.state.reason}`, reprint);
+    if (printer.state.state === 'held')
+      return this.notPrinted(journalId, `the printer cannot print: ${printer.state.reason}`, reprint);
 
     return new Promise<PrintAttempt>((resolve) => {
       const controller = new AbortController();
@@ -134,11 +151,15 @@ export class ReceiptQueue {
       // The printer stops on paper out, an open cover or a lost link: the job would wait for it.
       // The driver announces `held` just before it starts waiting on the job's signal: abort after
       // that (a microtask later), or the abort would go unseen until its next status poll.
-      const onState = (state: PrinterState) => state.state === 'held' && queueMicrotask(() => giveUp(`the printer cannot print: ${state.reason}`));
+      const onState = (state: PrinterState) =>
+        state.state === 'held' && queueMicrotask(() => giveUp(`the printer cannot print: ${state.reason}`));
       printer.on('state', onState);
       const timer = setTimeout(() => giveUp(`the printer did not finish within ${waitMs} ms`), waitMs);
       (async () => {
-        for (const copy of receipt.copies) await printer.print(this.deps.render(receipt, journalId, copy, { profile: printer.profile, reprint }), { signal: controller.signal });
+        for (const copy of receipt.copies)
+          await printer.print(this.deps.render(receipt, journalId, copy, { profile: printer.profile, reprint }), {
+            signal: controller.signal,
+          });
       })()
         .then(
           () => {
@@ -185,7 +206,10 @@ export class ReceiptQueue {
   /** A receipt printed before stays printed when its reprint fails; else it stays held. */
   private notPrinted(journalId: string, reason: string, reprint: boolean): PrintAttempt {
     this.quietly(() => this.sql.failed.run({ journalId, reason }));
-    this.deps.log.warn({ journalId, reason }, reprint ? 'receipt not reprinted' : 'receipt not printed: held for a reprint');
+    this.deps.log.warn(
+      { journalId, reason },
+      reprint ? 'receipt not reprinted' : 'receipt not printed: held for a reprint',
+    );
     if (!reprint) this.deps.events.publish('receipt.held', { journalId, reason });
     return { printed: false, reason };
   }

@@ -71,7 +71,11 @@ export function formatAmount(amount: number, currency: string): string {
   return `${known?.code ?? currency} ${amount < 0 ? '-' : ''}${major}`;
 }
 
-const ENTRY_LABEL: Record<NonNullable<CardPaymentResult['entry']>, string> = { chip: 'CHIP', stripe: 'SWIPE', fallback: 'SWIPE (CHIP FALLBACK)' };
+const ENTRY_LABEL: Record<NonNullable<CardPaymentResult['entry']>, string> = {
+  chip: 'CHIP',
+  stripe: 'SWIPE',
+  fallback: 'SWIPE (CHIP FALLBACK)',
+};
 
 export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   const { payment, transaction: txn } = input;
@@ -88,18 +92,26 @@ export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   if (approved !== input.amount) {
     // A partial approval: the card paid part, the rest is still due in cash or by another card.
     b.line(pair('REQUESTED', formatAmount(input.amount, input.currency)));
-    b.bold().line(pair('AMOUNT', formatAmount(approved, input.currency))).bold(false);
-    b.bold().line(pair('BALANCE DUE', formatAmount(input.amount - approved, input.currency))).bold(false);
+    b.bold()
+      .line(pair('AMOUNT', formatAmount(approved, input.currency)))
+      .bold(false);
+    b.bold()
+      .line(pair('BALANCE DUE', formatAmount(input.amount - approved, input.currency)))
+      .bold(false);
   } else {
-    b.bold().line(pair('AMOUNT', formatAmount(input.amount, input.currency))).bold(false);
+    b.bold()
+      .line(pair('AMOUNT', formatAmount(input.amount, input.currency)))
+      .bold(false);
   }
   if (payment.receipt) {
     b.line(pair(payment.receipt.label ?? 'CARD', `**** ${payment.receipt.panLast4}`));
     if (payment.entry) b.line(pair('ENTRY', ENTRY_LABEL[payment.entry]));
     if (payment.receipt.aid) b.line(pair('AID', payment.receipt.aid));
-    if (payment.receipt.tvr && payment.receipt.tsi) b.line(pair(`TVR ${payment.receipt.tvr}`, `TSI ${payment.receipt.tsi}`));
+    if (payment.receipt.tvr && payment.receipt.tsi)
+      b.line(pair(`TVR ${payment.receipt.tvr}`, `TSI ${payment.receipt.tsi}`));
   }
-  if (payment.authCode !== undefined || payment.responseCode !== undefined) b.line(pair(`AUTH ${payment.authCode ?? '-'}`, `RC ${payment.responseCode ?? '-'}`));
+  if (payment.authCode !== undefined || payment.responseCode !== undefined)
+    b.line(pair(`AUTH ${payment.authCode ?? '-'}`, `RC ${payment.responseCode ?? '-'}`));
   if (txn) {
     b.line(pair(`STAN ${String(txn.stan).padStart(6, '0')}`, `RRN ${txn.rrn}`));
     b.line(pair(`INVOICE ${String(txn.invoice).padStart(6, '0')}`, `BATCH ${String(txn.batch).padStart(6, '0')}`));
@@ -108,7 +120,12 @@ export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   if (payment.outcome !== 'approved') b.wrap(payment.reason);
   if (payment.outcome === 'approved') {
     if (payment.identificationRequired) b.line('CARDHOLDER ID CHECKED');
-    if (payment.signatureRequired && input.copy === 'merchant') b.feed(2).align('left').line(`X${'_'.repeat(columns - 1)}`).align('center').line('CARDHOLDER SIGNATURE');
+    if (payment.signatureRequired && input.copy === 'merchant')
+      b.feed(2)
+        .align('left')
+        .line(`X${'_'.repeat(columns - 1)}`)
+        .align('center')
+        .line('CARDHOLDER SIGNATURE');
     else if (!payment.signatureRequired) b.line('NO SIGNATURE REQUIRED');
   }
   b.line(input.copy === 'merchant' ? '-- MERCHANT COPY --' : '-- CUSTOMER COPY --');
@@ -123,7 +140,9 @@ function outcomeText(payment: CardPaymentResult): string {
 
 /** A label on the left and its value on the right of one line of `columns`; two lines when they do not fit. */
 export function labelledLine(columns: number, left: string, right: string): string {
-  return left.length + 1 + right.length <= columns ? `${left}${' '.repeat(columns - left.length - right.length)}${right}` : `${left}\n${right.padStart(columns)}`;
+  return left.length + 1 + right.length <= columns
+    ? `${left}${' '.repeat(columns - left.length - right.length)}${right}`
+    : `${left}\n${right.padStart(columns)}`;
 }
 
 /** `YYYY-MM-DD` in the terminal's local time zone. */

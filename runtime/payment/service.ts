@@ -189,7 +189,9 @@ export class PaymentService implements Service {
     if (this.state.state !== 'up') return this.state;
     const devices = this.deps.devices();
     const missing = [!devices.cardReader && 'card reader', !devices.pinpad && 'PIN pad'].filter(Boolean);
-    return missing.length > 0 ? { state: 'degraded', reason: `no ${missing.join(' and no ')}: card payments cannot be taken` } : this.state;
+    return missing.length > 0
+      ? { state: 'degraded', reason: `no ${missing.join(' and no ')}: card payments cannot be taken` }
+      : this.state;
   }
 
   /**
@@ -204,10 +206,19 @@ export class PaymentService implements Service {
       if (prior) return this.replay(prior, checked);
     }
     const { cardReader, pinpad } = this.deps.devices();
-    if (!this.terminal || !cardReader || !pinpad) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', `card payments cannot be taken: ${this.health().reason ?? 'the payment service is not started'}`);
-    const { answer, receiptKept } = await this.exclusive('a card payment is already in progress', () => this.run(checked, key, options.signal, cardReader.driver, pinpad.driver));
+    if (!this.terminal || !cardReader || !pinpad)
+      throw new PosError(
+        'CODPOS_DEVICE_PAYMENT_UNAVAILABLE',
+        `card payments cannot be taken: ${this.health().reason ?? 'the payment service is not started'}`,
+      );
+    const { answer, receiptKept } = await this.exclusive('a card payment is already in progress', () =>
+      this.run(checked, key, options.signal, cardReader.driver, pinpad.driver),
+    );
     // Outside the guard: the next payment may start while this receipt prints.
-    const printed = receiptKept && answer.journalId !== undefined ? (await this.receipts().print(answer.journalId, this.config.payments.receiptWaitMs)).printed : false;
+    const printed =
+      receiptKept && answer.journalId !== undefined
+        ? (await this.receipts().print(answer.journalId, this.config.payments.receiptWaitMs)).printed
+        : false;
     return { ...answer, receiptPrinted: printed };
   }
 
@@ -218,7 +229,8 @@ export class PaymentService implements Service {
    */
   async cancel(reason: string = CANCEL_REASONS.request): Promise<CancelOutcome> {
     const current = this.current;
-    if (!current) throw new PosError('CODPOS_USAGE_NO_PAYMENT', 'no card payment is in progress: there is nothing to cancel');
+    if (!current)
+      throw new PosError('CODPOS_USAGE_NO_PAYMENT', 'no card payment is in progress: there is nothing to cancel');
     if (current.committed) throw notCancellable(current.journalId, undefined);
     current.controller.abort(reason);
     const result = await current.ended;
@@ -228,9 +240,13 @@ export class PaymentService implements Service {
 
   /** A journaled payment as the journal has it (CODPOS_USAGE_NO_SUCH_PAYMENT when it is not there). */
   payment(journalId: unknown): PaymentView {
-    if (typeof journalId !== 'string' || journalId === '') throw new PosError('CODPOS_USAGE_NO_SUCH_PAYMENT', 'expected the journal id of a payment');
+    if (typeof journalId !== 'string' || journalId === '')
+      throw new PosError('CODPOS_USAGE_NO_SUCH_PAYMENT', 'expected the journal id of a payment');
     const txn = this.deps.spool().journal.get(journalId);
-    if (!txn) throw new PosError('CODPOS_USAGE_NO_SUCH_PAYMENT', `no payment ${journalId} in the journal`, { details: { journalId } });
+    if (!txn)
+      throw new PosError('CODPOS_USAGE_NO_SUCH_PAYMENT', `no payment ${journalId} in the journal`, {
+        details: { journalId },
+      });
     return paymentView(txn, this.receipts().kept(txn.id));
   }
 
@@ -239,22 +255,44 @@ export class PaymentService implements Service {
    * today, or a range of days; a state; a waybill), oldest first. A bare date string is `{ date }`.
    */
   payments(query: PaymentQuery | string = {}): PaymentList {
-    const checked = checkPaymentQuery(typeof query === 'string' ? { date: query } : query, this.operatorWaybillPattern ? { operatorPattern: this.operatorWaybillPattern } : {});
+    const checked = checkPaymentQuery(
+      typeof query === 'string' ? { date: query } : query,
+      this.operatorWaybillPattern ? { operatorPattern: this.operatorWaybillPattern } : {},
+    );
     const rows = this.deps.spool().journal.list({ ...checked.filter, limit: 100_000 });
     return { ...checked.echo, payments: rows.map((txn) => paymentView(txn, this.receipts().kept(txn.id))) };
   }
 
   /** Prints a payment's receipt again, or (no journal id) every held receipt. */
   async reprint(journalId: unknown): Promise<ReprintOutcome> {
-    if (journalId !== undefined && (typeof journalId !== 'string' || journalId === '')) throw new PosError('CODPOS_USAGE_REPRINT', 'journalId: expected the journal id of a payment, or nothing to print every held receipt');
-    if (journalId !== undefined && !this.receipts().kept(journalId)) throw new PosError('CODPOS_USAGE_NO_RECEIPT', `no receipt is kept for payment ${journalId}`, { details: { journalId } });
+    if (journalId !== undefined && (typeof journalId !== 'string' || journalId === ''))
+      throw new PosError(
+        'CODPOS_USAGE_REPRINT',
+        'journalId: expected the journal id of a payment, or nothing to print every held receipt',
+      );
+    if (journalId !== undefined && !this.receipts().kept(journalId))
+      throw new PosError('CODPOS_USAGE_NO_RECEIPT', `no receipt is kept for payment ${journalId}`, {
+        details: { journalId },
+      });
     return this.receipts().reprint(journalId, this.config.payments.receiptWaitMs);
   }
 
   /** The payment itself, inside the guard: from the card to the journaled, logged and published outcome. */
-  private async run(request: PaymentRequest, key: string | undefined, callerSignal: AbortSignal | undefined, reader: CardReaderDriver, pinpad: PinpadDriver): Promise<{ answer: PaymentAnswer; receiptKept: boolean }> {
+  private async run(
+    request: PaymentRequest,
+    key: string | undefined,
+    callerSignal: AbortSignal | undefined,
+    reader: CardReaderDriver,
+    pinpad: PinpadDriver,
+  ): Promise<{ answer: PaymentAnswer; receiptKept: boolean }> {
     let markEnded: (result: CardPaymentResult | 'error') => void = () => undefined;
-    const current: PaymentInProgress = { controller: new AbortController(), key, journalId: undefined, committed: false, ended: new Promise((resolve) => (markEnded = resolve)) };
+    const current: PaymentInProgress = {
+      controller: new AbortController(),
+      key,
+      journalId: undefined,
+      committed: false,
+      ended: new Promise((resolve) => (markEnded = resolve)),
+    };
     const callerGone = () => current.controller.abort(CANCEL_REASONS.clientGone);
     if (callerSignal?.aborted) callerGone();
     callerSignal?.addEventListener('abort', callerGone, { once: true });
@@ -262,7 +300,10 @@ export class PaymentService implements Service {
     let result: CardPaymentResult | undefined;
     try {
       if (key !== undefined) this.requests().start(key, request);
-      this.deps.events.publish('payment.started', { amount: request.amount, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) });
+      this.deps.events.publish('payment.started', {
+        amount: request.amount,
+        ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
+      });
       result = await this.collect(request, current, reader, pinpad);
       const answer = answerOf(request, result);
       this.logOutcome(request, answer);
@@ -272,7 +313,10 @@ export class PaymentService implements Service {
       if (key !== undefined) this.recordAnswer(key, answer);
       return { answer, receiptKept };
     } catch (error) {
-      this.log.error({ err: error, journalId: current.journalId ?? null, amount: request.amount }, 'card payment ended in an error');
+      this.log.error(
+        { err: error, journalId: current.journalId ?? null, amount: request.amount },
+        'card payment ended in an error',
+      );
       // Nothing journaled: the key may be used again. Journaled: asking again answers from the journal.
       if (key !== undefined && current.journalId === undefined) this.forgetKey(key);
       throw error;
@@ -287,15 +331,37 @@ export class PaymentService implements Service {
   private checkRequest(request: PaymentRequest): PaymentRequest {
     const { amount } = request;
     if (!Number.isSafeInteger(amount) || amount <= 0) {
-      throw new PosError('CODPOS_USAGE_AMOUNT', `amount must be a positive whole number of minor units, not ${String(amount)}`);
+      throw new PosError(
+        'CODPOS_USAGE_AMOUNT',
+        `amount must be a positive whole number of minor units, not ${String(amount)}`,
+      );
     }
-    if (amount > MAX_DE4_AMOUNT) throw new PosError('CODPOS_USAGE_AMOUNT', `amount ${amount} has more than the 12 digits an ISO 8583 amount (DE4) carries`, { details: { amount } });
+    if (amount > MAX_DE4_AMOUNT)
+      throw new PosError(
+        'CODPOS_USAGE_AMOUNT',
+        `amount ${amount} has more than the 12 digits an ISO 8583 amount (DE4) carries`,
+        { details: { amount } },
+      );
     const max = this.config.payments.maxAmount;
-    if (amount > max) throw new PosError('CODPOS_USAGE_AMOUNT', `amount ${amount} is above the largest card payment this terminal takes (payments.maxAmount ${max})`, { details: { amount, maxAmount: max } });
+    if (amount > max)
+      throw new PosError(
+        'CODPOS_USAGE_AMOUNT',
+        `amount ${amount} is above the largest card payment this terminal takes (payments.maxAmount ${max})`,
+        { details: { amount, maxAmount: max } },
+      );
     if (request.waybill === undefined) return { amount };
-    const check = checkWaybill(request.waybill, this.operatorWaybillPattern ? { operatorPattern: this.operatorWaybillPattern } : {});
-    if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
-    const task = this.deps.spool().tasks.tasksFor(check.waybill).find((t) => t.kind === 'delivery');
+    const check = checkWaybill(
+      request.waybill,
+      this.operatorWaybillPattern ? { operatorPattern: this.operatorWaybillPattern } : {},
+    );
+    if (!check.valid)
+      throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, {
+        details: { waybill: check.waybill },
+      });
+    const task = this.deps
+      .spool()
+      .tasks.tasksFor(check.waybill)
+      .find((t) => t.kind === 'delivery');
     if (task) checkTaskCurrency(task, this.config.terminal.currency);
     return { amount, waybill: check.waybill };
   }
@@ -311,7 +377,11 @@ export class PaymentService implements Service {
     }
     if (prior.state === 'answered') {
       const answer = prior.answer as PaymentAnswer;
-      return { ...answer, receiptPrinted: answer.journalId !== undefined && this.receipts().kept(answer.journalId)?.state === 'printed', replayed: true };
+      return {
+        ...answer,
+        receiptPrinted: answer.journalId !== undefined && this.receipts().kept(answer.journalId)?.state === 'printed',
+        replayed: true,
+      };
     }
     if (this.current?.key === prior.key) {
       const journalId = this.current.journalId;
@@ -329,7 +399,12 @@ export class PaymentService implements Service {
     const none = { approvedOffline: false, signatureRequired: false, receiptPrinted: false, replayed: true } as const;
     const txn = prior.journalId === null ? undefined : this.deps.spool().journal.get(prior.journalId);
     // The key and the journal row are begun in one commit: no row, nothing was sent or charged.
-    if (!txn) return { ...none, outcome: 'cancelled', reason: 'the terminal stopped before this payment journaled anything: nothing was charged' };
+    if (!txn)
+      return {
+        ...none,
+        outcome: 'cancelled',
+        reason: 'the terminal stopped before this payment journaled anything: nothing was charged',
+      };
     const view = paymentView(txn, this.receipts().kept(txn.id));
     const outcome = outcomeOfState(txn.state);
     return {
@@ -340,7 +415,9 @@ export class PaymentService implements Service {
       journalState: txn.state,
       approvedOffline: view.approvedOffline,
       receiptPrinted: view.receipt === 'printed',
-      ...(view.approvedAmount !== undefined ? { approvedAmount: view.approvedAmount, remainingDue: view.remainingDue ?? 0 } : {}),
+      ...(view.approvedAmount !== undefined
+        ? { approvedAmount: view.approvedAmount, remainingDue: view.remainingDue ?? 0 }
+        : {}),
       ...(txn.responseCode !== null ? { responseCode: txn.responseCode } : {}),
       ...(txn.authCode !== null ? { authCode: txn.authCode } : {}),
       ...(view.entry ? { entry: view.entry } : {}),
@@ -382,12 +459,18 @@ export class PaymentService implements Service {
       ...(answer.entry !== undefined ? { entry: answer.entry } : {}),
       ...(answer.responseCode !== undefined ? { responseCode: answer.responseCode } : {}),
       ...(answer.authCode !== undefined ? { authCode: answer.authCode } : {}),
-      ...(answer.approvedAmount !== undefined ? { approvedAmount: answer.approvedAmount, remainingDue: answer.remainingDue ?? 0 } : {}),
+      ...(answer.approvedAmount !== undefined
+        ? { approvedAmount: answer.approvedAmount, remainingDue: answer.remainingDue ?? 0 }
+        : {}),
       ...(answer.identificationRequired ? { identificationRequired: true } : {}),
       ...(answer.receipt ? { panLast4: answer.receipt.panLast4 } : {}),
     });
     // Response 08: the screen app asks the courier to check the consignee's ID against the card.
-    if (answer.outcome === 'approved' && answer.identificationRequired) this.deps.events.publish('payment.check-id', { ...journal, reason: 'the issuer approved with identification (08): check the cardholder\'s ID' });
+    if (answer.outcome === 'approved' && answer.identificationRequired)
+      this.deps.events.publish('payment.check-id', {
+        ...journal,
+        reason: "the issuer approved with identification (08): check the cardholder's ID",
+      });
   }
 
   /** Keeps the receipt (held until printed); a spool that refuses it costs the receipt, never the payment's answer. */
@@ -410,11 +493,20 @@ export class PaymentService implements Service {
     }
   }
 
-  private renderReceipt(receipt: StoredReceipt, journalId: string, copy: 'merchant' | 'customer', options: { profile: Parameters<typeof buildPaymentReceipt>[0]['profile']; reprint: boolean }): Buffer {
+  private renderReceipt(
+    receipt: StoredReceipt,
+    journalId: string,
+    copy: 'merchant' | 'customer',
+    options: { profile: Parameters<typeof buildPaymentReceipt>[0]['profile']; reprint: boolean },
+  ): Buffer {
     const transaction = this.deps.spool().journal.get(journalId);
     return buildPaymentReceipt({
       profile: options.profile,
-      merchant: { name: this.config.terminal.merchantName, terminalId: this.config.terminal.id, merchantId: this.config.terminal.merchantId },
+      merchant: {
+        name: this.config.terminal.merchantName,
+        terminalId: this.config.terminal.id,
+        merchantId: this.config.terminal.merchantId,
+      },
       at: new Date(receipt.at),
       amount: receipt.amount,
       currency: receipt.currency,
@@ -431,7 +523,10 @@ export class PaymentService implements Service {
       this.requests().answer(key, answer);
     } catch (error) {
       // The journal has the payment: a repeat of the key answers from it.
-      this.log.error({ err: error, journalId: answer.journalId ?? null }, 'the answer for the idempotency key could not be kept');
+      this.log.error(
+        { err: error, journalId: answer.journalId ?? null },
+        'the answer for the idempotency key could not be kept',
+      );
     }
   }
 
@@ -444,12 +539,20 @@ export class PaymentService implements Service {
   }
 
   private requests(): PaymentRequests {
-    if (!this.requestStore) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'card payments cannot be taken: the payment service is not started');
+    if (!this.requestStore)
+      throw new PosError(
+        'CODPOS_DEVICE_PAYMENT_UNAVAILABLE',
+        'card payments cannot be taken: the payment service is not started',
+      );
     return this.requestStore;
   }
 
   private receipts(): ReceiptQueue {
-    if (!this.receiptQueue) throw new PosError('CODPOS_DEVICE_PAYMENT_UNAVAILABLE', 'receipts are not available: the payment service is not started');
+    if (!this.receiptQueue)
+      throw new PosError(
+        'CODPOS_DEVICE_PAYMENT_UNAVAILABLE',
+        'receipts are not available: the payment service is not started',
+      );
     return this.receiptQueue;
   }
 
@@ -476,7 +579,12 @@ export class PaymentService implements Service {
       const journal = this.deps.spool().journal;
       const batch = journal.counters.openBatch();
       const sums = journal.totals(batch);
-      const totals = { debitCount: sums.purchase.count, debitAmount: sums.purchase.amount, creditCount: sums.refund.count, creditAmount: sums.refund.amount };
+      const totals = {
+        debitCount: sums.purchase.count,
+        debitAmount: sums.purchase.amount,
+        creditCount: sums.refund.count,
+        creditAmount: sums.refund.amount,
+      };
       const host = this.deps.host();
       let answer = await host.settle({ batchNumber: batch, totals });
       let uploaded: number | undefined;
@@ -486,18 +594,46 @@ export class PaymentService implements Service {
         const upload = this.batchForUpload(batch);
         if (upload.missing.length > 0) {
           const reason = `the acquirer's totals differ (${answer.responseCode}) and ${upload.missing.length} payment(s) of batch ${batch} have no clearing data to upload: the batch stays open`;
-          return { batch, inBalance: false, totals, hostTotals: answer.totals, responseCode: answer.responseCode, reason };
+          return {
+            batch,
+            inBalance: false,
+            totals,
+            hostTotals: answer.totals,
+            responseCode: answer.responseCode,
+            reason,
+          };
         }
         uploaded = await host.uploadBatch(upload.transactions);
         answer = await host.settle({ batchNumber: batch, totals, afterUpload: true });
         if (!answer.inBalance) {
           const reason = `still out of balance (${answer.responseCode}) after uploading ${uploaded} payment(s): batch ${batch} stays open for the acquirer's helpdesk`;
-          return { batch, inBalance: false, totals, hostTotals: answer.totals, responseCode: answer.responseCode, uploaded, reason };
+          return {
+            batch,
+            inBalance: false,
+            totals,
+            hostTotals: answer.totals,
+            responseCode: answer.responseCode,
+            uploaded,
+            reason,
+          };
         }
       }
       const closed = journal.closeBatch();
-      this.deps.events.publish('settlement.closed', { batch, settled: closed.settled, nextBatch: closed.next, ...totals, ...(uploaded !== undefined ? { uploaded } : {}) });
-      return { batch, inBalance: true, totals, settled: closed.settled, nextBatch: closed.next, ...(uploaded !== undefined ? { uploaded } : {}) };
+      this.deps.events.publish('settlement.closed', {
+        batch,
+        settled: closed.settled,
+        nextBatch: closed.next,
+        ...totals,
+        ...(uploaded !== undefined ? { uploaded } : {}),
+      });
+      return {
+        batch,
+        inBalance: true,
+        totals,
+        settled: closed.settled,
+        nextBatch: closed.next,
+        ...(uploaded !== undefined ? { uploaded } : {}),
+      };
     });
   }
 
@@ -511,7 +647,17 @@ export class PaymentService implements Service {
       const clearing = readClearing(journal, txn.id);
       const pan = journal.openPan(txn.id);
       const c = clearing?.fields;
-      if (!c || !clearing || !pan || !c.stan || !c.transmission || !c.localTime || !c.localDate || !c.posEntryMode || !c.processingCode) {
+      if (
+        !c ||
+        !clearing ||
+        !pan ||
+        !c.stan ||
+        !c.transmission ||
+        !c.localTime ||
+        !c.localDate ||
+        !c.posEntryMode ||
+        !c.processingCode
+      ) {
         missing.push(txn.id);
         continue;
       }
@@ -538,12 +684,19 @@ export class PaymentService implements Service {
   }
 
   /** Voids an approved payment of the open batch (the card not present): host-link client.ts voidPayment. */
-  async voidPayment(journalId: unknown): Promise<{ journalId: string; originalId: string; outcome: 'approved' | 'declined'; responseCode: string }> {
-    if (typeof journalId !== 'string' || journalId === '') throw new PosError('CODPOS_USAGE_VOID', 'journalId: expected the journal id of the payment to void');
+  async voidPayment(
+    journalId: unknown,
+  ): Promise<{ journalId: string; originalId: string; outcome: 'approved' | 'declined'; responseCode: string }> {
+    if (typeof journalId !== 'string' || journalId === '')
+      throw new PosError('CODPOS_USAGE_VOID', 'journalId: expected the journal id of the payment to void');
     return this.exclusive('a card payment is in progress: void after it', async () => {
       const { journalId: voidId, result } = await this.deps.host().voidPayment(journalId);
       const outcome = result.outcome === 'approved' ? 'approved' : 'declined';
-      this.deps.events.publish(outcome === 'approved' ? 'payment.voided' : 'payment.void-declined', { journalId: voidId, originalId: journalId, responseCode: result.responseCode });
+      this.deps.events.publish(outcome === 'approved' ? 'payment.voided' : 'payment.void-declined', {
+        journalId: voidId,
+        originalId: journalId,
+        responseCode: result.responseCode,
+      });
       if (outcome === 'approved') await this.queueVoidForBackend(voidId, journalId);
       return { journalId: voidId, originalId: journalId, outcome, responseCode: result.responseCode };
     });
@@ -553,7 +706,19 @@ export class PaymentService implements Service {
   private async queueVoidForBackend(voidId: string, originalId: string): Promise<void> {
     const txn = this.deps.spool().journal.get(originalId);
     try {
-      await this.deps.spool().outbox.enqueue(STREAMS.transaction, { journalId: voidId, voids: originalId, waybill: txn?.waybill ?? null, amount: txn?.amount ?? null, outcome: 'voided', terminalId: this.config.terminal.id, at: new Date().toISOString() }, { id: voidId });
+      await this.deps.spool().outbox.enqueue(
+        STREAMS.transaction,
+        {
+          journalId: voidId,
+          voids: originalId,
+          waybill: txn?.waybill ?? null,
+          amount: txn?.amount ?? null,
+          outcome: 'voided',
+          terminalId: this.config.terminal.id,
+          at: new Date().toISOString(),
+        },
+        { id: voidId },
+      );
       this.deps.recordQueued?.();
     } catch (error) {
       this.log.error({ err: error, journalId: voidId }, 'the void record for the back-end could not be queued');
@@ -561,14 +726,29 @@ export class PaymentService implements Service {
   }
 
   /** Waits for the card and pays by chip or stripe, following the chip-first rules; the payment's signal cancels it. */
-  private async collect(request: PaymentRequest, current: PaymentInProgress, reader: CardReaderDriver, pinpad: PinpadDriver): Promise<CardPaymentResult> {
+  private async collect(
+    request: PaymentRequest,
+    current: PaymentInProgress,
+    reader: CardReaderDriver,
+    pinpad: PinpadDriver,
+  ): Promise<CardPaymentResult> {
     const signal = current.controller.signal;
-    const cancelled = (): CardPaymentResult => ({ outcome: 'cancelled', reason: cancelReason(signal), approvedOffline: false, signatureRequired: false });
+    const cancelled = (): CardPaymentResult => ({
+      outcome: 'cancelled',
+      reason: cancelReason(signal),
+      approvedOffline: false,
+      signatureRequired: false,
+    });
     const deadline = Date.now() + this.config.emv.cardWaitMs;
     let chipFailure: CardPaymentResult['chipFailure'];
     // A card already in the slot is paid at once.
     const slot = await reader.status().catch(() => undefined);
-    let presented: Presented = slot !== undefined && slot.slot !== 'empty' ? (slot.chip ? { kind: 'chip' } : { kind: 'mute' }) : { kind: 'none' };
+    let presented: Presented =
+      slot !== undefined && slot.slot !== 'empty'
+        ? slot.chip
+          ? { kind: 'chip' }
+          : { kind: 'mute' }
+        : { kind: 'none' };
     const chip = this.deps.payByChip ?? payByChip;
     const swipe = this.deps.payBySwipe ?? payBySwipe;
     const paying: CardPaymentRequest = { ...request, signal };
@@ -578,11 +758,26 @@ export class PaymentService implements Service {
         this.deps.events.publish('payment.waiting-card', { chipFailed: chipFailure !== undefined });
         presented = await waitForCard(reader, deadline - Date.now(), signal);
         if (signal.aborted) return cancelled();
-        if (presented.kind === 'none') return { outcome: 'cancelled', reason: `no card was presented within ${Math.round(this.config.emv.cardWaitMs / 1000)} s`, approvedOffline: false, signatureRequired: false };
+        if (presented.kind === 'none')
+          return {
+            outcome: 'cancelled',
+            reason: `no card was presented within ${Math.round(this.config.emv.cardWaitMs / 1000)} s`,
+            approvedOffline: false,
+            signatureRequired: false,
+          };
       }
-      const base = { client: this.deps.host(), journal: this.journalFor(current), currency: this.config.terminal.currency, pinpad: this.pinEntry(pinpad, signal), log: this.log };
+      const base = {
+        client: this.deps.host(),
+        journal: this.journalFor(current),
+        currency: this.config.terminal.currency,
+        pinpad: this.pinEntry(pinpad, signal),
+        log: this.log,
+      };
       if (presented.kind === 'chip') {
-        const result = await chip({ ...base, card: watchGenerateAc(reader, () => (current.committed = true)), terminal: this.terminal! }, paying);
+        const result = await chip(
+          { ...base, card: watchGenerateAc(reader, () => (current.committed = true)), terminal: this.terminal! },
+          paying,
+        );
         // Only the chip's own failure (mute, no answer to reset, no common application) lets the
         // stripe of the same card be used (fallback); any other failure ends the payment.
         if (result.chipFailure === undefined) return result;
@@ -641,7 +836,9 @@ export class PaymentService implements Service {
         signal.addEventListener('abort', endEntry, { once: true });
         try {
           const entry = await pinpad.requestPin(options);
-          return entry.outcome !== 'pin' && signal.aborted ? { outcome: 'cancelled', reason: cancelReason(signal) } : entry;
+          return entry.outcome !== 'pin' && signal.aborted
+            ? { outcome: 'cancelled', reason: cancelReason(signal) }
+            : entry;
         } finally {
           signal.removeEventListener('abort', endEntry);
         }
@@ -689,7 +886,10 @@ export class PaymentService implements Service {
       );
       this.deps.recordQueued?.();
     } catch (error) {
-      this.log.error({ err: error, journalId: result.journalId }, 'the payment record for the back-end could not be queued');
+      this.log.error(
+        { err: error, journalId: result.journalId },
+        'the payment record for the back-end could not be queued',
+      );
     }
   }
 }
@@ -706,7 +906,12 @@ function cancelReason(signal: AbortSignal): string {
 }
 
 function notCancellable(journalId: string | undefined, result: CardPaymentResult | 'error' | undefined): PosError {
-  const ending = result === undefined ? 'it runs to its end' : result === 'error' ? 'it ended in an error' : `it ended ${result.outcome}`;
+  const ending =
+    result === undefined
+      ? 'it runs to its end'
+      : result === 'error'
+        ? 'it ended in an error'
+        : `it ended ${result.outcome}`;
   return new PosError(
     'CODPOS_USAGE_NOT_CANCELLABLE',
     `the payment can no longer be cancelled: the card has answered${journalId !== undefined ? ` (journal ${journalId})` : ''} and ${ending}; an approved payment is voided (POST /v1/payments/void), not cancelled`,
@@ -735,8 +940,12 @@ async function waitForCard(reader: CardReaderDriver, ms: number, cancel: AbortSi
   cancel.addEventListener('abort', () => controller.abort(), { once: true });
   try {
     const event = await Promise.race([
-      once(reader, 'card-inserted', { signal: controller.signal }).then(([info]) => ((info as { chip: boolean }).chip ? ({ kind: 'chip' } as const) : ({ kind: 'mute' } as const))),
-      once(reader, 'swipe', { signal: controller.signal }).then(([swipe]) => ({ kind: 'swipe', swipe: swipe as Swipe }) as const),
+      once(reader, 'card-inserted', { signal: controller.signal }).then(([info]) =>
+        (info as { chip: boolean }).chip ? ({ kind: 'chip' } as const) : ({ kind: 'mute' } as const),
+      ),
+      once(reader, 'swipe', { signal: controller.signal }).then(
+        ([swipe]) => ({ kind: 'swipe', swipe: swipe as Swipe }) as const,
+      ),
       once(reader, 'chip-mute', { signal: controller.signal }).then(() => ({ kind: 'mute' }) as const),
     ]);
     return event;

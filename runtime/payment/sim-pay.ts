@@ -54,7 +54,10 @@ export interface SimPaymentDevices {
  * driver and ACK/NAK link, over an in-memory transport. The PIN pad's customer types `pin`
  * when asked (`cancel`: presses CANCEL). Insert or swipe cards with `readerSim`.
  */
-export async function openSimPaymentDevices(config: Pick<Config, 'devices'>, pin: string | 'cancel'): Promise<SimPaymentDevices> {
+export async function openSimPaymentDevices(
+  config: Pick<Config, 'devices'>,
+  pin: string | 'cancel',
+): Promise<SimPaymentDevices> {
   const reader = memoryPair('card reader');
   const readerSim = new CardReaderSim(reader.device);
   const cardReader = new CardReaderDriver(reader.host);
@@ -125,7 +128,11 @@ export interface SimPayStack {
  * dialect), the host link to it, a spool in a temporary directory, and the simulated card reader
  * and PIN pad (whose customer types `pin`). `close` stops them all and removes the directory.
  */
-export async function openSimPayStack(config: Config, pin: string | 'cancel', onExchange?: (exchange: SimExchange) => void): Promise<SimPayStack> {
+export async function openSimPayStack(
+  config: Config,
+  pin: string | 'cancel',
+  onExchange?: (exchange: SimExchange) => void,
+): Promise<SimPayStack> {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-sim-pay-'));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
@@ -142,14 +149,19 @@ export async function openSimPayStack(config: Config, pin: string | 'cancel', on
     });
     const { port } = await sim.start();
     cleanups.unshift(() => sim.stop());
-    const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, mode: 'tcp', address: '127.0.0.1', port, tls: false }));
+    const channel = new HostChannel(
+      channelOptionsFromConfig({ ...config.host, mode: 'tcp', address: '127.0.0.1', port, tls: false }),
+    );
     const mux = new HostMux(channel, { dialect: hostDialect(config.host) });
     await channel.open();
     cleanups.unshift(async () => {
       mux.detach();
       await channel.close();
     });
-    const spool = Spool.open({ file: join(dir, 'spool.db'), vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'vault.key'))) });
+    const spool = Spool.open({
+      file: join(dir, 'spool.db'),
+      vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'vault.key'))),
+    });
     cleanups.unshift(() => spool.close());
     const client = new HostClient({
       mux,
@@ -184,17 +196,35 @@ export async function runSimPay(options: SimPayOptions): Promise<SimPayRun> {
       const swiped = once(cardReader, 'swipe') as Promise<[Swipe]>;
       await readerSim.swipe(new VirtualCard(profile));
       const [tracks] = await swiped;
-      result = await payBySwipe({ pinpad, client, journal: spool.journal, currency: config.terminal.currency }, request, tracks, options.chipFailed ? { chipFailure: { reason: 'the chip failed (--chip-failed)' } } : {});
+      result = await payBySwipe(
+        { pinpad, client, journal: spool.journal, currency: config.terminal.currency },
+        request,
+        tracks,
+        options.chipFailed ? { chipFailure: { reason: 'the chip failed (--chip-failed)' } } : {},
+      );
     } else {
       await readerSim.insert(new VirtualCard(profile));
-      result = await payByChip({ card: cardReader, pinpad, client, journal: spool.journal, terminal: simPayTerminal(config, options.floorLimit), currency: config.terminal.currency }, request);
+      result = await payByChip(
+        {
+          card: cardReader,
+          pinpad,
+          client,
+          journal: spool.journal,
+          terminal: simPayTerminal(config, options.floorLimit),
+          currency: config.terminal.currency,
+        },
+        request,
+      );
     }
 
     if (result.journalId === undefined) return { result, receipt: [], exchanges: [...sim.received] };
     const printerLink = memoryPair('printer');
     const profileOfPrinter = printerProfile(config.devices.printer.profile);
     const printerSim = new PrinterSim(printerLink.device, { profile: profileOfPrinter });
-    const printer = new PrinterDriver(printerLink.host, { statusPollMs: 20, codePage: config.devices.printer.codePage });
+    const printer = new PrinterDriver(printerLink.host, {
+      statusPollMs: 20,
+      codePage: config.devices.printer.codePage,
+    });
     await printerSim.start();
     await printer.start();
     cleanups.unshift(async () => {
@@ -205,7 +235,11 @@ export async function runSimPay(options: SimPayOptions): Promise<SimPayRun> {
     await printer.print(
       buildPaymentReceipt({
         profile: profileOfPrinter,
-        merchant: { name: config.terminal.merchantName, terminalId: config.terminal.id, merchantId: config.terminal.merchantId },
+        merchant: {
+          name: config.terminal.merchantName,
+          terminalId: config.terminal.id,
+          merchantId: config.terminal.merchantId,
+        },
         at: new Date(),
         amount: options.amount,
         currency: config.terminal.currency,

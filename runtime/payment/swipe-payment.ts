@@ -68,7 +68,12 @@ export class FallbackCounter {
 const processFallbacks = new FallbackCounter();
 
 /** Runs one magstripe payment; resolves with its outcome (a decline is a result, not an error). */
-export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentRequest, swipe: Swipe, options: SwipeOptions = {}): Promise<CardPaymentResult> {
+export async function payBySwipe(
+  deps: SwipePaymentDeps,
+  request: CardPaymentRequest,
+  swipe: Swipe,
+  options: SwipeOptions = {},
+): Promise<CardPaymentResult> {
   checkAmount(request.amount, 'payBySwipe');
   const none = { approvedOffline: false, signatureRequired: false } as const;
   const cancelled = (reason: string): CardPaymentResult => ({ ...none, outcome: 'cancelled', reason });
@@ -81,14 +86,21 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
     if (!isPosError(error, 'CODPOS_EMV_BAD_TRACK')) throw error;
     return { ...none, outcome: 'failed', reason: `the stripe could not be read (${error.message}): swipe again` };
   }
-  if (!track.luhnOk || track.lrcOk === false) return { ...none, outcome: 'failed', reason: 'the stripe read is damaged (check digit): swipe again' };
+  if (!track.luhnOk || track.lrcOk === false)
+    return { ...none, outcome: 'failed', reason: 'the stripe read is damaged (check digit): swipe again' };
   const cardKey = cardKeyOf(track.pan);
   // Fallback only for the card whose chip failed (same PAN when the chip gave it).
-  const sameCard = options.chipFailure !== undefined && (options.chipFailure.cardKey === undefined || options.chipFailure.cardKey === cardKey);
+  const sameCard =
+    options.chipFailure !== undefined &&
+    (options.chipFailure.cardKey === undefined || options.chipFailure.cardKey === cardKey);
   const decision = decideSwipe(track.serviceCode, sameCard);
   if (!decision.accept) {
     const other = options.chipFailure !== undefined && !sameCard ? ' (this is not the card whose chip failed)' : '';
-    return { ...none, outcome: 'use-chip', reason: `service code ${track.serviceCode}: the card has a chip, insert it${other}` };
+    return {
+      ...none,
+      outcome: 'use-chip',
+      reason: `service code ${track.serviceCode}: the card has a chip, insert it${other}`,
+    };
   }
   const read = { ...none, entry: decision.fallback ? ('fallback' as const) : ('stripe' as const) };
   const now = (deps.clock ?? (() => new Date()))();
@@ -96,7 +108,11 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
   const fallbacks = deps.fallbacks ?? processFallbacks;
   const day = localDay(now);
   if (decision.fallback && !fallbacks.allows(cardKey, day)) {
-    return { ...read, outcome: 'declined', reason: `this card has fallen back from its chip to the stripe ${FALLBACKS_PER_CARD_PER_DAY} times today: its chip must be repaired; take another card or cash` };
+    return {
+      ...read,
+      outcome: 'declined',
+      reason: `this card has fallen back from its chip to the stripe ${FALLBACKS_PER_CARD_PER_DAY} times today: its chip must be repaired; take another card or cash`,
+    };
   }
 
   const meaning = explainServiceCode(track.serviceCode);
@@ -104,7 +120,8 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
   let pin: { block: string; ksn: string } | undefined;
   if (askPin) {
     const entry = await deps.pinpad.requestPin({ pan: track.pan });
-    if (entry.outcome !== 'pin') return { ...read, outcome: 'cancelled', reason: `PIN entry ${entry.outcome}: ${entry.reason}` };
+    if (entry.outcome !== 'pin')
+      return { ...read, outcome: 'cancelled', reason: `PIN entry ${entry.outcome}: ${entry.reason}` };
     pin = { block: entry.pinBlock, ksn: entry.ksn };
   }
   if (request.signal?.aborted) return cancelled('the payment was cancelled before the request left');
@@ -119,7 +136,12 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
       posEntryMode: `${decision.posEntryMode}1`,
       card: { track2: `${track.pan}=${track.expiry}${track.serviceCode}${track.discretionary}` },
       ...(pin ? { pinBlock: Buffer.from(pin.block, 'hex'), ksn: pin.ksn } : {}),
-      begin: { amount: request.amount, currency: deps.currency, pan: track.pan, ...(request.waybill !== undefined ? { waybill: request.waybill } : {}) },
+      begin: {
+        amount: request.amount,
+        currency: deps.currency,
+        pan: track.pan,
+        ...(request.waybill !== undefined ? { waybill: request.waybill } : {}),
+      },
       onJournaled: (journaled) => (row = journaled),
       beginRow: (entry) => deps.journal.begin(entry),
     });
@@ -128,7 +150,11 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
     const how = decision.fallback ? 'approved online (chip fallback)' : 'approved online';
     return {
       outcome: approved ? 'approved' : 'declined',
-      reason: approved ? (approvedAmount! < request.amount ? `${how}: partially approved, ${approvedAmount} of ${request.amount}` : how) : `declined by the issuer (${answer.responseCode})`,
+      reason: approved
+        ? approvedAmount! < request.amount
+          ? `${how}: partially approved, ${approvedAmount} of ${request.amount}`
+          : how
+        : `declined by the issuer (${answer.responseCode})`,
       ...(row ? { journalId: row.id } : {}),
       approvedOffline: false,
       entry: read.entry,
@@ -144,8 +170,13 @@ export async function payBySwipe(deps: SwipePaymentDeps, request: CardPaymentReq
     if (!(isPosError(error) && error.area === 'HOST')) throw error;
     // No answer (the host client has queued the reversal and moved the row), or not sent at all.
     const sent = error.details?.reversalId !== undefined;
-    deps.log?.warn({ err: error, journalId: row?.id }, sent ? 'swipe payment: no answer from the acquirer' : 'swipe payment: not sent');
-    const reason = sent ? `no answer from the acquirer (${error.message}); the authorization is being reversed: take cash or try again` : `not sent (${error.message}): take cash or try again`;
+    deps.log?.warn(
+      { err: error, journalId: row?.id },
+      sent ? 'swipe payment: no answer from the acquirer' : 'swipe payment: not sent',
+    );
+    const reason = sent
+      ? `no answer from the acquirer (${error.message}); the authorization is being reversed: take cash or try again`
+      : `not sent (${error.message}): take cash or try again`;
     return { ...read, outcome: 'failed', reason, ...(row ? { journalId: row.id } : {}) };
   }
 }

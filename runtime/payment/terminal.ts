@@ -37,14 +37,27 @@ function readCaKeys(file: string): CaPublicKey[] {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new PosError('CODPOS_CONFIG_CA_KEYS', `emv.caKeysFile ${file}: ${(error as Error).message}`, { cause: error, details: { problems: ['emv.caKeysFile'] } });
+    throw new PosError('CODPOS_CONFIG_CA_KEYS', `emv.caKeysFile ${file}: ${(error as Error).message}`, {
+      cause: error,
+      details: { problems: ['emv.caKeysFile'] },
+    });
   }
   const keys = (parsed as { keys?: unknown }).keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new PosError('CODPOS_CONFIG_CA_KEYS', `emv.caKeysFile ${file}: expected { "keys": [ ... ] } with at least one key`, { details: { problems: ['emv.caKeysFile'] } });
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new PosError(
+      'CODPOS_CONFIG_CA_KEYS',
+      `emv.caKeysFile ${file}: expected { "keys": [ ... ] } with at least one key`,
+      { details: { problems: ['emv.caKeysFile'] } },
+    );
   return keys.map((key: Record<string, unknown>, i) => {
     const field = (name: string, pattern: RegExp) => {
       const value = key[name];
-      if (typeof value !== 'string' || !pattern.test(value)) throw new PosError('CODPOS_CONFIG_CA_KEYS', `emv.caKeysFile ${file}: keys[${i}].${name} is missing or malformed`, { details: { problems: ['emv.caKeysFile'] } });
+      if (typeof value !== 'string' || !pattern.test(value))
+        throw new PosError(
+          'CODPOS_CONFIG_CA_KEYS',
+          `emv.caKeysFile ${file}: keys[${i}].${name} is missing or malformed`,
+          { details: { problems: ['emv.caKeysFile'] } },
+        );
       return value.toUpperCase();
     };
     return {

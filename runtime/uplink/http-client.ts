@@ -47,7 +47,8 @@ export class HttpClient {
   async request(url: string, request: HttpRequest): Promise<HttpAnswer> {
     const target = new URL(url);
     const secure = target.protocol === 'https:';
-    if (!secure && target.protocol !== 'http:') throw new HttpRequestError(`${url}: only http and https URLs are supported`, 'EPROTO');
+    if (!secure && target.protocol !== 'http:')
+      throw new HttpRequestError(`${url}: only http and https URLs are supported`, 'EPROTO');
     // Loaded on first use: a box whose back-end speaks plain HTTP inside a VPN never loads TLS here.
     const transport = secure ? (this.httpsModule ??= (await import('node:https')).default) : http;
     const agent = this.agentFor(target.protocol, transport);
@@ -65,7 +66,10 @@ export class HttpClient {
         clearTimeout(timer);
         outcome();
       };
-      const fail = (error: Error & { code?: string }) => settle(() => reject(error instanceof HttpRequestError ? error : new HttpRequestError(error.message, error.code ?? 'EIO')));
+      const fail = (error: Error & { code?: string }) =>
+        settle(() =>
+          reject(error instanceof HttpRequestError ? error : new HttpRequestError(error.message, error.code ?? 'EIO')),
+        );
       const timer = setTimeout(() => {
         const error = new HttpRequestError(`no complete answer within ${request.timeoutMs} ms`, 'ETIMEDOUT');
         fail(error);
@@ -91,8 +95,12 @@ export class HttpClient {
           outgoing.destroy(error);
         });
         incoming.on('error', fail);
-        incoming.on('aborted', () => fail(new HttpRequestError('the connection closed before the answer was complete', 'ECONNRESET')));
-        incoming.on('end', () => settle(() => resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })));
+        incoming.on('aborted', () =>
+          fail(new HttpRequestError('the connection closed before the answer was complete', 'ECONNRESET')),
+        );
+        incoming.on('end', () =>
+          settle(() => resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })),
+        );
       });
       outgoing.end(body);
     });

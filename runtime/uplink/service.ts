@@ -94,10 +94,18 @@ export class UplinkService implements Service {
     this.url = uplink.url.replace(/\/+$/, '');
     if (uplink.mode === 'sim') {
       // Loaded here only: a real box never loads the simulator.
-      const [{ BackendSimulator }, { MemoryRecordStore }] = await Promise.all([import('./simulator.js'), import('./sim-store.js')]);
+      const [{ BackendSimulator }, { MemoryRecordStore }] = await Promise.all([
+        import('./simulator.js'),
+        import('./sim-store.js'),
+      ]);
       // The latest records and batches only: what a technician looks at, without the simulator
       // growing with every record of the day (`codpos sim backend` keeps everything in SQLite).
-      this.sim = new BackendSimulator({ basePath: new URL(uplink.url).pathname.replace(/\/+$/, ''), token: uplink.token, store: new MemoryRecordStore(200), maxBatches: 200 });
+      this.sim = new BackendSimulator({
+        basePath: new URL(uplink.url).pathname.replace(/\/+$/, ''),
+        token: uplink.token,
+        store: new MemoryRecordStore(200),
+        maxBatches: 200,
+      });
       this.url = (await this.sim.start()).url;
     }
     this.state = { state: 'up' };
@@ -120,7 +128,10 @@ export class UplinkService implements Service {
         return counts;
       },
       (error: unknown) => {
-        this.log.warn({ code: (error as PosError).code, reason: (error as Error).message }, 'task list not downloaded; the cached one stays');
+        this.log.warn(
+          { code: (error as PosError).code, reason: (error as Error).message },
+          'task list not downloaded; the cached one stays',
+        );
         return undefined;
       },
     );
@@ -232,7 +243,11 @@ export class UplinkService implements Service {
     const timeoutMs = this.options.requestTimeoutMs ?? 15_000;
     let accepted = 0;
     for (;;) {
-      const records = outbox.lease([...UPLINK_STREAMS], { limit: this.config.uplink.batchSize, leaseMs: timeoutMs * 2, owner: 'uplink' });
+      const records = outbox.lease([...UPLINK_STREAMS], {
+        limit: this.config.uplink.batchSize,
+        leaseMs: timeoutMs * 2,
+        owner: 'uplink',
+      });
       if (records.length === 0) return accepted;
       let answer: BatchAnswer;
       try {
@@ -241,17 +256,23 @@ export class UplinkService implements Service {
         const reason = (error as Error).message;
         this.backendAway = true;
         for (const record of records) outbox.fail(record.id, reason);
-        this.state = { state: 'degraded', reason: `the back-end did not take ${records.length} record(s): ${reason}; retrying` };
+        this.state = {
+          state: 'degraded',
+          reason: `the back-end did not take ${records.length} record(s): ${reason}; retrying`,
+        };
         this.log.warn({ records: records.length, reason }, 'uplink batch failed');
         return accepted;
       }
       // Before the failures below: what the back-end refuses now keeps its own backoff.
       this.backendAnswered();
-      const acceptedIds = new Set(Array.isArray(answer.accepted) ? answer.accepted.filter((id): id is string => typeof id === 'string') : []);
+      const acceptedIds = new Set(
+        Array.isArray(answer.accepted) ? answer.accepted.filter((id): id is string => typeof id === 'string') : [],
+      );
       const rejected = new Map<string, { reason: string; permanent: boolean }>();
       for (const r of Array.isArray(answer.rejected) ? answer.rejected : []) {
         const { id, reason, permanent } = (r ?? {}) as { id?: unknown; reason?: unknown; permanent?: unknown };
-        if (typeof id === 'string') rejected.set(id, { reason: typeof reason === 'string' ? reason : 'refused', permanent: permanent === true });
+        if (typeof id === 'string')
+          rejected.set(id, { reason: typeof reason === 'string' ? reason : 'refused', permanent: permanent === true });
       }
       // Only this batch's records: an answer may name an id twice or repeat an older batch's ids.
       const acknowledged = records.filter((r) => acceptedIds.has(r.id)).map((r) => r.id);
@@ -261,7 +282,11 @@ export class UplinkService implements Service {
         if (acceptedIds.has(record.id)) continue;
         const refusal = rejected.get(record.id);
         // Not named in the answer: not taken; try again later like any failure.
-        outbox.fail(record.id, refusal ? `back-end refused it: ${refusal.reason}` : 'the back-end answer did not name it', { permanent: refusal?.permanent ?? false });
+        outbox.fail(
+          record.id,
+          refusal ? `back-end refused it: ${refusal.reason}` : 'the back-end answer did not name it',
+          { permanent: refusal?.permanent ?? false },
+        );
       }
       this.state = { state: 'up' };
     }
@@ -277,18 +302,28 @@ export class UplinkService implements Service {
     const token = this.config.uplink.token;
     let response: HttpAnswer;
     try {
-      response = await this.http.request(`${this.url}/tasks?terminalId=${encodeURIComponent(this.config.terminal.id)}`, {
-        headers: token ? { Authorization: `Bearer ${token}` } : {},
-        timeoutMs: this.options.requestTimeoutMs ?? 15_000,
-        signal: this.lifetime.signal,
-      });
+      response = await this.http.request(
+        `${this.url}/tasks?terminalId=${encodeURIComponent(this.config.terminal.id)}`,
+        {
+          headers: token ? { Authorization: `Bearer ${token}` } : {},
+          timeoutMs: this.options.requestTimeoutMs ?? 15_000,
+          signal: this.lifetime.signal,
+        },
+      );
     } catch (error) {
       this.backendAway = true;
-      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${unreachableReason(error)}); the cached task list stays`, { cause: error, disconnected: true });
+      throw new PosError(
+        'CODPOS_UPLINK_UNREACHABLE',
+        `${this.url} unreachable (${unreachableReason(error)}); the cached task list stays`,
+        { cause: error, disconnected: true },
+      );
     }
     if (response.status !== 200) {
       this.backendAway = true;
-      throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/tasks answered ${response.status}; the cached task list stays`);
+      throw new PosError(
+        'CODPOS_UPLINK_REFUSED',
+        `${this.url}/tasks answered ${response.status}; the cached task list stays`,
+      );
     }
     // The back-end answers: what waited for it goes now (the list is read on meanwhile).
     if (this.backendAnswered() && this.timer) void this.sendNow().catch(() => undefined);
@@ -296,7 +331,10 @@ export class UplinkService implements Service {
     const tasks = Array.isArray(list?.tasks) ? list.tasks.map(readTask) : undefined;
     const couriers = Array.isArray(list?.couriers) ? list.couriers.map(readCourier) : undefined;
     if (!tasks || !couriers || tasks.includes(undefined) || couriers.includes(undefined)) {
-      throw new PosError('CODPOS_UPLINK_BAD_ANSWER', `${this.url}/tasks answered a task list that does not read; the cached one stays`);
+      throw new PosError(
+        'CODPOS_UPLINK_BAD_ANSWER',
+        `${this.url}/tasks answered a task list that does not read; the cached one stays`,
+      );
     }
     let tariff: { version: string; body: unknown } | undefined;
     let tariffRefused: string | undefined;
@@ -305,11 +343,19 @@ export class UplinkService implements Service {
         tariff = { version: readTariff(list.tariff).version, body: list.tariff };
       } catch (error) {
         tariffRefused = (error as Error).message;
-        this.log.warn({ code: (error as PosError).code, reason: tariffRefused }, 'tariff refused; the cached one stays');
+        this.log.warn(
+          { code: (error as PosError).code, reason: tariffRefused },
+          'tariff refused; the cached one stays',
+        );
       }
     }
     this.options.spool().tasks.replace(tasks as Task[], couriers as CourierRecord[], tariff);
-    return { tasks: tasks.length, couriers: couriers.length, ...(tariff ? { tariffVersion: tariff.version } : {}), ...(tariffRefused !== undefined ? { tariffRefused } : {}) };
+    return {
+      tasks: tasks.length,
+      couriers: couriers.length,
+      ...(tariff ? { tariffVersion: tariff.version } : {}),
+      ...(tariffRefused !== undefined ? { tariffRefused } : {}),
+    };
   }
 
   private async post(records: OutboxRecord[], timeoutMs: number): Promise<BatchAnswer> {
@@ -319,14 +365,23 @@ export class UplinkService implements Service {
       response = await this.http.request(`${this.url}/records`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ terminalId: this.config.terminal.id, records: records.map((r) => ({ id: r.id, stream: r.stream, createdAt: r.createdAt, payload: r.payload })) }),
+        body: JSON.stringify({
+          terminalId: this.config.terminal.id,
+          records: records.map((r) => ({ id: r.id, stream: r.stream, createdAt: r.createdAt, payload: r.payload })),
+        }),
         timeoutMs,
       });
     } catch (error) {
-      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${unreachableReason(error)})`, { cause: error, disconnected: true });
+      throw new PosError('CODPOS_UPLINK_UNREACHABLE', `${this.url} unreachable (${unreachableReason(error)})`, {
+        cause: error,
+        disconnected: true,
+      });
     }
     const text = response.text;
-    if (response.status !== 200) throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/records answered ${response.status}`, { details: { status: response.status } });
+    if (response.status !== 200)
+      throw new PosError('CODPOS_UPLINK_REFUSED', `${this.url}/records answered ${response.status}`, {
+        details: { status: response.status },
+      });
     try {
       return JSON.parse(text) as BatchAnswer;
     } catch {
@@ -351,10 +406,19 @@ function parseJson(text: string): unknown {
 function readTask(raw: unknown): Task | undefined {
   const t = (raw ?? {}) as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
-  if (typeof t.id !== 'string' || typeof t.waybill !== 'string' || (t.kind !== 'pickup' && t.kind !== 'delivery')) return undefined;
+  if (typeof t.id !== 'string' || typeof t.waybill !== 'string' || (t.kind !== 'pickup' && t.kind !== 'delivery'))
+    return undefined;
   const codAmount = t.codAmount ?? 0;
   if (typeof codAmount !== 'number' || !Number.isSafeInteger(codAmount) || codAmount < 0) return undefined;
-  return { id: t.id, waybill: t.waybill.replace(/\s+/g, '').toUpperCase(), kind: t.kind, codAmount, currency: text(t.currency), consignee: text(t.consignee), address: text(t.address) };
+  return {
+    id: t.id,
+    waybill: t.waybill.replace(/\s+/g, '').toUpperCase(),
+    kind: t.kind,
+    codAmount,
+    currency: text(t.currency),
+    consignee: text(t.consignee),
+    address: text(t.address),
+  };
 }
 
 function readCourier(raw: unknown): CourierRecord | undefined {

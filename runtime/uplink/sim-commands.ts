@@ -34,23 +34,32 @@ export function backendStats(sim: BackendSimulator): BackendStats {
   return { ...sim.records.stats(), batches: sim.batchCounts.batches, faults: { ...sim.batchCounts.faults } };
 }
 
-const RATE_COMMANDS = { 'error-rate': 'errorRate', 'drop-rate': 'dropRate', 'duplicate-rate': 'duplicateRate' } as const;
+const RATE_COMMANDS = {
+  'error-rate': 'errorRate',
+  'drop-rate': 'dropRate',
+  'duplicate-rate': 'duplicateRate',
+} as const;
 
 /** Runs one console line against the simulator and its faults; returns the text to show. */
 export function runSimBackendCommand(sim: BackendSimulator, faults: BackendFaultDraw, line: string): string {
-  const [verb = '', ...words] = line.trim().split(/\s+/).filter((w) => w !== '');
+  const [verb = '', ...words] = line
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   if (verb === '') return '';
   if (verb === 'help') return SIM_BACKEND_HELP;
   if (verb === 'stats') return JSON.stringify(backendStats(sim));
   if (verb === 'faults') return JSON.stringify(faults.describe());
   if (verb === 'records') {
     const stream = words.length === 0 ? undefined : /^stream=(\S+)$/.exec(words.length === 1 ? words[0]! : '')?.[1];
-    if (words.length > 0 && stream === undefined) throw usage(`"${words.join(' ')}": records takes stream=NAME or nothing`);
+    if (words.length > 0 && stream === undefined)
+      throw usage(`"${words.join(' ')}": records takes stream=NAME or nothing`);
     return JSON.stringify([...sim.records.values()].filter((r) => stream === undefined || r.stream === stream));
   }
   if (verb === 'latency') {
     const [ms] = words;
-    if (words.length !== 1 || !/^[0-9]{1,7}$/.test(ms!)) throw usage(`latency ${words.join(' ')}: expected one whole number of milliseconds`);
+    if (words.length !== 1 || !/^[0-9]{1,7}$/.test(ms!))
+      throw usage(`latency ${words.join(' ')}: expected one whole number of milliseconds`);
     faults.change({ latencyMs: Number(ms) });
     return `latency ${ms} ms`;
   }

@@ -35,14 +35,23 @@ export interface BackendFaultOptions {
 }
 
 /** The option (or console word) each setting comes from, for usage errors that name it. */
-const OPTION_NAMES = { seed: '--fault-seed', latencyMs: '--latency-ms', dropRate: '--drop-rate', errorRate: '--error-rate', duplicateRate: '--duplicate-rate' } as const;
+const OPTION_NAMES = {
+  seed: '--fault-seed',
+  latencyMs: '--latency-ms',
+  dropRate: '--drop-rate',
+  errorRate: '--error-rate',
+  duplicateRate: '--duplicate-rate',
+} as const;
 
 export class BackendFaultDraw {
   private readonly batchRandom: () => number;
   private readonly taskRandom: () => number;
   private settings: Required<Omit<BackendFaultOptions, 'seed'>>;
 
-  constructor(readonly seed: number, settings: Omit<BackendFaultOptions, 'seed'> = {}) {
+  constructor(
+    readonly seed: number,
+    settings: Omit<BackendFaultOptions, 'seed'> = {},
+  ) {
     checkBackendFaults({ seed, ...settings });
     this.batchRandom = prng(seed);
     // A different but fixed seed for the second stream (the golden ratio's 32 bits, to spread it).
@@ -91,26 +100,36 @@ export function checkBackendFaults(options: BackendFaultOptions): void {
   if (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) {
     throw usage('seed', `${String(options.seed)}: expected a whole number from 0 to 4294967295`);
   }
-  if (options.latencyMs !== undefined && !(Number.isInteger(options.latencyMs) && options.latencyMs >= 0 && options.latencyMs <= 3_600_000)) {
+  if (
+    options.latencyMs !== undefined &&
+    !(Number.isInteger(options.latencyMs) && options.latencyMs >= 0 && options.latencyMs <= 3_600_000)
+  ) {
     throw usage('latencyMs', `${String(options.latencyMs)}: expected a whole number of milliseconds from 0 to 3600000`);
   }
   let sum = 0;
   for (const key of ['dropRate', 'errorRate', 'duplicateRate'] as const) {
     const rate = options[key];
     if (rate === undefined) continue;
-    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) throw usage(key, `${String(rate)}: a rate is a number from 0 to 1`);
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1)
+      throw usage(key, `${String(rate)}: a rate is a number from 0 to 1`);
     sum += rate;
   }
   // A small tolerance: 0.1 + 0.2 + 0.7 is not exactly 1 in floating point.
   if (sum > 1 + 1e-9) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `back-end simulator: --drop-rate, --error-rate and --duplicate-rate add up to ${sum}: together they may not exceed 1`, { details: { option: '--drop-rate' } });
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `back-end simulator: --drop-rate, --error-rate and --duplicate-rate add up to ${sum}: together they may not exceed 1`,
+      { details: { option: '--drop-rate' } },
+    );
   }
 }
 
 /** A rate as typed (`0.25`, `1`, `.5`): a number from 0 to 1, or a usage error naming the option. */
 export function parseRate(option: string, text: string): number {
   if (!/^(?:0(?:\.[0-9]+)?|1(?:\.0+)?|\.[0-9]+)$/.test(text)) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `${option} ${text}: expected a rate from 0 to 1 (e.g. 0.1)`, { details: { option } });
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', `${option} ${text}: expected a rate from 0 to 1 (e.g. 0.1)`, {
+      details: { option },
+    });
   }
   return Number(text);
 }

@@ -136,12 +136,15 @@ export class SqliteRecordStore implements BackendRecordStore {
 
   constructor(file: string) {
     this.db = openDatabase(file, { migrations: BACKEND_STORE_MIGRATIONS });
-    this.insert = this.db.prepare('INSERT INTO held_record (id, stream, terminal_id, created_at, payload) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
+    this.insert = this.db.prepare(
+      'INSERT INTO held_record (id, stream, terminal_id, created_at, payload) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    );
     this.countAgain = this.db.prepare('UPDATE held_record SET times_received = times_received + 1 WHERE id = ?');
     this.select = this.db.prepare('SELECT id, stream, terminal_id, created_at, payload FROM held_record WHERE id = ?');
     this.keepAll = this.db.transaction((records: readonly HeldRecord[]) =>
       records.map((r) => {
-        const fresh = this.insert.run(r.id, r.stream, r.terminalId, r.createdAt, JSON.stringify(r.payload ?? null)).changes === 1;
+        const fresh =
+          this.insert.run(r.id, r.stream, r.terminalId, r.createdAt, JSON.stringify(r.payload ?? null)).changes === 1;
         if (!fresh) this.countAgain.run(r.id);
         return fresh;
       }),
@@ -167,7 +170,9 @@ export class SqliteRecordStore implements BackendRecordStore {
   }
 
   *values(): IterableIterator<HeldRecord> {
-    const rows = this.db.prepare('SELECT id, stream, terminal_id, created_at, payload FROM held_record ORDER BY rowid').all() as HeldRow[];
+    const rows = this.db
+      .prepare('SELECT id, stream, terminal_id, created_at, payload FROM held_record ORDER BY rowid')
+      .all() as HeldRow[];
     for (const row of rows) yield fromRow(row);
   }
 
@@ -176,7 +181,11 @@ export class SqliteRecordStore implements BackendRecordStore {
   }
 
   stats(): HeldRecordStats {
-    const rows = this.db.prepare('SELECT stream, count(*) AS n, sum(times_received - 1) AS again FROM held_record GROUP BY stream ORDER BY stream').all() as Array<{ stream: string; n: number; again: number }>;
+    const rows = this.db
+      .prepare(
+        'SELECT stream, count(*) AS n, sum(times_received - 1) AS again FROM held_record GROUP BY stream ORDER BY stream',
+      )
+      .all() as Array<{ stream: string; n: number; again: number }>;
     const streams: Record<string, number> = {};
     let records = 0;
     let duplicatesReceived = 0;
@@ -194,5 +203,11 @@ export class SqliteRecordStore implements BackendRecordStore {
 }
 
 function fromRow(row: HeldRow): HeldRecord {
-  return { id: row.id, stream: row.stream, createdAt: row.created_at, payload: JSON.parse(row.payload) as unknown, terminalId: row.terminal_id };
+  return {
+    id: row.id,
+    stream: row.stream,
+    createdAt: row.created_at,
+    payload: JSON.parse(row.payload) as unknown,
+    terminalId: row.terminal_id,
+  };
 }

@@ -39,7 +39,15 @@ export interface BackendRule {
 /** The task list the simulator hands out: couriers (with PIN hashes), tasks and the tariff pickups are quoted with. */
 export interface SimTaskList {
   couriers: Array<{ id: string; name: string; pinHash: string }>;
-  tasks: Array<{ id: string; waybill: string; kind: 'pickup' | 'delivery'; codAmount: number; currency: string | null; consignee: string | null; address: string | null }>;
+  tasks: Array<{
+    id: string;
+    waybill: string;
+    kind: 'pickup' | 'delivery';
+    codAmount: number;
+    currency: string | null;
+    consignee: string | null;
+    address: string | null;
+  }>;
   /** As runtime/workflow/tariff.ts reads it (left as JSON here: a test may hand out a broken one). */
   tariff?: unknown;
 }
@@ -49,17 +57,50 @@ export interface SimTaskList {
  * each start, where scrypt's 80 ms and 16 MB would be half the daemon's boot in sim mode
  * (test/runtime/uplink/sim-backend.test.ts checks it still verifies).
  */
-export const SIM_COURIER_PIN_HASH = 'scrypt$16384$8$1$Y29kcG9zLXNpbS1DMDAxIQ==$TI3SWwq08aklzeYfuJFC5lRNrfuK/9RAQdhVgkF4/lA=';
+export const SIM_COURIER_PIN_HASH =
+  'scrypt$16384$8$1$Y29kcG9zLXNpbS1DMDAxIQ==$TI3SWwq08aklzeYfuJFC5lRNrfuK/9RAQdhVgkF4/lA=';
 
 /** The simulated depot's day: courier C001 (PIN 1234), three deliveries (two with cash on delivery) and a pickup. */
 export function defaultSimTaskList(): SimTaskList {
   return {
     couriers: [{ id: 'C001', name: 'Sim Courier', pinHash: SIM_COURIER_PIN_HASH }],
     tasks: [
-      { id: 'T1', waybill: 'RR123456785CH', kind: 'delivery', codAmount: 2350, currency: '840', consignee: 'A. Consignee', address: '1 Main Street' },
-      { id: 'T2', waybill: 'RR003000000CH', kind: 'delivery', codAmount: 2500, currency: '840', consignee: 'B. Consignee', address: '2 Main Street' },
-      { id: 'T3', waybill: 'RR000000005CH', kind: 'delivery', codAmount: 0, currency: '840', consignee: 'C. Consignee', address: '3 Main Street' },
-      { id: 'T4', waybill: 'RR111111115CH', kind: 'pickup', codAmount: 0, currency: null, consignee: 'D. Shipper', address: '4 Main Street' },
+      {
+        id: 'T1',
+        waybill: 'RR123456785CH',
+        kind: 'delivery',
+        codAmount: 2350,
+        currency: '840',
+        consignee: 'A. Consignee',
+        address: '1 Main Street',
+      },
+      {
+        id: 'T2',
+        waybill: 'RR003000000CH',
+        kind: 'delivery',
+        codAmount: 2500,
+        currency: '840',
+        consignee: 'B. Consignee',
+        address: '2 Main Street',
+      },
+      {
+        id: 'T3',
+        waybill: 'RR000000005CH',
+        kind: 'delivery',
+        codAmount: 0,
+        currency: '840',
+        consignee: 'C. Consignee',
+        address: '3 Main Street',
+      },
+      {
+        id: 'T4',
+        waybill: 'RR111111115CH',
+        kind: 'pickup',
+        codAmount: 0,
+        currency: null,
+        consignee: 'D. Shipper',
+        address: '4 Main Street',
+      },
     ],
     tariff: defaultSimTariff(),
   };
@@ -78,7 +119,12 @@ export function defaultSimTariff() {
     zones: [
       { id: 'city', name: 'City', postcodePrefixes: ['100', '101', '102'], areaCodes: ['NYC'] },
       { id: 'metro', name: 'Metro area', postcodePrefixes: ['103', '104', '11', '07'], areaCodes: ['METRO'] },
-      { id: 'national', name: 'National', postcodePrefixes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], areaCodes: ['US'] },
+      {
+        id: 'national',
+        name: 'National',
+        postcodePrefixes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+        areaCodes: ['US'],
+      },
     ],
     weightBands: [
       { id: 'S', upToGrams: 1_000 },
@@ -87,8 +133,14 @@ export function defaultSimTariff() {
       { id: 'XL', upToGrams: 30_000 },
     ],
     services: [
-      { id: 'standard', prices: { city: [500, 700, 1200, 1800], metro: [650, 900, 1500, 2200], national: [900, 1400, 2400, 3600] } },
-      { id: 'express', prices: { city: [900, 1200, 2000, 2900], metro: [1100, 1500, 2500, 3600], national: [1900, 2600, 4200, null] } },
+      {
+        id: 'standard',
+        prices: { city: [500, 700, 1200, 1800], metro: [650, 900, 1500, 2200], national: [900, 1400, 2400, 3600] },
+      },
+      {
+        id: 'express',
+        prices: { city: [900, 1200, 2000, 2900], metro: [1100, 1500, 2500, 3600], national: [1900, 2600, 4200, null] },
+      },
     ],
     codFee: { fixed: 50, rateBasisPoints: 150, minimum: 150 },
   };
@@ -132,7 +184,10 @@ export class BackendSimulator {
   /** GET {base}/health requests answered (the uplink's probes), for tests. */
   probes = 0;
   /** Every batch received since the simulator was made, and the faults drawn for them (`batches` keeps the latest only). */
-  readonly batchCounts: { batches: number; faults: Record<BackendFault, number> } = { batches: 0, faults: { drop: 0, error: 0, duplicate: 0 } };
+  readonly batchCounts: { batches: number; faults: Record<BackendFault, number> } = {
+    batches: 0,
+    faults: { drop: 0, error: 0, duplicate: 0 },
+  };
   /** The ids the last answered batch acknowledged: what a `duplicate` fault repeats. */
   private lastAccepted: string[] = [];
   private readonly server: Server;
@@ -172,7 +227,8 @@ export class BackendSimulator {
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const path = (req.url ?? '').split('?')[0];
-    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) return answer(res, 401, { error: 'bearer token required' });
+    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`)
+      return answer(res, 401, { error: 'bearer token required' });
     const faults = this.options.faults;
     if (faults?.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
     if (path === `${this.options.basePath ?? ''}/tasks` && req.method === 'GET') {
@@ -185,10 +241,12 @@ export class BackendSimulator {
     if (path === `${this.options.basePath ?? ''}/health` && (req.method === 'GET' || req.method === 'HEAD')) {
       this.probes++;
       // Looks at the rule without spending it: a rule's `times` counts record batches.
-      if (this.rules[0]?.action === 'unavailable') return answer(res, 503, { error: 'back-end unavailable (simulator rule)' });
+      if (this.rules[0]?.action === 'unavailable')
+        return answer(res, 503, { error: 'back-end unavailable (simulator rule)' });
       return answer(res, 200, { status: 'ok' });
     }
-    if (path !== `${this.options.basePath ?? ''}/records` || req.method !== 'POST') return answer(res, 404, { error: `no ${req.method ?? ''} ${path ?? ''}` });
+    if (path !== `${this.options.basePath ?? ''}/records` || req.method !== 'POST')
+      return answer(res, 404, { error: `no ${req.method ?? ''} ${path ?? ''}` });
     let batch: { terminalId?: unknown; records?: unknown };
     try {
       batch = JSON.parse(body) as typeof batch;
@@ -213,16 +271,39 @@ export class BackendSimulator {
     const toKeep: Array<UplinkRecord & { terminalId: string }> = [];
     for (const record of records) {
       const r = record as Partial<UplinkRecord>;
-      if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || r.id === '' || typeof r.stream !== 'string') {
-        rejected.push({ id: typeof r?.id === 'string' ? r.id : '', reason: 'a record needs an id and a stream', permanent: true });
+      if (
+        typeof r !== 'object' ||
+        r === null ||
+        typeof r.id !== 'string' ||
+        r.id === '' ||
+        typeof r.stream !== 'string'
+      ) {
+        rejected.push({
+          id: typeof r?.id === 'string' ? r.id : '',
+          reason: 'a record needs an id and a stream',
+          permanent: true,
+        });
         continue;
       }
-      toKeep.push({ id: r.id, stream: r.stream, createdAt: Number.isSafeInteger(r.createdAt) ? Number(r.createdAt) : 0, payload: r.payload, terminalId });
+      toKeep.push({
+        id: r.id,
+        stream: r.stream,
+        createdAt: Number.isSafeInteger(r.createdAt) ? Number(r.createdAt) : 0,
+        payload: r.payload,
+        terminalId,
+      });
       accepted.push(r.id);
     }
     // Kept (committed) before any answer: an acknowledgement the terminal sees is never lost.
     const fresh = this.records.keep(toKeep).filter(Boolean).length;
-    const seen: BackendBatch = { terminalId, ids: idsOf(records), status: fault === 'drop' ? 0 : 200, fresh, duplicates: toKeep.length - fresh, ...(fault ? { fault } : {}) };
+    const seen: BackendBatch = {
+      terminalId,
+      ids: idsOf(records),
+      status: fault === 'drop' ? 0 : 200,
+      fresh,
+      duplicates: toKeep.length - fresh,
+      ...(fault ? { fault } : {}),
+    };
     this.noteBatch(seen);
     if (fault === 'drop') return void req.socket.destroy();
     const previous = this.lastAccepted;

@@ -55,7 +55,13 @@ export interface CheckedCod {
  */
 export function checkCod(cod: unknown, ctx: CodContext): CheckedCod | undefined {
   if (cod === undefined) {
-    if (ctx.due !== undefined && ctx.due > 0) throw notCollected(ctx.waybill, ctx.due, 0, `cod: ${groupDigits(ctx.due)} is due on ${ctx.waybill}; collect it in cash or by card`);
+    if (ctx.due !== undefined && ctx.due > 0)
+      throw notCollected(
+        ctx.waybill,
+        ctx.due,
+        0,
+        `cod: ${groupDigits(ctx.due)} is due on ${ctx.waybill}; collect it in cash or by card`,
+      );
     return undefined;
   }
   const list = Array.isArray(cod);
@@ -71,23 +77,31 @@ export function checkCod(cod: unknown, ctx: CodContext): CheckedCod | undefined 
     const { part, claim } = checkPart(item, field, ctx);
     if (part.method === 'card') {
       const earlier = fieldOfJournalId.get(part.journalId);
-      if (earlier !== undefined) throw usage(`${field}.journalId: card payment ${part.journalId} is already ${earlier} of this delivery; one card payment is counted once`);
+      if (earlier !== undefined)
+        throw usage(
+          `${field}.journalId: card payment ${part.journalId} is already ${earlier} of this delivery; one card payment is counted once`,
+        );
       fieldOfJournalId.set(part.journalId, field);
     }
-    if (part.method === 'cash' && parts.some((p) => p.method === 'cash')) throw usage(`${field}: one cash part at most (add the cash together)`);
+    if (part.method === 'cash' && parts.some((p) => p.method === 'cash'))
+      throw usage(`${field}: one cash part at most (add the cash together)`);
     parts.push(part);
     claimed += claim;
   });
 
   const collected = parts.reduce((sum, part) => sum + part.amount, 0);
-  if (ctx.due === 0) throw usage(`cod: nothing is due on ${ctx.waybill} (prepaid), yet ${groupDigits(collected)} was collected`);
+  if (ctx.due === 0)
+    throw usage(`cod: nothing is due on ${ctx.waybill} (prepaid), yet ${groupDigits(collected)} was collected`);
   const due = ctx.due ?? claimed;
   if (collected < due) {
     const anyCard = parts.some((p) => p.method === 'card');
     const message = `cod: ${groupDigits(collected)} of ${groupDigits(due)} collected ${howCollected(parts)}; ${groupDigits(due - collected)} still due on ${ctx.waybill}: collect it in cash or by ${anyCard ? 'another card' : 'card'}`;
     throw notCollected(ctx.waybill, due, collected, message);
   }
-  if (collected > due) throw usage(`cod: ${groupDigits(due)} is due on ${ctx.waybill}, not ${groupDigits(collected)}: collect only what is due (cash: the change goes back)`);
+  if (collected > due)
+    throw usage(
+      `cod: ${groupDigits(due)} is due on ${ctx.waybill}, not ${groupDigits(collected)}: collect only what is due (cash: the change goes back)`,
+    );
   const cash = parts.find((p) => p.method === 'cash');
   return { due, parts, change: cash?.method === 'cash' ? cash.change : 0 };
 }
@@ -96,25 +110,35 @@ function checkPart(item: unknown, field: string, ctx: CodContext): { part: Recor
   if (typeof item !== 'object' || item === null) throw usage(`${field}: expected { method, amount, ... }`);
   const { method, amount, tendered, journalId } = item as Record<string, unknown>;
   if (method !== 'cash' && method !== 'card') throw usage(`${field}.method: expected cash or card`);
-  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0) throw usage(`${field}.amount: expected a positive whole number of minor units`);
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0)
+    throw usage(`${field}.amount: expected a positive whole number of minor units`);
   if (method === 'cash') {
-    if (typeof tendered !== 'number' || !Number.isSafeInteger(tendered) || tendered < amount) throw usage(`${field}.tendered: the cash handed over (${String(tendered)}) must cover the amount (${amount})`);
+    if (typeof tendered !== 'number' || !Number.isSafeInteger(tendered) || tendered < amount)
+      throw usage(`${field}.tendered: the cash handed over (${String(tendered)}) must cover the amount (${amount})`);
     return { part: { method, amount, tendered, change: tendered - amount }, claim: amount };
   }
   const txn = typeof journalId === 'string' ? ctx.journal(journalId) : undefined;
   if (!txn) throw usage(`${field}.journalId: no card payment ${String(journalId)} in the journal`);
-  if (txn.kind !== 'purchase') throw usage(`${field}.journalId: journal row ${txn.id} is a ${txn.kind}, not a card payment`);
-  if (!STANDING_STATES.has(txn.state)) throw usage(`${field}.journalId: card payment ${txn.id} is ${txn.state}, not a payment that stands`);
+  if (txn.kind !== 'purchase')
+    throw usage(`${field}.journalId: journal row ${txn.id} is a ${txn.kind}, not a card payment`);
+  if (!STANDING_STATES.has(txn.state))
+    throw usage(`${field}.journalId: card payment ${txn.id} is ${txn.state}, not a payment that stands`);
   const used = ctx.collectedBy(txn.id);
   if (used) {
-    throw new PosError('CODPOS_USAGE_COD_PAYMENT_USED', `${field}.journalId: card payment ${txn.id} already paid the delivery of ${used.waybill}${used.eventId ? ` (event ${used.eventId})` : ' (being recorded now)'}; one card payment pays one delivery`, {
-      details: { journalId: txn.id, waybill: used.waybill, ...(used.eventId ? { eventId: used.eventId } : {}) },
-    });
+    throw new PosError(
+      'CODPOS_USAGE_COD_PAYMENT_USED',
+      `${field}.journalId: card payment ${txn.id} already paid the delivery of ${used.waybill}${used.eventId ? ` (event ${used.eventId})` : ' (being recorded now)'}; one card payment pays one delivery`,
+      {
+        details: { journalId: txn.id, waybill: used.waybill, ...(used.eventId ? { eventId: used.eventId } : {}) },
+      },
+    );
   }
   if (txn.approvedAmount === txn.amount) {
     if (amount !== txn.amount) throw usage(`${field}.amount: the card payment was for ${txn.amount}, not ${amount}`);
   } else if (amount !== txn.approvedAmount && amount !== txn.amount) {
-    throw usage(`${field}.amount: card payment ${txn.id} was approved for ${groupDigits(txn.approvedAmount)} of the ${groupDigits(txn.amount)} asked, not ${groupDigits(amount)}`);
+    throw usage(
+      `${field}.amount: card payment ${txn.id} was approved for ${groupDigits(txn.approvedAmount)} of the ${groupDigits(txn.amount)} asked, not ${groupDigits(amount)}`,
+    );
   }
   return { part: { method, amount: txn.approvedAmount, journalId: txn.id }, claim: amount };
 }
@@ -122,7 +146,13 @@ function checkPart(item: unknown, field: string, ctx: CodContext): { part: Recor
 /** The parts of a recorded delivery's `cod` (one collection or a list), skipping what is not a part. */
 export function recordedParts(cod: unknown): RecordedPart[] {
   const raw: unknown[] = Array.isArray(cod) ? cod : cod === undefined || cod === null ? [] : [cod];
-  return raw.filter((p): p is RecordedPart => typeof p === 'object' && p !== null && ((p as RecordedPart).method === 'cash' || (p as RecordedPart).method === 'card') && typeof (p as RecordedPart).amount === 'number');
+  return raw.filter(
+    (p): p is RecordedPart =>
+      typeof p === 'object' &&
+      p !== null &&
+      ((p as RecordedPart).method === 'cash' || (p as RecordedPart).method === 'card') &&
+      typeof (p as RecordedPart).amount === 'number',
+  );
 }
 
 export function codMethod(parts: readonly { method: 'cash' | 'card' }[]): CodMethod {
@@ -142,7 +172,9 @@ function howCollected(parts: readonly RecordedPart[]): string {
 }
 
 function notCollected(waybill: string, due: number, collected: number, message: string): PosError {
-  return new PosError('CODPOS_USAGE_COD_NOT_COLLECTED', message, { details: { waybill, due, collected, stillDue: due - collected } });
+  return new PosError('CODPOS_USAGE_COD_NOT_COLLECTED', message, {
+    details: { waybill, due, collected, stillDue: due - collected },
+  });
 }
 
 function usage(message: string): PosError {

@@ -45,13 +45,26 @@ export async function verifyCourierPin(pin: string, stored: string): Promise<boo
       'CODPOS_UPLINK_PIN_HASH_TOO_COSTLY',
       `the courier PIN hash from the back-end asks scrypt for N=${cost.N}, r=${cost.r}, p=${cost.p} (${mib(memory)} MiB, ${cost.p} pass(es)); ` +
         `this terminal verifies at most ${mib(MAX_PIN_HASH_MEMORY)} MiB (128 * N * r) and ${MAX_PIN_HASH_PARALLELISM} passes: have the back-end hash PINs with cheaper parameters`,
-      { details: { ...cost, memoryBytes: memory, maxMemoryBytes: MAX_PIN_HASH_MEMORY, maxParallelism: MAX_PIN_HASH_PARALLELISM } },
+      {
+        details: {
+          ...cost,
+          memoryBytes: memory,
+          maxMemoryBytes: MAX_PIN_HASH_MEMORY,
+          maxParallelism: MAX_PIN_HASH_PARALLELISM,
+        },
+      },
     );
   }
   const actual = await new Promise<Buffer | undefined>((resolve) => {
     // maxmem a little above the cap: node counts scrypt's block buffers on top of 128 * N * r.
     try {
-      scrypt(pin, Buffer.from(salt, 'base64'), expected.length, { ...cost, maxmem: MAX_PIN_HASH_MEMORY + 1024 * 1024 }, (error, key) => resolve(error ? undefined : key));
+      scrypt(
+        pin,
+        Buffer.from(salt, 'base64'),
+        expected.length,
+        { ...cost, maxmem: MAX_PIN_HASH_MEMORY + 1024 * 1024 },
+        (error, key) => resolve(error ? undefined : key),
+      );
     } catch {
       resolve(undefined); // parameters checked before the work starts (N not a power of two, say) throw here
     }

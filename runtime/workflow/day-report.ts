@@ -24,12 +24,24 @@ export interface DayReport {
   /** Each COD delivery, what was due and what its parts bring in; `matched` false names the problem. */
   collections: DeliveryReconciliation[];
   /** Card payments of the day for a waybill that no delivery collected with. */
-  unmatchedPayments: Array<{ journalId: string; waybill: string | null; amount: number; requested?: number; state: string }>;
+  unmatchedPayments: Array<{
+    journalId: string;
+    waybill: string | null;
+    amount: number;
+    requested?: number;
+    state: string;
+  }>;
   /**
    * Each cash-on-delivery waybill on the task list and where it stands: collected (cash, card or
    * both), an exception (with its reason: the parcel and its COD go back to the depot), or open.
    */
-  codDue: Array<{ waybill: string; amount: number; status: 'collected' | 'exception' | 'open'; method?: CodMethod; reason?: string }>;
+  codDue: Array<{
+    waybill: string;
+    amount: number;
+    status: 'collected' | 'exception' | 'open';
+    method?: CodMethod;
+    reason?: string;
+  }>;
 }
 
 export interface DeliveryReconciliation {
@@ -39,7 +51,9 @@ export interface DeliveryReconciliation {
   amount: number;
   /** What the parts that still stand bring in. */
   collected: number;
-  parts: Array<{ method: 'cash'; amount: number } | { method: 'card'; journalId: string; amount: number; state: string | null }>;
+  parts: Array<
+    { method: 'cash'; amount: number } | { method: 'card'; journalId: string; amount: number; state: string | null }
+  >;
   matched: boolean;
   /** Present when `collected` falls short of the amount due. */
   stillDue?: number;
@@ -56,7 +70,17 @@ interface EventPayload {
 }
 
 export function dayReport(spool: Spool, date: string): DayReport {
-  const report: DayReport = { date, deliveries: 0, pickups: 0, cash: { count: 0, amount: 0 }, card: { count: 0, amount: 0 }, exceptions: {}, collections: [], unmatchedPayments: [], codDue: [] };
+  const report: DayReport = {
+    date,
+    deliveries: 0,
+    pickups: 0,
+    cash: { count: 0, amount: 0 },
+    card: { count: 0, amount: 0 },
+    exceptions: {},
+    collections: [],
+    unmatchedPayments: [],
+    codDue: [],
+  };
   const collectedBy = new Set<string>();
   /** The last word on each waybill today: how it was collected, or the exception. */
   const outcome = new Map<string, { status: 'collected' | 'exception'; method?: CodMethod; reason?: string }>();
@@ -66,7 +90,8 @@ export function dayReport(spool: Spool, date: string): DayReport {
     if (event.kind === 'pickup') report.pickups++;
     if (event.kind === 'exception') {
       report.exceptions[event.reason ?? 'unknown'] = (report.exceptions[event.reason ?? 'unknown'] ?? 0) + 1;
-      if (event.waybill && outcome.get(event.waybill)?.status !== 'collected') outcome.set(event.waybill, { status: 'exception', ...(event.reason ? { reason: event.reason } : {}) });
+      if (event.waybill && outcome.get(event.waybill)?.status !== 'collected')
+        outcome.set(event.waybill, { status: 'exception', ...(event.reason ? { reason: event.reason } : {}) });
     }
     if (event.kind !== 'delivery') continue;
     report.deliveries++;
@@ -82,7 +107,9 @@ export function dayReport(spool: Spool, date: string): DayReport {
       report.cash.count++;
       report.cash.amount += cash.reduce((sum, part) => sum + part.amount, 0);
     }
-    const standingCards = reconciliation.parts.filter((part) => part.method === 'card' && part.state !== null && STANDING_STATES.has(part.state));
+    const standingCards = reconciliation.parts.filter(
+      (part) => part.method === 'card' && part.state !== null && STANDING_STATES.has(part.state),
+    );
     if (standingCards.length > 0) {
       report.card.count++;
       report.card.amount += standingCards.reduce((sum, part) => sum + part.amount, 0);
@@ -92,11 +119,29 @@ export function dayReport(spool: Spool, date: string): DayReport {
   for (const task of spool.tasks.tasks()) {
     if (task.kind !== 'delivery' || task.codAmount === 0) continue;
     const known = outcome.get(task.waybill);
-    report.codDue.push({ waybill: task.waybill, amount: task.codAmount, status: known?.status ?? 'open', ...(known?.method ? { method: known.method } : {}), ...(known?.reason ? { reason: known.reason } : {}) });
+    report.codDue.push({
+      waybill: task.waybill,
+      amount: task.codAmount,
+      status: known?.status ?? 'open',
+      ...(known?.method ? { method: known.method } : {}),
+      ...(known?.reason ? { reason: known.reason } : {}),
+    });
   }
   for (const txn of spool.journal.list({ limit: 100_000 })) {
-    if (localDateText(new Date(txn.createdAt)) !== date || !STANDING_STATES.has(txn.state) || txn.kind !== 'purchase' || collectedBy.has(txn.id)) continue;
-    report.unmatchedPayments.push({ journalId: txn.id, waybill: txn.waybill, amount: txn.approvedAmount, ...(txn.approvedAmount !== txn.amount ? { requested: txn.amount } : {}), state: txn.state });
+    if (
+      localDateText(new Date(txn.createdAt)) !== date ||
+      !STANDING_STATES.has(txn.state) ||
+      txn.kind !== 'purchase' ||
+      collectedBy.has(txn.id)
+    )
+      continue;
+    report.unmatchedPayments.push({
+      journalId: txn.id,
+      waybill: txn.waybill,
+      amount: txn.approvedAmount,
+      ...(txn.approvedAmount !== txn.amount ? { requested: txn.amount } : {}),
+      state: txn.state,
+    });
   }
   return report;
 }
@@ -105,7 +150,13 @@ export function dayReport(spool: Spool, date: string): DayReport {
  * One delivery against its payments as they stand now. The due is what the delivery recorded
  * (`codDue`); a delivery recorded before it was kept names it as the sum of its parts.
  */
-function reconcile(spool: Spool, waybill: string, method: CodMethod, recorded: ReturnType<typeof recordedParts>, codDue: number | undefined): DeliveryReconciliation {
+function reconcile(
+  spool: Spool,
+  waybill: string,
+  method: CodMethod,
+  recorded: ReturnType<typeof recordedParts>,
+  codDue: number | undefined,
+): DeliveryReconciliation {
   const due = typeof codDue === 'number' ? codDue : recorded.reduce((sum, part) => sum + part.amount, 0);
   const problems: string[] = [];
   let collected = 0;
@@ -118,9 +169,17 @@ function reconcile(spool: Spool, waybill: string, method: CodMethod, recorded: R
     if (!txn) problems.push(`card payment ${part.journalId} is not in the journal`);
     else if (!STANDING_STATES.has(txn.state)) problems.push(`card payment ${txn.id} is ${txn.state}`);
     else collected += txn.approvedAmount;
-    return { method: 'card' as const, journalId: part.journalId, amount: txn?.approvedAmount ?? part.amount, state: txn?.state ?? null };
+    return {
+      method: 'card' as const,
+      journalId: part.journalId,
+      amount: txn?.approvedAmount ?? part.amount,
+      state: txn?.state ?? null,
+    };
   });
-  if (collected < due) problems.push(`${groupDigits(collected)} of ${groupDigits(due)} collected; ${groupDigits(due - collected)} still due`);
+  if (collected < due)
+    problems.push(
+      `${groupDigits(collected)} of ${groupDigits(due)} collected; ${groupDigits(due - collected)} still due`,
+    );
   if (collected > due) problems.push(`${groupDigits(collected)} collected, more than the ${groupDigits(due)} due`);
   return {
     waybill,
@@ -146,4 +205,3 @@ function eventsAround(spool: Spool, date: string) {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-

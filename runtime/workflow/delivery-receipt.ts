@@ -21,12 +21,21 @@ export interface DeliveryReceiptInput {
   signature?: MonoImage;
 }
 
-export type DeliveryReceiptPart = { method: 'cash'; amount: number; tendered: number; change: number } | { method: 'card'; amount: number; panLast4: string | null };
+export type DeliveryReceiptPart =
+  | { method: 'cash'; amount: number; tendered: number; change: number }
+  | { method: 'card'; amount: number; panLast4: string | null };
 
 export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
   const columns = input.profile.columns;
   const pair = (left: string, right: string) => labelledLine(columns, left, right);
-  const b = new EscPosBuilder(input.profile).init().align('center').bold().wrap(input.merchant.name).bold(false).wrap(`TID ${input.merchant.terminalId}`).align('left');
+  const b = new EscPosBuilder(input.profile)
+    .init()
+    .align('center')
+    .bold()
+    .wrap(input.merchant.name)
+    .bold(false)
+    .wrap(`TID ${input.merchant.terminalId}`)
+    .align('left');
   b.line(pair(localDateText(input.at), localTimeText(input.at)));
   b.line(pair('WAYBILL', input.waybill));
   if (input.consignee) b.line(pair('CONSIGNEE', input.consignee));
@@ -35,7 +44,10 @@ export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
     const { parts } = input.cod;
     // One part is the COD line itself; several are listed under the total.
     const single = parts.length === 1;
-    if (!single) b.bold().line(pair('COD', formatAmount(input.cod.due, input.currency))).bold(false);
+    if (!single)
+      b.bold()
+        .line(pair('COD', formatAmount(input.cod.due, input.currency)))
+        .bold(false);
     for (const part of parts) {
       const label = `${single ? 'COD ' : ''}${part.method === 'card' ? `CARD${part.panLast4 ? ` **** ${part.panLast4}` : ''}` : 'CASH'}`;
       if (single) b.bold();

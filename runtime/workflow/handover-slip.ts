@@ -28,7 +28,13 @@ export function buildHandoverSlip(input: HandoverSlipInput): Buffer {
   const columns = input.profile.columns;
   const pair = (left: string, right: string) => labelledLine(columns, left, right);
   const money = (amount: number) => formatAmount(amount, input.currency);
-  const b = new EscPosBuilder(input.profile).init().align('center').bold().wrap(input.merchant.name).bold(false).wrap(`TID ${input.merchant.terminalId}`);
+  const b = new EscPosBuilder(input.profile)
+    .init()
+    .align('center')
+    .bold()
+    .wrap(input.merchant.name)
+    .bold(false)
+    .wrap(`TID ${input.merchant.terminalId}`);
   b.bold().doubleSize().line('CASH HANDOVER').doubleSize(false).bold(false).align('left');
   b.line(pair(localDateText(input.at), localTimeText(input.at)));
   b.line(pair('DAY', input.day));
@@ -36,7 +42,9 @@ export function buildHandoverSlip(input: HandoverSlipInput): Buffer {
   b.wrap(input.courier.name);
   b.line(pair('DEPOT CLERK', input.clerkId));
   b.line(pair('EXPECTED', money(input.expected)));
-  b.bold().line(pair('COUNTED', money(input.counted))).bold(false);
+  b.bold()
+    .line(pair('COUNTED', money(input.counted)))
+    .bold(false);
   b.line(pair('DIFFERENCE', money(input.counted - input.expected)));
   if (input.reason !== undefined) b.wrap(`REASON: ${input.reason}`);
   // A UUID is wider than a narrow roll: it wraps under its label.

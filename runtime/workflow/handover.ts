@@ -62,10 +62,16 @@ interface Row {
 export function checkHandoverInput(body: unknown): HandoverInput {
   const { counted, clerkId, reason } = (body ?? {}) as { counted?: unknown; clerkId?: unknown; reason?: unknown };
   if (typeof counted !== 'number' || !Number.isSafeInteger(counted) || counted < 0) {
-    throw new PosError('CODPOS_USAGE_HANDOVER', 'counted: expected the cash counted as a whole number of minor units, 0 or more (2500 = 25.00)');
+    throw new PosError(
+      'CODPOS_USAGE_HANDOVER',
+      'counted: expected the cash counted as a whole number of minor units, 0 or more (2500 = 25.00)',
+    );
   }
   if (typeof clerkId !== 'string' || !/^[\x21-\x7e]{1,32}$/.test(clerkId)) {
-    throw new PosError('CODPOS_USAGE_HANDOVER', "clerkId: expected the depot clerk's id, 1 to 32 printable characters without spaces");
+    throw new PosError(
+      'CODPOS_USAGE_HANDOVER',
+      "clerkId: expected the depot clerk's id, 1 to 32 printable characters without spaces",
+    );
   }
   if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '' || reason.length > 500)) {
     throw new PosError('CODPOS_USAGE_HANDOVER', 'reason: expected text of 1 to 500 characters');
@@ -104,9 +110,13 @@ export class HandoverBook {
   assertOpen(day: string, what: string): void {
     const closing = this.closing(day);
     if (!closing) return;
-    throw new PosError('CODPOS_USAGE_DAY_CLOSED', `${what}: the day ${day} is closed, its cash was handed over at ${localTimeText(new Date(closing.at))} (handover ${closing.id}); a check-in opens a new day`, {
-      details: { day, handoverId: closing.id },
-    });
+    throw new PosError(
+      'CODPOS_USAGE_DAY_CLOSED',
+      `${what}: the day ${day} is closed, its cash was handed over at ${localTimeText(new Date(closing.at))} (handover ${closing.id}); a check-in opens a new day`,
+      {
+        details: { day, handoverId: closing.id },
+      },
+    );
   }
 
   /** Opens a new day after a closed one (at check-in); true when `day` was closed. */
@@ -122,7 +132,16 @@ export class HandoverBook {
    * Records a handover of `day` and its record for the back-end in one commit; refuses a
    * closed day and a difference without a reason. `dayCash` is the day report's cash.
    */
-  record(input: HandoverInput & { day: string; courierId: string; currency: string; terminalId: string; dayCash: number; at: number }): Handover {
+  record(
+    input: HandoverInput & {
+      day: string;
+      courierId: string;
+      currency: string;
+      terminalId: string;
+      dayCash: number;
+      at: number;
+    },
+  ): Handover {
     this.assertNotHandedOver(input.day);
     // What earlier rounds of the day (each closed by its handover, then reopened) already took.
     const handedOver = this.ofDay(input.day).reduce((sum, earlier) => sum + earlier.expected, 0);
@@ -152,7 +171,17 @@ export class HandoverBook {
       const id = this.spool.db.transaction(() => {
         this.assertNotHandedOver(input.day);
         const { id } = this.spool.outbox.enqueueNow(STREAMS.handover, payload);
-        this.sql.insert.run({ id, day: input.day, courierId: input.courierId, clerkId: input.clerkId, currency: input.currency, expected, counted: input.counted, reason: input.reason ?? null, handedAt: input.at });
+        this.sql.insert.run({
+          id,
+          day: input.day,
+          courierId: input.courierId,
+          clerkId: input.clerkId,
+          currency: input.currency,
+          expected,
+          counted: input.counted,
+          reason: input.reason ?? null,
+          handedAt: input.at,
+        });
         return id;
       })();
       const { terminalId: _terminalId, ...handover } = payload;
@@ -166,9 +195,13 @@ export class HandoverBook {
   assertNotHandedOver(day: string): void {
     const closing = this.closing(day);
     if (!closing) return;
-    throw new PosError('CODPOS_USAGE_HANDOVER_DONE', `the cash of ${day} was already handed over at ${localTimeText(new Date(closing.at))} (handover ${closing.id}, to clerk ${closing.clerkId}); a check-in opens a new day`, {
-      details: { day, handoverId: closing.id },
-    });
+    throw new PosError(
+      'CODPOS_USAGE_HANDOVER_DONE',
+      `the cash of ${day} was already handed over at ${localTimeText(new Date(closing.at))} (handover ${closing.id}, to clerk ${closing.clerkId}); a check-in opens a new day`,
+      {
+        details: { day, handoverId: closing.id },
+      },
+    );
   }
 }
 

@@ -27,7 +27,14 @@ import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-c
 import { normalizeDestination, quote, readTariff, type Quote, type Tariff } from './tariff.js';
 import { checkHandoverInput, HandoverBook, type Handover } from './handover.js';
 import { buildHandoverSlip } from './handover-slip.js';
-import { eventsByWaybill, taskState, waybillStanding, type TaskState, type WaybillHistoryEvent, type WaybillStanding } from './waybill-history.js';
+import {
+  eventsByWaybill,
+  taskState,
+  waybillStanding,
+  type TaskState,
+  type WaybillHistoryEvent,
+  type WaybillStanding,
+} from './waybill-history.js';
 
 export const WAYBILL_EVENT_KINDS = ['pickup', 'dispatch', 'delivery', 'exception'] as const;
 export type WaybillEventKind = (typeof WAYBILL_EVENT_KINDS)[number];
@@ -131,7 +138,12 @@ export class WorkflowService implements Service {
       events: EventBus;
       recordQueued?: () => void;
       /** Downloads the task list and couriers from the back-end into the spool's cache. */
-      downloadTasks?: () => Promise<{ tasks: number; couriers: number; tariffVersion?: string; tariffRefused?: string }>;
+      downloadTasks?: () => Promise<{
+        tasks: number;
+        couriers: number;
+        tariffVersion?: string;
+        tariffRefused?: string;
+      }>;
       /** The receipt printer, when there is one: a delivery prints its receipt. */
       printer?: () => PrinterDriver | undefined;
       clock?: () => number;
@@ -152,8 +164,13 @@ export class WorkflowService implements Service {
 
   private async checkInNow(courierId: unknown, pin: unknown): Promise<{ courier: { id: string; name: string } }> {
     const now = (this.deps.clock ?? Date.now)();
-    if (now < this.lockedUntil) throw new PosError('CODPOS_USAGE_CHECK_IN_LOCKED', `too many wrong PINs: check-in is refused for ${Math.ceil((this.lockedUntil - now) / 1000)} s more`);
-    if (typeof courierId !== 'string' || typeof pin !== 'string' || !/^[0-9]{4,12}$/.test(pin)) throw new PosError('CODPOS_USAGE_CHECK_IN', 'check-in needs courierId and a PIN of 4 to 12 digits');
+    if (now < this.lockedUntil)
+      throw new PosError(
+        'CODPOS_USAGE_CHECK_IN_LOCKED',
+        `too many wrong PINs: check-in is refused for ${Math.ceil((this.lockedUntil - now) / 1000)} s more`,
+      );
+    if (typeof courierId !== 'string' || typeof pin !== 'string' || !/^[0-9]{4,12}$/.test(pin))
+      throw new PosError('CODPOS_USAGE_CHECK_IN', 'check-in needs courierId and a PIN of 4 to 12 digits');
     const known = this.deps.spool().tasks.courier(courierId);
     if (!known || !(await verifyCourierPin(pin, known.pinHash))) {
       if (++this.failedCheckIns >= 5) {
@@ -161,13 +178,19 @@ export class WorkflowService implements Service {
         this.failedCheckIns = 0;
       }
       this.deps.events.publish('courier.check-in-failed', { courierId });
-      throw new PosError('CODPOS_USAGE_CHECK_IN', known ? 'wrong courier id or PIN' : `courier ${courierId} is not on this terminal's list (refresh the task list?)`);
+      throw new PosError(
+        'CODPOS_USAGE_CHECK_IN',
+        known
+          ? 'wrong courier id or PIN'
+          : `courier ${courierId} is not on this terminal's list (refresh the task list?)`,
+      );
     }
     this.failedCheckIns = 0;
     this.courier = { id: known.id, name: known.name };
     // A check-in after the day's cash handover opens a new day.
     const today = localDateText(new Date(now));
-    if (this.handovers().reopen(today, now)) this.deps.events.publish('day.opened', { day: today, courierId: known.id });
+    if (this.handovers().reopen(today, now))
+      this.deps.events.publish('day.opened', { day: today, courierId: known.id });
     this.deps.events.publish('courier.checked-in', { courierId: known.id, name: known.name });
     return { courier: this.courier };
   }
@@ -193,11 +216,20 @@ export class WorkflowService implements Service {
       return { ...task, done: standing.state === 'done', ...standing };
     });
     const count = (state: TaskState) => tasks.filter((task) => task.state === state).length;
-    const codToCollect = tasks.filter((task) => task.state === 'open' && task.kind === 'delivery').reduce((sum, task) => sum + task.codAmount, 0);
+    const codToCollect = tasks
+      .filter((task) => task.state === 'open' && task.kind === 'delivery')
+      .reduce((sum, task) => sum + task.codAmount, 0);
     return {
       courier: this.courier ?? null,
       tasks,
-      summary: { total: tasks.length, open: count('open'), done: count('done'), exceptions: count('exception'), codToCollect, currency: this.config.terminal.currency },
+      summary: {
+        total: tasks.length,
+        open: count('open'),
+        done: count('done'),
+        exceptions: count('exception'),
+        codToCollect,
+        currency: this.config.terminal.currency,
+      },
     };
   }
 
@@ -207,9 +239,13 @@ export class WorkflowService implements Service {
    * no task and no event (the API makes that a 404 when no payment names it either).
    */
   waybill(scanned: unknown): WaybillHistory {
-    if (typeof scanned !== 'string') throw new PosError('CODPOS_USAGE_WAYBILL', 'waybill: expected the waybill number as text');
+    if (typeof scanned !== 'string')
+      throw new PosError('CODPOS_USAGE_WAYBILL', 'waybill: expected the waybill number as text');
     const check = checkWaybill(scanned, this.operatorPattern ? { operatorPattern: this.operatorPattern } : {});
-    if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
+    if (!check.valid)
+      throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, {
+        details: { waybill: check.waybill },
+      });
     const spool = this.deps.spool();
     const events = eventsByWaybill(spool.waybillEvents.records(check.waybill)).get(check.waybill) ?? [];
     const tasks = spool.tasks.tasksFor(check.waybill).map((task) => ({ ...task, ...taskState(task, events) }));
@@ -218,7 +254,8 @@ export class WorkflowService implements Service {
 
   /** Downloads the task list again (POST /v1/tasks/refresh). */
   async refreshTasks(): Promise<{ tasks: number; couriers: number; tariffVersion?: string; tariffRefused?: string }> {
-    if (!this.deps.downloadTasks) throw new PosError('CODPOS_UPLINK_UNAVAILABLE', 'no back-end link to download the task list from');
+    if (!this.deps.downloadTasks)
+      throw new PosError('CODPOS_UPLINK_UNAVAILABLE', 'no back-end link to download the task list from');
     const counts = await this.deps.downloadTasks();
     this.deps.events.publish('tasks.updated', counts);
     return counts;
@@ -231,7 +268,11 @@ export class WorkflowService implements Service {
 
   private cachedTariff(): Tariff {
     const tariff = this.tariffIfCached();
-    if (!tariff) throw new PosError('CODPOS_USAGE_NO_TARIFF', 'no tariff has come with a task list yet: refresh the task list (POST /v1/tasks/refresh) once the back-end can be reached');
+    if (!tariff)
+      throw new PosError(
+        'CODPOS_USAGE_NO_TARIFF',
+        'no tariff has come with a task list yet: refresh the task list (POST /v1/tasks/refresh) once the back-end can be reached',
+      );
     return tariff;
   }
 
@@ -246,23 +287,46 @@ export class WorkflowService implements Service {
    * on the task list, its COD amount; without a tariff yet, recorded unpriced (quote null) so
    * the courier's day goes on and the back-end prices it.
    */
-  private pickupParcel(waybill: string, input: WaybillEventInput): { weightGrams: number; destination: string; service: string | null; quote: Quote | null } | undefined {
+  private pickupParcel(
+    waybill: string,
+    input: WaybillEventInput,
+  ): { weightGrams: number; destination: string; service: string | null; quote: Quote | null } | undefined {
     const { weightGrams, destination, service } = input;
     if (weightGrams === undefined && destination === undefined && service === undefined) return undefined;
-    if (weightGrams === undefined || destination === undefined) throw usage(`${weightGrams === undefined ? 'weightGrams' : 'destination'}: a pickup is priced from its weightGrams and destination; give both, or neither`);
-    if (typeof destination !== 'string' || normalizeDestination(destination) === '' || destination.length > 32) throw usage('destination: expected a postcode or an area code of at most 32 characters');
-    if (typeof weightGrams !== 'number' || !Number.isSafeInteger(weightGrams) || weightGrams <= 0) throw usage(`weightGrams: expected a whole positive number of grams, not ${String(weightGrams)}`);
-    if (service !== undefined && (typeof service !== 'string' || service === '')) throw usage('service: expected the name of a service of the tariff, e.g. standard');
+    if (weightGrams === undefined || destination === undefined)
+      throw usage(
+        `${weightGrams === undefined ? 'weightGrams' : 'destination'}: a pickup is priced from its weightGrams and destination; give both, or neither`,
+      );
+    if (typeof destination !== 'string' || normalizeDestination(destination) === '' || destination.length > 32)
+      throw usage('destination: expected a postcode or an area code of at most 32 characters');
+    if (typeof weightGrams !== 'number' || !Number.isSafeInteger(weightGrams) || weightGrams <= 0)
+      throw usage(`weightGrams: expected a whole positive number of grams, not ${String(weightGrams)}`);
+    if (service !== undefined && (typeof service !== 'string' || service === ''))
+      throw usage('service: expected the name of a service of the tariff, e.g. standard');
     const tariff = this.tariffIfCached();
-    if (!tariff) return { weightGrams, destination: normalizeDestination(destination), service: service ?? null, quote: null };
-    const task = this.deps.spool().tasks.tasksFor(waybill).find((t) => t.kind === 'pickup');
+    if (!tariff)
+      return { weightGrams, destination: normalizeDestination(destination), service: service ?? null, quote: null };
+    const task = this.deps
+      .spool()
+      .tasks.tasksFor(waybill)
+      .find((t) => t.kind === 'pickup');
     const codAmount = task?.codAmount ?? 0;
     if (task && codAmount > 0 && task.currency !== null && !sameCurrency(task.currency, tariff.currency)) {
-      throw new PosError('CODPOS_USAGE_TASK_CURRENCY', `waybill ${waybill}: its COD is in ${currencyText(task.currency)} on the task list, but tariff ${tariff.version} prices in ${currencyText(tariff.currency)}; have the task corrected by the back-end`, {
-        details: { waybill, taskCurrency: task.currency, tariffCurrency: tariff.currency },
-      });
+      throw new PosError(
+        'CODPOS_USAGE_TASK_CURRENCY',
+        `waybill ${waybill}: its COD is in ${currencyText(task.currency)} on the task list, but tariff ${tariff.version} prices in ${currencyText(tariff.currency)}; have the task corrected by the back-end`,
+        {
+          details: { waybill, taskCurrency: task.currency, tariffCurrency: tariff.currency },
+        },
+      );
     }
-    const priced = quote({ tariff, destination, weightGrams, codAmount, ...(service !== undefined ? { service } : {}) });
+    const priced = quote({
+      tariff,
+      destination,
+      weightGrams,
+      codAmount,
+      ...(service !== undefined ? { service } : {}),
+    });
     return { weightGrams, destination: normalizeDestination(destination), service: priced.service, quote: priced };
   }
 
@@ -286,21 +350,29 @@ export class WorkflowService implements Service {
     if (!WAYBILL_EVENT_KINDS.includes(kind)) throw usage(`kind: expected ${WAYBILL_EVENT_KINDS.join(', ')}`);
     if (typeof input.waybill !== 'string') throw usage('waybill: expected the waybill number as text');
     const check = checkWaybill(input.waybill, this.operatorPattern ? { operatorPattern: this.operatorPattern } : {});
-    if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
+    if (!check.valid)
+      throw new PosError('CODPOS_USAGE_WAYBILL', `waybill ${check.waybill}: ${check.reason}`, {
+        details: { waybill: check.waybill },
+      });
     // Checked in the same turn as the enqueue below: a handover cannot slip in between.
     this.handovers().assertOpen(localDateText(new Date(this.now())), `${kind} of ${check.waybill}`);
     if (kind === 'exception') {
       // An own property only: `in` would also take inherited names such as __proto__ or toString.
-      if (typeof input.reason !== 'string' || !Object.hasOwn(EXCEPTION_REASONS, input.reason)) throw usage(`reason: an exception needs one of ${Object.keys(EXCEPTION_REASONS).join(', ')}`);
+      if (typeof input.reason !== 'string' || !Object.hasOwn(EXCEPTION_REASONS, input.reason))
+        throw usage(`reason: an exception needs one of ${Object.keys(EXCEPTION_REASONS).join(', ')}`);
     } else if (input.reason !== undefined) {
       throw usage(`reason: only an exception has a reason, not a ${kind}`);
     }
-    if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 500)) throw usage('note: expected text of at most 500 characters');
-    if (input.cod !== undefined && kind !== 'delivery') throw usage(`cod: only a delivery collects cash on delivery, not a ${kind}`);
-    if (input.signature !== undefined && kind !== 'delivery') throw usage(`signature: only a delivery is signed for, not a ${kind}`);
+    if (input.note !== undefined && (typeof input.note !== 'string' || input.note.length > 500))
+      throw usage('note: expected text of at most 500 characters');
+    if (input.cod !== undefined && kind !== 'delivery')
+      throw usage(`cod: only a delivery collects cash on delivery, not a ${kind}`);
+    if (input.signature !== undefined && kind !== 'delivery')
+      throw usage(`signature: only a delivery is signed for, not a ${kind}`);
     if (input.signature !== undefined) checkSignature(input.signature);
     for (const field of ['weightGrams', 'destination', 'service'] as const) {
-      if (input[field] !== undefined && kind !== 'pickup') throw usage(`${field}: only a pickup is weighed and priced, not a ${kind}`);
+      if (input[field] !== undefined && kind !== 'pickup')
+        throw usage(`${field}: only a pickup is weighed and priced, not a ${kind}`);
     }
     const parcel = kind === 'pickup' ? this.pickupParcel(check.waybill, input) : undefined;
     const cod = kind === 'delivery' ? this.checkCod(check.waybill, input.cod) : undefined;
@@ -318,8 +390,23 @@ export class WorkflowService implements Service {
       // One collection keeps the shape the back-end has always had; parts go as a list.
       ...(cod ? { codDue: cod.due, cod: Array.isArray(input.cod) ? cod.parts : cod.parts[0] } : {}),
       // The parcel and its quote, for the back-end to bill the shipper with (null: not priced here).
-      ...(parcel ? { weightGrams: parcel.weightGrams, destination: parcel.destination, service: parcel.service, quote: parcel.quote } : {}),
-      ...(input.signature ? { signature: { canvas: input.signature.canvas, strokes: input.signature.strokes, png: signaturePng(input.signature).toString('base64') } } : {}),
+      ...(parcel
+        ? {
+            weightGrams: parcel.weightGrams,
+            destination: parcel.destination,
+            service: parcel.service,
+            quote: parcel.quote,
+          }
+        : {}),
+      ...(input.signature
+        ? {
+            signature: {
+              canvas: input.signature.canvas,
+              strokes: input.signature.strokes,
+              png: signaturePng(input.signature).toString('base64'),
+            },
+          }
+        : {}),
     };
     const cardIds = (cod?.parts ?? []).flatMap((part) => (part.method === 'card' ? [part.journalId] : []));
     for (const journalId of cardIds) this.collecting.set(journalId, check.waybill);
@@ -329,13 +416,28 @@ export class WorkflowService implements Service {
     } finally {
       for (const journalId of cardIds) this.collecting.delete(journalId);
     }
-    this.deps.events.publish(`waybill.${kind}`, { id, waybill: check.waybill, ...(input.reason !== undefined ? { reason: input.reason } : {}) });
+    this.deps.events.publish(`waybill.${kind}`, {
+      id,
+      waybill: check.waybill,
+      ...(input.reason !== undefined ? { reason: input.reason } : {}),
+    });
     this.deps.recordQueued?.();
     const receiptPrinted = kind === 'delivery' ? await this.printDeliveryReceipt(check.waybill, input, cod) : undefined;
-    return { id, kind, waybill: check.waybill, ...(change !== undefined ? { change } : {}), ...(receiptPrinted !== undefined ? { receiptPrinted } : {}), ...(parcel ? { quote: parcel.quote } : {}) };
+    return {
+      id,
+      kind,
+      waybill: check.waybill,
+      ...(change !== undefined ? { change } : {}),
+      ...(receiptPrinted !== undefined ? { receiptPrinted } : {}),
+      ...(parcel ? { quote: parcel.quote } : {}),
+    };
   }
 
-  private async printDeliveryReceipt(waybill: string, input: WaybillEventInput, cod: CheckedCod | undefined): Promise<boolean> {
+  private async printDeliveryReceipt(
+    waybill: string,
+    input: WaybillEventInput,
+    cod: CheckedCod | undefined,
+  ): Promise<boolean> {
     const printer = this.deps.printer?.();
     if (!printer) return false;
     const spool = this.deps.spool();
@@ -350,7 +452,22 @@ export class WorkflowService implements Service {
           consignee: task?.consignee ?? null,
           ...(this.courier ? { courierId: this.courier.id } : {}),
           currency: this.config.terminal.currency,
-          ...(cod ? { cod: { due: cod.due, parts: cod.parts.map((part) => (part.method === 'cash' ? part : { method: 'card' as const, amount: part.amount, panLast4: lastFour(spool.journal.get(part.journalId)?.panMasked) })) } } : {}),
+          ...(cod
+            ? {
+                cod: {
+                  due: cod.due,
+                  parts: cod.parts.map((part) =>
+                    part.method === 'cash'
+                      ? part
+                      : {
+                          method: 'card' as const,
+                          amount: part.amount,
+                          panLast4: lastFour(spool.journal.get(part.journalId)?.panMasked),
+                        },
+                  ),
+                },
+              }
+            : {}),
           ...(input.signature ? { signature: renderSignature(input.signature, printer.profile.dots) } : {}),
         }),
       );
@@ -379,12 +496,32 @@ export class WorkflowService implements Service {
     // A closed day says so before anything else: its courier has been checked out with it.
     this.handovers().assertNotHandedOver(day);
     const courier = this.courier;
-    if (!courier) throw new PosError('CODPOS_USAGE_NOT_CHECKED_IN', 'a cash handover is made by the checked-in courier: check in first (POST /v1/courier/check-in)');
+    if (!courier)
+      throw new PosError(
+        'CODPOS_USAGE_NOT_CHECKED_IN',
+        'a cash handover is made by the checked-in courier: check in first (POST /v1/courier/check-in)',
+      );
     const spool = this.deps.spool();
     // Events still waiting for their group commit belong to the day: write them before counting.
     spool.outbox.flushNow();
-    const handover = this.handovers().record({ ...input, day, courierId: courier.id, currency: this.config.terminal.currency, terminalId: this.config.terminal.id, dayCash: dayReport(spool, day).cash.amount, at: now });
-    this.deps.events.publish('handover.recorded', { id: handover.id, day, courierId: courier.id, clerkId: handover.clerkId, expected: handover.expected, counted: handover.counted, difference: handover.difference });
+    const handover = this.handovers().record({
+      ...input,
+      day,
+      courierId: courier.id,
+      currency: this.config.terminal.currency,
+      terminalId: this.config.terminal.id,
+      dayCash: dayReport(spool, day).cash.amount,
+      at: now,
+    });
+    this.deps.events.publish('handover.recorded', {
+      id: handover.id,
+      day,
+      courierId: courier.id,
+      clerkId: handover.clerkId,
+      expected: handover.expected,
+      counted: handover.counted,
+      difference: handover.difference,
+    });
     this.deps.recordQueued?.();
     const slipPrinted = await this.printHandoverSlip(handover, courier);
     this.checkOut();
@@ -444,8 +581,14 @@ export class WorkflowService implements Service {
     // The shape alone lets 2026-02-30 through, a day that has no records and would report an empty day.
     const [year, month, dayOfMonth] = [Number(match[1]), Number(match[2]), Number(match[3])];
     const calendar = new Date(Date.UTC(year, month - 1, dayOfMonth));
-    if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== dayOfMonth) {
-      throw new PosError('CODPOS_USAGE_BAD_DATE', `date: ${day} is not a day of the calendar`, { details: { parameter: 'date' } });
+    if (
+      calendar.getUTCFullYear() !== year ||
+      calendar.getUTCMonth() !== month - 1 ||
+      calendar.getUTCDate() !== dayOfMonth
+    ) {
+      throw new PosError('CODPOS_USAGE_BAD_DATE', `date: ${day} is not a day of the calendar`, {
+        details: { parameter: 'date' },
+      });
     }
     return day;
   }
@@ -480,11 +623,14 @@ export class WorkflowService implements Service {
  */
 function deliveryCollectedWith(spool: Spool, journalId: string): { waybill: string; eventId: string } | undefined {
   const needle = `"journalId":${JSON.stringify(journalId)}`;
-  const rows = spool.db.prepare(`SELECT id, payload FROM outbox WHERE stream = ? AND instr(payload, ?) > 0 ORDER BY seq DESC`).all(STREAMS.waybillEvent, needle) as Array<{ id: string; payload: string }>;
+  const rows = spool.db
+    .prepare(`SELECT id, payload FROM outbox WHERE stream = ? AND instr(payload, ?) > 0 ORDER BY seq DESC`)
+    .all(STREAMS.waybillEvent, needle) as Array<{ id: string; payload: string }>;
   for (const row of rows) {
     const event = JSON.parse(row.payload) as { kind?: string; waybill?: string; cod?: unknown };
     if (event.kind !== 'delivery') continue;
-    if (recordedParts(event.cod).some((part) => part.method === 'card' && part.journalId === journalId)) return { waybill: event.waybill ?? '', eventId: row.id };
+    if (recordedParts(event.cod).some((part) => part.method === 'card' && part.journalId === journalId))
+      return { waybill: event.waybill ?? '', eventId: row.id };
   }
   return undefined;
 }

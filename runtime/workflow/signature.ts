@@ -30,7 +30,8 @@ const MAX_POINTS = 10_000;
 export function checkSignature(signature: Signature): void {
   const bad = (why: string) => new PosError('CODPOS_USAGE_SIGNATURE', `signature: ${why}`);
   const { canvas, strokes } = (signature ?? {}) as Partial<Signature>;
-  if (!canvas || !(canvas.width > 0) || !(canvas.height > 0) || canvas.width > 4096 || canvas.height > 4096) throw bad('canvas needs a width and height from 1 to 4096');
+  if (!canvas || !(canvas.width > 0) || !(canvas.height > 0) || canvas.width > 4096 || canvas.height > 4096)
+    throw bad('canvas needs a width and height from 1 to 4096');
   if (!Array.isArray(strokes) || strokes.length === 0) throw bad('no strokes: the consignee did not sign');
   let points = 0;
   let lastT = -1;
@@ -38,8 +39,10 @@ export function checkSignature(signature: Signature): void {
     if (!Array.isArray(stroke) || stroke.length === 0) throw bad(`stroke ${s} has no points`);
     for (const [p, point] of stroke.entries()) {
       const { x, y, t } = (point ?? {}) as Partial<SignaturePoint>;
-      if (typeof x !== 'number' || typeof y !== 'number' || typeof t !== 'number' || ![x, y, t].every(Number.isFinite)) throw bad(`stroke ${s} point ${p} needs numbers x, y and t`);
-      if (x < 0 || y < 0 || x > canvas.width || y > canvas.height) throw bad(`stroke ${s} point ${p} (${x}, ${y}) is outside the ${canvas.width} x ${canvas.height} canvas`);
+      if (typeof x !== 'number' || typeof y !== 'number' || typeof t !== 'number' || ![x, y, t].every(Number.isFinite))
+        throw bad(`stroke ${s} point ${p} needs numbers x, y and t`);
+      if (x < 0 || y < 0 || x > canvas.width || y > canvas.height)
+        throw bad(`stroke ${s} point ${p} (${x}, ${y}) is outside the ${canvas.width} x ${canvas.height} canvas`);
       if (t < lastT) throw bad(`stroke ${s} point ${p}: times must not go backwards (${t} after ${lastT})`);
       lastT = t;
       points++;
@@ -55,7 +58,12 @@ export function renderSignature(signature: Signature, width = 384): MonoImage {
   const height = Math.max(1, Math.round(signature.canvas.height * scale));
   const pixels = new Uint8Array(width * height);
   const plot = (x: number, y: number) => {
-    for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+    for (const [dx, dy] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ] as const) {
       const px = x + dx;
       const py = y + dy;
       if (px >= 0 && py >= 0 && px < width && py < height) pixels[py * width + px] = 1;

@@ -98,37 +98,63 @@ export function normalizeDestination(text: string): string {
  */
 export function quote(input: QuoteInput): Quote {
   const { tariff } = input;
-  if (typeof input.destination !== 'string' || normalizeDestination(input.destination) === '') throw quoteUsage('destination: expected a postcode or an area code');
+  if (typeof input.destination !== 'string' || normalizeDestination(input.destination) === '')
+    throw quoteUsage('destination: expected a postcode or an area code');
   const weight = input.weightGrams;
   if (typeof weight !== 'number' || !Number.isSafeInteger(weight) || weight <= 0 || weight > MAX_WEIGHT_GRAMS) {
-    throw quoteUsage(`weightGrams: expected a whole number of grams from 1 to ${MAX_WEIGHT_GRAMS}, not ${String(weight)}`);
+    throw quoteUsage(
+      `weightGrams: expected a whole number of grams from 1 to ${MAX_WEIGHT_GRAMS}, not ${String(weight)}`,
+    );
   }
   const codAmount = input.codAmount ?? 0;
-  if (typeof codAmount !== 'number' || !Number.isSafeInteger(codAmount) || codAmount < 0 || codAmount > MAX_COD_AMOUNT) {
-    throw quoteUsage(`codAmount: expected a whole number of minor units from 0 to ${MAX_COD_AMOUNT}, not ${String(codAmount)}`);
+  if (
+    typeof codAmount !== 'number' ||
+    !Number.isSafeInteger(codAmount) ||
+    codAmount < 0 ||
+    codAmount > MAX_COD_AMOUNT
+  ) {
+    throw quoteUsage(
+      `codAmount: expected a whole number of minor units from 0 to ${MAX_COD_AMOUNT}, not ${String(codAmount)}`,
+    );
   }
 
   const destination = normalizeDestination(input.destination);
   const found = findZone(tariff, destination);
   if (!found) {
-    throw new PosError('CODPOS_USAGE_QUOTE_NO_ZONE', `destination ${destination}: no zone of tariff ${tariff.version} covers this postcode or area code`, { details: { destination, tariffVersion: tariff.version } });
+    throw new PosError(
+      'CODPOS_USAGE_QUOTE_NO_ZONE',
+      `destination ${destination}: no zone of tariff ${tariff.version} covers this postcode or area code`,
+      { details: { destination, tariffVersion: tariff.version } },
+    );
   }
   const bandIndex = tariff.weightBands.findIndex((band) => weight <= band.upToGrams);
   if (bandIndex < 0) {
     const last = tariff.weightBands[tariff.weightBands.length - 1]!;
-    throw new PosError('CODPOS_USAGE_QUOTE_WEIGHT', `weightGrams ${weight}: over the last weight band of tariff ${tariff.version} (${last.id}, up to ${last.upToGrams} g)`, { details: { weightGrams: weight, maxGrams: last.upToGrams } });
+    throw new PosError(
+      'CODPOS_USAGE_QUOTE_WEIGHT',
+      `weightGrams ${weight}: over the last weight band of tariff ${tariff.version} (${last.id}, up to ${last.upToGrams} g)`,
+      { details: { weightGrams: weight, maxGrams: last.upToGrams } },
+    );
   }
   const band = tariff.weightBands[bandIndex]!;
   const serviceId = input.service ?? tariff.services[0]!.id;
   const service = tariff.services.find((s) => s.id === serviceId);
   if (!service) {
-    throw new PosError('CODPOS_USAGE_QUOTE_SERVICE', `service ${String(serviceId)}: tariff ${tariff.version} has ${tariff.services.map((s) => s.id).join(', ')}`, { details: { service: serviceId } });
+    throw new PosError(
+      'CODPOS_USAGE_QUOTE_SERVICE',
+      `service ${String(serviceId)}: tariff ${tariff.version} has ${tariff.services.map((s) => s.id).join(', ')}`,
+      { details: { service: serviceId } },
+    );
   }
   const price = service.prices[found.zone.id]![bandIndex];
   if (price === null || price === undefined) {
-    throw new PosError('CODPOS_USAGE_QUOTE_SERVICE', `service ${service.id} is not offered to zone ${found.zone.id} for band ${band.id} (up to ${band.upToGrams} g) in tariff ${tariff.version}`, {
-      details: { service: service.id, zone: found.zone.id, band: band.id },
-    });
+    throw new PosError(
+      'CODPOS_USAGE_QUOTE_SERVICE',
+      `service ${service.id} is not offered to zone ${found.zone.id} for band ${band.id} (up to ${band.upToGrams} g) in tariff ${tariff.version}`,
+      {
+        details: { service: service.id, zone: found.zone.id, band: band.id },
+      },
+    );
   }
   const codFee = codFeeFor(tariff.codFee, codAmount);
   return {
@@ -156,8 +182,12 @@ export function codFeeFor(fee: CodFee, codAmount: number): number {
 }
 
 /** An exact area code first; otherwise the longest postcode prefix the destination starts with. */
-function findZone(tariff: Tariff, destination: string): { zone: TariffZone; matchedBy: Quote['matchedBy'] } | undefined {
-  for (const zone of tariff.zones) if (zone.areaCodes.includes(destination)) return { zone, matchedBy: { areaCode: destination } };
+function findZone(
+  tariff: Tariff,
+  destination: string,
+): { zone: TariffZone; matchedBy: Quote['matchedBy'] } | undefined {
+  for (const zone of tariff.zones)
+    if (zone.areaCodes.includes(destination)) return { zone, matchedBy: { areaCode: destination } };
   let best: { zone: TariffZone; prefix: string } | undefined;
   for (const zone of tariff.zones) {
     for (const prefix of zone.postcodePrefixes) {
@@ -177,7 +207,8 @@ export function readTariff(raw: unknown): Tariff {
   const root = object(raw, 'tariff');
   const version = text(root.version, 'tariff.version', 64);
   const currency = root.currency;
-  if (typeof currency !== 'string' || !/^[0-9]{3}$/.test(currency)) fault('tariff.currency', 'expected an ISO 4217 numeric code such as "840"', currency);
+  if (typeof currency !== 'string' || !/^[0-9]{3}$/.test(currency))
+    fault('tariff.currency', 'expected an ISO 4217 numeric code such as "840"', currency);
 
   const zones = list(root.zones, 'tariff.zones').map((entry, i): TariffZone => {
     const path = `tariff.zones[${i}]`;
@@ -188,15 +219,28 @@ export function readTariff(raw: unknown): Tariff {
         if (!/^[A-Z0-9]+$/.test(normalized)) fault(`${path}.${key}[${j}]`, 'expected letters and digits', code);
         return normalized;
       });
-    const read: TariffZone = { id: text(zone.id, `${path}.id`, 32), name: zone.name === undefined ? text(zone.id, `${path}.id`, 32) : text(zone.name, `${path}.name`, 64), postcodePrefixes: codes('postcodePrefixes'), areaCodes: codes('areaCodes') };
-    if (read.postcodePrefixes.length + read.areaCodes.length === 0) refuse(path, `zone ${read.id} needs at least one postcode prefix or area code`);
+    const read: TariffZone = {
+      id: text(zone.id, `${path}.id`, 32),
+      name: zone.name === undefined ? text(zone.id, `${path}.id`, 32) : text(zone.name, `${path}.name`, 64),
+      postcodePrefixes: codes('postcodePrefixes'),
+      areaCodes: codes('areaCodes'),
+    };
+    if (read.postcodePrefixes.length + read.areaCodes.length === 0)
+      refuse(path, `zone ${read.id} needs at least one postcode prefix or area code`);
     return read;
   });
-  unique(zones.map((z) => z.id), (i) => `tariff.zones[${i}].id`, 'zone');
+  unique(
+    zones.map((z) => z.id),
+    (i) => `tariff.zones[${i}].id`,
+    'zone',
+  );
   // One postcode prefix or area code in two zones would make the zone depend on list order.
   const owner = new Map<string, string>();
   zones.forEach((zone, i) => {
-    for (const [key, codes] of [['postcodePrefixes', zone.postcodePrefixes], ['areaCodes', zone.areaCodes]] as const) {
+    for (const [key, codes] of [
+      ['postcodePrefixes', zone.postcodePrefixes],
+      ['areaCodes', zone.areaCodes],
+    ] as const) {
       codes.forEach((code, j) => {
         const name = `${key === 'areaCodes' ? 'area code' : 'postcode prefix'} ${code}`;
         const first = owner.get(name);
@@ -208,12 +252,24 @@ export function readTariff(raw: unknown): Tariff {
 
   const weightBands = list(root.weightBands, 'tariff.weightBands').map((entry, i): WeightBand => {
     const band = object(entry, `tariff.weightBands[${i}]`);
-    return { id: text(band.id, `tariff.weightBands[${i}].id`, 32), upToGrams: whole(band.upToGrams, `tariff.weightBands[${i}].upToGrams`, 1, MAX_WEIGHT_GRAMS) };
+    return {
+      id: text(band.id, `tariff.weightBands[${i}].id`, 32),
+      upToGrams: whole(band.upToGrams, `tariff.weightBands[${i}].upToGrams`, 1, MAX_WEIGHT_GRAMS),
+    };
   });
-  unique(weightBands.map((b) => b.id), (i) => `tariff.weightBands[${i}].id`, 'weight band');
+  unique(
+    weightBands.map((b) => b.id),
+    (i) => `tariff.weightBands[${i}].id`,
+    'weight band',
+  );
   weightBands.forEach((band, i) => {
     const before = weightBands[i - 1];
-    if (before && band.upToGrams <= before.upToGrams) fault(`tariff.weightBands[${i}].upToGrams`, `expected more than the band before it (${before.upToGrams})`, band.upToGrams);
+    if (before && band.upToGrams <= before.upToGrams)
+      fault(
+        `tariff.weightBands[${i}].upToGrams`,
+        `expected more than the band before it (${before.upToGrams})`,
+        band.upToGrams,
+      );
   });
 
   const services = list(root.services, 'tariff.services').map((entry, i): TariffService => {
@@ -221,16 +277,27 @@ export function readTariff(raw: unknown): Tariff {
     const service = object(entry, path);
     const id = text(service.id, `${path}.id`, 32);
     const prices = object(service.prices, `${path}.prices`);
-    for (const zoneId of Object.keys(prices)) if (!zones.some((z) => z.id === zoneId)) refuse(`${path}.prices.${zoneId}`, `no zone is called ${zoneId}`);
+    for (const zoneId of Object.keys(prices))
+      if (!zones.some((z) => z.id === zoneId)) refuse(`${path}.prices.${zoneId}`, `no zone is called ${zoneId}`);
     const read: Record<string, Array<number | null>> = {};
     for (const zone of zones) {
       const row = list(prices[zone.id], `${path}.prices.${zone.id}`, 0);
-      if (row.length !== weightBands.length) refuse(`${path}.prices.${zone.id}`, `expected ${weightBands.length} prices, one per weight band, not ${row.length}`);
-      read[zone.id] = row.map((price, k) => (price === null ? null : whole(price, `${path}.prices.${zone.id}[${k}]`, 0, MAX_COD_AMOUNT)));
+      if (row.length !== weightBands.length)
+        refuse(
+          `${path}.prices.${zone.id}`,
+          `expected ${weightBands.length} prices, one per weight band, not ${row.length}`,
+        );
+      read[zone.id] = row.map((price, k) =>
+        price === null ? null : whole(price, `${path}.prices.${zone.id}[${k}]`, 0, MAX_COD_AMOUNT),
+      );
     }
     return { id, prices: read };
   });
-  unique(services.map((s) => s.id), (i) => `tariff.services[${i}].id`, 'service');
+  unique(
+    services.map((s) => s.id),
+    (i) => `tariff.services[${i}].id`,
+    'service',
+  );
 
   const fee = object(root.codFee, 'tariff.codFee');
   const codFee: CodFee = {
@@ -256,7 +323,8 @@ function refuse(path: string, problem: string): never {
 }
 
 function object(value: unknown, path: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fault(path, 'expected an object', Array.isArray(value) ? 'a list' : value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fault(path, 'expected an object', Array.isArray(value) ? 'a list' : value);
   return value as Record<string, unknown>;
 }
 
@@ -267,12 +335,14 @@ function list(value: unknown, path: string, min = 1): unknown[] {
 }
 
 function text(value: unknown, path: string, max: number): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > max) fault(path, `expected text of 1 to ${max} characters`, value);
+  if (typeof value !== 'string' || value.trim() === '' || value.length > max)
+    fault(path, `expected text of 1 to ${max} characters`, value);
   return value;
 }
 
 function whole(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) fault(path, `expected a whole number from ${min} to ${max}`, value);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
+    fault(path, `expected a whole number from ${min} to ${max}`, value);
   return value;
 }
 

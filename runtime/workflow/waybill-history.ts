@@ -69,7 +69,12 @@ export function eventsByWaybill(records: ReadonlyArray<OutboxRecord>): Map<strin
   return byWaybill;
 }
 
-const STATUS_OF_KIND: Record<string, WaybillStatus> = { pickup: 'picked-up', dispatch: 'dispatched', delivery: 'delivered', exception: 'exception' };
+const STATUS_OF_KIND: Record<string, WaybillStatus> = {
+  pickup: 'picked-up',
+  dispatch: 'dispatched',
+  delivery: 'delivered',
+  exception: 'exception',
+};
 
 /**
  * The status the events add up to: delivered once a delivery is recorded (a delivery is the
@@ -81,7 +86,9 @@ export function waybillStanding(events: ReadonlyArray<Pick<WaybillHistoryEvent, 
   const last = events[events.length - 1];
   if (last === undefined) return { status: 'open' };
   const status = STATUS_OF_KIND[last.kind] ?? 'open';
-  return status === 'exception' ? { status, ...(last.reason !== undefined ? { reason: last.reason } : {}) } : { status };
+  return status === 'exception'
+    ? { status, ...(last.reason !== undefined ? { reason: last.reason } : {}) }
+    : { status };
 }
 
 /**
@@ -89,9 +96,13 @@ export function waybillStanding(events: ReadonlyArray<Pick<WaybillHistoryEvent, 
  * pickup task by a pickup, a delivery task by a delivery); an exception when the waybill's last
  * event is one (the parcel and its COD go back to the depot); else open.
  */
-export function taskState(task: Pick<Task, 'kind'>, events: ReadonlyArray<Pick<WaybillHistoryEvent, 'kind' | 'reason'>>): { state: TaskState; reason?: string } {
+export function taskState(
+  task: Pick<Task, 'kind'>,
+  events: ReadonlyArray<Pick<WaybillHistoryEvent, 'kind' | 'reason'>>,
+): { state: TaskState; reason?: string } {
   if (events.some((event) => event.kind === task.kind)) return { state: 'done' };
   const last = events[events.length - 1];
-  if (last?.kind === 'exception') return { state: 'exception', ...(last.reason !== undefined ? { reason: last.reason } : {}) };
+  if (last?.kind === 'exception')
+    return { state: 'exception', ...(last.reason !== undefined ? { reason: last.reason } : {}) };
   return { state: 'open' };
 }

@@ -7,7 +7,15 @@
  * their pattern instead (a regular expression the whole scan must match).
  */
 export type WaybillCheck =
-  | { valid: true; kind: 's10'; waybill: string; serviceIndicator: string; serial: string; checkDigit: string; country: string }
+  | {
+      valid: true;
+      kind: 's10';
+      waybill: string;
+      serviceIndicator: string;
+      serial: string;
+      checkDigit: string;
+      country: string;
+    }
   | { valid: true; kind: 'operator'; waybill: string }
   | { valid: false; waybill: string; reason: string };
 
@@ -31,9 +39,20 @@ export function checkWaybill(scanned: string, options: { operatorPattern?: RegEx
   const waybill = scanned.replace(/\s+/g, '').toUpperCase();
   const s10 = S10_SHAPE.exec(waybill);
   if (s10) {
-    const [, serviceIndicator, serial, checkDigit, country] = s10 as unknown as [string, string, string, string, string];
+    const [, serviceIndicator, serial, checkDigit, country] = s10 as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const expected = s10CheckDigit(serial);
-    if (Number(checkDigit) !== expected) return { valid: false, waybill, reason: `S10 check digit is ${checkDigit}, the serial ${serial} gives ${expected}: a misread or mistyped number` };
+    if (Number(checkDigit) !== expected)
+      return {
+        valid: false,
+        waybill,
+        reason: `S10 check digit is ${checkDigit}, the serial ${serial} gives ${expected}: a misread or mistyped number`,
+      };
     return { valid: true, kind: 's10', waybill, serviceIndicator, serial, checkDigit, country };
   }
   if (options.operatorPattern?.test(waybill)) return { valid: true, kind: 'operator', waybill };

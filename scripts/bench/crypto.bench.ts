@@ -42,7 +42,9 @@ function inputBelow(modulus: Buffer): Buffer {
 
 /** node-forge's raw RSA operation (`ml = false`: no padding removal); its typings omit it. */
 // eslint-disable-next-line @typescript-eslint/unbound-method -- forge's rsa.decrypt does not use `this`
-const forgeRaw = (forge.pki.rsa as unknown as { decrypt(ed: string, key: forge.pki.rsa.PublicKey, pub: boolean, ml: boolean): string }).decrypt;
+const forgeRaw = (
+  forge.pki.rsa as unknown as { decrypt(ed: string, key: forge.pki.rsa.PublicKey, pub: boolean, ml: boolean): string }
+).decrypt;
 
 function rsaBenches(options: BenchOptions): BenchResult[] {
   const capks = loadJson<Capk[]>('test', 'vectors', 'capk-test.json');
@@ -54,7 +56,10 @@ function rsaBenches(options: BenchOptions): BenchResult[] {
     const input = inputBelow(key.modulus);
     const bits = key.modulus.length * 8;
 
-    const forgeKey = forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger(capk.modulus, 16), new forge.jsbn.BigInteger(capk.exponent, 16));
+    const forgeKey = forge.pki.setRsaPublicKey(
+      new forge.jsbn.BigInteger(capk.modulus, 16),
+      new forge.jsbn.BigInteger(capk.exponent, 16),
+    );
     const forgeInput = input.toString('binary');
     // Same answer from both before timing either.
     const ours = rsaRecover(key, input);
@@ -66,21 +71,40 @@ function rsaBenches(options: BenchOptions): BenchResult[] {
     const peerRates: number[] = [];
     for (let r = 0; r < options.rounds; r++) {
       ourRates.push(opsPerSecond(() => rsaRecover(key, input), { rounds: 1, roundMs: options.roundMs }));
-      peerRates.push(opsPerSecond(() => forgeRaw(forgeInput, forgeKey, true, false), { rounds: 1, roundMs: options.roundMs }));
+      peerRates.push(
+        opsPerSecond(() => forgeRaw(forgeInput, forgeKey, true, false), { rounds: 1, roundMs: options.roundMs }),
+      );
     }
     const value = median(ourRates);
     const peerValue = median(peerRates);
-    results.push({ bench: `crypto.rsa_recover.${bits}`, unit: 'ops_per_s', value, peer: 'node-forge', peerValue, note: `EMV CA ${rid}/${index}, e=${capk.exponent}` });
+    results.push({
+      bench: `crypto.rsa_recover.${bits}`,
+      unit: 'ops_per_s',
+      value,
+      peer: 'node-forge',
+      peerValue,
+      note: `EMV CA ${rid}/${index}, e=${capk.exponent}`,
+    });
   }
   return results;
 }
 
 function odaBench(options: BenchOptions): BenchResult {
-  const vectors = loadJson<{ offline_data_authentication: Array<{ inputs: Record<string, string> }> }>('test', 'vectors', 'emv-crypto.json');
+  const vectors = loadJson<{ offline_data_authentication: Array<{ inputs: Record<string, string> }> }>(
+    'test',
+    'vectors',
+    'emv-crypto.json',
+  );
   const i = vectors.offline_data_authentication[1]!.inputs;
   const b = (hex: string) => Buffer.from(hex, 'hex');
   const input = {
-    capk: { rid: i.capk_rid!, index: i.capk_index!, modulus: i.capk_modulus!, exponent: i.capk_exponent!, sha1: i.capk_sha1! },
+    capk: {
+      rid: i.capk_rid!,
+      index: i.capk_index!,
+      modulus: i.capk_modulus!,
+      exponent: i.capk_exponent!,
+      sha1: i.capk_sha1!,
+    },
     issuerCertificate: b(i.issuer_cert_90!),
     issuerRemainder: b(i.issuer_remainder_92!),
     issuerExponent: b(i.issuer_exponent_9F32!),
@@ -94,7 +118,12 @@ function odaBench(options: BenchOptions): BenchResult {
   };
   if (!authenticateDda(input).ok) throw new Error('DDA vector does not verify');
   const value = opsPerSecond(() => authenticateDda(input), options, 1);
-  return { bench: 'crypto.oda.dda_chain', unit: 'ops_per_s', value, note: 'no peer: CAPK check + 3 RSA recoveries + SHA-1s, 1408-bit CA' };
+  return {
+    bench: 'crypto.oda.dda_chain',
+    unit: 'ops_per_s',
+    value,
+    note: 'no peer: CAPK check + 3 RSA recoveries + SHA-1s, 1408-bit CA',
+  };
 }
 
 function dukptAndPinBenches(options: BenchOptions): BenchResult[] {
@@ -110,12 +139,42 @@ function dukptAndPinBenches(options: BenchOptions): BenchResult[] {
   const f0 = encodePinBlock({ format: 0, pin: '1234', pan, key: tdesKey });
   const f4 = encodePinBlock({ format: 4, pin: '1234', pan, key: aesKey, random: fixed });
   return [
-    { bench: 'crypto.dukpt_tdes.derive_worst', unit: 'ops_per_s', value: opsPerSecond(() => deriveTdesKeys(bdk, worstKsn), options), note: 'no peer: BDK -> all keys, 10-bit counter' },
-    { bench: 'crypto.dukpt_aes128.derive_worst', unit: 'ops_per_s', value: opsPerSecond(() => deriveAesKeys(aesBdk, aesKsn), options), note: 'no peer: BDK -> all keys, 16-bit counter' },
-    { bench: 'crypto.pin_block.iso0_encrypt', unit: 'ops_per_s', value: opsPerSecond(() => encodePinBlock({ format: 0, pin: '1234', pan, key: tdesKey }), options), note: 'no peer' },
-    { bench: 'crypto.pin_block.iso0_decrypt', unit: 'ops_per_s', value: opsPerSecond(() => decodePinBlock({ format: 0, block: f0, pan, key: tdesKey }), options), note: 'no peer' },
-    { bench: 'crypto.pin_block.iso4_encrypt', unit: 'ops_per_s', value: opsPerSecond(() => encodePinBlock({ format: 4, pin: '1234', pan, key: aesKey, random: fixed }), options), note: 'no peer' },
-    { bench: 'crypto.pin_block.iso4_decrypt', unit: 'ops_per_s', value: opsPerSecond(() => decodePinBlock({ format: 4, block: f4, pan, key: aesKey }), options), note: 'no peer' },
+    {
+      bench: 'crypto.dukpt_tdes.derive_worst',
+      unit: 'ops_per_s',
+      value: opsPerSecond(() => deriveTdesKeys(bdk, worstKsn), options),
+      note: 'no peer: BDK -> all keys, 10-bit counter',
+    },
+    {
+      bench: 'crypto.dukpt_aes128.derive_worst',
+      unit: 'ops_per_s',
+      value: opsPerSecond(() => deriveAesKeys(aesBdk, aesKsn), options),
+      note: 'no peer: BDK -> all keys, 16-bit counter',
+    },
+    {
+      bench: 'crypto.pin_block.iso0_encrypt',
+      unit: 'ops_per_s',
+      value: opsPerSecond(() => encodePinBlock({ format: 0, pin: '1234', pan, key: tdesKey }), options),
+      note: 'no peer',
+    },
+    {
+      bench: 'crypto.pin_block.iso0_decrypt',
+      unit: 'ops_per_s',
+      value: opsPerSecond(() => decodePinBlock({ format: 0, block: f0, pan, key: tdesKey }), options),
+      note: 'no peer',
+    },
+    {
+      bench: 'crypto.pin_block.iso4_encrypt',
+      unit: 'ops_per_s',
+      value: opsPerSecond(() => encodePinBlock({ format: 4, pin: '1234', pan, key: aesKey, random: fixed }), options),
+      note: 'no peer',
+    },
+    {
+      bench: 'crypto.pin_block.iso4_decrypt',
+      unit: 'ops_per_s',
+      value: opsPerSecond(() => decodePinBlock({ format: 4, block: f4, pan, key: aesKey }), options),
+      note: 'no peer',
+    },
   ];
 }
 

@@ -14,7 +14,10 @@ import { DaemonApi } from '../day/api.js';
 import { DAEMON_NODE_FLAGS } from '../daemon-node-flags.js';
 
 /** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
-const codposdEntry = join(packageRoot, (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd);
+const codposdEntry = join(
+  packageRoot,
+  (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd,
+);
 
 export interface BenchDaemon {
   pid: number;
@@ -42,7 +45,10 @@ export async function startBenchDaemon(options: { exposeGc: boolean }): Promise<
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_')));
   const started = performance.now();
   const nodeFlags = [...DAEMON_NODE_FLAGS, ...(options.exposeGc ? ['--expose-gc'] : [])];
-  const child = spawn(process.execPath, [...nodeFlags, codposdEntry, '--sim', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, codposdEntry, '--sim', '--config', configFile], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     await readyLine(child);
   } catch (error) {
@@ -91,7 +97,12 @@ function readyLine(child: ChildProcess): Promise<void> {
         }
       }
     };
-    const onExit = (code: number | null) => reject(new Error(`codposd exited (${code ?? 'signal'}) before it was ready: ${stderr.trim() || buffered.trim().slice(-500)}`));
+    const onExit = (code: number | null) =>
+      reject(
+        new Error(
+          `codposd exited (${code ?? 'signal'}) before it was ready: ${stderr.trim() || buffered.trim().slice(-500)}`,
+        ),
+      );
     child.stdout!.on('data', onData);
     child.once('exit', onExit);
   });
@@ -103,7 +114,10 @@ export function procStatusMb(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile'
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch (error) {
-    throw new Error(`daemon bench: cannot read /proc/${pid}/status (${(error as NodeJS.ErrnoException).code ?? 'error'}): the memory figures need Linux's /proc`, { cause: error });
+    throw new Error(
+      `daemon bench: cannot read /proc/${pid}/status (${(error as NodeJS.ErrnoException).code ?? 'error'}): the memory figures need Linux's /proc`,
+      { cause: error },
+    );
   }
   const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1];
   if (kb === undefined) throw new Error(`daemon bench: /proc/${pid}/status has no ${field} line`);
@@ -123,6 +137,7 @@ export async function customerTypesPin(api: DaemonApi, pin = '1234'): Promise<vo
 export async function payByChipThroughApi(api: DaemonApi, amount = 2500): Promise<void> {
   await api.post('/v1/sim/card', { action: 'insert', card: 'visa-dda' });
   const paid = await api.post<{ outcome: string; reason?: string }>('/v1/payments/card', { amount });
-  if (paid.outcome !== 'approved') throw new Error(`daemon bench: a payment through the daemon was ${paid.outcome}: ${paid.reason ?? ''}`);
+  if (paid.outcome !== 'approved')
+    throw new Error(`daemon bench: a payment through the daemon was ${paid.outcome}: ${paid.reason ?? ''}`);
   await api.post('/v1/sim/card', { action: 'remove' });
 }

@@ -60,9 +60,24 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     }
   }
   rows.push(
-    { bench: 'daemon.ready_ms', unit: 'ms', value: median(readyTimes), note: `target <= 400; spawn to the ready line, median of ${spawns}` },
-    { bench: 'daemon.rss_after_ready', unit: 'mb', value: median(rss), note: `target <= 70; VmRSS ${SETTLE_MS} ms after ready, median of ${spawns}` },
-    { bench: 'daemon.rss_anon_after_ready', unit: 'mb', value: median(rssAnon), note: 'RssAnon: the resident set less the files mapped (the node binary)' },
+    {
+      bench: 'daemon.ready_ms',
+      unit: 'ms',
+      value: median(readyTimes),
+      note: `target <= 400; spawn to the ready line, median of ${spawns}`,
+    },
+    {
+      bench: 'daemon.rss_after_ready',
+      unit: 'mb',
+      value: median(rss),
+      note: `target <= 70; VmRSS ${SETTLE_MS} ms after ready, median of ${spawns}`,
+    },
+    {
+      bench: 'daemon.rss_anon_after_ready',
+      unit: 'mb',
+      value: median(rssAnon),
+      note: 'RssAnon: the resident set less the files mapped (the node binary)',
+    },
   );
 
   // The payments and what follows: one daemon that can be asked for a forced collection.
@@ -84,10 +99,30 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     const rssAfterPayments = procStatusMb(pid, 'VmRSS');
     const heapAfter = (await diagnostics(api, true)).memory.heapUsedBytes;
     rows.push(
-      { bench: 'daemon.payment', unit: 'ms', value: median(paymentTimes), note: `chip + online PIN through the API (card in, POST /v1/payments/card, card out), median of ${payments}` },
-      { bench: 'daemon.rss_after_payments', unit: 'mb', value: rssAfterPayments, note: `VmRSS after ${WARM_UP_PAYMENTS} + ${payments} payments` },
-      { bench: 'daemon.heap_growth_per_payment', unit: 'kb', value: (heapAfter - heapBefore) / payments / 1024, note: `target < 2; heap used after a forced GC, before and after ${payments} payments, over ${payments}` },
-      { bench: 'daemon.cpu_per_payment', unit: 'ms', value: (cpuAfter - cpuBefore) / 1000 / payments, note: `the whole process's user + system CPU over ${payments} payments` },
+      {
+        bench: 'daemon.payment',
+        unit: 'ms',
+        value: median(paymentTimes),
+        note: `chip + online PIN through the API (card in, POST /v1/payments/card, card out), median of ${payments}`,
+      },
+      {
+        bench: 'daemon.rss_after_payments',
+        unit: 'mb',
+        value: rssAfterPayments,
+        note: `VmRSS after ${WARM_UP_PAYMENTS} + ${payments} payments`,
+      },
+      {
+        bench: 'daemon.heap_growth_per_payment',
+        unit: 'kb',
+        value: (heapAfter - heapBefore) / payments / 1024,
+        note: `target < 2; heap used after a forced GC, before and after ${payments} payments, over ${payments}`,
+      },
+      {
+        bench: 'daemon.cpu_per_payment',
+        unit: 'ms',
+        value: (cpuAfter - cpuBefore) / 1000 / payments,
+        note: `the whole process's user + system CPU over ${payments} payments`,
+      },
     );
 
     progress(`${LOAD_CLIENTS} clients posting waybill events for ${LOAD_MS / 1000} s`);
@@ -105,10 +140,30 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     );
     const loaded = (await diagnostics(api, false)).eventLoopDelay;
     rows.push(
-      { bench: 'daemon.event_loop_p99', unit: 'ms', value: loaded.p99Ms ?? Number.NaN, note: `target <= 20; event-loop delay while ${LOAD_CLIENTS} clients post waybill events` },
-      { bench: 'daemon.event_loop_p50', unit: 'ms', value: loaded.p50Ms ?? Number.NaN, note: `the same ${LOAD_MS / 1000} s, ${loaded.samples} samples` },
-      { bench: 'daemon.event_loop_max', unit: 'ms', value: loaded.maxMs ?? Number.NaN, note: 'the same, the longest stall' },
-      { bench: 'daemon.waybill_events', unit: 'records_per_s', value: (posted * 1000) / LOAD_MS, note: `durable waybill events answered, ${LOAD_CLIENTS} clients` },
+      {
+        bench: 'daemon.event_loop_p99',
+        unit: 'ms',
+        value: loaded.p99Ms ?? Number.NaN,
+        note: `target <= 20; event-loop delay while ${LOAD_CLIENTS} clients post waybill events`,
+      },
+      {
+        bench: 'daemon.event_loop_p50',
+        unit: 'ms',
+        value: loaded.p50Ms ?? Number.NaN,
+        note: `the same ${LOAD_MS / 1000} s, ${loaded.samples} samples`,
+      },
+      {
+        bench: 'daemon.event_loop_max',
+        unit: 'ms',
+        value: loaded.maxMs ?? Number.NaN,
+        note: 'the same, the longest stall',
+      },
+      {
+        bench: 'daemon.waybill_events',
+        unit: 'records_per_s',
+        value: (posted * 1000) / LOAD_MS,
+        note: `durable waybill events answered, ${LOAD_CLIENTS} clients`,
+      },
     );
 
     rows.push(await drainAfterOutage(api, join(daemon.dataDir, 'spool.db'), outageS, progress));
@@ -123,7 +178,12 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
  * back: seconds from its return until the spool's waybill-event stream is empty (every record
  * acknowledged by the back-end; none dead).
  */
-async function drainAfterOutage(api: DaemonApi, spoolFile: string, outageS: number, progress: (text: string) => void): Promise<BenchResult> {
+async function drainAfterOutage(
+  api: DaemonApi,
+  spoolFile: string,
+  outageS: number,
+  progress: (text: string) => void,
+): Promise<BenchResult> {
   const spool = new WaybillStreamReader(spoolFile);
   try {
     return await timeDrain(api, spool, outageS, progress);
@@ -132,7 +192,12 @@ async function drainAfterOutage(api: DaemonApi, spoolFile: string, outageS: numb
   }
 }
 
-async function timeDrain(api: DaemonApi, spool: WaybillStreamReader, outageS: number, progress: (text: string) => void): Promise<BenchResult> {
+async function timeDrain(
+  api: DaemonApi,
+  spool: WaybillStreamReader,
+  outageS: number,
+  progress: (text: string) => void,
+): Promise<BenchResult> {
   // What the load before left must be at the back-end first, or the drain would time it too.
   await untilDrained(spool);
   progress(`back-end away for ${outageS} s while ${OUTAGE_EVENTS.toLocaleString('en-US')} waybill events are spooled`);
@@ -150,7 +215,10 @@ async function timeDrain(api: DaemonApi, spool: WaybillStreamReader, outageS: nu
   );
   const spooledMs = performance.now() - outageStarted;
   const spooled = spool.read();
-  if (spooled.depth < OUTAGE_EVENTS) throw new Error(`daemon bench: only ${spooled.depth} of ${OUTAGE_EVENTS} waybill events are spooled during the outage: did the back-end answer?`);
+  if (spooled.depth < OUTAGE_EVENTS)
+    throw new Error(
+      `daemon bench: only ${spooled.depth} of ${OUTAGE_EVENTS} waybill events are spooled during the outage: did the back-end answer?`,
+    );
   await sleep(Math.max(0, outageS * 1000 - spooledMs));
   const outageMs = performance.now() - outageStarted;
   progress(`back-end back after ${(outageMs / 1000).toFixed(1)} s; waiting for the drain`);
@@ -196,7 +264,8 @@ class WaybillStreamReader {
 async function untilDrained(spool: WaybillStreamReader): Promise<void> {
   for (;;) {
     const stream = spool.read();
-    if (stream.dead > 0) throw new Error(`daemon bench: ${stream.dead} waybill events were dead-lettered: the back-end refused them`);
+    if (stream.dead > 0)
+      throw new Error(`daemon bench: ${stream.dead} waybill events were dead-lettered: the back-end refused them`);
     if (stream.depth === 0) return;
     await sleep(DRAIN_POLL_MS);
   }

@@ -104,11 +104,22 @@ export function toJsonLine(result: BenchResult): string {
 export function toTable(results: BenchResult[]): string {
   const rows = results.map((r) => {
     const q = ratio(r);
-    return [r.bench, `${format(r.value)} ${r.unit}`, r.peer ?? '', r.peerValue === undefined ? '' : `${format(r.peerValue)} ${r.unit}`, q === undefined ? '' : `${q.toFixed(2)}x`, r.note ?? ''];
+    return [
+      r.bench,
+      `${format(r.value)} ${r.unit}`,
+      r.peer ?? '',
+      r.peerValue === undefined ? '' : `${format(r.peerValue)} ${r.unit}`,
+      q === undefined ? '' : `${q.toFixed(2)}x`,
+      r.note ?? '',
+    ];
   });
   const header = ['bench', 'ours', 'peer', 'peer figure', 'ratio', 'note'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const fmt = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
 }
 

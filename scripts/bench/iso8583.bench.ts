@@ -6,7 +6,14 @@
  * Targets (issue 3): pack >= 30x iso_8583's pack rate, unpack >= 10x its unpack rate.
  */
 import Iso8583 from 'iso_8583';
-import { decodeIso8583, encodeIso8583, iso87a, pos87b, type Dialect, type IsoMessage } from '../../emv/iso8583/index.js';
+import {
+  decodeIso8583,
+  encodeIso8583,
+  iso87a,
+  pos87b,
+  type Dialect,
+  type IsoMessage,
+} from '../../emv/iso8583/index.js';
 import { median, opsPerSecond, type BenchOptions, type BenchResult } from './harness.js';
 
 const DE55 = Buffer.from(Array.from({ length: 100 }, (_, i) => (i * 37 + 11) & 0xff));
@@ -32,7 +39,10 @@ const fields = {
 const PIN_BLOCK = Buffer.from('0123456789ABCDEF', 'hex');
 
 const pos87bMessage: IsoMessage = { mti: '0200', fields: { ...fields, 52: PIN_BLOCK, 55: DE55 } };
-const iso87aMessage: IsoMessage = { mti: '0200', fields: { ...fields, 52: PIN_BLOCK, 55: DE55.toString('hex').toUpperCase() } };
+const iso87aMessage: IsoMessage = {
+  mti: '0200',
+  fields: { ...fields, 52: PIN_BLOCK, 55: DE55.toString('hex').toUpperCase() },
+};
 const peerMessage: Record<string, string> = {
   0: '0200',
   ...fields,
@@ -47,10 +57,12 @@ const BATCH = 200;
 export async function run(options: BenchOptions): Promise<BenchResult[]> {
   // The peer's figures first, checked to be real work (it returns error objects instead of throwing).
   const peerWire = new Iso8583(peerMessage).getBufferMessage();
-  if (!Buffer.isBuffer(peerWire)) throw new Error(`iso_8583 could not pack the bench message: ${JSON.stringify(peerWire)}`);
+  if (!Buffer.isBuffer(peerWire))
+    throw new Error(`iso_8583 could not pack the bench message: ${JSON.stringify(peerWire)}`);
   // getIsoJSON() reads the 2-byte length getBufferMessage() puts in front, so it gets the whole frame.
   const peerBack = new Iso8583().getIsoJSON(peerWire, {}) as Record<string, string>;
-  if (peerBack[11] !== '000123' || peerBack[55]?.toUpperCase() !== peerMessage[55]) throw new Error('iso_8583 did not unpack the bench message');
+  if (peerBack[11] !== '000123' || peerBack[55]?.toUpperCase() !== peerMessage[55])
+    throw new Error('iso_8583 did not unpack the bench message');
   const peerPack = () => {
     for (let i = 0; i < BATCH; i++) new Iso8583(peerMessage).getBufferMessage();
   };
@@ -66,16 +78,38 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     const wire = encodeIso8583(message, dialect);
     checkRoundTrip(decodeIso8583(wire, dialect), message, dialect.name);
     let sink = 0;
-    const pack = sideBySide(() => {
-      for (let i = 0; i < BATCH; i++) sink += encodeIso8583(message, dialect).length;
-    }, peerPack, options);
-    const unpack = sideBySide(() => {
-      for (let i = 0; i < BATCH; i++) sink += decodeIso8583(wire, dialect).mti.length;
-    }, peerUnpack, options);
+    const pack = sideBySide(
+      () => {
+        for (let i = 0; i < BATCH; i++) sink += encodeIso8583(message, dialect).length;
+      },
+      peerPack,
+      options,
+    );
+    const unpack = sideBySide(
+      () => {
+        for (let i = 0; i < BATCH; i++) sink += decodeIso8583(wire, dialect).mti.length;
+      },
+      peerUnpack,
+      options,
+    );
     if (sink === 0) throw new Error('unreachable: keeps the work observable');
     results.push(
-      { bench: `iso8583.pack.${dialect.name}`, unit: 'ops_per_s', value: pack.ours, peer: 'iso_8583@2.6.7', peerValue: pack.peer, note: `target >= 30x; ${wire.length}-byte message` },
-      { bench: `iso8583.unpack.${dialect.name}`, unit: 'ops_per_s', value: unpack.ours, peer: 'iso_8583@2.6.7', peerValue: unpack.peer, note: 'target >= 10x' },
+      {
+        bench: `iso8583.pack.${dialect.name}`,
+        unit: 'ops_per_s',
+        value: pack.ours,
+        peer: 'iso_8583@2.6.7',
+        peerValue: pack.peer,
+        note: `target >= 30x; ${wire.length}-byte message`,
+      },
+      {
+        bench: `iso8583.unpack.${dialect.name}`,
+        unit: 'ops_per_s',
+        value: unpack.ours,
+        peer: 'iso_8583@2.6.7',
+        peerValue: unpack.peer,
+        note: 'target >= 10x',
+      },
     );
   }
   return results;

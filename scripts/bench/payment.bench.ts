@@ -30,13 +30,29 @@ async function onTheLabStack(options: BenchOptions): Promise<BenchResult> {
     const terminal = simPayTerminal(config);
     const pay = async () => {
       await lab.devices.readerSim.insert(new VirtualCard(loadCardProfile('visa-dda')));
-      const result = await payByChip({ card: lab.devices.cardReader, pinpad: lab.devices.pinpad, client: lab.client, journal: lab.spool.journal, terminal, currency: '840' }, { amount: 2500 });
-      if (result.outcome !== 'approved') throw new Error(`payment bench: the payment was ${result.outcome}: ${result.reason}`);
+      const result = await payByChip(
+        {
+          card: lab.devices.cardReader,
+          pinpad: lab.devices.pinpad,
+          client: lab.client,
+          journal: lab.spool.journal,
+          terminal,
+          currency: '840',
+        },
+        { amount: 2500 },
+      );
+      if (result.outcome !== 'approved')
+        throw new Error(`payment bench: the payment was ${result.outcome}: ${result.reason}`);
       await lab.devices.readerSim.remove();
     };
     await pay(); // warm-up: the JIT, the TCP connection, the first commits
     const times = await timedRounds(options, pay);
-    return { bench: 'payment.chip_online_pin', unit: 'ms', value: median(times), note: 'per payment: card, PIN pad, kernel (DDA), 0200/0210 over TCP, journal' };
+    return {
+      bench: 'payment.chip_online_pin',
+      unit: 'ms',
+      value: median(times),
+      note: 'per payment: card, PIN pad, kernel (DDA), 0200/0210 over TCP, journal',
+    };
   } finally {
     await lab.close();
   }
@@ -48,7 +64,12 @@ async function throughTheDaemon(options: BenchOptions): Promise<BenchResult> {
     await customerTypesPin(daemon.api);
     await payByChipThroughApi(daemon.api); // warm-up: the daemon's JIT, the acquirer link, the first commits
     const times = await timedRounds(options, () => payByChipThroughApi(daemon.api));
-    return { bench: 'payment.chip_online_pin_daemon', unit: 'ms', value: median(times), note: 'the same through codposd --sim over its API: card in, POST /v1/payments/card (receipt printed), card out' };
+    return {
+      bench: 'payment.chip_online_pin_daemon',
+      unit: 'ms',
+      value: median(times),
+      note: 'the same through codposd --sim over its API: card in, POST /v1/payments/card (receipt printed), card out',
+    };
   } finally {
     await daemon.stop();
   }

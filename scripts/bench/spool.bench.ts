@@ -41,7 +41,9 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-bench-spool-'));
   try {
     const raw = openDatabase(join(dir, 'raw.db'));
-    const insert = raw.prepare(`INSERT INTO outbox (id, stream, payload, state, attempts, created_at, available_at) VALUES (?, 'waybill-event', ?, 'ready', 0, ?, ?)`);
+    const insert = raw.prepare(
+      `INSERT INTO outbox (id, stream, payload, state, attempts, created_at, available_at) VALUES (?, 'waybill-event', ?, 'ready', 0, ?, ?)`,
+    );
     const insertOne = raw.transaction((n: number) => {
       const now = Date.now();
       insert.run(randomUUID(), JSON.stringify(payload(n)), now, now);
@@ -139,11 +141,40 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     const rawRate = median(rawRates);
     const sequential = median(sequentialRates);
     return [
-      { bench: 'spool.raw-insert.sync-full', unit: 'records_per_s', value: rawRate, note: 'baseline: better-sqlite3, 1 transaction per insert' },
-      { bench: 'spool.enqueue.sequential', unit: 'records_per_s', value: sequential, peer: 'raw better-sqlite3', peerValue: rawRate, note: 'target >= 0.8x' },
-      { bench: 'spool.enqueue.32-producers', unit: 'records_per_s', value: median(concurrentRates), peer: 'spool.enqueue.sequential', peerValue: sequential, note: 'target >= 10x (group commit)' },
-      { bench: 'spool.drain.lease-ack', unit: 'records_per_s', value: drainRate, note: `batches of ${DRAIN_BATCH}, synchronous=FULL; target >= 20,000` },
-      { bench: 'spool.drain.lease-ack.sync-normal', unit: 'records_per_s', value: drainNormalRate, note: "same, bookkeepingSync 'NORMAL' (for comparison)" },
+      {
+        bench: 'spool.raw-insert.sync-full',
+        unit: 'records_per_s',
+        value: rawRate,
+        note: 'baseline: better-sqlite3, 1 transaction per insert',
+      },
+      {
+        bench: 'spool.enqueue.sequential',
+        unit: 'records_per_s',
+        value: sequential,
+        peer: 'raw better-sqlite3',
+        peerValue: rawRate,
+        note: 'target >= 0.8x',
+      },
+      {
+        bench: 'spool.enqueue.32-producers',
+        unit: 'records_per_s',
+        value: median(concurrentRates),
+        peer: 'spool.enqueue.sequential',
+        peerValue: sequential,
+        note: 'target >= 10x (group commit)',
+      },
+      {
+        bench: 'spool.drain.lease-ack',
+        unit: 'records_per_s',
+        value: drainRate,
+        note: `batches of ${DRAIN_BATCH}, synchronous=FULL; target >= 20,000`,
+      },
+      {
+        bench: 'spool.drain.lease-ack.sync-normal',
+        unit: 'records_per_s',
+        value: drainNormalRate,
+        note: "same, bookkeepingSync 'NORMAL' (for comparison)",
+      },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -50,7 +50,10 @@ export function recordTemplate250(): Buffer {
     { tag: 0x9f49, value: hex('9F3704') },
   ];
   // Application discretionary data (9F05) fills the record to exactly 250 bytes.
-  const withFiller = (n: number) => encodeTlv([{ tag: 0x70, value: Buffer.alloc(0), children: [...children, { tag: 0x9f05, value: Buffer.alloc(n, 0x5a) }] }]);
+  const withFiller = (n: number) =>
+    encodeTlv([
+      { tag: 0x70, value: Buffer.alloc(0), children: [...children, { tag: 0x9f05, value: Buffer.alloc(n, 0x5a) }] },
+    ]);
   let filler = 0;
   while (withFiller(filler).length < 250) filler++;
   const record = withFiller(filler);
@@ -87,21 +90,47 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   if (new Set(counts).size !== 1) throw new Error(`parsers disagree on the record: ${counts.join(', ')} objects`);
 
   const batch = 100;
-  const oursRate = opsPerSecond(() => {
-    for (let i = 0; i < batch; i++) ours();
-  }, options, batch);
-  const berRate = opsPerSecond(() => {
-    for (let i = 0; i < batch; i++) theirsBerTlv();
-  }, options, batch);
+  const oursRate = opsPerSecond(
+    () => {
+      for (let i = 0; i < batch; i++) ours();
+    },
+    options,
+    batch,
+  );
+  const berRate = opsPerSecond(
+    () => {
+      for (let i = 0; i < batch; i++) theirsBerTlv();
+    },
+    options,
+    batch,
+  );
   const emvRate = quiet(() =>
-    opsPerSecond(() => {
-      for (let i = 0; i < batch; i++) parseWithNodeEmv(recordHex);
-    }, options, batch),
+    opsPerSecond(
+      () => {
+        for (let i = 0; i < batch; i++) parseWithNodeEmv(recordHex);
+      },
+      options,
+      batch,
+    ),
   );
   const faster = Math.max(berRate, emvRate);
   const note = `target >= 10x the faster peer: ${(oursRate / faster).toFixed(1)}x`;
   return [
-    { bench: 'tlv.decode.record250', unit: 'ops_per_s', value: oursRate, peer: 'ber-tlv@0.9.2', peerValue: berRate, note },
-    { bench: 'tlv.decode.record250', unit: 'ops_per_s', value: oursRate, peer: 'node-emv@1.0.23', peerValue: emvRate, note },
+    {
+      bench: 'tlv.decode.record250',
+      unit: 'ops_per_s',
+      value: oursRate,
+      peer: 'ber-tlv@0.9.2',
+      peerValue: berRate,
+      note,
+    },
+    {
+      bench: 'tlv.decode.record250',
+      unit: 'ops_per_s',
+      value: oursRate,
+      peer: 'node-emv@1.0.23',
+      peerValue: emvRate,
+      note,
+    },
   ];
 }

@@ -69,9 +69,14 @@ await build({
 });
 // Started as a program (`./codposd.js`, npm's bin) it runs with the daemon's V8 options too.
 const launcherFile = join(outDir, 'codposd.js');
-writeFileSync(launcherFile, readFileSync(launcherFile, 'utf8').replace(/^#!.*/, `#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`));
+writeFileSync(
+  launcherFile,
+  readFileSync(launcherFile, 'utf8').replace(/^#!.*/, `#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`),
+);
 
-const bytes = Object.entries(daemon.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, output]) => sum + output.bytes, 0);
+const bytes = Object.entries(daemon.metafile.outputs)
+  .filter(([file]) => file.endsWith('.cjs'))
+  .reduce((sum, [, output]) => sum + output.bytes, 0);
 const cache = await makeCodeCache();
 process.stdout.write(`bundled the daemon: dist/daemon/codposd.cjs ${Math.round(bytes / 1024)} KiB, ${cache}\n`);
 
@@ -86,9 +91,15 @@ async function makeCodeCache(): Promise<string> {
   try {
     const config = join(scratch, 'config.json');
     writeFileSync(config, JSON.stringify({ data: { dir: join(scratch, 'data') }, log: { level: 'info' } }));
-    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS'))), CODPOSD_WRITE_CODE_CACHE: '1' };
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS'))),
+      CODPOSD_WRITE_CODE_CACHE: '1',
+    };
     // Under the options the daemon runs with, or V8 would refuse the cache at every start.
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, launcherFile, '--sim', '--config', config], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, launcherFile, '--sim', '--config', config], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = once(child, 'exit');
     let seen = '';
     const ready = new Promise<boolean>((resolve) => {
@@ -106,7 +117,9 @@ async function makeCodeCache(): Promise<string> {
       clearTimeout(timer);
     }
     if (!existsSync(cacheFile)) {
-      process.stderr.write(`bundle-daemon: warning: no code cache made (the daemon did not get ready: ${seen.trim().split('\n').pop() ?? ''}); codposd will compile at each start\n`);
+      process.stderr.write(
+        `bundle-daemon: warning: no code cache made (the daemon did not get ready: ${seen.trim().split('\n').pop() ?? ''}); codposd will compile at each start\n`,
+      );
       return 'no code cache';
     }
     return `code cache ${Math.round(statSync(cacheFile).size / 1024)} KiB`;

@@ -38,12 +38,20 @@ export function reportError(error: unknown, options: { json?: boolean } = {}): n
   const exitCode = exitCodeFor(error);
   if (error instanceof PosError) {
     if (options.json) {
-      process.stderr.write(JSON.stringify({ error: error.code, message: scrubText(error.message), ...(error.details ? { details: error.details } : {}) }) + '\n');
+      process.stderr.write(
+        JSON.stringify({
+          error: error.code,
+          message: scrubText(error.message),
+          ...(error.details ? { details: error.details } : {}),
+        }) + '\n',
+      );
     } else {
       for (const line of scrubText(error.message).split('\n')) process.stderr.write(line + '\n');
     }
   } else {
-    process.stderr.write(`codpos: internal error (please report it): ${scrubText(String((error as Error)?.stack ?? error))}\n`);
+    process.stderr.write(
+      `codpos: internal error (please report it): ${scrubText(String((error as Error)?.stack ?? error))}\n`,
+    );
   }
   process.exitCode = exitCode;
   return exitCode;

@@ -25,7 +25,12 @@ export async function runSimConsole(run: SimCommandRunner, opts: { json?: boolea
         else printLines([answer]);
       } catch (error) {
         const message = error instanceof PosError ? error.message : String(error);
-        if (opts.json) printJson({ ok: false, error: error instanceof PosError ? error.code : 'CODPOS_INTERNAL', message: scrubText(message) });
+        if (opts.json)
+          printJson({
+            ok: false,
+            error: error instanceof PosError ? error.code : 'CODPOS_INTERNAL',
+            message: scrubText(message),
+          });
         else process.stderr.write(`error: ${scrubText(message)}\n`);
       }
     });

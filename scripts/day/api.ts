@@ -22,26 +22,36 @@ export class DaemonApi {
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, method, path, headers: body === undefined ? {} : { 'Content-Type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            reject(new Error(`${method} ${path}: the daemon's answer is not JSON (${res.statusCode ?? '?'})`));
-            return;
-          }
-          if (res.statusCode === 200) return resolve(parsed as T);
-          const error = (parsed as { error?: { code?: string; message?: string } }).error;
-          const failure = new Error(`${method} ${path}: ${error?.code ?? res.statusCode}: ${error?.message ?? text}`) as ApiError;
-          failure.code = error?.code ?? 'UNKNOWN';
-          failure.status = res.statusCode ?? 0;
-          reject(failure);
-        });
-      });
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              reject(new Error(`${method} ${path}: the daemon's answer is not JSON (${res.statusCode ?? '?'})`));
+              return;
+            }
+            if (res.statusCode === 200) return resolve(parsed as T);
+            const error = (parsed as { error?: { code?: string; message?: string } }).error;
+            const failure = new Error(
+              `${method} ${path}: ${error?.code ?? res.statusCode}: ${error?.message ?? text}`,
+            ) as ApiError;
+            failure.code = error?.code ?? 'UNKNOWN';
+            failure.status = res.statusCode ?? 0;
+            reject(failure);
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body === undefined ? undefined : JSON.stringify(body));
     });
@@ -93,9 +103,18 @@ export class EventFollower {
   }
 
   private take(block: string): void {
-    const fields = Object.fromEntries(block.split('\n').filter((line) => !line.startsWith(':')).map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
+    const fields = Object.fromEntries(
+      block
+        .split('\n')
+        .filter((line) => !line.startsWith(':'))
+        .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+    );
     if (fields.event === undefined) return;
-    const event: DayEvent = { id: Number(fields.id), type: fields.event, data: JSON.parse(fields.data ?? '{}') as Record<string, unknown> };
+    const event: DayEvent = {
+      id: Number(fields.id),
+      type: fields.event,
+      data: JSON.parse(fields.data ?? '{}') as Record<string, unknown>,
+    };
     this.events.push(event);
     this.waiters = this.waiters.filter((waiter) => {
       if (!waiter.match(event)) return true;

@@ -21,7 +21,14 @@ export interface DayBackend {
 }
 
 /** The player's own in-process back-end: away from the fourth delivery to the end of the round. */
-export function outageMidRound(simulator: { addRule(rule: { action: 'unavailable' }): void; clearRules(): void; records: { values(): IterableIterator<{ id: string; stream: string; payload: unknown }> } }, from = 3): DayBackend {
+export function outageMidRound(
+  simulator: {
+    addRule(rule: { action: 'unavailable' }): void;
+    clearRules(): void;
+    records: { values(): IterableIterator<{ id: string; stream: string; payload: unknown }> };
+  },
+  from = 3,
+): DayBackend {
   return {
     beforeDelivery: async (index) => {
       if (index !== from) return undefined;
@@ -62,22 +69,47 @@ interface Payment {
 
 const money = (minor: number) => `USD ${(minor / 100).toFixed(2)}`;
 
-export async function playDay(api: DaemonApi, events: EventFollower, backend: DayBackend, outDir: string, print: (line: string) => void): Promise<DaySummary> {
-  const step = (what: string, detail: string) => print(`${new Date().toTimeString().slice(0, 8)}  ${what.padEnd(14)} ${detail}`);
+export async function playDay(
+  api: DaemonApi,
+  events: EventFollower,
+  backend: DayBackend,
+  outDir: string,
+  print: (line: string) => void,
+): Promise<DaySummary> {
+  const step = (what: string, detail: string) =>
+    print(`${new Date().toTimeString().slice(0, 8)}  ${what.padEnd(14)} ${detail}`);
 
   const status = await api.get<{ services: Record<string, { state: string; reason?: string }> }>('/v1/status');
-  step('daemon', Object.entries(status.services).map(([name, health]) => `${name} ${health.state}`).join(', '));
+  step(
+    'daemon',
+    Object.entries(status.services)
+      .map(([name, health]) => `${name} ${health.state}`)
+      .join(', '),
+  );
   await api.post('/v1/tasks/refresh');
   const list = await api.get<{ tasks: Array<{ kind: string }> }>('/v1/tasks');
-  step('task list', `${list.tasks.filter((t) => t.kind === 'delivery').length} deliveries and ${list.tasks.filter((t) => t.kind === 'pickup').length} pickups downloaded`);
+  step(
+    'task list',
+    `${list.tasks.filter((t) => t.kind === 'delivery').length} deliveries and ${list.tasks.filter((t) => t.kind === 'pickup').length} pickups downloaded`,
+  );
   await api.post('/v1/courier/check-in', { courierId: COURIER.id, pin: COURIER.pin });
   step('check-in', `${COURIER.id} ${COURIER.name}`);
 
   for (const pickup of PICKUPS) {
-    const recorded = await api.post<{ quote?: { total: number; zoneName: string } | null }>('/v1/waybills/events', { kind: 'pickup', waybill: pickup.waybill, weightGrams: pickup.weightGrams, destination: pickup.destination, service: pickup.service });
-    step('pickup', `${pickup.waybill} ${pickup.weightGrams} g to ${pickup.destination} (${pickup.service})${recorded.quote ? `: quoted ${money(recorded.quote.total)} (${recorded.quote.zoneName}) from the cached tariff` : ': no tariff cached, not priced'}`);
+    const recorded = await api.post<{ quote?: { total: number; zoneName: string } | null }>('/v1/waybills/events', {
+      kind: 'pickup',
+      waybill: pickup.waybill,
+      weightGrams: pickup.weightGrams,
+      destination: pickup.destination,
+      service: pickup.service,
+    });
+    step(
+      'pickup',
+      `${pickup.waybill} ${pickup.weightGrams} g to ${pickup.destination} (${pickup.service})${recorded.quote ? `: quoted ${money(recorded.quote.total)} (${recorded.quote.zoneName}) from the cached tariff` : ': no tariff cached, not priced'}`,
+    );
   }
-  for (const delivery of DELIVERIES) await api.post('/v1/waybills/events', { kind: 'dispatch', waybill: delivery.waybill });
+  for (const delivery of DELIVERIES)
+    await api.post('/v1/waybills/events', { kind: 'dispatch', waybill: delivery.waybill });
   step('dispatch', `${DELIVERIES.length} parcels out for delivery`);
 
   // The back-end may go away during the round: what is recorded meanwhile waits in the spool.
@@ -87,14 +119,24 @@ export async function playDay(api: DaemonApi, events: EventFollower, backend: Da
     await deliver(api, events, delivery, step);
   }
   const spooled = await api.get<{ services: Record<string, { state: string; reason?: string }> }>('/v1/status');
-  step('uplink', `end of round: ${spooled.services.uplink?.state ?? '?'}${spooled.services.uplink?.reason ? ` (${spooled.services.uplink.reason})` : ''}`);
+  step(
+    'uplink',
+    `end of round: ${spooled.services.uplink?.state ?? '?'}${spooled.services.uplink?.reason ? ` (${spooled.services.uplink.reason})` : ''}`,
+  );
   const back = await backend.afterRound();
   if (back) step('uplink', back);
   const held = await drained(api, backend);
   step('uplink', `the back-end is back: it holds ${held} records, nothing waits`);
 
-  const settlement = await api.post<{ inBalance: boolean; batch: number; totals: { debitCount: number; debitAmount: number }; reason?: string }>('/v1/settlement');
-  const settled = settlement.inBalance ? `batch ${settlement.batch} settled in balance: ${settlement.totals.debitCount} card payments, ${money(settlement.totals.debitAmount)}` : `batch ${settlement.batch} out of balance: ${settlement.reason ?? ''}`;
+  const settlement = await api.post<{
+    inBalance: boolean;
+    batch: number;
+    totals: { debitCount: number; debitAmount: number };
+    reason?: string;
+  }>('/v1/settlement');
+  const settled = settlement.inBalance
+    ? `batch ${settlement.batch} settled in balance: ${settlement.totals.debitCount} card payments, ${money(settlement.totals.debitAmount)}`
+    : `batch ${settlement.batch} out of balance: ${settlement.reason ?? ''}`;
   step('settlement', settled);
 
   const report = await api.get<{
@@ -110,9 +152,16 @@ export async function playDay(api: DaemonApi, events: EventFollower, backend: Da
   const problems = [
     ...report.collections.filter((c) => !c.matched).map((c) => `${c.waybill}: ${c.problem ?? 'not matched'}`),
     ...report.codDue.filter((c) => c.status === 'open').map((c) => `${c.waybill}: COD still open`),
-    ...(report.unmatchedPayments.length > 0 ? [`${report.unmatchedPayments.length} card payment(s) no delivery collected with`] : []),
+    ...(report.unmatchedPayments.length > 0
+      ? [`${report.unmatchedPayments.length} card payment(s) no delivery collected with`]
+      : []),
   ];
-  step('reconciliation', problems.length === 0 ? `every COD waybill matched with its money (${report.collections.length} collected, ${report.codDue.filter((c) => c.status === 'exception').length} returned with an exception)` : `${problems.length} problem(s): ${problems.join('; ')}`);
+  step(
+    'reconciliation',
+    problems.length === 0
+      ? `every COD waybill matched with its money (${report.collections.length} collected, ${report.codDue.filter((c) => c.status === 'exception').length} returned with an exception)`
+      : `${problems.length} problem(s): ${problems.join('; ')}`,
+  );
 
   let handedOver = false;
   const handover = await handOver(api, report.cash.amount).then(
@@ -143,7 +192,12 @@ export async function playDay(api: DaemonApi, events: EventFollower, backend: Da
 }
 
 /** One address: pay as planned, then record the delivery (or the exception). */
-async function deliver(api: DaemonApi, events: EventFollower, delivery: PlannedDelivery, step: (what: string, detail: string) => void): Promise<void> {
+async function deliver(
+  api: DaemonApi,
+  events: EventFollower,
+  delivery: PlannedDelivery,
+  step: (what: string, detail: string) => void,
+): Promise<void> {
   const { visit, waybill, codAmount } = delivery;
   if (visit.how === 'exception') {
     await api.post('/v1/waybills/events', { kind: 'exception', waybill, reason: visit.reason });
@@ -157,12 +211,23 @@ async function deliver(api: DaemonApi, events: EventFollower, delivery: PlannedD
     return;
   }
   if (visit.how === 'cash') {
-    const recorded = await api.post<{ change?: number }>('/v1/waybills/events', { kind: 'delivery', waybill, cod: { method: 'cash', amount: codAmount, tendered: visit.tendered }, signature });
-    step('delivery', `${waybill} ${money(codAmount)} in cash, ${money(visit.tendered)} tendered, change ${money(recorded.change ?? 0)}`);
+    const recorded = await api.post<{ change?: number }>('/v1/waybills/events', {
+      kind: 'delivery',
+      waybill,
+      cod: { method: 'cash', amount: codAmount, tendered: visit.tendered },
+      signature,
+    });
+    step(
+      'delivery',
+      `${waybill} ${money(codAmount)} in cash, ${money(visit.tendered)} tendered, change ${money(recorded.change ?? 0)}`,
+    );
     return;
   }
   await api.post('/v1/sim/pinpad', { pin: '1234' });
-  if (visit.how === 'partial') await api.post('/v1/sim/host', { rule: { mti: '0200', amount: codAmount, action: 'partial', approvedAmount: visit.approved, times: 1 } });
+  if (visit.how === 'partial')
+    await api.post('/v1/sim/host', {
+      rule: { mti: '0200', amount: codAmount, action: 'partial', approvedAmount: visit.approved, times: 1 },
+    });
   const from = events.events.length;
   await api.post('/v1/sim/card', { action: 'insert', card: visit.card });
   const paying = api.post<Payment>('/v1/payments/card', { amount: codAmount, waybill });
@@ -174,16 +239,33 @@ async function deliver(api: DaemonApi, events: EventFollower, delivery: PlannedD
   }
   const paid = await paying;
   await api.post('/v1/sim/card', { action: 'remove' });
-  if (paid.outcome !== 'approved' || paid.journalId === undefined) throw new Error(`${waybill}: the card payment ended ${paid.outcome} (${paid.reason})`);
+  if (paid.outcome !== 'approved' || paid.journalId === undefined)
+    throw new Error(`${waybill}: the card payment ended ${paid.outcome} (${paid.reason})`);
   const approved = paid.approvedAmount ?? codAmount;
   const how = paid.entry === 'fallback' ? 'by swipe after the chip failed' : 'by chip + PIN';
   if (visit.how === 'partial') {
     const rest = codAmount - approved;
-    await api.post('/v1/waybills/events', { kind: 'delivery', waybill, cod: [{ method: 'card', amount: approved, journalId: paid.journalId }, { method: 'cash', amount: rest, tendered: visit.tendered }], signature });
-    step('delivery', `${waybill} ${money(codAmount)}: card approved only ${money(approved)} (partial), ${money(rest)} collected in cash`);
+    await api.post('/v1/waybills/events', {
+      kind: 'delivery',
+      waybill,
+      cod: [
+        { method: 'card', amount: approved, journalId: paid.journalId },
+        { method: 'cash', amount: rest, tendered: visit.tendered },
+      ],
+      signature,
+    });
+    step(
+      'delivery',
+      `${waybill} ${money(codAmount)}: card approved only ${money(approved)} (partial), ${money(rest)} collected in cash`,
+    );
     return;
   }
-  await api.post('/v1/waybills/events', { kind: 'delivery', waybill, cod: { method: 'card', amount: codAmount, journalId: paid.journalId }, signature });
+  await api.post('/v1/waybills/events', {
+    kind: 'delivery',
+    waybill,
+    cod: { method: 'card', amount: codAmount, journalId: paid.journalId },
+    signature,
+  });
   step('delivery', `${waybill} ${money(codAmount)} ${how}, receipt ${paid.receiptPrinted ? 'printed' : 'held'}`);
 }
 
@@ -203,12 +285,22 @@ async function drained(api: DaemonApi, backend: DayBackend): Promise<number> {
 
 /** The cash handover to the depot clerk: the counted amount is the day's cash. */
 async function handOver(api: DaemonApi, cash: number): Promise<{ difference: number; text: string }> {
-  const answer = await api.post<{ expected: number; counted: number; difference: number; slipPrinted: boolean }>('/v1/handover', { counted: cash, clerkId: CLERK });
-  return { difference: answer.difference, text: `${money(answer.counted)} counted by ${CLERK}, ${money(answer.expected)} expected, difference ${money(answer.difference)}, slip ${answer.slipPrinted ? 'printed' : 'not printed'}; the day is closed` };
+  const answer = await api.post<{ expected: number; counted: number; difference: number; slipPrinted: boolean }>(
+    '/v1/handover',
+    { counted: cash, clerkId: CLERK },
+  );
+  return {
+    difference: answer.difference,
+    text: `${money(answer.counted)} counted by ${CLERK}, ${money(answer.expected)} expected, difference ${money(answer.difference)}, slip ${answer.slipPrinted ? 'printed' : 'not printed'}; the day is closed`,
+  };
 }
 
 /** The printed receipts as text, and each delivery's signature as the PNG the back-end got. */
-async function writeArtifacts(api: DaemonApi, backend: DayBackend, outDir: string): Promise<{ receipts: string[]; signatures: string[] }> {
+async function writeArtifacts(
+  api: DaemonApi,
+  backend: DayBackend,
+  outDir: string,
+): Promise<{ receipts: string[]; signatures: string[] }> {
   const receiptsDir = join(outDir, 'receipts');
   const signaturesDir = join(outDir, 'signatures');
   mkdirSync(receiptsDir, { recursive: true });
@@ -231,10 +323,17 @@ async function writeArtifacts(api: DaemonApi, backend: DayBackend, outDir: strin
 }
 
 /** A consignee's signature: a few strokes across the pad with their times, different per waybill. */
-function signatureOf(waybill: string): { canvas: { width: number; height: number }; strokes: Array<Array<{ x: number; y: number; t: number }>> } {
+function signatureOf(waybill: string): {
+  canvas: { width: number; height: number };
+  strokes: Array<Array<{ x: number; y: number; t: number }>>;
+} {
   const seed = Number(waybill.slice(2, 10)) % 7;
   const strokes = [0, 1].map((s) =>
-    Array.from({ length: 24 }, (_, i) => ({ x: 20 + s * 180 + i * 7, y: Math.round(60 + 30 * Math.sin((i + seed) / 3) * (s === 0 ? 1 : -1)), t: s * 600 + i * 15 })),
+    Array.from({ length: 24 }, (_, i) => ({
+      x: 20 + s * 180 + i * 7,
+      y: Math.round(60 + 30 * Math.sin((i + seed) / 3) * (s === 0 ? 1 : -1)),
+      t: s * 600 + i * 15,
+    })),
   );
   return { canvas: { width: 400, height: 120 }, strokes };
 }

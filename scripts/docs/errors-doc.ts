@@ -22,13 +22,19 @@ export function renderErrorsDoc(): string {
     '',
     '| Area | Exit code | HTTP status (unless a code says otherwise) | About |',
     '| --- | --- | --- | --- |',
-    ...(Object.keys(ERROR_AREAS) as ErrorArea[]).map((area) => `| ${area} | ${ERROR_AREAS[area].exitCode} | ${ERROR_AREAS[area].httpStatus} | ${ERROR_AREAS[area].about} |`),
+    ...(Object.keys(ERROR_AREAS) as ErrorArea[]).map(
+      (area) =>
+        `| ${area} | ${ERROR_AREAS[area].exitCode} | ${ERROR_AREAS[area].httpStatus} | ${ERROR_AREAS[area].about} |`,
+    ),
   ];
   for (const area of Object.keys(ERROR_AREAS) as ErrorArea[]) {
     const ofArea = codes.filter((code) => areaOf(code) === area).sort();
     if (ofArea.length === 0) continue;
     lines.push('', `## ${area}`, '', '| Code | Meaning | HTTP | Exit |', '| --- | --- | --- | --- |');
-    for (const code of ofArea) lines.push(`| \`${code}\` | ${ERROR_CODES[code].meaning.replaceAll('|', '\\|')} | ${httpStatusOf(code)} | ${exitCodeOf(code)} |`);
+    for (const code of ofArea)
+      lines.push(
+        `| \`${code}\` | ${ERROR_CODES[code].meaning.replaceAll('|', '\\|')} | ${httpStatusOf(code)} | ${exitCodeOf(code)} |`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

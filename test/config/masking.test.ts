@@ -1,5 +1,14 @@
 import t from 'tap';
-import { maskPan, maskPanForReceipt, scrubText, redact, luhnValid, maskIso8583Field, isSecretKeyName, WIPED } from '../../config/masking.js';
+import {
+  maskPan,
+  maskPanForReceipt,
+  scrubText,
+  redact,
+  luhnValid,
+  maskIso8583Field,
+  isSecretKeyName,
+  WIPED,
+} from '../../config/masking.js';
 
 // Test PANs: 4761739001010119 is a published Visa test card (Visa ADVT); 5413330089010434 is a Mastercard test PAN (M-TIP).
 const VISA = '4761739001010119';
@@ -23,16 +32,25 @@ t.test('free text: track data wiped, Luhn-valid PANs masked, other numbers kept'
   t.equal(scrubText(`card ${VISA} declined`), 'card 476173******0119 declined');
   t.equal(scrubText(`t2 ;${VISA}=22122011143804400000? end`), `t2 ${WIPED} end`);
   t.equal(scrubText(`t1 %B${VISA}^CARDHOLDER/TEST^2212201100000000000000? end`), `t1 ${WIPED} end`);
-  t.equal(scrubText('waybill 1234567890123 stan 000123'), 'waybill 1234567890123 stan 000123', 'not Luhn-valid: not a PAN');
+  t.equal(
+    scrubText('waybill 1234567890123 stan 000123'),
+    'waybill 1234567890123 stan 000123',
+    'not Luhn-valid: not a PAN',
+  );
 });
 
 t.test("a URL's password is wiped, its user, host and path kept", async (t) => {
   t.equal(scrubText('https://user:secret@host/'), `https://user:${WIPED}@host/`);
-  t.equal(scrubText('posting to http://codpos:p%40ss:w0rd@10.0.0.5:8080/api/v1 failed'), `posting to http://codpos:${WIPED}@10.0.0.5:8080/api/v1 failed`);
+  t.equal(
+    scrubText('posting to http://codpos:p%40ss:w0rd@10.0.0.5:8080/api/v1 failed'),
+    `posting to http://codpos:${WIPED}@10.0.0.5:8080/api/v1 failed`,
+  );
   t.equal(scrubText('proxy socks5://:only-a-password@proxy:1080'), `proxy socks5://:${WIPED}@proxy:1080`);
   t.equal(scrubText('https://host:8443/path?next=a@b'), 'https://host:8443/path?next=a@b', 'a port is not a password');
   t.equal(scrubText('https://token-as-user@host/'), 'https://token-as-user@host/', 'a user name alone stays');
-  t.same(redact({ uplink: { url: 'https://u:hunter2@backend.example/api' } }), { uplink: { url: `https://u:${WIPED}@backend.example/api` } });
+  t.same(redact({ uplink: { url: 'https://u:hunter2@backend.example/api' } }), {
+    uplink: { url: `https://u:${WIPED}@backend.example/api` },
+  });
 });
 
 t.test('objects: secrets by key name wiped, PAN keys masked, deep', async (t) => {
@@ -54,15 +72,47 @@ t.test('objects: secrets by key name wiped, PAN keys masked, deep', async (t) =>
   });
 });
 
-t.test('secret key names: key material and track data, not every name ending in key or starting with track', async (t) => {
-  for (const name of ['pinKey', 'pin_key', 'IPEK', 'bdk', 'dataKeyHex', 'session-key', 'privateKey', 'apiKey', 'zpk', 'key', 'track2', 'Track2Equivalent', 'track1_data', 'pinBlock', 'encryptedPinBlock', 'cvv2']) {
-    t.ok(isSecretKeyName(name), `${name} is wiped`);
-  }
-  for (const name of ['trackingNumber', 'tracking_id', 'idempotencyKey', 'sortKey', 'monkey', 'ksn', 'stan', 'waybill']) {
-    t.notOk(isSecretKeyName(name), `${name} stays readable`);
-  }
-  t.same(redact({ trackingNumber: 'RR123456785GB', idempotencyKey: 'abc' }), { trackingNumber: 'RR123456785GB', idempotencyKey: 'abc' });
-});
+t.test(
+  'secret key names: key material and track data, not every name ending in key or starting with track',
+  async (t) => {
+    for (const name of [
+      'pinKey',
+      'pin_key',
+      'IPEK',
+      'bdk',
+      'dataKeyHex',
+      'session-key',
+      'privateKey',
+      'apiKey',
+      'zpk',
+      'key',
+      'track2',
+      'Track2Equivalent',
+      'track1_data',
+      'pinBlock',
+      'encryptedPinBlock',
+      'cvv2',
+    ]) {
+      t.ok(isSecretKeyName(name), `${name} is wiped`);
+    }
+    for (const name of [
+      'trackingNumber',
+      'tracking_id',
+      'idempotencyKey',
+      'sortKey',
+      'monkey',
+      'ksn',
+      'stan',
+      'waybill',
+    ]) {
+      t.notOk(isSecretKeyName(name), `${name} stays readable`);
+    }
+    t.same(redact({ trackingNumber: 'RR123456785GB', idempotencyKey: 'abc' }), {
+      trackingNumber: 'RR123456785GB',
+      idempotencyKey: 'abc',
+    });
+  },
+);
 
 t.test('ISO 8583 fields: DE2 masked; DE35, 45, 52, 55 wiped', async (t) => {
   t.equal(maskIso8583Field(2, VISA), '476173******0119');

@@ -25,7 +25,9 @@ t.test('docs/config.md names every setting of the schema', async (t) => {
   for (const path of paths) {
     // Device settings shared by all four devices are documented once, by their key under the device.
     const shared = path.match(/^devices\.[a-zA-Z]+\.((?:transport|reconnect)\..+|enabled|baudRate)$/);
-    const documented = shared ? doc.includes('`' + shared[1] + '`') || shared[1] === 'enabled' || shared[1] === 'baudRate' : doc.includes('`' + path + '`');
+    const documented = shared
+      ? doc.includes('`' + shared[1] + '`') || shared[1] === 'enabled' || shared[1] === 'baudRate'
+      : doc.includes('`' + path + '`');
     t.ok(documented, `${path} is documented`);
   }
 });

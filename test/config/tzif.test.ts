@@ -15,8 +15,11 @@ import { prng } from '../../config/prng.js';
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function intlOffsetSeconds(timeZone: string, epochSeconds: number): number {
   let formatter = formatters.get(timeZone);
-  if (!formatter) formatters.set(timeZone, (formatter = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })));
-  const name = formatter.formatToParts(new Date(epochSeconds * 1000)).find((part) => part.type === 'timeZoneName')!.value;
+  if (!formatter)
+    formatters.set(timeZone, (formatter = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' })));
+  const name = formatter
+    .formatToParts(new Date(epochSeconds * 1000))
+    .find((part) => part.type === 'timeZoneName')!.value;
   const match = /^GMT(?:([+-])(\d{2}):(\d{2}))?$/.exec(name);
   if (!match) throw new Error(`unexpected offset name ${name}`);
   if (!match[1]) return 0;
@@ -66,10 +69,19 @@ t.test('every zone agrees with Intl at 400 seeded instants from 1980 to 2100 and
     // Each hour of two years, one inside the table and one far past it (the footer's rule), so
     // the seconds on either side of every change are among them.
     for (const year of [2026, 2071]) {
-      for (let hour = 0; hour < 366 * 24; hour++) instants.push(Date.UTC(year, 0, 1) / 1000 + hour * 3600 - 1, Date.UTC(year, 0, 1) / 1000 + hour * 3600);
+      for (let hour = 0; hour < 366 * 24; hour++)
+        instants.push(Date.UTC(year, 0, 1) / 1000 + hour * 3600 - 1, Date.UTC(year, 0, 1) / 1000 + hour * 3600);
     }
     const wrong = instants.filter((at) => zone.offsetAt(at) !== intlOffsetSeconds(name, at)).slice(0, 3);
-    t.same(wrong.map((at) => ({ at: new Date(at * 1000).toISOString(), file: zone.offsetAt(at), intl: intlOffsetSeconds(name, at) })), [], `${name}: ${instants.length} instants`);
+    t.same(
+      wrong.map((at) => ({
+        at: new Date(at * 1000).toISOString(),
+        file: zone.offsetAt(at),
+        intl: intlOffsetSeconds(name, at),
+      })),
+      [],
+      `${name}: ${instants.length} instants`,
+    );
   }
 });
 
@@ -81,7 +93,11 @@ t.test('POSIX TZ rules: the forms a footer may hold', async (t) => {
   t.equal(berlin.offsetAt(at('2030-10-27T00:59:59Z')), 7200);
   t.equal(berlin.offsetAt(at('2030-10-27T01:00:00Z')), 3600, 'last Sunday of October, 03:00 daylight time');
   t.equal(parsePosixTz('<+0545>-5:45').offsetAt(0), 5 * 3600 + 45 * 60, 'a quoted name and minutes');
-  t.equal(parsePosixTz('EST5EDT,M3.2.0,M11.1.0').offsetAt(at('2030-07-01T12:00:00Z')), -4 * 3600, 'DST one hour ahead by default');
+  t.equal(
+    parsePosixTz('EST5EDT,M3.2.0,M11.1.0').offsetAt(at('2030-07-01T12:00:00Z')),
+    -4 * 3600,
+    'DST one hour ahead by default',
+  );
   // Julian days: J60 is 1 March in any year; 59 (counted from 0) is 29 February in a leap year.
   const julian = parsePosixTz('AAA0BBB,J60/0,J300/0');
   t.equal(julian.offsetAt(at('2028-02-29T23:59:59Z')), 0);
@@ -90,7 +106,15 @@ t.test('POSIX TZ rules: the forms a footer may hold', async (t) => {
   t.equal(zeroBased.offsetAt(at('2028-02-29T00:00:00Z')), 3600, 'day 59 of a leap year is 29 February');
   // All year daylight time (version 3: from 1 January 00:00 to 31 December 25:00).
   t.equal(parsePosixTz('EST5EDT,0/0,J365/25').offsetAt(at('2030-12-31T20:00:00Z')), -4 * 3600);
-  for (const bad of ['', 'CE-1', 'CET-1CEST', 'CET-1CEST,M3.5.0', 'CET-1CEST,M3.5.0,X', '<CET-1', 'CET-1CEST,M3.5.0,M10.5.0/3 extra']) {
+  for (const bad of [
+    '',
+    'CE-1',
+    'CET-1CEST',
+    'CET-1CEST,M3.5.0',
+    'CET-1CEST,M3.5.0,X',
+    '<CET-1',
+    'CET-1CEST,M3.5.0,M10.5.0/3 extra',
+  ]) {
     t.throws(() => parsePosixTz(bad), /POSIX TZ rule/, JSON.stringify(bad));
   }
 });
@@ -103,7 +127,11 @@ t.test('a file that is not TZif is no zone; a TZif file cut short is an error na
   t.equal(readZone('../etc/passwd', dir), undefined, 'a name is never a path out of the directory');
   const whole = readFileSync(join(zoneinfoDir(), 'Europe/Berlin'));
   for (const length of [44, 100, whole.length - 20, whole.length - 1]) {
-    t.throws(() => parseTzif(whole.subarray(0, length), 'Europe/Berlin'), /time zone Europe\/Berlin: the zoneinfo file is truncated/, `cut at ${length} of ${whole.length}`);
+    t.throws(
+      () => parseTzif(whole.subarray(0, length), 'Europe/Berlin'),
+      /time zone Europe\/Berlin: the zoneinfo file is truncated/,
+      `cut at ${length} of ${whole.length}`,
+    );
   }
   t.doesNotThrow(() => parseTzif(whole, 'Europe/Berlin'));
 });

@@ -6,7 +6,11 @@ import { StxEtxLrcFramer, encodeStxEtx } from '../../drivers/framing/stx-etx-lrc
 function stxDecoder(): (chunk: Buffer) => LinkInput[] {
   const framer = new StxEtxLrcFramer();
   return (chunk) =>
-    framer.push(chunk).map((e) => (e.type === 'frame' ? { type: 'frame', payload: e.payload } : e.type === 'bad-lrc' ? { type: 'bad' } : e));
+    framer
+      .push(chunk)
+      .map((e) =>
+        e.type === 'frame' ? { type: 'frame', payload: e.payload } : e.type === 'bad-lrc' ? { type: 'bad' } : e,
+      );
 }
 
 function corrupt(packet: Buffer): Buffer {
@@ -26,8 +30,18 @@ t.test('a bad LRC is NAKed and the resent frame is delivered once', async (t) =>
   let sends = 0;
   const good = encodeStxEtx('Z2HELLO');
   const sender = new AckNakLink(
-    { ...host, description: host.description, isOpen: true, on: host.on.bind(host), off: host.off.bind(host), once: host.once.bind(host), open: host.open.bind(host), close: host.close.bind(host), drain: host.drain.bind(host),
-      write: (data: Buffer) => host.write(sends++ === 0 && data.length > 1 ? corrupt(data) : data) },
+    {
+      ...host,
+      description: host.description,
+      isOpen: true,
+      on: host.on.bind(host),
+      off: host.off.bind(host),
+      once: host.once.bind(host),
+      open: host.open.bind(host),
+      close: host.close.bind(host),
+      drain: host.drain.bind(host),
+      write: (data: Buffer) => host.write(sends++ === 0 && data.length > 1 ? corrupt(data) : data),
+    },
     { decode: stxDecoder(), name: 'sender' },
   );
   await sender.send(good);
@@ -35,7 +49,10 @@ t.test('a bad LRC is NAKed and the resent frame is delivered once', async (t) =>
   t.same(frames, ['Z2HELLO']);
   t.equal(receiver.stats.naksSent, 1);
   t.equal(sender.stats.resent, 1);
-  t.same(device.written.map((b) => [...b]), [[NAK], [ACK]]);
+  t.same(
+    device.written.map((b) => [...b]),
+    [[NAK], [ACK]],
+  );
 });
 
 t.test('three NAKs end in EOT and a clear error', async (t) => {
@@ -46,7 +63,10 @@ t.test('three NAKs end in EOT and a clear error', async (t) => {
     if (chunk.length > 1) void device.write(Buffer.from([NAK]));
   });
   const sender = new AckNakLink(host, { decode: stxDecoder(), name: 'PIN pad' });
-  await t.rejects(sender.send(encodeStxEtx('Z60.4111')), { code: 'CODPOS_DEVICE_LINK_FAILED', message: /PIN pad: the peer refused the frame 3 times \(NAK\); sent EOT/ });
+  await t.rejects(sender.send(encodeStxEtx('Z60.4111')), {
+    code: 'CODPOS_DEVICE_LINK_FAILED',
+    message: /PIN pad: the peer refused the frame 3 times \(NAK\); sent EOT/,
+  });
   t.equal(host.written.filter((b) => b.length > 1).length, 3, 'sent three times');
   t.same([...host.written[host.written.length - 1]!], [EOT]);
 });

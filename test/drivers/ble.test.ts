@@ -48,11 +48,24 @@ t.test('printing over BLE through noble (fake bindings): chunks of MTU - 3, pace
   await driver.print(bytes);
   t.same(sim.pages, [[...receipt, '[CODE128 RR123456785CH]']]);
   const jobChunks = end.received.filter((w) => w.size > 3);
-  t.ok(end.received.every((w) => w.size <= 20), 'no write exceeds MTU - 3');
-  t.ok(end.received.every((w) => w.withoutResponse), 'written without response');
+  t.ok(
+    end.received.every((w) => w.size <= 20),
+    'no write exceeds MTU - 3',
+  );
+  t.ok(
+    end.received.every((w) => w.withoutResponse),
+    'written without response',
+  );
   t.equal(jobChunks.filter((w) => w.size === 20).length, Math.floor(bytes.length / 20));
-  t.equal(sleeps.length, end.received.length - 1, 'one pause before every chunk but the first (job and status requests alike)');
-  t.ok(sleeps.every((ms) => ms === 15), 'each pause keeps chunks 15 ms apart');
+  t.equal(
+    sleeps.length,
+    end.received.length - 1,
+    'one pause before every chunk but the first (job and status requests alike)',
+  );
+  t.ok(
+    sleeps.every((ms) => ms === 15),
+    'each pause keeps chunks 15 ms apart',
+  );
   t.notOk(wroteDuringPause, 'no chunk is written while the transport pauses');
   await driver.stop();
 });
@@ -60,12 +73,21 @@ t.test('printing over BLE through noble (fake bindings): chunks of MTU - 3, pace
 t.test('a larger negotiated MTU gives larger chunks', async (t) => {
   const end = new BlePeripheralEnd({ address: 'aa:bb:cc:dd:ee:02', localName: 'P2', mtu: 185, ...NUS });
   const bindings = new SimulatedBleBindings('poweredOn', [end]);
-  const transport = new BleTransport({ peripheral: 'AA:BB:CC:DD:EE:02', scanTimeoutMs: 2000, ...NUS, loader: () => simulatedNoble(bindings), sleep: async () => {} });
+  const transport = new BleTransport({
+    peripheral: 'AA:BB:CC:DD:EE:02',
+    scanTimeoutMs: 2000,
+    ...NUS,
+    loader: () => simulatedNoble(bindings),
+    sleep: async () => {},
+  });
   await end.open();
   await transport.open();
   t.equal(transport.chunkSize, 182, 'found by address, MTU 185');
   await transport.write(Buffer.alloc(400, 0x41));
-  t.same(end.received.map((w) => w.size), [182, 182, 36]);
+  t.same(
+    end.received.map((w) => w.size),
+    [182, 182, 36],
+  );
   const closed = new Promise((resolve) => transport.once('close', resolve));
   bindings.dropConnection('sim0');
   t.match(await closed, { code: 'CODPOS_DEVICE_DISCONNECTED', disconnected: true });
@@ -77,15 +99,25 @@ t.test('without Bluetooth the transport reports unsupported, and a reconnecting 
     error.code = 'EAFNOSUPPORT';
     throw error;
   };
-  t.throws(() => loadNoble(eafnosupport), { code: 'CODPOS_DEVICE_BLE_UNSUPPORTED', message: /Bluetooth LE is unsupported here \(EAFNOSUPPORT/ });
+  t.throws(() => loadNoble(eafnosupport), {
+    code: 'CODPOS_DEVICE_BLE_UNSUPPORTED',
+    message: /Bluetooth LE is unsupported here \(EAFNOSUPPORT/,
+  });
   const transport = new BleTransport({ peripheral: 'PT-210', scanTimeoutMs: 100, ...NUS, loader: eafnosupport });
   await t.rejects(transport.open(), { code: 'CODPOS_DEVICE_BLE_UNSUPPORTED' });
-  const owner = new ReconnectingTransport(new BleTransport({ peripheral: 'PT-210', scanTimeoutMs: 100, ...NUS, loader: eafnosupport }));
+  const owner = new ReconnectingTransport(
+    new BleTransport({ peripheral: 'PT-210', scanTimeoutMs: 100, ...NUS, loader: eafnosupport }),
+  );
   await owner.open();
   t.equal(owner.state.state, 'error');
   t.match(owner.state.reason, /unsupported/);
   const noAdapter = new SimulatedBleBindings('unsupported');
-  const viaState = new BleTransport({ peripheral: 'PT-210', scanTimeoutMs: 100, ...NUS, loader: () => simulatedNoble(noAdapter) });
+  const viaState = new BleTransport({
+    peripheral: 'PT-210',
+    scanTimeoutMs: 100,
+    ...NUS,
+    loader: () => simulatedNoble(noAdapter),
+  });
   await t.rejects(viaState.open(), { code: 'CODPOS_DEVICE_BLE_UNSUPPORTED', message: /adapter state unsupported/ });
   await owner.close();
 });
@@ -94,10 +126,19 @@ t.test('a scan lists peripherals; a missing peripheral is a retryable absence', 
   const end = new BlePeripheralEnd({ address: 'aa:bb:cc:dd:ee:03', localName: 'SCANNER-1', ...NUS });
   const bindings = new SimulatedBleBindings('poweredOn', [end]);
   const seen: string[] = [];
-  const found = await scanBle({ timeoutMs: 30, loader: () => simulatedNoble(bindings), onFound: (p) => seen.push(p.name ?? p.address) });
+  const found = await scanBle({
+    timeoutMs: 30,
+    loader: () => simulatedNoble(bindings),
+    onFound: (p) => seen.push(p.name ?? p.address),
+  });
   t.same(seen, ['SCANNER-1']);
   t.equal(found[0]!.address, 'aa:bb:cc:dd:ee:03');
-  const transport = new BleTransport({ peripheral: 'NOT-THERE', scanTimeoutMs: 30, ...NUS, loader: () => simulatedNoble(new SimulatedBleBindings('poweredOn', [])) });
+  const transport = new BleTransport({
+    peripheral: 'NOT-THERE',
+    scanTimeoutMs: 30,
+    ...NUS,
+    loader: () => simulatedNoble(new SimulatedBleBindings('poweredOn', [])),
+  });
   await t.rejects(transport.open(), { code: 'CODPOS_DEVICE_ABSENT', disconnected: true });
 });
 
@@ -106,7 +147,14 @@ t.test('a BLE serial scanner (Nordic UART): line mode over notifications', async
   const { ScannerSim } = await import('../../drivers/scanner/sim.js');
   const end = new BlePeripheralEnd({ address: 'aa:bb:cc:dd:ee:04', localName: 'BLE-SCANNER', ...NUS });
   const bindings = new SimulatedBleBindings('poweredOn', [end]);
-  const driver = new ScannerDriver(new BleTransport({ peripheral: 'BLE-SCANNER', scanTimeoutMs: 2000, ...NUS, loader: () => simulatedNoble(bindings) }));
+  const driver = new ScannerDriver(
+    new BleTransport({
+      peripheral: 'BLE-SCANNER',
+      scanTimeoutMs: 2000,
+      ...NUS,
+      loader: () => simulatedNoble(bindings),
+    }),
+  );
   const sim = new ScannerSim(end);
   await sim.start();
   await driver.start();

@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { memoryPair, MemoryTransport } from '../../drivers/transport/memory.js';
 import { CardReaderDriver } from '../../drivers/card-reader/driver.js';
 import { CardReaderSim, type SimCard } from '../../drivers/card-reader/sim.js';
-import { decodeFromReader, decodeRequest, encodeEvent, encodeReply, encodeRequest } from '../../drivers/card-reader/protocol.js';
+import {
+  decodeFromReader,
+  decodeRequest,
+  encodeEvent,
+  encodeReply,
+  encodeRequest,
+} from '../../drivers/card-reader/protocol.js';
 import { readerFrame } from '../../drivers/card-reader/link.js';
 import { LengthPrefixFramer } from '../../drivers/framing/length-prefix.js';
 import { transmitT0, withLe } from '../../drivers/card-reader/t0.js';
@@ -14,18 +20,27 @@ import { splitsOf } from './split.js';
  * sequence, so a driver that emits the wrong event (or an extra one) for a reader message fails. */
 function readerEvents(driver: CardReaderDriver): Array<[string, ...unknown[]]> {
   const seen: Array<[string, ...unknown[]]> = [];
-  for (const name of ['card-inserted', 'card-removed', 'chip-mute', 'swipe']) driver.on(name, (...args: unknown[]) => seen.push([name, ...args]));
+  for (const name of ['card-inserted', 'card-removed', 'chip-mute', 'swipe'])
+    driver.on(name, (...args: unknown[]) => seen.push([name, ...args]));
   return seen;
 }
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ATR = hex('3B 6E 00 00 80 31 80 66 B0 84 12 01 6E 01 83 00 90 00');
 const FCI = hex('6F 1A 84 0E 315041592E5359532E4444463031 A5 08 88 01 01 5F2D 02 656E');
-const RECORD = hex('70 43 5F20 0F 5445535420434152442F564953412020 57 13 4761739001010010D22122011143804400000F' + '9F1F 18 ' + '31'.repeat(24) + '5A 08 4761739001010010');
+const RECORD = hex(
+  '70 43 5F20 0F 5445535420434152442F564953412020 57 13 4761739001010010D22122011143804400000F' +
+    '9F1F 18 ' +
+    '31'.repeat(24) +
+    '5A 08 4761739001010010',
+);
 
 /** A tiny card of the VirtualCard shape answering T=0 style: 61xx for SELECT, 6Cxx for READ RECORD with a wrong Le. */
 class TestCard implements SimCard {
-  readonly tracks = { track1: 'B4761739001010010^TEST CARD/VISA^22122011143800440000', track2: '4761739001010010=22122011143804400000' };
+  readonly tracks = {
+    track1: 'B4761739001010010^TEST CARD/VISA^22122011143800440000',
+    track2: '4761739001010010=22122011143804400000',
+  };
   log: string[] = [];
   private pending: Buffer | undefined;
   constructor(private readonly mute = false) {}
@@ -57,9 +72,20 @@ class TestCard implements SimCard {
 t.test('messages round-trip and malformed ones name the offset', async (t) => {
   const apdu = hex('00A404000E315041592E5359532E444446303100');
   t.same(decodeRequest(encodeRequest({ seq: 7, type: 'apdu', apdu })), { seq: 7, type: 'apdu', apdu });
-  t.same(decodeFromReader(encodeReply({ seq: 7, type: 'status', slot: 'powered', chip: true })), { seq: 7, type: 'status', slot: 'powered', chip: true });
-  t.same(decodeFromReader(encodeEvent({ type: 'swipe', track2: '4761739001010010=2212' })), { type: 'swipe', track2: '4761739001010010=2212' });
-  t.throws(() => decodeRequest(hex('0199')), { code: 'CODPOS_DEVICE_READER_MESSAGE', message: /unknown command 0x99 at offset 1/ });
+  t.same(decodeFromReader(encodeReply({ seq: 7, type: 'status', slot: 'powered', chip: true })), {
+    seq: 7,
+    type: 'status',
+    slot: 'powered',
+    chip: true,
+  });
+  t.same(decodeFromReader(encodeEvent({ type: 'swipe', track2: '4761739001010010=2212' })), {
+    type: 'swipe',
+    track2: '4761739001010010=2212',
+  });
+  t.throws(() => decodeRequest(hex('0199')), {
+    code: 'CODPOS_DEVICE_READER_MESSAGE',
+    message: /unknown command 0x99 at offset 1/,
+  });
   t.throws(() => decodeRequest(hex('0103 00A4')), { message: /APDU of 2 bytes at offset 2/ });
 });
 
@@ -80,12 +106,23 @@ t.test('the reader stream decodes at every split with garbage between frames', a
     encodeReply({ seq: 4, type: 'apdu', response: Buffer.concat([RECORD, hex('9000')]) }),
     encodeEvent({ type: 'swipe', track1: 'B4761^X^22', track2: '4761=22' }),
   ];
-  const stream = Buffer.concat([hex('ff 02 ff ff 00'), readerFrame(messages[0]!), hex('06 13 37'), readerFrame(messages[1]!), hex('02 00 02 aa bb 00'), readerFrame(messages[2]!), readerFrame(messages[3]!)]);
+  const stream = Buffer.concat([
+    hex('ff 02 ff ff 00'),
+    readerFrame(messages[0]!),
+    hex('06 13 37'),
+    readerFrame(messages[1]!),
+    hex('02 00 02 aa bb 00'),
+    readerFrame(messages[2]!),
+    readerFrame(messages[3]!),
+  ]);
   const expected = messages.map((m) => decodeFromReader(m));
   for (const parts of splitsOf(stream)) {
     const framer = new LengthPrefixFramer({ maxLength: 300 });
     const frames = parts.flatMap((p) => framer.push(p)).filter((e) => e.type === 'frame');
-    t.same(frames.map((f) => (f.type === 'frame' ? decodeFromReader(f.payload) : undefined)), expected);
+    t.same(
+      frames.map((f) => (f.type === 'frame' ? decodeFromReader(f.payload) : undefined)),
+      expected,
+    );
   }
 });
 
@@ -95,7 +132,12 @@ t.test('T=0: 61xx fetches with GET RESPONSE, 6Cxx resends with the right Le', as
   const raw = async (apdu: Buffer) => card.transmit(apdu);
   t.same(await transmitT0(hex('00A404000E315041592E5359532E444446303100'), raw), Buffer.concat([FCI, hex('9000')]));
   t.same(await transmitT0(hex('00B2010C00'), raw), Buffer.concat([RECORD, hex('9000')]));
-  t.same(card.log, ['00a404000e315041592e5359532e444446303100', '00c000001c', '00b2010c00', '00b2010c' + RECORD.length.toString(16)]);
+  t.same(card.log, [
+    '00a404000e315041592e5359532e444446303100',
+    '00c000001c',
+    '00b2010c00',
+    '00b2010c' + RECORD.length.toString(16),
+  ]);
   t.same(withLe(hex('00B2010C'), 0x45), hex('00B2010C45'));
   t.same(withLe(hex('80A8000002830000'), 0x10), hex('80A800000283 0010'));
   await t.rejects(transmitT0(hex('00B2'), raw), { code: 'CODPOS_EMV_APDU' });
@@ -141,7 +183,11 @@ t.test('swipe gives both tracks; a mute chip is reported and power on fails with
   const mute = once(driver, 'chip-mute');
   await sim.insert(new TestCard(true));
   t.same(await mute, [], 'chip-mute carries nothing');
-  t.same(seen, [['swipe', new TestCard().tracks], ['card-inserted', { chip: true }], ['chip-mute']], 'the insertion of a mute chip, then its report');
+  t.same(
+    seen,
+    [['swipe', new TestCard().tracks], ['card-inserted', { chip: true }], ['chip-mute']],
+    'the insertion of a mute chip, then its report',
+  );
   t.same(await driver.status(), { slot: 'present', chip: true }, 'the mute card is still in the slot, unpowered');
   await t.rejects(driver.powerOn(), { code: 'CODPOS_EMV_CHIP_MUTE', message: /mute/ });
 });
@@ -179,7 +225,11 @@ t.test('shipped virtual cards: a mute chip, a magstripe-only card, a swipe of th
   const mute = once(driver, 'chip-mute');
   await sim.insert(new VirtualCard(loadCardProfile('mute-chip')));
   t.same(await mute, [], 'chip-mute carries nothing');
-  t.same(seen, [['card-inserted', { chip: true }], ['chip-mute']], 'mute chip reported on insertion, after the insertion itself');
+  t.same(
+    seen,
+    [['card-inserted', { chip: true }], ['chip-mute']],
+    'mute chip reported on insertion, after the insertion itself',
+  );
   await t.rejects(driver.powerOn(), { code: 'CODPOS_EMV_CHIP_MUTE' });
   const inserted = new Promise((resolve) => driver.once('card-inserted', resolve));
   const stripe = new VirtualCard(loadCardProfile('magstripe-only'));

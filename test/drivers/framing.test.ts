@@ -17,7 +17,10 @@ t.test('delimiter: every split gives the same frames; overlong garbage is droppe
 t.test('delimiter: a two-byte delimiter split across chunks', async (t) => {
   for (const parts of splitsOf(Buffer.from('AB\r\nCD\r\n'))) {
     const framer = new DelimiterFramer({ delimiter: '\r\n', includeDelimiter: true });
-    t.same(parts.flatMap((p) => framer.push(p, 0)).map((f) => f.toString()), ['AB\r\n', 'CD\r\n']);
+    t.same(
+      parts.flatMap((p) => framer.push(p, 0)).map((f) => f.toString()),
+      ['AB\r\n', 'CD\r\n'],
+    );
   }
 });
 
@@ -29,11 +32,18 @@ t.test('delimiter: the inter-byte timeout ends a frame sent without suffix', asy
   t.same(framer.expire(1089), []);
   t.same(framer.expire(1090).map(String), ['12345']);
   t.same(framer.push(Buffer.from('67'), 2000), []);
-  t.same(framer.push(Buffer.from('89\r'), 2100).map(String), ['67', '89'], 'a gap longer than the timeout ends the first part');
+  t.same(
+    framer.push(Buffer.from('89\r'), 2100).map(String),
+    ['67', '89'],
+    'a gap longer than the timeout ends the first part',
+  );
 });
 
 t.test('delimiter: options are validated by name', async (t) => {
-  t.throws(() => new DelimiterFramer({ delimiter: '' }), { code: 'CODPOS_USAGE_FRAMER_OPTION', message: /"delimiter"/ });
+  t.throws(() => new DelimiterFramer({ delimiter: '' }), {
+    code: 'CODPOS_USAGE_FRAMER_OPTION',
+    message: /"delimiter"/,
+  });
   t.throws(() => new DelimiterFramer({ delimiter: '\r', interByteTimeoutMs: -1 }), { message: /"interByteTimeoutMs"/ });
   t.throws(() => new DelimiterFramer({ delimiter: '\r', maxLength: 0 }), { message: /"maxLength"/ });
 });
@@ -60,7 +70,12 @@ t.test('stx-etx: every split, garbage between frames, control bytes, SI/SO packe
     Buffer.from('zz'),
   ]);
   for (const parts of splitsOf(stream)) {
-    const framer = new StxEtxLrcFramer({ packets: [{ start: STX, end: ETX }, { start: SI, end: SO }] });
+    const framer = new StxEtxLrcFramer({
+      packets: [
+        { start: STX, end: ETX },
+        { start: SI, end: SO },
+      ],
+    });
     const events = parts.flatMap((p) => framer.push(p));
     t.same(events, [
       { type: 'frame', start: STX, payload: Buffer.from('Z2HELLO') },
@@ -98,9 +113,16 @@ t.test('length-prefix: binary payloads, every split, garbage (even false SYNCs) 
     const events = parts.flatMap((p) => framer.push(p));
     t.same(
       events.filter((e) => e.type !== 'bad-frame'),
-      [{ type: 'frame', payload: a }, { type: 'control', byte: 0x06 }, { type: 'frame', payload: b }],
+      [
+        { type: 'frame', payload: a },
+        { type: 'control', byte: 0x06 },
+        { type: 'frame', payload: b },
+      ],
     );
-    t.ok(events.some((e) => e.type === 'bad-frame'), 'the false SYNCs are reported');
+    t.ok(
+      events.some((e) => e.type === 'bad-frame'),
+      'the false SYNCs are reported',
+    );
   }
 });
 

@@ -1,6 +1,12 @@
 import t from 'tap';
 import { EventEmitter } from 'node:events';
-import { HidTransport, listHidDevices, loadNodeHid, type NodeHidModule, type HidDeviceInfo } from '../../drivers/transport/hid.js';
+import {
+  HidTransport,
+  listHidDevices,
+  loadNodeHid,
+  type NodeHidModule,
+  type HidDeviceInfo,
+} from '../../drivers/transport/hid.js';
 import { ReconnectingTransport } from '../../drivers/transport/reconnecting.js';
 import { memoryPair } from '../../drivers/transport/memory.js';
 import { ScannerDriver, type Scan } from '../../drivers/scanner/driver.js';
@@ -11,7 +17,16 @@ const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 /** HID POS (usage page 0x8C) report bytes written out by hand in the scanner's wire layout: EAN-13 4006381333931. */
 const RECORDED_POS = [hex('02 0d 5d4530 34303036333831333333393331' + '00'.repeat(43) + '00')];
 /** Boot keyboard reports from a wedge scanner typing "RR1" + Enter (shift held for R R, then released). */
-const RECORDED_WEDGE = ['02 00 15 00 00 00 00 00', '02 00 00 00 00 00 00 00', '02 00 15 00 00 00 00 00', '00 00 00 00 00 00 00 00', '00 00 1e 00 00 00 00 00', '00 00 00 00 00 00 00 00', '00 00 28 00 00 00 00 00', '00 00 00 00 00 00 00 00'].map(hex);
+const RECORDED_WEDGE = [
+  '02 00 15 00 00 00 00 00',
+  '02 00 00 00 00 00 00 00',
+  '02 00 15 00 00 00 00 00',
+  '00 00 00 00 00 00 00 00',
+  '00 00 1e 00 00 00 00 00',
+  '00 00 00 00 00 00 00 00',
+  '00 00 28 00 00 00 00 00',
+  '00 00 00 00 00 00 00 00',
+].map(hex);
 
 /** A stand-in for node-hid's module: one device that plays back reports once opened. */
 function fakeNodeHid(devices: HidDeviceInfo[], reports: Buffer[]): NodeHidModule & { opened: string[] } {
@@ -30,7 +45,14 @@ function fakeNodeHid(devices: HidDeviceInfo[], reports: Buffer[]): NodeHidModule
   return { devices: () => devices, HID: FakeDevice, opened };
 }
 
-const SCANNER = { vendorId: 0x0c2e, productId: 0x0b61, path: '/dev/hidraw3', product: 'Scanner', usagePage: 0x8c, usage: 0x02 };
+const SCANNER = {
+  vendorId: 0x0c2e,
+  productId: 0x0b61,
+  path: '/dev/hidraw3',
+  product: 'Scanner',
+  usagePage: 0x8c,
+  usage: 0x02,
+};
 
 for (const [mode, reports, expected] of [
   ['hid-pos', RECORDED_POS, { symbology: 'EAN-13', data: '4006381333931' }],
@@ -49,29 +71,39 @@ for (const [mode, reports, expected] of [
   });
 }
 
-t.test('libusb absent: a clear error naming the Debian package, the device shows error, other devices run', async (t) => {
-  const missing = () => {
-    const error = new Error('libusb-1.0.so.0: cannot open shared object file: No such file or directory') as Error & { code: string };
-    error.code = 'ERR_DLOPEN_FAILED';
-    throw error;
-  };
-  t.throws(() => loadNodeHid(missing), { code: 'CODPOS_DEVICE_HID_UNAVAILABLE', message: /Install the Debian package libusb-1\.0-0/ });
-  t.throws(() => listHidDevices(missing), { code: 'CODPOS_DEVICE_HID_UNAVAILABLE' });
-  const hidScanner = new ReconnectingTransport(new HidTransport({ vendorId: 0x0c2e, productId: 0x0b61, loader: missing }));
-  await hidScanner.open(); // does not throw: the daemon keeps starting
-  t.equal(hidScanner.state.state, 'error');
-  t.match(hidScanner.state.reason, /libusb-1\.0-0/);
-  // A serial-style scanner beside it still works.
-  const { host, device } = memoryPair();
-  const driver = new ScannerDriver(host);
-  const sim = new ScannerSim(device);
-  await driver.start();
-  await sim.start();
-  const scan = new Promise<Scan>((resolve) => driver.once('scan', resolve));
-  await sim.scan('RR123456785CH');
-  t.equal((await scan).data, 'RR123456785CH');
-  await hidScanner.close();
-});
+t.test(
+  'libusb absent: a clear error naming the Debian package, the device shows error, other devices run',
+  async (t) => {
+    const missing = () => {
+      const error = new Error('libusb-1.0.so.0: cannot open shared object file: No such file or directory') as Error & {
+        code: string;
+      };
+      error.code = 'ERR_DLOPEN_FAILED';
+      throw error;
+    };
+    t.throws(() => loadNodeHid(missing), {
+      code: 'CODPOS_DEVICE_HID_UNAVAILABLE',
+      message: /Install the Debian package libusb-1\.0-0/,
+    });
+    t.throws(() => listHidDevices(missing), { code: 'CODPOS_DEVICE_HID_UNAVAILABLE' });
+    const hidScanner = new ReconnectingTransport(
+      new HidTransport({ vendorId: 0x0c2e, productId: 0x0b61, loader: missing }),
+    );
+    await hidScanner.open(); // does not throw: the daemon keeps starting
+    t.equal(hidScanner.state.state, 'error');
+    t.match(hidScanner.state.reason, /libusb-1\.0-0/);
+    // A serial-style scanner beside it still works.
+    const { host, device } = memoryPair();
+    const driver = new ScannerDriver(host);
+    const sim = new ScannerSim(device);
+    await driver.start();
+    await sim.start();
+    const scan = new Promise<Scan>((resolve) => driver.once('scan', resolve));
+    await sim.scan('RR123456785CH');
+    t.equal((await scan).data, 'RR123456785CH');
+    await hidScanner.close();
+  },
+);
 
 t.test('an absent device is a disconnect (retried), a bad option is named', async (t) => {
   const transport = new HidTransport({ vendorId: 1, productId: 2, loader: () => fakeNodeHid([], []) });

@@ -29,5 +29,9 @@ t.test('keepWrites keeps the latest chunks only, oldest first, copied', async (t
     reused[0] = i;
     await host.write(reused);
   }
-  t.same(host.written.map((chunk) => chunk[0]), [8, 9, 10], 'the last three, in order');
+  t.same(
+    host.written.map((chunk) => chunk[0]),
+    [8, 9, 10],
+    'the last three, in order',
+  );
 });

@@ -25,12 +25,26 @@ t.test('builder: exact bytes of each command', async (t) => {
   t.equal(hex(b().code128('RR1').build()), '1d6850' + '1d7702' + '1d4802' + '1d6b4905' + '7b42525231');
   t.equal(
     hex(b().qr('hi').build()),
-    '1d286b0400314132' + '00' + '1d286b03003143' + '06' + '1d286b03003145' + '31' + '1d286b0500315030' + '6869' + '1d286b0300315130',
+    '1d286b0400314132' +
+      '00' +
+      '1d286b03003143' +
+      '06' +
+      '1d286b03003145' +
+      '31' +
+      '1d286b0500315030' +
+      '6869' +
+      '1d286b0300315130',
   );
-  const image: MonoImage = { width: 10, height: 2, pixels: Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0]) };
+  const image: MonoImage = {
+    width: 10,
+    height: 2,
+    pixels: Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0]),
+  };
   t.equal(hex(b().raster(image).build()), '1d7630' + '00' + '0200' + '0200' + '8040' + '4080');
   t.equal(hex(b().cut().build()), '1d564200');
-  t.throws(() => b().raster({ width: 385, height: 1, pixels: new Uint8Array(385) }), { message: /385 dots does not fit the 58mm paper \(384 dots\)/ });
+  t.throws(() => b().raster({ width: 385, height: 1, pixels: new Uint8Array(385) }), {
+    message: /385 dots does not fit the 58mm paper \(384 dots\)/,
+  });
   t.throws(() => b().size(9, 1), { message: /width must be 1\.\.8/ });
   t.throws(() => printerProfile('72mm'), { code: 'CODPOS_USAGE_PRINTER_PROFILE' });
 });
@@ -72,7 +86,16 @@ t.test('decoder: every split of a job gives the same pages, marks and images', a
   for (const parts of splitsOf(job)) {
     const decoder = new EscPosDecoder();
     for (const p of parts) decoder.push(p);
-    t.same(decoder.pages, [['CODPOS COURIER', 'Total 12.50', '[CODE128 RR123456785CH]', '[QR https://t.example/RR123456785CH]', '[RASTER 16x3]', 'thank you']]);
+    t.same(decoder.pages, [
+      [
+        'CODPOS COURIER',
+        'Total 12.50',
+        '[CODE128 RR123456785CH]',
+        '[QR https://t.example/RR123456785CH]',
+        '[RASTER 16x3]',
+        'thank you',
+      ],
+    ]);
     t.same(decoder.unknown, []);
     t.equal(decoder.images.length, 1);
   }
@@ -82,7 +105,11 @@ t.test('decoder: unknown commands are reported with their offset, text around th
   const decoder = new EscPosDecoder();
   decoder.push(Buffer.from([0x41, 0x1b, 0x99, 0x42, 0x1d, 0x99, 0x0a, 0x07]));
   t.same(decoder.allLines, ['AB']);
-  t.same(decoder.unknown, [{ offset: 1, bytes: '1b99' }, { offset: 4, bytes: '1d99' }, { offset: 7, bytes: '07' }]);
+  t.same(decoder.unknown, [
+    { offset: 1, bytes: '1b99' },
+    { offset: 4, bytes: '1d99' },
+    { offset: 7, bytes: '07' },
+  ]);
 });
 
 t.test('raster images come back as PNG with the same pixels', async (t) => {
@@ -90,7 +117,11 @@ t.test('raster images come back as PNG with the same pixels', async (t) => {
   const sim = new PrinterSim(device);
   await sim.start();
   await host.open();
-  const image: MonoImage = { width: 8, height: 2, pixels: Uint8Array.from([1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1]) };
+  const image: MonoImage = {
+    width: 8,
+    height: 2,
+    pixels: Uint8Array.from([1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1]),
+  };
   await host.write(new EscPosBuilder(p58).raster(image).build());
   await new Promise((r) => setImmediate(r));
   const png = sim.pngs()[0]!;
@@ -98,32 +129,48 @@ t.test('raster images come back as PNG with the same pixels', async (t) => {
   t.same(pngToMonoImage(png), image);
 });
 
-t.test('the simulator keeps the latest pages, images and unknown commands only; a page listener gets each page with its images', async (t) => {
-  const { host, device } = memoryPair();
-  const sim = new PrinterSim(device, { keepPages: 3, keepImages: 2, keepUnknown: 2 });
-  await sim.start();
-  await host.open();
-  const heard: Array<{ lines: string[]; images: number }> = [];
-  sim.on('page', (lines: string[], images: MonoImage[]) => heard.push({ lines, images: images.length }));
-  const image: MonoImage = { width: 8, height: 1, pixels: new Uint8Array(8) };
-  for (let i = 1; i <= 10; i++) {
-    const page = new EscPosBuilder(p58).line(`page ${i}`).raster(image).build();
-    await host.write(Buffer.concat([page, Buffer.from([0x07]), new EscPosBuilder(p58).cut().build()]));
-  }
-  await host.drain();
-  t.same(sim.pages.map((page) => page[0]), ['page 8', 'page 9', 'page 10'], 'the last three pages');
-  t.equal(sim.pngs().length, 2, 'the last two images');
-  t.equal(sim.unknown.length, 2, 'the last two unknown commands');
-  t.equal(heard.length, 10, 'every page was heard');
-  t.ok(heard.every((page) => page.images === 1), 'each with its own image, also after older ones were forgotten');
-  t.same(heard[9]!.lines, ['page 10', '[RASTER 8x1]']);
-});
+t.test(
+  'the simulator keeps the latest pages, images and unknown commands only; a page listener gets each page with its images',
+  async (t) => {
+    const { host, device } = memoryPair();
+    const sim = new PrinterSim(device, { keepPages: 3, keepImages: 2, keepUnknown: 2 });
+    await sim.start();
+    await host.open();
+    const heard: Array<{ lines: string[]; images: number }> = [];
+    sim.on('page', (lines: string[], images: MonoImage[]) => heard.push({ lines, images: images.length }));
+    const image: MonoImage = { width: 8, height: 1, pixels: new Uint8Array(8) };
+    for (let i = 1; i <= 10; i++) {
+      const page = new EscPosBuilder(p58).line(`page ${i}`).raster(image).build();
+      await host.write(Buffer.concat([page, Buffer.from([0x07]), new EscPosBuilder(p58).cut().build()]));
+    }
+    await host.drain();
+    t.same(
+      sim.pages.map((page) => page[0]),
+      ['page 8', 'page 9', 'page 10'],
+      'the last three pages',
+    );
+    t.equal(sim.pngs().length, 2, 'the last two images');
+    t.equal(sim.unknown.length, 2, 'the last two unknown commands');
+    t.equal(heard.length, 10, 'every page was heard');
+    t.ok(
+      heard.every((page) => page.images === 1),
+      'each with its own image, also after older ones were forgotten',
+    );
+    t.same(heard[9]!.lines, ['page 10', '[RASTER 8x1]']);
+  },
+);
 
 t.test('status bytes: DLE EOT answers round-trip', async (t) => {
   const out = { offline: true, coverOpen: false, paperNearEnd: true, paperOut: true, error: false }; // a printer out of paper is also offline
   const [a, b, c, d] = encodeStatus(out);
   t.same(parseStatus(a, b, c, d), out);
-  t.same(parseStatus(0x12, 0x12, 0x12, 0x12), { offline: false, coverOpen: false, paperNearEnd: false, paperOut: false, error: false });
+  t.same(parseStatus(0x12, 0x12, 0x12, 0x12), {
+    offline: false,
+    coverOpen: false,
+    paperNearEnd: false,
+    paperOut: false,
+    error: false,
+  });
 });
 
 async function printerPair(simOptions = {}) {
@@ -150,7 +197,10 @@ t.test('paper out before a job: the job is held, then printed exactly once when 
   t.equal(sim.pages.length, 1, 'printed once');
   t.equal(sim.pages[0]![0], 'CODPOS COURIER');
   t.equal(driver.jobsSent, 1);
-  t.same(states.map((s) => s.state).filter((s, i, a) => s !== a[i - 1]), ['printing', 'held', 'printing', 'ready']);
+  t.same(
+    states.map((s) => s.state).filter((s, i, a) => s !== a[i - 1]),
+    ['printing', 'held', 'printing', 'ready'],
+  );
 });
 
 t.test('paper runs out in the middle of a job: held, then the rest prints, the job appears exactly once', async (t) => {
@@ -161,7 +211,14 @@ t.test('paper runs out in the middle of a job: held, then the rest prints, the j
   sim.paperIn();
   await printed;
   t.equal(sim.pages.length, 1);
-  t.same(sim.pages[0], ['CODPOS COURIER', 'Total 12.50', '[CODE128 RR123456785CH]', '[QR https://t.example/RR123456785CH]', '[RASTER 16x3]', 'thank you']);
+  t.same(sim.pages[0], [
+    'CODPOS COURIER',
+    'Total 12.50',
+    '[CODE128 RR123456785CH]',
+    '[QR https://t.example/RR123456785CH]',
+    '[RASTER 16x3]',
+    'thank you',
+  ]);
   t.equal(driver.jobsSent, 1, 'never resent');
 });
 
@@ -198,22 +255,25 @@ t.test('an unplugged printer holds the job; it prints once when the printer is b
   await link.close();
 });
 
-t.test('a printer that hangs after the job went out: CODPOS_DEVICE_PRINT_UNCONFIRMED, not an error a caller would retry', async (t) => {
-  const { host, device } = memoryPair('printer');
-  const sim = new PrinterSim(device);
-  const driver = new PrinterDriver(host, { statusPollMs: 5, statusTimeoutMs: 50 });
-  await sim.start();
-  await driver.start();
-  sim.hangAfterNextPage();
-  await t.rejects(driver.print(new EscPosBuilder(p58).line('receipt 7').cut().build()), {
-    code: 'CODPOS_DEVICE_PRINT_UNCONFIRMED',
-    details: { sent: true },
-    message: /look at the paper before printing again/,
-  });
-  t.same(sim.pages, [['receipt 7']], 'it did print, once');
-  t.equal(driver.jobsSent, 1);
-  t.same(driver.state, { state: 'ready' });
-});
+t.test(
+  'a printer that hangs after the job went out: CODPOS_DEVICE_PRINT_UNCONFIRMED, not an error a caller would retry',
+  async (t) => {
+    const { host, device } = memoryPair('printer');
+    const sim = new PrinterSim(device);
+    const driver = new PrinterDriver(host, { statusPollMs: 5, statusTimeoutMs: 50 });
+    await sim.start();
+    await driver.start();
+    sim.hangAfterNextPage();
+    await t.rejects(driver.print(new EscPosBuilder(p58).line('receipt 7').cut().build()), {
+      code: 'CODPOS_DEVICE_PRINT_UNCONFIRMED',
+      details: { sent: true },
+      message: /look at the paper before printing again/,
+    });
+    t.same(sim.pages, [['receipt 7']], 'it did print, once');
+    t.equal(driver.jobsSent, 1);
+    t.same(driver.state, { state: 'ready' });
+  },
+);
 
 t.test('stopping the printer with a job held ends the job as cancelled at once (it was never sent)', async (t) => {
   const { sim, driver } = await printerPair();

@@ -32,7 +32,10 @@ let scanner: ScannerDriver;
 let printer: PrinterDriver;
 
 function link(path: string): ReconnectingTransport {
-  const l = new ReconnectingTransport(new SerialTransport({ path, baudRate: 115200, livenessMs: 100 }), { initialDelayMs: 50, maxDelayMs: 200 });
+  const l = new ReconnectingTransport(new SerialTransport({ path, baudRate: 115200, livenessMs: 100 }), {
+    initialDelayMs: 50,
+    maxDelayMs: 200,
+  });
   links.push(l);
   return l;
 }
@@ -64,17 +67,33 @@ t.test('card reader: a card gives an ATR and answers APDUs', async (t) => {
   const profile = loadCardProfile('visa-dda');
   await devices.cardReader.insert(new VirtualCard(profile));
   t.same(await inserted, { chip: true });
-  t.same(await driver.powerOn(), Buffer.from(profile.atr ?? '3B6500002063CB6600', 'hex'), 'the virtual card\'s ATR');
+  t.same(await driver.powerOn(), Buffer.from(profile.atr ?? '3B6500002063CB6600', 'hex'), "the virtual card's ATR");
   const response = await driver.transmit(Buffer.from('00A404000E315041592E5359532E444446303100', 'hex'));
-  t.same(response.subarray(-2), Buffer.from([0x90, 0x00]), 'SELECT PSE answered 9000 (61xx/6Cxx handled by the driver)');
+  t.same(
+    response.subarray(-2),
+    Buffer.from([0x90, 0x00]),
+    'SELECT PSE answered 9000 (61xx/6Cxx handled by the driver)',
+  );
   const fci = findTag(decodeTlv(response.subarray(0, -2)), 0x84);
   t.equal(fci?.value.toString('latin1'), '1PAY.SYS.DDF01', 'the FCI names the PSE');
   // The kernel's application selection (PSE, records, SELECT AID) through this very driver.
   const { CardChannel, buildCandidateList } = await import('../../emv/kernel/index.js');
-  const visa = { aid: 'A0000000031010', partialSelection: true, applicationVersion: '0096', tacDenial: '0000000000', tacOnline: '0000000000', tacDefault: '0000000000', floorLimit: 0 };
+  const visa = {
+    aid: 'A0000000031010',
+    partialSelection: true,
+    applicationVersion: '0096',
+    tacDenial: '0000000000',
+    tacOnline: '0000000000',
+    tacDefault: '0000000000',
+    floorLimit: 0,
+  };
   const selection = await buildCandidateList(new CardChannel((apdu) => driver.transmit(apdu)), [visa]);
   if (selection.kind !== 'candidates') throw new Error('card blocked');
-  t.same(selection.candidates.map((c) => c.aid.toString('hex').toUpperCase()), ['A0000000031010'], 'the kernel found the Visa application');
+  t.same(
+    selection.candidates.map((c) => c.aid.toString('hex').toUpperCase()),
+    ['A0000000031010'],
+    'the kernel found the Visa application',
+  );
   await driver.powerOff();
 });
 
@@ -103,7 +122,9 @@ t.test('printer: a large raster job (a signature) crosses the PTY intact', async
   const width = 384;
   const height = 800;
   const pixels = new Uint8Array(width * height).map((_, i) => ((i * 7919) % 13 < 4 ? 1 : 0));
-  await printer.print(new EscPosBuilder(PRINTER_PROFILES['58mm']).raster({ width, height, pixels }).line('signed').cut().build());
+  await printer.print(
+    new EscPosBuilder(PRINTER_PROFILES['58mm']).raster({ width, height, pixels }).line('signed').cut().build(),
+  );
   t.same(devices.printer.pages.at(-1), [`[RASTER ${width}x${height}]`, 'signed']);
   t.same(devices.printer.decoder.images.at(-1)!.pixels, pixels, 'every dot arrived');
 });
@@ -112,7 +133,9 @@ t.test('killing a device PTY: disconnected, then reopened when it returns, no cr
   const states: DeviceState[] = [];
   scannerLink.onState((s) => states.push(s));
   t.equal(scannerLink.state.state, 'online');
-  const offline = new Promise<DeviceState>((resolve) => scannerLink.onState((s) => s.state === 'offline' && resolve(s)));
+  const offline = new Promise<DeviceState>((resolve) =>
+    scannerLink.onState((s) => s.state === 'offline' && resolve(s)),
+  );
   devices.unplug('scanner');
   const down = await offline;
   t.match(down.reason, /disconnected|no such|ENOENT/i);
@@ -122,5 +145,8 @@ t.test('killing a device PTY: disconnected, then reopened when it returns, no cr
   const scan = new Promise<Scan>((resolve) => scanner.once('scan', resolve));
   await devices.scanner.scan('RR123456785CH');
   t.equal((await scan).data, 'RR123456785CH');
-  t.same(states.map((s) => s.state).filter((s, i, a) => s !== a[i - 1]), ['offline', 'online']);
+  t.same(
+    states.map((s) => s.state).filter((s, i, a) => s !== a[i - 1]),
+    ['offline', 'online'],
+  );
 });

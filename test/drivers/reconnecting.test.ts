@@ -13,10 +13,11 @@ t.test('unplug -> offline with reason; plug back -> reopened and online; data fl
   // Each open of the inner transport settled, so the test can wait for retries that have failed.
   let failedOpens = 0;
   const open = host.open.bind(host);
-  host.open = () => open().catch((error: unknown) => {
-    failedOpens++;
-    throw error;
-  });
+  host.open = () =>
+    open().catch((error: unknown) => {
+      failedOpens++;
+      throw error;
+    });
   await link.open();
   await device.open();
   t.equal(link.state.state, 'online');
@@ -35,7 +36,10 @@ t.test('unplug -> offline with reason; plug back -> reopened and online; data fl
   const got = new Promise<Buffer>((resolve) => link.once('data', resolve));
   await device.write(Buffer.from('hi'));
   t.equal((await got).toString(), 'hi');
-  t.same(states.map((s) => s.state).filter((s, i, all) => s !== all[i - 1]), ['online', 'offline', 'online']);
+  t.same(
+    states.map((s) => s.state).filter((s, i, all) => s !== all[i - 1]),
+    ['online', 'offline', 'online'],
+  );
   await link.close();
 });
 
@@ -54,5 +58,7 @@ t.test('a fault retrying cannot fix is an error state, and open() does not throw
   await link.open();
   t.same(link.state, { state: 'error', reason: 'USB HID needs libusb-1.0-0' });
   await t.rejects(link.write(Buffer.from('x')), { code: 'CODPOS_DEVICE_NOT_OPEN' });
-  t.throws(() => new ReconnectingTransport(new Broken(), { initialDelayMs: 0, maxDelayMs: 1 }), { message: /"initialDelayMs"/ });
+  t.throws(() => new ReconnectingTransport(new Broken(), { initialDelayMs: 0, maxDelayMs: 1 }), {
+    message: /"initialDelayMs"/,
+  });
 });

@@ -14,9 +14,7 @@ const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
  * encoder, so a symmetric encoder/decoder bug cannot hide): id 02, 13 data bytes, AIM ]E0,
  * EAN-13 4006381333931, no continuation. No physical scanner capture is in the repository.
  */
-const RECORDED_HID_POS_EAN13 = hex(
-  '02 0d 5d4530 34303036333831333333393331' + '00'.repeat(43) + '00',
-);
+const RECORDED_HID_POS_EAN13 = hex('02 0d 5d4530 34303036333831333333393331' + '00'.repeat(43) + '00');
 /** Two reports of one long QR: 56 bytes + continuation flag 1, then 4 more bytes. */
 const RECORDED_HID_POS_QR = [
   hex('02 38 5d5131' + Buffer.from('https://track.example/S/RR123456785CH/0123456789abcdefgh').toString('hex') + '01'),
@@ -47,7 +45,10 @@ t.test('HID POS: report bytes decode, long codes join across reports', async (t)
   const decoder = new HidPosDecoder();
   t.same(decoder.push(RECORDED_HID_POS_EAN13), { symbology: 'EAN-13', data: '4006381333931' });
   t.equal(decoder.push(RECORDED_HID_POS_QR[0]!), undefined, 'continuation flag set: wait');
-  t.same(decoder.push(RECORDED_HID_POS_QR[1]!), { symbology: 'QR Code', data: 'https://track.example/S/RR123456785CH/0123456789abcdefghijklm' });
+  t.same(decoder.push(RECORDED_HID_POS_QR[1]!), {
+    symbology: 'QR Code',
+    data: 'https://track.example/S/RR123456785CH/0123456789abcdefghijklm',
+  });
   t.equal(decoder.push(hex('01 00 00')), undefined, 'other report ids are ignored');
   t.throws(() => decoder.push(hex('02 40 5d4530 31')), { code: 'CODPOS_DEVICE_HID_REPORT', message: /byte 1/ });
 });
@@ -71,7 +72,13 @@ t.test('line mode: every split of prefix + AIM + data + suffix, garbage between'
     for (const p of parts) await device.write(p);
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
-    t.same(scans.map((s) => [s.symbology, s.data]), [['EAN-13', '4006381333931'], ['Code 128', 'RR123456785CH']]);
+    t.same(
+      scans.map((s) => [s.symbology, s.data]),
+      [
+        ['EAN-13', '4006381333931'],
+        ['Code 128', 'RR123456785CH'],
+      ],
+    );
     t.match(scans[0]!.time, /^\d{4}-\d\d-\d\dT/);
   }
 });

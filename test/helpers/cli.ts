@@ -8,7 +8,10 @@ import { DAEMON_NODE_FLAGS } from '../../scripts/daemon-node-flags.js';
 
 export const codposBin = join(packageRoot, 'dist', 'scripts', 'codpos.js');
 /** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
-export const codposdBin = join(packageRoot, (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd);
+export const codposdBin = join(
+  packageRoot,
+  (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd,
+);
 
 export interface CliResult {
   status: number | null;
@@ -17,7 +20,10 @@ export interface CliResult {
 }
 
 /** Runs `codpos ARGS` to completion; `input` is written to its stdin. */
-export function runCodpos(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliResult {
+export function runCodpos(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): CliResult {
   const result: SpawnSyncReturns<string> = spawnSync(process.execPath, [codposBin, ...args], {
     encoding: 'utf8',
     input: options.input ?? '',
@@ -75,7 +81,10 @@ export type JsonLine = Record<string, unknown>;
  * Reads a process's stdout as JSON lines (`--json` output): `lines` holds every line so
  * far, `next(match)` resolves with the first line, seen or still to come, that matches.
  */
-export function readJsonLines(stream: NodeJS.ReadableStream): { lines: JsonLine[]; next: (match: (line: JsonLine) => boolean) => Promise<JsonLine> } {
+export function readJsonLines(stream: NodeJS.ReadableStream): {
+  lines: JsonLine[];
+  next: (match: (line: JsonLine) => boolean) => Promise<JsonLine>;
+} {
   const lines: JsonLine[] = [];
   const waiters: Array<{ match: (line: JsonLine) => boolean; resolve: (line: JsonLine) => void }> = [];
   let buffered = '';
@@ -105,7 +114,10 @@ export function readJsonLines(stream: NodeJS.ReadableStream): { lines: JsonLine[
  * Runs `codpos ARGS` against the daemon of `dataDir` without blocking this process (a daemon
  * answering it may live in this process), with no CODPOS_* variable but the data directory.
  */
-export async function codposAgainst(args: string[], dataDir: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export async function codposAgainst(
+  args: string[],
+  dataDir: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_')));
   const child = spawn(process.execPath, [codposBin, ...args], { env: { ...env, CODPOS_DATA__DIR: dataDir } });
   let stdout = '';

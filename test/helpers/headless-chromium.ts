@@ -16,7 +16,9 @@ import type { Readable, Writable } from 'node:stream';
 export function chromiumPath(): string {
   const path = process.env.CODPOS_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(path)) {
-    throw new Error(`no Chromium at ${path}: install Debian's package "chromium" (apt-get install -y chromium; .ci/run installs it), or set CODPOS_CHROMIUM to a Chromium binary`);
+    throw new Error(
+      `no Chromium at ${path}: install Debian's package "chromium" (apt-get install -y chromium; .ci/run installs it), or set CODPOS_CHROMIUM to a Chromium binary`,
+    );
   }
   return path;
 }
@@ -43,7 +45,8 @@ export class HeadlessPage {
     output.setEncoding('utf8');
     output.on('data', (chunk: string) => this.receive(chunk));
     child.once('exit', (code, signal) => {
-      for (const waiting of this.pending.values()) waiting.reject(new Error(`chromium exited (${code ?? signal}) before answering ${waiting.method}`));
+      for (const waiting of this.pending.values())
+        waiting.reject(new Error(`chromium exited (${code ?? signal}) before answering ${waiting.method}`));
       this.pending.clear();
     });
   }
@@ -51,7 +54,9 @@ export class HeadlessPage {
   /** Opens a page target and attaches to it (flat session: every command names the session). */
   async open(width: number, height: number): Promise<void> {
     const { targetId } = (await this.send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
-    this.sessionId = ((await this.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string }).sessionId;
+    this.sessionId = (
+      (await this.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string }
+    ).sessionId;
     await this.send('Runtime.enable');
     await this.send('Log.enable');
     await this.send('Page.enable');
@@ -69,7 +74,8 @@ export class HeadlessPage {
       result: { value?: T };
       exceptionDetails?: { text: string; exception?: { description?: string } };
     };
-    if (answer.exceptionDetails) throw new Error(`in the page: ${answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text}`);
+    if (answer.exceptionDetails)
+      throw new Error(`in the page: ${answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text}`);
     return answer.result.value as T;
   }
 
@@ -78,15 +84,21 @@ export class HeadlessPage {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // The document may not be there yet right after a navigation: an error is 'not yet'.
-      if (await this.evaluate<boolean>(`(() => { try { return Boolean(${expression}); } catch { return false; } })()`)) return;
-      if (Date.now() > deadline) throw new Error(`the page never showed ${what} (${expression}); page errors: ${this.errors.join(' | ') || 'none'}`);
+      if (await this.evaluate<boolean>(`(() => { try { return Boolean(${expression}); } catch { return false; } })()`))
+        return;
+      if (Date.now() > deadline)
+        throw new Error(
+          `the page never showed ${what} (${expression}); page errors: ${this.errors.join(' | ') || 'none'}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
   /** The page as a PNG, the whole scrollable height. */
   async screenshot(): Promise<Buffer> {
-    const { data } = (await this.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true })) as { data: string };
+    const { data } = (await this.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true })) as {
+      data: string;
+    };
     return Buffer.from(data, 'base64');
   }
 
@@ -113,7 +125,12 @@ export class HeadlessPage {
 
   send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const id = this.nextId++;
-    const message = { id, method, params, ...(this.sessionId && !method.startsWith('Target.') ? { sessionId: this.sessionId } : {}) };
+    const message = {
+      id,
+      method,
+      params,
+      ...(this.sessionId && !method.startsWith('Target.') ? { sessionId: this.sessionId } : {}),
+    };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, method });
       (this.child.stdio[3] as Writable).write(`${JSON.stringify(message)}\0`);
@@ -124,7 +141,13 @@ export class HeadlessPage {
     this.buffered += chunk;
     let end: number;
     while ((end = this.buffered.indexOf('\0')) >= 0) {
-      const message = JSON.parse(this.buffered.slice(0, end)) as { id?: number; result?: Record<string, unknown>; error?: { message: string }; method?: string; params?: Record<string, unknown> };
+      const message = JSON.parse(this.buffered.slice(0, end)) as {
+        id?: number;
+        result?: Record<string, unknown>;
+        error?: { message: string };
+        method?: string;
+        params?: Record<string, unknown>;
+      };
       this.buffered = this.buffered.slice(end + 1);
       if (message.id !== undefined) {
         const waiting = this.pending.get(message.id);

@@ -30,7 +30,9 @@ export interface FakeNotifySocket {
 export function bindFakeNotifySocket(): FakeNotifySocket {
   const dir = mkdtempSync(join(tmpdir(), 'notify-'));
   const path = join(dir, 'notify.sock');
-  const unixDgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): UnixDgramSocket };
+  const unixDgram = createRequire(import.meta.url)('unix-dgram') as {
+    createSocket(type: 'unix_dgram'): UnixDgramSocket;
+  };
   const socket = unixDgram.createSocket('unix_dgram');
   const received: Notification[] = [];
   const waiters: Array<() => void> = [];

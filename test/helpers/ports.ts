@@ -39,13 +39,17 @@ async function probedPort(): Promise<number> {
  * out; if another process took that port in between, the start fails with
  * CODPOS_DAEMON_API_LISTEN and it is tried again on a new one.
  */
-export async function onFreshPort<T>(start: (port: number) => Promise<T>, attempts = 5): Promise<{ port: number; started: T }> {
+export async function onFreshPort<T>(
+  start: (port: number) => Promise<T>,
+  attempts = 5,
+): Promise<{ port: number; started: T }> {
   for (let attempt = 1; ; attempt++) {
     const port = await probedPort();
     try {
       return { port, started: await start(port) };
     } catch (error) {
-      if (!(error instanceof PosError && error.code === 'CODPOS_DAEMON_API_LISTEN') || attempt === attempts) throw error;
+      if (!(error instanceof PosError && error.code === 'CODPOS_DAEMON_API_LISTEN') || attempt === attempts)
+        throw error;
     }
   }
 }

@@ -84,11 +84,52 @@ export function makeTestPki(): TestPki {
   const config = ['-config', at('openssl.cnf')];
   const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-  const makeCa = (name: string, cn: string) => openssl('req', ...config, '-x509', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`, '-extensions', 'ca_ext');
-  const request = (name: string, cn: string) => openssl('req', ...config, '-new', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+  const makeCa = (name: string, cn: string) =>
+    openssl(
+      'req',
+      ...config,
+      '-x509',
+      ...newKey,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-extensions',
+      'ca_ext',
+    );
+  const request = (name: string, cn: string) =>
+    openssl('req', ...config, '-new', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
   const sign = (name: string, ca: string, extensions: string) =>
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '2', '-sha256', '-extfile', at('openssl.cnf'), '-extensions', extensions, '-out', `${name}.pem`);
-  const read = (name: string): TestCertificate => ({ certFile: at(`${name}.pem`), keyFile: at(`${name}.key`), cert: readFileSync(at(`${name}.pem`), 'utf8'), key: readFileSync(at(`${name}.key`), 'utf8') });
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      at('openssl.cnf'),
+      '-extensions',
+      extensions,
+      '-out',
+      `${name}.pem`,
+    );
+  const read = (name: string): TestCertificate => ({
+    certFile: at(`${name}.pem`),
+    keyFile: at(`${name}.key`),
+    cert: readFileSync(at(`${name}.pem`), 'utf8'),
+    key: readFileSync(at(`${name}.key`), 'utf8'),
+  });
 
   makeCa('ca', 'codpos test CA');
   makeCa('other-ca', 'some other CA');
@@ -99,7 +140,24 @@ export function makeTestPki(): TestPki {
   request('client', 'codpos-terminal');
   sign('client', 'ca', 'client_ext');
   request('expired', 'acquirer.test');
-  openssl('ca', ...config, '-batch', '-notext', '-in', 'expired.csr', '-out', 'expired.pem', '-startdate', '20200101000000Z', '-enddate', '20200131000000Z', '-extensions', 'server_ext', '-extfile', at('openssl.cnf'));
+  openssl(
+    'ca',
+    ...config,
+    '-batch',
+    '-notext',
+    '-in',
+    'expired.csr',
+    '-out',
+    'expired.pem',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200131000000Z',
+    '-extensions',
+    'server_ext',
+    '-extfile',
+    at('openssl.cnf'),
+  );
 
   return {
     dir,

@@ -6,23 +6,27 @@ import { applyReload, planReload } from '../../runtime/config-reload.js';
 import { createLogger } from '../../runtime/log.js';
 
 const running = loadConfig({ file: simConfigPath, env: {} }).config;
-const withChanges = (changes: Record<string, unknown>) => validateConfig({ ...structuredClone(running), ...changes } as Record<string, unknown>);
+const withChanges = (changes: Record<string, unknown>) =>
+  validateConfig({ ...structuredClone(running), ...changes } as Record<string, unknown>);
 
 t.test('an unchanged config plans nothing', async (t) => {
   t.same(planReload(running, structuredClone(running)), { apply: [], restartNeeded: [] });
 });
 
-t.test('the log level applies live; every other changed setting is named (by path, never value) as needing a restart', async (t) => {
-  const next = withChanges({
-    log: { level: 'debug' },
-    uplink: { ...running.uplink, intervalMs: running.uplink.intervalMs + 1000, token: 'secret-token-value' },
-    data: { dir: '/var/lib/codpos' },
-  });
-  const plan = planReload(running, next);
-  t.same(plan.apply, ['log.level']);
-  t.same(plan.restartNeeded, ['data.dir', 'uplink.intervalMs', 'uplink.token']);
-  t.notMatch(JSON.stringify(plan), /secret-token-value/, 'no value in the plan');
-});
+t.test(
+  'the log level applies live; every other changed setting is named (by path, never value) as needing a restart',
+  async (t) => {
+    const next = withChanges({
+      log: { level: 'debug' },
+      uplink: { ...running.uplink, intervalMs: running.uplink.intervalMs + 1000, token: 'secret-token-value' },
+      data: { dir: '/var/lib/codpos' },
+    });
+    const plan = planReload(running, next);
+    t.same(plan.apply, ['log.level']);
+    t.same(plan.restartNeeded, ['data.dir', 'uplink.intervalMs', 'uplink.token']);
+    t.notMatch(JSON.stringify(plan), /secret-token-value/, 'no value in the plan');
+  },
+);
 
 t.test('a list is one setting: a changed list is one path, not one per element', async (t) => {
   const next = structuredClone(running);
@@ -33,7 +37,10 @@ t.test('a list is one setting: a changed list is one path, not one per element',
 
 t.test('applyReload sets the logger level and keeps the settings that wait for a restart as they run', async (t) => {
   const lines: string[] = [];
-  const log = createLogger({ level: 'info', destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }) });
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }),
+  });
   const next = withChanges({ log: { level: 'debug' }, data: { dir: '/elsewhere' } });
   const plan = planReload(running, next);
   log.debug('before');

@@ -14,7 +14,12 @@ import { createDaemon, simulateEverything } from '../../runtime/daemon.js';
 import { apiSocketPath } from '../../runtime/api/server.js';
 import { createLogger } from '../../runtime/log.js';
 
-export function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export function call(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, method, path, headers: { 'Content-Type': 'application/json' } }, (res) => {
       let text = '';
@@ -40,7 +45,8 @@ export function follow(socketPath: string) {
     types: () => [...raw.matchAll(/^event: (.+)$/gm)].map((m) => m[1]!),
     text: () => raw,
     async until(type: string) {
-      for (let i = 0; i < 1000 && !raw.includes(`event: ${type}\n`); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 1000 && !raw.includes(`event: ${type}\n`); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       if (!raw.includes(`event: ${type}\n`)) throw new Error(`no ${type} event`);
     },
     close: () => req.destroy(),
@@ -49,7 +55,9 @@ export function follow(socketPath: string) {
 
 export async function startDaemon(t: Test, input: ConfigInput = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-daemon-pay-'));
-  const config = simulateEverything(validateConfig({ ...input, data: { dir }, emv: { cardWaitMs: 20_000, ...input.emv } }));
+  const config = simulateEverything(
+    validateConfig({ ...input, data: { dir }, emv: { cardWaitMs: 20_000, ...input.emv } }),
+  );
   const daemon = createDaemon(config, createLogger({ level: 'silent' }), '0.0.0-test');
   await daemon.start();
   t.teardown(() => daemon.stop());
@@ -66,4 +74,3 @@ export async function downloadTaskList(socketPath: string): Promise<void> {
   const refreshed = await call(socketPath, 'POST', '/v1/tasks/refresh');
   if (refreshed.status !== 200) throw new Error(`the task list did not download: ${JSON.stringify(refreshed.json)}`);
 }
-

@@ -17,7 +17,11 @@ t.test('a second lock on the same data directory is refused at once, naming the 
   first.release();
   const again = acquireInstanceLock(dataDir, 5151);
   t.teardown(() => again.release());
-  t.throws(() => acquireInstanceLock(dataDir, 6161), { code: 'CODPOS_DAEMON_ALREADY_RUNNING', details: { pid: 5151 } }, 'the new holder is named');
+  t.throws(
+    () => acquireInstanceLock(dataDir, 6161),
+    { code: 'CODPOS_DAEMON_ALREADY_RUNNING', details: { pid: 5151 } },
+    'the new holder is named',
+  );
 });
 
 t.test('another data directory is another lock', async (t) => {
@@ -33,5 +37,8 @@ t.test('a data directory that cannot be made is the storage error, not an intern
   const root = mkdtempSync(join(tmpdir(), 'codpos-lock-'));
   const notADir = join(root, 'file');
   writeFileSync(notADir, '');
-  t.throws(() => acquireInstanceLock(join(notADir, 'var')), { code: 'CODPOS_SPOOL_DATA_DIR', message: `data directory ${join(notADir, 'var')} is not writable (ENOTDIR)` });
+  t.throws(() => acquireInstanceLock(join(notADir, 'var')), {
+    code: 'CODPOS_SPOOL_DATA_DIR',
+    message: `data directory ${join(notADir, 'var')} is not writable (ENOTDIR)`,
+  });
 });

@@ -30,7 +30,10 @@ t.test('with JOURNAL_STREAM naming the destination, each line carries its syslog
   log.child({ component: 'x' }).error('child error line');
   closeSync(file.fd);
   const lines = loggedLines(file.path);
-  t.same(lines.map((line) => /^<(\d)>/.exec(line)?.[1]), ['2', '3', '4', '6', '7', '3']);
+  t.same(
+    lines.map((line) => /^<(\d)>/.exec(line)?.[1]),
+    ['2', '3', '4', '6', '7', '3'],
+  );
   // After the prefix, the same JSON line as ever, masking and all.
   const error = JSON.parse(lines[1]!.slice(3)) as Record<string, unknown>;
   t.match(error, { level: 'error', msg: 'error line', code: 'CODPOS_HOST_TIMEOUT' });

@@ -42,7 +42,10 @@ function sampleOf(schema: Json): unknown {
 }
 
 /** The head of an event stream and its first bytes; the stream is closed after them. */
-function firstBytesOf(socketPath: string, path: string): Promise<{ status: number; contentType: string; first: string }> {
+function firstBytesOf(
+  socketPath: string,
+  path: string,
+): Promise<{ status: number; contentType: string; first: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path }, (res) => {
       res.setEncoding('utf8');
@@ -67,7 +70,9 @@ t.test('GET /v1/openapi.json lists every route with its schemas, and every liste
 
   // The route table's paths as the 404 answer names them: the document leaves none out and adds none.
   const missing = await call(socketPath, 'GET', '/v1/no-such-path');
-  const tablePaths = String((missing.json.error as Json).message).replace(/^.*; there are /, '').split(', ');
+  const tablePaths = String((missing.json.error as Json).message)
+    .replace(/^.*; there are /, '')
+    .split(', ');
   t.ok(tablePaths.length > 20, 'the 404 message lists the route table');
   t.same(Object.keys(paths).sort(), [...tablePaths].sort());
 
@@ -75,11 +80,21 @@ t.test('GET /v1/openapi.json lists every route with its schemas, and every liste
   for (const [path, methods] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(methods)) {
       const name = `${method.toUpperCase()} ${path}`;
-      t.ok(typeof operation.summary === 'string' && operation.summary.length > 10 && !operation.summary.startsWith(method.toUpperCase()), `${name} has a summary`);
+      t.ok(
+        typeof operation.summary === 'string' &&
+          operation.summary.length > 10 &&
+          !operation.summary.startsWith(method.toUpperCase()),
+        `${name} has a summary`,
+      );
       const parameters = operation.parameters ?? [];
-      for (const part of path.matchAll(/\{(\w+)\}/g)) t.ok(parameters.some((p) => p.in === 'path' && p.name === part[1] && p.required), `${name}: path parameter ${part[1]} is described`);
+      for (const part of path.matchAll(/\{(\w+)\}/g))
+        t.ok(
+          parameters.some((p) => p.in === 'path' && p.name === part[1] && p.required),
+          `${name}: path parameter ${part[1]} is described`,
+        );
       const bodySchema = operation.requestBody?.content['application/json'].schema;
-      if (bodySchema !== undefined) t.match(bodySchema, { type: 'object', properties: Object }, `${name}: its body is a JSON Schema object`);
+      if (bodySchema !== undefined)
+        t.match(bodySchema, { type: 'object', properties: Object }, `${name}: its body is a JSON Schema object`);
 
       const query = new URLSearchParams();
       for (const p of parameters) if (p.in === 'query' && p.required) query.set(p.name, String(sampleOf(p.schema)));
@@ -106,14 +121,21 @@ t.test('GET /v1/openapi.json lists every route with its schemas, and every liste
         const code = (json.error as Json | undefined)?.code;
         t.not(status, 405, `${name} is a method of its path`);
         t.not(status, 500, `${name} does not fail (${JSON.stringify(json).slice(0, 200)})`);
-        t.notOk(status === 404 && code === 'CODPOS_USAGE_NOT_FOUND', `${name} is a path of the API, and what it drives is there`);
+        t.notOk(
+          status === 404 && code === 'CODPOS_USAGE_NOT_FOUND',
+          `${name} is a path of the API, and what it drives is there`,
+        );
         // A request written from the document passes the schema gate: the document says what the gate takes.
         t.not(code, 'CODPOS_USAGE_BAD_REQUEST', `${name}: a request built from its schemas passes them`);
       }
       called++;
     }
   }
-  t.equal(called, Object.values(paths).reduce((n, methods) => n + Object.keys(methods).length, 0), 'every listed path+method was called');
+  t.equal(
+    called,
+    Object.values(paths).reduce((n, methods) => n + Object.keys(methods).length, 0),
+    'every listed path+method was called',
+  );
 });
 
 t.test('a request its schema refuses is a 400 naming the field, before the handler', async (t) => {
@@ -123,7 +145,17 @@ t.test('a request its schema refuses is a 400 naming the field, before the handl
     json: { error: { code: 'CODPOS_USAGE_BAD_REQUEST', message: /^amount: .*expected number/ } },
   });
   // A route with its own documented code for bad input keeps it; the message is the schema's.
-  t.match(await call(socketPath, 'POST', '/v1/sim/card', { action: 'shake' }), { status: 400, json: { error: { code: 'CODPOS_USAGE_SIM', message: /^action: Invalid option/ } } });
-  t.match(await call(socketPath, 'POST', '/v1/handover', [1, 2]), { status: 400, json: { error: { code: 'CODPOS_USAGE_HANDOVER', message: /^body: .*expected object/ } } });
-  t.match(await call(socketPath, 'GET', '/v1/waybills/events'), { status: 405 }, 'the gate runs after the method is known');
+  t.match(await call(socketPath, 'POST', '/v1/sim/card', { action: 'shake' }), {
+    status: 400,
+    json: { error: { code: 'CODPOS_USAGE_SIM', message: /^action: Invalid option/ } },
+  });
+  t.match(await call(socketPath, 'POST', '/v1/handover', [1, 2]), {
+    status: 400,
+    json: { error: { code: 'CODPOS_USAGE_HANDOVER', message: /^body: .*expected object/ } },
+  });
+  t.match(
+    await call(socketPath, 'GET', '/v1/waybills/events'),
+    { status: 405 },
+    'the gate runs after the method is known',
+  );
 });

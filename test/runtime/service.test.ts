@@ -25,7 +25,10 @@ function recorder(name: string, calls: string[], failStart = false): Service {
 
 t.test('services start in order and stop in reverse', async (t) => {
   const calls: string[] = [];
-  const manager = new ServiceManager(['spool', 'drivers', 'host'].map((n) => recorder(n, calls)), quiet);
+  const manager = new ServiceManager(
+    ['spool', 'drivers', 'host'].map((n) => recorder(n, calls)),
+    quiet,
+  );
   await manager.startAll();
   t.same(manager.health(), { spool: { state: 'up' }, drivers: { state: 'up' }, host: { state: 'up' } });
   await manager.stopAll();
@@ -35,8 +38,14 @@ t.test('services start in order and stop in reverse', async (t) => {
 
 t.test('a failed start stops what already started and names the service', async (t) => {
   const calls: string[] = [];
-  const manager = new ServiceManager([recorder('spool', calls), recorder('drivers', calls, true), recorder('host', calls)], quiet);
-  const error = await manager.startAll().then(() => undefined, (e: unknown) => e);
+  const manager = new ServiceManager(
+    [recorder('spool', calls), recorder('drivers', calls, true), recorder('host', calls)],
+    quiet,
+  );
+  const error = await manager.startAll().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(error instanceof PosError, 'a PosError');
   t.match(error, { code: 'CODPOS_DAEMON_START_FAILED', message: /drivers failed to start: drivers cannot open/ });
   t.same(calls, ['start spool', 'start drivers', 'stop spool']);
@@ -80,27 +89,50 @@ t.test('a stage given as a list starts its services together, and the next stage
   devices.open();
   await starting;
   t.same(calls, ['start spool', 'start devices', 'start host', 'up host', 'up devices', 'start api']);
-  t.same(Object.keys(manager.health()), ['spool', 'devices', 'host', 'api'], 'health lists every service in config order');
+  t.same(
+    Object.keys(manager.health()),
+    ['spool', 'devices', 'host', 'api'],
+    'health lists every service in config order',
+  );
   await manager.stopAll();
-  t.same(calls.slice(6), ['stop api', 'stop devices', 'stop host', 'stop spool'], 'stopped in the reverse of the order they came up');
+  t.same(
+    calls.slice(6),
+    ['stop api', 'stop devices', 'stop host', 'stop spool'],
+    'stopped in the reverse of the order they came up',
+  );
 });
 
-t.test('when one service of a stage fails, the others of the stage that started stop too, and the error names it', async (t) => {
-  const calls: string[] = [];
-  const devices = gated('devices', calls);
-  const host = gated('host', calls, 'fail');
-  const manager = new ServiceManager([recorder('spool', calls), [devices, host], recorder('api', calls)], quiet);
-  const starting = manager.startAll().then(() => undefined, (e: unknown) => e);
-  host.open();
-  devices.open();
-  const error = await starting;
-  t.match(error, { code: 'CODPOS_DAEMON_START_FAILED', message: /host failed to start: host cannot open/ });
-  t.same(calls, ['start spool', 'start devices', 'start host', 'up devices', 'stop devices', 'stop spool'], 'api never started; devices, which did, stopped');
-});
+t.test(
+  'when one service of a stage fails, the others of the stage that started stop too, and the error names it',
+  async (t) => {
+    const calls: string[] = [];
+    const devices = gated('devices', calls);
+    const host = gated('host', calls, 'fail');
+    const manager = new ServiceManager([recorder('spool', calls), [devices, host], recorder('api', calls)], quiet);
+    const starting = manager.startAll().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    host.open();
+    devices.open();
+    const error = await starting;
+    t.match(error, { code: 'CODPOS_DAEMON_START_FAILED', message: /host failed to start: host cannot open/ });
+    t.same(
+      calls,
+      ['start spool', 'start devices', 'start host', 'up devices', 'stop devices', 'stop spool'],
+      'api never started; devices, which did, stopped',
+    );
+  },
+);
 
 t.test('the logger masks card data in objects and messages', async (t) => {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   const log = createLogger({ destination: sink });
   log.info({ pan: '4761739001010119', de55: '9F2608...' }, 'auth for 4761739001010119');
   const out = lines.join('');

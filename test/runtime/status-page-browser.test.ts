@@ -88,14 +88,20 @@ t.test('the status page in headless Chromium shows what the API says, live, and 
   const page = await launchHeadlessPage(1280, 1100);
   t.teardown(() => page.close());
   await page.navigate(`http://127.0.0.1:${port}/status?token=${TOKEN}`);
-  await page.waitFor(`document.body.dataset.summaryAt && document.body.dataset.stream === 'live' && document.querySelectorAll('#payments tbody tr').length === 1`, 'the summary drawn, the event stream live and the payment listed');
+  await page.waitFor(
+    `document.body.dataset.summaryAt && document.body.dataset.stream === 'live' && document.querySelectorAll('#payments tbody tr').length === 1`,
+    'the summary drawn, the event stream live and the payment listed',
+  );
   const shown = await page.evaluate<PageView>(READ_PAGE);
 
   t.equal(shown.url, `http://127.0.0.1:${port}/status`, 'the token left the address bar: the page runs on its cookie');
   t.equal(shown.cookieVisibleToScript, '', 'the cookie is HttpOnly: the page script cannot read it');
 
   const status = (await call(socketPath, 'GET', '/v1/status')).json as { services: Record<string, { state: string }> };
-  const summary = (await call(socketPath, 'GET', '/v1/status/summary')).json as { devices: Array<{ name: string; state: string }>; batch: { number: number } };
+  const summary = (await call(socketPath, 'GET', '/v1/status/summary')).json as {
+    devices: Array<{ name: string; state: string }>;
+    batch: { number: number };
+  };
   t.same(
     shown.devices.map(([name, state]) => [name, state]),
     summary.devices.map((device) => [device.name, device.state]),
@@ -104,7 +110,10 @@ t.test('the status page in headless Chromium shows what the API says, live, and 
   t.same(shown.devices.map(([name]) => name).sort(), ['cardReader', 'pinpad', 'printer', 'scanner']);
   t.same(
     shown.links.map(([name, state]) => [name, state]),
-    [['host', status.services.host!.state], ['uplink', status.services.uplink!.state]],
+    [
+      ['host', status.services.host!.state],
+      ['uplink', status.services.uplink!.state],
+    ],
     'the acquirer and back-end links as GET /v1/status has them',
   );
   t.equal(shown.batchNumber, String(summary.batch.number));
@@ -112,18 +121,33 @@ t.test('the status page in headless Chromium shows what the API says, live, and 
   t.equal(shown.courier, 'Sim Courier (C001)');
   t.match(shown.spoolDepth, /^\d+$/, 'the spool depth is a number');
 
-  const payments = (await call(socketPath, 'GET', '/v1/payments')).json.payments as Array<{ journalId: string; panMasked: string; waybill: string }>;
+  const payments = (await call(socketPath, 'GET', '/v1/payments')).json.payments as Array<{
+    journalId: string;
+    panMasked: string;
+    waybill: string;
+  }>;
   t.equal(payments.length, 1);
   t.same(shown.paymentIds, [payments[0]!.journalId], 'the payment the journal has');
-  t.same(shown.payments[0]!.slice(1, 5), ['RR003000000CH', 'USD 25.00', `**** ${payments[0]!.panMasked.slice(-4)}`, 'chip']);
+  t.same(shown.payments[0]!.slice(1, 5), [
+    'RR003000000CH',
+    'USD 25.00',
+    `**** ${payments[0]!.panMasked.slice(-4)}`,
+    'chip',
+  ]);
   t.notMatch(shown.text, CARD_PAN, 'no full PAN on the page');
   t.notMatch(shown.text, payments[0]!.panMasked.slice(0, 6), 'not even the first six digits: last four at most');
 
   // Live: a payment while the page is open shows without a reload.
   const second = await payByChip(socketPath, 1800, 'RR123456785CH');
   t.match(second, { outcome: 'approved' });
-  await page.waitFor(`document.querySelectorAll('#payments tbody tr').length === 2`, 'the second payment, pushed by the event stream');
-  await page.waitFor(`document.querySelector('#batch [data-field="purchases"]').textContent === '2 / USD 43.00'`, 'the open batch at two purchases');
+  await page.waitFor(
+    `document.querySelectorAll('#payments tbody tr').length === 2`,
+    'the second payment, pushed by the event stream',
+  );
+  await page.waitFor(
+    `document.querySelector('#batch [data-field="purchases"]').textContent === '2 / USD 43.00'`,
+    'the open batch at two purchases',
+  );
   const live = await page.evaluate<PageView>(READ_PAGE);
   t.equal(live.url, shown.url, 'the same page, not reloaded');
   t.equal(live.paymentIds[0], second.journalId, 'the newest payment first');

@@ -1,7 +1,13 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../runtime/log.js';
-import { createSystemdNotifier, notifyAddress, notifyDatagram, watchdogIntervalMs, type NotifyAddress } from '../../runtime/systemd-notify.js';
+import {
+  createSystemdNotifier,
+  notifyAddress,
+  notifyDatagram,
+  watchdogIntervalMs,
+  type NotifyAddress,
+} from '../../runtime/systemd-notify.js';
 import { bindFakeNotifySocket } from '../helpers/notify-socket.js';
 
 /** A logger whose JSON lines are kept, to check what was said about failures. */
@@ -9,7 +15,8 @@ function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: Array
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -76,32 +83,44 @@ t.test('an abstract "@name" socket is addressed as the abstract name, not a path
   t.same(sent, ['READY=1\nSTATUS=ready']);
 });
 
-t.test('an abstract socket with the unix-dgram transport is refused once, with the reason, and nothing is thrown', async (t) => {
-  const { log, lines } = capturingLogger();
-  const notifier = createSystemdNotifier({ log, env: { NOTIFY_SOCKET: '@codpos-test-notify', WATCHDOG_USEC: '100000' } });
-  t.equal(notifier.enabled, false);
-  notifier.ready('ready');
-  notifier.watchdog();
-  t.equal(notifier.startWatchdog(), undefined);
-  t.equal(lines.length, 1);
-  t.equal(lines[0]!.msg, 'systemd notify socket unusable; systemd will not hear from the daemon');
-  t.match((lines[0]!.err as { message: string }).message, /abstract notify socket "@codpos-test-notify" cannot be addressed with unix-dgram 2\.0\.7/);
-});
+t.test(
+  'an abstract socket with the unix-dgram transport is refused once, with the reason, and nothing is thrown',
+  async (t) => {
+    const { log, lines } = capturingLogger();
+    const notifier = createSystemdNotifier({
+      log,
+      env: { NOTIFY_SOCKET: '@codpos-test-notify', WATCHDOG_USEC: '100000' },
+    });
+    t.equal(notifier.enabled, false);
+    notifier.ready('ready');
+    notifier.watchdog();
+    t.equal(notifier.startWatchdog(), undefined);
+    t.equal(lines.length, 1);
+    t.equal(lines[0]!.msg, 'systemd notify socket unusable; systemd will not hear from the daemon');
+    t.match(
+      (lines[0]!.err as { message: string }).message,
+      /abstract notify socket "@codpos-test-notify" cannot be addressed with unix-dgram 2\.0\.7/,
+    );
+  },
+);
 
-t.test('a socket nobody listens on: the first failure is logged, later ones are not, and nothing is thrown', async (t) => {
-  const socket = bindFakeNotifySocket();
-  const gone = `${socket.path}.gone`;
-  socket.close();
-  const { log, lines } = capturingLogger();
-  const notifier = createSystemdNotifier({ log, env: { NOTIFY_SOCKET: gone } });
-  t.teardown(() => notifier.close());
-  notifier.ready('ready');
-  notifier.watchdog();
-  notifier.status('still here');
-  t.equal(lines.length, 1, 'one warning for three failed datagrams');
-  t.equal(lines[0]!.msg, 'systemd notification not delivered; later failures are not logged');
-  t.match(lines[0]!.err, { message: /ENOENT|ECONNREFUSED|-2|-111/ });
-});
+t.test(
+  'a socket nobody listens on: the first failure is logged, later ones are not, and nothing is thrown',
+  async (t) => {
+    const socket = bindFakeNotifySocket();
+    const gone = `${socket.path}.gone`;
+    socket.close();
+    const { log, lines } = capturingLogger();
+    const notifier = createSystemdNotifier({ log, env: { NOTIFY_SOCKET: gone } });
+    t.teardown(() => notifier.close());
+    notifier.ready('ready');
+    notifier.watchdog();
+    notifier.status('still here');
+    t.equal(lines.length, 1, 'one warning for three failed datagrams');
+    t.equal(lines[0]!.msg, 'systemd notification not delivered; later failures are not logged');
+    t.match(lines[0]!.err, { message: /ENOENT|ECONNREFUSED|-2|-111/ });
+  },
+);
 
 t.test('a transport that throws is contained like one that reports', async (t) => {
   const { log, lines } = capturingLogger();
@@ -126,7 +145,11 @@ t.test('a transport that throws is contained like one that reports', async (t) =
 t.test('the watchdog interval is half of WATCHDOG_USEC, and only for this process', async (t) => {
   t.equal(watchdogIntervalMs({ WATCHDOG_USEC: '20000000' }, 42), 10_000);
   t.equal(watchdogIntervalMs({ WATCHDOG_USEC: '400000', WATCHDOG_PID: '42' }, 42), 200);
-  t.equal(watchdogIntervalMs({ WATCHDOG_USEC: '400000', WATCHDOG_PID: '43' }, 42), undefined, 'asked of another process');
+  t.equal(
+    watchdogIntervalMs({ WATCHDOG_USEC: '400000', WATCHDOG_PID: '43' }, 42),
+    undefined,
+    'asked of another process',
+  );
   t.equal(watchdogIntervalMs({}, 42), undefined, 'no watchdog asked for');
   t.equal(watchdogIntervalMs({ WATCHDOG_USEC: '0' }, 42), undefined);
   t.equal(watchdogIntervalMs({ WATCHDOG_USEC: 'soon' }, 42), undefined);
@@ -136,7 +159,10 @@ t.test('the watchdog interval is half of WATCHDOG_USEC, and only for this proces
 t.test('watchdog pings come from an event loop timer, and a blocked loop stops them', async (t) => {
   const socket = bindFakeNotifySocket();
   t.teardown(() => socket.close());
-  const notifier = createSystemdNotifier({ log: createLogger({ level: 'silent' }), env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '40000' } });
+  const notifier = createSystemdNotifier({
+    log: createLogger({ level: 'silent' }),
+    env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '40000' },
+  });
   t.teardown(() => notifier.close());
   const intervalMs = notifier.startWatchdog();
   t.equal(intervalMs, 20, 'half of WATCHDOG_USEC');
@@ -155,7 +181,11 @@ t.test('watchdog pings come from an event loop timer, and a blocked loop stops t
   await socket.waitFor((n) => n.STATUS === 'unblocked');
   const sequence = socket.received.map((n) => (isPing(n) ? 'ping' : n.STATUS));
   const during = sequence.slice(sequence.indexOf('blocking') + 1, sequence.indexOf('unblocked'));
-  t.same(during, [], `no ping while the loop was blocked for ${blockMs} ms (${Math.floor(blockMs / intervalMs!)} intervals)`);
+  t.same(
+    during,
+    [],
+    `no ping while the loop was blocked for ${blockMs} ms (${Math.floor(blockMs / intervalMs!)} intervals)`,
+  );
 
   // and once the loop runs again, so do the pings
   const before = socket.received.filter(isPing).length;

@@ -27,7 +27,10 @@ t.test('config check: the shipped sim config is ok', async (t) => {
 
 t.test('config check: three mistakes exit 2 with three path: message lines, no stack', async (t) => {
   const bad = join(dir, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ devices: { printer: { baudRate: 'fast' } }, host: { port: 99999 }, terminl: {} }));
+  writeFileSync(
+    bad,
+    JSON.stringify({ devices: { printer: { baudRate: 'fast' } }, host: { port: 99999 }, terminl: {} }),
+  );
   const result = runCodpos(['config', 'check', bad]);
   t.equal(result.status, 2);
   t.same(result.stderr.trim().split('\n'), [
@@ -71,7 +74,9 @@ t.test('config show masks secrets', async (t) => {
 });
 
 t.test('config show wipes the password inside a URL', async (t) => {
-  const result = runCodpos(['config', 'show'], { env: { CODPOS_UPLINK__URL: 'https://courier:hunter2-secret@backend.example/api/v1' } });
+  const result = runCodpos(['config', 'show'], {
+    env: { CODPOS_UPLINK__URL: 'https://courier:hunter2-secret@backend.example/api/v1' },
+  });
   t.equal(result.status, 0, result.stderr);
   t.match(result.stdout, '"url": "https://courier:[WIPED]@backend.example/api/v1"');
   t.notMatch(result.stdout, /hunter2-secret/);
@@ -83,16 +88,23 @@ t.test('an unknown command is a usage error (exit 2)', async (t) => {
   t.match(result.stderr, /unknown command 'frobnicate'/);
 });
 
-t.test('a reader that closes the pipe early (codpos --help | head -1) ends the command quietly, exit 0, no EPIPE stack', async (t) => {
-  for (const args of [['--help'], ['config', 'show']]) {
-    const child = spawn(process.execPath, [codposBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: packageRoot, env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_'))) });
-    // Closed before the child has even started: its first write to stdout fails with EPIPE.
-    child.stdout.destroy();
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-    t.equal(stderr, '', `${args.join(' ')}: nothing on stderr`);
-    t.same({ code, signal }, { code: 0, signal: null }, `${args.join(' ')}: exit 0`);
-  }
-});
+t.test(
+  'a reader that closes the pipe early (codpos --help | head -1) ends the command quietly, exit 0, no EPIPE stack',
+  async (t) => {
+    for (const args of [['--help'], ['config', 'show']]) {
+      const child = spawn(process.execPath, [codposBin, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: packageRoot,
+        env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_'))),
+      });
+      // Closed before the child has even started: its first write to stdout fails with EPIPE.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => (stderr += chunk));
+      const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+      t.equal(stderr, '', `${args.join(' ')}: nothing on stderr`);
+      t.same({ code, signal }, { code: 0, signal: null }, `${args.join(' ')}: exit 0`);
+    }
+  },
+);

@@ -18,7 +18,10 @@ t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means wi
   t.type(ready.ms, 'number');
   t.type(ready.startMs, 'number');
   // ms counts from the process start, so it holds the services' start (startMs) and more.
-  t.ok((ready.ms as number) >= (ready.startMs as number), `ready ${String(ready.ms)} ms after the process started, ${String(ready.startMs)} ms of it the services`);
+  t.ok(
+    (ready.ms as number) >= (ready.startMs as number),
+    `ready ${String(ready.ms)} ms after the process started, ${String(ready.startMs)} ms of it the services`,
+  );
   t.ok(existsSync(join(dataDir, 'spool.db')), 'the spool database was opened in the data directory');
   t.equal(statSync(join(dataDir, 'vault.key')).mode & 0o777, 0o600, 'the vault key file is private');
   const exit = once(daemon, 'exit');
@@ -40,32 +43,50 @@ t.test('codposd --help prints its usage and exits 0; an unknown option exits 2 n
   t.equal(bad.stdout, '', 'nothing started');
 });
 
-t.test('devices that are absent or unsupported here (BLE, HID, a missing serial port) and an acquirer that is away do not stop the daemon', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'codposd-absent-'));
-  const file = join(dir, 'box.json');
-  writeFileSync(file, JSON.stringify({
-    data: { dir: join(dir, 'var') },
-    host: { mode: 'tcp', address: '127.0.0.1', port: await droppingPort(t) },
-    devices: {
-      scanner: { transport: { kind: 'ble', peripheral: 'SCANNER-1', scanTimeoutMs: 500 } },
-      cardReader: { transport: { kind: 'serial', path: join(dir, 'no-such-tty') } },
-      printer: { transport: { kind: 'hid', vendorId: 0x0416, productId: 0x5011 } },
-    },
-  }));
-  const daemon = startCodposd(['--config', file]);
-  t.teardown(() => daemon.kill('SIGKILL'));
-  let stdout = '';
-  daemon.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  await waitForLogLine(daemon, 'ready');
-  const lines = stdout.split('\n').filter((line) => line.startsWith('{') && line.endsWith('}')).map((line) => JSON.parse(line) as Record<string, unknown>);
-  const warned = new Set(lines.filter((l) => l.msg === 'device state' && l.state !== 'online').map((l) => l.device));
-  t.ok(warned.has('scanner') && warned.has('cardReader') && warned.has('printer'), `absent devices are reported (${[...warned].join(', ')})`);
-  t.ok(lines.some((l) => l.msg === 'device state' && l.device === 'pinpad' && l.state === 'online'), 'the simulated PIN pad is online');
-  t.notOk(lines.some((l) => l.msg === 'host link connected'), 'no acquirer answered, and ready came all the same');
-  const exit = once(daemon, 'exit');
-  daemon.kill('SIGTERM');
-  t.same(await exit, [0, null]);
-});
+t.test(
+  'devices that are absent or unsupported here (BLE, HID, a missing serial port) and an acquirer that is away do not stop the daemon',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'codposd-absent-'));
+    const file = join(dir, 'box.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        data: { dir: join(dir, 'var') },
+        host: { mode: 'tcp', address: '127.0.0.1', port: await droppingPort(t) },
+        devices: {
+          scanner: { transport: { kind: 'ble', peripheral: 'SCANNER-1', scanTimeoutMs: 500 } },
+          cardReader: { transport: { kind: 'serial', path: join(dir, 'no-such-tty') } },
+          printer: { transport: { kind: 'hid', vendorId: 0x0416, productId: 0x5011 } },
+        },
+      }),
+    );
+    const daemon = startCodposd(['--config', file]);
+    t.teardown(() => daemon.kill('SIGKILL'));
+    let stdout = '';
+    daemon.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitForLogLine(daemon, 'ready');
+    const lines = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.endsWith('}'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warned = new Set(lines.filter((l) => l.msg === 'device state' && l.state !== 'online').map((l) => l.device));
+    t.ok(
+      warned.has('scanner') && warned.has('cardReader') && warned.has('printer'),
+      `absent devices are reported (${[...warned].join(', ')})`,
+    );
+    t.ok(
+      lines.some((l) => l.msg === 'device state' && l.device === 'pinpad' && l.state === 'online'),
+      'the simulated PIN pad is online',
+    );
+    t.notOk(
+      lines.some((l) => l.msg === 'host link connected'),
+      'no acquirer answered, and ready came all the same',
+    );
+    const exit = once(daemon, 'exit');
+    daemon.kill('SIGTERM');
+    t.same(await exit, [0, null]);
+  },
+);
 
 t.test('SIGINT (Ctrl-C) stops it too', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
@@ -104,24 +125,40 @@ t.test('an unwritable data directory is a clear start failure', async (t) => {
   t.match(stderr, /data directory .* is not writable \(ENOTDIR\)/);
 });
 
-t.test('under systemd (a fake NOTIFY_SOCKET): READY=1 with a status line, watchdog pings, a refreshed status, and STOPPING=1 on SIGTERM', async (t) => {
-  const socket = bindFakeNotifySocket();
-  t.teardown(() => socket.close());
-  const dataDir = mkdtempSync(join(tmpdir(), 'codposd-notify-'));
-  const daemon = startCodposd(['--sim'], { env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '400000', CODPOS_DATA__DIR: dataDir } });
-  t.teardown(() => daemon.kill('SIGKILL'));
-  const [ready] = await socket.waitFor((n) => n.READY === '1');
-  t.match(ready!.STATUS, /^(ready|degraded: [a-z, ]+); \d+ records? to send; host \w+; devices: \d\/4 online$/, `STATUS=${ready!.STATUS}`);
-  t.notOk(socket.received.some((n) => n.WATCHDOG === '1' && socket.received.indexOf(n) < socket.received.indexOf(ready!)), 'no ping before READY=1');
-  await socket.waitFor((n) => n.WATCHDOG === '1', 3);
-  t.pass('watchdog pings arrive repeatedly (every 200 ms: half of WATCHDOG_USEC)');
-  const [refreshed] = await socket.waitFor((n) => n.STATUS !== undefined && n.READY === undefined);
-  t.match(refreshed!.STATUS, /records? to send; host \w+; devices: \d\/4 online$/, 'the status line is refreshed while running (every 5 s)');
-  const exit = once(daemon, 'exit');
-  daemon.kill('SIGTERM');
-  const [stopping] = await socket.waitFor((n) => n.STOPPING === '1');
-  t.equal(stopping!.STATUS, 'stopping (SIGTERM)');
-  t.same(await exit, [0, null], 'and it still stops cleanly');
-  const afterStopping = socket.received.slice(socket.received.indexOf(stopping!) + 1);
-  t.same(afterStopping, [], 'nothing after STOPPING=1 (the heartbeat and status timers are stopped)');
-});
+t.test(
+  'under systemd (a fake NOTIFY_SOCKET): READY=1 with a status line, watchdog pings, a refreshed status, and STOPPING=1 on SIGTERM',
+  async (t) => {
+    const socket = bindFakeNotifySocket();
+    t.teardown(() => socket.close());
+    const dataDir = mkdtempSync(join(tmpdir(), 'codposd-notify-'));
+    const daemon = startCodposd(['--sim'], {
+      env: { NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '400000', CODPOS_DATA__DIR: dataDir },
+    });
+    t.teardown(() => daemon.kill('SIGKILL'));
+    const [ready] = await socket.waitFor((n) => n.READY === '1');
+    t.match(
+      ready!.STATUS,
+      /^(ready|degraded: [a-z, ]+); \d+ records? to send; host \w+; devices: \d\/4 online$/,
+      `STATUS=${ready!.STATUS}`,
+    );
+    t.notOk(
+      socket.received.some((n) => n.WATCHDOG === '1' && socket.received.indexOf(n) < socket.received.indexOf(ready!)),
+      'no ping before READY=1',
+    );
+    await socket.waitFor((n) => n.WATCHDOG === '1', 3);
+    t.pass('watchdog pings arrive repeatedly (every 200 ms: half of WATCHDOG_USEC)');
+    const [refreshed] = await socket.waitFor((n) => n.STATUS !== undefined && n.READY === undefined);
+    t.match(
+      refreshed!.STATUS,
+      /records? to send; host \w+; devices: \d\/4 online$/,
+      'the status line is refreshed while running (every 5 s)',
+    );
+    const exit = once(daemon, 'exit');
+    daemon.kill('SIGTERM');
+    const [stopping] = await socket.waitFor((n) => n.STOPPING === '1');
+    t.equal(stopping!.STATUS, 'stopping (SIGTERM)');
+    t.same(await exit, [0, null], 'and it still stops cleanly');
+    const afterStopping = socket.received.slice(socket.received.indexOf(stopping!) + 1);
+    t.same(afterStopping, [], 'nothing after STOPPING=1 (the heartbeat and status timers are stopped)');
+  },
+);

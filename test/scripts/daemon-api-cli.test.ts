@@ -26,13 +26,29 @@ async function fakeDaemon(t: Test, status: number, answer: unknown): Promise<{ c
 }
 
 t.test("a registered code the daemon answers with is the CLI's error, with its exit code", async (t) => {
-  const { config } = await fakeDaemon(t, 409, { error: { code: 'CODPOS_USAGE_BUSY', message: 'busy', journalId: 'j1' } });
-  await t.rejects(callDaemon({ config }, 'GET', '/v1/status'), { name: 'PosError', code: 'CODPOS_USAGE_BUSY', message: 'busy', exitCode: 2, details: { journalId: 'j1' } });
+  const { config } = await fakeDaemon(t, 409, {
+    error: { code: 'CODPOS_USAGE_BUSY', message: 'busy', journalId: 'j1' },
+  });
+  await t.rejects(callDaemon({ config }, 'GET', '/v1/status'), {
+    name: 'PosError',
+    code: 'CODPOS_USAGE_BUSY',
+    message: 'busy',
+    exitCode: 2,
+    details: { journalId: 'j1' },
+  });
 });
 
-t.test('a code the registry does not know (a newer daemon, a typo) is CODPOS_DAEMON_API naming the answer', async (t) => {
-  // Spelt in parts: test/config/error-codes.test.ts refuses an unregistered code written whole.
-  const unknown = ['CODPOS', 'USAGE', 'NOT', 'A', 'CODE'].join('_');
-  const { config } = await fakeDaemon(t, 400, { error: { code: unknown, message: 'nope' } });
-  await t.rejects(callDaemon({ config }, 'GET', '/v1/status'), { name: 'PosError', code: 'CODPOS_DAEMON_API', exitCode: 7, message: /answered 400: .*CODPOS_USAGE_NOT_A_CODE/ });
-});
+t.test(
+  'a code the registry does not know (a newer daemon, a typo) is CODPOS_DAEMON_API naming the answer',
+  async (t) => {
+    // Spelt in parts: test/config/error-codes.test.ts refuses an unregistered code written whole.
+    const unknown = ['CODPOS', 'USAGE', 'NOT', 'A', 'CODE'].join('_');
+    const { config } = await fakeDaemon(t, 400, { error: { code: unknown, message: 'nope' } });
+    await t.rejects(callDaemon({ config }, 'GET', '/v1/status'), {
+      name: 'PosError',
+      code: 'CODPOS_DAEMON_API',
+      exitCode: 7,
+      message: /answered 400: .*CODPOS_USAGE_NOT_A_CODE/,
+    });
+  },
+);

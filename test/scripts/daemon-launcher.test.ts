@@ -28,10 +28,14 @@ function cacheRejectedUnder(nodeFlags: readonly string[]): boolean {
   return run.stdout === 'true';
 }
 
-t.test('the build made a code cache for the bundle that this Node accepts under the daemon\'s V8 options', async (t) => {
-  t.equal(cacheRejectedUnder(DAEMON_NODE_FLAGS), false, 'V8 took the cache: the bundle is not parsed and compiled again at each start');
+t.test("the build made a code cache for the bundle that this Node accepts under the daemon's V8 options", async (t) => {
+  t.equal(
+    cacheRejectedUnder(DAEMON_NODE_FLAGS),
+    false,
+    'V8 took the cache: the bundle is not parsed and compiled again at each start',
+  );
   // Why the options live in one list: under others (here none) V8 refuses the same cache.
-  t.equal(cacheRejectedUnder([]), true, 'without the daemon\'s options the cache is refused');
+  t.equal(cacheRejectedUnder([]), true, "without the daemon's options the cache is refused");
 });
 
 /** The shipped daemon directory copied under a scratch package (the bundle finds its package root by package.json). */

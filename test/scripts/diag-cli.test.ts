@@ -37,7 +37,11 @@ for (const [device, extra, summary] of [
     const result = JSON.parse(json.stdout) as Record<string, unknown>;
     t.equal(result.verdict, 'pass');
     t.match(result.summary, summary);
-    if (device === 'pinpad') t.notOk(Object.keys(result).some((k) => /^pin$|pinBlock/i.test(k)), 'no PIN or PIN block in the output');
+    if (device === 'pinpad')
+      t.notOk(
+        Object.keys(result).some((k) => /^pin$|pinBlock/i.test(k)),
+        'no PIN or PIN block in the output',
+      );
     if (device === 'printer') t.match(result.printed, ['CODPOS TEST', /58mm/]);
   });
 }
@@ -79,32 +83,39 @@ t.test('diag pinpad over a real pseudo-terminal shows the KSN, never a PIN', asy
   await pair.close();
 });
 
-t.test('diag pinpad on a standard VeriFone pad (no codpos extension): passes with the standard display message, and says so', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'codpos-diag-'));
-  const pair = await openPtyPair(join(dir, 'pinpad'), join(dir, 'pinpad.sim'));
-  const end = new SerialTransport({ path: pair.devicePath, baudRate: 19200 });
-  const sim = new PinpadSim(end, { bdk: '0123456789ABCDEFFEDCBA9876543210', ksn: 'FFFF9876543210E00007', standardOnly: true });
-  const ignored: string[] = [];
-  sim.on('unknown', (head: string) => ignored.push(head));
-  await sim.start();
-  // The pad never answers identify, so the timeout only sets how soon the fallback starts.
-  const json = await runAsync(['diag', 'pinpad', '--path', pair.hostPath, '--json', '--timeout', '500']);
-  t.equal(json.status, 0, json.stderr);
-  const report = JSON.parse(json.stdout) as Record<string, unknown>;
-  t.equal(report.verdict, 'pass');
-  t.equal(report.protocol, 'standard VeriFone (display Z2)');
-  t.match(report.identify, /not answered \(CODPOS_DEVICE_PINPAD_TIMEOUT\)/);
-  t.match(report.summary, /answers the standard display message/);
-  t.notOk('nextKsn' in report, 'no KSN is made up');
-  t.equal(sim.screen, 'CODPOS DIAG OK', 'the standard display message reached the pad');
-  t.same(ignored, ['ZX1'], 'the extension was sent once and ignored by the pad');
-  const human = await runAsync(['diag', 'pinpad', '--path', pair.hostPath, '--timeout', '500']);
-  t.equal(human.status, 0, human.stderr);
-  t.match(human.stdout, /^protocol\s+standard VeriFone \(display Z2\)$/m);
-  t.match(human.stdout.trim().split('\n').at(-1), /^PASS: PIN pad answers the standard display message/);
-  await sim.stop();
-  await pair.close();
-});
+t.test(
+  'diag pinpad on a standard VeriFone pad (no codpos extension): passes with the standard display message, and says so',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'codpos-diag-'));
+    const pair = await openPtyPair(join(dir, 'pinpad'), join(dir, 'pinpad.sim'));
+    const end = new SerialTransport({ path: pair.devicePath, baudRate: 19200 });
+    const sim = new PinpadSim(end, {
+      bdk: '0123456789ABCDEFFEDCBA9876543210',
+      ksn: 'FFFF9876543210E00007',
+      standardOnly: true,
+    });
+    const ignored: string[] = [];
+    sim.on('unknown', (head: string) => ignored.push(head));
+    await sim.start();
+    // The pad never answers identify, so the timeout only sets how soon the fallback starts.
+    const json = await runAsync(['diag', 'pinpad', '--path', pair.hostPath, '--json', '--timeout', '500']);
+    t.equal(json.status, 0, json.stderr);
+    const report = JSON.parse(json.stdout) as Record<string, unknown>;
+    t.equal(report.verdict, 'pass');
+    t.equal(report.protocol, 'standard VeriFone (display Z2)');
+    t.match(report.identify, /not answered \(CODPOS_DEVICE_PINPAD_TIMEOUT\)/);
+    t.match(report.summary, /answers the standard display message/);
+    t.notOk('nextKsn' in report, 'no KSN is made up');
+    t.equal(sim.screen, 'CODPOS DIAG OK', 'the standard display message reached the pad');
+    t.same(ignored, ['ZX1'], 'the extension was sent once and ignored by the pad');
+    const human = await runAsync(['diag', 'pinpad', '--path', pair.hostPath, '--timeout', '500']);
+    t.equal(human.status, 0, human.stderr);
+    t.match(human.stdout, /^protocol\s+standard VeriFone \(display Z2\)$/m);
+    t.match(human.stdout.trim().split('\n').at(-1), /^PASS: PIN pad answers the standard display message/);
+    await sim.stop();
+    await pair.close();
+  },
+);
 
 t.test('a device that is not there: FAIL verdict, exit 3, no stack trace', async (t) => {
   const result = runCodpos(['diag', 'scanner', '--path', '/dev/codpos-no-such-tty']);
@@ -122,6 +133,9 @@ t.test('diag devices lists serial, HID and BLE and ends with a verdict', async (
   const report = JSON.parse(result.stdout) as Record<string, unknown>;
   t.equal(report.verdict, 'pass');
   t.ok(Array.isArray(report.serial));
-  t.ok(Array.isArray(report.hid) || /^unavailable: .*libusb-1\.0-0/.test(String(report.hid)), 'HID listed or its absence explained');
+  t.ok(
+    Array.isArray(report.hid) || /^unavailable: .*libusb-1\.0-0/.test(String(report.hid)),
+    'HID listed or its absence explained',
+  );
   t.ok(Array.isArray(report.ble) || /^unsupported: /.test(String(report.ble)), 'BLE listed or reported unsupported');
 });

@@ -62,12 +62,16 @@ t.test('encode reads the issue JSON on stdin and prints hex that decodes back to
   const result = runCodpos(['encode', 'iso8583', '--dialect', 'pos87b'], { input: JSON.stringify(purchaseJson) });
   t.equal(result.status, 0, result.stderr);
   t.equal(result.stdout.trim(), purchaseHex);
-  const framed = runCodpos(['encode', 'iso8583', '--dialect', 'pos87b', '--framing', 'len2-tpdu'], { input: JSON.stringify({ ...purchaseJson, tpdu: '6000100000' }) });
+  const framed = runCodpos(['encode', 'iso8583', '--dialect', 'pos87b', '--framing', 'len2-tpdu'], {
+    input: JSON.stringify({ ...purchaseJson, tpdu: '6000100000' }),
+  });
   t.equal(framed.status, 0, framed.stderr);
   // Framed by hand, not by frameMessage(): a 2-byte big-endian length of what follows, the 5-byte TPDU, the message.
   const lengthOfRest = (5 + purchase.length).toString(16).toUpperCase().padStart(4, '0');
   t.equal(framed.stdout.trim(), lengthOfRest + '6000100000' + purchaseHex);
-  const ascii = runCodpos(['encode', 'iso8583', '--dialect', 'iso87a'], { input: JSON.stringify({ mti: '0800', fields: { 11: '000001', 70: '301' } }) });
+  const ascii = runCodpos(['encode', 'iso8583', '--dialect', 'iso87a'], {
+    input: JSON.stringify({ mti: '0800', fields: { 11: '000001', 70: '301' } }),
+  });
   t.equal(ascii.status, 0, ascii.stderr);
   t.equal(decodeIso8583(Buffer.from(ascii.stdout.trim(), 'hex'), iso87a).fields[70], '301');
 });
@@ -83,11 +87,15 @@ t.test('bad input exits 2 naming the field and the byte offset, no stack trace',
   t.equal(trailing.status, 2);
   t.match(trailing.stderr, new RegExp(`byte ${purchase.length}: 1 bytes are left`));
 
-  const letters = runCodpos(['encode', 'iso8583', '--dialect', 'pos87b'], { input: JSON.stringify({ mti: '0200', fields: { 4: '00000000ABCD' } }) });
+  const letters = runCodpos(['encode', 'iso8583', '--dialect', 'pos87b'], {
+    input: JSON.stringify({ mti: '0200', fields: { 4: '00000000ABCD' } }),
+  });
   t.equal(letters.status, 2);
   t.match(letters.stderr, /field 4 \(Amount, transaction\): character 9 is not a digit/);
 
-  const notHex = runCodpos(['encode', 'iso8583', '--dialect', 'pos87b'], { input: JSON.stringify({ mti: '0200', fields: { 52: 'XYZ' } }) });
+  const notHex = runCodpos(['encode', 'iso8583', '--dialect', 'pos87b'], {
+    input: JSON.stringify({ mti: '0200', fields: { 52: 'XYZ' } }),
+  });
   t.equal(notHex.status, 2);
   t.match(notHex.stderr, /field 52/);
 
@@ -120,10 +128,13 @@ t.test('a malformed HEX argument is a usage problem named as such', async (t) =>
   t.match(letters.stderr, /The HEX argument: character 5 is not a hex digit/);
 });
 
-t.test('the help lists exactly the codec dialects and framings (the command module names them without loading the codec)', async (t) => {
-  const { dialectNames, FRAMING_PRESETS } = await import('../../emv/iso8583/index.js');
-  const help = runCodpos(['decode', 'iso8583', '--help']).stdout.replace(/\s+/g, ' ');
-  const listed = /field layout: ([a-z0-9, ]+?) \(default: "pos87b"\)/.exec(help)?.[1]?.split(', ');
-  t.same(listed, dialectNames());
-  t.match(help, Object.keys(FRAMING_PRESETS).join('|'));
-});
+t.test(
+  'the help lists exactly the codec dialects and framings (the command module names them without loading the codec)',
+  async (t) => {
+    const { dialectNames, FRAMING_PRESETS } = await import('../../emv/iso8583/index.js');
+    const help = runCodpos(['decode', 'iso8583', '--help']).stdout.replace(/\s+/g, ' ');
+    const listed = /field layout: ([a-z0-9, ]+?) \(default: "pos87b"\)/.exec(help)?.[1]?.split(', ');
+    t.same(listed, dialectNames());
+    t.match(help, Object.keys(FRAMING_PRESETS).join('|'));
+  },
+);

@@ -70,7 +70,8 @@ async function runCodposLines(lines: string[][]): Promise<CliResult[]> {
   const driver = await runNode(['--input-type=module', '-e', DRIVER, codposBin], JSON.stringify(lines));
   if (driver.status !== 0) throw new Error(`lab driver exited ${driver.status}: ${driver.stderr}`);
   const results = JSON.parse(driver.stdout) as CliResult[];
-  if (results.length !== lines.length) throw new Error(`lab driver ran ${results.length} of ${lines.length} command lines`);
+  if (results.length !== lines.length)
+    throw new Error(`lab driver ran ${results.length} of ${lines.length} command lines`);
   return results;
 }
 
@@ -88,10 +89,28 @@ const a4Bdk = tdes[0]!.inputs.bdk as string;
 
 t.test('lab dukpt (TDES), one process for every vector, one more for the PIN blocks', async (t) => {
   // The IPEK-only vectors come from the same X9.24-1 A.4 BDK; the tool starts from the BDK.
-  const outs = await jsonLines(tdes.map((v) => ['lab', 'dukpt', '--bdk', v.inputs.bdk ?? a4Bdk, '--ksn', v.inputs.ksn]));
+  const outs = await jsonLines(
+    tdes.map((v) => ['lab', 'dukpt', '--bdk', v.inputs.bdk ?? a4Bdk, '--ksn', v.inputs.ksn]),
+  );
   // The printed PIN key, fed back to `lab pinblock encode`, gives the vector's encrypted PIN block.
-  const withPinBlock = tdes.flatMap((v, n) => (v.expected.current_key !== undefined ? [{ v, pinKey: outs[n]!.pin_key as string }] : []));
-  const epbs = await jsonLines(withPinBlock.map(({ v, pinKey }) => ['lab', 'pinblock', 'encode', '--format', '0', '--pin', v.inputs.pin, '--pan', v.inputs.pan, '--key', pinKey]));
+  const withPinBlock = tdes.flatMap((v, n) =>
+    v.expected.current_key !== undefined ? [{ v, pinKey: outs[n]!.pin_key as string }] : [],
+  );
+  const epbs = await jsonLines(
+    withPinBlock.map(({ v, pinKey }) => [
+      'lab',
+      'pinblock',
+      'encode',
+      '--format',
+      '0',
+      '--pin',
+      v.inputs.pin,
+      '--pan',
+      v.inputs.pan,
+      '--key',
+      pinKey,
+    ]),
+  );
   t.ok(withPinBlock.length > 0, 'some vectors carry an encrypted PIN block');
   for (const [n, v] of tdes.entries()) {
     t.test(`lab dukpt: ${named(v)}`, async (t) => {
@@ -129,7 +148,17 @@ t.test('lab dukpt --aes, one process for every vector', async (t) => {
   const secondKsn = withKsn.filter((v) => v.expected.pin_key_1 !== undefined);
   const outs = await jsonLines([
     ['lab', 'dukpt', '--aes', '--key-type', 'aes128', '--bdk', bdk, '--ksn', `${first.inputs.initial_key_id}00000000`],
-    ...withKsn.map((v) => ['lab', 'dukpt', '--aes', '--key-type', 'aes128', '--bdk', bdk, '--ksn', (v.inputs.ksn ?? v.inputs.ksn_1) as string]),
+    ...withKsn.map((v) => [
+      'lab',
+      'dukpt',
+      '--aes',
+      '--key-type',
+      'aes128',
+      '--bdk',
+      bdk,
+      '--ksn',
+      (v.inputs.ksn ?? v.inputs.ksn_1) as string,
+    ]),
     ...secondKsn.map((v) => ['lab', 'dukpt', '--aes', '--bdk', bdk, '--ksn', v.inputs.ksn_2 as string]),
   ]);
   t.test(`lab dukpt --aes: ${named(first)}`, async (t) => {
@@ -163,22 +192,73 @@ interface PinBlockCheck {
 function pinBlockChecks(i: Record<string, any>, e: Record<string, any>): PinBlockCheck[] {
   const checks: PinBlockCheck[] = [];
   if (e.pin_block !== undefined && i.pin !== undefined) {
-    checks.push({ args: ['lab', 'pinblock', 'encode', '--format', '0', '--pin', i.pin, '--pan', i.pan], expected: { format: 0, pin_block: e.pin_block, encrypted: false } });
-    checks.push({ args: ['lab', 'pinblock', 'decode', '--format', '0', '--block', e.pin_block, '--pan', i.pan], expected: { format: 0, pin: i.pin } });
+    checks.push({
+      args: ['lab', 'pinblock', 'encode', '--format', '0', '--pin', i.pin, '--pan', i.pan],
+      expected: { format: 0, pin_block: e.pin_block, encrypted: false },
+    });
+    checks.push({
+      args: ['lab', 'pinblock', 'decode', '--format', '0', '--block', e.pin_block, '--pan', i.pan],
+      expected: { format: 0, pin: i.pin },
+    });
   }
   if (e.pin_block_1 !== undefined) {
-    checks.push({ args: ['lab', 'pinblock', 'encode', '--format', '1', '--pin', i.pin_1, '--fill', i.fill_1], field: 'pin_block', expected: { pin_block: e.pin_block_1 } });
-    checks.push({ args: ['lab', 'pinblock', 'decode', '--format', '1', '--block', e.pin_block_2], field: 'pin', expected: { pin: i.pin_2 } });
+    checks.push({
+      args: ['lab', 'pinblock', 'encode', '--format', '1', '--pin', i.pin_1, '--fill', i.fill_1],
+      field: 'pin_block',
+      expected: { pin_block: e.pin_block_1 },
+    });
+    checks.push({
+      args: ['lab', 'pinblock', 'decode', '--format', '1', '--block', e.pin_block_2],
+      field: 'pin',
+      expected: { pin: i.pin_2 },
+    });
   }
   if (i.pin_block !== undefined && e.pin !== undefined) {
-    checks.push({ args: ['lab', 'pinblock', 'decode', '--format', '3', '--block', i.pin_block, '--pan', i.pan], expected: { format: 3, pin: e.pin } });
+    checks.push({
+      args: ['lab', 'pinblock', 'decode', '--format', '3', '--block', i.pin_block, '--pan', i.pan],
+      expected: { format: 3, pin: e.pin },
+    });
   }
   if (i.random_fill !== undefined) {
     const key = (i.key ?? i.pin_key) as string;
-    checks.push({ args: ['lab', 'pinblock', 'encode', '--format', '4', '--pin', i.pin, '--pan', i.pan, '--key', key, '--fill', i.random_fill], field: 'pin_block', expected: { pin_block: e.encrypted_pin_block } });
+    checks.push({
+      args: [
+        'lab',
+        'pinblock',
+        'encode',
+        '--format',
+        '4',
+        '--pin',
+        i.pin,
+        '--pan',
+        i.pan,
+        '--key',
+        key,
+        '--fill',
+        i.random_fill,
+      ],
+      field: 'pin_block',
+      expected: { pin_block: e.encrypted_pin_block },
+    });
   }
   if (i.encrypted_pin_block !== undefined) {
-    checks.push({ args: ['lab', 'pinblock', 'decode', '--format', '4', '--block', i.encrypted_pin_block, '--pan', i.pan, '--key', i.key], field: 'pin', expected: { pin: e.pin } });
+    checks.push({
+      args: [
+        'lab',
+        'pinblock',
+        'decode',
+        '--format',
+        '4',
+        '--block',
+        i.encrypted_pin_block,
+        '--pan',
+        i.pan,
+        '--key',
+        i.key,
+      ],
+      field: 'pin',
+      expected: { pin: e.pin },
+    });
   }
   return checks;
 }
@@ -197,7 +277,11 @@ t.test('lab pinblock, one process for every vector', async (t) => {
       t.ok(checks.length > 0, 'the vector gives the CLI something to encode or decode');
       for (const check of checks) {
         const out = outs[all.indexOf(check)]!;
-        t.same(check.field ? { [check.field]: out[check.field] } : out, check.expected, check.args.slice(1, 3).join(' '));
+        t.same(
+          check.field ? { [check.field]: out[check.field] } : out,
+          check.expected,
+          check.args.slice(1, 3).join(' '),
+        );
       }
     });
   }
@@ -217,27 +301,58 @@ t.test(`lab kcv: ${named(tdes[0]!)}`, async (t) => {
   t.same(JSON.parse(aesJson!.stdout), { kcv: '05EF45' });
 });
 
-t.test('human output shows the keys with KCVs and the lab warning; help says it prints keys (separate processes)', async (t) => {
-  const [result, help, top] = await Promise.all([runCodpos(['lab', 'dukpt', '--bdk', a4Bdk, '--ksn', 'FFFF9876543210E00001']), runCodpos(['lab', 'dukpt', '--help']), runCodpos(['--help'])]);
-  t.equal(result!.status, 0, result!.stderr);
-  t.match(result!.stdout, /IPEK\s+6AC292FAA1315B4D858AB3A3D7D5933A\s+KCV AF8C07/);
-  t.match(result!.stdout, /transaction key\s+042666B49184CFA368DE9628D0397BC9/);
-  t.match(result!.stdout, /TEST keys only/);
-  t.match(help!.stdout, /prints keys, PINs and PIN blocks in clear/);
-  t.match(top!.stdout, /lab\s+DUKPT, PIN block and KCV tools/);
-});
+t.test(
+  'human output shows the keys with KCVs and the lab warning; help says it prints keys (separate processes)',
+  async (t) => {
+    const [result, help, top] = await Promise.all([
+      runCodpos(['lab', 'dukpt', '--bdk', a4Bdk, '--ksn', 'FFFF9876543210E00001']),
+      runCodpos(['lab', 'dukpt', '--help']),
+      runCodpos(['--help']),
+    ]);
+    t.equal(result!.status, 0, result!.stderr);
+    t.match(result!.stdout, /IPEK\s+6AC292FAA1315B4D858AB3A3D7D5933A\s+KCV AF8C07/);
+    t.match(result!.stdout, /transaction key\s+042666B49184CFA368DE9628D0397BC9/);
+    t.match(result!.stdout, /TEST keys only/);
+    t.match(help!.stdout, /prints keys, PINs and PIN blocks in clear/);
+    t.match(top!.stdout, /lab\s+DUKPT, PIN block and KCV tools/);
+  },
+);
 
 t.test('mistakes exit 2 with a line naming the problem, no stack trace', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['lab', 'dukpt', '--bdk', a4Bdk, '--ksn', '123456789012345600000001'], /TDES KSN must be 10 bytes long \(got 12\)/],
-    [['lab', 'dukpt', '--aes', '--bdk', a4Bdk, '--ksn', 'FFFF9876543210E00001'], /AES KSN must be 12 bytes long \(got 10\)/],
-    [['lab', 'dukpt', '--bdk', a4Bdk, '--ksn', 'FFFF9876543210E00001', '--key-type', 'aes128'], /--key-type applies to AES DUKPT only/],
-    [['lab', 'dukpt', '--aes', '--bdk', a4Bdk, '--ksn', '123456789012345600000001', '--key-type', 'aes256'], /BDK must be 32 bytes for key type aes256/],
+    [
+      ['lab', 'dukpt', '--bdk', a4Bdk, '--ksn', '123456789012345600000001'],
+      /TDES KSN must be 10 bytes long \(got 12\)/,
+    ],
+    [
+      ['lab', 'dukpt', '--aes', '--bdk', a4Bdk, '--ksn', 'FFFF9876543210E00001'],
+      /AES KSN must be 12 bytes long \(got 10\)/,
+    ],
+    [
+      ['lab', 'dukpt', '--bdk', a4Bdk, '--ksn', 'FFFF9876543210E00001', '--key-type', 'aes128'],
+      /--key-type applies to AES DUKPT only/,
+    ],
+    [
+      ['lab', 'dukpt', '--aes', '--bdk', a4Bdk, '--ksn', '123456789012345600000001', '--key-type', 'aes256'],
+      /BDK must be 32 bytes for key type aes256/,
+    ],
     [['lab', 'dukpt', '--bdk', a4Bdk, '--ksn', 'FFFF9876543210E007FF'], /11 one-bits/],
-    [['lab', 'pinblock', 'encode', '--format', '2', '--pin', '1234', '--pan', '4761739001010119'], /format must be 0, 1, 3 or 4/],
-    [['lab', 'pinblock', 'encode', '--format', '0', '--pin', '123', '--pan', '4761739001010119'], /PIN must be 4 to 12 digits long \(got 3\)/],
-    [['lab', 'pinblock', 'encode', '--format', '4', '--pin', '1234', '--pan', '4761739001010119'], /format 4 is defined only enciphered/],
-    [['lab', 'pinblock', 'decode', '--format', '0', '--block', '041261AAAAEDCBA9', '--pan', '4761739001010119'], /not a valid format 0 PIN block/],
+    [
+      ['lab', 'pinblock', 'encode', '--format', '2', '--pin', '1234', '--pan', '4761739001010119'],
+      /format must be 0, 1, 3 or 4/,
+    ],
+    [
+      ['lab', 'pinblock', 'encode', '--format', '0', '--pin', '123', '--pan', '4761739001010119'],
+      /PIN must be 4 to 12 digits long \(got 3\)/,
+    ],
+    [
+      ['lab', 'pinblock', 'encode', '--format', '4', '--pin', '1234', '--pan', '4761739001010119'],
+      /format 4 is defined only enciphered/,
+    ],
+    [
+      ['lab', 'pinblock', 'decode', '--format', '0', '--block', '041261AAAAEDCBA9', '--pan', '4761739001010119'],
+      /not a valid format 0 PIN block/,
+    ],
     [['lab', 'dukpt', '--ksn', 'FFFF9876543210E00001'], /required option '--bdk <hex>' not specified/],
   ];
   const jsonErrorArgs = ['lab', 'kcv', '--key', '0123', '--json'];
@@ -249,7 +364,11 @@ t.test('mistakes exit 2 with a line naming the problem, no stack trace', async (
     t.notMatch(result.stderr, /\n\s+at /, 'no stack trace');
     t.notMatch(result.stderr, /4761739001010119/, 'no full PAN');
   }
-  t.same(JSON.parse(results[cases.length]!.stderr), { error: 'CODPOS_CRYPTO_KEY_LENGTH', message: 'key must be 8, 16 or 24 bytes long (got 2)', details: { field: 'key', length: 2 } });
+  t.same(JSON.parse(results[cases.length]!.stderr), {
+    error: 'CODPOS_CRYPTO_KEY_LENGTH',
+    message: 'key must be 8, 16 or 24 bytes long (got 2)',
+    details: { field: 'key', length: 2 },
+  });
 
   // The driver is the real thing: separate processes print the same bytes and exit the same way.
   const spawned = await Promise.all([cases[0]![0], cases[9]![0], jsonErrorArgs].map((args) => runCodpos(args)));

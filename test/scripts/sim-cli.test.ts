@@ -14,7 +14,9 @@ t.setTimeout(60_000);
 
 t.test('sim devices: prints the PTY paths, takes script commands on stdin, stops on SIGTERM', async (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), 'codpos-simcli-')), 'devices');
-  const child = spawn(process.execPath, [codposBin, 'sim', 'devices', '--dir', dir, '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [codposBin, 'sim', 'devices', '--dir', dir, '--json'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const { lines, next } = readJsonLines(child.stdout);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
@@ -56,12 +58,17 @@ t.test('sim devices: prints the PTY paths, takes script commands on stdin, stops
   child.stdin.write('enter\n');
   t.match(await entry, { outcome: 'pin', format: 0, pinBlock: /^[0-9A-F]{16}$/ });
   await next((l) => l.command === 'enter');
-  t.notOk(lines.some((l) => JSON.stringify(l).includes('2468')), 'the digits pressed never appear in the output');
+  t.notOk(
+    lines.some((l) => JSON.stringify(l).includes('2468')),
+    'the digits pressed never appear in the output',
+  );
 
   child.stdin.write('insert no-such-card\n');
   t.match(await next((l) => l.ok === false), { error: 'CODPOS_EMV_UNKNOWN_CARD' });
   child.stdin.write('frobnicate\n');
-  t.match(await next((l) => l.ok === false && l.error === 'CODPOS_USAGE_SIM_COMMAND'), { message: /unknown command "frobnicate"/ });
+  t.match(await next((l) => l.ok === false && l.error === 'CODPOS_USAGE_SIM_COMMAND'), {
+    message: /unknown command "frobnicate"/,
+  });
 
   for (const port of [scannerPort, readerPort, printerPort, pinpadPort]) await port.close();
   child.kill('SIGTERM');

@@ -14,11 +14,27 @@ function jsonLines(stdout: string): Array<Record<string, unknown>> {
 }
 
 t.test('a chip payment with the right PIN is approved; the receipt shows the last four digits only', async (t) => {
-  const run = runCodpos(['sim', 'pay', '--card', 'visa-dda', '--amount', '2500', '--waybill', 'RR123456785CH', '--json']);
+  const run = runCodpos([
+    'sim',
+    'pay',
+    '--card',
+    'visa-dda',
+    '--amount',
+    '2500',
+    '--waybill',
+    'RR123456785CH',
+    '--json',
+  ]);
   t.equal(run.status, 0, run.stderr);
   const lines = jsonLines(run.stdout);
-  t.match(lines.find((l) => l.event === 'exchange'), { mti: '0200', answer: '00', entryMode: '051' });
-  t.match(lines.find((l) => l.event === 'result'), { outcome: 'approved', entry: 'chip', responseCode: '00', journalId: /./ });
+  t.match(
+    lines.find((l) => l.event === 'exchange'),
+    { mti: '0200', answer: '00', entryMode: '051' },
+  );
+  t.match(
+    lines.find((l) => l.event === 'result'),
+    { outcome: 'approved', entry: 'chip', responseCode: '00', journalId: /./ },
+  );
   const receipt = lines.find((l) => l.event === 'receipt')!.lines as string[];
   t.ok(receipt.includes('VISA CREDIT            **** 0119'));
   t.ok(receipt.includes('WAYBILL            RR123456785CH'));

@@ -15,7 +15,9 @@ async function seededSpool(): Promise<{ dir: string; file: string; deadId: strin
   const ready = await spool.outbox.enqueue('waybill-event', { waybill: 'RR123456785GB', event: 'delivered' });
   // A PAN that reached a payload anyway (the outbox refuses it; a hand edit or an old writer did not):
   // the CLI must still mask it.
-  spool.db.prepare('UPDATE outbox SET payload = ? WHERE id = ?').run(JSON.stringify({ waybill: 'RR123456785GB', event: 'delivered', pan: TEST_PAN }), ready.id);
+  spool.db
+    .prepare('UPDATE outbox SET payload = ? WHERE id = ?')
+    .run(JSON.stringify({ waybill: 'RR123456785GB', event: 'delivered', pan: TEST_PAN }), ready.id);
   await spool.outbox.enqueue('waybill-event', { waybill: 'RR123456785GB', event: 'signature' });
   const dead = await spool.outbox.enqueue('advice', { mti: '0220' }, { sealed: { pan: TEST_PAN, expiry: '2212' } });
   spool.outbox.lease('advice');
@@ -23,9 +25,20 @@ async function seededSpool(): Promise<{ dir: string; file: string; deadId: strin
   const forwarded = await spool.outbox.enqueue('transaction', { amount: 2500 });
   spool.outbox.lease('transaction');
   spool.outbox.ack(forwarded.id);
-  const txn = spool.journal.begin({ amount: 2500, currency: '840', pan: TEST_PAN, sensitive: { track2: TEST_TRACK2, pinBlock: TEST_PIN_BLOCK }, offline: true });
+  const txn = spool.journal.begin({
+    amount: 2500,
+    currency: '840',
+    pan: TEST_PAN,
+    sensitive: { track2: TEST_TRACK2, pinBlock: TEST_PIN_BLOCK },
+    offline: true,
+  });
   spool.journal.transition(txn.id, 'offline_approved');
-  spool.journal.begin({ amount: 900, currency: '840', pan: TEST_PAN, sensitive: { track2: TEST_TRACK2, pinBlock: TEST_PIN_BLOCK } });
+  spool.journal.begin({
+    amount: 900,
+    currency: '840',
+    pan: TEST_PAN,
+    sensitive: { track2: TEST_TRACK2, pinBlock: TEST_PIN_BLOCK },
+  });
   spool.close();
   return { dir, file, deadId: dead.id, readyId: ready.id };
 }
@@ -75,26 +88,35 @@ t.test('status on a damaged database, run twice: refused both times, one copy ke
   t.match(runs[1]!.stderr, new RegExp(`a copy of it was already kept at .*${copies[0]}`));
 });
 
-t.test('list: filters by stream and state, shows the dead reason, masks payloads, never opens sealed data', async (t) => {
-  const { file, deadId } = await seededSpool();
-  const dead = runCodpos(['spool', 'list', '--db', file, '--state', 'dead', '--json']);
-  t.equal(dead.status, 0, dead.stderr);
-  const records = JSON.parse(dead.stdout);
-  t.equal(records.length, 1);
-  t.match(records[0], { id: deadId, stream: 'advice', state: 'dead', hasSealed: true, lastError: 'acquirer: format error in DE4; refused as permanent' });
-  t.notOk('sealed' in records[0]);
-  const waybills = runCodpos(['spool', 'list', '--db', file, '--stream', 'waybill-event']);
-  t.equal(waybills.status, 0, waybills.stderr);
-  t.equal(waybills.stdout.trim().split('\n').length, 3, 'header + 2 records');
-  t.match(waybills.stdout, /476173\*{6}0010/, 'the PAN a payload carried is masked 6+4');
-  t.same(cardDataIn(waybills.stdout + dead.stdout), [], 'no card data in the output');
-  const bad = runCodpos(['spool', 'list', '--db', file, '--state', 'lost']);
-  t.equal(bad.status, 2);
-  t.match(bad.stderr, /--state must be one of ready, leased, forwarded, dead, got "lost"/);
-  const badStream = runCodpos(['spool', 'list', '--db', file, '--stream', 'nope']);
-  t.equal(badStream.status, 2);
-  t.match(badStream.stderr, /--stream must be one of waybill-event/);
-});
+t.test(
+  'list: filters by stream and state, shows the dead reason, masks payloads, never opens sealed data',
+  async (t) => {
+    const { file, deadId } = await seededSpool();
+    const dead = runCodpos(['spool', 'list', '--db', file, '--state', 'dead', '--json']);
+    t.equal(dead.status, 0, dead.stderr);
+    const records = JSON.parse(dead.stdout);
+    t.equal(records.length, 1);
+    t.match(records[0], {
+      id: deadId,
+      stream: 'advice',
+      state: 'dead',
+      hasSealed: true,
+      lastError: 'acquirer: format error in DE4; refused as permanent',
+    });
+    t.notOk('sealed' in records[0]);
+    const waybills = runCodpos(['spool', 'list', '--db', file, '--stream', 'waybill-event']);
+    t.equal(waybills.status, 0, waybills.stderr);
+    t.equal(waybills.stdout.trim().split('\n').length, 3, 'header + 2 records');
+    t.match(waybills.stdout, /476173\*{6}0010/, 'the PAN a payload carried is masked 6+4');
+    t.same(cardDataIn(waybills.stdout + dead.stdout), [], 'no card data in the output');
+    const bad = runCodpos(['spool', 'list', '--db', file, '--state', 'lost']);
+    t.equal(bad.status, 2);
+    t.match(bad.stderr, /--state must be one of ready, leased, forwarded, dead, got "lost"/);
+    const badStream = runCodpos(['spool', 'list', '--db', file, '--stream', 'nope']);
+    t.equal(badStream.status, 2);
+    t.match(badStream.stderr, /--stream must be one of waybill-event/);
+  },
+);
 
 t.test('retry ID and retry --dead put dead records back in line', async (t) => {
   const { file, deadId } = await seededSpool();
@@ -126,7 +148,7 @@ t.test('export writes a consistent, checked backup', async (t) => {
   const copy = new BetterSqlite3(out, { readonly: true });
   t.teardown(() => copy.close());
   t.equal((copy.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n, 4);
-  t.equal((copy.pragma('integrity_check', { simple: true }) as string), 'ok');
+  t.equal(copy.pragma('integrity_check', { simple: true }) as string, 'ok');
   const again = runCodpos(['spool', 'export', '--db', file, '--out', out]);
   t.equal(again.status, 5);
   t.match(again.stderr, /already exists/);

@@ -31,11 +31,20 @@ function forms(value: string): Array<{ label: string; bytes: Buffer }> {
 function needles(): Array<{ label: string; bytes: Buffer }> {
   const list: Array<{ label: string; bytes: Buffer }> = [];
   for (const card of CARDS) {
-    for (const [what, value] of [['PAN', card.pan], ['track 2', card.track2], ['track 2 (= form)', card.track2.replace('D', '=')], ['PIN block', card.pinBlock]] as const) {
-      for (const form of forms(value)) list.push({ label: `${what} ${value.slice(0, 4)}… as ${form.label}`, bytes: form.bytes });
+    for (const [what, value] of [
+      ['PAN', card.pan],
+      ['track 2', card.track2],
+      ['track 2 (= form)', card.track2.replace('D', '=')],
+      ['PIN block', card.pinBlock],
+    ] as const) {
+      for (const form of forms(value))
+        list.push({ label: `${what} ${value.slice(0, 4)}… as ${form.label}`, bytes: form.bytes });
     }
     // The hidden middle of the PAN must not appear next to its ends either.
-    list.push({ label: `PAN ${card.pan.slice(0, 4)}… middle digits`, bytes: Buffer.from(card.pan.slice(5, card.pan.length - 3)) });
+    list.push({
+      label: `PAN ${card.pan.slice(0, 4)}… middle digits`,
+      bytes: Buffer.from(card.pan.slice(5, card.pan.length - 3)),
+    });
   }
   return list;
 }
@@ -61,12 +70,18 @@ t.test('no card data in clear in the database or its WAL', async (t) => {
         pan: card.pan,
         sensitive: { track2: card.track2, pinBlock: card.pinBlock, ksn: 'FFFF9876543210E00001' },
         waybill: `RR12345678${i}GB`,
-        outbox: { stream: 'transaction', payload: { waybill: `RR12345678${i}GB`, amount: 1000 + i }, sealed: { pan: card.pan } },
+        outbox: {
+          stream: 'transaction',
+          payload: { waybill: `RR12345678${i}GB`, amount: 1000 + i },
+          sealed: { pan: card.pan },
+        },
       });
       ids.push(txn.id);
       if (round === 1) spool.journal.transition(txn.id, 'approved', { responseCode: '00' });
       if (round === 2) {
-        spool.journal.transition(txn.id, 'reversal_pending', { outbox: { stream: 'reversal', payload: { txnId: txn.id }, sealed: { pan: card.pan } } });
+        spool.journal.transition(txn.id, 'reversal_pending', {
+          outbox: { stream: 'reversal', payload: { txnId: txn.id }, sealed: { pan: card.pan } },
+        });
       }
     }
   }
@@ -88,7 +103,16 @@ t.test('control: the scan does find card data stored in clear', async (t) => {
   spool.db.prepare('UPDATE outbox SET sealed = ?').run(Buffer.from(CARDS[1]!.pinBlock, 'hex'));
   const found = findings([file, file + '-wal']);
   spool.close();
-  t.ok(found.some((f) => f.startsWith('PAN 4761… as ascii')), 'ASCII PAN found');
-  t.ok(found.some((f) => f.startsWith('track 2 4761… as ascii')), 'ASCII track 2 found');
-  t.ok(found.some((f) => f.startsWith('PIN block 0412… as bcd')), 'binary PIN block found');
+  t.ok(
+    found.some((f) => f.startsWith('PAN 4761… as ascii')),
+    'ASCII PAN found',
+  );
+  t.ok(
+    found.some((f) => f.startsWith('track 2 4761… as ascii')),
+    'ASCII track 2 found',
+  );
+  t.ok(
+    found.some((f) => f.startsWith('PIN block 0412… as bcd')),
+    'binary PIN block found',
+  );
 });

@@ -34,9 +34,17 @@ interface RunOutput {
  * Starts the writer and kills it `afterMs` after it said `ready` (the spool is open),
  * or, with `fromSpawn`, `afterMs` after spawn (possibly while it opens the spool).
  */
-function runAndKill(file: string, keyFile: string, afterMs: number, fromSpawn: boolean, writerSeed: number): Promise<RunOutput> {
+function runAndKill(
+  file: string,
+  keyFile: string,
+  afterMs: number,
+  fromSpawn: boolean,
+  writerSeed: number,
+): Promise<RunOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, file, keyFile, String(writerSeed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fixture, file, keyFile, String(writerSeed)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -101,14 +109,34 @@ t.test(`SIGKILL at random moments, ${KILLS} times: nothing acknowledged is lost 
   const inOutbox = new Set((spool.db.prepare('SELECT id FROM outbox').all() as Array<{ id: string }>).map((r) => r.id));
   const outboxRows = (spool.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
   t.equal(inOutbox.size, outboxRows, 'no record twice in the outbox');
-  const txns = new Map((spool.db.prepare('SELECT id, stan, state FROM card_txn').all() as Array<{ id: string; stan: number; state: string }>).map((r) => [r.id, r]));
+  const txns = new Map(
+    (
+      spool.db.prepare('SELECT id, stan, state FROM card_txn').all() as Array<{
+        id: string;
+        stan: number;
+        state: string;
+      }>
+    ).map((r) => [r.id, r]),
+  );
   const missing = printed.filter((id) => !inOutbox.has(id) && !txns.has(id));
   t.same(missing, [], 'every printed id is in the database');
   const wrongStan = [...stans].filter(([id, stan]) => txns.get(id)?.stan !== stan);
   t.same(wrongStan, [], 'every printed STAN is stored with its transaction');
   const allStans = [...txns.values()].map((r) => r.stan);
   t.equal(new Set(allStans).size, allStans.length, `no STAN handed out twice (${allStans.length} transactions)`);
-  t.same([...approved].filter((id) => txns.get(id)?.state !== 'approved'), [], 'every printed approval is stored');
-  const outboxCountForTxns = (spool.db.prepare(`SELECT count(*) AS n FROM outbox WHERE stream = 'transaction' AND payload = '{"kind":"purchase"}'`).get() as { n: number }).n;
-  t.equal(outboxCountForTxns, txns.size, 'each journaled transaction has its outbox record: written in the same commit');
+  t.same(
+    [...approved].filter((id) => txns.get(id)?.state !== 'approved'),
+    [],
+    'every printed approval is stored',
+  );
+  const outboxCountForTxns = (
+    spool.db
+      .prepare(`SELECT count(*) AS n FROM outbox WHERE stream = 'transaction' AND payload = '{"kind":"purchase"}'`)
+      .get() as { n: number }
+  ).n;
+  t.equal(
+    outboxCountForTxns,
+    txns.size,
+    'each journaled transaction has its outbox record: written in the same commit',
+  );
 });

@@ -25,7 +25,10 @@ t.test('the database opens with WAL, synchronous=FULL, foreign keys and secure_d
 
 t.test('an inspecting tool does not create a spool that is not there', async (t) => {
   const file = join(tempDir(), 'absent.db');
-  t.throws(() => openDatabase(file, { create: false }), { code: 'CODPOS_SPOOL_NOT_FOUND', message: /no spool database at .*absent\.db/ });
+  t.throws(() => openDatabase(file, { create: false }), {
+    code: 'CODPOS_SPOOL_NOT_FOUND',
+    message: /no spool database at .*absent\.db/,
+  });
   t.notOk(existsSync(file));
 });
 
@@ -33,7 +36,10 @@ t.test('migrations run in order, each with its version, and a newer database is 
   const file = join(tempDir(), 'spool.db');
   const v1 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 1) });
   v1.close();
-  const extra = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, description: 'test column', sql: 'ALTER TABLE outbox ADD COLUMN note TEXT' }];
+  const extra = [
+    ...MIGRATIONS,
+    { version: SCHEMA_VERSION + 1, description: 'test column', sql: 'ALTER TABLE outbox ADD COLUMN note TEXT' },
+  ];
   const v2 = openDatabase(file, { migrations: extra });
   t.equal(v2.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1);
   t.ok((v2.prepare('PRAGMA table_info(outbox)').all() as Array<{ name: string }>).some((c) => c.name === 'note'));
@@ -47,7 +53,10 @@ t.test('migrations run in order, each with its version, and a newer database is 
 t.test('a failing migration leaves the previous version whole', async (t) => {
   const file = join(tempDir(), 'spool.db');
   openDatabase(file).close();
-  const broken = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, description: 'broken', sql: 'CREATE TABLE half (x); SELECT * FROM no_such_table' }];
+  const broken = [
+    ...MIGRATIONS,
+    { version: SCHEMA_VERSION + 1, description: 'broken', sql: 'CREATE TABLE half (x); SELECT * FROM no_such_table' },
+  ];
   t.throws(() => openDatabase(file, { migrations: broken }));
   const db = openDatabase(file);
   t.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
@@ -60,7 +69,9 @@ t.test('a damaged database is refused with CODPOS_SPOOL_CORRUPT and copied aside
   const file = join(dir, 'spool.db');
   // Build a database with content, then overwrite a b-tree page in the middle with garbage.
   const db = openDatabase(file);
-  const insert = db.prepare(`INSERT INTO outbox (id, stream, payload, created_at, available_at) VALUES (?, 'waybill-event', ?, 0, 0)`);
+  const insert = db.prepare(
+    `INSERT INTO outbox (id, stream, payload, created_at, available_at) VALUES (?, 'waybill-event', ?, 0, 0)`,
+  );
   db.transaction(() => {
     for (let i = 0; i < 400; i++) insert.run(`id-${i}`, JSON.stringify({ pad: 'p'.repeat(200), i }));
   })();
@@ -71,35 +82,50 @@ t.test('a damaged database is refused with CODPOS_SPOOL_CORRUPT and copied aside
   for (let page = 3; page < 8; page++) bytes.fill(0xa5, page * pageSize + 8, page * pageSize + pageSize);
   writeFileSync(file, bytes);
 
-  const error = t.throws(() => openDatabase(file, { check: 'full' }), { code: 'CODPOS_SPOOL_CORRUPT' }) as unknown as Error;
+  const error = t.throws(() => openDatabase(file, { check: 'full' }), {
+    code: 'CODPOS_SPOOL_CORRUPT',
+  }) as unknown as Error;
   t.match(error.message, /spool database .*spool\.db is damaged .*a copy was kept at .*spool\.db\.corrupt-/);
   const copies = readdirSync(dir).filter((f) => f.startsWith('spool.db.corrupt-') && !f.endsWith('-wal'));
   t.equal(copies.length, 1);
   t.same(readFileSync(join(dir, copies[0]!)), bytes, 'the copy is the damaged file, byte for byte');
 });
 
-t.test('a damaged database is copied aside once per corruption: opening it again reuses the copy, a changed file gets its own', async (t) => {
-  const dir = tempDir();
-  const file = join(dir, 'spool.db');
-  writeFileSync(file, 'not SQLite: a damaged header '.repeat(200));
-  const clock = new ManualClock(Date.UTC(2026, 5, 1, 8, 0, 0));
-  const copiesIn = () => readdirSync(dir).filter((f) => f.startsWith('spool.db.corrupt-') && !f.endsWith('-wal'));
-  const first = t.throws(() => openDatabase(file, { clock }), { code: 'CODPOS_SPOOL_CORRUPT' }) as unknown as PosError;
-  t.match(first.message, /; a copy was kept at .*spool\.db\.corrupt-2026-06-01T08-00-00-000Z/);
-  t.equal(first.details!.alreadyKept, false);
-  clock.advance(60_000);
-  const second = t.throws(() => openDatabase(file, { clock }), { code: 'CODPOS_SPOOL_CORRUPT' }) as unknown as PosError;
-  t.match(second.message, /; a copy of it was already kept at .*spool\.db\.corrupt-2026-06-01T08-00-00-000Z/, 'names the copy made before');
-  t.equal(second.details!.alreadyKept, true);
-  t.equal(second.details!.preserved, first.details!.preserved);
-  t.equal(copiesIn().length, 1, 'two opens, one copy');
-  // The same size but other bytes: another damage, so another copy.
-  writeFileSync(file, 'not SQLite: a changed header '.repeat(200));
-  clock.advance(60_000);
-  const third = t.throws(() => openDatabase(file, { clock }), { code: 'CODPOS_SPOOL_CORRUPT' }) as unknown as PosError;
-  t.equal(third.details!.alreadyKept, false);
-  t.equal(copiesIn().length, 2);
-});
+t.test(
+  'a damaged database is copied aside once per corruption: opening it again reuses the copy, a changed file gets its own',
+  async (t) => {
+    const dir = tempDir();
+    const file = join(dir, 'spool.db');
+    writeFileSync(file, 'not SQLite: a damaged header '.repeat(200));
+    const clock = new ManualClock(Date.UTC(2026, 5, 1, 8, 0, 0));
+    const copiesIn = () => readdirSync(dir).filter((f) => f.startsWith('spool.db.corrupt-') && !f.endsWith('-wal'));
+    const first = t.throws(() => openDatabase(file, { clock }), {
+      code: 'CODPOS_SPOOL_CORRUPT',
+    }) as unknown as PosError;
+    t.match(first.message, /; a copy was kept at .*spool\.db\.corrupt-2026-06-01T08-00-00-000Z/);
+    t.equal(first.details!.alreadyKept, false);
+    clock.advance(60_000);
+    const second = t.throws(() => openDatabase(file, { clock }), {
+      code: 'CODPOS_SPOOL_CORRUPT',
+    }) as unknown as PosError;
+    t.match(
+      second.message,
+      /; a copy of it was already kept at .*spool\.db\.corrupt-2026-06-01T08-00-00-000Z/,
+      'names the copy made before',
+    );
+    t.equal(second.details!.alreadyKept, true);
+    t.equal(second.details!.preserved, first.details!.preserved);
+    t.equal(copiesIn().length, 1, 'two opens, one copy');
+    // The same size but other bytes: another damage, so another copy.
+    writeFileSync(file, 'not SQLite: a changed header '.repeat(200));
+    clock.advance(60_000);
+    const third = t.throws(() => openDatabase(file, { clock }), {
+      code: 'CODPOS_SPOOL_CORRUPT',
+    }) as unknown as PosError;
+    t.equal(third.details!.alreadyKept, false);
+    t.equal(copiesIn().length, 2);
+  },
+);
 
 t.test('a file that is not a database at all is also CODPOS_SPOOL_CORRUPT', async (t) => {
   const dir = tempDir();
@@ -121,7 +147,11 @@ t.test('backup: a consistent copy through the backup API while the spool is open
   t.ok(result.bytes > 0);
   const copy = new BetterSqlite3(dest, { readonly: true });
   t.teardown(() => copy.close());
-  t.equal((copy.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n, 51, 'the record waiting for its commit is written before the backup');
+  t.equal(
+    (copy.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n,
+    51,
+    'the record waiting for its commit is written before the backup',
+  );
   t.same(integrityProblems(copy), []);
   await t.rejects(spool.backup(dest), { code: 'CODPOS_SPOOL_BACKUP_EXISTS' });
 });
@@ -147,7 +177,9 @@ t.test('a full disk (max_page_count) is a clear error, nothing half-written, and
   t.equal(count, stored.length, 'every acknowledged record is there, the refused one is not');
   // A journal write on a full disk fails the same way and advances no counter.
   const stanBefore = spool.journal.counters.current('stan');
-  t.throws(() => spool.journal.begin({ amount: 1, currency: '840', waybill: 'w'.repeat(20_000) }), { code: 'CODPOS_SPOOL_FULL' });
+  t.throws(() => spool.journal.begin({ amount: 1, currency: '840', waybill: 'w'.repeat(20_000) }), {
+    code: 'CODPOS_SPOOL_FULL',
+  });
   t.equal(spool.journal.counters.current('stan'), stanBefore);
   spool.db.pragma('max_page_count = 1073741823');
   await spool.outbox.enqueue('waybill-event', { after: 'space freed' });
@@ -158,5 +190,7 @@ t.test('a spool opened with another data key is refused', async (t) => {
   const { spool, file } = openTestSpool();
   spool.close();
   const { Vault } = await import('../../spool/vault.js');
-  t.throws(() => Spool.open({ file, vault: Vault.fromKey(Buffer.alloc(32, 7)) }), { code: 'CODPOS_SPOOL_KEY_MISMATCH' });
+  t.throws(() => Spool.open({ file, vault: Vault.fromKey(Buffer.alloc(32, 7)) }), {
+    code: 'CODPOS_SPOOL_KEY_MISMATCH',
+  });
 });

@@ -11,7 +11,11 @@ import { ManualClock } from '../../spool/clock.js';
 
 t.test('the service opens the spool from the config, creating the key file 0600, and stops cleanly', async (t) => {
   const dir = tempDir();
-  const config = validateConfig({ data: { dir }, spool: { file: 'spool.db', keyFile: 'keys/vault.key', retentionDays: 1 }, offline: { maxAmountPerTransaction: 1234 } });
+  const config = validateConfig({
+    data: { dir },
+    spool: { file: 'spool.db', keyFile: 'keys/vault.key', retentionDays: 1 },
+    offline: { maxAmountPerTransaction: 1234 },
+  });
   const service = new SpoolService(config);
   t.equal(service.name, 'spool');
   t.same(service.health(), { state: 'starting' });
@@ -45,7 +49,10 @@ t.test('the service reports degraded when records are dead-lettered', async (t) 
   const service = new SpoolService(config);
   await service.start();
   t.teardown(() => service.stop());
-  t.match(service.health(), { state: 'degraded', reason: /1 dead-lettered record\(s\): run "codpos spool list --state dead"/ });
+  t.match(service.health(), {
+    state: 'degraded',
+    reason: /1 dead-lettered record\(s\): run "codpos spool list --state dead"/,
+  });
 });
 
 t.test('a world-readable key file stops the service from starting with a clear error', async (t) => {
@@ -81,7 +88,11 @@ t.test('a deleted key file: CODPOS_SPOOL_KEY_MISSING when sealed rows need it, n
   const keyFile = join(dir, 'keys', 'vault.key');
   rmSync(keyFile);
   const service = new SpoolService(config);
-  await t.rejects(service.start(), { code: 'CODPOS_SPOOL_KEY_MISSING', message: /key file .*vault\.key is missing, but spool database .*spool\.db exists and its sealed card data needs that key/ });
+  await t.rejects(service.start(), {
+    code: 'CODPOS_SPOOL_KEY_MISSING',
+    message:
+      /key file .*vault\.key is missing, but spool database .*spool\.db exists and its sealed card data needs that key/,
+  });
   t.notOk(existsSync(keyFile), 'no new key replaced the lost one');
 });
 

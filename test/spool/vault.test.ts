@@ -14,13 +14,24 @@ t.test('seal and open round-trip with AES-256-GCM; the record id binds the value
   t.notOk(sealed.includes(Buffer.from(TEST_PAN)), 'no clear PAN in the sealed value');
   t.equal(vault.openText('rec-1', 'card_txn.pan', sealed), TEST_PAN);
   t.not(vault.seal('rec-1', 'card_txn.pan', TEST_PAN).toString('hex'), sealed.toString('hex'), 'a fresh IV each time');
-  t.throws(() => vault.open('rec-2', 'card_txn.pan', sealed), { code: 'CODPOS_SPOOL_UNSEAL', message: /does not open/ }, 'moved to another record');
-  t.throws(() => vault.open('rec-1', 'card_txn.sad', sealed), { code: 'CODPOS_SPOOL_UNSEAL' }, 'moved to another field');
+  t.throws(
+    () => vault.open('rec-2', 'card_txn.pan', sealed),
+    { code: 'CODPOS_SPOOL_UNSEAL', message: /does not open/ },
+    'moved to another record',
+  );
+  t.throws(
+    () => vault.open('rec-1', 'card_txn.sad', sealed),
+    { code: 'CODPOS_SPOOL_UNSEAL' },
+    'moved to another field',
+  );
   const tampered = Buffer.from(sealed);
   tampered[tampered.length - 1]! ^= 1;
   t.throws(() => vault.open('rec-1', 'card_txn.pan', tampered), { code: 'CODPOS_SPOOL_UNSEAL' }, 'altered');
   t.throws(() => Vault.fromKey(randomBytes(16)), { code: 'CODPOS_SPOOL_KEY_INVALID' });
-  t.throws(() => vault.open('rec-1', 'card_txn.pan', Buffer.from([2, 3])), { code: 'CODPOS_SPOOL_UNSEAL', message: /unknown format/ });
+  t.throws(() => vault.open('rec-1', 'card_txn.pan', Buffer.from([2, 3])), {
+    code: 'CODPOS_SPOOL_UNSEAL',
+    message: /unknown format/,
+  });
 });
 
 t.test('the key file is created with mode 0600 when absent and read back the same', async (t) => {
@@ -52,7 +63,10 @@ t.test('a key file group or others may read is refused with a clear error', asyn
 t.test('a key file of the wrong size is refused', async (t) => {
   const file = join(tempDir(), 'vault.key');
   writeFileSync(file, 'short', { mode: 0o600 });
-  t.throws(() => new FileKeyProvider(file).loadDataKey(), { code: 'CODPOS_SPOOL_KEY_INVALID', message: /exactly 32 bytes, it holds 5/ });
+  t.throws(() => new FileKeyProvider(file).loadDataKey(), {
+    code: 'CODPOS_SPOOL_KEY_INVALID',
+    message: /exactly 32 bytes, it holds 5/,
+  });
   t.equal(readFileSync(file, 'utf8'), 'short', 'left as it was');
 });
 
@@ -62,18 +76,29 @@ t.test('a key file that is a symbolic link is refused, even to a good key', asyn
   writeFileSync(real, randomBytes(32), { mode: 0o600 });
   const link = join(dir, 'vault.key');
   symlinkSync(real, link);
-  t.throws(() => new FileKeyProvider(link).loadDataKey(), { code: 'CODPOS_SPOOL_KEY_INVALID', message: `key file ${link} is a symbolic link; the key must be a regular file (replace the link with the key itself)` });
+  t.throws(() => new FileKeyProvider(link).loadDataKey(), {
+    code: 'CODPOS_SPOOL_KEY_INVALID',
+    message: `key file ${link} is a symbolic link; the key must be a regular file (replace the link with the key itself)`,
+  });
   t.equal(new FileKeyProvider(real).loadDataKey().length, 32, 'the file itself is accepted');
   const fifo = join(dir, 'fifo.key');
   execFileSync('mkfifo', ['-m', '600', fifo]);
-  t.throws(() => new FileKeyProvider(fifo).loadDataKey(), { code: 'CODPOS_SPOOL_KEY_INVALID', message: /is not a regular file/ }, 'a FIFO is refused without waiting for a writer');
+  t.throws(
+    () => new FileKeyProvider(fifo).loadDataKey(),
+    { code: 'CODPOS_SPOOL_KEY_INVALID', message: /is not a regular file/ },
+    'a FIFO is refused without waiting for a writer',
+  );
 });
 
 t.test('a deleted key file next to an existing spool is reported missing, not replaced by a new key', async (t) => {
   const dir = tempDir();
   const file = join(dir, 'vault.key');
   const database = join(dir, 'spool.db');
-  t.equal(new FileKeyProvider(file, { sealedDatabase: database }).loadDataKey().length, 32, 'first start: no spool yet, the key is created');
+  t.equal(
+    new FileKeyProvider(file, { sealedDatabase: database }).loadDataKey().length,
+    32,
+    'first start: no spool yet, the key is created',
+  );
   writeFileSync(database, '');
   rmSync(file);
   t.throws(() => new FileKeyProvider(file, { sealedDatabase: database }).loadDataKey(), {

@@ -22,7 +22,11 @@ export function dialectNames(): string[] {
 export function getDialect(name: string): Dialect {
   const dialect = Object.hasOwn(DIALECTS, name) ? DIALECTS[name] : undefined;
   if (dialect === undefined) {
-    throw new PosError(ISO8583_ERRORS.UNKNOWN_DIALECT, `ISO 8583: no dialect named ${JSON.stringify(name)}; choose one of ${dialectNames().join(', ')}`, { details: { dialect: name } });
+    throw new PosError(
+      ISO8583_ERRORS.UNKNOWN_DIALECT,
+      `ISO 8583: no dialect named ${JSON.stringify(name)}; choose one of ${dialectNames().join(', ')}`,
+      { details: { dialect: name } },
+    );
   }
   return dialect;
 }

@@ -5,7 +5,8 @@ import { iso87Name } from './names.js';
 
 export const iso87a: Dialect = {
   name: 'iso87a',
-  description: 'ISO 8583:1987 ASCII (jPOS ISO87APackager): ASCII MTI, numerics and length prefixes, bitmaps and binary fields as hex characters',
+  description:
+    'ISO 8583:1987 ASCII (jPOS ISO87APackager): ASCII MTI, numerics and length prefixes, bitmaps and binary fields as hex characters',
   mtiEncoding: 'ascii',
   bitmapEncoding: 'hex',
   fields: asciiFamily(ISO87_LAYOUT, iso87Name),

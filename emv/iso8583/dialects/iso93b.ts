@@ -91,11 +91,19 @@ const ISO93_LAYOUT: Layout = {
 
 const fields = bcdFamily(ISO93_LAYOUT, iso93Name, 'right');
 // Track 2 travels as ASCII characters with a BCD length (jPOS IFB_LLCHAR).
-fields[35] = { name: fields[35]!.name, content: 'z', lengthType: 'LL', maxLength: 37, encoding: 'ascii', lengthEncoding: 'bcd' };
+fields[35] = {
+  name: fields[35]!.name,
+  content: 'z',
+  lengthType: 'LL',
+  maxLength: 37,
+  encoding: 'ascii',
+  lengthEncoding: 'bcd',
+};
 
 export const iso93b: Dialect = {
   name: 'iso93b',
-  description: 'ISO 8583:1993 binary (jPOS ISO93BPackager): BCD MTI and numerics (odd lengths right-padded), binary bitmaps, BCD length prefixes, ASCII text, binary DE53/55/96',
+  description:
+    'ISO 8583:1993 binary (jPOS ISO93BPackager): BCD MTI and numerics (odd lengths right-padded), binary bitmaps, BCD length prefixes, ASCII text, binary DE53/55/96',
   mtiEncoding: 'bcd',
   bitmapEncoding: 'binary',
   fields,

@@ -10,7 +10,11 @@ import type { ContentType, FieldSpec, LengthType } from '../spec.js';
 export type Layout = Readonly<Record<number, readonly [ContentType, LengthType, number]>>;
 
 /** Repeats one layout entry over a range of field numbers. */
-export function range(from: number, to: number, entry: readonly [ContentType, LengthType, number]): Record<number, readonly [ContentType, LengthType, number]> {
+export function range(
+  from: number,
+  to: number,
+  entry: readonly [ContentType, LengthType, number],
+): Record<number, readonly [ContentType, LengthType, number]> {
   const out: Record<number, readonly [ContentType, LengthType, number]> = {};
   for (let f = from; f <= to; f++) out[f] = entry;
   return out;
@@ -20,7 +24,11 @@ export function range(from: number, to: number, entry: readonly [ContentType, Le
  * jPOS "B" packagers: numerics packed BCD (filler on `fixedPad` for fixed fields,
  * right for variable ones), text ASCII, binary raw, length prefixes BCD.
  */
-export function bcdFamily(layout: Layout, name: (field: number) => string, fixedPad: 'left' | 'right'): Record<number, FieldSpec> {
+export function bcdFamily(
+  layout: Layout,
+  name: (field: number) => string,
+  fixedPad: 'left' | 'right',
+): Record<number, FieldSpec> {
   const table: Record<number, FieldSpec> = {};
   for (const [key, [content, lengthType, maxLength]] of Object.entries(layout)) {
     const field = Number(key);
@@ -44,7 +52,13 @@ export function asciiFamily(layout: Layout, name: (field: number) => string): Re
   const table: Record<number, FieldSpec> = {};
   for (const [key, [content, lengthType, maxLength]] of Object.entries(layout)) {
     const field = Number(key);
-    const spec: FieldSpec = { name: name(field), content, lengthType, maxLength, encoding: content === 'b' ? 'hex' : 'ascii' };
+    const spec: FieldSpec = {
+      name: name(field),
+      content,
+      lengthType,
+      maxLength,
+      encoding: content === 'b' ? 'hex' : 'ascii',
+    };
     if (lengthType !== 'fixed') spec.lengthEncoding = 'ascii';
     table[field] = spec;
   }

@@ -11,6 +11,13 @@ export const pos87b: Dialect = withFields(iso87b, {
   name: 'pos87b',
   description: 'iso87b with DE55 (ICC data) binary, 2-byte BCD length counting bytes: the terminal default',
   fields: {
-    55: { name: 'ICC data', content: 'b', lengthType: 'LLL', maxLength: 999, encoding: 'binary', lengthEncoding: 'bcd' },
+    55: {
+      name: 'ICC data',
+      content: 'b',
+      lengthType: 'LLL',
+      maxLength: 999,
+      encoding: 'binary',
+      lengthEncoding: 'bcd',
+    },
   },
 });

@@ -54,7 +54,13 @@ function writeAscii(text: string, from: number, count: number, f: CompiledField,
 }
 
 /** `count` ASCII characters at buf[pos], each in the field's classes. */
-function readAscii(buf: Buffer, pos: number, count: number, f: CompiledField, source: { text(buf: Buffer, start: number, end: number): string }): string {
+function readAscii(
+  buf: Buffer,
+  pos: number,
+  count: number,
+  f: CompiledField,
+  source: { text(buf: Buffer, start: number, end: number): string },
+): string {
   const allowed = f.charClass;
   const end = pos + count;
   for (let i = pos; i < end; i++) if ((CHAR_CLASS[buf[i]!]! & allowed) === 0) throw badCharRead(buf, i, false, f);
@@ -95,7 +101,8 @@ function asciiSnippet(f: CompiledField, site: SnippetSite): string[] {
     ];
   }
   if (f.content === Z) return [`if (!scan.allTrack2(pos, pos + ${size})) throw FAULT;`, `${into} = ${text};`];
-  if (f.content !== AN) throw new Error(`ISO 8583 fast decoder: no ASCII reader for content ${f.content} of field ${f.path}`);
+  if (f.content !== AN)
+    throw new Error(`ISO 8583 fast decoder: no ASCII reader for content ${f.content} of field ${f.path}`);
   // an: letters, digits and space. Mostly digits in practice (RRNs), which the word check takes.
   return [
     `if (!scan.allInRange(pos, pos + ${size}, 0x30, 0x39) && !scan.allInClass(pos, pos + ${size}, ${int(LETTER_OR_SPACE | DIGIT)})) throw FAULT;`,

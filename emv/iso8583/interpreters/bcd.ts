@@ -4,7 +4,18 @@
  * gets the filler nibble 0 on the field's pad side, and the reader refuses any other
  * filler (a value is never guessed: jPOS packs "EFGH" as BCD 5678, we refuse it).
  */
-import { BCD_PAIR, BCD_VALUE, CHAR, DIGIT_CODE, DIGITS3, DIGITS4, IS_BCD, IS_TRACK_BCD, TRACK_CODE, TRACK_NIBBLE } from '../charsets.js';
+import {
+  BCD_PAIR,
+  BCD_VALUE,
+  CHAR,
+  DIGIT_CODE,
+  DIGITS3,
+  DIGITS4,
+  IS_BCD,
+  IS_TRACK_BCD,
+  TRACK_CODE,
+  TRACK_NIBBLE,
+} from '../charsets.js';
 import { Z } from '../codes.js';
 import type { CompiledField } from '../compile.js';
 import { ISO8583_ERRORS as E, decodeError, encodeError } from '../errors.js';
@@ -23,7 +34,14 @@ export const bcdInterpreter: TextInterpreter = {
   snippet(f, site) {
     return shortBcdSnippet(f, site.into) ?? [`${site.into} = bcdValue(buf, pos, ${site.len}, ${site.field});`];
   },
-  helpers: { BCD_VALUE, bcdValue, DIGITS1: DIGITS3.slice(0, 10).map((d) => d.slice(2)), DIGITS2: DIGITS3.slice(0, 100).map((d) => d.slice(1)), DIGITS3, DIGITS4 },
+  helpers: {
+    BCD_VALUE,
+    bcdValue,
+    DIGITS1: DIGITS3.slice(0, 10).map((d) => d.slice(2)),
+    DIGITS2: DIGITS3.slice(0, 100).map((d) => d.slice(1)),
+    DIGITS3,
+    DIGITS4,
+  },
 };
 
 /** Bytes `digits` BCD digits take. */
@@ -41,7 +59,10 @@ function writeBcd(text: string, from: number, digits: number, f: CompiledField, 
     const hi = text.charCodeAt(i) - 48;
     const lo = text.charCodeAt(i + 1) - 48;
     // Both digits (the usual case) in one unsigned compare each; anything else takes the careful path.
-    out[pos++] = hi >>> 0 <= 9 && lo >>> 0 <= 9 ? (hi << 4) | lo : (nibble(text, i, track, f) << 4) | nibble(text, i + 1, track, f);
+    out[pos++] =
+      hi >>> 0 <= 9 && lo >>> 0 <= 9
+        ? (hi << 4) | lo
+        : (nibble(text, i, track, f) << 4) | nibble(text, i + 1, track, f);
     i += 2;
   }
   if (i < end) out[pos++] = nibble(text, i, track, f) << 4;
@@ -94,10 +115,25 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
     const g = buf[i + 5]!;
     const h = buf[i + 6]!;
     const k = buf[i + 7]!;
-    if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]! & valid[g]! & valid[h]! & valid[k]!) === 0) throw badBcd(buf, i, track, f);
+    if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]! & valid[g]! & valid[h]! & valid[k]!) === 0)
+      throw badBcd(buf, i, track, f);
     value += String.fromCharCode(
-      code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!,
-      code[e >> 4]!, code[e & 15]!, code[g >> 4]!, code[g & 15]!, code[h >> 4]!, code[h & 15]!, code[k >> 4]!, code[k & 15]!,
+      code[a >> 4]!,
+      code[a & 15]!,
+      code[b >> 4]!,
+      code[b & 15]!,
+      code[c >> 4]!,
+      code[c & 15]!,
+      code[d >> 4]!,
+      code[d & 15]!,
+      code[e >> 4]!,
+      code[e & 15]!,
+      code[g >> 4]!,
+      code[g & 15]!,
+      code[h >> 4]!,
+      code[h & 15]!,
+      code[k >> 4]!,
+      code[k & 15]!,
     );
   }
   switch (end - i) {
@@ -113,14 +149,22 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
       const b = buf[i + 1]!;
       if ((valid[a]! & valid[b]!) === 0) throw badBcd(buf, i, track, f);
       // Two bytes of digits (dates, MMDD, n4 codes): a shared string from the table.
-      return value + (track ? String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!) : DIGITS4[BCD_VALUE[a]! * 100 + BCD_VALUE[b]!]!);
+      return (
+        value +
+        (track
+          ? String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!)
+          : DIGITS4[BCD_VALUE[a]! * 100 + BCD_VALUE[b]!]!)
+      );
     }
     case 3: {
       const a = buf[i]!;
       const b = buf[i + 1]!;
       const c = buf[i + 2]!;
       if ((valid[a]! & valid[b]! & valid[c]!) === 0) throw badBcd(buf, i, track, f);
-      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!);
+      return (
+        value +
+        String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!)
+      );
     }
     case 4: {
       const a = buf[i]!;
@@ -128,7 +172,19 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
       const c = buf[i + 2]!;
       const d = buf[i + 3]!;
       if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
-      return value + String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
+      return (
+        value +
+        String.fromCharCode(
+          code[a >> 4]!,
+          code[a & 15]!,
+          code[b >> 4]!,
+          code[b & 15]!,
+          code[c >> 4]!,
+          code[c & 15]!,
+          code[d >> 4]!,
+          code[d & 15]!,
+        )
+      );
     }
     default: {
       // 5 to 7 bytes: 8 characters now, the rest in one more call (the generated decoder builds n9-n12 from tables).
@@ -137,7 +193,16 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
       const c = buf[i + 2]!;
       const d = buf[i + 3]!;
       if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
-      value += String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!, code[d >> 4]!, code[d & 15]!);
+      value += String.fromCharCode(
+        code[a >> 4]!,
+        code[a & 15]!,
+        code[b >> 4]!,
+        code[b & 15]!,
+        code[c >> 4]!,
+        code[c & 15]!,
+        code[d >> 4]!,
+        code[d & 15]!,
+      );
       return value + evenBcd(buf, i + 4, end, track, f);
     }
   }
@@ -147,17 +212,36 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
 function badBcd(buf: Buffer, i: number, track: boolean, f: CompiledField) {
   const valid = track ? IS_TRACK_BCD : IS_BCD;
   while (valid[buf[i]!] === 1) i++;
-  return decodeError(E.BAD_DIGIT, f.path, f.label, i, `byte 0x${hex2(buf[i]!)} is not two BCD digits${track ? ' (or the separator D)' : ''}`);
+  return decodeError(
+    E.BAD_DIGIT,
+    f.path,
+    f.label,
+    i,
+    `byte 0x${hex2(buf[i]!)} is not two BCD digits${track ? ' (or the separator D)' : ''}`,
+  );
 }
 
 function oneDigit(nibble: number, track: boolean, offset: number, f: CompiledField): string {
   const c = track ? TRACK_NIBBLE[nibble] : nibble <= 9 ? CHAR[48 + nibble] : undefined;
-  if (c === undefined) throw decodeError(E.BAD_DIGIT, f.path, f.label, offset, `nibble ${nibble.toString(16).toUpperCase()} is not a digit${track ? ' or the separator D' : ''}`);
+  if (c === undefined)
+    throw decodeError(
+      E.BAD_DIGIT,
+      f.path,
+      f.label,
+      offset,
+      `nibble ${nibble.toString(16).toUpperCase()} is not a digit${track ? ' or the separator D' : ''}`,
+    );
   return c;
 }
 
 function badPadding(f: CompiledField, offset: number, nibble: number) {
-  return decodeError(E.BAD_PADDING, f.path, f.label, offset, `filler nibble is ${nibble.toString(16).toUpperCase()}, not 0`);
+  return decodeError(
+    E.BAD_PADDING,
+    f.path,
+    f.label,
+    offset,
+    `filler nibble is ${nibble.toString(16).toUpperCase()}, not 0`,
+  );
 }
 
 /**
@@ -169,7 +253,10 @@ function shortBcdSnippet(f: CompiledField, into: string): string[] | undefined {
   if (f.content === Z || f.lengthDigits !== 0 || f.maxLength > 12) return undefined;
   const bytes = (f.maxLength + 1) >> 1;
   const names = Array.from({ length: bytes }, (_, i) => `v${i}`);
-  const lines = [`const ${names.map((v, i) => `${v} = BCD_VALUE[buf[pos + ${int(i)}]]`).join(', ')};`, `if (${names.map((v) => `${v} === 255`).join(' || ')}) throw FAULT;`];
+  const lines = [
+    `const ${names.map((v, i) => `${v} = BCD_VALUE[buf[pos + ${int(i)}]]`).join(', ')};`,
+    `if (${names.map((v) => `${v} === 255`).join(' || ')}) throw FAULT;`,
+  ];
   const odd = (f.maxLength & 1) === 1;
   if (odd) {
     // The filler nibble must be 0: on the left, the first byte is then 0-9; on the right, the last byte's value is a multiple of 10.
@@ -181,7 +268,8 @@ function shortBcdSnippet(f: CompiledField, into: string): string[] | undefined {
 
 /** The table lookups that spell out the bytes `v`: four digits from two bytes, a lone digit from a padded byte. */
 function shortBcdParts(v: string[], odd: boolean, padLeft: boolean): string[] {
-  if (odd && padLeft && v.length >= 2) return [`DIGITS3[${v[0]} * 100 + ${v[1]}]`, ...shortBcdParts(v.slice(2), false, false)];
+  if (odd && padLeft && v.length >= 2)
+    return [`DIGITS3[${v[0]} * 100 + ${v[1]}]`, ...shortBcdParts(v.slice(2), false, false)];
   if (odd && padLeft) return [`DIGITS1[${v[0]}]`];
   if (odd) {
     const last = v[v.length - 1]!;
@@ -189,6 +277,7 @@ function shortBcdParts(v: string[], odd: boolean, padLeft: boolean): string[] {
     return [...shortBcdParts(v.slice(0, -1), false, false), `DIGITS1[${last} / 10]`];
   }
   const parts: string[] = [];
-  for (let i = 0; i < v.length; i += 2) parts.push(i + 1 < v.length ? `DIGITS4[${v[i]} * 100 + ${v[i + 1]}]` : `DIGITS2[${v[i]}]`);
+  for (let i = 0; i < v.length; i += 2)
+    parts.push(i + 1 < v.length ? `DIGITS4[${v[i]} * 100 + ${v[i + 1]}]` : `DIGITS2[${v[i]}]`);
   return parts;
 }

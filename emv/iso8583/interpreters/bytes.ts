@@ -6,10 +6,16 @@ import type { Scratch } from '../scratch.js';
 
 /** The value checked to be bytes of the field's length (exactly it when fixed, at most it when variable). */
 export function bytesToWrite(value: unknown, f: CompiledField): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw encodeError(E.BAD_VALUE, f.path, f.label, `binary data must be a Buffer, not ${describe(value)}`);
+  if (!(value instanceof Uint8Array))
+    throw encodeError(E.BAD_VALUE, f.path, f.label, `binary data must be a Buffer, not ${describe(value)}`);
   const fixed = f.lengthDigits === 0;
   if (fixed ? value.length !== f.maxLength : value.length > f.maxLength) {
-    throw encodeError(E.LENGTH_OVER_MAX, f.path, f.label, `the value has ${value.length} bytes; the field holds ${fixed ? 'exactly' : 'at most'} ${f.maxLength}`);
+    throw encodeError(
+      E.LENGTH_OVER_MAX,
+      f.path,
+      f.label,
+      `the value has ${value.length} bytes; the field holds ${fixed ? 'exactly' : 'at most'} ${f.maxLength}`,
+    );
   }
   return value;
 }
@@ -18,7 +24,14 @@ export function bytesToWrite(value: unknown, f: CompiledField): Uint8Array {
  * A binary interpreter's encoder: the value checked (bytesToWrite), room made for
  * `bytesPerByte` wire bytes a value byte, the length prefix written, then the data by `write`.
  */
-export function encodeBytes(value: unknown, f: CompiledField, out: Scratch, pos: number, bytesPerByte: number, write: (data: Uint8Array, bytes: Buffer, pos: number) => number): number {
+export function encodeBytes(
+  value: unknown,
+  f: CompiledField,
+  out: Scratch,
+  pos: number,
+  bytesPerByte: number,
+  write: (data: Uint8Array, bytes: Buffer, pos: number) => number,
+): number {
   const data = bytesToWrite(value, f);
   const bytes = out.ensure(pos, f.prefixBytes + data.length * bytesPerByte);
   return write(data, bytes, f.prefixBytes === 0 ? pos : f.prefixer.write(data.length, f, bytes, pos));

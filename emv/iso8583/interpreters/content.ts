@@ -15,7 +15,8 @@ import type { TextInterpreter } from './interpreter.js';
 
 /** The value as the text to write: checked to be a string that fits, a short fixed value padded. */
 export function textToWrite(value: unknown, f: CompiledField): string {
-  if (typeof value !== 'string') throw encodeError(E.BAD_VALUE, f.path, f.label, `must be a string, not ${describe(value)}`);
+  if (typeof value !== 'string')
+    throw encodeError(E.BAD_VALUE, f.path, f.label, `must be a string, not ${describe(value)}`);
   const content = f.content;
   const fixed = f.lengthDigits === 0;
   // Units the value holds (digits or characters; an xn sign is not counted).
@@ -24,14 +25,24 @@ export function textToWrite(value: unknown, f: CompiledField): string {
     throw encodeError(E.BAD_VALUE, f.path, f.label, 'a signed amount starts with C or D');
   }
   if (length > f.maxLength) {
-    throw encodeError(E.LENGTH_OVER_MAX, f.path, f.label, `the value has ${length} ${unit(f)}; the field holds ${fixed ? 'exactly' : 'at most'} ${f.maxLength}`);
+    throw encodeError(
+      E.LENGTH_OVER_MAX,
+      f.path,
+      f.label,
+      `the value has ${length} ${unit(f)}; the field holds ${fixed ? 'exactly' : 'at most'} ${f.maxLength}`,
+    );
   }
   if (!fixed || length === f.maxLength) return value;
   const missing = f.maxLength - length;
   if (content === N) return '0'.repeat(missing) + value;
   if (content === XN) return value[0] + '0'.repeat(missing) + value.slice(1);
   if (content === AN || content === ANS) return value + ' '.repeat(missing);
-  throw encodeError(E.BAD_VALUE, f.path, f.label, `the value has ${length} ${unit(f)}; the field holds exactly ${f.maxLength}`);
+  throw encodeError(
+    E.BAD_VALUE,
+    f.path,
+    f.label,
+    `the value has ${length} ${unit(f)}; the field holds exactly ${f.maxLength}`,
+  );
 }
 
 /**
@@ -39,11 +50,24 @@ export function textToWrite(value: unknown, f: CompiledField): string {
  * (a byte a character is enough for every text encoding: BCD takes half), the length
  * prefix written by the field's prefixer, then the text by `write`.
  */
-export function encodeText(value: unknown, f: CompiledField, out: Scratch, pos: number, write: TextInterpreter['writeText']): number {
+export function encodeText(
+  value: unknown,
+  f: CompiledField,
+  out: Scratch,
+  pos: number,
+  write: TextInterpreter['writeText'],
+): number {
   const text = textToWrite(value, f);
   const bytes = out.ensure(pos, f.prefixBytes + text.length);
   // Most fields are fixed: no call for an empty prefix.
-  return write(text, 0, text.length, f, bytes, f.prefixBytes === 0 ? pos : f.prefixer.write(text.length, f, bytes, pos));
+  return write(
+    text,
+    0,
+    text.length,
+    f,
+    bytes,
+    f.prefixBytes === 0 ? pos : f.prefixer.write(text.length, f, bytes, pos),
+  );
 }
 
 /** The encoder's refusal of character `i` of a value. */
@@ -61,9 +85,22 @@ export function firstBadChar(text: string, from: number, f: CompiledField): numb
 
 /** The checked reader's refusal of the byte at `offset` (`ebcdic`: the byte is EBCDIC). */
 export function badCharRead(buf: Buffer, offset: number, ebcdic: boolean, f: CompiledField) {
-  const kind = f.content === N || f.content === XN ? 'a digit' : f.content === Z ? 'a digit or =' : f.charClass & PRINTABLE ? 'printable ASCII' : 'a letter, digit or space';
+  const kind =
+    f.content === N || f.content === XN
+      ? 'a digit'
+      : f.content === Z
+        ? 'a digit or ='
+        : f.charClass & PRINTABLE
+          ? 'printable ASCII'
+          : 'a letter, digit or space';
   const code = f.content === N || f.content === XN || f.content === Z ? E.BAD_DIGIT : E.BAD_CHARACTER;
-  return decodeError(code, f.path, f.label, offset, `${ebcdic ? 'EBCDIC ' : ''}byte 0x${hex2(buf[offset]!)} is not ${kind}`);
+  return decodeError(
+    code,
+    f.path,
+    f.label,
+    offset,
+    `${ebcdic ? 'EBCDIC ' : ''}byte 0x${hex2(buf[offset]!)} is not ${kind}`,
+  );
 }
 
 /** The checked reader's refusal of an xn sign byte. */

@@ -5,7 +5,6 @@ import { ISO8583_ERRORS as E, decodeError } from '../errors.js';
 import { encodeBytes } from './bytes.js';
 import type { Interpreter } from './interpreter.js';
 
-
 export const hexInterpreter: Interpreter = {
   name: 'hex',
   dataBytes: (length) => length * 2,
@@ -30,7 +29,8 @@ function hexBytes(buf: Buffer, pos: number, length: number, f: CompiledField): B
   for (let i = 0; i < length; i++) {
     const hi = HEX_VALUE[buf[pos + 2 * i]!]!;
     const lo = HEX_VALUE[buf[pos + 2 * i + 1]!]!;
-    if ((hi | lo) === 255) throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + 2 * i + (hi === 255 ? 0 : 1), 'not a hex digit');
+    if ((hi | lo) === 255)
+      throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + 2 * i + (hi === 255 ? 0 : 1), 'not a hex digit');
     value[i] = (hi << 4) | lo;
   }
   return value;

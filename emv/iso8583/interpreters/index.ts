@@ -14,7 +14,9 @@ export type { Interpreter, TextInterpreter, TextSource, SnippetSite } from './in
  * The interpreter of each data encoding, in the order messages list them, and the
  * content types it carries. Adding an encoding is its module and a line here.
  */
-const BY_ENCODING: Readonly<Record<DataEncoding, { interpreter: Interpreter; contents: readonly ContentType[]; signedAmount?: Interpreter }>> = {
+const BY_ENCODING: Readonly<
+  Record<DataEncoding, { interpreter: Interpreter; contents: readonly ContentType[]; signedAmount?: Interpreter }>
+> = {
   bcd: { interpreter: bcdInterpreter, contents: ['n', 'z', 'xn'], signedAmount: signedAmountBcd },
   ascii: { interpreter: asciiInterpreter, contents: ['n', 'z', 'xn', 'an', 'ans'], signedAmount: signedAmountAscii },
   ebcdic: { interpreter: ebcdicInterpreter, contents: ['n', 'z', 'xn', 'an', 'ans'], signedAmount: signedAmountEbcdic },
@@ -23,11 +25,15 @@ const BY_ENCODING: Readonly<Record<DataEncoding, { interpreter: Interpreter; con
 };
 
 /** Every interpreter, for the generated decoder's helper table. */
-export const INTERPRETERS: readonly Interpreter[] = Object.values(BY_ENCODING).flatMap((entry) => (entry.signedAmount ? [entry.interpreter, entry.signedAmount] : [entry.interpreter]));
+export const INTERPRETERS: readonly Interpreter[] = Object.values(BY_ENCODING).flatMap((entry) =>
+  entry.signedAmount ? [entry.interpreter, entry.signedAmount] : [entry.interpreter],
+);
 
 /** The encodings that can carry `content`. */
 export function encodingsFor(content: ContentType): DataEncoding[] {
-  return (Object.keys(BY_ENCODING) as DataEncoding[]).filter((encoding) => BY_ENCODING[encoding].contents.includes(content));
+  return (Object.keys(BY_ENCODING) as DataEncoding[]).filter((encoding) =>
+    BY_ENCODING[encoding].contents.includes(content),
+  );
 }
 
 /** The interpreter of `content` in `encoding` (compile.ts checks the pair with encodingsFor first). */

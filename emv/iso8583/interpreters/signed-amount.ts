@@ -33,7 +33,10 @@ function signedAmount(digits: TextInterpreter, signToByte: Uint8Array, byteToSig
       return CHAR[c]! + digits.readText(buf, pos + 1, length, f, source);
     },
     snippet: (_f, site) => [`${site.into} = ${helperName}(buf, pos, ${site.len}, ${site.field});`],
-    helpers: { [helperName]: (buf: Buffer, pos: number, length: number, f: Parameters<Interpreter['read']>[3]) => interpreter.read(buf, pos, length, f, ownText) },
+    helpers: {
+      [helperName]: (buf: Buffer, pos: number, length: number, f: Parameters<Interpreter['read']>[3]) =>
+        interpreter.read(buf, pos, length, f, ownText),
+    },
   };
   return interpreter;
 }

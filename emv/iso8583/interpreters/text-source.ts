@@ -25,7 +25,9 @@ export class WholeMessageText implements TextSource {
 export function latin1(buf: Buffer, start: number, end: number): string {
   const length = end - start;
   if (length > 16) return buf.toString('latin1', start, end);
-  return length > 8 ? shortLatin1(buf, start, 8) + shortLatin1(buf, start + 8, length - 8) : shortLatin1(buf, start, length);
+  return length > 8
+    ? shortLatin1(buf, start, 8) + shortLatin1(buf, start + 8, length - 8)
+    : shortLatin1(buf, start, length);
 }
 
 /** Up to eight bytes as a string. */
@@ -48,6 +50,15 @@ export function shortLatin1(buf: Buffer, i: number, length: number): string {
     case 7:
       return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!, buf[i + 4]!, buf[i + 5]!, buf[i + 6]!);
     default:
-      return String.fromCharCode(buf[i]!, buf[i + 1]!, buf[i + 2]!, buf[i + 3]!, buf[i + 4]!, buf[i + 5]!, buf[i + 6]!, buf[i + 7]!);
+      return String.fromCharCode(
+        buf[i]!,
+        buf[i + 1]!,
+        buf[i + 2]!,
+        buf[i + 3]!,
+        buf[i + 4]!,
+        buf[i + 5]!,
+        buf[i + 6]!,
+        buf[i + 7]!,
+      );
   }
 }

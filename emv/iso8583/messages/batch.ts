@@ -33,7 +33,11 @@ export interface BatchTransaction {
 }
 
 /** 0320 batch upload of one transaction; `last` marks the final one (DE3 last digit 0 vs 1, a common POS convention). */
-export function buildBatchUpload(transaction: BatchTransaction, context: MessageContext, options: { last?: boolean } = {}): IsoMessage {
+export function buildBatchUpload(
+  transaction: BatchTransaction,
+  context: MessageContext,
+  options: { last?: boolean } = {},
+): IsoMessage {
   const times = messageTimes(context);
   const fields: IsoFields = {
     [DE.PAN]: transaction.pan,
@@ -78,7 +82,11 @@ export interface SettlementRequest {
 export function buildSettlement(request: SettlementRequest, context: MessageContext): IsoMessage {
   const times = messageTimes(context);
   if (!Number.isInteger(request.batchNumber) || request.batchNumber < 1 || request.batchNumber > 999_999) {
-    throw new PosError(ISO8583_ERRORS.BAD_VALUE, `ISO 8583 field 60: a batch number is 1 to 999999, not ${request.batchNumber}`, { details: { field: '60' } });
+    throw new PosError(
+      ISO8583_ERRORS.BAD_VALUE,
+      `ISO 8583 field 60: a batch number is 1 to 999999, not ${request.batchNumber}`,
+      { details: { field: '60' } },
+    );
   }
   const t = request.totals;
   const fields: IsoFields = {
@@ -122,7 +130,11 @@ export function readSettlementTotals(message: IsoMessage): SettlementTotals {
 
 function count(value: number, field: number): string {
   if (!Number.isInteger(value) || value < 0 || value > 9_999_999_999) {
-    throw new PosError(ISO8583_ERRORS.BAD_VALUE, `ISO 8583 field ${field}: a count is a whole number 0 to 9999999999, not ${value}`, { details: { field: String(field) } });
+    throw new PosError(
+      ISO8583_ERRORS.BAD_VALUE,
+      `ISO 8583 field ${field}: a count is a whole number 0 to 9999999999, not ${value}`,
+      { details: { field: String(field) } },
+    );
   }
   return String(value).padStart(10, '0');
 }
@@ -130,7 +142,11 @@ function count(value: number, field: number): string {
 function total(value: number | bigint, field: number): string {
   const v = BigInt(value);
   if (v < 0n || v > 9_999_999_999_999_999n) {
-    throw new PosError(ISO8583_ERRORS.BAD_VALUE, `ISO 8583 field ${field}: a total is 0 to 16 digits of minor units, not ${String(value)}`, { details: { field: String(field) } });
+    throw new PosError(
+      ISO8583_ERRORS.BAD_VALUE,
+      `ISO 8583 field ${field}: a total is 0 to 16 digits of minor units, not ${String(value)}`,
+      { details: { field: String(field) } },
+    );
   }
   return v.toString().padStart(16, '0');
 }

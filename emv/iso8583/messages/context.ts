@@ -80,14 +80,20 @@ export function messageTimes(context: MessageContext): MessageTimes {
 
 /** The terminal's wall clock at `at`: by its time zone when the context names one, else by the fixed offset. */
 export function localClock(context: Pick<MessageContext, 'timeZone' | 'utcOffsetMinutes'>, at: Date): WallClock {
-  return context.timeZone !== undefined ? wallClock(at, context.timeZone) : wallClockAtOffset(at, context.utcOffsetMinutes ?? 0);
+  return context.timeZone !== undefined
+    ? wallClock(at, context.timeZone)
+    : wallClockAtOffset(at, context.utcOffsetMinutes ?? 0);
 }
 
 /** DE11 as 6 digits from the context's counter. */
 export function nextStan(context: MessageContext): string {
   const stan = context.nextStan();
   if (!Number.isInteger(stan) || stan < 1 || stan > 999_999) {
-    throw new PosError(ISO8583_ERRORS.BAD_VALUE, `ISO 8583 message: the STAN counter gave ${stan}; a STAN runs from 1 to 999999`, { details: { field: '11' } });
+    throw new PosError(
+      ISO8583_ERRORS.BAD_VALUE,
+      `ISO 8583 message: the STAN counter gave ${stan}; a STAN runs from 1 to 999999`,
+      { details: { field: '11' } },
+    );
   }
   return String(stan).padStart(6, '0');
 }
@@ -98,7 +104,8 @@ export function nextStan(context: MessageContext): string {
  */
 export function retrievalReference(times: MessageTimes, stan: string): string {
   const { local } = times;
-  const dayOfYear = Math.round((Date.UTC(local.year, local.month - 1, local.day) - Date.UTC(local.year, 0, 1)) / 86_400_000) + 1;
+  const dayOfYear =
+    Math.round((Date.UTC(local.year, local.month - 1, local.day) - Date.UTC(local.year, 0, 1)) / 86_400_000) + 1;
   return String(local.year % 10) + String(dayOfYear).padStart(3, '0') + two(local.hour) + stan;
 }
 
@@ -106,7 +113,11 @@ export function retrievalReference(times: MessageTimes, stan: string): string {
 export function amountField(minorUnits: number | bigint, field = '4'): string {
   const value = BigInt(minorUnits);
   if (value < 0n || value > 999_999_999_999n) {
-    throw new PosError(ISO8583_ERRORS.BAD_VALUE, `ISO 8583 field ${field}: an amount is 0 to 999999999999 minor units, not ${String(minorUnits)}`, { details: { field } });
+    throw new PosError(
+      ISO8583_ERRORS.BAD_VALUE,
+      `ISO 8583 field ${field}: an amount is 0 to 999999999999 minor units, not ${String(minorUnits)}`,
+      { details: { field } },
+    );
   }
   return value.toString().padStart(12, '0');
 }
@@ -128,7 +139,12 @@ function two(n: number): string {
  * this terminal carries. DE7 is the sending instant (UTC); DE12/DE13 the transaction's local time:
  * the sending instant's, or an earlier one's for a message about an earlier transaction.
  */
-export function terminalFields(context: MessageContext, sent: MessageTimes, stan: string, local: Pick<MessageTimes, 'localTime' | 'localDate'> = sent): IsoFields {
+export function terminalFields(
+  context: MessageContext,
+  sent: MessageTimes,
+  stan: string,
+  local: Pick<MessageTimes, 'localTime' | 'localDate'> = sent,
+): IsoFields {
   return {
     [DE.TRANSMISSION]: sent.transmission,
     [DE.STAN]: stan,

@@ -64,7 +64,11 @@ export function textField(message: IsoMessage, field: number): string | undefine
 export function requiredText(message: IsoMessage, field: number, what: string): string {
   const value = textField(message, field);
   if (value === undefined) {
-    throw new PosError(ISO8583_ERRORS.MISSING_FIELD, `ISO 8583 ${message.mti}: field ${field} (${what}) is required and absent`, { details: { field: String(field), mti: message.mti } });
+    throw new PosError(
+      ISO8583_ERRORS.MISSING_FIELD,
+      `ISO 8583 ${message.mti}: field ${field} (${what}) is required and absent`,
+      { details: { field: String(field), mti: message.mti } },
+    );
   }
   return value;
 }

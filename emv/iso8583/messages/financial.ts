@@ -9,7 +9,14 @@
  */
 import type { Tlv } from '../../tlv/index.js';
 import type { IsoFields, IsoMessage } from '../message.js';
-import { amountField, messageTimes, nextStan, retrievalReference, terminalFields, type MessageContext } from './context.js';
+import {
+  amountField,
+  messageTimes,
+  nextStan,
+  retrievalReference,
+  terminalFields,
+  type MessageContext,
+} from './context.js';
 import { DE, copyFields, iccDataField, originalDataElements, requiredText } from './fields.js';
 import { MTI, repeatMti } from './mti.js';
 import { reversalReasonCode, type ReversalReason } from './reversal-reason.js';
@@ -84,7 +91,15 @@ export function buildVoid(original: ApprovedTransaction, context: MessageContext
     [DE.AUTH_CODE]: original.authCode,
     [DE.ORIGINAL_DATA]: originalDataElements(original.request),
   };
-  copyFields(original.request.fields, fields, [DE.PAN, DE.EXPIRY, DE.MERCHANT_TYPE, DE.POS_ENTRY_MODE, DE.PAN_SEQUENCE, DE.NII, DE.POS_CONDITION]);
+  copyFields(original.request.fields, fields, [
+    DE.PAN,
+    DE.EXPIRY,
+    DE.MERCHANT_TYPE,
+    DE.POS_ENTRY_MODE,
+    DE.PAN_SEQUENCE,
+    DE.NII,
+    DE.POS_CONDITION,
+  ]);
   addMerchantType(fields, context);
   panFromTrack(original.request, fields);
   return { mti: MTI.FINANCIAL_REQUEST, fields };
@@ -113,7 +128,11 @@ export interface ReversalOptions {
  * STAN and local date-time; a host that wants a new STAN for the reversal gets it from the
  * caller (runtime/host/client.ts, `host.reversalStan`). DE7 is this transmission.
  */
-export function buildReversal(original: IsoMessage, context: MessageContext, options: ReversalOptions = {}): IsoMessage {
+export function buildReversal(
+  original: IsoMessage,
+  context: MessageContext,
+  options: ReversalOptions = {},
+): IsoMessage {
   const times = messageTimes(context);
   const fields: IsoFields = {
     [DE.TRANSMISSION]: times.transmission,
@@ -140,7 +159,8 @@ export function buildReversal(original: IsoMessage, context: MessageContext, opt
   ]);
   addMerchantType(fields, context);
   panFromTrack(original, fields);
-  if (options.reason !== undefined) fields[DE.POS_CONDITION] = reversalReasonCode(options.reason, context.reversalReasonLayout);
+  if (options.reason !== undefined)
+    fields[DE.POS_CONDITION] = reversalReasonCode(options.reason, context.reversalReasonLayout);
   if (options.authCode !== undefined) fields[DE.AUTH_CODE] = options.authCode;
   if (options.iccData !== undefined) fields[DE.ICC_DATA] = iccDataField(options.iccData);
   return { mti: MTI.REVERSAL, fields };
@@ -206,11 +226,18 @@ export interface CardCompletion {
  * processing code, entry mode and the local date-time are the 0200's; a new STAN and DE7.
  * PAN and expiry only: no track data, no PIN block. Sent when `host.tcDelivery` is `advice`.
  */
-export function buildCompletionAdvice(approvedRequest: IsoMessage, completion: CardCompletion, context: MessageContext): IsoMessage {
+export function buildCompletionAdvice(
+  approvedRequest: IsoMessage,
+  completion: CardCompletion,
+  context: MessageContext,
+): IsoMessage {
   const times = messageTimes(context);
   const fields: IsoFields = {
     [DE.PROCESSING_CODE]: requiredText(approvedRequest, DE.PROCESSING_CODE, 'processing code'),
-    [DE.AMOUNT]: completion.approvedAmount !== undefined ? amountField(completion.approvedAmount) : requiredText(approvedRequest, DE.AMOUNT, 'amount'),
+    [DE.AMOUNT]:
+      completion.approvedAmount !== undefined
+        ? amountField(completion.approvedAmount)
+        : requiredText(approvedRequest, DE.AMOUNT, 'amount'),
     ...terminalFields(context, times, nextStan(context), {
       localTime: requiredText(approvedRequest, DE.LOCAL_TIME, 'local time'),
       localDate: requiredText(approvedRequest, DE.LOCAL_DATE, 'local date'),
@@ -221,7 +248,15 @@ export function buildCompletionAdvice(approvedRequest: IsoMessage, completion: C
     [DE.ICC_DATA]: iccDataField(completion.finalIccData),
     [DE.ORIGINAL_DATA]: originalDataElements(approvedRequest),
   };
-  copyFields(approvedRequest.fields, fields, [DE.PAN, DE.EXPIRY, DE.MERCHANT_TYPE, DE.POS_ENTRY_MODE, DE.PAN_SEQUENCE, DE.NII, DE.POS_CONDITION]);
+  copyFields(approvedRequest.fields, fields, [
+    DE.PAN,
+    DE.EXPIRY,
+    DE.MERCHANT_TYPE,
+    DE.POS_ENTRY_MODE,
+    DE.PAN_SEQUENCE,
+    DE.NII,
+    DE.POS_CONDITION,
+  ]);
   addMerchantType(fields, context);
   panFromTrack(approvedRequest, fields);
   return { mti: MTI.ADVICE, fields };
@@ -244,7 +279,8 @@ function addCard(fields: IsoFields, card: CardData): void {
 
 /** DE18 from the context, unless the message already has the original's. */
 function addMerchantType(fields: IsoFields, context: MessageContext): void {
-  if (context.merchantCategoryCode !== undefined && fields[DE.MERCHANT_TYPE] === undefined) fields[DE.MERCHANT_TYPE] = context.merchantCategoryCode;
+  if (context.merchantCategoryCode !== undefined && fields[DE.MERCHANT_TYPE] === undefined)
+    fields[DE.MERCHANT_TYPE] = context.merchantCategoryCode;
 }
 
 /** A message built from a swiped original carries the PAN (and expiry) taken from its track 2, not the track. */

@@ -35,7 +35,10 @@ export interface MtiParts {
 }
 
 export function parseMti(mti: string): MtiParts {
-  if (!/^[0-9]{4}$/.test(mti)) throw new PosError(ISO8583_ERRORS.BAD_MTI, `ISO 8583 MTI ${JSON.stringify(mti)}: must be 4 digits`, { details: { field: 'mti' } });
+  if (!/^[0-9]{4}$/.test(mti))
+    throw new PosError(ISO8583_ERRORS.BAD_MTI, `ISO 8583 MTI ${JSON.stringify(mti)}: must be 4 digits`, {
+      details: { field: 'mti' },
+    });
   const version = ({ '0': '1987', '1': '1993', '2': '2003' } as const)[mti[0] as '0' | '1' | '2'] ?? 'private';
   return { version, messageClass: Number(mti[1]), messageFunction: Number(mti[2]), origin: Number(mti[3]) };
 }
@@ -43,7 +46,10 @@ export function parseMti(mti: string): MtiParts {
 /** The MTI of the response to `request` (0200 -> 0210, 0401 -> 0410, 0221 -> 0230). */
 export function responseMti(request: string): string {
   const { messageFunction } = parseMti(request);
-  if (messageFunction % 2 !== 0) throw new PosError(ISO8583_ERRORS.BAD_MTI, `ISO 8583 MTI ${request} is a response; it has no response`, { details: { field: 'mti' } });
+  if (messageFunction % 2 !== 0)
+    throw new PosError(ISO8583_ERRORS.BAD_MTI, `ISO 8583 MTI ${request} is a response; it has no response`, {
+      details: { field: 'mti' },
+    });
   return request.slice(0, 2) + String(messageFunction + 1) + '0';
 }
 

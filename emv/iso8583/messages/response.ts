@@ -47,13 +47,21 @@ export function matchKey(message: IsoMessage): string {
 export function checkResponseTo(response: IsoMessage, request: IsoMessage): void {
   const expected = responseMti(request.mti);
   if (response.mti !== expected) {
-    throw new PosError(ISO8583_ERRORS.BAD_MTI, `ISO 8583: expected a ${expected} answering ${request.mti}, got ${response.mti}`, { details: { field: 'mti', expected, got: response.mti } });
+    throw new PosError(
+      ISO8583_ERRORS.BAD_MTI,
+      `ISO 8583: expected a ${expected} answering ${request.mti}, got ${response.mti}`,
+      { details: { field: 'mti', expected, got: response.mti } },
+    );
   }
   for (const field of [DE.STAN, DE.TERMINAL_ID]) {
     const sent = textField(request, field);
     const got = textField(response, field);
     if (sent !== undefined && got !== sent) {
-      throw new PosError(ISO8583_ERRORS.RESPONSE_MISMATCH, `ISO 8583 ${response.mti}: field ${field} does not match the request's`, { details: { field: String(field) } });
+      throw new PosError(
+        ISO8583_ERRORS.RESPONSE_MISMATCH,
+        `ISO 8583 ${response.mti}: field ${field} does not match the request's`,
+        { details: { field: String(field) } },
+      );
     }
   }
 }
@@ -103,7 +111,32 @@ export function readSettlementResponse(response: IsoMessage, request?: IsoMessag
 }
 
 /** Fields a response echoes from its request. Card data other than the PAN is never echoed. */
-const ECHOED = [DE.PAN, DE.PROCESSING_CODE, DE.AMOUNT, DE.TRANSMISSION, DE.STAN, DE.LOCAL_TIME, DE.LOCAL_DATE, DE.NII, DE.POS_CONDITION, DE.RRN, DE.TERMINAL_ID, DE.MERCHANT_ID, DE.CURRENCY, DE.BATCH_NUMBER, DE.NETWORK_CODE, 74, 75, 76, 77, 86, 87, 88, 89, DE.ORIGINAL_DATA];
+const ECHOED = [
+  DE.PAN,
+  DE.PROCESSING_CODE,
+  DE.AMOUNT,
+  DE.TRANSMISSION,
+  DE.STAN,
+  DE.LOCAL_TIME,
+  DE.LOCAL_DATE,
+  DE.NII,
+  DE.POS_CONDITION,
+  DE.RRN,
+  DE.TERMINAL_ID,
+  DE.MERCHANT_ID,
+  DE.CURRENCY,
+  DE.BATCH_NUMBER,
+  DE.NETWORK_CODE,
+  74,
+  75,
+  76,
+  77,
+  86,
+  87,
+  88,
+  89,
+  DE.ORIGINAL_DATA,
+];
 
 /** A response to `request` with its echo fields and `fields` (at least DE39) — for the acquirer simulator and tests. */
 export function buildResponse(request: IsoMessage, fields: IsoFields): IsoMessage {

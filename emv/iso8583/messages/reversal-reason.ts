@@ -37,7 +37,9 @@ export type ReversalReason =
   | 'not-completed';
 
 /** DE25 of a reversal by reason: the 1993 message reason code and the 1987 2-digit code. */
-export const REVERSAL_REASON_CODES: Readonly<Record<ReversalReason, { readonly '1993': string; readonly '1987': string }>> = {
+export const REVERSAL_REASON_CODES: Readonly<
+  Record<ReversalReason, { readonly '1993': string; readonly '1987': string }>
+> = {
   timeout: { '1993': '4021', '1987': '68' },
   'unreadable-response': { '1993': '4020', '1987': '20' },
   'card-declined': { '1993': '4007', '1987': '21' },
@@ -55,7 +57,11 @@ export const REVERSAL_REASONS = Object.keys(REVERSAL_REASON_CODES) as ReversalRe
 export function reversalReasonCode(reason: ReversalReason, layout: '1987' | '1993' = '1987'): string {
   const codes = Object.hasOwn(REVERSAL_REASON_CODES, reason) ? REVERSAL_REASON_CODES[reason] : undefined;
   if (codes === undefined) {
-    throw new PosError(ISO8583_ERRORS.BAD_VALUE, `ISO 8583 reversal: no reason ${JSON.stringify(reason)}; choose one of ${REVERSAL_REASONS.join(', ')}`, { details: { field: '25' } });
+    throw new PosError(
+      ISO8583_ERRORS.BAD_VALUE,
+      `ISO 8583 reversal: no reason ${JSON.stringify(reason)}; choose one of ${REVERSAL_REASONS.join(', ')}`,
+      { details: { field: '25' } },
+    );
   }
   return codes[layout];
 }

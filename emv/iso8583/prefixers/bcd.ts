@@ -10,7 +10,7 @@ export const bcdPrefixer: Prefixer = {
   write(length, f, out, pos) {
     let rest = length;
     for (let i = f.prefixBytes - 1; i >= 0; i--) {
-      out[pos + i] = ((Math.floor(rest / 10) % 10) << 4) | rest % 10;
+      out[pos + i] = ((Math.floor(rest / 10) % 10) << 4) | (rest % 10);
       rest = Math.floor(rest / 100);
     }
     return pos + f.prefixBytes;
@@ -19,7 +19,8 @@ export const bcdPrefixer: Prefixer = {
     let length = 0;
     for (let i = 0; i < f.prefixBytes; i++) {
       const b = buf[pos + i]!;
-      if (BCD_VALUE[b] === 255) throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + i, `length prefix byte 0x${hex2(b)} is not BCD`);
+      if (BCD_VALUE[b] === 255)
+        throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + i, `length prefix byte 0x${hex2(b)} is not BCD`);
       length = length * 100 + BCD_VALUE[b]!;
     }
     return length;

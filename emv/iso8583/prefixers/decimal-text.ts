@@ -23,7 +23,14 @@ function decimalTextPrefixer(name: string, zero: number): Prefixer {
       let length = 0;
       for (let i = 0; i < f.prefixBytes; i++) {
         const d = buf[pos + i]! - zero;
-        if (d < 0 || d > 9) throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + i, `length prefix byte 0x${hex2(buf[pos + i]!)} is not a digit`);
+        if (d < 0 || d > 9)
+          throw decodeError(
+            E.BAD_DIGIT,
+            f.path,
+            f.label,
+            pos + i,
+            `length prefix byte 0x${hex2(buf[pos + i]!)} is not a digit`,
+          );
         length = length * 10 + d;
       }
       return length;

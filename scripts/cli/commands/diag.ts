@@ -59,14 +59,26 @@ class Report {
 function positive(value: string | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new PosError('CODPOS_USAGE_OPTION', `${option} must be a positive integer (milliseconds or baud), got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new PosError(
+      'CODPOS_USAGE_OPTION',
+      `${option} must be a positive integer (milliseconds or baud), got "${value}"`,
+    );
   return n;
 }
 
 /** The device's config section with the transport the flags ask for. */
-function settingsFor<K extends keyof Config['devices']>(config: Config, key: K, opts: DeviceOptions): Config['devices'][K] {
+function settingsFor<K extends keyof Config['devices']>(
+  config: Config,
+  key: K,
+  opts: DeviceOptions,
+): Config['devices'][K] {
   const section = config.devices[key];
-  const transport = opts.sim ? { kind: 'sim' as const } : opts.path ? { kind: 'serial' as const, path: opts.path } : section.transport;
+  const transport = opts.sim
+    ? { kind: 'sim' as const }
+    : opts.path
+      ? { kind: 'serial' as const, path: opts.path }
+      : section.transport;
   const baudRate = positive(opts.baud, section.baudRate, '--baud');
   return { ...section, transport, baudRate };
 }
@@ -88,13 +100,19 @@ type Lifecycle = { start(): Promise<void>; stop(): Promise<void> };
  * Starts the device, runs the test, and stops the device whatever happened. A device
  * that is not online, or a device error during the test, ends in a FAIL verdict.
  */
-async function runDiag(device: BuiltDevice<Lifecycle, Lifecycle>, report: Report, test: () => Promise<void>): Promise<void> {
+async function runDiag(
+  device: BuiltDevice<Lifecycle, Lifecycle>,
+  report: Report,
+  test: () => Promise<void>,
+): Promise<void> {
   const { startDevice, stopDevice } = await load.factory();
   try {
     await startDevice(device);
     report.line('transport', device.link.description);
     if (device.link.state.state !== 'online') {
-      return report.fail(`${device.link.description} is ${device.link.state.state}: ${device.link.state.reason ?? 'unknown reason'}`);
+      return report.fail(
+        `${device.link.description} is ${device.link.state.state}: ${device.link.state.reason ?? 'unknown reason'}`,
+      );
     }
     await test();
   } catch (error) {
@@ -105,7 +123,11 @@ async function runDiag(device: BuiltDevice<Lifecycle, Lifecycle>, report: Report
   }
 }
 
-function waitFor<T>(emitter: NodeJS.EventEmitter, events: string[], timeoutMs: number): Promise<{ event: string; value: T } | undefined> {
+function waitFor<T>(
+  emitter: NodeJS.EventEmitter,
+  events: string[],
+  timeoutMs: number,
+): Promise<{ event: string; value: T } | undefined> {
   return new Promise((resolve) => {
     const handlers = events.map((event) => {
       const handler = (value: T) => finish({ event, value });
@@ -122,7 +144,9 @@ function waitFor<T>(emitter: NodeJS.EventEmitter, events: string[], timeoutMs: n
 }
 
 export function register(program: Command): void {
-  const group = program.command('diag').description('test the devices (scanner, card reader, PIN pad, printer) with a clear verdict');
+  const group = program
+    .command('diag')
+    .description('test the devices (scanner, card reader, PIN pad, printer) with a clear verdict');
 
   group
     .command('devices')
@@ -140,13 +164,29 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'how long to wait for a card', '30000')
     .action(action(async (opts: DeviceOptions) => diagCard(opts)));
 
-  deviceCommand(group, 'pinpad', 'PIN pad identity, DUKPT KSN and self-test (never asks for a PIN); a standard VeriFone pad: the display message')
-    .option('--timeout <ms>', 'how long to wait for the answer to identify (a codpos extension) before falling back to the standard display message', '5000')
+  deviceCommand(
+    group,
+    'pinpad',
+    'PIN pad identity, DUKPT KSN and self-test (never asks for a PIN); a standard VeriFone pad: the display message',
+  )
+    .option(
+      '--timeout <ms>',
+      'how long to wait for the answer to identify (a codpos extension) before falling back to the standard display message',
+      '5000',
+    )
     .action(action(async (opts: DeviceOptions) => diagPinpad(opts)));
 
-  deviceCommand(group, 'printer', 'printer status (DLE EOT); with --test-page, print text sizes, barcodes, QR and a raster image')
+  deviceCommand(
+    group,
+    'printer',
+    'printer status (DLE EOT); with --test-page, print text sizes, barcodes, QR and a raster image',
+  )
     .option('--test-page', 'print the test page')
-    .option('--timeout <ms>', 'how long the test page may wait for the printer (paper, cover) before it is cancelled', '60000')
+    .option(
+      '--timeout <ms>',
+      'how long the test page may wait for the printer (paper, cover) before it is cancelled',
+      '60000',
+    )
     .action(action(async (opts: DeviceOptions & { testPage?: boolean }) => diagPrinter(opts)));
 }
 
@@ -157,7 +197,10 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
   const { scanBle } = await import('../../../drivers/transport/ble.js');
   const { HID_POS_USAGE_PAGE } = await import('../../../drivers/scanner/hid-pos.js');
   const serial = await listSerialPorts();
-  report.line('serial', serial.map((p) => p.path + (p.manufacturer ? ` (${p.manufacturer})` : '')));
+  report.line(
+    'serial',
+    serial.map((p) => p.path + (p.manufacturer ? ` (${p.manufacturer})` : '')),
+  );
   let hidSummary: string;
   try {
     const hid = listHidDevices();
@@ -165,7 +208,10 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
       'hid',
       hid.map((d) => {
         const id = `${d.vendorId.toString(16).padStart(4, '0')}:${d.productId.toString(16).padStart(4, '0')}`;
-        const page = d.usagePage === undefined ? '' : ` usage page 0x${d.usagePage.toString(16).toUpperCase()}${d.usagePage === HID_POS_USAGE_PAGE ? ' (HID POS scanner)' : d.usagePage === 1 && d.usage === 6 ? ' (keyboard)' : ''}`;
+        const page =
+          d.usagePage === undefined
+            ? ''
+            : ` usage page 0x${d.usagePage.toString(16).toUpperCase()}${d.usagePage === HID_POS_USAGE_PAGE ? ' (HID POS scanner)' : d.usagePage === 1 && d.usage === 6 ? ' (keyboard)' : ''}`;
         return `${id}${page} ${d.product ?? ''}`.trim();
       }),
     );
@@ -186,9 +232,15 @@ async function diagDevices(opts: { bleTimeout: string; ble: boolean; json?: bool
     };
     try {
       if (!opts.json) process.stderr.write(`scanning Bluetooth LE for ${timeoutMs} ms `);
-      const found: BlePeripheralInfo[] = await scanBle({ timeoutMs, onFound: () => void (!opts.json && process.stderr.write('+')) });
+      const found: BlePeripheralInfo[] = await scanBle({
+        timeoutMs,
+        onFound: () => void (!opts.json && process.stderr.write('+')),
+      });
       endProgress();
-      report.line('ble', found.map((p) => `${p.address} ${p.name ?? '(no name)'} rssi ${p.rssi}`));
+      report.line(
+        'ble',
+        found.map((p) => `${p.address} ${p.name ?? '(no name)'} rssi ${p.rssi}`),
+      );
       bleSummary = `${found.length} BLE`;
     } catch (error) {
       endProgress();
@@ -213,7 +265,8 @@ async function diagScanner(opts: DeviceOptions): Promise<void> {
     const waiting = waitFor<Scan>(device.driver, ['scan'], timeoutMs);
     if (device.sim) await device.sim.scan('RR123456785CH', 'Code 128');
     const got = await waiting;
-    if (!got) return report.fail(`no scan within ${timeoutMs} ms (check the scanner's suffix/AIM settings match the config)`);
+    if (!got)
+      return report.fail(`no scan within ${timeoutMs} ms (check the scanner's suffix/AIM settings match the config)`);
     report.line('symbology', got.value.symbology);
     report.line('data', got.value.data);
     report.pass(`scanner read ${got.value.symbology} "${got.value.data}"`);
@@ -248,7 +301,8 @@ async function diagCard(opts: DeviceOptions): Promise<void> {
       report.line('pan', maskPan(pan));
       return report.pass(`magstripe read, PAN ${maskPan(pan)}`);
     }
-    if (got.event === 'chip-mute') return report.fail('the chip does not answer (mute); try another card or clean the contacts');
+    if (got.event === 'chip-mute')
+      return report.fail('the chip does not answer (mute); try another card or clean the contacts');
     const atr = await device.driver.powerOn();
     report.line('atr', atr.toString('hex').toUpperCase());
     const response = await device.driver.transmit(Buffer.from('00A404000E315041592E5359532E444446303100', 'hex'));
@@ -282,7 +336,8 @@ async function diagPinpad(opts: DeviceOptions): Promise<void> {
     report.line('next ksn', identity.ksn);
     report.line('self-test', identity.selfTestOk ? 'ok' : 'FAILED');
     await device.driver.display('CODPOS DIAG OK');
-    if (!identity.selfTestOk) return report.fail('PIN pad self-test failed (no key loaded or KSN exhausted): reload the DUKPT initial key');
+    if (!identity.selfTestOk)
+      return report.fail('PIN pad self-test failed (no key loaded or KSN exhausted): reload the DUKPT initial key');
     report.pass(`PIN pad answers, ${identity.dukpt} DUKPT, next KSN ${identity.ksn}`);
   });
 }
@@ -298,10 +353,14 @@ async function diagStandardPinpad(driver: PinpadDriver, report: Report, identify
     await driver.display('CODPOS DIAG OK');
   } catch (error) {
     if (!(error instanceof PosError)) throw error;
-    return report.fail(`PIN pad answered neither identify (${identifyError.message}) nor the standard display message (${error.message})`);
+    return report.fail(
+      `PIN pad answered neither identify (${identifyError.message}) nor the standard display message (${error.message})`,
+    );
   }
   report.line('protocol', 'standard VeriFone (display Z2)');
-  report.pass('PIN pad answers the standard display message (it does not know the codpos identify extension, so KSN and self-test were not read; a PIN entry shows whether a key is loaded)');
+  report.pass(
+    'PIN pad answers the standard display message (it does not know the codpos identify extension, so KSN and self-test were not read; a PIN entry shows whether a key is loaded)',
+  );
 }
 
 async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promise<void> {
@@ -312,7 +371,10 @@ async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promis
   const settings = settingsFor(config, 'printer', opts);
   const { buildTestPage } = await import('../../../drivers/printer/test-page.js');
   const { blockingReason } = await import('../../../drivers/printer/status.js');
-  const device = buildPrinter({ ...settings, statusPollMs: Math.min(settings.statusPollMs, 500) }, { sims: await loadSimKit() });
+  const device = buildPrinter(
+    { ...settings, statusPollMs: Math.min(settings.statusPollMs, 500) },
+    { sims: await loadSimKit() },
+  );
   await runDiag(device, report, async () => {
     const status = await device.driver.status();
     report.line('status', status);
@@ -320,10 +382,13 @@ async function diagPrinter(opts: DeviceOptions & { testPage?: boolean }): Promis
     if (blocked) return report.fail(`printer reports ${blocked}`);
     if (opts.testPage) {
       device.driver.on('state', (state: { state: string; reason?: string }) => {
-        if (state.state === 'held' && !opts.json) printLines([`held: ${state.reason} (waiting; fix it or press Ctrl-C)`]);
+        if (state.state === 'held' && !opts.json)
+          printLines([`held: ${state.reason} (waiting; fix it or press Ctrl-C)`]);
       });
       const timeoutMs = positive(opts.timeout, 60000, '--timeout');
-      await device.driver.print(buildTestPage(device.driver.profile, status), { signal: AbortSignal.timeout(timeoutMs) });
+      await device.driver.print(buildTestPage(device.driver.profile, status), {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       if (device.sim) report.line('printed', device.sim.pages.flat());
       return report.pass(`test page printed on ${device.driver.profile.name} paper`);
     }

@@ -18,8 +18,14 @@ export const order = 40;
 function hexInput(text: string): Buffer {
   const clean = text.replace(/[\s:]/g, '');
   const bad = clean.search(/[^0-9A-Fa-f]/);
-  if (bad >= 0) throw new PosError('CODPOS_USAGE_BAD_HEX', `codpos: HEX has a non-hex character at position ${bad}`, { details: { offset: bad } });
-  if (clean.length % 2) throw new PosError('CODPOS_USAGE_BAD_HEX', 'codpos: HEX has an odd number of digits (bytes are two digits each)', { details: { offset: clean.length } });
+  if (bad >= 0)
+    throw new PosError('CODPOS_USAGE_BAD_HEX', `codpos: HEX has a non-hex character at position ${bad}`, {
+      details: { offset: bad },
+    });
+  if (clean.length % 2)
+    throw new PosError('CODPOS_USAGE_BAD_HEX', 'codpos: HEX has an odd number of digits (bytes are two digits each)', {
+      details: { offset: clean.length },
+    });
   return Buffer.from(clean, 'hex');
 }
 
@@ -29,7 +35,10 @@ function parseTrackForUser(track: string) {
     return parseTrack(track);
   } catch (error) {
     if (error instanceof PosError && error.code === 'CODPOS_EMV_BAD_TRACK') {
-      throw new PosError('CODPOS_USAGE_BAD_TRACK', `codpos: ${error.message}`, { details: error.details ?? {}, cause: error });
+      throw new PosError('CODPOS_USAGE_BAD_TRACK', `codpos: ${error.message}`, {
+        details: error.details ?? {},
+        cause: error,
+      });
     }
     throw error;
   }
@@ -40,7 +49,9 @@ export function register(program: Command): void {
 
   decode
     .command('tlv')
-    .description('decode BER-TLV (EMV) data: tags named, templates nested; PAN masked and track data wiped unless --unmask')
+    .description(
+      'decode BER-TLV (EMV) data: tags named, templates nested; PAN masked and track data wiped unless --unmask',
+    )
     .argument('<hex>', 'the TLV bytes in hex (spaces allowed)')
     .option('--json', 'machine-readable output')
     .option('--unmask', 'show PAN and track data in clear (lab use)')
@@ -55,7 +66,9 @@ export function register(program: Command): void {
 
   decode
     .command('track')
-    .description('decode a magstripe track 1 (%B...^...) or track 2 (;PAN=...): PAN masked, expiry, service code, chip required')
+    .description(
+      'decode a magstripe track 1 (%B...^...) or track 2 (;PAN=...): PAN masked, expiry, service code, chip required',
+    )
     .argument('<track>', 'the track as read, sentinels and LRC optional')
     .option('--json', 'machine-readable output')
     .option('--unmask', 'show the PAN and cardholder name in clear (lab use)')

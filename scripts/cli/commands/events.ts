@@ -39,7 +39,10 @@ export function register(program: Command): void {
 }
 
 async function followEvents(opts: EventsOptions): Promise<void> {
-  if (opts.since !== undefined && !/^[0-9]{1,15}$/.test(opts.since)) throw new PosError('CODPOS_USAGE_BAD_OPTION', `--since: expected an event id (a whole number), not ${opts.since}`, { details: { option: '--since' } });
+  if (opts.since !== undefined && !/^[0-9]{1,15}$/.test(opts.since))
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--since: expected an event id (a whole number), not ${opts.since}`, {
+      details: { option: '--since' },
+    });
   const { loadConfig } = await import('../../../config/load.js');
   const { apiSocketPath } = await import('../../../runtime/api/server.js');
   const socketPath = apiSocketPath(loadConfig({ file: opts.config }).config);
@@ -60,28 +63,38 @@ async function followEvents(opts: EventsOptions): Promise<void> {
         if (event.id !== undefined) lastId = String(event.id);
         printLines([opts.json ? JSON.stringify(event) : eventLine(event)]);
       });
-      current = request({ socketPath, path: '/v1/events', headers: lastId !== undefined ? { 'Last-Event-ID': lastId } : {} }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          resolve(Object.assign(new Error(`the daemon answered ${res.statusCode ?? '?'}`), { code: 'HTTP' }));
-          return;
-        }
-        connectedOnce = true;
-        if (toldAway) process.stderr.write(`codpos: reconnected, resuming after event ${lastId ?? '(none)'}\n`);
-        toldAway = false;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => parser.push(chunk));
-        res.on('end', () => resolve('ended'));
-        res.on('error', () => resolve('ended'));
-      });
+      current = request(
+        { socketPath, path: '/v1/events', headers: lastId !== undefined ? { 'Last-Event-ID': lastId } : {} },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            resolve(Object.assign(new Error(`the daemon answered ${res.statusCode ?? '?'}`), { code: 'HTTP' }));
+            return;
+          }
+          connectedOnce = true;
+          if (toldAway) process.stderr.write(`codpos: reconnected, resuming after event ${lastId ?? '(none)'}\n`);
+          toldAway = false;
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => parser.push(chunk));
+          res.on('end', () => resolve('ended'));
+          res.on('error', () => resolve('ended'));
+        },
+      );
       current.on('error', (error: NodeJS.ErrnoException) => resolve(error));
       current.end();
     });
     if (stopping) break;
     if (ended !== 'ended' && !connectedOnce) {
-      throw new PosError('CODPOS_DAEMON_NOT_RUNNING', `no codposd answers on ${socketPath} (${ended.code ?? ended.message}): is it running? (systemctl status codposd)`, { details: { socket: socketPath } });
+      throw new PosError(
+        'CODPOS_DAEMON_NOT_RUNNING',
+        `no codposd answers on ${socketPath} (${ended.code ?? ended.message}): is it running? (systemctl status codposd)`,
+        { details: { socket: socketPath } },
+      );
     }
-    if (!toldAway) process.stderr.write(`codpos: the daemon went away (${ended === 'ended' ? 'stream ended' : (ended.code ?? ended.message)}); reconnecting\n`);
+    if (!toldAway)
+      process.stderr.write(
+        `codpos: the daemon went away (${ended === 'ended' ? 'stream ended' : (ended.code ?? ended.message)}); reconnecting\n`,
+      );
     toldAway = true;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

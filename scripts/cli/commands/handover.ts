@@ -27,7 +27,9 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why the count differs from the cash expected (needed when it does)')
     .option('--config <file>', 'config file, for data.dir and api.socket')
     .option('--json', 'machine-readable output')
-    .action(action(async (opts: CommonOptions & { counted?: string; clerk?: string; reason?: string }) => runHandover(opts)));
+    .action(
+      action(async (opts: CommonOptions & { counted?: string; clerk?: string; reason?: string }) => runHandover(opts)),
+    );
   handover
     .command('show')
     .description("a day's cash handovers and whether the day is closed")
@@ -35,13 +37,25 @@ export function register(program: Command): void {
     .option('--config <file>', 'config file, for data.dir and api.socket')
     .option('--json', 'machine-readable output')
     // `handover show --json`: commander may hand --json and --config to `handover` itself.
-    .action(action(async (_opts: unknown, command: Command) => runShow(command.optsWithGlobals<CommonOptions & { date?: string }>())));
+    .action(
+      action(async (_opts: unknown, command: Command) =>
+        runShow(command.optsWithGlobals<CommonOptions & { date?: string }>()),
+      ),
+    );
 }
 
 async function runHandover(opts: CommonOptions & { counted?: string; clerk?: string; reason?: string }): Promise<void> {
-  if (opts.counted === undefined || !/^[0-9]{1,15}$/.test(opts.counted)) throw new PosError('CODPOS_USAGE_HANDOVER', '--counted: expected the cash counted in minor units, a whole number (2500 = 25.00)');
+  if (opts.counted === undefined || !/^[0-9]{1,15}$/.test(opts.counted))
+    throw new PosError(
+      'CODPOS_USAGE_HANDOVER',
+      '--counted: expected the cash counted in minor units, a whole number (2500 = 25.00)',
+    );
   if (opts.clerk === undefined) throw new PosError('CODPOS_USAGE_HANDOVER', "--clerk: expected the depot clerk's id");
-  const body = { counted: Number(opts.counted), clerkId: opts.clerk, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) };
+  const body = {
+    counted: Number(opts.counted),
+    clerkId: opts.clerk,
+    ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+  };
   // The slip prints before the answer: give a slow printer its time.
   const recorded = await callDaemon<RecordedHandover>(opts, 'POST', '/v1/handover', body, 30_000);
   if (opts.json) {
@@ -51,7 +65,9 @@ async function runHandover(opts: CommonOptions & { counted?: string; clerk?: str
   printLines([
     `HANDED OVER: day ${recorded.day} closed, courier ${recorded.courierId} checked out`,
     ...handoverLines(recorded),
-    recorded.slipPrinted ? 'slip printed: both sign it' : 'slip NOT printed (no printer, or it failed): reprint it from the record',
+    recorded.slipPrinted
+      ? 'slip printed: both sign it'
+      : 'slip NOT printed (no printer, or it failed): reprint it from the record',
   ]);
 }
 
@@ -64,7 +80,12 @@ async function runShow(opts: CommonOptions & { date?: string }): Promise<void> {
   }
   printLines([
     `day ${day.day}: ${day.closed ? 'closed by its cash handover (a check-in opens a new day)' : 'open'}`,
-    ...(day.handovers.length === 0 ? ['  no handover'] : day.handovers.flatMap((h) => [`handover ${h.id} at ${h.at}${h.reopenedAt ? ` (new day opened ${h.reopenedAt})` : ''}`, ...handoverLines(h)])),
+    ...(day.handovers.length === 0
+      ? ['  no handover']
+      : day.handovers.flatMap((h) => [
+          `handover ${h.id} at ${h.at}${h.reopenedAt ? ` (new day opened ${h.reopenedAt})` : ''}`,
+          ...handoverLines(h),
+        ])),
   ]);
 }
 

@@ -51,10 +51,19 @@ export function register(program: Command): void {
 
   groupCommand(program, 'encode', 'build messages from JSON')
     .command('iso8583')
-    .description('read {"mti":"0200","fields":{"2":"4761...","52":"0123...","55":"9F02..."}} on stdin and print the message as hex')
+    .description(
+      'read {"mti":"0200","fields":{"2":"4761...","52":"0123...","55":"9F02..."}} on stdin and print the message as hex',
+    )
     .requiredOption('--dialect <name>', `field layout: ${DIALECT_NAMES}`)
-    .option('--framing <name>', `what wraps the message: ${FRAMINGS}; a TPDU comes from "tpdu" ("6000100000") in the JSON`, 'none')
-    .option('--private-header <bytes>', 'bytes of private header after the TPDU; its bytes come from "privateHeader" (hex) in the JSON')
+    .option(
+      '--framing <name>',
+      `what wraps the message: ${FRAMINGS}; a TPDU comes from "tpdu" ("6000100000") in the JSON`,
+      'none',
+    )
+    .option(
+      '--private-header <bytes>',
+      'bytes of private header after the TPDU; its bytes come from "privateHeader" (hex) in the JSON',
+    )
     .option('--json', 'one JSON object: {"hex", "bytes"}')
     .action(action(async (options: EncodeOptions) => encodeCommand(await codec(), options)));
 }
@@ -63,7 +72,10 @@ function decodeCommand(iso: Codec, hexArgument: string, options: DecodeOptions):
   const dialect = iso.getDialect(options.dialect);
   const framing = framingOptions(iso, options.framing, options.privateHeader);
   const input = iso.hexToBytes(hexArgument.replace(/\s+/g, ''), 'the HEX argument');
-  const frame: Frame = framing.lengthHeader === 'none' && !framing.tpdu && framing.privateHeaderLength === 0 ? { message: input } : iso.unframeMessage(input, framing);
+  const frame: Frame =
+    framing.lengthHeader === 'none' && !framing.tpdu && framing.privateHeaderLength === 0
+      ? { message: input }
+      : iso.unframeMessage(input, framing);
   const frameHeaderBytes = input.length - frame.message.length;
   let message;
   try {
@@ -73,11 +85,19 @@ function decodeCommand(iso: Codec, hexArgument: string, options: DecodeOptions):
   }
   const shown = options.unmask ? iso.messageToJson(message) : iso.maskedMessageJson(message);
   if (options.json) {
-    printJson({ dialect: dialect.name, ...(frame.tpdu ? { tpdu: frame.tpdu } : {}), ...(frame.privateHeader ? { privateHeader: frame.privateHeader.toString('hex').toUpperCase() } : {}), ...shown });
+    printJson({
+      dialect: dialect.name,
+      ...(frame.tpdu ? { tpdu: frame.tpdu } : {}),
+      ...(frame.privateHeader ? { privateHeader: frame.privateHeader.toString('hex').toUpperCase() } : {}),
+      ...shown,
+    });
     return;
   }
   const lines = [`dialect ${dialect.name}${options.unmask ? '' : ' (card data masked; --unmask to show)'}`];
-  if (frame.tpdu) lines.push(`TPDU    id ${frame.tpdu.id}, destination NII ${frame.tpdu.destination}, source NII ${frame.tpdu.source}`);
+  if (frame.tpdu)
+    lines.push(
+      `TPDU    id ${frame.tpdu.id}, destination NII ${frame.tpdu.destination}, source NII ${frame.tpdu.source}`,
+    );
   if (frame.privateHeader) lines.push(`header  ${frame.privateHeader.toString('hex').toUpperCase()}`);
   lines.push(`MTI     ${shown.mti}`);
   lines.push(...fieldLines(iso, shown.fields, dialect, ''));
@@ -111,7 +131,10 @@ function encodeCommand(iso: Codec, options: EncodeOptions): void {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new PosError('CODPOS_USAGE_BAD_JSON', `codpos encode iso8583: stdin is not JSON (${(error as Error).message})`);
+    throw new PosError(
+      'CODPOS_USAGE_BAD_JSON',
+      `codpos encode iso8583: stdin is not JSON (${(error as Error).message})`,
+    );
   }
   const message = iso.messageFromJson(json, dialect);
   let bytes = iso.encodeIso8583(message, dialect);
@@ -120,7 +143,14 @@ function encodeCommand(iso: Codec, options: EncodeOptions): void {
     const extra = json as { tpdu?: unknown; privateHeader?: unknown };
     bytes = iso.frameMessage(bytes, resolved, {
       ...(resolved.tpdu ? { tpdu: tpduFromJson(extra.tpdu) } : {}),
-      ...(resolved.privateHeaderLength > 0 ? { privateHeader: iso.hexToBytes(typeof extra.privateHeader === 'string' ? extra.privateHeader : '', 'privateHeader') } : {}),
+      ...(resolved.privateHeaderLength > 0
+        ? {
+            privateHeader: iso.hexToBytes(
+              typeof extra.privateHeader === 'string' ? extra.privateHeader : '',
+              'privateHeader',
+            ),
+          }
+        : {}),
     });
   }
   const hex = bytes.toString('hex').toUpperCase();
@@ -132,13 +162,20 @@ function framingOptions(iso: Codec, name: string, privateHeader: string | undefi
   const preset = iso.framingPreset(name);
   if (privateHeader === undefined) return iso.resolveFraming(preset);
   const length = Number(privateHeader);
-  if (!Number.isInteger(length) || length < 0) throw new PosError('CODPOS_USAGE_BAD_OPTION', `--private-header must be a number of bytes, not ${JSON.stringify(privateHeader)}`);
+  if (!Number.isInteger(length) || length < 0)
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `--private-header must be a number of bytes, not ${JSON.stringify(privateHeader)}`,
+    );
   return iso.resolveFraming({ ...preset, privateHeaderLength: length });
 }
 
 function tpduFromJson(value: unknown): Tpdu {
   if (typeof value !== 'string' || !/^[0-9A-Fa-f]{10}$/.test(value)) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', 'this framing has a TPDU: give it as "tpdu": "6000100000" (id 60, destination NII, source NII) in the JSON');
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      'this framing has a TPDU: give it as "tpdu": "6000100000" (id 60, destination NII, source NII) in the JSON',
+    );
   }
   const hex = value.toUpperCase();
   return { id: hex.slice(0, 2), destination: hex.slice(2, 6), source: hex.slice(6, 10) };
@@ -147,8 +184,12 @@ function tpduFromJson(value: unknown): Tpdu {
 /** Decoding offsets count from the message; say so when a frame header came first. */
 function withFrameNote(error: unknown, headerBytes: number): unknown {
   if (!(error instanceof PosError)) return error;
-  return new PosError(error.code, `${error.message} (offsets count from the message, after the ${headerBytes}-byte frame header)`, {
-    ...(error.details ? { details: { ...error.details, frameHeaderBytes: headerBytes } } : {}),
-    cause: error,
-  });
+  return new PosError(
+    error.code,
+    `${error.message} (offsets count from the message, after the ${headerBytes}-byte frame header)`,
+    {
+      ...(error.details ? { details: { ...error.details, frameHeaderBytes: headerBytes } } : {}),
+      cause: error,
+    },
+  );
 }

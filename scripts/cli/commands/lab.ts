@@ -7,14 +7,21 @@ import type { Command } from 'commander';
 import { PosError } from '../../../config/errors.js';
 import { hexUpper } from '../../../emv/crypto/bytes.js';
 import { deriveIpek, deriveTdesKeys, parseTdesKsn, tdesKsnCounter } from '../../../emv/crypto/dukpt-tdes.js';
-import { aesKsnCounter, deriveAesInitialKey, deriveAesKeys, parseAesKsn, type AesDerivationKeyType } from '../../../emv/crypto/dukpt-aes.js';
+import {
+  aesKsnCounter,
+  deriveAesInitialKey,
+  deriveAesKeys,
+  parseAesKsn,
+  type AesDerivationKeyType,
+} from '../../../emv/crypto/dukpt-aes.js';
 import { checkFormat, decodePinBlock, encodePinBlock } from '../../../emv/crypto/pin-block.js';
 import { kcv } from '../../../emv/crypto/primitives.js';
 import { action, printJson, printLines } from '../output.js';
 
 export const order = 70;
 
-const LAB_WARNING = 'Lab tool for TEST keys only: it prints keys, PINs and PIN blocks in clear. Never give it production keys.';
+const LAB_WARNING =
+  'Lab tool for TEST keys only: it prints keys, PINs and PIN blocks in clear. Never give it production keys.';
 
 interface KeyLine {
   /** JSON key (lowercase with underscores). */
@@ -45,7 +52,9 @@ function printKeyLines(header: string[], lines: KeyLine[], algorithm: 'tdes' | '
 function parseKeyType(value: string | undefined): AesDerivationKeyType | undefined {
   if (value === undefined) return undefined;
   if (value === 'aes128' || value === 'aes256' || value === 'aes192') return value;
-  throw new PosError('CODPOS_USAGE_OPTION', `--key-type must be aes128, aes192 or aes256 (got ${value})`, { details: { option: '--key-type' } });
+  throw new PosError('CODPOS_USAGE_OPTION', `--key-type must be aes128, aes192 or aes256 (got ${value})`, {
+    details: { option: '--key-type' },
+  });
 }
 
 interface DukptOptions {
@@ -58,7 +67,10 @@ interface DukptOptions {
 
 function runDukpt(opts: DukptOptions): void {
   if (!opts.aes) {
-    if (opts.keyType !== undefined) throw new PosError('CODPOS_USAGE_OPTION', '--key-type applies to AES DUKPT only: add --aes', { details: { option: '--key-type' } });
+    if (opts.keyType !== undefined)
+      throw new PosError('CODPOS_USAGE_OPTION', '--key-type applies to AES DUKPT only: add --aes', {
+        details: { option: '--key-type' },
+      });
     const ksn = parseTdesKsn(opts.ksn);
     const counter = tdesKsnCounter(ksn);
     let lines: KeyLine[];
@@ -78,7 +90,8 @@ function runDukpt(opts: DukptOptions): void {
       ];
     }
     if (opts.json) printJson({ algorithm: 'tdes', ksn: hexUpper(ksn), counter, ...keyReport(lines, 'tdes') });
-    else printKeyLines([`TDES DUKPT (ANSI X9.24-1:2009)`, `KSN ${hexUpper(ksn)} (counter ${counter})`, ''], lines, 'tdes');
+    else
+      printKeyLines([`TDES DUKPT (ANSI X9.24-1:2009)`, `KSN ${hexUpper(ksn)} (counter ${counter})`, ''], lines, 'tdes');
     return;
   }
   const keyType = parseKeyType(opts.keyType);
@@ -100,24 +113,41 @@ function runDukpt(opts: DukptOptions): void {
     ];
   }
   const type = keyType ?? (lines[0]!.key.length === 32 ? 'aes256' : lines[0]!.key.length === 24 ? 'aes192' : 'aes128');
-  if (opts.json) printJson({ algorithm: 'aes', key_type: type, ksn: hexUpper(ksn), counter, ...keyReport(lines, 'aes') });
-  else printKeyLines([`AES DUKPT (ANSI X9.24-3-2017), ${type}`, `KSN ${hexUpper(ksn)} (initial key ID ${hexUpper(ksn.subarray(0, 8))}, counter ${counter})`, ''], lines, 'aes');
+  if (opts.json)
+    printJson({ algorithm: 'aes', key_type: type, ksn: hexUpper(ksn), counter, ...keyReport(lines, 'aes') });
+  else
+    printKeyLines(
+      [
+        `AES DUKPT (ANSI X9.24-3-2017), ${type}`,
+        `KSN ${hexUpper(ksn)} (initial key ID ${hexUpper(ksn.subarray(0, 8))}, counter ${counter})`,
+        '',
+      ],
+      lines,
+      'aes',
+    );
 }
 
 function parseFormatOption(value: string): 0 | 1 | 3 | 4 {
-  if (!/^[0-9]$/.test(value)) throw new PosError('CODPOS_USAGE_OPTION', `--format must be 0, 1, 3 or 4 (got ${value})`, { details: { option: '--format' } });
+  if (!/^[0-9]$/.test(value))
+    throw new PosError('CODPOS_USAGE_OPTION', `--format must be 0, 1, 3 or 4 (got ${value})`, {
+      details: { option: '--format' },
+    });
   return checkFormat(Number(value));
 }
 
 export function register(program: Command): void {
   const lab = program
     .command('lab')
-    .description('DUKPT, PIN block and KCV tools for certification and host testing (TEST keys only: prints keys in clear)')
+    .description(
+      'DUKPT, PIN block and KCV tools for certification and host testing (TEST keys only: prints keys in clear)',
+    )
     .addHelpText('after', `\n${LAB_WARNING}`);
 
   lab
     .command('dukpt')
-    .description('derive the DUKPT keys of a KSN: IPEK (or AES initial key), transaction key, PIN, MAC and data keys, with KCVs')
+    .description(
+      'derive the DUKPT keys of a KSN: IPEK (or AES initial key), transaction key, PIN, MAC and data keys, with KCVs',
+    )
     .requiredOption('--bdk <hex>', 'base derivation key (TDES: 16 bytes; AES: 16 or 32 bytes)')
     .requiredOption('--ksn <hex>', 'key serial number (TDES: 10 bytes; AES: 12 bytes = initial key ID + counter)')
     .option('--aes', 'AES DUKPT (ANSI X9.24-3-2017) instead of TDES (X9.24-1:2009)')
@@ -126,7 +156,10 @@ export function register(program: Command): void {
     .addHelpText('after', `\n${LAB_WARNING}`)
     .action(action((opts: DukptOptions) => runDukpt(opts)));
 
-  const pinblock = lab.command('pinblock').description('encode or decode ISO 9564-1 PIN blocks (formats 0, 1, 3, 4)').addHelpText('after', `\n${LAB_WARNING}`);
+  const pinblock = lab
+    .command('pinblock')
+    .description('encode or decode ISO 9564-1 PIN blocks (formats 0, 1, 3, 4)')
+    .addHelpText('after', `\n${LAB_WARNING}`);
 
   pinblock
     .command('encode')
@@ -135,7 +168,10 @@ export function register(program: Command): void {
     .requiredOption('--pin <digits>', 'PIN, 4 to 12 digits')
     .option('--pan <digits>', 'PAN (formats 0, 3 and 4)')
     .option('--key <hex>', 'PIN encryption key (required for format 4)')
-    .option('--fill <hex>', 'fill instead of random digits (formats 1, 3: 14 minus PIN length digits; format 4: 16 digits)')
+    .option(
+      '--fill <hex>',
+      'fill instead of random digits (formats 1, 3: 14 minus PIN length digits; format 4: 16 digits)',
+    )
     .option('--json', 'one JSON object: format, pin_block, encrypted')
     .addHelpText('after', `\n${LAB_WARNING}`)
     .action(
@@ -144,7 +180,10 @@ export function register(program: Command): void {
         const block = encodePinBlock({ format, pin: opts.pin, pan: opts.pan, key: opts.key, fill: opts.fill });
         const encrypted = opts.key !== undefined;
         if (opts.json) printJson({ format, pin_block: hexUpper(block), encrypted });
-        else printLines([`PIN block (ISO 9564-1 format ${format}, ${encrypted ? 'encrypted' : 'clear'})  ${hexUpper(block)}`]);
+        else
+          printLines([
+            `PIN block (ISO 9564-1 format ${format}, ${encrypted ? 'encrypted' : 'clear'})  ${hexUpper(block)}`,
+          ]);
       }),
     );
 

@@ -28,13 +28,21 @@ interface PayOptions {
 export function register(program: Command): void {
   program
     .command('pay')
-    .description('take a card payment through the running daemon: the customer inserts or swipes the card and enters the PIN on the PIN pad')
+    .description(
+      'take a card payment through the running daemon: the customer inserts or swipes the card and enters the PIN on the PIN pad',
+    )
     .requiredOption('--amount <minor>', 'amount in minor units of terminal.currency (2500 = 25.00)')
     .option('--waybill <id>', 'the waybill the payment is for')
-    .option('--idempotency-key <key>', 'a key of your own for this payment: the same key again answers with its outcome, never a second payment')
+    .option(
+      '--idempotency-key <key>',
+      'a key of your own for this payment: the same key again answers with its outcome, never a second payment',
+    )
     .option('--config <file>', 'config file, for data.dir and api.socket')
     .option('--json', 'machine-readable output')
-    .addHelpText('after', '\nCtrl-C while the customer has not presented the card or entered the PIN cancels the payment (exit 130);\nonce the card has answered, the payment runs to its end and its outcome is printed.')
+    .addHelpText(
+      'after',
+      '\nCtrl-C while the customer has not presented the card or entered the PIN cancels the payment (exit 130);\nonce the card has answered, the payment runs to its end and its outcome is printed.',
+    )
     .action(action(async (opts: PayOptions) => runPay(opts)));
   program
     .command('void')
@@ -53,18 +61,32 @@ export function register(program: Command): void {
 
 async function runPay(opts: PayOptions): Promise<void> {
   if (!/^[0-9]{1,12}$/.test(opts.amount) || Number(opts.amount) === 0) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--amount ${opts.amount}: expected a whole number of minor units above 0 (2500 = 25.00)`, { details: { option: '--amount' } });
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `--amount ${opts.amount}: expected a whole number of minor units above 0 (2500 = 25.00)`,
+      { details: { option: '--amount' } },
+    );
   }
-  const headers: Record<string, string> = opts.idempotencyKey !== undefined ? { 'Idempotency-Key': opts.idempotencyKey } : {};
+  const headers: Record<string, string> =
+    opts.idempotencyKey !== undefined ? { 'Idempotency-Key': opts.idempotencyKey } : {};
   // The customer has emv.cardWaitMs to present the card, then the PIN entry and the host: wait long.
-  const paying = callDaemon<PaymentOutcome>(opts, 'POST', '/v1/payments/card', { amount: Number(opts.amount), ...(opts.waybill !== undefined ? { waybill: opts.waybill } : {}) }, 300_000, headers);
+  const paying = callDaemon<PaymentOutcome>(
+    opts,
+    'POST',
+    '/v1/payments/card',
+    { amount: Number(opts.amount), ...(opts.waybill !== undefined ? { waybill: opts.waybill } : {}) },
+    300_000,
+    headers,
+  );
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted !== undefined) process.exit(128 + constants.signals[signal]);
     interrupted = signal;
     process.stderr.write('codpos: cancelling the payment (again to leave at once)\n');
     // Cancelled, the payment's own answer comes next and says so; too late, the outcome is still to come.
-    callDaemon(opts, 'POST', '/v1/payments/cancel', {}, 10_000).catch((error: unknown) => process.stderr.write(`codpos: ${(error as Error).message}; waiting for its outcome\n`));
+    callDaemon(opts, 'POST', '/v1/payments/cancel', {}, 10_000).catch((error: unknown) =>
+      process.stderr.write(`codpos: ${(error as Error).message}; waiting for its outcome\n`),
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -77,14 +99,19 @@ async function runPay(opts: PayOptions): Promise<void> {
   }
   if (opts.json) printJson(answer);
   else printLines(paymentLines(answer));
-  if (interrupted !== undefined && answer.outcome === 'cancelled') process.exitCode = 128 + constants.signals[interrupted];
+  if (interrupted !== undefined && answer.outcome === 'cancelled')
+    process.exitCode = 128 + constants.signals[interrupted];
 }
 
 function paymentLines(answer: PaymentOutcome): string[] {
   const partial = answer.approvedAmount !== undefined && answer.remainingDue !== undefined && answer.remainingDue > 0;
   return [
     `${answer.outcome.toUpperCase()}${answer.approvedOffline ? ' (offline)' : ''}${answer.replayed ? ' (answered before)' : ''}: ${answer.reason}`,
-    ...(partial ? [`  approved ${answer.approvedAmount} of ${answer.approvedAmount! + answer.remainingDue!}: ${answer.remainingDue} still due (cash or another card)`] : []),
+    ...(partial
+      ? [
+          `  approved ${answer.approvedAmount} of ${answer.approvedAmount! + answer.remainingDue!}: ${answer.remainingDue} still due (cash or another card)`,
+        ]
+      : []),
     ...(answer.identificationRequired ? ["  check the cardholder's ID"] : []),
     `  card ${answer.receipt ? `**** ${answer.receipt.panLast4}` : '-'}  entry ${answer.entry ?? '-'}  response ${answer.responseCode ?? '-'}  auth ${answer.authCode ?? '-'}`,
     `  journal ${answer.journalId ?? '(nothing journaled)'}  receipt ${answer.receiptPrinted ? 'printed' : answer.journalId !== undefined ? 'held (codpos reprint)' : 'none'}${answer.signatureRequired ? '  signature required' : ''}`,
@@ -92,9 +119,18 @@ function paymentLines(answer: PaymentOutcome): string[] {
 }
 
 async function runVoid(journalId: string, opts: { config?: string; json?: boolean }): Promise<void> {
-  const answer = await callDaemon<{ journalId: string; originalId: string; outcome: string; responseCode: string }>(opts, 'POST', '/v1/payments/void', { journalId }, 120_000);
+  const answer = await callDaemon<{ journalId: string; originalId: string; outcome: string; responseCode: string }>(
+    opts,
+    'POST',
+    '/v1/payments/void',
+    { journalId },
+    120_000,
+  );
   if (opts.json) printJson(answer);
-  else printLines([`${answer.outcome === 'approved' ? 'VOIDED' : 'VOID DECLINED'} (${answer.responseCode}): payment ${answer.originalId}; void journal ${answer.journalId}`]);
+  else
+    printLines([
+      `${answer.outcome === 'approved' ? 'VOIDED' : 'VOID DECLINED'} (${answer.responseCode}): payment ${answer.originalId}; void journal ${answer.journalId}`,
+    ]);
 }
 
 async function runSettle(opts: { config?: string; json?: boolean }): Promise<void> {
@@ -105,7 +141,9 @@ async function runSettle(opts: { config?: string; json?: boolean }): Promise<voi
   }
   const t = answer.totals;
   printLines([
-    answer.inBalance ? `batch ${answer.batch} settled: ${answer.settled ?? 0} payments; batch ${answer.nextBatch ?? '?'} is open` : `batch ${answer.batch} OUT OF BALANCE (${answer.responseCode ?? '?'}): ${answer.reason ?? ''}`,
+    answer.inBalance
+      ? `batch ${answer.batch} settled: ${answer.settled ?? 0} payments; batch ${answer.nextBatch ?? '?'} is open`
+      : `batch ${answer.batch} OUT OF BALANCE (${answer.responseCode ?? '?'}): ${answer.reason ?? ''}`,
     `  debits ${t.debitCount} / ${t.debitAmount}  credits ${t.creditCount} / ${t.creditAmount} (minor units)`,
   ]);
 }

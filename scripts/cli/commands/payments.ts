@@ -32,12 +32,17 @@ interface PaymentsOptions extends DaemonOptions {
 export function register(program: Command): void {
   program
     .command('payments')
-    .description("card payments as the running daemon's journal has them: a day's, a range of days', a state's, a waybill's (`codpos payments` and `codpos payments list` are the same)")
+    .description(
+      "card payments as the running daemon's journal has them: a day's, a range of days', a state's, a waybill's (`codpos payments` and `codpos payments list` are the same)",
+    )
     .argument('[list]', 'list them (the default)')
     .option('--date <YYYY-MM-DD>', "the terminal's local day (default: today, or every kept day with --waybill)")
     .option('--from <YYYY-MM-DD>', 'the first day of a range (with --to, or alone: up to today)')
     .option('--to <YYYY-MM-DD>', 'the last day of a range')
-    .option('--state <state>', 'only payments in this journal state: approved, declined, voided, settled, reversed, ... (docs/spool.md)')
+    .option(
+      '--state <state>',
+      'only payments in this journal state: approved, declined, voided, settled, reversed, ... (docs/spool.md)',
+    )
     .option('--waybill <id>', "only this waybill's payments")
     .option('--config <file>', 'config file, for data.dir and api.socket')
     .option('--json', 'machine-readable output')
@@ -51,7 +56,9 @@ export function register(program: Command): void {
     .action(action(async (journalId: string, opts: DaemonOptions) => runPayment(journalId, opts)));
   program
     .command('reprint')
-    .description('print a payment receipt again; without a journal id, every receipt held because the printer could not print')
+    .description(
+      'print a payment receipt again; without a journal id, every receipt held because the printer could not print',
+    )
     .argument('[journal-id]', 'the journal id of the payment whose receipt to print again (a reprint says REPRINT)')
     .option('--config <file>', 'config file, for data.dir and api.socket')
     .option('--json', 'machine-readable output')
@@ -59,9 +66,14 @@ export function register(program: Command): void {
 }
 
 async function runPayments(verb: string | undefined, opts: PaymentsOptions): Promise<void> {
-  if (verb !== undefined && verb !== 'list') throw new PosError('CODPOS_USAGE_BAD_OPTION', `codpos payments ${verb}: expected "list" or nothing (one payment: codpos payment JOURNAL_ID)`);
+  if (verb !== undefined && verb !== 'list')
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `codpos payments ${verb}: expected "list" or nothing (one payment: codpos payment JOURNAL_ID)`,
+    );
   const query = new URLSearchParams();
-  for (const name of ['date', 'from', 'to', 'state', 'waybill'] as const) if (opts[name] !== undefined) query.set(name, opts[name]!);
+  for (const name of ['date', 'from', 'to', 'state', 'waybill'] as const)
+    if (opts[name] !== undefined) query.set(name, opts[name]!);
   const text = query.toString();
   const answer = await callDaemon<PaymentList>(opts, 'GET', `/v1/payments${text === '' ? '' : `?${text}`}`);
   if (opts.json) {
@@ -73,8 +85,16 @@ async function runPayments(verb: string | undefined, opts: PaymentsOptions): Pro
 
 /** What the daemon says it selected: `2026-11-29`, `2026-11-01 to 2026-11-29, approved`, `waybill RR123456785CH`. */
 function selection(answer: PaymentList): string {
-  const days = answer.date ?? (answer.from !== undefined || answer.to !== undefined ? `${answer.from ?? '...'} to ${answer.to ?? 'today'}` : 'every kept day');
-  return [days, ...(answer.state !== undefined ? [answer.state] : []), ...(answer.waybill !== undefined ? [`waybill ${answer.waybill}`] : [])].join(', ');
+  const days =
+    answer.date ??
+    (answer.from !== undefined || answer.to !== undefined
+      ? `${answer.from ?? '...'} to ${answer.to ?? 'today'}`
+      : 'every kept day');
+  return [
+    days,
+    ...(answer.state !== undefined ? [answer.state] : []),
+    ...(answer.waybill !== undefined ? [`waybill ${answer.waybill}`] : []),
+  ].join(', ');
 }
 
 async function runPayment(journalId: string, opts: DaemonOptions): Promise<void> {
@@ -93,7 +113,13 @@ async function runPayment(journalId: string, opts: DaemonOptions): Promise<void>
 }
 
 async function runReprint(journalId: string | undefined, opts: DaemonOptions): Promise<void> {
-  const answer = await callDaemon<ReprintOutcome>(opts, 'POST', '/v1/receipts/reprint', journalId !== undefined ? { journalId } : {}, 60_000);
+  const answer = await callDaemon<ReprintOutcome>(
+    opts,
+    'POST',
+    '/v1/receipts/reprint',
+    journalId !== undefined ? { journalId } : {},
+    60_000,
+  );
   if (opts.json) {
     printJson(answer);
     return;
@@ -102,13 +128,19 @@ async function runReprint(journalId: string | undefined, opts: DaemonOptions): P
     printLines(['no receipt is held']);
     return;
   }
-  printLines([...answer.printed.map((id) => `printed ${id}`), ...answer.held.map((held) => `NOT PRINTED ${held.journalId}: ${held.reason}`)]);
+  printLines([
+    ...answer.printed.map((id) => `printed ${id}`),
+    ...answer.held.map((held) => `NOT PRINTED ${held.journalId}: ${held.reason}`),
+  ]);
   // Receipts that still did not print: the printer is the problem (a device error).
   if (answer.held.length > 0) process.exitCode = ERROR_AREAS.DEVICE.exitCode;
 }
 
 function summary(view: PaymentView): string {
   const time = localTimeText(new Date(view.createdAt));
-  const approved = view.approvedAmount !== undefined && view.approvedAmount !== view.amount ? ` (approved ${view.approvedAmount})` : '';
+  const approved =
+    view.approvedAmount !== undefined && view.approvedAmount !== view.amount
+      ? ` (approved ${view.approvedAmount})`
+      : '';
   return `  ${time}  ${view.journalId}  ${view.kind} ${view.state}  ${view.amount}${approved}  ${view.panMasked ?? '-'}  ${view.waybill ?? '-'}  receipt ${view.receipt}`;
 }

@@ -36,7 +36,10 @@ export function register(program: Command): void {
 }
 
 async function runQuote(opts: QuoteOptions): Promise<void> {
-  const query = new URLSearchParams({ destination: opts.destination, weightGrams: whole(opts.weight, '--weight', 'grams') });
+  const query = new URLSearchParams({
+    destination: opts.destination,
+    weightGrams: whole(opts.weight, '--weight', 'grams'),
+  });
   if (opts.service !== undefined) query.set('service', opts.service);
   if (opts.cod !== undefined) query.set('codAmount', whole(opts.cod, '--cod', 'minor units'));
   const q = await callDaemon<Quote>(opts, 'GET', `/v1/quote?${query.toString()}`);
@@ -45,7 +48,8 @@ async function runQuote(opts: QuoteOptions): Promise<void> {
     return;
   }
   const money = (amount: number) => formatAmount(amount, q.currency);
-  const matched = 'areaCode' in q.matchedBy ? `area code ${q.matchedBy.areaCode}` : `postcode prefix ${q.matchedBy.postcodePrefix}`;
+  const matched =
+    'areaCode' in q.matchedBy ? `area code ${q.matchedBy.areaCode}` : `postcode prefix ${q.matchedBy.postcodePrefix}`;
   printLines([
     `zone     ${q.zone} (${q.zoneName}), by ${matched}`,
     `band     ${q.band} (up to ${q.bandUpToGrams} g) for ${q.weightGrams} g, ${q.service}`,
@@ -58,6 +62,7 @@ async function runQuote(opts: QuoteOptions): Promise<void> {
 
 /** The option's digits, checked here so the error names the option the technician typed. */
 function whole(text: string, option: string, unit: string): string {
-  if (!/^[0-9]{1,15}$/.test(text)) throw new PosError('CODPOS_USAGE_QUOTE', `${option}: expected a whole number of ${unit}, not ${text}`);
+  if (!/^[0-9]{1,15}$/.test(text))
+    throw new PosError('CODPOS_USAGE_QUOTE', `${option}: expected a whole number of ${unit}, not ${text}`);
   return text;
 }

@@ -30,15 +30,32 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
     return;
   }
   const problems = [
-    ...r.collections.filter((c) => !c.matched).map((c) => `  ${c.waybill}: ${c.method} ${c.amount}: ${c.problem ?? 'does not match'}`),
-    ...r.unmatchedPayments.map((p) => `  card payment ${p.journalId} (${p.amount}${p.waybill ? `, waybill ${p.waybill}` : ''}): no delivery collected with it`),
+    ...r.collections
+      .filter((c) => !c.matched)
+      .map((c) => `  ${c.waybill}: ${c.method} ${c.amount}: ${c.problem ?? 'does not match'}`),
+    ...r.unmatchedPayments.map(
+      (p) =>
+        `  card payment ${p.journalId} (${p.amount}${p.waybill ? `, waybill ${p.waybill}` : ''}): no delivery collected with it`,
+    ),
   ];
   printLines([
     `day ${r.date}: ${r.pickups} pickups, ${r.deliveries} deliveries`,
     `  cash to hand over  ${r.cash.amount} (${r.cash.count} deliveries)`,
     `  card collections   ${r.card.amount} (${r.card.count} deliveries)`,
-    `  exceptions         ${Object.entries(r.exceptions).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none'}`,
-    ...(r.codDue.length > 0 ? ['cash on delivery due:', ...r.codDue.map((c) => `  ${c.waybill}  ${String(c.amount).padStart(8)}  ${c.status}${c.method ? ` (${c.method})` : ''}${c.reason ? ` (${c.reason})` : ''}`)] : []),
+    `  exceptions         ${
+      Object.entries(r.exceptions)
+        .map(([reason, n]) => `${reason} ${n}`)
+        .join(', ') || 'none'
+    }`,
+    ...(r.codDue.length > 0
+      ? [
+          'cash on delivery due:',
+          ...r.codDue.map(
+            (c) =>
+              `  ${c.waybill}  ${String(c.amount).padStart(8)}  ${c.status}${c.method ? ` (${c.method})` : ''}${c.reason ? ` (${c.reason})` : ''}`,
+          ),
+        ]
+      : []),
     problems.length > 0 ? `does not reconcile (${problems.length}):` : 'every COD delivery matches its payment',
     ...problems,
   ]);

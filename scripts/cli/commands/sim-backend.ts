@@ -36,24 +36,40 @@ export function register(program: Command): void {
   const group = groupCommand(program, 'sim', 'run simulators (devices, acquirer host, back-end) for a box-less setup');
   group
     .command('backend')
-    .description('start the logistics back-end simulator on 127.0.0.1 (records in its own SQLite file, the day\'s tasks) and print its address; then read commands (help) from stdin')
+    .description(
+      "start the logistics back-end simulator on 127.0.0.1 (records in its own SQLite file, the day's tasks) and print its address; then read commands (help) from stdin",
+    )
     .option('--port <n>', 'TCP port to listen on, 0 for any free port (default: the port of uplink.url)')
-    .option('--db <file>', 'SQLite file of the records it acknowledged, kept across restarts (default: <data.dir>/sim-backend.db)')
-    .option('--config <file>', `config file for uplink.url (the path served) and uplink.token (default: ${CONFIG_FILE_DEFAULT_HELP})`)
+    .option(
+      '--db <file>',
+      'SQLite file of the records it acknowledged, kept across restarts (default: <data.dir>/sim-backend.db)',
+    )
+    .option(
+      '--config <file>',
+      `config file for uplink.url (the path served) and uplink.token (default: ${CONFIG_FILE_DEFAULT_HELP})`,
+    )
     .option('--json', 'machine-readable output: one JSON object per line')
     .option('--latency-ms <n>', 'hold every answer back this many milliseconds (default 0)')
     .option('--error-rate <r>', 'answer 500 to a request with this probability, 0 to 1')
     .option('--drop-rate <r>', 'keep a batch, then close the connection without answering, with this probability')
-    .option('--duplicate-rate <r>', 'acknowledge each record twice and repeat the previous answer, with this probability')
+    .option(
+      '--duplicate-rate <r>',
+      'acknowledge each record twice and repeat the previous answer, with this probability',
+    )
     .option('--fault-seed <n>', 'seed of the fault draws, 0 to 4294967295 (default: a random one, printed)')
-    .option('--tasks <file>', "the day it hands out: a JSON task list { couriers, tasks, tariff? } (default: the simulator's own day)")
+    .option(
+      '--tasks <file>',
+      "the day it hands out: a JSON task list { couriers, tasks, tariff? } (default: the simulator's own day)",
+    )
     .action(action(async (opts: SimBackendOptions) => runSimBackend(opts)));
 }
 
 function parseWhole(option: string, text: string | undefined, max: number): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[0-9]{1,10}$/.test(text) || Number(text) > max) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `${option} ${text}: expected a whole number from 0 to ${max}`, { details: { option } });
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', `${option} ${text}: expected a whole number from 0 to ${max}`, {
+      details: { option },
+    });
   }
   return Number(text);
 }
@@ -77,7 +93,10 @@ async function runSimBackend(opts: SimBackendOptions): Promise<void> {
     dropRate: rate('--drop-rate', opts.dropRate),
     duplicateRate: rate('--duplicate-rate', opts.duplicateRate),
   };
-  const faults = new BackendFaultDraw(parseWhole('--fault-seed', opts.faultSeed, 0xffffffff) ?? randomInt(0, 0xffffffff), settings);
+  const faults = new BackendFaultDraw(
+    parseWhole('--fault-seed', opts.faultSeed, 0xffffffff) ?? randomInt(0, 0xffffffff),
+    settings,
+  );
   const taskList = opts.tasks === undefined ? undefined : readTaskList(opts.tasks);
   const { config } = loadConfig({ file: opts.config });
   const uplinkUrl = new URL(config.uplink.url);
@@ -87,7 +106,11 @@ async function runSimBackend(opts: SimBackendOptions): Promise<void> {
   try {
     store = new SqliteRecordStore(db);
   } catch (error) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--db ${db}: cannot keep the simulator's records there (${(error as Error).message})`, { cause: error, details: { option: '--db' } });
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `--db ${db}: cannot keep the simulator's records there (${(error as Error).message})`,
+      { cause: error, details: { option: '--db' } },
+    );
   }
   const sim = new BackendSimulator({
     ...(taskList ? { taskList } : {}),
@@ -107,10 +130,15 @@ async function runSimBackend(opts: SimBackendOptions): Promise<void> {
   } catch (error) {
     store.close();
     const code = (error as NodeJS.ErrnoException).code;
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--port ${port}: cannot listen on 127.0.0.1:${port} (${code ?? (error as Error).message})`, { cause: error, details: { option: '--port' } });
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `--port ${port}: cannot listen on 127.0.0.1:${port} (${code ?? (error as Error).message})`,
+      { cause: error, details: { option: '--port' } },
+    );
   }
   const held = store.stats();
-  if (opts.json) printJson({ address: '127.0.0.1', port: listening.port, url: listening.url, db, held, faults: faults.describe() });
+  if (opts.json)
+    printJson({ address: '127.0.0.1', port: listening.port, url: listening.url, db, held, faults: faults.describe() });
   else {
     printLines([
       `codpos back-end simulator listening on ${listening.url} (records in ${db}: ${held.records} held)`,
@@ -141,9 +169,16 @@ function readTaskList(file: string): SimTaskList {
   try {
     list = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--tasks ${file}: not a JSON file (${(error as Error).message})`, { details: { option: '--tasks' } });
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--tasks ${file}: not a JSON file (${(error as Error).message})`, {
+      details: { option: '--tasks' },
+    });
   }
   const { couriers, tasks } = (list ?? {}) as { couriers?: unknown; tasks?: unknown };
-  if (!Array.isArray(couriers) || !Array.isArray(tasks)) throw new PosError('CODPOS_USAGE_BAD_OPTION', `--tasks ${file}: expected { "couriers": [...], "tasks": [...], "tariff"?: {...} }`, { details: { option: '--tasks' } });
+  if (!Array.isArray(couriers) || !Array.isArray(tasks))
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `--tasks ${file}: expected { "couriers": [...], "tasks": [...], "tariff"?: {...} }`,
+      { details: { option: '--tasks' } },
+    );
   return list as SimTaskList;
 }

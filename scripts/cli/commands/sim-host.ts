@@ -30,12 +30,20 @@ export function register(program: Command): void {
   const group = groupCommand(program, 'sim', 'run simulators (devices, acquirer host, back-end) for a box-less setup');
   group
     .command('host')
-    .description('start the acquirer host simulator on 127.0.0.1 (framing and dialect from host.*) and print its address; then read rule commands (help) from stdin')
+    .description(
+      'start the acquirer host simulator on 127.0.0.1 (framing and dialect from host.*) and print its address; then read rule commands (help) from stdin',
+    )
     .option('--port <n>', 'TCP port to listen on, 0 for any free port (default: host.port)')
     .option('--config <file>', `config file for host.* and the PIN pad BDK (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output: one JSON object per line')
-    .option('--faults <rates>', 'random faults per purchase, e.g. silent=0.05,late=0.05,drop=0.02,decline05=0.05,decline91=0.05,partial=0.05')
-    .option('--reversal-faults <rates>', 'random faults per reversal (the terminal must repeat it), e.g. silent=0.1,drop=0.05')
+    .option(
+      '--faults <rates>',
+      'random faults per purchase, e.g. silent=0.05,late=0.05,drop=0.02,decline05=0.05,decline91=0.05,partial=0.05',
+    )
+    .option(
+      '--reversal-faults <rates>',
+      'random faults per reversal (the terminal must repeat it), e.g. silent=0.1,drop=0.05',
+    )
     .option('--fault-seed <n>', 'seed of the fault draws, 0 to 4294967295 (default: a random one, printed)')
     .option('--late-ms <n>', 'how long a late fault holds its answer back, milliseconds (default 1000)')
     .action(action(async (opts: SimHostOptions) => runSimHost(opts)));
@@ -44,7 +52,9 @@ export function register(program: Command): void {
 function parsePort(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--port ${text}: expected a TCP port from 0 to 65535`, { details: { option: '--port' } });
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--port ${text}: expected a TCP port from 0 to 65535`, {
+      details: { option: '--port' },
+    });
   }
   return Number(text);
 }
@@ -52,7 +62,9 @@ function parsePort(text: string | undefined, fallback: number): number {
 function parseWhole(option: string, text: string | undefined, max: number): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[0-9]{1,10}$/.test(text) || Number(text) > max) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `${option} ${text}: expected a whole number from 0 to ${max}`, { details: { option } });
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', `${option} ${text}: expected a whole number from 0 to ${max}`, {
+      details: { option },
+    });
   }
   return Number(text);
 }
@@ -64,17 +76,24 @@ async function runSimHost(opts: SimHostOptions): Promise<void> {
   const { hostFraming } = await import('../../../runtime/host/channel.js');
   const { AcquirerHostSimulator } = await import('../../../runtime/host/simulator.js');
   const { runSimHostCommand } = await import('../../../runtime/host/sim-commands.js');
-  const { parseFaultRates, checkFaultOptions, SIM_REVERSAL_FAULTS } = await import('../../../runtime/host/sim-faults.js');
+  const { parseFaultRates, checkFaultOptions, SIM_REVERSAL_FAULTS } =
+    await import('../../../runtime/host/sim-faults.js');
   const { randomInt } = await import('node:crypto');
   // Options first: a mistake is reported before any config is read or port taken.
   const rates = opts.faults === undefined ? undefined : parseFaultRates(opts.faults);
-  const reversalRates = opts.reversalFaults === undefined ? undefined : parseFaultRates(opts.reversalFaults, SIM_REVERSAL_FAULTS);
+  const reversalRates =
+    opts.reversalFaults === undefined ? undefined : parseFaultRates(opts.reversalFaults, SIM_REVERSAL_FAULTS);
   const seed = parseWhole('--fault-seed', opts.faultSeed, 0xffffffff);
   const lateMs = parseWhole('--late-ms', opts.lateMs, 3_600_000);
   const faults =
     rates === undefined && reversalRates === undefined
       ? undefined
-      : { seed: seed ?? randomInt(0, 0xffffffff), rates: rates ?? {}, ...(reversalRates ? { reversalRates } : {}), ...(lateMs !== undefined ? { lateMs } : {}) };
+      : {
+          seed: seed ?? randomInt(0, 0xffffffff),
+          rates: rates ?? {},
+          ...(reversalRates ? { reversalRates } : {}),
+          ...(lateMs !== undefined ? { lateMs } : {}),
+        };
   if (faults) checkFaultOptions(faults);
   const { config } = loadConfig({ file: opts.config });
   const port = parsePort(opts.port, config.host.port);
@@ -91,11 +110,22 @@ async function runSimHost(opts: SimHostOptions): Promise<void> {
     },
   });
   const listening = await sim.start();
-  if (opts.json) printJson({ address: listening.address, port: listening.port, framing: config.host.framing, dialect: config.host.dialect, ...(faults ? { faults } : {}) });
+  if (opts.json)
+    printJson({
+      address: listening.address,
+      port: listening.port,
+      framing: config.host.framing,
+      dialect: config.host.dialect,
+      ...(faults ? { faults } : {}),
+    });
   else {
     printLines([
       `codpos acquirer host simulator listening on ${listening.address}:${listening.port} (framing ${config.host.framing}, dialect ${config.host.dialect})`,
-      ...(faults ? [`Random faults, seed ${faults.seed}: ${JSON.stringify({ purchase: faults.rates, reversal: faults.reversalRates ?? {} })}`] : []),
+      ...(faults
+        ? [
+            `Random faults, seed ${faults.seed}: ${JSON.stringify({ purchase: faults.rates, reversal: faults.reversalRates ?? {} })}`,
+          ]
+        : []),
       `Configure a daemon with host.mode "tcp", host.address "${listening.address}", host.port ${listening.port}.`,
       'Type rule commands (help lists them); Ctrl-C stops.',
     ]);
@@ -110,7 +140,8 @@ async function runSimHost(opts: SimHostOptions): Promise<void> {
 function describeExchange(exchange: SimExchange): string {
   const notes: string[] = [];
   if (exchange.delayMs) notes.push(`after ${exchange.delayMs} ms`);
-  if (exchange.approvedAmount !== undefined) notes.push(`approved ${exchange.approvedAmount} of ${exchange.amount ?? '?'}`);
+  if (exchange.approvedAmount !== undefined)
+    notes.push(`approved ${exchange.approvedAmount} of ${exchange.amount ?? '?'}`);
   if (exchange.withheldAnswer) notes.push(`the issuer said ${exchange.withheldAnswer}`);
   if (exchange.fault) notes.push(`fault ${exchange.fault}`);
   if (exchange.completion) notes.push('completion');

@@ -30,14 +30,19 @@ export function register(program: Command): void {
   const group = groupCommand(program, 'sim', 'run simulators (devices, acquirer host, back-end) for a box-less setup');
   group
     .command('pay')
-    .description('run one card payment end to end on simulated devices and a simulated acquirer (a temporary spool; the box journal is not touched) and print the outcome and the receipt')
+    .description(
+      'run one card payment end to end on simulated devices and a simulated acquirer (a temporary spool; the box journal is not touched) and print the outcome and the receipt',
+    )
     .requiredOption('--card <profile>', 'virtual card: visa-dda, mc-cda, sda, magstripe-only, expired, mute-chip')
     .requiredOption('--amount <minor>', 'amount in minor units of terminal.currency (2500 = 25.00)')
     .option('--pin <digits>', 'the PIN the customer types when asked (default 1234)')
     .option('--cancel-pin', 'the customer presses CANCEL instead of entering the PIN')
     .option('--swipe', "swipe the card's stripe instead of inserting its chip")
     .option('--chip-failed', 'with --swipe: the chip of this card just failed (a fallback swipe)')
-    .option('--floor-limit <minor>', 'kernel floor limit for the configured AIDs (emv.applications), minor units (default 0: every chip payment goes online)')
+    .option(
+      '--floor-limit <minor>',
+      'kernel floor limit for the configured AIDs (emv.applications), minor units (default 0: every chip payment goes online)',
+    )
     .option('--waybill <id>', 'the waybill the payment is for')
     .option('--config <file>', `config file (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output: one JSON object per line')
@@ -46,7 +51,12 @@ export function register(program: Command): void {
 
 function minorUnits(option: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
-  if (!/^[0-9]{1,12}$/.test(text)) throw new PosError('CODPOS_USAGE_BAD_OPTION', `${option} ${text}: expected a whole number of minor units (2500 = 25.00)`, { details: { option } });
+  if (!/^[0-9]{1,12}$/.test(text))
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `${option} ${text}: expected a whole number of minor units (2500 = 25.00)`,
+      { details: { option } },
+    );
   return Number(text);
 }
 
@@ -56,12 +66,21 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
   const { listCardProfiles } = await import('../../../emv/card/index.js');
   const { runSimPay } = await import('../../../runtime/payment/sim-pay.js');
   const amount = minorUnits('--amount', opts.amount, 0);
-  if (amount === 0) throw new PosError('CODPOS_USAGE_BAD_OPTION', '--amount must be more than 0', { details: { option: '--amount' } });
+  if (amount === 0)
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', '--amount must be more than 0', { details: { option: '--amount' } });
   if (!listCardProfiles().includes(opts.card)) {
-    throw new PosError('CODPOS_USAGE_BAD_OPTION', `--card ${opts.card}: no such virtual card; there are ${listCardProfiles().join(', ')}`, { details: { option: '--card' } });
+    throw new PosError(
+      'CODPOS_USAGE_BAD_OPTION',
+      `--card ${opts.card}: no such virtual card; there are ${listCardProfiles().join(', ')}`,
+      { details: { option: '--card' } },
+    );
   }
-  if (opts.pin !== undefined && !/^[0-9]{4,12}$/.test(opts.pin)) throw new PosError('CODPOS_USAGE_BAD_OPTION', '--pin: expected 4 to 12 digits', { details: { option: '--pin' } });
-  if (opts.chipFailed && !opts.swipe) throw new PosError('CODPOS_USAGE_BAD_OPTION', '--chip-failed goes with --swipe', { details: { option: '--chip-failed' } });
+  if (opts.pin !== undefined && !/^[0-9]{4,12}$/.test(opts.pin))
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', '--pin: expected 4 to 12 digits', { details: { option: '--pin' } });
+  if (opts.chipFailed && !opts.swipe)
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', '--chip-failed goes with --swipe', {
+      details: { option: '--chip-failed' },
+    });
   const { config } = loadConfig({ file: opts.config });
   const run = await runSimPay({
     config,
@@ -74,7 +93,10 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
     ...(opts.waybill !== undefined ? { waybill: opts.waybill } : {}),
     onExchange: (exchange) => {
       if (opts.json) printJson({ event: 'exchange', ...exchange });
-      else printLines([`host| ${exchange.mti} STAN ${exchange.stan ?? '-'} DE22 ${exchange.entryMode ?? '-'} -> ${exchange.answer}`]);
+      else
+        printLines([
+          `host| ${exchange.mti} STAN ${exchange.stan ?? '-'} DE22 ${exchange.entryMode ?? '-'} -> ${exchange.answer}`,
+        ]);
     },
   });
   const { result } = run;
@@ -87,6 +109,8 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
     `${result.outcome.toUpperCase()}${result.approvedOffline ? ' (offline)' : ''}: ${result.reason}`,
     `  response ${result.responseCode ?? '-'}  auth ${result.authCode ?? '-'}  entry ${result.entry ?? '-'}  signature ${result.signatureRequired ? 'required' : 'no'}`,
     `  journal ${result.journalId ?? '(nothing journaled)'}`,
-    ...(run.receipt.length > 0 ? ['receipt:', ...run.receipt.map((line) => `  | ${line}`)] : ['receipt: none (nothing was journaled)']),
+    ...(run.receipt.length > 0
+      ? ['receipt:', ...run.receipt.map((line) => `  | ${line}`)]
+      : ['receipt: none (nothing was journaled)']),
   ]);
 }

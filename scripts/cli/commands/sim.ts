@@ -26,9 +26,14 @@ export function register(program: Command): void {
   const group = groupCommand(program, 'sim', 'run simulators (devices, acquirer host, back-end) for a box-less setup');
   group
     .command('devices')
-    .description('start the scanner, card reader, PIN pad and printer simulators on pseudo-terminals and print their paths; then read commands (help) from stdin')
+    .description(
+      'start the scanner, card reader, PIN pad and printer simulators on pseudo-terminals and print their paths; then read commands (help) from stdin',
+    )
     .option('--dir <dir>', 'where to create the device links (default: <data.dir>/sim-devices)')
-    .option('--config <file>', `config file for the PIN pad keys, printer profile and scanner format (default: ${CONFIG_FILE_DEFAULT_HELP})`)
+    .option(
+      '--config <file>',
+      `config file for the PIN pad keys, printer profile and scanner format (default: ${CONFIG_FILE_DEFAULT_HELP})`,
+    )
     .option('--json', 'machine-readable output: one JSON object per line')
     .action(action(async (opts: SimDevicesOptions) => runSimDevices(opts)));
 }
@@ -44,7 +49,11 @@ async function runSimDevices(opts: SimDevicesOptions): Promise<void> {
   const dir = resolve(opts.dir ?? join(config.data.dir, 'sim-devices'));
   const devices = await startSimDevices({
     dir,
-    scanner: { prefix: config.devices.scanner.prefix, suffix: config.devices.scanner.suffix, aimIds: config.devices.scanner.aimIds },
+    scanner: {
+      prefix: config.devices.scanner.prefix,
+      suffix: config.devices.scanner.suffix,
+      aimIds: config.devices.scanner.aimIds,
+    },
     pinpad: pinpadSimOptions(config.devices.pinpad),
     printer: { profile: config.devices.printer.profile },
   });
@@ -63,9 +72,12 @@ async function runSimDevices(opts: SimDevicesOptions): Promise<void> {
       files.push(file);
     }
     say('printer', page.join('\n'), files.length ? { images: files } : {});
-    for (const unknown of devices.printer.unknown.splice(0)) say('printer', `unknown command ${unknown.bytes} at offset ${unknown.offset}`);
+    for (const unknown of devices.printer.unknown.splice(0))
+      say('printer', `unknown command ${unknown.bytes} at offset ${unknown.offset}`);
   });
-  devices.pinpad.on('prompt', ({ dukpt }: { dukpt: string }) => say('pinpad', `PIN requested (${dukpt} DUKPT): type press <digits>, then enter`));
+  devices.pinpad.on('prompt', ({ dukpt }: { dukpt: string }) =>
+    say('pinpad', `PIN requested (${dukpt} DUKPT): type press <digits>, then enter`),
+  );
   devices.pinpad.on('display', (text: string) => say('pinpad', `display: ${text}`));
 
   if (opts.json) printJson({ dir, paths: devices.paths });

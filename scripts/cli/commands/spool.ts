@@ -24,7 +24,10 @@ interface SourceOptions {
 
 function withSource(command: Command): Command {
   return command
-    .option('--config <file>', `config file naming the spool (data.dir + spool.file); default: ${CONFIG_FILE_DEFAULT_HELP}`)
+    .option(
+      '--config <file>',
+      `config file naming the spool (data.dir + spool.file); default: ${CONFIG_FILE_DEFAULT_HELP}`,
+    )
     .option('--db <file>', 'the spool database file itself (overrides --config)')
     .option('--json', 'machine-readable output');
 }
@@ -46,18 +49,36 @@ async function withSpool<T>(opts: SourceOptions, use: (spool: Spool) => T | Prom
 export function register(program: Command): void {
   const group = program.command('spool').description('inspect and repair the on-box store-and-forward spool (SQLite)');
 
-  withSource(group.command('status').description('depth per stream, oldest record waiting, dead letters, disk use')).action(
+  withSource(
+    group.command('status').description('depth per stream, oldest record waiting, dead letters, disk use'),
+  ).action(
     action((opts: SourceOptions) =>
       withSpool(opts, (spool) => {
         const status = spool.status();
         if (opts.json) return printJson(status);
-        const rows = status.streams.map((s) => [s.stream, s.depth, s.ready, s.waiting, s.leased, s.dead, s.forwarded, s.oldestPendingAt === null ? '-' : duration(Date.now() - s.oldestPendingAt)].map(String));
+        const rows = status.streams.map((s) =>
+          [
+            s.stream,
+            s.depth,
+            s.ready,
+            s.waiting,
+            s.leased,
+            s.dead,
+            s.forwarded,
+            s.oldestPendingAt === null ? '-' : duration(Date.now() - s.oldestPendingAt),
+          ].map(String),
+        );
         printLines([
           `spool ${status.file} (schema ${status.schemaVersion}, ${megabytes(status.diskBytes)} on disk)`,
           ...table(['stream', 'depth', 'ready', 'waiting', 'leased', 'dead', 'forwarded', 'oldest'], rows),
-          `to forward: ${status.depth}; dead letters: ${status.dead}` + (status.oldestPendingAgeMs === null ? '' : `; oldest waiting ${duration(status.oldestPendingAgeMs)}`),
+          `to forward: ${status.depth}; dead letters: ${status.dead}` +
+            (status.oldestPendingAgeMs === null ? '' : `; oldest waiting ${duration(status.oldestPendingAgeMs)}`),
           `offline card payments not yet advised: ${status.offline.count} (amount ${status.offline.amount})`,
-          `card transactions: ${Object.entries(status.transactions).map(([state, n]) => `${state} ${n}`).join(', ') || 'none'}`,
+          `card transactions: ${
+            Object.entries(status.transactions)
+              .map(([state, n]) => `${state} ${n}`)
+              .join(', ') || 'none'
+          }`,
         ]);
       }),
     ),
@@ -73,13 +94,20 @@ export function register(program: Command): void {
   ).action(
     action((opts: SourceOptions & { stream?: string; state?: string; limit: string }) => {
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new PosError('CODPOS_USAGE_BAD_OPTION', `--limit must be a positive integer, got "${opts.limit}"`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new PosError('CODPOS_USAGE_BAD_OPTION', `--limit must be a positive integer, got "${opts.limit}"`);
       if (opts.state !== undefined && !OUTBOX_STATES.includes(opts.state as OutboxState)) {
-        throw new PosError('CODPOS_USAGE_BAD_OPTION', `--state must be one of ${OUTBOX_STATES.join(', ')}, got "${opts.state}"`);
+        throw new PosError(
+          'CODPOS_USAGE_BAD_OPTION',
+          `--state must be one of ${OUTBOX_STATES.join(', ')}, got "${opts.state}"`,
+        );
       }
       return withSpool(opts, (spool) => {
         if (opts.stream !== undefined && !spool.outbox.streams.includes(opts.stream)) {
-          throw new PosError('CODPOS_USAGE_BAD_OPTION', `--stream must be one of ${spool.outbox.streams.join(', ')}, got "${opts.stream}"`);
+          throw new PosError(
+            'CODPOS_USAGE_BAD_OPTION',
+            `--stream must be one of ${spool.outbox.streams.join(', ')}, got "${opts.stream}"`,
+          );
         }
         const records = spool.outbox.list({
           limit,
@@ -92,7 +120,16 @@ export function register(program: Command): void {
         printLines(
           table(
             ['seq', 'id', 'stream', 'state', 'tries', 'created', 'note', 'payload'],
-            shown.map((r) => [String(r.seq), r.id, r.stream, r.state, String(r.attempts), iso(r.createdAt), note(r), clip(JSON.stringify(r.payload), 120)]),
+            shown.map((r) => [
+              String(r.seq),
+              r.id,
+              r.stream,
+              r.state,
+              String(r.attempts),
+              iso(r.createdAt),
+              note(r),
+              clip(JSON.stringify(r.payload), 120),
+            ]),
           ),
         );
       });
@@ -108,7 +145,8 @@ export function register(program: Command): void {
       .option('--stream <stream>', 'with --dead: only this stream'),
   ).action(
     action((id: string | undefined, opts: SourceOptions & { dead?: boolean; stream?: string }) => {
-      if ((id === undefined) === !opts.dead) throw new PosError('CODPOS_USAGE_BAD_OPTION', 'give either a record id or --dead (not both)');
+      if ((id === undefined) === !opts.dead)
+        throw new PosError('CODPOS_USAGE_BAD_OPTION', 'give either a record id or --dead (not both)');
       return withSpool(opts, (spool) => {
         if (id !== undefined) {
           spool.outbox.retry(id);
@@ -123,8 +161,13 @@ export function register(program: Command): void {
   withSource(
     group
       .command('export')
-      .description('write a consistent copy of the spool (SQLite online backup, checked), safe while the daemon runs; the copy is created mode 0600 (owner only)')
-      .requiredOption('--out <file>', 'the backup file to create (must not exist); mode 0600: it holds PIN hashes, names and addresses'),
+      .description(
+        'write a consistent copy of the spool (SQLite online backup, checked), safe while the daemon runs; the copy is created mode 0600 (owner only)',
+      )
+      .requiredOption(
+        '--out <file>',
+        'the backup file to create (must not exist); mode 0600: it holds PIN hashes, names and addresses',
+      ),
   ).action(
     action((opts: SourceOptions & { out: string }) =>
       withSpool(opts, async (spool) => {
@@ -132,7 +175,10 @@ export function register(program: Command): void {
         chmodSync(result.file, EXPORT_MODE);
         const mode = EXPORT_MODE.toString(8).padStart(4, '0');
         if (opts.json) printJson({ ...result, mode, integrity: 'ok' });
-        else printLines([`backup written to ${result.file} (${megabytes(result.bytes)}, mode ${mode}: owner only), integrity ok`]);
+        else
+          printLines([
+            `backup written to ${result.file} (${megabytes(result.bytes)}, mode ${mode}: owner only), integrity ok`,
+          ]);
       }),
     ),
   );
@@ -141,14 +187,20 @@ export function register(program: Command): void {
     group
       .command('purge')
       .description('delete records forwarded, and card transactions finished, before a date (retention)')
-      .requiredOption('--forwarded-before <date>', 'ISO 8601 date or date-time, e.g. 2026-05-01 or 2026-05-01T12:00:00Z'),
+      .requiredOption(
+        '--forwarded-before <date>',
+        'ISO 8601 date or date-time, e.g. 2026-05-01 or 2026-05-01T12:00:00Z',
+      ),
   ).action(
     action((opts: SourceOptions & { forwardedBefore: string }) => {
       const before = parseDate(opts.forwardedBefore);
       return withSpool(opts, (spool) => {
         const purged = spool.purge(before);
         if (opts.json) printJson({ before: new Date(before).toISOString(), ...purged });
-        else printLines([`purged ${purged.records} forwarded record(s) and ${purged.transactions} finished card transaction(s) from before ${new Date(before).toISOString()}`]);
+        else
+          printLines([
+            `purged ${purged.records} forwarded record(s) and ${purged.transactions} finished card transaction(s) from before ${new Date(before).toISOString()}`,
+          ]);
       });
     }),
   );
@@ -207,13 +259,21 @@ function note(r: ShownRecord): string {
 
 function parseDate(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(ms)) throw new PosError('CODPOS_USAGE_BAD_DATE', `--forwarded-before: expected an ISO 8601 date such as 2026-05-01 or 2026-05-01T12:00:00Z, got "${text}"`);
+  if (Number.isNaN(ms))
+    throw new PosError(
+      'CODPOS_USAGE_BAD_DATE',
+      `--forwarded-before: expected an ISO 8601 date such as 2026-05-01 or 2026-05-01T12:00:00Z, got "${text}"`,
+    );
   return ms;
 }
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)];
 }
 

@@ -23,7 +23,7 @@ interface StatusBody {
 export function register(program: Command): void {
   program
     .command('status')
-    .description("ask the running daemon (over its local API socket) how it and each service are")
+    .description('ask the running daemon (over its local API socket) how it and each service are')
     .option('--config <file>', `config file, for data.dir and api.socket (default: ${CONFIG_FILE_DEFAULT_HELP})`)
     .option('--json', 'machine-readable output')
     .action(action(async (opts: StatusOptions) => runStatus(opts)));
@@ -38,6 +38,8 @@ async function runStatus(opts: StatusOptions): Promise<void> {
   const width = Math.max(...Object.keys(body.services).map((name) => name.length));
   printLines([
     `codposd ${body.daemon.version}, pid ${body.daemon.pid}, up since ${body.daemon.startedAt}`,
-    ...Object.entries(body.services).map(([name, health]) => `  ${name.padEnd(width)}  ${health.state}${health.reason ? `: ${health.reason}` : ''}`),
+    ...Object.entries(body.services).map(
+      ([name, health]) => `  ${name.padEnd(width)}  ${health.state}${health.reason ? `: ${health.reason}` : ''}`,
+    ),
   ]);
 }

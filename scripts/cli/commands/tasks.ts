@@ -28,6 +28,9 @@ async function runTasks(opts: { config?: string; json?: boolean }): Promise<void
   const { summary } = list;
   printLines([
     `${summary.total} task(s): ${summary.open} open, ${summary.done} done, ${summary.exceptions} exception(s); COD still to collect ${summary.codToCollect} (${summary.currency})${list.courier ? `; courier ${list.courier.id}` : ''}`,
-    ...list.tasks.map((task) => `  ${task.id.padEnd(6)} ${task.kind.padEnd(8)} ${task.waybill.padEnd(14)} ${String(task.codAmount).padStart(7)}  ${task.state}${task.reason ? `: ${task.reason}` : ''}  ${task.consignee ?? '-'}`),
+    ...list.tasks.map(
+      (task) =>
+        `  ${task.id.padEnd(6)} ${task.kind.padEnd(8)} ${task.waybill.padEnd(14)} ${String(task.codAmount).padStart(7)}  ${task.state}${task.reason ? `: ${task.reason}` : ''}  ${task.consignee ?? '-'}`,
+    ),
   ]);
 }

@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .option('--pattern <regex>', "the operator's own waybill format, a regular expression the whole number must match")
     .option('--json', 'machine-readable output')
     .action(action(async (text: string, opts: { pattern?: string; json?: boolean }) => runDecodeWaybill(text, opts)));
-  groupCommand(program, 'waybill', "a waybill on the running daemon")
+  groupCommand(program, 'waybill', 'a waybill on the running daemon')
     .command('show')
     .description("a waybill's status, task, events in order and card payments (card masked), from the running daemon")
     .argument('<id>', 'the waybill number')
@@ -35,19 +35,31 @@ export function register(program: Command): void {
 
 async function runShowWaybill(id: string, opts: { config?: string; json?: boolean }): Promise<void> {
   const { callDaemon } = await import('../daemon-api.js');
-  const shown = await callDaemon<WaybillHistory & { payments: PaymentView[] }>(opts, 'GET', `/v1/waybills/${encodeURIComponent(id)}`);
+  const shown = await callDaemon<WaybillHistory & { payments: PaymentView[] }>(
+    opts,
+    'GET',
+    `/v1/waybills/${encodeURIComponent(id)}`,
+  );
   if (opts.json) {
     printJson(shown);
     return;
   }
   printLines([
     `${shown.waybill}: ${shown.status}${shown.reason ? ` (${shown.reason})` : ''}`,
-    ...shown.tasks.map((task) => `  task ${task.id}  ${task.kind}  COD ${task.codAmount}  ${task.consignee ?? '-'}  ${task.state}`),
+    ...shown.tasks.map(
+      (task) => `  task ${task.id}  ${task.kind}  COD ${task.codAmount}  ${task.consignee ?? '-'}  ${task.state}`,
+    ),
     ...(shown.tasks.length === 0 ? ['  not on the task list'] : []),
     `  events (${shown.events.length}):`,
-    ...shown.events.map((event) => `    ${event.at}  ${event.kind}${event.reason ? ` ${event.reason}` : ''}${event.codDue !== undefined ? `  COD ${event.codDue}` : ''}${event.signed ? '  signed' : ''}  ${event.uplink === 'forwarded' ? 'sent' : `uplink ${event.uplink}`}`),
+    ...shown.events.map(
+      (event) =>
+        `    ${event.at}  ${event.kind}${event.reason ? ` ${event.reason}` : ''}${event.codDue !== undefined ? `  COD ${event.codDue}` : ''}${event.signed ? '  signed' : ''}  ${event.uplink === 'forwarded' ? 'sent' : `uplink ${event.uplink}`}`,
+    ),
     `  card payments (${shown.payments.length}):`,
-    ...shown.payments.map((payment) => `    ${payment.journalId}  ${payment.state}  ${payment.amount}${payment.approvedAmount !== undefined && payment.approvedAmount !== payment.amount ? ` (approved ${payment.approvedAmount})` : ''}  ${payment.panMasked ?? '-'}`),
+    ...shown.payments.map(
+      (payment) =>
+        `    ${payment.journalId}  ${payment.state}  ${payment.amount}${payment.approvedAmount !== undefined && payment.approvedAmount !== payment.amount ? ` (approved ${payment.approvedAmount})` : ''}  ${payment.panMasked ?? '-'}`,
+    ),
   ]);
 }
 
@@ -58,12 +70,20 @@ async function runDecodeWaybill(text: string, opts: { pattern?: string; json?: b
     try {
       operatorPattern = new RegExp(`^(?:${opts.pattern})$`);
     } catch (error) {
-      throw new PosError('CODPOS_USAGE_BAD_OPTION', `--pattern: ${(error as Error).message}`, { details: { option: '--pattern' } });
+      throw new PosError('CODPOS_USAGE_BAD_OPTION', `--pattern: ${(error as Error).message}`, {
+        details: { option: '--pattern' },
+      });
     }
   }
   const check = checkWaybill(text, operatorPattern ? { operatorPattern } : {});
   if (opts.json) printJson(check);
-  else if (check.valid && check.kind === 's10') printLines([`${check.waybill}: UPU S10, service ${check.serviceIndicator}, serial ${check.serial}, check digit ${check.checkDigit} ok, country ${check.country}`]);
+  else if (check.valid && check.kind === 's10')
+    printLines([
+      `${check.waybill}: UPU S10, service ${check.serviceIndicator}, serial ${check.serial}, check digit ${check.checkDigit} ok, country ${check.country}`,
+    ]);
   else if (check.valid) printLines([`${check.waybill}: the operator's format`]);
-  if (!check.valid) throw new PosError('CODPOS_USAGE_WAYBILL', `${check.waybill}: ${check.reason}`, { details: { waybill: check.waybill } });
+  if (!check.valid)
+    throw new PosError('CODPOS_USAGE_WAYBILL', `${check.waybill}: ${check.reason}`, {
+      details: { waybill: check.waybill },
+    });
 }

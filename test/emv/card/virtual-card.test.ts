@@ -5,7 +5,11 @@ import { decodeTlv, findTag } from '../../../emv/tlv/index.js';
 import { cvnIccMasterKey, verifyCvnAc } from '../../../emv/crypto/cryptogram.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const sw = (r: Buffer) => r.subarray(r.length - 2).toString('hex').toUpperCase();
+const sw = (r: Buffer) =>
+  r
+    .subarray(r.length - 2)
+    .toString('hex')
+    .toUpperCase();
 
 t.test('shipped profiles', async (t) => {
   t.same(listCardProfiles(), ['expired', 'magstripe-only', 'mc-cda', 'mute-chip', 'sda', 'visa-dda']);
@@ -33,7 +37,12 @@ t.test('T=0 behaviour: 61xx without Le, 6Cxx on a wrong Le, GET RESPONSE', async
   t.match(sw(noLe), /^61/);
   const full = c.transmit(Buffer.from([0x00, 0xc0, 0x00, 0x00, noLe[1]!]));
   t.equal(sw(full), '9000');
-  t.equal(findTag(decodeTlv(full.subarray(0, -2)), 0x84)!.value.toString('hex').toUpperCase(), 'A0000000041010');
+  t.equal(
+    findTag(decodeTlv(full.subarray(0, -2)), 0x84)!
+      .value.toString('hex')
+      .toUpperCase(),
+    'A0000000041010',
+  );
   t.equal(sw(c.transmit(hex('80A80000028300'))).slice(0, 2), '61', 'GPO without Le: 61xx');
   c.transmit(hex('00C0000000'));
   const wrongLe = c.transmit(hex('00B2010C05'));
@@ -64,16 +73,38 @@ t.test('ARQC of each CVN verifies with the issuer master key (emv/crypto)', asyn
     const app = c.profile.applications[0]!;
     c.transmit(Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x00, 7]), hex(app.aid), Buffer.from([0])]));
     const pdolLength = app.pdol ? 4 : 0;
-    c.transmit(Buffer.concat([hex('80A80000'), Buffer.from([pdolLength + 2, 0x83, pdolLength]), Buffer.alloc(pdolLength, 0x08), Buffer.from([0])]));
+    c.transmit(
+      Buffer.concat([
+        hex('80A80000'),
+        Buffer.from([pdolLength + 2, 0x83, pdolLength]),
+        Buffer.alloc(pdolLength, 0x08),
+        Buffer.from([0]),
+      ]),
+    );
     const cdol1 = findTag(decodeTlv(hex(app.records['2.1']!)), 0x8c)!.value;
-    const values = { '9F02': '000000001500', '9F03': '000000000000', '9F1A': '0840', '95': '0000048000', '5F2A': '0840', '9A': '261129', '9C': '00', '9F37': 'CAFEBABE' };
+    const values = {
+      '9F02': '000000001500',
+      '9F03': '000000000000',
+      '9F1A': '0840',
+      '95': '0000048000',
+      '5F2A': '0840',
+      '9A': '261129',
+      '9C': '00',
+      '9F37': 'CAFEBABE',
+    };
     // CDOL1 data in CDOL1 order; tags the CDOL asks for beyond these are zeros.
     let data = Buffer.alloc(0);
-    for (let pos = 0; pos < cdol1.length; ) {
+    for (let pos = 0; pos < cdol1.length;) {
       const tagLen = (cdol1[pos]! & 0x1f) === 0x1f ? 2 : 1;
-      const tag = cdol1.subarray(pos, pos + tagLen).toString('hex').toUpperCase();
+      const tag = cdol1
+        .subarray(pos, pos + tagLen)
+        .toString('hex')
+        .toUpperCase();
       const length = cdol1[pos + tagLen]!;
-      data = Buffer.concat([data, values[tag as keyof typeof values] ? hex(values[tag as keyof typeof values]) : Buffer.alloc(length)]);
+      data = Buffer.concat([
+        data,
+        values[tag as keyof typeof values] ? hex(values[tag as keyof typeof values]) : Buffer.alloc(length),
+      ]);
       pos += tagLen + 1;
     }
     const answer = c.transmit(Buffer.concat([hex('80AE8000'), Buffer.from([data.length]), data, Buffer.from([0])]));
@@ -87,9 +118,17 @@ t.test('ARQC of each CVN verifies with the issuer master key (emv/crypto)', asyn
     t.equal(cid, 0x80, `${name}: ARQC`);
     const iccMk = cvnIccMasterKey(app.cvn, app.issuerMasterKeys.ac, app.pan, app.panSequenceNumber);
     const tx = {
-      amountAuthorized: hex(values['9F02']), amountOther: hex(values['9F03']), terminalCountryCode: hex(values['9F1A']), tvr: hex(values['95']),
-      transactionCurrencyCode: hex(values['5F2A']), transactionDate: hex(values['9A']), transactionType: hex(values['9C']), unpredictableNumber: hex(values['9F37']),
-      aip: hex(app.aip), atc, iad,
+      amountAuthorized: hex(values['9F02']),
+      amountOther: hex(values['9F03']),
+      terminalCountryCode: hex(values['9F1A']),
+      tvr: hex(values['95']),
+      transactionCurrencyCode: hex(values['5F2A']),
+      transactionDate: hex(values['9A']),
+      transactionType: hex(values['9C']),
+      unpredictableNumber: hex(values['9F37']),
+      aip: hex(app.aip),
+      atc,
+      iad,
     };
     t.ok(verifyCvnAc(app.cvn, iccMk, tx, ac), `${name} (${app.cvn}): the issuer verifies the ARQC`);
     const tampered = { ...tx, amountAuthorized: hex('000000001501') };

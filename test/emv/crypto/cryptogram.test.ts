@@ -31,7 +31,10 @@ for (const v of vectors('emv_arqc_arpc')) {
     const i = v.inputs;
     const e = v.expected;
     const option = i.mk_derivation === 'Option B' ? 'B' : 'A';
-    const iccMk = i.mk_derivation === undefined ? deriveIccMasterKeyB(i.issuer_mk, i.pan, i.psn) : deriveIccMasterKey(i.issuer_mk, i.pan, i.psn, option);
+    const iccMk =
+      i.mk_derivation === undefined
+        ? deriveIccMasterKeyB(i.issuer_mk, i.pan, i.psn)
+        : deriveIccMasterKey(i.issuer_mk, i.pan, i.psn, option);
     if (e.icc_mk !== undefined) {
       t.equal(hex(iccMk), e.icc_mk, 'ICC master key, odd parity');
       return;
@@ -96,19 +99,36 @@ for (const v of schemeVectors) {
     const tx = txOf(i);
     const iccMk = cvnIccMasterKey(profile, i.iss_mk_ac, i.pan, i.psn);
     if (e.icc_mk_ac_kcv !== undefined) t.equal(kcv2(iccMk), e.icc_mk_ac_kcv, 'ICC MK-AC KCV');
-    if (e.icc_mk_smi_kcv !== undefined) t.equal(kcv2(cvnIccMasterKey(profile, i.iss_mk_smi, i.pan, i.psn)), e.icc_mk_smi_kcv, 'ICC MK-SMI KCV');
-    if (e.icc_mk_smc_kcv !== undefined) t.equal(kcv2(cvnIccMasterKey(profile, i.iss_mk_smc, i.pan, i.psn)), e.icc_mk_smc_kcv, 'ICC MK-SMC KCV');
-    if (e.sk_ac_kcv !== undefined) t.equal(kcv2(cvnSessionKey(profile, iccMk, tx.atc, tx.unpredictableNumber)), e.sk_ac_kcv, 'AC session key KCV');
+    if (e.icc_mk_smi_kcv !== undefined)
+      t.equal(kcv2(cvnIccMasterKey(profile, i.iss_mk_smi, i.pan, i.psn)), e.icc_mk_smi_kcv, 'ICC MK-SMI KCV');
+    if (e.icc_mk_smc_kcv !== undefined)
+      t.equal(kcv2(cvnIccMasterKey(profile, i.iss_mk_smc, i.pan, i.psn)), e.icc_mk_smc_kcv, 'ICC MK-SMC KCV');
+    if (e.sk_ac_kcv !== undefined)
+      t.equal(kcv2(cvnSessionKey(profile, iccMk, tx.atc, tx.unpredictableNumber)), e.sk_ac_kcv, 'AC session key KCV');
     const arqc = generateCvnAc(profile, iccMk, tx);
     t.equal(hex(arqc), e.arqc, 'ARQC');
     t.ok(verifyCvnAc(profile, iccMk, tx, arqc), 'host verifies it');
-    t.notOk(verifyCvnAc(profile, iccMk, { ...tx, amountAuthorized: bytes('000000004001') }, arqc), 'a different amount does not verify');
-    const arpc = generateCvnArpc(profile, iccMk, { arqc, atc: tx.atc, unpredictableNumber: tx.unpredictableNumber, ...(i.arc ? { arc: i.arc } : {}), ...(i.csu ? { csu: i.csu } : {}) });
+    t.notOk(
+      verifyCvnAc(profile, iccMk, { ...tx, amountAuthorized: bytes('000000004001') }, arqc),
+      'a different amount does not verify',
+    );
+    const arpc = generateCvnArpc(profile, iccMk, {
+      arqc,
+      atc: tx.atc,
+      unpredictableNumber: tx.unpredictableNumber,
+      ...(i.arc ? { arc: i.arc } : {}),
+      ...(i.csu ? { csu: i.csu } : {}),
+    });
     t.equal(hex(arpc), e.arpc, 'ARPC');
     if (e.command_mac !== undefined) {
       const iccMkSmi = cvnIccMasterKey(profile, i.iss_mk_smi ?? issuerMkSmi, i.pan, i.psn);
-      if (e.sk_smi_kcv !== undefined) t.equal(kcv2(cvnScriptSessionKey(profile, iccMkSmi, tx.atc, arqc)), e.sk_smi_kcv, 'script MAC session key KCV');
-      t.equal(hex(generateCvnScriptMac(profile, iccMkSmi, { header: bytes(i.mac_cmd_header), atc: tx.atc, arqc })), e.command_mac, 'issuer script command MAC');
+      if (e.sk_smi_kcv !== undefined)
+        t.equal(kcv2(cvnScriptSessionKey(profile, iccMkSmi, tx.atc, arqc)), e.sk_smi_kcv, 'script MAC session key KCV');
+      t.equal(
+        hex(generateCvnScriptMac(profile, iccMkSmi, { header: bytes(i.mac_cmd_header), atc: tx.atc, arqc })),
+        e.command_mac,
+        'issuer script command MAC',
+      );
     }
   });
 }
@@ -121,7 +141,15 @@ t.test('profiles take the CVR (and counters) from the IAD when not given separat
   const mc = schemeVectors.find((v) => /CVN 17/.test(v.name))!;
   const { cvr: _c, counters: _n, ...bare } = txOf(mc.inputs);
   const mcIad = bytes('0111' + mc.inputs.cvr + '0000' + mc.inputs.counters);
-  t.equal(hex(generateCvnAc('mastercard-cvn17', cvnIccMasterKey('mastercard-cvn17', mc.inputs.iss_mk_ac, mc.inputs.pan), { ...bare, iad: mcIad })), mc.expected.arqc);
+  t.equal(
+    hex(
+      generateCvnAc('mastercard-cvn17', cvnIccMasterKey('mastercard-cvn17', mc.inputs.iss_mk_ac, mc.inputs.pan), {
+        ...bare,
+        iad: mcIad,
+      }),
+    ),
+    mc.expected.arqc,
+  );
 });
 
 t.test('option B equals option A for PANs of 16 digits or fewer', async (t) => {
@@ -133,17 +161,41 @@ t.test('option B equals option A for PANs of 16 digits or fewer', async (t) => {
 t.test('bad input is a PosError naming the field', async (t) => {
   const imk = '0123456789ABCDEFFEDCBA9876543210';
   t.throws(() => deriveIccMasterKeyA(imk, '12345A', '00'), { code: 'CODPOS_CRYPTO_PAN' });
-  t.throws(() => deriveIccMasterKeyA(imk, '1234567890123456', '1'), { code: 'CODPOS_CRYPTO_BAD_INPUT', message: /5F34/ });
-  t.throws(() => deriveIccMasterKeyA('0123', '1234567890123456'), { code: 'CODPOS_CRYPTO_KEY_LENGTH', message: /issuer master key/ });
-  t.throws(() => deriveCommonSessionKey(bytes(imk), bytes('0102')), { code: 'CODPOS_CRYPTO_BAD_INPUT', message: /diversifier R/ });
-  t.throws(() => generateArpcMethod1(bytes(imk), Buffer.alloc(8), '000'), { code: 'CODPOS_CRYPTO_BAD_INPUT', message: /hex/ });
-  t.throws(() => generateArpcMethod2(bytes(imk), Buffer.alloc(8), '00000000', '00'.repeat(9)), { code: 'CODPOS_CRYPTO_BAD_INPUT', message: /proprietary/ });
+  t.throws(() => deriveIccMasterKeyA(imk, '1234567890123456', '1'), {
+    code: 'CODPOS_CRYPTO_BAD_INPUT',
+    message: /5F34/,
+  });
+  t.throws(() => deriveIccMasterKeyA('0123', '1234567890123456'), {
+    code: 'CODPOS_CRYPTO_KEY_LENGTH',
+    message: /issuer master key/,
+  });
+  t.throws(() => deriveCommonSessionKey(bytes(imk), bytes('0102')), {
+    code: 'CODPOS_CRYPTO_BAD_INPUT',
+    message: /diversifier R/,
+  });
+  t.throws(() => generateArpcMethod1(bytes(imk), Buffer.alloc(8), '000'), {
+    code: 'CODPOS_CRYPTO_BAD_INPUT',
+    message: /hex/,
+  });
+  t.throws(() => generateArpcMethod2(bytes(imk), Buffer.alloc(8), '00000000', '00'.repeat(9)), {
+    code: 'CODPOS_CRYPTO_BAD_INPUT',
+    message: /proprietary/,
+  });
   t.throws(() => generateScriptMac(bytes(imk), Buffer.alloc(3), 9), { code: 'CODPOS_CRYPTO_BAD_INPUT' });
   const visa = txOf(schemeVectors[0]!.inputs);
-  t.throws(() => cvnAcData('visa-cvn10', { ...visa, tvr: bytes('8000') }), { code: 'CODPOS_CRYPTO_AC_DATA', message: /tvr \(95\) must be 5 bytes \(got 2\)/ });
+  t.throws(() => cvnAcData('visa-cvn10', { ...visa, tvr: bytes('8000') }), {
+    code: 'CODPOS_CRYPTO_AC_DATA',
+    message: /tvr \(95\) must be 5 bytes \(got 2\)/,
+  });
   t.throws(() => cvnAcData('visa-cvn18', { ...visa }), { code: 'CODPOS_CRYPTO_AC_DATA', message: /IAD/ });
   t.throws(() => cvnAcData('nope' as CvnProfile, visa), { code: 'CODPOS_CRYPTO_CVN', message: /visa-cvn10/ });
-  t.throws(() => generateCvnArpc('visa-cvn18', bytes(imk), { arqc: Buffer.alloc(8), atc: bytes('0001') }), { code: 'CODPOS_CRYPTO_AC_DATA', message: /card status update/ });
-  t.throws(() => generateCvnArpc('mastercard-cvn16', bytes(imk), { arqc: Buffer.alloc(8), atc: bytes('0001') }), { code: 'CODPOS_CRYPTO_AC_DATA', message: /response code/ });
+  t.throws(() => generateCvnArpc('visa-cvn18', bytes(imk), { arqc: Buffer.alloc(8), atc: bytes('0001') }), {
+    code: 'CODPOS_CRYPTO_AC_DATA',
+    message: /card status update/,
+  });
+  t.throws(() => generateCvnArpc('mastercard-cvn16', bytes(imk), { arqc: Buffer.alloc(8), atc: bytes('0001') }), {
+    code: 'CODPOS_CRYPTO_AC_DATA',
+    message: /response code/,
+  });
   t.equal(CVN_PROFILES.length, 4);
 });

@@ -22,8 +22,16 @@ for (const v of aes.filter((x) => x.expected.transaction_key !== undefined || x.
     while (aesKsnCounter(tx.ksn) < target) tx = device.nextTransaction();
     if (v.expected.transaction_key !== undefined) {
       t.equal(hex(tx.keys.transactionKey), v.expected.transaction_key, 'transaction key');
-      t.equal(hex(aesCmac(tx.keys.macKey, Buffer.from(v.inputs.data_ascii, 'ascii'))), v.expected.cmac_req, 'request CMAC');
-      t.equal(hex(aesCmac(tx.keys.macVerifyKey, Buffer.from(v.inputs.data_ascii, 'ascii'))), v.expected.cmac_resp, 'response CMAC');
+      t.equal(
+        hex(aesCmac(tx.keys.macKey, Buffer.from(v.inputs.data_ascii, 'ascii'))),
+        v.expected.cmac_req,
+        'request CMAC',
+      );
+      t.equal(
+        hex(aesCmac(tx.keys.macVerifyKey, Buffer.from(v.inputs.data_ascii, 'ascii'))),
+        v.expected.cmac_resp,
+        'response CMAC',
+      );
     } else {
       t.equal(hex(tx.keys.pinKey), v.expected.pin_key_1);
       t.equal(hex(tx.keys.macKey), v.expected.mac_gen_key_1);
@@ -42,7 +50,13 @@ t.test('device and host agree transaction by transaction', async (t) => {
     const tx = device.nextTransaction();
     maxHeld = Math.max(maxHeld, device.keysHeld);
     const host = deriveAesKeys(bdk, tx.ksn);
-    if (!tx.ksn.equals(expectedKsn) || !tx.keys.transactionKey.equals(host.transactionKey) || !tx.keys.pinKey.equals(host.pinKey) || !tx.keys.dataKey.equals(host.dataKey)) mismatches++;
+    if (
+      !tx.ksn.equals(expectedKsn) ||
+      !tx.keys.transactionKey.equals(host.transactionKey) ||
+      !tx.keys.pinKey.equals(host.pinKey) ||
+      !tx.keys.dataKey.equals(host.dataKey)
+    )
+      mismatches++;
     expectedKsn = nextAesKsn(expectedKsn);
   }
   t.equal(mismatches, 0, 'same KSNs as nextAesKsn and same keys as the BDK-side derivation');
@@ -52,7 +66,10 @@ t.test('device and host agree transaction by transaction', async (t) => {
 t.test('AES-256: device and host agree', async (t) => {
   const bdk256 = Buffer.alloc(32, 0x5a);
   const ksn0 = parseAesKsn('0011223344556677' + '00000000');
-  const device = AesDukptDevice.load(deriveAesKeys(bdk256, parseAesKsn('001122334455667700000001'), 'aes256').initialKey, ksn0);
+  const device = AesDukptDevice.load(
+    deriveAesKeys(bdk256, parseAesKsn('001122334455667700000001'), 'aes256').initialKey,
+    ksn0,
+  );
   for (let i = 0; i < 20; i++) {
     const tx = device.nextTransaction();
     t.same(tx.keys.pinKey, deriveAesKeys(bdk256, tx.ksn, 'aes256').pinKey, `counter ${aesKsnCounter(tx.ksn)}`);

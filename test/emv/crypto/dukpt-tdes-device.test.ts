@@ -24,7 +24,11 @@ for (const v of tdes.filter((x) => x.expected.current_key !== undefined || x.inp
     t.equal(hex(tx.ksn), v.inputs.ksn);
     if (v.expected.current_key !== undefined) t.equal(hex(tx.keys.transactionKey), v.expected.current_key);
     if (v.expected.pin_key !== undefined) t.equal(hex(tx.keys.pinKey), v.expected.pin_key);
-    t.equal(hex(tdesEcbEncrypt(tx.keys.pinKey, bytes(v.inputs.clear_pin_block))), v.expected.encrypted_pin_block, 'encrypted PIN block');
+    t.equal(
+      hex(tdesEcbEncrypt(tx.keys.pinKey, bytes(v.inputs.clear_pin_block))),
+      v.expected.encrypted_pin_block,
+      'encrypted PIN block',
+    );
   });
 }
 
@@ -36,7 +40,8 @@ t.test('device and host agree on every transaction up to and past the first 10-b
   for (let i = 0; i < 1100; i++) {
     const tx = device.nextTransaction();
     maxHeld = Math.max(maxHeld, device.keysHeld);
-    if (!tx.ksn.equals(expectedKsn) || !tx.keys.transactionKey.equals(deriveTdesKeys(bdk, tx.ksn).transactionKey)) mismatches++;
+    if (!tx.ksn.equals(expectedKsn) || !tx.keys.transactionKey.equals(deriveTdesKeys(bdk, tx.ksn).transactionKey))
+      mismatches++;
     expectedKsn = nextKsn(expectedKsn);
   }
   t.equal(mismatches, 0, 'same KSN sequence as nextKsn and same keys as the BDK-side derivation');
@@ -48,7 +53,9 @@ t.test('keys of used counters are gone: registers only ever hold future keys', a
   const device = TdesDukptDevice.load(ipek, parseTdesKsn('FFFF9876543210E00000'));
   const used = new Set<string>();
   for (let i = 0; i < 64; i++) used.add(hex(device.nextTransaction().keys.transactionKey));
-  const held = (device as unknown as { futureKeys: Array<Buffer | null> }).futureKeys.filter((k): k is Buffer => k !== null).map(hex);
+  const held = (device as unknown as { futureKeys: Array<Buffer | null> }).futureKeys
+    .filter((k): k is Buffer => k !== null)
+    .map(hex);
   t.equal(held.filter((k) => used.has(k)).length, 0, 'no used transaction key is still in a register');
   t.notOk(held.includes(ipek), 'the IPEK is not kept');
 });

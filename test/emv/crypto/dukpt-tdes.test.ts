@@ -10,7 +10,14 @@ import {
   tdesKsnCounter,
   tdesWorkingKeys,
 } from '../../../emv/crypto/dukpt-tdes.js';
-import { iso9797Pad1, kcv, retailMac, tdesCbcEncrypt, tdesEcbDecrypt, tdesEcbEncrypt } from '../../../emv/crypto/primitives.js';
+import {
+  iso9797Pad1,
+  kcv,
+  retailMac,
+  tdesCbcEncrypt,
+  tdesEcbDecrypt,
+  tdesEcbEncrypt,
+} from '../../../emv/crypto/primitives.js';
 import { bytes, hex, named, vectors } from './vectors.js';
 
 for (const v of vectors('tdes_dukpt')) {
@@ -38,7 +45,11 @@ for (const v of vectors('tdes_dukpt')) {
       const keys = tdesWorkingKeys(deriveTransactionKey(v.inputs.ipek, ksn));
       t.equal(hex(keys.pinKey), e.pin_key, 'PIN variant key');
       t.equal(hex(keys.macKey), e.mac_req_key, 'MAC request variant key');
-      t.equal(hex(tdesEcbEncrypt(keys.pinKey, bytes(v.inputs.clear_pin_block))), e.encrypted_pin_block, 'encrypted PIN block');
+      t.equal(
+        hex(tdesEcbEncrypt(keys.pinKey, bytes(v.inputs.clear_pin_block))),
+        e.encrypted_pin_block,
+        'encrypted PIN block',
+      );
     }
   });
 }
@@ -46,7 +57,10 @@ for (const v of vectors('tdes_dukpt')) {
 t.test('the IPEK ignores the counter bits of the KSN it is given', async (t) => {
   const bdk = '0123456789ABCDEFFEDCBA9876543210';
   t.same(deriveIpek(bdk, parseTdesKsn('FFFF9876543210E00000')), deriveIpek(bdk, parseTdesKsn('FFFF9876543210EFF800')));
-  t.notSame(deriveIpek(bdk, parseTdesKsn('FFFF9876543210E00000')), deriveIpek(bdk, parseTdesKsn('FFFF9876543211E00000')));
+  t.notSame(
+    deriveIpek(bdk, parseTdesKsn('FFFF9876543210E00000')),
+    deriveIpek(bdk, parseTdesKsn('FFFF9876543211E00000')),
+  );
 });
 
 t.test('KSN counter rules: 21 bits, at most 10 one-bits, skipping the rest', async (t) => {
@@ -55,7 +69,11 @@ t.test('KSN counter rules: 21 bits, at most 10 one-bits, skipping the rest', asy
   t.equal(hex(nextKsn(ksn)), 'FFFF9876543210E00001');
   // The KSN's fixed bits above the counter survive every step.
   t.equal(hex(nextKsn(parseTdesKsn('FFFF9876543210E003FE'))), 'FFFF9876543210E003FF', '10 one-bits is allowed');
-  t.equal(hex(nextKsn(parseTdesKsn('FFFF9876543210E003FF'))), 'FFFF9876543210E00400', '0x7FF (11 bits) is skipped by adding the lowest one-bit');
+  t.equal(
+    hex(nextKsn(parseTdesKsn('FFFF9876543210E003FF'))),
+    'FFFF9876543210E00400',
+    '0x7FF (11 bits) is skipped by adding the lowest one-bit',
+  );
   // Walk a stretch densely populated with >10-bit values and compare with brute force.
   let current = parseTdesKsn('FFFF9876543210E7F000');
   const walked: number[] = [];
@@ -67,17 +85,33 @@ t.test('KSN counter rules: 21 bits, at most 10 one-bits, skipping the rest', asy
   for (let c = 0x07f001; expected.length < 200 && c <= 0x1fffff; c++) if (countOneBits(c) <= 10) expected.push(c);
   t.same(walked, expected, 'nextKsn visits exactly the valid counters, in order');
   t.ok(walked.every(isValidTdesCounter));
-  t.throws(() => nextKsn(parseTdesKsn('FFFF9876543210FFF800')), { code: 'CODPOS_CRYPTO_KSN_EXHAUSTED' }, 'the last valid counter 1FF800 has no successor');
+  t.throws(
+    () => nextKsn(parseTdesKsn('FFFF9876543210FFF800')),
+    { code: 'CODPOS_CRYPTO_KSN_EXHAUSTED' },
+    'the last valid counter 1FF800 has no successor',
+  );
 });
 
 t.test('counters a PIN pad never uses are refused by name', async (t) => {
   const ipek = '6AC292FAA1315B4D858AB3A3D7D5933A';
-  t.throws(() => deriveTransactionKey(ipek, parseTdesKsn('FFFF9876543210E00000')), { code: 'CODPOS_CRYPTO_KSN_COUNTER', message: /counter is 0/ });
-  t.throws(() => deriveTransactionKey(ipek, parseTdesKsn('FFFF9876543210E007FF')), { code: 'CODPOS_CRYPTO_KSN_COUNTER', message: /11 one-bits/ });
+  t.throws(() => deriveTransactionKey(ipek, parseTdesKsn('FFFF9876543210E00000')), {
+    code: 'CODPOS_CRYPTO_KSN_COUNTER',
+    message: /counter is 0/,
+  });
+  t.throws(() => deriveTransactionKey(ipek, parseTdesKsn('FFFF9876543210E007FF')), {
+    code: 'CODPOS_CRYPTO_KSN_COUNTER',
+    message: /11 one-bits/,
+  });
 });
 
 t.test('bad KSN and BDK input', async (t) => {
   t.throws(() => parseTdesKsn('FFFF9876543210E0000'), { code: 'CODPOS_CRYPTO_KSN_LENGTH' });
-  t.throws(() => parseTdesKsn('123456789012345600000001'), { code: 'CODPOS_CRYPTO_KSN_LENGTH', message: /10 bytes long \(got 12\)/ });
-  t.throws(() => deriveIpek('0123456789ABCDEF', parseTdesKsn('FFFF9876543210E00001')), { code: 'CODPOS_CRYPTO_KEY_LENGTH', message: /BDK/ });
+  t.throws(() => parseTdesKsn('123456789012345600000001'), {
+    code: 'CODPOS_CRYPTO_KSN_LENGTH',
+    message: /10 bytes long \(got 12\)/,
+  });
+  t.throws(() => deriveIpek('0123456789ABCDEF', parseTdesKsn('FFFF9876543210E00001')), {
+    code: 'CODPOS_CRYPTO_KEY_LENGTH',
+    message: /BDK/,
+  });
 });

@@ -20,11 +20,14 @@ import {
 } from '../../../emv/crypto/primitives.js';
 import { bytes, hex } from './vectors.js';
 
-t.test('single DES through des-ede3 K|K|K [source: J. O. Grabbe, "The DES Algorithm Illustrated" worked example]', async (t) => {
-  const key = bytes('133457799BBCDFF1');
-  t.equal(hex(desEcbEncrypt(key, bytes('0123456789ABCDEF'))), '85E813540F0AB405');
-  t.equal(hex(desEcbDecrypt(key, bytes('85E813540F0AB405'))), '0123456789ABCDEF');
-});
+t.test(
+  'single DES through des-ede3 K|K|K [source: J. O. Grabbe, "The DES Algorithm Illustrated" worked example]',
+  async (t) => {
+    const key = bytes('133457799BBCDFF1');
+    t.equal(hex(desEcbEncrypt(key, bytes('0123456789ABCDEF'))), '85E813540F0AB405');
+    t.equal(hex(desEcbDecrypt(key, bytes('85E813540F0AB405'))), '0123456789ABCDEF');
+  },
+);
 
 t.test('two-key TDES equals K1|K2|K1 three-key TDES, and CBC chains', async (t) => {
   const k2 = bytes('0123456789ABCDEFFEDCBA9876543210');
@@ -69,7 +72,11 @@ t.test('AES-CMAC with 192- and 256-bit keys [source: NIST SP 800-38B Appendix D.
   t.equal(hex(aesCmac(k192, Buffer.alloc(0))), 'D17DDF46ADAACDE531CAC483DE7A9367', 'AES-192, Mlen = 0');
   const k256 = bytes('603DEB1015CA71BE2B73AEF0857D77811F352C073B6108D72D9810A30914DFF4');
   t.equal(hex(aesCmac(k256, Buffer.alloc(0))), '028962F61B7BF89EFC6B551F4667D983', 'AES-256, Mlen = 0');
-  t.equal(hex(aesCmac(k256, bytes('6BC1BEE22E409F96E93D7E117393172A'))), '28A7023F452E8F82BD4BF28D8C37C35C', 'AES-256, Mlen = 128');
+  t.equal(
+    hex(aesCmac(k256, bytes('6BC1BEE22E409F96E93D7E117393172A'))),
+    '28A7023F452E8F82BD4BF28D8C37C35C',
+    'AES-256, Mlen = 128',
+  );
 });
 
 t.test('ISO 9797-1 padding methods 1 and 2', async (t) => {
@@ -88,7 +95,8 @@ t.test('retail MAC (ISO 9797-1 alg 3) equals CBC-MAC under K1 with a final TDES 
   const padded = iso9797Pad1(data);
   const k1 = key.subarray(0, 8);
   let chain: Buffer = Buffer.alloc(8);
-  for (let i = 0; i < padded.length - 8; i += 8) chain = desEcbEncrypt(k1, Buffer.from(padded.subarray(i, i + 8).map((b, j) => b ^ chain[j]!)));
+  for (let i = 0; i < padded.length - 8; i += 8)
+    chain = desEcbEncrypt(k1, Buffer.from(padded.subarray(i, i + 8).map((b, j) => b ^ chain[j]!)));
   const lastIn = Buffer.from(padded.subarray(padded.length - 8).map((b, j) => b ^ chain[j]!));
   t.same(retailMac(key, data, 'iso9797-1'), tdesEcbEncrypt(key, lastIn));
   t.notSame(retailMac(key, data, 'iso9797-2'), retailMac(key, data, 'iso9797-1'));
@@ -100,19 +108,37 @@ t.test('key check values', async (t) => {
   t.equal(hex(kcv('6AC292FAA1315B4D858AB3A3D7D5933A')), 'AF8C07', 'TDES KCV of the X9.24-1 A.4 IPEK');
   t.equal(hex(kcv('0123456789ABCDEFFEDCBA9876543210', { length: 2 })), '08D7', 'two-byte KCV of the pyemv test IMK');
   const aesKey = bytes('2B7E151628AED2A6ABF7158809CF4F3C');
-  t.equal(hex(kcv(aesKey, { algorithm: 'aes' })), hex(aesCmac(aesKey, Buffer.alloc(16)).subarray(0, 3)), 'AES KCV is CMAC of a zero block by default');
-  t.equal(hex(kcv(aesKey, { algorithm: 'aes', aesMethod: 'encrypt-zeros' })), hex(aesEcbEncrypt(aesKey, Buffer.alloc(16)).subarray(0, 3)));
+  t.equal(
+    hex(kcv(aesKey, { algorithm: 'aes' })),
+    hex(aesCmac(aesKey, Buffer.alloc(16)).subarray(0, 3)),
+    'AES KCV is CMAC of a zero block by default',
+  );
+  t.equal(
+    hex(kcv(aesKey, { algorithm: 'aes', aesMethod: 'encrypt-zeros' })),
+    hex(aesEcbEncrypt(aesKey, Buffer.alloc(16)).subarray(0, 3)),
+  );
   t.throws(() => kcv('0123'), { code: 'CODPOS_CRYPTO_KEY_LENGTH' });
   t.throws(() => kcv('XYZ0'), { code: 'CODPOS_CRYPTO_KEY_LENGTH', message: /hex/ });
 });
 
 t.test('bad lengths are PosErrors naming the problem, never crashes', async (t) => {
-  t.throws(() => tdesEcbEncrypt(bytes('0123456789ABCDEF0123'), Buffer.alloc(8)), { code: 'CODPOS_CRYPTO_KEY_LENGTH', message: /16 or 24 bytes \(got 10\)/ });
-  t.throws(() => tdesEcbEncrypt(bytes('0123456789ABCDEFFEDCBA9876543210'), Buffer.alloc(7)), { code: 'CODPOS_CRYPTO_DATA_LENGTH' });
+  t.throws(() => tdesEcbEncrypt(bytes('0123456789ABCDEF0123'), Buffer.alloc(8)), {
+    code: 'CODPOS_CRYPTO_KEY_LENGTH',
+    message: /16 or 24 bytes \(got 10\)/,
+  });
+  t.throws(() => tdesEcbEncrypt(bytes('0123456789ABCDEFFEDCBA9876543210'), Buffer.alloc(7)), {
+    code: 'CODPOS_CRYPTO_DATA_LENGTH',
+  });
   t.throws(() => aesEcbEncrypt(Buffer.alloc(15), Buffer.alloc(16)), { code: 'CODPOS_CRYPTO_KEY_LENGTH' });
   t.throws(() => aesCbcEncrypt(Buffer.alloc(16), Buffer.alloc(17)), { code: 'CODPOS_CRYPTO_DATA_LENGTH' });
-  t.throws(() => aesCbcEncrypt(Buffer.alloc(16), Buffer.alloc(16), Buffer.alloc(8)), { code: 'CODPOS_CRYPTO_IV_LENGTH', message: /16 bytes \(got 8\)/ });
-  t.throws(() => tdesCbcDecrypt(Buffer.alloc(16), Buffer.alloc(8), Buffer.alloc(16)), { code: 'CODPOS_CRYPTO_IV_LENGTH', message: /8 bytes \(got 16\)/ });
+  t.throws(() => aesCbcEncrypt(Buffer.alloc(16), Buffer.alloc(16), Buffer.alloc(8)), {
+    code: 'CODPOS_CRYPTO_IV_LENGTH',
+    message: /16 bytes \(got 8\)/,
+  });
+  t.throws(() => tdesCbcDecrypt(Buffer.alloc(16), Buffer.alloc(8), Buffer.alloc(16)), {
+    code: 'CODPOS_CRYPTO_IV_LENGTH',
+    message: /8 bytes \(got 16\)/,
+  });
 });
 
 t.test('odd parity adjustment', async (t) => {

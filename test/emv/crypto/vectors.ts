@@ -22,11 +22,23 @@ export interface CapkEntry {
   source: string;
 }
 
-const file = JSON.parse(readFileSync(join(packageRoot, 'test', 'vectors', 'emv-crypto.json'), 'utf8')) as Record<string, Vector[]>;
+const file = JSON.parse(readFileSync(join(packageRoot, 'test', 'vectors', 'emv-crypto.json'), 'utf8')) as Record<
+  string,
+  Vector[]
+>;
 
-export function vectors(section: 'tdes_dukpt' | 'aes_dukpt' | 'pin_block_iso9564' | 'emv_arqc_arpc' | 'emv_scheme_cvn' | 'offline_data_authentication'): Vector[] {
+export function vectors(
+  section:
+    | 'tdes_dukpt'
+    | 'aes_dukpt'
+    | 'pin_block_iso9564'
+    | 'emv_arqc_arpc'
+    | 'emv_scheme_cvn'
+    | 'offline_data_authentication',
+): Vector[] {
   const list = file[section];
-  if (!Array.isArray(list) || list.length === 0) throw new Error(`test/vectors/emv-crypto.json has no ${section} vectors`);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new Error(`test/vectors/emv-crypto.json has no ${section} vectors`);
   return list;
 }
 

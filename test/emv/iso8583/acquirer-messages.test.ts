@@ -47,10 +47,19 @@ function onTheWire(message: IsoMessage): IsoMessage {
 }
 
 function chipPurchase(ctx: MessageContext): IsoMessage {
-  return buildPurchase({ amount: 4_200, card: { pan: PAN, expiry: '3012', track2: TRACK2, panSequenceNumber: '001' }, posEntryMode: '051', pinBlock: Buffer.alloc(8, 0x11), iccData: REQUEST_ICC }, ctx);
+  return buildPurchase(
+    {
+      amount: 4_200,
+      card: { pan: PAN, expiry: '3012', track2: TRACK2, panSequenceNumber: '001' },
+      posEntryMode: '051',
+      pinBlock: Buffer.alloc(8, 0x11),
+      iccData: REQUEST_ICC,
+    },
+    ctx,
+  );
 }
 
-t.test('DE12/DE13 are the time zone\'s wall clock: 22:30 UTC in Tokyo is the next day', async (t) => {
+t.test("DE12/DE13 are the time zone's wall clock: 22:30 UTC in Tokyo is the next day", async (t) => {
   const wire = onTheWire(chipPurchase(context()));
   t.equal(wire.fields[7], '1129223000', 'DE7 stays UTC');
   t.equal(wire.fields[12], '073000');
@@ -62,7 +71,7 @@ t.test('DE12/DE13 are the time zone\'s wall clock: 22:30 UTC in Tokyo is the nex
   t.equal(utc.fields[12], '223000');
 });
 
-t.test('the offset is computed for each message\'s instant: one context across a DST switch', async (t) => {
+t.test("the offset is computed for each message's instant: one context across a DST switch", async (t) => {
   // Berlin springs forward on 29 March 2026 at 01:00 UTC.
   let now = new Date('2026-03-29T00:30:00Z');
   const ctx = context({ timeZone: 'Europe/Berlin', clock: () => now });
@@ -80,8 +89,28 @@ t.test('DE18 (merchant type) from the context in the 0200, void, 0400, 0220 and 
     ['0200 purchase', purchase],
     ['0200 void', buildVoid({ request: purchase, rrn: '633407000042', authCode: 'A1B2C3' }, ctx)],
     ['0400 reversal', buildReversal(purchase, ctx)],
-    ['0220 offline advice', buildAdvice({ amount: 100, card: { pan: PAN }, posEntryMode: '051', approvedAt: new Date('2026-11-29T22:00:00Z'), authCode: 'Y1', iccData: FINAL_ICC }, ctx)],
-    ['0220 completion advice', buildCompletionAdvice(purchase, { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '00', rrn: '633407000042' }, ctx)],
+    [
+      '0220 offline advice',
+      buildAdvice(
+        {
+          amount: 100,
+          card: { pan: PAN },
+          posEntryMode: '051',
+          approvedAt: new Date('2026-11-29T22:00:00Z'),
+          authCode: 'Y1',
+          iccData: FINAL_ICC,
+        },
+        ctx,
+      ),
+    ],
+    [
+      '0220 completion advice',
+      buildCompletionAdvice(
+        purchase,
+        { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '00', rrn: '633407000042' },
+        ctx,
+      ),
+    ],
   ];
   for (const [name, message] of messages) t.equal(onTheWire(message).fields[18], '4215', name);
   // Without a code in the context (a dialect without DE18), no DE18.
@@ -90,19 +119,28 @@ t.test('DE18 (merchant type) from the context in the 0200, void, 0400, 0220 and 
   t.equal(buildReversal(purchase, context()).fields[18], '4215');
 });
 
-t.test('a 0220 offline advice: DE55 is the card\'s TC, DE12/DE13 the approval\'s wall clock, DE7 the sending time', async (t) => {
-  // Approved offline at 21:00 UTC (06:00 the next day in Tokyo), sent at 22:30 UTC.
-  const approval = { amount: 100, card: { pan: PAN }, posEntryMode: '051', approvedAt: new Date('2026-11-29T21:00:00Z'), authCode: 'Y1' };
-  const wire = onTheWire(buildAdvice({ ...approval, iccData: FINAL_ICC }, context()));
-  t.same(wire.fields[55], FINAL_ICC, 'the TC and its data reach the acquirer');
-  t.equal(wire.fields[12], '060000');
-  t.equal(wire.fields[13], '1130');
-  t.equal(wire.fields[7], '1129223000');
-  t.equal(wire.fields[22], '051', 'the entry mode of the approval');
-  t.equal(onTheWire(buildAdvice(approval, context())).fields[55], undefined, 'no chip data: no DE55');
-});
+t.test(
+  "a 0220 offline advice: DE55 is the card's TC, DE12/DE13 the approval's wall clock, DE7 the sending time",
+  async (t) => {
+    // Approved offline at 21:00 UTC (06:00 the next day in Tokyo), sent at 22:30 UTC.
+    const approval = {
+      amount: 100,
+      card: { pan: PAN },
+      posEntryMode: '051',
+      approvedAt: new Date('2026-11-29T21:00:00Z'),
+      authCode: 'Y1',
+    };
+    const wire = onTheWire(buildAdvice({ ...approval, iccData: FINAL_ICC }, context()));
+    t.same(wire.fields[55], FINAL_ICC, 'the TC and its data reach the acquirer');
+    t.equal(wire.fields[12], '060000');
+    t.equal(wire.fields[13], '1130');
+    t.equal(wire.fields[7], '1129223000');
+    t.equal(wire.fields[22], '051', 'the entry mode of the approval');
+    t.equal(onTheWire(buildAdvice(approval, context())).fields[55], undefined, 'no chip data: no DE55');
+  },
+);
 
-t.test('a reversal without options is today\'s: the original DE25 and DE55, no DE38', async (t) => {
+t.test("a reversal without options is today's: the original DE25 and DE55, no DE38", async (t) => {
   const ctx = context();
   const purchase = chipPurchase(ctx);
   const wire = onTheWire(buildReversal(purchase, ctx));
@@ -111,7 +149,7 @@ t.test('a reversal without options is today\'s: the original DE25 and DE55, no D
   t.same(wire.fields[55], REQUEST_ICC);
 });
 
-t.test('a reversal\'s reason goes in DE25, one code per reason from one table', async (t) => {
+t.test("a reversal's reason goes in DE25, one code per reason from one table", async (t) => {
   const ctx = context();
   const purchase = chipPurchase(ctx);
   const expected1987: Record<ReversalReason, string> = {
@@ -126,65 +164,117 @@ t.test('a reversal\'s reason goes in DE25, one code per reason from one table', 
   };
   t.same([...REVERSAL_REASONS].sort(), Object.keys(expected1987).sort(), 'every reason has a code');
   for (const reason of REVERSAL_REASONS) {
-    t.equal(onTheWire(buildReversal(purchase, ctx, { reason })).fields[25], expected1987[reason], `${reason} (1987 layouts, n2)`);
-    t.equal(buildReversal(purchase, { ...ctx, reversalReasonLayout: '1993' }, { reason }).fields[25], REVERSAL_REASON_CODES[reason]['1993'], `${reason} (1993 message reason code, n4)`);
+    t.equal(
+      onTheWire(buildReversal(purchase, ctx, { reason })).fields[25],
+      expected1987[reason],
+      `${reason} (1987 layouts, n2)`,
+    );
+    t.equal(
+      buildReversal(purchase, { ...ctx, reversalReasonLayout: '1993' }, { reason }).fields[25],
+      REVERSAL_REASON_CODES[reason]['1993'],
+      `${reason} (1993 message reason code, n4)`,
+    );
   }
-  t.equal(buildReversal(purchase, { ...ctx, reversalReasonLayout: '1993' }, { reason: 'timeout' }).fields[25], '4021', 'timeout waiting for response');
-  t.equal(buildReversal(purchase, { ...ctx, reversalReasonLayout: '1993' }, { reason: 'cancelled' }).fields[25], '4000', 'customer cancellation');
-  t.throws(() => buildReversal(purchase, ctx, { reason: 'bored' as ReversalReason }), { code: 'CODPOS_ISO8583_BAD_VALUE', message: /no reason "bored"; choose one of timeout, /, details: { field: '25' } });
+  t.equal(
+    buildReversal(purchase, { ...ctx, reversalReasonLayout: '1993' }, { reason: 'timeout' }).fields[25],
+    '4021',
+    'timeout waiting for response',
+  );
+  t.equal(
+    buildReversal(purchase, { ...ctx, reversalReasonLayout: '1993' }, { reason: 'cancelled' }).fields[25],
+    '4000',
+    'customer cancellation',
+  );
+  t.throws(() => buildReversal(purchase, ctx, { reason: 'bored' as ReversalReason }), {
+    code: 'CODPOS_ISO8583_BAD_VALUE',
+    message: /no reason "bored"; choose one of timeout, /,
+    details: { field: '25' },
+  });
 });
 
-t.test('a reversal of an approval the card declined: DE38 of the approval, the final DE55 in place of the request\'s', async (t) => {
-  const ctx = context();
-  const purchase = chipPurchase(ctx);
-  const reversal = onTheWire(buildReversal(purchase, ctx, { reason: 'card-declined', authCode: 'A1B2C3', iccData: decodeTlv(FINAL_ICC) }));
-  t.equal(reversal.mti, '0400');
-  t.equal(reversal.fields[25], '21');
-  t.equal(reversal.fields[38], 'A1B2C3');
-  t.same(reversal.fields[55], FINAL_ICC, 'the final chip data (Tlv[] encoded)');
-  t.equal(reversal.fields[11], purchase.fields[11], 'still the original STAN');
-  t.equal(reversal.fields[90], `${purchase.mti}${purchase.fields[11] as string}${purchase.fields[7] as string}${'0'.repeat(22)}`);
-  t.equal(reversal.fields[35], undefined, 'no track data');
-  t.equal(reversal.fields[52], undefined, 'no PIN block');
-  t.equal(reversal.fields[2], PAN);
-});
+t.test(
+  "a reversal of an approval the card declined: DE38 of the approval, the final DE55 in place of the request's",
+  async (t) => {
+    const ctx = context();
+    const purchase = chipPurchase(ctx);
+    const reversal = onTheWire(
+      buildReversal(purchase, ctx, { reason: 'card-declined', authCode: 'A1B2C3', iccData: decodeTlv(FINAL_ICC) }),
+    );
+    t.equal(reversal.mti, '0400');
+    t.equal(reversal.fields[25], '21');
+    t.equal(reversal.fields[38], 'A1B2C3');
+    t.same(reversal.fields[55], FINAL_ICC, 'the final chip data (Tlv[] encoded)');
+    t.equal(reversal.fields[11], purchase.fields[11], 'still the original STAN');
+    t.equal(
+      reversal.fields[90],
+      `${purchase.mti}${purchase.fields[11] as string}${purchase.fields[7] as string}${'0'.repeat(22)}`,
+    );
+    t.equal(reversal.fields[35], undefined, 'no track data');
+    t.equal(reversal.fields[52], undefined, 'no PIN block');
+    t.equal(reversal.fields[2], PAN);
+  },
+);
 
-t.test('0220 completion advice: DE90 names the approved 0200, the final DE55, its amount, code and times', async (t) => {
-  let now = new Date('2026-11-29T22:30:00Z');
-  const ctx = context({ clock: () => now });
-  const purchase = chipPurchase(ctx);
-  now = new Date('2026-11-29T22:30:04Z');
-  const advice = buildCompletionAdvice(purchase, { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '00', rrn: '633407000042' }, ctx);
-  t.equal(advice.mti, '0220');
-  const wire = onTheWire(advice);
-  t.equal(wire.fields[90], '0200' + '000042' + '1129223000' + '0'.repeat(22), 'DE90: MTI, STAN and DE7 of the 0200');
-  t.equal(wire.fields[11], '000043', 'a new STAN');
-  t.equal(wire.fields[7], '1129223004', 'DE7 is this transmission');
-  t.same([wire.fields[12], wire.fields[13]], ['073000', '1130'], 'DE12/DE13 of the transaction');
-  t.equal(wire.fields[3], '000000');
-  t.equal(wire.fields[4], '000000004200', 'the original amount');
-  t.same([wire.fields[37], wire.fields[38], wire.fields[39]], ['633407000042', 'A1B2C3', '00']);
-  t.same(wire.fields[55], FINAL_ICC, 'the TC and 9F5B');
-  const icc = decodeTlv(wire.fields[55] as Buffer);
-  t.equal(findTag(icc, 0x9f27)!.value.toString('hex'), '40');
-  t.equal(findTag(icc, 0x9f5b)!.value.toString('hex').toUpperCase(), '2055667788');
-  t.same([wire.fields[2], wire.fields[14], wire.fields[22], wire.fields[23]], [PAN, '3012', '051', '001']);
-  t.equal(wire.fields[35], undefined, 'no track data');
-  t.equal(wire.fields[52], undefined, 'no PIN block');
-  t.notMatch(JSON.stringify(maskedMessageJson(wire)), new RegExp(PAN), 'masked for display');
-});
+t.test(
+  '0220 completion advice: DE90 names the approved 0200, the final DE55, its amount, code and times',
+  async (t) => {
+    let now = new Date('2026-11-29T22:30:00Z');
+    const ctx = context({ clock: () => now });
+    const purchase = chipPurchase(ctx);
+    now = new Date('2026-11-29T22:30:04Z');
+    const advice = buildCompletionAdvice(
+      purchase,
+      { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '00', rrn: '633407000042' },
+      ctx,
+    );
+    t.equal(advice.mti, '0220');
+    const wire = onTheWire(advice);
+    t.equal(wire.fields[90], '0200' + '000042' + '1129223000' + '0'.repeat(22), 'DE90: MTI, STAN and DE7 of the 0200');
+    t.equal(wire.fields[11], '000043', 'a new STAN');
+    t.equal(wire.fields[7], '1129223004', 'DE7 is this transmission');
+    t.same([wire.fields[12], wire.fields[13]], ['073000', '1130'], 'DE12/DE13 of the transaction');
+    t.equal(wire.fields[3], '000000');
+    t.equal(wire.fields[4], '000000004200', 'the original amount');
+    t.same([wire.fields[37], wire.fields[38], wire.fields[39]], ['633407000042', 'A1B2C3', '00']);
+    t.same(wire.fields[55], FINAL_ICC, 'the TC and 9F5B');
+    const icc = decodeTlv(wire.fields[55] as Buffer);
+    t.equal(findTag(icc, 0x9f27)!.value.toString('hex'), '40');
+    t.equal(findTag(icc, 0x9f5b)!.value.toString('hex').toUpperCase(), '2055667788');
+    t.same([wire.fields[2], wire.fields[14], wire.fields[22], wire.fields[23]], [PAN, '3012', '051', '001']);
+    t.equal(wire.fields[35], undefined, 'no track data');
+    t.equal(wire.fields[52], undefined, 'no PIN block');
+    t.notMatch(JSON.stringify(maskedMessageJson(wire)), new RegExp(PAN), 'masked for display');
+  },
+);
 
 t.test('completion advice of a swiped-style original (PAN only in DE35) and of a partial approval', async (t) => {
   const ctx = context();
-  const swiped = buildPurchase({ amount: 4_200, card: { track2: TRACK2 }, posEntryMode: '051', iccData: REQUEST_ICC }, ctx);
-  const advice = onTheWire(buildCompletionAdvice(swiped, { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '10', rrn: '633407000042', approvedAmount: 3_000 }, ctx));
+  const swiped = buildPurchase(
+    { amount: 4_200, card: { track2: TRACK2 }, posEntryMode: '051', iccData: REQUEST_ICC },
+    ctx,
+  );
+  const advice = onTheWire(
+    buildCompletionAdvice(
+      swiped,
+      { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '10', rrn: '633407000042', approvedAmount: 3_000 },
+      ctx,
+    ),
+  );
   t.equal(advice.fields[2], PAN, 'PAN from the track');
   t.equal(advice.fields[14], '3012', 'expiry from the track');
   t.equal(advice.fields[35], undefined);
   t.equal(advice.fields[4], '000000003000', 'the approved amount');
   t.equal(advice.fields[39], '10');
-  t.throws(() => buildCompletionAdvice({ mti: '0200', fields: { 11: '000001', 7: '1129223000' } }, { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '00', rrn: '633407000042' }, ctx), {
-    code: 'CODPOS_ISO8583_MISSING_FIELD',
-    message: /field 3 \(processing code\)/,
-  });
+  t.throws(
+    () =>
+      buildCompletionAdvice(
+        { mti: '0200', fields: { 11: '000001', 7: '1129223000' } },
+        { finalIccData: FINAL_ICC, authCode: 'A1B2C3', responseCode: '00', rrn: '633407000042' },
+        ctx,
+      ),
+    {
+      code: 'CODPOS_ISO8583_MISSING_FIELD',
+      message: /field 3 \(processing code\)/,
+    },
+  );
 });

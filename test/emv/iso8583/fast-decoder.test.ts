@@ -8,7 +8,17 @@
  */
 import t from 'tap';
 import { PosError } from '../../../config/errors.js';
-import { DIALECTS, compileDialect, decodeIso8583, encodeIso8583, messageToJson, withFields, iso87a, type Dialect, type IsoMessage } from '../../../emv/iso8583/index.js';
+import {
+  DIALECTS,
+  compileDialect,
+  decodeIso8583,
+  encodeIso8583,
+  messageToJson,
+  withFields,
+  iso87a,
+  type Dialect,
+  type IsoMessage,
+} from '../../../emv/iso8583/index.js';
 import { decodeIso8583Checked } from '../../../emv/iso8583/decode.js';
 import { fastDecoderFor, fastDecoderSource } from '../../../emv/iso8583/decode-fast.js';
 import { DIGIT } from '../../../emv/iso8583/charsets.js';
@@ -25,7 +35,14 @@ const shortBcd: Dialect = {
   fields: Object.fromEntries(
     Array.from({ length: 16 }, (_, i) => [
       2 + i,
-      { name: `n${1 + (i % 8)} ${i < 8 ? 'left' : 'right'}`, content: 'n', lengthType: 'fixed', maxLength: 1 + (i % 8), encoding: 'bcd', pad: i < 8 ? 'left' : 'right' },
+      {
+        name: `n${1 + (i % 8)} ${i < 8 ? 'left' : 'right'}`,
+        content: 'n',
+        lengthType: 'fixed',
+        maxLength: 1 + (i % 8),
+        encoding: 'bcd',
+        pad: i < 8 ? 'left' : 'right',
+      },
     ]),
   ),
 };
@@ -42,25 +59,28 @@ function fastOnly(buf: Buffer, dialect: Dialect): IsoMessage {
   return fastDecoderFor(compileDialect(dialect))(buf);
 }
 
-t.test('valid messages: the generated decoder reads them itself, to the same values as the checking decoder', async (t) => {
-  for (const dialect of dialects) {
-    let refused = 0;
-    let differ = 0;
-    for (let i = 0; i < 1500; i++) {
-      const wire = encodeIso8583(randomMessage(random, dialect), dialect);
-      let fast: IsoMessage;
-      try {
-        fast = fastOnly(wire, dialect);
-      } catch {
-        refused++;
-        continue;
+t.test(
+  'valid messages: the generated decoder reads them itself, to the same values as the checking decoder',
+  async (t) => {
+    for (const dialect of dialects) {
+      let refused = 0;
+      let differ = 0;
+      for (let i = 0; i < 1500; i++) {
+        const wire = encodeIso8583(randomMessage(random, dialect), dialect);
+        let fast: IsoMessage;
+        try {
+          fast = fastOnly(wire, dialect);
+        } catch {
+          refused++;
+          continue;
+        }
+        if (json(fast) !== json(decodeIso8583Checked(wire, dialect))) differ++;
       }
-      if (json(fast) !== json(decodeIso8583Checked(wire, dialect))) differ++;
+      t.equal(refused, 0, `${dialect.name}: no valid message is handed over to the checking decoder`);
+      t.equal(differ, 0, `${dialect.name}: the same values`);
     }
-    t.equal(refused, 0, `${dialect.name}: no valid message is handed over to the checking decoder`);
-    t.equal(differ, 0, `${dialect.name}: the same values`);
-  }
-});
+  },
+);
 
 t.test('damaged messages: the generated decoder never accepts what the checking decoder refuses', async (t) => {
   for (const dialect of dialects) {
@@ -94,17 +114,26 @@ t.test('damaged messages: the generated decoder never accepts what the checking 
     t.equal(fastOnlyAccepts, 0, `${dialect.name}: nothing the checking decoder refuses is accepted`);
     t.equal(fastOnlyRefuses, 0, `${dialect.name}: nothing the checking decoder reads is refused`);
     t.equal(differ, 0, `${dialect.name}: accepted messages read the same`);
-    t.ok(acceptedBoth > 0 && refusedBoth > 0, `${dialect.name}: both outcomes seen (${acceptedBoth} read, ${refusedBoth} refused)`);
+    t.ok(
+      acceptedBoth > 0 && refusedBoth > 0,
+      `${dialect.name}: both outcomes seen (${acceptedBoth} read, ${refusedBoth} refused)`,
+    );
   }
 });
 
 t.test('a fault the generated decoder finds is reported by the checking decoder, with field and offset', async (t) => {
-  const wire = encodeIso8583({ mti: '0200', fields: { 3: '000000', 4: '000000005000', 11: '000123', 41: 'TERM0001' } }, iso87a);
+  const wire = encodeIso8583(
+    { mti: '0200', fields: { 3: '000000', 4: '000000005000', 11: '000123', 41: 'TERM0001' } },
+    iso87a,
+  );
   const bad = Buffer.from(wire);
   const at = wire.indexOf('000123');
   bad[at + 3] = 0x41; // 'A' inside DE11, in the middle of a run of numeric fields
   t.throws(() => fastOnly(bad, iso87a), 'the generated decoder refuses it');
-  t.throws(() => decodeIso8583(bad, iso87a), { code: 'CODPOS_ISO8583_BAD_DIGIT', details: { field: '11', offset: at + 3 } });
+  t.throws(() => decodeIso8583(bad, iso87a), {
+    code: 'CODPOS_ISO8583_BAD_DIGIT',
+    details: { field: '11', offset: at + 3 },
+  });
 });
 
 t.test('word checks agree with a byte-by-byte reference for every byte value at every alignment', async (t) => {
@@ -137,7 +166,16 @@ t.test('only integers from a dialect reach the generated source', async (t) => {
   const dialect = withFields(iso87a, {
     name: hostile,
     description: hostile,
-    fields: { 48: { name: hostile, content: 'ans', lengthType: 'LLL', maxLength: 999, encoding: 'ascii', lengthEncoding: 'ascii' } },
+    fields: {
+      48: {
+        name: hostile,
+        content: 'ans',
+        lengthType: 'LLL',
+        maxLength: 999,
+        encoding: 'ascii',
+        lengthEncoding: 'ascii',
+      },
+    },
   });
   const source = fastDecoderSource(compileDialect(dialect));
   t.notOk(source.includes('pwned'), 'no name or description is pasted into code');

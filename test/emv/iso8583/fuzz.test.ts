@@ -5,7 +5,14 @@
  */
 import t from 'tap';
 import { PosError } from '../../../config/errors.js';
-import { DIALECTS, IsoStreamFramer, decodeIso8583, encodeIso8583, messageToJson, type Dialect } from '../../../emv/iso8583/index.js';
+import {
+  DIALECTS,
+  IsoStreamFramer,
+  decodeIso8583,
+  encodeIso8583,
+  messageToJson,
+  type Dialect,
+} from '../../../emv/iso8583/index.js';
 import { mutateMessage, prng, randomInt, randomMessage } from './random.js';
 import { jcb, postilion, pyisoAscii } from './vector-dialects.js';
 
@@ -14,7 +21,9 @@ const dialects: Dialect[] = [...Object.values(DIALECTS), jcb, postilion, pyisoAs
 const random = prng(8583);
 
 // Valid messages to mutate, per dialect.
-const seeds = dialects.map((dialect) => Array.from({ length: 20 }, () => encodeIso8583(randomMessage(random, dialect), dialect)));
+const seeds = dialects.map((dialect) =>
+  Array.from({ length: 20 }, () => encodeIso8583(randomMessage(random, dialect), dialect)),
+);
 
 t.test(`${INPUTS} random and mutated inputs end in PosErrors or consistent messages`, async (t) => {
   const codes = new Map<string, number>();
@@ -32,14 +41,20 @@ t.test(`${INPUTS} random and mutated inputs end in PosErrors or consistent messa
       const message = decodeIso8583(input, dialect);
       // Whatever is accepted must be a real message: encoding it and decoding that gives it back.
       const again = decodeIso8583(encodeIso8583(message, dialect), dialect);
-      if (JSON.stringify(messageToJson(again)) !== JSON.stringify(messageToJson(message))) throw new Error('accepted input is not a stable message');
+      if (JSON.stringify(messageToJson(again)) !== JSON.stringify(messageToJson(message)))
+        throw new Error('accepted input is not a stable message');
       accepted++;
     } catch (error) {
-      if (error instanceof PosError && error.code.startsWith('CODPOS_ISO8583_') && typeof error.details?.field === 'string') {
+      if (
+        error instanceof PosError &&
+        error.code.startsWith('CODPOS_ISO8583_') &&
+        typeof error.details?.field === 'string'
+      ) {
         codes.set(error.code, (codes.get(error.code) ?? 0) + 1);
       } else {
         other++;
-        if (!firstOther) firstOther = `input ${i} (${dialect.name}) ${input.toString('hex')}: ${String((error as Error)?.stack ?? error)}`;
+        if (!firstOther)
+          firstOther = `input ${i} (${dialect.name}) ${input.toString('hex')}: ${String((error as Error)?.stack ?? error)}`;
       }
     }
   }
@@ -53,7 +68,8 @@ t.test('the stream framer survives random bytes: only PosErrors', async (t) => {
   for (let i = 0; i < 2000; i++) {
     const framer = new IsoStreamFramer({ lengthHeader: i % 2 ? 'bcd2' : 'ascii4', tpdu: i % 3 === 0 });
     try {
-      for (let k = 0; k < 5; k++) framer.push(Buffer.from(Array.from({ length: randomInt(random, 64) }, () => randomInt(random, 256))));
+      for (let k = 0; k < 5; k++)
+        framer.push(Buffer.from(Array.from({ length: randomInt(random, 64) }, () => randomInt(random, 256))));
     } catch (error) {
       if (!(error instanceof PosError && error.code === 'CODPOS_ISO8583_BAD_FRAME')) other++;
     }

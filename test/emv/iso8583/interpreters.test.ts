@@ -12,7 +12,11 @@ import { bcdInterpreter } from '../../../emv/iso8583/interpreters/bcd.js';
 import { binaryInterpreter } from '../../../emv/iso8583/interpreters/binary.js';
 import { ebcdicInterpreter } from '../../../emv/iso8583/interpreters/ebcdic.js';
 import { hexInterpreter } from '../../../emv/iso8583/interpreters/hex.js';
-import { signedAmountAscii, signedAmountBcd, signedAmountEbcdic } from '../../../emv/iso8583/interpreters/signed-amount.js';
+import {
+  signedAmountAscii,
+  signedAmountBcd,
+  signedAmountEbcdic,
+} from '../../../emv/iso8583/interpreters/signed-amount.js';
 import type { Interpreter } from '../../../emv/iso8583/interpreters/interpreter.js';
 import { agree, compiledField, oneFieldDialect, refusesToRead, refusesToWrite } from './one-field.js';
 
@@ -25,9 +29,21 @@ const E = {
   BAD_VALUE: 'CODPOS_ISO8583_BAD_VALUE',
 };
 
-const fixed = (content: FieldSpec['content'], maxLength: number, encoding: FieldSpec['encoding'], pad?: 'left' | 'right'): FieldSpec =>
-  pad === undefined ? { name: 'Test', content, lengthType: 'fixed', maxLength, encoding } : { name: 'Test', content, lengthType: 'fixed', maxLength, encoding, pad };
-const ll = (content: FieldSpec['content'], maxLength: number, encoding: FieldSpec['encoding'], lengthEncoding: FieldSpec['lengthEncoding']): FieldSpec => ({
+const fixed = (
+  content: FieldSpec['content'],
+  maxLength: number,
+  encoding: FieldSpec['encoding'],
+  pad?: 'left' | 'right',
+): FieldSpec =>
+  pad === undefined
+    ? { name: 'Test', content, lengthType: 'fixed', maxLength, encoding }
+    : { name: 'Test', content, lengthType: 'fixed', maxLength, encoding, pad };
+const ll = (
+  content: FieldSpec['content'],
+  maxLength: number,
+  encoding: FieldSpec['encoding'],
+  lengthEncoding: FieldSpec['lengthEncoding'],
+): FieldSpec => ({
   name: 'Test',
   content,
   lengthType: 'LL',
@@ -37,7 +53,11 @@ const ll = (content: FieldSpec['content'], maxLength: number, encoding: FieldSpe
 });
 
 function uses(t: Test, spec: FieldSpec, interpreter: Interpreter): void {
-  t.equal(compiledField(oneFieldDialect(spec)).interpreter, interpreter, `compile picks ${interpreter.name} for ${spec.content} ${spec.encoding}`);
+  t.equal(
+    compiledField(oneFieldDialect(spec)).interpreter,
+    interpreter,
+    `compile picks ${interpreter.name} for ${spec.content} ${spec.encoding}`,
+  );
 }
 
 t.test('bcd', async (t) => {
@@ -57,7 +77,12 @@ t.test('bcd', async (t) => {
   agree(t, fixed('n', 16, 'bcd'), '4761739001010119', '4761739001010119');
   agree(t, ll('n', 19, 'bcd', 'bcd'), '123', '031230');
   agree(t, ll('z', 37, 'bcd', 'bcd'), '476173=2212', '11476173D22120');
-  agree(t, ll('z', 37, 'bcd', 'bcd'), '4761739001010119=22122011143804400000', '374761739001010119D221220111438044000000');
+  agree(
+    t,
+    ll('z', 37, 'bcd', 'bcd'),
+    '4761739001010119=22122011143804400000',
+    '374761739001010119D221220111438044000000',
+  );
   refusesToRead(t, fixed('n', 4, 'bcd'), '12A4', E.BAD_DIGIT, 1);
   refusesToRead(t, fixed('n', 3, 'bcd'), '1123', E.BAD_PADDING, 0);
   refusesToRead(t, fixed('n', 11, 'bcd', 'right'), '123456789011', E.BAD_PADDING, 5);
@@ -79,7 +104,12 @@ t.test('ascii', async (t) => {
   agree(t, fixed('an', 8, 'ascii'), 'TERM01', '5445524D30312020', 'TERM01  ');
   agree(t, ll('ans', 99, 'ascii', 'ascii'), 'a=b!', '3034613D6221');
   agree(t, ll('z', 37, 'ascii', 'ascii'), '12=34', '303531323D3334');
-  agree(t, ll('z', 37, 'ascii', 'ascii'), '4761739001010119=22122011143804400000', `3337${Buffer.from('4761739001010119=22122011143804400000').toString('hex')}`);
+  agree(
+    t,
+    ll('z', 37, 'ascii', 'ascii'),
+    '4761739001010119=22122011143804400000',
+    `3337${Buffer.from('4761739001010119=22122011143804400000').toString('hex')}`,
+  );
   agree(t, { ...ll('ans', 999, 'ascii', 'ascii'), lengthType: 'LLL' }, 'x'.repeat(40), `303430${'78'.repeat(40)}`);
   refusesToRead(t, fixed('n', 4, 'ascii'), '30413030', E.BAD_DIGIT, 1);
   refusesToRead(t, fixed('n', 16, 'ascii'), `${'30'.repeat(13)}2F3030`, E.BAD_DIGIT, 13);

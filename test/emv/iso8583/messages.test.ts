@@ -87,7 +87,10 @@ t.test('0200 purchase: fields from the request, STAN/RRN/times from the context,
 
 t.test('void: processing code 02, the original amount, RRN and approval, DE90; no track or PIN', async (t) => {
   const ctx = context();
-  const purchase = buildPurchase({ amount: 5_000, card: { track2: TRACK2 }, posEntryMode: '021', pinBlock: Buffer.alloc(8) }, ctx);
+  const purchase = buildPurchase(
+    { amount: 5_000, card: { track2: TRACK2 }, posEntryMode: '021', pinBlock: Buffer.alloc(8) },
+    ctx,
+  );
   const voided = onTheWire(buildVoid({ request: purchase, rrn: '633313000042', authCode: 'A1B2C3' }, ctx));
   t.equal(voided.mti, '0200');
   t.equal(voided.fields[3], '020000');
@@ -104,7 +107,16 @@ t.test('void: processing code 02, the original amount, RRN and approval, DE90; n
 
 t.test('0400 reversal keeps the original STAN; 0401 repeat is the same message under the repeat MTI', async (t) => {
   const ctx = context();
-  const purchase = buildPurchase({ amount: 990, card: { track2: TRACK2 }, posEntryMode: '051', pinBlock: Buffer.alloc(8), iccData: Buffer.from('9F2701809F2608AABBCCDDEEFF0011', 'hex') }, ctx);
+  const purchase = buildPurchase(
+    {
+      amount: 990,
+      card: { track2: TRACK2 },
+      posEntryMode: '051',
+      pinBlock: Buffer.alloc(8),
+      iccData: Buffer.from('9F2701809F2608AABBCCDDEEFF0011', 'hex'),
+    },
+    ctx,
+  );
   const reversal = buildReversal(purchase, ctx);
   t.equal(reversal.mti, '0400');
   const wire = onTheWire(reversal);
@@ -124,7 +136,15 @@ t.test('0400 reversal keeps the original STAN; 0401 repeat is the same message u
 
 t.test('0220 advice of an offline approval; 0221 repeat', async (t) => {
   const advice = buildAdvice(
-    { amount: 1_500, card: { pan: PAN, expiry: '2212' }, posEntryMode: '051', approvedAt: new Date(Date.UTC(2026, 10, 28, 23, 59, 30)), authCode: 'Y1', responseCode: 'Y1', iccData: Buffer.from('9F2701409F2608AABBCCDDEEFF0011', 'hex') },
+    {
+      amount: 1_500,
+      card: { pan: PAN, expiry: '2212' },
+      posEntryMode: '051',
+      approvedAt: new Date(Date.UTC(2026, 10, 28, 23, 59, 30)),
+      authCode: 'Y1',
+      responseCode: 'Y1',
+      iccData: Buffer.from('9F2701409F2608AABBCCDDEEFF0011', 'hex'),
+    },
     context(),
   );
   t.equal(advice.mti, '0220');
@@ -142,7 +162,21 @@ t.test('0320 batch upload and 0500 settlement with count and amount totals', asy
   const ctx = context(100);
   const upload = onTheWire(
     buildBatchUpload(
-      { mti: '0200', processingCode: '000000', amount: 2_500, pan: PAN, expiry: '2212', stan: '000042', transmission: '1129051500', localTime: '131500', localDate: '1129', posEntryMode: '051', rrn: '633313000042', authCode: 'A1B2C3', responseCode: '00' },
+      {
+        mti: '0200',
+        processingCode: '000000',
+        amount: 2_500,
+        pan: PAN,
+        expiry: '2212',
+        stan: '000042',
+        transmission: '1129051500',
+        localTime: '131500',
+        localDate: '1129',
+        posEntryMode: '051',
+        rrn: '633313000042',
+        authCode: 'A1B2C3',
+        responseCode: '00',
+      },
       ctx,
       { last: true },
     ),
@@ -152,7 +186,16 @@ t.test('0320 batch upload and 0500 settlement with count and amount totals', asy
   t.equal(upload.fields[11], '000101');
   t.equal(upload.fields[90], '0200000042' + '1129051500' + '0'.repeat(22));
 
-  const totals = { debitCount: 12, debitAmount: 1_234_567n, creditCount: 1, creditAmount: 2_500, debitReversalCount: 0, debitReversalAmount: 0n, creditReversalCount: 0, creditReversalAmount: 0n };
+  const totals = {
+    debitCount: 12,
+    debitAmount: 1_234_567n,
+    creditCount: 1,
+    creditAmount: 2_500,
+    debitReversalCount: 0,
+    debitReversalAmount: 0n,
+    creditReversalCount: 0,
+    creditReversalAmount: 0n,
+  };
   const settlement = buildSettlement({ batchNumber: 7, totals }, ctx);
   t.equal(settlement.mti, '0500');
   const wire = onTheWire(settlement);
@@ -168,8 +211,13 @@ t.test('0320 batch upload and 0500 settlement with count and amount totals', asy
   t.equal(balanced.totals.debitCount, 12);
   const differs = readSettlementResponse(onTheWire(buildResponse(wire, { 39: '95' })), wire);
   t.equal(differs.inBalance, false, '95: upload the batch');
-  t.throws(() => buildSettlement({ batchNumber: 0, totals }, ctx), { code: 'CODPOS_ISO8583_BAD_VALUE', message: /field 60/ });
-  t.throws(() => buildSettlement({ batchNumber: 1, totals: { ...totals, debitCount: -1 } }, ctx), { message: /field 76/ });
+  t.throws(() => buildSettlement({ batchNumber: 0, totals }, ctx), {
+    code: 'CODPOS_ISO8583_BAD_VALUE',
+    message: /field 60/,
+  });
+  t.throws(() => buildSettlement({ batchNumber: 1, totals: { ...totals, debitCount: -1 } }, ctx), {
+    message: /field 76/,
+  });
 });
 
 t.test('0800 sign-on and echo', async (t) => {
@@ -188,7 +236,10 @@ t.test('0800 sign-on and echo', async (t) => {
 t.test('responses: outcomes are data, mismatches are errors', async (t) => {
   const ctx = context();
   const purchase = buildPurchase({ amount: 100, card: { pan: PAN, expiry: '2212' }, posEntryMode: '012' }, ctx);
-  const approved = readResponse(onTheWire(buildResponse(purchase, { 38: 'A1B2C3', 39: '00', 55: Buffer.from('910A0102030405060708090A', 'hex') })), purchase);
+  const approved = readResponse(
+    onTheWire(buildResponse(purchase, { 38: 'A1B2C3', 39: '00', 55: Buffer.from('910A0102030405060708090A', 'hex') })),
+    purchase,
+  );
   t.equal(approved.outcome, 'approved');
   t.equal(approved.authCode, 'A1B2C3');
   t.equal(approved.rrn, purchase.fields[37]);
@@ -196,12 +247,22 @@ t.test('responses: outcomes are data, mismatches are errors', async (t) => {
   t.equal(readResponse(buildResponse(purchase, { 39: '05' }), purchase).outcome, 'declined');
   t.equal(readResponse(buildResponse(purchase, { 39: '91' }), purchase).outcome, 'retry');
   t.equal(readResponse(buildResponse(purchase, { 39: '01' }), purchase).outcome, 'refer');
-  t.equal(matchKey(buildResponse(purchase, { 39: '00' })), matchKey(purchase), 'the mux key matches request and response');
+  t.equal(
+    matchKey(buildResponse(purchase, { 39: '00' })),
+    matchKey(purchase),
+    'the mux key matches request and response',
+  );
 
   const otherStan = buildResponse(purchase, { 39: '00', 11: '000099' });
   t.throws(() => readResponse(otherStan, purchase), { code: 'CODPOS_ISO8583_RESPONSE_MISMATCH', message: /field 11/ });
-  t.throws(() => readResponse({ ...buildResponse(purchase, { 39: '00' }), mti: '0230' }, purchase), { code: 'CODPOS_ISO8583_BAD_MTI', message: /expected a 0210/ });
-  t.throws(() => readResponse(buildResponse(purchase, {}), purchase), { code: 'CODPOS_ISO8583_MISSING_FIELD', message: /field 39/ });
+  t.throws(() => readResponse({ ...buildResponse(purchase, { 39: '00' }), mti: '0230' }, purchase), {
+    code: 'CODPOS_ISO8583_BAD_MTI',
+    message: /expected a 0210/,
+  });
+  t.throws(() => readResponse(buildResponse(purchase, {}), purchase), {
+    code: 'CODPOS_ISO8583_MISSING_FIELD',
+    message: /field 39/,
+  });
   t.notOk(Object.keys(buildResponse(purchase, { 39: '00' }).fields).includes('35'), 'track data is never echoed');
 });
 
@@ -210,6 +271,11 @@ t.test('STANs come from the injected counter and wrap after 999999', async (t) =
   t.equal(buildNetworkRequest('echo', ctx).fields[11], '999999');
   t.equal(buildNetworkRequest('echo', ctx).fields[11], '000001');
   const broken = { ...context(), nextStan: () => 0 };
-  t.throws(() => buildNetworkRequest('echo', broken), { code: 'CODPOS_ISO8583_BAD_VALUE', message: /the STAN counter gave 0/ });
-  t.throws(() => buildPurchase({ amount: -1, card: { pan: PAN }, posEntryMode: '012' }, context()), { message: /field 4: an amount is 0 to 999999999999/ });
+  t.throws(() => buildNetworkRequest('echo', broken), {
+    code: 'CODPOS_ISO8583_BAD_VALUE',
+    message: /the STAN counter gave 0/,
+  });
+  t.throws(() => buildPurchase({ amount: -1, card: { pan: PAN }, posEntryMode: '012' }, context()), {
+    message: /field 4: an amount is 0 to 999999999999/,
+  });
 });

@@ -17,7 +17,11 @@ const E = {
 
 const MAX: Record<Exclude<LengthType, 'fixed'>, number> = { LL: 99, LLL: 999, LLLL: 9999, LLLLLL: 999999 };
 
-function text(lengthType: Exclude<LengthType, 'fixed'>, lengthEncoding: LengthEncoding, maxLength = MAX[lengthType]): FieldSpec {
+function text(
+  lengthType: Exclude<LengthType, 'fixed'>,
+  lengthEncoding: LengthEncoding,
+  maxLength = MAX[lengthType],
+): FieldSpec {
   return { name: 'Test', content: 'ans', lengthType, maxLength, encoding: 'ascii', lengthEncoding };
 }
 
@@ -41,7 +45,11 @@ t.test('fixed: no prefix', async (t) => {
 
 for (const lengthEncoding of ['bcd', 'ascii', 'ebcdic', 'binary'] as const) {
   t.test(`${lengthEncoding} prefixes`, async (t) => {
-    t.equal(compiledField(oneFieldDialect(text('LL', lengthEncoding))).prefixer, PREFIXERS[lengthEncoding], `compile picks the ${lengthEncoding} prefixer`);
+    t.equal(
+      compiledField(oneFieldDialect(text('LL', lengthEncoding))).prefixer,
+      PREFIXERS[lengthEncoding],
+      `compile picks the ${lengthEncoding} prefixer`,
+    );
     for (const lengthType of ['LL', 'LLL', 'LLLL', 'LLLLLL'] as const) {
       const spec = text(lengthType, lengthEncoding);
       const prefix = PREFIX_OF_12[lengthEncoding][lengthType];
@@ -55,7 +63,13 @@ for (const lengthEncoding of ['bcd', 'ascii', 'ebcdic', 'binary'] as const) {
       refusesToRead(t, spec, prefix + TWELVE_HEX.slice(0, -2), E.TRUNCATED, prefixBytes);
     }
     // A length over the field's maximum: 12 in a field of at most 11.
-    refusesToRead(t, text('LL', lengthEncoding, 11), PREFIX_OF_12[lengthEncoding].LL + TWELVE_HEX, E.LENGTH_OVER_MAX, 0);
+    refusesToRead(
+      t,
+      text('LL', lengthEncoding, 11),
+      PREFIX_OF_12[lengthEncoding].LL + TWELVE_HEX,
+      E.LENGTH_OVER_MAX,
+      0,
+    );
     refusesToWrite(t, text('LL', lengthEncoding, 11), TWELVE, E.LENGTH_OVER_MAX);
   });
 }

@@ -34,7 +34,14 @@ function randomFields(random: () => number, set: Compiled, depth: number): IsoFi
     const f = set.fields[number]!;
     // Variable fields: mostly short, sometimes empty, sometimes at their maximum.
     const roll = random();
-    const length = f.lengthDigits === 0 ? f.maxLength : roll < 0.1 ? 0 : roll < 0.2 ? f.maxLength : randomInt(random, Math.min(f.maxLength, 48) + 1);
+    const length =
+      f.lengthDigits === 0
+        ? f.maxLength
+        : roll < 0.1
+          ? 0
+          : roll < 0.2
+            ? f.maxLength
+            : randomInt(random, Math.min(f.maxLength, 48) + 1);
     if (f.sub !== undefined && depth === 0) {
       fields[number] = randomFields(random, f.sub, depth + 1);
       continue;
@@ -68,16 +75,23 @@ export function mutateMessage(random: () => number, source: Buffer): Buffer {
   const bytes = Buffer.from(source);
   switch (randomInt(random, 5)) {
     case 0: // flip a few bytes
-      for (let k = 1 + randomInt(random, 3); k > 0; k--) bytes[randomInt(random, bytes.length)] = randomInt(random, 256);
+      for (let k = 1 + randomInt(random, 3); k > 0; k--)
+        bytes[randomInt(random, bytes.length)] = randomInt(random, 256);
       return bytes;
     case 1: // cut
       return bytes.subarray(0, randomInt(random, bytes.length));
     case 2: // extend
-      return Buffer.concat([bytes, Buffer.from(Array.from({ length: 1 + randomInt(random, 8) }, () => randomInt(random, 256)))]);
+      return Buffer.concat([
+        bytes,
+        Buffer.from(Array.from({ length: 1 + randomInt(random, 8) }, () => randomInt(random, 256))),
+      ]);
     case 3: // set a bitmap bit
       bytes[2 + randomInt(random, Math.min(16, bytes.length - 2))] ^= 1 << randomInt(random, 8);
       return bytes;
     default: // splice a slice of another message in
-      return Buffer.concat([bytes.subarray(0, randomInt(random, bytes.length)), source.subarray(randomInt(random, source.length))]);
+      return Buffer.concat([
+        bytes.subarray(0, randomInt(random, bytes.length)),
+        source.subarray(randomInt(random, source.length)),
+      ]);
   }
 }

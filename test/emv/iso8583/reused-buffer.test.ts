@@ -6,8 +6,14 @@ import { decodeIso8583, encodeIso8583, iso87a, pos87b } from '../../../emv/iso85
 // get the next message's values, never the previous one's.
 for (const dialect of [iso87a, pos87b]) {
   t.test(`${dialect.name}: a Buffer reused for the next message decodes to the new values`, async (t) => {
-    const first = encodeIso8583({ mti: '0800', fields: { 11: '000001', 37: 'AAAAAAAAAAAA', 41: 'TERM0001', 70: '301' } }, dialect);
-    const second = encodeIso8583({ mti: '0800', fields: { 11: '000002', 37: 'BBBBBBBBBBBB', 41: 'TERM0002', 70: '301' } }, dialect);
+    const first = encodeIso8583(
+      { mti: '0800', fields: { 11: '000001', 37: 'AAAAAAAAAAAA', 41: 'TERM0001', 70: '301' } },
+      dialect,
+    );
+    const second = encodeIso8583(
+      { mti: '0800', fields: { 11: '000002', 37: 'BBBBBBBBBBBB', 41: 'TERM0002', 70: '301' } },
+      dialect,
+    );
     t.equal(first.length, second.length);
     const reused = Buffer.from(first);
     t.match(decodeIso8583(reused, dialect).fields, { 11: '000001', 37: 'AAAAAAAAAAAA', 41: 'TERM0001' });

@@ -5,9 +5,28 @@
  */
 import { iso87b, withFields, type Dialect, type FieldSpec } from '../../../emv/iso8583/index.js';
 
-const text = (maxLength: number, name: string, encoding: 'ascii' | 'ebcdic' = 'ascii'): FieldSpec => ({ name, content: 'ans', lengthType: 'fixed', maxLength, encoding });
-const bcd = (maxLength: number, name: string): FieldSpec => ({ name, content: 'n', lengthType: 'fixed', maxLength, encoding: 'bcd', pad: 'left' });
-const asciiNum = (maxLength: number, name: string): FieldSpec => ({ name, content: 'n', lengthType: 'fixed', maxLength, encoding: 'ascii' });
+const text = (maxLength: number, name: string, encoding: 'ascii' | 'ebcdic' = 'ascii'): FieldSpec => ({
+  name,
+  content: 'ans',
+  lengthType: 'fixed',
+  maxLength,
+  encoding,
+});
+const bcd = (maxLength: number, name: string): FieldSpec => ({
+  name,
+  content: 'n',
+  lengthType: 'fixed',
+  maxLength,
+  encoding: 'bcd',
+  pad: 'left',
+});
+const asciiNum = (maxLength: number, name: string): FieldSpec => ({
+  name,
+  content: 'n',
+  lengthType: 'fixed',
+  maxLength,
+  encoding: 'ascii',
+});
 
 /** jPOS PostPackager subset: ASCII MTI and numerics, binary bitmap, DE127 a sub-message behind a 6-digit ASCII length. */
 export const postilion: Dialect = {
@@ -32,8 +51,22 @@ export const postilion: Dialect = {
       subfields: {
         bitmapEncoding: 'binary',
         fields: {
-          2: { name: 'Switch key', content: 'ans', lengthType: 'LL', maxLength: 32, encoding: 'ascii', lengthEncoding: 'ascii' },
-          25: { name: 'ICC data', content: 'ans', lengthType: 'LLLL', maxLength: 4096, encoding: 'ascii', lengthEncoding: 'ascii' },
+          2: {
+            name: 'Switch key',
+            content: 'ans',
+            lengthType: 'LL',
+            maxLength: 32,
+            encoding: 'ascii',
+            lengthEncoding: 'ascii',
+          },
+          25: {
+            name: 'ICC data',
+            content: 'ans',
+            lengthType: 'LLLL',
+            maxLength: 4096,
+            encoding: 'ascii',
+            lengthEncoding: 'ascii',
+          },
         },
       },
     },
@@ -48,17 +81,41 @@ export const pyisoAscii: Dialect = {
   bitmapEncoding: 'hex',
   fields: {
     21: asciiNum(3, 'Forwarding institution country code'),
-    102: { name: 'Account identification 1', content: 'ans', lengthType: 'LL', maxLength: 28, encoding: 'ascii', lengthEncoding: 'ascii' },
+    102: {
+      name: 'Account identification 1',
+      content: 'ans',
+      lengthType: 'LL',
+      maxLength: 28,
+      encoding: 'ascii',
+      lengthEncoding: 'ascii',
+    },
   },
 };
 
 /** pyiso8583 default_ascii with DE55 binary behind a 3-digit ASCII length. */
 export const pyisoDe55: Dialect = withFields(pyisoAscii, {
   name: 'pyiso-de55',
-  fields: { 55: { name: 'ICC data', content: 'b', lengthType: 'LLL', maxLength: 999, encoding: 'binary', lengthEncoding: 'ascii' } },
+  fields: {
+    55: {
+      name: 'ICC data',
+      content: 'b',
+      lengthType: 'LLL',
+      maxLength: 999,
+      encoding: 'binary',
+      lengthEncoding: 'ascii',
+    },
+  },
 });
 
-const jcbLlnum = (name: string): FieldSpec => ({ name, content: 'n', lengthType: 'LL', maxLength: 19, encoding: 'bcd', lengthEncoding: 'binary', pad: 'left' });
+const jcbLlnum = (name: string): FieldSpec => ({
+  name,
+  content: 'n',
+  lengthType: 'LL',
+  maxLength: 19,
+  encoding: 'bcd',
+  lengthEncoding: 'binary',
+  pad: 'left',
+});
 
 /** alatka-messages jcb.common.iso.yml: EBCDIC MTI and text, BCD numerics, binary length prefixes. */
 export const jcb: Dialect = {
@@ -90,8 +147,22 @@ export const jcb: Dialect = {
     43: text(40, 'Merchant name/location', 'ebcdic'),
     49: text(3, 'Currency', 'ebcdic'),
     51: text(3, 'Billing currency', 'ebcdic'),
-    55: { name: 'ICC data', content: 'b', lengthType: 'LLL', maxLength: 255, encoding: 'binary', lengthEncoding: 'binary' },
-    61: { name: 'POS data', content: 'ans', lengthType: 'LL', maxLength: 255, encoding: 'ebcdic', lengthEncoding: 'binary' },
+    55: {
+      name: 'ICC data',
+      content: 'b',
+      lengthType: 'LLL',
+      maxLength: 255,
+      encoding: 'binary',
+      lengthEncoding: 'binary',
+    },
+    61: {
+      name: 'POS data',
+      content: 'ans',
+      lengthType: 'LL',
+      maxLength: 255,
+      encoding: 'ebcdic',
+      lengthEncoding: 'binary',
+    },
     70: bcd(4, 'Network management code'),
     90: bcd(42, 'Original data elements'),
     95: text(42, 'Replacement amounts', 'ebcdic'),
@@ -102,15 +173,47 @@ export const jcb: Dialect = {
 /** digital-payments README: iso87b with DE63 a binary LLLVAR (2-byte BCD length). */
 export const iso87bDe63Binary: Dialect = withFields(iso87b, {
   name: 'iso87b-de63-binary',
-  fields: { 63: { name: 'Key block', content: 'b', lengthType: 'LLL', maxLength: 999, encoding: 'binary', lengthEncoding: 'bcd' } },
+  fields: {
+    63: {
+      name: 'Key block',
+      content: 'b',
+      lengthType: 'LLL',
+      maxLength: 999,
+      encoding: 'binary',
+      lengthEncoding: 'bcd',
+    },
+  },
 });
 
 /** China UnionPay-style POS: iso87b with 48/60 numeric LLLVAR (BCD, length in digits) and 62 binary LLLVAR. */
 export const cupPos: Dialect = withFields(iso87b, {
   name: 'cup-pos',
   fields: {
-    48: { name: 'Additional data, private', content: 'n', lengthType: 'LLL', maxLength: 322, encoding: 'bcd', lengthEncoding: 'bcd', pad: 'right' },
-    60: { name: 'Reserved private', content: 'n', lengthType: 'LLL', maxLength: 17, encoding: 'bcd', lengthEncoding: 'bcd', pad: 'right' },
-    62: { name: 'Working keys', content: 'b', lengthType: 'LLL', maxLength: 512, encoding: 'binary', lengthEncoding: 'bcd' },
+    48: {
+      name: 'Additional data, private',
+      content: 'n',
+      lengthType: 'LLL',
+      maxLength: 322,
+      encoding: 'bcd',
+      lengthEncoding: 'bcd',
+      pad: 'right',
+    },
+    60: {
+      name: 'Reserved private',
+      content: 'n',
+      lengthType: 'LLL',
+      maxLength: 17,
+      encoding: 'bcd',
+      lengthEncoding: 'bcd',
+      pad: 'right',
+    },
+    62: {
+      name: 'Working keys',
+      content: 'b',
+      lengthType: 'LLL',
+      maxLength: 512,
+      encoding: 'binary',
+      lengthEncoding: 'bcd',
+    },
   },
 });

@@ -30,7 +30,9 @@ interface Vector {
   fields: Record<string, string>;
 }
 
-const vectors = (JSON.parse(readFileSync(join(packageRoot, 'test', 'vectors', 'iso8583.json'), 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors = (
+  JSON.parse(readFileSync(join(packageRoot, 'test', 'vectors', 'iso8583.json'), 'utf8')) as { vectors: Vector[] }
+).vectors;
 
 const plan: Record<string, { dialect: Dialect; framing?: FramingOptions }> = {
   jpos_ISO87B_0800_all_fields_secondary_bitmap: { dialect: iso87b },
@@ -44,7 +46,10 @@ const plan: Record<string, { dialect: Dialect; framing?: FramingOptions }> = {
   jcb_0800_network_signon: { dialect: jcb },
   digital_payments_0800_key_exchange_DE63: { dialect: iso87bDe63Binary },
   juks_issue52_0800_bcdlen_TPDU_NII: { dialect: iso87b, framing: { lengthHeader: 'bcd2', tpdu: true } },
-  m1ome_issue3_0810_signon_response_TPDU_keys_DE62: { dialect: cupPos, framing: { lengthHeader: 'binary2', tpdu: true, privateHeaderLength: 6 } },
+  m1ome_issue3_0810_signon_response_TPDU_keys_DE62: {
+    dialect: cupPos,
+    framing: { lengthHeader: 'binary2', tpdu: true, privateHeaderLength: 6 },
+  },
 };
 
 /** Keys in a vector's `fields` that are not data elements: MTI, bitmaps, frame headers. */
@@ -73,9 +78,14 @@ for (const vector of vectors) {
       const frame = unframeMessage(wire, framing);
       t.equal(wire.subarray(0, 2).toString('hex').toUpperCase(), vector.fields.len_header, 'length header as listed');
       t.equal(frame.tpdu && frame.tpdu.id + frame.tpdu.destination + frame.tpdu.source, vector.fields.tpdu, 'TPDU');
-      if (vector.fields.private_header !== undefined) t.equal(frame.privateHeader?.toString('hex').toUpperCase(), vector.fields.private_header, 'private header');
+      if (vector.fields.private_header !== undefined)
+        t.equal(frame.privateHeader?.toString('hex').toUpperCase(), vector.fields.private_header, 'private header');
       body = frame.message;
-      t.same(frameMessage(encodeIso8583(decodeIso8583(body, dialect), dialect), framing, frame), wire, 're-framed bytes are identical');
+      t.same(
+        frameMessage(encodeIso8583(decodeIso8583(body, dialect), dialect), framing, frame),
+        wire,
+        're-framed bytes are identical',
+      );
     }
     const message = decodeIso8583(body, dialect);
     t.equal(message.mti, vector.fields['0'], 'MTI');
@@ -100,5 +110,8 @@ for (const vector of vectors) {
 t.test('ISO93B DE56 holds 5678 where jPOS was given EFGH: we refuse letters in a numeric field', async (t) => {
   const message = decodeIso8583(Buffer.from(vectors.find((v) => v.name.startsWith('jpos_ISO93B'))!.hex, 'hex'), iso93b);
   t.equal(message.fields[56], '5678');
-  t.throws(() => encodeIso8583({ mti: '1800', fields: { ...message.fields, 56: 'EFGH' } }, iso93b), { code: 'CODPOS_ISO8583_BAD_DIGIT', message: /field 56/ });
+  t.throws(() => encodeIso8583({ mti: '1800', fields: { ...message.fields, 56: 'EFGH' } }, iso93b), {
+    code: 'CODPOS_ISO8583_BAD_DIGIT',
+    message: /field 56/,
+  });
 });

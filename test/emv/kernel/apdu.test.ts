@@ -4,7 +4,10 @@ import { CardChannel, commandApdu } from '../../../emv/kernel/apdu.js';
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 t.test('commandApdu: cases 1-4 and Le 00', async (t) => {
-  t.equal(commandApdu(0x00, 0xa4, 0x04, 0x00, hex('A0000000031010'), 0).toString('hex').toUpperCase(), '00A4040007A000000003101000');
+  t.equal(
+    commandApdu(0x00, 0xa4, 0x04, 0x00, hex('A0000000031010'), 0).toString('hex').toUpperCase(),
+    '00A4040007A000000003101000',
+  );
   t.equal(commandApdu(0x80, 0xae, 0x80, 0x00, hex('0102')).toString('hex').toUpperCase(), '80AE8000020102');
   t.equal(commandApdu(0x00, 0xb2, 0x01, 0x0c, undefined, 0).toString('hex').toUpperCase(), '00B2010C00');
   t.throws(() => commandApdu(0x00, 0xa4, 0, 0, Buffer.alloc(256)), { code: 'CODPOS_EMV_BAD_COMMAND' });

@@ -19,15 +19,27 @@ t.test('dictionary knows names, formats, sources and templates', async (t) => {
 t.test('parseDol: multi-byte tags and one-byte lengths', async (t) => {
   // A CDOL1 from the CDA vector's card: 9F02 06, 9F03 06, 9F1A 02, 95 05, 5F2A 02, 9A 03, 9C 01, 9F37 04.
   t.same(parseDol(hex('9F02069F03069F1A0295055F2A029A039C019F3704')), [
-    { tag: 0x9f02, length: 6 }, { tag: 0x9f03, length: 6 }, { tag: 0x9f1a, length: 2 }, { tag: 0x95, length: 5 },
-    { tag: 0x5f2a, length: 2 }, { tag: 0x9a, length: 3 }, { tag: 0x9c, length: 1 }, { tag: 0x9f37, length: 4 },
+    { tag: 0x9f02, length: 6 },
+    { tag: 0x9f03, length: 6 },
+    { tag: 0x9f1a, length: 2 },
+    { tag: 0x95, length: 5 },
+    { tag: 0x5f2a, length: 2 },
+    { tag: 0x9a, length: 3 },
+    { tag: 0x9c, length: 1 },
+    { tag: 0x9f37, length: 4 },
   ]);
-  for (const [dol, offset] of [['9F02069F', 3], ['9F02', 0]] as const) {
+  for (const [dol, offset] of [
+    ['9F02069F', 3],
+    ['9F02', 0],
+  ] as const) {
     try {
       parseDol(hex(dol));
       t.fail(`accepted ${dol}`);
     } catch (e) {
-      t.ok(e instanceof PosError && e.code === 'CODPOS_TLV_BAD_DOL' && e.details?.offset === offset, `${dol}: offset ${offset}`);
+      t.ok(
+        e instanceof PosError && e.code === 'CODPOS_TLV_BAD_DOL' && e.details?.offset === offset,
+        `${dol}: offset ${offset}`,
+      );
     }
   }
 });
@@ -47,12 +59,22 @@ t.test('buildDolData reproduces the CDA vector CDOL1 data from terminal values',
   // The CDA vector's CDOL1 (from its static data, tag 8C) and its CDOL1-related data.
   const cdol1 = hex('9F02069F03069F1A0295055F2A029A039C019F37049F35019F45029F4C089F3403');
   const values = new Map<number, Buffer>([
-    [0x9f02, hex('000000000000')], [0x9f03, hex('000000000000')], [0x9f1a, hex('0643')], [0x95, hex('0000000000')],
-    [0x5f2a, hex('0643')], [0x9a, hex('140925')], [0x9c, hex('50')], [0x9f37, hex('12345779')], [0x9f35, hex('23')],
+    [0x9f02, hex('000000000000')],
+    [0x9f03, hex('000000000000')],
+    [0x9f1a, hex('0643')],
+    [0x95, hex('0000000000')],
+    [0x5f2a, hex('0643')],
+    [0x9a, hex('140925')],
+    [0x9c, hex('50')],
+    [0x9f37, hex('12345779')],
+    [0x9f35, hex('23')],
     [0x9f34, hex('1E0300')],
   ]);
   const data = buildDolData(cdol1, (tag) => values.get(tag));
-  t.equal(data.toString('hex').toUpperCase(), '000000000000000000000000064300000000000643140925501234577923000000000000000000001E0300');
+  t.equal(
+    data.toString('hex').toUpperCase(),
+    '000000000000000000000000064300000000000643140925501234577923000000000000000000001E0300',
+  );
 });
 
 t.test('describe: names tags, nests templates, masks PAN and track 2 unless unmasked', async (t) => {
@@ -74,12 +96,17 @@ t.test('describe: names tags, nests templates, masks PAN and track 2 unless unma
 
 t.test('describe: contactless track data (56 Track 1, 9F6B Track 2) is wiped unless unmasked', async (t) => {
   const track1 = Buffer.from('B4761739001010119^DOE/J^22122011143804400000', 'latin1');
-  const items = decodeTlv(Buffer.concat([hex('56'), Buffer.from([track1.length]), track1, hex('9F6B 0B 4761739001010119D2212F')]));
+  const items = decodeTlv(
+    Buffer.concat([hex('56'), Buffer.from([track1.length]), track1, hex('9F6B 0B 4761739001010119D2212F')]),
+  );
   const masked = describeTlv(items);
-  t.same(masked.map((d) => [d.name, d.value, d.text]), [
-    ['Track 1 Data', '[WIPED]', undefined],
-    ['Track 2 Data', '[WIPED]', undefined],
-  ]);
+  t.same(
+    masked.map((d) => [d.name, d.value, d.text]),
+    [
+      ['Track 1 Data', '[WIPED]', undefined],
+      ['Track 2 Data', '[WIPED]', undefined],
+    ],
+  );
   t.notMatch(formatDescribed(masked).join('\n'), /4761739001010119/);
   t.equal(describeTlv(items, { unmask: true })[1]!.value, '4761739001010119D2212F');
 });

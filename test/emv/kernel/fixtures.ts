@@ -1,7 +1,15 @@
 /** Terminal configuration, transactions and scripted hosts shared by the kernel tests. */
 import { VirtualCard, loadCardProfile, testCaPublicKeys, type CardProfile } from '../../../emv/card/index.js';
 import { runTransaction } from '../../../emv/kernel/index.js';
-import type { HostAnswer, KernelCallbacks, KernelResult, OnlineRequest, TerminalApplication, TerminalConfig, TransactionInput } from '../../../emv/kernel/index.js';
+import type {
+  HostAnswer,
+  KernelCallbacks,
+  KernelResult,
+  OnlineRequest,
+  TerminalApplication,
+  TerminalConfig,
+  TransactionInput,
+} from '../../../emv/kernel/index.js';
 
 export const VISA_APP: TerminalApplication = {
   aid: 'A0000000031010',
@@ -67,7 +75,10 @@ export interface RunOptions {
   callbacks?: Partial<KernelCallbacks>;
 }
 
-export async function run(c: VirtualCard, options: RunOptions = {}): Promise<{ result: KernelResult; requests: OnlineRequest[] }> {
+export async function run(
+  c: VirtualCard,
+  options: RunOptions = {},
+): Promise<{ result: KernelResult; requests: OnlineRequest[] }> {
   const requests: OnlineRequest[] = [];
   const result = await runTransaction({
     transmit: (apdu) => c.transmit(apdu),
@@ -107,6 +118,9 @@ export function issuerFor(c: VirtualCard) {
 }
 
 export function scriptTemplate(tag: 0x71 | 0x72, id: string, commands: Buffer[]): Buffer {
-  const children: Tlv[] = [{ tag: 0x9f18, value: Buffer.from(id, 'hex') }, ...commands.map((value) => ({ tag: 0x86, value }))];
+  const children: Tlv[] = [
+    { tag: 0x9f18, value: Buffer.from(id, 'hex') },
+    ...commands.map((value) => ({ tag: 0x86, value })),
+  ];
   return encodeTlv([{ tag, value: Buffer.alloc(0), children }]);
 }

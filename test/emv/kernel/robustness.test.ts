@@ -35,7 +35,11 @@ t.test('mutated card answers end in outcomes or PosErrors only', async (t) => {
         transaction: transaction(),
         callbacks: {
           requestOnlinePin: () => Buffer.alloc(8, 0x11),
-          goOnline: (r) => ({ result: 'approved', responseCode: '00', issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00') }),
+          goOnline: (r) => ({
+            result: 'approved',
+            responseCode: '00',
+            issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00'),
+          }),
         },
       });
       outcomes.set(result.outcome, (outcomes.get(result.outcome) ?? 0) + 1);
@@ -45,7 +49,10 @@ t.test('mutated card answers end in outcomes or PosErrors only', async (t) => {
     }
   }
   t.same(others, [], 'no exception other than PosError');
-  t.ok((outcomes.get('terminated') ?? 0) > 0, `some sessions terminated (${JSON.stringify(Object.fromEntries(outcomes))})`);
+  t.ok(
+    (outcomes.get('terminated') ?? 0) > 0,
+    `some sessions terminated (${JSON.stringify(Object.fromEntries(outcomes))})`,
+  );
   t.ok((outcomes.get('approved') ?? 0) + (outcomes.get('declined') ?? 0) > 0, 'some went through');
 });
 
@@ -66,7 +73,12 @@ t.test('bad transaction input is a PosError naming the field, before any APDU', 
     const c = card('visa-dda');
     const apdus: Buffer[] = [];
     await t.rejects(
-      runTransaction({ transmit: (apdu) => (apdus.push(apdu), c.transmit(apdu)), terminal: terminal(), transaction: transaction(change), callbacks: { goOnline: () => ({ result: 'unable' }) } }),
+      runTransaction({
+        transmit: (apdu) => (apdus.push(apdu), c.transmit(apdu)),
+        terminal: terminal(),
+        transaction: transaction(change),
+        callbacks: { goOnline: () => ({ result: 'unable' }) },
+      }),
       { code, details: { field } },
       `${JSON.stringify(change)} -> ${code} naming ${field}`,
     );

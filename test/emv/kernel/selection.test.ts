@@ -13,20 +13,48 @@ import { run, issuerFor, VISA_APP } from './fixtures.js';
 const ELECTRON = 'A0000000032010';
 
 /** visa-dda with a second application (same records) and the given priorities. */
-function twoApps(priorityCredit: string, priorityElectron: string, options: { pse: boolean; blockedCredit?: '6283' | '6A81' }): VirtualCard {
+function twoApps(
+  priorityCredit: string,
+  priorityElectron: string,
+  options: { pse: boolean; blockedCredit?: '6283' | '6A81' },
+): VirtualCard {
   const profile: CardProfile = loadCardProfile('visa-dda');
   const credit = profile.applications[0]!;
   credit.priority = priorityCredit;
   if (options.blockedCredit) credit.blocked = options.blockedCredit;
-  profile.applications.push({ ...structuredClone(credit), aid: ELECTRON, label: 'VISA ELECTRON', priority: priorityElectron, blocked: undefined });
+  profile.applications.push({
+    ...structuredClone(credit),
+    aid: ELECTRON,
+    label: 'VISA ELECTRON',
+    priority: priorityElectron,
+    blocked: undefined,
+  });
   delete profile.applications[1]!.blocked;
   if (options.pse) {
     const entry = (aid: string, label: string, priority: string) => ({
       tag: 0x61,
       value: Buffer.alloc(0),
-      children: [{ tag: 0x4f, value: Buffer.from(aid, 'hex') }, { tag: 0x50, value: Buffer.from(label) }, { tag: 0x87, value: Buffer.from(priority, 'hex') }],
+      children: [
+        { tag: 0x4f, value: Buffer.from(aid, 'hex') },
+        { tag: 0x50, value: Buffer.from(label) },
+        { tag: 0x87, value: Buffer.from(priority, 'hex') },
+      ],
     });
-    profile.pse = { sfi: 1, records: [encodeTlv([{ tag: 0x70, value: Buffer.alloc(0), children: [entry(credit.aid, 'VISA CREDIT', priorityCredit), entry(ELECTRON, 'VISA ELECTRON', priorityElectron)] }]).toString('hex')] };
+    profile.pse = {
+      sfi: 1,
+      records: [
+        encodeTlv([
+          {
+            tag: 0x70,
+            value: Buffer.alloc(0),
+            children: [
+              entry(credit.aid, 'VISA CREDIT', priorityCredit),
+              entry(ELECTRON, 'VISA ELECTRON', priorityElectron),
+            ],
+          },
+        ]).toString('hex'),
+      ],
+    };
   } else {
     delete profile.pse;
   }
@@ -39,7 +67,11 @@ const prefixTerminal = { applications: [{ ...VISA_APP, aid: 'A000000003', partia
 
 function approvingHost(c: VirtualCard) {
   const issuer = issuerFor(c);
-  return (r: Parameters<typeof issuer.issuerAuthenticationData>[0]) => ({ result: 'approved' as const, responseCode: '00', issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00') });
+  return (r: Parameters<typeof issuer.issuerAuthenticationData>[0]) => ({
+    result: 'approved' as const,
+    responseCode: '00',
+    issuerAuthenticationData: issuer.issuerAuthenticationData(r, '00'),
+  });
 }
 
 t.test('PSE present: the directory is read and the application selected from it', async (t) => {
@@ -49,7 +81,10 @@ t.test('PSE present: the directory is read and the application selected from it'
   t.equal(selection.kind, 'candidates');
   if (selection.kind !== 'candidates') return;
   t.equal(selection.usedPse, true);
-  t.same(selection.candidates.map((x) => x.aid.toString('hex').toUpperCase()), ['A0000000031010']);
+  t.same(
+    selection.candidates.map((x) => x.aid.toString('hex').toUpperCase()),
+    ['A0000000031010'],
+  );
   t.equal(selection.candidates[0]!.label, 'VISA CREDIT');
   t.equal(selection.candidates[0]!.priorityIndicator, 1);
   t.same(c.log.slice(0, 3), ['SELECT', 'READ RECORD', 'READ RECORD'], 'SELECT PSE, record 1, record 2 = 6A83 (end)');
@@ -58,11 +93,17 @@ t.test('PSE present: the directory is read and the application selected from it'
 t.test('PSE absent: the terminal list of AIDs is walked', async (t) => {
   const c = new VirtualCard(loadCardProfile('mc-cda'));
   c.powerOn();
-  const selection = await buildCandidateList(new CardChannel((a) => c.transmit(a)), [VISA_APP, { ...VISA_APP, aid: 'A0000000041010', partialSelection: false }]);
+  const selection = await buildCandidateList(new CardChannel((a) => c.transmit(a)), [
+    VISA_APP,
+    { ...VISA_APP, aid: 'A0000000041010', partialSelection: false },
+  ]);
   t.equal(selection.kind, 'candidates');
   if (selection.kind !== 'candidates') return;
   t.equal(selection.usedPse, false);
-  t.same(selection.candidates.map((x) => x.aid.toString('hex').toUpperCase()), ['A0000000041010']);
+  t.same(
+    selection.candidates.map((x) => x.aid.toString('hex').toUpperCase()),
+    ['A0000000041010'],
+  );
   t.notOk(c.log.includes('READ RECORD'), 'no directory to read');
 });
 
@@ -88,26 +129,32 @@ t.test('two applications: priority 1 wins over priority 2 (PSE and list of AIDs)
   );
 });
 
-t.test('cardholder confirmation (tag 87 bit 8): skipped without a confirming terminal, run when confirmed', async (t) => {
-  const unconfirmed = twoApps('02', '81', { pse: true });
-  const { result } = await run(unconfirmed, { terminal: prefixTerminal, host: approvingHost(unconfirmed) });
-  t.equal(result.receipt!.aid, 'A0000000031010', 'the application needing confirmation is passed over');
+t.test(
+  'cardholder confirmation (tag 87 bit 8): skipped without a confirming terminal, run when confirmed',
+  async (t) => {
+    const unconfirmed = twoApps('02', '81', { pse: true });
+    const { result } = await run(unconfirmed, { terminal: prefixTerminal, host: approvingHost(unconfirmed) });
+    t.equal(result.receipt!.aid, 'A0000000031010', 'the application needing confirmation is passed over');
 
-  const asked: CandidateApplication[] = [];
-  const confirmed = twoApps('02', '81', { pse: true });
-  const run2 = await run(confirmed, {
-    terminal: prefixTerminal,
-    host: approvingHost(confirmed),
-    callbacks: {
-      confirmApplication: (c) => {
-        asked.push(c);
-        return true;
+    const asked: CandidateApplication[] = [];
+    const confirmed = twoApps('02', '81', { pse: true });
+    const run2 = await run(confirmed, {
+      terminal: prefixTerminal,
+      host: approvingHost(confirmed),
+      callbacks: {
+        confirmApplication: (c) => {
+          asked.push(c);
+          return true;
+        },
       },
-    },
-  });
-  t.equal(run2.result.receipt!.aid, ELECTRON);
-  t.same(asked.map((c) => c.label), ['VISA ELECTRON']);
-});
+    });
+    t.equal(run2.result.receipt!.aid, ELECTRON);
+    t.same(
+      asked.map((c) => c.label),
+      ['VISA ELECTRON'],
+    );
+  },
+);
 
 t.test('blocked application: 6283 is skipped and the other one runs; 6A81 ends the session', async (t) => {
   const c = twoApps('01', '02', { pse: false, blockedCredit: '6283' });
@@ -135,10 +182,19 @@ t.test('partial AID match: SELECT next finds every application under the prefix'
   const selection = await buildCandidateList(new CardChannel((a) => c.transmit(a)), prefixTerminal.applications);
   t.equal(selection.kind, 'candidates');
   if (selection.kind !== 'candidates') return;
-  t.same(selection.candidates.map((x) => x.aid.toString('hex').toUpperCase()), ['A0000000031010', ELECTRON]);
+  t.same(
+    selection.candidates.map((x) => x.aid.toString('hex').toUpperCase()),
+    ['A0000000031010', ELECTRON],
+  );
   t.same(c.log, ['SELECT', 'SELECT', 'SELECT', 'SELECT'], 'PSE (6A82), first, next, next (6A82)');
 
   const exact = twoApps('01', '02', { pse: false });
-  const none = await buildCandidateList(new CardChannel((a) => exact.transmit(a)), [{ ...VISA_APP, aid: 'A000000003', partialSelection: false }]);
-  t.same(none.kind === 'candidates' ? none.candidates : ['blocked'], [], 'without partial selection a prefix matches nothing');
+  const none = await buildCandidateList(new CardChannel((a) => exact.transmit(a)), [
+    { ...VISA_APP, aid: 'A000000003', partialSelection: false },
+  ]);
+  t.same(
+    none.kind === 'candidates' ? none.candidates : ['blocked'],
+    [],
+    'without partial selection a prefix matches nothing',
+  );
 });

@@ -52,7 +52,14 @@ t.test('long lengths 81, 82 and 83', async (t) => {
   ] as const) {
     const value = Buffer.alloc(len, 0x5a);
     const encoded = encodeTlv([{ tag: 0x9f10, value }]);
-    t.equal(encoded.subarray(2, 2 + prefix.length / 2).toString('hex').toUpperCase(), prefix, `length ${len} uses ${prefix}`);
+    t.equal(
+      encoded
+        .subarray(2, 2 + prefix.length / 2)
+        .toString('hex')
+        .toUpperCase(),
+      prefix,
+      `length ${len} uses ${prefix}`,
+    );
     t.same(decodeTlv(encoded)[0]!.value, value);
   }
   t.equal(decodeTlv(hex('9F10 8103 010203'))[0]!.value.length, 3, 'non-minimal long form accepted on input');
@@ -60,9 +67,16 @@ t.test('long lengths 81, 82 and 83', async (t) => {
 
 t.test('00 and FF padding between objects is skipped', async (t) => {
   const items = decodeTlv(hex('00 00 5A 02 1234 FF FF 00 5F20 02 4142 00'));
-  t.same(items.map((i) => i.tag), [0x5a, 0x5f20]);
+  t.same(
+    items.map((i) => i.tag),
+    [0x5a, 0x5f20],
+  );
   const nested = decodeTlv(hex('70 08 00 5A 02 1234 FF 00 00'));
-  t.same(nested[0]!.children!.map((i) => i.tag), [0x5a], 'padding inside a template too');
+  t.same(
+    nested[0]!.children!.map((i) => i.tag),
+    [0x5a],
+    'padding inside a template too',
+  );
 });
 
 t.test('strict errors name the byte offset', async (t) => {
@@ -90,12 +104,35 @@ t.test('strict errors name the byte offset', async (t) => {
 });
 
 t.test('encoder refuses malformed tags and children on primitive tags', async (t) => {
-  t.equal(posErrorOf(() => encodeTlv([{ tag: 0x9f, value: Buffer.alloc(0) }])).code, 'CODPOS_TLV_BAD_TAG', '9F alone announces a second byte');
-  t.equal(posErrorOf(() => encodeTlv([{ tag: 0x5a01, value: Buffer.alloc(0) }])).code, 'CODPOS_TLV_BAD_TAG', '5A cannot have a second byte');
-  t.equal(posErrorOf(() => encodeTlv([{ tag: 0x9f8180, value: Buffer.alloc(0) }])).code, 'CODPOS_TLV_BAD_TAG', 'last byte with continuation bit');
-  t.equal(posErrorOf(() => encodeTlv([{ tag: 0xff, value: Buffer.alloc(0) }])).code, 'CODPOS_TLV_BAD_TAG', 'FF is padding');
-  t.equal(posErrorOf(() => encodeTlv([{ tag: 0x5a, value: Buffer.alloc(0), children: [] }])).code, 'CODPOS_TLV_NOT_CONSTRUCTED');
-  t.same(encodeTlv([{ tag: 0x70, value: Buffer.from('ignored'), children: [{ tag: 0x5a, value: hex('12') }] }]), hex('70 03 5A 01 12'), 'children win over value');
+  t.equal(
+    posErrorOf(() => encodeTlv([{ tag: 0x9f, value: Buffer.alloc(0) }])).code,
+    'CODPOS_TLV_BAD_TAG',
+    '9F alone announces a second byte',
+  );
+  t.equal(
+    posErrorOf(() => encodeTlv([{ tag: 0x5a01, value: Buffer.alloc(0) }])).code,
+    'CODPOS_TLV_BAD_TAG',
+    '5A cannot have a second byte',
+  );
+  t.equal(
+    posErrorOf(() => encodeTlv([{ tag: 0x9f8180, value: Buffer.alloc(0) }])).code,
+    'CODPOS_TLV_BAD_TAG',
+    'last byte with continuation bit',
+  );
+  t.equal(
+    posErrorOf(() => encodeTlv([{ tag: 0xff, value: Buffer.alloc(0) }])).code,
+    'CODPOS_TLV_BAD_TAG',
+    'FF is padding',
+  );
+  t.equal(
+    posErrorOf(() => encodeTlv([{ tag: 0x5a, value: Buffer.alloc(0), children: [] }])).code,
+    'CODPOS_TLV_NOT_CONSTRUCTED',
+  );
+  t.same(
+    encodeTlv([{ tag: 0x70, value: Buffer.from('ignored'), children: [{ tag: 0x5a, value: hex('12') }] }]),
+    hex('70 03 5A 01 12'),
+    'children win over value',
+  );
   t.equal(tagFromHex('9f26'), 0x9f26);
   t.equal(posErrorOf(() => tagFromHex('9F2')).code, 'CODPOS_TLV_BAD_TAG');
 });
@@ -140,7 +177,11 @@ function randomTree(rnd: () => number, depth: number): Tlv[] {
 }
 
 function plain(items: Tlv[]): unknown[] {
-  return items.map((i) => (i.children ? { tag: i.tag, value: i.value.toString('hex'), children: plain(i.children) } : { tag: i.tag, value: i.value.toString('hex') }));
+  return items.map((i) =>
+    i.children
+      ? { tag: i.tag, value: i.value.toString('hex'), children: plain(i.children) }
+      : { tag: i.tag, value: i.value.toString('hex') },
+  );
 }
 
 t.test('property: decode(encode(x)) is x, and encode(decode(b)) is b', async (t) => {
@@ -184,15 +225,22 @@ t.test('fuzz: 100,000 mutated inputs end only in PosErrors', async (t) => {
       const at = Math.floor(rnd() * (input.length + 1));
       if (kind === 0 && input.length > 0) input[at % input.length] = Math.floor(rnd() * 256);
       else if (kind === 1) input = input.subarray(0, at);
-      else if (kind === 2) input = Buffer.concat([input.subarray(0, at), Buffer.from([Math.floor(rnd() * 256)]), input.subarray(at)]);
+      else if (kind === 2)
+        input = Buffer.concat([input.subarray(0, at), Buffer.from([Math.floor(rnd() * 256)]), input.subarray(at)]);
       else if (kind === 3) input = Buffer.concat([input.subarray(0, at), input.subarray(at + 1)]);
-      else if (input.length > 0) input[at % input.length] = [0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0xff, 0x1f, 0x7f][Math.floor(rnd() * 9)]!;
+      else if (input.length > 0)
+        input[at % input.length] = [0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0xff, 0x1f, 0x7f][Math.floor(rnd() * 9)]!;
     }
     try {
       decodeTlv(input);
       accepted++;
     } catch (error) {
-      if (error instanceof PosError && error.code.startsWith('CODPOS_TLV_') && typeof error.details?.offset === 'number') refused++;
+      if (
+        error instanceof PosError &&
+        error.code.startsWith('CODPOS_TLV_') &&
+        typeof error.details?.offset === 'number'
+      )
+        refused++;
       else if (others.length < 5) others.push(`${input.toString('hex')}: ${String(error)}`);
     }
   }

@@ -18,14 +18,22 @@ interface Diagnostics {
   collected: boolean;
   memory: Record<'rssBytes' | 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'arrayBuffersBytes', number>;
   cpu: { userMicros: number; systemMicros: number };
-  eventLoopDelay: { since: string; samples: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null; meanMs: number | null };
+  eventLoopDelay: {
+    since: string;
+    samples: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+    meanMs: number | null;
+  };
 }
 
 const globals = globalThis as { gc?: () => void };
 
 async function diagnostics(socketPath: string, query = ''): Promise<Diagnostics> {
   const answer = await call(socketPath, 'GET', `/v1/diagnostics/process${query}`);
-  if (answer.status !== 200) throw new Error(`GET /v1/diagnostics/process${query}: ${answer.status} ${JSON.stringify(answer.json)}`);
+  if (answer.status !== 200)
+    throw new Error(`GET /v1/diagnostics/process${query}: ${answer.status} ${JSON.stringify(answer.json)}`);
   return answer.json as unknown as Diagnostics;
 }
 
@@ -38,43 +46,66 @@ async function untilSamples(socketPath: string, count: number): Promise<Diagnost
   }
 }
 
-t.test('GET /v1/diagnostics/process: memory, CPU time, uptime and the event-loop delay of this process, with sane values', async (t) => {
-  const { socketPath } = await startDaemon(t);
-  const read = await diagnostics(socketPath);
-  t.equal(read.pid, process.pid, 'the daemon runs in this test process');
-  t.equal(read.collected, false);
-  t.ok(read.uptimeMs > 0 && Number.isInteger(read.uptimeMs), 'uptime in whole ms');
-  for (const [name, bytes] of Object.entries(read.memory)) t.ok(Number.isInteger(bytes) && bytes >= 0, `${name} is a count of bytes`);
-  t.ok(read.memory.heapUsedBytes > 1_000_000 && read.memory.heapUsedBytes <= read.memory.heapTotalBytes, 'heap used is within the heap');
-  t.ok(read.memory.rssBytes > read.memory.heapUsedBytes, 'the resident set holds the heap');
-  t.ok(read.cpu.userMicros > 0 && read.cpu.systemMicros >= 0, 'CPU time in microseconds');
-  const before = process.cpuUsage();
-  t.ok(read.cpu.userMicros <= before.user, 'the CPU time is the process\'s own, read before ours');
-  t.match(read.eventLoopDelay, { since: /^\d{4}-\d\d-\d\dT/, samples: Number });
+t.test(
+  'GET /v1/diagnostics/process: memory, CPU time, uptime and the event-loop delay of this process, with sane values',
+  async (t) => {
+    const { socketPath } = await startDaemon(t);
+    const read = await diagnostics(socketPath);
+    t.equal(read.pid, process.pid, 'the daemon runs in this test process');
+    t.equal(read.collected, false);
+    t.ok(read.uptimeMs > 0 && Number.isInteger(read.uptimeMs), 'uptime in whole ms');
+    for (const [name, bytes] of Object.entries(read.memory))
+      t.ok(Number.isInteger(bytes) && bytes >= 0, `${name} is a count of bytes`);
+    t.ok(
+      read.memory.heapUsedBytes > 1_000_000 && read.memory.heapUsedBytes <= read.memory.heapTotalBytes,
+      'heap used is within the heap',
+    );
+    t.ok(read.memory.rssBytes > read.memory.heapUsedBytes, 'the resident set holds the heap');
+    t.ok(read.cpu.userMicros > 0 && read.cpu.systemMicros >= 0, 'CPU time in microseconds');
+    const before = process.cpuUsage();
+    t.ok(read.cpu.userMicros <= before.user, "the CPU time is the process's own, read before ours");
+    t.match(read.eventLoopDelay, { since: /^\d{4}-\d\d-\d\dT/, samples: Number });
 
-  const sampled = await untilSamples(socketPath, 3);
-  t.ok(typeof sampled.eventLoopDelay.p50Ms === 'number' && sampled.eventLoopDelay.p50Ms >= 0, 'p50 in ms once sampled');
-  t.ok(sampled.eventLoopDelay.p50Ms! <= sampled.eventLoopDelay.p99Ms! && sampled.eventLoopDelay.p99Ms! <= sampled.eventLoopDelay.maxMs!, 'p50 <= p99 <= max');
-});
+    const sampled = await untilSamples(socketPath, 3);
+    t.ok(
+      typeof sampled.eventLoopDelay.p50Ms === 'number' && sampled.eventLoopDelay.p50Ms >= 0,
+      'p50 in ms once sampled',
+    );
+    t.ok(
+      sampled.eventLoopDelay.p50Ms! <= sampled.eventLoopDelay.p99Ms! &&
+        sampled.eventLoopDelay.p99Ms! <= sampled.eventLoopDelay.maxMs!,
+      'p50 <= p99 <= max',
+    );
+  },
+);
 
-t.test('the event-loop delay shows a blocked loop, and POST /v1/diagnostics/event-loop/reset starts the figures again', async (t) => {
-  const { socketPath } = await startDaemon(t);
-  await untilSamples(socketPath, 1);
-  // The daemon shares this process's event loop: a synchronous stretch here is a stall of the daemon.
-  const blockedUntil = performance.now() + 250;
-  while (performance.now() < blockedUntil);
-  const stalled = await untilSamples(socketPath, 10);
-  t.ok(stalled.eventLoopDelay.maxMs! >= 200, `a 250 ms stall is seen (max ${stalled.eventLoopDelay.maxMs} ms)`);
+t.test(
+  'the event-loop delay shows a blocked loop, and POST /v1/diagnostics/event-loop/reset starts the figures again',
+  async (t) => {
+    const { socketPath } = await startDaemon(t);
+    await untilSamples(socketPath, 1);
+    // The daemon shares this process's event loop: a synchronous stretch here is a stall of the daemon.
+    const blockedUntil = performance.now() + 250;
+    while (performance.now() < blockedUntil);
+    const stalled = await untilSamples(socketPath, 10);
+    t.ok(stalled.eventLoopDelay.maxMs! >= 200, `a 250 ms stall is seen (max ${stalled.eventLoopDelay.maxMs} ms)`);
 
-  const reset = await call(socketPath, 'POST', '/v1/diagnostics/event-loop/reset');
-  t.equal(reset.status, 200);
-  t.ok(Date.parse(reset.json.since as string) > Date.parse(stalled.eventLoopDelay.since), 'the figures run from the reset');
-  const after = await diagnostics(socketPath);
-  t.equal(after.eventLoopDelay.since, reset.json.since);
-  t.ok(after.eventLoopDelay.samples < stalled.eventLoopDelay.samples, 'the samples before the reset are gone');
-  const sampledAgain = await untilSamples(socketPath, 3);
-  t.ok(sampledAgain.eventLoopDelay.maxMs! < stalled.eventLoopDelay.maxMs!, 'the stall before the reset is no longer the max');
-});
+    const reset = await call(socketPath, 'POST', '/v1/diagnostics/event-loop/reset');
+    t.equal(reset.status, 200);
+    t.ok(
+      Date.parse(reset.json.since as string) > Date.parse(stalled.eventLoopDelay.since),
+      'the figures run from the reset',
+    );
+    const after = await diagnostics(socketPath);
+    t.equal(after.eventLoopDelay.since, reset.json.since);
+    t.ok(after.eventLoopDelay.samples < stalled.eventLoopDelay.samples, 'the samples before the reset are gone');
+    const sampledAgain = await untilSamples(socketPath, 3);
+    t.ok(
+      sampledAgain.eventLoopDelay.maxMs! < stalled.eventLoopDelay.maxMs!,
+      'the stall before the reset is no longer the max',
+    );
+  },
+);
 
 t.test('?gc=1 collects first where node exposes gc, and is a 409 naming --expose-gc where it does not', async (t) => {
   const { socketPath } = await startDaemon(t);
@@ -105,7 +136,10 @@ t.test('?gc=1 collects first where node exposes gc, and is a 409 naming --expose
 t.test('codposd --sim under node --expose-gc answers ?gc=1 with the heap after a real collection', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codpos-diagnostics-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS_')));
-  const daemon = spawn(process.execPath, ['--expose-gc', codposdBin, '--sim'], { env: { ...env, CODPOS_DATA__DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const daemon = spawn(process.execPath, ['--expose-gc', codposdBin, '--sim'], {
+    env: { ...env, CODPOS_DATA__DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.teardown(() => daemon.kill('SIGKILL'));
   await waitForLogLine(daemon, 'ready');
   const socketPath = join(dataDir, 'codposd.sock');

@@ -17,7 +17,18 @@ t.test('without overrides the host speaks the shipped dialect itself', async (t)
 
 t.test('a host that sends DE55 with a 2-byte binary length is configured, not coded', async (t) => {
   const host = validateConfig({
-    host: { fieldOverrides: { 55: { name: 'ICC data (binary length)', content: 'b', lengthType: 'LLL', maxLength: 255, encoding: 'binary', lengthEncoding: 'binary' } } },
+    host: {
+      fieldOverrides: {
+        55: {
+          name: 'ICC data (binary length)',
+          content: 'b',
+          lengthType: 'LLL',
+          maxLength: 255,
+          encoding: 'binary',
+          lengthEncoding: 'binary',
+        },
+      },
+    },
   }).host;
   const dialect = hostDialect(host);
   const standard = encodeIso8583(message, pos87b);
@@ -26,7 +37,11 @@ t.test('a host that sends DE55 with a 2-byte binary length is configured, not co
   t.equal(standard.subarray(-DE55.length - 2, -DE55.length).toString('hex'), '0011');
   t.equal(configured.subarray(-DE55.length - 2, -DE55.length).toString('hex'), '000b');
   t.same(Buffer.from(decodeIso8583(configured, dialect).fields[55] as Buffer), DE55);
-  t.same(standard.subarray(0, -DE55.length - 2), configured.subarray(0, -DE55.length - 2), 'every other byte is the same');
+  t.same(
+    standard.subarray(0, -DE55.length - 2),
+    configured.subarray(0, -DE55.length - 2),
+    'every other byte is the same',
+  );
 });
 
 t.test('a field dropped by the config is refused on decode', async (t) => {
@@ -37,27 +52,80 @@ t.test('a field dropped by the config is refused on decode', async (t) => {
 
 t.test('an override that cannot work is a config error naming the setting', async (t) => {
   const host = validateConfig({
-    host: { fieldOverrides: { 55: { name: 'ICC data', content: 'b', lengthType: 'LLL', maxLength: 255, encoding: 'bcd', lengthEncoding: 'binary' } } },
+    host: {
+      fieldOverrides: {
+        55: {
+          name: 'ICC data',
+          content: 'b',
+          lengthType: 'LLL',
+          maxLength: 255,
+          encoding: 'bcd',
+          lengthEncoding: 'binary',
+        },
+      },
+    },
   }).host;
   try {
     hostDialect(host);
     t.fail('expected a config error');
   } catch (error) {
     t.ok(isPosError(error, 'CODPOS_CONFIG_INVALID'));
-    t.same((error as { details: { problems: string[] } }).details.problems, ['host.fieldOverrides.55: content b can be encoded as binary, hex, not bcd']);
+    t.same((error as { details: { problems: string[] } }).details.problems, [
+      'host.fieldOverrides.55: content b can be encoded as binary, hex, not bcd',
+    ]);
   }
-  t.throws(() => hostDialect(validateConfig({ host: { dialect: 'iso99' } }).host), { message: /^host\.dialect: no dialect named "iso99"; choose one of pos87b/ });
+  t.throws(() => hostDialect(validateConfig({ host: { dialect: 'iso99' } }).host), {
+    message: /^host\.dialect: no dialect named "iso99"; choose one of pos87b/,
+  });
 });
 
 t.test('config check and the daemon report override mistakes as path: message lines', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-overrides-'));
   const file = join(dir, 'host.json');
-  writeFileSync(file, JSON.stringify({ host: { fieldOverrides: { 200: null, 55: { name: 'ICC', content: 'b', lengthType: 'LLL', maxLength: 99999, encoding: 'binary', lengthEncoding: 'bcd' } } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      host: {
+        fieldOverrides: {
+          200: null,
+          55: {
+            name: 'ICC',
+            content: 'b',
+            lengthType: 'LLL',
+            maxLength: 99999,
+            encoding: 'binary',
+            lengthEncoding: 'bcd',
+          },
+        },
+      },
+    }),
+  );
   const schema = runCodpos(['config', 'check', file]);
   t.equal(schema.status, 2);
-  t.same(schema.stderr.trim().split('\n'), ['host.fieldOverrides.200: expected a field number from 2 to 128, got "200"']);
-  writeFileSync(file, JSON.stringify({ host: { fieldOverrides: { 55: { name: 'ICC', content: 'b', lengthType: 'LLL', maxLength: 99999, encoding: 'binary', lengthEncoding: 'bcd' } } } }));
+  t.same(schema.stderr.trim().split('\n'), [
+    'host.fieldOverrides.200: expected a field number from 2 to 128, got "200"',
+  ]);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      host: {
+        fieldOverrides: {
+          55: {
+            name: 'ICC',
+            content: 'b',
+            lengthType: 'LLL',
+            maxLength: 99999,
+            encoding: 'binary',
+            lengthEncoding: 'bcd',
+          },
+        },
+      },
+    }),
+  );
   const combination = runCodpos(['config', 'check', file]);
   t.equal(combination.status, 2);
-  t.match(combination.stderr.trim(), /^host\.fieldOverrides\.55: maxLength 99999 does not fit a LLL bcd length \(at most 999\)$/);
+  t.match(
+    combination.stderr.trim(),
+    /^host\.fieldOverrides\.55: maxLength 99999 does not fit a LLL bcd length \(at most 999\)$/,
+  );
 });

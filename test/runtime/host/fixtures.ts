@@ -12,15 +12,36 @@ import { hostDialect } from '../../../runtime/host/dialect.js';
 import { HostChannel, channelOptionsFromConfig, hostFraming } from '../../../runtime/host/channel.js';
 import { HostMux, type MuxOptions } from '../../../runtime/host/mux.js';
 import { AcquirerHostSimulator, type AcquirerSimulatorOptions, type SimRule } from '../../../runtime/host/simulator.js';
-import { IsoStreamFramer, buildResponse, decodeIso8583, encodeIso8583, frameMessage, replyTpdu, type Dialect, type FramingOptions, type Frame, type IsoFields, type IsoMessage } from '../../../emv/iso8583/index.js';
+import {
+  IsoStreamFramer,
+  buildResponse,
+  decodeIso8583,
+  encodeIso8583,
+  frameMessage,
+  replyTpdu,
+  type Dialect,
+  type FramingOptions,
+  type Frame,
+  type IsoFields,
+  type IsoMessage,
+} from '../../../emv/iso8583/index.js';
 import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
 import type { TerminalConfig } from '../../../emv/kernel/index.js';
 import { simPayTerminal } from '../../../runtime/payment/sim-pay.js';
 
-export const TERMINAL = { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date('2026-11-29T10:15:00Z') };
+export const TERMINAL = {
+  terminalId: 'COD00001',
+  merchantId: 'CODPOS-MERCHAN',
+  currency: '840',
+  clock: () => new Date('2026-11-29T10:15:00Z'),
+};
 
 /** The EMV kernel's terminal for chip tests: the lab's (Visa and Mastercard test AIDs, floor limit 0, the test CA keys). */
-export const TEST_TERMINAL: TerminalConfig = { ...simPayTerminal(hostConfig()), terminalId: TERMINAL.terminalId, merchantId: 'CODPOS-MERCHANT' };
+export const TEST_TERMINAL: TerminalConfig = {
+  ...simPayTerminal(hostConfig()),
+  terminalId: TERMINAL.terminalId,
+  merchantId: 'CODPOS-MERCHANT',
+};
 
 export function capturedLog(): { lines: Array<Record<string, unknown>>; text: () => string; log: Logger } {
   const lines: Array<Record<string, unknown>> = [];
@@ -79,14 +100,30 @@ export class PatientMux extends HostMux {
 }
 
 /** The simulator and a connected channel + mux speaking the configured framing. */
-export async function startLink(options: { config?: ConfigInput; rules?: SimRule[]; bounds?: Pick<AcquirerSimulatorOptions, 'maxExchanges' | 'maxBooked'> } = {}): Promise<Link> {
+export async function startLink(
+  options: {
+    config?: ConfigInput;
+    rules?: SimRule[];
+    bounds?: Pick<AcquirerSimulatorOptions, 'maxExchanges' | 'maxBooked'>;
+  } = {},
+): Promise<Link> {
   const config = hostConfig(options.config);
   const dialect = hostDialect(config.host);
   const framing = hostFraming(config.host);
   const log = capturedLog();
-  const sim = new AcquirerHostSimulator({ dialect, framing, pinBdk: config.devices.pinpad.sim.bdk, pinDukpt: config.devices.pinpad.dukpt, rules: options.rules ?? [], log: log.log, ...options.bounds });
+  const sim = new AcquirerHostSimulator({
+    dialect,
+    framing,
+    pinBdk: config.devices.pinpad.sim.bdk,
+    pinDukpt: config.devices.pinpad.dukpt,
+    rules: options.rules ?? [],
+    log: log.log,
+    ...options.bounds,
+  });
   const { port } = await sim.start();
-  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port }, { log: log.log, reconnect: { initialMs: 20, maxMs: 200 } }));
+  const channel = new HostChannel(
+    channelOptionsFromConfig({ ...config.host, port }, { log: log.log, reconnect: { initialMs: 20, maxMs: 200 } }),
+  );
   const mux = new PatientMux(channel, { dialect, log: log.log }, sim);
   await channel.open();
   return {
@@ -109,7 +146,11 @@ export async function startLink(options: { config?: ConfigInput; rules?: SimRule
  * A bare TCP acquirer for what the simulator will not do (answer the wrong STAN, split a
  * frame at a chosen byte, send a bad TPDU): `answer` gets each decoded request and its frame.
  */
-export async function rawAcquirer(framing: FramingOptions, dialect: Dialect, answer: (request: IsoMessage, frame: Frame, socket: Socket) => void): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function rawAcquirer(
+  framing: FramingOptions,
+  dialect: Dialect,
+  answer: (request: IsoMessage, frame: Frame, socket: Socket) => void,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -137,7 +178,10 @@ export async function rawAcquirer(framing: FramingOptions, dialect: Dialect, ans
  * (in the configured framing, TPDU swapped), and a connected mux to it; all closed at teardown.
  * `seen` lists the requests in the order they came.
  */
-export async function answeringLink(t: Test, fieldsFor: (request: IsoMessage) => IsoFields): Promise<{ config: Config; mux: HostMux; seen: IsoMessage[] }> {
+export async function answeringLink(
+  t: Test,
+  fieldsFor: (request: IsoMessage) => IsoFields,
+): Promise<{ config: Config; mux: HostMux; seen: IsoMessage[] }> {
   const config = hostConfig();
   const dialect = hostDialect(config.host);
   const framing = hostFraming(config.host);
@@ -170,10 +214,13 @@ export async function openSpool(t: Test, policies: Parameters<typeof tempSpool>[
 }
 
 /** A spool file in a fresh directory, with a vault key beside it; `reopen` opens the same file again. */
-export async function tempSpool(policies: Record<string, { backoff?: { initialMs: number; maxMs: number; factor: number; jitter: number } }> = {}) {
+export async function tempSpool(
+  policies: Record<string, { backoff?: { initialMs: number; maxMs: number; factor: number; jitter: number } }> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-host-'));
   const file = join(dir, 'spool.db');
-  const open = async () => Spool.open({ file, vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'keys', 'data.key'))), policies });
+  const open = async () =>
+    Spool.open({ file, vault: await Vault.fromProvider(new FileKeyProvider(join(dir, 'keys', 'data.key'))), policies });
   return { dir, file, open, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -11,7 +11,10 @@ t.test('approvals, reversals, voids and a reversed void move the totals as a hos
   book.put('T1', '000001', 1000n);
   book.put('T1', '000002', 250n);
   book.put('T2', '000001', 70n);
-  t.same(book.books(), [{ terminalId: 'T1', count: 2, amount: 1250 }, { terminalId: 'T2', count: 1, amount: 70 }]);
+  t.same(book.books(), [
+    { terminalId: 'T1', count: 2, amount: 1250 },
+    { terminalId: 'T2', count: 1, amount: 70 },
+  ]);
 
   book.reverse('T1', '000002');
   book.reverse('T1', '000002'); // a repeat 0401 changes nothing more
@@ -26,7 +29,7 @@ t.test('approvals, reversals, voids and a reversed void move the totals as a hos
   t.same(book.books()[0], { terminalId: 'T1', count: 1, amount: 1000 });
 });
 
-t.test('a settlement in balance closes only that terminal\'s batch; out of balance keeps it', async (t) => {
+t.test("a settlement in balance closes only that terminal's batch; out of balance keeps it", async (t) => {
   const book = new SimBook();
   book.put('T1', '000001', 1000n);
   book.put('T2', '000001', 70n);

@@ -49,73 +49,90 @@ t.test('a mute chip is a chip failure: the payment fails and names it, so the sa
   nothingHappened(t, link, spool);
 });
 
-t.test('a PIN pad that fails is not the chip failing: TVR "PIN pad not present or not working" is set, the CVM list goes on, no fallback', async (t) => {
-  const { spool, deps } = await setUp(t, 'visa-dda');
-  const deadPad = {
-    requestPin: async (): Promise<PinEntryResult> => {
-      throw new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', 'PIN pad on /dev/pts/9 gave no answer within 30000 ms');
-    },
-  };
-  const result = await payByChip(deps({ pinpad: deadPad }), { amount: 2500 });
-  t.equal(result.chipFailure, undefined, 'the stripe is not unlocked');
-  t.not(result.outcome, 'failed', 'the kernel went on without the PIN');
-  const tvr = Buffer.from(result.receipt!.tvr ?? '', 'hex');
-  t.equal(tvr[2]! & 0x10, 0x10, 'TVR byte 3 bit 5: PIN pad not present or not working');
-  t.equal(spool.journal.list({ state: 'pending' }).length, 0);
-});
+t.test(
+  'a PIN pad that fails is not the chip failing: TVR "PIN pad not present or not working" is set, the CVM list goes on, no fallback',
+  async (t) => {
+    const { spool, deps } = await setUp(t, 'visa-dda');
+    const deadPad = {
+      requestPin: async (): Promise<PinEntryResult> => {
+        throw new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', 'PIN pad on /dev/pts/9 gave no answer within 30000 ms');
+      },
+    };
+    const result = await payByChip(deps({ pinpad: deadPad }), { amount: 2500 });
+    t.equal(result.chipFailure, undefined, 'the stripe is not unlocked');
+    t.not(result.outcome, 'failed', 'the kernel went on without the PIN');
+    const tvr = Buffer.from(result.receipt!.tvr ?? '', 'hex');
+    t.equal(tvr[2]! & 0x10, 0x10, 'TVR byte 3 bit 5: PIN pad not present or not working');
+    t.equal(spool.journal.list({ state: 'pending' }).length, 0);
+  },
+);
 
-t.test('a spool that cannot journal the payment fails it without unlocking the stripe, and nothing is sent', async (t) => {
+t.test(
+  'a spool that cannot journal the payment fails it without unlocking the stripe, and nothing is sent',
+  async (t) => {
+    const { link, spool, deps } = await setUp(t, 'visa-dda');
+    spool.db.exec(
+      `CREATE TEMP TRIGGER disk_full BEFORE INSERT ON card_txn BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    );
+    const result = await payByChip(deps(), { amount: 2500 });
+    t.match(result, { outcome: 'failed', reason: /could not be journaled|disk is full/ });
+    t.equal(result.chipFailure, undefined);
+    nothingHappened(t, link, spool);
+  },
+);
+
+t.test("an amount beyond the 12 digits of DE4 is the caller's mistake, not a card failure", async (t) => {
   const { link, spool, deps } = await setUp(t, 'visa-dda');
-  spool.db.exec(`CREATE TEMP TRIGGER disk_full BEFORE INSERT ON card_txn BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
-  const result = await payByChip(deps(), { amount: 2500 });
-  t.match(result, { outcome: 'failed', reason: /could not be journaled|disk is full/ });
-  t.equal(result.chipFailure, undefined);
+  await t.rejects(payByChip(deps(), { amount: 1_000_000_000_000 }), {
+    code: 'CODPOS_USAGE_AMOUNT',
+    message: /1 to 999999999999/,
+  });
   nothingHappened(t, link, spool);
 });
 
-t.test('an amount beyond the 12 digits of DE4 is the caller\'s mistake, not a card failure', async (t) => {
-  const { link, spool, deps } = await setUp(t, 'visa-dda');
-  await t.rejects(payByChip(deps(), { amount: 1_000_000_000_000 }), { code: 'CODPOS_USAGE_AMOUNT', message: /1 to 999999999999/ });
-  nothingHappened(t, link, spool);
-});
+t.test(
+  'cancelled while the customer types the PIN: the PIN pad entry is ended, nothing journaled or sent',
+  async (t) => {
+    const { link, spool, deps } = await setUp(t, 'visa-dda');
+    const controller = new AbortController();
+    let cancelledOnPad = 0;
+    let endEntry: ((result: PinEntryResult) => void) | undefined;
+    const slowPad = {
+      requestPin: () =>
+        new Promise<PinEntryResult>((resolve) => {
+          endEntry = resolve;
+          setImmediate(() => controller.abort());
+        }),
+      cancel: async () => {
+        cancelledOnPad++;
+        endEntry?.({ outcome: 'cancelled', reason: 'cancelled by the terminal' });
+      },
+    };
+    const result = await payByChip(deps({ pinpad: slowPad }), { amount: 2500, signal: controller.signal });
+    t.match(result, { outcome: 'cancelled' });
+    t.equal(cancelledOnPad, 1, 'the PIN pad was told to end the entry');
+    nothingHappened(t, link, spool);
+  },
+);
 
-t.test('cancelled while the customer types the PIN: the PIN pad entry is ended, nothing journaled or sent', async (t) => {
-  const { link, spool, deps } = await setUp(t, 'visa-dda');
-  const controller = new AbortController();
-  let cancelledOnPad = 0;
-  let endEntry: ((result: PinEntryResult) => void) | undefined;
-  const slowPad = {
-    requestPin: () =>
-      new Promise<PinEntryResult>((resolve) => {
-        endEntry = resolve;
-        setImmediate(() => controller.abort());
-      }),
-    cancel: async () => {
-      cancelledOnPad++;
-      endEntry?.({ outcome: 'cancelled', reason: 'cancelled by the terminal' });
-    },
-  };
-  const result = await payByChip(deps({ pinpad: slowPad }), { amount: 2500, signal: controller.signal });
-  t.match(result, { outcome: 'cancelled' });
-  t.equal(cancelledOnPad, 1, 'the PIN pad was told to end the entry');
-  nothingHappened(t, link, spool);
-});
-
-t.test('cancelled after the PIN but before GENERATE AC: the card is never asked for its cryptogram, nothing journaled or sent', async (t) => {
-  const { link, spool, deps } = await setUp(t, 'visa-dda');
-  const controller = new AbortController();
-  const base = deps();
-  const padThenAbort = {
-    requestPin: async (options: { pan: string }) => {
-      const entry = await base.pinpad.requestPin(options);
-      controller.abort();
-      return entry;
-    },
-  };
-  const result = await payByChip({ ...base, pinpad: padThenAbort }, { amount: 2500, signal: controller.signal });
-  t.match(result, { outcome: 'cancelled', reason: /before the card was asked for its cryptogram/ });
-  nothingHappened(t, link, spool);
-});
+t.test(
+  'cancelled after the PIN but before GENERATE AC: the card is never asked for its cryptogram, nothing journaled or sent',
+  async (t) => {
+    const { link, spool, deps } = await setUp(t, 'visa-dda');
+    const controller = new AbortController();
+    const base = deps();
+    const padThenAbort = {
+      requestPin: async (options: { pan: string }) => {
+        const entry = await base.pinpad.requestPin(options);
+        controller.abort();
+        return entry;
+      },
+    };
+    const result = await payByChip({ ...base, pinpad: padThenAbort }, { amount: 2500, signal: controller.signal });
+    t.match(result, { outcome: 'cancelled', reason: /before the card was asked for its cryptogram/ });
+    nothingHappened(t, link, spool);
+  },
+);
 
 t.test('a cancel after the card answered GENERATE AC comes too late: the payment runs to its end', async (t) => {
   const { link, spool, deps } = await setUp(t, 'visa-dda');
@@ -130,5 +147,8 @@ t.test('a cancel after the card answered GENERATE AC comes too late: the payment
   const result = await payByChip({ ...base, client }, { amount: 2500, signal: controller.signal });
   t.match(result, { outcome: 'approved' });
   t.equal(spool.journal.get(result.journalId!)!.state, 'approved');
-  t.same(link.sim.received.map((r) => r.mti), ['0200']);
+  t.same(
+    link.sim.received.map((r) => r.mti),
+    ['0200'],
+  );
 });

@@ -36,16 +36,40 @@ interface Seen {
 
 t.test(`a day of ${PAYMENTS} payments against codpos sim host with random faults ends booked right`, async (t) => {
   const faults = 'silent=0.05,late=0.05,drop=0.03,decline05=0.05,decline91=0.05,partial=0.05';
-  const child = spawn(process.execPath, [codposBin, 'sim', 'host', '--port', '0', '--json', '--faults', faults, '--reversal-faults', 'silent=0.08', '--fault-seed', String(SEED), '--late-ms', '700'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODPOS_'))),
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      codposBin,
+      'sim',
+      'host',
+      '--port',
+      '0',
+      '--json',
+      '--faults',
+      faults,
+      '--reversal-faults',
+      'silent=0.08',
+      '--fault-seed',
+      String(SEED),
+      '--late-ms',
+      '700',
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODPOS_'))),
+    },
+  );
   t.teardown(() => child.kill('SIGKILL'));
   const { next } = readJsonLines(child.stdout!);
   const start = await next((l) => 'port' in l);
 
   const config = validateConfig({});
-  const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: Number(start.port) }, { reconnect: { initialMs: 20, maxMs: 200 } }));
+  const channel = new HostChannel(
+    channelOptionsFromConfig(
+      { ...config.host, port: Number(start.port) },
+      { reconnect: { initialMs: 20, maxMs: 200 } },
+    ),
+  );
   const mux = new HostMux(channel, { dialect: hostDialect(config.host) });
   await channel.open();
   t.teardown(async () => {
@@ -84,10 +108,17 @@ t.test(`a day of ${PAYMENTS} payments against codpos sim host with random faults
       const swiped = once(devices.cardReader, 'swipe') as Promise<[Swipe]>;
       await devices.readerSim.swipe(new VirtualCard(loadCardProfile(card)));
       const [tracks] = await swiped;
-      result = await payBySwipe({ pinpad: devices.pinpad, client, journal: spool.journal, currency: '840' }, { amount }, tracks);
+      result = await payBySwipe(
+        { pinpad: devices.pinpad, client, journal: spool.journal, currency: '840' },
+        { amount },
+        tracks,
+      );
     } else {
       await devices.readerSim.insert(new VirtualCard(loadCardProfile(card)));
-      result = await payByChip({ card: devices.cardReader, pinpad: devices.pinpad, client, journal: spool.journal, terminal, currency: '840' }, { amount });
+      result = await payByChip(
+        { card: devices.cardReader, pinpad: devices.pinpad, client, journal: spool.journal, terminal, currency: '840' },
+        { amount },
+      );
       await devices.readerSim.remove();
     }
     const row = result.journalId === undefined ? undefined : spool.journal.get(result.journalId);
@@ -97,13 +128,15 @@ t.test(`a day of ${PAYMENTS} payments against codpos sim host with random faults
     if (notSent) {
       // Refused before it left: only a reversal the host did not answer may have stopped it.
       const lastReversal = seen.filter((s) => s.mti.startsWith('040')).at(-1);
-      if (seen.some((s) => s.mti === '0200') || lastReversal === undefined || lastReversal.answered) notSentWithAnswer.push(`payment ${i}: ${JSON.stringify(seen)}`);
+      if (seen.some((s) => s.mti === '0200') || lastReversal === undefined || lastReversal.answered)
+        notSentWithAnswer.push(`payment ${i}: ${JSON.stringify(seen)}`);
     }
   }
   t.comment(`outcomes: ${JSON.stringify(outcomes)}`);
 
   // End of day: what is still queued goes (the host may stay silent to a reversal: repeat).
-  for (let round = 0; round < 50 && client.pendingReversals() > 0; round++) await client.flushPending({ urgent: true }).catch(() => undefined);
+  for (let round = 0; round < 50 && client.pendingReversals() > 0; round++)
+    await client.flushPending({ urgent: true }).catch(() => undefined);
   await client.sendPending();
   t.equal(client.pendingReversals(), 0, 'every reversal acknowledged at the end');
   t.same(spool.journal.list({ state: 'reversal_pending' }), [], 'no row waits for its reversal');
@@ -125,7 +158,14 @@ t.test(`a day of ${PAYMENTS} payments against codpos sim host with random faults
 
   const batch = spool.journal.counters.openBatch();
   const totals = spool.journal.totals(batch);
-  t.same({ count: audit.book[0]?.count, amount: audit.book[0]?.amount }, totals.purchase, "the host's book is the terminal's, partial approvals at their approved amounts");
-  const settled = await client.settle({ batchNumber: batch, totals: { debitCount: totals.purchase.count, debitAmount: totals.purchase.amount, creditCount: 0, creditAmount: 0 } });
+  t.same(
+    { count: audit.book[0]?.count, amount: audit.book[0]?.amount },
+    totals.purchase,
+    "the host's book is the terminal's, partial approvals at their approved amounts",
+  );
+  const settled = await client.settle({
+    batchNumber: batch,
+    totals: { debitCount: totals.purchase.count, debitAmount: totals.purchase.amount, creditCount: 0, creditAmount: 0 },
+  });
   t.equal(settled.inBalance, true, 'settlement in balance (0510 00)');
 });

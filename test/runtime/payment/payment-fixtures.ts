@@ -20,8 +20,15 @@ export function tempDataDir(): string {
 }
 
 /** Starts a daemon on `dir`; `stop()` stops it (once; the test's teardown stops it otherwise). */
-export async function startDaemonIn(t: Test, dir: string, input: ConfigInput = {}, log: Logger = createLogger({ level: 'silent' })) {
-  const config = simulateEverything(validateConfig({ ...input, data: { dir }, emv: { cardWaitMs: 20_000, ...input.emv } }));
+export async function startDaemonIn(
+  t: Test,
+  dir: string,
+  input: ConfigInput = {},
+  log: Logger = createLogger({ level: 'silent' }),
+) {
+  const config = simulateEverything(
+    validateConfig({ ...input, data: { dir }, emv: { cardWaitMs: 20_000, ...input.emv } }),
+  );
   const daemon = createDaemon(config, log, '0.0.0-test');
   await daemon.start();
   await downloadTaskList(apiSocketPath(config));
@@ -37,7 +44,13 @@ export interface Answer {
 }
 
 /** One JSON call with request headers; `sent` is the request, for a test that abandons it. */
-export function callWithHeaders(socketPath: string, method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Answer> & { sent: ClientRequest } {
+export function callWithHeaders(
+  socketPath: string,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<Answer> & { sent: ClientRequest } {
   let sent!: ClientRequest;
   const answer = new Promise<Answer>((resolve, reject) => {
     sent = request({ socketPath, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {

@@ -32,69 +32,134 @@ function lines(receipt: Buffer): string[] {
   return decoder.allLines;
 }
 
-t.test('amounts: minor units in the currency\'s exponent, the alphabetic code', async (t) => {
+t.test("amounts: minor units in the currency's exponent, the alphabetic code", async (t) => {
   t.equal(formatAmount(2500, '840'), 'USD 25.00');
   t.equal(formatAmount(5, '978'), 'EUR 0.05');
   t.equal(formatAmount(2500, '392'), 'JPY 2500');
   t.equal(formatAmount(123456, '999'), '999 1234.56', 'an unknown currency keeps its number');
 });
 
-t.test('an approved chip payment with PIN: every line an acquirer helpdesk asks for, the card as its last four digits, printed once', async (t) => {
-  const spool = await openSpool(t);
-  const txn = spool.journal.begin({ amount: 2500, currency: '840', pan: '4761739001010119', waybill: 'RR123456785CH' });
-  const input: ReceiptInput = { profile: PRINTER_PROFILES['58mm'], merchant: MERCHANT, at: AT, amount: 2500, currency: '840', waybill: 'RR123456785CH', payment: chipApproved, transaction: txn, copy: 'customer' };
-  const receipt = buildPaymentReceipt(input);
-  const { host, device } = memoryPair('printer');
-  const sim = new PrinterSim(device);
-  const printer = new PrinterDriver(host, { statusPollMs: 5 });
-  await sim.start();
-  await printer.start();
-  t.teardown(async () => {
-    await printer.stop();
-    await sim.stop();
-  });
-  await printer.print(receipt);
-  t.equal(sim.pages.length, 1, 'one page, cut');
-  const page = sim.pages[0]!;
-  t.same(page.slice(0, 6), [
-    'CODPOS COURIER',
-    'TID COD00001 MID CODPOS-MERCHAN',
-    '2026-11-29              10:15:30',
-    'WAYBILL            RR123456785CH',
-    'SALE (CASH ON DELIVERY)',
-    'AMOUNT                 USD 25.00',
-  ]);
-  t.ok(page.includes('VISA CREDIT            **** 0119'));
-  t.ok(page.includes('ENTRY                       CHIP'));
-  t.ok(page.includes('AID               A0000000031010'));
-  t.ok(page.includes('TVR 0000008000          TSI E800'));
-  t.ok(page.includes('AUTH 654321                RC 00'));
-  t.ok(page.includes(`STAN ${String(txn.stan).padStart(6, '0')}`.padEnd(32 - `RRN ${txn.rrn}`.length) + `RRN ${txn.rrn}`));
-  t.ok(page.includes('APPROVED'));
-  t.ok(page.includes('NO SIGNATURE REQUIRED'));
-  t.ok(page.includes('-- CUSTOMER COPY --'));
-  t.ok(page.every((line) => line.length <= 32), 'nothing wider than 58 mm paper');
-  t.notMatch(page.join('\n'), /4761739001010119|476173/, 'no more of the PAN than its last four digits');
-});
+t.test(
+  'an approved chip payment with PIN: every line an acquirer helpdesk asks for, the card as its last four digits, printed once',
+  async (t) => {
+    const spool = await openSpool(t);
+    const txn = spool.journal.begin({
+      amount: 2500,
+      currency: '840',
+      pan: '4761739001010119',
+      waybill: 'RR123456785CH',
+    });
+    const input: ReceiptInput = {
+      profile: PRINTER_PROFILES['58mm'],
+      merchant: MERCHANT,
+      at: AT,
+      amount: 2500,
+      currency: '840',
+      waybill: 'RR123456785CH',
+      payment: chipApproved,
+      transaction: txn,
+      copy: 'customer',
+    };
+    const receipt = buildPaymentReceipt(input);
+    const { host, device } = memoryPair('printer');
+    const sim = new PrinterSim(device);
+    const printer = new PrinterDriver(host, { statusPollMs: 5 });
+    await sim.start();
+    await printer.start();
+    t.teardown(async () => {
+      await printer.stop();
+      await sim.stop();
+    });
+    await printer.print(receipt);
+    t.equal(sim.pages.length, 1, 'one page, cut');
+    const page = sim.pages[0]!;
+    t.same(page.slice(0, 6), [
+      'CODPOS COURIER',
+      'TID COD00001 MID CODPOS-MERCHAN',
+      '2026-11-29              10:15:30',
+      'WAYBILL            RR123456785CH',
+      'SALE (CASH ON DELIVERY)',
+      'AMOUNT                 USD 25.00',
+    ]);
+    t.ok(page.includes('VISA CREDIT            **** 0119'));
+    t.ok(page.includes('ENTRY                       CHIP'));
+    t.ok(page.includes('AID               A0000000031010'));
+    t.ok(page.includes('TVR 0000008000          TSI E800'));
+    t.ok(page.includes('AUTH 654321                RC 00'));
+    t.ok(
+      page.includes(
+        `STAN ${String(txn.stan).padStart(6, '0')}`.padEnd(32 - `RRN ${txn.rrn}`.length) + `RRN ${txn.rrn}`,
+      ),
+    );
+    t.ok(page.includes('APPROVED'));
+    t.ok(page.includes('NO SIGNATURE REQUIRED'));
+    t.ok(page.includes('-- CUSTOMER COPY --'));
+    t.ok(
+      page.every((line) => line.length <= 32),
+      'nothing wider than 58 mm paper',
+    );
+    t.notMatch(page.join('\n'), /4761739001010119|476173/, 'no more of the PAN than its last four digits');
+  },
+);
 
-t.test('signature CVM: the merchant copy has a signature line, the customer copy does not; offline approval says so', async (t) => {
-  const offline: CardPaymentResult = { ...chipApproved, approvedOffline: true, responseCode: 'Y1', authCode: 'Y1', signatureRequired: true };
-  const base = { profile: PRINTER_PROFILES['80mm'], merchant: MERCHANT, at: AT, amount: 500, currency: '840', payment: offline };
-  const merchant = lines(buildPaymentReceipt({ ...base, copy: 'merchant' }));
-  const customer = lines(buildPaymentReceipt({ ...base, copy: 'customer' }));
-  t.ok(merchant.includes('APPROVED OFFLINE'));
-  t.ok(merchant.includes(`X${'_'.repeat(47)}`), 'a signature line across 80 mm paper');
-  t.ok(merchant.includes('CARDHOLDER SIGNATURE'));
-  t.notOk(customer.some((l) => l.startsWith('X___')), 'no signature line on the customer copy');
-  t.notOk(customer.includes('NO SIGNATURE REQUIRED'), 'and it does not say no signature is required');
-});
+t.test(
+  'signature CVM: the merchant copy has a signature line, the customer copy does not; offline approval says so',
+  async (t) => {
+    const offline: CardPaymentResult = {
+      ...chipApproved,
+      approvedOffline: true,
+      responseCode: 'Y1',
+      authCode: 'Y1',
+      signatureRequired: true,
+    };
+    const base = {
+      profile: PRINTER_PROFILES['80mm'],
+      merchant: MERCHANT,
+      at: AT,
+      amount: 500,
+      currency: '840',
+      payment: offline,
+    };
+    const merchant = lines(buildPaymentReceipt({ ...base, copy: 'merchant' }));
+    const customer = lines(buildPaymentReceipt({ ...base, copy: 'customer' }));
+    t.ok(merchant.includes('APPROVED OFFLINE'));
+    t.ok(merchant.includes(`X${'_'.repeat(47)}`), 'a signature line across 80 mm paper');
+    t.ok(merchant.includes('CARDHOLDER SIGNATURE'));
+    t.notOk(
+      customer.some((l) => l.startsWith('X___')),
+      'no signature line on the customer copy',
+    );
+    t.notOk(customer.includes('NO SIGNATURE REQUIRED'), 'and it does not say no signature is required');
+  },
+);
 
 t.test('a declined payment prints the reason and no signature line', async (t) => {
-  const declined: CardPaymentResult = { outcome: 'declined', reason: 'declined by the issuer (51)', approvedOffline: false, entry: 'stripe', responseCode: '51', signatureRequired: false, receipt: { panLast4: '1111' } };
-  const page = lines(buildPaymentReceipt({ profile: PRINTER_PROFILES['58mm'], merchant: MERCHANT, at: AT, amount: 90_000, currency: '840', payment: declined, copy: 'customer' }));
+  const declined: CardPaymentResult = {
+    outcome: 'declined',
+    reason: 'declined by the issuer (51)',
+    approvedOffline: false,
+    entry: 'stripe',
+    responseCode: '51',
+    signatureRequired: false,
+    receipt: { panLast4: '1111' },
+  };
+  const page = lines(
+    buildPaymentReceipt({
+      profile: PRINTER_PROFILES['58mm'],
+      merchant: MERCHANT,
+      at: AT,
+      amount: 90_000,
+      currency: '840',
+      payment: declined,
+      copy: 'customer',
+    }),
+  );
   t.ok(page.includes('DECLINED'));
   t.ok(page.includes('declined by the issuer (51)'));
   t.ok(page.includes('ENTRY                      SWIPE'));
   t.notOk(page.some((l) => l.startsWith('X___') || l === 'NO SIGNATURE REQUIRED'));
-  t.ok(page.every((line) => line.length <= 32), 'nothing wider than 58 mm paper');
+  t.ok(
+    page.every((line) => line.length <= 32),
+    'nothing wider than 58 mm paper',
+  );
 });

@@ -13,30 +13,46 @@ async function serve(t: Test, handler: http.RequestListener): Promise<{ url: str
   let connections = 0;
   server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
 }
 
-t.test('a POST carries its body and headers; the answer is read whole, and a second request reuses the connection', async (t) => {
-  const seen: Array<{ method?: string; type?: string; body: string }> = [];
-  const { url, connections } = await serve(t, (req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      seen.push({ method: req.method, type: req.headers['content-type'], body });
-      res.writeHead(207, { "Content-Type": "application/json" }).end(JSON.stringify({ echoed: Buffer.byteLength(body) }));
+t.test(
+  'a POST carries its body and headers; the answer is read whole, and a second request reuses the connection',
+  async (t) => {
+    const seen: Array<{ method?: string; type?: string; body: string }> = [];
+    const { url, connections } = await serve(t, (req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, type: req.headers['content-type'], body });
+        res
+          .writeHead(207, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ echoed: Buffer.byteLength(body) }));
+      });
     });
-  });
-  const client = new HttpClient();
-  t.teardown(() => client.close());
-  const answer = await client.request(`${url}/records`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"records":["é"]}', timeoutMs: 5000 });
-  t.same(answer, { status: 207, text: JSON.stringify({ echoed: Buffer.byteLength('{"records":["é"]}') }) });
-  t.same(seen[0], { method: 'POST', type: 'application/json', body: '{"records":["é"]}' });
-  const second = await client.request(`${url}/tasks`, { timeoutMs: 5000 });
-  t.equal(second.status, 207);
-  t.equal(seen[1]!.method, 'GET');
-  t.equal(connections(), 1, 'kept alive: one connection for both');
-});
+    const client = new HttpClient();
+    t.teardown(() => client.close());
+    const answer = await client.request(`${url}/records`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"records":["é"]}',
+      timeoutMs: 5000,
+    });
+    t.same(answer, { status: 207, text: JSON.stringify({ echoed: Buffer.byteLength('{"records":["é"]}') }) });
+    t.same(seen[0], { method: 'POST', type: 'application/json', body: '{"records":["é"]}' });
+    const second = await client.request(`${url}/tasks`, { timeoutMs: 5000 });
+    t.equal(second.status, 207);
+    t.equal(seen[1]!.method, 'GET');
+    t.equal(connections(), 1, 'kept alive: one connection for both');
+  },
+);
 
 t.test('a server that does not answer in time: ETIMEDOUT naming the time', async (t) => {
   const { url } = await serve(t, () => undefined);
@@ -64,12 +80,17 @@ t.test('an answer larger than the limit is refused, not buffered', async (t) => 
   });
   const client = new HttpClient();
   t.teardown(() => client.close());
-  t.match(await client.request(url, { timeoutMs: 20_000 }).catch((e: unknown) => e), { code: 'E2BIG', message: /larger than 16777216 bytes/ });
+  t.match(await client.request(url, { timeoutMs: 20_000 }).catch((e: unknown) => e), {
+    code: 'E2BIG',
+    message: /larger than 16777216 bytes/,
+  });
 });
 
 t.test('a URL that is not http or https is refused', async (t) => {
   const client = new HttpClient();
-  t.match(await client.request('ftp://example.invalid/x', { timeoutMs: 100 }).catch((e: unknown) => e), { code: 'EPROTO' });
+  t.match(await client.request('ftp://example.invalid/x', { timeoutMs: 100 }).catch((e: unknown) => e), {
+    code: 'EPROTO',
+  });
 });
 
 t.test('a connection that closes in the middle of the answer is an error, not a short answer', async (t) => {
@@ -80,7 +101,10 @@ t.test('a connection that closes in the middle of the answer is an error, not a 
   });
   const client = new HttpClient();
   t.teardown(() => client.close());
-  const error = await client.request(url, { timeoutMs: 5000 }).then((answer) => answer, (e: unknown) => e);
+  const error = await client.request(url, { timeoutMs: 5000 }).then(
+    (answer) => answer,
+    (e: unknown) => e,
+  );
   t.ok(error instanceof HttpRequestError, 'rejected');
   t.match(error, { code: /ECONNRESET|EPIPE/ });
 });

@@ -19,9 +19,21 @@ async function setUp(t: Test, options: { token?: string; batchSize?: number } = 
   const backend = new BackendSimulator({ basePath: '/api/v1', ...(options.token ? { token: options.token } : {}) });
   const { url } = await backend.start();
   t.teardown(() => backend.stop());
-  const spool = await openSpool(t, { [STREAMS.waybillEvent]: { backoff: FAST_RETRY }, [STREAMS.transaction]: { backoff: FAST_RETRY } });
+  const spool = await openSpool(t, {
+    [STREAMS.waybillEvent]: { backoff: FAST_RETRY },
+    [STREAMS.transaction]: { backoff: FAST_RETRY },
+  });
   // No probe and no network watch: the tests send when they choose.
-  const config = validateConfig({ uplink: { mode: 'http', url, batchSize: options.batchSize ?? 100, token: options.token ?? '', probeIntervalMs: 3_600_000, networkWatchMs: 0 } });
+  const config = validateConfig({
+    uplink: {
+      mode: 'http',
+      url,
+      batchSize: options.batchSize ?? 100,
+      token: options.token ?? '',
+      probeIntervalMs: 3_600_000,
+      networkWatchMs: 0,
+    },
+  });
   const uplink = new UplinkService(config, silent, { spool: () => spool, requestTimeoutMs: 2000 });
   await uplink.start();
   t.teardown(() => uplink.stop());
@@ -32,32 +44,51 @@ async function setUp(t: Test, options: { token?: string; batchSize?: number } = 
 
 t.test('records go in batches with their ids and are acknowledged; sending one again is counted once', async (t) => {
   const { backend, spool, uplink } = await setUp(t, { batchSize: 2, token: 'up-token' });
-  for (let i = 1; i <= 3; i++) await spool.outbox.enqueue(STREAMS.waybillEvent, { waybill: 'RR123456785CH', event: 'pickup', n: i }, { id: `evt-${i}` });
+  for (let i = 1; i <= 3; i++)
+    await spool.outbox.enqueue(
+      STREAMS.waybillEvent,
+      { waybill: 'RR123456785CH', event: 'pickup', n: i },
+      { id: `evt-${i}` },
+    );
   await spool.outbox.enqueue(STREAMS.transaction, { journalId: 'txn-1', amount: 2500 }, { id: 'txn-1' });
   t.equal(await uplink.sendNow(), 4);
-  t.same(backend.batches.map((b) => b.ids), [['evt-1', 'evt-2'], ['evt-3', 'txn-1']], 'in batches of uplink.batchSize, waybill events first');
+  t.same(
+    backend.batches.map((b) => b.ids),
+    [
+      ['evt-1', 'evt-2'],
+      ['evt-3', 'txn-1'],
+    ],
+    'in batches of uplink.batchSize, waybill events first',
+  );
   t.same([...backend.records.keys()], ['evt-1', 'evt-2', 'evt-3', 'txn-1']);
   t.match(backend.records.get('txn-1'), { stream: 'transaction', terminalId: 'CODPOS01', payload: { amount: 2500 } });
   t.equal(spool.outbox.unfinishedCount(), 0, 'all acknowledged');
   t.same(uplink.health(), { state: 'up' });
   // The same id again (as after a lost answer): accepted, stored once.
-  await spool.outbox.enqueue(STREAMS.waybillEvent, { waybill: 'RR123456785CH', event: 'pickup', n: 1 }, { id: 'evt-1-again' });
+  await spool.outbox.enqueue(
+    STREAMS.waybillEvent,
+    { waybill: 'RR123456785CH', event: 'pickup', n: 1 },
+    { id: 'evt-1-again' },
+  );
   t.equal(backend.records.size, 4);
 });
 
-t.test('a back-end away: the batch is retried with backoff and the service says why; it goes when the back-end is back', async (t) => {
-  const { backend, spool, uplink } = await setUp(t);
-  backend.addRule({ action: 'unavailable', times: 1 });
-  await spool.outbox.enqueue(STREAMS.transaction, { journalId: 'txn-9' }, { id: 'txn-9' });
-  t.equal(await uplink.sendNow(), 0);
-  t.match(uplink.health(), { state: 'degraded', reason: /answered 503; retrying/ });
-  t.equal(spool.outbox.get('txn-9')!.state, 'ready');
-  t.match(spool.outbox.get('txn-9')!.lastError, /503/);
-  await new Promise((resolve) => setTimeout(resolve, 5)); // past the 1 ms test backoff
-  t.equal(await uplink.sendNow(), 1);
-  t.same(uplink.health(), { state: 'up' });
-  t.ok(backend.records.has('txn-9'));
-});
+t.test(
+  'a back-end away: the batch is retried with backoff and the service says why; it goes when the back-end is back',
+  async (t) => {
+    const { backend, spool, uplink } = await setUp(t);
+    backend.addRule({ action: 'unavailable', times: 1 });
+    await spool.outbox.enqueue(STREAMS.transaction, { journalId: 'txn-9' }, { id: 'txn-9' });
+    t.equal(await uplink.sendNow(), 0);
+    t.match(uplink.health(), { state: 'degraded', reason: /answered 503; retrying/ });
+    t.equal(spool.outbox.get('txn-9')!.state, 'ready');
+    t.match(spool.outbox.get('txn-9')!.lastError, /503/);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // past the 1 ms test backoff
+    t.equal(await uplink.sendNow(), 1);
+    t.same(uplink.health(), { state: 'up' });
+    t.ok(backend.records.has('txn-9'));
+  },
+);
 
 t.test('a back-end that drops every connection: unreachable, nothing lost', async (t) => {
   const spool = await openSpool(t);

@@ -27,9 +27,17 @@ t.test('a closed day stays closed after a restart; the next calendar day is open
   first.tasks.replace([], [{ id: 'C7', name: 'Courier Seven', pinHash: hashCourierPin('2468') }]);
   const before = await workflowOn(first);
   await before.checkIn('C7', '2468');
-  await before.record({ kind: 'delivery', waybill: 'RR123456785CH', cod: { method: 'cash', amount: 1200, tendered: 1200 } });
+  await before.record({
+    kind: 'delivery',
+    waybill: 'RR123456785CH',
+    cod: { method: 'cash', amount: 1200, tendered: 1200 },
+  });
   const handover = await before.handOver({ counted: 1200, clerkId: 'D1' });
-  t.match(handover, { courierId: 'C7', expected: 1200, counted: 1200, difference: 0, slipPrinted: false }, 'no printer: recorded all the same');
+  t.match(
+    handover,
+    { courierId: 'C7', expected: 1200, counted: 1200, difference: 0, slipPrinted: false },
+    'no printer: recorded all the same',
+  );
   const [record] = first.outbox.list({ stream: STREAMS.handover });
   t.equal(record?.id, handover.id, "the back-end's record carries the handover's id");
   first.close();

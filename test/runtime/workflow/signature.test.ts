@@ -4,7 +4,10 @@ import { checkSignature, renderSignature, signaturePng, type Signature } from '.
 import { pngToMonoImage } from '../../../drivers/printer/png.js';
 
 /** A diagonal from the top left corner to the bottom right one, in 20 points, 10 ms apart. */
-const diagonal: Signature = { canvas: { width: 200, height: 100 }, strokes: [Array.from({ length: 20 }, (_, i) => ({ x: (i * 200) / 19, y: (i * 100) / 19, t: i * 10 }))] };
+const diagonal: Signature = {
+  canvas: { width: 200, height: 100 },
+  strokes: [Array.from({ length: 20 }, (_, i) => ({ x: (i * 200) / 19, y: (i * 100) / 19, t: i * 10 }))],
+};
 
 t.test('a stroke is drawn as a connected line at the printer width, the aspect kept', async (t) => {
   const image = renderSignature(diagonal, 384);
@@ -32,7 +35,10 @@ t.test('the PNG reads back as the same picture', async (t) => {
 
 t.test('what is not a signature is refused saying why', async (t) => {
   const tap = { canvas: { width: 200, height: 100 }, strokes: [[{ x: 5, y: 5, t: 0 }]] };
-  t.throws(() => checkSignature(tap), { code: 'CODPOS_USAGE_SIGNATURE', message: /1 points is a tap, not a signature/ });
+  t.throws(() => checkSignature(tap), {
+    code: 'CODPOS_USAGE_SIGNATURE',
+    message: /1 points is a tap, not a signature/,
+  });
   t.throws(() => checkSignature({ canvas: { width: 200, height: 100 }, strokes: [] }), { message: /no strokes/ });
   const outside = { ...diagonal, strokes: [[...diagonal.strokes[0]!, { x: 250, y: 50, t: 500 }]] };
   t.throws(() => checkSignature(outside), { message: /\(250, 50\) is outside the 200 x 100 canvas/ });

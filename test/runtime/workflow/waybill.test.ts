@@ -11,10 +11,29 @@ t.test('check digits: UPU S10 example RR 12345678 5 CH, and the rules for 10 and
   t.throws(() => s10CheckDigit('1234567'), /8 digits/);
 });
 
-t.test('a scan is checked: spaces and case forgiven, a wrong check digit named, an operator format allowed', async (t) => {
-  t.match(checkWaybill('rr 123 456 785 ch'), { valid: true, kind: 's10', waybill: 'RR123456785CH', serviceIndicator: 'RR', serial: '12345678', checkDigit: '5', country: 'CH' });
-  t.match(checkWaybill('RR123456784CH'), { valid: false, reason: /check digit is 4, the serial 12345678 gives 5/ });
-  t.match(checkWaybill('JNE-0012345'), { valid: false, reason: /not a UPU S10 number/ });
-  t.match(checkWaybill('JNE-0012345', { operatorPattern: /^JNE-[0-9]{7}$/ }), { valid: true, kind: 'operator', waybill: 'JNE-0012345' });
-  t.match(checkWaybill('RR123456784CH', { operatorPattern: /^JNE-[0-9]{7}$/ }), { valid: false }, 'an S10-shaped number must pass its own check');
-});
+t.test(
+  'a scan is checked: spaces and case forgiven, a wrong check digit named, an operator format allowed',
+  async (t) => {
+    t.match(checkWaybill('rr 123 456 785 ch'), {
+      valid: true,
+      kind: 's10',
+      waybill: 'RR123456785CH',
+      serviceIndicator: 'RR',
+      serial: '12345678',
+      checkDigit: '5',
+      country: 'CH',
+    });
+    t.match(checkWaybill('RR123456784CH'), { valid: false, reason: /check digit is 4, the serial 12345678 gives 5/ });
+    t.match(checkWaybill('JNE-0012345'), { valid: false, reason: /not a UPU S10 number/ });
+    t.match(checkWaybill('JNE-0012345', { operatorPattern: /^JNE-[0-9]{7}$/ }), {
+      valid: true,
+      kind: 'operator',
+      waybill: 'JNE-0012345',
+    });
+    t.match(
+      checkWaybill('RR123456784CH', { operatorPattern: /^JNE-[0-9]{7}$/ }),
+      { valid: false },
+      'an S10-shaped number must pass its own check',
+    );
+  },
+);

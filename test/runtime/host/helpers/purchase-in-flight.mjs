@@ -17,7 +17,27 @@ const spool = await Spool.open({ file, vault: await Vault.fromProvider(new FileK
 const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: Number(port) }));
 const mux = new HostMux(channel, { dialect: hostDialect(config.host) });
 await channel.open();
-const client = new HostClient({ mux, spool, context: { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date('2026-11-29T10:15:00Z') }, responseTimeoutMs: 600_000 });
-const txn = spool.journal.begin({ amount: 7300, currency: '840', pan: '4761739001010119', sensitive: { pinBlock: '0123456789ABCDEF', ksn: 'FFFF9876543210E00001' } });
+const client = new HostClient({
+  mux,
+  spool,
+  context: {
+    terminalId: 'COD00001',
+    merchantId: 'CODPOS-MERCHAN',
+    currency: '840',
+    clock: () => new Date('2026-11-29T10:15:00Z'),
+  },
+  responseTimeoutMs: 600_000,
+});
+const txn = spool.journal.begin({
+  amount: 7300,
+  currency: '840',
+  pan: '4761739001010119',
+  sensitive: { pinBlock: '0123456789ABCDEF', ksn: 'FFFF9876543210E00001' },
+});
 process.stdout.write(JSON.stringify({ journalId: txn.id, stan: txn.stan }) + '\n');
-await client.purchase({ amount: 7300, card: { pan: '4761739001010119', expiry: '2812' }, posEntryMode: '012', journal: { id: txn.id, stan: txn.stan } });
+await client.purchase({
+  amount: 7300,
+  card: { pan: '4761739001010119', expiry: '2812' },
+  posEntryMode: '012',
+  journal: { id: txn.id, stan: txn.stan },
+});

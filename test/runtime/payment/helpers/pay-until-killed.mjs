@@ -20,15 +20,23 @@ import { simPayTerminal, openSimPaymentDevices } from '../../../../dist/runtime/
 const [file, keyFile, port, mode, firstAmount] = process.argv.slice(2);
 const config = validateConfig({});
 const spool = await Spool.open({ file, vault: await Vault.fromProvider(new FileKeyProvider(keyFile)) });
-const channel = new HostChannel(channelOptionsFromConfig({ ...config.host, port: Number(port) }, { reconnect: { initialMs: 20, maxMs: 200 } }));
+const channel = new HostChannel(
+  channelOptionsFromConfig({ ...config.host, port: Number(port) }, { reconnect: { initialMs: 20, maxMs: 200 } }),
+);
 const mux = new HostMux(channel, { dialect: hostDialect(config.host) });
 await channel.open();
-const client = new HostClient({ mux, spool, context: { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date() }, responseTimeoutMs: 300 });
+const client = new HostClient({
+  mux,
+  spool,
+  context: { terminalId: 'COD00001', merchantId: 'CODPOS-MERCHAN', currency: '840', clock: () => new Date() },
+  responseTimeoutMs: 300,
+});
 const say = (line) => process.stdout.write(JSON.stringify(line) + '\n');
 
 await client.recoverInterrupted();
 // The queued reversals, until the host has them all (it may stay silent to some: repeat).
-for (let round = 0; client.pendingReversals() > 0 && round < 50; round++) await client.flushPending({ urgent: true }).catch(() => undefined);
+for (let round = 0; client.pendingReversals() > 0 && round < 50; round++)
+  await client.flushPending({ urgent: true }).catch(() => undefined);
 if (mode === 'recover') {
   say({ recovered: true, pendingReversals: client.pendingReversals() });
   mux.detach();
@@ -42,7 +50,15 @@ const devices = await openSimPaymentDevices(config, '1234');
 const terminal = { ...simPayTerminal(config), terminalId: 'COD00001', merchantId: 'CODPOS-MERCHANT' };
 for (let amount = Number(firstAmount); ; amount++) {
   await devices.readerSim.insert(new VirtualCard(loadCardProfile('visa-dda')));
-  const result = await payByChip({ card: devices.cardReader, pinpad: devices.pinpad, client, journal: spool.journal, terminal, currency: '840' }, { amount });
-  say({ amount, outcome: result.outcome, journalId: result.journalId ?? null, approvedOffline: result.approvedOffline });
+  const result = await payByChip(
+    { card: devices.cardReader, pinpad: devices.pinpad, client, journal: spool.journal, terminal, currency: '840' },
+    { amount },
+  );
+  say({
+    amount,
+    outcome: result.outcome,
+    journalId: result.journalId ?? null,
+    approvedOffline: result.approvedOffline,
+  });
   await devices.readerSim.remove();
 }
