@@ -2,7 +2,7 @@
  * Loopback ports for tests, without the race of "pick a free port, close it, use it later"
  * (another process on the machine may take it in between).
  */
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import type { Test } from 'tap';
 import { PosError } from '../../config/errors.js';
 
@@ -52,4 +52,35 @@ export async function onFreshPort<T>(
         throw error;
     }
   }
+}
+
+/**
+ * A loopback port held for the whole test that stands for a server which is away, then comes: it
+ * drops every connection until `forwardTo(port)`, and from then on pipes each new connection to
+ * that port. A server that starts late can so listen on a port of its own (port 0) while its
+ * clients keep the address they were given, with no port given up and taken again in between.
+ */
+export async function latePort(t: Test): Promise<{ port: number; forwardTo(port: number): void }> {
+  let target: number | undefined;
+  const server: Server = createServer((socket) => {
+    if (target === undefined) {
+      socket.destroy();
+      return;
+    }
+    const upstream = connect({ host: '127.0.0.1', port: target });
+    socket.pipe(upstream).pipe(socket);
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return {
+    port: (server.address() as { port: number }).port,
+    forwardTo(port: number) {
+      target = port;
+    },
+  };
 }

@@ -1,22 +1,14 @@
 /** HostService: the daemon's view of the host link, in sim mode and against an acquirer that comes late. */
 import t from 'tap';
-import { createServer, type AddressInfo } from 'node:net';
 import { HostService } from '../../../runtime/host/service.js';
 import { hostDialect } from '../../../runtime/host/dialect.js';
 import { hostFraming } from '../../../runtime/host/channel.js';
 import { AcquirerHostSimulator } from '../../../runtime/host/simulator.js';
 import { STREAMS } from '../../../spool/index.js';
+import { latePort } from '../../helpers/ports.js';
 import { capturedLog, hostConfig, tempSpool, until } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 t.test(
   "host.mode 'sim': the simulator starts in-process, the link signs on, health is up; stop closes both",
@@ -49,7 +41,9 @@ t.test(
     const store = await tempSpool();
     const spool = await store.open();
     t.teardown(() => (spool.close(), store.remove()));
-    const port = await freePort();
+    // The acquirer's address, held by the test: connections are dropped until the simulator is there.
+    const acquirer = await latePort(t);
+    const port = acquirer.port;
     const config = hostConfig({ host: { mode: 'tcp', address: '127.0.0.1', port, connectTimeoutMs: 500 } });
     const { log } = capturedLog();
     const service = new HostService(config, log, { spool: () => spool, reconnect: { initialMs: 20, maxMs: 50 } });
@@ -61,9 +55,8 @@ t.test(
     const sim = new AcquirerHostSimulator({
       dialect: hostDialect(config.host),
       framing: hostFraming(config.host),
-      port,
     });
-    await sim.start();
+    acquirer.forwardTo((await sim.start()).port);
     t.teardown(() => sim.stop());
     await until(() => service.health().state === 'up', 'the link to come up');
     t.same(
