@@ -82,9 +82,32 @@ const TARGETS: Target[] = [
 const MUST_KILL = /PIN_BLOCK|pinBlock|ICC_DATA|iccData|finalIccData|[Rr]eversal\b|buildReversal|queueReversal|REVERSAL/;
 
 /** Whether a line builds DE52, DE55 or a reversal: by its code (not the words of its strings), and not a log line. */
-function mustKill(text: string): boolean {
-  const code = text.replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"/g, "''");
-  return MUST_KILL.test(code) && !/^\s*(?:this\.options\.log|this\.log|log)\??\.\w+\(/.test(text);
+function mustKill(text: string, inLogCall: boolean): boolean {
+  return MUST_KILL.test(withoutStrings(text)) && !inLogCall;
+}
+
+/** A line that calls the logger (`log?.warn(`, `this.options.log?.error(`, `deps.log?.info(`...). */
+const LOG_CALL = /^\s*(?:[\w$]+\.)*log\??\.\w+\(/;
+
+/** Per line, whether it is part of a call to the logger (a call the formatter spread over several lines counts whole). */
+function logCallLines(lines: string[]): boolean[] {
+  const marks: boolean[] = [];
+  // Parentheses still open in the logger call being read (0: not in one).
+  let depth = 0;
+  for (const text of lines) {
+    const inCall = depth > 0 || LOG_CALL.test(text);
+    if (inCall) {
+      const code = withoutStrings(text);
+      depth = Math.max(0, depth + code.split('(').length - code.split(')').length);
+    }
+    marks.push(inCall);
+  }
+  return marks;
+}
+
+/** The line with each string literal emptied, so their words and brackets do not count as code. */
+function withoutStrings(text: string): string {
+  return text.replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"/g, "''");
 }
 
 interface Mutant {
@@ -135,6 +158,7 @@ function collectMutants(root: string, sample: number, seed: number, only: string
     if (only !== undefined && !target.file.includes(only)) continue;
     const lines = readFileSync(join(root, target.file), 'utf8').split('\n');
     const others: Mutant[] = [];
+    const inLogCall = logCallLines(lines);
     lines.forEach((text, index) => {
       for (const { operator, mutated } of mutantsOf(text)) {
         const mutant = {
@@ -143,7 +167,7 @@ function collectMutants(root: string, sample: number, seed: number, only: string
           operator,
           original: text,
           mutated,
-          mustKill: mustKill(text),
+          mustKill: mustKill(text, inLogCall[index]!),
         };
         (mutant.mustKill ? mutants : others).push(mutant);
       }
