@@ -7,9 +7,9 @@
  */
 import t from 'tap';
 import { HostClient } from '../../../runtime/host/client.js';
-import { HELD_REVERSAL_STREAM, messageOfRecord, type QueuedMessage } from '../../../runtime/host/held-reversals.js';
+import { HELD_REVERSAL_STREAM } from '../../../runtime/host/held-reversals.js';
 import { STREAMS, type Spool } from '../../../spool/index.js';
-import { TERMINAL, answeringLink, openSpool, startLink } from './fixtures.js';
+import { TERMINAL, answeringLink, firstQueued, openSpool, startLink } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const card = { pan: VISA_PAN, expiry: '2812' };
@@ -70,14 +70,7 @@ t.test(
     t.equal(held(spool), 0);
     // The queued 0400 as it will leave: the PAN back from its sealed copy, DE25 21 (1987: "not
     // completed"), DE38 the approval it undoes, DE11 a new STAN (host.reversalStan new).
-    // (Leased to read its sealed card data, then released: release gives the attempt back.)
-    const [queued] = spool.outbox.lease<QueuedMessage>(STREAMS.reversal, {
-      limit: 1,
-      owner: 'test',
-      ignoreBackoff: true,
-    });
-    spool.outbox.release(queued!.id);
-    const reversal = messageOfRecord(queued!);
+    const reversal = firstQueued(spool, STREAMS.reversal);
     t.equal(reversal.mti, '0400');
     t.equal(reversal.fields[2], VISA_PAN);
     t.equal(reversal.fields[25], '21');

@@ -28,6 +28,7 @@ import {
 import { FileKeyProvider, Spool, Vault } from '../../../spool/index.js';
 import type { TerminalConfig } from '../../../emv/kernel/index.js';
 import { simPayTerminal } from '../../../runtime/payment/sim-pay.js';
+import { messageOfRecord, type QueuedMessage } from '../../../runtime/host/held-reversals.js';
 
 export const TERMINAL = {
   terminalId: 'COD00001',
@@ -231,4 +232,15 @@ export async function until(condition: () => boolean, what: string, limitMs = PA
     if (Date.now() - started > limitMs) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * The first message queued on `stream` as it will leave, its sealed card data opened: leased to
+ * read it (before the background sender does), then released (release gives the attempt back).
+ */
+export function firstQueued(spool: Spool, stream: string): IsoMessage {
+  const [record] = spool.outbox.lease<QueuedMessage>(stream, { limit: 1, owner: 'test', ignoreBackoff: true });
+  if (record === undefined) throw new Error(`nothing queued on ${stream}`);
+  spool.outbox.release(record.id);
+  return messageOfRecord(record);
 }

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PosError } from '../../../config/errors.js';
 import { HostClient } from '../../../runtime/host/client.js';
-import { HELD_REVERSAL_STREAM, messageOfRecord, type QueuedMessage } from '../../../runtime/host/held-reversals.js';
+import { HELD_REVERSAL_STREAM } from '../../../runtime/host/held-reversals.js';
 import { STREAMS } from '../../../spool/index.js';
-import { TERMINAL, openSpool, startLink, tempSpool, until } from './fixtures.js';
+import { TERMINAL, firstQueued, openSpool, startLink, tempSpool, until } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const helper = join(fileURLToPath(new URL('.', import.meta.url)), 'helpers', 'purchase-in-flight.mjs');
@@ -110,14 +110,8 @@ t.test('power cut with the request in flight: the next start reverses it, once',
   t.equal(await client.recoverInterrupted(), 1, 'recovery queues it');
   t.equal(await client.recoverInterrupted(), 0, 'once');
   // The queued 0400 as it will leave: the PAN back from its sealed copy, DE25 22 (1987:
-  // "interrupted"), no DE38 (nothing was approved). Leased to read it, then released.
-  const [queued] = spool.outbox.lease<QueuedMessage>(STREAMS.reversal, {
-    limit: 1,
-    owner: 'test',
-    ignoreBackoff: true,
-  });
-  spool.outbox.release(queued!.id);
-  const reversal = messageOfRecord(queued!);
+  // "interrupted"), no DE38 (nothing was approved).
+  const reversal = firstQueued(spool, STREAMS.reversal);
   t.equal(reversal.fields[2], '4761739001010119');
   t.equal(reversal.fields[25], '22');
   t.equal(reversal.fields[38], undefined);

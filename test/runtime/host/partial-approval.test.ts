@@ -7,9 +7,8 @@
 import t from 'tap';
 import { HostClient } from '../../../runtime/host/client.js';
 import type { IsoFields, IsoMessage } from '../../../emv/iso8583/index.js';
-import { messageOfRecord, type QueuedMessage } from '../../../runtime/host/held-reversals.js';
 import { STREAMS } from '../../../spool/index.js';
-import { TERMINAL, answeringLink, openSpool } from './fixtures.js';
+import { TERMINAL, answeringLink, firstQueued, openSpool } from './fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 const card = { pan: VISA_PAN, expiry: '2812' };
@@ -64,15 +63,9 @@ t.test(
       awaitCompletion: true,
     });
     client.complete(result, { finalIccData: Buffer.from('9F2701409F26081122334455667788', 'hex') });
-    // Leased to read it (before the background sender does), then released.
-    const [advice] = spool.outbox.lease<QueuedMessage>(STREAMS.advice, {
-      limit: 1,
-      owner: 'test',
-      ignoreBackoff: true,
-    });
-    spool.outbox.release(advice!.id);
-    t.equal(advice!.payload.mti, '0220');
-    t.equal(messageOfRecord(advice!).fields[4], '000000001800');
+    const advice = firstQueued(spool, STREAMS.advice);
+    t.equal(advice.mti, '0220');
+    t.equal(advice.fields[4], '000000001800');
   },
 );
 
