@@ -110,6 +110,13 @@ const PAN_IN_TEXT = /(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])/g;
 /** Track 2 (`;PAN=YYMM...?`, or `PAN=YYMM` / `PAN DYYMM` in hex) and track 1 (`%B...^NAME^...?`). */
 const TRACK2_IN_TEXT = /;?[0-9]{12,19}[=D][0-9]{4}[0-9A-F]*\??/gi;
 const TRACK1_IN_TEXT = /%?B[0-9]{12,19}\^[^^]{2,26}\^[0-9]{4}[^?]*\??/g;
+/**
+ * A UUID (8-4-4-4-12 hex). Its digits can line up as a Luhn-valid 13-19 digit run
+ * (`01a24622-4988-7001-...` holds `24622-4988-7001`), but a UUID is an identifier the
+ * technician must read whole, never a PAN: it is matched first and kept.
+ */
+const UUID_IN_TEXT = /(?<![0-9A-Za-z-])[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}(?![0-9A-Za-z-])/gi;
+const UUID_OR_PAN_IN_TEXT = new RegExp(`(${UUID_IN_TEXT.source})|${PAN_IN_TEXT.source}`, 'gi');
 
 /**
  * The password of a URL's user info (`scheme://user:password@host`): a back-end or proxy
@@ -127,7 +134,8 @@ export function scrubText(text: string): string {
     .replace(URL_PASSWORD, `$1${WIPED}$2`)
     .replace(TRACK1_IN_TEXT, WIPED)
     .replace(TRACK2_IN_TEXT, WIPED)
-    .replace(PAN_IN_TEXT, (run) => {
+    .replace(UUID_OR_PAN_IN_TEXT, (run, uuid: string | undefined) => {
+      if (uuid !== undefined) return run;
       const digits = run.replace(/[ -]/g, '');
       return luhnValid(digits) ? maskPan(digits) : run;
     });

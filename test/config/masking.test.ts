@@ -39,6 +39,26 @@ t.test('free text: track data wiped, Luhn-valid PANs masked, other numbers kept'
   );
 });
 
+t.test(
+  'a UUID stays whole even where its digits line up as a Luhn-valid run; a PAN beside it is still masked',
+  async (t) => {
+    // 24622-4988-7001 inside this UUIDv7 (seen in a daemon's event id) is 13 digits that pass Luhn.
+    const id = '01a24622-4988-7001-acd1-9f70ef497225';
+    t.ok(luhnValid('2462249887001'), 'the run inside it would pass as a PAN');
+    t.equal(
+      scrubText(`waybill.pickup id=${id} waybill=RR100000003CH`),
+      `waybill.pickup id=${id} waybill=RR100000003CH`,
+    );
+    t.equal(scrubText(`id=${id.toUpperCase()}`), `id=${id.toUpperCase()}`, 'upper case too');
+    t.equal(scrubText(`id=${id} card ${VISA}`), `id=${id} card 476173******0119`);
+    t.equal(
+      scrubText(`x${id}`),
+      `x01a246224***7001-acd1-9f70ef497225`,
+      'not UUID-shaped (a letter glued on): scrubbed as text',
+    );
+  },
+);
+
 t.test("a URL's password is wiped, its user, host and path kept", async (t) => {
   t.equal(scrubText('https://user:secret@host/'), `https://user:${WIPED}@host/`);
   t.equal(
