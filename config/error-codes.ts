@@ -225,6 +225,9 @@ export const ERROR_CODES = {
   CODPOS_TLV_TRUNCATED: { meaning: 'a tag, length or value runs past the end of the data (details.offset says where)' },
   CODPOS_TLV_VALUE_TOO_LONG: { meaning: 'a value to encode is longer than 3 length bytes allow' },
 
+  // QR: an EMV QR payload could not be built or parsed (exit 2, HTTP 400)
+  // (codes of emv/qr/ go here)
+
   // CRYPTO: a bad key, block or cryptographic input (exit 2)
   CODPOS_CRYPTO_AC_DATA: {
     meaning: 'the transaction data for an application cryptogram is missing or of the wrong size (names the tag)',
@@ -349,6 +352,9 @@ export const ERROR_CODES = {
   CODPOS_UPLINK_UNREACHABLE: {
     meaning: 'the back-end cannot be reached (network, DNS, time-out); the cached data stays',
   },
+
+  // PSP: the payment service provider link for QR payments (exit 4, HTTP 503)
+  // (codes of runtime/psp/ go here)
 
   // SPOOL: the on-box SQLite store (exit 5)
   CODPOS_SPOOL_BACKUP_EXISTS: { meaning: 'the spool backup destination already exists: choose a new file' },
