@@ -372,6 +372,11 @@ export const ERROR_CODES = {
   CODPOS_SPOOL_EVENT_LOG: { meaning: 'the event numbering could not be read from the spool' },
   CODPOS_SPOOL_FULL: { meaning: 'the disk is full: nothing was written; free space or forward records' },
   CODPOS_SPOOL_ILLEGAL_TRANSITION: { meaning: 'a journal move the transaction state machine forbids' },
+  CODPOS_SPOOL_QR_OUTSTANDING: {
+    meaning:
+      'the waybill has a QR payment still pending or unknown: it is resolved (by query to the PSP) before another code is shown',
+    httpStatus: 409,
+  },
   CODPOS_SPOOL_IO: { meaning: 'the spool file could not be written (I/O error, read-only file system)' },
   CODPOS_SPOOL_KEY_CREATE: { meaning: 'the spool key file cannot be created' },
   CODPOS_SPOOL_KEY_INVALID: {

@@ -32,6 +32,14 @@ export {
   type TransitionInput,
   type SensitiveAuthData,
 } from './journal.js';
+export {
+  QrJournal,
+  type QrBeginInput,
+  type QrTransitionInput,
+  type QrDetails,
+  type QrListOptions,
+} from './qr-journal.js';
+export { QR_STATES, QR_TRANSITIONS, QR_STANDING_STATES, type QrState, type QrTransaction } from './qr-transaction.js';
 export { Counters, COUNTERS, type CounterName } from './counters.js';
 export { Vault, FileKeyProvider, DATA_KEY_BYTES, type KeyProvider } from './vault.js';
 export { DEFAULT_LIMITS, assertOfflineAllowed, type SpoolLimits } from './limits.js';

@@ -258,6 +258,45 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 9,
+    description: 'QR payment journal: one row per QR payment to the payment service provider, and its history',
+    sql: `
+      -- No card data here: a consumer-presented code (which may carry a PAN) goes to the PSP and
+      -- is not kept; a merchant-presented payload names the merchant, the amount and the waybill.
+      CREATE TABLE qr_txn (
+        id              TEXT    PRIMARY KEY,
+        mode            TEXT    NOT NULL CHECK (mode IN ('merchant', 'consumer')),
+        state           TEXT    NOT NULL CHECK (state IN ('pending', 'paid', 'declined', 'cancelled', 'unknown', 'refunded')),
+        amount          INTEGER NOT NULL CHECK (amount > 0),
+        currency        TEXT    NOT NULL CHECK (length(currency) = 3),
+        waybill         TEXT    NOT NULL CHECK (length(waybill) > 0),
+        psp_order_id    TEXT,
+        wallet          TEXT,
+        payload         TEXT,
+        reason          TEXT,
+        refunded_amount INTEGER NOT NULL DEFAULT 0 CHECK (refunded_amount BETWEEN 0 AND amount),
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        final_at        INTEGER,
+        CHECK (state NOT IN ('paid', 'declined', 'cancelled', 'refunded') OR final_at IS NOT NULL),
+        CHECK (state = 'refunded' OR refunded_amount = 0)
+      ) STRICT;
+      CREATE INDEX qr_txn_by_waybill ON qr_txn (waybill, created_at);
+      CREATE INDEX qr_txn_by_time ON qr_txn (created_at);
+      -- What the resolver reads at start and after each wait: the rows the PSP has not finished.
+      CREATE INDEX qr_txn_outstanding ON qr_txn (state) WHERE state IN ('pending', 'unknown');
+
+      CREATE TABLE qr_txn_history (
+        txn_id     TEXT    NOT NULL REFERENCES qr_txn (id) ON DELETE CASCADE,
+        from_state TEXT,
+        to_state   TEXT    NOT NULL,
+        at         INTEGER NOT NULL,
+        reason     TEXT
+      ) STRICT;
+      CREATE INDEX qr_txn_history_by_txn ON qr_txn_history (txn_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

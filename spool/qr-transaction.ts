@@ -49,9 +49,9 @@ export interface QrTransaction {
   reason?: string;
   /** Minor units refunded. */
   refundedAmount: number;
-  /** ISO 8601 UTC. */
-  createdAt: string;
-  updatedAt: string;
-  /** When it reached a final state (paid, declined, cancelled). */
-  finalAt?: string;
+  /** Epoch ms, like the card journal's rows. */
+  createdAt: number;
+  updatedAt: number;
+  /** When it reached paid, declined or cancelled (epoch ms). */
+  finalAt?: number;
 }

@@ -21,6 +21,7 @@ import { IdGenerator } from './ids.js';
 import { openDatabase, backupDatabase, diskUseBytes, integrityProblems, type OpenDatabaseOptions } from './database.js';
 import { Outbox, type StreamStatus } from './outbox.js';
 import { Journal } from './journal.js';
+import { QrJournal } from './qr-journal.js';
 import { DEFAULT_LIMITS, offlineExposure, type SpoolLimits, type OfflineExposure } from './limits.js';
 import type { StreamPolicy } from './streams.js';
 import type { Vault } from './vault.js';
@@ -67,6 +68,8 @@ export class Spool {
   readonly db: Database;
   readonly outbox: Outbox;
   readonly journal: Journal;
+  /** The QR payments through the payment service provider (qr-journal.ts). */
+  readonly qrJournal: QrJournal;
   /** The task list and couriers cached from the back-end. */
   readonly tasks: TaskCache;
   /** The waybill events by waybill and time (waybill-events.ts). */
@@ -100,6 +103,7 @@ export class Spool {
       limits: this.limits,
       ...(options.vault ? { vault: options.vault } : {}),
     });
+    this.qrJournal = new QrJournal(db, { clock: this.clock, ids, outbox: this.outbox });
     this.tasks = new TaskCache(db, this.clock);
     this.waybillEvents = new WaybillEvents(db, this.outbox);
   }
@@ -151,10 +155,15 @@ export class Spool {
    * Retention: forwarded records, and transactions in a final state, older than
    * `before` (default: now minus the retention time) are deleted.
    */
-  purge(before: number = this.clock.now() - this.retentionMs): { records: number; transactions: number } {
+  purge(before: number = this.clock.now() - this.retentionMs): {
+    records: number;
+    transactions: number;
+    qrPayments: number;
+  } {
     return this.db.transaction(() => ({
       records: this.outbox.purgeForwarded(before),
       transactions: this.journal.purgeFinished(before),
+      qrPayments: this.qrJournal.purgeFinished(before),
     }))();
   }
 

@@ -199,7 +199,7 @@ export function register(program: Command): void {
         if (opts.json) printJson({ before: new Date(before).toISOString(), ...purged });
         else
           printLines([
-            `purged ${purged.records} forwarded record(s) and ${purged.transactions} finished card transaction(s) from before ${new Date(before).toISOString()}`,
+            `purged ${purged.records} forwarded record(s), ${purged.transactions} finished card transaction(s) and ${purged.qrPayments} finished QR payment(s) from before ${new Date(before).toISOString()}`,
           ]);
       });
     }),
