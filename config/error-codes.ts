@@ -130,6 +130,22 @@ export const ERROR_CODES = {
     meaning: 'the PIN pad simulator was configured with a base derivation key that is not 32 or 64 hex digits',
   },
   CODPOS_USAGE_PRINTER_PROFILE: { meaning: 'no printer profile of that name' },
+  CODPOS_USAGE_QR_ALREADY_PAID: {
+    meaning: 'the waybill is already paid by a QR payment that stands (the message names it): refund it before another',
+    httpStatus: 409,
+  },
+  CODPOS_USAGE_QR_CONSUMER_CODE: {
+    meaning: "a consumer-presented QR payment without the code the scanner read from the consignee's wallet",
+  },
+  CODPOS_USAGE_QR_NOT_CANCELLABLE: {
+    meaning: 'a QR payment that is already paid, declined or cancelled cannot be cancelled',
+    httpStatus: 409,
+  },
+  CODPOS_USAGE_QR_NOT_REFUNDABLE: { meaning: 'only a paid QR payment can be refunded', httpStatus: 409 },
+  CODPOS_USAGE_QR_NOTIFICATION: {
+    meaning: 'a PSP notification whose signature or freshness does not check (it is logged without its body)',
+    httpStatus: 401,
+  },
   CODPOS_USAGE_QUOTE: {
     meaning: 'a price quote request with a bad destination, weight or service (the message names it)',
   },
@@ -286,6 +302,10 @@ export const ERROR_CODES = {
       'the job was sent, then the printer stopped answering before confirming it: it may have printed, look at the paper',
   },
   CODPOS_DEVICE_PTY_UNAVAILABLE: { meaning: "python3 is missing, which the simulators' pseudo-terminals need" },
+  CODPOS_DEVICE_QR_UNAVAILABLE: {
+    meaning:
+      'QR payments cannot be taken: the daemon has no qr or psp section, or the QR payment service is not started',
+  },
   CODPOS_DEVICE_READER_ERROR: { meaning: 'the card reader reported an error other than a card fault' },
   CODPOS_DEVICE_READER_MESSAGE: { meaning: 'the card reader sent a malformed or unexpected message' },
   CODPOS_DEVICE_READER_TIMEOUT: { meaning: 'the card reader gave no answer in time' },

@@ -435,6 +435,58 @@ const terminal = z
   .transform((t) => ({ ...t, ifdSerialNumber: t.ifdSerialNumber ?? ifdSerialFromTerminalId(t.id) }))
   .prefault({});
 
+/**
+ * `qr`: QR payments through the payment service provider (runtime/payment/qr-service.ts,
+ * docs/payment.md "QR payments"); the PSP link itself is the `psp` section. Absent: no QR
+ * payments. `merchant` is what the terminal's merchant-presented code says (EMVCo MPM).
+ */
+const qrMerchantAccount = z.strictObject({
+  /** The template's data object ID, 26 to 51 (EMVCo MPM merchant account information templates). */
+  id: z.string().regex(/^(2[6-9]|[34][0-9]|5[01])$/, { message: 'expected a template ID from 26 to 51' }),
+  /** Sub-ID 00: the reverse domain name or AID of the scheme or wallet whose account this is. */
+  globallyUniqueIdentifier: z.string().min(1).max(32),
+  /** The template's other sub-IDs (01-99) and their values, as the scheme or wallet defines them. */
+  fields: z
+    .record(
+      z.string().regex(/^(0[1-9]|[1-9][0-9])$/, { message: 'expected a sub-ID from 01 to 99' }),
+      z.string().min(1).max(99),
+    )
+    .default({}),
+});
+
+const qr = z
+  .strictObject({
+    merchant: z.strictObject({
+      /** Tag 59 (at most 25 characters). */
+      name: z.string().min(1).max(25),
+      /** Tag 60 (at most 15 characters). */
+      city: z.string().min(1).max(15),
+      /** Tag 58: ISO 3166-1 alpha-2. */
+      country: z.string().regex(/^[A-Z]{2}$/, { message: 'expected 2 capital letters (ISO 3166-1 alpha-2)' }),
+      /** Tag 52: ISO 18245; default terminal.merchantCategoryCode. */
+      mcc: z
+        .string()
+        .regex(/^[0-9]{4}$/, { message: 'expected 4 digits (ISO 18245 merchant category code)' })
+        .optional(),
+      /** Tags 26-51: the accounts a wallet may pay into; at least one. */
+      accounts: z.array(qrMerchantAccount).min(1),
+    }),
+    /** How long the courier waits for the wallet before the order is cancelled at the PSP. */
+    waitMs: integer().positive().default(120_000),
+    /** How often the order is queried while waiting (a notification ends the wait sooner). */
+    queryIntervalMs: integer().positive().default(2000),
+    /** Resolving an unknown payment by query: the first retry's delay, doubled up to maxMs. */
+    resolver: z
+      .strictObject({
+        initialMs: integer().positive().default(5000),
+        maxMs: integer().positive().default(300_000),
+      })
+      .prefault({}),
+    /** The URL the PSP posts notifications to (it reaches POST /v1/psp/notifications); used when psp.notifications.enabled. */
+    notifyUrl: z.string().url().optional(),
+  })
+  .optional();
+
 export const configSchema = z.strictObject({
   terminal,
   data: z
@@ -457,6 +509,7 @@ export const configSchema = z.strictObject({
   workflow,
   spool,
   api,
+  qr,
 });
 
 /** The validated configuration with every default filled in. */

@@ -9,6 +9,7 @@
  *   GET  /v1/openapi.json   this API described (OpenAPI 3.1) from the zod schemas that gate its requests (openapi.ts)
  *   GET  /status, /v1/status/summary: the technician's status page and its data (status-routes.ts)
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
+ *   /v1/payments/qr/..., POST /v1/psp/notifications: QR payments through the PSP (qr-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/waybills/{id}  a waybill's status, task, events and card payments (query-routes.ts)
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
@@ -42,6 +43,7 @@ import type { Health, Service } from '../service.js';
 import type { DaemonEvent, EventBus } from './events.js';
 import type { SimControl } from './sim-control.js';
 import { paymentRoutes, type PaymentApi } from './payment-routes.js';
+import { qrRoutes, type QrApi } from './qr-routes.js';
 import { quoteRoutes, type QuoteApi } from './quote-routes.js';
 import { statusRoutes } from './status-routes.js';
 import type { StatusSources } from './status-summary.js';
@@ -64,6 +66,16 @@ export interface ApiRequest {
   params: Record<string, string>;
   /** Aborted when the client's connection closes before it was answered (the client went away). */
   signal: AbortSignal;
+  /** The body's bytes as received (a signed PSP notification is checked over them, not over re-encoded JSON). */
+  rawBody?: Buffer;
+}
+
+/** A JSON answer with another status than 200 (202: a QR payment accepted, its outcome still to come). */
+export class JsonAnswer {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
 }
 
 export type ApiHandler = (body: unknown, request: ApiRequest) => Promise<unknown>;
@@ -94,6 +106,8 @@ export interface LocalApiDeps {
   version: string;
   /** Card payments, their receipts and end-of-day settlement (absent: their paths answer 503). */
   payments?: PaymentApi;
+  /** QR payments through the PSP (absent: their paths answer 503). */
+  qr?: QrApi;
   /** Waybill events, price quotes and the cash handover (absent: their paths answer 503). */
   workflow?: QuoteApi &
     HandoverApi & {
@@ -239,8 +253,10 @@ export class LocalApiService implements Service {
     res.on('close', () => {
       if (!res.writableFinished) gone.abort();
     });
+    let rawBody: Buffer | undefined;
     readJsonBody(req)
-      .then((body) => {
+      .then(({ body, raw }) => {
+        rawBody = raw;
         const problem = operation && inputProblem(operation, { query: url.searchParams, params, body });
         if (problem) throw new PosError(operation.refusal ?? 'CODPOS_USAGE_BAD_REQUEST', problem);
         // A route without a body schema still reads fields of its body: a null one threw a TypeError there (a 500).
@@ -252,8 +268,22 @@ export class LocalApiService implements Service {
         }
         return body;
       })
-      .then((body) => handler(body, { headers: req.headers, query: url.searchParams, params, signal: gone.signal }))
-      .then((answer) => (answer instanceof RawAnswer ? sendRaw(res, answer) : sendJson(res, 200, answer)))
+      .then((body) =>
+        handler(body, {
+          headers: req.headers,
+          query: url.searchParams,
+          params,
+          signal: gone.signal,
+          ...(rawBody ? { rawBody } : {}),
+        }),
+      )
+      .then((answer) =>
+        answer instanceof RawAnswer
+          ? sendRaw(res, answer)
+          : answer instanceof JsonAnswer
+            ? sendJson(res, answer.status, answer.body)
+            : sendJson(res, 200, answer),
+      )
       .catch((error: unknown) =>
         sendError(
           res,
@@ -289,6 +319,7 @@ export class LocalApiService implements Service {
         ...(this.deps.workflow && { workflow: this.deps.workflow }),
       }),
       ...paymentRoutes(this.deps.payments),
+      ...qrRoutes(this.deps.qr),
       ...quoteRoutes(this.deps.workflow),
       ...handoverRoutes(this.deps.workflow),
       ...queryRoutes({
@@ -450,7 +481,7 @@ const MAX_BODY_BYTES = 65_536;
  * The request's JSON body (`{}` when empty). A body that is not JSON is a 400; one over
  * 64 KiB is a 413. (One that is JSON but not an object is refused after the route's schema.)
  */
-function readJsonBody(req: IncomingMessage): Promise<unknown> {
+function readJsonBody(req: IncomingMessage): Promise<{ body: unknown; raw: Buffer }> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -472,10 +503,11 @@ function readJsonBody(req: IncomingMessage): Promise<unknown> {
           ),
         );
       }
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolveBody({});
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString('utf8');
+      if (text.trim() === '') return resolveBody({ body: {}, raw });
       try {
-        resolveBody(JSON.parse(text));
+        resolveBody({ body: JSON.parse(text), raw });
       } catch {
         reject(new PosError('CODPOS_USAGE_BAD_JSON', 'the request body is not JSON'));
       }
