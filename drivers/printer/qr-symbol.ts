@@ -30,15 +30,9 @@ function loadQrcodeGenerator(): typeof QrCodeGenerator {
   return (qrcodeGenerator ??= requireCommonJs('qrcode-generator') as typeof QrCodeGenerator);
 }
 
-/**
- * Draws `data` (bytes as the printer stored them) as a QR symbol; undefined when it does not
- * fit a version 40 symbol at `errorLevel`, which a printer refuses to print.
- */
-export function drawQrSymbol(
-  data: Buffer,
-  options: { moduleSize: number; errorLevel: QrErrorLevel },
-): QrSymbol | undefined {
-  const qr = loadQrcodeGenerator()(0, options.errorLevel);
+/** The made symbol for `data`, or undefined when it does not fit a version 40 symbol at `errorLevel`. */
+function makeSymbol(data: Buffer, errorLevel: QrErrorLevel): ReturnType<typeof QrCodeGenerator> | undefined {
+  const qr = loadQrcodeGenerator()(0, errorLevel);
   // Byte mode with the library's default string-to-bytes (each char code & 0xff): a latin1
   // string carries the stored bytes unchanged, so UTF-8 from the host stays UTF-8 in the symbol.
   qr.addData(data.toString('latin1'), 'Byte');
@@ -49,6 +43,28 @@ export function drawQrSymbol(
     if (typeof error === 'string' && error.startsWith('code length overflow')) return undefined;
     throw error;
   }
+  return qr;
+}
+
+/**
+ * The version (1..40) a printer chooses for `data` in byte mode at `errorLevel`: the smallest
+ * that holds it; undefined when none does. A job builder sizes its modules from it.
+ */
+export function qrVersion(data: Buffer, errorLevel: QrErrorLevel): number | undefined {
+  const qr = makeSymbol(data, errorLevel);
+  return qr && (qr.getModuleCount() - 17) / 4;
+}
+
+/**
+ * Draws `data` (bytes as the printer stored them) as a QR symbol; undefined when it does not
+ * fit a version 40 symbol at `errorLevel`, which a printer refuses to print.
+ */
+export function drawQrSymbol(
+  data: Buffer,
+  options: { moduleSize: number; errorLevel: QrErrorLevel },
+): QrSymbol | undefined {
+  const qr = makeSymbol(data, options.errorLevel);
+  if (!qr) return undefined;
   const modules = qr.getModuleCount();
   const { moduleSize } = options;
   const side = (modules + 2 * QR_QUIET_ZONE_MODULES) * moduleSize;
