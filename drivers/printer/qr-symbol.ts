@@ -2,7 +2,8 @@
  * The printer simulator's QR drawing, as a receipt printer's firmware does it at GS ( k
  * function 181: the stored bytes as a model 2 symbol in byte mode, the smallest version that
  * holds them at the chosen error correction level, each module a square of `moduleSize` dots,
- * with the 4-module quiet zone ISO/IEC 18004 asks for around it.
+ * with the 4-module quiet zone ISO/IEC 18004 asks for around it. `qrVersion` tells a job
+ * builder (the scan to pay slip) the version a printer will choose, to size its modules.
  */
 import { createRequire } from 'node:module';
 import type QrCodeGenerator from 'qrcode-generator';
@@ -21,8 +22,8 @@ export interface QrSymbol {
 }
 
 /**
- * qrcode-generator is loaded at the first QR printed, not at start (as png.ts loads pngjs):
- * only the simulated printer draws symbols, and the daemon's boot should not pay for it.
+ * qrcode-generator is loaded at the first QR, not at start (as png.ts loads pngjs): only the
+ * simulated printer and a QR payment's slip need it, and the daemon's boot should not pay for it.
  */
 const requireCommonJs = createRequire(import.meta.url);
 let qrcodeGenerator: typeof QrCodeGenerator | undefined;
