@@ -2,16 +2,41 @@
  * Streaming ESC/POS decoder for the printer simulator: turns the bytes a
  * driver sends back into printed text lines (split into pages at each cut),
  * barcode/QR marks, and 1-bit raster images; unknown commands are recorded
- * with their offset, never silently dropped. Split-safe: a command cut across
+ * with their offset, never silently dropped. A QR symbol (GS ( k) is drawn as the
+ * printer's firmware would (qr-symbol.ts) into an image beside its `[QR data]` mark. Split-safe: a command cut across
  * chunks waits for its remaining bytes. DLE EOT requests are handed to
  * `onStatusRequest` in stream order.
  */
 import type { MonoImage } from './escpos.js';
+import { drawQrSymbol, type QrErrorLevel } from './qr-symbol.js';
 
 export interface UnknownCommand {
   offset: number;
   bytes: string;
+  /** Why a known command was refused (a QR print with nothing to print, a value out of range). */
+  reason?: string;
 }
+
+export interface DecoderOptions {
+  /** The paper's printable width: a QR symbol wider than this is refused, as a printer does. */
+  paperDots?: number;
+}
+
+/** GS ( k QR Code settings (Epson functions 165, 167, 169) and the symbol storage area (180). */
+interface QrState {
+  /** 49 model 1, 50 model 2, 51 micro QR. */
+  model: number;
+  moduleSize: number;
+  errorLevel: QrErrorLevel;
+  data: Buffer | undefined;
+}
+
+/** Power-on values in Epson's reference: model 2, 3-dot modules, level L, nothing stored. */
+function powerOnQrState(): QrState {
+  return { model: 50, moduleSize: 3, errorLevel: 'L', data: undefined };
+}
+
+const QR_ERROR_LEVELS: Record<number, QrErrorLevel> = { 48: 'L', 49: 'M', 50: 'Q', 51: 'H' };
 
 export interface DecoderHooks {
   onStatusRequest?: (n: number) => void;
@@ -33,9 +58,13 @@ export class EscPosDecoder {
   private pending: Buffer = Buffer.alloc(0);
   private consumed = 0;
   private codePage = 0;
+  private qr: QrState = powerOnQrState();
   paused = false;
 
-  constructor(private readonly hooks: DecoderHooks = {}) {}
+  constructor(
+    private readonly hooks: DecoderHooks = {},
+    private readonly options: DecoderOptions = {},
+  ) {}
 
   /** Lines printed on the page not yet cut. */
   get currentPage(): string[] {
@@ -101,7 +130,12 @@ export class EscPosDecoder {
     if (b === 0x1b) {
       if (left < 2) return NEED_MORE;
       const c = buf[at + 1]!;
-      if (c === 0x40 || c === 0x32) return 2; // ESC @ init, ESC 2 default spacing
+      if (c === 0x40) {
+        // ESC @ also clears the QR settings and the symbol storage area (Epson's GS ( k notes).
+        this.qr = powerOnQrState();
+        return 2;
+      }
+      if (c === 0x32) return 2; // ESC 2 default spacing
       if ([0x61, 0x45, 0x2d, 0x21, 0x4a, 0x33, 0x47, 0x4d, 0x52, 0x7b].includes(c)) return need(3);
       if (c === 0x74) {
         if (left < 3) return NEED_MORE;
@@ -136,8 +170,6 @@ export class EscPosDecoder {
     return this.unknownCommand(buf, at, 1);
   }
 
-  private qrData: Buffer | undefined;
-
   private barcode(buf: Buffer, at: number): number {
     const left = buf.length - at;
     if (left < 3) return NEED_MORE;
@@ -163,17 +195,65 @@ export class EscPosDecoder {
     return used;
   }
 
+  /** GS ( k pL pH cn fn [parameters]: cn 49 is QR Code; fn 65..81 are Epson's functions 165..181. */
   private qrFunction(buf: Buffer, at: number): number {
     if (buf.length - at < 5) return NEED_MORE;
-    const length = buf[at + 3]! | (buf[at + 4]! << 8);
-    if (buf.length - at < 5 + length) return NEED_MORE;
-    const cn = buf[at + 5];
-    const fn = buf[at + 6];
-    if (cn === 0x31 && fn === 0x50) this.qrData = Buffer.from(buf.subarray(at + 8, at + 5 + length));
-    else if (cn === 0x31 && fn === 0x51) this.mark(`[QR ${this.qrData?.toString('utf8') ?? ''}]`);
-    else if (!(cn === 0x31 && (fn === 0x41 || fn === 0x43 || fn === 0x45)))
-      this.unknown.push({ offset: this.consumed + at, bytes: buf.subarray(at, at + 7).toString('hex') });
-    return 5 + length;
+    const total = 5 + (buf[at + 3]! | (buf[at + 4]! << 8));
+    if (buf.length - at < total) return NEED_MORE;
+    const refusal = this.qrCommand(buf.subarray(at + 5, at + total));
+    if (refusal !== undefined)
+      // The header, function and its first parameter: never the stored data itself.
+      this.unknown.push({
+        offset: this.consumed + at,
+        bytes: buf.subarray(at, at + Math.min(total, 8)).toString('hex'),
+        reason: refusal,
+      });
+    return total;
+  }
+
+  /** Runs one QR Code function (`cn fn parameters`); returns why it was refused, if it was. */
+  private qrCommand(command: Buffer): string | undefined {
+    if (command.length < 3 || command[0] !== 0x31) return 'not a QR Code function (cn 49)';
+    const n = command[2]!;
+    switch (command[1]) {
+      case 0x41:
+        if (n < 49 || n > 51) return `QR model ${n} is not 49..51`;
+        this.qr.model = n;
+        return undefined;
+      case 0x43:
+        if (n < 1 || n > 16) return `QR module size ${n} is not 1..16 dots`;
+        this.qr.moduleSize = n;
+        return undefined;
+      case 0x45: {
+        const level = QR_ERROR_LEVELS[n];
+        if (level === undefined) return `QR error correction ${n} is not 48..51 (L, M, Q, H)`;
+        this.qr.errorLevel = level;
+        return undefined;
+      }
+      case 0x50:
+        if (n !== 48) return `QR store: m is ${n}, not 48`;
+        this.qr.data = Buffer.from(command.subarray(3));
+        return undefined;
+      case 0x51:
+        if (n !== 48) return `QR print: m is ${n}, not 48`;
+        return this.printQr();
+      default:
+        return `QR function ${command[1]! + 100} is not simulated`;
+    }
+  }
+
+  private printQr(): string | undefined {
+    const { data, model, moduleSize, errorLevel } = this.qr;
+    if (!data || data.length === 0) return 'QR print with no data stored (function 180)';
+    if (model !== 50) return `QR model ${model === 49 ? '1' : 'micro'} is not drawn by the simulator, only model 2`;
+    const symbol = drawQrSymbol(data, { moduleSize, errorLevel });
+    if (!symbol) return `QR data of ${data.length} bytes does not fit a version 40 symbol at level ${errorLevel}`;
+    const { paperDots } = this.options;
+    if (paperDots !== undefined && symbol.image.width > paperDots)
+      return `QR symbol of ${symbol.image.width} dots is wider than the paper (${paperDots} dots)`;
+    this.images.push(symbol.image);
+    this.mark(`[QR ${data.toString('utf8')}]`);
+    return undefined;
   }
 
   private raster(buf: Buffer, at: number): number {

@@ -7,6 +7,7 @@
 import { PosError } from '../../config/errors.js';
 import type { PrinterProfile } from './profiles.js';
 import { encodeForCodePage } from './code-pages.js';
+import type { QrErrorLevel } from './qr-symbol.js';
 
 export const ESC = 0x1b;
 export const GS = 0x1d;
@@ -21,6 +22,9 @@ export interface MonoImage {
   height: number;
   pixels: Uint8Array;
 }
+
+/** GS ( k function 169's n for each QR error correction level. */
+const QR_ERROR_LEVEL_BYTES: Record<QrErrorLevel, number> = { L: 48, M: 49, Q: 50, H: 51 };
 
 export class EscPosBuilder {
   private readonly chunks: Buffer[] = [];
@@ -128,15 +132,28 @@ export class EscPosBuilder {
       .raw(payload);
   }
 
-  /** QR code, model 2: GS ( k functions 165 (model), 167 (size), 169 (error level M), 180 (store), 181 (print). */
-  qr(data: string, options: { moduleSize?: number } = {}): this {
+  /**
+   * QR code, model 2: GS ( k functions 165 (model), 167 (module size, dots), 169 (error
+   * correction level, M unless asked), 180 (store the UTF-8 bytes), 181 (print).
+   */
+  qr(data: string, options: { moduleSize?: number; errorLevel?: QrErrorLevel } = {}): this {
     const bytes = Buffer.from(data, 'utf8');
     if (bytes.length === 0 || bytes.length > 7089)
       throw new PosError('CODPOS_USAGE_ESCPOS', 'qr: data must be 1..7089 bytes');
+    const moduleSize = options.moduleSize ?? 6;
+    if (!Number.isInteger(moduleSize) || moduleSize < 1 || moduleSize > 16)
+      throw new PosError('CODPOS_USAGE_ESCPOS', `qr: moduleSize must be 1..16 dots, got ${moduleSize}`);
+    const errorLevel = options.errorLevel ?? 'M';
+    const levelByte = QR_ERROR_LEVEL_BYTES[errorLevel];
+    if (levelByte === undefined)
+      throw new PosError(
+        'CODPOS_USAGE_ESCPOS',
+        `qr: errorLevel must be L, M, Q or H, got ${JSON.stringify(errorLevel)}`,
+      );
     const store = bytes.length + 3;
     return this.raw([GS, 0x28, 0x6b, 4, 0, 0x31, 0x41, 0x32, 0x00])
-      .raw([GS, 0x28, 0x6b, 3, 0, 0x31, 0x43, options.moduleSize ?? 6])
-      .raw([GS, 0x28, 0x6b, 3, 0, 0x31, 0x45, 0x31])
+      .raw([GS, 0x28, 0x6b, 3, 0, 0x31, 0x43, moduleSize])
+      .raw([GS, 0x28, 0x6b, 3, 0, 0x31, 0x45, levelByte])
       .raw([GS, 0x28, 0x6b, store & 0xff, store >> 8, 0x31, 0x50, 0x30])
       .raw(bytes)
       .raw([GS, 0x28, 0x6b, 3, 0, 0x31, 0x51, 0x30]);

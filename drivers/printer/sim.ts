@@ -1,6 +1,6 @@
 /**
  * Receipt printer simulator: decodes the ESC/POS it receives back to text
- * (pages split at cuts), barcode/QR marks, raster images (PNG on request) and
+ * (pages split at cuts), barcode/QR marks, raster images and drawn QR symbols (PNG on request) and
  * a list of unknown commands. Scriptable: paper out / paper in, cover open /
  * close, and `runOutAfterLines` to lose the paper in the middle of a job.
  * Like a real printer it stops printing while blocked and keeps what it has
@@ -60,24 +60,27 @@ export class PrinterSim extends EventEmitter {
     this.keepPages = options.keepPages ?? 20;
     this.keepImages = options.keepImages ?? 20;
     this.keepUnknown = options.keepUnknown ?? 100;
-    this.decoder = new EscPosDecoder({
-      onStatusRequest: (n) => this.answerStatus(n),
-      onPage: (page) => {
-        if (this.hangAfterPage) this.statusMuted = true;
-        const images: MonoImage[] = this.decoder.images.slice(this.imagesBeforePage);
-        this.emit('page', page, images);
-        this.forgetOldest();
+    this.decoder = new EscPosDecoder(
+      {
+        onStatusRequest: (n) => this.answerStatus(n),
+        onPage: (page) => {
+          if (this.hangAfterPage) this.statusMuted = true;
+          const images: MonoImage[] = this.decoder.images.slice(this.imagesBeforePage);
+          this.emit('page', page, images);
+          this.forgetOldest();
+        },
+        onLine: () => {
+          this.linesPrinted++;
+          if (this.runOutAfterLines !== undefined && this.linesPrinted >= this.runOutAfterLines) {
+            this.runOutAfterLines = undefined;
+            this.status.paperOut = true;
+            return false;
+          }
+          return true;
+        },
       },
-      onLine: () => {
-        this.linesPrinted++;
-        if (this.runOutAfterLines !== undefined && this.linesPrinted >= this.runOutAfterLines) {
-          this.runOutAfterLines = undefined;
-          this.status.paperOut = true;
-          return false;
-        }
-        return true;
-      },
-    });
+      { paperDots: this.profile.dots },
+    );
     transport.on('data', this.onData);
   }
 

@@ -97,7 +97,7 @@ t.test('decoder: every split of a job gives the same pages, marks and images', a
       ],
     ]);
     t.same(decoder.unknown, []);
-    t.equal(decoder.images.length, 1);
+    t.equal(decoder.images.length, 2, 'the QR symbol and the raster');
   }
 });
 

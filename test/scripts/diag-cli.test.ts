@@ -61,7 +61,7 @@ t.test('diag printer --test-page over a real pseudo-terminal: the printer decode
   t.ok(page.includes('[QR https://codpos.example/t/RR123456785CH]'));
   t.ok(page.some((l) => /^\[RASTER 320x48\]$/.test(l)));
   t.same(sim.unknown, [], 'every command of the test page is known');
-  t.equal(sim.pngs().length, 1);
+  t.equal(sim.pngs().length, 2, 'the QR symbol and the signature');
   await sim.stop();
   await pair.close();
 });
