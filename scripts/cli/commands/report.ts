@@ -30,6 +30,11 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
     printJson(r);
     return;
   }
+  printLines(dayReportLines(r));
+}
+
+/** The day report as the courier reads it, one line each. */
+export function dayReportLines(r: DayReport): string[] {
   const problems = [
     ...r.collections
       .filter((c) => !c.matched)
@@ -43,7 +48,7 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
     ),
     ...r.unknownQrPayments.map((p) => `  ${p.problem}`),
   ];
-  printLines([
+  return [
     `day ${r.date}: ${r.pickups} pickups, ${r.deliveries} deliveries`,
     `  cash to hand over  ${r.cash.amount} (${r.cash.count} deliveries)`,
     `  card collections   ${r.card.amount} (${r.card.count} deliveries)`,
@@ -64,5 +69,5 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
       : []),
     problems.length > 0 ? `does not reconcile (${problems.length}):` : 'every COD delivery matches its payment',
     ...problems,
-  ]);
+  ];
 }

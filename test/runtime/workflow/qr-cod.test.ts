@@ -15,6 +15,7 @@ import { PRINTER_PROFILES } from '../../../drivers/printer/profiles.js';
 import { EscPosDecoder } from '../../../drivers/printer/decoder.js';
 import type { PrinterDriver } from '../../../drivers/printer/driver.js';
 import { codMethod } from '../../../runtime/workflow/cod-collection.js';
+import { dayReportLines } from '../../../scripts/cli/commands/report.js';
 import { openSpool } from '../host/fixtures.js';
 
 /** On the task list: 2,500 due on LISTED, 2,350 on OTHER. */
@@ -366,4 +367,22 @@ t.test('the method names: cash, card, qr in that order, joined by +', async (t) 
   t.equal(of('qr', 'cash'), 'cash+qr');
   t.equal(of('qr', 'card', 'card'), 'card+qr');
   t.equal(of('qr', 'card', 'cash'), 'cash+card+qr');
+});
+
+t.test('codpos report day prints the QR line beside card and cash, and the QR problems', async (t) => {
+  const { spool, workflow } = await setUp(t);
+  const used = qrPayment(spool, 2500);
+  await workflow.record(delivery(LISTED, { method: 'qr', amount: 2500, qrPaymentId: used }));
+  const unused = qrPayment(spool, 2350, OTHER);
+  const unknown = qrPayment(spool, 990, 'RR999999990CH', ['unknown']);
+  const lines = dayReportLines(workflow.report());
+  t.equal(lines[1], '  cash to hand over  0 (0 deliveries)');
+  t.equal(lines[2], '  card collections   0 (0 deliveries)');
+  t.equal(lines[3], '  QR collections     2500 (1 deliveries)');
+  t.ok(lines.includes(`  RR003000000CH      2500  collected (qr)`), 'the COD due list names the QR method');
+  const problems = lines.slice(lines.indexOf('does not reconcile (2):') + 1);
+  t.same(problems, [
+    `  QR payment ${unused} (2350, waybill ${OTHER}): no delivery collected with it`,
+    `  QR payment ${unknown} of 990 for RR999999990CH is unknown: the PSP has not said whether it was paid; ask the PSP (resolve it) before the day is closed`,
+  ]);
 });
