@@ -16,6 +16,7 @@
 import { PosError } from '../../config/errors.js';
 import type { CardTransaction, QrState, QrTransaction } from '../../spool/index.js';
 import { QR_STANDING_STATES } from '../../spool/qr-transaction.js';
+import { currencyText, sameCurrency } from '../payment/receipt.js';
 
 export type CashPart = { method: 'cash'; amount: number; tendered: number };
 /** `amount`: what the card paid (its approved amount; the amount asked is taken too, but only the approved amount counts). */
@@ -50,6 +51,8 @@ export interface CodContext {
   waybill: string;
   /** The COD due from the task list; undefined when the waybill is not on it (then taken as given). */
   due: number | undefined;
+  /** The terminal's currency (ISO 4217 numeric), the COD's: a QR payment in another pays nothing here. */
+  currency: string;
   journal: (journalId: string) => CardTransaction | undefined;
   /** The delivery that already collected with this journal row, if one did (`eventId` absent: being recorded now). */
   collectedBy: (journalId: string) => { waybill: string; eventId?: string } | undefined;
@@ -201,6 +204,10 @@ function checkQrPart(qrPaymentId: unknown, amount: number, field: string, ctx: C
       },
     );
   }
+  if (!sameCurrency(txn.currency, ctx.currency))
+    throw usage(
+      `${field}.qrPaymentId: QR payment ${txn.id} was paid in ${currencyText(txn.currency)}, not the COD's ${currencyText(ctx.currency)}`,
+    );
   if (amount !== txn.amount)
     throw usage(`${field}.amount: QR payment ${txn.id} was for ${groupDigits(txn.amount)}, not ${groupDigits(amount)}`);
   return { method: 'qr', amount: txn.amount, qrPaymentId: txn.id };

@@ -616,6 +616,7 @@ export class WorkflowService implements Service {
     return checkCod(cod, {
       waybill,
       due: task?.codAmount,
+      currency: this.config.terminal.currency,
       journal: (journalId) => spool.journal.get(journalId),
       collectedBy: (journalId) => {
         const inFlight = this.collecting.get(journalId);

@@ -233,6 +233,15 @@ t.test('a QR part is taken at its payment’s amount, not another', async (t) =>
   t.same(deliveries(spool), []);
 });
 
+t.test("a QR payment in another currency than the terminal's pays nothing here", async (t) => {
+  const { spool, workflow } = await setUp(t);
+  const txn = spool.qrJournal.begin({ mode: 'consumer', amount: 2500, currency: '978', waybill: LISTED });
+  spool.qrJournal.transition(txn.id, 'paid', { wallet: 'simwallet' });
+  const refused = await refusal(workflow.record(delivery(LISTED, { method: 'qr', amount: 2500, qrPaymentId: txn.id })));
+  t.equal(refused.message, `cod.qrPaymentId: QR payment ${txn.id} was paid in EUR (978), not the COD's USD (840)`);
+  t.same(deliveries(spool), []);
+});
+
 t.test('one QR payment pays one delivery, once (recorded or being recorded)', async (t) => {
   const { spool, workflow } = await setUp(t);
   const qr = qrPayment(spool, 2500);
