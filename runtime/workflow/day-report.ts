@@ -1,14 +1,16 @@
 /**
  * The courier's end of day, from what the terminal recorded: the cash to hand over, the card
- * collections, the exceptions, and the reconciliation that matches every COD delivery with its
- * payments one by one. A delivery reconciles only when the parts that still stand (cash, and
- * card payments not reversed or voided, each at the amount its issuer approved) add up to the
- * COD due; one that does not, and a card payment for a waybill no delivery names, are listed as
- * problems to settle with the depot before the courier leaves.
+ * and QR collections (each apart), the exceptions, and the reconciliation that matches every
+ * COD delivery with its payments one by one. A delivery reconciles only when the parts that
+ * still stand (cash, card payments not reversed or voided, each at the amount its issuer
+ * approved, and QR payments still paid, not refunded) add up to the COD due; one that does not,
+ * and a card or QR payment that no delivery names, are listed as problems to settle with the
+ * depot before the courier leaves. A QR payment whose outcome the PSP has not given (unknown)
+ * is listed too: only the PSP can say whether the consignee paid.
  *
  * The day is the terminal's local calendar day of each record's time.
  */
-import type { Spool } from '../../spool/index.js';
+import { QR_STANDING_STATES, type QrState, type Spool } from '../../spool/index.js';
 import { localDateText } from '../payment/receipt.js';
 import { STANDING_STATES, codMethod, groupDigits, recordedParts, type CodMethod } from './cod-collection.js';
 
@@ -20,6 +22,8 @@ export interface DayReport {
   cash: { count: number; amount: number };
   /** Card parts that still stand, at their approved amounts; count: deliveries with such a part. */
   card: { count: number; amount: number };
+  /** QR parts whose payment is still paid (not refunded), at their amounts; count: deliveries with such a part. */
+  qr: { count: number; amount: number };
   exceptions: Record<string, number>;
   /** Each COD delivery, what was due and what its parts bring in; `matched` false names the problem. */
   collections: DeliveryReconciliation[];
@@ -31,9 +35,13 @@ export interface DayReport {
     requested?: number;
     state: string;
   }>;
+  /** QR payments begun this day, paid, that no delivery collected with. */
+  unmatchedQrPayments: Array<{ qrPaymentId: string; waybill: string; amount: number; wallet?: string }>;
+  /** QR payments begun this day whose outcome the PSP has not given: ask the PSP (resolve them) before closing the day. */
+  unknownQrPayments: Array<{ qrPaymentId: string; waybill: string; amount: number; problem: string }>;
   /**
-   * Each cash-on-delivery waybill on the task list and where it stands: collected (cash, card or
-   * both), an exception (with its reason: the parcel and its COD go back to the depot), or open.
+   * Each cash-on-delivery waybill on the task list and where it stands: collected (cash, card,
+   * QR, or several), an exception (with its reason: the parcel and its COD go back to the depot), or open.
    */
   codDue: Array<{
     waybill: string;
@@ -52,7 +60,10 @@ export interface DeliveryReconciliation {
   /** What the parts that still stand bring in. */
   collected: number;
   parts: Array<
-    { method: 'cash'; amount: number } | { method: 'card'; journalId: string; amount: number; state: string | null }
+    | { method: 'cash'; amount: number }
+    | { method: 'card'; journalId: string; amount: number; state: string | null }
+    /** `amount`: what the wallet paid; `refunded`: what was given back since (a refunded payment). */
+    | { method: 'qr'; qrPaymentId: string; amount: number; state: QrState | null; refunded?: number }
   >;
   matched: boolean;
   /** Present when `collected` falls short of the amount due. */
@@ -76,12 +87,16 @@ export function dayReport(spool: Spool, date: string): DayReport {
     pickups: 0,
     cash: { count: 0, amount: 0 },
     card: { count: 0, amount: 0 },
+    qr: { count: 0, amount: 0 },
     exceptions: {},
     collections: [],
     unmatchedPayments: [],
+    unmatchedQrPayments: [],
+    unknownQrPayments: [],
     codDue: [],
   };
   const collectedBy = new Set<string>();
+  const qrCollectedBy = new Set<string>();
   /** The last word on each waybill today: how it was collected, or the exception. */
   const outcome = new Map<string, { status: 'collected' | 'exception'; method?: CodMethod; reason?: string }>();
   for (const record of eventsAround(spool, date)) {
@@ -100,7 +115,10 @@ export function dayReport(spool: Spool, date: string): DayReport {
     const waybill = event.waybill ?? '';
     const method = codMethod(parts);
     outcome.set(waybill, { status: 'collected', method });
-    for (const part of parts) if (part.method === 'card') collectedBy.add(part.journalId);
+    for (const part of parts) {
+      if (part.method === 'card') collectedBy.add(part.journalId);
+      if (part.method === 'qr') qrCollectedBy.add(part.qrPaymentId);
+    }
     const reconciliation = reconcile(spool, waybill, method, parts, event.codDue);
     const cash = reconciliation.parts.filter((part) => part.method === 'cash');
     if (cash.length > 0) {
@@ -113,6 +131,11 @@ export function dayReport(spool: Spool, date: string): DayReport {
     if (standingCards.length > 0) {
       report.card.count++;
       report.card.amount += standingCards.reduce((sum, part) => sum + part.amount, 0);
+    }
+    const qrKept = reconciliation.parts.reduce((sum, part) => sum + (part.method === 'qr' ? qrStanding(part) : 0), 0);
+    if (qrKept > 0) {
+      report.qr.count++;
+      report.qr.amount += qrKept;
     }
     report.collections.push(reconciliation);
   }
@@ -143,7 +166,43 @@ export function dayReport(spool: Spool, date: string): DayReport {
       state: txn.state,
     });
   }
+  for (const txn of qrPaymentsOf(spool, date)) {
+    if (QR_STANDING_STATES.has(txn.state) && !qrCollectedBy.has(txn.id))
+      report.unmatchedQrPayments.push({
+        qrPaymentId: txn.id,
+        waybill: txn.waybill,
+        amount: txn.amount,
+        ...(txn.wallet !== undefined ? { wallet: txn.wallet } : {}),
+      });
+    if (txn.state === 'unknown')
+      report.unknownQrPayments.push({
+        qrPaymentId: txn.id,
+        waybill: txn.waybill,
+        amount: txn.amount,
+        problem: `QR payment ${txn.id} of ${groupDigits(txn.amount)} for ${txn.waybill} is unknown: the PSP has not said whether it was paid; ask the PSP (resolve it) before the day is closed`,
+      });
+  }
   return report;
+}
+
+/**
+ * What a QR part still brings in: all of a paid payment, what a refund left of a refunded one
+ * (a partial refund gives back only part), nothing otherwise.
+ */
+function qrStanding(part: { amount: number; state: QrState | null; refunded?: number }): number {
+  if (part.state !== null && QR_STANDING_STATES.has(part.state)) return part.amount;
+  if (part.state === 'refunded') return part.amount - (part.refunded ?? part.amount);
+  return 0;
+}
+
+/** The QR payments begun on `date` (the terminal's local day). */
+function qrPaymentsOf(spool: Spool, date: string) {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  return spool.qrJournal.list({
+    createdFrom: new Date(year, month - 1, day).getTime(),
+    createdBefore: new Date(year, month - 1, day + 1).getTime(),
+    limit: 100_000,
+  });
 }
 
 /**
@@ -164,6 +223,24 @@ function reconcile(
     if (part.method === 'cash') {
       collected += part.amount;
       return { method: 'cash' as const, amount: part.amount };
+    }
+    if (part.method === 'qr') {
+      const txn = spool.qrJournal.get(part.qrPaymentId);
+      const reconciled = {
+        method: 'qr' as const,
+        qrPaymentId: part.qrPaymentId,
+        amount: txn?.amount ?? part.amount,
+        state: txn?.state ?? null,
+        ...(txn?.state === 'refunded' ? { refunded: txn.refundedAmount } : {}),
+      };
+      if (!txn) problems.push(`QR payment ${part.qrPaymentId} is not in the QR journal`);
+      else if (txn.state === 'refunded')
+        problems.push(
+          `QR payment ${txn.id} was refunded (${groupDigits(txn.refundedAmount)} of ${groupDigits(txn.amount)} given back)`,
+        );
+      else if (!QR_STANDING_STATES.has(txn.state)) problems.push(`QR payment ${txn.id} is ${txn.state}`);
+      collected += qrStanding(reconciled);
+      return reconciled;
     }
     const txn = spool.journal.get(part.journalId);
     if (!txn) problems.push(`card payment ${part.journalId} is not in the journal`);

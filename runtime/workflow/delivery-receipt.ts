@@ -1,8 +1,9 @@
 /**
  * The delivery receipt the courier hands over (or keeps): the waybill, the consignee, the
  * cash-on-delivery collected and each part of it (a card as its last four digits and the amount
- * its issuer approved; cash with what was tendered and the change), the courier, and the
- * consignee's signature as drawn. The rest of a card's details is on its own payment receipt.
+ * its issuer approved; a QR payment as "QR" and the wallet that paid; cash with what was
+ * tendered and the change), the courier, and the consignee's signature as drawn. The rest of a
+ * card's or a QR payment's details is on its own payment receipt.
  */
 import { EscPosBuilder, type MonoImage } from '../../drivers/printer/escpos.js';
 import type { PrinterProfile } from '../../drivers/printer/profiles.js';
@@ -23,7 +24,9 @@ export interface DeliveryReceiptInput {
 
 export type DeliveryReceiptPart =
   | { method: 'cash'; amount: number; tendered: number; change: number }
-  | { method: 'card'; amount: number; panLast4: string | null };
+  | { method: 'card'; amount: number; panLast4: string | null }
+  /** `wallet`: the wallet that paid, as the PSP named it (null when it did not). */
+  | { method: 'qr'; amount: number; wallet: string | null };
 
 export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
   const columns = input.profile.columns;
@@ -49,7 +52,7 @@ export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
         .line(pair('COD', formatAmount(input.cod.due, input.currency)))
         .bold(false);
     for (const part of parts) {
-      const label = `${single ? 'COD ' : ''}${part.method === 'card' ? `CARD${part.panLast4 ? ` **** ${part.panLast4}` : ''}` : 'CASH'}`;
+      const label = `${single ? 'COD ' : ''}${partLabel(part)}`;
       if (single) b.bold();
       b.line(pair(label, formatAmount(part.amount, input.currency)));
       if (single) b.bold(false);
@@ -64,4 +67,10 @@ export function buildDeliveryReceipt(input: DeliveryReceiptInput): Buffer {
   b.align('center').bold().doubleSize().line('DELIVERED').doubleSize(false).bold(false);
   if (input.signature) b.raster(input.signature).line('CONSIGNEE SIGNATURE');
   return b.feed(3).cut().build();
+}
+
+function partLabel(part: DeliveryReceiptPart): string {
+  if (part.method === 'card') return `CARD${part.panLast4 ? ` **** ${part.panLast4}` : ''}`;
+  if (part.method === 'qr') return `QR${part.wallet ? ` ${part.wallet.toUpperCase()}` : ''}`;
+  return 'CASH';
 }

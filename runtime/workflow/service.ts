@@ -23,7 +23,7 @@ import { buildDeliveryReceipt } from './delivery-receipt.js';
 import type { PrinterDriver } from '../../drivers/printer/driver.js';
 import { dayReport, type DayReport } from './day-report.js';
 import { currencyText, localDateText, sameCurrency } from '../payment/receipt.js';
-import { checkCod, recordedParts, type CheckedCod, type CodInput } from './cod-collection.js';
+import { checkCod, recordedParts, type CheckedCod, type CodInput, type RecordedPart } from './cod-collection.js';
 import { normalizeDestination, quote, readTariff, type Quote, type Tariff } from './tariff.js';
 import { checkHandoverInput, HandoverBook, type Handover } from './handover.js';
 import { buildHandoverSlip } from './handover-slip.js';
@@ -128,6 +128,8 @@ export class WorkflowService implements Service {
    * not collect with the same payment.
    */
   private readonly collecting = new Map<string, string>();
+  /** The same for QR payments (QR journal id -> waybill): another journal, its own ids. */
+  private readonly collectingQr = new Map<string, string>();
   /** The handover table of each spool opened (the spool is reopened after a restore). */
   private readonly handoverBooks = new WeakMap<Spool, HandoverBook>();
 
@@ -409,12 +411,15 @@ export class WorkflowService implements Service {
         : {}),
     };
     const cardIds = (cod?.parts ?? []).flatMap((part) => (part.method === 'card' ? [part.journalId] : []));
+    const qrIds = (cod?.parts ?? []).flatMap((part) => (part.method === 'qr' ? [part.qrPaymentId] : []));
     for (const journalId of cardIds) this.collecting.set(journalId, check.waybill);
+    for (const qrPaymentId of qrIds) this.collectingQr.set(qrPaymentId, check.waybill);
     let id: string;
     try {
       ({ id } = await this.deps.spool().outbox.enqueue(STREAMS.waybillEvent, payload));
     } finally {
       for (const journalId of cardIds) this.collecting.delete(journalId);
+      for (const qrPaymentId of qrIds) this.collectingQr.delete(qrPaymentId);
     }
     this.deps.events.publish(`waybill.${kind}`, {
       id,
@@ -459,11 +464,17 @@ export class WorkflowService implements Service {
                   parts: cod.parts.map((part) =>
                     part.method === 'cash'
                       ? part
-                      : {
-                          method: 'card' as const,
-                          amount: part.amount,
-                          panLast4: lastFour(spool.journal.get(part.journalId)?.panMasked),
-                        },
+                      : part.method === 'qr'
+                        ? {
+                            method: 'qr' as const,
+                            amount: part.amount,
+                            wallet: spool.qrJournal.get(part.qrPaymentId)?.wallet ?? null,
+                          }
+                        : {
+                            method: 'card' as const,
+                            amount: part.amount,
+                            panLast4: lastFour(spool.journal.get(part.journalId)?.panMasked),
+                          },
                   ),
                 },
               }
@@ -596,7 +607,7 @@ export class WorkflowService implements Service {
   /**
    * A delivery on the task list must collect exactly the COD amount due (or nothing when none
    * is due), a card part counting what its issuer approved. A waybill not on the list (added at
-   * the door, list not downloaded) is taken as given. A card payment pays one delivery only.
+   * the door, list not downloaded) is taken as given. A card or QR payment pays one delivery only.
    */
   private checkCod(waybill: string, cod: unknown): CheckedCod | undefined {
     const spool = this.deps.spool();
@@ -605,32 +616,47 @@ export class WorkflowService implements Service {
     return checkCod(cod, {
       waybill,
       due: task?.codAmount,
+      currency: this.config.terminal.currency,
       journal: (journalId) => spool.journal.get(journalId),
       collectedBy: (journalId) => {
         const inFlight = this.collecting.get(journalId);
         if (inFlight !== undefined) return { waybill: inFlight };
-        return deliveryCollectedWith(spool, journalId);
+        return deliveryCollectedWith(spool, 'card', journalId);
+      },
+      qrPayment: (qrPaymentId) => spool.qrJournal.get(qrPaymentId),
+      qrCollectedBy: (qrPaymentId) => {
+        const inFlight = this.collectingQr.get(qrPaymentId);
+        if (inFlight !== undefined) return { waybill: inFlight };
+        return deliveryCollectedWith(spool, 'qr', qrPaymentId);
       },
     });
   }
 }
 
 /**
- * The recorded delivery (the latest, if several) that collected with card payment `journalId`.
+ * The recorded delivery (the latest, if several) that collected with card payment `journalId`
+ * (or QR payment `id`, for `qr`).
  * SQLite picks the few events whose text names the payment; only those are parsed and checked:
  * reading and parsing every event of the stream in JavaScript, once per card delivery, cost the
  * main thread time in proportion to the spool's size.
  */
-function deliveryCollectedWith(spool: Spool, journalId: string): { waybill: string; eventId: string } | undefined {
-  const needle = `"journalId":${JSON.stringify(journalId)}`;
+function deliveryCollectedWith(
+  spool: Spool,
+  method: 'card' | 'qr',
+  id: string,
+): { waybill: string; eventId: string } | undefined {
+  const needle = `"${method === 'card' ? 'journalId' : 'qrPaymentId'}":${JSON.stringify(id)}`;
   const rows = spool.db
     .prepare(`SELECT id, payload FROM outbox WHERE stream = ? AND instr(payload, ?) > 0 ORDER BY seq DESC`)
     .all(STREAMS.waybillEvent, needle) as Array<{ id: string; payload: string }>;
   for (const row of rows) {
     const event = JSON.parse(row.payload) as { kind?: string; waybill?: string; cod?: unknown };
     if (event.kind !== 'delivery') continue;
-    if (recordedParts(event.cod).some((part) => part.method === 'card' && part.journalId === journalId))
-      return { waybill: event.waybill ?? '', eventId: row.id };
+    const names = (part: RecordedPart) =>
+      method === 'card'
+        ? part.method === 'card' && part.journalId === id
+        : part.method === 'qr' && part.qrPaymentId === id;
+    if (recordedParts(event.cod).some(names)) return { waybill: event.waybill ?? '', eventId: row.id };
   }
   return undefined;
 }

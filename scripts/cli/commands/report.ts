@@ -1,7 +1,8 @@
 /**
  * `codpos report day [--date YYYY-MM-DD] [--json]`: the courier's end of day from the running
- * daemon (GET /v1/reports/day): the cash to hand over, the card collections, the exceptions,
- * and the COD deliveries or card payments that do not match, one by one.
+ * daemon (GET /v1/reports/day): the cash to hand over, the card and QR collections, the
+ * exceptions, and the COD deliveries or card and QR payments that do not match, one by one
+ * (with the QR payments whose outcome only the PSP can give).
  */
 import type { Command } from 'commander';
 import { groupCommand } from '../groups.js';
@@ -15,7 +16,7 @@ export function register(program: Command): void {
   const report = groupCommand(program, 'report', "the courier's reports from the running daemon");
   report
     .command('day')
-    .description('end of day: the cash to hand over, card collections, exceptions, and what does not reconcile')
+    .description('end of day: the cash to hand over, card and QR collections, exceptions, and what does not reconcile')
     .option('--date <yyyy-mm-dd>', "the day (the terminal's local date; default today)")
     .option('--config <file>', 'config file, for data.dir and api.socket')
     .option('--json', 'machine-readable output')
@@ -29,6 +30,11 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
     printJson(r);
     return;
   }
+  printLines(dayReportLines(r));
+}
+
+/** The day report as the courier reads it, one line each. */
+export function dayReportLines(r: DayReport): string[] {
   const problems = [
     ...r.collections
       .filter((c) => !c.matched)
@@ -37,11 +43,16 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
       (p) =>
         `  card payment ${p.journalId} (${p.amount}${p.waybill ? `, waybill ${p.waybill}` : ''}): no delivery collected with it`,
     ),
+    ...r.unmatchedQrPayments.map(
+      (p) => `  QR payment ${p.qrPaymentId} (${p.amount}, waybill ${p.waybill}): no delivery collected with it`,
+    ),
+    ...r.unknownQrPayments.map((p) => `  ${p.problem}`),
   ];
-  printLines([
+  return [
     `day ${r.date}: ${r.pickups} pickups, ${r.deliveries} deliveries`,
     `  cash to hand over  ${r.cash.amount} (${r.cash.count} deliveries)`,
     `  card collections   ${r.card.amount} (${r.card.count} deliveries)`,
+    `  QR collections     ${r.qr.amount} (${r.qr.count} deliveries)`,
     `  exceptions         ${
       Object.entries(r.exceptions)
         .map(([reason, n]) => `${reason} ${n}`)
@@ -58,5 +69,5 @@ async function runDayReport(opts: { date?: string; config?: string; json?: boole
       : []),
     problems.length > 0 ? `does not reconcile (${problems.length}):` : 'every COD delivery matches its payment',
     ...problems,
-  ]);
+  ];
 }
