@@ -354,7 +354,42 @@ export const ERROR_CODES = {
   },
 
   // PSP: the payment service provider link for QR payments (exit 4, HTTP 503)
-  // (codes of runtime/psp/ go here)
+  CODPOS_PSP_BAD_ANSWER: {
+    meaning:
+      'the PSP answered with a body that is not JSON or not the order or refund it should be (the message names the field)',
+  },
+  CODPOS_PSP_BAD_SIGNATURE: {
+    meaning:
+      "an answer or notification from the PSP has no signature or a wrong one: it is not believed (check the PSP's key or shared secret)",
+  },
+  CODPOS_PSP_CONFIG: {
+    meaning: 'the psp section names a key, secret or CA file that cannot be read or is not a key of the right kind',
+    exitCode: 2,
+    httpStatus: 500,
+  },
+  CODPOS_PSP_IDEMPOTENCY_CONFLICT: {
+    meaning: 'the PSP already took a request with the same idempotency key (orderRef or refundRef) and another body',
+    httpStatus: 409,
+  },
+  CODPOS_PSP_REFUSED: {
+    meaning:
+      'the PSP refused the request (HTTP 4xx: bad signature, unknown merchant or terminal, a bad field); details.status and details.pspCode say which',
+  },
+  CODPOS_PSP_STALE_NOTIFICATION: {
+    meaning: "a PSP notification's timestamp is outside the accepted window or its nonce was seen before (a replay)",
+  },
+  CODPOS_PSP_TIMEOUT: {
+    meaning:
+      'the PSP did not answer in time; details.sent true: the request may have reached it, only a query can tell',
+  },
+  CODPOS_PSP_UNAVAILABLE: {
+    meaning: 'the PSP answered with a server error (HTTP 5xx): the request may or may not have taken effect',
+  },
+  CODPOS_PSP_UNKNOWN_ORDER: { meaning: 'the PSP has no order with this orderRef (it never received the create)' },
+  CODPOS_PSP_UNREACHABLE: {
+    meaning:
+      'no connection to the PSP, or it closed before answering; details.sent false: the request never left, true: it may have',
+  },
 
   // SPOOL: the on-box SQLite store (exit 5)
   CODPOS_SPOOL_BACKUP_EXISTS: { meaning: 'the spool backup destination already exists: choose a new file' },
