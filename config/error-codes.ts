@@ -226,7 +226,30 @@ export const ERROR_CODES = {
   CODPOS_TLV_VALUE_TOO_LONG: { meaning: 'a value to encode is longer than 3 length bytes allow' },
 
   // QR: an EMV QR payload could not be built or parsed (exit 2, HTTP 400)
-  // (codes of emv/qr/ go here)
+  CODPOS_QR_AMOUNT: {
+    meaning:
+      'an amount in a QR payload (tag 54, 56) is not up to 13 digits with one optional ".", has more decimals than its currency has, or is 0',
+  },
+  CODPOS_QR_CRC: {
+    meaning:
+      'a merchant-presented QR has no CRC (tag 63), the CRC is not the last object, or it does not match the payload',
+  },
+  CODPOS_QR_DUPLICATE_TAG: { meaning: 'a merchant-presented QR has the same data object ID twice at one level' },
+  CODPOS_QR_FORMAT: {
+    meaning:
+      'a data object of a merchant-presented QR has a bad value (payload format indicator, initiation method, MCC, currency, country, name, city, ...): the message names the tag',
+  },
+  CODPOS_QR_LENGTH: {
+    meaning:
+      'a data object of a QR payload has an ID or length that is not two digits, a length of 00, or a value that runs past the end (details.offset says where)',
+  },
+  CODPOS_QR_MISSING_TAG: {
+    meaning:
+      'a merchant-presented QR lacks a mandatory data object (00, a merchant account 02-51, 52, 53, 58, 59, 60, 63): the message names it',
+  },
+  CODPOS_QR_TEMPLATE: {
+    meaning: 'a template of a merchant-presented QR (26-51, 62, 64, 80-99) has inner data objects that do not parse',
+  },
 
   // CRYPTO: a bad key, block or cryptographic input (exit 2)
   CODPOS_CRYPTO_AC_DATA: {

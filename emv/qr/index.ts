@@ -1,0 +1,18 @@
+/** EMV QR payment payloads: merchant-presented (MPM), consumer-presented (CPM), wallet codes. */
+export { crc16Ccitt, crc16Hex } from './crc16.js';
+export { currencyExponent } from './currency-exponent.js';
+export {
+  parseMpm,
+  serializeMpm,
+  buildMpm,
+  minorToMpmAmount,
+  mpmAmountToMinor,
+  type MpmPayload,
+  type MpmInput,
+  type MpmDataObject,
+  type MpmAccountTemplate,
+  type MpmAdditionalData,
+  type MpmLanguageTemplate,
+  type MpmTipIndicator,
+} from './mpm.js';
+export { mpmTagName, mpmInnerTagName } from './mpm-tags.js';
