@@ -7,6 +7,7 @@
  * 05, the reference label = the orderRef) must exist and carry the payload's amount and currency,
  * or it refuses to pay (a terminal showing one amount and charging another is the fraud this stops).
  */
+import { parseMpm } from '../../emv/qr/index.js';
 import type { PspOrder } from './types.js';
 import type { SimBook, SimOrder } from './sim-book.js';
 
@@ -30,6 +31,16 @@ export interface ScannedMpm {
 
 export type MpmReader = (payload: string) => ScannedMpm;
 
+/** The wallet's reading of a payload: emv/qr's parse (CRC, lengths, the amount by the currency's exponent). */
+export function readMpmPayload(payload: string): ScannedMpm {
+  const parsed = parseMpm(payload);
+  return {
+    ...(parsed.additionalData?.referenceLabel !== undefined ? { orderRef: parsed.additionalData.referenceLabel } : {}),
+    ...(parsed.amountMinor !== undefined ? { amount: parsed.amountMinor } : {}),
+    currency: parsed.currency,
+  };
+}
+
 /** The simulator's side of a wallet action: the PSP applies the order's behaviour. */
 export type WalletSettle = (entry: SimOrder, choice: WalletChoice) => WalletResult;
 
@@ -48,12 +59,11 @@ export class SimWallet {
     private readonly book: SimBook,
     private readonly settle: WalletSettle,
     private readonly random: () => number,
-    private readonly readMpm?: MpmReader,
+    private readonly readMpm: MpmReader = readMpmPayload,
   ) {}
 
   /** Scans the terminal's MPM payload and pays, declines or ignores the order it names. */
   scan(payload: string, options: { outcome: WalletChoice }): WalletResult {
-    if (!this.readMpm) return { outcome: 'refused', reason: 'this wallet cannot read EMV MPM payloads' };
     let scanned: ScannedMpm;
     try {
       scanned = this.readMpm(payload);

@@ -238,8 +238,9 @@ export class PspSimulator {
     else if (orderPath?.[2] === '/cancel') result = this.cancel(orderRef!, key);
     else if (orderPath?.[2] === '/refunds') result = this.refund(orderRef!, fields, key);
     else return apiError(404, 'not_found', `no route ${path}`);
-    // What was decided is what a resend gets; a 503 took nothing, so a resend is tried afresh.
-    if (result.status < 500)
+    // A decision (an order taken, a cancel, a refund done or refused) is what a resend gets. A
+    // request refused before it was acted on (400, 404, 503) saved nothing: its resend is tried afresh.
+    if ((result.status >= 200 && result.status < 300) || result.status === 422)
       this.idempotent.set(scope, { bodyHash, status: result.status, body: JSON.stringify(result.body) });
     return result;
   }
