@@ -230,6 +230,14 @@ export const ERROR_CODES = {
     meaning:
       'an amount in a QR payload (tag 54, 56) is not up to 13 digits with one optional ".", has more decimals than its currency has, or is 0',
   },
+  CODPOS_QR_CONSUMER_CODE: {
+    meaning:
+      'a scanned wallet code is neither a consumer-presented QR (CPM) nor a wallet token (16 to 32 letters and digits)',
+  },
+  CODPOS_QR_CPM: {
+    meaning:
+      'a consumer-presented QR (CPM) is not base64, not BER-TLV, lacks its payload format indicator "CPV01" (tag 85) or its application template (tag 61)',
+  },
   CODPOS_QR_CRC: {
     meaning:
       'a merchant-presented QR has no CRC (tag 63), the CRC is not the last object, or it does not match the payload',

@@ -16,3 +16,19 @@ export {
   type MpmTipIndicator,
 } from './mpm.js';
 export { mpmTagName, mpmInnerTagName } from './mpm-tags.js';
+export {
+  parseCpm,
+  buildCpm,
+  CPM_PAYLOAD_FORMAT_INDICATOR,
+  CPM_TAG_NAMES,
+  type CpmPayload,
+  type CpmCardData,
+  type CpmInput,
+  type CpmCardDataInput,
+} from './cpm.js';
+export {
+  parseConsumerCode,
+  WALLET_TOKEN_MIN_LENGTH,
+  WALLET_TOKEN_MAX_LENGTH,
+  type ConsumerCode,
+} from './consumer-code.js';
