@@ -7,7 +7,7 @@
  * 05, the reference label = the orderRef) must exist and carry the payload's amount and currency,
  * or it refuses to pay (a terminal showing one amount and charging another is the fraud this stops).
  */
-import { parseMpm } from '../../emv/qr/index.js';
+import { buildCpm, parseMpm } from '../../emv/qr/index.js';
 import type { PspOrder } from './types.js';
 import type { SimBook, SimOrder } from './sim-book.js';
 
@@ -51,6 +51,8 @@ interface IssuedCode {
 }
 
 export const SIM_WALLET_NAME = 'simwallet';
+/** The simulated wallet's application id in its CPM codes (a proprietary RID, not a card scheme's). */
+export const SIM_WALLET_AID = 'F0000000535744';
 
 export class SimWallet {
   private readonly issued = new Map<string, IssuedCode>();
@@ -101,18 +103,45 @@ export class SimWallet {
   }
 
   /**
-   * A code for the terminal's scanner. `token`: a wallet token (`SIMWALLET-` and 20 digits,
-   * drawn from the simulator's seeded PRNG). What the consignee does when the terminal
-   * presents it is `outcome`; a code pays once.
+   * A code for the terminal's scanner, drawn from the simulator's seeded PRNG. `token`: a wallet
+   * token, `SIMWALLET` and 20 digits (letters and digits only, as emv/qr's parseConsumerCode
+   * takes a token). `cpm`: an EMV consumer-presented payload (base64 BER-TLV, emv/qr's buildCpm)
+   * with one application: the wallet's AID and label and a cryptogram and counter, no PAN or
+   * track data (a tokenised wallet; the code is printed on the simulator's console). What the
+   * consignee does when the terminal presents it is `outcome`; a code pays once.
    */
   consumerCode(options: { kind: 'token' | 'cpm'; outcome: WalletChoice }): string {
-    if (options.kind === 'cpm') throw new RangeError('CPM codes need emv/qr buildCpm (not in this build)');
     let code: string;
-    do {
-      code = `SIMWALLET-${Array.from({ length: 20 }, () => Math.floor(this.random() * 10)).join('')}`;
-    } while (this.issued.has(code));
+    do code = options.kind === 'cpm' ? this.cpmCode() : `SIMWALLET${this.digits(20)}`;
+    while (this.issued.has(code));
     this.issued.set(code, { choice: options.outcome, used: false });
     return code;
+  }
+
+  private digits(count: number): string {
+    return Array.from({ length: count }, () => Math.floor(this.random() * 10)).join('');
+  }
+
+  private hexBytes(count: number): string {
+    return Array.from({ length: count }, () =>
+      Math.floor(this.random() * 256)
+        .toString(16)
+        .padStart(2, '0'),
+    )
+      .join('')
+      .toUpperCase();
+  }
+
+  private cpmCode(): string {
+    return buildCpm({
+      applications: [
+        {
+          aid: SIM_WALLET_AID,
+          label: 'SIMWALLET',
+          transparent: { '9F26': this.hexBytes(8), '9F36': this.hexBytes(2), '9F37': this.hexBytes(4) },
+        },
+      ],
+    });
   }
 
   /** The terminal presented a consumer code: what the consignee does, or why it cannot pay. */

@@ -32,7 +32,7 @@ export const SIM_PSP_HELP = [
   'orders                          the orders it holds (JSON)',
   'scan PAYLOAD [pay|decline|ignore]  the wallet scans the MPM payload the terminal shows (default pay)',
   'pay ORDERREF | decline ORDERREF the wallet pays or declines an order found by its reference',
-  'code [token] [pay|decline|ignore]  a consumer code for the terminal scanner (default token, pay)',
+  'code [token|cpm] [pay|decline|ignore]  a consumer code for the terminal scanner: a wallet token or an EMV CPM payload (default token, pay)',
   'next BEHAVIOUR                  the next order behaves so: approve, decline, slow MS, lose-notification,',
   '                                late-status N, pay-after-give-up answer|no-answer, unavailable 503|drop',
   'amount MINOR BEHAVIOUR|clear    every order of that amount behaves so (or no longer)',

@@ -14,6 +14,8 @@ import { isPosError, type PosError } from '../../../config/errors.js';
 import { HttpPspClient } from '../../../runtime/psp/client.js';
 import { ecdsaSigner, hmacSigner, type PspSigner } from '../../../runtime/psp/signing.js';
 import { PspSimulator } from '../../../runtime/psp/simulator.js';
+import { SIM_WALLET_AID } from '../../../runtime/psp/sim-wallet.js';
+import { parseConsumerCode } from '../../../emv/qr/index.js';
 import type { CreateOrderRequest, PspClient } from '../../../runtime/psp/types.js';
 import { makeTestPki } from '../../helpers/test-pki.js';
 
@@ -178,6 +180,13 @@ t.test('consumer-presented: the wallet code pays, declines, or is refused', asyn
   t.equal((await client.payWithConsumerCode({ ...order('c-3'), consumerCode: declineCode })).status, 'declined');
   const unknown = await client.payWithConsumerCode({ ...order('c-4'), consumerCode: 'SIMWALLET-0000' });
   t.match(unknown, { status: 'declined', declineReason: 'unknown consumer code' });
+  t.match(parseConsumerCode(payCode), { kind: 'token' }, "a token the terminal's scanner parse takes");
+  const cpm = sim.wallet.consumerCode({ kind: 'cpm', outcome: 'pay' });
+  const parsed = parseConsumerCode(cpm);
+  t.equal(parsed.kind, 'cpm');
+  t.equal(parsed.kind === 'cpm' ? parsed.cpm.applications[0]?.aid : undefined, SIM_WALLET_AID);
+  t.equal(parsed.kind === 'cpm' ? parsed.cpm.applications[0]?.pan : 'none', undefined, 'no PAN in the code');
+  t.match(await client.payWithConsumerCode({ ...order('c-cpm'), consumerCode: cpm }), { status: 'paid' });
   const ignoreCode = sim.wallet.consumerCode({ kind: 'token', outcome: 'ignore' });
   t.equal((await client.payWithConsumerCode({ ...order('c-5'), consumerCode: ignoreCode })).status, 'waiting');
 });
