@@ -79,11 +79,14 @@ export class PspSimulator {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly now: () => number;
   private readonly notifyAgent: https.Agent;
+  private readonly maxIdempotentAnswers: number;
 
   constructor(private readonly options: PspSimulatorOptions) {
     this.now = options.now ?? Date.now;
     this.nonces = new NonceWindow(options.windowMs ?? PSP_SIM_DEFAULTS.windowMs);
-    this.book = new SimBook(options.maxOrders ?? PSP_SIM_DEFAULTS.maxOrders, this.now);
+    const maxOrders = options.maxOrders ?? PSP_SIM_DEFAULTS.maxOrders;
+    this.book = new SimBook(maxOrders, this.now);
+    this.maxIdempotentAnswers = 4 * maxOrders;
     this.wallet = new SimWallet(
       this.book,
       (entry, choice) => this.walletSettles(entry, choice),
@@ -240,8 +243,12 @@ export class PspSimulator {
     else return apiError(404, 'not_found', `no route ${path}`);
     // A decision (an order taken, a cancel, a refund done or refused) is what a resend gets. A
     // request refused before it was acted on (400, 404, 503) saved nothing: its resend is tried afresh.
-    if ((result.status >= 200 && result.status < 300) || result.status === 422)
+    if ((result.status >= 200 && result.status < 300) || result.status === 422) {
       this.idempotent.set(scope, { bodyHash, status: result.status, body: JSON.stringify(result.body) });
+      // Bounded like the book: a few requests per order (create, cancel, refunds); the oldest go first.
+      if (this.idempotent.size > this.maxIdempotentAnswers)
+        this.idempotent.delete(this.idempotent.keys().next().value!);
+    }
     return result;
   }
 

@@ -24,8 +24,14 @@ function order(orderRef: string, amount = 2500): CreateOrderRequest {
   return { orderRef, amount, currency: '978', waybill: 'RR123456785DE', terminalLabel: 'CODPOS01' };
 }
 
-async function setup(t: Test) {
-  const sim = new PspSimulator({ merchantId: MERCHANT, terminalId: TERMINAL, signer, seed: 11 });
+async function setup(t: Test, maxOrders?: number) {
+  const sim = new PspSimulator({
+    merchantId: MERCHANT,
+    terminalId: TERMINAL,
+    signer,
+    seed: 11,
+    ...(maxOrders !== undefined ? { maxOrders } : {}),
+  });
   const { url } = await sim.start();
   t.teardown(() => sim.stop());
   const client = new HttpPspClient({ url, merchantId: MERCHANT, terminalId: TERMINAL, signer, timeoutMs: 5000 });
@@ -292,6 +298,18 @@ t.test('the book forgets the oldest final orders past its bound, never an open o
   t.equal(open.order.status, 'created');
   add('fifth');
   t.equal(book.size, 4, 'no final order left to forget: the open ones stay');
+});
+
+t.test('the idempotent answers are bounded (4 per order of the bound): the oldest forgotten', async (t) => {
+  const { client } = await setup(t, 1);
+  const first = await client.createOrder(order('keep-1'));
+  for (const ref of ['keep-2', 'keep-3', 'keep-4']) await client.createOrder(order(ref));
+  t.same(await client.createOrder(order('keep-1')), first, 'still within the bound: the first answer');
+  const last = await client.createOrder(order('keep-5'));
+  const forgotten = await rejection(client.createOrder(order('keep-1')));
+  t.equal(forgotten.code, 'CODPOS_PSP_IDEMPOTENCY_CONFLICT');
+  t.match(forgotten.details, { pspCode: 'order_exists' }, 'its answer forgotten, the order itself is still there');
+  t.same(await client.createOrder(order('keep-5')), last);
 });
 
 t.test('behaviours as the console types them', async (t) => {
