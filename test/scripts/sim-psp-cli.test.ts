@@ -5,13 +5,14 @@
  */
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codposBin, readJsonLines, runCodpos, type JsonLine } from '../helpers/cli.js';
 import { isPosError } from '../../config/errors.js';
 import { HttpPspClient } from '../../runtime/psp/client.js';
-import { hmacSigner } from '../../runtime/psp/signing.js';
+import { ecdsaSigner, hmacSigner } from '../../runtime/psp/signing.js';
 
 t.setTimeout(120_000);
 
@@ -115,6 +116,49 @@ t.test('starts, prints its URL, answers signed requests, takes commands, stops o
   t.equal(await exited, 0);
 });
 
+t.test('ECDSA: --ecdsa-key and --terminal-public-key; the client with the matching keys is answered', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'codpos-sim-psp-ecdsa-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const terminal = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const psp = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  writeFileSync(join(dir, 'psp.key'), psp.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(join(dir, 'terminal.pub'), terminal.publicKey.export({ type: 'spki', format: 'pem' }));
+  const child = spawn(
+    process.execPath,
+    [
+      codposBin,
+      'sim',
+      'psp',
+      '--json',
+      '--ecdsa-key',
+      join(dir, 'psp.key'),
+      '--terminal-public-key',
+      join(dir, 'terminal.pub'),
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv() },
+  );
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { next } = readJsonLines(child.stdout);
+  const start = await next((l) => 'url' in l);
+  t.match(start, { scheme: 'ecdsa-p256', merchantId: 'SIMMERCHANT', terminalId: 'CODPOS01' });
+  const client = new HttpPspClient({
+    url: String(start.url),
+    merchantId: 'SIMMERCHANT',
+    terminalId: 'CODPOS01',
+    signer: ecdsaSigner(terminal.privateKey, psp.publicKey),
+  });
+  t.teardown(() => client.close());
+  await client.query('none').then(
+    () => t.fail('an order that was never created'),
+    (error: unknown) => t.ok(isPosError(error, 'CODPOS_PSP_UNKNOWN_ORDER'), 'a signed 404, verified with the PSP key'),
+  );
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+});
+
 t.test('refuses bad options, naming them', async (t) => {
   const noKey = runCodpos(['sim', 'psp', '--json']);
   t.equal(noKey.status, 2);
@@ -125,4 +169,7 @@ t.test('refuses bad options, naming them', async (t) => {
   const missing = runCodpos(['sim', 'psp', '--json', '--secret-file', '/nonexistent/psp.secret']);
   t.equal(missing.status, 2);
   t.match(missing.stdout + missing.stderr, /cannot read \/nonexistent\/psp.secret/);
+  const halfEcdsa = runCodpos(['sim', 'psp', '--json', '--ecdsa-key', '/nonexistent/psp.key']);
+  t.equal(halfEcdsa.status, 2);
+  t.match(halfEcdsa.stdout + halfEcdsa.stderr, /--ecdsa-key and --terminal-public-key go together/);
 });
