@@ -268,13 +268,24 @@ const pspSigning = z.discriminatedUnion('scheme', [
   z
     .strictObject({
       scheme: z.literal('hmac-sha256'),
-      /** The shared secret inline (masked in `config show`), or in a file (mode 0600) or credential. */
-      secret: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+      /**
+       * The shared secret inline (masked in `config show`), or in a file (mode 0600) or credential.
+       * Its length (16 bytes at least) is checked when it is read (runtime/psp/options.ts): a
+       * schema check here would print the value back in its error.
+       */
+      secret: z.string().optional(),
       secretFile: z.string().min(1).optional(),
     })
-    .refine((signing) => (signing.secret === undefined) !== (signing.secretFile === undefined), {
-      message: 'set exactly one of secret and secretFile',
-      path: ['secret'],
+    .check((ctx) => {
+      const signing = ctx.value;
+      if ((signing.secret === undefined) !== (signing.secretFile === undefined)) return;
+      // No input in the issue: the loader prints an issue's input, and this one holds the secret.
+      ctx.issues.push({
+        code: 'custom',
+        message: 'set exactly one of secret and secretFile',
+        path: ['secret'],
+        input: undefined,
+      });
     }),
   z.strictObject({
     scheme: z.literal('ecdsa-p256'),

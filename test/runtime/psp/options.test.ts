@@ -9,6 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PosError } from '../../../config/errors.js';
 import { validateConfig } from '../../../config/load.js';
 import { redact } from '../../../config/masking.js';
 import { pspClientOptionsFromConfig, type PspConfig } from '../../../runtime/psp/options.js';
@@ -42,12 +43,27 @@ t.test('validation: one of secret and secretFile, an http(s) URL, a known scheme
   t.equal(pspOf({ ...base, signing: { scheme: 'hmac-sha256', secret } }).timeoutMs, 10000);
   t.equal(pspOf({ ...base, signing: { scheme: 'hmac-sha256', secret } }).notifications.enabled, false);
   t.throws(() => pspOf({ ...base, signing: { scheme: 'hmac-sha256' } }), { code: 'CODPOS_CONFIG_INVALID' });
-  t.throws(() => pspOf({ ...base, signing: { scheme: 'hmac-sha256', secret, secretFile: 'f' } }), {
-    code: 'CODPOS_CONFIG_INVALID',
-  });
-  t.throws(() => pspOf({ ...base, signing: { scheme: 'hmac-sha256', secret: 'short' } }), {
-    code: 'CODPOS_CONFIG_INVALID',
-  });
+  const both = (() => {
+    try {
+      pspOf({ ...base, signing: { scheme: 'hmac-sha256', secret, secretFile: 'f' } });
+    } catch (error) {
+      return error as PosError;
+    }
+  })();
+  t.equal(both?.code, 'CODPOS_CONFIG_INVALID');
+  t.match(both?.message, /set exactly one of secret and secretFile/);
+  t.notMatch(both?.message, secret, 'the error does not print the secret back');
+  const short = pspOf({ ...base, signing: { scheme: 'hmac-sha256', secret: 'short secret' } });
+  const tooShort = (() => {
+    try {
+      pspClientOptionsFromConfig(short, dir);
+    } catch (error) {
+      return error as PosError;
+    }
+  })();
+  t.equal(tooShort?.code, 'CODPOS_PSP_CONFIG', 'a secret under 16 bytes is refused when read');
+  t.match(tooShort?.message, /psp\.signing: an HMAC secret must be at least 16 bytes/);
+  t.notMatch(tooShort?.message, 'short secret');
   t.throws(() => pspOf({ ...base, url: 'ftp://psp.example', signing: { scheme: 'hmac-sha256', secret } }), {
     code: 'CODPOS_CONFIG_INVALID',
   });
