@@ -242,7 +242,38 @@ export const ERROR_CODES = {
   CODPOS_TLV_VALUE_TOO_LONG: { meaning: 'a value to encode is longer than 3 length bytes allow' },
 
   // QR: an EMV QR payload could not be built or parsed (exit 2, HTTP 400)
-  // (codes of emv/qr/ go here)
+  CODPOS_QR_AMOUNT: {
+    meaning:
+      'an amount in a QR payload (tag 54, 56) is not up to 13 digits with one optional ".", has more decimals than its currency has, or is 0',
+  },
+  CODPOS_QR_CONSUMER_CODE: {
+    meaning:
+      'a scanned wallet code is neither a consumer-presented QR (CPM) nor a wallet token (16 to 32 letters and digits)',
+  },
+  CODPOS_QR_CPM: {
+    meaning:
+      'a consumer-presented QR (CPM) is not base64, not BER-TLV, lacks its payload format indicator "CPV01" (tag 85) or its application template (tag 61)',
+  },
+  CODPOS_QR_CRC: {
+    meaning:
+      'a merchant-presented QR has no CRC (tag 63), the CRC is not the last object, or it does not match the payload',
+  },
+  CODPOS_QR_DUPLICATE_TAG: { meaning: 'a merchant-presented QR has the same data object ID twice at one level' },
+  CODPOS_QR_FORMAT: {
+    meaning:
+      'a data object of a merchant-presented QR has a bad value (payload format indicator, initiation method, MCC, currency, country, name, city, ...): the message names the tag',
+  },
+  CODPOS_QR_LENGTH: {
+    meaning:
+      'a data object of a QR payload has an ID or length that is not two digits, a length of 00, or a value that runs past the end (details.offset says where)',
+  },
+  CODPOS_QR_MISSING_TAG: {
+    meaning:
+      'a merchant-presented QR lacks a mandatory data object (00, a merchant account 02-51, 52, 53, 58, 59, 60, 63): the message names it',
+  },
+  CODPOS_QR_TEMPLATE: {
+    meaning: 'a template of a merchant-presented QR (26-51, 62, 64, 80-99) has inner data objects that do not parse',
+  },
 
   // CRYPTO: a bad key, block or cryptographic input (exit 2)
   CODPOS_CRYPTO_AC_DATA: {
@@ -374,7 +405,42 @@ export const ERROR_CODES = {
   },
 
   // PSP: the payment service provider link for QR payments (exit 4, HTTP 503)
-  // (codes of runtime/psp/ go here)
+  CODPOS_PSP_BAD_ANSWER: {
+    meaning:
+      'the PSP answered with a body that is not JSON or not the order or refund it should be (the message names the field)',
+  },
+  CODPOS_PSP_BAD_SIGNATURE: {
+    meaning:
+      "an answer or notification from the PSP has no signature or a wrong one: it is not believed (check the PSP's key or shared secret)",
+  },
+  CODPOS_PSP_CONFIG: {
+    meaning: 'the psp section names a key, secret or CA file that cannot be read or is not a key of the right kind',
+    exitCode: 2,
+    httpStatus: 500,
+  },
+  CODPOS_PSP_IDEMPOTENCY_CONFLICT: {
+    meaning: 'the PSP already took a request with the same idempotency key (orderRef or refundRef) and another body',
+    httpStatus: 409,
+  },
+  CODPOS_PSP_REFUSED: {
+    meaning:
+      'the PSP refused the request (HTTP 4xx: bad signature, unknown merchant or terminal, a bad field); details.status and details.pspCode say which',
+  },
+  CODPOS_PSP_STALE_NOTIFICATION: {
+    meaning: "a PSP notification's timestamp is outside the accepted window or its nonce was seen before (a replay)",
+  },
+  CODPOS_PSP_TIMEOUT: {
+    meaning:
+      'the PSP did not answer in time; details.sent true: the request may have reached it, only a query can tell',
+  },
+  CODPOS_PSP_UNAVAILABLE: {
+    meaning: 'the PSP answered with a server error (HTTP 5xx): the request may or may not have taken effect',
+  },
+  CODPOS_PSP_UNKNOWN_ORDER: { meaning: 'the PSP has no order with this orderRef (it never received the create)' },
+  CODPOS_PSP_UNREACHABLE: {
+    meaning:
+      'no connection to the PSP, or it closed before answering; details.sent false: the request never left, true: it may have',
+  },
 
   // SPOOL: the on-box SQLite store (exit 5)
   CODPOS_SPOOL_BACKUP_EXISTS: { meaning: 'the spool backup destination already exists: choose a new file' },

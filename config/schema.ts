@@ -259,6 +259,63 @@ const uplink = z
   })
   .prefault({});
 
+/**
+ * `psp`: the payment service provider for QR payments (runtime/psp/, docs/psp.md). Absent: no
+ * QR payments. Files are relative to data.dir unless absolute; `credential:NAME` reads
+ * $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=), as for host.tls.
+ */
+const pspSigning = z.discriminatedUnion('scheme', [
+  z
+    .strictObject({
+      scheme: z.literal('hmac-sha256'),
+      /**
+       * The shared secret inline (masked in `config show`), or in a file (mode 0600) or credential.
+       * Its length (16 bytes at least) is checked when it is read (runtime/psp/options.ts): a
+       * schema check here would print the value back in its error.
+       */
+      secret: z.string().optional(),
+      secretFile: z.string().min(1).optional(),
+    })
+    .check((ctx) => {
+      const signing = ctx.value;
+      if ((signing.secret === undefined) !== (signing.secretFile === undefined)) return;
+      // No input in the issue: the loader prints an issue's input, and this one holds the secret.
+      ctx.issues.push({
+        code: 'custom',
+        message: 'set exactly one of secret and secretFile',
+        path: ['secret'],
+        input: undefined,
+      });
+    }),
+  z.strictObject({
+    scheme: z.literal('ecdsa-p256'),
+    /** The terminal's EC P-256 private key (PEM), mode 0600 or a credential. */
+    privateKeyFile: z.string().min(1),
+    /** The PSP's EC P-256 public key (PEM): answers and notifications are checked with it. */
+    pspPublicKeyFile: z.string().min(1),
+  }),
+]);
+
+const psp = z
+  .strictObject({
+    url: z.string().refine((url) => /^https?:\/\/[^/]/.test(url) && URL.canParse(url), {
+      message: 'expected an http:// or https:// URL',
+    }),
+    merchantId: z.string().min(1),
+    terminalId: z.string().min(1),
+    signing: pspSigning,
+    timeoutMs: integer().positive().default(10000),
+    /** For an https url: the PEM CAs the PSP's certificate must chain to; absent: the system store. */
+    caFile: z.string().min(1).optional(),
+    notifications: z
+      .strictObject({
+        /** Register the daemon's notification URL with each merchant-presented order. */
+        enabled: z.boolean().default(false),
+      })
+      .prefault({}),
+  })
+  .optional();
+
 const offline = z
   .strictObject({
     /** Amounts in minor units of the terminal currency. */
@@ -503,6 +560,7 @@ export const configSchema = z.strictObject({
   devices: z.strictObject({ scanner, cardReader, pinpad, printer }).prefault({}),
   host,
   uplink,
+  psp,
   offline,
   emv,
   payments,

@@ -66,7 +66,7 @@ export interface StatusSummary {
   batch: { number: number; purchases: Money; refunds: Money; voids: Money } | null;
   courier: { id: string; name: string } | null;
   tasks: { total: number; done: number } | null;
-  day: { date: string; deliveries: number; pickups: number; cash: Money; card: Money } | null;
+  day: { date: string; deliveries: number; pickups: number; cash: Money; card: Money; qr: Money } | null;
   /** The day's last payments, newest first. */
   payments: SummaryPayment[] | null;
   problems: string[];
@@ -145,6 +145,7 @@ export function statusSummary(inputs: SummaryInputs): StatusSummary {
             pickups: number;
             cash: { count: number; amount: number };
             card: { count: number; amount: number };
+            qr: { count: number; amount: number };
           };
           return {
             date: report.date,
@@ -152,6 +153,7 @@ export function statusSummary(inputs: SummaryInputs): StatusSummary {
             pickups: report.pickups,
             cash: money(report.cash),
             card: money(report.card),
+            qr: money(report.qr),
           };
         }),
     ),

@@ -53,6 +53,11 @@ export interface CreateOrderRequest {
   waybill: string;
   /** The terminal's label (also in the MPM payload's additional data). */
   terminalLabel: string;
+  /**
+   * Where the PSP POSTs the order's new state (paid, declined), signed like an answer; absent:
+   * no notifications, the terminal queries.
+   */
+  notifyUrl?: string;
 }
 
 export interface ConsumerPaymentRequest extends CreateOrderRequest {

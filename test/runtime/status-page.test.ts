@@ -211,7 +211,7 @@ t.test(
       },
       courier: { id: 'C001', name: 'Sim Courier' },
       tasks: { total: 4, done: 0 },
-      day: { deliveries: 0, cash: { amount: 0 }, card: { amount: 0 } },
+      day: { deliveries: 0, cash: { amount: 0 }, card: { amount: 0 }, qr: { amount: 0, count: 0 } },
       payments: [
         {
           journalId: paid.journalId,

@@ -34,7 +34,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
     <dl><dt>purchases</dt><dd data-field="purchases">-</dd><dt>refunds</dt><dd data-field="refunds">-</dd><dt>voids</dt><dd data-field="voids">-</dd></dl>
   </section>
   <section id="day"><h2>The day <span data-field="date"></span></h2>
-    <dl><dt>courier</dt><dd data-field="courier">-</dd><dt>tasks done</dt><dd data-field="tasks">-</dd><dt>deliveries</dt><dd data-field="deliveries">-</dd><dt>pickups</dt><dd data-field="pickups">-</dd><dt>cash</dt><dd data-field="cash">-</dd><dt>card</dt><dd data-field="card">-</dd></dl>
+    <dl><dt>courier</dt><dd data-field="courier">-</dd><dt>tasks done</dt><dd data-field="tasks">-</dd><dt>deliveries</dt><dd data-field="deliveries">-</dd><dt>pickups</dt><dd data-field="pickups">-</dd><dt>cash</dt><dd data-field="cash">-</dd><dt>card</dt><dd data-field="card">-</dd><dt>QR</dt><dd data-field="qr">-</dd></dl>
   </section>
   <section id="payments" class="wide"><h2>Last payments</h2>
     <table><thead><tr><th>time</th><th>waybill</th><th>amount</th><th>card</th><th>entry</th><th>state</th></tr></thead><tbody></tbody></table>

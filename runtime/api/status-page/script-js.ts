@@ -94,6 +94,7 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     field('day', 'pickups', day ? day.pickups : '-');
     field('day', 'cash', money(day && day.cash));
     field('day', 'card', money(day && day.card));
+    field('day', 'qr', money(day && day.qr));
     fill('#payments tbody', (summary.payments || []).map((p) =>
       row([time(p.createdAt), p.waybill || '-', p.amountText, p.panLast4 ? '**** ' + p.panLast4 : '-', p.entry || '-', stateCell(p.state)], { 'data-journal-id': p.journalId })));
     $('#updated').textContent = time(summary.at);
