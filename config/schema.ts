@@ -541,6 +541,8 @@ const qr = z
       .prefault({}),
     /** The URL the PSP posts notifications to (it reaches POST /v1/psp/notifications); used when psp.notifications.enabled. */
     notifyUrl: z.string().url().optional(),
+    /** Run the PSP simulator inside the daemon and pay through it (`codposd --sim` sets it): no real money moves. */
+    pspSimulator: z.boolean().default(false),
   })
   .optional();
 

@@ -19,6 +19,12 @@ import { PaymentService } from './payment/service.js';
 import { UPLINK_STREAMS, UplinkService } from './uplink/service.js';
 import { DaemonMetrics } from './api/metrics-routes.js';
 import { WorkflowService } from './workflow/service.js';
+import { QrPaymentService } from './payment/qr-service.js';
+import { QrPspLink } from './payment/qr-psp-link.js';
+import { terminalMpmPayload } from './payment/qr-mpm.js';
+import { orderRefOf } from './payment/qr-order-ref.js';
+import { qrSlip } from './payment/qr-slip.js';
+import type { QrTransaction } from '../spool/qr-transaction.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -33,7 +39,7 @@ export interface Daemon {
 
 /**
  * Services in start order: storage -> spool -> event numbering -> drivers, host link and uplink
- * (together: each needs only the spool) -> payments -> workflow -> local API.
+ * (together: each needs only the spool) -> card and QR payments (together) -> workflow -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(
@@ -52,6 +58,19 @@ export function buildServices(
     events: api.events,
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
   });
+  const pspLink = new QrPspLink(config, log);
+  const qr = new QrPaymentService(config, log, {
+    spool: () => spool.spool,
+    psp: () => pspLink.client,
+    link: pspLink,
+    events: api.events,
+    recordQueued: () => void uplink.sendNow().catch(() => undefined),
+    mpmPayload: (txn) => terminalMpmPayload({ terminal: config.terminal, qr: config.qr! }, txn),
+    printSlip: (txn, payload) => printScanToPaySlip(config, devices, txn, payload),
+    ...(config.psp?.notifications.enabled && config.qr?.notifyUrl !== undefined
+      ? { notifyUrl: config.qr.notifyUrl }
+      : {}),
+  });
   const workflow = new WorkflowService(config, {
     spool: () => spool.spool,
     events: api.events,
@@ -64,11 +83,12 @@ export function buildServices(
     spool,
     new EventLogService(api.events, () => spool.spool),
     [devices, host, uplink],
-    payments,
+    [payments, qr],
     workflow,
     new LocalApiService(config, log, {
       ...api,
       payments,
+      qr,
       workflow,
       metrics: daemonMetrics(api, devices, spool, host),
       statusSources: statusSources(config, devices, spool),
@@ -76,9 +96,36 @@ export function buildServices(
         () => devices.devices,
         () => uplink.simulator,
         () => host.simulator,
+        () => pspLink.simulator,
       ),
     }),
   ];
+}
+
+/** The scan-to-pay slip on the receipt printer; false when there is none, it cannot print, or it does not finish within payments.receiptWaitMs. */
+async function printScanToPaySlip(
+  config: Config,
+  devices: DevicesService,
+  txn: QrTransaction,
+  payload: string,
+): Promise<boolean> {
+  const printer = devices.devices.printer?.driver;
+  if (!printer || printer.state.state === 'held') return false;
+  const slip = qrSlip(
+    {
+      payload,
+      amount: txn.amount,
+      currency: txn.currency,
+      waybill: txn.waybill,
+      merchantName: config.qr?.merchant.name ?? config.terminal.merchantName,
+      terminalLabel: config.terminal.id,
+      orderRef: orderRefOf(txn.id),
+      at: new Date(),
+    },
+    { profile: printer.profile },
+  );
+  await printer.print(slip, { signal: AbortSignal.timeout(config.payments.receiptWaitMs) });
+  return true;
 }
 
 /** What GET /metrics reads (runtime/api/metrics-routes.ts): devices, links, the outbox, the host link's exchanges. */
@@ -173,5 +220,24 @@ export function simulateEverything(config: Config): Config {
     },
     host: { ...config.host, mode: 'sim' },
     uplink: { ...config.uplink, mode: 'sim' },
+    qr: { ...(config.qr ?? simQrConfig(config)), pspSimulator: true },
+  };
+}
+
+/** The QR merchant of a --sim daemon whose file has no `qr` section: the terminal's names, a simulated wallet's account. */
+function simQrConfig(config: Config): NonNullable<Config['qr']> {
+  return {
+    merchant: {
+      name: config.terminal.merchantName.slice(0, 25),
+      city: 'SIMULATION',
+      country: 'US',
+      accounts: [
+        { id: '26', globallyUniqueIdentifier: 'org.codpos.simwallet', fields: { '01': config.terminal.merchantId } },
+      ],
+    },
+    waitMs: 120_000,
+    queryIntervalMs: 2000,
+    resolver: { initialMs: 5000, maxMs: 300_000 },
+    pspSimulator: true,
   };
 }

@@ -10,6 +10,10 @@
  *   POST /v1/sim/backend  { outage: true | false }: the back-end simulator answers 503 until the outage ends
  *   POST /v1/sim/host     { rule: SimRule } | { clear: true }: how the acquirer simulator answers next
  *                         (a partial approval for an amount, a decline, silence; host.mode sim)
+ *   POST /v1/sim/wallet   { action: "scan", payload, outcome } (the consignee's wallet scans the code
+ *                         shown and pays, declines or ignores it) | { action: "consumer-code", outcome }
+ *                         (the wallet shows a code for the scanner): the PSP simulator's wallet (qr.pspSimulator)
+ *   POST /v1/sim/psp      { behaviour: ["decline"] | ["slow", "3000"] | ... }: the PSP simulator's next order (docs/psp.md)
  *
  * A device that is not simulated answers 404 on its path: nothing here can reach a real one.
  */
@@ -17,6 +21,8 @@ import { PosError } from '../../config/errors.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
 import type { BackendSimulator } from '../uplink/simulator.js';
 import type { AcquirerHostSimulator, SimRule } from '../host/simulator.js';
+import type { PspSimulator } from '../psp/simulator.js';
+import { parseBehaviour } from '../psp/sim-rules.js';
 import type { ApiRoutes } from './server.js';
 import { z } from 'zod';
 
@@ -37,6 +43,21 @@ const PRINTER_BODY = z.object({
   cover: z.enum(['open', 'closed']).optional(),
 });
 const BACKEND_BODY = z.object({ outage: z.boolean() });
+const WALLET_OUTCOME = z.enum(['pay', 'decline', 'ignore']).meta({ description: 'what the consignee does' });
+const WALLET_BODY = z.object({
+  action: z.enum(['scan', 'consumer-code']),
+  payload: z.string().optional().meta({ description: 'scan: the merchant-presented payload the screen shows' }),
+  outcome: WALLET_OUTCOME,
+});
+const PSP_BODY = z.object({
+  behaviour: z
+    .array(z.string())
+    .min(1)
+    .meta({
+      description: "the PSP simulator's behaviour for the next order, as its console words",
+      examples: [['decline']],
+    }),
+});
 /** The rule is the acquirer simulator's to check (runtime/host/simulator.ts). */
 const HOST_BODY = z.object({ rule: z.looseObject({}).optional(), clear: z.boolean().optional() });
 
@@ -49,6 +70,7 @@ export class SimControl {
     private readonly devices: () => BuiltDevices,
     private readonly backend: () => BackendSimulator | undefined = () => undefined,
     private readonly acquirer: () => AcquirerHostSimulator | undefined = () => undefined,
+    private readonly psp: () => PspSimulator | undefined = () => undefined,
   ) {}
 
   routes(): ApiRoutes {
@@ -101,7 +123,44 @@ export class SimControl {
           handler: (body) => this.host(body),
         },
       },
+      '/v1/sim/wallet': {
+        POST: {
+          summary:
+            "the PSP simulator's wallet: scan the code shown and pay, decline or ignore it, or make a consumer code",
+          body: WALLET_BODY,
+          refusal: 'CODPOS_USAGE_SIM',
+          handler: async (body) => {
+            const wallet = this.simulatedPsp().wallet;
+            const request = body as z.infer<typeof WALLET_BODY>;
+            if (request.action === 'scan') {
+              if (request.payload === undefined)
+                throw new PosError('CODPOS_USAGE_SIM', 'payload: a scan needs the payload the screen shows');
+              return wallet.scan(request.payload, { outcome: request.outcome });
+            }
+            return { code: wallet.consumerCode({ kind: 'token', outcome: request.outcome }) };
+          },
+        },
+      },
+      '/v1/sim/psp': {
+        POST: {
+          summary: "the PSP simulator's behaviour for the next order (decline, slow, lose-notification, ...)",
+          body: PSP_BODY,
+          refusal: 'CODPOS_USAGE_SIM',
+          handler: async (body) => {
+            const psp = this.simulatedPsp();
+            const behaviour = parseBehaviour((body as z.infer<typeof PSP_BODY>).behaviour);
+            psp.setNextBehaviour(behaviour);
+            return { next: behaviour };
+          },
+        },
+      },
     };
+  }
+
+  private simulatedPsp(): PspSimulator {
+    const psp = this.psp();
+    if (!psp) throw new PosError('CODPOS_USAGE_NOT_FOUND', 'the PSP is not simulated in this daemon (qr.pspSimulator)');
+    return psp;
   }
 
   private simulatedBackend(): BackendSimulator {

@@ -117,7 +117,7 @@ export class QrResolver {
       }
       return after;
     } catch (error) {
-      if (error instanceof PosError && isUnknownOrder(error)) {
+      if (error instanceof PosError && error.code === 'CODPOS_PSP_UNKNOWN_ORDER') {
         this.deps.noSuchOrder(id, 'the PSP has no such order: the create never reached it, nothing was paid');
         this.forget(id);
         return this.deps.journal().get(id);
@@ -143,10 +143,4 @@ export class QrResolver {
     clearTimeout(this.retries.get(id)?.timer);
     this.retries.delete(id);
   }
-}
-
-/** The PSP has no order by that name (the client's CODPOS_PSP_UNKNOWN_ORDER, its 404). */
-function isUnknownOrder(error: PosError): boolean {
-  const code: string = error.code;
-  return code === 'CODPOS_PSP_UNKNOWN_ORDER';
 }

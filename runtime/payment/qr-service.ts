@@ -30,6 +30,7 @@ import type { Health, Service } from '../service.js';
 import { FINAL_PSP_STATUSES, type PspClient, type PspOrder, type QrMode } from '../psp/types.js';
 import { checkPaymentQuery } from './payment-query.js';
 import { checkWaybill } from '../workflow/waybill.js';
+import { parseConsumerCode } from '../../emv/qr/index.js';
 import { orderRefOf, rowIdOf } from './qr-order-ref.js';
 import { QrResolver } from './qr-resolver.js';
 
@@ -39,11 +40,11 @@ export interface QrPaymentServiceDeps {
   spool: () => Spool;
   /** The PSP link; undefined when no `psp` section is configured (QR payments then answer 503). */
   psp: () => PspClient | undefined;
+  /** Started before and stopped after the service (the daemon's QrPspLink: the client, or the simulator in sim mode). */
+  link?: { start(): Promise<void>; stop(): Promise<void> };
   events: EventBus;
   /** Called when a record for the back-end was queued (the uplink sends it now). */
   recordQueued?: () => void;
-  /** Checks a consumer-presented code before anything is written (emv/qr parseConsumerCode); throws a QR PosError for junk. */
-  checkConsumerCode?: (text: string) => void;
   /** The terminal's MPM payload for a row (qr-mpm.ts terminalMpmPayload with the config). */
   mpmPayload: (txn: QrTransaction) => string;
   /** Prints the scan-to-pay slip of a merchant-presented code (qr-slip.ts); resolves whether it printed. */
@@ -111,7 +112,7 @@ interface Waiter {
 }
 
 export class QrPaymentService implements Service {
-  readonly name = 'qr-payments';
+  readonly name = 'qr';
   private state: Health = { state: 'stopped' };
   private readonly waiters = new Map<string, Waiter>();
   private resolverInstance: QrResolver | undefined;
@@ -129,6 +130,7 @@ export class QrPaymentService implements Service {
   }
 
   async start(): Promise<void> {
+    await this.deps.link?.start();
     const qr = this.config.qr;
     if (qr && this.deps.psp()) {
       this.resolverInstance = new QrResolver({
@@ -145,7 +147,8 @@ export class QrPaymentService implements Service {
       this.resolverInstance.start();
       this.state = { state: 'up' };
     } else {
-      this.state = { state: 'degraded', reason: 'QR payments are not configured (no qr or psp section)' };
+      // Not a fault: a box without a PSP contract takes card and cash only.
+      this.state = { state: 'up', reason: 'QR payments are not configured (no qr or psp section)' };
     }
   }
 
@@ -157,6 +160,7 @@ export class QrPaymentService implements Service {
       waiter.wake();
     }
     await Promise.all([...this.waiters.values()].map((waiter) => waiter.done));
+    await this.deps.link?.stop();
     this.state = { state: 'stopped' };
   }
 
@@ -181,7 +185,8 @@ export class QrPaymentService implements Service {
     if (request.mode === 'consumer') {
       if (typeof request.consumerCode !== 'string' || request.consumerCode === '')
         throw new PosError('CODPOS_USAGE_QR_CONSUMER_CODE', 'consumerCode: expected the code the scanner read');
-      this.deps.checkConsumerCode?.(request.consumerCode);
+      // Junk (or a merchant's code scanned by mistake) is a 400 before anything is written or sent.
+      parseConsumerCode(request.consumerCode);
     }
     this.refuseIfPaid(request.waybill);
     const txn = await this.begin(request);
@@ -362,7 +367,7 @@ export class QrPaymentService implements Service {
         waybill: txn.waybill,
         terminalLabel: this.config.terminal.id,
         ...(this.deps.notifyUrl !== undefined ? { notifyUrl: this.deps.notifyUrl } : {}),
-      } as Parameters<PspClient['createOrder']>[0]);
+      });
     } catch (error) {
       throw this.unsent(txn, error, 'creating the order');
     }
@@ -440,7 +445,7 @@ export class QrPaymentService implements Service {
     const reason = sent ? `no answer from the PSP ${what}: ${message}` : `the PSP was not reached ${what}: ${message}`;
     const now = this.move(txn.id, sent ? 'unknown' : 'cancelled', { reason });
     if (sent) this.resolver.schedule(txn.id);
-    const code: ErrorCode = error instanceof PosError ? error.code : 'CODPOS_DEVICE_QR_UNAVAILABLE';
+    const code: ErrorCode = error instanceof PosError ? error.code : 'CODPOS_PSP_UNREACHABLE';
     return new PosError(code, `QR payment ${txn.id} is ${now.state}: ${reason}`, {
       cause: error,
       details: { journalId: txn.id, state: now.state, sent },

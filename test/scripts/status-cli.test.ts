@@ -21,7 +21,18 @@ t.test('with codposd --sim running: every service and its health, human and --js
   const human = runCodpos(['status'], { env: { CODPOS_DATA__DIR: dataDir } });
   t.equal(human.status, 0, human.stderr);
   t.match(human.stdout, new RegExp(`^codposd \\d+\\.\\d+\\.\\d+, pid ${daemon.pid}, up since `, 'm'));
-  for (const service of ['storage', 'spool', 'events', 'devices', 'host', 'uplink', 'payments', 'workflow', 'api'])
+  for (const service of [
+    'storage',
+    'spool',
+    'events',
+    'devices',
+    'host',
+    'uplink',
+    'payments',
+    'qr',
+    'workflow',
+    'api',
+  ])
     t.match(human.stdout, new RegExp(`^  ${service}\\s+up$`, 'm'), `${service} up`);
   const json = runCodpos(['status', '--json'], { env: { CODPOS_DATA__DIR: dataDir } });
   t.equal(json.status, 0);
@@ -29,7 +40,7 @@ t.test('with codposd --sim running: every service and its health, human and --js
   t.equal(body.daemon.pid, daemon.pid);
   t.same(
     Object.keys(body.services),
-    ['storage', 'spool', 'events', 'devices', 'host', 'uplink', 'payments', 'workflow', 'api'],
+    ['storage', 'spool', 'events', 'devices', 'host', 'uplink', 'payments', 'qr', 'workflow', 'api'],
     'in start order',
   );
   const exit = once(daemon, 'exit');
