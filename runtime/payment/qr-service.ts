@@ -422,15 +422,8 @@ export class QrPaymentService implements Service {
       'consumer code presented',
     );
     const after = this.applyOrder(txn.id, order, 'consumer payment')!;
-    if (after.state === 'pending') {
-      this.deps.events.publish('payment.qr', {
-        id: txn.id,
-        state: 'waiting',
-        amount: txn.amount,
-        waybill: txn.waybill,
-      });
-      this.startWaiting(txn.id);
-    }
+    // The wallet asks its user to confirm: the wait (and its 'waiting' event) as for a code shown.
+    if (after.state === 'pending') this.startWaiting(txn.id);
     return answerOf(after);
   }
 

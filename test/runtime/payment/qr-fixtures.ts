@@ -24,7 +24,9 @@ export const QR_TERMINAL = 'CODPOS01';
 /** Waybills with their S10 check digits. */
 export const WAYBILLS = ['RR123456785CH', 'RR000000005CH', 'EE123456785DE', 'CP000000005US'] as const;
 
-export function qrConfig(overrides: { waitMs?: number; queryIntervalMs?: number; notifyUrl?: string } = {}): Config {
+export function qrConfig(
+  overrides: { waitMs?: number; queryIntervalMs?: number; resolverMs?: number; notifyUrl?: string } = {},
+): Config {
   return validateConfig({
     terminal: { id: QR_TERMINAL, currency: '978', merchantName: 'CODPOS TEST COURIER' },
     qr: {
@@ -36,7 +38,7 @@ export function qrConfig(overrides: { waitMs?: number; queryIntervalMs?: number;
       },
       waitMs: overrides.waitMs ?? 60_000,
       queryIntervalMs: overrides.queryIntervalMs ?? 25,
-      resolver: { initialMs: 20, maxMs: 200 },
+      resolver: { initialMs: overrides.resolverMs ?? 20, maxMs: Math.max(200, overrides.resolverMs ?? 0) },
       ...(overrides.notifyUrl !== undefined ? { notifyUrl: overrides.notifyUrl } : {}),
     },
   });
@@ -84,7 +86,13 @@ export interface QrHarness {
  */
 export async function qrHarness(
   t: Test,
-  options: { waitMs?: number; queryIntervalMs?: number; notifications?: boolean; spool?: Spool } = {},
+  options: {
+    waitMs?: number;
+    queryIntervalMs?: number;
+    resolverMs?: number;
+    notifications?: boolean;
+    spool?: Spool;
+  } = {},
 ): Promise<QrHarness> {
   const { sim, url } = await startPspSim(t);
   const client = pspClient(t, url);
@@ -112,6 +120,7 @@ export async function qrHarness(
   const config = qrConfig({
     ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
     ...(options.queryIntervalMs !== undefined ? { queryIntervalMs: options.queryIntervalMs } : {}),
+    ...(options.resolverMs !== undefined ? { resolverMs: options.resolverMs } : {}),
   });
   const bus = new EventBus(1000);
   const events: DaemonEvent[] = [];

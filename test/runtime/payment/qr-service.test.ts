@@ -297,3 +297,26 @@ t.test('rows a stopped or killed run left are resolved at start, each to what th
   t.equal(h.sim.book.get(orderRefOf(neverSent.id)), undefined, 'nothing was created for it');
   t.same(journal.outstanding(), []);
 });
+
+t.test(
+  'a new payment for a waybill whose last one is unknown: the PSP is asked first and its answer given',
+  async (t) => {
+    // The resolver's own retry is far off: only the route's question can learn the answer here.
+    const h = await qrHarness(t, { resolverMs: 600_000 });
+    h.sim.setNextBehaviour({ kind: 'pay-after-give-up', cancel: 'no-answer' });
+    const first = await h.service.pay({ mode: 'merchant', amount: 1700, waybill: WAYBILLS[0] });
+    await h.service.cancel(first.id);
+    t.equal(h.spool.qrJournal.get(first.id)?.state, 'unknown');
+    const refused = await h.service.pay({ mode: 'merchant', amount: 1700, waybill: WAYBILLS[0] }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    t.match(refused, {
+      code: 'CODPOS_SPOOL_QR_OUTSTANDING',
+      message: /asked the PSP now: it is paid \(the delivery is paid\)/,
+      details: { journalId: first.id, state: 'paid' },
+    });
+    t.equal(h.spool.qrJournal.get(first.id)?.state, 'paid', 'the row took the answer');
+    t.equal(h.sim.book.list().length, 1, 'no second order');
+  },
+);
