@@ -50,17 +50,22 @@ export function qrRoutes(qr: QrApi | undefined): ApiRoutes {
   return {
     '/v1/payments/qr': {
       POST: {
-        summary: 'one QR payment: a code shown (answered 202 pending at once) or a consumer code presented',
+        summary:
+          'one QR payment: a code shown (answered 202 pending at once) or a consumer code presented (optional Idempotency-Key header)',
         body: QR_PAYMENT_BODY,
-        handler: async (body) => {
+        handler: async (body, http) => {
           const request = body as z.infer<typeof QR_PAYMENT_BODY>;
-          const answer: QrPaymentAnswer = await service().pay({
-            mode: request.mode,
-            amount: request.amount,
-            waybill: request.waybill,
-            ...(request.consumerCode !== undefined ? { consumerCode: request.consumerCode } : {}),
-            ...(request.print !== undefined ? { print: request.print } : {}),
-          });
+          const key = http.headers['idempotency-key'];
+          const answer: QrPaymentAnswer = await service().pay(
+            {
+              mode: request.mode,
+              amount: request.amount,
+              waybill: request.waybill,
+              ...(request.consumerCode !== undefined ? { consumerCode: request.consumerCode } : {}),
+              ...(request.print !== undefined ? { print: request.print } : {}),
+            },
+            key === undefined ? {} : { idempotencyKey: Array.isArray(key) ? key.join(',') : key },
+          );
           // Pending: accepted, not done; the outcome comes as payment.qr events.
           return answer.state === 'pending' ? new JsonAnswer(202, answer) : answer;
         },

@@ -30,6 +30,7 @@ import type { Health, Service } from '../service.js';
 import { FINAL_PSP_STATUSES, type PspClient, type PspOrder, type QrMode } from '../psp/types.js';
 import { checkPaymentQuery } from './payment-query.js';
 import { checkWaybill } from '../workflow/waybill.js';
+import { checkIdempotencyKey, PaymentRequests, type StoredPaymentRequest } from './payment-requests.js';
 import { parseConsumerCode } from '../../emv/qr/index.js';
 import { orderRefOf, rowIdOf } from './qr-order-ref.js';
 import { QrResolver } from './qr-resolver.js';
@@ -77,6 +78,8 @@ export interface QrPaymentAnswer {
   reason?: string;
   /** Merchant mode with print: whether the slip printed. */
   slipPrinted?: boolean;
+  /** The answer to an earlier request with the same Idempotency-Key: the payment as it stands now, no second one. */
+  replayed?: boolean;
 }
 
 export interface QrPaymentView {
@@ -115,6 +118,7 @@ export class QrPaymentService implements Service {
   readonly name = 'qr';
   private state: Health = { state: 'stopped' };
   private readonly waiters = new Map<string, Waiter>();
+  private requestStore: PaymentRequests | undefined;
   private resolverInstance: QrResolver | undefined;
 
   constructor(
@@ -169,7 +173,7 @@ export class QrPaymentService implements Service {
   }
 
   /** Starts a QR payment (merchant: answered pending with the code at once; consumer: with its outcome). */
-  async pay(request: QrPaymentRequest): Promise<QrPaymentAnswer> {
+  async pay(request: QrPaymentRequest, options: { idempotencyKey?: string } = {}): Promise<QrPaymentAnswer> {
     const { psp } = this.ready();
     checkAmount(request.amount, this.config.payments.maxAmount);
     const pattern = this.config.workflow.waybillPattern;
@@ -188,11 +192,51 @@ export class QrPaymentService implements Service {
       // Junk (or a merchant's code scanned by mistake) is a 400 before anything is written or sent.
       parseConsumerCode(request.consumerCode);
     }
-    this.refuseIfPaid(request.waybill);
-    const txn = await this.begin(request);
-    return request.mode === 'merchant'
-      ? this.showCode(txn, psp, request.print === true)
-      : this.presentConsumerCode(txn, psp, request.consumerCode!);
+    // Namespaced: a card payment's key and a QR payment's never answer for each other.
+    const key = options.idempotencyKey === undefined ? undefined : `qr:${checkIdempotencyKey(options.idempotencyKey)}`;
+    if (key !== undefined) {
+      const prior = this.requests().find(key);
+      if (prior) return this.replay(prior, request);
+      this.requests().start(key, { amount: request.amount, waybill: request.waybill });
+    }
+    let txn: QrTransaction;
+    try {
+      this.refuseIfPaid(request.waybill);
+      txn = await this.begin(request);
+    } catch (error) {
+      // Nothing was journaled: the same key may be used again.
+      if (key !== undefined) this.requests().forget(key);
+      throw error;
+    }
+    if (key !== undefined) this.requests().attachJournal(key, txn.id);
+    try {
+      return request.mode === 'merchant'
+        ? await this.showCode(txn, psp, request.print === true)
+        : await this.presentConsumerCode(txn, psp, request.consumerCode!);
+    } finally {
+      if (key !== undefined) this.requests().answer(key, { journalId: txn.id });
+    }
+  }
+
+  /** The same Idempotency-Key again: the payment it began, as it stands now; never a second one. */
+  private replay(prior: StoredPaymentRequest, request: QrPaymentRequest): QrPaymentAnswer {
+    if (prior.amount !== request.amount || prior.waybill !== request.waybill)
+      throw new PosError(
+        'CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key was used for a QR payment of ${prior.amount} for ${prior.waybill ?? 'no waybill'}, not this one`,
+        { details: { ...(prior.journalId !== null ? { journalId: prior.journalId } : {}) } },
+      );
+    const txn = prior.journalId === null ? undefined : this.journal().get(prior.journalId);
+    if (!txn)
+      throw new PosError(
+        'CODPOS_USAGE_PAYMENT_RUNNING',
+        'the QR payment with this Idempotency-Key is still starting: ask again with the same key',
+      );
+    return { ...answerOf(txn), replayed: true };
+  }
+
+  private requests(): PaymentRequests {
+    return (this.requestStore ??= new PaymentRequests(this.deps.spool().db));
   }
 
   /** The courier gives up early: the wait ends and the order is cancelled at the PSP. */

@@ -199,3 +199,32 @@ t.test('without QR payments the paths answer 503', async (t) => {
     json: { error: { code: 'CODPOS_DEVICE_QR_UNAVAILABLE' } },
   });
 });
+
+t.test('the same Idempotency-Key again answers with the payment it began, never a second one', async (t) => {
+  const h = await qrHarness(t);
+  const call = await api(t, h.service);
+  const key = { 'Idempotency-Key': '9b2f6c1e-qr-1' };
+  const body = { mode: 'merchant', amount: 1250, waybill: WAYBILLS[0] };
+  const first = await call('POST', '/v1/payments/qr', body, key);
+  t.equal(first.status, 202);
+  const again = await call('POST', '/v1/payments/qr', body, key);
+  t.equal(again.status, 202, 'still pending');
+  t.match(again.json, { id: first.json.id, payload: first.json.payload, replayed: true });
+  t.notOk('replayed' in first.json);
+  t.match(await call('POST', '/v1/payments/qr', { ...body, amount: 1251 }, key), {
+    status: 422,
+    json: { error: { code: 'CODPOS_USAGE_IDEMPOTENCY_KEY_REUSED', journalId: first.json.id } },
+  });
+  h.sim.wallet.scan(first.json.payload as string, { outcome: 'pay' });
+  await h.reaches(first.json.id as string, 'paid');
+  t.match(await call('POST', '/v1/payments/qr', body, key), {
+    status: 200,
+    json: { id: first.json.id, state: 'paid', replayed: true },
+  });
+  t.equal(h.spool.qrJournal.list().length, 1, 'one row');
+  t.equal(h.sim.book.list().length, 1, 'one order');
+  t.match(await call('POST', '/v1/payments/qr', body, { 'Idempotency-Key': 'has space' }), {
+    status: 400,
+    json: { error: { code: 'CODPOS_USAGE_IDEMPOTENCY_KEY' } },
+  });
+});
