@@ -158,7 +158,8 @@ t.test('CRC faults: missing, not last, wrong (expected and found named)', async 
   const error = refusedWith(t, good.slice(0, -4) + wrong, 'CODPOS_QR_CRC', `expected ${right}, found ${wrong}`);
   t.same(error.details, { offset: good.length - 8, tag: '63', expected: right, found: wrong });
   refusedWith(t, good.slice(0, -4) + right.toLowerCase().replace(/[0-9]/g, (d) => d), 'CODPOS_QR_CRC', 'wrong');
-  refusedWith(t, `${body()}6303ABC`, 'CODPOS_QR_CRC', 'length 3');
+  const short = refusedWith(t, `${body()}6303ABC`, 'CODPOS_QR_CRC', 'length 3');
+  t.same(short.details, { offset: body().length, tag: '63' });
   const changed = good.replace('SPRINGFIELD', 'SPRINGFIELE');
   refusedWith(t, changed, 'CODPOS_QR_CRC', 'wrong');
 });
@@ -184,6 +185,7 @@ t.test('a mandatory tag missing is named', async (t) => {
     [['02', '4000123456789012']],
   );
   refusedWith(t, withCrc(body({ '26': tlv('01', 'M1') })), 'CODPOS_QR_MISSING_TAG', '26.00');
+  refusedWith(t, withCrc(body({ '91': tlv('07', 'T1') })), 'CODPOS_QR_MISSING_TAG', '91.00');
 });
 
 t.test('duplicate tags at top level and inside a template', async (t) => {
