@@ -20,7 +20,11 @@ export const ERROR_AREAS = {
   CONFIG: { exitCode: 2, httpStatus: 500, about: 'configuration file or CODPOS_* environment is invalid' },
   ISO8583: { exitCode: 2, httpStatus: 500, about: 'an ISO 8583 message could not be encoded or decoded' },
   TLV: { exitCode: 2, httpStatus: 500, about: 'BER-TLV data could not be encoded or decoded' },
-  QR: { exitCode: 2, httpStatus: 400, about: 'an EMV QR payment payload (merchant- or consumer-presented) is malformed' },
+  QR: {
+    exitCode: 2,
+    httpStatus: 400,
+    about: 'an EMV QR payment payload (merchant- or consumer-presented) is malformed',
+  },
   CRYPTO: { exitCode: 2, httpStatus: 500, about: 'bad key, block or cryptographic input' },
   DEVICE: { exitCode: 3, httpStatus: 503, about: 'a device (scanner, reader, PIN pad, printer) failed or is absent' },
   HOST: { exitCode: 4, httpStatus: 503, about: 'the acquirer host link failed' },

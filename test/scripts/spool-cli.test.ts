@@ -176,7 +176,10 @@ t.test('purge --forwarded-before removes forwarded records only', async (t) => {
   t.match(JSON.parse(past.stdout), { records: 0, transactions: 0 });
   const future = runCodpos(['spool', 'purge', '--db', file, '--forwarded-before', '2999-01-01T00:00:00Z']);
   t.equal(future.status, 0, future.stderr);
-  t.match(future.stdout, /purged 1 forwarded record\(s\), 0 finished card transaction\(s\) and 0 finished QR payment\(s\)/);
+  t.match(
+    future.stdout,
+    /purged 1 forwarded record\(s\), 0 finished card transaction\(s\) and 0 finished QR payment\(s\)/,
+  );
   const spool = Spool.open({ file, create: false });
   const status = spool.status();
   spool.close();

@@ -27,7 +27,11 @@ interface SimPayOptions {
 }
 
 export function register(program: Command): void {
-  const group = groupCommand(program, 'sim', 'run simulators (devices, acquirer host, back-end) for a box-less setup');
+  const group = groupCommand(
+    program,
+    'sim',
+    'run simulators (devices, acquirer host, back-end, PSP) for a box-less setup',
+  );
   group
     .command('pay')
     .description(

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { PosError } from '../../../config/errors.js';
 import { encodeTlv, tagToHex } from '../../../emv/tlv/index.js';
-import { buildCpm, parseConsumerCode, parseCpm, type CpmCardData } from '../../../emv/qr/index.js';
+import { buildCpm, CPM_TAG_NAMES, parseConsumerCode, parseCpm, type CpmCardData } from '../../../emv/qr/index.js';
 
 interface CpmVector {
   name: string;
@@ -88,6 +88,30 @@ t.test('buildCpm gives the published example 2 byte for byte, and reads back', a
   t.equal(inApp.applications[0]!.elements[1]!.tag, 0x63);
 });
 
+t.test('each CPM tag sets its own typed field and no other', async (t) => {
+  const single: [Parameters<typeof buildCpm>[0]['applications'][0], Record<string, string>][] = [
+    [{ aid: 'A0000000031010' }, { aid: 'A0000000031010' }],
+    [{ label: 'VISA' }, { label: 'VISA' }],
+    [{ pan: '4761739001010119' }, { pan: '4761739001010119' }],
+    [{ track2Equivalent: '4761739001010119D2212F' }, { track2Equivalent: '4761739001010119D2212F' }],
+    [{ cardholderName: 'J.DOE' }, { cardholderName: 'J.DOE' }],
+    [{ languagePreference: 'en' }, { languagePreference: 'en' }],
+    [{ transparent: { '9F26': '0102030405060708' } }, { applicationCryptogram: '0102030405060708' }],
+    [{ transparent: { '9F36': '0042' } }, { applicationTransactionCounter: '0042' }],
+    [{ transparent: { '9F37': '11223344' } }, {}],
+  ];
+  for (const [input, fields] of single) {
+    t.same(typed(parseCpm(buildCpm({ applications: [input] })).applications[0]!), fields, JSON.stringify(input));
+  }
+  t.same(CPM_TAG_NAMES, {
+    '85': 'Payload Format Indicator',
+    '61': 'Application Template',
+    '62': 'Common Data Template',
+    '63': 'Application Specific Transparent Template',
+    '64': 'Common Data Transparent Template',
+  });
+});
+
 t.test('buildCpm refuses what it cannot encode', async (t) => {
   t.equal(posErrorOf(() => buildCpm({ applications: [] })).code, 'CODPOS_QR_CPM');
   t.match(posErrorOf(() => buildCpm({ applications: [{ pan: '12AB' }] })).message, /PAN that is not 8 to 19 digits/);
@@ -156,5 +180,6 @@ t.test('parseConsumerCode: CPM, wallet token, or a CODPOS_QR_CONSUMER_CODE namin
     t.match(error.message, why);
     if (text.length > 0) t.notOk(error.message.includes(text), 'the code is not in the message');
     t.equal(error.details!.offset, offset);
+    t.equal(error.details!.length, text.length);
   }
 });

@@ -158,14 +158,16 @@ t.test('CRC faults: missing, not last, wrong (expected and found named)', async 
   const error = refusedWith(t, good.slice(0, -4) + wrong, 'CODPOS_QR_CRC', `expected ${right}, found ${wrong}`);
   t.same(error.details, { offset: good.length - 8, tag: '63', expected: right, found: wrong });
   refusedWith(t, good.slice(0, -4) + right.toLowerCase().replace(/[0-9]/g, (d) => d), 'CODPOS_QR_CRC', 'wrong');
-  refusedWith(t, `${body()}6303ABC`, 'CODPOS_QR_CRC', 'length 3');
+  const short = refusedWith(t, `${body()}6303ABC`, 'CODPOS_QR_CRC', 'length 3');
+  t.same(short.details, { offset: body().length, tag: '63' });
   const changed = good.replace('SPRINGFIELD', 'SPRINGFIELE');
   refusedWith(t, changed, 'CODPOS_QR_CRC', 'wrong');
 });
 
 t.test('payload format indicator: first and "01"', async (t) => {
   const reordered = tlv('01', '12') + body({ '01': undefined });
-  refusedWith(t, withCrc(reordered), 'CODPOS_QR_FORMAT', 'not first (tag 01 is)');
+  const notFirst = refusedWith(t, withCrc(reordered), 'CODPOS_QR_FORMAT', 'not first (tag 01 is)');
+  t.same(notFirst.details, { offset: 0, tag: '00' });
   refusedWith(t, withCrc(body({ '00': '02' })), 'CODPOS_QR_FORMAT', 'tag 00');
 });
 
@@ -183,10 +185,12 @@ t.test('a mandatory tag missing is named', async (t) => {
     [['02', '4000123456789012']],
   );
   refusedWith(t, withCrc(body({ '26': tlv('01', 'M1') })), 'CODPOS_QR_MISSING_TAG', '26.00');
+  refusedWith(t, withCrc(body({ '91': tlv('07', 'T1') })), 'CODPOS_QR_MISSING_TAG', '91.00');
 });
 
 t.test('duplicate tags at top level and inside a template', async (t) => {
-  refusedWith(t, withCrc(body() + tlv('52', '4215')), 'CODPOS_QR_DUPLICATE_TAG', 'tag 52 appears twice');
+  const twice = refusedWith(t, withCrc(body() + tlv('52', '4215')), 'CODPOS_QR_DUPLICATE_TAG', 'tag 52 appears twice');
+  t.same(twice.details, { offset: body().length, tag: '52' });
   refusedWith(
     t,
     withCrc(body({ '62': tlv('01', 'A') + tlv('01', 'B') })),
@@ -201,6 +205,7 @@ t.test('a template whose inner objects do not parse', async (t) => {
   refusedWith(t, withCrc(body({ '26': 'XYZ' })), 'CODPOS_QR_TEMPLATE', 'template 26');
   refusedWith(t, withCrc(body({ '62': tlv('50', '0001') })), 'CODPOS_QR_TEMPLATE', 'template 62.50');
   refusedWith(t, withCrc(body({ '64': tlv('00', 'EN') })), 'CODPOS_QR_MISSING_TAG', '64.01');
+  refusedWith(t, withCrc(body({ '64': tlv('01', 'NAME') })), 'CODPOS_QR_MISSING_TAG', '64.00');
 });
 
 t.test('amount: format, length, decimals by the currency exponent, above zero', async (t) => {
@@ -233,7 +238,9 @@ t.test('minor units and tag 54 text by ISO 4217 exponent', async (t) => {
   t.equal(mpmAmountToMinor('23.72', '156'), 2372);
   t.equal(mpmAmountToMinor('0.001', '414'), 1);
   for (const bad of [0, -1, 1.5, Number.NaN]) {
-    t.equal(posErrorOf(() => minorToMpmAmount(bad, '840')).code, 'CODPOS_QR_AMOUNT', String(bad));
+    const error = posErrorOf(() => minorToMpmAmount(bad, '840'));
+    t.equal(error.code, 'CODPOS_QR_AMOUNT', String(bad));
+    t.same(error.details, { tag: '54' });
   }
   t.equal(posErrorOf(() => minorToMpmAmount(12345678901234, '840')).code, 'CODPOS_QR_AMOUNT', 'over 13 characters');
   t.equal(minorToMpmAmount(1234567890123, '392'), '1234567890123', '13 digits fit');
@@ -266,7 +273,8 @@ t.test('value formats are checked and named', async (t) => {
   t.equal(percent.tipIndicator, 'percentage');
   t.equal(percent.convenienceFeePercentage, '3.5');
   t.equal(parseMpm(withCrc(body({ '01': '11' }))).pointOfInitiation, 'static');
-  t.equal(parseMpm(withCrc(body({ '01': undefined }))).pointOfInitiation, undefined);
+  const unsaid = parseMpm(withCrc(body({ '01': undefined })));
+  t.ok(Object.hasOwn(unsaid, 'pointOfInitiation') && unsaid.pointOfInitiation === undefined, 'said to be unsaid');
 });
 
 function randomText(random: () => number, min: number, max: number): string {
@@ -401,4 +409,8 @@ t.test('buildMpm refuses values the spec does not allow', async (t) => {
     t.equal(error.code, code, `${named}: ${error.message}`);
     t.ok(error.message.includes(named), `"${error.message}" names ${named}`);
   }
+  const badId = posErrorOf(() =>
+    buildMpm({ ...good, merchantAccounts: [{ id: '25', globallyUniqueIdentifier: 'g', fields: {} }] }),
+  );
+  t.same(badId.details, { tag: '25' });
 });
