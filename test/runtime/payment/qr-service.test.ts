@@ -320,3 +320,17 @@ t.test(
     t.equal(h.sim.book.list().length, 1, 'no second order');
   },
 );
+
+t.test('the PSP not reached at all for a create: the row is cancelled at once, nothing happened there', async (t) => {
+  const h = await qrHarness(t);
+  await h.sim.stop();
+  const failed = await h.service.pay({ mode: 'merchant', amount: 650, waybill: WAYBILLS[1] }).then(
+    () => undefined,
+    (error: unknown) => error as { code: string; details: { journalId: string; state: string; sent: boolean } },
+  );
+  t.match(failed, { code: /^CODPOS_PSP_/, details: { state: 'cancelled', sent: false } });
+  const row = h.spool.qrJournal.get(failed!.details.journalId)!;
+  t.equal(row.state, 'cancelled');
+  t.match(row.reason, /the PSP was not reached creating the order/);
+  t.same(h.spool.qrJournal.outstanding(), [], 'nothing left for the resolver');
+});
