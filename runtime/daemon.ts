@@ -24,6 +24,7 @@ import { QrPspLink } from './payment/qr-psp-link.js';
 import { terminalMpmPayload } from './payment/qr-mpm.js';
 import { orderRefOf } from './payment/qr-order-ref.js';
 import { qrSlip } from './payment/qr-slip.js';
+import { qrReceipt } from './payment/qr-receipt.js';
 import type { QrTransaction } from '../spool/qr-transaction.js';
 
 export interface Daemon {
@@ -67,6 +68,12 @@ export function buildServices(
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
     mpmPayload: (txn) => terminalMpmPayload({ terminal: config.terminal, qr: config.qr! }, txn),
     printSlip: (txn, payload) => printScanToPaySlip(config, devices, txn, payload),
+    printReceipt: (txn, options) => printQrReceipt(config, devices, txn, options),
+    deliveryRecorded: (waybill) =>
+      spool.spool.waybillEvents
+        .standings([waybill])
+        .get(waybill)
+        ?.some((event) => event.kind === 'delivery') === true,
     ...(config.psp?.notifications.enabled && config.qr?.notifyUrl !== undefined
       ? { notifyUrl: config.qr.notifyUrl }
       : {}),
@@ -125,6 +132,28 @@ async function printScanToPaySlip(
     { profile: printer.profile },
   );
   await printer.print(slip, { signal: AbortSignal.timeout(config.payments.receiptWaitMs) });
+  return true;
+}
+
+/** A paid or refunded QR payment's receipt; false when there is no printer, it cannot print, or it does not finish within payments.receiptWaitMs. */
+async function printQrReceipt(
+  config: Config,
+  devices: DevicesService,
+  txn: QrTransaction,
+  options: { reprint: boolean },
+): Promise<boolean> {
+  const printer = devices.devices.printer?.driver;
+  if (!printer || printer.state.state === 'held') return false;
+  const receipt = qrReceipt(txn, {
+    profile: printer.profile,
+    merchant: {
+      name: config.terminal.merchantName,
+      terminalId: config.terminal.id,
+      merchantId: config.terminal.merchantId,
+    },
+    reprint: options.reprint,
+  });
+  await printer.print(receipt, { signal: AbortSignal.timeout(config.payments.receiptWaitMs) });
   return true;
 }
 

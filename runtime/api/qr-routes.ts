@@ -9,6 +9,7 @@
  *   GET  /v1/payments/qr/{id}           one QR payment and its moves
  *   POST /v1/payments/qr/{id}/cancel    the courier gives up: the order is cancelled at the PSP
  *   POST /v1/payments/qr/{id}/refund    { amount? }: a paid one refunded (full by default)
+ *   POST /v1/payments/qr/{id}/receipt   prints a paid or refunded one's receipt again (REPRINT)
  *   POST /v1/psp/notifications          the PSP's signed notification of an order's status
  */
 import { PosError } from '../../config/errors.js';
@@ -40,7 +41,7 @@ const DAY_QUERY = z.object({
   date: z.string().optional().meta({ description: "YYYY-MM-DD, the terminal's local day (default today)" }),
 });
 
-export type QrApi = Pick<QrPaymentService, 'pay' | 'cancel' | 'refund' | 'payment' | 'payments' | 'notify'>;
+export type QrApi = Pick<QrPaymentService, 'pay' | 'cancel' | 'refund' | 'payment' | 'payments' | 'notify' | 'reprint'>;
 
 export function qrRoutes(qr: QrApi | undefined): ApiRoutes {
   const service = (): QrApi => {
@@ -97,6 +98,13 @@ export function qrRoutes(qr: QrApi | undefined): ApiRoutes {
         body: REFUND_BODY,
         handler: async (body, request) =>
           service().refund(request.params.id!, (body as z.infer<typeof REFUND_BODY>).amount),
+      },
+    },
+    '/v1/payments/qr/{id}/receipt': {
+      POST: {
+        summary: "prints a paid or refunded QR payment's receipt again, marked REPRINT ({ printed })",
+        params: ID_PARAMS,
+        handler: async (_body, request) => service().reprint(request.params.id!),
       },
     },
     '/v1/psp/notifications': {

@@ -10,6 +10,11 @@
  *   changes state (a payment, a void, settlement) still needs the header, so a page that
  *   leaks its cookie cannot take money.
  *
+ * - `POST /v1/psp/notifications` needs neither: the payment service provider cannot hold the
+ *   terminal's token, and the notification carries its own proof, the PSP's signature over the
+ *   exact bytes with a fresh timestamp and an unseen nonce, which the route checks before it
+ *   believes anything in it (runtime/psp/client.ts verifyNotification).
+ *
  * Every comparison hashes both sides first and compares the digests in constant time, so
  * neither the content nor the length of a wrong guess shows in the answer's timing.
  */
@@ -18,6 +23,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 export const STATUS_PAGE_PATH = '/status';
 export const STATUS_COOKIE_NAME = 'codpos_status';
+/** The PSP's notifications: authenticated by their signature, not by the API token. */
+export const PSP_NOTIFICATION_PATH = '/v1/psp/notifications';
 
 export type TcpAccess =
   | { kind: 'allowed' }
@@ -30,6 +37,7 @@ export function tcpAccess(
   url: URL,
   bearerToken: string,
 ): TcpAccess {
+  if (url.pathname === PSP_NOTIFICATION_PATH && request.method === 'POST') return { kind: 'allowed' };
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     return sameSecret(authorization, `Bearer ${bearerToken}`)

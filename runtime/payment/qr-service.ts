@@ -52,6 +52,17 @@ export interface QrPaymentServiceDeps {
   printSlip?: (txn: QrTransaction, payload: string) => Promise<boolean>;
   /** The PSP's notification URL for new orders (when notifications are enabled). */
   notifyUrl?: string;
+  /**
+   * Prints a paid or refunded payment's receipt (qr-receipt.ts); resolves whether it printed.
+   * The row is the receipt's record: one that did not print is printed again on request.
+   */
+  printReceipt?: (txn: QrTransaction, options: { reprint: boolean }) => Promise<boolean>;
+  /**
+   * Whether the waybill's delivery is already recorded (its COD collected some other way). A
+   * payment that ends paid after the terminal gave up on it, for such a waybill, is money the
+   * consignee paid twice: it is refunded at once.
+   */
+  deliveryRecorded?: (waybill: string) => boolean;
 }
 
 export interface QrPaymentRequest {
@@ -262,7 +273,7 @@ export class QrPaymentService implements Service {
   }
 
   /** Refunds a paid QR payment (full by default); a resend refunds once (the refundRef is the row's). */
-  async refund(id: string, amount?: number): Promise<QrRefundAnswer> {
+  async refund(id: string, amount?: number, reason = 'refunded at the PSP'): Promise<QrRefundAnswer> {
     const { psp } = this.ready();
     const txn = this.existing(id);
     if (txn.state !== 'paid')
@@ -292,7 +303,7 @@ export class QrPaymentService implements Service {
       this.log.warn({ qrId: id, reason }, 'the PSP refused the QR refund');
       return { ...this.payment(id), refund: { status: 'refused', amount: refundAmount, reason } };
     }
-    this.move(id, 'refunded', { refundedAmount: answer.amount, reason: 'refunded at the PSP' });
+    this.move(id, 'refunded', { refundedAmount: answer.amount, reason });
     return { ...this.payment(id), refund: { status: 'refunded', amount: answer.amount } };
   }
 
@@ -611,7 +622,72 @@ export class QrPaymentService implements Service {
       ...(to === 'refunded' ? { refundedAmount: after.refundedAmount } : {}),
       ...(late ? { lateAfterGiveUp: true } : {}),
     });
+    if (to === 'paid' || to === 'refunded') void this.printReceiptOf(after, false);
+    if (late && this.deps.deliveryRecorded?.(after.waybill) === true) void this.refundPaidTwice(after);
     return after;
+  }
+
+  /** Prints a receipt without holding anything up; a receipt that did not print is logged and reprinted on request. */
+  private async printReceiptOf(txn: QrTransaction, reprint: boolean): Promise<boolean> {
+    if (!this.deps.printReceipt) return false;
+    let printed = false;
+    let reason = 'no printer, or it cannot print now';
+    try {
+      printed = await this.deps.printReceipt(txn, { reprint });
+    } catch (error) {
+      reason = (error as Error).message;
+    }
+    if (printed) this.deps.events.publish('receipt.printed', { qrPaymentId: txn.id });
+    else {
+      this.log.warn({ qrId: txn.id, reason }, 'the QR payment receipt did not print; reprint it on request');
+      this.deps.events.publish('receipt.held', { qrPaymentId: txn.id, reason });
+    }
+    return printed;
+  }
+
+  /** Prints a paid or refunded payment's receipt again (POST /v1/payments/qr/{id}/receipt). */
+  async reprint(id: string): Promise<{ journalId: string; printed: boolean }> {
+    const txn = this.existing(id);
+    if (txn.state !== 'paid' && txn.state !== 'refunded')
+      throw new PosError(
+        'CODPOS_USAGE_NO_RECEIPT',
+        `QR payment ${id} is ${txn.state}: only a paid or refunded one has a receipt`,
+        {
+          details: { journalId: id, state: txn.state },
+        },
+      );
+    return { journalId: id, printed: await this.printReceiptOf(txn, true) };
+  }
+
+  /**
+   * The wallet paid after the terminal gave up, and the courier has since recorded the delivery
+   * collected another way (cash, card, another code): the consignee paid twice, so this payment
+   * is refunded at once. If the PSP cannot refund now, the row stays paid, the log and the event
+   * say a refund is owed, and the day report lists it among the payments no delivery used.
+   */
+  private async refundPaidTwice(txn: QrTransaction): Promise<void> {
+    const why = `waybill ${txn.waybill} was already delivered and collected another way when this payment ended paid`;
+    this.log.warn({ qrId: txn.id, waybill: txn.waybill }, `QR payment paid twice: refunding it (${why})`);
+    try {
+      const answer = await this.refund(txn.id, undefined, `paid twice: ${why}`);
+      if (answer.refund.status === 'refunded') return;
+      this.owedRefund(txn, `the PSP refused the refund: ${answer.refund.reason ?? 'no reason given'}`);
+    } catch (error) {
+      this.owedRefund(txn, (error as Error).message);
+    }
+  }
+
+  private owedRefund(txn: QrTransaction, reason: string): void {
+    this.log.error(
+      { qrId: txn.id, waybill: txn.waybill, reason },
+      'QR payment paid twice and not refunded: refund it by hand',
+    );
+    this.deps.events.publish('payment.qr.refund-owed', {
+      id: txn.id,
+      waybill: txn.waybill,
+      amount: txn.amount,
+      reason,
+    });
   }
 
   /** A waybill a standing QR payment already paid takes no second one. */

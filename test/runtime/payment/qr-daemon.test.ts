@@ -74,6 +74,34 @@ t.test('codposd --sim: a merchant-presented code shown, paid by the simulated wa
   for (let i = 0; i < 1000 && !/"state":"paid"/.test(events.text()); i++)
     await new Promise((resolve) => setTimeout(resolve, 10));
   t.match(events.text(), new RegExp(`event: payment\\.qr\\ndata: \\{[^\\n]*"id":"${id}","state":"paid"`));
+  // The paid receipt prints by itself on the simulated printer; a reprint says so.
+  for (let i = 0; i < 1000 && !events.text().includes(`"qrPaymentId":"${id}"`); i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  t.match(events.text(), new RegExp(`event: receipt\\.printed\\ndata: \\{[^\\n]*"qrPaymentId":"${id}"`));
+  const receiptPages = async () =>
+    ((await call(socketPath, 'GET', '/v1/sim/printer')).json.pages as string[][]).filter((page) =>
+      page.some((line) => line.includes('PAID BY QR')),
+    );
+  const printed = await receiptPages();
+  t.equal(printed.length, 1, 'one QR receipt');
+  t.ok(
+    printed[0]!.some((line) => line.includes(id.slice(0, 13))),
+    'it names the payment',
+  );
+  t.notOk(
+    printed[0]!.some((line) => /REPRINT/.test(line)),
+    'the first print is not a reprint',
+  );
+  t.match(await call(socketPath, 'POST', `/v1/payments/qr/${id}/receipt`, {}), {
+    status: 200,
+    json: { journalId: id, printed: true },
+  });
+  const again = await receiptPages();
+  t.equal(again.length, 2);
+  t.ok(
+    again[1]!.some((line) => /REPRINT/.test(line)),
+    'the copy printed on request says REPRINT',
+  );
   const day = await call(socketPath, 'GET', '/v1/payments/qr');
   t.match(day.json, { payments: [{ id, state: 'paid' }] });
   t.match(

@@ -92,6 +92,8 @@ export async function qrHarness(
     resolverMs?: number;
     notifications?: boolean;
     spool?: Spool;
+    /** Whether a waybill's delivery is recorded (the workflow's answer in the daemon). */
+    deliveryRecorded?: (waybill: string) => boolean;
   } = {},
 ): Promise<QrHarness> {
   const { sim, url } = await startPspSim(t);
@@ -133,6 +135,7 @@ export async function qrHarness(
     events: bus,
     mpmPayload: (txn) => terminalMpmPayload({ terminal: config.terminal, qr: config.qr! }, txn),
     ...(notifyUrl !== undefined ? { notifyUrl } : {}),
+    ...(options.deliveryRecorded ? { deliveryRecorded: options.deliveryRecorded } : {}),
   });
   notified.service = service;
   await service.start();

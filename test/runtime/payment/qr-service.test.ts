@@ -162,6 +162,69 @@ t.test('the wallet pays as the terminal gives up: the row ends paid, the courier
   t.equal(h.sim.book.list().filter((entry) => entry.order.waybill === WAYBILLS[3]).length, 1, 'no second order');
 });
 
+t.test(
+  'paid after the terminal gave up, but the courier had already collected another way: refunded at once',
+  async (t) => {
+    t.test('the PSP refunds: the row ends refunded, its reason says why', async (t) => {
+      const delivered = new Set<string>([WAYBILLS[2]]);
+      const h = await qrHarness(t, { deliveryRecorded: (waybill) => delivered.has(waybill) });
+      h.sim.setNextBehaviour({ kind: 'pay-after-give-up', cancel: 'answer' });
+      const answer = await h.service.pay({ mode: 'merchant', amount: 4200, waybill: WAYBILLS[2] });
+      await h.service.cancel(answer.id);
+      await h.reaches(answer.id, 'refunded');
+      const row = h.spool.qrJournal.get(answer.id)!;
+      t.equal(row.refundedAmount, 4200, 'all of it');
+      t.match(row.reason, /paid twice: waybill EE123456785DE was already delivered/);
+      t.same(qrStates(h.events, answer.id), ['show-code', 'waiting', 'paid', 'refunded']);
+      const order = h.sim.book.list().find((entry) => entry.order.waybill === WAYBILLS[2])!.order;
+      t.equal(order.status, 'refunded', 'refunded at the PSP');
+      t.same(
+        qrRecords(h, answer.id).map((record) => record.payload.state),
+        ['paid', 'refunded'],
+        'the back-end hears both',
+      );
+      t.ok(h.logLines.some((line) => line.includes('QR payment paid twice: refunding it')));
+    });
+
+    t.test('not delivered yet: the payment stands (the courier is told it is paid)', async (t) => {
+      const h = await qrHarness(t, { deliveryRecorded: () => false });
+      h.sim.setNextBehaviour({ kind: 'pay-after-give-up', cancel: 'answer' });
+      const answer = await h.service.pay({ mode: 'merchant', amount: 4200, waybill: WAYBILLS[2] });
+      await h.service.cancel(answer.id);
+      t.equal(h.spool.qrJournal.get(answer.id)?.state, 'paid');
+    });
+
+    t.test(
+      'the PSP cannot be reached for the refund: the row stays paid, the refund owed is logged and told',
+      async (t) => {
+        const psp: { sim?: { stop(): Promise<void> } } = {};
+        const h = await qrHarness(t, {
+          deliveryRecorded: () => {
+            // The PSP goes away the moment the late payment is seen: the refund cannot reach it.
+            void psp.sim!.stop();
+            return true;
+          },
+        });
+        psp.sim = h.sim;
+        h.sim.setNextBehaviour({ kind: 'pay-after-give-up', cancel: 'answer' });
+        const answer = await h.service.pay({ mode: 'merchant', amount: 4200, waybill: WAYBILLS[2] });
+        await h.service.cancel(answer.id);
+        await until(
+          () => h.events.some((event) => event.type === 'payment.qr.refund-owed'),
+          'the refund owed to be told',
+        );
+        t.equal(h.spool.qrJournal.get(answer.id)?.state, 'paid', 'booked as it stands at the PSP');
+        t.match(h.events.find((event) => event.type === 'payment.qr.refund-owed')?.data, {
+          id: answer.id,
+          waybill: WAYBILLS[2],
+          amount: 4200,
+        });
+        t.ok(h.logLines.some((line) => line.includes('paid twice and not refunded') && line.includes(answer.id)));
+      },
+    );
+  },
+);
+
 t.test('the courier gives up and the PSP cancels; the wait runs out and the PSP cancels', async (t) => {
   const h = await qrHarness(t, { waitMs: 150 });
   const timedOut = await h.service.pay({ mode: 'merchant', amount: 700, waybill: WAYBILLS[0] });
