@@ -76,6 +76,13 @@ const TARGETS: Target[] = [
       'test/runtime/payment/payment-outcome.test.ts',
     ],
   },
+  {
+    file: 'runtime/payment/qr-service.ts',
+    tests: ['test/runtime/payment/qr-service.test.ts', 'test/runtime/api/qr-routes.test.ts'],
+  },
+  { file: 'runtime/payment/qr-resolver.ts', tests: ['test/runtime/payment/qr-service.test.ts'] },
+  { file: 'spool/qr-journal.ts', tests: ['test/spool/qr-journal.test.ts'] },
+  { file: 'emv/qr/mpm.ts', tests: ['test/emv/qr/mpm.test.ts'] },
 ];
 
 /** A line that builds or sends DE52, DE55 or a reversal: every mutant of it must be killed. */

@@ -31,8 +31,9 @@ t.test('a QR payment is written pending before anything is sent, then moves with
   t.equal(attached.payload, '000201...');
 
   clock.advance(1000);
-  const paid = spool.qrJournal.transition(begun.id, 'paid', { wallet: 'simwallet' });
+  const paid = spool.qrJournal.transition(begun.id, 'paid', { wallet: 'simwallet', reason: 'paid at the PSP' });
   t.equal(paid.state, 'paid');
+  t.equal(paid.reason, 'paid at the PSP', 'the reason is on the row');
   t.equal(paid.wallet, 'simwallet');
   t.equal(paid.pspOrderId, 'PSP-1', 'what was attached stays');
   t.equal(paid.finalAt, clock.now(), 'final at the move');
@@ -45,7 +46,7 @@ t.test('a QR payment is written pending before anything is sent, then moves with
     spool.qrJournal.history(begun.id).map((h) => [h.from, h.to, h.reason]),
     [
       [null, 'pending', null],
-      ['pending', 'paid', null],
+      ['pending', 'paid', 'paid at the PSP'],
       ['paid', 'refunded', 'asked'],
     ],
   );
@@ -159,6 +160,11 @@ t.test('a move and its back-end record are one commit', async (t) => {
   spool.outbox.flushNow();
   const depth = spool.outbox.status().find((s) => s.stream === 'transaction')?.depth ?? 0;
   t.equal(depth, 1, 'the record is queued with the move');
+  t.same(
+    spool.outbox.list({ stream: 'transaction' }).map((record) => record.id),
+    [`qr-${row.id}`],
+    'under the id given',
+  );
   // An illegal move with a record writes neither.
   t.throws(() =>
     spool.qrJournal.transition(row.id, 'declined', { outbox: { stream: 'transaction', payload: { kind: 'qr' } } }),

@@ -94,6 +94,18 @@ t.test('CPM: the consignee code is presented and paid; it is never stored or log
   t.notOk(h.logLines.join('').includes(code.slice(-12)), 'not even its last digits');
 });
 
+t.test('CPM the wallet holds (its user never confirms): pending, waited for, then cancelled at the PSP', async (t) => {
+  const h = await qrHarness(t, { waitMs: 150 });
+  const code = h.sim.wallet.consumerCode({ kind: 'token', outcome: 'ignore' });
+  const answer = await h.service.pay({ mode: 'consumer', amount: 1300, waybill: WAYBILLS[2], consumerCode: code });
+  t.equal(answer.state, 'pending', 'answered while the wallet asks its user');
+  await h.reaches(answer.id, 'cancelled');
+  t.same(qrStates(h.events, answer.id), ['waiting', 'cancelled'], 'waited for like a code shown');
+  t.match(h.spool.qrJournal.get(answer.id)?.reason, /cancelled at the PSP/);
+  const order = h.sim.book.list().find((entry) => entry.order.waybill === WAYBILLS[2])!.order;
+  t.equal(order.status, 'cancelled', 'nothing left open at the PSP');
+});
+
 t.test('declined: by the wallet (CPM) and by the PSP (MPM)', async (t) => {
   const h = await qrHarness(t);
   const code = h.sim.wallet.consumerCode({ kind: 'token', outcome: 'decline' });
