@@ -510,6 +510,12 @@ export const ERROR_CODES = {
   CODPOS_EMV_CARD_NOT_POWERED: { meaning: 'a command was sent to a virtual card that is not powered' },
   CODPOS_EMV_CARD_REMOVED: { meaning: 'the card was pulled out of the reader during the transaction' },
   CODPOS_EMV_CHIP_MUTE: { meaning: 'the chip does not answer (at reset or mid-session): offer magstripe fallback' },
+  CODPOS_EMV_CL_COMBINATION: {
+    meaning: "a contactless combination's AID is not 5 to 16 bytes of hex, or names a kernel Entry Point was not given",
+  },
+  CODPOS_EMV_CL_NO_RESTART: {
+    meaning: 'Entry Point was asked to retry or resume when the last outcome asked for neither',
+  },
   CODPOS_EMV_DUPLICATE_DATA: { meaning: 'the card sent the same tag twice in its records' },
   CODPOS_EMV_NO_CARD: { meaning: 'no card is in the reader' },
   CODPOS_EMV_NO_CHIP: { meaning: 'the card has no chip (magstripe only)' },
