@@ -79,7 +79,7 @@ export class EntryPoint {
     transaction: TransactionInput,
     callbacks: ContactlessCallbacks = {},
   ): Promise<ContactlessOutcome> {
-    const preProcessed = preProcess(this.combinations, transaction);
+    const preProcessed = preProcess(this.combinations, transaction, this.terminal.applications);
     this.state = { transaction, callbacks, preProcessed };
     if (noCombinationAllowed(preProcessed)) {
       return tryAnotherInterfaceOutcome(

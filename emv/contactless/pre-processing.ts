@@ -5,7 +5,7 @@
  * a Visa-style combination, a copy of its TTQ with the online-cryptogram and CVM bits set.
  * Pure: the amount and the configuration in, the indicators out.
  */
-import type { TransactionInput } from '../kernel/types.js';
+import type { TerminalApplication, TransactionInput } from '../kernel/types.js';
 import type { ContactlessCombination, PreProcessingIndicators } from './types.js';
 
 /** TTQ byte 1 bit 4: an offline-only reader (it cannot send a zero amount online). */
@@ -25,12 +25,18 @@ export function oneCurrencyUnit(transaction: Pick<TransactionInput, 'currencyExp
   return 10 ** (transaction.currencyExponent ?? 2);
 }
 
-/** Book B 3.1.1.1 to 3.1.1.10 for one combination. */
+/**
+ * Book B 3.1.1.1 to 3.1.1.10 for one combination. `terminalFloorLimit` is the terminal floor
+ * limit (9F1B) of the same AID, which Book B 3.1.1.5 uses when the combination has no reader
+ * contactless floor limit of its own.
+ */
 export function preProcessCombination(
   combination: ContactlessCombination,
   transaction: Pick<TransactionInput, 'amount' | 'currencyExponent'>,
+  terminalFloorLimit?: number,
 ): PreProcessingIndicators {
   const amount = transaction.amount;
+  const floorLimit = combination.floorLimit ?? terminalFloorLimit;
   // 3.1.1.1: the TTQ copy starts from the configured value with the two bits pre-processing owns cleared.
   const ttq = combination.ttq === undefined ? undefined : Buffer.from(combination.ttq, 'hex');
   if (ttq && ttq.length >= 2) ttq[1] = ttq[1]! & ~(TTQ_ONLINE_CRYPTOGRAM_REQUIRED | TTQ_CVM_REQUIRED);
@@ -45,7 +51,7 @@ export function preProcessCombination(
   if (combination.transactionLimit !== undefined && amount >= combination.transactionLimit) {
     contactlessApplicationNotAllowed = true;
   }
-  const floorLimitExceeded = combination.floorLimit !== undefined && amount > combination.floorLimit;
+  const floorLimitExceeded = floorLimit !== undefined && amount > floorLimit;
   const cvmRequiredLimitExceeded = combination.cvmRequiredLimit !== undefined && amount >= combination.cvmRequiredLimit;
 
   if (ttq && ttq.length >= 2) {
@@ -69,15 +75,20 @@ export function preProcessCombination(
   return indicators;
 }
 
-/** Every combination with its indicators, in configuration order. */
+/**
+ * Every combination with its indicators, in configuration order. `terminalApplications` (the
+ * contact side's list, TerminalConfig.applications) lends its floor limit to a combination of
+ * the same AID that has none.
+ */
 export function preProcess(
   combinations: readonly ContactlessCombination[],
   transaction: Pick<TransactionInput, 'amount' | 'currencyExponent'>,
+  terminalApplications: readonly Pick<TerminalApplication, 'aid' | 'floorLimit'>[] = [],
 ): PreProcessedCombination[] {
-  return combinations.map((combination) => ({
-    combination,
-    indicators: preProcessCombination(combination, transaction),
-  }));
+  return combinations.map((combination) => {
+    const sameAid = terminalApplications.find((app) => app.aid.toUpperCase() === combination.aid.toUpperCase());
+    return { combination, indicators: preProcessCombination(combination, transaction, sameAid?.floorLimit) };
+  });
 }
 
 /** Book B 3.1.1.11: when no combination is allowed, the transaction cannot be contactless. */

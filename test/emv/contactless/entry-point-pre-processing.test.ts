@@ -63,6 +63,30 @@ t.test('floor limit: exceeded only above it', async (t) => {
   t.equal(at({ floorLimit: 0 }, 1).floorLimitExceeded, true, 'a zero floor limit sends everything online');
 });
 
+t.test('floor limit: the terminal floor limit (9F1B) of the same AID when the combination has none', async (t) => {
+  t.equal(preProcessCombination(visa, { amount: 2001 }, 2000).floorLimitExceeded, true);
+  t.equal(preProcessCombination(visa, { amount: 2000 }, 2000).floorLimitExceeded, false);
+  t.equal(
+    preProcessCombination({ ...visa, floorLimit: 5000 }, { amount: 2001 }, 2000).floorLimitExceeded,
+    false,
+    'its own wins',
+  );
+  const apps = [
+    { aid: 'A0000000041010', floorLimit: 0 },
+    { aid: 'a0000000031010', floorLimit: 2000 },
+  ];
+  const [visaResult, mcResult] = preProcess([visa, { aid: 'A0000000041010', kernelId: 2 }], { amount: 2001 }, apps);
+  t.equal(visaResult!.indicators.floorLimitExceeded, true, 'matched by AID, whatever the case');
+  t.equal(mcResult!.indicators.floorLimitExceeded, true);
+  const [below] = preProcess([visa], { amount: 1500 }, apps);
+  t.equal(below!.indicators.floorLimitExceeded, false, "Visa's 2000, not Mastercard's 0");
+  t.equal(
+    preProcess([visa], { amount: 2001 }, [{ aid: 'A0000000031011', floorLimit: 0 }])[0]!.indicators.floorLimitExceeded,
+    false,
+    'another AID lends nothing',
+  );
+});
+
 t.test('CVM required limit: exceeded at or above it', async (t) => {
   t.equal(at({ cvmRequiredLimit: 3000 }, 2999).cvmRequiredLimitExceeded, false);
   t.equal(at({ cvmRequiredLimit: 3000 }, 3000).cvmRequiredLimitExceeded, true);

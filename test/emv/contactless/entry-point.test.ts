@@ -155,6 +155,36 @@ t.test('the Visa-style combination gets its own indicators and TTQ copy', async 
   t.equal(c3.activations[0]!.indicators.ttq?.toString('hex'), '36400000');
 });
 
+t.test("the terminal's floor limit for the combination's AID reaches the kernel's indicators", async (t) => {
+  const applets = new Map<string, TestApplet>();
+  const card = new VirtualContactlessCard(cardProfile, (app) => {
+    const applet = new TestApplet(app.aid);
+    applets.set(app.aid, applet);
+    return applet;
+  });
+  const c2 = new TestKernel(2, [{ status: 'online-request' }]);
+  const entryPoint = new EntryPoint({
+    kernels: new Map<KernelId, ContactlessKernel>([[2, c2]]),
+    combinations: [mcCombination],
+    terminal: {
+      ...terminal,
+      applications: [
+        {
+          aid: MC,
+          partialSelection: false,
+          applicationVersion: '0002',
+          tacDenial: '0000000000',
+          tacOnline: '0000000000',
+          tacDefault: '0000000000',
+          floorLimit: 1000,
+        },
+      ],
+    },
+  });
+  await entryPoint.run(card.asTarget(), transaction);
+  t.equal(c2.activations[0]!.indicators.floorLimitExceeded, true);
+});
+
 t.test('a combination over its limit is skipped for the next one', async (t) => {
   const { c2, c3, entryPoint, target } = setup({ c3: [{ status: 'approved' }] });
   const outcome = await entryPoint.run(target, { ...transaction, amount: 10000 });
