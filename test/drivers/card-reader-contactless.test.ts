@@ -16,6 +16,8 @@ import {
 } from '../../drivers/card-reader/protocol.js';
 import { readerFrame, readerLink } from '../../drivers/card-reader/link.js';
 import { LengthPrefixFramer } from '../../drivers/framing/length-prefix.js';
+import type { BuiltDevices } from '../../drivers/factory.js';
+import type { ApiHandler, ApiOperation, ApiRequest } from '../../runtime/api/server.js';
 import { splitsOf } from './split.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -452,3 +454,33 @@ t.test('tapping a new card while one is activated reports the first one leaving'
   t.same(await left, [{ type: 'A', uid: UID_A }]);
   t.match(await driver.poll(1000), { type: 'B', uid: PUPI_B });
 });
+
+t.test(
+  'POST /v1/sim/card { action: tap }: taps a card from the contactless cards given to the sim control',
+  async (t) => {
+    const { SimControl } = await import('../../runtime/api/sim-control.js');
+    const { sim, driver } = await pair();
+    const control = new SimControl(() => ({ cardReader: { sim, driver } }) as unknown as BuiltDevices);
+    const post = (control.routes()['/v1/sim/card']!.POST as ApiOperation).handler as ApiHandler;
+    const request = {} as ApiRequest;
+    await t.rejects(post({ action: 'tap', card: 'phone' }, request), {
+      code: 'CODPOS_USAGE_SIM',
+      message: /no virtual contactless cards are loaded/,
+    });
+    const phone = new FieldCard('A', UID_A);
+    control.useContactlessCards({ names: () => ['phone'], load: () => phone });
+    await t.rejects(post({ action: 'tap', card: 'watch' }, request), {
+      code: 'CODPOS_USAGE_SIM',
+      message: /expected a contactless card profile \(phone\)/,
+    });
+    t.same(await post({ action: 'tap', card: 'phone' }, request), { tapped: 'phone' });
+    await driver.fieldOn();
+    const target = await driver.poll(1000);
+    if (typeof target === 'string') throw new Error(`expected a card, got ${target}`);
+    t.same(await target.transmit(SELECT_PPSE), PPSE_FCI, 'the tapped card answers');
+    const left = once(driver, 'card-left-field');
+    t.same(await post({ action: 'remove' }, request), { removed: true });
+    t.same(await left, [{ type: 'A', uid: UID_A }], 'remove takes the card out of the field too');
+    t.equal(await driver.poll(1), 'timeout');
+  },
+);
