@@ -210,6 +210,9 @@ t.test('a poll with no card times out; a card tapped while a poll waits answers 
   const { sim, driver } = await pair();
   await driver.fieldOn();
   t.equal(await driver.poll(1), 'timeout');
+  const executed = sim.executed;
+  await t.rejects(driver.poll(70000), { code: 'CODPOS_DEVICE_READER_MESSAGE', message: /poll timeout of 70000 ms/ });
+  t.equal(sim.executed, executed, 'a poll the protocol cannot carry is not sent');
   const polling = once(sim, 'polling');
   const result = driver.poll(60000);
   await polling;
@@ -484,3 +487,23 @@ t.test(
     t.equal(await driver.poll(1), 'timeout');
   },
 );
+
+t.test('a reader that restarted under the host: the field is off, then no card is activated', async (t) => {
+  const { host, device } = memoryPair('card reader');
+  const before = new CardReaderSim(device);
+  const driver = new CardReaderDriver(host, { apduTimeoutMs: 5000 });
+  await before.start();
+  await driver.start();
+  await driver.fieldOn();
+  await before.tap(new FieldCard('A', UID_A));
+  const target = await driver.poll(1000);
+  if (typeof target === 'string') throw new Error(`expected a card, got ${target}`);
+  await before.stop();
+  const after = new CardReaderSim(device);
+  await after.start();
+  await after.tap(new FieldCard('A', UID_A));
+  await t.rejects(target.transmit(GPO), { code: 'CODPOS_DEVICE_CL_FIELD_OFF', message: /field is off/ });
+  await driver.fieldOn();
+  await t.rejects(target.transmit(GPO), { code: 'CODPOS_DEVICE_CL_NO_CARD', message: /no card is activated/ });
+  t.match(await driver.poll(1000), { type: 'A', uid: UID_A }, 'a poll finds the card again');
+});
