@@ -309,6 +309,12 @@ export const ERROR_CODES = {
   },
   CODPOS_DEVICE_BLE_UNSUPPORTED: { meaning: 'no usable Bluetooth LE adapter, or no permission to use it' },
   CODPOS_DEVICE_CLOSED: { meaning: 'the request was in flight when its driver stopped' },
+  CODPOS_DEVICE_CL_CARD_REMOVED: {
+    meaning: "the contactless card left the reader's field during the exchange (a torn transaction)",
+  },
+  CODPOS_DEVICE_CL_FIELD_OFF: { meaning: "a poll or contactless APDU while the reader's field is off" },
+  CODPOS_DEVICE_CL_NO_CARD: { meaning: 'a contactless APDU with no card activated in the field (poll first)' },
+  CODPOS_DEVICE_CL_TRANSMISSION: { meaning: 'a transmission error with the card in the field (present it again)' },
   CODPOS_DEVICE_DISCONNECTED: { meaning: 'the device went away (unplugged, PTY killed); it is reopened with backoff' },
   CODPOS_DEVICE_HID_REPORT: { meaning: 'a malformed HID report (the message names the byte)' },
   CODPOS_DEVICE_HID_UNAVAILABLE: { meaning: 'node-hid cannot load: install libusb-1.0-0' },
@@ -339,6 +345,9 @@ export const ERROR_CODES = {
   },
   CODPOS_DEVICE_READER_ERROR: { meaning: 'the card reader reported an error other than a card fault' },
   CODPOS_DEVICE_READER_MESSAGE: { meaning: 'the card reader sent a malformed or unexpected message' },
+  CODPOS_DEVICE_READER_SESSION: {
+    meaning: 'a contact command while the contactless field is on, or a contactless one while the chip is powered',
+  },
   CODPOS_DEVICE_READER_TIMEOUT: { meaning: 'the card reader gave no answer in time' },
   CODPOS_DEVICE_SIM: {
     meaning: "a simulator's end of its pseudo-terminal did not open (codpos sim devices; the message says why)",

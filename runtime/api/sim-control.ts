@@ -2,7 +2,8 @@
  * The local API's hands on the simulated devices (`transport.kind: sim`, or `codposd --sim`),
  * for technicians and tests driving a whole payment through the daemon:
  *
- *   POST /v1/sim/card     { action: "insert" | "swipe", card: PROFILE } | { action: "remove" }
+ *   POST /v1/sim/card     { action: "insert" | "swipe", card: PROFILE } | { action: "tap", card: CONTACTLESS_PROFILE }
+ *                         | { action: "remove" } (the card leaves the slot and the field)
  *   POST /v1/sim/pinpad   { pin: "1234" } (typed at each PIN request) | { cancel: true } | {}
  *   GET  /v1/sim/printer  { pages: [[line, ...], ...] }: what the simulated printer printed
  *   POST /v1/sim/printer  { paper: "out" | "in" } | { cover: "open" | "closed" }: the printer stops or goes on
@@ -19,6 +20,8 @@
  */
 import { PosError } from '../../config/errors.js';
 import type { BuiltDevices } from '../../drivers/factory.js';
+import type { SimFieldCard } from '../../drivers/card-reader/contactless-field.js';
+import type { CardReaderSim } from '../../drivers/card-reader/sim.js';
 import type { BackendSimulator } from '../uplink/simulator.js';
 import type { AcquirerHostSimulator, SimRule } from '../host/simulator.js';
 import type { PspSimulator } from '../psp/simulator.js';
@@ -28,11 +31,15 @@ import { z } from 'zod';
 
 /** The shapes of the controls' bodies; which combinations make sense each control checks and names. */
 const CARD_BODY = z.object({
-  action: z.enum(['insert', 'swipe', 'remove']),
+  action: z.enum(['insert', 'swipe', 'tap', 'remove']),
   card: z
     .string()
     .optional()
-    .meta({ description: 'a virtual card profile (emv/card/profiles), for insert and swipe', examples: ['visa-dda'] }),
+    .meta({
+      description:
+        'a virtual card profile (emv/card/profiles) for insert and swipe; a contactless one (emv/card/contactless-profiles) for tap',
+      examples: ['visa-dda'],
+    }),
 });
 const PINPAD_BODY = z.object({
   pin: z.string().optional().meta({ description: '4 to 12 digits, typed at each PIN request' }),
@@ -61,7 +68,15 @@ const PSP_BODY = z.object({
 /** The rule is the acquirer simulator's to check (runtime/host/simulator.ts). */
 const HOST_BODY = z.object({ rule: z.looseObject({}).optional(), clear: z.boolean().optional() });
 
+/** The virtual contactless cards a tap can put in the simulated reader's field, by profile name. */
+export interface ContactlessCardSource {
+  names(): string[];
+  load(name: string): SimFieldCard;
+}
+
 export class SimControl {
+  /** Given by the contactless profiles' loader (useContactlessCards); until then a tap is refused. */
+  private contactlessCards: ContactlessCardSource | undefined;
   /** What the simulated PIN pad's customer does when asked: type this PIN, cancel, or nothing. */
   private customer: { pin: string } | { cancel: true } | undefined;
   private listening = false;
@@ -73,11 +88,16 @@ export class SimControl {
     private readonly psp: () => PspSimulator | undefined = () => undefined,
   ) {}
 
+  /** The hook for the loader of the virtual contactless cards: what `{ action: "tap", card }` taps. */
+  useContactlessCards(source: ContactlessCardSource): void {
+    this.contactlessCards = source;
+  }
+
   routes(): ApiRoutes {
     return {
       '/v1/sim/card': {
         POST: {
-          summary: 'inserts or swipes a virtual card, or removes it (simulated reader)',
+          summary: 'inserts, swipes or taps a virtual card, or removes it (simulated reader)',
           body: CARD_BODY,
           refusal: 'CODPOS_USAGE_SIM',
           handler: (body) => this.card(body),
@@ -210,10 +230,12 @@ export class SimControl {
     const { action, card } = (body ?? {}) as { action?: unknown; card?: unknown };
     if (action === 'remove') {
       await sim.remove();
+      await sim.removeFromField();
       return { removed: true };
     }
+    if (action === 'tap') return this.tap(sim, card);
     if (action !== 'insert' && action !== 'swipe')
-      throw new PosError('CODPOS_USAGE_SIM', 'action: expected insert, swipe or remove');
+      throw new PosError('CODPOS_USAGE_SIM', 'action: expected insert, swipe, tap or remove');
     // The virtual cards load with the first one asked for: a box with a real reader never needs them.
     const { VirtualCard, listCardProfiles, loadCardProfile } = await import('../../emv/card/index.js');
     if (typeof card !== 'string' || !listCardProfiles().includes(card)) {
@@ -226,6 +248,18 @@ export class SimControl {
     if (action === 'insert') await sim.insert(virtual);
     else await sim.swipe(virtual);
     return { [action === 'insert' ? 'inserted' : 'swiped']: card };
+  }
+
+  private async tap(sim: CardReaderSim, card: unknown): Promise<unknown> {
+    const source = this.contactlessCards;
+    if (!source) throw new PosError('CODPOS_USAGE_SIM', 'card: no virtual contactless cards are loaded in this daemon');
+    if (typeof card !== 'string' || !source.names().includes(card))
+      throw new PosError(
+        'CODPOS_USAGE_SIM',
+        `card: expected a contactless card profile (${source.names().join(', ')})`,
+      );
+    await sim.tap(source.load(card));
+    return { tapped: card };
   }
 
   private async printer(body: unknown): Promise<unknown> {
