@@ -205,8 +205,9 @@ async function qvsdc(activation: KernelActivation, { ctx, transmit }: Exchange):
       `the GPO answer lacks ${missing.map((t) => t.toString(16).toUpperCase()).join(', ')} (mandatory in qVSDC)`,
     );
 
-  const staticData = await readRecords(ctx, transmit);
-  if (typeof staticData === 'string') return endApplication(staticData);
+  const records = await readRecords(ctx, transmit);
+  if ('unusable' in records) return endApplication(records.unusable);
+  const { staticData } = records;
   const track2 = parseTrack(ctx.card.get(0x57)!);
   if (!track2) return endApplication('track 2 equivalent data (57) does not parse');
   if (!ctx.card.has(0x5a))
@@ -305,47 +306,53 @@ async function qvsdc(activation: KernelActivation, { ctx, transmit }: Exchange):
   };
 }
 
-/** READ RECORD of the AFL; the static data to authenticate, or why the records are unusable. */
+/**
+ * READ RECORD of the AFL, the records' data added to the card's. Gives the static data to
+ * authenticate (the records the AFL flags, 70 template contents for SFI 1-10 and whole records
+ * above, with the AIP when 9F4A asks), undefined when 9F4A asks for more than the AIP (fDDA then
+ * fails), or why the records are unusable (the application ends).
+ */
 async function readRecords(
   ctx: TransactionContext,
   transmit: Exchange['transmit'],
-): Promise<Buffer | undefined | string> {
+): Promise<{ staticData: Buffer | undefined } | { unusable: string }> {
   const afl = ctx.card.get(0x94) ?? Buffer.alloc(0);
-  if (afl.length % 4 !== 0) return `the AFL (94) is ${afl.length} bytes, not a multiple of 4`;
+  if (afl.length % 4 !== 0) return { unusable: `the AFL (94) is ${afl.length} bytes, not a multiple of 4` };
   const signed: Buffer[] = [];
-  let malformed = false;
   for (let at = 0; at < afl.length; at += 4) {
     const sfi = afl[at]! >> 3;
     const [first, last, odaCount] = [afl[at + 1]!, afl[at + 2]!, afl[at + 3]!];
     if (sfi < 1 || sfi > 30 || first < 1 || last < first || odaCount > last - first + 1)
-      return `the AFL entry ${afl
-        .subarray(at, at + 4)
-        .toString('hex')
-        .toUpperCase()} is invalid`;
+      return {
+        unusable: `the AFL entry ${afl
+          .subarray(at, at + 4)
+          .toString('hex')
+          .toUpperCase()} is invalid`,
+      };
     for (let n = first; n <= last; n++) {
       const { data, sw } = await transmit(commandApdu(0x00, 0xb2, n, (sfi << 3) | 0x04, undefined, 0x00));
-      if (sw !== SW_OK) return `READ RECORD ${sfi}.${n} answered ${swHex(sw)}`;
+      if (sw !== SW_OK) return { unusable: `READ RECORD ${sfi}.${n} answered ${swHex(sw)}` };
       let items: Tlv[];
       try {
         items = decodeTlv(data);
       } catch {
-        return `record ${sfi}.${n} does not parse as TLV`;
+        return { unusable: `record ${sfi}.${n} does not parse as TLV` };
       }
       const template = items.length === 1 && items[0]!.tag === 0x70 ? items[0]! : undefined;
-      if (n - first < odaCount) {
-        if (template && sfi <= 10) signed.push(template.value);
-        else if (template) signed.push(data);
-        else malformed = true;
+      if (!template) return { unusable: `record ${sfi}.${n} is not a template 70` };
+      if (n - first < odaCount) signed.push(sfi <= 10 ? template.value : data);
+      try {
+        ctx.addCardData(template.children ?? [], 'record');
+      } catch (error) {
+        if (error instanceof PosError && error.code === 'CODPOS_EMV_DUPLICATE_DATA') return { unusable: error.message };
+        throw error;
       }
-      if (!template) return `record ${sfi}.${n} is not a template 70`;
-      ctx.addCardData(template.children ?? [], 'record');
     }
   }
-  if (malformed) return undefined;
   const tagList = ctx.card.get(0x9f4a);
-  if (!tagList || tagList.length === 0) return Buffer.concat(signed);
-  if (tagList.length !== 1 || tagList[0] !== 0x82) return undefined;
-  return Buffer.concat([...signed, ctx.card.get(0x82)!]);
+  if (!tagList || tagList.length === 0) return { staticData: Buffer.concat(signed) };
+  if (tagList.length !== 1 || tagList[0] !== 0x82) return { staticData: undefined };
+  return { staticData: Buffer.concat([...signed, ctx.card.get(0x82)!]) };
 }
 
 function parseTrack(tag57: Buffer) {

@@ -5,7 +5,7 @@
  * with the acquirer simulator's issuer, which knows only the contact card visa-dda.
  */
 import t from 'tap';
-import { findTag, type Tlv } from '../../../emv/tlv/index.js';
+import { decodeTlv, encodeTlv, findTag, type Tlv } from '../../../emv/tlv/index.js';
 import { loadCardProfile } from '../../../emv/card/index.js';
 import { QvsdcApplet, loadQvsdcCardProfile, type QvsdcCardProfile } from '../../../emv/card/contactless-c3-applet.js';
 import { C3_DATA_RECORD_TAGS, KernelC3, transactionTtq } from '../../../emv/contactless/kernel-c3.js';
@@ -16,7 +16,7 @@ import type {
 } from '../../../emv/contactless/types.js';
 import type { HostAnswer, TerminalConfig } from '../../../emv/kernel/types.js';
 import { arqcVerifies, issuerAuthenticationData, issuerScriptTemplate } from '../../../runtime/host/sim-issuer.js';
-import { encodeTlv } from '../../../emv/tlv/index.js';
+
 import { terminal, transaction } from '../kernel/fixtures.js';
 
 const AID = 'A0000000031010';
@@ -339,4 +339,226 @@ t.test('the TTQ carries pre-processing: online cryptogram and CVM required bits'
   const outcome = await tap(card, { indicators: { ttq: Buffer.from('36800000', 'hex') } });
   t.equal(tag(outcome.dataRecord, 0x9f66), '36800000');
   t.equal(outcome.status, 'online-request');
+});
+
+/** A transmit that rewrites the GPO answer's data objects (template 77) before the kernel sees them. */
+function gpoRewritten(card: QvsdcApplet, change: (items: Tlv[]) => Tlv[]): (apdu: Buffer) => Buffer {
+  return (apdu) => {
+    const answer = card.handle(apdu);
+    if (apdu[1] !== 0xa8) return answer;
+    const items = decodeTlv(answer.subarray(0, -2))[0]!.children!;
+    return Buffer.concat([
+      encodeTlv([{ tag: 0x77, value: Buffer.alloc(0), children: change(items) }]),
+      answer.subarray(-2),
+    ]);
+  };
+}
+
+const without = (tag: number) => (items: Tlv[]) => items.filter((i) => i.tag !== tag);
+const replaced = (tag: number, value: string) => (items: Tlv[]) =>
+  items.map((i) => (i.tag === tag ? { tag, value: Buffer.from(value, 'hex') } : i));
+
+t.test('a GPO answer qVSDC cannot use ends the application, naming what is wrong', async (t) => {
+  const cases: Array<[string, (items: Tlv[]) => Tlv[], RegExp]> = [
+    ['no cryptogram', without(0x9f26), /lacks 9F26/],
+    ['no CID', without(0x9f27), /lacks 9F27/],
+    ['no ATC', without(0x9f36), /lacks 9F36/],
+    ['no track 2 equivalent', without(0x57), /lacks 57/],
+    ['an AAR', replaced(0x9f27, 'C0'), /cryptogram type C0/],
+    ['an AFL of 3 bytes', replaced(0x94, '100101'), /AFL \(94\) is 3 bytes/],
+    ['an AFL entry from record 0', replaced(0x94, '10000101'), /AFL entry 10000101 is invalid/],
+    ['an AFL naming a record the card has not', replaced(0x94, '10020200'), /READ RECORD 2\.2 answered 6A83/],
+    ['a track 2 that does not parse', replaced(0x57, '4761ABCD'), /track 2 equivalent data \(57\) does not parse/],
+  ];
+  for (const [name, change, reason] of cases) {
+    const card = applet('cl-visa-fdda');
+    const outcome = await tap(card, { transmit: gpoRewritten(card, change) });
+    t.equal(outcome.status, 'end-application', name);
+    t.match(outcome.reason, reason, name);
+  }
+  const card = applet('cl-visa-fdda');
+  const format1 = await tap(card, {
+    transmit: (apdu) =>
+      apdu[1] === 0xa8 ? Buffer.from('800620001001010190 00'.replace(/ /g, ''), 'hex') : card.handle(apdu),
+  });
+  t.equal(format1.status, 'end-application');
+  t.match(format1.reason, /not a template 77/);
+});
+
+t.test('records the kernel cannot use end the application', async (t) => {
+  const card = applet('cl-visa-fdda', (p) => {
+    const app = p.applications[0]!;
+    app.records['3.2'] = '6F03' + '5A0100';
+  });
+  const notTemplate = await tap(card);
+  t.equal(notTemplate.status, 'end-application');
+  t.match(notTemplate.reason, /record 3\.2 is not a template 70/);
+  const duplicate = await tap(
+    applet('cl-visa-fdda', (p) => {
+      p.applications[0]!.records['3.2'] = '7004' + '5F3401' + '01';
+    }),
+  );
+  t.equal(duplicate.status, 'end-application', 'a record repeating a tag');
+  t.match(duplicate.reason, /5F34 twice/);
+  const garbage = await tap(
+    applet('cl-visa-fdda', (p) => {
+      p.applications[0]!.records['3.2'] = '70FF';
+    }),
+  );
+  t.match(garbage.reason, /record 3\.2 does not parse/);
+});
+
+t.test('configuration and FCI the kernel cannot run with end the application', async (t) => {
+  const card = applet('cl-visa-fdda');
+  const aid = Buffer.from(AID, 'hex');
+  card.handle(Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x00, aid.length]), aid, Buffer.from([0])]));
+  const base = {
+    transmit: (apdu: Buffer) => card.handle(apdu),
+    indicators: NO_INDICATORS,
+    terminal: terminal(),
+    transaction: transaction(),
+    callbacks: {},
+  };
+  const noPdol = await new KernelC3().activate({
+    ...base,
+    combination: { aid: AID, kernelId: 3, ttq: READER_TTQ },
+    fci: encodeTlv([{ tag: 0x6f, value: Buffer.alloc(0), children: [{ tag: 0x84, value: aid }] }]),
+  });
+  t.equal(noPdol.status, 'end-application');
+  t.match(noPdol.reason, /no PDOL/);
+  const fci = card.handle(Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x00, aid.length]), aid])).subarray(0, -2);
+  const noTtq = await new KernelC3().activate({ ...base, combination: { aid: AID, kernelId: 3 }, fci });
+  t.equal(noTtq.status, 'end-application');
+  t.match(noTtq.reason, /no 4-byte TTQ/);
+  t.same(
+    card.log.filter((c) => c === 'GPO'),
+    [],
+    'no GPO was sent',
+  );
+});
+
+t.test('fDDA failures the kernel names: missing data, version, CA key, static data, revocation', async (t) => {
+  const missing = await tap(
+    applet('cl-visa-fdda', (p) => delete p.applications[0]!.records['3.2']),
+    {
+      terminal: { onlineCapable: false },
+    },
+  );
+  // The AFL still names 3.2: the card answers 6A83 and the application ends before fDDA.
+  t.equal(missing.status, 'end-application');
+
+  const card = applet('cl-visa-fdda');
+  const noSdad = await tap(card, { transmit: gpoRewritten(card, without(0x9f4b)), terminal: { onlineCapable: false } });
+  t.equal(noSdad.status, 'declined');
+  t.match(noSdad.reason, /missing 9F4B/);
+  t.equal(hexOf(noSdad.tvr), '2800000000', 'TVR: ICC data missing, DDA failed');
+
+  const card2 = applet('cl-visa-fdda');
+  const version = await tap(card2, {
+    transmit: gpoRewritten(card2, (items) =>
+      items.map((i) =>
+        i.tag === 0x9f69 ? { tag: i.tag, value: Buffer.concat([Buffer.from([0x02]), i.value.subarray(1)]) } : i,
+      ),
+    ),
+    terminal: { onlineCapable: false },
+  });
+  t.match(version.reason, /fDDA version 2, not 01/);
+
+  const noCa = await tap(applet('cl-visa-fdda'), { terminal: { onlineCapable: false, caKeys: [] } });
+  t.equal(noCa.status, 'declined');
+  t.match(noCa.reason, /no usable CA public key for RID A000000003 index C3/);
+
+  const changedRecord = await tap(
+    applet('cl-visa-fdda', (p) => {
+      const app = p.applications[0]!;
+      // 5F28 issuer country 0840 -> 0841: the signed record no longer matches its certificate.
+      app.records['2.1'] = app.records['2.1']!.replace('5F28020840', '5F28020841');
+    }),
+    { terminal: { onlineCapable: false } },
+  );
+  t.match(changedRecord.reason, /icc_cert_hash/);
+
+  const revoked = await tap(applet('cl-visa-fdda'), {
+    terminal: { onlineCapable: false, revokedCertificates: [{ rid: 'A000000003', index: 'C3', serial: 'C3D901' }] },
+  });
+  t.match(revoked.reason, /issuer_cert_revoked/);
+
+  const moreThanAip = await tap(
+    applet('cl-visa-fdda', (p) => {
+      const app = p.applications[0]!;
+      app.records['2.1'] = app.records['2.1']!.replace('9F4A0182', '9F4A0282' + '5A');
+      app.records['2.1'] =
+        '70' +
+        Buffer.from(app.records['2.1'].slice(4), 'hex').length.toString(16).toUpperCase().padStart(2, '0') +
+        app.records['2.1'].slice(4);
+    }),
+    { terminal: { onlineCapable: false } },
+  );
+  t.match(moreThanAip.reason, /static data to authenticate is malformed/);
+});
+
+t.test('no CTQ from the card: the reader chooses the CVM it needs', async (t) => {
+  const cases: Array<[string, Partial<TapOptions>, string]> = [
+    [
+      'online, reader wants a CVM, online PIN supported',
+      { indicators: { floorLimitExceeded: true, cvmRequiredLimitExceeded: true } },
+      'online-pin',
+    ],
+    [
+      'offline, reader wants a CVM, signature supported',
+      { indicators: { cvmRequiredLimitExceeded: true } },
+      'signature',
+    ],
+    ['reader wants no CVM', {}, 'no-cvm'],
+  ];
+  for (const [name, options, cvm] of cases) {
+    const card = applet('cl-visa-fdda');
+    const outcome = await tap(card, { ...options, transmit: gpoRewritten(card, without(0x9f6c)) });
+    t.equal(outcome.cvm, cvm, name);
+  }
+  const card = applet('cl-visa-fdda');
+  const none = await tap(card, {
+    ttq: '30004000',
+    indicators: { cvmRequiredLimitExceeded: true },
+    transmit: gpoRewritten(card, without(0x9f6c)),
+  });
+  t.equal(none.status, 'declined');
+  t.match(none.reason, /supports none the card can do/);
+});
+
+t.test('the card requires online PIN on an offline approval: declined', async (t) => {
+  const card = applet('cl-visa-fdda');
+  const outcome = await tap(card, { transmit: gpoRewritten(card, replaced(0x9f6c, 'A000')) });
+  t.equal(outcome.status, 'declined');
+  t.match(outcome.reason, /requires online PIN/);
+});
+
+t.test('a card without 5A: the PAN comes from the track 2 equivalent', async (t) => {
+  const card = applet('cl-visa-fdda', (p) => {
+    const app = p.applications[0]!;
+    app.records['2.1'] = app.records['2.1']!.replace('5A084761739001010119', '');
+    app.records['2.1'] =
+      '70' +
+      (app.records['2.1'].length / 2 - 2).toString(16).toUpperCase().padStart(2, '0') +
+      app.records['2.1'].slice(4);
+  });
+  const outcome = await tap(card, { indicators: { floorLimitExceeded: true } });
+  t.equal(outcome.status, 'online-request', outcome.reason);
+  t.equal(outcome.online!.pan, contactApp.pan);
+});
+
+t.test('the card leaves the field during issuer update: the host decision stands, the reason says so', async (t) => {
+  const card = applet('cl-visa-fdda');
+  const outcome = await tap(card, {
+    onlineResponse: { result: 'approved', issuerAuthenticationData: Buffer.alloc(10) },
+    transmit: () => {
+      throw new Error('gone');
+    },
+  });
+  t.equal(outcome.status, 'approved');
+  t.match(outcome.reason, /left the field during issuer update processing/);
+});
+
+t.test('an unknown profile name is refused, naming the shipped ones', async (t) => {
+  t.throws(() => loadQvsdcCardProfile('cl-visa-nope'), { code: 'CODPOS_EMV_UNKNOWN_CARD', message: /cl-visa-fdda/ });
 });
