@@ -562,3 +562,67 @@ t.test('the card leaves the field during issuer update: the host decision stands
 t.test('an unknown profile name is refused, naming the shipped ones', async (t) => {
   t.throws(() => loadQvsdcCardProfile('cl-visa-nope'), { code: 'CODPOS_EMV_UNKNOWN_CARD', message: /cl-visa-fdda/ });
 });
+
+t.test('fDDA fails and the reader cannot follow the CTQ: declined', async (t) => {
+  // An offline-only reader cannot go online even when the CTQ asks.
+  const offlineOnly = await tap(applet('cl-visa-bad-fdda'), { ttq: '3E004000' });
+  t.equal(offlineOnly.status, 'declined', offlineOnly.reason);
+  // A reader without a contact chip cannot switch interface.
+  const noContact = await tap(
+    applet('cl-visa-bad-fdda', (p) => {
+      p.applications[0]!.ctq = '1000';
+    }),
+    { ttq: '26004000' },
+  );
+  t.equal(noContact.status, 'declined', noContact.reason);
+  t.equal(noContact.odaFailed, true);
+});
+
+t.test('GPO 6986 from a phone: see the phone, then tap again', async (t) => {
+  const card = applet('cl-visa-fdda', (p) => {
+    p.applications[0]!.behaviour = { gpoStatus: '6986' };
+  });
+  const outcome = await tap(card);
+  t.equal(outcome.status, 'try-again');
+  t.equal(outcome.start, 'B');
+  t.equal(outcome.uiRequestOnOutcome?.message, 'see-phone');
+  t.equal(outcome.uiRequestOnRestart?.message, 'present-card');
+});
+
+t.test(
+  'issuer update: a script whose MAC is wrong fails and shows in the TVR; no issuer answer declines',
+  async (t) => {
+    const card = applet('cl-visa-fdda');
+    const first = await tap(card, { indicators: { floorLimitExceeded: true } });
+    const cryptogram = {
+      arqc: Buffer.alloc(8), // not the card's ARQC: the MAC cannot verify
+      atc: findTag(first.dataRecord, 0x9f36)!.value,
+    };
+    const script = encodeTlv([
+      issuerScriptTemplate(contactApp, cryptogram, 0x72, '00000002', [{ ins: 0x1e, p1: 0, p2: 0 }]),
+    ]);
+    const outcome = await tap(card, { onlineResponse: { result: 'approved', issuerScripts: script } });
+    t.equal(outcome.status, 'approved');
+    t.same(card.scriptsApplied, []);
+    t.equal(tag(outcome.dataRecord, 0x9f5b), '1100000002', 'script 00000002 failed at its first command');
+    t.equal(hexOf(outcome.tvr), '0000000010', 'TVR: script failed after the final GENERATE AC');
+    const unable = await tap(applet('cl-visa-fdda'), { onlineResponse: { result: 'unable' } });
+    t.equal(unable.status, 'declined');
+    t.match(unable.reason, /no answer from the issuer/);
+  },
+);
+
+t.test('the applet refuses GPO before SELECT, PDOL data of the wrong length, and issuer update with no ARQC', (t) => {
+  const card = applet('cl-visa-fdda');
+  t.equal(hexOf(card.handle(Buffer.from('80A8000002830000', 'hex'))), '6985', 'GPO before SELECT');
+  card.handle(Buffer.from('00A4040007' + AID + '00', 'hex'));
+  t.equal(
+    hexOf(card.handle(Buffer.from('80A8000004830212340 0'.replace(/ /g, ''), 'hex'))),
+    '6A80',
+    'PDOL data too short',
+  );
+  t.equal(hexOf(card.handle(Buffer.from('008200000A' + '00'.repeat(10), 'hex'))), '6985', 'no ARQC to authenticate');
+  t.equal(hexOf(card.handle(Buffer.from('00A4040007A000000004101000', 'hex'))), '6A82', 'another AID');
+  t.equal(hexOf(card.handle(Buffer.from('00B2051C00', 'hex'))), '6A83', 'a record the card has not');
+  t.end();
+});
