@@ -626,3 +626,58 @@ t.test('the applet refuses GPO before SELECT, PDOL data of the wrong length, and
   t.equal(hexOf(card.handle(Buffer.from('00B2051C00', 'hex'))), '6A83', 'a record the card has not');
   t.end();
 });
+
+t.test("the card's own CVM limit: at it the card asks for a CVM, below it not", async (t) => {
+  const at = await tap(applet('cl-visa-fdda'), { amount: 10000 });
+  t.equal(at.status, 'online-request', 'over the offline limit too');
+  t.equal(at.cvm, 'online-pin', 'the CTQ asks online PIN at the card CVM limit');
+  const below = await tap(applet('cl-visa-fdda'), { amount: 9999 });
+  t.equal(below.cvm, 'no-cvm');
+});
+
+t.test('a phone going online with its owner verified: no further CVM', async (t) => {
+  const phone = applet('cl-visa-fdda', (p) => {
+    p.form = 'phone';
+  });
+  const outcome = await tap(phone, { amount: 12000, indicators: { cvmRequiredLimitExceeded: true } });
+  t.equal(outcome.status, 'online-request', outcome.reason);
+  t.equal(outcome.cvm, 'confirmation-code-verified');
+  t.equal(outcome.online!.pinBlock, undefined);
+});
+
+t.test('issuer update needs both the card (CTQ) and the reader (TTQ)', async (t) => {
+  const cardOnly = await tap(
+    applet('cl-visa-fdda', (p) => {
+      p.applications[0]!.ctq = '2040';
+    }),
+    { indicators: { floorLimitExceeded: true } },
+  );
+  t.equal(cardOnly.onlineResponseData, 'none');
+  t.equal(cardOnly.uiRequestOnRestart, undefined);
+  const readerOnly = await tap(applet('cl-visa-fdda'), { ttq: '3600C000', indicators: { floorLimitExceeded: true } });
+  t.equal(readerOnly.onlineResponseData, 'none');
+});
+
+t.test('fDDA uses only a CA key of the right length that has not expired', async (t) => {
+  const [key] = terminal().caKeys.filter((k) => k.rid === 'A000000003' && k.index === 'C3');
+  const expired = await tap(applet('cl-visa-fdda'), {
+    terminal: { onlineCapable: false, caKeys: [{ ...key!, expiry: '261128' }] },
+  });
+  t.equal(expired.status, 'declined', 'the key expired the day before the transaction (2026-11-29)');
+  t.match(expired.reason, /no usable CA public key/);
+  const lastDay = await tap(applet('cl-visa-fdda'), {
+    terminal: { onlineCapable: false, caKeys: [{ ...key!, expiry: '261129' }] },
+  });
+  t.equal(lastDay.status, 'approved', 'usable on its expiry day');
+  const shorter = await tap(applet('cl-visa-fdda'), {
+    terminal: { onlineCapable: false, caKeys: [{ ...key!, modulus: key!.modulus.slice(2) }] },
+  });
+  t.match(shorter.reason, /no usable CA public key/);
+});
+
+t.test('an AFL flagging more signed records than it names is invalid', async (t) => {
+  const card = applet('cl-visa-fdda');
+  const outcome = await tap(card, { transmit: gpoRewritten(card, replaced(0x94, '10010102')) });
+  t.equal(outcome.status, 'end-application');
+  t.match(outcome.reason, /AFL entry 10010102 is invalid/);
+});
