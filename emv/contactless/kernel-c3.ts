@@ -262,14 +262,15 @@ async function qvsdc(activation: KernelActivation, { ctx, transmit }: Exchange):
     }
   }
 
+  // fDDA runs on a TC only: an online cryptogram goes to the issuer unauthenticated.
+  const oda = cryptogramType === 0x40 ? 'fDDA' : 'none';
   const cvm = chooseCvm(ctx, ttq, ctq, status);
   if (typeof cvm !== 'string')
     return finish(ctx, tvrSent, 'declined', 'no-cvm', cvm.decline, {
       ...common,
-      oda: 'fDDA',
+      oda,
       ...(odaFailed ? { odaFailed } : {}),
     });
-  const oda = cryptogramType === 0x40 ? 'fDDA' : 'none';
   if (status === 'approved') return finish(ctx, tvrSent, status, cvm, reason, { ...common, oda });
 
   // Online request.
@@ -294,7 +295,7 @@ async function qvsdc(activation: KernelActivation, { ctx, transmit }: Exchange):
   const issuerUpdate = hasBit(ctq, CTQ.issuerUpdateSupported) && hasBit(ttq, TTQ.issuerUpdateSupported);
   const result = finish(ctx, tvrSent, 'online-request', cvm, reason, {
     ...common,
-    oda: odaFailed ? 'fDDA' : oda,
+    oda,
     ...(odaFailed ? { odaFailed } : {}),
   });
   online.de55 = result.dataRecord;

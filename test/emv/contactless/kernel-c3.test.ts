@@ -168,6 +168,15 @@ t.test('CVM required offline: signature when the reader supports it, declined wh
   const none = await tap(applet('cl-visa-fdda'), { ttq: '30004000', indicators: { cvmRequiredLimitExceeded: true } });
   t.equal(none.status, 'declined');
   t.match(none.reason, /CVM is required/);
+  t.equal(none.oda, 'fDDA', 'the TC was authenticated before the CVM declined it');
+  const onlineNone = await tap(applet('cl-visa-fdda'), {
+    ttq: '30004000',
+    amount: 12000,
+    indicators: { cvmRequiredLimitExceeded: true },
+  });
+  t.equal(onlineNone.status, 'declined');
+  t.equal(onlineNone.cid, 0x80);
+  t.equal(onlineNone.oda, 'none', 'no fDDA on an ARQC');
 });
 
 t.test('a phone verified its owner: consumer device CVM, confirmed by the signed CTQ', async (t) => {
