@@ -77,6 +77,7 @@ const SW = {
   conditionsNotSatisfied: Buffer.from([0x69, 0x85]),
   wrongLength: Buffer.from([0x67, 0x00]),
   insNotSupported: Buffer.from([0x6d, 0x00]),
+  referencedDataNotFound: Buffer.from([0x6a, 0x88]),
   claNotSupported: Buffer.from([0x6e, 0x00]),
 };
 
@@ -97,6 +98,8 @@ export class C2Applet implements ContactlessApplet {
   readonly log: string[] = [];
   private atc: number;
   private tx: C2Transaction | undefined;
+  /** The last GENERATE AC answer and its DRDOL data: RECOVER AC gives it again after a torn transaction. */
+  private lastGenerateAc: { drdolData: Buffer; response: Buffer } | undefined;
 
   constructor(readonly profile: C2ApplicationProfile) {
     this.aid = profile.aid;
@@ -128,6 +131,8 @@ export class C2Applet implements ContactlessApplet {
         return this.readRecord(p1, p2);
       case 0x80ae:
         return this.generateAc(p1, data);
+      case 0x80d0:
+        return this.recoverAc(data);
       default:
         return cla === 0x00 || cla === 0x80 ? SW.insNotSupported : SW.claNotSupported;
     }
@@ -211,6 +216,30 @@ export class C2Applet implements ContactlessApplet {
   }
 
   private generateAc(p1: number, data: Buffer): Buffer {
+    const response = this.computeGenerateAc(p1, data);
+    const drdol = this.recordValue(0x9f51);
+    const cdol1 = this.recordValue(0x8c);
+    if (drdol && cdol1 && response.readUInt16BE(response.length - 2) === 0x9000) {
+      const values = dolValues(cdol1, data);
+      const drdolData = Buffer.concat(
+        parseDol(drdol).map(({ tag, length }) => values.get(tag) ?? Buffer.alloc(length)),
+      );
+      this.lastGenerateAc = { drdolData, response };
+    }
+    return response;
+  }
+
+  /** RECOVER AC (Book C-2 torn transactions): the last AC again, when the DRDOL data match the torn GENERATE AC's. */
+  private recoverAc(drdolData: Buffer): Buffer {
+    const last = this.lastGenerateAc;
+    if (!this.tx || !this.tx.gpoDone || this.tx.generateAcDone) return SW.conditionsNotSatisfied;
+    if (!last || !last.drdolData.equals(drdolData)) return SW.referencedDataNotFound;
+    this.lastGenerateAc = undefined;
+    this.tx.generateAcDone = true;
+    return last.response;
+  }
+
+  private computeGenerateAc(p1: number, data: Buffer): Buffer {
     const tx = this.tx;
     if (!tx || !tx.gpoDone || tx.generateAcDone) return SW.conditionsNotSatisfied;
     if ((p1 & 0xc0) === 0xc0) return SW.functionNotSupported;
@@ -277,6 +306,7 @@ const INS_NAMES: Record<number, string> = {
   0xea: 'EXCHANGE RELAY RESISTANCE DATA',
   0xb2: 'READ RECORD',
   0xae: 'GENERATE AC',
+  0xd0: 'RECOVER AC',
 };
 
 function u16(value: number): Buffer {

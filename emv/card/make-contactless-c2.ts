@@ -44,6 +44,8 @@ const ISSUER_MASTER_KEYS = {
 const PDOL = '9F3501' + '9F4005' + '9F1D08';
 // The contact card's CDOL1 with the terminal risk management data added.
 const CDOL1 = '9F02069F03069F1A0295055F2A029A039C019F37049F35019F45029F4C089F3403' + '9F1D08';
+// Data recovery DOL: what identifies a torn transaction's GENERATE AC to RECOVER AC.
+const DRDOL = '9F3704' + '9F0206';
 // Online PIN if the terminal supports it (apply next), else signature, else no CVM.
 const CVM_LIST = '0000000000000000' + '4203' + '1E03' + '1F03';
 const IAC = { denial: '0000000000', online: 'FC50BCF800', default: 'FC50BCA000' };
@@ -92,6 +94,7 @@ function makeCard(spec: C2Spec, ca: RsaKeyPair, issuer: RsaKeyPair): C2CardProfi
     tlv(0x9f0e, hex(IAC.denial)),
     tlv(0x9f0f, hex(IAC.online)),
     tlv(0x8c, hex(CDOL1)),
+    tlv(0x9f51, hex(DRDOL)),
     tlv(0x9f4a, hex('82')),
     tlv(0x9f42, hex('0840')),
   ];

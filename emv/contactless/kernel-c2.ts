@@ -13,12 +13,12 @@
  */
 import { PosError } from '../../config/errors.js';
 import { decodeTlv, encodeTlv, findTag, type Tlv } from '../tlv/index.js';
-import { CardChannel, commandApdu, SW_OK, swHex } from '../kernel/apdu.js';
+import { CardChannel, commandApdu, SW_OK, swHex, type CardResponse } from '../kernel/apdu.js';
 import { TransactionContext, dateValue } from '../kernel/context.js';
 import { recoverIccPublicKey, recoverIssuerPublicKey, verifyCdaSignature, type IccPublicKey } from '../crypto/oda.js';
 import { parseTrack2Equivalent } from '../magstripe/track.js';
 import type { KernelCallbacks, OnlineRequest } from '../kernel/types.js';
-import { selectC2Cvm } from './c2-cvm.js';
+import { selectC2Cvm, type C2CvmDecision } from './c2-cvm.js';
 import {
   judgeRelayResistance,
   measuredProcessingTime,
@@ -38,6 +38,33 @@ export interface KernelC2Options {
   expectedResponseTransmissionTime?: number;
   /** Whether a phone's own cardholder verification is accepted (default true). */
   onDeviceCvmSupported?: boolean;
+  /** Torn transaction log: how many records it keeps (default 5) and for how long (default 300 s of transaction time). */
+  maxTornRecords?: number;
+  tornLifetimeSeconds?: number;
+}
+
+const TORN_NOTE = ' (the AC of a torn transaction, recovered with RECOVER AC)';
+
+/** What one GENERATE AC asked and sent: kept with a torn transaction, for RECOVER AC's answer. */
+interface GenerateAcAttempt {
+  decision: Decision;
+  cdaRequested: boolean;
+  pdolData: Buffer;
+  cdol1Data: Buffer;
+  relayExchanged?: Buffer;
+  cvm: C2CvmDecision;
+}
+
+interface TornRecord {
+  pan: string;
+  sequence: string | undefined;
+  /** The DRDOL (9F51) data of the torn transaction: RECOVER AC's command data. */
+  drdolData: Buffer;
+  attempt: GenerateAcAttempt;
+  /** The terminal data as sent (TVR, amounts, unpredictable number): the recovered AC is over them. */
+  snapshot: Map<number, Buffer>;
+  /** Transaction time (ms) of the torn transaction. */
+  at: number;
 }
 
 /** Tags of the kernel's data record: what DE55 of the authorisation and the clearing record carry. */
@@ -73,12 +100,17 @@ export class KernelC2 implements ContactlessKernel {
   private readonly onDeviceCvmSupported: boolean;
   private readonly expectedCommandTransmissionTime: number;
   private readonly expectedResponseTransmissionTime: number;
+  private readonly maxTornRecords: number;
+  private readonly tornLifetimeSeconds: number;
+  private tornLog: TornRecord[] = [];
 
   constructor(options: KernelC2Options = {}) {
     this.clockMicros = options.clockMicros ?? (() => Number(process.hrtime.bigint() / 1000n));
     this.onDeviceCvmSupported = options.onDeviceCvmSupported ?? true;
     this.expectedCommandTransmissionTime = options.expectedCommandTransmissionTime ?? 18;
     this.expectedResponseTransmissionTime = options.expectedResponseTransmissionTime ?? 18;
+    this.maxTornRecords = options.maxTornRecords ?? 5;
+    this.tornLifetimeSeconds = options.tornLifetimeSeconds ?? 300;
   }
 
   async activate(activation: KernelActivation): Promise<ContactlessOutcome> {
@@ -186,7 +218,7 @@ export class KernelC2 implements ContactlessKernel {
 
     // Cardholder verification.
     const capabilities = Buffer.from(activation.terminal.capabilities, 'hex');
-    const cvm = selectC2Cvm({
+    const cvmDecision = selectC2Cvm({
       aip,
       cvmList: ctx.card.get(0x8e),
       cvmRequiredLimitExceeded: indicators.cvmRequiredLimitExceeded,
@@ -200,29 +232,58 @@ export class KernelC2 implements ContactlessKernel {
       signatureSupported: (capabilities[1]! & 0x20) !== 0,
       onDeviceCvmSupported: this.onDeviceCvmSupported,
     });
-    for (const bit of cvm.tvrBits) ctx.tvr.set(bit);
-    ctx.terminalData.set(0x9f34, cvm.cvmResults);
+    for (const bit of cvmDecision.tvrBits) ctx.tvr.set(bit);
+    ctx.terminalData.set(0x9f34, cvmDecision.cvmResults);
 
     // Terminal action analysis.
-    const decision = terminalActionAnalysis(ctx, activation, cvm.cvm);
+    const decision = terminalActionAnalysis(ctx, activation, cvmDecision.cvm);
 
-    // GENERATE AC, with CDA when the keys were recovered.
-    const cdaRequested = cda?.key !== undefined && decision !== 'AAC';
-    const cdol1Data = ctx.dolData(ctx.card.get(0x8c)!);
-    const genAc = await ctx.channel.send(
-      commandApdu(0x80, 0xae, P1[decision] | (cdaRequested ? 0x10 : 0x00), 0x00, cdol1Data, 0x00),
-    );
-    if (genAc.sw !== SW_OK) return endApplication(ctx, `GENERATE AC answered ${swHex(genAc.sw)}`);
-    const answer = parseGenerateAc(genAc.data);
+    // GENERATE AC, with CDA when the keys were recovered; or RECOVER AC of a torn transaction.
+    let attempt: GenerateAcAttempt = {
+      decision,
+      cdaRequested: cda?.key !== undefined && decision !== 'AAC',
+      pdolData: ctx.pdolData,
+      cdol1Data: ctx.dolData(ctx.card.get(0x8c)!),
+      ...(relay.exchanged ? { relayExchanged: relay.exchanged } : {}),
+      cvm: cvmDecision,
+    };
+    const drdol = ctx.card.get(0x9f51);
+    const torn = drdol ? await this.recoverTorn(ctx, pan, sequence) : undefined;
+    if (torn) attempt = torn.attempt;
+    const recovered = torn !== undefined;
+    const response =
+      torn?.response ??
+      (await ctx.channel
+        .send(
+          commandApdu(
+            0x80,
+            0xae,
+            P1[attempt.decision] | (attempt.cdaRequested ? 0x10 : 0x00),
+            0x00,
+            attempt.cdol1Data,
+            0x00,
+          ),
+        )
+        .catch((error: unknown) => {
+          // The card may have computed its AC before it left: keep what RECOVER AC needs (Book C-2 torn transactions).
+          if (error instanceof CardLeftField && drdol) this.keepTorn(ctx, attempt, pan, sequence, ctx.dolData(drdol));
+          throw error;
+        }));
+    const { decision: asked, cdaRequested, cdol1Data, cvm } = attempt;
+    if (response.sw !== SW_OK) return endApplication(ctx, `GENERATE AC answered ${swHex(response.sw)}`);
+    const answer = parseGenerateAc(response.data);
     for (const item of answer.items) ctx.card.set(item.tag, item.value);
     const cidType = answer.cid & 0xc0;
     const cardDecision: Decision = cidType === 0x80 ? 'ARQC' : cidType === 0x40 ? 'TC' : 'AAC';
-    if (cidType === 0xc0 || RANK[cardDecision] > RANK[decision])
-      return endApplication(ctx, `the card answered ${cardDecision} where ${decision} was asked`);
+    if (cidType === 0xc0 || RANK[cardDecision] > RANK[asked])
+      return endApplication(ctx, `the card answered ${cardDecision} where ${asked} was asked`);
 
     const odaFailed = cda !== undefined && !cda.key;
     if (cdaRequested && cardDecision !== 'AAC') {
-      const verified = verifyCda(ctx, cda.key!, answer, cdol1Data, relay.exchanged);
+      const key = cda?.key;
+      const verified = key
+        ? verifyCda(ctx, key, answer, attempt.pdolData, cdol1Data, attempt.relayExchanged)
+        : { ok: false as const, failure: 'CDA keys not recovered' };
       if (!verified.ok) {
         ctx.tvr.set('cdaFailed');
         return decline(ctx, cvm, answer.cid, `CDA failed: ${verified.failure}`, 'CDA', true);
@@ -245,7 +306,7 @@ export class KernelC2 implements ContactlessKernel {
       return outcome(ctx, 'approved', {
         ...base,
         uiRequestOnOutcome: { message: 'approved', status: 'card-read-successfully', holdTimeMs: 1500 },
-        reason: `approved offline (TC)${cvm.cvm === 'signature' ? '; the cardholder signs' : ''}`,
+        reason: `approved offline (TC)${cvm.cvm === 'signature' ? '; the cardholder signs' : ''}${recovered ? TORN_NOTE : ''}`,
       });
     const online: OnlineRequest = {
       de55: dataRecord(ctx),
@@ -262,8 +323,51 @@ export class KernelC2 implements ContactlessKernel {
       ...base,
       online,
       uiRequestOnOutcome: { message: 'authorising', status: 'processing' },
-      reason: `the card asks to go online (ARQC)${cvm.cvm === 'online-pin' ? ' with an online PIN' : ''}`,
+      reason: `the card asks to go online (ARQC)${cvm.cvm === 'online-pin' ? ' with an online PIN' : ''}${recovered ? TORN_NOTE : ''}`,
     });
+  }
+
+  /**
+   * Book C-2 torn transactions: the card left the field after GENERATE AC was sent, so the card
+   * may have counted and computed an AC the terminal never saw. The next tap of the same card
+   * (PAN and sequence number) asks for that AC with RECOVER AC instead of making a new one.
+   */
+  private keepTorn(
+    ctx: TransactionContext,
+    attempt: GenerateAcAttempt,
+    pan: string,
+    sequence: string | undefined,
+    drdolData: Buffer,
+  ): void {
+    const snapshot = new Map([...ctx.terminalData].map(([tag, value]) => [tag, Buffer.from(value)] as const));
+    this.tornLog.push({ pan, sequence, drdolData, attempt, snapshot, at: ctx.transaction.date.getTime() });
+    while (this.tornLog.length > this.maxTornRecords) this.tornLog.shift();
+  }
+
+  private async recoverTorn(
+    ctx: TransactionContext,
+    pan: string,
+    sequence: string | undefined,
+  ): Promise<{ response: CardResponse; attempt: GenerateAcAttempt } | undefined> {
+    const now = ctx.transaction.date.getTime();
+    // Records older than their lifetime are dropped: the transaction they held is over.
+    this.tornLog = this.tornLog.filter((r) => now - r.at <= this.tornLifetimeSeconds * 1000);
+    const index = this.tornLog.findIndex((r) => r.pan === pan && r.sequence === sequence);
+    if (index < 0) return undefined;
+    const torn = this.tornLog.splice(index, 1)[0]!;
+    const response = await ctx.channel.send(commandApdu(0x80, 0xd0, 0x00, 0x00, torn.drdolData, 0x00));
+    if (response.sw !== SW_OK) return undefined;
+    // The recovered AC is over the torn transaction's data: the data record must carry them.
+    for (const [tag, value] of torn.snapshot) {
+      if (tag === 0x95) value.copy(ctx.tvr.bytes);
+      else if (tag !== 0x9b) ctx.terminalData.set(tag, value);
+    }
+    return { response, attempt: torn.attempt };
+  }
+
+  /** Number of torn transactions kept (the oldest is dropped), and how long one may be recovered. */
+  get tornRecords(): number {
+    return this.tornLog.length;
   }
 
   /** C-2's terminal risk management data (9F1D): the CVMs the reader accepts, and whether the CVM limit was exceeded. */
@@ -485,6 +589,7 @@ function verifyCda(
   ctx: TransactionContext,
   key: IccPublicKey,
   answer: GenerateAcAnswer,
+  pdolData: Buffer,
   cdol1Data: Buffer,
   relayExchanged: Buffer | undefined,
 ): { ok: true; cryptogram: Buffer } | { ok: false; failure: string } {
@@ -494,7 +599,7 @@ function verifyCda(
     sdad: answer.sdad,
     unpredictableNumber: ctx.terminalData.get(0x9f37)!,
     cid: answer.cid,
-    transactionData: Buffer.concat([ctx.pdolData, cdol1Data, answer.unsigned]),
+    transactionData: Buffer.concat([pdolData, cdol1Data, answer.unsigned]),
   });
   if (!result.ok) return { ok: false, failure: result.failed };
   if (relayExchanged) {

@@ -39,18 +39,24 @@ interface TapOptions {
   intercept?: (command: Buffer, response: Buffer) => Buffer;
   pin?: Buffer | null;
   kernel?: Omit<KernelC2Options, 'clockMicros'>;
+  /** The same card and reader again (a second tap): the kernel keeps its torn transaction log. */
+  again?: { applet: C2Applet; kernel: KernelC2 };
+  amount?: number;
+  date?: Date;
 }
+
+/** The reader's timer: one for every kernel, advanced by the transmit of the tap in progress. */
+const clock = { now: 1_000_000 };
 
 async function tap(options: TapOptions = {}) {
   const profile = loadC2Profile(options.profile ?? 'cl-mc-cda-rrp');
   const app = profile.applications[0]!;
   options.change?.(app);
-  const applet = new C2Applet(app);
+  const applet = options.again?.applet ?? new C2Applet(app);
   const selected = applet.handle(commandApdu(0x00, 0xa4, 0x04, 0x00, Buffer.from(AID, 'hex'), 0x00));
   const fci = selected.subarray(0, selected.length - 2);
-  let now = 1_000_000;
   const relayTimes = [...(options.relayTimes ?? [QUICK_US])];
-  const kernel = new KernelC2({ ...options.kernel, clockMicros: () => now });
+  const kernel = options.again?.kernel ?? new KernelC2({ ...options.kernel, clockMicros: () => clock.now });
   const combination: ContactlessCombination = {
     aid: AID,
     kernelId: 2,
@@ -66,7 +72,7 @@ async function tap(options: TapOptions = {}) {
   const pinRequests: string[] = [];
   const outcome: ContactlessOutcome = await kernel.activate({
     transmit: (apdu) => {
-      if (apdu[1] === 0xea) now += relayTimes.length > 1 ? relayTimes.shift()! : relayTimes[0]!;
+      if (apdu[1] === 0xea) clock.now += relayTimes.length > 1 ? relayTimes.shift()! : relayTimes[0]!;
       const response = applet.handle(apdu);
       return options.intercept ? options.intercept(apdu, response) : response;
     },
@@ -81,7 +87,7 @@ async function tap(options: TapOptions = {}) {
     },
     fci,
     terminal: terminal(options.terminal),
-    transaction: transaction({ amount: 1500 }),
+    transaction: transaction({ amount: options.amount ?? 1500, ...(options.date ? { date: options.date } : {}) }),
     callbacks: {
       requestOnlinePin: (pan) => {
         pinRequests.push(pan);
@@ -90,7 +96,7 @@ async function tap(options: TapOptions = {}) {
       cardRead: (card) => identities.push(card.pan),
     },
   });
-  return { outcome, app, applet, identities, pinRequests };
+  return { outcome, app: applet.profile, applet, kernel, identities, pinRequests };
 }
 
 const hex = (b: Buffer | undefined) => b?.toString('hex').toUpperCase();
@@ -312,4 +318,66 @@ t.test('no CA key for the card: CDA failed before GENERATE AC, the IAC online se
   t.equal(outcome.status, 'online-request', outcome.reason);
   t.equal(outcome.odaFailed, true);
   t.ok(tvrBitsOf(outcome.tvr!).includes('cdaFailed'));
+});
+
+t.test(
+  'a torn transaction: the card left during GENERATE AC; the next tap recovers its AC with RECOVER AC',
+  async (t) => {
+    const tearAtGenerateAc = (command: Buffer, response: Buffer) => {
+      if (command[1] === 0xae) throw new Error('card left the field');
+      return response;
+    };
+    const first = await tap({ indicators: { floorLimitExceeded: true }, intercept: tearAtGenerateAc });
+    t.equal(first.outcome.status, 'try-again');
+    t.equal(first.kernel.tornRecords, 1, 'the torn transaction is logged');
+    const atcOfTornAc = first.applet.currentAtc;
+
+    const again = await tap({ again: first });
+    t.equal(again.outcome.status, 'online-request', again.outcome.reason);
+    t.match(again.outcome.reason, /torn transaction, recovered/);
+    t.same(again.applet.log.slice(-2), ['READ RECORD', 'RECOVER AC'], 'RECOVER AC instead of a second GENERATE AC');
+    t.equal(again.kernel.tornRecords, 0, 'the record is used up');
+    t.equal(
+      tagOf(again.outcome, 0x9f36),
+      atcOfTornAc.toString(16).toUpperCase().padStart(4, '0'),
+      'the AC of the torn ATC',
+    );
+    t.equal(again.outcome.oda, 'CDA');
+    t.equal(again.outcome.odaFailed, false, "the CDA signature verified over the torn transaction's data");
+    t.equal(hex(again.outcome.tvr), '0000008002', 'the TVR the torn AC was computed over');
+    t.ok(
+      arqcVerifies(again.app, again.outcome.online!.de55),
+      "the issuer verifies it: DE55 carries the torn transaction's data",
+    );
+
+    const third = await tap({ again: first });
+    t.equal(third.outcome.status, 'approved', 'the tap after that is a new transaction');
+    t.equal(third.applet.log.at(-1), 'GENERATE AC');
+  },
+);
+
+t.test('a torn record the card does not recognise, or an expired one, leads to a normal GENERATE AC', async (t) => {
+  const tear = (command: Buffer, response: Buffer) => {
+    if (command[1] === 0xae) throw new Error('card left the field');
+    return response;
+  };
+  const first = await tap({ intercept: tear });
+  t.equal(first.kernel.tornRecords, 1);
+  // The card gave its AC to another terminal since: its last GENERATE AC is another one.
+  const other = new C2Applet(first.applet.profile);
+  const fci = other.handle(commandApdu(0x00, 0xa4, 0x04, 0x00, Buffer.from(AID, 'hex'), 0x00));
+  t.equal(fci.readUInt16BE(fci.length - 2), 0x9000);
+  const second = await tap({ again: { applet: other, kernel: first.kernel } });
+  t.equal(second.outcome.status, 'approved', second.outcome.reason);
+  t.same(other.log.slice(-2), ['RECOVER AC', 'GENERATE AC'], 'RECOVER AC refused, then GENERATE AC');
+  t.equal(first.kernel.tornRecords, 0);
+
+  const kernel = new KernelC2({ clockMicros: () => clock.now, tornLifetimeSeconds: 0 });
+  const torn = await tap({ intercept: tear, again: { applet: new C2Applet(first.applet.profile), kernel } });
+  t.equal(kernel.tornRecords, 1);
+  const sameInstant = transaction().date;
+  const later = await tap({ again: { applet: torn.applet, kernel }, date: new Date(sameInstant.getTime() + 1000) });
+  t.equal(later.applet.log.at(-1), 'GENERATE AC', 'a record past its lifetime is not recovered');
+  t.notOk(later.applet.log.includes('RECOVER AC'));
+  t.equal(kernel.tornRecords, 0);
 });
