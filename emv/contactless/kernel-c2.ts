@@ -135,7 +135,7 @@ export class KernelC2 implements ContactlessKernel {
       if (error instanceof CardDataError) return endApplication(ctx, error.message);
       if (error instanceof PosError && error.code === 'CODPOS_EMV_BAD_RESPONSE')
         return endApplication(ctx, error.message);
-      if (error instanceof PosError && (error.code === 'CODPOS_TLV_BAD_DOL' || error.area === 'TLV'))
+      if (error instanceof PosError && error.area === 'TLV')
         return endApplication(ctx, `card data do not parse: ${error.message}`);
       throw error;
     }

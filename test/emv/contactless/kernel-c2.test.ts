@@ -381,3 +381,48 @@ t.test('a torn record the card does not recognise, or an expired one, leads to a
   t.notOk(later.applet.log.includes('RECOVER AC'));
   t.equal(kernel.tornRecords, 0);
 });
+
+t.test('a card that refuses GPO or answers it badly: select next, or end application', async (t) => {
+  const refused = await tap({
+    intercept: (command, response) => (command[1] === 0xa8 ? Buffer.from('6985', 'hex') : response),
+  });
+  t.equal(refused.outcome.status, 'select-next');
+  t.equal(refused.outcome.start, 'C');
+
+  const noAfl = await tap({
+    intercept: (command, response) => (command[1] === 0xa8 ? Buffer.from('770482021981' + '9000', 'hex') : response),
+  });
+  t.equal(noAfl.outcome.status, 'end-application');
+  t.match(noAfl.outcome.reason, /AIP \(82\) and AFL \(94\)/);
+
+  const garbled = await tap({
+    intercept: (command, response) => (command[1] === 0xa8 ? Buffer.from('77FF' + '9000', 'hex') : response),
+  });
+  t.equal(garbled.outcome.status, 'end-application', 'an answer that does not parse as TLV');
+});
+
+t.test('status check, zero amount and a merchant forcing online all ask for an ARQC', async (t) => {
+  for (const indicators of [{ statusCheckRequested: true }, { zeroAmount: true }]) {
+    const { outcome } = await tap({ indicators });
+    t.equal(outcome.status, 'online-request', JSON.stringify(indicators));
+    t.equal(hex(outcome.tvr), '0000000002', 'with nothing in the TVR');
+  }
+});
+
+t.test('an offline-only terminal uses the default action codes', async (t) => {
+  const approved = await tap({ terminal: { onlineCapable: false }, relayTimes: [SLOW_US] });
+  t.equal(hex(approved.outcome.tvr), '0000000006');
+  t.equal(approved.outcome.status, 'approved', 'neither the TAC nor the IAC default covers relay resistance...');
+  const declined = await tap({
+    terminal: { onlineCapable: false },
+    relayTimes: [SLOW_US],
+    combination: { tacDefault: '0000000004' },
+  });
+  t.equal(declined.outcome.status, 'declined', '...the TAC default does here');
+  const notOnline = await tap({
+    terminal: { onlineCapable: false },
+    relayTimes: [SLOW_US],
+    combination: { tacOnline: '0000000004' },
+  });
+  t.equal(notOnline.outcome.status, 'approved', 'and the TAC online does not apply offline');
+});
