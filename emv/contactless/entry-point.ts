@@ -27,6 +27,17 @@ import type {
   KernelId,
 } from './types.js';
 
+/**
+ * A communication error during selection (Book A: the card left the field, or its answer was
+ * lost): the reader's removal and transmission errors, and a virtual card's removal. Entry Point
+ * answers it with try again (restart at B, "present card"); the kernels do the same inside.
+ */
+const CARD_LEFT_FIELD = [
+  'CODPOS_EMV_CARD_REMOVED',
+  'CODPOS_DEVICE_CL_CARD_REMOVED',
+  'CODPOS_DEVICE_CL_TRANSMISSION',
+] as const;
+
 export interface EntryPointOptions {
   kernels: ReadonlyMap<KernelId, ContactlessKernel>;
   combinations: readonly ContactlessCombination[];
@@ -127,7 +138,7 @@ export class EntryPoint {
     try {
       outcome = await this.selectAndActivate(state, target, onlineResponse);
     } catch (error) {
-      if (!isPosError(error, 'CODPOS_EMV_CARD_REMOVED')) throw error;
+      if (!CARD_LEFT_FIELD.some((code) => isPosError(error, code))) throw error;
       outcome = readerEventOutcome('card-removed');
     }
     const action = outcomeAction(outcome);
