@@ -8,7 +8,8 @@
 import t, { type Test } from 'tap';
 import { loadCardProfile, type CardApplicationProfile } from '../../../emv/card/index.js';
 import { cardApplicationCryptogram, type AcType } from '../../../emv/card/card-crypto.js';
-import type { Tlv } from '../../../emv/tlv/index.js';
+import { decodeTlv, findTag, type Tlv } from '../../../emv/tlv/index.js';
+import { DE, type IsoMessage } from '../../../emv/iso8583/index.js';
 import { PosError } from '../../../config/errors.js';
 import type { ContactlessOutcome, ContactlessTarget, OutcomeCvm, UiRequest } from '../../../emv/contactless/types.js';
 import type { TransactionInput } from '../../../emv/kernel/index.js';
@@ -172,6 +173,21 @@ async function setUp(t: Test, options: { rules?: SimRule[]; pin?: string } = {})
       ...extra,
     }) satisfies TapPaymentDeps;
   return { link, spool, deps, prompts: sims.prompts };
+}
+
+/** The requests as they left for the acquirer (the simulator's record keeps no DE55). */
+function capture(link: Link): IsoMessage[] {
+  const requests: IsoMessage[] = [];
+  const request = link.mux.request.bind(link.mux);
+  link.mux.request = (message, timeoutMs) => {
+    requests.push(message);
+    return request(message, timeoutMs);
+  };
+  return requests;
+}
+
+function iccOf(request: IsoMessage): Tlv[] {
+  return decodeTlv(request.fields[DE.ICC_DATA] as Buffer);
 }
 
 function sent(link: Link) {
@@ -499,5 +515,79 @@ t.test('issuer update accepted by the card: approved, the approval completed', a
   t.match(result, { outcome: 'approved', responseCode: '00' });
   t.same(sent(link).slice(0, 1), ['0200:00']);
   t.notOk(sent(link).includes('0400:00'), 'nothing reversed');
+  t.equal(spool.journal.get(result.journalId!)!.state, 'approved');
+});
+
+t.test("DE55 is the kernel's data record without the card data DE2 and DE35 carry: no PAN, no expiry", async (t) => {
+  const { link, deps } = await setUp(t);
+  const requests = capture(link);
+  const result = await payByTap(deps(new ScriptedField(), new ScriptedEntryPoint([onlineRequest()])), {
+    amount: 1200,
+  });
+  t.match(result, { outcome: 'approved' });
+  const icc = iccOf(requests[0]!);
+  t.same(
+    icc.map((tlv) => tlv.tag.toString(16).toUpperCase()),
+    [
+      '4F',
+      '50',
+      '9F02',
+      '9F03',
+      '9F1A',
+      '95',
+      '5F2A',
+      '9A',
+      '9C',
+      '9F37',
+      '82',
+      '9F36',
+      '9F10',
+      '9F26',
+      '9F27',
+      '9F34',
+    ],
+  );
+  t.equal(findTag(icc, 0x5a), undefined, 'no PAN in DE55');
+  t.equal(requests[0]!.fields[DE.PAN], VISA.pan, 'the PAN goes in DE2');
+  t.equal(requests[0]!.fields[DE.POS_ENTRY_MODE], '071');
+});
+
+t.test('a kernel that gives its own DE55 objects: they are sent as the kernel gave them', async (t) => {
+  const { link, deps } = await setUp(t);
+  const requests = capture(link);
+  const own: Step = (transaction) => {
+    const outcome = onlineRequest()(transaction) as ContactlessOutcome;
+    const de55 = outcome.dataRecord.filter((tlv) => ![0x4f, 0x50, 0x5a, 0x5f24, 0x5f34].includes(tlv.tag));
+    return {
+      ...outcome,
+      online: { ...outcome.online!, de55 },
+      dataRecord: [...outcome.dataRecord, { tag: 0x9f6e, value: Buffer.from('20700000', 'hex') }],
+    };
+  };
+  const result = await payByTap(deps(new ScriptedField(), new ScriptedEntryPoint([own])), { amount: 1200 });
+  t.match(result, { outcome: 'approved' });
+  const icc = iccOf(requests[0]!);
+  t.equal(findTag(icc, 0x4f), undefined, "the kernel's DE55, not the data record");
+  t.equal(findTag(icc, 0x9f6e), undefined);
+  t.ok(findTag(icc, 0x9f26));
+});
+
+t.test("issuer update, the card not presented again before the wait ends: the issuer's approval stands", async (t) => {
+  const { link, spool, deps } = await setUp(t);
+  const withUpdate: Step = (transaction) => ({
+    ...(onlineRequest()(transaction) as ContactlessOutcome),
+    onlineResponseData: 'emv-data',
+  });
+  const entryPoint = new ScriptedEntryPoint([withUpdate], () => {
+    throw new Error('never resumed: the card did not come back');
+  });
+  // The first poll finds the card; then only timeouts until the wait ends.
+  const field = new ScriptedField();
+  let polls = 0;
+  field.poll = () => Promise.resolve(polls++ === 0 ? TARGET : 'timeout');
+  const result = await payByTap(deps(field, entryPoint, { waitMs: 5000 }), { amount: 1200 });
+  t.match(result, { outcome: 'approved', responseCode: '00' });
+  t.same(entryPoint.resumes, []);
+  t.same(sent(link), ['0200:00']);
   t.equal(spool.journal.get(result.journalId!)!.state, 'approved');
 });
