@@ -140,7 +140,7 @@ class TapPayment {
       try {
         outcome = await this.deps.entryPoint.run(tap.target, transaction, this.callbacks());
       } catch (error) {
-        if (error instanceof PinNotEntered) return this.cancelled(error.message);
+        if (error instanceof PinNotEntered) return this.pinNotEntered(error);
         // The reader lost the card mid-way (removed too early, a transmission error, a card gone mute): present it again.
         if (isPosError(error) && (error.area === 'DEVICE' || error.code === 'CODPOS_EMV_CHIP_MUTE')) {
           lastReason = `the card was lost mid-way (${error.message})`;
@@ -250,8 +250,12 @@ class TapPayment {
     if (online === undefined)
       return { ...base, ...none, outcome: 'failed', reason: 'the kernel asked to go online without the request data' };
     if (outcome.cvm === 'online-pin' && this.pin === undefined) {
-      const entry = await this.takePin(online.pan);
-      if (entry !== undefined) return this.cancelled(entry);
+      try {
+        await this.takePin(online.pan);
+      } catch (error) {
+        if (error instanceof PinNotEntered) return this.pinNotEntered(error);
+        throw error;
+      }
     }
     if (this.request.signal?.aborted) return this.cancelled('the payment was cancelled before the request left');
     const needsCard = outcome.onlineResponseData !== 'none' && this.deps.entryPoint.resume !== undefined;
@@ -387,19 +391,32 @@ class TapPayment {
     return {
       cardRead: (identity) => (this.card = identity),
       requestOnlinePin: async (pan) => {
-        const notEntered = await this.takePin(pan);
-        if (notEntered !== undefined) throw new PinNotEntered(notEntered);
+        await this.takePin(pan);
         return Buffer.from(this.pin!.block, 'hex');
       },
     };
   }
 
-  /** Asks the PIN pad; undefined when a PIN was entered, else why not. */
-  private async takePin(pan: string): Promise<string | undefined> {
-    const entry = await this.deps.pinpad.requestPin({ pan });
-    if (entry.outcome !== 'pin') return `PIN entry ${entry.outcome}: ${entry.reason}`;
+  /** Asks the PIN pad for the online PIN; PinNotEntered when the customer gave none or the PIN pad failed. */
+  private async takePin(pan: string): Promise<void> {
+    let entry: PinEntryResult;
+    try {
+      entry = await this.deps.pinpad.requestPin({ pan });
+    } catch (error) {
+      // A PIN pad that does not work cannot give the PIN the tap needs (and is not the card leaving the field).
+      if (isPosError(error) && error.area === 'DEVICE') {
+        this.deps.log?.warn({ err: error }, 'tap payment: PIN pad not working');
+        throw new PinNotEntered(`the PIN pad is not working (${error.message}): insert the card or take cash`, true);
+      }
+      throw error;
+    }
+    if (entry.outcome !== 'pin') throw new PinNotEntered(`PIN entry ${entry.outcome}: ${entry.reason}`, false);
     this.pin = { block: entry.pinBlock, ksn: entry.ksn };
-    return undefined;
+  }
+
+  /** No PIN: the customer's choice is a cancellation, a PIN pad that failed a failure; nothing was sent either way. */
+  private pinNotEntered(error: PinNotEntered): CardPaymentResult {
+    return error.pinPadFailed ? { ...none, outcome: 'failed', reason: error.message } : this.cancelled(error.message);
   }
 
   private transaction(): TransactionInput {
@@ -448,8 +465,15 @@ class TapPayment {
   }
 }
 
-/** Ends Entry Point's run from the PIN callback when the customer did not enter a PIN. */
-class PinNotEntered extends Error {}
+/** No online PIN: the customer did not enter one, or the PIN pad failed (it also ends Entry Point's run from the PIN callback). */
+class PinNotEntered extends Error {
+  constructor(
+    message: string,
+    readonly pinPadFailed: boolean,
+  ) {
+    super(message);
+  }
+}
 
 /** The kernel's data record without the card data DE55 must not carry. */
 function iccTlvsOf(dataRecord: Tlv[]): Tlv[] {

@@ -591,3 +591,62 @@ t.test("issuer update, the card not presented again before the wait ends: the is
   t.same(sent(link), ['0200:00']);
   t.equal(spool.journal.get(result.journalId!)!.state, 'approved');
 });
+
+t.test('a PIN pad that does not answer: the payment fails, nothing journaled or sent', async (t) => {
+  const { link, spool, deps } = await setUp(t);
+  const pinpad = {
+    requestPin: () => Promise.reject(new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', 'no answer in 60 s')),
+  };
+  const result = await payByTap(
+    deps(new ScriptedField(), new ScriptedEntryPoint([onlineRequest('online-pin', { cvmResults: '420300' })]), {
+      pinpad,
+    }),
+    { amount: 9000 },
+  );
+  t.same(result, {
+    outcome: 'failed',
+    reason: 'the PIN pad is not working (no answer in 60 s): insert the card or take cash',
+    approvedOffline: false,
+    signatureRequired: false,
+    entry: 'contactless',
+  });
+  t.same(sent(link), []);
+  t.same(rows(spool), []);
+});
+
+t.test(
+  'the kernel asking for the PIN during the tap: a PIN pad failure ends it, not taken for the card leaving',
+  async (t) => {
+    const { link, deps } = await setUp(t);
+    const pinpad = {
+      requestPin: () => Promise.reject(new PosError('CODPOS_DEVICE_PINPAD_TIMEOUT', 'no answer in 60 s')),
+    };
+    let runs = 0;
+    const entryPoint: TapEntryPoint = {
+      run: async (_target, _transaction, callbacks) => {
+        runs++;
+        await callbacks.requestOnlinePin!(VISA.pan);
+        throw new Error('not reached');
+      },
+    };
+    const result = await payByTap(deps(new ScriptedField(), entryPoint, { pinpad }), { amount: 9000 });
+    t.match(result, { outcome: 'failed', reason: /^the PIN pad is not working/ });
+    t.equal(runs, 1, 'the card is not asked for again');
+    t.same(sent(link), []);
+  },
+);
+
+t.test('the kernel asking for the PIN during the tap: the PIN given goes with the 0200', async (t) => {
+  const { link, deps, prompts } = await setUp(t);
+  const entryPoint: TapEntryPoint = {
+    run: async (_target, transaction, callbacks) => {
+      const block = await callbacks.requestOnlinePin!(VISA.pan);
+      const outcome = onlineRequest('online-pin', { cvmResults: '420300' })(transaction) as ContactlessOutcome;
+      return { ...outcome, online: { ...outcome.online!, pinBlock: block! } };
+    },
+  };
+  const result = await payByTap(deps(new ScriptedField(), entryPoint), { amount: 9000 });
+  t.match(result, { outcome: 'approved', responseCode: '00' });
+  t.equal(prompts(), 1, 'asked once, not again after the outcome');
+  t.match(link.sim.received[0], { hasPinBlock: true });
+});
