@@ -24,6 +24,7 @@
  * reader driver and Entry Point plug in as they are and tests can give their own.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { isPosError } from '../../config/errors.js';
 import { encodeTlv, findTag, type Tlv } from '../../emv/tlv/index.js';
 import type { CardIdentity, HostAnswer, OnlineRequest, TransactionInput } from '../../emv/kernel/index.js';
@@ -79,6 +80,8 @@ export interface TapPaymentDeps {
   clock?: () => Date;
   /** Tag 9F37 (default: 4 random bytes). */
   unpredictableNumber?: () => Buffer;
+  /** Waits while the field is off at an outcome's field-off request (default: a timer). */
+  pause?: (ms: number) => Promise<void>;
   log?: Logger;
 }
 
@@ -154,8 +157,9 @@ class TapPayment {
       if (outcome.status === 'try-again' || (outcome.status === 'end-application' && outcome.start !== 'n/a')) {
         lastReason = outcome.reason;
         if (outcome.fieldOffRequestMs !== undefined) {
-          // Book A: the field goes off before the card is polled again (the reader times the pause).
+          // Book A: the field stays off this long before the card is polled again (a card that needs a reset gets one).
           await this.deps.field.fieldOff();
+          await (this.deps.pause ?? delay)(outcome.fieldOffRequestMs);
           await this.deps.field.fieldOn();
         }
         continue;

@@ -394,8 +394,14 @@ t.test('try again and a card removed mid-way: the card is asked for again, and t
     () => new PosError('CODPOS_DEVICE_READER_ERROR', 'the card left the field'),
     onlineRequest(),
   ]);
-  const result = await payByTap(deps(field, entryPoint), { amount: 1200 });
+  const pauses: number[] = [];
+  const pause = (ms: number) => {
+    pauses.push(ms);
+    return Promise.resolve();
+  };
+  const result = await payByTap(deps(field, entryPoint, { pause }), { amount: 1200 });
   t.match(result, { outcome: 'approved', responseCode: '00' });
+  t.same(pauses, [100], 'the field stays off as long as the outcome asked');
   t.equal(entryPoint.runs, 3);
   t.same(field.shown, ['try-again', 'present-card', 'present-card']);
   t.same(field.calls, ['on', 'poll', 'off', 'on', 'poll', 'poll', 'off'], 'the field off and on as the outcome asked');
