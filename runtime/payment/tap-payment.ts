@@ -47,8 +47,8 @@ export interface ContactlessField {
   /** A card in the field, two or more (`collision`), or none before `timeoutMs`. */
   poll(timeoutMs: number): Promise<ContactlessTarget | 'collision' | 'timeout'>;
   fieldOff(): Promise<void>;
-  /** What the reader shows and sounds (Book A UI request); a reader may ignore it. */
-  indicate(request: UiRequest): Promise<void>;
+  /** The reader's lights (Book A UI request status) and sound; a reader may ignore it. */
+  indicate(status: UiRequest['status'], beep?: 'none' | 'success' | 'alert'): Promise<void>;
 }
 
 /** Entry Point (EMV Contactless Book B), as the flow uses it. */
@@ -58,8 +58,10 @@ export interface TapEntryPoint {
     transaction: TransactionInput,
     callbacks: ContactlessCallbacks,
   ): Promise<ContactlessOutcome>;
+  /** Restart at B after a try-again outcome, with the card found again (absent: the flow runs the transaction anew). */
+  retry?(target: ContactlessTarget): Promise<ContactlessOutcome>;
   /** Restart after an online request whose answer the kernel must see with the card (Book B 3.5, start B). */
-  resume?(onlineResponse: HostAnswer, target?: ContactlessTarget): Promise<ContactlessOutcome>;
+  resume?(onlineResponse: HostAnswer, target: ContactlessTarget): Promise<ContactlessOutcome>;
 }
 
 export interface TapPaymentDeps {
@@ -93,6 +95,9 @@ export const CONTACTLESS_POS_ENTRY_MODE = '071';
  * track equivalents (DE35, never stored), the cardholder name.
  */
 const NOT_IN_DE55 = new Set([0x5a, 0x57, 0x56, 0x9f6b, 0x5f20, 0x5f24, 0x5f34]);
+
+/** Messages the reader sounds its alert for: the customer must do something again. */
+const ALERTS = new Set<UiRequest['message']>(['declined', 'error', 'present-one-card', 'try-again']);
 
 const PRESENT_ONE_CARD: UiRequest = { message: 'present-one-card', status: 'ready-to-read' };
 const PRESENT_CARD: UiRequest = { message: 'present-card', status: 'ready-to-read' };
@@ -135,13 +140,18 @@ class TapPayment {
   private async attempts(): Promise<CardPaymentResult> {
     const transaction = this.transaction();
     let lastReason = '';
+    let restartAtB = false;
     for (let attempt = 0; attempt <= this.deps.maxTryAgain; attempt++) {
       if (attempt > 0) await this.indicate(PRESENT_CARD);
       const tap = await this.nextCard();
       if ('ended' in tap) return tap.ended;
       let outcome: ContactlessOutcome;
       try {
-        outcome = await this.deps.entryPoint.run(tap.target, transaction, this.callbacks());
+        const retry = restartAtB ? this.deps.entryPoint.retry?.bind(this.deps.entryPoint) : undefined;
+        restartAtB = false;
+        outcome = retry
+          ? await retry(tap.target)
+          : await this.deps.entryPoint.run(tap.target, transaction, this.callbacks());
       } catch (error) {
         if (error instanceof PinNotEntered) return this.pinNotEntered(error);
         // The reader lost the card mid-way (removed too early, a transmission error, a card gone mute): present it again.
@@ -156,6 +166,7 @@ class TapPayment {
       if (outcome.uiRequestOnOutcome) await this.indicate(outcome.uiRequestOnOutcome);
       if (outcome.status === 'try-again' || (outcome.status === 'end-application' && outcome.start !== 'n/a')) {
         lastReason = outcome.reason;
+        restartAtB = outcome.status === 'try-again';
         if (outcome.fieldOffRequestMs !== undefined) {
           // Book A: the field stays off this long before the card is polled again (a card that needs a reset gets one).
           await this.deps.field.fieldOff();
@@ -458,8 +469,9 @@ class TapPayment {
   }
 
   private async indicate(request: UiRequest): Promise<void> {
+    const beep = request.message === 'approved' ? 'success' : ALERTS.has(request.message) ? 'alert' : 'none';
     // The reader's lights and sound are a courtesy: one that fails does not stop the payment.
-    await this.deps.field.indicate(request).catch((error: unknown) => {
+    await this.deps.field.indicate(request.status, beep).catch((error: unknown) => {
       this.deps.log?.debug({ err: error }, 'tap payment: the reader did not take an indication');
     });
   }

@@ -34,7 +34,8 @@ const TARGET: ContactlessTarget = {
 
 /** A scripted reader field: polls answer from `polls` (then a card), every indication is kept. */
 class ScriptedField implements ContactlessField {
-  readonly shown: UiRequest['message'][] = [];
+  /** Each indication as status/beep. */
+  readonly shown: string[] = [];
   readonly calls: string[] = [];
   constructor(private readonly polls: Array<'collision' | 'timeout'> = []) {}
   fieldOn() {
@@ -49,8 +50,8 @@ class ScriptedField implements ContactlessField {
     this.calls.push('poll');
     return Promise.resolve(this.polls.shift() ?? TARGET);
   }
-  indicate(request: UiRequest) {
-    this.shown.push(request.message);
+  indicate(status: UiRequest['status'], beep: 'none' | 'success' | 'alert' = 'none') {
+    this.shown.push(`${status}/${beep}`);
     return Promise.resolve();
   }
 }
@@ -378,7 +379,7 @@ t.test('two cards in the field: "present one card", polled again, then the one c
   const entryPoint = new ScriptedEntryPoint([onlineRequest()]);
   const result = await payByTap(deps(field, entryPoint), { amount: 1200 });
   t.match(result, { outcome: 'approved' });
-  t.same(field.shown, ['present-one-card', 'present-one-card']);
+  t.same(field.shown, ['ready-to-read/alert', 'ready-to-read/alert'], 'present one card, with the alert');
   t.equal(field.calls.filter((c) => c === 'poll').length, 4);
   t.equal(entryPoint.runs, 1);
 });
@@ -403,7 +404,11 @@ t.test('try again and a card removed mid-way: the card is asked for again, and t
   t.match(result, { outcome: 'approved', responseCode: '00' });
   t.same(pauses, [100], 'the field stays off as long as the outcome asked');
   t.equal(entryPoint.runs, 3);
-  t.same(field.shown, ['try-again', 'present-card', 'present-card']);
+  t.same(
+    field.shown,
+    ['ready-to-read/alert', 'ready-to-read/none', 'ready-to-read/none'],
+    'try again, then present card twice',
+  );
   t.same(field.calls, ['on', 'poll', 'off', 'on', 'poll', 'poll', 'off'], 'the field off and on as the outcome asked');
   t.same(sent(link), ['0200:00']);
 });
@@ -498,7 +503,7 @@ t.test(
       reason: "the card refused the issuer authentication: the issuer's approval is reversed",
     });
     t.same(entryPoint.resumes, ['approved']);
-    t.same(field.shown, ['present-card']);
+    t.same(field.shown, ['ready-to-read/none'], 'present card again');
     t.same(sent(link), ['0200:00', '0400:00']);
     t.equal(spool.journal.get(result.journalId!)!.state, 'reversed');
   },
@@ -656,3 +661,26 @@ t.test('the kernel asking for the PIN during the tap: the PIN given goes with th
   t.equal(prompts(), 1, 'asked once, not again after the outcome');
   t.match(link.sim.received[0], { hasPinBlock: true });
 });
+
+t.test(
+  'after try again, an Entry Point that restarts at B is asked to retry with the card found again, not to run anew',
+  async (t) => {
+    const { deps } = await setUp(t);
+    let retries = 0;
+    const scripted = new ScriptedEntryPoint([ended('try-again'), ended('declined')]);
+    const entryPoint: TapEntryPoint = {
+      run: (target, transaction) => scripted.run(target, transaction),
+      retry: (target) => {
+        retries++;
+        t.equal(target, TARGET);
+        return Promise.resolve(
+          ended('declined', { reason: 'declined on the retry' })(undefined as never) as ContactlessOutcome,
+        );
+      },
+    };
+    const result = await payByTap(deps(new ScriptedField(), entryPoint), { amount: 1200 });
+    t.match(result, { outcome: 'declined', reason: 'declined on the retry' });
+    t.equal(scripted.runs, 1, 'run once');
+    t.equal(retries, 1, 'then retried');
+  },
+);
