@@ -378,6 +378,149 @@ const emvApplication = z.strictObject({
   floorLimit: integer().min(0).default(0),
 });
 
+/** Minor units; absent: no such limit for the combination. */
+const contactlessLimit = () => integer().min(0).max(999_999_999_999).optional();
+
+/**
+ * One contactless combination (EMV Contactless Book B 3.1.1): an AID with the kernel that runs
+ * it and the reader limits Entry Point's pre-processing applies. Kernel 3 (Visa-style, Book C-3)
+ * reads the TTQ; kernel 2 (Mastercard-style, Book C-2) reads the TACs, the application version,
+ * the mag-stripe mode setting and the relay resistance timings.
+ */
+const contactlessCombination = z
+  .strictObject({
+    /** 5 to 16 bytes of hex. */
+    aid: z.string().regex(/^([0-9A-Fa-f]{2}){5,16}$/, { message: 'expected an AID of 5 to 16 bytes in hex' }),
+    /** Book B kernel identifier: 2 Mastercard-style, 3 Visa-style (the kernels the terminal has). */
+    kernelId: z.union([z.literal(2), z.literal(3)], {
+      error: 'expected kernel 2 (Mastercard-style) or 3 (Visa-style)',
+    }),
+    /** At or above it the tap is not allowed: the card is asked for by its chip. */
+    transactionLimit: contactlessLimit(),
+    /** Above it the tap goes online. */
+    floorLimit: contactlessLimit(),
+    /** At or above it a cardholder verification is required. */
+    cvmRequiredLimit: contactlessLimit(),
+    /** An amount of one unit of currency asks the card for an online status check. */
+    statusCheck: z.boolean().default(false),
+    /** An amount of 0 goes online rather than being refused. */
+    zeroAmountAllowed: z.boolean().default(true),
+    /** Kernel 3: Terminal Transaction Qualifiers, tag 9F66 (4 bytes). */
+    ttq: hexDigits(8, 'tag 9F66, 4 bytes').optional(),
+    /** Kernel 2: terminal action codes, 5 bytes each. */
+    tacDenial: hexDigits(10, 'terminal action code, 5 bytes').optional(),
+    tacOnline: hexDigits(10, 'terminal action code, 5 bytes').optional(),
+    tacDefault: hexDigits(10, 'terminal action code, 5 bytes').optional(),
+    /** Kernel 2: tag 9F09. */
+    applicationVersion: hexDigits(4, 'tag 9F09').optional(),
+    /** Kernel 2: a card that offers only mag-stripe mode is taken (else refused). */
+    magStripeMode: z.boolean().default(false),
+    /** Kernel 2: the relay resistance protocol's timings, in units of 100 microseconds (Book C-2). */
+    relayResistance: z
+      .strictObject({
+        minGracePeriod: integer().min(0).max(0xffff),
+        maxGracePeriod: integer().min(0).max(0xffff),
+        accuracyThreshold: integer().min(0).max(0xffff),
+        /** Percent. */
+        mismatchThreshold: integer().min(0).max(100),
+      })
+      .optional(),
+  })
+  .check((ctx) => {
+    const c = ctx.value;
+    const problem = (path: string, message: string) =>
+      ctx.issues.push({ code: 'custom', path: [path], input: c[path as keyof typeof c], message });
+    const kernel2Only = ['tacDenial', 'tacOnline', 'tacDefault', 'applicationVersion', 'relayResistance'] as const;
+    if (c.kernelId === 3) {
+      if (c.ttq === undefined)
+        problem('ttq', 'kernel 3 needs its Terminal Transaction Qualifiers (9F66, 8 hex digits)');
+      for (const key of kernel2Only)
+        if (c[key] !== undefined) problem(key, `is a kernel 2 setting: kernel 3 does not read it`);
+      if (c.magStripeMode) problem('magStripeMode', 'is a kernel 2 setting: kernel 3 does not read it');
+    } else {
+      if (c.ttq !== undefined) problem('ttq', 'is a kernel 3 setting: kernel 2 does not read it');
+      for (const key of ['tacDenial', 'tacOnline', 'tacDefault', 'applicationVersion'] as const)
+        if (c[key] === undefined) problem(key, 'kernel 2 needs it (the scheme publishes its value)');
+    }
+    const rr = c.relayResistance;
+    if (rr && rr.minGracePeriod > rr.maxGracePeriod)
+      problem('relayResistance', 'minGracePeriod must not exceed maxGracePeriod');
+    if (
+      c.transactionLimit !== undefined &&
+      c.cvmRequiredLimit !== undefined &&
+      c.cvmRequiredLimit >= c.transactionLimit
+    )
+      problem(
+        'cvmRequiredLimit',
+        `must be below transactionLimit (${c.transactionLimit}): a tap at or above the transaction limit is refused, so no tap would ever ask for a CVM`,
+      );
+    if (c.transactionLimit !== undefined && c.floorLimit !== undefined && c.floorLimit >= c.transactionLimit)
+      problem(
+        'floorLimit',
+        `must be below transactionLimit (${c.transactionLimit}): every tap allowed would be under it and approved offline`,
+      );
+  });
+
+/**
+ * `emv.contactless`: taps (EMV Contactless, emv/contactless/). The defaults are the lab's: the
+ * Visa-style and Mastercard-style virtual cards' AIDs with their kernels.
+ */
+const contactless = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    combinations: z
+      .array(contactlessCombination)
+      .min(1)
+      .default([
+        {
+          aid: 'A0000000031010',
+          kernelId: 3,
+          transactionLimit: 50000,
+          floorLimit: 0,
+          cvmRequiredLimit: 5000,
+          statusCheck: false,
+          zeroAmountAllowed: true,
+          // qVSDC, contact chip, online PIN, signature; consumer device CVM.
+          ttq: '36004000',
+          magStripeMode: false,
+        },
+        {
+          aid: 'A0000000041010',
+          kernelId: 2,
+          transactionLimit: 50000,
+          floorLimit: 0,
+          cvmRequiredLimit: 5000,
+          statusCheck: false,
+          zeroAmountAllowed: true,
+          tacDenial: '0000000000',
+          tacOnline: 'F45084800C',
+          tacDefault: 'F45084800C',
+          applicationVersion: '0002',
+          magStripeMode: false,
+          relayResistance: { minGracePeriod: 20, maxGracePeriod: 50, accuracyThreshold: 300, mismatchThreshold: 50 },
+        },
+      ])
+      .check((ctx) => {
+        const seen = new Set<string>();
+        ctx.value.forEach((c, i) => {
+          const key = `${c.aid.toUpperCase()}/${c.kernelId}`;
+          if (seen.has(key))
+            ctx.issues.push({
+              code: 'custom',
+              path: [i, 'aid'],
+              input: c.aid,
+              message: `configured twice: AID ${c.aid} with kernel ${c.kernelId}`,
+            });
+          seen.add(key);
+        });
+      }),
+    /** The reader: how long one poll of the field waits for a card before the flow looks again. */
+    pollTimeoutMs: integer().positive().default(1000),
+    /** How many times one payment asks for the card to be presented again (try again, card removed too early). */
+    maxTryAgain: integer().min(0).max(10).default(3),
+  })
+  .prefault({});
+
 const emv = z
   .strictObject({
     /** Tag 9F35: 22 = attended, offline with online capability, merchant operated. */
@@ -414,8 +557,9 @@ const emv = z
       ]),
     /** JSON file of the certification authority public keys; empty: the test keys shipped for the lab and the virtual cards. */
     caKeysFile: z.string().default(''),
-    /** How long a payment waits for the card to be inserted or swiped. */
+    /** How long a payment waits for the card to be inserted, swiped or tapped. */
     cardWaitMs: integer().positive().default(60000),
+    contactless,
   })
   .prefault({});
 

@@ -68,7 +68,7 @@ export interface CardPaymentRequest {
   signal?: AbortSignal;
 }
 
-/** `use-chip`: a chip card was swiped (swipe-payment.ts): insert it instead. */
+/** `use-chip`: a chip card was swiped (swipe-payment.ts), or a tap asks for another interface (tap-payment.ts): insert it instead. */
 export type CardPaymentOutcome = 'approved' | 'declined' | 'cancelled' | 'failed' | 'use-chip';
 
 export interface CardPaymentResult {
@@ -78,8 +78,8 @@ export interface CardPaymentResult {
   /** The journal row of the payment (none when it ended before anything was journaled). */
   journalId?: string;
   approvedOffline: boolean;
-  /** How the card was read: its chip, its stripe, or its stripe after the chip failed. */
-  entry?: 'chip' | 'stripe' | 'fallback';
+  /** How the card was read: its chip, its stripe, its stripe after the chip failed, or a tap. */
+  entry?: 'chip' | 'stripe' | 'fallback' | 'contactless';
   /** 8A: the issuer's, or the terminal's Y1/Y3/Z1/Z3. */
   responseCode?: string;
   authCode?: string;
@@ -93,6 +93,8 @@ export interface CardPaymentResult {
   /** CVM results (9F34, hex) and the offline data authentication used, for the log (chip only). */
   cvmResult?: string;
   odaMethod?: 'SDA' | 'DDA' | 'CDA' | 'none';
+  /** Contactless: the cardholder was verified by their phone (consumer device CVM): no PIN, no signature. */
+  verifiedOnDevice?: boolean;
   /**
    * Set when the chip itself failed (no answer to reset, mute, no common application, as the
    * schemes define a chip failure): only then may the same card's stripe be swiped as a

@@ -6,7 +6,7 @@
  * whether that receipt printed or is held.
  */
 import type { CardTransaction, TxnState } from '../../spool/index.js';
-import type { CardPaymentOutcome } from './card-payment.js';
+import type { CardPaymentOutcome, CardPaymentResult } from './card-payment.js';
 import type { ReceiptState, StoredReceipt } from './receipt-queue.js';
 
 export interface PaymentView {
@@ -25,7 +25,7 @@ export interface PaymentView {
   waybill: string | null;
   /** First 6 and last 4 digits at most. */
   panMasked: string | null;
-  entry?: 'chip' | 'stripe' | 'fallback';
+  entry?: NonNullable<CardPaymentResult['entry']>;
   responseCode: string | null;
   authCode: string | null;
   approvedOffline: boolean;

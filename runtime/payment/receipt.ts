@@ -3,7 +3,8 @@
  * terminal, date, waybill, amount, the card as its label and last four digits (never
  * more: PCI DSS), how it was read, the EMV data an acquirer's helpdesk asks for (AID,
  * TVR, TSI), the authorization (auth code, response code, STAN, RRN, invoice, batch),
- * the outcome, and a signature line when the CVM wants one (else "no signature required").
+ * the outcome, and a signature line when the CVM wants one (else "no signature required"; a
+ * phone that verified its owner itself, "verified on device").
  * A partial approval prints what was asked, what the card paid and the balance still due; an
  * approval with identification (08) asks the courier to check the cardholder's ID.
  * One copy per call: the merchant's (with the signature line) or the customer's; a copy printed
@@ -75,6 +76,7 @@ const ENTRY_LABEL: Record<NonNullable<CardPaymentResult['entry']>, string> = {
   chip: 'CHIP',
   stripe: 'SWIPE',
   fallback: 'SWIPE (CHIP FALLBACK)',
+  contactless: 'CONTACTLESS',
 };
 
 export function buildPaymentReceipt(input: ReceiptInput): Buffer {
@@ -120,7 +122,9 @@ export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   if (payment.outcome !== 'approved') b.wrap(payment.reason);
   if (payment.outcome === 'approved') {
     if (payment.identificationRequired) b.line('CARDHOLDER ID CHECKED');
-    if (payment.signatureRequired && input.copy === 'merchant')
+    // A phone that verified its owner (consumer device CVM): that is the verification, no PIN or signature line.
+    if (payment.verifiedOnDevice) b.line('VERIFIED ON DEVICE');
+    else if (payment.signatureRequired && input.copy === 'merchant')
       b.feed(2)
         .align('left')
         .line(`X${'_'.repeat(columns - 1)}`)

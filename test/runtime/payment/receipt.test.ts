@@ -163,3 +163,66 @@ t.test('a declined payment prints the reason and no signature line', async (t) =
     'nothing wider than 58 mm paper',
   );
 });
+
+t.test('a tap: ENTRY CONTACTLESS; a card under the CVM limit prints "no signature required"', async (t) => {
+  const tap: CardPaymentResult = {
+    outcome: 'approved',
+    reason: 'approved online',
+    approvedOffline: false,
+    entry: 'contactless',
+    responseCode: '00',
+    authCode: '123456',
+    signatureRequired: false,
+    receipt: { panLast4: '0010', aid: 'A0000000041010', label: 'MASTERCARD', tvr: '0000000000' },
+  };
+  const page = lines(
+    buildPaymentReceipt({
+      profile: PRINTER_PROFILES['58mm'],
+      merchant: MERCHANT,
+      at: AT,
+      amount: 1200,
+      currency: '840',
+      payment: tap,
+      copy: 'merchant',
+    }),
+  );
+  t.ok(page.includes('ENTRY                CONTACTLESS'));
+  t.ok(page.includes('MASTERCARD             **** 0010'));
+  t.ok(page.includes('NO SIGNATURE REQUIRED'));
+  t.notOk(page.includes('VERIFIED ON DEVICE'), 'a card verifies no one on its own');
+});
+
+t.test(
+  "a phone's consumer-device CVM prints VERIFIED ON DEVICE where the signature line would go, on both copies",
+  async (t) => {
+    const phone: CardPaymentResult = {
+      outcome: 'approved',
+      reason: 'approved online',
+      approvedOffline: false,
+      entry: 'contactless',
+      responseCode: '00',
+      authCode: '123456',
+      // Even a kernel that also asked for a signature: the phone's own verification is what was done.
+      signatureRequired: true,
+      verifiedOnDevice: true,
+      receipt: { panLast4: '0119', aid: 'A0000000031010', label: 'VISA' },
+    };
+    const base = {
+      profile: PRINTER_PROFILES['58mm'],
+      merchant: MERCHANT,
+      at: AT,
+      amount: 9000,
+      currency: '840',
+      payment: phone,
+    };
+    for (const copy of ['merchant', 'customer'] as const) {
+      const page = lines(buildPaymentReceipt({ ...base, copy }));
+      t.ok(page.includes('VERIFIED ON DEVICE'), `${copy} copy`);
+      t.ok(page.includes('ENTRY                CONTACTLESS'), `${copy} copy`);
+      t.notOk(
+        page.some((l) => l.startsWith('X___') || l === 'CARDHOLDER SIGNATURE' || l === 'NO SIGNATURE REQUIRED'),
+        `${copy} copy: no signature line and no "no signature required"`,
+      );
+    }
+  },
+);
