@@ -10,3 +10,11 @@ export {
   type CardCvn,
 } from './profile.js';
 export { testCaPublicKeys } from './test-ca.js';
+export { VirtualContactlessCard, ppseFci } from './virtual-contactless-card.js';
+export {
+  listContactlessProfiles,
+  loadContactlessProfile,
+  contactlessProfilesDirectory,
+} from './contactless-profiles.js';
+export { virtualContactlessCard, contactlessAppletFor } from './contactless-cards.js';
+export type { ContactlessCardProfile, ContactlessApplicationBase, ContactlessApplet } from './contactless-profile.js';
