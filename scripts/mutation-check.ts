@@ -83,6 +83,16 @@ const TARGETS: Target[] = [
   { file: 'runtime/payment/qr-resolver.ts', tests: ['test/runtime/payment/qr-service.test.ts'] },
   { file: 'spool/qr-journal.ts', tests: ['test/spool/qr-journal.test.ts'] },
   { file: 'emv/qr/mpm.ts', tests: ['test/emv/qr/mpm.test.ts'] },
+  {
+    file: 'runtime/payment/tap-payment.ts',
+    tests: ['test/runtime/payment/tap-payment.test.ts'],
+  },
+  { file: 'emv/contactless/kernel-c3.ts', tests: ['test/emv/contactless/kernel-c3.test.ts'] },
+  { file: 'emv/contactless/kernel-c2.ts', tests: ['test/emv/contactless/kernel-c2.test.ts'] },
+  {
+    file: 'emv/contactless/entry-point.ts',
+    tests: ['test/emv/contactless/entry-point.test.ts', 'test/emv/contactless/entry-point-selection.test.ts'],
+  },
 ];
 
 /** A line that builds or sends DE52, DE55 or a reversal: every mutant of it must be killed. */

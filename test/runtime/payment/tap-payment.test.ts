@@ -23,7 +23,7 @@ import {
 } from '../../../runtime/payment/tap-payment.js';
 import type { SimRule } from '../../../runtime/host/simulator.js';
 import type { Spool } from '../../../spool/index.js';
-import { TERMINAL, openSpool, startLink, type Link } from '../host/fixtures.js';
+import { TERMINAL, openSpool, startLink, until, type Link } from '../host/fixtures.js';
 
 const VISA: CardApplicationProfile = loadCardProfile('visa-dda').applications[0]!;
 const TARGET: ContactlessTarget = {
@@ -515,18 +515,32 @@ t.test('issuer update accepted by the card: approved, the approval completed', a
     ...(onlineRequest()(transaction) as ContactlessOutcome),
     onlineResponseData: 'emv-data',
   });
+  // What the card answered after the issuer update: its TC and the script results.
+  const finalChip: Tlv[] = [
+    { tag: 0x9f26, value: Buffer.from('1122334455667788', 'hex') },
+    { tag: 0x9f27, value: Buffer.from([0x40]) },
+    { tag: 0x9f5b, value: Buffer.from('2000000001', 'hex') },
+  ];
   const entryPoint = new ScriptedEntryPoint([withUpdate], () => ({
     ...outcomeBase,
     status: 'approved',
     cvm: 'no-cvm',
-    dataRecord: [],
+    dataRecord: finalChip,
     reason: 'issuer update done',
   }));
+  const requests = capture(link);
   const result = await payByTap(deps(new ScriptedField(), entryPoint), { amount: 1200 });
   t.match(result, { outcome: 'approved', responseCode: '00' });
   t.same(sent(link).slice(0, 1), ['0200:00']);
   t.notOk(sent(link).includes('0400:00'), 'nothing reversed');
   t.equal(spool.journal.get(result.journalId!)!.state, 'approved');
+  // Completed: the TC and the script results reach the acquirer in the completion advice.
+  await until(() => requests.some((request) => request.mti === '0220'), 'the completion advice to leave');
+  const advice = requests.find((request) => request.mti === '0220')!;
+  t.same(
+    decodeTlv(advice.fields[DE.ICC_DATA] as Buffer).map((tlv) => [tlv.tag, tlv.value.toString('hex')]),
+    finalChip.map((tlv) => [tlv.tag, tlv.value.toString('hex')]),
+  );
 });
 
 t.test("DE55 is the kernel's data record without the card data DE2 and DE35 carry: no PAN, no expiry", async (t) => {
