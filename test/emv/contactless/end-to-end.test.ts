@@ -222,10 +222,18 @@ t.test(
   },
 );
 
+t.test('at the contactless limit the combination is not allowed; one unit under, the card is read', async (t) => {
+  const at = await tap('cl-visa-fdda', 50000);
+  t.equal(at.outcome.status, 'try-another-interface', at.outcome.reason);
+  t.same(at.sent, []);
+  const under = await tap('cl-visa-fdda', 49999);
+  t.equal(under.outcome.status, 'online-request', under.outcome.reason);
+  t.equal(under.outcome.cvm, 'online-pin');
+});
+
 t.test('ODA failure: a bad fDDA signature goes online as the CTQ asks; a bad CDA signature declines', async (t) => {
-  // Under the CVM limit with no floor limit the Visa-style card asks online anyway: fDDA is
-  // only checked on a TC, so the reader forces no offline attempt here; the card's own
-  // offline limit (50.00) lets it offer a TC only when the reader does not ask online.
+  // fDDA is checked only on a TC, and with the default floor limit 0 the reader asks every
+  // Visa-style card online: a reader floor limit of 50.00 lets the card offer its TC.
   const offlineReader = COMBINATIONS.map((c) => (c.kernelId === 3 ? { ...c, floorLimit: 5000 } : c));
   const visa = await tap('cl-visa-bad-fdda', UNDER_CVM_LIMIT, entryPoint(offlineReader));
   t.equal(visa.outcome.status, 'online-request', visa.outcome.reason);
@@ -273,7 +281,7 @@ async function onlineThenAnswer(answer: (request: OnlineRequest) => HostAnswer) 
   const first = await tap(card, UNDER_CVM_LIMIT, ep);
   const request = first.outcome.online!;
   const resumed = await ep.resume(answer(request), timedTarget(card));
-  return { first: first.outcome, request, resumed };
+  return { first: first.outcome, request, resumed, ep, card };
 }
 
 t.test('online approved and declined: DE55 verified by the issuer, the answer given back to the card', async (t) => {
@@ -303,6 +311,14 @@ t.test('online approved and declined: DE55 verified by the issuer, the answer gi
   t.ok(arqcVerifies(app, declined.request.de55));
   t.equal(declined.resumed.status, 'declined', declined.resumed.reason);
   t.equal(declined.resumed.uiRequestOnOutcome?.message, 'declined');
+  t.equal(declined.resumed.cvm, 'no-cvm');
+  await t.rejects(
+    declined.ep.resume({ result: 'approved' }, timedTarget(declined.card)),
+    {
+      code: 'CODPOS_EMV_CL_NO_RESTART',
+    },
+    'the flow has ended: no second answer is taken',
+  );
 
   // The Mastercard-style card asks no issuer answer back: the online request is the kernel's end.
   const mc = await tap('cl-mc-cda-rrp', UNDER_CVM_LIMIT);
