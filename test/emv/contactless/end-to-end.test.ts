@@ -302,6 +302,7 @@ t.test('online approved and declined: DE55 verified by the issuer, the answer gi
   t.ok(arqcVerifies(app, approved.request.de55), 'the issuer verifies the ARQC');
   t.equal(approved.resumed.status, 'approved', approved.resumed.reason);
   t.equal(hex(approved.resumed.tvr), '0000000000', 'the card accepted the ARPC');
+  t.equal(approved.resumed.cid, undefined, 'qVSDC: no second cryptogram, the issuer decides');
 
   const declined = await onlineThenAnswer((request) => ({
     result: 'declined',
@@ -312,6 +313,9 @@ t.test('online approved and declined: DE55 verified by the issuer, the answer gi
   t.equal(declined.resumed.status, 'declined', declined.resumed.reason);
   t.equal(declined.resumed.uiRequestOnOutcome?.message, 'declined');
   t.equal(declined.resumed.cvm, 'no-cvm');
+  t.equal(declined.resumed.reason, 'declined by the issuer');
+  t.equal(hex(declined.resumed.tvr), '0000000000', 'the ARPC for 05 verified too');
+  t.equal(declined.resumed.cid, undefined, 'qVSDC: no second cryptogram, the issuer decides');
   await t.rejects(
     declined.ep.resume({ result: 'approved' }, timedTarget(declined.card)),
     {
