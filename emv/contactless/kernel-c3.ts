@@ -303,7 +303,13 @@ async function qvsdc(activation: KernelActivation, { ctx, transmit }: Exchange):
     ...result,
     online,
     onlineResponseData: issuerUpdate ? 'emv-data' : 'none',
-    ...(issuerUpdate ? { uiRequestOnRestart: { message: 'present-card', status: 'ready-to-read' } } : {}),
+    // Book A 6.2: the issuer's answer goes back to the card with the card presented again, a restart at B.
+    ...(issuerUpdate
+      ? {
+          start: 'B' as const,
+          uiRequestOnRestart: { message: 'present-card' as const, status: 'ready-to-read' as const },
+        }
+      : {}),
   };
 }
 
