@@ -1,0 +1,89 @@
+/**
+ * A tap payment through the real daemon (the codposd bundle, test/helpers/cli.ts; issue 17,
+ * Must show 2): `codposd --sim`, POST /v1/payments/card, the card tapped on the simulated
+ * reader through /v1/sim/card while the payment waits, the answer approved with entry
+ * contactless, the in-process acquirer simulator's decision read from its debug log line (the
+ * ARQC verified), and the receipt on the simulated printer saying CONTACTLESS.
+ * Run `npm run build` first.
+ */
+import t, { type Test } from 'tap';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { readJsonLines, startCodposd, waitForLogLine, type JsonLine } from '../../helpers/cli.js';
+import { call, follow } from '../daemon-fixtures.js';
+
+const VISA_PAN = '4761739001010119';
+
+function started(t: Test, env: NodeJS.ProcessEnv): ChildProcess {
+  const daemon = startCodposd(['--sim'], { env });
+  t.teardown(() => {
+    if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+  });
+  return daemon;
+}
+
+async function tapDaemon(t: Test): Promise<{ socketPath: string; log: ReturnType<typeof readJsonLines> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'codpos-tap-'));
+  const daemon = started(t, { CODPOS_DATA__DIR: dataDir, CODPOS_LOG__LEVEL: 'debug' });
+  const log = readJsonLines(daemon.stdout!);
+  await waitForLogLine(daemon, 'ready');
+  return { socketPath: join(dataDir, 'codposd.sock'), log };
+}
+
+/** The acquirer simulator's decisions on purchases (0200), as it logged them. */
+function purchases(lines: JsonLine[]): Array<Record<string, unknown>> {
+  return lines
+    .filter((line) => line.msg === 'acquirer simulator: answered')
+    .map((line) => line.exchange as Record<string, unknown>)
+    .filter((exchange) => exchange.mti === '0200');
+}
+
+t.test(
+  'codposd --sim: a Visa-style card tapped while the payment waits is approved online, contactless, ARQC verified',
+  async (t) => {
+    const { socketPath, log } = await tapDaemon(t);
+    const events = follow(socketPath);
+    t.teardown(() => events.close());
+    // 25.00: above the combination's floor limit (0, online), under its CVM limit (50.00: no PIN).
+    const paying = call(socketPath, 'POST', '/v1/payments/card', { amount: 2500 });
+    await events.until('payment.waiting-card');
+    t.match(
+      events.text(),
+      /event: payment\.waiting-card\ndata: \{[^\n]*"tap":true/,
+      'the screen is told a tap is taken',
+    );
+    t.match(await call(socketPath, 'POST', '/v1/sim/card', { action: 'tap', card: 'cl-visa-fdda' }), { status: 200 });
+    const paid = await paying;
+    t.equal(paid.status, 200);
+    t.match(paid.json, {
+      outcome: 'approved',
+      entry: 'contactless',
+      approvedOffline: false,
+      responseCode: '00',
+      receiptPrinted: true,
+      receipt: { panLast4: '0119' },
+    });
+    const order = events.types().filter((type) => type.startsWith('payment.'));
+    t.same(order, ['payment.started', 'payment.waiting-card', 'payment.tap-detected', 'payment.approved']);
+
+    const decided = await log.next((line) => line.msg === 'acquirer simulator: answered');
+    t.ok(decided, 'the acquirer simulator logged its decision');
+    t.match(purchases(log.lines), [{ mti: '0200', entryMode: '071', hasIcc: true, arqc: 'verified', answer: '00' }]);
+
+    const pages = (await call(socketPath, 'GET', '/v1/sim/printer')).json.pages as string[][];
+    const receipt = pages.flat();
+    t.ok(
+      receipt.some((line) => /CONTACTLESS/.test(line)),
+      'the receipt says CONTACTLESS',
+    );
+    t.ok(
+      receipt.some((line) => line.includes('**** 0119')),
+      'the receipt names the last four digits',
+    );
+    t.notMatch(JSON.stringify(pages), VISA_PAN, 'no PAN on the receipt');
+    t.notMatch(events.text(), VISA_PAN, 'no PAN on the event stream');
+    t.notMatch(JSON.stringify(log.lines), VISA_PAN, 'no PAN in the log');
+  },
+);
