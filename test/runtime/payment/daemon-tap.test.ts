@@ -3,7 +3,9 @@
  * Must show 2): `codposd --sim`, POST /v1/payments/card, the card tapped on the simulated
  * reader through /v1/sim/card while the payment waits, the answer approved with entry
  * contactless, the in-process acquirer simulator's decision read from its debug log line (the
- * ARQC verified), and the receipt on the simulated printer saying CONTACTLESS.
+ * ARQC verified), and the receipt on the simulated printer saying CONTACTLESS. Then, on the
+ * daemon built in this process as codposd --sim builds it (daemon-fixtures.ts): a tapped card
+ * that asks for its chip, and taps disabled.
  * Run `npm run build` first.
  */
 import t, { type Test } from 'tap';
@@ -12,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { readJsonLines, startCodposd, waitForLogLine, type JsonLine } from '../../helpers/cli.js';
-import { call, follow } from '../daemon-fixtures.js';
+import { call, follow, startDaemon } from '../daemon-fixtures.js';
 
 const VISA_PAN = '4761739001010119';
 
@@ -85,5 +87,56 @@ t.test(
     t.notMatch(JSON.stringify(pages), VISA_PAN, 'no PAN on the receipt');
     t.notMatch(events.text(), VISA_PAN, 'no PAN on the event stream');
     t.notMatch(JSON.stringify(log.lines), VISA_PAN, 'no PAN in the log');
+  },
+);
+
+t.test(
+  'a tapped card that asks for its chip is asked to be inserted within the same wait: the field off, paid by chip',
+  async (t) => {
+    const { socketPath } = await startDaemon(t);
+    const events = follow(socketPath);
+    t.teardown(() => events.close());
+    await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+    const paying = call(socketPath, 'POST', '/v1/payments/card', { amount: 2500 });
+    await events.until('payment.waiting-card');
+    t.match(await call(socketPath, 'POST', '/v1/sim/card', { action: 'tap', card: 'cl-visa-contact' }), {
+      status: 200,
+    });
+    await events.until('payment.use-chip');
+    t.match(events.text(), /event: payment\.use-chip\ndata: \{[^\n]*"from":"tap"[^\n]*"reason":"[^"]*insert the card/);
+    // The reader refuses to power the chip while the field is on: this insert is paid only if the field went off.
+    t.match(await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' }), { status: 200 });
+    const paid = await paying;
+    t.match(paid.json, { outcome: 'approved', entry: 'chip', responseCode: '00', receipt: { panLast4: '0119' } });
+    const order = events.types().filter((type) => type.startsWith('payment.') || type === 'pin.requested');
+    t.same(order, [
+      'payment.started',
+      'payment.waiting-card',
+      'payment.tap-detected',
+      'payment.use-chip',
+      'payment.waiting-card',
+      'pin.requested',
+      'payment.approved',
+    ]);
+    t.match(
+      events.text(),
+      /event: payment\.use-chip[\s\S]*event: payment\.waiting-card\ndata: \{[^\n]*"tap":false/,
+      'no second tap: the chip is asked for',
+    );
+  },
+);
+
+t.test(
+  'with taps disabled the field is not polled: the screen is told insert or swipe, and an insert pays',
+  async (t) => {
+    const { socketPath } = await startDaemon(t, { emv: { contactless: { enabled: false } } });
+    const events = follow(socketPath);
+    t.teardown(() => events.close());
+    await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
+    const paying = call(socketPath, 'POST', '/v1/payments/card', { amount: 2500 });
+    await events.until('payment.waiting-card');
+    t.match(events.text(), /event: payment\.waiting-card\ndata: \{[^\n]*"tap":false/);
+    await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+    t.match((await paying).json, { outcome: 'approved', entry: 'chip' });
   },
 );
