@@ -5,7 +5,8 @@
  * contactless, the in-process acquirer simulator's decision read from its debug log line (the
  * ARQC verified), and the receipt on the simulated printer saying CONTACTLESS. Then, on the
  * daemon built in this process as codposd --sim builds it (daemon-fixtures.ts): a tapped card
- * that asks for its chip, and taps disabled.
+ * that asks for its chip, and taps disabled; and the payment service on the sim-pay stack: two
+ * cards in the field at once.
  * Run `npm run build` first.
  */
 import t, { type Test } from 'tap';
@@ -15,6 +16,13 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { readJsonLines, startCodposd, waitForLogLine, type JsonLine } from '../../helpers/cli.js';
 import { call, follow, startDaemon } from '../daemon-fixtures.js';
+import { validateConfig } from '../../../config/load.js';
+import type { BuiltDevices } from '../../../drivers/factory.js';
+import { virtualContactlessCard } from '../../../emv/card/contactless-cards.js';
+import { EventBus } from '../../../runtime/api/events.js';
+import { createLogger } from '../../../runtime/log.js';
+import { PaymentService } from '../../../runtime/payment/service.js';
+import { openSimPayStack } from '../../../runtime/payment/sim-pay.js';
 
 const VISA_PAN = '4761739001010119';
 
@@ -138,5 +146,39 @@ t.test(
     t.match(events.text(), /event: payment\.waiting-card\ndata: \{[^\n]*"tap":false/);
     await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
     t.match((await paying).json, { outcome: 'approved', entry: 'chip' });
+  },
+);
+
+t.test(
+  'two cards in the field while the payment waits: the reader says present one card; one card then pays',
+  async (t) => {
+    const config = validateConfig({});
+    const stack = await openSimPayStack(config, '1234');
+    t.teardown(() => stack.close());
+    const { cardReader, pinpad, readerSim } = stack.devices;
+    const devices = { cardReader: { driver: cardReader }, pinpad: { driver: pinpad } } as unknown as BuiltDevices;
+    const events = new EventBus();
+    const published: string[] = [];
+    events.subscribe((event) => published.push(event.type));
+    const service = new PaymentService(config, createLogger({ level: 'silent' }), {
+      devices: () => devices,
+      host: () => stack.client,
+      spool: () => stack.spool,
+      events,
+    });
+    await service.start();
+    t.teardown(() => service.stop());
+    const paying = service.pay({ amount: 2500 });
+    await readerSim.tapTwo(virtualContactlessCard('cl-visa-fdda'), virtualContactlessCard('cl-mc-cda-rrp'));
+    for (let i = 0; i < 2000 && !readerSim.indications.some((shown) => shown.beep === 'alert'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    t.match(readerSim.indications, [{ status: 'ready-to-read', beep: 'alert' }], 'present one card');
+    t.notOk(published.includes('payment.tap-detected'), 'neither card was read');
+    await readerSim.removeFromField();
+    await readerSim.tap(virtualContactlessCard('cl-visa-fdda'));
+    const paid = await paying;
+    t.match(paid, { outcome: 'approved', entry: 'contactless', responseCode: '00', receipt: { panLast4: '0119' } });
+    t.match(stack.sim.received, [{ mti: '0200', entryMode: '071', arqc: 'verified' }]);
+    t.notOk(readerSim.fieldIsOn, 'the field is off once the payment ended');
   },
 );
