@@ -22,7 +22,7 @@
  * same key again answers with the first payment's answer (payment-requests.ts).
  *
  * Events (no card data; the last four digits at most): payment.started, payment.waiting-card,
- * pin.requested, payment.chip-failed, payment.use-chip, payment.<outcome>, payment.check-id,
+ * payment.tap-detected, pin.requested, payment.chip-failed, payment.use-chip, payment.<outcome>, payment.check-id,
  * receipt.printed, receipt.held.
  */
 import { once } from 'node:events';
