@@ -14,6 +14,8 @@ import { LocalApiService } from './api/server.js';
 import { EventBus } from './api/events.js';
 import { EventLogService } from './api/event-log.js';
 import { SimControl } from './api/sim-control.js';
+import { listContactlessProfiles } from '../emv/card/contactless-profiles.js';
+import { virtualContactlessCard } from '../emv/card/contactless-cards.js';
 import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
 import { UPLINK_STREAMS, UplinkService } from './uplink/service.js';
@@ -99,14 +101,21 @@ export function buildServices(
       workflow,
       metrics: daemonMetrics(api, devices, spool, host),
       statusSources: statusSources(config, devices, spool),
-      sim: new SimControl(
-        () => devices.devices,
-        () => uplink.simulator,
-        () => host.simulator,
-        () => pspLink.simulator,
-      ),
+      sim: simControl(devices, uplink, host, pspLink),
     }),
   ];
+}
+
+/** The simulators' controls (/v1/sim/*), with the virtual contactless cards a tap puts in the simulated reader's field. */
+function simControl(devices: DevicesService, uplink: UplinkService, host: HostService, pspLink: QrPspLink): SimControl {
+  const sim = new SimControl(
+    () => devices.devices,
+    () => uplink.simulator,
+    () => host.simulator,
+    () => pspLink.simulator,
+  );
+  sim.useContactlessCards({ names: () => listContactlessProfiles(), load: (name) => virtualContactlessCard(name) });
+  return sim;
 }
 
 /** The scan-to-pay slip on the receipt printer; false when there is none, it cannot print, or it does not finish within payments.receiptWaitMs. */

@@ -48,6 +48,8 @@ export interface SimExchange {
   issuerScriptResults?: string;
   /** From DE55 9F1E, the IFD (terminal) serial number. */
   ifdSerialNumber?: string;
+  /** A purchase's ARQC (DE55 9F26), checked with the issuer's keys for the card: verified or failed. */
+  arqc?: 'verified' | 'failed';
   /** Why the simulator refused the request (strictness, unknown card, wrong PIN, ARQC): with a masked PAN at most. */
   refusal?: string;
   /** The random fault drawn for this request (the `faults` option), if any. */

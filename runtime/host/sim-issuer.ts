@@ -21,6 +21,16 @@ import {
 import { findTag, type Tlv } from '../../emv/tlv/index.js';
 import type { CardApplicationProfile } from '../../emv/card/index.js';
 
+/**
+ * What the issuer holds of a card application: its PAN, the keys its cryptograms come from, and
+ * the PIN on file. A contact application profile is one; so is a contactless one (whose applet
+ * profile carries the same fields), which is how a tapped card's ARQC is verified.
+ */
+export type IssuerAccount = Pick<
+  CardApplicationProfile,
+  'pan' | 'panSequenceNumber' | 'cvn' | 'issuerMasterKeys' | 'onlinePin'
+>;
+
 /** Response codes that approve (ISO 8583:1987): 00, 08 honour with identification, 10 partial, 11 VIP. */
 export const APPROVED_CODES: ReadonlySet<string> = new Set(['00', '08', '10', '11']);
 
@@ -46,7 +56,7 @@ export function cryptogramOf(tlvs: Tlv[]): CardCryptogram | undefined {
 }
 
 /** Whether the ARQC (9F26) of the request's chip data is the card's over the data it names. */
-export function arqcVerifies(app: CardApplicationProfile, tlvs: Tlv[]): boolean {
+export function arqcVerifies(app: IssuerAccount, tlvs: Tlv[]): boolean {
   const value = (tag: number) => findTag(tlvs, tag)?.value;
   const arqc = value(0x9f26);
   if (!arqc) return false;
@@ -71,11 +81,7 @@ export function arqcVerifies(app: CardApplicationProfile, tlvs: Tlv[]): boolean 
 }
 
 /** Tag 91 for the code answered: ARPC || ARC (method 1), or ARPC || CSU (method 2, Visa CVN 18; CSU "approved" for an approving code). */
-export function issuerAuthenticationData(
-  app: CardApplicationProfile,
-  cryptogram: CardCryptogram,
-  responseCode: string,
-): Buffer {
+export function issuerAuthenticationData(app: IssuerAccount, cryptogram: CardCryptogram, responseCode: string): Buffer {
   const key = acMasterKey(app);
   if (app.cvn === 'visa-cvn18') {
     const csu = Buffer.from(APPROVED_CODES.has(responseCode) ? '00820000' : '00000000', 'hex');
@@ -86,11 +92,7 @@ export function issuerAuthenticationData(
 }
 
 /** One script command with secure messaging: CLA 84 header, the data, the MAC over header, ATC, ARQC and data. */
-export function securedScriptCommand(
-  app: CardApplicationProfile,
-  cryptogram: CardCryptogram,
-  command: ScriptCommand,
-): Buffer {
+export function securedScriptCommand(app: IssuerAccount, cryptogram: CardCryptogram, command: ScriptCommand): Buffer {
   const data = command.data ?? Buffer.alloc(0);
   const header = Buffer.from([0x84, command.ins, command.p1, command.p2, data.length + 8]);
   const smi = cvnIccMasterKey(app.cvn, app.issuerMasterKeys.smi, app.pan, app.panSequenceNumber);
@@ -105,7 +107,7 @@ export function securedScriptCommand(
 
 /** An issuer script template (71 before, 72 after the second GENERATE AC): its id (9F18) and secured commands (86). */
 export function issuerScriptTemplate(
-  app: CardApplicationProfile,
+  app: IssuerAccount,
   cryptogram: CardCryptogram,
   template: 0x71 | 0x72,
   id: string,
@@ -127,13 +129,7 @@ export interface PinKeys {
  * 20 hex digits TDES DUKPT (ISO 9564 format 0), 24 AES DUKPT (format 4). A block that does
  * not decode is a wrong PIN, as for a real host; a card with no PIN on file matches none.
  */
-export function pinBlockMatches(
-  app: CardApplicationProfile,
-  keys: PinKeys,
-  block: Buffer,
-  ksn: string,
-  pan: string,
-): boolean {
+export function pinBlockMatches(app: IssuerAccount, keys: PinKeys, block: Buffer, ksn: string, pan: string): boolean {
   if (app.onlinePin === undefined) return false;
   try {
     const aesType = keys.dukpt === 'aes128' || keys.dukpt === 'aes256' ? keys.dukpt : undefined;
@@ -147,6 +143,6 @@ export function pinBlockMatches(
   }
 }
 
-function acMasterKey(app: CardApplicationProfile): Buffer {
+function acMasterKey(app: IssuerAccount): Buffer {
   return cvnIccMasterKey(app.cvn, app.issuerMasterKeys.ac, app.pan, app.panSequenceNumber);
 }

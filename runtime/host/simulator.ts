@@ -8,7 +8,7 @@
  *   12 when there is nothing booked to void.
  * - 0200 purchase: first what the acquirer requires (sim-checks.ts): chip entry with DE55
  *   (30 without), DE35 that agrees with DE2 and DE14 (30 otherwise). Then the issuer: the card
- *   by PAN (14 unknown); the ARQC in DE55 verified with the profile's issuer master keys (05
+ *   by PAN (14 unknown; the contact and the contactless virtual cards are on file); the ARQC in DE55 verified with the profile's issuer master keys (05
  *   if it fails); the DE52 PIN block decrypted with DUKPT from the configured BDK (KSN in
  *   DE62: 20 hex digits for TDES DUKPT and an ISO 9564 format 0 block, 24 for AES DUKPT and
  *   format 4) and checked against the profile's online PIN (55 if wrong), and required (55
@@ -53,12 +53,9 @@ import {
   type Tpdu,
 } from '../../emv/iso8583/index.js';
 import { encodeTlv, type Tlv } from '../../emv/tlv/index.js';
-import {
-  listCardProfiles,
-  loadCardProfile,
-  type CardApplicationProfile,
-  type CardProfile,
-} from '../../emv/card/index.js';
+import { listCardProfiles, loadCardProfile, type CardProfile } from '../../emv/card/index.js';
+import { listContactlessProfiles, loadContactlessProfile } from '../../emv/card/contactless-profiles.js';
+import type { ContactlessCardProfile } from '../../emv/card/contactless-profile.js';
 import type { Logger } from '../log.js';
 import { KSN_FIELD } from './fields.js';
 import { PARTIAL_FAULT_PERCENT, SimFaultDraw, type SimFault, type SimFaultOptions } from './sim-faults.js';
@@ -71,6 +68,7 @@ import {
   issuerAuthenticationData,
   issuerScriptTemplate,
   pinBlockMatches,
+  type IssuerAccount,
 } from './sim-issuer.js';
 import { onlinePinRequirement, readPurchase, type PurchaseReading, type Refusal } from './sim-checks.js';
 import { recordArrival, type SimExchange } from './sim-exchange.js';
@@ -125,6 +123,11 @@ export interface AcquirerSimulatorOptions {
   pinDukpt?: 'tdes' | 'aes128' | 'aes256';
   /** The issuer's cards; default every shipped virtual card profile. */
   cards?: CardProfile[];
+  /**
+   * The issuer's contactless cards (their applications' PANs and keys); default every shipped
+   * virtual contactless profile. A contact card's PAN already on file keeps its contact profile.
+   */
+  contactlessCards?: ContactlessCardProfile[];
   rules?: SimRule[];
   /** Random faults for the purchases and reversals no rule decides. */
   faults?: SimFaultOptions;
@@ -160,7 +163,7 @@ export class AcquirerHostSimulator {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly cardsByPan = new Map<string, CardApplicationProfile>();
+  private readonly cardsByPan = new Map<string, IssuerAccount>();
   /** Stripe-only cards: no PIN is on file for them (55 with one). */
   private readonly stripeOnlyPans = new Set<string>();
   /** What the host approved, reversed, voided and settled (sim-book.ts). */
@@ -183,6 +186,14 @@ export class AcquirerHostSimulator {
       const stripePan =
         card.applications.length === 0 ? /^;?(\d{12,19})=/.exec(card.tracks.track2 ?? '')?.[1] : undefined;
       if (stripePan !== undefined) this.stripeOnlyPans.add(stripePan);
+    }
+    const contactless =
+      options.contactlessCards ?? listContactlessProfiles().map((name) => loadContactlessProfile(name));
+    for (const card of contactless) {
+      for (const app of card.applications) {
+        const account = issuerAccountOf(app);
+        if (account !== undefined && !this.cardsByPan.has(account.pan)) this.cardsByPan.set(account.pan, account);
+      }
     }
     const tls = options.tls;
     this.server = tls
@@ -319,6 +330,8 @@ export class AcquirerHostSimulator {
     exchange.answer = String(response.fields[DE.RESPONSE_CODE] ?? '');
     if (rule?.action === 'late') exchange.delayMs = rule.delayMs ?? 1000;
     this.options.onExchange?.(exchange);
+    // The decision as the exchange records it (no card data): how a daemon's in-process simulator is watched.
+    this.options.log?.debug({ exchange }, 'acquirer simulator: answered');
     const frame = frameMessage(
       encodeIso8583(response, this.options.dialect),
       this.options.framing,
@@ -488,6 +501,7 @@ export class AcquirerHostSimulator {
     let refusal: Refusal | undefined;
     // DE55 is verified whenever it came (a chip read always brings it): the ARPC goes only to a card whose ARQC verified.
     const arqcValid = reading.icc === undefined ? undefined : arqcVerifies(app, reading.icc);
+    if (arqcValid !== undefined) exchange.arqc = arqcValid ? 'verified' : 'failed';
     if (arqcValid === false) refusal = { code: '05', reason: 'the ARQC (9F26) does not verify' };
     refusal ??= this.pinRefusal(request, reading, pan, app);
 
@@ -541,7 +555,7 @@ export class AcquirerHostSimulator {
     request: IsoMessage,
     reading: PurchaseReading,
     pan: string,
-    app: CardApplicationProfile,
+    app: IssuerAccount,
   ): Refusal | undefined {
     const pinBlock = request.fields[DE.PIN_BLOCK];
     if (Buffer.isBuffer(pinBlock))
@@ -601,7 +615,7 @@ export class AcquirerHostSimulator {
     );
   }
 
-  private pinMatches(request: IsoMessage, block: Buffer, pan: string, app: CardApplicationProfile): boolean {
+  private pinMatches(request: IsoMessage, block: Buffer, pan: string, app: IssuerAccount): boolean {
     const ksn = request.fields[KSN_FIELD];
     if (this.options.pinBdk === undefined || typeof ksn !== 'string') return false;
     return pinBlockMatches(app, { bdk: this.options.pinBdk, dukpt: this.options.pinDukpt }, block, ksn, pan);
@@ -669,4 +683,18 @@ function checkRule(rule: SimRule): SimRule {
   if (rule.approvedAmount !== undefined && rule.approvedPercent !== undefined)
     throw bad('approvedPercent', 'give approvedAmount or approvedPercent, not both');
   return rule;
+}
+
+/** A contactless application's issuer data (its applet's profile carries it); undefined when it has none. */
+function issuerAccountOf(app: ContactlessCardProfile['applications'][number]): IssuerAccount | undefined {
+  const account = app as Partial<IssuerAccount>;
+  if (typeof account.pan !== 'string' || account.cvn === undefined || account.issuerMasterKeys === undefined)
+    return undefined;
+  return {
+    pan: account.pan,
+    panSequenceNumber: account.panSequenceNumber ?? '00',
+    cvn: account.cvn,
+    issuerMasterKeys: account.issuerMasterKeys,
+    ...(account.onlinePin !== undefined ? { onlinePin: account.onlinePin } : {}),
+  };
 }

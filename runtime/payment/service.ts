@@ -4,8 +4,11 @@
  * `payments.maxAmount`, a waybill that does not check, a task due in another currency: a USAGE
  * error, before the card is asked for), then waits (up to `emv.cardWaitMs`) for the card:
  * inserted, it is paid by chip (payByChip); swiped, by stripe under the chip-first rules
- * (payBySwipe). A chip that fails or does not answer turns the next swipe of the card into a
- * fallback; a chip card swiped is asked to be inserted, within the same wait.
+ * (payBySwipe); tapped (the reader's field is polled meanwhile when `emv.contactless.enabled`
+ * and the reader has a field), by Entry Point and its kernels (payByTap). A chip that fails or
+ * does not answer turns the next swipe of the card into a fallback; a chip card swiped, or a
+ * tapped card that asks for its chip (`use-chip`), is asked to be inserted, within the same wait.
+ * The field is off before the chip is powered: the reader runs one side at a time.
  *
  * A payment can be cancelled (`cancel()`, the caller's signal: its client went away, or the
  * daemon stopping) until the card has answered GENERATE AC or its journal row is begun: it then
@@ -19,7 +22,7 @@
  * same key again answers with the first payment's answer (payment-requests.ts).
  *
  * Events (no card data; the last four digits at most): payment.started, payment.waiting-card,
- * pin.requested, payment.chip-failed, payment.use-chip, payment.<outcome>, payment.check-id,
+ * payment.tap-detected, pin.requested, payment.chip-failed, payment.use-chip, payment.<outcome>, payment.check-id,
  * receipt.printed, receipt.held.
  */
 import { once } from 'node:events';
@@ -40,6 +43,9 @@ import { checkWaybill } from '../workflow/waybill.js';
 import { checkTaskCurrency } from '../workflow/service.js';
 import { payByChip, type CardPaymentDeps, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
+import { payByTap, type ContactlessField, type TapEntryPoint } from './tap-payment.js';
+import { contactlessEntryPoint } from './contactless-reader.js';
+import type { ContactlessTarget } from '../../emv/contactless/types.js';
 import { buildPaymentReceipt } from './receipt.js';
 import { ReceiptQueue, type ReprintOutcome, type StoredReceipt } from './receipt-queue.js';
 import { PaymentRequests, checkIdempotencyKey, type StoredPaymentRequest } from './payment-requests.js';
@@ -58,6 +64,8 @@ export interface PaymentServiceDeps {
   /** The chip and stripe payments; tests put a scripted one in to give an outcome the simulators cannot. */
   payByChip?: typeof payByChip;
   payBySwipe?: typeof payBySwipe;
+  /** Entry Point for taps (default: both kernels over `emv.contactless`, built at start; none when it is disabled). */
+  entryPoint?: TapEntryPoint;
 }
 
 /** What a card payment is asked for. */
@@ -122,7 +130,19 @@ export interface SettlementOutcome {
   reason?: string;
 }
 
-type Presented = { kind: 'chip' } | { kind: 'swipe'; swipe: Swipe } | { kind: 'mute' } | { kind: 'none' };
+type Presented =
+  | { kind: 'chip' }
+  | { kind: 'swipe'; swipe: Swipe }
+  | { kind: 'tap'; target: ContactlessTarget }
+  | { kind: 'mute' }
+  | { kind: 'none' };
+
+/**
+ * One poll of the field while the payment waits for a card: short, since an insert or a swipe
+ * that comes meanwhile waits for the poll to end (the reader answers one request at a time)
+ * before the field goes off and the chip is powered.
+ */
+const WAITING_POLL_MS = 250;
 
 /** The payment in progress. */
 interface PaymentInProgress {
@@ -138,6 +158,8 @@ interface PaymentInProgress {
 export class PaymentService implements Service {
   readonly name = 'payments';
   private terminal: TerminalConfig | undefined;
+  /** One per process (its Mastercard-style kernel keeps the torn transaction log); none when taps are disabled. */
+  private entryPoint: TapEntryPoint | undefined;
   private operatorWaybillPattern: RegExp | undefined;
   private busy = false;
   private current: PaymentInProgress | undefined;
@@ -153,6 +175,7 @@ export class PaymentService implements Service {
 
   async start(): Promise<void> {
     this.terminal = kernelTerminal(this.config);
+    this.entryPoint ??= this.deps.entryPoint ?? contactlessEntryPoint(this.config, this.terminal);
     const pattern = this.config.workflow.waybillPattern;
     this.operatorWaybillPattern = pattern === '' ? undefined : new RegExp(`^(?:${pattern})$`);
     const spool = this.deps.spool();
@@ -749,14 +772,18 @@ export class PaymentService implements Service {
           ? { kind: 'chip' }
           : { kind: 'mute' }
         : { kind: 'none' };
+    // A reader without a field (or taps disabled) is waited on for an insert or a swipe only.
+    let tapping = this.entryPoint !== undefined && typeof reader.fieldOn === 'function';
     const chip = this.deps.payByChip ?? payByChip;
     const swipe = this.deps.payBySwipe ?? payBySwipe;
     const paying: CardPaymentRequest = { ...request, signal };
     for (;;) {
       if (signal.aborted) return cancelled();
       if (presented.kind === 'none') {
-        this.deps.events.publish('payment.waiting-card', { chipFailed: chipFailure !== undefined });
-        presented = await waitForCard(reader, deadline - Date.now(), signal);
+        this.deps.events.publish('payment.waiting-card', { chipFailed: chipFailure !== undefined, tap: tapping });
+        presented = tapping
+          ? await this.waitForCardOrTap(reader, deadline - Date.now(), signal)
+          : await waitForCard(reader, deadline - Date.now(), signal);
         if (signal.aborted) return cancelled();
         if (presented.kind === 'none')
           return {
@@ -796,6 +823,77 @@ export class PaymentService implements Service {
         this.deps.events.publish('payment.use-chip');
         presented = { kind: 'none' };
       }
+      if (presented.kind === 'tap') {
+        this.deps.events.publish('payment.tap-detected');
+        const result = await payByTap(
+          {
+            ...base,
+            field: primedField(reader, presented.target),
+            entryPoint: this.entryPoint!,
+            waitMs: Math.max(0, deadline - Date.now()),
+            pollTimeoutMs: this.config.emv.contactless.pollTimeoutMs,
+            maxTryAgain: this.config.emv.contactless.maxTryAgain,
+          },
+          paying,
+        );
+        if (result.outcome !== 'use-chip') return result;
+        // The card wants its chip (or the terminal's limits do): insert it, within the same wait; no second tap.
+        this.deps.events.publish('payment.use-chip', { from: 'tap', reason: result.reason });
+        tapping = false;
+        presented = { kind: 'none' };
+      }
+    }
+  }
+
+  /**
+   * The next card event of the reader while its field is polled: an insert or a swipe (the field
+   * is turned off first, so the chip can be powered), a card in the field (the field stays on:
+   * payByTap talks to it), or `none` after `ms` or when `cancel` aborts. A field the reader
+   * refuses is logged and the wait goes on for an insert or a swipe.
+   */
+  private async waitForCardOrTap(reader: CardReaderDriver, ms: number, cancel: AbortSignal): Promise<Presented> {
+    if (ms <= 0 || cancel.aborted) return { kind: 'none' };
+    const deadline = Date.now() + ms;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ms);
+    const stop = () => controller.abort();
+    cancel.addEventListener('abort', stop, { once: true });
+    let event: Presented | undefined;
+    let eventFailure: Error | undefined;
+    const eventSeen = cardEvent(reader, controller.signal).then(
+      (presented) => {
+        event = presented;
+        controller.abort();
+      },
+      (error: unknown) => {
+        eventFailure = error instanceof Error ? error : new Error(String(error));
+        controller.abort();
+      },
+    );
+    try {
+      try {
+        await reader.fieldOn();
+        while (!controller.signal.aborted) {
+          const polled = await reader.poll(Math.max(1, Math.min(WAITING_POLL_MS, deadline - Date.now())));
+          // An insert or a swipe during the poll comes first: that card is in the customer's hand.
+          if (event !== undefined) break;
+          if (polled === 'collision') {
+            await reader.indicate('ready-to-read', 'alert').catch(() => undefined);
+            continue;
+          }
+          if (polled !== 'timeout') return { kind: 'tap', target: polled };
+        }
+      } catch (error) {
+        this.log.warn({ err: error }, 'the contactless field failed; waiting for an insert or a swipe only');
+      }
+      await reader.fieldOff().catch((error: unknown) => this.log.warn({ err: error }, 'the field did not go off'));
+      await eventSeen;
+      if (eventFailure !== undefined) throw eventFailure;
+      return event ?? { kind: 'none' };
+    } finally {
+      clearTimeout(timer);
+      cancel.removeEventListener('abort', stop);
+      controller.abort();
     }
   }
 
@@ -932,12 +1030,48 @@ function watchGenerateAc(card: CardChannel, answered: () => void): CardChannel {
   };
 }
 
+/**
+ * The reader's field for payByTap when the wait already found the card: the field is on and the
+ * first poll answers with that card; after it, the reader is polled as usual.
+ */
+function primedField(reader: CardReaderDriver, found: ContactlessTarget): ContactlessField {
+  let pending: ContactlessTarget | undefined = found;
+  return {
+    fieldOn: async () => {
+      if (pending === undefined) await reader.fieldOn();
+    },
+    poll: async (timeoutMs) => {
+      const target = pending;
+      pending = undefined;
+      return target ?? reader.poll(timeoutMs);
+    },
+    fieldOff: async () => {
+      pending = undefined;
+      await reader.fieldOff();
+    },
+    indicate: (status, beep) => reader.indicate(status, beep),
+  };
+}
+
 /** The next card event of the reader, or `none` after `ms` or when `cancel` aborts. */
 async function waitForCard(reader: CardReaderDriver, ms: number, cancel: AbortSignal): Promise<Presented> {
   if (ms <= 0 || cancel.aborted) return { kind: 'none' };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ms);
   cancel.addEventListener('abort', () => controller.abort(), { once: true });
+  try {
+    return (await cardEvent(reader, controller.signal)) ?? { kind: 'none' };
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
+
+/** The reader's next insert, swipe or mute chip; undefined when `signal` aborts first. */
+async function cardEvent(reader: CardReaderDriver, signal: AbortSignal): Promise<Presented | undefined> {
+  const controller = new AbortController();
+  signal.addEventListener('abort', () => controller.abort(), { once: true });
+  if (signal.aborted) return undefined;
   try {
     const event = await Promise.race([
       once(reader, 'card-inserted', { signal: controller.signal }).then(([info]) =>
@@ -950,10 +1084,10 @@ async function waitForCard(reader: CardReaderDriver, ms: number, cancel: AbortSi
     ]);
     return event;
   } catch (error) {
-    if ((error as Error).name === 'AbortError') return { kind: 'none' };
+    if ((error as Error).name === 'AbortError') return undefined;
     throw error;
   } finally {
-    clearTimeout(timer);
+    // The other events' listeners go with it.
     controller.abort();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A whole card payment on simulated parts, for `codpos sim pay`: a virtual card in the card
- * reader simulator (its chip, or its stripe through the MSR), the PIN pad simulator whose
+ * reader simulator (its chip, or its stripe through the MSR, or a virtual contactless card
+ * tapped into its field: Entry Point with both kernels, payByTap), the PIN pad simulator whose
  * customer types the given PIN, the acquirer host simulator on 127.0.0.1 speaking the
  * configured framing and dialect, a spool in a temporary directory (the box's own journal is
  * never touched), and the printer simulator for the receipt. Every part is the real driver
@@ -31,6 +32,10 @@ import { messageContextOf } from '../host/service.js';
 import { AcquirerHostSimulator, type SimExchange } from '../host/simulator.js';
 import { payByChip, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
+import { payByTap } from './tap-payment.js';
+import { contactlessEntryPoint } from './contactless-reader.js';
+import { virtualContactlessCard } from '../../emv/card/contactless-cards.js';
+import { PosError } from '../../config/errors.js';
 import { buildPaymentReceipt } from './receipt.js';
 
 /** The kernel's terminal for a simulated payment: the configured one (emv.*), with its AIDs' floor limit set. */
@@ -91,7 +96,7 @@ export async function openSimPaymentDevices(
 
 export interface SimPayOptions {
   config: Config;
-  /** A virtual card profile (emv/card/profiles). */
+  /** A virtual card profile (emv/card/profiles); with `tap`, a contactless one (emv/card/contactless-profiles). */
   card: string;
   /** Minor units. */
   amount: number;
@@ -100,6 +105,8 @@ export interface SimPayOptions {
   pin: string | 'cancel';
   /** Swipe the card's stripe instead of inserting its chip. */
   swipe?: boolean;
+  /** Tap the (contactless) card on the reader's field instead of inserting a chip. */
+  tap?: boolean;
   /** With `swipe`: the chip of this card failed just before (a fallback swipe). */
   chipFailed?: boolean;
   /** Kernel floor limit for the configured AIDs (minor units); 0 sends every chip payment online. */
@@ -183,7 +190,14 @@ export async function openSimPayStack(
 
 export async function runSimPay(options: SimPayOptions): Promise<SimPayRun> {
   const { config } = options;
-  const profile = loadCardProfile(options.card);
+  if (options.tap && !config.emv.contactless.enabled)
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', 'a tap needs emv.contactless.enabled: it is false in this config', {
+      details: { option: '--tap' },
+    });
+  // Loaded (and its name checked) before any part starts; a tap's card is a contactless profile.
+  const card = options.tap
+    ? ({ kind: 'tap', card: virtualContactlessCard(options.card) } as const)
+    : ({ kind: 'contact', card: new VirtualCard(loadCardProfile(options.card)) } as const);
   const stack = await openSimPayStack(config, options.pin, options.onExchange);
   const cleanups: Array<() => Promise<void> | void> = [() => stack.close()];
   try {
@@ -192,9 +206,25 @@ export async function runSimPay(options: SimPayOptions): Promise<SimPayRun> {
 
     const request = { amount: options.amount, ...(options.waybill !== undefined ? { waybill: options.waybill } : {}) };
     let result: CardPaymentResult;
-    if (options.swipe) {
+    if (card.kind === 'tap') {
+      await readerSim.tap(card.card);
+      result = await payByTap(
+        {
+          field: cardReader,
+          entryPoint: contactlessEntryPoint(config, kernelTerminal(config))!,
+          pinpad,
+          client,
+          journal: spool.journal,
+          currency: config.terminal.currency,
+          waitMs: config.emv.cardWaitMs,
+          pollTimeoutMs: config.emv.contactless.pollTimeoutMs,
+          maxTryAgain: config.emv.contactless.maxTryAgain,
+        },
+        request,
+      );
+    } else if (options.swipe) {
       const swiped = once(cardReader, 'swipe') as Promise<[Swipe]>;
-      await readerSim.swipe(new VirtualCard(profile));
+      await readerSim.swipe(card.card);
       const [tracks] = await swiped;
       result = await payBySwipe(
         { pinpad, client, journal: spool.journal, currency: config.terminal.currency },
@@ -203,7 +233,7 @@ export async function runSimPay(options: SimPayOptions): Promise<SimPayRun> {
         options.chipFailed ? { chipFailure: { reason: 'the chip failed (--chip-failed)' } } : {},
       );
     } else {
-      await readerSim.insert(new VirtualCard(profile));
+      await readerSim.insert(card.card);
       result = await payByChip(
         {
           card: cardReader,

@@ -6,7 +6,10 @@
  * commits (synchronous=FULL). No peer: the figure is the terminal's own share of a payment's
  * time, which a courier waits through on top of the network and the customer.
  *
- * Beside it, the same payment through a real daemon (`codposd --sim`, daemon-process.ts) as the
+ * Beside it, a tap on the same stack: a virtual contactless card (Visa-style, fDDA) in the
+ * reader simulator's field, Entry Point and its kernel, the 0200 with DE22 071 and the kernel's
+ * ARQC (verified by the acquirer simulator), no PIN (under the CVM limit); and the chip
+ * payment through a real daemon (`codposd --sim`, daemon-process.ts) as the
  * screen app asks for it over the local API: what the daemon's services, its API and the receipt
  * add to the sim-pay stack's figure.
  */
@@ -14,13 +17,18 @@ import { validateConfig } from '../../config/load.js';
 import { VirtualCard, loadCardProfile } from '../../emv/card/index.js';
 import { openSimPayStack, simPayTerminal } from '../../runtime/payment/sim-pay.js';
 import { payByChip } from '../../runtime/payment/card-payment.js';
+import { payByTap } from '../../runtime/payment/tap-payment.js';
+import { contactlessEntryPoint } from '../../runtime/payment/contactless-reader.js';
+import { kernelTerminal } from '../../runtime/payment/terminal.js';
+import { virtualContactlessCard } from '../../emv/card/contactless-cards.js';
 import { median, type BenchOptions, type BenchResult } from './harness.js';
 import { customerTypesPin, payByChipThroughApi, startBenchDaemon } from './daemon-process.js';
 
 export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const lab = await onTheLabStack(options);
+  const tap = await tapOnTheLabStack(options);
   const daemon = await throughTheDaemon(options);
-  return [lab, daemon];
+  return [lab, tap, daemon];
 }
 
 async function onTheLabStack(options: BenchOptions): Promise<BenchResult> {
@@ -52,6 +60,45 @@ async function onTheLabStack(options: BenchOptions): Promise<BenchResult> {
       unit: 'ms',
       value: median(times),
       note: 'per payment: card, PIN pad, kernel (DDA), 0200/0210 over TCP, journal',
+    };
+  } finally {
+    await lab.close();
+  }
+}
+
+async function tapOnTheLabStack(options: BenchOptions): Promise<BenchResult> {
+  const config = validateConfig({});
+  const lab = await openSimPayStack(config, '1234');
+  try {
+    // One Entry Point for every tap, as a daemon keeps one (its C-2 kernel holds the torn log).
+    const entryPoint = contactlessEntryPoint(config, kernelTerminal(config))!;
+    const pay = async () => {
+      await lab.devices.readerSim.tap(virtualContactlessCard('cl-visa-fdda'));
+      const result = await payByTap(
+        {
+          field: lab.devices.cardReader,
+          entryPoint,
+          pinpad: lab.devices.pinpad,
+          client: lab.client,
+          journal: lab.spool.journal,
+          currency: '840',
+          waitMs: 10_000,
+          pollTimeoutMs: config.emv.contactless.pollTimeoutMs,
+          maxTryAgain: 0,
+        },
+        { amount: 2500 },
+      );
+      if (result.outcome !== 'approved' || result.entry !== 'contactless')
+        throw new Error(`payment bench: the tap was ${result.outcome}: ${result.reason}`);
+      await lab.devices.readerSim.removeFromField();
+    };
+    await pay(); // warm-up, as for the chip
+    const times = await timedRounds(options, pay);
+    return {
+      bench: 'payment.contactless_online',
+      unit: 'ms',
+      value: median(times),
+      note: 'per payment: tap, Entry Point and kernel C-3 (fDDA), 0200/0210 (DE22 071) over TCP, journal',
     };
   } finally {
     await lab.close();

@@ -1,5 +1,5 @@
 /**
- * `codpos sim pay --card NAME --amount MINOR [--pin PIN | --cancel-pin] [--swipe [--chip-failed]]
+ * `codpos sim pay --card NAME --amount MINOR [--pin PIN | --cancel-pin] [--swipe [--chip-failed] | --tap]
  * [--floor-limit MINOR] [--waybill ID] [--config FILE] [--json]`: one card payment end to end on
  * simulated devices and a simulated acquirer, with the real drivers, kernel, host link and a
  * spool in a temporary directory (runtime/payment/sim-pay.ts). Prints the exchanges with the
@@ -19,6 +19,7 @@ interface SimPayOptions {
   pin?: string;
   cancelPin?: boolean;
   swipe?: boolean;
+  tap?: boolean;
   chipFailed?: boolean;
   floorLimit?: string;
   waybill?: string;
@@ -37,11 +38,15 @@ export function register(program: Command): void {
     .description(
       'run one card payment end to end on simulated devices and a simulated acquirer (a temporary spool; the box journal is not touched) and print the outcome and the receipt',
     )
-    .requiredOption('--card <profile>', 'virtual card: visa-dda, mc-cda, sda, magstripe-only, expired, mute-chip')
+    .requiredOption(
+      '--card <profile>',
+      'virtual card: visa-dda, mc-cda, sda, magstripe-only, expired, mute-chip; with --tap: cl-visa-fdda, cl-mc-cda-rrp, cl-mc-phone, ...',
+    )
     .requiredOption('--amount <minor>', 'amount in minor units of terminal.currency (2500 = 25.00)')
     .option('--pin <digits>', 'the PIN the customer types when asked (default 1234)')
     .option('--cancel-pin', 'the customer presses CANCEL instead of entering the PIN')
     .option('--swipe', "swipe the card's stripe instead of inserting its chip")
+    .option('--tap', 'tap a virtual contactless card on the reader (Entry Point and its kernels, emv.contactless)')
     .option('--chip-failed', 'with --swipe: the chip of this card just failed (a fallback swipe)')
     .option(
       '--floor-limit <minor>',
@@ -68,14 +73,20 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
   // Loaded here, not at the top: every `codpos` run imports this module.
   const { loadConfig } = await import('../../../config/load.js');
   const { listCardProfiles } = await import('../../../emv/card/index.js');
+  const { listContactlessProfiles } = await import('../../../emv/card/contactless-profiles.js');
   const { runSimPay } = await import('../../../runtime/payment/sim-pay.js');
   const amount = minorUnits('--amount', opts.amount, 0);
   if (amount === 0)
     throw new PosError('CODPOS_USAGE_BAD_OPTION', '--amount must be more than 0', { details: { option: '--amount' } });
-  if (!listCardProfiles().includes(opts.card)) {
+  if (opts.tap && opts.swipe)
+    throw new PosError('CODPOS_USAGE_BAD_OPTION', '--tap and --swipe: a card is either tapped or swiped', {
+      details: { option: '--tap' },
+    });
+  const cards = opts.tap ? listContactlessProfiles() : listCardProfiles();
+  if (!cards.includes(opts.card)) {
     throw new PosError(
       'CODPOS_USAGE_BAD_OPTION',
-      `--card ${opts.card}: no such virtual card; there are ${listCardProfiles().join(', ')}`,
+      `--card ${opts.card}: no such virtual ${opts.tap ? 'contactless ' : ''}card; there are ${cards.join(', ')}`,
       { details: { option: '--card' } },
     );
   }
@@ -92,6 +103,7 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
     amount,
     pin: opts.cancelPin ? 'cancel' : (opts.pin ?? '1234'),
     swipe: opts.swipe ?? false,
+    tap: opts.tap ?? false,
     chipFailed: opts.chipFailed ?? false,
     floorLimit: minorUnits('--floor-limit', opts.floorLimit, 0),
     ...(opts.waybill !== undefined ? { waybill: opts.waybill } : {}),
@@ -99,7 +111,7 @@ async function runSimPay(opts: SimPayOptions): Promise<void> {
       if (opts.json) printJson({ event: 'exchange', ...exchange });
       else
         printLines([
-          `host| ${exchange.mti} STAN ${exchange.stan ?? '-'} DE22 ${exchange.entryMode ?? '-'} -> ${exchange.answer}`,
+          `host| ${exchange.mti} STAN ${exchange.stan ?? '-'} DE22 ${exchange.entryMode ?? '-'}${exchange.arqc ? ` ARQC ${exchange.arqc}` : ''} -> ${exchange.answer}`,
         ]);
     },
   });

@@ -382,6 +382,7 @@ t.test('an ARQC that does not verify is declined 05, before the PIN is looked at
   };
   t.equal((await ask(link, chipPurchase(spoiled, context(450), { pinBlock: false }))).responseCode, '05');
   t.equal(link.sim.received.at(-1)!.refusal, 'the ARQC (9F26) does not verify');
+  t.equal(link.sim.received.at(-1)!.arqc, 'failed', 'the exchange records the failed check');
 });
 
 /** Stripe 0200s of VISA_PAN with the service code given, from DE22 `entryMode`, with or without the PIN 1234 (TDES DUKPT, KSN `ksnHex`). */
