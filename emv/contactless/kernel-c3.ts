@@ -182,7 +182,7 @@ async function qvsdc(activation: KernelActivation, { ctx, transmit }: Exchange):
   const tvrSent = Buffer.from(ctx.tvr.bytes);
   const gpoData = Buffer.concat([Buffer.from([0x83, pdolData.length]), pdolData]);
   const gpo = await transmit(commandApdu(0x80, 0xa8, 0x00, 0x00, gpoData, 0x00));
-  if (gpo.sw === 0x6984) return tryAnotherInterface('the card asks for another interface (GPO 6984): insert the card');
+  if (gpo.sw === 0x6984) return tryAnotherInterface('the card asks for another interface (GPO 6984)');
   if (gpo.sw === 0x6985)
     return {
       ...baseOutcome('select-next', 'the card refuses this application (GPO 6985): select the next one'),
