@@ -22,7 +22,6 @@ import { decodePinBlock } from '../../emv/crypto/pin-block.js';
 import { VirtualCard, loadCardProfile } from '../../emv/card/index.js';
 import { decodeTlv, findTag } from '../../emv/tlv/index.js';
 
-t.setTimeout(60_000);
 const BDK = '0123456789ABCDEFFEDCBA9876543210';
 const dir = mkdtempSync(join(tmpdir(), 'codpos-pty-'));
 let devices: SimDevices;

@@ -7,8 +7,6 @@ import { openPtyPair } from '../../drivers/transport/pty-pair.js';
 import { SerialTransport } from '../../drivers/transport/serial.js';
 import type { PosError } from '../../config/errors.js';
 
-t.setTimeout(30_000);
-
 async function pair(name: string) {
   const dir = mkdtempSync(join(tmpdir(), 'codpos-serial-'));
   return openPtyPair(join(dir, `${name}`), join(dir, `${name}.sim`));

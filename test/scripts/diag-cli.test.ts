@@ -9,8 +9,6 @@ import { SerialTransport } from '../../drivers/transport/serial.js';
 import { PrinterSim } from '../../drivers/printer/sim.js';
 import { PinpadSim } from '../../drivers/pinpad/sim.js';
 
-t.setTimeout(60_000);
-
 /** Runs codpos without blocking this process's event loop (a simulator may live here). */
 function runAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -15,7 +15,6 @@ import { codposBin, type CliResult } from '../helpers/cli.js';
 import { packageRoot } from '../../config/paths.js';
 import { named, vectors } from '../emv/crypto/vectors.js';
 
-t.setTimeout(120_000);
 t.jobs = 3;
 
 /** Node's arguments and stdin for one child; resolves with what it printed and its status. */

@@ -20,8 +20,6 @@ import type { Spool } from '../../spool/index.js';
 import { openSpool } from '../runtime/host/fixtures.js';
 import { call } from '../runtime/daemon-fixtures.js';
 
-t.setTimeout(120_000);
-
 const silent = createLogger({ level: 'silent' });
 const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

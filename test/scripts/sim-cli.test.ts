@@ -10,8 +10,6 @@ import { CardReaderDriver } from '../../drivers/card-reader/driver.js';
 import { PrinterDriver } from '../../drivers/printer/driver.js';
 import { PinpadDriver } from '../../drivers/pinpad/driver.js';
 
-t.setTimeout(60_000);
-
 t.test('sim devices: prints the PTY paths, takes script commands on stdin, stops on SIGTERM', async (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), 'codpos-simcli-')), 'devices');
   const child = spawn(process.execPath, [codposBin, 'sim', 'devices', '--dir', dir, '--json'], {

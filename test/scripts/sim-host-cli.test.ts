@@ -8,8 +8,6 @@ import { HostChannel, channelOptionsFromConfig } from '../../runtime/host/channe
 import { HostMux } from '../../runtime/host/mux.js';
 import { SimFaultDraw } from '../../runtime/host/sim-faults.js';
 
-t.setTimeout(60_000);
-
 const VISA_PAN = '4761739001010119';
 
 t.test(

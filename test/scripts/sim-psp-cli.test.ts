@@ -14,8 +14,6 @@ import { isPosError } from '../../config/errors.js';
 import { HttpPspClient } from '../../runtime/psp/client.js';
 import { ecdsaSigner, hmacSigner } from '../../runtime/psp/signing.js';
 
-t.setTimeout(120_000);
-
 const SECRET = 'the secret the terminal and the PSP simulator share';
 
 function secretFile(t: Test): string {
