@@ -427,26 +427,16 @@ export class Journal {
       limit?: number;
     } = {},
   ): CardTransaction[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const filters: Array<[string, unknown]> = [
+    const { where, args } = whereOf([
       ['state = ?', options.state],
       ['batch = ?', options.batch],
       ['waybill = ?', options.waybill],
       ['created_at >= ?', options.createdFrom],
       ['created_at < ?', options.createdBefore],
-    ];
-    for (const [condition, value] of filters) {
-      if (value === undefined) continue;
-      where.push(condition);
-      args.push(value);
-    }
-    args.push(options.limit ?? 1000);
+    ]);
     const rows = this.db
-      .prepare(
-        `SELECT * FROM card_txn ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`,
-      )
-      .all(...args) as Row[];
+      .prepare(`SELECT * FROM card_txn ${where} ORDER BY created_at, id LIMIT ?`)
+      .all(...args, options.limit ?? 1000) as Row[];
     return rows.map((row) => this.toTxn(row));
   }
 
@@ -503,11 +493,7 @@ export class Journal {
   }
 
   private writeOutbox(write: OutboxWrite): void {
-    if (!this.outbox) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', 'this journal has no outbox to write to');
-    this.outbox.enqueueNow(write.stream, write.payload, {
-      ...(write.id !== undefined ? { id: write.id } : {}),
-      ...(write.sealed !== undefined ? { sealed: write.sealed } : {}),
-    });
+    writeOutboxRecord(this.outbox, write, 'this journal');
   }
 
   private requireVault(): Vault {
@@ -543,6 +529,30 @@ export class Journal {
       updatedAt: row.updated_at,
     };
   }
+}
+
+/**
+ * The WHERE clause of a journal listing: each condition whose value is given, joined by AND
+ * (empty when none is), with its values in order.
+ */
+export function whereOf(filters: ReadonlyArray<readonly [condition: string, value: unknown]>): {
+  where: string;
+  args: unknown[];
+} {
+  const given = filters.filter(([, value]) => value !== undefined);
+  return {
+    where: given.length ? 'WHERE ' + given.map(([condition]) => condition).join(' AND ') : '',
+    args: given.map(([, value]) => value),
+  };
+}
+
+/** A journal's outbox record, written inside the caller's transaction (the move and its record are one commit). */
+export function writeOutboxRecord(outbox: Outbox | undefined, write: OutboxWrite, journal: string): void {
+  if (!outbox) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', `${journal} has no outbox to write to`);
+  outbox.enqueueNow(write.stream, write.payload, {
+    ...(write.id !== undefined ? { id: write.id } : {}),
+    ...(write.sealed !== undefined ? { sealed: write.sealed } : {}),
+  });
 }
 
 /**

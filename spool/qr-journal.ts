@@ -19,7 +19,7 @@ import { systemClock, type Clock } from './clock.js';
 import { IdGenerator } from './ids.js';
 import { toSpoolError } from './database.js';
 import type { Outbox } from './outbox.js';
-import type { OutboxWrite } from './journal.js';
+import { whereOf, writeOutboxRecord, type OutboxWrite } from './journal.js';
 import { QR_STATES, QR_TRANSITIONS, type QrState, type QrTransaction } from './qr-transaction.js';
 import type { QrMode } from '../runtime/psp/types.js';
 
@@ -274,25 +274,15 @@ export class QrJournal {
 
   /** QR payments oldest first, narrowed by state, waybill and when they were begun (a local day is a range). */
   list(options: QrListOptions = {}): QrTransaction[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const filters: Array<[string, unknown]> = [
+    const { where, args } = whereOf([
       ['state = ?', options.state],
       ['waybill = ?', options.waybill],
       ['created_at >= ?', options.createdFrom],
       ['created_at < ?', options.createdBefore],
-    ];
-    for (const [condition, value] of filters) {
-      if (value === undefined) continue;
-      where.push(condition);
-      args.push(value);
-    }
-    args.push(options.limit ?? 1000);
+    ]);
     const rows = this.db
-      .prepare(
-        `SELECT * FROM qr_txn ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`,
-      )
-      .all(...args) as Row[];
+      .prepare(`SELECT * FROM qr_txn ${where} ORDER BY created_at, id LIMIT ?`)
+      .all(...args, options.limit ?? 1000) as Row[];
     return rows.map(toTxn);
   }
 
@@ -317,11 +307,7 @@ export class QrJournal {
   }
 
   private writeOutbox(write: OutboxWrite): void {
-    if (!this.outbox) throw new PosError('CODPOS_SPOOL_BAD_REQUEST', 'this QR journal has no outbox to write to');
-    this.outbox.enqueueNow(write.stream, write.payload, {
-      ...(write.id !== undefined ? { id: write.id } : {}),
-      ...(write.sealed !== undefined ? { sealed: write.sealed } : {}),
-    });
+    writeOutboxRecord(this.outbox, write, 'this QR journal');
   }
 }
 
