@@ -451,6 +451,39 @@ export const ERROR_CODES = {
       'no connection to the PSP, or it closed before answering; details.sent false: the request never left, true: it may have',
   },
 
+  // FLEET: the fleet link to the MQTT broker (exit 4, HTTP 503)
+  CODPOS_FLEET_BROKER_REFUSED: {
+    meaning:
+      'the broker refused the connection (bad user name or password, not authorized, banned): details.reasonCode says which',
+  },
+  CODPOS_FLEET_CONNECT: {
+    meaning: 'no connection to the MQTT broker (unreachable, TLS failure or timed out); the link keeps retrying',
+  },
+  CODPOS_FLEET_DISABLED: { meaning: 'the fleet link is not configured (no fleet section, or fleet.enabled false)' },
+  CODPOS_FLEET_MESSAGE: {
+    meaning:
+      'a message from the broker is not JSON or not the shape its topic carries (the message names the field); it is dropped',
+  },
+  CODPOS_FLEET_UNKNOWN_COMMAND: { meaning: 'a fleet command names a command the terminal does not have' },
+
+  // PARAMS: parameter packages from terminal management (exit 8, HTTP 422); nothing running changes
+  CODPOS_PARAMS_CA_KEY: {
+    meaning:
+      'a CA public key in the package is malformed (RID, index, modulus length, exponent, expiry) or its SHA-1 checksum does not match',
+  },
+  CODPOS_PARAMS_CONTENT: {
+    meaning: "the package's parameters are not what the terminal can run (the message names the field and why)",
+  },
+  CODPOS_PARAMS_FORMAT: { meaning: 'the package is not a codpos-params/1 envelope (JSON, base64 payload, signature)' },
+  CODPOS_PARAMS_NO_PREVIOUS: { meaning: 'there is no previous parameter version to roll back to' },
+  CODPOS_PARAMS_NOT_FOR_US: { meaning: 'the package names other terminals or fleet groups than this one' },
+  CODPOS_PARAMS_SIGNATURE: {
+    meaning: "the package's signature does not verify with the operator key it names, or it names a key not installed",
+  },
+  CODPOS_PARAMS_VERSION: {
+    meaning: "the package's version is not newer than the running one (an older or replayed package)",
+  },
+
   // SPOOL: the on-box SQLite store (exit 5)
   CODPOS_SPOOL_BACKUP_EXISTS: { meaning: 'the spool backup destination already exists: choose a new file' },
   CODPOS_SPOOL_BACKUP_FAILED: { meaning: 'the spool backup failed its integrity check' },

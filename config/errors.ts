@@ -30,6 +30,12 @@ export const ERROR_AREAS = {
   HOST: { exitCode: 4, httpStatus: 503, about: 'the acquirer host link failed' },
   UPLINK: { exitCode: 4, httpStatus: 500, about: 'the logistics back-end link failed' },
   PSP: { exitCode: 4, httpStatus: 503, about: 'the payment service provider link (QR payments) failed' },
+  FLEET: { exitCode: 4, httpStatus: 503, about: 'the fleet link (the MQTT broker of terminal management) failed' },
+  PARAMS: {
+    exitCode: 8,
+    httpStatus: 422,
+    about: 'a parameter package was refused (signature, version or content); the running parameters are unchanged',
+  },
   SPOOL: { exitCode: 5, httpStatus: 500, about: 'the on-box store (SQLite spool) failed or refused a record' },
   EMV: { exitCode: 6, httpStatus: 500, about: 'the card or the EMV kernel failed' },
   DAEMON: { exitCode: 7, httpStatus: 500, about: 'the daemon could not start or is not reachable' },

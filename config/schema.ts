@@ -690,6 +690,87 @@ const qr = z
   })
   .optional();
 
+/**
+ * `params`: signed parameter packages (runtime/params/, docs/params.md): EMV terminal
+ * parameters, AIDs with their TACs and floor limits, CA public keys, the revocation list,
+ * contactless limits, the tariff and the receipt header, pushed by the operator's terminal
+ * management. A package is applied only when signed by one of these keys. Files are relative to
+ * data.dir unless absolute; `credential:NAME` reads $CREDENTIALS_DIRECTORY/NAME.
+ */
+const params = z
+  .strictObject({
+    /** The operator's public keys (PEM, Ed25519 or EC P-256), each with the key id a package names. */
+    operatorKeys: z
+      .array(
+        z.strictObject({
+          keyId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, {
+            message: 'expected 1 to 64 letters, digits, dots, dashes or underscores',
+          }),
+          publicKeyFile: z.string().min(1),
+        }),
+      )
+      .default([]),
+    /**
+     * Also trust the lab operator key (runtime/params/lab-operator-key.ts: derived from a public
+     * seed, so anyone can sign with it). For the simulator and tests only: config/sim.json sets it.
+     */
+    trustLabKey: z.boolean().default(false),
+  })
+  .prefault({});
+
+/**
+ * `fleet`: the fleet link to the operator's MQTT broker (runtime/fleet/, docs/fleet.md): health
+ * and business events out, task updates, parameter packages and commands in. Absent or
+ * enabled false: no fleet link (the HTTP uplink carries everything, as before).
+ */
+const fleet = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** mqtt://host:port or mqtts://host:port (TLS). */
+    url: z.string().refine((url) => /^mqtts?:\/\/[^/]/.test(url) && URL.canParse(url), {
+      message: 'expected an mqtt:// or mqtts:// URL',
+    }),
+    /** The fleet group the terminal belongs to (its group topics: docs/fleet.md). */
+    group: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, {
+      message: 'expected 1 to 64 letters, digits, dots, dashes or underscores (it is part of a topic)',
+    }),
+    /** The first levels of every topic. */
+    topicPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'expected topic levels without wildcards' })
+      .default('codpos/v1'),
+    /** The terminal's broker user name; absent: terminal.id. */
+    username: z.string().min(1).optional(),
+    /** The terminal's broker password in a file (mode 0600) or credential; absent: no password (a client certificate, say). */
+    passwordFile: z.string().min(1).optional(),
+    /** For mqtts: the PEM CAs the broker's certificate must chain to; absent: the system store. */
+    caFile: z.string().min(1).optional(),
+    /** For mqtts: the terminal's client certificate and key (PEM), for brokers that authenticate by certificate. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    keepaliveSeconds: integer().min(5).max(65535).default(60),
+    /** How long the broker keeps the terminal's session (subscriptions, queued QoS 1 messages) while it is away. */
+    sessionExpirySeconds: integer()
+      .min(0)
+      .default(7 * 24 * 3600),
+    /** Health is published at this interval, and at once when a device, link or spool depth changes. */
+    healthIntervalMs: integer().positive().default(60000),
+    /** How long one connection attempt may take. */
+    connectTimeoutMs: integer().positive().default(10000),
+    /** First and longest wait between reconnection attempts (doubling, with jitter). */
+    reconnectMinMs: integer().positive().default(1000),
+    reconnectMaxMs: integer().positive().default(60000),
+  })
+  .refine((f) => (f.certFile === undefined) === (f.keyFile === undefined), {
+    message: 'set both certFile and keyFile, or neither',
+    path: ['certFile'],
+  })
+  .refine((f) => f.reconnectMinMs <= f.reconnectMaxMs, {
+    message: 'reconnectMinMs must not exceed reconnectMaxMs',
+    path: ['reconnectMinMs'],
+  })
+  .optional();
+
 export const configSchema = z.strictObject({
   terminal,
   data: z
@@ -714,6 +795,8 @@ export const configSchema = z.strictObject({
   spool,
   api,
   qr,
+  params,
+  fleet,
 });
 
 /** The validated configuration with every default filled in. */

@@ -297,6 +297,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX qr_txn_history_by_txn ON qr_txn_history (txn_id);
     `,
   },
+  {
+    version: 10,
+    description:
+      'parameter packages (the running and the previous signed package) and the fleet link inbox (ids of messages already handled)',
+    sql: `
+      -- The signed envelope as received, so the running parameters can be checked again at start
+      -- with the operator key; 'previous' is what a rollback returns to.
+      CREATE TABLE param_set (
+        slot        TEXT    PRIMARY KEY CHECK (slot IN ('active', 'previous')),
+        version     INTEGER NOT NULL CHECK (version > 0),
+        envelope    TEXT    NOT NULL,
+        source      TEXT    NOT NULL,
+        applied_at  INTEGER NOT NULL
+      ) STRICT;
+
+      -- QoS 1 is at least once: a task update, package or command the broker delivers again is
+      -- recognised by its id and not acted on twice. Pruned by age with the outbox's retention.
+      CREATE TABLE fleet_inbox (
+        message_id  TEXT    PRIMARY KEY,
+        kind        TEXT    NOT NULL,
+        received_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX fleet_inbox_by_time ON fleet_inbox (received_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -24,6 +24,16 @@ export const STREAMS = {
   batchUpload: 'batch-upload',
   /** The courier's cash handovers to the depot, for the logistics back-end. */
   handover: 'handover',
+  /**
+   * For the fleet link (runtime/fleet/): business events and command results published to the
+   * operator's MQTT broker, in order, each with its id (the consumer dedupes on it).
+   */
+  fleet: 'fleet',
+  /**
+   * Parameter package reports (applied, refused and why) for terminal management: sent by the
+   * fleet link when it is configured, else by the HTTP uplink.
+   */
+  paramsReport: 'params-report',
 } as const;
 
 export type StreamName = (typeof STREAMS)[keyof typeof STREAMS];
@@ -69,6 +79,8 @@ export const DEFAULT_STREAM_POLICIES: Readonly<Record<StreamName, StreamPolicy>>
   'batch-upload': { ordered: true, blockedBy: ['reversal', 'advice'], maxAttempts: 20, maxAgeMs: 0, backoff },
   // After the day's waybill events: the back-end matches the cash handed in with the deliveries.
   handover: { ordered: true, blockedBy: ['waybill-event'], maxAttempts: 1000, maxAgeMs: 0, backoff },
+  fleet: { ordered: true, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
+  'params-report': { ordered: true, blockedBy: [], maxAttempts: 1000, maxAgeMs: 0, backoff },
 };
 
 export type StreamPolicies = Record<string, StreamPolicy>;
