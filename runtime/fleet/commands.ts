@@ -30,7 +30,8 @@ export interface CommandDeps {
 const ARGS = {
   'log-level': z.object({ level: z.enum(LOG_LEVELS) }),
   diagnostics: z.object({ gc: z.boolean().default(false) }),
-  reprint: z.object({ journalId: z.string().min(1).optional() }),
+  // `journalId` as POST /v1/receipts/reprint names it; `id` as the link's message check (messages.ts) does.
+  reprint: z.object({ journalId: z.string().min(1).optional(), id: z.string().min(1).optional() }),
   'spool-retry': z.object({ stream: z.string().min(1).optional() }),
   'day-report': z.object({
     date: z
@@ -84,8 +85,10 @@ async function run(deps: CommandDeps, command: string, data: unknown): Promise<u
     }
     case 'diagnostics':
       return deps.diagnostics(parseArgs(command, data).gc);
-    case 'reprint':
-      return deps.reprint(parseArgs(command, data).journalId);
+    case 'reprint': {
+      const args = parseArgs(command, data);
+      return deps.reprint(args.journalId ?? args.id);
+    }
     case 'spool-retry':
       return { retried: deps.retryDead(parseArgs(command, data).stream) };
     case 'day-report':

@@ -8,7 +8,6 @@
  * send them twice). The data goes as the bus carries it: publishers mask before they publish.
  */
 import type { DaemonEvent } from '../api/events.js';
-import type { FleetMessage, FleetOutbox } from './types.js';
 
 /** Event types forwarded as they come. */
 export const BUSINESS_EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -43,30 +42,21 @@ export function isBusinessEvent(event: Pick<DaemonEvent, 'type' | 'data'>): bool
   return BUSINESS_EVENT_TYPES.has(event.type);
 }
 
-/** The fleet message of one bus event: a new id (the consumer dedupes on it), the event's time and data. */
-export function businessEventMessage(event: DaemonEvent, terminal: string, id: string): FleetMessage {
-  return { id, type: event.type, at: event.at, terminal, data: event.data };
-}
-
 export interface EventForwarding {
   bus: { subscribe(listener: (event: DaemonEvent) => void): () => void };
-  outbox: Pick<FleetOutbox, 'enqueue'>;
-  terminal: string;
-  /** A new UUIDv7 per message. */
-  newId: () => string;
-  /** After the message is durable in the outbox: the link may send at once. */
-  queued?: () => void;
+  /**
+   * Stores one business event in the outbox as a fleet message of that type and data (the link
+   * gives it its id, which the consumer dedupes on) and starts sending; resolves once stored.
+   */
+  send: (type: string, data: Record<string, unknown>) => Promise<unknown>;
   /** An event that could not be spooled (the spool is full or broken): said, not thrown into the bus. */
   failed: (error: unknown, event: DaemonEvent) => void;
 }
 
-/** Forwards the business events published from now on into the outbox; returns the unsubscribe function. */
+/** Forwards the business events published from now on to the fleet outbox; returns the unsubscribe function. */
 export function forwardBusinessEvents(forwarding: EventForwarding): () => void {
   return forwarding.bus.subscribe((event) => {
     if (!isBusinessEvent(event)) return;
-    forwarding.outbox
-      .enqueue('events', businessEventMessage(event, forwarding.terminal, forwarding.newId()))
-      .then(() => forwarding.queued?.())
-      .catch((error: unknown) => forwarding.failed(error, event));
+    forwarding.send(event.type, event.data).catch((error: unknown) => forwarding.failed(error, event));
   });
 }

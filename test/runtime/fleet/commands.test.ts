@@ -52,6 +52,7 @@ t.test('diagnostics, reprint, spool-retry and day-report pass their arguments an
   t.same((await runCommand(deps, cmd('cmd.diagnostics'))).result, { pid: 42, collected: false });
   t.same((await runCommand(deps, cmd('cmd.diagnostics', { gc: true }))).result, { pid: 42, collected: true });
   t.same((await runCommand(deps, cmd('cmd.reprint', { journalId: 'J9' }))).result, { printed: ['J9'], held: [] });
+  t.same((await runCommand(deps, cmd('cmd.reprint', { id: 'J8' }))).result, { printed: ['J8'], held: [] });
   t.same((await runCommand(deps, cmd('cmd.reprint'))).result, { printed: ['held-1'], held: [] });
   t.same((await runCommand(deps, cmd('cmd.spool-retry', { stream: 'fleet' }))).result, { retried: 3 });
   t.same((await runCommand(deps, cmd('cmd.day-report', { date: '2026-05-31' }))).result, {
@@ -62,6 +63,7 @@ t.test('diagnostics, reprint, spool-retry and day-report pass their arguments an
     ['diagnostics', false],
     ['diagnostics', true],
     ['reprint', 'J9'],
+    ['reprint', 'J8'],
     ['reprint', undefined],
     ['retryDead', 'fleet'],
     ['dayReport', '2026-05-31'],
