@@ -13,7 +13,7 @@ import type { StreamStatus } from '../../spool/outbox.js';
 export interface FleetHealth {
   at: string;
   terminal: string;
-  versions: { codpos: string; schema: number; params: string | null };
+  versions: { codpos: string; schema: number; params: number | null };
   devices: Record<string, { state: string; reason?: string }>;
   /** Every service's health (host, uplink, fleet, ...): the links among them. */
   services: Record<string, Health>;
@@ -30,7 +30,7 @@ export interface HealthSources {
   codposVersion: string;
   schemaVersion: number;
   /** The running parameter set's version (null: none applied yet). */
-  paramsVersion: () => string | null;
+  paramsVersion: () => number | null;
   deviceStates: () => Partial<Record<string, { state: string; reason?: string }>>;
   services: () => Record<string, Health>;
   /** The outbox's counts per stream (cheap, indexed: read at every check). */

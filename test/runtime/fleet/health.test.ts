@@ -57,7 +57,7 @@ function fakeSources() {
     >,
     services: { host: { state: 'up' }, fleet: { state: 'up' } } as Record<string, Health>,
     streams: [stream('payment', 0), stream('fleet', 0)],
-    params: '7' as string | null,
+    params: 7 as number | null,
   };
   const sources: HealthSources = {
     terminal: 'T1',
@@ -78,7 +78,7 @@ t.test('the content: versions, devices, services, spool depths, dead and the old
   t.same(healthSnapshot(sources, 1_000_000), {
     at: new Date(1_000_000).toISOString(),
     terminal: 'T1',
-    versions: { codpos: '1.2.3', schema: 10, params: '7' },
+    versions: { codpos: '1.2.3', schema: 10, params: 7 },
     devices: { printer: { state: 'offline', reason: 'paper out' }, cardReader: { state: 'online' } },
     services: { host: { state: 'up' }, fleet: { state: 'up' } },
     spool: {
@@ -122,7 +122,7 @@ t.test('a device, a service, the spool filling or emptying, a dead record: sent 
     ['more records: not a change', () => (state.streams = [stream('payment', 5), stream('fleet', 0)])],
     ['spool empty again', () => (state.streams = [stream('payment', 0), stream('fleet', 0)])],
     ['a record dead', () => (state.streams = [stream('payment', 0, 1), stream('fleet', 0)])],
-    ['new parameters', () => (state.params = '8')],
+    ['new parameters', () => (state.params = 8)],
   ];
   const counts: Record<string, number> = {};
   for (const [what, change] of changes) {
@@ -141,7 +141,7 @@ t.test('a device, a service, the spool filling or emptying, a dead record: sent 
     'a record dead': 1,
     'new parameters': 1,
   });
-  t.same(sent.at(-1)!.versions.params, '8');
+  t.same(sent.at(-1)!.versions.params, 8);
 });
 
 t.test('changes within the minimum gap are held and sent once, with the latest state', async (t) => {
