@@ -3,7 +3,7 @@
  * loss): a re-route published on t/T/tasks reaches the screen's event stream (GET /v1/events)
  * with the new address — the time from publish to event is measured and printed, and asserted
  * loosely (a loaded CI box); log-level then diagnostics are answered on cmd/result; with the
- * broker down the daemon's business events wait in the spool and go out once it is back.
+ * broker killed the daemon's business events wait in the spool and go out once it is back.
  */
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ const TERMINAL = 'TERM0001';
 const T = `${PREFIX}/t/${TERMINAL}`;
 
 t.test(
-  'codposd with a fleet link: re-route to the screen, commands answered, events spooled while the broker is down',
+  'codposd with a fleet link: re-route to the screen, commands answered, events spooled while the broker is killed',
   async (t) => {
     const broker = await fleetBroker(t);
     const dir = mkdtempSync(join(tmpdir(), 'codposd-fleet-'));
@@ -100,7 +100,9 @@ t.test(
 
     // The broker goes: business events wait in the spool, then go out, each once.
     await backend.end();
-    await broker.stop();
+    // Killed (SIGKILL), once the back-end's session is on disk so its subscription outlives the crash.
+    await broker.persisted();
+    await broker.kill();
     const fleetDepth = async () => {
       const summary = (await call(socketPath, 'GET', '/v1/status/summary')).json as {
         spool: { streams: Array<{ stream: string; depth: number }> };
