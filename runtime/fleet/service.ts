@@ -11,6 +11,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import { PosError } from '../../config/errors.js';
+import type { Statement } from 'better-sqlite3';
 import type { Spool } from '../../spool/spool.js';
 import { SCHEMA_VERSION } from '../../spool/migrations.js';
 import type { Logger } from '../log.js';
@@ -194,7 +195,14 @@ export class FleetService implements Service {
 
 /** The running parameter set's version (spool table param_set), null before any was applied. */
 export function runningParamsVersion(spool: Spool): number | null {
-  const row = spool.db.prepare("SELECT version FROM param_set WHERE slot = 'active'").get() as
-    { version: number } | undefined;
+  let statement = activeVersion.get(spool);
+  if (!statement) {
+    statement = spool.db.prepare("SELECT version FROM param_set WHERE slot = 'active'");
+    activeVersion.set(spool, statement);
+  }
+  const row = statement.get() as { version: number } | undefined;
   return row?.version ?? null;
 }
+
+/** Prepared once per spool: the health reads it at every check. */
+const activeVersion = new WeakMap<Spool, Statement>();
