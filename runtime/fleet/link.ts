@@ -74,6 +74,8 @@ interface Connection {
   /** Resolves when this connection closes (or never came up). */
   lost: Promise<void>;
   up: boolean;
+  /** Its close was handled (ending the client must not schedule a second reconnect). */
+  closed: boolean;
 }
 
 const REFUSAL_REASONS: Record<number, string> = {
@@ -243,7 +245,12 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
     };
     const client = mqtt.connect(o.url, clientOptions);
     let markLost!: () => void;
-    const connection: Connection = { client, up: false, lost: new Promise<void>((resolve) => (markLost = resolve)) };
+    const connection: Connection = {
+      client,
+      up: false,
+      closed: false,
+      lost: new Promise<void>((resolve) => (markLost = resolve)),
+    };
     this.connection = connection;
     let attemptError: PosError | undefined;
 
@@ -276,7 +283,8 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
     });
     client.on('close', () => {
       markLost();
-      if (this.connection !== connection) return;
+      if (this.connection !== connection || connection.closed) return;
+      connection.closed = true;
       const wasUp = connection.up;
       connection.up = false;
       client.end(true);
@@ -358,9 +366,12 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
   private scheduleReconnect(): void {
     if (this.linkState === 'stopped') return;
     this.failedAttempts++;
-    const o = this.options;
-    const full = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(30, this.failedAttempts - 1));
-    const wait = Math.round(full * (0.5 + 0.5 * this.random()));
+    const wait = reconnectDelay(
+      this.failedAttempts,
+      this.options.reconnectMinMs,
+      this.options.reconnectMaxMs,
+      this.random(),
+    );
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.linkState !== 'stopped') this.connect();
@@ -412,6 +423,16 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
       this.draining = false;
     }
   }
+}
+
+/**
+ * The wait before the next attempt after `failures` failed ones in a row (1 or more): doubling from
+ * `minMs`, capped at `maxMs`, drawn between half and all of that with `random` (0..1) so that boxes
+ * that lost the broker together do not come back together.
+ */
+export function reconnectDelay(failures: number, minMs: number, maxMs: number, random: number): number {
+  const full = Math.min(maxMs, minMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
+  return Math.round(full * (0.5 + 0.5 * random));
 }
 
 function delay(ms: number): Promise<void> {
