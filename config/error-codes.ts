@@ -528,6 +528,7 @@ export const ERROR_CODES = {
   CODPOS_SPOOL_TASKS: { meaning: 'the downloaded task list could not be stored' },
   CODPOS_SPOOL_TOO_NEW: { meaning: 'the database was written by a newer codpos: upgrade, or restore an older backup' },
   CODPOS_SPOOL_UNKNOWN_STREAM: { meaning: 'no such outbox stream' },
+  CODPOS_SPOOL_UNKNOWN_TASK: { meaning: 'a task update names a task id the cached task list does not have' },
   CODPOS_SPOOL_UNSEAL: { meaning: 'a sealed value does not open (wrong key, altered or moved)' },
   CODPOS_SPOOL_WRITE: { meaning: 'a payment could not be journaled with its held reversal; nothing was sent' },
 
@@ -579,6 +580,9 @@ export const ERROR_CODES = {
   },
   CODPOS_INTERNAL_DUKPT_REGISTER: {
     meaning: 'a DUKPT key register was empty where the algorithm guarantees a key: a bug',
+  },
+  CODPOS_INTERNAL_FLEET_COMMAND: {
+    meaning: 'a fleet command failed with an unexpected error: a bug, please report it with the log',
   },
   CODPOS_INTERNAL_XOR_LENGTH: { meaning: 'two byte strings of different lengths were XORed: a bug' },
 } as const satisfies Record<`CODPOS_${ErrorArea}_${string}`, ErrorCodeInfo>;

@@ -28,6 +28,8 @@ import { orderRefOf } from './payment/qr-order-ref.js';
 import { qrSlip } from './payment/qr-slip.js';
 import { qrReceipt } from './payment/qr-receipt.js';
 import type { QrTransaction } from '../spool/qr-transaction.js';
+import { FleetService } from './fleet/service.js';
+import { processDiagnostics } from './api/diagnostics-routes.js';
 
 export interface Daemon {
   start(): Promise<void>;
@@ -42,7 +44,8 @@ export interface Daemon {
 
 /**
  * Services in start order: storage -> spool -> event numbering -> drivers, host link and uplink
- * (together: each needs only the spool) -> card and QR payments (together) -> workflow -> local API.
+ * (together: each needs only the spool) -> card and QR payments (together) -> workflow -> the fleet
+ * link when configured -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(
@@ -87,6 +90,9 @@ export function buildServices(
     downloadTasks: () => uplink.downloadTasks(),
     printer: () => devices.devices.printer?.driver,
   });
+  const fleet = config.fleet?.enabled
+    ? fleetService(config, log, api, { spool, devices, payments, workflow })
+    : undefined;
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
@@ -94,6 +100,7 @@ export function buildServices(
     [devices, host, uplink],
     [payments, qr],
     workflow,
+    ...(fleet ? [fleet] : []),
     new LocalApiService(config, log, {
       ...api,
       payments,
@@ -104,6 +111,36 @@ export function buildServices(
       sim: simControl(devices, uplink, host, pspLink),
     }),
   ];
+}
+
+/** The fleet link and what the terminal does with it (runtime/fleet/service.ts); its commands act on these services. */
+function fleetService(
+  config: Config,
+  log: Logger,
+  api: { events: EventBus; health: () => Record<string, Health>; version: string },
+  services: { spool: SpoolService; devices: DevicesService; payments: PaymentService; workflow: WorkflowService },
+): FleetService {
+  const { spool, devices, payments, workflow } = services;
+  return new FleetService(config, log, {
+    spool: () => spool.spool,
+    events: api.events,
+    health: api.health,
+    deviceStates: () => devices.states(),
+    version: api.version,
+    commands: {
+      setLogLevel: (level) => {
+        const previous = log.level;
+        log.level = level;
+        // Said at warn, so the change is in the journal whatever the new level lets through.
+        log.warn({ previous, logLevel: level }, 'log level set by a fleet command');
+        return { previous };
+      },
+      diagnostics: (gc) => processDiagnostics(gc),
+      reprint: (journalId) => payments.reprint(journalId),
+      retryDead: (stream) => spool.spool.outbox.retryDead(stream),
+      dayReport: (date) => workflow.report(date),
+    },
+  });
 }
 
 /** The simulators' controls (/v1/sim/*), with the virtual contactless cards a tap puts in the simulated reader's field. */

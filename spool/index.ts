@@ -47,5 +47,6 @@ export { openDatabase, backupDatabase, integrityProblems, diskUseBytes, type Dat
 export { migrate, MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations.js';
 export { IdGenerator, UUID_V7, uuidV7Time } from './ids.js';
 export { systemClock, ManualClock, type Clock, type RandomBytes, type RandomFraction } from './clock.js';
-export { TaskCache, type Task, type CourierRecord, type CachedTariff } from './tasks.js';
+export { TaskCache, type Task, type TaskChange, type CourierRecord, type CachedTariff } from './tasks.js';
+export { FleetInbox } from './fleet-inbox.js';
 export { WaybillEvents, type IndexedWaybillEvent } from './waybill-events.js';

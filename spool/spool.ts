@@ -4,6 +4,7 @@
  * the daemon opens at boot and what `codpos spool` inspects.
  */
 import { TaskCache } from './tasks.js';
+import { FleetInbox } from './fleet-inbox.js';
 import { WaybillEvents } from './waybill-events.js';
 import { resolve, isAbsolute } from 'node:path';
 import type { Database } from 'better-sqlite3';
@@ -74,6 +75,8 @@ export class Spool {
   readonly tasks: TaskCache;
   /** The waybill events by waybill and time (waybill-events.ts). */
   readonly waybillEvents: WaybillEvents;
+  /** The ids of fleet messages already acted on (fleet-inbox.ts). */
+  readonly fleetInbox: FleetInbox;
   readonly limits: SpoolLimits;
   readonly retentionMs: number;
   readonly file: string;
@@ -106,6 +109,7 @@ export class Spool {
     this.qrJournal = new QrJournal(db, { clock: this.clock, ids, outbox: this.outbox });
     this.tasks = new TaskCache(db, this.clock);
     this.waybillEvents = new WaybillEvents(db, this.outbox);
+    this.fleetInbox = new FleetInbox(db, this.clock);
   }
 
   /** Opens (creating when allowed), checks and migrates the database. */
@@ -153,18 +157,23 @@ export class Spool {
 
   /**
    * Retention: forwarded records, and transactions in a final state, older than
-   * `before` (default: now minus the retention time) are deleted.
+   * `before` (default: now minus the retention time) are deleted, and so are the ids of fleet
+   * messages received before it.
    */
   purge(before: number = this.clock.now() - this.retentionMs): {
     records: number;
     transactions: number;
     qrPayments: number;
   } {
-    return this.db.transaction(() => ({
-      records: this.outbox.purgeForwarded(before),
-      transactions: this.journal.purgeFinished(before),
-      qrPayments: this.qrJournal.purgeFinished(before),
-    }))();
+    return this.db.transaction(() => {
+      // Far past any redelivery (the broker's session expiry is days, retention weeks).
+      this.fleetInbox.prune(before);
+      return {
+        records: this.outbox.purgeForwarded(before),
+        transactions: this.journal.purgeFinished(before),
+        qrPayments: this.qrJournal.purgeFinished(before),
+      };
+    })();
   }
 
   /** A consistent copy through SQLite's online backup API. */
