@@ -63,6 +63,8 @@ const SPARE_FILES = 64;
  */
 const WARM_UP = { size: 20, rounds: 1, healthMs: 500 };
 const PEER = 'bare MQTT.js clients';
+/** USER_HZ: the unit of /proc/PID/stat's CPU times, 100 on Linux on every architecture codpos runs on. */
+const CLOCK_TICKS_PER_S = 100;
 
 interface Side {
   name: string;
@@ -80,6 +82,11 @@ interface SideFigures {
   pushSamples: number;
   healthPerS: number;
   healthOfferedPerS: number;
+  /** The broker's CPU time for a thousand health messages taken in and passed on. */
+  brokerCpuPer1kHealthMs: number;
+  /** Cores' worth of CPU the broker, and this process, used while the health was published. */
+  brokerCpuShare: number;
+  ownCpuShare: number;
   brokerRssPerSessionKb: number;
   brokerRssEndMb: number;
   heapPerTerminalKb: number;
@@ -167,6 +174,14 @@ function rowsFor(size: number, ours: SideFigures, peer: SideFigures, rounds: num
       peer: PEER,
       peerValue: peer.healthPerS,
       note: `received by 2 back-end consumers (in this process) sharing $share/backend/${PREFIX}/t/+/health while the terminals publish ${Math.round(ours.healthOfferedPerS)}/s (peer ${Math.round(peer.healthOfferedPerS)}/s) for ${HEALTH_MS / 1000} s`,
+    },
+    {
+      bench: name('broker_cpu_per_1k_health_ms'),
+      unit: 'ms',
+      value: ours.brokerCpuPer1kHealthMs,
+      peer: PEER,
+      peerValue: peer.brokerCpuPer1kHealthMs,
+      note: `mosquitto's user + system CPU over the health messages received; it used ${share(ours.brokerCpuShare)} of a core, this process ${share(ours.ownCpuShare)}`,
     },
     {
       bench: name('broker_rss_per_session'),
@@ -277,12 +292,18 @@ async function measure(
     round = undefined;
 
     progress(`${side.name}: health from every terminal for ${healthMs / 1000} s`);
+    const brokerCpuBefore = cpuSecondsOf(broker.pid);
+    const ownCpuBefore = process.cpuUsage();
     const healthRates = await offerHealth(
       terminals,
       healthMs,
       () => healthCount.received,
       (on) => (healthCount.counting = on),
     );
+    const healthCpuS = {
+      broker: cpuSecondsOf(broker.pid) - brokerCpuBefore,
+      own: cpuMicros(process.cpuUsage(ownCpuBefore)) / 1e6,
+    };
 
     const connected = terminals.filter((terminal) => terminal.connected()).length;
     const brokerRssEnd = broker.rssBytes();
@@ -296,6 +317,9 @@ async function measure(
       pushSamples: latencies.length,
       healthPerS: healthRates.receivedPerS,
       healthOfferedPerS: healthRates.offeredPerS,
+      brokerCpuPer1kHealthMs: (healthCpuS.broker * 1000 * 1000) / (healthRates.receivedPerS * healthRates.elapsedS),
+      brokerCpuShare: healthCpuS.broker / healthRates.elapsedS,
+      ownCpuShare: healthCpuS.own / healthRates.elapsedS,
       brokerRssPerSessionKb: (after.brokerRss - before.brokerRss) / 1024 / size,
       brokerRssEndMb: brokerRssEnd / 1024 / 1024,
       heapPerTerminalKb: (after.memory.heapUsed - before.memory.heapUsed) / 1024 / size,
@@ -338,7 +362,7 @@ async function offerHealth(
   healthMs: number,
   received: () => number,
   count: (on: boolean) => void,
-): Promise<{ offeredPerS: number; receivedPerS: number }> {
+): Promise<{ offeredPerS: number; receivedPerS: number; elapsedS: number }> {
   const intervalMs = Math.max(1, Math.round((terminals.length * 1000) / HEALTH_OFFERED_PER_S));
   let published = 0;
   const timers: NodeJS.Timeout[] = [];
@@ -367,7 +391,7 @@ async function offerHealth(
   stopped = true;
   const elapsedS = (performance.now() - started) / 1000;
   for (const timer of timers) clearTimeout(timer);
-  return { offeredPerS: published / elapsedS, receivedPerS: received() / elapsedS };
+  return { offeredPerS: published / elapsedS, receivedPerS: received() / elapsedS, elapsedS };
 }
 
 /** The terminals that said they are online (retained t/T/state, online true), which they do after subscribing. */
@@ -543,6 +567,22 @@ function health(terminal: string, index: number, n: number): Record<string, unkn
     day: { payments: n % 40, approved: n % 37, declined: n % 3, cashTotal: 123450, cardTotal: 98760 },
     battery: { percent: 87, charging: false },
   };
+}
+
+/** User + system CPU seconds of process `pid` so far (fields 14 and 15 of /proc/PID/stat, in clock ticks). */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+function cpuMicros(usage: NodeJS.CpuUsage): number {
+  return usage.user + usage.system;
+}
+
+function share(cores: number): string {
+  return `${Math.round(cores * 100)} %`;
 }
 
 function collectGarbage(): void {

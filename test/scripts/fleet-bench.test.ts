@@ -59,6 +59,7 @@ t.test(
         'task_push_p99_ms',
         'task_push_all_ms',
         'health_msgs_per_s',
+        'broker_cpu_per_1k_health_ms',
         'broker_rss_per_session',
         'broker_rss_end',
         'sim_heap_per_terminal',
@@ -78,6 +79,11 @@ t.test(
     const health = byName.get('fleet.n3.health_msgs_per_s')!;
     t.ok((health.records_per_s as number) > 0 && (health.peer_records_per_s as number) > 0, 'health received');
     t.ok((byName.get('fleet.n3.broker_rss_end')!.mb as number) > 0, "the broker's memory was read");
+    t.ok(
+      (byName.get('fleet.n3.broker_rss_per_session')!.kb as number) >= 0,
+      "the broker's memory per session was read",
+    );
+    t.ok(Number.isFinite(byName.get('fleet.n3.broker_cpu_per_1k_health_ms')!.ms), "the broker's CPU was read");
     t.notOk('peer' in byName.get('fleet.n3.sim_rss_per_terminal')!, 'no peer for the resident set');
   },
 );
