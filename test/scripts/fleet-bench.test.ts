@@ -79,8 +79,9 @@ t.test(
     const health = byName.get('fleet.n3.health_msgs_per_s')!;
     t.ok((health.records_per_s as number) > 0 && (health.peer_records_per_s as number) > 0, 'health received');
     t.ok((byName.get('fleet.n3.broker_rss_end')!.mb as number) > 0, "the broker's memory was read");
+    // Three sessions move the broker's resident set by a page or none: only that it was read.
     t.ok(
-      (byName.get('fleet.n3.broker_rss_per_session')!.kb as number) >= 0,
+      Number.isFinite(byName.get('fleet.n3.broker_rss_per_session')!.kb),
       "the broker's memory per session was read",
     );
     t.ok(Number.isFinite(byName.get('fleet.n3.broker_cpu_per_1k_health_ms')!.ms), "the broker's CPU was read");
