@@ -139,6 +139,11 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
     };
   }
 
+  /** Messages waiting in the outbox (not yet acknowledged by the broker). */
+  outboxDepth(): number {
+    return this.options.outbox.depth();
+  }
+
   /** Starts connecting; never throws because the broker is away (the link retries). */
   start(): void {
     if (this.linkState !== 'stopped') return;

@@ -9,7 +9,7 @@
  * QoS 1 messages queued for them, as a broker that crashed and came back would.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -67,6 +67,11 @@ export interface Broker {
   kill(): Promise<void>;
   /** Starts it again on the same port(s) with the same persistence. */
   restart(): Promise<void>;
+  /**
+   * Resolves once mosquitto has written its persistence file after this call (autosave, every
+   * second when something changed): what it knew now survives a SIGKILL from then on.
+   */
+  persisted(timeoutMs?: number): Promise<void>;
   /** Resident memory of the broker process (VmRSS of /proc/PID/status). */
   rssBytes(): number;
   /** Stops it (if running) and removes its directory. */
@@ -259,6 +264,15 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Br
           if (!(error instanceof AddressInUse) || attempt === 10) throw error;
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
+      }
+    },
+    async persisted(timeoutMs = 30_000) {
+      const file = join(dir, 'mosquitto.db');
+      const since = Date.now();
+      const written = () => existsSync(file) && statSync(file).mtimeMs > since;
+      while (!written()) {
+        if (Date.now() - since > timeoutMs) throw new Error(`mosquitto did not write ${file} in ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
     rssBytes() {
