@@ -74,6 +74,8 @@ interface Connection {
   /** Resolves when this connection closes (or never came up). */
   lost: Promise<void>;
   up: boolean;
+  /** Its close was handled (ending the client must not schedule a second reconnect). */
+  closed: boolean;
 }
 
 const REFUSAL_REASONS: Record<number, string> = {
@@ -243,7 +245,12 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
     };
     const client = mqtt.connect(o.url, clientOptions);
     let markLost!: () => void;
-    const connection: Connection = { client, up: false, lost: new Promise<void>((resolve) => (markLost = resolve)) };
+    const connection: Connection = {
+      client,
+      up: false,
+      closed: false,
+      lost: new Promise<void>((resolve) => (markLost = resolve)),
+    };
     this.connection = connection;
     let attemptError: PosError | undefined;
 
@@ -276,7 +283,8 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
     });
     client.on('close', () => {
       markLost();
-      if (this.connection !== connection) return;
+      if (this.connection !== connection || connection.closed) return;
+      connection.closed = true;
       const wasUp = connection.up;
       connection.up = false;
       client.end(true);
