@@ -7,14 +7,15 @@
  *
  * - sessions held: the terminals whose link is connected at the end of the run, and the broker's
  *   own count (`$SYS/broker/clients/connected`, less the bench's back-end clients); the time from
- *   starting all N to the last one connected and subscribed;
+ *   starting all N until the back-end has seen every one's state online (sent after subscribing);
  * - task-update push latency: a back-end client publishes one task update to each terminal
  *   (t/T/tasks, QoS 1) as fast as it can; each terminal notes when its update arrives. The median
  *   and the 99th percentile over every update of --rounds rounds, and the median time for a round
  *   to reach all N;
- * - health messages per second: every terminal publishes health (retained, QoS 1, the next one
- *   once the broker has the last) for a few seconds; two back-end consumers sharing one
- *   subscription (`$share/backend/{prefix}/t/+/health`) count what arrives;
+ * - health messages per second: the terminals publish health (retained, QoS 1) at 10,000 a second
+ *   between them for a few seconds; two back-end consumers sharing one subscription
+ *   (`$share/backend/{prefix}/t/+/health`) count what arrives, and the broker's CPU per message
+ *   is read once they have them all;
  * - memory: the broker's resident set per session (before the terminals and after them) and at
  *   the end; this process's heap after a forced collection per terminal, and its resident set per
  *   terminal.
