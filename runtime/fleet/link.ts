@@ -366,9 +366,12 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
   private scheduleReconnect(): void {
     if (this.linkState === 'stopped') return;
     this.failedAttempts++;
-    const o = this.options;
-    const full = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(30, this.failedAttempts - 1));
-    const wait = Math.round(full * (0.5 + 0.5 * this.random()));
+    const wait = reconnectDelay(
+      this.failedAttempts,
+      this.options.reconnectMinMs,
+      this.options.reconnectMaxMs,
+      this.random(),
+    );
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.linkState !== 'stopped') this.connect();
@@ -420,6 +423,16 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
       this.draining = false;
     }
   }
+}
+
+/**
+ * The wait before the next attempt after `failures` failed ones in a row (1 or more): doubling from
+ * `minMs`, capped at `maxMs`, drawn between half and all of that with `random` (0..1) so that boxes
+ * that lost the broker together do not come back together.
+ */
+export function reconnectDelay(failures: number, minMs: number, maxMs: number, random: number): number {
+  const full = Math.min(maxMs, minMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
+  return Math.round(full * (0.5 + 0.5 * random));
 }
 
 function delay(ms: number): Promise<void> {

@@ -12,6 +12,8 @@ t.test('a terminal connects with its own credentials, sends events in order and 
   const link = makeLink(t, broker);
   const inbound: Array<{ kind: InboundKind; message: FleetMessage; topic: string }> = [];
   link.on('message', (kind, message, topic) => inbound.push({ kind, message, topic }));
+  const rejected: Array<{ code: string; topic: string }> = [];
+  link.on('rejected', (error, topic) => rejected.push({ code: error.code, topic }));
   link.start();
   await until(() => link.state === 'connected', 'the link to connect');
   const state = `${PREFIX}/t/TERM0001/state`;
@@ -30,6 +32,7 @@ t.test('a terminal connects with its own credentials, sends events in order and 
   t.match(backend.on(events)[0], { type: 'payment.approved', terminal: 'TERM0001', data: { n: 0 } });
 
   await backend.client.publishAsync(`${PREFIX}/t/TERM0001/cmd`, 'not json', { qos: 1 });
+  await backend.client.publishAsync(`${PREFIX}/t/TERM0001/cmd`, fleetMessage('c-0', 'cmd.format-disk', {}), { qos: 1 });
   await backend.client.publishAsync(`${PREFIX}/g/north/cmd`, fleetMessage('c-1', 'cmd.log-level', { level: 'debug' }), {
     qos: 1,
   });
@@ -39,8 +42,23 @@ t.test('a terminal connects with its own credentials, sends events in order and 
     topic: `${PREFIX}/g/north/cmd`,
     message: { id: 'c-1', data: { level: 'debug' } },
   });
-  t.equal(link.stats().received, 2, 'the bad message was received, then dropped');
+  t.same(rejected, [
+    { code: 'CODPOS_FLEET_MESSAGE', topic: `${PREFIX}/t/TERM0001/cmd` },
+    { code: 'CODPOS_FLEET_UNKNOWN_COMMAND', topic: `${PREFIX}/t/TERM0001/cmd` },
+  ]);
+  t.equal(link.stats().received, 3, 'the bad messages were received, then dropped');
   t.equal(link.stats().published, 5);
+
+  // The dropped messages were acknowledged: the broker does not give them to the next connection.
+  await link.stop();
+  await backend.client.publishAsync(`${PREFIX}/t/TERM0001/cmd`, fleetMessage('c-2', 'cmd.diagnostics', {}), { qos: 1 });
+  const again = makeLink(t, broker);
+  const later: string[] = [];
+  again.on('message', (_kind, message) => later.push(message.id));
+  again.on('rejected', (error) => later.push(error.code));
+  again.start();
+  await until(() => later.includes('c-2'), 'the command sent while away');
+  t.same(later, ['c-2'], 'nothing dropped earlier came back');
 });
 
 t.test(

@@ -11,6 +11,7 @@ import { fleetTopics } from '../../../runtime/fleet/topics.js';
 import { parseInbound } from '../../../runtime/fleet/messages.js';
 import { MemoryFleetOutbox } from '../../../runtime/fleet/memory-outbox.js';
 import { fleetLinkSettingsFromConfig } from '../../../runtime/fleet/options.js';
+import { reconnectDelay } from '../../../runtime/fleet/link.js';
 import type { FleetMessage } from '../../../runtime/fleet/types.js';
 import { fleetMessage } from './fixtures.js';
 
@@ -178,4 +179,14 @@ t.test('the link settings come from the fleet section, the password read from it
     code: 'CODPOS_CONFIG_INVALID',
     message: /^terminal\.id: .*topic level/,
   });
+});
+
+t.test('the reconnect wait doubles from the minimum to the maximum, drawn between half and all of it', async (t) => {
+  t.same(
+    [1, 2, 3, 4, 5, 6, 7].map((failures) => reconnectDelay(failures, 1000, 30_000, 1)),
+    [1000, 2000, 4000, 8000, 16000, 30000, 30000],
+  );
+  t.equal(reconnectDelay(3, 1000, 30_000, 0), 2000, 'half of it at the lowest draw');
+  t.equal(reconnectDelay(3, 1000, 30_000, 0.5), 3000);
+  t.equal(reconnectDelay(500, 1000, 60_000, 1), 60_000, 'many failures stay at the maximum');
 });
