@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench [-- NAME ...] [--json] [--rounds N] [--round-ms MS]
- *                [--payments N] [--outage-s S] [--spawns N]`:
+ *                [--payments N] [--outage-s S] [--spawns N] [--terminals N,N...]`:
  * runs every benchmark in scripts/bench/<name>.bench.ts, or the ones named.
  *
  * Each module runs in a process of its own (this script again, forked with the same node flags,
@@ -44,6 +44,7 @@ async function main(): Promise<number> {
       payments: { type: 'string', default: '1000' },
       'outage-s': { type: 'string', default: '60' },
       spawns: { type: 'string', default: '5' },
+      terminals: { type: 'string', default: '100,1000' },
     },
   });
   const unknown = positionals.filter((name) => !available.includes(name));
@@ -58,6 +59,7 @@ async function main(): Promise<number> {
     rounds: Number(values.rounds),
     roundMs: Number(values['round-ms']),
     daemon: { payments: Number(values.payments), outageS: Number(values['outage-s']), spawns: Number(values.spawns) },
+    fleet: { terminals: values.terminals.split(',').map((size) => (size.trim() === '' ? Number.NaN : Number(size))) },
   };
   const problems = [
     !isWhole(options.rounds, 1) && '--rounds must be a whole number of 1 or more',
@@ -65,6 +67,8 @@ async function main(): Promise<number> {
     !isWhole(options.daemon.payments, 1) && '--payments must be a whole number of 1 or more',
     !(options.daemon.outageS >= 0) && '--outage-s must be a number of seconds, 0 or more',
     !isWhole(options.daemon.spawns, 1) && '--spawns must be a whole number of 1 or more',
+    !options.fleet.terminals.every((size) => isWhole(size, 1)) &&
+      '--terminals must be whole numbers of 1 or more, separated by commas (e.g. 100,1000)',
   ].filter((problem): problem is string => typeof problem === 'string');
   if (problems.length > 0) {
     process.stderr.write(problems.map((problem) => `codpos bench: ${problem}\n`).join(''));

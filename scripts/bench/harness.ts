@@ -6,7 +6,8 @@
  * unit, and `peer`, `peer_<unit>`, `ratio` where a peer ran).
  */
 
-export type Unit = 'ops_per_s' | 'records_per_s' | 'ms' | 's' | 'mb' | 'kb';
+/** `count`: how many of something were held at once (the fleet bench's sessions). */
+export type Unit = 'ops_per_s' | 'records_per_s' | 'ms' | 's' | 'mb' | 'kb' | 'count';
 
 export interface BenchResult {
   bench: string;
@@ -26,6 +27,13 @@ export interface BenchOptions {
   roundMs: number;
   /** The workload of the benches that drive a real daemon (daemon.bench.ts); the others ignore it. */
   daemon: DaemonWorkload;
+  /** The workload of the fleet bench (fleet.bench.ts); the others ignore it. */
+  fleet: FleetWorkload;
+}
+
+export interface FleetWorkload {
+  /** The fleet sizes measured, one after the other, each on a fresh broker (simulated terminals in one process). */
+  terminals: number[];
 }
 
 export interface DaemonWorkload {
@@ -82,6 +90,13 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The nearest-rank percentile `p` (0 < p <= 100) of `values`: the smallest value at or above p % of them. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 export function ratio(result: BenchResult): number | undefined {
