@@ -49,3 +49,4 @@ export { IdGenerator, UUID_V7, uuidV7Time } from './ids.js';
 export { systemClock, ManualClock, type Clock, type RandomBytes, type RandomFraction } from './clock.js';
 export { TaskCache, type Task, type CourierRecord, type CachedTariff } from './tasks.js';
 export { WaybillEvents, type IndexedWaybillEvent } from './waybill-events.js';
+export { ParamsStore, type StoredParamSet } from './params-store.js';

@@ -5,6 +5,7 @@
  */
 import { TaskCache } from './tasks.js';
 import { WaybillEvents } from './waybill-events.js';
+import { ParamsStore } from './params-store.js';
 import { resolve, isAbsolute } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
@@ -74,6 +75,8 @@ export class Spool {
   readonly tasks: TaskCache;
   /** The waybill events by waybill and time (waybill-events.ts). */
   readonly waybillEvents: WaybillEvents;
+  /** The running and previous parameter packages (params-store.ts). */
+  readonly params: ParamsStore;
   readonly limits: SpoolLimits;
   readonly retentionMs: number;
   readonly file: string;
@@ -106,6 +109,7 @@ export class Spool {
     this.qrJournal = new QrJournal(db, { clock: this.clock, ids, outbox: this.outbox });
     this.tasks = new TaskCache(db, this.clock);
     this.waybillEvents = new WaybillEvents(db, this.outbox);
+    this.params = new ParamsStore(db, this.clock);
   }
 
   /** Opens (creating when allowed), checks and migrates the database. */
