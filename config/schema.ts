@@ -364,7 +364,7 @@ const hexDigits = (digits: number, what: string) =>
   z.string().regex(new RegExp(`^[0-9A-Fa-f]{${digits}}$`), { message: `expected ${digits} hex digits (${what})` });
 
 /** One payment application (AID) the terminal accepts, with its terminal action codes. */
-const emvApplication = z.strictObject({
+export const emvApplication = z.strictObject({
   /** 5 to 16 bytes of hex (tag 9F06). */
   aid: z.string().regex(/^([0-9A-Fa-f]{2}){5,16}$/, { message: 'expected an AID of 5 to 16 bytes in hex' }),
   /** A card AID longer than this one still matches (EMV Book 1 partial selection). */
@@ -387,7 +387,7 @@ const contactlessLimit = () => integer().min(0).max(999_999_999_999).optional();
  * reads the TTQ; kernel 2 (Mastercard-style, Book C-2) reads the TACs, the application version,
  * the mag-stripe mode setting and the relay resistance timings.
  */
-const contactlessCombination = z
+export const contactlessCombination = z
   .strictObject({
     /** 5 to 16 bytes of hex. */
     aid: z.string().regex(/^([0-9A-Fa-f]{2}){5,16}$/, { message: 'expected an AID of 5 to 16 bytes in hex' }),
