@@ -18,6 +18,7 @@ import { listContactlessProfiles } from '../emv/card/contactless-profiles.js';
 import { virtualContactlessCard } from '../emv/card/contactless-cards.js';
 import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
+import { ParamsService } from './params/service.js';
 import { UPLINK_STREAMS, UplinkService } from './uplink/service.js';
 import { DaemonMetrics } from './api/metrics-routes.js';
 import { WorkflowService } from './workflow/service.js';
@@ -54,12 +55,18 @@ export function buildServices(
   const devices = new DevicesService(config.devices, log, {}, api.events);
   const host = new HostService(config, log, { spool: () => spool.spool });
   const uplink = new UplinkService(config, log, { spool: () => spool.spool, events: api.events });
+  const params = new ParamsService(config, log, {
+    spool: () => spool.spool,
+    events: api.events,
+    recordQueued: () => void uplink.sendNow().catch(() => undefined),
+  });
   const payments = new PaymentService(config, log, {
     devices: () => devices.devices,
     host: () => host.client,
     spool: () => spool.spool,
     events: api.events,
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
+    params: () => params,
   });
   const pspLink = new QrPspLink(config, log);
   const qr = new QrPaymentService(config, log, {
@@ -70,7 +77,9 @@ export function buildServices(
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
     mpmPayload: (txn) => terminalMpmPayload({ terminal: config.terminal, qr: config.qr! }, txn),
     printSlip: (txn, payload) => printScanToPaySlip(config, devices, txn, payload),
-    printReceipt: (txn, options) => printQrReceipt(config, devices, txn, options),
+    printReceipt: (txn, options) =>
+      printQrReceipt(config, devices, txn, { ...options, header: params.receiptHeader() }),
+    paymentStarted: () => params.paymentStarted(),
     deliveryRecorded: (waybill) =>
       spool.spool.waybillEvents
         .standings([waybill])
@@ -92,12 +101,14 @@ export function buildServices(
     spool,
     new EventLogService(api.events, () => spool.spool),
     [devices, host, uplink],
+    params,
     [payments, qr],
     workflow,
     new LocalApiService(config, log, {
       ...api,
       payments,
       qr,
+      params,
       workflow,
       metrics: daemonMetrics(api, devices, spool, host),
       statusSources: statusSources(config, devices, spool),
@@ -149,7 +160,7 @@ async function printQrReceipt(
   config: Config,
   devices: DevicesService,
   txn: QrTransaction,
-  options: { reprint: boolean },
+  options: { reprint: boolean; header: string[] | undefined },
 ): Promise<boolean> {
   const printer = devices.devices.printer?.driver;
   if (!printer || printer.state.state === 'held') return false;
@@ -159,6 +170,7 @@ async function printQrReceipt(
       name: config.terminal.merchantName,
       terminalId: config.terminal.id,
       merchantId: config.terminal.merchantId,
+      ...(options.header !== undefined && options.header.length > 0 ? { header: options.header } : {}),
     },
     reprint: options.reprint,
   });

@@ -24,6 +24,8 @@ import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
 import { kernelTerminal } from '../payment/terminal.js';
 import { readTariff } from '../workflow/tariff.js';
+import { loadOperatorKeys } from './operator-keys.js';
+import { verifyParameterPackage } from './verify.js';
 import type {
   OperatorKey,
   ParameterSet,
@@ -37,10 +39,10 @@ import type {
 export interface ParamsServiceDeps {
   spool: () => Spool;
   events: EventBus;
-  /** runtime/params/verify.ts verifyParameterPackage. */
-  verify: VerifyParameterPackage;
-  /** The operator keys the box trusts (runtime/params/operator-keys.ts loadOperatorKeys), read at start. */
-  operatorKeys: () => readonly OperatorKey[];
+  /** Default: verify.ts verifyParameterPackage. */
+  verify?: VerifyParameterPackage;
+  /** The operator keys the box trusts, read at start (default: operator-keys.ts loadOperatorKeys of the config). */
+  operatorKeys?: () => readonly OperatorKey[];
   /** A report was queued (the link that sends `params-report` sends it now rather than at its next turn). */
   recordQueued?: () => void;
   now?: () => Date;
@@ -81,7 +83,7 @@ export class ParamsService implements Service {
    * longer verifies (its key was removed, say) is logged and the configured parameters run.
    */
   async start(): Promise<void> {
-    this.keys = this.deps.operatorKeys();
+    this.keys = this.deps.operatorKeys?.() ?? loadOperatorKeys(this.config);
     this.ids = new IdGenerator();
     const store = this.deps.spool().params;
     this.previousVersion = store.previous()?.version ?? null;
@@ -249,7 +251,7 @@ export class ParamsService implements Service {
 
   /** Verification, and the parts verify.ts does not read (the tariff, by workflow/tariff.ts). */
   private check(input: unknown, runningVersion: number | undefined): VerifiedPackage {
-    const verified = this.deps.verify(input, {
+    const verified = (this.deps.verify ?? verifyParameterPackage)(input, {
       operatorKeys: this.keys,
       ...(runningVersion !== undefined ? { runningVersion } : {}),
       terminalId: this.config.terminal.id,
