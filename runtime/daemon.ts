@@ -19,7 +19,7 @@ import { virtualContactlessCard } from '../emv/card/contactless-cards.js';
 import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
 import { ParamsService } from './params/service.js';
-import { UPLINK_STREAMS, UplinkService } from './uplink/service.js';
+import { uplinkStreams, UplinkService } from './uplink/service.js';
 import { DaemonMetrics } from './api/metrics-routes.js';
 import { WorkflowService } from './workflow/service.js';
 import { QrPaymentService } from './payment/qr-service.js';
@@ -54,7 +54,11 @@ export function buildServices(
   const spool = new SpoolService(config);
   const devices = new DevicesService(config.devices, log, {}, api.events);
   const host = new HostService(config, log, { spool: () => spool.spool });
-  const uplink = new UplinkService(config, log, { spool: () => spool.spool, events: api.events });
+  const uplink = new UplinkService(config, log, {
+    spool: () => spool.spool,
+    events: api.events,
+    offerParams: (envelope) => params.offer(envelope, 'uplink'),
+  });
   const params = new ParamsService(config, log, {
     spool: () => spool.spool,
     events: api.events,
@@ -110,7 +114,7 @@ export function buildServices(
       qr,
       params,
       workflow,
-      metrics: daemonMetrics(api, devices, spool, host),
+      metrics: daemonMetrics(api, devices, spool, host, uplinkStreams(config)),
       statusSources: statusSources(config, devices, spool),
       sim: simControl(devices, uplink, host, pspLink),
     }),
@@ -184,12 +188,13 @@ function daemonMetrics(
   devices: DevicesService,
   spool: SpoolService,
   host: HostService,
+  uplinkStreamNames: readonly string[],
 ): DaemonMetrics {
   return new DaemonMetrics(api.events, {
     deviceStates: () => devices.states(),
     health: api.health,
     spoolStreams: () => spool.spool.outbox.status(),
-    uplinkStreams: UPLINK_STREAMS,
+    uplinkStreams: uplinkStreamNames,
     // The API starts after the host link, so its client is there when counting begins.
     hostExchanges: (observer) => host.client.observeExchanges(observer),
   });
