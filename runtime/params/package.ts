@@ -116,7 +116,9 @@ const parameterSetSchema = z.strictObject({
           message: `a receipt line holds at most ${RECEIPT_HEADER_MAX_CHARS} characters`,
         })
         // A control character would drive the printer (ESC/POS), not print.
-        .regex(/^[^\u0000-\u001f\u007f]*$/, { message: 'expected printable characters' }),
+        .refine((line) => ![...line].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+          message: 'expected printable characters',
+        }),
     )
     .max(RECEIPT_HEADER_MAX_LINES, { message: `at most ${RECEIPT_HEADER_MAX_LINES} lines` })
     .optional(),

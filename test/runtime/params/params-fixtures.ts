@@ -68,7 +68,11 @@ export function validSet(overrides: Partial<ParameterSet> = {}): ParameterSet {
           transactionLimit: 50000,
           floorLimit: 0,
           cvmRequiredLimit: 5000,
+          // The schema's defaults written out: a read set equals this one.
+          statusCheck: false,
+          zeroAmountAllowed: true,
           ttq: '36004000',
+          magStripeMode: false,
         },
       ],
     },
