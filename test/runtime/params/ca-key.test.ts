@@ -43,6 +43,9 @@ t.test('each mutation is refused naming the key and the check', async (t) => {
     refusal('modulus', 'the modulus is 63 bytes; EMV CA keys are 64 to 248'),
   );
   t.throws(mutated({ modulus: 'AB'.repeat(249) }), refusal('modulus', 'the modulus is 249 bytes'));
+  // 64 and 248 bytes are allowed sizes: such a key gets past the modulus check to its checksum.
+  t.throws(mutated({ modulus: 'AB'.repeat(64) }), refusal('checksum', /does not match/), '64 bytes');
+  t.throws(mutated({ modulus: 'AB'.repeat(248) }), refusal('checksum', /does not match/), '248 bytes');
   t.throws(mutated({ exponent: '02' }), refusal('exponent', 'the exponent must be 03 or 010001, not "02"'));
   t.throws(mutated({ expiry: '000000' }), refusal('expiry', 'the expiry "000000" is not a YYMMDD date'));
   t.throws(mutated({ expiry: '170229' }), refusal('expiry', /"170229" is not a YYMMDD date/), 'no 29 February 2017');
