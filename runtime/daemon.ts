@@ -42,8 +42,9 @@ export interface Daemon {
 }
 
 /**
- * Services in start order: storage -> spool -> event numbering -> drivers, host link and uplink
- * (together: each needs only the spool) -> card and QR payments (together) -> workflow -> local API.
+ * Services in start order: storage -> spool -> event numbering -> parameter package -> drivers, host
+ * link and uplink (together: each needs only the spool) -> card and QR payments (together) ->
+ * workflow -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(
@@ -104,8 +105,9 @@ export function buildServices(
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
     new EventLogService(api.events, () => spool.spool),
-    [devices, host, uplink],
+    // Before the uplink: a package that comes with the task list at start finds it started.
     params,
+    [devices, host, uplink],
     [payments, qr],
     workflow,
     new LocalApiService(config, log, {
