@@ -165,7 +165,8 @@ export class ParamsService implements Service {
     const verified = this.check(previous.envelope, undefined);
     const restored: StoredParamSet = store.rollback();
     this.previousVersion = this.active?.verified.set.version ?? null;
-    this.active = { verified, appliedAt: Date.now(), source };
+    // As the store has it, so a restart shows the same.
+    this.active = { verified, appliedAt: restored.appliedAt, source: restored.source as ParamsSource };
     this.pending = undefined;
     this.derived = this.derive();
     return this.report({ outcome: 'rolled-back', version: restored.version, source });
@@ -185,9 +186,18 @@ export class ParamsService implements Service {
       if (this.paymentsInProgress === 0 && this.pending) {
         const { verified, source } = this.pending;
         this.pending = undefined;
-        void this.applyNow(verified, source).catch((error: unknown) =>
-          this.log.error({ err: error }, 'the pending parameter package could not be applied'),
-        );
+        // Called from a payment's end: a failure here (the spool refusing the commit) is logged,
+        // never thrown into the payment that just ended; the running parameters stay.
+        try {
+          void this.applyNow(verified, source).catch((error: unknown) =>
+            this.log.error({ err: error }, 'the pending parameter package could not be applied'),
+          );
+        } catch (error) {
+          this.log.error(
+            { err: error, version: verified.set.version },
+            'the pending parameter package could not be applied',
+          );
+        }
       }
     };
   }

@@ -244,3 +244,21 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a pending package the spool refuses to store is logged at the payment end, never thrown into it; nothing changes',
+  async (t) => {
+    const { spool } = openTestSpool();
+    t.teardown(() => spool.close());
+    const { params } = service(t, spool);
+    await params.start();
+    const end = params.paymentStarted();
+    t.match(await params.offer(signed(parameterSet(2)), 'api'), { outcome: 'pending' });
+    spool.params.apply = () => {
+      throw new Error('disk I/O error');
+    };
+    t.doesNotThrow(() => end());
+    t.match(params.running(), { version: null, pendingVersion: null });
+    t.equal(params.terminal().applications[0]!.floorLimit, 0);
+  },
+);
