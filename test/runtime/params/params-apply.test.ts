@@ -209,3 +209,26 @@ t.test(
     t.equal(odaFailed(await pay(socketPath, 'mc-cda')), 0, 'the Mastercard card (RID A000000004) is not revoked');
   },
 );
+
+t.test(
+  'a package with a lower contactless transaction limit: the next tap over it is asked for the chip',
+  async (t) => {
+    const { socketPath } = await start(t);
+    const events = follow(socketPath);
+    t.teardown(() => events.close());
+    const lowLimit = parameterSet(2, {
+      contactless: {
+        combinations: [
+          { aid: VISA, kernelId: 3, transactionLimit: 2000, floorLimit: 0, cvmRequiredLimit: 1000, ttq: '36004000' },
+        ],
+      },
+    });
+    t.match(await call(socketPath, 'POST', '/v1/params', signed(lowLimit)), { json: { outcome: 'applied' } });
+    const paying = call(socketPath, 'POST', '/v1/payments/card', { amount: 2500 });
+    await events.until('payment.waiting-card');
+    await call(socketPath, 'POST', '/v1/sim/card', { action: 'tap', card: 'cl-visa-fdda' });
+    await events.until('payment.use-chip');
+    await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card: 'visa-dda' });
+    t.match((await paying).json, { outcome: 'approved', entry: 'chip' }, 'over the package limit 2000: paid by chip');
+  },
+);
