@@ -18,7 +18,8 @@ import { listContactlessProfiles } from '../emv/card/contactless-profiles.js';
 import { virtualContactlessCard } from '../emv/card/contactless-cards.js';
 import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
-import { UPLINK_STREAMS, UplinkService } from './uplink/service.js';
+import { ParamsService } from './params/service.js';
+import { uplinkStreams, UplinkService } from './uplink/service.js';
 import { DaemonMetrics } from './api/metrics-routes.js';
 import { WorkflowService } from './workflow/service.js';
 import { QrPaymentService } from './payment/qr-service.js';
@@ -43,9 +44,9 @@ export interface Daemon {
 }
 
 /**
- * Services in start order: storage -> spool -> event numbering -> drivers, host link and uplink
- * (together: each needs only the spool) -> card and QR payments (together) -> workflow -> the fleet
- * link when configured -> local API.
+ * Services in start order: storage -> spool -> event numbering -> parameter package -> drivers, host
+ * link and uplink (together: each needs only the spool) -> card and QR payments (together) ->
+ * workflow -> the fleet link when configured -> local API.
  * `health` is every service's health, for the local API (the manager's, bound late).
  */
 export function buildServices(
@@ -56,13 +57,23 @@ export function buildServices(
   const spool = new SpoolService(config);
   const devices = new DevicesService(config.devices, log, {}, api.events);
   const host = new HostService(config, log, { spool: () => spool.spool });
-  const uplink = new UplinkService(config, log, { spool: () => spool.spool, events: api.events });
+  const uplink = new UplinkService(config, log, {
+    spool: () => spool.spool,
+    events: api.events,
+    offerParams: (envelope) => params.offer(envelope, 'uplink'),
+  });
+  const params = new ParamsService(config, log, {
+    spool: () => spool.spool,
+    events: api.events,
+    recordQueued: () => void uplink.sendNow().catch(() => undefined),
+  });
   const payments = new PaymentService(config, log, {
     devices: () => devices.devices,
     host: () => host.client,
     spool: () => spool.spool,
     events: api.events,
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
+    params: () => params,
   });
   const pspLink = new QrPspLink(config, log);
   const qr = new QrPaymentService(config, log, {
@@ -73,7 +84,9 @@ export function buildServices(
     recordQueued: () => void uplink.sendNow().catch(() => undefined),
     mpmPayload: (txn) => terminalMpmPayload({ terminal: config.terminal, qr: config.qr! }, txn),
     printSlip: (txn, payload) => printScanToPaySlip(config, devices, txn, payload),
-    printReceipt: (txn, options) => printQrReceipt(config, devices, txn, options),
+    printReceipt: (txn, options) =>
+      printQrReceipt(config, devices, txn, { ...options, header: params.receiptHeader() }),
+    paymentStarted: () => params.paymentStarted(),
     deliveryRecorded: (waybill) =>
       spool.spool.waybillEvents
         .standings([waybill])
@@ -91,12 +104,14 @@ export function buildServices(
     printer: () => devices.devices.printer?.driver,
   });
   const fleet = config.fleet?.enabled
-    ? fleetService(config, log, api, { spool, devices, payments, workflow })
+    ? fleetService(config, log, api, { spool, devices, payments, workflow, params })
     : undefined;
   return [
     new StorageMonitor({ dir: resolve(config.data.dir) }, log),
     spool,
     new EventLogService(api.events, () => spool.spool),
+    // Before the uplink: a package that comes with the task list at start finds it started.
+    params,
     [devices, host, uplink],
     [payments, qr],
     workflow,
@@ -105,8 +120,9 @@ export function buildServices(
       ...api,
       payments,
       qr,
+      params,
       workflow,
-      metrics: daemonMetrics(api, devices, spool, host),
+      metrics: daemonMetrics(api, devices, spool, host, uplinkStreams(config)),
       statusSources: statusSources(config, devices, spool),
       sim: simControl(devices, uplink, host, pspLink),
     }),
@@ -118,10 +134,17 @@ function fleetService(
   config: Config,
   log: Logger,
   api: { events: EventBus; health: () => Record<string, Health>; version: string },
-  services: { spool: SpoolService; devices: DevicesService; payments: PaymentService; workflow: WorkflowService },
+  services: {
+    spool: SpoolService;
+    devices: DevicesService;
+    payments: PaymentService;
+    workflow: WorkflowService;
+    params: ParamsService;
+  },
 ): FleetService {
-  const { spool, devices, payments, workflow } = services;
+  const { spool, devices, payments, workflow, params } = services;
   return new FleetService(config, log, {
+    params,
     spool: () => spool.spool,
     events: api.events,
     health: api.health,
@@ -186,7 +209,7 @@ async function printQrReceipt(
   config: Config,
   devices: DevicesService,
   txn: QrTransaction,
-  options: { reprint: boolean },
+  options: { reprint: boolean; header: string[] | undefined },
 ): Promise<boolean> {
   const printer = devices.devices.printer?.driver;
   if (!printer || printer.state.state === 'held') return false;
@@ -196,6 +219,7 @@ async function printQrReceipt(
       name: config.terminal.merchantName,
       terminalId: config.terminal.id,
       merchantId: config.terminal.merchantId,
+      ...(options.header !== undefined && options.header.length > 0 ? { header: options.header } : {}),
     },
     reprint: options.reprint,
   });
@@ -209,12 +233,13 @@ function daemonMetrics(
   devices: DevicesService,
   spool: SpoolService,
   host: HostService,
+  uplinkStreamNames: readonly string[],
 ): DaemonMetrics {
   return new DaemonMetrics(api.events, {
     deviceStates: () => devices.states(),
     health: api.health,
     spoolStreams: () => spool.spool.outbox.status(),
-    uplinkStreams: UPLINK_STREAMS,
+    uplinkStreams: uplinkStreamNames,
     // The API starts after the host link, so its client is there when counting begins.
     hostExchanges: (observer) => host.client.observeExchanges(observer),
   });

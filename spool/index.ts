@@ -50,3 +50,4 @@ export { systemClock, ManualClock, type Clock, type RandomBytes, type RandomFrac
 export { TaskCache, type Task, type TaskChange, type CourierRecord, type CachedTariff } from './tasks.js';
 export { FleetInbox } from './fleet-inbox.js';
 export { WaybillEvents, type IndexedWaybillEvent } from './waybill-events.js';
+export { ParamsStore, type StoredParamSet } from './params-store.js';

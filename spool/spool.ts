@@ -6,6 +6,7 @@
 import { TaskCache } from './tasks.js';
 import { FleetInbox } from './fleet-inbox.js';
 import { WaybillEvents } from './waybill-events.js';
+import { ParamsStore } from './params-store.js';
 import { resolve, isAbsolute } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
@@ -77,6 +78,8 @@ export class Spool {
   readonly waybillEvents: WaybillEvents;
   /** The ids of fleet messages already acted on (fleet-inbox.ts). */
   readonly fleetInbox: FleetInbox;
+  /** The running and previous parameter packages (params-store.ts). */
+  readonly params: ParamsStore;
   readonly limits: SpoolLimits;
   readonly retentionMs: number;
   readonly file: string;
@@ -110,6 +113,7 @@ export class Spool {
     this.tasks = new TaskCache(db, this.clock);
     this.waybillEvents = new WaybillEvents(db, this.outbox);
     this.fleetInbox = new FleetInbox(db, this.clock);
+    this.params = new ParamsStore(db, this.clock);
   }
 
   /** Opens (creating when allowed), checks and migrates the database. */

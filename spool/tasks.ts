@@ -208,6 +208,14 @@ export class TaskCache {
     return this.sql.courier.get(id) as CourierRecord | undefined;
   }
 
+  /**
+   * Replaces the cached tariff alone (a parameter package's, runtime/params/service.ts): the
+   * task list stays. The caller has read it (runtime/workflow/tariff.ts readTariff).
+   */
+  putTariff(tariff: { version: string; body: unknown }): void {
+    this.sql.putTariff.run({ version: tariff.version, body: JSON.stringify(tariff.body), now: this.clock.now() });
+  }
+
   /** The last tariff downloaded that read, if any. */
   tariff(): CachedTariff | undefined {
     const row = this.sql.tariff.get() as { version: string; body: string; updatedAt: number } | undefined;

@@ -10,6 +10,7 @@
  *   GET  /status, /v1/status/summary: the technician's status page and its data (status-routes.ts)
  *   /v1/payments/..., /v1/receipts/reprint, /v1/settlement: card payments (payment-routes.ts)
  *   /v1/payments/qr/..., POST /v1/psp/notifications: QR payments through the PSP (qr-routes.ts)
+ *   /v1/params, POST /v1/params/rollback: the parameter package running, apply one, roll back (params-routes.ts)
  *   POST /v1/waybills/events pickup, dispatch, delivery (with its COD collection), exception
  *   GET  /v1/waybills/{id}  a waybill's status, task, events and card payments (query-routes.ts)
  *   GET  /v1/reports/day    ?date=YYYY-MM-DD: cash to hand over, card collections, reconciliation
@@ -44,6 +45,7 @@ import type { DaemonEvent, EventBus } from './events.js';
 import type { SimControl } from './sim-control.js';
 import { paymentRoutes, type PaymentApi } from './payment-routes.js';
 import { qrRoutes, type QrApi } from './qr-routes.js';
+import { paramsRoutes, type ParamsApi } from './params-routes.js';
 import { quoteRoutes, type QuoteApi } from './quote-routes.js';
 import { statusRoutes } from './status-routes.js';
 import type { StatusSources } from './status-summary.js';
@@ -108,6 +110,8 @@ export interface LocalApiDeps {
   payments?: PaymentApi;
   /** QR payments through the PSP (absent: their paths answer 503). */
   qr?: QrApi;
+  /** The parameter package running, apply and roll back (absent: their paths answer 503). */
+  params?: ParamsApi;
   /** Waybill events, price quotes and the cash handover (absent: their paths answer 503). */
   workflow?: QuoteApi &
     HandoverApi & {
@@ -320,6 +324,7 @@ export class LocalApiService implements Service {
       }),
       ...paymentRoutes(this.deps.payments),
       ...qrRoutes(this.deps.qr),
+      ...paramsRoutes(this.deps.params),
       ...quoteRoutes(this.deps.workflow),
       ...handoverRoutes(this.deps.workflow),
       ...queryRoutes({

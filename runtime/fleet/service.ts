@@ -11,7 +11,6 @@
  */
 import type { Config } from '../../config/schema.js';
 import { PosError } from '../../config/errors.js';
-import type { Statement } from 'better-sqlite3';
 import type { Spool } from '../../spool/spool.js';
 import { SCHEMA_VERSION } from '../../spool/migrations.js';
 import type { Logger } from '../log.js';
@@ -38,7 +37,11 @@ export interface FleetServiceDeps {
   deviceStates: () => Partial<Record<string, { state: string; reason?: string }>>;
   commands: CommandDeps;
   /** Applies a parameter package and spools its report (runtime/params/service.ts); absent: packages are refused in the log. */
-  params?: { offer(input: unknown, source: 'fleet'): Promise<ParamsReport> };
+  params?: {
+    offer(input: unknown, source: 'fleet'): Promise<ParamsReport>;
+    /** The version running (null: the configured parameters), for the health message. */
+    running(): { version: number | null };
+  };
   version: string;
   /** Overrides of the link's settings (tests: short reconnect waits). */
   link?: Partial<FleetLinkSettings>;
@@ -75,7 +78,7 @@ export class FleetService implements Service {
         terminal: this.config.terminal.id,
         codposVersion: this.deps.version,
         schemaVersion: SCHEMA_VERSION,
-        paramsVersion: () => runningParamsVersion(this.deps.spool()),
+        paramsVersion: () => this.deps.params?.running().version ?? null,
         deviceStates: this.deps.deviceStates,
         services: this.deps.health,
         spoolStreams: () => this.deps.spool().outbox.status(),
@@ -192,17 +195,3 @@ export class FleetService implements Service {
     this.log.info({ command: result.command, commandId: result.commandId, ok: result.ok }, 'fleet command answered');
   }
 }
-
-/** The running parameter set's version (spool table param_set), null before any was applied. */
-export function runningParamsVersion(spool: Spool): number | null {
-  let statement = activeVersion.get(spool);
-  if (!statement) {
-    statement = spool.db.prepare("SELECT version FROM param_set WHERE slot = 'active'");
-    activeVersion.set(spool, statement);
-  }
-  const row = statement.get() as { version: number } | undefined;
-  return row?.version ?? null;
-}
-
-/** Prepared once per spool: the health reads it at every check. */
-const activeVersion = new WeakMap<Spool, Statement>();

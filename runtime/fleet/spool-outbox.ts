@@ -13,6 +13,9 @@ interface Stored {
   message: FleetMessage;
 }
 
+/** A params-report record: the ParamsReport (runtime/params/types.ts), whose id is the record's. */
+type StoredReport = Record<string, unknown> & { at?: unknown; terminal?: unknown };
+
 const FLEET_STREAMS = [STREAMS.fleet, STREAMS.paramsReport] as const;
 
 export function streamOf(kind: OutboundKind): (typeof FLEET_STREAMS)[number] {
@@ -42,14 +45,31 @@ export class SpoolFleetOutbox implements FleetOutbox {
   }
 
   async enqueue(kind: OutboundKind, message: FleetMessage): Promise<void> {
-    await this.outbox.enqueue<Stored>(streamOf(kind), { kind, message }, { id: message.id });
+    if (kind === 'params/report') await this.outbox.enqueue(STREAMS.paramsReport, message.data, { id: message.id });
+    else await this.outbox.enqueue<Stored>(STREAMS.fleet, { kind, message }, { id: message.id });
   }
 
   lease(limit: number): Array<{ kind: OutboundKind; message: FleetMessage }> {
     // The broker is the far end and it answers now: a record's retry backoff has no reason here.
     return this.outbox
-      .lease<Stored>(FLEET_STREAMS, { limit, leaseMs: this.leaseMs, owner: this.owner, ignoreBackoff: true })
-      .map((record) => ({ kind: record.payload.kind, message: record.payload.message }));
+      .lease<Stored | StoredReport>(FLEET_STREAMS, {
+        limit,
+        leaseMs: this.leaseMs,
+        owner: this.owner,
+        ignoreBackoff: true,
+      })
+      .map((record) => {
+        if (record.stream !== STREAMS.paramsReport) return record.payload as Stored;
+        const report = record.payload as StoredReport;
+        const message: FleetMessage = {
+          id: record.id,
+          type: 'params.report',
+          at: typeof report.at === 'string' ? report.at : new Date(record.createdAt).toISOString(),
+          ...(typeof report.terminal === 'string' ? { terminal: report.terminal } : {}),
+          data: report,
+        };
+        return { kind: 'params/report' as const, message };
+      });
   }
 
   ack(ids: readonly string[]): void {

@@ -18,7 +18,8 @@ import { formatAmount, labelledLine, localDateText, localTimeText } from './rece
 export interface QrReceiptOptions {
   profile: PrinterProfile;
   /** From the config (terminal.merchantName, terminal.id, terminal.merchantId), as the card receipt's. */
-  merchant: { name: string; terminalId: string; merchantId: string };
+  /** `header`: a parameter package's lines, printed in place of the name. */
+  merchant: { name: string; terminalId: string; merchantId: string; header?: string[] };
   /** The time printed; default when the payment was last moved (paid, or refunded). */
   at?: Date;
   /** The receipt was printed before: this copy says REPRINT. */
@@ -37,7 +38,9 @@ export function qrReceipt(txn: QrTransaction, options: QrReceiptOptions): Buffer
   const pair = (left: string, right: string) => labelledLine(columns, left, right);
   const money = (amount: number) => formatAmount(amount, txn.currency);
   const at = options.at ?? new Date(txn.updatedAt);
-  const b = new EscPosBuilder(options.profile).init().align('center').bold().wrap(options.merchant.name).bold(false);
+  const b = new EscPosBuilder(options.profile).init().align('center').bold();
+  for (const line of options.merchant.header ?? [options.merchant.name]) b.wrap(line);
+  b.bold(false);
   b.wrap(`TID ${options.merchant.terminalId} MID ${options.merchant.merchantId}`);
   if (options.reprint) b.bold().line('*** REPRINT ***').bold(false);
   b.align('left');

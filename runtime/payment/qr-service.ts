@@ -53,6 +53,11 @@ export interface QrPaymentServiceDeps {
   /** The PSP's notification URL for new orders (when notifications are enabled). */
   notifyUrl?: string;
   /**
+   * Called as a QR payment starts; the function it returns, when it ends (its answer, or the end
+   * of its wait for the wallet): a parameter package waits for that (runtime/params/service.ts).
+   */
+  paymentStarted?: () => () => void;
+  /**
    * Prints a paid or refunded payment's receipt (qr-receipt.ts); resolves whether it printed.
    * The row is the receipt's record: one that did not print is printed again on request.
    */
@@ -210,22 +215,30 @@ export class QrPaymentService implements Service {
       if (prior) return this.replay(prior, request);
       this.requests().start(key, { amount: request.amount, waybill: request.waybill });
     }
-    let txn: QrTransaction;
+    const paymentEnded = this.deps.paymentStarted?.() ?? (() => undefined);
+    let txn: QrTransaction | undefined;
     try {
-      this.refuseIfPaid(request.waybill);
-      txn = await this.begin(request);
-    } catch (error) {
-      // Nothing was journaled: the same key may be used again.
-      if (key !== undefined) this.requests().forget(key);
-      throw error;
-    }
-    if (key !== undefined) this.requests().attachJournal(key, txn.id);
-    try {
-      return request.mode === 'merchant'
-        ? await this.showCode(txn, psp, request.print === true)
-        : await this.presentConsumerCode(txn, psp, request.consumerCode!);
+      try {
+        this.refuseIfPaid(request.waybill);
+        txn = await this.begin(request);
+      } catch (error) {
+        // Nothing was journaled: the same key may be used again.
+        if (key !== undefined) this.requests().forget(key);
+        throw error;
+      }
+      if (key !== undefined) this.requests().attachJournal(key, txn.id);
+      try {
+        return request.mode === 'merchant'
+          ? await this.showCode(txn, psp, request.print === true)
+          : await this.presentConsumerCode(txn, psp, request.consumerCode!);
+      } finally {
+        if (key !== undefined) this.requests().answer(key, { journalId: txn.id });
+      }
     } finally {
-      if (key !== undefined) this.requests().answer(key, { journalId: txn.id });
+      // Answered pending: the payment goes on until its wait for the wallet ends.
+      const waiter = txn && this.waiters.get(txn.id);
+      if (waiter) void waiter.done.finally(paymentEnded);
+      else paymentEnded();
     }
   }
 

@@ -17,7 +17,8 @@ import type { CardPaymentResult } from './card-payment.js';
 
 export interface ReceiptInput {
   profile: PrinterProfile;
-  merchant: { name: string; terminalId: string; merchantId: string };
+  /** `header`: a parameter package's lines, printed in place of the name. */
+  merchant: { name: string; terminalId: string; merchantId: string; header?: string[] };
   /** When the payment ended (the terminal clock). */
   at: Date;
   amount: number;
@@ -82,7 +83,9 @@ const ENTRY_LABEL: Record<NonNullable<CardPaymentResult['entry']>, string> = {
 export function buildPaymentReceipt(input: ReceiptInput): Buffer {
   const { payment, transaction: txn } = input;
   const columns = input.profile.columns;
-  const b = new EscPosBuilder(input.profile).init().align('center').bold().wrap(input.merchant.name).bold(false);
+  const b = new EscPosBuilder(input.profile).init().align('center').bold();
+  for (const line of input.merchant.header ?? [input.merchant.name]) b.wrap(line);
+  b.bold(false);
   b.wrap(`TID ${input.merchant.terminalId} MID ${input.merchant.merchantId}`);
   if (input.reprint) b.bold().line('*** REPRINT ***').bold(false);
   b.align('left');

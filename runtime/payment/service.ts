@@ -44,8 +44,8 @@ import { checkTaskCurrency } from '../workflow/service.js';
 import { payByChip, type CardPaymentDeps, type CardPaymentRequest, type CardPaymentResult } from './card-payment.js';
 import { payBySwipe, type Swipe } from './swipe-payment.js';
 import { payByTap, type ContactlessField, type TapEntryPoint } from './tap-payment.js';
-import { contactlessEntryPoint } from './contactless-reader.js';
-import type { ContactlessTarget } from '../../emv/contactless/types.js';
+import { contactlessEntryPoint, contactlessKernels } from './contactless-reader.js';
+import type { ContactlessCombination, ContactlessTarget } from '../../emv/contactless/types.js';
 import { buildPaymentReceipt } from './receipt.js';
 import { ReceiptQueue, type ReprintOutcome, type StoredReceipt } from './receipt-queue.js';
 import { PaymentRequests, checkIdempotencyKey, type StoredPaymentRequest } from './payment-requests.js';
@@ -66,6 +66,21 @@ export interface PaymentServiceDeps {
   payBySwipe?: typeof payBySwipe;
   /** Entry Point for taps (default: both kernels over `emv.contactless`, built at start; none when it is disabled). */
   entryPoint?: TapEntryPoint;
+  /**
+   * The running parameters (runtime/params/service.ts): the terminal and contactless
+   * combinations each payment reads at its start, the receipt header, and the hook that holds a
+   * package back while a payment runs. Absent: the configured parameters, fixed at start.
+   */
+  params?: () => PaymentParams;
+}
+
+/** What a payment reads of the running parameter package. */
+export interface PaymentParams {
+  terminal(): TerminalConfig;
+  contactless(): readonly ContactlessCombination[];
+  receiptHeader(): string[] | undefined;
+  /** Called as a payment starts; the function it returns, as it ends (a package waiting is applied then). */
+  paymentStarted(): () => void;
 }
 
 /** What a card payment is asked for. */
@@ -153,6 +168,9 @@ interface PaymentInProgress {
   committed: boolean;
   /** Resolves when the payment has its outcome, or `error` when it ended in one. */
   ended: Promise<CardPaymentResult | 'error'>;
+  /** The kernel's terminal and Entry Point this payment runs under, read at its start. */
+  terminal: TerminalConfig;
+  entryPoint: TapEntryPoint | undefined;
 }
 
 export class PaymentService implements Service {
@@ -160,6 +178,10 @@ export class PaymentService implements Service {
   private terminal: TerminalConfig | undefined;
   /** One per process (its Mastercard-style kernel keeps the torn transaction log); none when taps are disabled. */
   private entryPoint: TapEntryPoint | undefined;
+  /** The kernels behind entryPoint, kept when it is rebuilt for new parameters. */
+  private readonly kernels = contactlessKernels();
+  /** What entryPoint was built with: a package that changes either rebuilds it. */
+  private entryPointBuiltFor: { terminal: TerminalConfig; combinations: readonly ContactlessCombination[] } | undefined;
   private operatorWaybillPattern: RegExp | undefined;
   private busy = false;
   private current: PaymentInProgress | undefined;
@@ -175,7 +197,8 @@ export class PaymentService implements Service {
 
   async start(): Promise<void> {
     this.terminal = kernelTerminal(this.config);
-    this.entryPoint ??= this.deps.entryPoint ?? contactlessEntryPoint(this.config, this.terminal);
+    this.entryPoint ??=
+      this.deps.entryPoint ?? contactlessEntryPoint(this.config, this.terminal, {}, { kernels: this.kernels });
     const pattern = this.config.workflow.waybillPattern;
     this.operatorWaybillPattern = pattern === '' ? undefined : new RegExp(`^(?:${pattern})$`);
     const spool = this.deps.spool();
@@ -309,12 +332,17 @@ export class PaymentService implements Service {
     pinpad: PinpadDriver,
   ): Promise<{ answer: PaymentAnswer; receiptKept: boolean }> {
     let markEnded: (result: CardPaymentResult | 'error') => void = () => undefined;
+    // Before the parameters are read: a package offered from here on waits for this payment's end.
+    const paymentEnded = this.deps.params?.().paymentStarted();
+    const terminal = this.deps.params?.().terminal() ?? this.terminal!;
     const current: PaymentInProgress = {
       controller: new AbortController(),
       key,
       journalId: undefined,
       committed: false,
       ended: new Promise((resolve) => (markEnded = resolve)),
+      terminal,
+      entryPoint: this.entryPointFor(terminal),
     };
     const callerGone = () => current.controller.abort(CANCEL_REASONS.clientGone);
     if (callerSignal?.aborted) callerGone();
@@ -347,7 +375,24 @@ export class PaymentService implements Service {
       callerSignal?.removeEventListener('abort', callerGone);
       this.current = undefined;
       markEnded(result ?? 'error');
+      paymentEnded?.();
     }
+  }
+
+  /**
+   * The Entry Point for a payment under `terminal`: the one built at start, or rebuilt (same
+   * kernels) when a parameter package changed the terminal or the contactless combinations.
+   */
+  private entryPointFor(terminal: TerminalConfig): TapEntryPoint | undefined {
+    const params = this.deps.params?.();
+    if (!params || this.deps.entryPoint || !this.config.emv.contactless.enabled) return this.entryPoint;
+    const combinations = params.contactless();
+    const built = this.entryPointBuiltFor;
+    if (built?.terminal !== terminal || built.combinations !== combinations) {
+      this.entryPoint = contactlessEntryPoint(this.config, terminal, {}, { combinations, kernels: this.kernels });
+      this.entryPointBuiltFor = { terminal, combinations };
+    }
+    return this.entryPoint;
   }
 
   /** A request that cannot be paid stops here, before the card is asked for. */
@@ -529,6 +574,7 @@ export class PaymentService implements Service {
         name: this.config.terminal.merchantName,
         terminalId: this.config.terminal.id,
         merchantId: this.config.terminal.merchantId,
+        ...headerOf(this.deps.params?.().receiptHeader()),
       },
       at: new Date(receipt.at),
       amount: receipt.amount,
@@ -773,7 +819,7 @@ export class PaymentService implements Service {
           : { kind: 'mute' }
         : { kind: 'none' };
     // A reader without a field (or taps disabled) is waited on for an insert or a swipe only.
-    let tapping = this.entryPoint !== undefined && typeof reader.fieldOn === 'function';
+    let tapping = current.entryPoint !== undefined && typeof reader.fieldOn === 'function';
     const chip = this.deps.payByChip ?? payByChip;
     const swipe = this.deps.payBySwipe ?? payBySwipe;
     const paying: CardPaymentRequest = { ...request, signal };
@@ -802,7 +848,7 @@ export class PaymentService implements Service {
       };
       if (presented.kind === 'chip') {
         const result = await chip(
-          { ...base, card: watchGenerateAc(reader, () => (current.committed = true)), terminal: this.terminal! },
+          { ...base, card: watchGenerateAc(reader, () => (current.committed = true)), terminal: current.terminal },
           paying,
         );
         // Only the chip's own failure (mute, no answer to reset, no common application) lets the
@@ -829,7 +875,7 @@ export class PaymentService implements Service {
           {
             ...base,
             field: primedField(reader, presented.target),
-            entryPoint: this.entryPoint!,
+            entryPoint: current.entryPoint!,
             waitMs: Math.max(0, deadline - Date.now()),
             pollTimeoutMs: this.config.emv.contactless.pollTimeoutMs,
             maxTryAgain: this.config.emv.contactless.maxTryAgain,
@@ -1090,4 +1136,9 @@ async function cardEvent(reader: CardReaderDriver, signal: AbortSignal): Promise
     // The other events' listeners go with it.
     controller.abort();
   }
+}
+
+/** A parameter package's receipt header, for the receipt's merchant block (none: the merchant name). */
+function headerOf(header: string[] | undefined): { header?: string[] } {
+  return header !== undefined && header.length > 0 ? { header } : {};
 }

@@ -26,9 +26,19 @@ import type { BackendSimulator } from './simulator.js';
 import { NetworkWatch, type InterfaceSource } from './network-watch.js';
 import { HttpClient, type HttpAnswer } from './http-client.js';
 import { readTariff } from '../workflow/tariff.js';
+import type { ParamsReport } from '../params/types.js';
 
 /** The streams that go to the back-end, in the order they are sent. */
 export const UPLINK_STREAMS = [STREAMS.waybillEvent, STREAMS.transaction, STREAMS.handover] as const;
+
+/**
+ * What this box's uplink sends: UPLINK_STREAMS, and the parameter package reports when no fleet
+ * link is enabled (with one, the fleet link reports to terminal management itself).
+ */
+export function uplinkStreams(config: Pick<Config, 'fleet'>): readonly string[] {
+  const fleetEnabled = config.fleet !== undefined && config.fleet.enabled;
+  return fleetEnabled ? UPLINK_STREAMS : [...UPLINK_STREAMS, STREAMS.paramsReport];
+}
 
 export interface UplinkServiceOptions {
   spool: () => Spool;
@@ -38,6 +48,11 @@ export interface UplinkServiceOptions {
   networkInterfaces?: InterfaceSource;
   /** Where `tasks.updated` goes when the download at start has brought the list (absent: not published). */
   events?: EventBus;
+  /**
+   * A parameter package that came with the task list (`"params": <envelope>`) is handed here
+   * (the params service's offer, source 'uplink'); absent: such a package is ignored.
+   */
+  offerParams?: (envelope: unknown) => Promise<ParamsReport>;
 }
 
 /** What a task list download brought: counts, and the tariff stored or why it was refused. */
@@ -48,6 +63,8 @@ export interface TaskDownload {
   tariffVersion?: string;
   /** Why the tariff that came with the list was refused (the cached one stays). */
   tariffRefused?: string;
+  /** A parameter package came with the list: what became of it (applied, pending or refused; the report went to params-report). */
+  params?: Pick<ParamsReport, 'outcome' | 'version' | 'code'>;
 }
 
 interface BatchAnswer {
@@ -82,7 +99,12 @@ export class UplinkService implements Service {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly options: UplinkServiceOptions,
-  ) {}
+  ) {
+    this.streams = uplinkStreams(config);
+  }
+
+  /** What this uplink sends (uplinkStreams). */
+  private readonly streams: readonly string[];
 
   /** The in-process back-end simulator (`uplink.mode: sim`). */
   get simulator(): BackendSimulator | undefined {
@@ -208,7 +230,7 @@ export class UplinkService implements Service {
   /** A record of the uplink streams is ready (waiting for its retry time or due): a leased one is on its way. */
   private recordsWait(): boolean {
     const outbox = this.options.spool().outbox;
-    return UPLINK_STREAMS.some((stream) => outbox.list({ stream, state: 'ready', limit: 1 }).length > 0);
+    return this.streams.some((stream) => outbox.list({ stream, state: 'ready', limit: 1 }).length > 0);
   }
 
   private async probe(): Promise<boolean> {
@@ -233,7 +255,7 @@ export class UplinkService implements Service {
   private backendAnswered(): boolean {
     if (!this.backendAway) return false;
     this.backendAway = false;
-    const due = this.options.spool().outbox.resetBackoff([...UPLINK_STREAMS]);
+    const due = this.options.spool().outbox.resetBackoff([...this.streams]);
     if (due > 0) this.log.info({ records: due }, 'the back-end answers again; waiting records are sent now');
     return true;
   }
@@ -243,7 +265,7 @@ export class UplinkService implements Service {
     const timeoutMs = this.options.requestTimeoutMs ?? 15_000;
     let accepted = 0;
     for (;;) {
-      const records = outbox.lease([...UPLINK_STREAMS], {
+      const records = outbox.lease([...this.streams], {
         limit: this.config.uplink.batchSize,
         leaseMs: timeoutMs * 2,
         owner: 'uplink',
@@ -327,7 +349,8 @@ export class UplinkService implements Service {
     }
     // The back-end answers: what waited for it goes now (the list is read on meanwhile).
     if (this.backendAnswered() && this.timer) void this.sendNow().catch(() => undefined);
-    const list = parseJson(response.text) as { tasks?: unknown; couriers?: unknown; tariff?: unknown } | undefined;
+    const list = parseJson(response.text) as
+      { tasks?: unknown; couriers?: unknown; tariff?: unknown; params?: unknown } | undefined;
     const tasks = Array.isArray(list?.tasks) ? list.tasks.map(readTask) : undefined;
     const couriers = Array.isArray(list?.couriers) ? list.couriers.map(readCourier) : undefined;
     if (!tasks || !couriers || tasks.includes(undefined) || couriers.includes(undefined)) {
@@ -350,11 +373,23 @@ export class UplinkService implements Service {
       }
     }
     this.options.spool().tasks.replace(tasks as Task[], couriers as CourierRecord[], tariff);
+    // After the list's tariff: a package's own tariff, when it has one, is the one that stays.
+    const report =
+      list?.params !== undefined && this.options.offerParams ? await this.options.offerParams(list.params) : undefined;
     return {
       tasks: tasks.length,
       couriers: couriers.length,
       ...(tariff ? { tariffVersion: tariff.version } : {}),
       ...(tariffRefused !== undefined ? { tariffRefused } : {}),
+      ...(report
+        ? {
+            params: {
+              outcome: report.outcome,
+              version: report.version,
+              ...(report.code !== undefined ? { code: report.code } : {}),
+            },
+          }
+        : {}),
     };
   }
 

@@ -6,7 +6,8 @@
  *                         -> { accepted: [id, ...], rejected: [{ id, reason, permanent }] }
  *   GET  {base}/health    -> { status: 'ok' }, 503 while an `unavailable` rule holds (the uplink's probe)
  *   GET  {base}/tasks     -> { couriers: [{ id, name, pinHash }], tasks: [{ id, waybill, kind, codAmount, ... }],
- *                              tariff: { version, currency, zones, weightBands, services, codFee } }
+ *                              tariff: { version, currency, zones, weightBands, services, codFee },
+ *                              params?: a signed parameter package, when given one (serveParams) }
  *
  * Every record id is kept forever: a record sent again (the terminal did not see the answer)
  * is accepted again and counted once. A record that is not an object with an id and a stream
@@ -50,6 +51,8 @@ export interface SimTaskList {
   }>;
   /** As runtime/workflow/tariff.ts reads it (left as JSON here: a test may hand out a broken one). */
   tariff?: unknown;
+  /** A signed parameter package (runtime/params/types.ts ParamsEnvelope) handed out with the list. */
+  params?: unknown;
 }
 
 /**
@@ -213,6 +216,13 @@ export class BackendSimulator {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** The parameter package the task list hands out from now on (undefined: none). */
+  serveParams(envelope: unknown): void {
+    const list = (this.taskList ??= this.options.taskList ?? defaultSimTaskList());
+    if (envelope === undefined) delete list.params;
+    else list.params = envelope;
   }
 
   addRule(rule: BackendRule): void {

@@ -25,6 +25,7 @@ t.test('with codposd --sim running: every service and its health, human and --js
     'storage',
     'spool',
     'events',
+    'params',
     'devices',
     'host',
     'uplink',
@@ -40,7 +41,7 @@ t.test('with codposd --sim running: every service and its health, human and --js
   t.equal(body.daemon.pid, daemon.pid);
   t.same(
     Object.keys(body.services),
-    ['storage', 'spool', 'events', 'devices', 'host', 'uplink', 'payments', 'qr', 'workflow', 'api'],
+    ['storage', 'spool', 'events', 'params', 'devices', 'host', 'uplink', 'payments', 'qr', 'workflow', 'api'],
     'in start order',
   );
   const exit = once(daemon, 'exit');

@@ -94,6 +94,8 @@ export async function qrHarness(
     spool?: Spool;
     /** Whether a waybill's delivery is recorded (the workflow's answer in the daemon). */
     deliveryRecorded?: (waybill: string) => boolean;
+    /** The params service's hook (a payment starts; the function returned, it ends). */
+    paymentStarted?: () => () => void;
   } = {},
 ): Promise<QrHarness> {
   const { sim, url } = await startPspSim(t);
@@ -136,6 +138,7 @@ export async function qrHarness(
     mpmPayload: (txn) => terminalMpmPayload({ terminal: config.terminal, qr: config.qr! }, txn),
     ...(notifyUrl !== undefined ? { notifyUrl } : {}),
     ...(options.deliveryRecorded ? { deliveryRecorded: options.deliveryRecorded } : {}),
+    ...(options.paymentStarted ? { paymentStarted: options.paymentStarted } : {}),
   });
   notified.service = service;
   await service.start();
