@@ -462,6 +462,25 @@ export const contactlessCombination = z
   });
 
 /**
+ * Refuses an AID listed twice with the same kernel: Entry Point would take the first and the
+ * second's limits would silently never apply. Shared by the config and parameter packages.
+ */
+export function eachCombinationOnce(ctx: z.core.ParsePayload<ReadonlyArray<{ aid: string; kernelId: number }>>): void {
+  const seen = new Set<string>();
+  ctx.value.forEach((c, i) => {
+    const key = `${c.aid.toUpperCase()}/${c.kernelId}`;
+    if (seen.has(key))
+      ctx.issues.push({
+        code: 'custom',
+        path: [i, 'aid'],
+        input: c.aid,
+        message: `listed twice: AID ${c.aid} with kernel ${c.kernelId}`,
+      });
+    seen.add(key);
+  });
+}
+
+/**
  * `emv.contactless`: taps (EMV Contactless, emv/contactless/). The defaults are the lab's: the
  * Visa-style and Mastercard-style virtual cards' AIDs with their kernels.
  */
@@ -500,20 +519,7 @@ const contactless = z
           relayResistance: { minGracePeriod: 20, maxGracePeriod: 50, accuracyThreshold: 300, mismatchThreshold: 50 },
         },
       ])
-      .check((ctx) => {
-        const seen = new Set<string>();
-        ctx.value.forEach((c, i) => {
-          const key = `${c.aid.toUpperCase()}/${c.kernelId}`;
-          if (seen.has(key))
-            ctx.issues.push({
-              code: 'custom',
-              path: [i, 'aid'],
-              input: c.aid,
-              message: `configured twice: AID ${c.aid} with kernel ${c.kernelId}`,
-            });
-          seen.add(key);
-        });
-      }),
+      .check(eachCombinationOnce),
     /** The reader: how long one poll of the field waits for a card before the flow looks again. */
     pollTimeoutMs: integer().positive().default(1000),
     /** How many times one payment asks for the card to be presented again (try again, card removed too early). */

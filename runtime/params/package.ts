@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { PosError } from '../../config/errors.js';
-import { contactlessCombination, emvApplication } from '../../config/schema.js';
+import { contactlessCombination, eachCombinationOnce, emvApplication } from '../../config/schema.js';
 import { readTariff } from '../workflow/tariff.js';
 import { PARAMS_FORMAT, type ParameterSet, type ParamsEnvelope } from './types.js';
 
@@ -88,23 +88,7 @@ const parameterSetSchema = z.strictObject({
   revocations: z.array(revocation),
   contactless: z
     .strictObject({
-      combinations: z
-        .array(contactlessCombination)
-        .min(1)
-        .check((ctx) => {
-          const seen = new Set<string>();
-          ctx.value.forEach((c, i) => {
-            const key = `${c.aid.toUpperCase()}/${c.kernelId}`;
-            if (seen.has(key))
-              ctx.issues.push({
-                code: 'custom',
-                path: [i, 'aid'],
-                input: c.aid,
-                message: `AID ${c.aid} with kernel ${c.kernelId} is listed twice`,
-              });
-            seen.add(key);
-          });
-        }),
+      combinations: z.array(contactlessCombination).min(1).check(eachCombinationOnce),
     })
     .optional(),
   tariff: z.unknown().optional(),

@@ -155,7 +155,7 @@ t.test('each bad setting is refused with a line that names it', async (t) => {
     new RegExp(`^${at(0, 'floorLimit')}: must be below transactionLimit \\(5000\\)`),
   ]);
   t.match(problemsOf(withCombinations(visa, { ...visa, aid: visa.aid.toLowerCase() })), [
-    /^emv\.contactless\.combinations\.1\.aid: configured twice: AID a0000000031010 with kernel 3/,
+    /^emv\.contactless\.combinations\.1\.aid: listed twice: AID a0000000031010 with kernel 3/,
   ]);
   t.match(problemsOf(withCombinations()), [/^emv\.contactless\.combinations: /]);
   t.match(problemsOf({ emv: { contactless: { pollTimeoutMs: 0 } } }), [/^emv\.contactless\.pollTimeoutMs: /]);

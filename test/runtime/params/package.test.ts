@@ -123,7 +123,7 @@ t.test('contactless limits as the config checks them', async (t) => {
   const combination = set.contactless!.combinations[0]!;
   t.throws(
     () => readParameterSet({ ...set, contactless: { combinations: [combination, { ...combination }] } }),
-    content('contactless.combinations[1].aid: AID A0000000031010 with kernel 3 is listed twice'),
+    content('contactless.combinations[1].aid: listed twice: AID A0000000031010 with kernel 3'),
   );
 });
 
