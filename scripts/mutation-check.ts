@@ -93,6 +93,11 @@ const TARGETS: Target[] = [
     file: 'emv/contactless/entry-point.ts',
     tests: ['test/emv/contactless/entry-point.test.ts', 'test/emv/contactless/entry-point-selection.test.ts'],
   },
+  // What a box accepts from terminal management: a wrong condition here runs an unsigned or stale package.
+  { file: 'runtime/params/verify.ts', tests: ['test/runtime/params/verify.test.ts'] },
+  { file: 'runtime/params/ca-key.ts', tests: ['test/runtime/params/ca-key.test.ts'] },
+  { file: 'runtime/params/signature.ts', tests: ['test/runtime/params/signature.test.ts'] },
+  { file: 'runtime/params/service.ts', tests: ['test/runtime/params/params-service.test.ts'] },
 ];
 
 /** A line that builds or sends DE52, DE55 or a reversal: every mutant of it must be killed. */
