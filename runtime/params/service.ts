@@ -92,7 +92,7 @@ export class ParamsService implements Service {
     if (stored) {
       try {
         this.active = {
-          verified: this.check(stored.envelope, undefined),
+          verified: this.check(stored.envelope, undefined, stored.appliedAt),
           appliedAt: stored.appliedAt,
           source: stored.source as ParamsSource,
         };
@@ -162,7 +162,7 @@ export class ParamsService implements Service {
         'CODPOS_PARAMS_NO_PREVIOUS',
         'there is no previous parameter version to roll back to (none was applied before the running one)',
       );
-    const verified = this.check(previous.envelope, undefined);
+    const verified = this.check(previous.envelope, undefined, previous.appliedAt);
     const restored: StoredParamSet = store.rollback();
     this.previousVersion = this.active?.verified.set.version ?? null;
     // As the store has it, so a restart shows the same.
@@ -259,14 +259,19 @@ export class ParamsService implements Service {
     return this.report({ outcome: 'applied', version: set.version, source });
   }
 
-  /** Verification, and the parts verify.ts does not read (the tariff, by workflow/tariff.ts). */
-  private check(input: unknown, runningVersion: number | undefined): VerifiedPackage {
+  /**
+   * Verification, and the parts verify.ts does not read (the tariff, by workflow/tariff.ts).
+   * `appliedAt`: a package applied before (at start, at a rollback) is checked as of then: a CA
+   * key that has expired since is the kernel's to skip (emv/kernel/oda.ts), not a reason to drop
+   * the whole package and run the configured parameters.
+   */
+  private check(input: unknown, runningVersion: number | undefined, appliedAt?: number): VerifiedPackage {
     const verified = (this.deps.verify ?? verifyParameterPackage)(input, {
       operatorKeys: this.keys,
       ...(runningVersion !== undefined ? { runningVersion } : {}),
       terminalId: this.config.terminal.id,
       ...(this.config.fleet?.group !== undefined ? { group: this.config.fleet.group } : {}),
-      now: this.deps.now?.() ?? new Date(),
+      now: appliedAt !== undefined ? new Date(appliedAt) : (this.deps.now?.() ?? new Date()),
     });
     if (verified.set.tariff !== undefined) {
       try {

@@ -50,12 +50,13 @@ function parameterSet(version: number, extra: Partial<ParameterSet> = {}): Param
 
 const signed = (set: ParameterSet) => signParameterSet(set, labOperatorSigner());
 
-function service(t: Test, spool: Spool, options: { keys?: OperatorKey[]; config?: Config } = {}) {
+function service(t: Test, spool: Spool, options: { keys?: OperatorKey[]; config?: Config; now?: Date } = {}) {
   const events = new EventBus();
   const params = new ParamsService(options.config ?? validateConfig({}), silent, {
     spool: () => spool,
     events,
     operatorKeys: () => options.keys ?? [labOperatorKey()],
+    ...(options.now ? { now: () => options.now! } : {}),
   });
   t.teardown(() => params.stop());
   return { params, events };
@@ -82,6 +83,33 @@ t.test(
     t.equal(keyRemoved.params.terminal().applications[0]!.floorLimit, 0, 'the configured floor limit');
     t.match(keyRemoved.params.health(), { state: 'degraded', reason: /version 4 no longer verifies/ });
     t.equal(spool.params.running()?.version, 4, 'the stored package is kept (a key put back makes it run again)');
+  },
+);
+
+t.test(
+  'a CA key that expires after its package was applied does not drop the package at the next start; a new offer with it is refused',
+  async (t) => {
+    const { spool } = openTestSpool();
+    t.teardown(() => spool.close());
+    const endingThisYear = testCaPublicKeys().map((key) => ({
+      ...key,
+      expiry: '261231',
+      checksum: caKeyChecksum(key),
+    }));
+    const set = (version: number) => parameterSet(version, { caKeys: endingThisYear });
+    const before = service(t, spool, { now: new Date('2026-06-01T00:00:00Z') });
+    await before.params.start();
+    t.match(await before.params.offer(signed(set(5)), 'api'), { outcome: 'applied', version: 5 });
+
+    const after = service(t, spool, { now: new Date('2027-03-01T00:00:00Z') });
+    await after.params.start();
+    t.equal(after.params.running().version, 5, 'checked as of when it was applied: version 5 still runs');
+    t.equal(after.params.health().state, 'up');
+    t.match(
+      await after.params.offer(signed(set(6)), 'api'),
+      { outcome: 'refused', code: 'CODPOS_PARAMS_CA_KEY' },
+      'a package offered now with a key already expired is refused',
+    );
   },
 );
 
