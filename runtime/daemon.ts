@@ -65,7 +65,8 @@ export function buildServices(
   const params = new ParamsService(config, log, {
     spool: () => spool.spool,
     events: api.events,
-    recordQueued: () => void uplink.sendNow().catch(() => undefined),
+    // With a fleet link, the reports are its to send (the uplink leaves stream params-report alone then).
+    recordQueued: () => (fleet ? fleet.sendNow() : void uplink.sendNow().catch(() => undefined)),
   });
   const payments = new PaymentService(config, log, {
     devices: () => devices.devices,

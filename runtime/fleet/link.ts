@@ -202,6 +202,15 @@ export class FleetLink extends EventEmitter<FleetLinkEvents> {
   }
 
   /**
+   * Publishes now what others stored in the outbox behind the link's back (the params service
+   * queues its reports in stream params-report itself): without it they would wait for the next
+   * send or connection.
+   */
+  sendNow(): void {
+    void this.drain();
+  }
+
+  /**
    * The terminal's health, retained at the broker (the latest only, never queued): published now
    * when connected, and at each connect until a newer one is given.
    */

@@ -135,6 +135,11 @@ export class FleetService implements Service {
     }
   }
 
+  /** A record was queued for the link by another service (a params report): it goes out now. */
+  sendNow(): void {
+    this.link?.sendNow();
+  }
+
   /** The link, for tests and the status (absent before start). */
   get fleetLink(): FleetLink | undefined {
     return this.link;

@@ -6,76 +6,13 @@
 import t, { type Test } from 'tap';
 import { call, follow } from '../daemon-fixtures.js';
 import { eventually, startDaemonIn, tempDataDir } from '../payment/payment-fixtures.js';
-import { signParameterSet } from '../../../runtime/params/signature.js';
-import { labOperatorSigner } from '../../../runtime/params/lab-operator-key.js';
-import { caKeyChecksum } from '../../../runtime/params/ca-key.js';
-import { testCaPublicKeys } from '../../../emv/card/test-ca.js';
-import type { ParameterSet, ParamsEnvelope } from '../../../runtime/params/types.js';
-
-const VISA = 'A0000000031010';
-
-/** The configured applications and the shipped test CA keys, with the changes a test makes. */
-function parameterSet(
-  version: number,
-  changes: { visaFloorLimit?: number } & Partial<ParameterSet> = {},
-): ParameterSet {
-  const { visaFloorLimit = 0, ...rest } = changes;
-  return {
-    format: 'codpos-params/1',
-    version,
-    issuedAt: new Date().toISOString(),
-    emv: {
-      applications: [
-        {
-          aid: VISA,
-          partialSelection: true,
-          applicationVersion: '0096',
-          tacDenial: '0010000000',
-          tacOnline: 'DC4004F800',
-          tacDefault: 'DC4000A800',
-          floorLimit: visaFloorLimit,
-        },
-        {
-          aid: 'A0000000041010',
-          partialSelection: false,
-          applicationVersion: '0002',
-          tacDenial: '0400000000',
-          tacOnline: 'FC50BCF800',
-          tacDefault: 'FC50BCA000',
-          floorLimit: 0,
-        },
-      ],
-    },
-    caKeys: testCaPublicKeys().map((key) => ({ ...key, checksum: caKeyChecksum(key) })),
-    revocations: [],
-    ...rest,
-  };
-}
-
-function signed(set: ParameterSet): ParamsEnvelope {
-  return signParameterSet(set, labOperatorSigner());
-}
+import { VISA, exceedsFloorLimit, odaFailed, parameterSet, pay, refusedPackages, signed } from './params-fixtures.js';
 
 async function start(t: Test, dir = tempDataDir()) {
   const daemon = await startDaemonIn(t, dir, { params: { trustLabKey: true } });
   await call(daemon.socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
   return { ...daemon, dir };
 }
-
-/** One card payment with the card inserted first; the card is taken out after. Answers the TVR's bytes. */
-async function pay(socketPath: string, card: string, amount = 2500): Promise<Buffer> {
-  await call(socketPath, 'POST', '/v1/sim/card', { action: 'insert', card });
-  const paid = await call(socketPath, 'POST', '/v1/payments/card', { amount });
-  await call(socketPath, 'POST', '/v1/sim/card', { action: 'remove' });
-  const tvr = (paid.json.receipt as { tvr?: string } | undefined)?.tvr;
-  if (tvr === undefined) throw new Error(`the payment has no TVR: ${JSON.stringify(paid.json)}`);
-  return Buffer.from(tvr, 'hex');
-}
-
-/** TVR byte 4 bit 8: transaction exceeds floor limit. */
-const exceedsFloorLimit = (tvr: Buffer) => (tvr[3]! & 0x80) !== 0;
-/** TVR byte 1 bits 7, 4, 3: SDA, DDA or CDA failed. */
-const odaFailed = (tvr: Buffer) => tvr[0]! & 0x4c;
 
 async function backendReports(socketPath: string): Promise<Array<Record<string, unknown>>> {
   const records = (await call(socketPath, 'GET', '/v1/sim/backend')).json.records as Array<{
@@ -97,19 +34,7 @@ t.test(
     });
     t.ok(exceedsFloorLimit(await pay(socketPath, 'visa-dda')), 'floor limit 0: 2500 exceeds it');
 
-    // Each would raise the floor limit above the amount, were it applied.
-    const forged = signed(parameterSet(3, { visaFloorLimit: 10_000 }));
-    const value = Buffer.from(forged.signature.value, 'base64');
-    value[0]! ^= 0x01;
-    forged.signature.value = value.toString('base64');
-    const older = signed(parameterSet(1, { visaFloorLimit: 10_000 }));
-    const badKey = parameterSet(3, { visaFloorLimit: 10_000 });
-    badKey.caKeys[0] = { ...badKey.caKeys[0]!, checksum: '0'.repeat(40) };
-    const refusals = [
-      [forged, 'CODPOS_PARAMS_SIGNATURE', 3],
-      [older, 'CODPOS_PARAMS_VERSION', 1],
-      [signed(badKey), 'CODPOS_PARAMS_CA_KEY', 3],
-    ] as const;
+    const refusals = refusedPackages(2);
     for (const [envelope, code, version] of refusals) {
       const answer = await call(socketPath, 'POST', '/v1/params', envelope);
       t.equal(answer.status, 422, code);
