@@ -7,36 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codposAgainst } from '../helpers/cli.js';
 import { startDaemonIn, tempDataDir } from '../runtime/payment/payment-fixtures.js';
-import { signParameterSet } from '../../runtime/params/signature.js';
-import { labOperatorSigner } from '../../runtime/params/lab-operator-key.js';
-import { caKeyChecksum } from '../../runtime/params/ca-key.js';
-import { testCaPublicKeys } from '../../emv/card/test-ca.js';
-import type { ParameterSet } from '../../runtime/params/types.js';
+import { parameterSet, signed } from '../runtime/params/params-fixtures.js';
 
 function packageFile(dir: string, version: number): string {
-  const set: ParameterSet = {
-    format: 'codpos-params/1',
-    version,
-    issuedAt: new Date().toISOString(),
-    description: `limits ${version}`,
-    emv: {
-      applications: [
-        {
-          aid: 'A0000000031010',
-          partialSelection: true,
-          applicationVersion: '0096',
-          tacDenial: '0010000000',
-          tacOnline: 'DC4004F800',
-          tacDefault: 'DC4000A800',
-          floorLimit: 1000 * version,
-        },
-      ],
-    },
-    caKeys: testCaPublicKeys().map((key) => ({ ...key, checksum: caKeyChecksum(key) })),
-    revocations: [],
-  };
+  const set = parameterSet(version, { visaFloorLimit: 1000 * version, description: `limits ${version}` });
   const file = join(dir, `params-${version}.json`);
-  writeFileSync(file, JSON.stringify(signParameterSet(set, labOperatorSigner())));
+  writeFileSync(file, JSON.stringify(signed(set)));
   return file;
 }
 

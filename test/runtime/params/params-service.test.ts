@@ -10,8 +10,7 @@ import type { Config } from '../../../config/schema.js';
 import { EventBus } from '../../../runtime/api/events.js';
 import { createLogger } from '../../../runtime/log.js';
 import { ParamsService } from '../../../runtime/params/service.js';
-import { signParameterSet } from '../../../runtime/params/signature.js';
-import { labOperatorKey, labOperatorSigner } from '../../../runtime/params/lab-operator-key.js';
+import { labOperatorKey } from '../../../runtime/params/lab-operator-key.js';
 import { caKeyChecksum } from '../../../runtime/params/ca-key.js';
 import type { OperatorKey, ParameterSet } from '../../../runtime/params/types.js';
 import { testCaPublicKeys } from '../../../emv/card/test-ca.js';
@@ -21,34 +20,13 @@ import { buildPaymentReceipt } from '../../../runtime/payment/receipt.js';
 import { STREAMS } from '../../../spool/index.js';
 import { Spool } from '../../../spool/spool.js';
 import { openTestSpool } from '../../spool/helpers.js';
+import { parameterSet, signed } from './params-fixtures.js';
 
 const silent = createLogger({ level: 'silent' });
 
-function parameterSet(version: number, extra: Partial<ParameterSet> = {}): ParameterSet {
-  return {
-    format: 'codpos-params/1',
-    version,
-    issuedAt: '2026-06-01T08:00:00Z',
-    emv: {
-      applications: [
-        {
-          aid: 'A0000000031010',
-          partialSelection: true,
-          applicationVersion: '0096',
-          tacDenial: '0010000000',
-          tacOnline: 'DC4004F800',
-          tacDefault: 'DC4000A800',
-          floorLimit: 1000 * version,
-        },
-      ],
-    },
-    caKeys: testCaPublicKeys().map((key) => ({ ...key, checksum: caKeyChecksum(key) })),
-    revocations: [],
-    ...extra,
-  };
-}
-
-const signed = (set: ParameterSet) => signParameterSet(set, labOperatorSigner());
+/** The fixture's set with the Visa AID's floor limit 1000 x the version, so each version shows in the terminal. */
+const setOf = (version: number, extra: Partial<ParameterSet> = {}): ParameterSet =>
+  parameterSet(version, { visaFloorLimit: 1000 * version, ...extra });
 
 function service(t: Test, spool: Spool, options: { keys?: OperatorKey[]; config?: Config; now?: Date } = {}) {
   const events = new EventBus();
@@ -69,7 +47,7 @@ t.test(
     t.teardown(() => spool.close());
     const first = service(t, spool);
     await first.params.start();
-    t.match(await first.params.offer(signed(parameterSet(4)), 'api'), { outcome: 'applied', version: 4 });
+    t.match(await first.params.offer(signed(setOf(4)), 'api'), { outcome: 'applied', version: 4 });
 
     const trusted = service(t, spool);
     await trusted.params.start();
@@ -96,7 +74,7 @@ t.test(
       expiry: '261231',
       checksum: caKeyChecksum(key),
     }));
-    const set = (version: number) => parameterSet(version, { caKeys: endingThisYear });
+    const set = (version: number) => setOf(version, { caKeys: endingThisYear });
     const before = service(t, spool, { now: new Date('2026-06-01T00:00:00Z') });
     await before.params.start();
     t.match(await before.params.offer(signed(set(5)), 'api'), { outcome: 'applied', version: 5 });
@@ -120,18 +98,18 @@ t.test('pending while any of two payments runs; applied when the last one ends, 
   await params.start();
   const endCard = params.paymentStarted();
   const endQr = params.paymentStarted();
-  t.match(await params.offer(signed(parameterSet(2)), 'fleet'), {
+  t.match(await params.offer(signed(setOf(2)), 'fleet'), {
     outcome: 'pending',
     version: 2,
     runningVersion: null,
   });
   t.match(
-    await params.offer(signed(parameterSet(2)), 'fleet'),
+    await params.offer(signed(setOf(2)), 'fleet'),
     { outcome: 'refused', code: 'CODPOS_PARAMS_VERSION' },
     'the pending version counts as the newest',
   );
   t.match(
-    await params.offer(signed(parameterSet(3)), 'fleet'),
+    await params.offer(signed(setOf(3)), 'fleet'),
     { outcome: 'pending', version: 3 },
     'a newer one replaces the pending one',
   );
@@ -166,7 +144,7 @@ t.test(
     const configured = params.contactless();
     t.equal(params.receiptHeader(), undefined);
     const tariff = { ...defaultSimTariff(), version: 'T-PARAMS-2' };
-    const set = parameterSet(2, {
+    const set = setOf(2, {
       tariff,
       receiptHeader: ['CODPOS COURIER', '12 HARBOUR ROAD'],
       contactless: {
@@ -197,7 +175,7 @@ t.test(
     t.match(receipt, '12 HARBOUR ROAD');
     t.notMatch(receipt, 'CONFIGURED NAME');
 
-    const broken = parameterSet(3, { tariff: { version: 'BROKEN' } });
+    const broken = setOf(3, { tariff: { version: 'BROKEN' } });
     t.match(await params.offer(signed(broken), 'api'), {
       outcome: 'refused',
       code: 'CODPOS_PARAMS_CONTENT',
@@ -215,8 +193,8 @@ t.test('every report is queued in params-report with its id; rollback needs a pr
   const refused = await params.offer('not json', 'uplink');
   t.match(refused, { outcome: 'refused', code: 'CODPOS_PARAMS_FORMAT', version: null, source: 'uplink' });
   await t.rejects(params.rollback('api'), { code: 'CODPOS_PARAMS_NO_PREVIOUS' });
-  const applied = await params.offer(signed(parameterSet(2)), 'api');
-  await params.offer(signed(parameterSet(5)), 'api');
+  const applied = await params.offer(signed(setOf(2)), 'api');
+  await params.offer(signed(setOf(5)), 'api');
   const back = await params.rollback('fleet');
   t.match(back, { outcome: 'rolled-back', version: 2, runningVersion: 2, source: 'fleet' });
   t.equal(params.terminal().applications[0]!.floorLimit, 2000);
@@ -257,7 +235,7 @@ t.test(
     t.teardown(() => uplink.stop());
     await uplink.tasksReady();
     t.equal(params.running().version, null, 'no package served: none applied');
-    backend.serveParams(signed(parameterSet(6)));
+    backend.serveParams(signed(setOf(6)));
     t.match(await uplink.downloadTasks(), { tasks: 4, params: { outcome: 'applied', version: 6 } });
     t.match(params.running(), { version: 6, source: 'uplink' });
     t.match(await uplink.downloadTasks(), {
@@ -281,7 +259,7 @@ t.test(
     const { params } = service(t, spool);
     await params.start();
     const end = params.paymentStarted();
-    t.match(await params.offer(signed(parameterSet(2)), 'api'), { outcome: 'pending' });
+    t.match(await params.offer(signed(setOf(2)), 'api'), { outcome: 'pending' });
     spool.params.apply = () => {
       throw new Error('disk I/O error');
     };
