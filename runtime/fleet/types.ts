@@ -20,6 +20,7 @@
  * Every message is a FleetMessage in JSON: its `id` makes a repeat (QoS 1 is at least once, and
  * the terminal resends what it was not sure the broker took) harmless to whoever consumes it.
  */
+import type { Task } from '../../spool/tasks.js';
 
 /** The kinds of message the terminal receives, by the topic they arrive on. */
 export type InboundKind = 'tasks' | 'params' | 'cmd';
@@ -43,15 +44,8 @@ export interface FleetMessage<Data = Record<string, unknown>> {
 export type TaskUpdate =
   | {
       action: 'add';
-      task: {
-        id: string;
-        waybill: string;
-        kind: 'pickup' | 'delivery';
-        codAmount: number;
-        currency: string | null;
-        consignee: string | null;
-        address: string | null;
-      };
+      /** As the task list download carries it (spool/tasks.ts). */
+      task: Task;
     }
   | { action: 'remove'; taskId: string; reason?: string }
   | { action: 'reroute'; taskId: string; address: string; consignee?: string; reason?: string };

@@ -9,7 +9,7 @@
  * object means no canonical JSON: the box checks what the operator signed, byte for byte.
  */
 import type { ErrorCode } from '../../config/errors.js';
-import type { RevokedCertificate } from '../../emv/kernel/index.js';
+import type { RevokedCertificate, TerminalApplication } from '../../emv/kernel/index.js';
 
 export const PARAMS_FORMAT = 'codpos-params/1';
 
@@ -31,16 +31,10 @@ export interface ParamsEnvelope {
 }
 
 /** One payment application (AID) with its terminal action codes and limits (as config emv.applications[]). */
-export interface ApplicationParams {
-  aid: string;
-  partialSelection: boolean;
-  applicationVersion: string;
-  tacDenial: string;
-  tacOnline: string;
-  tacDefault: string;
-  /** Minor units (9F1B). */
-  floorLimit: number;
-}
+export type ApplicationParams = Pick<
+  TerminalApplication,
+  'aid' | 'partialSelection' | 'applicationVersion' | 'tacDenial' | 'tacOnline' | 'tacDefault' | 'floorLimit'
+>;
 
 /**
  * A certification authority public key as the schemes publish them: with its expiry and the

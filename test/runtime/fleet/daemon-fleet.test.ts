@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { startCodposd, waitForLogLine } from '../../helpers/cli.js';
 import { call, follow, downloadTaskList } from '../daemon-fixtures.js';
-import { fleetBroker, fleetMessage, mqttClient, until, GROUP, PREFIX, PASSWORDS } from './fixtures.js';
+import { daemonFleetSection, fleetBroker, fleetMessage, mqttClient, until, PREFIX } from './fixtures.js';
 
 const TERMINAL = 'TERM0001';
 const T = `${PREFIX}/t/${TERMINAL}`;
@@ -24,20 +24,13 @@ t.test(
     const broker = await fleetBroker(t);
     const dir = mkdtempSync(join(tmpdir(), 'codposd-fleet-'));
     const dataDir = join(dir, 'var');
-    writeFileSync(join(dir, 'fleet.pw'), `${PASSWORDS[TERMINAL]}\n`, { mode: 0o600 });
     const file = join(dir, 'box.json');
     writeFileSync(
       file,
       JSON.stringify({
         terminal: { id: TERMINAL },
         data: { dir: dataDir },
-        fleet: {
-          url: broker.url,
-          group: GROUP,
-          passwordFile: join(dir, 'fleet.pw'),
-          reconnectMinMs: 20,
-          reconnectMaxMs: 200,
-        },
+        fleet: daemonFleetSection(broker, dir, TERMINAL),
       }),
     );
     const session = { clientId: 'backend-daemon', clean: false, properties: { sessionExpiryInterval: 3600 } };

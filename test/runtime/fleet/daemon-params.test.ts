@@ -6,8 +6,6 @@
  * card payment used is read back from its TVR.
  */
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { call, follow } from '../daemon-fixtures.js';
 import { startDaemonIn, tempDataDir } from '../payment/payment-fixtures.js';
 import {
@@ -19,7 +17,7 @@ import {
   refusedPackages,
   signed,
 } from '../params/params-fixtures.js';
-import { fleetBroker, fleetMessage, mqttClient, until, GROUP, PREFIX, PASSWORDS } from './fixtures.js';
+import { daemonFleetSection, fleetBroker, fleetMessage, mqttClient, until, GROUP, PREFIX } from './fixtures.js';
 import type { ParamsEnvelope } from '../../../runtime/params/types.js';
 
 const TERMINAL = 'TERM0001';
@@ -29,18 +27,11 @@ const G = `${PREFIX}/g/${GROUP}`;
 t.test('parameter packages through the broker: refused, pending then applied, revocations, repeats', async (t) => {
   const broker = await fleetBroker(t);
   const dir = tempDataDir();
-  writeFileSync(join(dir, 'fleet.pw'), `${PASSWORDS[TERMINAL]}\n`, { mode: 0o600 });
   const backend = await mqttClient(t, broker, { subscribe: [`${T}/params/report`, `${T}/health`, `${T}/state`] });
   const { socketPath } = await startDaemonIn(t, dir, {
     terminal: { id: TERMINAL },
     params: { trustLabKey: true },
-    fleet: {
-      url: broker.url,
-      group: GROUP,
-      passwordFile: join(dir, 'fleet.pw'),
-      reconnectMinMs: 20,
-      reconnectMaxMs: 200,
-    },
+    fleet: daemonFleetSection(broker, dir, TERMINAL),
   });
   await call(socketPath, 'POST', '/v1/sim/pinpad', { pin: '1234' });
   await until(() => backend.on(`${T}/state`).some((s) => s.online === true), 'the terminal online at the broker');

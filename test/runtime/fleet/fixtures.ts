@@ -3,6 +3,8 @@
  * user, links with short reconnect waits, a back-end MQTT client that records what it receives,
  * and waits on positive signals (never a sleep before a negative check).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Test } from 'tap';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -26,6 +28,16 @@ export const PATIENCE_MS = 60_000;
 
 export function fleetBroker(t: Test, extra: Parameters<typeof testBroker>[1] = {}): Promise<Broker> {
   return testBroker(t, { users: USERS, topicPrefix: PREFIX, ...extra });
+}
+
+/**
+ * A daemon config's fleet section for `terminal` on the test broker: its password in a 0600 file
+ * in `dir`, short reconnect waits so a restarted broker is found again at once.
+ */
+export function daemonFleetSection(broker: Broker, dir: string, terminal: string) {
+  const passwordFile = join(dir, 'fleet.pw');
+  writeFileSync(passwordFile, `${PASSWORDS[terminal]}\n`, { mode: 0o600 });
+  return { url: broker.url, group: GROUP, passwordFile, reconnectMinMs: 20, reconnectMaxMs: 200 };
 }
 
 export interface LogLines {

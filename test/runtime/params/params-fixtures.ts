@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { packageRoot } from '../../../config/paths.js';
+import { validateConfig } from '../../../config/load.js';
 import { defaultSimTariff } from '../../../runtime/uplink/simulator.js';
 import { signParameterSet } from '../../../runtime/params/signature.js';
 import { labOperatorSigner } from '../../../runtime/params/lab-operator-key.js';
@@ -110,26 +111,10 @@ export function parameterSet(
     version,
     issuedAt: new Date().toISOString(),
     emv: {
-      applications: [
-        {
-          aid: VISA,
-          partialSelection: true,
-          applicationVersion: '0096',
-          tacDenial: '0010000000',
-          tacOnline: 'DC4004F800',
-          tacDefault: 'DC4000A800',
-          floorLimit: visaFloorLimit,
-        },
-        {
-          aid: 'A0000000041010',
-          partialSelection: false,
-          applicationVersion: '0002',
-          tacDenial: '0400000000',
-          tacOnline: 'FC50BCF800',
-          tacDefault: 'FC50BCA000',
-          floorLimit: 0,
-        },
-      ],
+      // The configured applications (config/schema.ts defaults), the Visa AID's floor limit changed.
+      applications: validateConfig({}).emv.applications.map((app) =>
+        app.aid === VISA ? { ...app, floorLimit: visaFloorLimit } : app,
+      ),
     },
     caKeys: testCaPublicKeys().map((key) => ({ ...key, checksum: caKeyChecksum(key) })),
     revocations: [],
