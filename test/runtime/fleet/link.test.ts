@@ -5,6 +5,7 @@
 import t from 'tap';
 import { capturedLogger, fleetBroker, fleetMessage, makeLink, mqttClient, PREFIX, until } from './fixtures.js';
 import type { FleetMessage, InboundKind } from '../../../runtime/fleet/types.js';
+import { MemoryFleetOutbox } from '../../../runtime/fleet/memory-outbox.js';
 
 t.test('a terminal connects with its own credentials, sends events in order and gets its commands', async (t) => {
   const broker = await fleetBroker(t);
@@ -173,4 +174,25 @@ t.test('health is retained, the latest only, and sent again on reconnect', async
   reconnected.publishHealth({ n: 4 });
   reconnected.start();
   await until(() => watcher.on(health).some((h) => h.n === 4), 'health at the next connect');
+});
+
+t.test('sendNow publishes what another writer put in the outbox while the link was idle and connected', async (t) => {
+  const broker = await fleetBroker(t);
+  const reports = `${PREFIX}/t/TERM0001/params/report`;
+  const backend = await mqttClient(t, broker, { subscribe: [reports] });
+  const outbox = new MemoryFleetOutbox();
+  const link = makeLink(t, broker, { outbox });
+  link.start();
+  await until(() => link.state === 'connected', 'the link to connect');
+  // As the params service does: its report goes straight into the outbox, not through send().
+  await outbox.enqueue('params/report', {
+    id: '0193a6f0-0000-7000-8000-000000000001',
+    type: 'params.report',
+    at: '2026-12-05T00:00:00.000Z',
+    data: { version: 3, outcome: 'applied' },
+  });
+  link.sendNow();
+  await until(() => backend.on(reports).length === 1, 'the report at the back-end');
+  t.match(backend.on(reports)[0], { id: '0193a6f0-0000-7000-8000-000000000001', data: { version: 3 } });
+  await until(() => outbox.depth() === 0, 'the PUBACK to take it off the outbox');
 });
