@@ -55,7 +55,8 @@ export interface StatusSummary {
   daemon: SummaryInputs['daemon'];
   services: Record<string, Health>;
   devices: Array<{ name: string; state: string; reason?: string }>;
-  links: { host: Health | null; uplink: Health | null };
+  /** `fleet` only where the daemon has a fleet link (config `fleet`). */
+  links: { host: Health | null; uplink: Health | null; fleet?: Health };
   spool: {
     depth: number;
     dead: number;
@@ -118,7 +119,11 @@ export function statusSummary(inputs: SummaryInputs): StatusSummary {
               ...(state!.reason ? { reason: state!.reason } : {}),
             }))),
       ) ?? [],
-    links: { host: services.host ?? null, uplink: services.uplink ?? null },
+    links: {
+      host: services.host ?? null,
+      uplink: services.uplink ?? null,
+      ...(services.fleet ? { fleet: services.fleet } : {}),
+    },
     spool: part('spool', sources && (() => spoolPart(sources.spoolStatus()))),
     batch: part(
       'batch',

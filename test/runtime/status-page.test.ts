@@ -229,6 +229,20 @@ t.test(
   },
 );
 
+t.test('the fleet link is a link of its own where the daemon has one', async (t) => {
+  const summarise = (health: Record<string, { state: 'up' | 'degraded'; reason?: string }>) =>
+    statusSummary({ daemon: { pid: 1, version: 'x', startedAt: '2026-01-01T00:00:00.000Z' }, health: () => health })
+      .links;
+  t.same(summarise({ host: { state: 'up' }, uplink: { state: 'up' } }), {
+    host: { state: 'up' },
+    uplink: { state: 'up' },
+  });
+  t.same(
+    summarise({ host: { state: 'up' }, uplink: { state: 'up' }, fleet: { state: 'degraded', reason: 'broker away' } }),
+    { host: { state: 'up' }, uplink: { state: 'up' }, fleet: { state: 'degraded', reason: 'broker away' } },
+  );
+});
+
 t.test('a part whose source fails is null and named in problems; the rest still answers', async (t) => {
   const summary = statusSummary({
     daemon: { pid: 1, version: 'x', startedAt: '2026-01-01T00:00:00.000Z' },
