@@ -9,9 +9,7 @@
 import { z } from 'zod';
 import { PosError } from '../../config/errors.js';
 import type { CommandResult, FleetCommandName, FleetMessage } from './types.js';
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { COMMAND_ARGS, FLEET_COMMANDS, isFleetCommand, type LogLevel } from './messages.js';
 
 /** What the commands act on (the daemon wires them to its logger, payments, spool and workflow). */
 export interface CommandDeps {
@@ -25,27 +23,6 @@ export interface CommandDeps {
   retryDead(stream: string | undefined): number;
   /** GET /v1/reports/day: the courier's end of day (default today). */
   dayReport(date: string | undefined): unknown;
-}
-
-const ARGS = {
-  'log-level': z.object({ level: z.enum(LOG_LEVELS) }),
-  diagnostics: z.object({ gc: z.boolean().default(false) }),
-  // `journalId` as POST /v1/receipts/reprint names it; `id` as the link's message check (messages.ts) does.
-  reprint: z.object({ journalId: z.string().min(1).optional(), id: z.string().min(1).optional() }),
-  'spool-retry': z.object({ stream: z.string().min(1).optional() }),
-  'day-report': z.object({
-    date: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
-      .optional(),
-  }),
-} satisfies Record<FleetCommandName, z.ZodType>;
-
-export const FLEET_COMMANDS = Object.keys(ARGS) as FleetCommandName[];
-
-/** Whether `name` is a command the terminal has. */
-export function isFleetCommand(name: string): name is FleetCommandName {
-  return Object.hasOwn(ARGS, name);
 }
 
 /**
@@ -100,9 +77,9 @@ function parseArgs<Name extends FleetCommandName>(
   command: Name,
   data: unknown,
   code: 'CODPOS_FLEET_MESSAGE' | 'CODPOS_USAGE_LOG_LEVEL' = 'CODPOS_FLEET_MESSAGE',
-): z.infer<(typeof ARGS)[Name]> {
-  const parsed = ARGS[command].safeParse(data);
-  if (parsed.success) return parsed.data as z.infer<(typeof ARGS)[Name]>;
+): z.infer<(typeof COMMAND_ARGS)[Name]> {
+  const parsed = COMMAND_ARGS[command].safeParse(data);
+  if (parsed.success) return parsed.data as z.infer<(typeof COMMAND_ARGS)[Name]>;
   const issue = parsed.error.issues[0]!;
   throw new PosError(
     code,

@@ -11,13 +11,34 @@ import { z } from 'zod';
 import { PosError } from '../../config/errors.js';
 import type { FleetCommandName, FleetMessage, InboundKind, TaskUpdate } from './types.js';
 
-export const FLEET_COMMANDS: readonly FleetCommandName[] = [
-  'log-level',
-  'diagnostics',
-  'reprint',
-  'spool-retry',
-  'day-report',
-];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Each command's arguments (the message's `data`), the one place they are written: the link checks
+ * a command with them before anyone acts on it, and runtime/fleet/commands.ts reads them. More
+ * fields are left for the command to ignore.
+ */
+export const COMMAND_ARGS = {
+  'log-level': z.looseObject({ level: z.enum(LOG_LEVELS) }),
+  diagnostics: z.looseObject({ gc: z.boolean().default(false) }),
+  // `journalId` as POST /v1/receipts/reprint names it, or `id`.
+  reprint: z.looseObject({ journalId: z.string().min(1).optional(), id: z.string().min(1).optional() }),
+  'spool-retry': z.looseObject({ stream: z.string().min(1).optional() }),
+  'day-report': z.looseObject({
+    date: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
+      .optional(),
+  }),
+} satisfies Record<FleetCommandName, z.ZodType>;
+
+export const FLEET_COMMANDS = Object.keys(COMMAND_ARGS) as FleetCommandName[];
+
+/** Whether `name` is a command the terminal has. */
+export function isFleetCommand(name: string): name is FleetCommandName {
+  return Object.hasOwn(COMMAND_ARGS, name);
+}
 
 const fleetMessage = z.object({
   id: z.string().min(1).max(64),
@@ -55,20 +76,6 @@ const taskUpdate = z.discriminatedUnion('action', [
   }),
 ]);
 
-/** Each command's arguments (the message's `data`); more fields are left for the command to ignore. */
-const commandArgs: Record<FleetCommandName, z.ZodType> = {
-  'log-level': z.looseObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
-  diagnostics: z.looseObject({}),
-  reprint: z.looseObject({ id: z.string().min(1).optional() }),
-  'spool-retry': z.looseObject({ stream: z.string().min(1).optional() }),
-  'day-report': z.looseObject({
-    date: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/)
-      .optional(),
-  }),
-};
-
 export type InboundMessage =
   | { kind: 'tasks'; message: FleetMessage<TaskUpdate> }
   | { kind: 'params'; message: FleetMessage }
@@ -98,7 +105,7 @@ export function parseInbound(kind: InboundKind, topic: string, payload: Buffer, 
   if (kind === 'params') return { kind, message };
   const name = /^cmd\.(.+)$/.exec(message.type)?.[1];
   if (name === undefined) throw bad(topic, `type: expected cmd.NAME, got ${JSON.stringify(message.type)}`);
-  if (!(FLEET_COMMANDS as readonly string[]).includes(name))
+  if (!isFleetCommand(name))
     throw new PosError(
       'CODPOS_FLEET_UNKNOWN_COMMAND',
       `${topic}: no command ${JSON.stringify(name)} on this terminal`,
@@ -106,9 +113,8 @@ export function parseInbound(kind: InboundKind, topic: string, payload: Buffer, 
         details: { topic, messageId: message.id, command: name },
       },
     );
-  const command = name as FleetCommandName;
-  const data = check(commandArgs[command], message.data, topic, 'data.') as Record<string, unknown>;
-  return { kind, command, message: { ...message, data } };
+  const data = check(COMMAND_ARGS[name] as z.ZodType, message.data, topic, 'data.') as Record<string, unknown>;
+  return { kind, command: name, message: { ...message, data } };
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, topic: string, prefix: string): T {
