@@ -49,7 +49,8 @@ const fleetMessage = z.object({
 });
 
 const text = z.string().min(1).max(512);
-const taskUpdate = z.discriminatedUnion('action', [
+/** A TaskUpdate (types.ts), the one definition: the link's check and task-updates.ts read it. */
+export const TASK_UPDATE = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('add'),
     task: z.object({
@@ -58,9 +59,10 @@ const taskUpdate = z.discriminatedUnion('action', [
       kind: z.enum(['pickup', 'delivery']),
       // Minor units: a fraction or a negative amount is never a COD amount.
       codAmount: z.number().int().nonnegative(),
+      // ISO 4217, numeric (840) or alphabetic (USD), as the task list download carries it.
       currency: z
         .string()
-        .regex(/^[A-Z0-9]{3}$/)
+        .regex(/^[A-Z0-9]{3}$/, 'expected an ISO 4217 code, numeric (840) or alphabetic (USD)')
         .nullable(),
       consignee: text.nullable(),
       address: text.nullable(),
@@ -99,7 +101,7 @@ export function parseInbound(kind: InboundKind, topic: string, payload: Buffer, 
   if (message.terminal !== undefined && message.terminal !== terminalId)
     throw bad(topic, `terminal: ${JSON.stringify(message.terminal)} is not this terminal`);
   if (kind === 'tasks') {
-    const data = check(taskUpdate, message.data, topic, 'data.') as TaskUpdate;
+    const data = check(TASK_UPDATE, message.data, topic, 'data.') as TaskUpdate;
     return { kind, message: { ...message, data } };
   }
   if (kind === 'params') return { kind, message };

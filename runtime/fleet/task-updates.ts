@@ -5,39 +5,11 @@
  * twice), then published on the event bus as `tasks.updated` — the event the screen already
  * reloads its list on — with the change in its data, so a re-routed delivery shows at once.
  */
-import { z } from 'zod';
 import { PosError } from '../../config/errors.js';
 import type { Spool } from '../../spool/spool.js';
 import type { TaskChange } from '../../spool/tasks.js';
 import type { FleetMessage, TaskUpdate } from './types.js';
-
-const text = z.string().min(1).max(500);
-
-const TASK_UPDATE = z.discriminatedUnion('action', [
-  z.object({
-    action: z.literal('add'),
-    task: z.object({
-      id: text,
-      waybill: text,
-      kind: z.enum(['pickup', 'delivery']),
-      codAmount: z.number().int().nonnegative(),
-      currency: z
-        .string()
-        .regex(/^\d{3}$/)
-        .nullable(),
-      consignee: text.nullable(),
-      address: text.nullable(),
-    }),
-  }),
-  z.object({ action: z.literal('remove'), taskId: text, reason: text.optional() }),
-  z.object({
-    action: z.literal('reroute'),
-    taskId: text,
-    address: text,
-    consignee: text.optional(),
-    reason: text.optional(),
-  }),
-]);
+import { TASK_UPDATE } from './messages.js';
 
 /** The message's data as a TaskUpdate; CODPOS_FLEET_MESSAGE naming the field that is wrong. */
 export function parseTaskUpdate(data: unknown): TaskUpdate {
