@@ -1,7 +1,7 @@
 /**
  * Loading a config as the daemon uses it: the schema (config/load.ts), then the checks
  * that need the parts the config names — the host's ISO 8583 dialect with its field
- * overrides, the EMV CA key file. `codposd` and `codpos config check|show` both go through here, so a config
+ * overrides, the EMV CA key file, the operator's public keys, the fleet link's password and TLS files. `codposd` and `codpos config check|show` both go through here, so a config
  * that passes the check starts the daemon.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -12,6 +12,8 @@ import type { HostTls } from '../config/schema.js';
 import { hostDialect } from './host/dialect.js';
 import { TLS_FILE_SETTINGS, resolveTlsFile } from './host/channel.js';
 import { kernelTerminal } from './payment/terminal.js';
+import { loadOperatorKeys } from './params/operator-keys.js';
+import { fleetLinkSettingsFromConfig } from './fleet/options.js';
 
 export function loadCheckedConfig(options: LoadOptions = {}): LoadedConfig {
   const loaded = loadConfig(options);
@@ -27,6 +29,10 @@ export function loadCheckedConfig(options: LoadOptions = {}): LoadedConfig {
   hostDialect(loaded.config.host);
   // The CA key file is read now, so a bad one fails `config check`, not the first payment.
   if (loaded.config.emv.caKeysFile !== '') kernelTerminal(loaded.config);
+  // So are the operator's keys and the fleet link's files: not at the first package or connection.
+  const env = options.env ?? process.env;
+  loadOperatorKeys(loaded.config, env);
+  if (loaded.config.fleet?.enabled) fleetLinkSettingsFromConfig(loaded.config, env);
   return loaded;
 }
 

@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import type { Health, Service } from '../service.js';
 import type { EventBus } from '../api/events.js';
 import type { ParamsReport } from '../params/types.js';
-import { FleetLink, type FleetLinkSettings } from './link.js';
+import type { FleetLink, FleetLinkSettings } from './link.js';
 import { fleetLinkSettingsFromConfig } from './options.js';
 import { SpoolFleetOutbox } from './spool-outbox.js';
 import { applyTaskUpdate } from './task-updates.js';
@@ -64,6 +64,8 @@ export class FleetService implements Service {
   async start(): Promise<void> {
     const settings = { ...fleetLinkSettingsFromConfig(this.config), ...this.deps.link };
     const spool = this.deps.spool();
+    // Loaded here: the MQTT client library is evaluated only on a box that has a fleet link.
+    const { FleetLink } = await import('./link.js');
     const link = new FleetLink({
       ...settings,
       outbox: new SpoolFleetOutbox(spool.outbox),
