@@ -163,6 +163,7 @@ function fleetService(
       reprint: (journalId) => payments.reprint(journalId),
       retryDead: (stream) => spool.spool.outbox.retryDead(stream),
       dayReport: (date) => workflow.report(date),
+      paramsRollback: () => params.rollback('fleet'),
     },
   });
 }

@@ -23,6 +23,8 @@ export interface CommandDeps {
   retryDead(stream: string | undefined): number;
   /** GET /v1/reports/day: the courier's end of day (default today). */
   dayReport(date: string | undefined): unknown;
+  /** POST /v1/params/rollback: the previous parameter package runs again; its report. */
+  paramsRollback(): Promise<unknown>;
 }
 
 /**
@@ -70,6 +72,9 @@ async function run(deps: CommandDeps, command: string, data: unknown): Promise<u
       return { retried: deps.retryDead(parseArgs(command, data).stream) };
     case 'day-report':
       return deps.dayReport(parseArgs(command, data).date);
+    case 'params-rollback':
+      parseArgs(command, data);
+      return deps.paramsRollback();
   }
 }
 

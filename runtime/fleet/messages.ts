@@ -31,6 +31,8 @@ export const COMMAND_ARGS = {
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
       .optional(),
   }),
+  // Back to the previous parameter package (runtime/params/service.ts rollback): no arguments.
+  'params-rollback': z.looseObject({}),
 } satisfies Record<FleetCommandName, z.ZodType>;
 
 export const FLEET_COMMANDS = Object.keys(COMMAND_ARGS) as FleetCommandName[];

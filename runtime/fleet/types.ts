@@ -51,7 +51,8 @@ export type TaskUpdate =
   | { action: 'reroute'; taskId: string; address: string; consignee?: string; reason?: string };
 
 /** The commands terminal management may send (inbound on t/T/cmd or g/G/cmd, type 'cmd.NAME'). */
-export type FleetCommandName = 'log-level' | 'diagnostics' | 'reprint' | 'spool-retry' | 'day-report';
+export type FleetCommandName =
+  'log-level' | 'diagnostics' | 'reprint' | 'spool-retry' | 'day-report' | 'params-rollback';
 
 /** What the terminal publishes on cmd/result for a command: its id, and the outcome as data. */
 export interface CommandResult {

@@ -11,6 +11,7 @@ import type { FleetMessage } from '../../../runtime/fleet/types.js';
 function fakeDeps() {
   const calls: unknown[][] = [];
   let level = 'info';
+  let rollbacks = 0;
   const deps: CommandDeps = {
     setLogLevel: (next) => {
       calls.push(['setLogLevel', next]);
@@ -22,6 +23,12 @@ function fakeDeps() {
     reprint: async (journalId) => (calls.push(['reprint', journalId]), { printed: [journalId ?? 'held-1'], held: [] }),
     retryDead: (stream) => (calls.push(['retryDead', stream]), 3),
     dayReport: (date) => (calls.push(['dayReport', date]), { date: date ?? '2026-06-01', cash: { amount: 0 } }),
+    paramsRollback: async () => {
+      calls.push(['paramsRollback']);
+      if (rollbacks++ > 0)
+        throw new PosError('CODPOS_PARAMS_NO_PREVIOUS', 'there is no previous parameter version to roll back to');
+      return { outcome: 'rolled-back', version: 2 };
+    },
   };
   return { deps, calls, level: () => level };
 }
@@ -116,5 +123,20 @@ t.test(
     t.match(internal, { ok: false, code: 'CODPOS_INTERNAL_FLEET_COMMAND' });
     t.notMatch(internal.message, /deadbeef/);
     t.equal(logged.length, 1);
+  },
+);
+
+t.test(
+  "params-rollback answers the rollback report, and the params service's refusal as ok false with its code",
+  async (t) => {
+    const { deps, calls } = fakeDeps();
+    t.same(await runCommand(deps, cmd('cmd.params-rollback')), {
+      commandId: 'c-1',
+      command: 'params-rollback',
+      ok: true,
+      result: { outcome: 'rolled-back', version: 2 },
+    });
+    t.match(await runCommand(deps, cmd('cmd.params-rollback')), { ok: false, code: 'CODPOS_PARAMS_NO_PREVIOUS' });
+    t.same(calls, [['paramsRollback'], ['paramsRollback']]);
   },
 );

@@ -52,6 +52,7 @@ async function setUp(t: Test, broker: Broker) {
     reprint: async () => ({ printed: [], held: [] }),
     retryDead: () => 0,
     dayReport: () => ({}),
+    paramsRollback: async () => ({ outcome: 'rolled-back' }),
   };
   const service = new FleetService(config, createLogger({ level: 'silent' }), {
     spool: () => spool,
