@@ -128,4 +128,12 @@ t.test('parameter packages through the broker: refused, pending then applied, re
     t.equal(reports().length, 9, 'one report for the repeated message');
     t.equal(reports().filter((r) => r.version === 5).length, 1);
   });
+
+  await t.test('the params-rollback command brings the previous version back, without a visit', async (t) => {
+    await backend.client.publishAsync(`${T}/cmd`, fleetMessage('rb-1', 'cmd.params-rollback', {}), { qos: 1 });
+    t.match((await reportsUntil(10, 'the rollback report')).slice(9), [
+      { outcome: 'rolled-back', version: 5, runningVersion: 5, source: 'fleet' },
+    ]);
+    t.match((await call(socketPath, 'GET', '/v1/params')).json, { version: 5, previousVersion: 6 });
+  });
 });
