@@ -34,3 +34,30 @@ t.test('a broker certificate from another CA is refused: CODPOS_FLEET_CONNECT, n
   t.match(link.stats().lastError?.message, /certificate/i);
   t.equal(link.stats().connects, 0);
 });
+
+t.test(
+  'a broker that requires a client certificate takes the terminal with its certificate and refuses it without',
+  async (t) => {
+    const pki = makeTestPki();
+    t.teardown(() => pki.remove());
+    const broker = await fleetBroker(t, {
+      tls: { caFile: pki.caFile, certFile: pki.server.certFile, keyFile: pki.server.keyFile, requireCertificate: true },
+    });
+    const without = makeLink(t, broker, { url: broker.tlsUrl!, ca: pki.ca });
+    without.start();
+    await until(() => without.stats().lastError !== undefined, 'the refused handshake without a certificate');
+    t.equal(without.stats().lastError?.code, 'CODPOS_FLEET_CONNECT');
+    t.equal(without.stats().connects, 0, 'never connected without its certificate');
+    await without.stop();
+
+    const withCertificate = makeLink(t, broker, {
+      url: broker.tlsUrl!,
+      ca: pki.ca,
+      cert: pki.client.cert,
+      key: pki.client.key,
+    });
+    withCertificate.start();
+    await until(() => withCertificate.state === 'connected', 'the mutual TLS connection');
+    t.equal(withCertificate.stats().connects, 1);
+  },
+);
