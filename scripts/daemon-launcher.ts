@@ -23,11 +23,9 @@ const bundle = join(here, 'codposd.cjs');
 const cacheFile = `${bundle}.v8cache`;
 
 function compile(): vm.Script {
-  // The bundle's own first line may be a #! line, which is not JavaScript inside a function.
-  const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
-  // The same wrapper Node gives a CommonJS module, so the bundle runs as `node codposd.cjs` would.
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  return new vm.Script(wrapped, {
+  // The file is already the function wrapper Node gives a CommonJS module (the build wrote it so):
+  // compiled as read, it is one string in the heap, not the file and a wrapped copy of it.
+  return new vm.Script(readFileSync(bundle, 'utf8'), {
     filename: bundle,
     ...(existsSync(cacheFile) ? { cachedData: readFileSync(cacheFile) } : {}),
   });

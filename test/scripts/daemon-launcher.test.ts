@@ -20,8 +20,8 @@ function cacheRejectedUnder(nodeFlags: readonly string[]): boolean {
     const { readFileSync } = require('node:fs');
     const vm = require('node:vm');
     const bundle = process.argv[1];
-    const source = readFileSync(bundle, 'utf8').replace(/^#!.*/, '');
-    const script = new vm.Script('(function (exports, require, module, __filename, __dirname) {' + source + '\\n})', { filename: bundle, cachedData: readFileSync(bundle + '.v8cache') });
+    // As the launcher compiles it: the file's text as read (the build wrote the module wrapper in).
+    const script = new vm.Script(readFileSync(bundle, 'utf8'), { filename: bundle, cachedData: readFileSync(bundle + '.v8cache') });
     process.stdout.write(String(script.cachedDataRejected));`;
   const run = spawnSync(process.execPath, [...nodeFlags, '-e', probe, bundle], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`the cache probe failed: ${run.stderr}`);
