@@ -15,7 +15,7 @@ import { compileDialect, type CompiledDialect, type CompiledField, type Compiled
 import { ASCII, BCD } from './codes.js';
 import { HEX_VALUE } from './charsets.js';
 import { highestField, newFields } from './fields-array.js';
-import { ISO8583_ERRORS as E, decodeError } from './errors.js';
+import { ISO8583_ERRORS as E, decodeError, fieldDecodeError } from './errors.js';
 import { WholeMessageText, ownText } from './interpreters/text-source.js';
 import type { TextSource } from './interpreters/interpreter.js';
 import { hex2 } from './prefixers/prefixer.js';
@@ -144,34 +144,21 @@ function unknownField(set: CompiledFieldSet, number: number, bitmapOffset: numbe
 }
 
 function truncated(f: CompiledField, pos: number, needed: number, end: number) {
-  return decodeError(E.TRUNCATED, f.path, f.label, pos, `needs ${needed} bytes, ${end - pos} left`);
+  return fieldDecodeError(E.TRUNCATED, f, pos, `needs ${needed} bytes, ${end - pos} left`);
 }
 
 function truncatedPrefix(f: CompiledField, pos: number, end: number) {
-  return decodeError(
-    E.TRUNCATED,
-    f.path,
-    f.label,
-    pos,
-    `its length prefix needs ${f.prefixBytes} bytes, ${end - pos} left`,
-  );
+  return fieldDecodeError(E.TRUNCATED, f, pos, `its length prefix needs ${f.prefixBytes} bytes, ${end - pos} left`);
 }
 
 function overMaximum(f: CompiledField, pos: number, length: number) {
-  return decodeError(
-    E.LENGTH_OVER_MAX,
-    f.path,
-    f.label,
-    pos,
-    `length ${length} is over the field's maximum ${f.maxLength}`,
-  );
+  return fieldDecodeError(E.LENGTH_OVER_MAX, f, pos, `length ${length} is over the field's maximum ${f.maxLength}`);
 }
 
 function subfieldsLeftOver(f: CompiledField, subEnd: number, end: number) {
-  return decodeError(
+  return fieldDecodeError(
     E.TRAILING_BYTES,
-    f.path,
-    f.label,
+    f,
     subEnd,
     `${end - subEnd} bytes are left after the last subfield its bitmap names`,
   );

@@ -5,18 +5,18 @@
  * field, a value longer than the field, a string for a binary field are PosErrors
  * naming the field) and has the field's prefixer (prefixers/) write its length.
  *
- * Hot path notes: one pass writes into a reusable scratch buffer (grown on demand),
- * and the result is one copy of the written bytes.
+ * Hot path notes: one pass writes the message in place into a block shared by many
+ * messages (scratch.ts), and the result is a view of those bytes: no copy.
  */
 import { PosError } from '../../config/errors.js';
 import { HEX_DIGIT } from './charsets.js';
 import { compileDialect, type CompiledField, type CompiledFieldSet } from './compile.js';
-import { ISO8583_ERRORS as E, encodeError } from './errors.js';
+import { ISO8583_ERRORS as E, encodeError, fieldEncodeError } from './errors.js';
 import { Scratch } from './scratch.js';
 import type { Dialect } from './spec.js';
 import type { IsoFields, IsoMessage } from './message.js';
 
-/** The encoder's one output buffer (encoding is synchronous, so one is enough). */
+/** Where messages are written (encoding is synchronous, so one is enough). */
 const scratch = new Scratch();
 
 /** Encodes one message (no framing). */
@@ -24,9 +24,9 @@ export function encodeIso8583(message: IsoMessage, dialect: Dialect): Buffer {
   const compiled = compileDialect(dialect);
   const mti = message.mti;
   if (typeof mti !== 'string' || mti.length !== 4) throw encodeError(E.BAD_MTI, 'mti', 'MTI', 'must be 4 digits');
-  let pos = compiled.mti.interpreter.encode(mti, compiled.mti, scratch, 0);
+  let pos = compiled.mti.interpreter.encode(mti, compiled.mti, scratch, scratch.begin());
   pos = encodeBody(message.fields, compiled.body, pos);
-  return scratch.copyOut(pos);
+  return scratch.finish(pos);
 }
 
 function encodeBody(fields: IsoFields, set: CompiledFieldSet, start: number): number {
@@ -124,10 +124,9 @@ function encodeSubMessage(value: IsoFields, f: CompiledField, pos: number): numb
   const dataEnd = encodeBody(value, f.sub!, dataStart);
   const length = dataEnd - dataStart;
   if (length > f.maxLength)
-    throw encodeError(
+    throw fieldEncodeError(
       E.LENGTH_OVER_MAX,
-      f.path,
-      f.label,
+      f,
       `the subfields take ${length} bytes; the field holds at most ${f.maxLength}`,
     );
   f.prefixer.write(length, f, scratch.bytes, pos);

@@ -54,6 +54,22 @@ export function decodeError(
   return new PosError(code, `ISO 8583 ${where} at byte ${offset}: ${problem}`, { details: { field, offset } });
 }
 
+/** Names a field in a fault: its path (`55`, `48.2`) and the label the message shows. */
+export interface FaultyField {
+  path: string;
+  label: string;
+}
+
+/** A decoding fault in field `f` at byte `offset`. */
+export function fieldDecodeError(code: Iso8583ErrorCode, f: FaultyField, offset: number, problem: string): PosError {
+  return decodeError(code, f.path, f.label, offset, problem);
+}
+
+/** An encoding fault in the value given for field `f`. */
+export function fieldEncodeError(code: Iso8583ErrorCode, f: FaultyField, problem: string): PosError {
+  return encodeError(code, f.path, f.label, problem);
+}
+
 /** An encoding fault in a value given for `where`. */
 export function encodeError(code: Iso8583ErrorCode, field: string, where: string, problem: string): PosError {
   return new PosError(code, `ISO 8583 ${where}: ${problem}`, { details: { field } });

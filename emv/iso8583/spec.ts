@@ -114,30 +114,36 @@ export function withFields(
 // Small constructors so a dialect table reads like a packager's field list.
 // They return plain data; nothing here is behaviour.
 
-/** A fixed-length field. */
-export function fixed(
+/** What every field constructor takes, in a dialect table's column order. */
+type FieldColumns = [
   content: ContentType,
   maxLength: number,
   encoding: DataEncoding,
   name: string,
   pad?: 'left' | 'right',
-): FieldSpec {
-  return pad === undefined
-    ? { name, content, lengthType: 'fixed', maxLength, encoding }
-    : { name, content, lengthType: 'fixed', maxLength, encoding, pad };
+];
+
+/** A fixed-length field. */
+export function fixed(...columns: FieldColumns): FieldSpec {
+  return fieldSpec(columns, 'fixed');
 }
 
 /** A variable-length field. */
 export function variable(
   lengthType: Exclude<LengthType, 'fixed'>,
   lengthEncoding: LengthEncoding,
-  content: ContentType,
-  maxLength: number,
-  encoding: DataEncoding,
-  name: string,
-  pad?: 'left' | 'right',
+  ...columns: FieldColumns
 ): FieldSpec {
-  const spec: FieldSpec = { name, content, lengthType, maxLength, encoding, lengthEncoding };
+  return fieldSpec(columns, lengthType, lengthEncoding);
+}
+
+function fieldSpec(
+  [content, maxLength, encoding, name, pad]: FieldColumns,
+  lengthType: LengthType,
+  lengthEncoding?: LengthEncoding,
+): FieldSpec {
+  const spec: FieldSpec = { name, content, lengthType, maxLength, encoding };
+  if (lengthEncoding !== undefined) spec.lengthEncoding = lengthEncoding;
   if (pad !== undefined) spec.pad = pad;
   return spec;
 }

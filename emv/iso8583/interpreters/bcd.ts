@@ -18,7 +18,7 @@ import {
 } from '../charsets.js';
 import { Z } from '../codes.js';
 import type { CompiledField } from '../compile.js';
-import { ISO8583_ERRORS as E, decodeError, encodeError } from '../errors.js';
+import { ISO8583_ERRORS as E, fieldDecodeError, fieldEncodeError } from '../errors.js';
 import { hex2, int } from '../prefixers/prefixer.js';
 import { encodeText } from './content.js';
 import type { TextInterpreter } from './interpreter.js';
@@ -73,7 +73,7 @@ function nibble(text: string, i: number, track: boolean, f: CompiledField): numb
   const d = text.charCodeAt(i) - 48;
   if (d >= 0 && d <= 9) return d;
   if (track && d === 13) return 0xd; // '=' (0x3D) is the track separator, nibble D
-  throw encodeError(E.BAD_DIGIT, f.path, f.label, `character ${i + 1} is not a digit${track ? ' or =' : ''}`);
+  throw fieldEncodeError(E.BAD_DIGIT, f, `character ${i + 1} is not a digit${track ? ' or =' : ''}`);
 }
 
 /** `digits` digits packed as BCD at buf[pos], the filler nibble 0 on the field's pad side when odd. */
@@ -186,25 +186,9 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
         )
       );
     }
-    default: {
-      // 5 to 7 bytes: 8 characters now, the rest in one more call (the generated decoder builds n9-n12 from tables).
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      const c = buf[i + 2]!;
-      const d = buf[i + 3]!;
-      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
-      value += String.fromCharCode(
-        code[a >> 4]!,
-        code[a & 15]!,
-        code[b >> 4]!,
-        code[b & 15]!,
-        code[c >> 4]!,
-        code[c & 15]!,
-        code[d >> 4]!,
-        code[d & 15]!,
-      );
-      return value + evenBcd(buf, i + 4, end, track, f);
-    }
+    default:
+      // 5 to 7 bytes: four now, the rest in one more call (the generated decoder builds n9-n12 from tables).
+      return value + evenBcd(buf, i, i + 4, track, f) + evenBcd(buf, i + 4, end, track, f);
   }
 }
 
@@ -212,10 +196,9 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
 function badBcd(buf: Buffer, i: number, track: boolean, f: CompiledField) {
   const valid = track ? IS_TRACK_BCD : IS_BCD;
   while (valid[buf[i]!] === 1) i++;
-  return decodeError(
+  return fieldDecodeError(
     E.BAD_DIGIT,
-    f.path,
-    f.label,
+    f,
     i,
     `byte 0x${hex2(buf[i]!)} is not two BCD digits${track ? ' (or the separator D)' : ''}`,
   );
@@ -224,10 +207,9 @@ function badBcd(buf: Buffer, i: number, track: boolean, f: CompiledField) {
 function oneDigit(nibble: number, track: boolean, offset: number, f: CompiledField): string {
   const c = track ? TRACK_NIBBLE[nibble] : nibble <= 9 ? CHAR[48 + nibble] : undefined;
   if (c === undefined)
-    throw decodeError(
+    throw fieldDecodeError(
       E.BAD_DIGIT,
-      f.path,
-      f.label,
+      f,
       offset,
       `nibble ${nibble.toString(16).toUpperCase()} is not a digit${track ? ' or the separator D' : ''}`,
     );
@@ -235,13 +217,7 @@ function oneDigit(nibble: number, track: boolean, offset: number, f: CompiledFie
 }
 
 function badPadding(f: CompiledField, offset: number, nibble: number) {
-  return decodeError(
-    E.BAD_PADDING,
-    f.path,
-    f.label,
-    offset,
-    `filler nibble is ${nibble.toString(16).toUpperCase()}, not 0`,
-  );
+  return fieldDecodeError(E.BAD_PADDING, f, offset, `filler nibble is ${nibble.toString(16).toUpperCase()}, not 0`);
 }
 
 /**

@@ -1,19 +1,18 @@
 /** The content rule of binary (b) values, shared by the binary and hex interpreters. */
 import type { CompiledField } from '../compile.js';
-import { ISO8583_ERRORS as E, encodeError } from '../errors.js';
+import { ISO8583_ERRORS as E, fieldEncodeError } from '../errors.js';
 import { describe } from './content.js';
 import type { Scratch } from '../scratch.js';
 
 /** The value checked to be bytes of the field's length (exactly it when fixed, at most it when variable). */
 export function bytesToWrite(value: unknown, f: CompiledField): Uint8Array {
   if (!(value instanceof Uint8Array))
-    throw encodeError(E.BAD_VALUE, f.path, f.label, `binary data must be a Buffer, not ${describe(value)}`);
+    throw fieldEncodeError(E.BAD_VALUE, f, `binary data must be a Buffer, not ${describe(value)}`);
   const fixed = f.lengthDigits === 0;
   if (fixed ? value.length !== f.maxLength : value.length > f.maxLength) {
-    throw encodeError(
+    throw fieldEncodeError(
       E.LENGTH_OVER_MAX,
-      f.path,
-      f.label,
+      f,
       `the value has ${value.length} bytes; the field holds ${fixed ? 'exactly' : 'at most'} ${f.maxLength}`,
     );
   }

@@ -8,27 +8,25 @@
 import { CHAR_CLASS, PRINTABLE, SIGN } from '../charsets.js';
 import { AN, ANS, N, XN, Z } from '../codes.js';
 import type { CompiledField } from '../compile.js';
-import { ISO8583_ERRORS as E, decodeError, encodeError } from '../errors.js';
+import { ISO8583_ERRORS as E, fieldDecodeError, fieldEncodeError } from '../errors.js';
 import { hex2 } from '../prefixers/prefixer.js';
 import type { Scratch } from '../scratch.js';
 import type { TextInterpreter } from './interpreter.js';
 
 /** The value as the text to write: checked to be a string that fits, a short fixed value padded. */
 export function textToWrite(value: unknown, f: CompiledField): string {
-  if (typeof value !== 'string')
-    throw encodeError(E.BAD_VALUE, f.path, f.label, `must be a string, not ${describe(value)}`);
+  if (typeof value !== 'string') throw fieldEncodeError(E.BAD_VALUE, f, `must be a string, not ${describe(value)}`);
   const content = f.content;
   const fixed = f.lengthDigits === 0;
   // Units the value holds (digits or characters; an xn sign is not counted).
   const length = content === XN ? value.length - 1 : value.length;
   if (content === XN && (length < 0 || (CHAR_CLASS[value.charCodeAt(0)]! & SIGN) === 0)) {
-    throw encodeError(E.BAD_VALUE, f.path, f.label, 'a signed amount starts with C or D');
+    throw fieldEncodeError(E.BAD_VALUE, f, 'a signed amount starts with C or D');
   }
   if (length > f.maxLength) {
-    throw encodeError(
+    throw fieldEncodeError(
       E.LENGTH_OVER_MAX,
-      f.path,
-      f.label,
+      f,
       `the value has ${length} ${unit(f)}; the field holds ${fixed ? 'exactly' : 'at most'} ${f.maxLength}`,
     );
   }
@@ -37,12 +35,7 @@ export function textToWrite(value: unknown, f: CompiledField): string {
   if (content === N) return '0'.repeat(missing) + value;
   if (content === XN) return value[0] + '0'.repeat(missing) + value.slice(1);
   if (content === AN || content === ANS) return value + ' '.repeat(missing);
-  throw encodeError(
-    E.BAD_VALUE,
-    f.path,
-    f.label,
-    `the value has ${length} ${unit(f)}; the field holds exactly ${f.maxLength}`,
-  );
+  throw fieldEncodeError(E.BAD_VALUE, f, `the value has ${length} ${unit(f)}; the field holds exactly ${f.maxLength}`);
 }
 
 /**
@@ -73,7 +66,7 @@ export function encodeText(
 /** The encoder's refusal of character `i` of a value. */
 export function badCharToWrite(i: number, f: CompiledField) {
   const code = f.content === AN || f.content === ANS ? E.BAD_CHARACTER : E.BAD_DIGIT;
-  return encodeError(code, f.path, f.label, `character ${i + 1} is not ${expected(f)}`);
+  return fieldEncodeError(code, f, `character ${i + 1} is not ${expected(f)}`);
 }
 
 /** The index of the first character of `text` outside the field's classes. */
@@ -94,18 +87,12 @@ export function badCharRead(buf: Buffer, offset: number, ebcdic: boolean, f: Com
           ? 'printable ASCII'
           : 'a letter, digit or space';
   const code = f.content === N || f.content === XN || f.content === Z ? E.BAD_DIGIT : E.BAD_CHARACTER;
-  return decodeError(
-    code,
-    f.path,
-    f.label,
-    offset,
-    `${ebcdic ? 'EBCDIC ' : ''}byte 0x${hex2(buf[offset]!)} is not ${kind}`,
-  );
+  return fieldDecodeError(code, f, offset, `${ebcdic ? 'EBCDIC ' : ''}byte 0x${hex2(buf[offset]!)} is not ${kind}`);
 }
 
 /** The checked reader's refusal of an xn sign byte. */
 export function badSignRead(buf: Buffer, offset: number, f: CompiledField) {
-  return decodeError(E.BAD_CHARACTER, f.path, f.label, offset, `sign byte 0x${hex2(buf[offset]!)} is not C or D`);
+  return fieldDecodeError(E.BAD_CHARACTER, f, offset, `sign byte 0x${hex2(buf[offset]!)} is not C or D`);
 }
 
 function expected(f: CompiledField): string {

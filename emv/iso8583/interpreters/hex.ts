@@ -1,7 +1,7 @@
 /** Binary data (b) written as ASCII hex, two characters a byte (jPOS IFA_BINARY); the reader takes either case. */
 import { HEX_DIGIT, HEX_VALUE } from '../charsets.js';
 import type { CompiledField } from '../compile.js';
-import { ISO8583_ERRORS as E, decodeError } from '../errors.js';
+import { ISO8583_ERRORS as E, fieldDecodeError } from '../errors.js';
 import { encodeBytes } from './bytes.js';
 import type { Interpreter } from './interpreter.js';
 
@@ -30,7 +30,7 @@ function hexBytes(buf: Buffer, pos: number, length: number, f: CompiledField): B
     const hi = HEX_VALUE[buf[pos + 2 * i]!]!;
     const lo = HEX_VALUE[buf[pos + 2 * i + 1]!]!;
     if ((hi | lo) === 255)
-      throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + 2 * i + (hi === 255 ? 0 : 1), 'not a hex digit');
+      throw fieldDecodeError(E.BAD_DIGIT, f, pos + 2 * i + (hi === 255 ? 0 : 1), 'not a hex digit');
     value[i] = (hi << 4) | lo;
   }
   return value;

@@ -91,17 +91,7 @@ export function buildVoid(original: ApprovedTransaction, context: MessageContext
     [DE.AUTH_CODE]: original.authCode,
     [DE.ORIGINAL_DATA]: originalDataElements(original.request),
   };
-  copyFields(original.request.fields, fields, [
-    DE.PAN,
-    DE.EXPIRY,
-    DE.MERCHANT_TYPE,
-    DE.POS_ENTRY_MODE,
-    DE.PAN_SEQUENCE,
-    DE.NII,
-    DE.POS_CONDITION,
-  ]);
-  addMerchantType(fields, context);
-  panFromTrack(original.request, fields);
+  addCardOfOriginal(original.request, fields, context);
   return { mti: MTI.FINANCIAL_REQUEST, fields };
 }
 
@@ -141,18 +131,12 @@ export function buildReversal(
     [DE.ORIGINAL_DATA]: originalDataElements(original),
   };
   copyFields(original.fields, fields, [
-    DE.PAN,
+    ...CARD_OF_ORIGINAL,
     DE.PROCESSING_CODE,
     DE.AMOUNT,
     DE.STAN,
     DE.LOCAL_TIME,
     DE.LOCAL_DATE,
-    DE.EXPIRY,
-    DE.MERCHANT_TYPE,
-    DE.POS_ENTRY_MODE,
-    DE.PAN_SEQUENCE,
-    DE.NII,
-    DE.POS_CONDITION,
     DE.RRN,
     DE.CURRENCY,
     DE.ICC_DATA,
@@ -248,17 +232,7 @@ export function buildCompletionAdvice(
     [DE.ICC_DATA]: iccDataField(completion.finalIccData),
     [DE.ORIGINAL_DATA]: originalDataElements(approvedRequest),
   };
-  copyFields(approvedRequest.fields, fields, [
-    DE.PAN,
-    DE.EXPIRY,
-    DE.MERCHANT_TYPE,
-    DE.POS_ENTRY_MODE,
-    DE.PAN_SEQUENCE,
-    DE.NII,
-    DE.POS_CONDITION,
-  ]);
-  addMerchantType(fields, context);
-  panFromTrack(approvedRequest, fields);
+  addCardOfOriginal(approvedRequest, fields, context);
   return { mti: MTI.ADVICE, fields };
 }
 
@@ -275,6 +249,28 @@ function addCard(fields: IsoFields, card: CardData): void {
   if (card.expiry !== undefined) fields[DE.EXPIRY] = card.expiry;
   if (card.track2 !== undefined) fields[DE.TRACK2] = card.track2;
   if (card.panSequenceNumber !== undefined) fields[DE.PAN_SEQUENCE] = card.panSequenceNumber;
+}
+
+/** The card and where it was read: what every message about an earlier request copies from it. */
+const CARD_OF_ORIGINAL: readonly number[] = [
+  DE.PAN,
+  DE.EXPIRY,
+  DE.MERCHANT_TYPE,
+  DE.POS_ENTRY_MODE,
+  DE.PAN_SEQUENCE,
+  DE.NII,
+  DE.POS_CONDITION,
+];
+
+/**
+ * What a message about an earlier request (a void, a completion advice) takes from it: the card
+ * as PAN and expiry (from its track 2 when it was swiped: never the track itself), its entry
+ * mode, sequence number, NII and POS condition, and DE18.
+ */
+function addCardOfOriginal(original: IsoMessage, fields: IsoFields, context: MessageContext): void {
+  copyFields(original.fields, fields, CARD_OF_ORIGINAL);
+  addMerchantType(fields, context);
+  panFromTrack(original, fields);
 }
 
 /** DE18 from the context, unless the message already has the original's. */

@@ -1,6 +1,6 @@
 /** A length as BCD digits: LL in one byte, LLL and LLLL in two, LLLLLL in three. */
 import { BCD_VALUE } from '../charsets.js';
-import { ISO8583_ERRORS as E, decodeError } from '../errors.js';
+import { ISO8583_ERRORS as E, fieldDecodeError } from '../errors.js';
 import { hex2, int, type Prefixer } from './prefixer.js';
 
 export const bcdPrefixer: Prefixer = {
@@ -20,7 +20,7 @@ export const bcdPrefixer: Prefixer = {
     for (let i = 0; i < f.prefixBytes; i++) {
       const b = buf[pos + i]!;
       if (BCD_VALUE[b] === 255)
-        throw decodeError(E.BAD_DIGIT, f.path, f.label, pos + i, `length prefix byte 0x${hex2(b)} is not BCD`);
+        throw fieldDecodeError(E.BAD_DIGIT, f, pos + i, `length prefix byte 0x${hex2(b)} is not BCD`);
       length = length * 100 + BCD_VALUE[b]!;
     }
     return length;

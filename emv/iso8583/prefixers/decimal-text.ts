@@ -3,7 +3,7 @@
  * ('0' = 0xF0). The two differ only in the byte of the digit zero.
  */
 import { EBCDIC_DIGIT_ZERO } from '../interpreters/ebcdic.js';
-import { ISO8583_ERRORS as E, decodeError } from '../errors.js';
+import { ISO8583_ERRORS as E, fieldDecodeError } from '../errors.js';
 import { hex2, int, type Prefixer } from './prefixer.js';
 
 function decimalTextPrefixer(name: string, zero: number): Prefixer {
@@ -24,13 +24,7 @@ function decimalTextPrefixer(name: string, zero: number): Prefixer {
       for (let i = 0; i < f.prefixBytes; i++) {
         const d = buf[pos + i]! - zero;
         if (d < 0 || d > 9)
-          throw decodeError(
-            E.BAD_DIGIT,
-            f.path,
-            f.label,
-            pos + i,
-            `length prefix byte 0x${hex2(buf[pos + i]!)} is not a digit`,
-          );
+          throw fieldDecodeError(E.BAD_DIGIT, f, pos + i, `length prefix byte 0x${hex2(buf[pos + i]!)} is not a digit`);
         length = length * 10 + d;
       }
       return length;
