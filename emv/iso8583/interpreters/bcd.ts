@@ -99,24 +99,19 @@ export function bcdValue(buf: Buffer, pos: number, digits: number, f: CompiledFi
 /**
  * The bytes buf[i, end) as two characters each. Building strings is the cost here, not
  * the checks, so characters go out in as few String.fromCharCode calls as possible:
- * sixteen at a time, then the rest in one call (reads past the end of a typed array are
- * slow in V8, so each remainder reads only its own bytes).
+ * eight at a time, then the rest (reads past the end of a typed array are slow in V8, so
+ * each remainder reads only its own bytes).
  */
 function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: CompiledField): string {
   const valid = track ? IS_TRACK_BCD : IS_BCD;
   const code = track ? TRACK_CODE : DIGIT_CODE;
   let value = '';
-  for (; i + 8 <= end; i += 8) {
+  for (; i + 4 <= end; i += 4) {
     const a = buf[i]!;
     const b = buf[i + 1]!;
     const c = buf[i + 2]!;
     const d = buf[i + 3]!;
-    const e = buf[i + 4]!;
-    const g = buf[i + 5]!;
-    const h = buf[i + 6]!;
-    const k = buf[i + 7]!;
-    if ((valid[a]! & valid[b]! & valid[c]! & valid[d]! & valid[e]! & valid[g]! & valid[h]! & valid[k]!) === 0)
-      throw badBcd(buf, i, track, f);
+    if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
     value += String.fromCharCode(
       code[a >> 4]!,
       code[a & 15]!,
@@ -126,70 +121,19 @@ function evenBcd(buf: Buffer, i: number, end: number, track: boolean, f: Compile
       code[c & 15]!,
       code[d >> 4]!,
       code[d & 15]!,
-      code[e >> 4]!,
-      code[e & 15]!,
-      code[g >> 4]!,
-      code[g & 15]!,
-      code[h >> 4]!,
-      code[h & 15]!,
-      code[k >> 4]!,
-      code[k & 15]!,
     );
   }
-  switch (end - i) {
-    case 0:
-      return value;
-    case 1: {
-      const a = buf[i]!;
-      if (valid[a]! === 0) throw badBcd(buf, i, track, f);
-      return value + (track ? String.fromCharCode(code[a >> 4]!, code[a & 15]!) : BCD_PAIR[a]!);
-    }
-    case 2: {
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      if ((valid[a]! & valid[b]!) === 0) throw badBcd(buf, i, track, f);
-      // Two bytes of digits (dates, MMDD, n4 codes): a shared string from the table.
-      return (
-        value +
-        (track
-          ? String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!)
-          : DIGITS4[BCD_VALUE[a]! * 100 + BCD_VALUE[b]!]!)
-      );
-    }
-    case 3: {
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      const c = buf[i + 2]!;
-      if ((valid[a]! & valid[b]! & valid[c]!) === 0) throw badBcd(buf, i, track, f);
-      return (
-        value +
-        String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!, code[c >> 4]!, code[c & 15]!)
-      );
-    }
-    case 4: {
-      const a = buf[i]!;
-      const b = buf[i + 1]!;
-      const c = buf[i + 2]!;
-      const d = buf[i + 3]!;
-      if ((valid[a]! & valid[b]! & valid[c]! & valid[d]!) === 0) throw badBcd(buf, i, track, f);
-      return (
-        value +
-        String.fromCharCode(
-          code[a >> 4]!,
-          code[a & 15]!,
-          code[b >> 4]!,
-          code[b & 15]!,
-          code[c >> 4]!,
-          code[c & 15]!,
-          code[d >> 4]!,
-          code[d & 15]!,
-        )
-      );
-    }
-    default:
-      // 5 to 7 bytes: four now, the rest in one more call (the generated decoder builds n9-n12 from tables).
-      return value + evenBcd(buf, i, i + 4, track, f) + evenBcd(buf, i + 4, end, track, f);
-  }
+  if (i === end) return value;
+  const a = buf[i]!;
+  if (valid[a]! === 0) throw badBcd(buf, i, track, f);
+  if (i + 1 === end) return value + (track ? String.fromCharCode(code[a >> 4]!, code[a & 15]!) : BCD_PAIR[a]!);
+  const b = buf[i + 1]!;
+  if (valid[b]! === 0) throw badBcd(buf, i + 1, track, f);
+  // Two bytes of digits (dates, MMDD, n4 codes): a shared string from the table.
+  const twoBytes = track
+    ? String.fromCharCode(code[a >> 4]!, code[a & 15]!, code[b >> 4]!, code[b & 15]!)
+    : DIGITS4[BCD_VALUE[a]! * 100 + BCD_VALUE[b]!]!;
+  return i + 2 === end ? value + twoBytes : value + twoBytes + evenBcd(buf, i + 2, end, track, f);
 }
 
 /** The refusal for the first byte from `i` on that is not BCD. */
