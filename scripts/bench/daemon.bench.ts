@@ -1,7 +1,6 @@
 /**
  * `npm run bench -- daemon [--payments N] [--outage-s S] [--spawns N]`: the daemon as a whole,
- * a real `codposd --sim` process (daemon-process.ts) measured from outside through its local API
- * (issue 13: "a lean, quick daemon"):
+ * a real `codposd --sim` process (daemon-process.ts) measured from outside through its local API:
  *
  * - spawn to the `ready` line, the median of --spawns starts, each in a fresh data directory;
  *   the resident set (and its anonymous part: the rest is the node binary's own pages) ~1 s later;
@@ -12,7 +11,7 @@
  * - the back-end away (POST /v1/sim/backend) for --outage-s seconds while 10,000 waybill events
  *   are spooled, then back: the time until the uplink has had all of them acknowledged.
  *
- * No peer: each row's note names the issue's target.
+ * No peer: each row's note names its target (README, "What the box needs").
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';

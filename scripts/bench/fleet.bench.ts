@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- fleet [--terminals 100,1000] [--rounds N]`: the fleet link at fleet scale
- * (issue 18, "fleet scale, measured"). For each fleet size N, a fresh mosquitto on loopback
+ * `npm run bench -- fleet [--terminals 100,1000] [--rounds N]`: the fleet link at fleet scale.
+ * For each fleet size N, a fresh mosquitto on loopback
  * (scripts/fleet/mosquitto.ts: persistence on, anonymous, `$SYS` every second) and N simulated
  * terminals in this one process (fleet-terminals.ts: the real FleetLink with a memory outbox,
  * each its own persistent MQTT 5 session with the daemon's subscriptions), measured:

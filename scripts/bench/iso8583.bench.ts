@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- iso8583`: pack and unpack the 0200 purchase of issue 3 (fields 2, 3,
+ * `npm run bench -- iso8583`: pack and unpack a 0200 purchase (fields 2, 3,
  * 4, 7, 11, 12, 13, 14, 22, 23, 25, 35, 37, 41, 42, 49, 52 and a 100-byte DE55) with
  * our codec in `pos87b` (binary DE55) and `iso87a` (DE55 as 200 hex characters, as
  * ISO87APackager carries it), beside the npm package iso_8583@2.6.7 in the same run.
- * Targets (issue 3): pack >= 30x iso_8583's pack rate, unpack >= 10x its unpack rate.
+ * Targets: pack >= 30x iso_8583's pack rate, unpack >= 10x its unpack rate.
  */
 import Iso8583 from 'iso_8583';
 import {

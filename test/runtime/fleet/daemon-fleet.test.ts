@@ -1,6 +1,5 @@
 /**
- * codposd --sim with a fleet section, against a real mosquitto (issue 18, point 2 and the broker
- * loss): a re-route published on t/T/tasks reaches the screen's event stream (GET /v1/events)
+ * codposd --sim with a fleet section, against a real mosquitto: a re-route published on t/T/tasks reaches the screen's event stream (GET /v1/events)
  * with the new address — the time from publish to event is measured and printed, and asserted
  * loosely (a loaded CI box); log-level then diagnostics are answered on cmd/result; with the
  * broker killed the daemon's business events wait in the spool and go out once it is back.

@@ -1,5 +1,5 @@
 /**
- * Parameter packages over a real mosquitto (issue 18 point 1, through the fleet link only): one
+ * Parameter packages over a real mosquitto (through the fleet link only; the local API's side is params-apply.test.ts): one
  * daemon as codposd --sim builds it, with a fleet section, and a back-end client that publishes
  * packages on {prefix}/t/T/params or {prefix}/g/G/params and reads the reports on
  * {prefix}/t/T/params/report and the running version on the retained health topic. What each

@@ -1,7 +1,7 @@
 /**
  * What waits while the terminal or the broker is away: commands in the broker's persistent
- * session, events in the spool's outbox, and events sent across a broker crash (issue 18, point 3:
- * SIGKILL and restart while the terminal keeps sending; the back-end gets every id, in order).
+ * session, events in the spool's outbox, and events sent across a broker crash (SIGKILL
+ * and restart while the terminal keeps sending; the back-end gets every id, in order).
  */
 import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -116,46 +116,43 @@ t.test('messages sent while the broker is down wait in the spool and go out in o
   t.equal(spool.outbox.list({ stream: 'fleet', state: 'forwarded' }).length, 4);
 });
 
-t.test(
-  'issue 18 point 3: the broker SIGKILLed and restarted while the terminal sends; every event arrives',
-  async (t) => {
-    const broker = await fleetBroker(t);
-    const backend = await consumer(t, broker);
-    const spool = tempSpool(t);
-    const link = makeLink(t, broker, { outbox: new SpoolFleetOutbox(spool.outbox) });
-    link.start();
-    await until(() => link.state === 'connected', 'connected');
-    // Both sessions (the consumer's subscription above all) are on disk before the first crash.
-    await broker.persisted();
+t.test('the broker SIGKILLed and restarted while the terminal sends; every event arrives', async (t) => {
+  const broker = await fleetBroker(t);
+  const backend = await consumer(t, broker);
+  const spool = tempSpool(t);
+  const link = makeLink(t, broker, { outbox: new SpoolFleetOutbox(spool.outbox) });
+  link.start();
+  await until(() => link.state === 'connected', 'connected');
+  // Both sessions (the consumer's subscription above all) are on disk before the first crash.
+  await broker.persisted();
 
-    const total = 150;
-    const sent: string[] = [];
-    let sending = true;
-    const sender = (async () => {
-      for (let i = 0; i < total; i++) {
-        sent.push((await link.send('events', 'payment.approved', { n: i })).id);
-        // Let the link publish between sends, as a courier's events come one by one.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      sending = false;
-    })();
-
-    for (const after of [30, 90]) {
-      await until(() => link.stats().published >= after || !sending, `${after} events published`);
-      await broker.kill();
-      await broker.restart();
+  const total = 150;
+  const sent: string[] = [];
+  let sending = true;
+  const sender = (async () => {
+    for (let i = 0; i < total; i++) {
+      sent.push((await link.send('events', 'payment.approved', { n: i })).id);
+      // Let the link publish between sends, as a courier's events come one by one.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    await sender;
-    const events = `${PREFIX}/t/TERM0001/events`;
-    const ids = () => backend.on(events).map((m) => m.id as string);
-    await until(() => dedupe(ids()).unique.length >= total, 'every event at the back-end', PATIENCE_MS * 2);
-    const { unique, repeats } = dedupe(ids());
-    t.same(unique, sent, 'every id, none lost, in the order sent');
-    t.comment(`${repeats} repeats (QoS 1 resends, deduped by id); ${link.stats().connects} connections`);
-    t.ok(link.stats().connects >= 3, 'the link reconnected after each crash');
-    t.ok(
-      ids().every((id) => sent.includes(id)),
-      'a repeat is only ever an id that was sent',
-    );
-  },
-);
+    sending = false;
+  })();
+
+  for (const after of [30, 90]) {
+    await until(() => link.stats().published >= after || !sending, `${after} events published`);
+    await broker.kill();
+    await broker.restart();
+  }
+  await sender;
+  const events = `${PREFIX}/t/TERM0001/events`;
+  const ids = () => backend.on(events).map((m) => m.id as string);
+  await until(() => dedupe(ids()).unique.length >= total, 'every event at the back-end', PATIENCE_MS * 2);
+  const { unique, repeats } = dedupe(ids());
+  t.same(unique, sent, 'every id, none lost, in the order sent');
+  t.comment(`${repeats} repeats (QoS 1 resends, deduped by id); ${link.stats().connects} connections`);
+  t.ok(link.stats().connects >= 3, 'the link reconnected after each crash');
+  t.ok(
+    ids().every((id) => sent.includes(id)),
+    'a repeat is only ever an id that was sent',
+  );
+});

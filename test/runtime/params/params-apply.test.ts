@@ -1,5 +1,5 @@
 /**
- * Applying a parameter package in the daemon (issue 18 point 1, through the local API): the daemon
+ * Applying a parameter package in the daemon (through the local API; the fleet link's side is daemon-params.test.ts): the daemon
  * as codposd --sim builds it, packages signed with the lab operator key, card payments on the
  * simulated reader and acquirer, and what each payment used read back from its TVR.
  */

@@ -1,6 +1,6 @@
 /**
- * A tap payment through the real daemon (the codposd bundle, test/helpers/cli.ts; issue 17,
- * Must show 2): `codposd --sim`, POST /v1/payments/card, the card tapped on the simulated
+ * A tap payment through the real daemon (the codposd bundle, test/helpers/cli.ts):
+ * `codposd --sim`, POST /v1/payments/card, the card tapped on the simulated
  * reader through /v1/sim/card while the payment waits, the answer approved with entry
  * contactless, the in-process acquirer simulator's decision read from its debug log line (the
  * ARQC verified), and the receipt on the simulated printer saying CONTACTLESS. Then, on the

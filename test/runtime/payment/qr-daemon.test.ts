@@ -3,7 +3,7 @@
  * - `codposd --sim`: POST /v1/payments/qr in merchant mode answers 202 with the code, the
  *   simulated wallet pays it through /v1/sim/wallet, the events say show-code then paid, and
  *   GET /v1/payments/qr/{id} says paid.
- * - A SIGKILL while a payment waits (issue 16, Must show 3), the PSP simulator in this test's
+ * - A SIGKILL while a payment waits, the PSP simulator in this test's
  *   process on its own port: the wallet pays meanwhile, and after the restart the row is
  *   resolved by query to paid; in a second case the order is cancelled at the PSP meanwhile and
  *   the row ends cancelled.

@@ -1,6 +1,6 @@
 /**
- * The QR payment flow end to end against the real PSP simulator over TCP (issue 16, Must show
- * 2): MPM paid (the simulator's wallet scans the payload the terminal built), CPM paid,
+ * The QR payment flow end to end against the real PSP simulator over TCP: MPM
+ * paid (the simulator's wallet scans the payload the terminal built), CPM paid,
  * declined, the notification delivered and the notification lost (resolved by query), paid
  * after the terminal gave up (the row ends paid, the courier is told, one order, a second
  * payment refused), a refund, and the PSP not answering the give-up (unknown, then resolved by

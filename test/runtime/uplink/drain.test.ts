@@ -99,7 +99,7 @@ async function failUntilBackoffOverAMinute(
 }
 
 t.test(
-  "the issue's point 2: after an outage long enough for a backoff over a minute, the back-end returns and the first record is sent before its old retry time",
+  'the drain does not wait on a backoff: after an outage long enough for a backoff over a minute, the back-end returns and the first record is sent before its old retry time',
   async (t) => {
     const env = await setUp(t);
     const { backend, spool, clock, uplink } = env;
