@@ -7,7 +7,8 @@
  * Each module runs in a process of its own (this script again, forked with the same node flags,
  * --expose-gc among them): in one shared process a module's warm-up, JIT state and garbage
  * changed the next one's figures (the ISO 8583 peer's pack ratio moved from 24x to 36x with the
- * order). The child sends its rows back over the IPC channel; its stdout goes to our stderr, so
+ * order). A module with parts (BenchModule.parts) gets a process a part, for the same reason.
+ * The child sends its rows back over the IPC channel; its stdout goes to our stderr, so
  * `--json` output stays rows only. A module that fails is named and the run exits 1 at the end.
  */
 import { readdirSync } from 'node:fs';
@@ -27,7 +28,8 @@ const suffix = '.bench' + extname(here);
 /** What a child sends its parent: the module's rows, or why it failed. */
 type ChildMessage = { rows: BenchResult[] } | { error: string };
 
-if (process.argv[2] === CHILD_MODE) await runOneModule(process.argv[3]!, JSON.parse(process.argv[4]!) as BenchOptions);
+if (process.argv[2] === CHILD_MODE)
+  await runOneModule(process.argv[3]!, JSON.parse(process.argv[4]!) as BenchOptions, process.argv[5]);
 else process.exitCode = await main();
 
 async function main(): Promise<number> {
@@ -77,24 +79,29 @@ async function main(): Promise<number> {
 
   const failed: string[] = [];
   for (const name of positionals.length > 0 ? positionals : available) {
-    const outcome = await runInChild(name, options);
-    if ('error' in outcome) {
-      process.stderr.write(`codpos bench: ${name} failed: ${outcome.error}\n`);
-      failed.push(name);
-      continue;
+    const rows: BenchResult[] = [];
+    for (const part of (await importModule(name)).parts ?? [undefined]) {
+      const label = part === undefined ? name : `${name} (${part})`;
+      const outcome = await runInChild(name, options, part);
+      if ('error' in outcome) {
+        process.stderr.write(`codpos bench: ${label} failed: ${outcome.error}\n`);
+        failed.push(label);
+        continue;
+      }
+      rows.push(...outcome.rows);
+      if (options.json) for (const row of outcome.rows) process.stdout.write(toJsonLine(row) + '\n');
     }
-    if (options.json) for (const row of outcome.rows) process.stdout.write(toJsonLine(row) + '\n');
-    else process.stdout.write(`\n== ${name} ==\n${toTable(outcome.rows)}\n`);
+    if (!options.json && rows.length > 0) process.stdout.write(`\n== ${name} ==\n${toTable(rows)}\n`);
   }
   if (failed.length > 0)
     process.stderr.write(`codpos bench: ${failed.length} module(s) failed: ${failed.join(', ')}\n`);
   return failed.length > 0 ? 1 : 0;
 }
 
-/** Runs one module in a forked process with this process's node flags; resolves with its rows or why there are none. */
-function runInChild(name: string, options: BenchOptions): Promise<ChildMessage> {
+/** Runs one module (or one part of it) in a forked process with this process's node flags; resolves with its rows or why there are none. */
+function runInChild(name: string, options: BenchOptions, part: string | undefined): Promise<ChildMessage> {
   return new Promise((resolve) => {
-    const child = fork(here, [CHILD_MODE, name, JSON.stringify(options)], {
+    const child = fork(here, [CHILD_MODE, name, JSON.stringify(options), ...(part === undefined ? [] : [part])], {
       execArgv: process.execArgv,
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
@@ -116,15 +123,19 @@ function runInChild(name: string, options: BenchOptions): Promise<ChildMessage> 
 }
 
 /** The child's side: import the module, run it, send the rows, and leave even if it left a handle open. */
-async function runOneModule(name: string, options: BenchOptions): Promise<void> {
+async function runOneModule(name: string, options: BenchOptions, part: string | undefined): Promise<void> {
   let message: ChildMessage;
   try {
-    const module = (await import(pathToFileURL(join(dir, name + suffix)).href)) as BenchModule;
-    message = { rows: await module.run(options) };
+    message = { rows: await (await importModule(name)).run(options, part) };
   } catch (error) {
     message = { error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
   }
   process.send!(message, () => process.exit('error' in message ? 1 : 0));
+}
+
+/** A bench module (in the parent, only to read its parts: nothing is measured there). */
+async function importModule(name: string): Promise<BenchModule> {
+  return (await import(pathToFileURL(join(dir, name + suffix)).href)) as BenchModule;
 }
 
 function isWhole(value: number, least: number): boolean {

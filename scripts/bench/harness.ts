@@ -15,6 +15,12 @@ export interface BenchResult {
   value: number;
   peer?: string;
   peerValue?: number;
+  /**
+   * The ratio when ours and the peer ran in paired rounds: the median of each round's own
+   * ratio. Without it the ratio is value over peerValue (each a median over rounds that may
+   * have run in different phases of a shared machine's speed).
+   */
+  pairedRatio?: number;
   /** Optional note shown in the table (e.g. the target). */
   note?: string;
 }
@@ -101,6 +107,7 @@ export function percentile(values: number[], p: number): number {
 
 export function ratio(result: BenchResult): number | undefined {
   if (result.peerValue === undefined || result.peerValue === 0) return undefined;
+  if (result.pairedRatio !== undefined) return result.pairedRatio;
   // For times and sizes lower is better, so the ratio is theirs over ours.
   const lowerIsBetter = result.unit === 'ms' || result.unit === 's' || result.unit === 'mb' || result.unit === 'kb';
   return lowerIsBetter ? result.peerValue / result.value : result.value / result.peerValue;
@@ -149,6 +156,13 @@ function format(value: number): string {
 
 /** What every benchmark module in scripts/bench/ exports. */
 export interface BenchModule {
-  /** Runs the benchmark and returns its figures; prints nothing itself. */
-  run(options: BenchOptions): Promise<BenchResult[]>;
+  /**
+   * Parts measured each in a process of its own, as modules are (scripts/bench.ts): for a
+   * module whose parts would otherwise change each other's figures through the JIT state
+   * they leave (the ISO 8583 dialects: a box runs one, so its codec's call sites only ever
+   * see that one's interpreters).
+   */
+  parts?: readonly string[];
+  /** Runs the benchmark (one of its parts, when it has them) and returns its figures; prints nothing itself. */
+  run(options: BenchOptions, part?: string): Promise<BenchResult[]>;
 }
