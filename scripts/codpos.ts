@@ -1,21 +1,15 @@
 #!/usr/bin/env node
 /**
  * `codpos`: the technician's CLI. Each command group is a module in
- * scripts/cli/commands/ exporting `register(program)` and `order`; a group exists
- * only once it works, so listing the folder is the whole registry.
+ * scripts/cli/commands/ exporting `register(program)` and `order`, listed in its index.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../config/paths.js';
 import { ERROR_AREAS } from '../config/errors.js';
+import { COMMAND_MODULES } from './cli/commands/index.js';
 import { exitQuietlyOnBrokenPipe, reportError } from './cli/output.js';
-
-interface CommandModule {
-  order: number;
-  register(program: Command): void;
-}
 
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -31,17 +25,6 @@ function exitCodeTable(): string {
     .join('\n');
 }
 
-async function loadCommandModules(): Promise<CommandModule[]> {
-  const here = fileURLToPath(import.meta.url);
-  const dir = join(here, '..', 'cli', 'commands');
-  const ext = extname(here); // .js when built, .ts under the test loader
-  const files = readdirSync(dir).filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts'));
-  const modules = await Promise.all(
-    files.map((f) => import(pathToFileURL(join(dir, f)).href) as Promise<CommandModule>),
-  );
-  return modules.sort((a, b) => a.order - b.order);
-}
-
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('codpos')
     .description("technician's CLI for the codpos courier PDA-POS terminal")
@@ -52,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
       `\nExit codes:\n${exitCodeTable()}\n\nCard data is masked everywhere; only lab and decode commands take --unmask.`,
     )
     .exitOverride();
-  for (const module of await loadCommandModules()) module.register(program);
+  for (const module of COMMAND_MODULES) module.register(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -66,4 +49,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 exitQuietlyOnBrokenPipe();
-process.exitCode = await main(process.argv);
+/**
+ * The run's end. Not a top-level await: the bundle is CommonJS (scripts/build/bundle.ts says
+ * why); the launcher waits for this instead (scripts/bundle-launcher.ts).
+ */
+export const finished: Promise<void> = main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -96,6 +96,38 @@ async function main(argv: string[]): Promise<number> {
     log.fatal({ err: error }, 'start failed');
     return reportError(error);
   }
+  // Under systemd (Type=notify): READY=1 once ready, heartbeats from the event loop, a fresh
+  // STATUS= line every few seconds. Run by hand there is no NOTIFY_SOCKET and all of this does nothing.
+  const systemd = createSystemdNotifier({ log });
+  let statusTimer: NodeJS.Timeout | undefined;
+
+  // Before `ready` is said: a stop asked for the moment the daemon says it is ready (systemd, a
+  // test, the build's code-cache run) must find the handler, not Node's default of dying at once.
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => (resolveExit = resolve));
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    clearInterval(statusTimer);
+    systemd.stopping(`stopping (${signal})`);
+    systemd.close();
+    const watchdog = setTimeout(() => {
+      log.error({ budgetMs: STOP_BUDGET_MS }, 'services did not stop in time; exiting anyway');
+      resolveExit(1);
+    }, STOP_BUDGET_MS);
+    watchdog.unref();
+    void daemon.stop().then(() => {
+      clearTimeout(watchdog);
+      log.info('stopped');
+      lock.release();
+      resolveExit(0);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
   // ms: since the process started (performance's time origin), so Node's own start and the
   // module loading count, as they do for a courier waiting at a box that has just booted.
   log.info(
@@ -107,46 +139,18 @@ async function main(argv: string[]): Promise<number> {
     },
     'ready',
   );
-
-  // Under systemd (Type=notify): READY=1 now, heartbeats from the event loop, a fresh STATUS= line
-  // every few seconds. Run by hand there is no NOTIFY_SOCKET and all of this does nothing.
-  const systemd = createSystemdNotifier({ log });
   systemd.ready(daemon.statusLine());
   systemd.startWatchdog();
-  const statusTimer = systemd.enabled
-    ? setInterval(() => systemd.status(daemon.statusLine()), STATUS_REFRESH_MS)
-    : undefined;
-  statusTimer?.unref();
+  if (systemd.enabled) {
+    statusTimer = setInterval(() => systemd.status(daemon.statusLine()), STATUS_REFRESH_MS);
+    statusTimer.unref();
+  }
 
   let running = config;
   process.on('SIGHUP', () => {
     running = reloadConfig(running, readConfig, log, systemd, () => daemon.statusLine());
   });
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'stopping');
-      clearInterval(statusTimer);
-      systemd.stopping(`stopping (${signal})`);
-      systemd.close();
-      const watchdog = setTimeout(() => {
-        log.error({ budgetMs: STOP_BUDGET_MS }, 'services did not stop in time; exiting anyway');
-        resolveExit(1);
-      }, STOP_BUDGET_MS);
-      watchdog.unref();
-      void daemon.stop().then(() => {
-        clearTimeout(watchdog);
-        log.info('stopped');
-        lock.release();
-        resolveExit(0);
-      });
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  return exited;
 }
 
 /**
@@ -180,5 +184,5 @@ function reloadConfig(
   return now;
 }
 
-// Not a top-level await: the bundle is CommonJS (scripts/build/bundle-daemon.ts says why).
+// Not a top-level await: the bundle is CommonJS (scripts/build/bundle.ts says why).
 void main(process.argv).then((code) => process.exit(code));

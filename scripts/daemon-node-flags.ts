@@ -1,6 +1,6 @@
 /**
  * The V8 options codposd runs with, wherever it is started: the launcher's #! line (written by
- * scripts/build/bundle-daemon.ts), the Debian package's /usr/bin/codposd wrapper, the build's
+ * scripts/build/bundle.ts), the Debian package's /usr/bin/codposd wrapper, the build's
  * code-cache run, the benches and the tests. One list, because V8 refuses a code cache made
  * under other options (the daemon then compiles its bundle again at each start: 7 MB more
  * resident memory and 70 ms more boot, measured).

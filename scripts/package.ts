@@ -151,10 +151,10 @@ function diskUsageKiB(dir: string): number {
 export function stagePackage(stageDir: string, arch: string, sourceRoot: string = packageRoot): { version: string } {
   const manifest = JSON.parse(readFileSync(join(sourceRoot, 'package.json'), 'utf8')) as { version: string };
   const bundle = join(sourceRoot, 'dist', 'daemon', 'codposd.cjs');
-  if (!existsSync(bundle) || !existsSync(join(sourceRoot, 'dist', 'scripts', 'codpos.js'))) {
+  if (!existsSync(bundle) || !existsSync(join(sourceRoot, 'dist', 'cli', 'codpos.cjs'))) {
     throw new PosError(
       'CODPOS_USAGE_PACKAGE_NOT_BUILT',
-      `${relative(sourceRoot, bundle)} or dist/scripts/codpos.js is missing: run npm run build first`,
+      `${relative(sourceRoot, bundle)} or dist/cli/codpos.cjs is missing: run npm run build first`,
     );
   }
   const at = (path: string) => join(stageDir, path);
@@ -173,7 +173,7 @@ export function stagePackage(stageDir: string, arch: string, sourceRoot: string 
   for (const dir of productionDependencyDirs(sourceRoot)) copyDependency(join(sourceRoot, dir), join(lib, dir));
 
   mkdirSync(at('usr/bin'), { recursive: true });
-  writeFileSync(at('usr/bin/codpos'), wrapper('dist/scripts/codpos.js'), { mode: 0o755 });
+  writeFileSync(at('usr/bin/codpos'), wrapper('dist/cli/codpos.js'), { mode: 0o755 });
   writeFileSync(at('usr/bin/codposd'), wrapper('dist/daemon/codposd.js', DAEMON_NODE_FLAGS), { mode: 0o755 });
 
   const place = (from: string, to: string, mode = 0o644) => {

@@ -8,6 +8,14 @@
 import { readdir, realpath, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { createRequire } from 'node:module';
+
+/**
+ * serialport, loaded on the first open (a box with only HID or BLE devices never loads it). By
+ * require, not import(): in the daemon's and the CLI's bundles an import() of a package left
+ * outside them has no loader to call (scripts/build/bundle.ts).
+ */
+const requireOnDemand = createRequire(import.meta.url);
 
 export interface SerialPortInfo {
   path: string;
@@ -36,7 +44,7 @@ export async function listSerialPorts(options: { pathEnv?: string; devDir?: stri
   if (process.platform === 'linux' && !(await hasExecutable('udevadm', options.pathEnv)))
     return scanDev(options.devDir ?? '/dev');
   try {
-    const { SerialPort } = await import('serialport');
+    const { SerialPort } = requireOnDemand('serialport') as typeof import('serialport');
     const ports = await SerialPort.list();
     return ports.map((port) => ({
       path: port.path,

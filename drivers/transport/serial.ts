@@ -11,6 +11,14 @@ import { stat } from 'node:fs/promises';
 import type { SerialPort as SerialPortType } from 'serialport';
 import { PosError } from '../../config/errors.js';
 import { TransportBase, notOpenError, deviceError } from './transport.js';
+import { createRequire } from 'node:module';
+
+/**
+ * serialport, loaded on the first open (a box with only HID or BLE devices never loads it). By
+ * require, not import(): in the daemon's and the CLI's bundles an import() of a package left
+ * outside them has no loader to call (scripts/build/bundle.ts).
+ */
+const requireOnDemand = createRequire(import.meta.url);
 
 export interface SerialTransportOptions {
   path: string;
@@ -46,7 +54,7 @@ export class SerialTransport extends TransportBase {
 
   async open(): Promise<void> {
     if (this.isOpen) return;
-    const { SerialPort } = await import('serialport');
+    const { SerialPort } = requireOnDemand('serialport') as typeof import('serialport');
     const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((error) =>

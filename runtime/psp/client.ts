@@ -25,6 +25,14 @@ import type {
   PspRefund,
   RefundRequest,
 } from './types.js';
+import { createRequire } from 'node:module';
+
+/**
+ * node:https, loaded on the first https request (a back-end reached over plain HTTP inside a VPN
+ * never loads TLS). By require, not import(): in the daemon's and the CLI's bundles an import()
+ * has no loader to call (scripts/build/bundle.ts).
+ */
+const requireOnDemand = createRequire(import.meta.url);
 
 interface Answer {
   status: number;
@@ -234,7 +242,7 @@ export class HttpPspClient implements PspClient {
   private async exchange(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<Answer> {
     const secure = this.base.protocol === 'https:';
     // Loaded on first use: a PSP reached over plain HTTP inside a VPN never loads TLS here.
-    const transport = secure ? (this.httpsModule ??= (await import('node:https')).default) : http;
+    const transport = secure ? (this.httpsModule ??= requireOnDemand('node:https') as typeof https) : http;
     this.agent ??= secure
       ? new (transport as typeof https).Agent({
           keepAlive: true,

@@ -9,6 +9,14 @@
  */
 import http from 'node:http';
 import type https from 'node:https';
+import { createRequire } from 'node:module';
+
+/**
+ * node:https, loaded on the first https request (a back-end reached over plain HTTP inside a VPN
+ * never loads TLS). By require, not import(): in the daemon's and the CLI's bundles an import()
+ * has no loader to call (scripts/build/bundle.ts).
+ */
+const requireOnDemand = createRequire(import.meta.url);
 
 export interface HttpAnswer {
   status: number;
@@ -50,7 +58,7 @@ export class HttpClient {
     if (!secure && target.protocol !== 'http:')
       throw new HttpRequestError(`${url}: only http and https URLs are supported`, 'EPROTO');
     // Loaded on first use: a box whose back-end speaks plain HTTP inside a VPN never loads TLS here.
-    const transport = secure ? (this.httpsModule ??= (await import('node:https')).default) : http;
+    const transport = secure ? (this.httpsModule ??= requireOnDemand('node:https') as typeof https) : http;
     const agent = this.agentFor(target.protocol, transport);
     const body = request.body === undefined ? undefined : Buffer.from(request.body, 'utf8');
     return new Promise<HttpAnswer>((resolve, reject) => {

@@ -13,7 +13,7 @@ import { packageRoot, simConfigPath } from '../../config/paths.js';
 import { DaemonApi } from '../day/api.js';
 import { DAEMON_NODE_FLAGS } from '../daemon-node-flags.js';
 
-/** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
+/** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle.ts writes). */
 const codposdEntry = join(
   packageRoot,
   (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd,

@@ -6,7 +6,8 @@
 import { PosError, exitCodeFor } from '../../config/errors.js';
 import { scrubText } from '../../config/masking.js';
 
-const guardedStreams = new WeakSet<NodeJS.WriteStream>();
+/** Shared by every copy of this module in the process (Symbol.for: one registry per process). */
+const BROKEN_PIPE_GUARD = Symbol.for('codpos.cli.brokenPipeGuard');
 
 /**
  * A reader that stops early (`codpos ... | head -1`) closes the pipe: the next write fails
@@ -14,11 +15,15 @@ const guardedStreams = new WeakSet<NodeJS.WriteStream>();
  * not wanted any more, so the command ends there, quietly and successfully, as a program
  * killed by SIGPIPE would without its signal. Any other stdout error still surfaces.
  */
+
 export function exitQuietlyOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
   // Once per stream: an entry point loaded again in one process (the lab tests' driver) must
-  // not pile up listeners (Node warns past ten, on stderr, in the command's own output).
-  if (guardedStreams.has(stream)) return;
-  guardedStreams.add(stream);
+  // not pile up listeners (Node warns past ten, on stderr, in the command's own output). Marked
+  // on the stream itself, not in a set of this module's: the bundled CLI loaded again is a
+  // fresh copy of every module, this one's set included.
+  const marked = stream as NodeJS.WriteStream & { [BROKEN_PIPE_GUARD]?: true };
+  if (marked[BROKEN_PIPE_GUARD]) return;
+  marked[BROKEN_PIPE_GUARD] = true;
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;

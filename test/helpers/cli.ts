@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { packageRoot } from '../../config/paths.js';
 import { DAEMON_NODE_FLAGS } from '../../scripts/daemon-node-flags.js';
 
-export const codposBin = join(packageRoot, 'dist', 'scripts', 'codpos.js');
-/** The daemon as it ships: the bin package.json names (the bundle scripts/build/bundle-daemon.ts writes). */
-export const codposdBin = join(
-  packageRoot,
-  (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: { codposd: string } }).bin.codposd,
-);
+/** The bins as they ship: what package.json names (the bundles scripts/build/bundle.ts writes). */
+const bins = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> })
+  .bin;
+export const codposBin = join(packageRoot, bins.codpos!);
+export const codposdBin = join(packageRoot, bins.codposd!);
 
 export interface CliResult {
   status: number | null;

@@ -84,7 +84,7 @@ t.test('the layout', async (t) => {
     `${INSTALL_DIR}/config/sim.json`,
     `${INSTALL_DIR}/dist/daemon/codposd.js`,
     `${INSTALL_DIR}/dist/daemon/codposd.cjs`,
-    `${INSTALL_DIR}/dist/scripts/codpos.js`,
+    `${INSTALL_DIR}/dist/cli/codpos.js`,
     `${INSTALL_DIR}/node_modules/better-sqlite3/build/Release/better_sqlite3.node`,
   ]) t.ok(fileList.includes(path), path);
   t.notOk(fileList.some((path) => path.endsWith('.deb')), 'no earlier package inside');
@@ -93,7 +93,7 @@ t.test('the layout', async (t) => {
   for (const dependency of ['better-sqlite3', 'serialport', 'node-hid', 'pino', 'zod', 'unix-dgram']) t.ok(modules.includes(dependency), `production dependency ${dependency}`);
   for (const devDependency of ['typescript', 'tap', 'esbuild']) t.notOk(modules.includes(devDependency), `no development dependency ${devDependency}`);
   // The daemon runs with its V8 options, the ones its code cache was made under (scripts/daemon-node-flags.ts).
-  for (const [bin, command] of [['codpos', `${INSTALL_DIR}/dist/scripts/codpos.js`], ['codposd', `${DAEMON_NODE_FLAGS.join(' ')} ${INSTALL_DIR}/dist/daemon/codposd.js`]] as const) {
+  for (const [bin, command] of [['codpos', `${INSTALL_DIR}/dist/cli/codpos.js`], ['codposd', `${DAEMON_NODE_FLAGS.join(' ')} ${INSTALL_DIR}/dist/daemon/codposd.js`]] as const) {
     const file = join(root, 'usr', 'bin', bin);
     const script = command.split(' ').pop()!.slice(INSTALL_DIR.length + 1);
     t.equal(statSync(file).mode & 0o777, 0o755, `${bin} is executable`);
@@ -155,7 +155,7 @@ t.test('systemd-analyze verify passes on the installed unit, with and without th
 });
 
 t.test('the packaged CLI runs on the packaged dependencies and accepts the conffile', async (t) => {
-  const cli = join(root, INSTALL_DIR, 'dist/scripts/codpos.js');
+  const cli = join(root, INSTALL_DIR, 'dist/cli/codpos.js');
   // The CA keys file is the acquirer's and the site's (docs/install.md); empty means the lab keys here.
   const env = { PATH: process.env.PATH, CODPOS_EMV__CA_KEYS_FILE: '' };
   const checked = spawnSync(process.execPath, [cli, 'config', 'check', join(root, CONFFILE)], { encoding: 'utf8', env, cwd: scratch });

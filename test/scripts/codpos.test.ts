@@ -1,13 +1,28 @@
 import t from 'tap';
-import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { codposBin, runCodpos } from '../helpers/cli.js';
+import { COMMAND_MODULES } from '../../scripts/cli/commands/index.js';
 import { packageRoot } from '../../config/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'codpos-cli-'));
+
+t.test(
+  'every command module in scripts/cli/commands/ is in its index (a new one is not silently left out)',
+  async (t) => {
+    const folder = join(packageRoot, 'scripts', 'cli', 'commands');
+    const files = readdirSync(folder).filter((file) => file.endsWith('.ts') && file !== 'index.ts');
+    const modules = await Promise.all(
+      files.map(async (file) => (await import(join(folder, file))) as (typeof COMMAND_MODULES)[number]),
+    );
+    for (const [i, module] of modules.entries())
+      t.ok(COMMAND_MODULES.includes(module), `${files[i]!} is listed in scripts/cli/commands/index.ts`);
+    t.equal(COMMAND_MODULES.length, files.length, 'and nothing else is');
+  },
+);
 
 t.test('--version and --help', async (t) => {
   const version = runCodpos(['--version']);

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { once } from 'node:events';
-import { spawnSync } from 'node:child_process';
-import { codposdBin, startCodposd, waitForLogLine } from '../helpers/cli.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { codposBin, codposdBin, startCodposd, waitForLogLine } from '../helpers/cli.js';
 import { bindFakeNotifySocket } from '../helpers/notify-socket.js';
 import { droppingPort } from '../helpers/ports.js';
 
@@ -92,6 +92,82 @@ t.test(
     t.same(await exit, [0, null]);
   },
 );
+
+t.test(
+  'the shipped daemon opens serial devices: the four simulators of `codpos sim devices` on pseudo-terminals come online',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'codposd-serial-'));
+    // The simulators' own process, as a technician runs them: it prints the four paths.
+    const sims = spawn(process.execPath, [codposBin, 'sim', 'devices', '--dir', join(dir, 'devices'), '--json'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    t.teardown(() => sims.kill('SIGKILL'));
+    const paths = await new Promise<Record<string, string>>((resolve, reject) => {
+      let text = '';
+      sims.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const line = text.split('\n').find((l) => l.includes('"paths"'));
+        if (line) resolve((JSON.parse(line) as { paths: Record<string, string> }).paths);
+      });
+      sims.once('exit', (code) => reject(new Error(`codpos sim devices exited (${code ?? 'signal'}): ${text}`)));
+    });
+    const file = join(dir, 'box.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        data: { dir: join(dir, 'var') },
+        host: { mode: 'tcp', address: '127.0.0.1', port: await droppingPort(t) },
+        devices: {
+          scanner: { transport: { kind: 'serial', path: paths.scanner } },
+          cardReader: { transport: { kind: 'serial', path: paths['card-reader'] } },
+          pinpad: { transport: { kind: 'serial', path: paths.pinpad } },
+          printer: { transport: { kind: 'serial', path: paths.printer } },
+        },
+      }),
+    );
+    const daemon = startCodposd(['--config', file]);
+    t.teardown(() => daemon.kill('SIGKILL'));
+    const online = new Set<string>();
+    let stdout = '';
+    await new Promise<void>((resolve, reject) => {
+      daemon.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        for (const line of stdout.split('\n')) {
+          if (!line.startsWith('{') || !line.includes('"device state"')) continue;
+          const parsed = JSON.parse(line) as { device: string; state: string };
+          if (parsed.state === 'online') online.add(parsed.device);
+        }
+        if (online.size === 4) resolve();
+      });
+      daemon.once('exit', (code) => reject(new Error(`codposd exited (${code ?? 'signal'}): ${stdout.slice(-2000)}`)));
+    });
+    t.same([...online].sort(), ['cardReader', 'pinpad', 'printer', 'scanner']);
+    t.notMatch(stdout, /dynamic import/, 'no device failed to load its serial module');
+    const exit = once(daemon, 'exit');
+    daemon.kill('SIGTERM');
+    t.same(await exit, [0, null]);
+  },
+);
+
+t.test('a SIGTERM sent the instant the ready line is read is a clean stop, not a kill', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
+  const daemon = startCodposd(['--sim'], { env: { CODPOS_DATA__DIR: dataDir } });
+  t.teardown(() => daemon.kill('SIGKILL'));
+  let output = '';
+  let sent = false;
+  // In the data handler itself: no promise turn between reading `ready` and the signal.
+  daemon.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (!sent && output.includes('"msg":"ready"')) {
+      sent = true;
+      daemon.kill('SIGTERM');
+    }
+  });
+  const [code, signal] = (await once(daemon, 'exit')) as [number | null, NodeJS.Signals | null];
+  t.equal(signal, null, 'not ended by the signal itself (the handler was in place when ready was said)');
+  t.equal(code, 0);
+  t.match(output, /"msg":"stopped"/);
+});
 
 t.test('SIGINT (Ctrl-C) stops it too', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));

@@ -3,7 +3,7 @@
  * which `npm test` does) print exactly what the vectors expect.
  *
  * A process start costs far more than a command, so each vector family runs in ONE
- * process: a small driver re-imports the built entry point dist/scripts/codpos.js once
+ * process: a small driver re-imports the built `codpos` bin (its launcher, dist/cli/codpos.js) once
  * per command line (a fresh module instance each time, so `main(process.argv)` runs from
  * the top with that line) and captures what it writes and its exit code. A few real
  * process spawns remain, and one of them checks that a spawned process and the driver

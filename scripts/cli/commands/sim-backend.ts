@@ -8,6 +8,8 @@
  * SIGINT/SIGTERM. Point a daemon at it with uplink.mode http and uplink.url.
  */
 import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { SimTaskList } from '../../../runtime/uplink/simulator.js';
 import { PosError } from '../../../config/errors.js';
@@ -79,10 +81,8 @@ function parseWhole(option: string, text: string | undefined, max: number): numb
 }
 
 async function runSimBackend(opts: SimBackendOptions): Promise<void> {
-  // Loaded here, not at the top: every `codpos` run imports this module.
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- node:path's functions do not use `this`
-  const { join, resolve } = await import('node:path');
-  const { randomInt } = await import('node:crypto');
+  // Loaded here, not at the top: every `codpos` run imports this module (Node's own modules are
+  // loaded by then anyway, and are imported at the top: the bundle has no loader for an import()).
   const { loadConfig } = await import('../../../config/load.js');
   const { BackendSimulator } = await import('../../../runtime/uplink/simulator.js');
   const { BackendFaultDraw, parseRate } = await import('../../../runtime/uplink/sim-faults.js');

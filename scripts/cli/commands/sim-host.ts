@@ -6,6 +6,7 @@
  * reason, the fault drawn), and reads rule commands (help lists them) from stdin until
  * SIGINT/SIGTERM. Point a daemon at it with host.mode tcp, host.address and host.port.
  */
+import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import { PosError } from '../../../config/errors.js';
 import type { SimExchange } from '../../../runtime/host/sim-exchange.js';
@@ -82,7 +83,6 @@ async function runSimHost(opts: SimHostOptions): Promise<void> {
   const { runSimHostCommand } = await import('../../../runtime/host/sim-commands.js');
   const { parseFaultRates, checkFaultOptions, SIM_REVERSAL_FAULTS } =
     await import('../../../runtime/host/sim-faults.js');
-  const { randomInt } = await import('node:crypto');
   // Options first: a mistake is reported before any config is read or port taken.
   const rates = opts.faults === undefined ? undefined : parseFaultRates(opts.faults);
   const reversalRates =
