@@ -20,6 +20,7 @@ import type { StatusSources } from './api/status-summary.js';
 import { PaymentService } from './payment/service.js';
 import { ParamsService } from './params/service.js';
 import { uplinkStreams, UplinkService } from './uplink/service.js';
+import type { ReloadTargets } from './config-reload.js';
 import { DaemonMetrics } from './api/metrics-routes.js';
 import { WorkflowService } from './workflow/service.js';
 import { QrPaymentService } from './payment/qr-service.js';
@@ -41,6 +42,8 @@ export interface Daemon {
    * devices: 4 online": what a technician at the box checks first.
    */
   statusLine(): string;
+  /** The settings a SIGHUP reload applies while running, for runtime/config-reload.ts applyReload. */
+  reloadTargets(log: Logger): ReloadTargets;
 }
 
 /**
@@ -268,11 +271,13 @@ export function createDaemon(config: Config, log: Logger, version = '0.0.0'): Da
   const services = stages.flat();
   const spool = services.find((service): service is SpoolService => service instanceof SpoolService);
   const devices = services.find((service): service is DevicesService => service instanceof DevicesService);
+  const uplink = services.find((service): service is UplinkService => service instanceof UplinkService);
   return {
     start: () => manager.startAll(),
     stop: () => manager.stopAll(),
     health: () => manager.health(),
     statusLine: () => daemonStatusLine(manager.health(), spool, devices),
+    reloadTargets: (logger) => ({ log: logger, uplink }),
   };
 }
 

@@ -15,10 +15,9 @@ import { createLogger } from '../runtime/log.js';
 import { createDaemon, simulateEverything } from '../runtime/daemon.js';
 import { createSystemdNotifier, type SystemdNotifier } from '../runtime/systemd-notify.js';
 import { acquireInstanceLock, type InstanceLock } from '../runtime/instance-lock.js';
-import { applyReload, planReload } from '../runtime/config-reload.js';
+import { applyReload, planReload, type ReloadTargets } from '../runtime/config-reload.js';
 import type { Config } from '../config/schema.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { Logger } from '../runtime/log.js';
 import { reportError } from './cli/output.js';
 
 /** SIGTERM to exit; systemd's default TimeoutStopSec is far longer, our promise is 2 s. */
@@ -148,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
 
   let running = config;
   process.on('SIGHUP', () => {
-    running = reloadConfig(running, readConfig, log, systemd, () => daemon.statusLine());
+    running = reloadConfig(running, readConfig, daemon.reloadTargets(log), systemd, () => daemon.statusLine());
   });
   return exited;
 }
@@ -162,16 +161,17 @@ async function main(argv: string[]): Promise<number> {
 function reloadConfig(
   running: Config,
   readConfig: () => LoadedConfig,
-  log: Logger,
+  targets: ReloadTargets,
   systemd: SystemdNotifier,
   statusLine: () => string,
 ): Config {
+  const log = targets.log;
   systemd.reloading('reloading the config');
   let now = running;
   try {
     const { config: next, file } = readConfig();
     const plan = planReload(running, next);
-    now = applyReload(plan, running, next, { log });
+    now = applyReload(plan, running, next, targets);
     // At the new level: after a change to debug, this is its first line.
     log.debug({ file }, 'config re-read');
     for (const key of plan.restartNeeded) log.warn({ setting: key }, 'config change needs a restart to apply');

@@ -101,7 +101,14 @@ export class UplinkService implements Service {
     private readonly options: UplinkServiceOptions,
   ) {
     this.streams = uplinkStreams(config);
+    this.settings = { ...config.uplink };
   }
+
+  /**
+   * The uplink settings in force: the config's, with what a reload changed since
+   * (`reconfigure`). Everything here reads them, not the config it started with.
+   */
+  private settings: Config['uplink'];
 
   /** What this uplink sends (uplinkStreams). */
   private readonly streams: readonly string[];
@@ -112,7 +119,7 @@ export class UplinkService implements Service {
   }
 
   async start(): Promise<void> {
-    const uplink = this.config.uplink;
+    const uplink = this.settings;
     this.url = uplink.url.replace(/\/+$/, '');
     if (uplink.mode === 'sim') {
       // Loaded here only: a real box never loads the simulator.
@@ -133,10 +140,7 @@ export class UplinkService implements Service {
     this.state = { state: 'up' };
     this.backendAway = true;
     this.lifetime = new AbortController();
-    this.timer = setInterval(() => void this.sendNow().catch(() => undefined), uplink.intervalMs);
-    this.timer.unref();
-    this.probeTimer = setInterval(() => void this.probeIfWaiting(), uplink.probeIntervalMs);
-    this.probeTimer.unref();
+    this.startTimers();
     if (uplink.networkWatchMs > 0) {
       this.network = new NetworkWatch(() => void this.probeIfWaiting(), this.options.networkInterfaces);
       this.network.start(uplink.networkWatchMs);
@@ -165,6 +169,29 @@ export class UplinkService implements Service {
    */
   tasksReady(): Promise<TaskDownload | undefined> {
     return this.firstDownload;
+  }
+
+  /** The send and probe timers at the intervals in force. */
+  private startTimers(): void {
+    clearInterval(this.timer);
+    clearInterval(this.probeTimer);
+    this.timer = setInterval(() => void this.sendNow().catch(() => undefined), this.settings.intervalMs);
+    this.timer.unref();
+    this.probeTimer = setInterval(() => void this.probeIfWaiting(), this.settings.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  /**
+   * Takes the settings a reload may change while running (runtime/config-reload.ts LIVE_SETTINGS): the token from
+   * the next request on, the batch size from the next batch, the send and probe intervals with
+   * their timers restarted (a longer interval than before does not leave a record waiting for the
+   * old one). The URL and mode need a restart (runtime/config-reload.ts).
+   */
+  reconfigure(next: Config['uplink']): void {
+    const { token, batchSize, intervalMs, probeIntervalMs, probeTimeoutMs } = next;
+    const timersChanged = intervalMs !== this.settings.intervalMs || probeIntervalMs !== this.settings.probeIntervalMs;
+    this.settings = { ...this.settings, token, batchSize, intervalMs, probeIntervalMs, probeTimeoutMs };
+    if (timersChanged && this.timer !== undefined) this.startTimers();
   }
 
   async stop(): Promise<void> {
@@ -234,11 +261,11 @@ export class UplinkService implements Service {
   }
 
   private async probe(): Promise<boolean> {
-    const token = this.config.uplink.token;
+    const token = this.settings.token;
     try {
       const answer = await this.http.request(`${this.url}/health`, {
         headers: token ? { Authorization: `Bearer ${token}` } : {},
-        timeoutMs: this.config.uplink.probeTimeoutMs,
+        timeoutMs: this.settings.probeTimeoutMs,
         signal: this.lifetime.signal,
       });
       return answer.status >= 200 && answer.status < 300;
@@ -266,7 +293,7 @@ export class UplinkService implements Service {
     let accepted = 0;
     for (;;) {
       const records = outbox.lease([...this.streams], {
-        limit: this.config.uplink.batchSize,
+        limit: this.settings.batchSize,
         leaseMs: timeoutMs * 2,
         owner: 'uplink',
       });
@@ -321,7 +348,7 @@ export class UplinkService implements Service {
    * cached one stays: the day's tasks matter more than its prices.
    */
   async downloadTasks(): Promise<TaskDownload> {
-    const token = this.config.uplink.token;
+    const token = this.settings.token;
     let response: HttpAnswer;
     try {
       response = await this.http.request(
@@ -394,7 +421,7 @@ export class UplinkService implements Service {
   }
 
   private async post(records: OutboxRecord[], timeoutMs: number): Promise<BatchAnswer> {
-    const token = this.config.uplink.token;
+    const token = this.settings.token;
     let response: HttpAnswer;
     try {
       response = await this.http.request(`${this.url}/records`, {

@@ -14,7 +14,7 @@ t.test('an unchanged config plans nothing', async (t) => {
 });
 
 t.test(
-  'the log level applies live; every other changed setting is named (by path, never value) as needing a restart',
+  'the log level and the uplink interval apply live; every other changed setting is named (by path, never value) as needing a restart',
   async (t) => {
     const next = withChanges({
       log: { level: 'debug' },
@@ -22,9 +22,33 @@ t.test(
       data: { dir: '/var/lib/codpos' },
     });
     const plan = planReload(running, next);
-    t.same(plan.apply, ['log.level']);
-    t.same(plan.restartNeeded, ['data.dir', 'uplink.intervalMs', 'uplink.token']);
+    t.same(plan.apply, ['log.level', 'uplink.intervalMs']);
+    // The shipped sim config's uplink is the in-process simulator, started with the old token.
+    t.equal(running.uplink.mode, 'sim');
+    t.same(plan.restartNeeded, ['data.dir', 'uplink.token']);
     t.notMatch(JSON.stringify(plan), /secret-token-value/, 'no value in the plan');
+  },
+);
+
+t.test(
+  "against a real back-end (mode http) the uplink's token applies live too; its URL waits for a restart",
+  async (t) => {
+    const http = withChanges({ uplink: { ...running.uplink, mode: 'http' } });
+    const next = withChanges({
+      uplink: { ...http.uplink, token: 'new-token', batchSize: 7, url: 'https://backend.example/api/v1' },
+    });
+    const plan = planReload(http, next);
+    t.same(plan.apply, ['uplink.batchSize', 'uplink.token']);
+    t.same(plan.restartNeeded, ['uplink.url']);
+    const reconfigured: Array<Record<string, unknown>> = [];
+    const log = createLogger({ level: 'info', destination: new Writable({ write: (_c, _e, done) => done() }) });
+    const now = applyReload(plan, http, next, { log, uplink: { reconfigure: (u) => reconfigured.push({ ...u }) } });
+    t.match(
+      reconfigured,
+      [{ token: 'new-token', batchSize: 7, url: http.uplink.url }],
+      'the uplink gets the new token, not the URL',
+    );
+    t.equal(now.uplink.url, http.uplink.url, 'the URL stays what the daemon runs with');
   },
 );
 

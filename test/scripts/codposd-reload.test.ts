@@ -30,7 +30,7 @@ function started(args: string[]): {
 }
 
 t.test(
-  'SIGHUP: the log level applies at once, a restart-only change is named, a bad file is kept out and the daemon answers',
+  'SIGHUP: the log level and the uplink interval apply at once, a restart-only change is named, a bad file is kept out and the daemon answers',
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'codposd-reload-'));
     const file = join(dir, 'config.json');
@@ -46,19 +46,24 @@ t.test(
     const sim = boxConfig(dir) as { uplink: Record<string, unknown> };
     writeFileSync(
       file,
-      JSON.stringify(boxConfig(dir, { log: { level: 'debug' }, uplink: { ...sim.uplink, intervalMs: 7000 } })),
+      JSON.stringify(
+        boxConfig(dir, {
+          log: { level: 'debug' },
+          uplink: { ...sim.uplink, intervalMs: 7000, url: 'http://127.0.0.1:9/elsewhere/api/v1' },
+        }),
+      ),
     );
     daemon.kill('SIGHUP');
     const reloaded = await next((line) => line.msg === 'config reloaded');
     t.match(reloaded, {
       level: 'info',
-      applied: ['log.level'],
-      restartNeeded: ['uplink.intervalMs'],
+      applied: ['log.level', 'uplink.intervalMs'],
+      restartNeeded: ['uplink.url'],
       logLevel: 'debug',
     });
     t.match(await next((line) => line.msg === 'config change needs a restart to apply'), {
       level: 'warn',
-      setting: 'uplink.intervalMs',
+      setting: 'uplink.url',
     });
     t.match(
       await next((line) => line.msg === 'config re-read'),

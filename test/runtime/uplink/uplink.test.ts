@@ -113,3 +113,37 @@ t.test('uplink.mode sim: the back-end simulator runs in-process on loopback', as
   t.equal(await uplink.sendNow(), 1);
   t.ok(uplink.simulator!.records.has('txn-s'));
 });
+
+t.test(
+  'reconfigure (a SIGHUP reload): a new token is sent from the next request on; a shorter interval sends without waiting for the old one',
+  async (t) => {
+    const backend = new BackendSimulator({ basePath: '/api/v1', token: 'rotated-token' });
+    const { url } = await backend.start();
+    t.teardown(() => backend.stop());
+    const spool = await openSpool(t, { [STREAMS.transaction]: { backoff: FAST_RETRY } });
+    const config = validateConfig({
+      uplink: {
+        mode: 'http',
+        url,
+        token: 'old-token',
+        intervalMs: 3_600_000,
+        probeIntervalMs: 3_600_000,
+        networkWatchMs: 0,
+      },
+    });
+    const uplink = new UplinkService(config, silent, { spool: () => spool, requestTimeoutMs: 2000 });
+    await uplink.start();
+    t.teardown(() => uplink.stop());
+    await uplink.tasksReady();
+    await spool.outbox.enqueue(STREAMS.transaction, { journalId: 'txn-r' }, { id: 'txn-r' });
+    t.equal(await uplink.sendNow(), 0, 'the old token is refused');
+    t.notOk(backend.records.has('txn-r'));
+
+    uplink.reconfigure({ ...config.uplink, token: 'rotated-token', intervalMs: 20 });
+    // No sendNow from here: the send timer, restarted at 20 ms, takes the record with the new token.
+    const forwarded = () => spool.outbox.get('txn-r')!.state === 'forwarded';
+    for (let i = 0; i < 1000 && !forwarded(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    t.ok(forwarded(), 'sent by the timer at the new interval and acknowledged');
+    t.ok(backend.records.has('txn-r'), 'the back-end took it: the new token was sent');
+  },
+);
