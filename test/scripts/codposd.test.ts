@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { codposBin, codposdBin, startCodposd, waitForLogLine } from '../helpers/cli.js';
 import { bindFakeNotifySocket } from '../helpers/notify-socket.js';
 import { droppingPort } from '../helpers/ports.js';
+
+/**
+ * A box's config file in `dir` (not --sim): these devices, the data under `dir`, and an acquirer
+ * that accepts each connection and drops it at once (the daemon must not wait for it).
+ */
+async function writeBoxConfig(t: Test, dir: string, devices: Record<string, unknown>): Promise<string> {
+  const file = join(dir, 'box.json');
+  const host = { mode: 'tcp', address: '127.0.0.1', port: await droppingPort(t) };
+  writeFileSync(file, JSON.stringify({ data: { dir: join(dir, 'var') }, host, devices }));
+  return file;
+}
 
 t.test('codposd --sim logs ready, then stops cleanly on SIGTERM (exit 0 means within its stop budget)', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'codposd-'));
@@ -47,19 +58,11 @@ t.test(
   'devices that are absent or unsupported here (BLE, HID, a missing serial port) and an acquirer that is away do not stop the daemon',
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'codposd-absent-'));
-    const file = join(dir, 'box.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        data: { dir: join(dir, 'var') },
-        host: { mode: 'tcp', address: '127.0.0.1', port: await droppingPort(t) },
-        devices: {
-          scanner: { transport: { kind: 'ble', peripheral: 'SCANNER-1', scanTimeoutMs: 500 } },
-          cardReader: { transport: { kind: 'serial', path: join(dir, 'no-such-tty') } },
-          printer: { transport: { kind: 'hid', vendorId: 0x0416, productId: 0x5011 } },
-        },
-      }),
-    );
+    const file = await writeBoxConfig(t, dir, {
+      scanner: { transport: { kind: 'ble', peripheral: 'SCANNER-1', scanTimeoutMs: 500 } },
+      cardReader: { transport: { kind: 'serial', path: join(dir, 'no-such-tty') } },
+      printer: { transport: { kind: 'hid', vendorId: 0x0416, productId: 0x5011 } },
+    });
     const daemon = startCodposd(['--config', file]);
     t.teardown(() => daemon.kill('SIGKILL'));
     let stdout = '';
@@ -111,20 +114,12 @@ t.test(
       });
       sims.once('exit', (code) => reject(new Error(`codpos sim devices exited (${code ?? 'signal'}): ${text}`)));
     });
-    const file = join(dir, 'box.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        data: { dir: join(dir, 'var') },
-        host: { mode: 'tcp', address: '127.0.0.1', port: await droppingPort(t) },
-        devices: {
-          scanner: { transport: { kind: 'serial', path: paths.scanner } },
-          cardReader: { transport: { kind: 'serial', path: paths['card-reader'] } },
-          pinpad: { transport: { kind: 'serial', path: paths.pinpad } },
-          printer: { transport: { kind: 'serial', path: paths.printer } },
-        },
-      }),
-    );
+    const file = await writeBoxConfig(t, dir, {
+      scanner: { transport: { kind: 'serial', path: paths.scanner } },
+      cardReader: { transport: { kind: 'serial', path: paths['card-reader'] } },
+      pinpad: { transport: { kind: 'serial', path: paths.pinpad } },
+      printer: { transport: { kind: 'serial', path: paths.printer } },
+    });
     const daemon = startCodposd(['--config', file]);
     t.teardown(() => daemon.kill('SIGKILL'));
     const online = new Set<string>();

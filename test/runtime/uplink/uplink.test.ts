@@ -15,7 +15,10 @@ import { droppingPort } from '../../helpers/ports.js';
 const silent = createLogger({ level: 'silent' });
 const FAST_RETRY = { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 };
 
-async function setUp(t: Test, options: { token?: string; batchSize?: number } = {}) {
+async function setUp(
+  t: Test,
+  options: { token?: string; batchSize?: number; uplinkToken?: string; intervalMs?: number } = {},
+) {
   const backend = new BackendSimulator({ basePath: '/api/v1', ...(options.token ? { token: options.token } : {}) });
   const { url } = await backend.start();
   t.teardown(() => backend.stop());
@@ -29,7 +32,9 @@ async function setUp(t: Test, options: { token?: string; batchSize?: number } = 
       mode: 'http',
       url,
       batchSize: options.batchSize ?? 100,
-      token: options.token ?? '',
+      // The back-end's token unless the test gives the uplink another.
+      token: options.uplinkToken ?? options.token ?? '',
+      ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
       probeIntervalMs: 3_600_000,
       networkWatchMs: 0,
     },
@@ -39,7 +44,7 @@ async function setUp(t: Test, options: { token?: string; batchSize?: number } = 
   t.teardown(() => uplink.stop());
   // The download begun at start is an exchange of its own: the tests below begin after it.
   await uplink.tasksReady();
-  return { backend, spool, uplink };
+  return { backend, spool, uplink, config };
 }
 
 t.test('records go in batches with their ids and are acknowledged; sending one again is counted once', async (t) => {
@@ -117,24 +122,11 @@ t.test('uplink.mode sim: the back-end simulator runs in-process on loopback', as
 t.test(
   'reconfigure (a SIGHUP reload): a new token is sent from the next request on; a shorter interval sends without waiting for the old one',
   async (t) => {
-    const backend = new BackendSimulator({ basePath: '/api/v1', token: 'rotated-token' });
-    const { url } = await backend.start();
-    t.teardown(() => backend.stop());
-    const spool = await openSpool(t, { [STREAMS.transaction]: { backoff: FAST_RETRY } });
-    const config = validateConfig({
-      uplink: {
-        mode: 'http',
-        url,
-        token: 'old-token',
-        intervalMs: 3_600_000,
-        probeIntervalMs: 3_600_000,
-        networkWatchMs: 0,
-      },
+    const { backend, spool, uplink, config } = await setUp(t, {
+      token: 'rotated-token',
+      uplinkToken: 'old-token',
+      intervalMs: 3_600_000,
     });
-    const uplink = new UplinkService(config, silent, { spool: () => spool, requestTimeoutMs: 2000 });
-    await uplink.start();
-    t.teardown(() => uplink.stop());
-    await uplink.tasksReady();
     await spool.outbox.enqueue(STREAMS.transaction, { journalId: 'txn-r' }, { id: 'txn-r' });
     t.equal(await uplink.sendNow(), 0, 'the old token is refused');
     t.notOk(backend.records.has('txn-r'));
