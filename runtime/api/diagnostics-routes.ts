@@ -8,17 +8,14 @@
  *   POST /v1/diagnostics/log-level          {level}: the daemon's log level from now on, no file edit
  *
  * The event-loop delay is sampled only from the first diagnostics request on: the sampler wakes
- * the process every SAMPLE_RESOLUTION_MS, and a box no one diagnoses should not pay for that.
+ * the process every EVENT_LOOP_RESOLUTION_MS (event-loop-delay.ts), and a box no one diagnoses should not pay for that.
  * The histogram belongs to the process (there is one event loop), not to one API server.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { PosError } from '../../config/errors.js';
 import type { ApiRoutes } from './server.js';
+import { EventLoopDelay } from './event-loop-delay.js';
 import type { Logger } from '../log.js';
 import { z } from 'zod';
-
-/** How often the sampler looks at the event loop: fine enough for a p99 target of 20 ms. */
-const SAMPLE_RESOLUTION_MS = 10;
 
 export interface ProcessDiagnostics {
   pid: number;
@@ -35,7 +32,7 @@ export interface ProcessDiagnostics {
   /** CPU time of the whole process since it started (process.cpuUsage). */
   cpu: { userMicros: number; systemMicros: number };
   /**
-   * How late the event loop ran a timer due every SAMPLE_RESOLUTION_MS, since `since` (the first
+   * How late the event loop ran a timer due every EVENT_LOOP_RESOLUTION_MS, since `since` (the first
    * diagnostics request or the last reset); the figures are null until a sample was taken.
    */
   eventLoopDelay: {
@@ -48,17 +45,8 @@ export interface ProcessDiagnostics {
   };
 }
 
-let sampler: { histogram: IntervalHistogram; since: Date } | undefined;
-
-/** The process's event-loop sampler, started at the first call. */
-function eventLoopSampler(): { histogram: IntervalHistogram; since: Date } {
-  if (sampler === undefined) {
-    const histogram = monitorEventLoopDelay({ resolution: SAMPLE_RESOLUTION_MS });
-    histogram.enable();
-    sampler = { histogram, since: new Date() };
-  }
-  return sampler;
-}
+/** The process's event-loop delay (there is one event loop), sampled from the first diagnostics request on. */
+const eventLoopDelay = new EventLoopDelay();
 
 const PROCESS_QUERY = z.object({
   gc: z
@@ -113,10 +101,8 @@ export function diagnosticsRoutes(options: { log?: Logger } = {}): ApiRoutes {
       POST: {
         summary: 'starts the event-loop delay percentiles again from now',
         handler: async () => {
-          const { histogram } = eventLoopSampler();
-          histogram.reset();
-          sampler = { histogram, since: new Date() };
-          return { since: sampler.since.toISOString() };
+          eventLoopDelay.reset();
+          return { since: eventLoopDelay.since.toISOString() };
         },
       },
     },
@@ -125,7 +111,7 @@ export function diagnosticsRoutes(options: { log?: Logger } = {}): ApiRoutes {
 
 /** The figures now; with `collect`, after a full garbage collection, so heap used is what is live. */
 export function processDiagnostics(collect: boolean): ProcessDiagnostics {
-  const { histogram, since } = eventLoopSampler();
+  const eventLoop = eventLoopDelay.read();
   if (collect) {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc === undefined) {
@@ -138,9 +124,6 @@ export function processDiagnostics(collect: boolean): ProcessDiagnostics {
   }
   const memory = process.memoryUsage();
   const cpu = process.cpuUsage();
-  const sampled = histogram.count > 0;
-  // The histogram holds the time between two samples, the resolution included: the delay is what is over it.
-  const ms = (nanoseconds: number) => (sampled ? Math.max(0, nanoseconds / 1e6 - SAMPLE_RESOLUTION_MS) : null);
   return {
     pid: process.pid,
     uptimeMs: Math.round(process.uptime() * 1000),
@@ -153,13 +136,6 @@ export function processDiagnostics(collect: boolean): ProcessDiagnostics {
       arrayBuffersBytes: memory.arrayBuffers,
     },
     cpu: { userMicros: cpu.user, systemMicros: cpu.system },
-    eventLoopDelay: {
-      since: since.toISOString(),
-      samples: histogram.count,
-      p50Ms: ms(histogram.percentile(50)),
-      p99Ms: ms(histogram.percentile(99)),
-      maxMs: ms(histogram.max),
-      meanMs: ms(histogram.mean),
-    },
+    eventLoopDelay: { since: eventLoopDelay.since.toISOString(), ...eventLoop },
   };
 }

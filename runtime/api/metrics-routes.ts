@@ -20,11 +20,11 @@
  * when scraped (the spool's per-stream counts: indexed queries, no scan); counters follow the
  * event bus and the host link's exchanges as they happen.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Health, HealthState } from '../service.js';
 import type { HostExchangeObserver } from '../host/mux.js';
 import type { StreamStatus } from '../../spool/outbox.js';
+import { EventLoopDelay } from './event-loop-delay.js';
 import type { EventBus } from './events.js';
 import type { ApiRoutes } from './server.js';
 import { RawAnswer } from './raw-answer.js';
@@ -48,8 +48,6 @@ export const PAYMENT_OUTCOMES = ['approved', 'declined', 'cancelled', 'failed'] 
 const LINK_STATES: readonly HealthState[] = ['starting', 'up', 'degraded', 'down', 'stopped'];
 /** From a LAN acquirer's tenth of a second to a mobile link's worst seconds; the host time-out is 30 s at most. */
 const ROUND_TRIP_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30];
-/** The event-loop sampler's resolution: fine enough for a p99 target of 20 ms. */
-const EVENT_LOOP_RESOLUTION_MS = 10;
 
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -61,7 +59,8 @@ export class DaemonMetrics {
   private readonly forwardedSeen = new Map<string, number>();
   /** The outbox per stream, read once per scrape for the spool gauges, the uplink lag and records sent. */
   private streams: StreamStatus[] = [];
-  private eventLoop: IntervalHistogram | undefined;
+  /** Sampled from the first scrape on; each scrape reports the figures since the one before. */
+  private readonly eventLoop = new EventLoopDelay();
   private readonly detach: Array<() => void> = [];
 
   constructor(
@@ -164,14 +163,12 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.reset();
-        const histogram = metrics.eventLoopSampler();
-        if (histogram.count === 0) return;
-        // The histogram holds the time between two samples, the resolution included: the delay is what is over it.
-        const late = (nanoseconds: number) => Math.max(0, nanoseconds / 1e9 - EVENT_LOOP_RESOLUTION_MS / 1000);
-        this.set({ quantile: '0.5' }, late(histogram.percentile(50)));
-        this.set({ quantile: '0.99' }, late(histogram.percentile(99)));
-        this.set({ quantile: '1' }, late(histogram.max));
-        histogram.reset();
+        const figures = metrics.eventLoop.read();
+        metrics.eventLoop.reset();
+        if (figures.samples === 0) return;
+        this.set({ quantile: '0.5' }, figures.p50Ms! / 1000);
+        this.set({ quantile: '0.99' }, figures.p99Ms! / 1000);
+        this.set({ quantile: '1' }, figures.maxMs! / 1000);
       },
     });
   }
@@ -204,8 +201,7 @@ export class DaemonMetrics {
 
   stop(): void {
     for (const detach of this.detach.splice(0)) detach();
-    this.eventLoop?.disable();
-    this.eventLoop = undefined;
+    this.eventLoop.stop();
   }
 
   /** The exposition text, read now. */
@@ -217,18 +213,6 @@ export class DaemonMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
-  }
-
-  /**
-   * The event loop is sampled from the first scrape on (the sampler wakes the process every
-   * 10 ms: a box no one measures should not pay for it); the first scrape has no figures yet.
-   */
-  private eventLoopSampler(): IntervalHistogram {
-    if (this.eventLoop === undefined) {
-      this.eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
-      this.eventLoop.enable();
-    }
-    return this.eventLoop;
   }
 
   /**
