@@ -4,6 +4,7 @@
  * every card issued under it.
  */
 import { createHash } from 'node:crypto';
+import { isCalendarDay } from '../../config/calendar.js';
 import { PosError } from '../../config/errors.js';
 import type { CaKeyParams } from './types.js';
 
@@ -28,11 +29,8 @@ export function caKeyExpiryEnd(expiry: string): Date | undefined {
   const year = 2000 + Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
-  const start = new Date(Date.UTC(year, month - 1, day));
-  // Date.UTC rolls 311302 over into March: a real date reads back as itself.
-  if (start.getUTCFullYear() !== year || start.getUTCMonth() !== month - 1 || start.getUTCDate() !== day)
-    return undefined;
-  return new Date(start.getTime() + 86_400_000 - 1);
+  if (!isCalendarDay(year, month, day)) return undefined;
+  return new Date(Date.UTC(year, month - 1, day) + 86_400_000 - 1);
 }
 
 const isHex = (text: string, digits?: number) =>

@@ -4,6 +4,7 @@
  * waybill. Days are the terminal's local calendar days, as the receipts print them, turned into
  * a range of instants here so the journal filters in SQL. Each mistake is a 400 naming it.
  */
+import { isCalendarDay, isoDateParts } from '../../config/calendar.js';
 import { PosError } from '../../config/errors.js';
 import { TXN_STATES, type TxnState } from '../../spool/index.js';
 import { checkWaybill } from '../workflow/waybill.js';
@@ -94,13 +95,11 @@ export function paymentQueryOf(parameters: URLSearchParams): PaymentQuery {
 
 /** Local midnight starting YYYY-MM-DD; a date that is not on the calendar (2026-02-30) is refused. */
 function dayStart(parameter: string, text: string): Date {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (!match) throw badDate(parameter, `expected YYYY-MM-DD, not ${text}`);
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const start = new Date(year, month - 1, day);
-  if (start.getFullYear() !== year || start.getMonth() !== month - 1 || start.getDate() !== day)
+  const parts = isoDateParts(text);
+  if (!parts) throw badDate(parameter, `expected YYYY-MM-DD, not ${text}`);
+  if (!isCalendarDay(parts.year, parts.month, parts.day))
     throw badDate(parameter, `${text} is not a day of the calendar`);
-  return start;
+  return new Date(parts.year, parts.month - 1, parts.day);
 }
 
 /** The next local midnight (a day is 23 or 25 hours long when daylight saving time changes). */

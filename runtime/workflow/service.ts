@@ -11,6 +11,7 @@
  * A pickup may carry the parcel's weight and destination: it is then priced offline with the
  * tariff cached from the back-end (tariff.ts) and the quote goes with the event.
  */
+import { isCalendarDay, isoDateParts } from '../../config/calendar.js';
 import { PosError } from '../../config/errors.js';
 import type { Config } from '../../config/schema.js';
 import { STREAMS, type Spool, type Task } from '../../spool/index.js';
@@ -587,16 +588,9 @@ export class WorkflowService implements Service {
   /** `date` checked as YYYY-MM-DD, or today (the terminal's local day). */
   private day(date: string | undefined): string {
     const day = date ?? localDateText(new Date(this.now()));
-    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
-    if (!match) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
-    // The shape alone lets 2026-02-30 through, a day that has no records and would report an empty day.
-    const [year, month, dayOfMonth] = [Number(match[1]), Number(match[2]), Number(match[3])];
-    const calendar = new Date(Date.UTC(year, month - 1, dayOfMonth));
-    if (
-      calendar.getUTCFullYear() !== year ||
-      calendar.getUTCMonth() !== month - 1 ||
-      calendar.getUTCDate() !== dayOfMonth
-    ) {
+    const parts = isoDateParts(day);
+    if (!parts) throw usage(`date: expected YYYY-MM-DD, not ${day}`);
+    if (!isCalendarDay(parts.year, parts.month, parts.day)) {
       throw new PosError('CODPOS_USAGE_BAD_DATE', `date: ${day} is not a day of the calendar`, {
         details: { parameter: 'date' },
       });
