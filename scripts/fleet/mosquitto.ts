@@ -10,10 +10,10 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import mqtt from 'mqtt';
+import { probedPort } from '../probed-port.js';
 
 export interface BrokerUser {
   username: string;
@@ -95,17 +95,6 @@ function findPasswd(broker: string): string {
     if (dir !== '' && existsSync(join(dir, 'mosquitto_passwd'))) return join(dir, 'mosquitto_passwd');
   }
   throw new Error('mosquitto_passwd not found (Debian: apt-get install mosquitto)');
-}
-
-async function probedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /** The ACL: each terminal its own subtree, its group's topics read-only, the back-end all. */

@@ -5,6 +5,7 @@
 import { connect, createServer, type Server } from 'node:net';
 import type { Test } from 'tap';
 import { PosError } from '../../config/errors.js';
+import { probedPort } from '../../scripts/probed-port.js';
 
 /**
  * A loopback port where no one will ever answer: a server that holds the port for the whole
@@ -19,18 +20,6 @@ export async function droppingPort(t: Test): Promise<number> {
   });
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return (server.address() as { port: number }).port;
-}
-
-/** A port the OS handed out just now (probed on port 0, then released). */
-async function probedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /**
