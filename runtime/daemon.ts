@@ -43,7 +43,7 @@ export interface Daemon {
    */
   statusLine(): string;
   /** The settings a SIGHUP reload applies while running, for runtime/config-reload.ts applyReload. */
-  reloadTargets(log: Logger): ReloadTargets;
+  reloadTargets(): ReloadTargets;
 }
 
 /**
@@ -277,7 +277,7 @@ export function createDaemon(config: Config, log: Logger, version = '0.0.0'): Da
     stop: () => manager.stopAll(),
     health: () => manager.health(),
     statusLine: () => daemonStatusLine(manager.health(), spool, devices),
-    reloadTargets: (logger) => ({ log: logger, uplink }),
+    reloadTargets: () => ({ log, uplink }),
   };
 }
 

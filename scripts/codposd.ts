@@ -147,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
 
   let running = config;
   process.on('SIGHUP', () => {
-    running = reloadConfig(running, readConfig, daemon.reloadTargets(log), systemd, () => daemon.statusLine());
+    running = reloadConfig(running, readConfig, daemon.reloadTargets(), systemd, () => daemon.statusLine());
   });
   return exited;
 }

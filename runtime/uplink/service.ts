@@ -182,15 +182,16 @@ export class UplinkService implements Service {
   }
 
   /**
-   * Takes the settings a reload may change while running (runtime/config-reload.ts LIVE_SETTINGS): the token from
-   * the next request on, the batch size from the next batch, the send and probe intervals with
-   * their timers restarted (a longer interval than before does not leave a record waiting for the
-   * old one). The URL and mode need a restart (runtime/config-reload.ts).
+   * Takes the settings a reload changed while running (runtime/config-reload.ts LIVE_SETTINGS
+   * says which; it passes the running ones for the rest): the token from the next request on, the
+   * batch size from the next batch, the send and probe intervals with their timers restarted (a
+   * longer interval than before does not leave a record waiting for the old one). The URL and
+   * mode are read at start only.
    */
   reconfigure(next: Config['uplink']): void {
-    const { token, batchSize, intervalMs, probeIntervalMs, probeTimeoutMs } = next;
-    const timersChanged = intervalMs !== this.settings.intervalMs || probeIntervalMs !== this.settings.probeIntervalMs;
-    this.settings = { ...this.settings, token, batchSize, intervalMs, probeIntervalMs, probeTimeoutMs };
+    const timersChanged =
+      next.intervalMs !== this.settings.intervalMs || next.probeIntervalMs !== this.settings.probeIntervalMs;
+    this.settings = { ...next };
     if (timersChanged && this.timer !== undefined) this.startTimers();
   }
 

@@ -10,9 +10,9 @@
  * Why: Node 20 loads an ES module graph file by file (resolve, read, parse, link), and the
  * daemon's graph is ~190 files of ours plus zod's and pino's: about 120 ms of a
  * ~550 ms boot went to the loader alone (`npm run bench -- daemon` measures spawn to ready).
- * One file removes that cost without changing a line of the runtime (the CLI's start went from
- * ~0.45 s to ~0.2 s the same way, which a technician feels and the CLI tests, ~1,000 starts, too); the simulators and virtual
- * cards in it are evaluated only when something is simulated. CommonJS, not ES modules: only a
+ * One file removes that cost without changing a line of the runtime (a CLI command went from
+ * ~0.48 s to ~0.22 s the same way, which a technician feels and the CLI tests too); the
+ * simulators and virtual cards in it are evaluated only when something is simulated. CommonJS, not ES modules: only a
  * classic script can be compiled with a code cache (vm.Script), which saves the ~70 ms V8 then
  * spent parsing and compiling the bundle at each boot.
  *
@@ -61,8 +61,11 @@ interface Program {
   outDir: string;
   /** The V8 options it always runs with (the launcher's #! line; the cache is made under them). */
   nodeFlags: readonly string[];
-  /** The run that makes its code cache, in a scratch directory holding a config.json. */
-  cacheRun(scratch: string, launcher: string, env: NodeJS.ProcessEnv): Promise<string | undefined>;
+  /**
+   * The run that makes its code cache, in a scratch directory holding a config.json; `node` is
+   * Node's arguments up to the program's own (its V8 options, then the launcher).
+   */
+  cacheRun(scratch: string, node: readonly string[], env: NodeJS.ProcessEnv): Promise<string | undefined>;
 }
 
 const PROGRAMS: readonly Program[] = [
@@ -92,12 +95,17 @@ for (const program of PROGRAMS) {
   );
 }
 
+/** A file of the program's folder in dist/: `.cjs` its bundle, `.js` its launcher, `.cjs.v8cache` its code cache. */
+function fileOf(program: Program, ending: '.cjs' | '.js' | '.cjs.v8cache', root = packageRoot): string {
+  return join(root, program.outDir, `${program.name}${ending}`);
+}
+
 /** Writes the program's bundle and its launcher; returns the bundle's size in bytes. */
 async function bundleProgram(program: Program): Promise<number> {
   const bundled = await build({
     ...COMMON,
     entryPoints: [program.entry],
-    outfile: join(program.outDir, `${program.name}.cjs`),
+    outfile: fileOf(program, '.cjs', ''),
     format: 'cjs',
     external: [...NATIVE_PACKAGES, ...ON_DEMAND_PACKAGES],
     define: { 'import.meta.url': '__bundleImportMetaUrl' },
@@ -112,13 +120,13 @@ async function bundleProgram(program: Program): Promise<number> {
   await build({
     ...COMMON,
     entryPoints: [join('dist', 'scripts', 'bundle-launcher.js')],
-    outfile: join(program.outDir, `${program.name}.js`),
+    outfile: fileOf(program, '.js', ''),
     format: 'esm',
   });
-  refuseDynamicImports(join(packageRoot, program.outDir, `${program.name}.cjs`));
-  wrapAsModuleFunction(join(packageRoot, program.outDir, `${program.name}.cjs`));
+  refuseDynamicImports(fileOf(program, '.cjs'));
+  wrapAsModuleFunction(fileOf(program, '.cjs'));
   // Started as a program (`./codposd.js`, npm's bin) it runs with its V8 options too.
-  const launcher = join(packageRoot, program.outDir, `${program.name}.js`);
+  const launcher = fileOf(program, '.js');
   const shebang =
     program.nodeFlags.length > 0 ? `#!/usr/bin/env -S node ${program.nodeFlags.join(' ')}` : '#!/usr/bin/env node';
   writeFileSync(launcher, readFileSync(launcher, 'utf8').replace(/^#!.*/, shebang));
@@ -161,7 +169,7 @@ function wrapAsModuleFunction(file: string): void {
  * a failure here is a warning, not a failed build.
  */
 async function makeCodeCache(program: Program): Promise<string> {
-  const cacheFile = join(packageRoot, program.outDir, `${program.name}.cjs.v8cache`);
+  const cacheFile = fileOf(program, '.cjs.v8cache');
   const scratch = mkdtempSync(join(tmpdir(), `${program.name}-code-cache-`));
   try {
     writeFileSync(
@@ -172,7 +180,8 @@ async function makeCodeCache(program: Program): Promise<string> {
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CODPOS'))),
       BUNDLE_WRITE_CODE_CACHE: '1',
     };
-    const problem = await program.cacheRun(scratch, join(packageRoot, program.outDir, `${program.name}.js`), env);
+    // Under the options the program runs with, or V8 would refuse the cache at every start.
+    const problem = await program.cacheRun(scratch, [...program.nodeFlags, fileOf(program, '.js')], env);
     if (!existsSync(cacheFile)) {
       process.stderr.write(
         `bundle: warning: no code cache made for ${program.name} (${problem ?? 'the run wrote none'}); it will compile at each start\n`,
@@ -186,16 +195,15 @@ async function makeCodeCache(program: Program): Promise<string> {
 }
 
 /** `codposd --sim` until its `ready` line, then SIGTERM: the cache holds what a boot compiles. */
-async function daemonCacheRun(scratch: string, launcher: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  // Under the options the daemon runs with, or V8 would refuse the cache at every start.
-  const child = spawn(
-    process.execPath,
-    [...DAEMON_NODE_FLAGS, launcher, '--sim', '--config', join(scratch, 'config.json')],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+async function daemonCacheRun(
+  scratch: string,
+  node: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const child = spawn(process.execPath, [...node, '--sim', '--config', join(scratch, 'config.json')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   let seen = '';
   const ready = new Promise<boolean>((resolve) => {
@@ -217,8 +225,12 @@ async function daemonCacheRun(scratch: string, launcher: string, env: NodeJS.Pro
 }
 
 /** `codpos --help`: every command group registered, the help printed. */
-async function cliCacheRun(scratch: string, launcher: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const child = spawn(process.execPath, [launcher, '--help'], {
+async function cliCacheRun(
+  scratch: string,
+  node: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const child = spawn(process.execPath, [...node, '--help'], {
     cwd: scratch,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
